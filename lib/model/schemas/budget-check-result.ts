@@ -1,0 +1,38 @@
+/** BudgetCheckResult: the ERP's answer to a funds check (msg.budget). */
+import { refs } from './refs';
+
+export const budgetCheckResultSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://finance-sync.dev/schemas/budget-check-result.json',
+  title: 'BudgetCheckResult',
+  description:
+    'The outcome of a funds check. All amounts are in currency; available may be negative when the budget ' +
+    'is already overspent.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['status', 'requested', 'available', 'currency', 'period', 'checkedAt', 'erpMessages'],
+  properties: {
+    status: { enum: ['within', 'exceeded', 'warning'] },
+    requested: refs.money,
+    available: refs.money,
+    budget: refs.money,
+    currency: refs.currencyCode,
+    period: refs.period,
+    checkedAt: refs.dateTime,
+    erpMessages: { type: 'array', items: refs.erpMessage },
+  },
+  examples: [
+    {
+      status: 'exceeded',
+      requested: { amount: '275.50', currency: 'EUR' },
+      available: { amount: '-120.00', currency: 'EUR' },
+      budget: { amount: '5000.00', currency: 'EUR' },
+      currency: 'EUR',
+      period: '2026-11',
+      checkedAt: '2026-11-27T09:14:05Z',
+      erpMessages: [
+        { code: 'BUDGET_EXCEEDED', severity: 'error', text: 'Cost center CC-100 has no funds left in 2026-11.' },
+      ],
+    },
+  ],
+} as const;

@@ -1,0 +1,85 @@
+/** ExpenseReport: what an employee submits in the expense platform, with per-line dimensions. */
+import { refs } from './refs';
+
+export const expenseReportSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://finance-sync.dev/schemas/expense-report.json',
+  title: 'ExpenseReport',
+  description:
+    'An expense report in the canonical model. Every line is in the report currency and the lines add up ' +
+    'exactly to total (checked after the schema).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['docType', 'sourceRef', 'reportId', 'employeeId', 'state', 'total', 'lines'],
+  properties: {
+    docType: { const: 'ExpenseReport' },
+    sourceRef: refs.sourceRef,
+    erpRef: refs.erpRef,
+    reportId: refs.identifier,
+    name: { type: 'string' },
+    businessPurpose: { type: 'string' },
+    employeeId: refs.identifier,
+    company: refs.identifier,
+    submittedAt: refs.dateTime,
+    state: refs.approvalState,
+    total: refs.money,
+    lines: { type: 'array', minItems: 1, items: { $ref: '#/$defs/ExpenseLine' } },
+    policyExceptions: { type: 'array', items: refs.policyException },
+  },
+  $defs: {
+    ExpenseLine: {
+      type: 'object',
+      description: 'One expense; dimensions say where it is charged.',
+      additionalProperties: false,
+      required: ['lineId', 'date', 'amount', 'dimensions'],
+      properties: {
+        lineId: refs.identifier,
+        date: refs.date,
+        expenseType: { type: 'string' },
+        description: { type: 'string' },
+        merchant: { type: 'string' },
+        amount: refs.money,
+        dimensions: refs.dimensions,
+        taxCode: refs.identifier,
+        receiptAttached: { type: 'boolean' },
+        policyExceptions: { type: 'array', items: refs.policyException },
+      },
+    },
+  },
+  examples: [
+    {
+      docType: 'ExpenseReport',
+      sourceRef: { system: 'concur', id: '57EE1FDA348046E8A08B', version: 3 },
+      reportId: '57EE1FDA348046E8A08B',
+      name: 'Customer workshop Munich',
+      businessPurpose: 'On-site design workshop with Alpine Logistics',
+      employeeId: 'E-1042',
+      company: 'FS-DEMO',
+      submittedAt: '2026-11-27T09:14:03Z',
+      state: 'pending_approval',
+      total: { amount: '275.50', currency: 'EUR' },
+      lines: [
+        {
+          lineId: '1',
+          date: '2026-11-24',
+          expenseType: 'LODGING',
+          description: 'Hotel, 2 nights',
+          merchant: 'Hotel Bayerischer Hof',
+          amount: { amount: '240.00', currency: 'EUR' },
+          dimensions: { costCenter: 'CC-100', project: 'PRJ-7', glAccount: '6110' },
+          taxCode: 'DE7',
+          receiptAttached: true,
+        },
+        {
+          lineId: '2',
+          date: '2026-11-25',
+          expenseType: 'TAXI',
+          amount: { amount: '35.50', currency: 'EUR' },
+          dimensions: { costCenter: 'CC-100', glAccount: '6120' },
+          receiptAttached: false,
+          policyExceptions: [{ code: 'NO_RECEIPT', message: 'Receipt missing for taxi', lineId: '2' }],
+        },
+      ],
+    },
+  ],
+} as const;

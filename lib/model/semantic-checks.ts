@@ -1,0 +1,308 @@
+/**
+ * The money rules JSON Schema cannot express, run after a document passed its schema: the currency exists,
+ * the amount has no more decimals than the currency has and is not negative, the lines of a document are in
+ * its currency and add up to its total exactly, a line amount is quantity x unit price, and the splits of a
+ * line add up to exactly 100 percent or exactly the line amount. Failures are reported as violations in the
+ * same shape as schema failures, so a caller handles one list.
+ */
+import { currencyExponent } from './currencies';
+import { formatMinorUnits, minorOf, multiply } from './money';
+import type { DocType } from './schemas';
+import type {
+  AccountAssignment,
+  BudgetCheckResult,
+  ExpenseReport,
+  Money,
+  PurchaseOrder,
+  Requisition,
+  RequisitionLine,
+} from './types';
+import { joinPointer, type Violation } from './violations';
+
+/** Amounts that may legitimately be negative: an overspent budget has negative funds available. */
+const NEGATIVE_ALLOWED: Partial<Record<DocType, readonly string[]>> = {
+  BudgetCheckResult: ['/available'],
+};
+
+/** The minor units of every valid Money in a document, by JSON pointer; invalid ones are absent. */
+type MinorUnits = ReadonlyMap<string, bigint>;
+
+export function semanticViolations(docType: DocType, doc: unknown): Violation[] {
+  const violations: Violation[] = [];
+  const minors = checkAllMoney(doc, new Set(NEGATIVE_ALLOWED[docType] ?? []), violations);
+  switch (docType) {
+    case 'ExpenseReport':
+      checkExpenseReport(doc as ExpenseReport, minors, violations);
+      break;
+    case 'Requisition':
+    case 'PurchaseOrder':
+      checkOrder(doc as Requisition | PurchaseOrder, minors, violations);
+      break;
+    case 'BudgetCheckResult':
+      checkBudgetCheckResult(doc as BudgetCheckResult, violations);
+      break;
+    default:
+      break;
+  }
+  return violations;
+}
+
+/**
+ * Finds every Money in the document and checks it. After the schema has passed, an object with a string
+ * `amount` and a string `currency` can only be a Money, so one walk covers every document type; the other
+ * string `currency` fields (a requisition's or supplier's currency) are checked for being known codes.
+ */
+function checkAllMoney(doc: unknown, negativeAllowed: ReadonlySet<string>, violations: Violation[]): MinorUnits {
+  const minors = new Map<string, bigint>();
+  const visit = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, joinPointer(path, index)));
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    if (typeof record.amount === 'string' && typeof record.currency === 'string') {
+      const minor = checkMoney(record as unknown as Money, path, negativeAllowed.has(path), violations);
+      if (minor !== undefined) minors.set(path, minor);
+      return;
+    }
+    if (typeof record.currency === 'string')
+      checkCurrencyCode(record.currency, joinPointer(path, 'currency'), violations);
+    for (const [key, child] of Object.entries(record)) visit(child, joinPointer(path, key));
+  };
+  visit(doc, '');
+  return minors;
+}
+
+function checkCurrencyCode(code: string, path: string, violations: Violation[]): boolean {
+  if (currencyExponent(code) !== undefined) return true;
+  violations.push({
+    path,
+    rule: 'currency',
+    message: `${path} "${code}" is not an active ISO 4217 currency code; use a code such as EUR, USD or JPY.`,
+  });
+  return false;
+}
+
+function checkMoney(value: Money, path: string, allowNegative: boolean, violations: Violation[]): bigint | undefined {
+  if (!checkCurrencyCode(value.currency, joinPointer(path, 'currency'), violations)) return undefined;
+  const exponent = currencyExponent(value.currency) as number;
+  const amountPath = joinPointer(path, 'amount');
+  const decimals = value.amount.split('.')[1]?.length ?? 0;
+  if (decimals > exponent) {
+    violations.push({
+      path: amountPath,
+      rule: 'precision',
+      message:
+        `${amountPath} "${value.amount}" has ${decimals} decimal(s) but ${value.currency} ` +
+        (exponent === 0 ? 'has none' : `has only ${exponent}`) +
+        '; round the amount in the source system.',
+    });
+    return undefined;
+  }
+  const minor = minorOf(value);
+  if (minor < 0n && !allowNegative) {
+    violations.push({
+      path: amountPath,
+      rule: 'negative',
+      message: `${amountPath} "${value.amount}" is negative; only zero or positive amounts are accepted here.`,
+    });
+    return undefined;
+  }
+  return minor;
+}
+
+function currencyMismatch(path: string, actual: string, expected: string, what: string): Violation {
+  return {
+    path,
+    rule: 'currencyMismatch',
+    message: `${path} is ${actual} but ${what} is in ${expected}; convert the amount to ${expected} in the source system.`,
+  };
+}
+
+/** Sum of the amounts at the given paths, or undefined when one of them is invalid (already reported). */
+function sumAt(minors: MinorUnits, paths: readonly string[]): bigint | undefined {
+  let total = 0n;
+  for (const path of paths) {
+    const minor = minors.get(path);
+    if (minor === undefined) return undefined;
+    total += minor;
+  }
+  return total;
+}
+
+function checkTotal(minors: MinorUnits, linePaths: readonly string[], currency: string, violations: Violation[]): void {
+  const linesTotal = sumAt(minors, linePaths);
+  const total = minors.get('/total');
+  if (linesTotal === undefined || total === undefined || linesTotal === total) return;
+  violations.push({
+    path: '/total/amount',
+    rule: 'total',
+    message:
+      `/total/amount is ${formatMinorUnits(total, currency)} but the lines add up to ` +
+      `${formatMinorUnits(linesTotal, currency)} ${currency}; the total must equal the sum of the lines exactly.`,
+  });
+}
+
+function checkUniqueLineIds(lines: ReadonlyArray<{ lineId: string }>, violations: Violation[]): void {
+  const firstIndex = new Map<string, number>();
+  lines.forEach((line, index) => {
+    const first = firstIndex.get(line.lineId);
+    if (first === undefined) {
+      firstIndex.set(line.lineId, index);
+      return;
+    }
+    violations.push({
+      path: `/lines/${index}/lineId`,
+      rule: 'uniqueLineId',
+      message: `/lines/${index}/lineId "${line.lineId}" is already used by /lines/${first}; every line needs its own lineId.`,
+    });
+  });
+}
+
+function checkExpenseReport(report: ExpenseReport, minors: MinorUnits, violations: Violation[]): void {
+  const currency = report.total.currency;
+  let sameCurrency = true;
+  report.lines.forEach((line, index) => {
+    if (line.amount.currency === currency) return;
+    sameCurrency = false;
+    violations.push(
+      currencyMismatch(`/lines/${index}/amount/currency`, line.amount.currency, currency, 'the report total'),
+    );
+  });
+  if (sameCurrency) {
+    checkTotal(
+      minors,
+      report.lines.map((_, index) => `/lines/${index}/amount`),
+      currency,
+      violations,
+    );
+  }
+  checkUniqueLineIds(report.lines, violations);
+
+  const lineIds = new Set(report.lines.map((line) => line.lineId));
+  const checkReference = (lineId: string | undefined, path: string): void => {
+    if (lineId === undefined || lineIds.has(lineId)) return;
+    violations.push({
+      path,
+      rule: 'lineReference',
+      message: `${path} "${lineId}" names no line of this report; use the lineId of one of its lines or leave it out.`,
+    });
+  };
+  report.policyExceptions?.forEach((exception, index) =>
+    checkReference(exception.lineId, `/policyExceptions/${index}/lineId`),
+  );
+  report.lines.forEach((line, lineIndex) =>
+    line.policyExceptions?.forEach((exception, index) =>
+      checkReference(exception.lineId, `/lines/${lineIndex}/policyExceptions/${index}/lineId`),
+    ),
+  );
+}
+
+function checkOrder(order: Requisition | PurchaseOrder, minors: MinorUnits, violations: Violation[]): void {
+  const currency = order.currency;
+  const before = violations.length;
+  const expectCurrency = (value: Money, path: string): void => {
+    if (value.currency !== currency) {
+      violations.push(currencyMismatch(joinPointer(path, 'currency'), value.currency, currency, 'the document'));
+    }
+  };
+  expectCurrency(order.total, '/total');
+  order.lines.forEach((line, index) => {
+    const path = `/lines/${index}`;
+    expectCurrency(line.unitPrice, `${path}/unitPrice`);
+    expectCurrency(line.amount, `${path}/amount`);
+    line.accountAssignments.forEach((split, splitIndex) => {
+      if (split.amount) expectCurrency(split.amount, `${path}/accountAssignments/${splitIndex}/amount`);
+    });
+  });
+  // Sums across currencies mean nothing; the mismatch is the problem to report.
+  if (violations.length > before) return;
+
+  order.lines.forEach((line, index) => {
+    checkLineAmount(line, `/lines/${index}`, minors, violations);
+    checkSplits(line, `/lines/${index}`, minors, violations);
+  });
+  checkTotal(
+    minors,
+    order.lines.map((_, index) => `/lines/${index}/amount`),
+    currency,
+    violations,
+  );
+  checkUniqueLineIds(order.lines, violations);
+}
+
+function checkLineAmount(line: RequisitionLine, path: string, minors: MinorUnits, violations: Violation[]): void {
+  const amount = minors.get(`${path}/amount`);
+  if (amount === undefined || !minors.has(`${path}/unitPrice`)) return;
+  const expected = multiply(line.unitPrice, line.quantity);
+  if (minorOf(expected) === amount) return;
+  violations.push({
+    path: `${path}/amount/amount`,
+    rule: 'lineAmount',
+    message:
+      `${path}/amount/amount is ${line.amount.amount} but quantity ${line.quantity} x unit price ` +
+      `${line.unitPrice.amount} ${line.unitPrice.currency} is ${expected.amount} (rounded half away from zero).`,
+  });
+}
+
+/** Hundredths of a percent ("33.33" -> 3333n); the schema has already checked the grammar. */
+function percentHundredths(percent: string): bigint {
+  const [whole, fraction = ''] = percent.split('.');
+  return BigInt(whole + fraction.padEnd(2, '0'));
+}
+
+function formatHundredths(hundredths: bigint): string {
+  return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')}`;
+}
+
+function checkSplits(line: RequisitionLine, path: string, minors: MinorUnits, violations: Violation[]): void {
+  const splits: readonly AccountAssignment[] = line.accountAssignments;
+  const splitsPath = `${path}/accountAssignments`;
+  const byPercent = splits.filter((split) => split.percent !== undefined).length;
+  if (byPercent > 0 && byPercent < splits.length) {
+    violations.push({
+      path: splitsPath,
+      rule: 'split',
+      message: `${splitsPath} mixes percentages and amounts; give every split of a line as a percent or every split as an amount.`,
+    });
+    return;
+  }
+  if (byPercent === splits.length) {
+    const total = splits.reduce((sum, split) => sum + percentHundredths(split.percent as string), 0n);
+    if (total !== 10000n) {
+      violations.push({
+        path: splitsPath,
+        rule: 'split',
+        message: `${splitsPath} percentages add up to ${formatHundredths(total)}, not 100; they must add up to exactly 100.`,
+      });
+    }
+    return;
+  }
+  const lineAmount = minors.get(`${path}/amount`);
+  const splitTotal = sumAt(
+    minors,
+    splits.map((_, index) => `${splitsPath}/${index}/amount`),
+  );
+  if (lineAmount === undefined || splitTotal === undefined || splitTotal === lineAmount) return;
+  violations.push({
+    path: splitsPath,
+    rule: 'split',
+    message:
+      `${splitsPath} amounts add up to ${formatMinorUnits(splitTotal, line.amount.currency)} but the line amount is ` +
+      `${line.amount.amount} ${line.amount.currency}; the splits must add up to the line exactly.`,
+  });
+}
+
+function checkBudgetCheckResult(result: BudgetCheckResult, violations: Violation[]): void {
+  const amounts: Array<[string, Money | undefined]> = [
+    ['/requested', result.requested],
+    ['/available', result.available],
+    ['/budget', result.budget],
+  ];
+  for (const [path, value] of amounts) {
+    if (value !== undefined && value.currency !== result.currency) {
+      violations.push(currencyMismatch(`${path}/currency`, value.currency, result.currency, 'the result'));
+    }
+  }
+}
