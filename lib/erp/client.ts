@@ -1,0 +1,315 @@
+/**
+ * ErpClient: the HTTP connection to one ERP (one per `finance-erp` config node). Every dialect talks to its
+ * ERP through it, so keep-alive, the concurrency cap, the rate limit, authentication, correlation headers,
+ * error codes and secret redaction are done once, here.
+ *
+ * A request goes: concurrency slot -> credentials ready -> rate-limit grant -> send at once. The grant
+ * comes last so nothing can delay a send after its grant and bunch sends beyond the limit.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { inspect } from 'node:util';
+import axios, { AxiosHeaders, type AxiosInstance } from 'axios';
+import { FinanceError } from '../errors';
+import { createAuthStrategy, type AuthStrategy } from './auth';
+import { systemClock, type Clock } from './clock';
+import {
+  resolveConnectionConfig,
+  summarizeConnection,
+  withoutQuery,
+  type ConnectionSummary,
+  type ErpConnectionConfig,
+  type ResolvedConnectionConfig,
+  type TlsOptions,
+} from './config';
+import { errorForResponse, errorForTransport, type CallFacts } from './http-errors';
+import { RateLimiter } from './rate-limiter';
+import { Semaphore } from './semaphore';
+
+export type { AuthConfig, ConnectionSummary, ErpConnectionConfig, OAuth2ClientCredentials, TlsOptions } from './config';
+export type { RateLimit } from './rate-limiter';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+export interface ErpRequest {
+  method: HttpMethod;
+  /** Path below the base URL, starting with "/". */
+  path: string;
+  query?: Record<string, string | number | boolean | null | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Sent as X-Correlation-Id; a fresh UUID when absent. */
+  correlationId?: string;
+  idempotencyKey?: string;
+  ifMatch?: string;
+  timeoutMs?: number;
+}
+
+export interface ErpResponse<T> {
+  status: number;
+  data: T;
+  /** Lower-case names; set-cookie stays an array. */
+  headers: Record<string, string | string[]>;
+  etag?: string;
+  durationMs: number;
+}
+
+/** What a dialect needs from the client; lets a dialect be tested against a stub. */
+export interface ErpHttp {
+  request<T>(request: ErpRequest): Promise<ErpResponse<T>>;
+}
+
+export interface ErpClientStats {
+  /** Sent and waiting for the answer. */
+  inFlight: number;
+  /** Waiting for a concurrency slot. */
+  waitingForSlot: number;
+  /** Holding a slot, waiting for the rate limit. */
+  waitingForRateLimit: number;
+}
+
+export interface ErpClientDependencies {
+  /** Monotonic time and timers for the rate limiter and token expiry. */
+  clock?: Clock;
+  /** Wall-clock now in ms, for Retry-After HTTP-dates. */
+  dateNow?: () => number;
+}
+
+interface RawResponse {
+  status: number;
+  data: unknown;
+  headers: Record<string, string | string[]>;
+  sentHeaders: Record<string, string>;
+  durationMs: number;
+}
+
+export class ErpClient implements ErpHttp {
+  // Private fields: JSON.stringify and util.inspect cannot reach them, so the credentials inside stay hidden.
+  readonly #config: ResolvedConnectionConfig;
+  readonly #http: AxiosInstance;
+  readonly #agents: http.Agent[];
+  readonly #auth: AuthStrategy;
+  readonly #slots: Semaphore;
+  readonly #limiter: RateLimiter | null;
+  readonly #dateNow: () => number;
+  readonly #inFlight = new Set<AbortController>();
+  #closed = false;
+
+  constructor(config: ErpConnectionConfig, dependencies: ErpClientDependencies = {}) {
+    this.#config = resolveConnectionConfig(config);
+    const { maxConcurrency, tls, userAgent } = this.#config;
+    const clock = dependencies.clock ?? systemClock;
+    this.#dateNow = dependencies.dateNow ?? Date.now;
+    const httpAgent = new http.Agent({ keepAlive: true, maxSockets: maxConcurrency, maxFreeSockets: maxConcurrency });
+    const httpsAgent = new https.Agent({
+      keepAlive: true,
+      maxSockets: maxConcurrency,
+      maxFreeSockets: maxConcurrency,
+      ...tlsAgentOptions(tls),
+    });
+    // The token endpoint is often a public identity provider (Entra ID) while the ERP sits behind a private
+    // CA, so its agent trusts the public roots as well as the configured CA.
+    const tokenAgent = new https.Agent({ keepAlive: false, ...tlsAgentOptions(tls), ...withPublicRoots(tls?.ca) });
+    this.#agents = [httpAgent, httpsAgent, tokenAgent];
+    const common = {
+      maxRedirects: 0,
+      validateStatus: () => true,
+      proxy: false as const,
+      headers: { 'User-Agent': userAgent, Accept: 'application/json' },
+      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
+    };
+    this.#http = axios.create({
+      ...common,
+      baseURL: this.#config.baseUrl,
+      allowAbsoluteUrls: false,
+      httpAgent,
+      httpsAgent,
+    });
+    const tokenHttp = axios.create({ ...common, timeout: this.#config.timeoutMs, httpsAgent: tokenAgent });
+    this.#auth = createAuthStrategy(this.#config.auth, { tokenHttp, clock, connection: this.#config.name });
+    this.#slots = new Semaphore(maxConcurrency);
+    this.#limiter = this.#config.rateLimit ? new RateLimiter(this.#config.rateLimit, clock) : null;
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+
+  get dialect(): string {
+    return this.#config.dialect;
+  }
+
+  get company(): string | undefined {
+    return this.#config.company;
+  }
+
+  /** Resolves for 2xx answers; anything else is thrown as a FinanceError with a code from the pack's list. */
+  async request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
+    if (this.#closed) throw this.#closedError();
+    checkPath(request.path, this.#config.name);
+    const release = await this.#slots.acquire();
+    try {
+      let response = await this.#send(request);
+      if (response.status === 401 && this.#auth.renewAfterUnauthorized(response.sentHeaders)) {
+        response = await this.#send(request);
+      }
+      if (response.status >= 200 && response.status < 300) {
+        const etag = response.headers.etag;
+        return {
+          status: response.status,
+          data: response.data as T,
+          headers: response.headers,
+          etag: typeof etag === 'string' ? etag : undefined,
+          durationMs: response.durationMs,
+        };
+      }
+      throw errorForResponse(this.#facts(request), response, this.#dateNow());
+    } finally {
+      release();
+    }
+  }
+
+  stats(): ErpClientStats {
+    return {
+      inFlight: this.#inFlight.size,
+      waitingForSlot: this.#slots.waiting,
+      waitingForRateLimit: this.#limiter?.waiting ?? 0,
+    };
+  }
+
+  /** A summary without secrets, for status, logs and the editor. */
+  describe(): ConnectionSummary {
+    return summarizeConnection(this.#config);
+  }
+
+  toJSON(): ConnectionSummary {
+    return this.describe();
+  }
+
+  toString(): string {
+    return `ErpClient(${this.#config.name}, ${this.#config.dialect}, ${this.#config.baseUrl})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  /**
+   * Stops the connection: queued requests are rejected unsent, requests in flight are aborted, keep-alive
+   * sockets are destroyed. Rejected requests are retryable: nothing was lost, only not sent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = this.#closedError();
+    this.#slots.close(closed);
+    this.#limiter?.close(closed);
+    for (const controller of this.#inFlight) controller.abort();
+    for (const agent of this.#agents) agent.destroy();
+  }
+
+  async #send(request: ErpRequest): Promise<RawResponse> {
+    await this.#auth.prepare();
+    if (this.#limiter) await this.#limiter.acquire();
+    // close() may have come while this request waited for its token: it must not go out on a closed connection.
+    if (this.#closed) throw this.#closedError();
+    const sentHeaders = this.#auth.headers();
+    const headers: Record<string, string> = {
+      ...request.headers,
+      'X-Correlation-Id': request.correlationId ?? randomUUID(),
+      ...sentHeaders,
+    };
+    if (request.idempotencyKey !== undefined) headers['Idempotency-Key'] = request.idempotencyKey;
+    if (request.ifMatch !== undefined) headers['If-Match'] = request.ifMatch;
+    const timeoutMs = request.timeoutMs ?? this.#config.timeoutMs;
+    const controller = new AbortController();
+    let timedOut = false;
+    // Our own deadline covers the whole exchange; a socket idle timeout would let a trickling answer run on.
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    this.#inFlight.add(controller);
+    const startedAt = performance.now();
+    try {
+      const response = await this.#http.request({
+        method: request.method,
+        url: request.path,
+        params: request.query,
+        data: request.body,
+        headers,
+        signal: controller.signal,
+      });
+      return {
+        status: response.status,
+        data: response.data,
+        headers: plainHeaders(response.headers),
+        sentHeaders,
+        durationMs: performance.now() - startedAt,
+      };
+    } catch (error) {
+      if (this.#closed && !timedOut) throw this.#closedError();
+      throw errorForTransport(this.#facts(request), error, { timedOutAfterMs: timedOut ? timeoutMs : undefined });
+    } finally {
+      clearTimeout(deadline);
+      this.#inFlight.delete(controller);
+    }
+  }
+
+  #facts(request: ErpRequest): CallFacts {
+    return {
+      connection: this.#config.name,
+      method: request.method,
+      path: withoutQuery(request.path),
+      secrets: this.#auth.secrets().concat(tlsSecrets(this.#config.tls)),
+    };
+  }
+
+  #closedError(): FinanceError {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP connection "${this.#config.name}" was closed (redeploy or shutdown) before the request was answered; it can be retried once the connection is open again.`,
+      { retryable: true },
+    );
+  }
+}
+
+/** Paths are relative to the base URL: an absolute URL would carry the connection's credentials elsewhere. */
+function checkPath(path: unknown, connection: string): void {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `ERP connection "${connection}": a request path must start with a single "/" and is relative to the base URL.`,
+    );
+  }
+}
+
+function tlsAgentOptions(tls: TlsOptions | undefined): https.AgentOptions {
+  if (!tls) return {};
+  const { rejectUnauthorized, ca, cert, key, passphrase, servername } = tls;
+  return Object.fromEntries(
+    Object.entries({ rejectUnauthorized, ca, cert, key, passphrase, servername }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  );
+}
+
+function withPublicRoots(ca: TlsOptions['ca']): https.AgentOptions {
+  if (ca === undefined) return {};
+  return { ca: [...rootCertificates, ...(Array.isArray(ca) ? ca : [ca])] };
+}
+
+function tlsSecrets(tls: TlsOptions | undefined): string[] {
+  return tls?.passphrase ? [tls.passphrase] : [];
+}
+
+function plainHeaders(headers: unknown): Record<string, string | string[]> {
+  const result: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(AxiosHeaders.from(headers as Record<string, string>).toJSON())) {
+    if (typeof value === 'string' || Array.isArray(value)) result[name.toLowerCase()] = value;
+    else if (value !== null && value !== undefined) result[name.toLowerCase()] = String(value);
+  }
+  return result;
+}

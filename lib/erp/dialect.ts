@@ -1,0 +1,165 @@
+/**
+ * The capability interface every ERP dialect implements (DESIGN section 9). Canonical documents go in,
+ * canonical results come out; vendor field names, paths and quirks stay inside the dialect's folder.
+ * Dialects throw FinanceError with the pack's codes (most come from ErpClient already).
+ */
+import { FinanceError } from '../errors';
+import type {
+  BudgetCheckRequest,
+  CostCenter,
+  Dimensions,
+  Employee,
+  ErpMessage,
+  ErpRef,
+  GlAccount,
+  MasterDataKind,
+  Money,
+  Project,
+  PurchaseOrder,
+  PurchaseOrderLine,
+  Supplier,
+  TaxCode,
+} from '../model/types';
+import type { ErpHttp } from './client';
+import { createSandboxDialect } from './sandbox/dialect';
+
+/** Travels with every dialect call into the ERP's request headers. */
+export interface CallContext {
+  correlationId: string;
+  /**
+   * The ledger key of this write (`source:docType:docId:version:operation`). Dialects whose ERP honours an
+   * Idempotency-Key send it (derived per HTTP write when one operation makes several).
+   */
+  idempotencyKey?: string;
+}
+
+export interface PostingLine {
+  lineId: string;
+  amount: Money;
+  dimensions: Dimensions;
+  description?: string;
+}
+
+/** An approved expense (journal) or invoice (payable) to post. */
+export interface PostingRequest {
+  kind: 'journal' | 'payable';
+  externalReference: string;
+  employeeId?: string;
+  supplierId?: string;
+  postingDate: string; // YYYY-MM-DD
+  currency: string;
+  lines: PostingLine[];
+}
+
+/** The ERP's answer to a funds check, before the budget-check node turns it into msg.budget. */
+export interface BudgetAvailability {
+  budget: Money;
+  actuals: Money;
+  commitments: Money;
+  /** budget - actuals - commitments; negative when already overspent. */
+  available: Money;
+  requested: Money;
+  period: string;
+  status: 'within' | 'exceeded';
+  erpMessages: ErpMessage[];
+}
+
+export interface PurchaseOrderRef extends ErpRef {
+  /** What the upsert did: a replay of an applied change reports `unchanged` and writes nothing. */
+  action: 'created' | 'updated' | 'unchanged';
+  /** The ERP's version of the document after the write (its ETag where the ERP has no other). */
+  version?: string;
+}
+
+export interface PostingRef extends ErpRef {
+  total?: Money;
+  postedAt?: string;
+}
+
+export interface PurchaseOrderKey {
+  externalReference: string;
+  /** The ERP's id when known (from the ledger); otherwise the PO is looked up by external reference. */
+  documentId?: string;
+}
+
+export type ErpDocumentType = 'purchaseOrder' | 'posting';
+
+export interface FoundDocument extends ErpRef {
+  /** The ERP's document as it answered, for audit and diagnosis. */
+  raw?: unknown;
+}
+
+/** A purchase order as the ERP holds it. */
+export interface ErpPurchaseOrder {
+  erpRef: ErpRef;
+  externalReference: string;
+  supplierId: string;
+  orderDate: string;
+  currency: string;
+  total: Money;
+  status: 'open' | 'cancelled' | 'closed';
+  lines: PurchaseOrderLine[];
+}
+
+export type MasterRecord = Employee | Supplier | CostCenter | Project | GlAccount | TaxCode;
+
+export interface MasterDataQuery {
+  /** ISO date-time: only records changed at or after it (delta sync). */
+  modifiedSince?: string;
+  /** Opaque cursor from the previous page; absent or null for the first page. */
+  cursor?: string | null;
+  limit?: number;
+}
+
+export interface MasterDataPage {
+  items: MasterRecord[];
+  /** Null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface ErpDialect {
+  readonly name: string;
+  checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability>;
+  /** Creates the PO, or updates it when it exists (by erpRef.documentId or external reference). */
+  upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef>;
+  /** Cancels the PO; cancelling a cancelled PO succeeds with its reference. */
+  cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef>;
+  /** Posts once: a posting that exists under the same external reference is returned, not posted again. */
+  post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef>;
+  /** The lookup before a create (DESIGN section 7): null when the ERP has no such document. */
+  findByReference(
+    documentType: ErpDocumentType,
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<FoundDocument | null>;
+  listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage>;
+  getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder>;
+}
+
+/** The connection settings a dialect reads; a whole ErpConnectionConfig fits. */
+export interface DialectConfig {
+  /** Connection name, reported as ErpRef.system. */
+  name?: string;
+  /** Company / tenant the connection works in. */
+  company?: string;
+}
+
+export type DialectFactory = (http: ErpHttp, config: DialectConfig) => ErpDialect;
+
+/** Adding an ERP means one folder under lib/erp/ and one line here. */
+const DIALECTS: Readonly<Record<string, DialectFactory>> = {
+  sandbox: createSandboxDialect,
+};
+
+export const DIALECT_NAMES: readonly string[] = Object.keys(DIALECTS);
+
+export function createDialect(name: string, http: ErpHttp, config: DialectConfig): ErpDialect {
+  const factory = Object.prototype.hasOwnProperty.call(DIALECTS, name) ? DIALECTS[name] : undefined;
+  if (!factory) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `ERP dialect "${String(name)}" is not available; choose one of: ${DIALECT_NAMES.join(', ')}.`,
+    );
+  }
+  return factory(http, config);
+}

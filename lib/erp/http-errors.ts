@@ -1,0 +1,234 @@
+/**
+ * Turns what went wrong on the wire into a FinanceError with one of the pack's codes (DESIGN sections 5
+ * and 7), so Catch, retry and dead-letter nodes act on `code` and `retryable` without knowing the ERP.
+ * Every message names the connection, the call and what to do; the ERP's body is carried redacted.
+ */
+import { FinanceError, type ErrorCode } from '../errors';
+import { withoutQuery } from './config';
+import { isRecord } from './records';
+import { redactText, redactValue } from './redact';
+
+export interface CallFacts {
+  connection: string;
+  method: string;
+  /** The request path without its query string. */
+  path: string;
+  /** Values to scrub from anything the ERP sends back. */
+  secrets: readonly string[];
+}
+
+export interface FailedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  data: unknown;
+}
+
+interface StatusRule {
+  code: ErrorCode;
+  retryable: boolean;
+  advice: string;
+}
+
+const UNAVAILABLE: StatusRule = {
+  code: 'ERP_UNAVAILABLE',
+  retryable: true,
+  advice: 'The ERP is unavailable for now; the call is retryable.',
+};
+
+const STATUS_RULES: Record<number, StatusRule> = {
+  401: {
+    code: 'ERP_AUTH_FAILED',
+    retryable: false,
+    advice: 'Check the credentials of the ERP connection.',
+  },
+  403: {
+    code: 'ERP_AUTH_FAILED',
+    retryable: false,
+    advice: 'Check that the ERP user or app behind the connection has permission for this call.',
+  },
+  404: {
+    code: 'ERP_NOT_FOUND',
+    retryable: false,
+    advice: 'Check the document id or reference, the company and the base URL of the connection.',
+  },
+  408: UNAVAILABLE,
+  409: {
+    code: 'ERP_CONFLICT',
+    retryable: false,
+    advice: 'The document exists already or is in a state that does not allow this; look it up and decide.',
+  },
+  412: {
+    code: 'ERP_CONFLICT',
+    retryable: false,
+    advice: 'The document changed in the ERP since it was read; read it again and reapply the change.',
+  },
+  425: UNAVAILABLE,
+  429: {
+    code: 'ERP_RATE_LIMITED',
+    retryable: true,
+    advice:
+      'The ERP is throttling this connection; the call is retryable after the wait it asked for. Lower the connection rate limit if this repeats.',
+  },
+  500: UNAVAILABLE,
+  502: UNAVAILABLE,
+  503: UNAVAILABLE,
+  504: UNAVAILABLE,
+};
+
+const REJECTED: StatusRule = {
+  code: 'ERP_REJECTED',
+  retryable: false,
+  advice:
+    'The ERP refused the request as it is; correct the data (see erpBody) and replay it from the dead-letter queue.',
+};
+
+const OTHER_SERVER_ERROR: StatusRule = {
+  code: 'ERP_UNAVAILABLE',
+  retryable: false,
+  advice: 'This server error is not one that goes away by retrying; check the ERP and the connection settings.',
+};
+
+const REDIRECT: StatusRule = {
+  code: 'ERP_REJECTED',
+  retryable: false,
+  advice:
+    'ERP calls never follow redirects (a write must not land somewhere else); set the base URL to the final address.',
+};
+
+/** Certificate problems: retrying cannot fix them, the TLS settings can. */
+const TLS_ERROR_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+export function errorForResponse(facts: CallFacts, response: FailedResponse, nowMs: number): FinanceError {
+  const { status } = response;
+  const rule =
+    STATUS_RULES[status] ?? (status >= 300 && status < 400 ? REDIRECT : status >= 500 ? OTHER_SERVER_ERROR : REJECTED);
+  const erpBody =
+    response.data === '' || response.data === undefined ? undefined : redactValue(response.data, facts.secrets);
+  const vendorCode = vendorCodeOf(response.data);
+  const vendorMessage = vendorMessageOf(response.data);
+  const retryAfterMs = parseRetryAfter(header(response.headers, 'retry-after'), nowMs);
+  const location = header(response.headers, 'location');
+  const said = vendorMessage ? `: ${shorten(redactText(vendorMessage, facts.secrets))}` : '';
+  const redirect = rule === REDIRECT && location ? ` (to ${redactText(withoutQuery(location), facts.secrets)})` : '';
+  return new FinanceError(
+    rule.code,
+    `ERP "${facts.connection}" answered ${status} to ${facts.method} ${facts.path}${redirect}${said}. ${rule.advice}`,
+    {
+      httpStatus: status,
+      retryable: rule.retryable,
+      retryAfterMs,
+      details: { method: facts.method, path: facts.path, erpBody, vendorCode },
+    },
+  );
+}
+
+/** A failure without an HTTP answer: refused or reset connection, DNS, TLS, or our own deadline. */
+export function errorForTransport(
+  facts: CallFacts,
+  error: unknown,
+  outcome: { timedOutAfterMs?: number },
+): FinanceError {
+  const details = { method: facts.method, path: facts.path, transportCode: transportCodeOf(error) };
+  const write = facts.method !== 'GET' && facts.method !== 'HEAD';
+  const ambiguity = write
+    ? ' The ERP may or may not have applied this write; look the document up by its external reference before sending it again.'
+    : '';
+  if (outcome.timedOutAfterMs !== undefined || details.transportCode === 'ETIMEDOUT') {
+    const after = outcome.timedOutAfterMs !== undefined ? ` within ${outcome.timedOutAfterMs} ms` : '';
+    return new FinanceError(
+      'ERP_TIMEOUT',
+      `ERP "${facts.connection}" did not answer ${facts.method} ${facts.path}${after}. The call is retryable; raise timeoutMs if the ERP is just slow.${ambiguity}`,
+      { retryable: true, details },
+    );
+  }
+  if (details.transportCode !== undefined && TLS_ERROR_CODES.has(details.transportCode)) {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${facts.connection}": the TLS connection for ${facts.method} ${facts.path} failed (${details.transportCode}). Retrying will not help: add the ERP's CA certificate in the TLS settings, or fix the host name or scheme of the base URL.`,
+      { retryable: false, details },
+    );
+  }
+  const why = details.transportCode ?? 'network error';
+  return new FinanceError(
+    'ERP_UNAVAILABLE',
+    `Could not reach ERP "${facts.connection}" for ${facts.method} ${facts.path} (${why}). The call is retryable; if this keeps happening, check the base URL and that the ERP is reachable from this host.${ambiguity}`,
+    { retryable: true, details },
+  );
+}
+
+/**
+ * Retry-After as milliseconds from `nowMs` (wall clock): delta-seconds or an HTTP-date (RFC 9110 10.2.3).
+ * Anything else is ignored rather than guessed at.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/**
+ * The ERP's own error code: problem+json `code`, OData `error.code` (Business Central, SAP), Frappe
+ * `exc_type`, NetSuite `o:errorDetails[0].o:errorCode`, Concur `errorId`.
+ */
+export function vendorCodeOf(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const odata = isRecord(body.error) ? body.error.code : undefined;
+  const netsuite =
+    Array.isArray(body['o:errorDetails']) && isRecord(body['o:errorDetails'][0])
+      ? body['o:errorDetails'][0]['o:errorCode']
+      : undefined;
+  return firstString(body.code, odata, body.exc_type, netsuite, body.errorCode, body.errorId);
+}
+
+/** The ERP's human explanation, from the same vendor shapes as vendorCodeOf (SAP v2 nests it in `value`). */
+export function vendorMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() === '' || /^\s*</.test(body) ? undefined : body;
+  if (!isRecord(body)) return undefined;
+  const error = isRecord(body.error) ? body.error : {};
+  const odataMessage = isRecord(error.message) ? error.message.value : error.message;
+  const netsuite =
+    Array.isArray(body['o:errorDetails']) && isRecord(body['o:errorDetails'][0])
+      ? body['o:errorDetails'][0].detail
+      : undefined;
+  return firstString(body.detail, odataMessage, netsuite, body.errorMessage, body.message, body.title, body.exception);
+}
+
+/** The socket or axios error code of a failure without an HTTP answer (ECONNREFUSED, ECONNRESET...). */
+export function transportCodeOf(error: unknown): string | undefined {
+  if (!isRecord(error)) return undefined;
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  const causeCode = isRecord(error.cause) && typeof error.cause.code === 'string' ? error.cause.code : undefined;
+  // axios reports some socket failures under its own generic code; the socket's code says more.
+  return code === 'ERR_NETWORK' || code === 'ERR_BAD_RESPONSE' || code === undefined ? (causeCode ?? code) : code;
+}
+
+function header(headers: FailedResponse['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** One line, bounded, without a closing full stop (the message adds its own). */
+function shorten(text: string): string {
+  const oneLine = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[.\s]+$/, '');
+  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}...` : oneLine;
+}
+
+function firstString(...values: unknown[]): string | undefined {
+  return values.find((value): value is string => typeof value === 'string' && value !== '');
+}

@@ -1,0 +1,493 @@
+/**
+ * The sandbox ERP dialect: canonical documents over the sandbox's HTTP API (lib/sandbox/API.md). It is the
+ * reference for how a dialect keeps writes single:
+ * - create, and on 409 DUPLICATE_REFERENCE fetch the document that won by its external reference and bring
+ *   it up to date, so two hosts (or a replay after a crash) racing on one PO still end with one PO;
+ * - update through GET (ETag) then PATCH with If-Match; on 412 read again and retry once;
+ * - skip the PATCH when the ERP already holds the desired content, so a replay writes nothing.
+ */
+import { FinanceError, isFinanceError } from '../../errors';
+import { money } from '../../model/money';
+import type {
+  BudgetCheckRequest,
+  ErpRef,
+  MasterDataKind,
+  Money,
+  PurchaseOrder,
+  PurchaseOrderLine,
+} from '../../model/types';
+import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import type {
+  BudgetAvailability,
+  CallContext,
+  DialectConfig,
+  ErpDialect,
+  ErpDocumentType,
+  ErpPurchaseOrder,
+  FoundDocument,
+  MasterDataPage,
+  MasterDataQuery,
+  MasterRecord,
+  PostingRef,
+  PostingRequest,
+  PurchaseOrderKey,
+  PurchaseOrderRef,
+} from '../dialect';
+import { isRecord } from '../records';
+
+export const SANDBOX_DEFAULT_COMPANY = 'FS-DEMO';
+
+const MASTER_DATA_KINDS: readonly MasterDataKind[] = [
+  'employees',
+  'suppliers',
+  'costCenters',
+  'projects',
+  'glAccounts',
+  'taxCodes',
+];
+
+const PURCHASE_ORDER_STATUSES: readonly PurchaseOrderDoc['status'][] = ['open', 'cancelled', 'closed'];
+
+/** A purchase order as the sandbox answers it: the create body plus what the ERP adds. */
+interface PurchaseOrderDoc {
+  id: string;
+  number?: string;
+  status: 'open' | 'cancelled' | 'closed';
+  etag?: string;
+  externalReference: string;
+  supplierId: string;
+  orderDate: string;
+  currency: string;
+  total: Money;
+  lines: PurchaseOrderLine[];
+}
+
+interface PostingDoc {
+  id: string;
+  number?: string;
+  status?: string;
+  total?: Money;
+  postedAt?: string;
+}
+
+interface VersionedDoc {
+  doc: PurchaseOrderDoc;
+  etag: string;
+}
+
+export function createSandboxDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
+  return new SandboxDialect(http, config);
+}
+
+class SandboxDialect implements ErpDialect {
+  readonly name = 'sandbox';
+  readonly #http: ErpHttp;
+  readonly #system: string;
+  readonly #company: string;
+  /** One connection works in one company, like the finance-erp node; a document's company is not routing. */
+  readonly #base: string;
+
+  constructor(http: ErpHttp, config: DialectConfig) {
+    this.#http = http;
+    this.#system = config.name ?? 'sandbox';
+    this.#company = config.company ?? SANDBOX_DEFAULT_COMPANY;
+    this.#base = `/api/v1/companies/${encodeURIComponent(this.#company)}`;
+  }
+
+  async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
+    const body = {
+      costCenter: request.costCenter,
+      project: request.project,
+      glAccount: request.glAccount,
+      period: request.period,
+      amount: request.amount,
+    };
+    // A funds check is a read sent as POST: no Idempotency-Key, or it would be replayed as a stale answer.
+    const { data } = await this.#call({ method: 'POST', path: `${this.#base}/budget-availability`, body }, ctx);
+    return this.#budgetAvailability(data);
+  }
+
+  async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    const knownId = po.erpRef?.documentId;
+    if (knownId) return this.#updatePurchaseOrder(knownId, po, await this.#fetchPurchaseOrder(knownId, ctx), ctx);
+    try {
+      const response = await this.#call(
+        {
+          method: 'POST',
+          path: `${this.#base}/purchaseOrders`,
+          body: { externalReference: po.externalReference, ...purchaseOrderContent(po) },
+          idempotencyKey: ctx.idempotencyKey,
+        },
+        ctx,
+      );
+      const doc = this.#purchaseOrderDoc(response.data);
+      return { ...this.#purchaseOrderRef(doc, response.etag), action: 'created', version: response.etag ?? doc.etag };
+    } catch (error) {
+      if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
+      // Someone created it first (another host, an earlier attempt, a replay): update that one instead.
+      const existing = await this.#findPurchaseOrder(po.externalReference, ctx);
+      if (!existing) throw error;
+      const current = existing.etag
+        ? { doc: existing, etag: existing.etag }
+        : await this.#fetchPurchaseOrder(existing.id, ctx);
+      return this.#updatePurchaseOrder(existing.id, po, current, ctx);
+    }
+  }
+
+  async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
+    const id = key.documentId ?? (await this.#findPurchaseOrder(key.externalReference, ctx))?.id;
+    if (id === undefined) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" has no purchase order with external reference "${key.externalReference}" in company ${this.#company}, so there is nothing to cancel. Check the reference, or create the purchase order first.`,
+        { details: { externalReference: key.externalReference, company: this.#company } },
+      );
+    }
+    try {
+      return await this.#cancel(id, await this.#fetchPurchaseOrder(id, ctx), 'cancel', ctx);
+    } catch (error) {
+      if (!isStaleEtag(error)) throw error;
+    }
+    return this.#cancel(id, await this.#fetchPurchaseOrder(id, ctx), 'cancel-retry', ctx);
+  }
+
+  async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    try {
+      const response = await this.#call(
+        {
+          method: 'POST',
+          path: `${this.#base}/postings`,
+          body: postingBody(posting),
+          idempotencyKey: ctx.idempotencyKey,
+        },
+        ctx,
+      );
+      return this.#postingRef(this.#postingDoc(response.data));
+    } catch (error) {
+      if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
+      const existing = await this.#findOne('postings', posting.externalReference, ctx);
+      if (!existing) throw error;
+      return this.#postingRef(this.#postingDoc(existing));
+    }
+  }
+
+  async findByReference(
+    documentType: ErpDocumentType,
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<FoundDocument | null> {
+    if (documentType === 'purchaseOrder') {
+      const raw = await this.#findOne('purchaseOrders', externalReference, ctx);
+      return raw === null ? null : { ...this.#purchaseOrderRef(this.#purchaseOrderDoc(raw)), raw };
+    }
+    const raw = await this.#findOne('postings', externalReference, ctx);
+    return raw === null ? null : { ...this.#postingRef(this.#postingDoc(raw)), raw };
+  }
+
+  async listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {
+    if (!MASTER_DATA_KINDS.includes(kind)) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `Master data kind "${String(kind)}" is not known; use one of: ${MASTER_DATA_KINDS.join(', ')}.`,
+      );
+    }
+    const { data } = await this.#call(
+      {
+        method: 'GET',
+        path: `${this.#base}/${kind}`,
+        query: { limit: query.limit, cursor: query.cursor ?? undefined, modifiedSince: query.modifiedSince },
+      },
+      ctx,
+    );
+    if (!isRecord(data) || !Array.isArray(data.items) || !data.items.every(isRecord)) {
+      throw this.#unexpected(`the ${kind} page`, 'no items list');
+    }
+    const nextCursor = data.nextCursor ?? null;
+    if (nextCursor !== null && typeof nextCursor !== 'string')
+      throw this.#unexpected(`the ${kind} page`, 'nextCursor is not a string');
+    return { items: data.items as unknown as MasterRecord[], nextCursor };
+  }
+
+  async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
+    const { doc, etag } = await this.#fetchPurchaseOrder(documentId, ctx);
+    return {
+      erpRef: this.#purchaseOrderRef(doc, etag),
+      externalReference: doc.externalReference,
+      supplierId: doc.supplierId,
+      orderDate: doc.orderDate,
+      currency: doc.currency,
+      total: doc.total,
+      status: doc.status,
+      lines: doc.lines,
+    };
+  }
+
+  /** PATCHes `current` to the PO's content unless it holds it already; on 412 reads again and retries once. */
+  async #updatePurchaseOrder(
+    id: string,
+    po: PurchaseOrder,
+    current: VersionedDoc,
+    ctx: CallContext,
+  ): Promise<PurchaseOrderRef> {
+    try {
+      return await this.#patchPurchaseOrder(id, po, current, 'update', ctx);
+    } catch (error) {
+      if (!isStaleEtag(error)) throw error;
+    }
+    return this.#patchPurchaseOrder(id, po, await this.#fetchPurchaseOrder(id, ctx), 'update-retry', ctx);
+  }
+
+  async #patchPurchaseOrder(
+    id: string,
+    po: PurchaseOrder,
+    current: VersionedDoc,
+    step: string,
+    ctx: CallContext,
+  ): Promise<PurchaseOrderRef> {
+    const desired = purchaseOrderContent(po);
+    if (sameContent(purchaseOrderContent(current.doc), desired)) {
+      return { ...this.#purchaseOrderRef(current.doc, current.etag), action: 'unchanged', version: current.etag };
+    }
+    const response = await this.#call(
+      {
+        method: 'PATCH',
+        path: `${this.#base}/purchaseOrders/${encodeURIComponent(id)}`,
+        body: desired,
+        ifMatch: current.etag,
+        idempotencyKey: derivedKey(ctx, step),
+      },
+      ctx,
+    );
+    const doc = this.#purchaseOrderDoc(response.data);
+    const etag = response.etag ?? doc.etag;
+    return { ...this.#purchaseOrderRef(doc, etag), action: 'updated', version: etag };
+  }
+
+  async #cancel(id: string, current: VersionedDoc, step: string, ctx: CallContext): Promise<ErpRef> {
+    if (current.doc.status === 'cancelled') return this.#purchaseOrderRef(current.doc, current.etag);
+    try {
+      const response = await this.#call(
+        {
+          method: 'POST',
+          path: `${this.#base}/purchaseOrders/${encodeURIComponent(id)}/cancel`,
+          body: {},
+          ifMatch: current.etag,
+          idempotencyKey: derivedKey(ctx, step),
+        },
+        ctx,
+      );
+      return this.#purchaseOrderRef(this.#purchaseOrderDoc(response.data), response.etag);
+    } catch (error) {
+      // Cancelled by someone else in between: the outcome asked for holds.
+      if (!hasVendorCode(error, 'ALREADY_CANCELLED')) throw error;
+      const { doc, etag } = await this.#fetchPurchaseOrder(id, ctx);
+      return this.#purchaseOrderRef(doc, etag);
+    }
+  }
+
+  async #fetchPurchaseOrder(id: string, ctx: CallContext): Promise<VersionedDoc> {
+    const response = await this.#call(
+      { method: 'GET', path: `${this.#base}/purchaseOrders/${encodeURIComponent(id)}` },
+      ctx,
+    );
+    const doc = this.#purchaseOrderDoc(response.data);
+    const etag = response.etag ?? doc.etag;
+    if (etag === undefined) throw this.#unexpected(`purchase order ${id}`, 'no ETag');
+    return { doc, etag };
+  }
+
+  async #findPurchaseOrder(externalReference: string, ctx: CallContext): Promise<PurchaseOrderDoc | null> {
+    const raw = await this.#findOne('purchaseOrders', externalReference, ctx);
+    return raw === null ? null : this.#purchaseOrderDoc(raw);
+  }
+
+  async #findOne(
+    collection: 'purchaseOrders' | 'postings',
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown> | null> {
+    const { data } = await this.#call(
+      { method: 'GET', path: `${this.#base}/${collection}`, query: { externalReference } },
+      ctx,
+    );
+    if (!isRecord(data) || !Array.isArray(data.items))
+      throw this.#unexpected(`the ${collection} lookup`, 'no items list');
+    const first: unknown = data.items[0];
+    if (first === undefined) return null;
+    if (!isRecord(first)) throw this.#unexpected(`the ${collection} lookup`, 'an item is not an object');
+    return first;
+  }
+
+  /** Sends one request with the call's correlation id and puts sandbox-only error codes into the pack's terms. */
+  async #call(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    try {
+      return await this.#http.request<unknown>({ ...request, correlationId: ctx.correlationId });
+    } catch (error) {
+      if (isFinanceError(error) && error.details?.vendorCode === 'IDEMPOTENCY_IN_PROGRESS') {
+        // The first attempt with this key is still running in the ERP: transient, unlike other conflicts.
+        throw new FinanceError(
+          'ERP_UNAVAILABLE',
+          `ERP "${this.#system}" is still processing an earlier attempt of ${request.method} ${request.path}; the call is retryable.`,
+          { httpStatus: error.httpStatus, retryable: true, details: error.details },
+        );
+      }
+      throw error;
+    }
+  }
+
+  #budgetAvailability(data: unknown): BudgetAvailability {
+    const what = 'the budget availability';
+    if (!isRecord(data)) throw this.#unexpected(what, 'not an object');
+    const { status, period } = data;
+    if (status !== 'within' && status !== 'exceeded') throw this.#unexpected(what, 'status is not within or exceeded');
+    if (typeof period !== 'string') throw this.#unexpected(what, 'no period');
+    return {
+      budget: this.#money(data.budget, `${what} budget`),
+      actuals: this.#money(data.actuals, `${what} actuals`),
+      commitments: this.#money(data.commitments, `${what} commitments`),
+      available: this.#money(data.available, `${what} available`),
+      requested: this.#money(data.requested, `${what} requested`),
+      period,
+      status,
+      erpMessages: [],
+    };
+  }
+
+  #purchaseOrderDoc(data: unknown): PurchaseOrderDoc {
+    const what = 'a purchase order';
+    if (!isRecord(data)) throw this.#unexpected(what, 'not an object');
+    for (const field of ['id', 'externalReference', 'supplierId', 'orderDate', 'currency'] as const) {
+      if (typeof data[field] !== 'string') throw this.#unexpected(what, `no ${field}`);
+    }
+    if (!PURCHASE_ORDER_STATUSES.includes(data.status as PurchaseOrderDoc['status'])) {
+      throw this.#unexpected(what, 'status is not open, cancelled or closed');
+    }
+    const linesValid =
+      Array.isArray(data.lines) && data.lines.every((line) => isRecord(line) && Array.isArray(line.accountAssignments));
+    if (!linesValid) throw this.#unexpected(what, 'lines without account assignments');
+    const doc = data as unknown as PurchaseOrderDoc;
+    return { ...doc, total: this.#money(data.total, `${what} total`) };
+  }
+
+  #postingDoc(data: unknown): PostingDoc {
+    if (!isRecord(data) || typeof data.id !== 'string') throw this.#unexpected('a posting', 'no id');
+    return data as unknown as PostingDoc;
+  }
+
+  #purchaseOrderRef(doc: PurchaseOrderDoc, etag?: string): ErpRef {
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'purchaseOrder',
+      documentId: doc.id,
+      number: doc.number,
+      status: doc.status,
+      etag: etag ?? doc.etag,
+    };
+  }
+
+  #postingRef(doc: PostingDoc): PostingRef {
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'posting',
+      documentId: doc.id,
+      number: doc.number,
+      status: doc.status,
+      total: doc.total,
+      postedAt: doc.postedAt,
+    };
+  }
+
+  #money(value: unknown, what: string): Money {
+    if (isRecord(value)) {
+      try {
+        return money(value.amount, value.currency, { allowNegative: true, path: what });
+      } catch {
+        // Reported below with the dialect's words: an ERP sending bad money is a protocol problem here.
+      }
+    }
+    throw this.#unexpected(what, 'not a money object with a decimal string amount');
+  }
+
+  #unexpected(what: string, problem: string): FinanceError {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${this.#system}" answered ${what} in a shape the sandbox dialect does not know (${problem}). Check that the connection's base URL points at the sandbox ERP and that its version matches this pack; retrying will not help.`,
+      { retryable: false },
+    );
+  }
+}
+
+/** The fields of a PO the sandbox stores and the dialect writes, in its documented shape (API.md). */
+function purchaseOrderContent(po: Pick<PurchaseOrder, 'supplierId' | 'orderDate' | 'currency' | 'lines'>) {
+  return {
+    supplierId: po.supplierId,
+    orderDate: po.orderDate,
+    currency: po.currency,
+    lines: po.lines.map((line) => ({
+      lineId: line.lineId,
+      description: line.description,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      amount: line.amount,
+      ...(line.taxCode === undefined ? {} : { taxCode: line.taxCode }),
+      accountAssignments: line.accountAssignments.map((assignment) => ({
+        dimensions: assignment.dimensions,
+        ...(assignment.percent === undefined ? {} : { percent: assignment.percent }),
+        ...(assignment.amount === undefined ? {} : { amount: assignment.amount }),
+      })),
+    })),
+  };
+}
+
+function postingBody(posting: PostingRequest) {
+  return {
+    kind: posting.kind,
+    externalReference: posting.externalReference,
+    employeeId: posting.employeeId,
+    supplierId: posting.supplierId,
+    postingDate: posting.postingDate,
+    currency: posting.currency,
+    lines: posting.lines.map((line) => ({
+      lineId: line.lineId,
+      amount: line.amount,
+      dimensions: line.dimensions,
+      description: line.description,
+    })),
+  };
+}
+
+/** Equal as JSON with keys sorted: the ERP may store object keys in another order. */
+function sameContent(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isRecord(value)) {
+    const entries = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * One operation can make several writes (create, then PATCH; PATCH, then the retry after 412). Each gets
+ * its own key derived from the ledger key, so the ERP never sees one key with two bodies, and a replay of
+ * the operation derives the same keys again.
+ */
+function derivedKey(ctx: CallContext, step: string): string | undefined {
+  return ctx.idempotencyKey === undefined ? undefined : `${ctx.idempotencyKey}:${step}`;
+}
+
+function hasVendorCode(error: unknown, vendorCode: string): boolean {
+  return isFinanceError(error) && error.details?.vendorCode === vendorCode;
+}
+
+function isStaleEtag(error: unknown): boolean {
+  return isFinanceError(error) && error.httpStatus === 412;
+}
