@@ -1,0 +1,702 @@
+/**
+ * The LMDB implementation of FinanceStore (contract and semantics in store.ts).
+ *
+ * Layout: one LMDB environment per directory with these named databases (a "database" in LMDB terms is a
+ * sorted key space inside the one file; all of them change together in one transaction):
+ *   inbox      dedup key -> StoredInboxRecord (open and final entries)
+ *   inbox-open dedup key -> null, for open entries only: listOpen() in key order
+ *   inbox-due  [UNLEASED, receivedAt, key] or [LEASED, leaseUntil, key] -> null, for open entries only:
+ *              expiredLeases() reads only what is due instead of scanning the inbox
+ *   ledger     ledger key -> StoredLedgerRecord
+ *   kv         [namespace, key] -> StoredKvRecord (a tuple key, so namespaces can never collide)
+ *   expiry     [expiresAt, 'inbox' | 'ledger', key] or [expiresAt, 'kv', namespace, key] -> null:
+ *              purgeExpired() reads only what has expired
+ *   meta       the open-entry counter (countOpen() in O(1)) and the layout version
+ *
+ * Every write runs in its own child transaction inside LMDB's batched write transaction: it sees all writes
+ * before it (so insert-if-absent and the counter are exact under any concurrency), it is rolled back alone if
+ * it throws, and thousands of them share one commit and one disk sync.
+ */
+import * as path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { FinanceError } from '../errors';
+import { fromStoredValue, toStoredValue, type StoredValue } from './store-codec';
+import type {
+  AcceptInput,
+  AcceptResult,
+  FinanceStore,
+  InboxEntry,
+  KvEntry,
+  LeaseResult,
+  LedgerBeginResult,
+  LedgerRecord,
+  LedgerTakeOverResult,
+  PurgeResult,
+} from './store';
+
+export interface LmdbStoreSettings {
+  path: string;
+  maxInboxEntries: number;
+  dedupRetentionMs: number;
+  ledgerRetentionMs: number;
+  now: () => number;
+}
+
+/** Raise when the key layout or the record shapes change, so an old build refuses a newer store. */
+const LAYOUT_VERSION = 1;
+/** LMDB keys are limited to 1,978 bytes; index keys add a few bytes around the caller's key. */
+const MAX_KEY_BYTES = 1000;
+/** Expired records removed per transaction, so a large purge never holds the write lock for long. */
+const PURGE_BATCH = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+
+const META_LAYOUT = 'layout';
+const META_OPEN_COUNT = 'inbox-open-count';
+
+/** First element of an inbox-due key: never leased (or released) entries sort before leased ones. */
+const UNLEASED = 0;
+const LEASED = 1;
+
+type DueKey = [number, number, string];
+type ExpiryKey = [number, 'inbox' | 'ledger', string] | [number, 'kv', string, string];
+
+interface StoredInboxRecord {
+  envelope: StoredValue;
+  payload: StoredValue;
+  receivedAt: number;
+  state: 'open' | 'final';
+  leaseUntil?: number;
+  leaseOwner?: string;
+  attempts: number;
+  outcome?: { status: string; detail?: StoredValue; at: number };
+  /** Final entries only: when purgeExpired() may remove the entry. */
+  expiresAt?: number;
+}
+
+type StoredLedgerRecord =
+  | { state: 'in-flight'; owner: string; since: number }
+  | { state: 'done'; ref: StoredValue; at: number; expiresAt: number };
+
+interface StoredKvRecord {
+  value: StoredValue;
+  expiresAt?: number;
+}
+
+interface Databases {
+  inbox: Database<StoredInboxRecord, string>;
+  inboxOpen: Database<null, string>;
+  inboxDue: Database<null, DueKey>;
+  ledger: Database<StoredLedgerRecord, string>;
+  kv: Database<StoredKvRecord, [string, string]>;
+  expiry: Database<null, ExpiryKey>;
+  meta: Database<number, string>;
+}
+
+interface Environment {
+  directory: string;
+  root: RootDatabase;
+  dbs: Databases;
+  /** Open LmdbStore handles on this directory in this process. */
+  handles: number;
+}
+
+/**
+ * Open environments by directory. Node-RED may start a redeployed config node before the old one has
+ * closed, so two handles on one directory must share one environment and only the last close() closes it.
+ */
+const environments = new Map<string, Environment>();
+
+export class LmdbStore implements FinanceStore {
+  private environment: Environment | undefined;
+
+  private constructor(
+    environment: Environment,
+    private readonly settings: LmdbStoreSettings,
+  ) {
+    this.environment = environment;
+  }
+
+  static open(settings: LmdbStoreSettings): LmdbStore {
+    if (typeof settings.path !== 'string' || settings.path.trim() === '') {
+      throw new FinanceError('CONFIG_INVALID', 'The store needs a directory path; set one in the finance-store node.');
+    }
+    requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID', true);
+    requirePositive(settings.dedupRetentionMs, 'dedupRetentionMs', 'CONFIG_INVALID');
+    requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
+    return new LmdbStore(acquireEnvironment(path.resolve(settings.path)), settings);
+  }
+
+  // ---- inbox -------------------------------------------------------------------------------------
+
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    const key = requireKey(input.key, 'inbox key');
+    if (typeof input.envelope !== 'object' || input.envelope === null || Array.isArray(input.envelope)) {
+      throw invalid('The event envelope must be an object (msg.finance).');
+    }
+    if (input.receivedAt !== undefined && !Number.isFinite(input.receivedAt)) {
+      throw invalid('receivedAt must be a time in milliseconds since the epoch.');
+    }
+    const record: StoredInboxRecord = {
+      envelope: storable(input.envelope, 'event envelope'),
+      payload: storable(input.payload, 'event payload'),
+      receivedAt: input.receivedAt ?? this.settings.now(),
+      state: 'open',
+      attempts: 0,
+    };
+    const max = this.settings.maxInboxEntries;
+    const result = await this.write('store an accepted event', (dbs) => {
+      const existing = dbs.inbox.get(key);
+      if (existing) return { duplicate: existing };
+      const openCount = readOpenCount(dbs);
+      if (openCount >= max) return { full: openCount };
+      putRecord(dbs.inbox, key, record, 'event');
+      dbs.inboxOpen.put(key, null);
+      dbs.inboxDue.put(dueKey(key, record), null);
+      dbs.meta.put(META_OPEN_COUNT, openCount + 1);
+      return {};
+    });
+    if (result.duplicate) return { status: 'duplicate', entry: toEntry(key, result.duplicate) };
+    if (result.full !== undefined) {
+      throw new FinanceError(
+        'STORE_FULL',
+        `The inbox holds ${result.full} unfinished events, its high-water mark (${max}); new events are refused ` +
+          'until some finish. The sender should retry later; raise the high-water mark if the ERP keeps up.',
+        { retryable: true, details: { openEntries: result.full, maxInboxEntries: max } },
+      );
+    }
+    return { status: 'accepted', entry: toEntry(key, record) };
+  }
+
+  async lease(key: string, owner: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    requirePositive(ms, 'lease duration (ms)');
+    const now = this.settings.now();
+    return this.write('lease an event', (dbs): LeaseResult => {
+      const record = dbs.inbox.get(key);
+      if (!record) return { leased: false, reason: 'missing' };
+      if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
+      if (record.leaseOwner !== undefined && record.leaseOwner !== owner && (record.leaseUntil ?? 0) > now) {
+        return { leased: false, reason: 'held', entry: toEntry(key, record) };
+      }
+      const leased = { ...record, leaseOwner: owner, leaseUntil: now + ms, attempts: record.attempts + 1 };
+      replaceOpenRecord(dbs, key, record, leased);
+      return { leased: true, entry: toEntry(key, leased) };
+    });
+  }
+
+  async renewLease(key: string, owner: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    requirePositive(ms, 'lease duration (ms)');
+    const now = this.settings.now();
+    return this.write('renew a lease', (dbs): LeaseResult => {
+      const record = dbs.inbox.get(key);
+      if (!record) return { leased: false, reason: 'missing' };
+      if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
+      if (record.leaseOwner !== owner) return { leased: false, reason: 'held', entry: toEntry(key, record) };
+      const renewed = { ...record, leaseUntil: now + ms };
+      replaceOpenRecord(dbs, key, record, renewed);
+      return { leased: true, entry: toEntry(key, renewed) };
+    });
+  }
+
+  async releaseLease(key: string, owner: string): Promise<boolean> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    return this.write('release a lease', (dbs) => {
+      const record = dbs.inbox.get(key);
+      if (!record || record.state === 'final' || record.leaseOwner !== owner) return false;
+      replaceOpenRecord(dbs, key, record, withoutLease(record));
+      return true;
+    });
+  }
+
+  async expiredLeases(limit: number, graceMs: number): Promise<InboxEntry[]> {
+    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid('graceMs must be zero or a positive number of ms.');
+    const now = this.settings.now();
+    return this.read('list expired leases', (dbs) => {
+      const keys: string[] = [];
+      // Expired leases first: their worker is gone, and they are the oldest work.
+      for (const [kind, time, key] of dbs.inboxDue.getKeys({ start: [LEASED] })) {
+        if (kind !== LEASED || time > now || keys.length >= limit) break;
+        keys.push(key);
+      }
+      for (const [kind, time, key] of dbs.inboxDue.getKeys({ start: [UNLEASED] })) {
+        if (kind !== UNLEASED || time > now - graceMs || keys.length >= limit) break;
+        keys.push(key);
+      }
+      return entriesFor(dbs, keys);
+    });
+  }
+
+  async finish(key: string, outcome: { status: string; detail?: unknown }): Promise<InboxEntry | undefined> {
+    requireKey(key, 'inbox key');
+    if (
+      typeof outcome !== 'object' ||
+      outcome === null ||
+      typeof outcome.status !== 'string' ||
+      outcome.status === ''
+    ) {
+      throw invalid('The outcome needs a status, e.g. { status: "posted" }.');
+    }
+    const detail = outcome.detail === undefined ? undefined : storable(outcome.detail, 'outcome detail');
+    const now = this.settings.now();
+    const expiresAt = now + this.settings.dedupRetentionMs;
+    return this.write('record an outcome', (dbs) => {
+      const record = dbs.inbox.get(key);
+      if (!record) return undefined;
+      if (record.state === 'final') return toEntry(key, record);
+      const final: StoredInboxRecord = {
+        ...withoutLease(record),
+        state: 'final',
+        outcome: { status: outcome.status, ...(detail ? { detail } : {}), at: now },
+        expiresAt,
+      };
+      putRecord(dbs.inbox, key, final, 'outcome');
+      dbs.inboxOpen.remove(key);
+      dbs.inboxDue.remove(dueKey(key, record));
+      dbs.meta.put(META_OPEN_COUNT, readOpenCount(dbs) - 1);
+      dbs.expiry.put([expiresAt, 'inbox', key], null);
+      return toEntry(key, final);
+    });
+  }
+
+  async get(key: string): Promise<InboxEntry | undefined> {
+    requireKey(key, 'inbox key');
+    return this.read('read an event', (dbs) => {
+      const record = dbs.inbox.get(key);
+      return record ? toEntry(key, record) : undefined;
+    });
+  }
+
+  async countOpen(): Promise<number> {
+    return this.read('count open events', readOpenCount);
+  }
+
+  async listOpen(options: { limit?: number; after?: string } = {}): Promise<InboxEntry[]> {
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    if (options.after !== undefined) requireKey(options.after, 'after key');
+    return this.read('list open events', (dbs) => {
+      const keys = dbs.inboxOpen.getKeys({ start: options.after, exclusiveStart: options.after !== undefined, limit });
+      return entriesFor(dbs, [...keys]);
+    });
+  }
+
+  // ---- ledger ------------------------------------------------------------------------------------
+
+  async ledgerBegin(key: string, owner: string): Promise<LedgerBeginResult> {
+    requireKey(key, 'ledger key');
+    requireOwner(owner);
+    const now = this.settings.now();
+    return this.write('mark an ERP write in flight', (dbs) => {
+      const record = dbs.ledger.get(key);
+      if (record) return beginAnswer(record);
+      dbs.ledger.put(key, { state: 'in-flight', owner, since: now });
+      return { state: 'started' };
+    });
+  }
+
+  async ledgerDone(key: string, ref: unknown): Promise<LedgerRecord> {
+    requireKey(key, 'ledger key');
+    const storedRef = storable(ref, 'ERP reference');
+    const now = this.settings.now();
+    const expiresAt = now + this.settings.ledgerRetentionMs;
+    return this.write('record a finished ERP write', (dbs) => {
+      const record = dbs.ledger.get(key);
+      if (record?.state === 'done') return toLedgerRecord(record);
+      const done: StoredLedgerRecord = { state: 'done', ref: storedRef, at: now, expiresAt };
+      putRecord(dbs.ledger, key, done, 'ERP reference');
+      dbs.expiry.put([expiresAt, 'ledger', key], null);
+      return toLedgerRecord(done);
+    });
+  }
+
+  async ledgerAbort(key: string, owner?: string): Promise<boolean> {
+    requireKey(key, 'ledger key');
+    if (owner !== undefined) requireOwner(owner);
+    return this.write('remove an in-flight marker', (dbs) => {
+      const record = dbs.ledger.get(key);
+      if (record?.state !== 'in-flight' || (owner !== undefined && record.owner !== owner)) return false;
+      dbs.ledger.remove(key);
+      return true;
+    });
+  }
+
+  async ledgerGet(key: string): Promise<LedgerRecord | undefined> {
+    requireKey(key, 'ledger key');
+    return this.read('read the ledger', (dbs) => {
+      const record = dbs.ledger.get(key);
+      return record ? toLedgerRecord(record) : undefined;
+    });
+  }
+
+  async ledgerTakeOver(key: string, owner: string, olderThanMs: number): Promise<LedgerTakeOverResult> {
+    requireKey(key, 'ledger key');
+    requireOwner(owner);
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0)
+      throw invalid('olderThanMs must be zero or a positive number of ms.');
+    const now = this.settings.now();
+    return this.write('take over an in-flight ERP write', (dbs): LedgerTakeOverResult => {
+      const record = dbs.ledger.get(key);
+      if (record?.state === 'done') return beginAnswer(record);
+      if (record && record.since > now - olderThanMs) return beginAnswer(record);
+      dbs.ledger.put(key, { state: 'in-flight', owner, since: now });
+      return record
+        ? { state: 'taken-over', previousOwner: record.owner, previousSince: record.since }
+        : { state: 'started' };
+    });
+  }
+
+  // ---- namespaced key-value ----------------------------------------------------------------------
+
+  async kvPut(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<void> {
+    const kvKey = requireKvKey(namespace, key);
+    if (ttlMs !== undefined) requirePositive(ttlMs, 'ttlMs');
+    const record: StoredKvRecord = { value: storable(value, `value of ${namespace}/${key}`) };
+    if (ttlMs !== undefined) record.expiresAt = this.settings.now() + ttlMs;
+    await this.write('store a value', (dbs) => {
+      const previous = dbs.kv.get(kvKey);
+      putRecord(dbs.kv, kvKey, record, `value of ${namespace}/${key}`);
+      if (previous?.expiresAt !== undefined) dbs.expiry.remove([previous.expiresAt, 'kv', namespace, key]);
+      if (record.expiresAt !== undefined) dbs.expiry.put([record.expiresAt, 'kv', namespace, key], null);
+    });
+  }
+
+  async kvGet(namespace: string, key: string): Promise<unknown> {
+    const kvKey = requireKvKey(namespace, key);
+    const now = this.settings.now();
+    return this.read('read a value', (dbs) => {
+      const record = dbs.kv.get(kvKey);
+      return record && !expired(record, now) ? fromStoredValue(record.value) : undefined;
+    });
+  }
+
+  async kvDelete(namespace: string, key: string): Promise<boolean> {
+    const kvKey = requireKvKey(namespace, key);
+    const now = this.settings.now();
+    return this.write('delete a value', (dbs) => {
+      const record = dbs.kv.get(kvKey);
+      if (!record) return false;
+      dbs.kv.remove(kvKey);
+      if (record.expiresAt !== undefined) dbs.expiry.remove([record.expiresAt, 'kv', namespace, key]);
+      return !expired(record, now);
+    });
+  }
+
+  async kvList(namespace: string, options: { prefix?: string; limit?: number } = {}): Promise<KvEntry[]> {
+    requireKey(namespace, 'namespace');
+    const prefix = options.prefix ?? '';
+    if (typeof prefix !== 'string' || Buffer.byteLength(namespace) + Buffer.byteLength(prefix) > MAX_KEY_BYTES) {
+      throw invalid(`The prefix must be a string; with the namespace at most ${MAX_KEY_BYTES} bytes.`);
+    }
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    const now = this.settings.now();
+    return this.read('list values', (dbs) => {
+      const entries: KvEntry[] = [];
+      // Keys that start with the prefix are contiguous in LMDB's order, beginning at [namespace, prefix].
+      for (const { key, value: record } of dbs.kv.getRange({ start: [namespace, prefix] })) {
+        if (key[0] !== namespace || !key[1].startsWith(prefix) || entries.length >= limit) break;
+        if (expired(record, now)) continue;
+        entries.push({
+          key: key[1],
+          value: fromStoredValue(record.value),
+          ...(record.expiresAt !== undefined ? { expiresAt: record.expiresAt } : {}),
+        });
+      }
+      return entries;
+    });
+  }
+
+  // ---- housekeeping ------------------------------------------------------------------------------
+
+  async purgeExpired(): Promise<PurgeResult> {
+    const now = this.settings.now();
+    const total: PurgeResult = { inbox: 0, ledger: 0, kv: 0 };
+    for (;;) {
+      const batch = await this.write('remove expired records', (dbs) => purgeBatch(dbs, now));
+      total.inbox += batch.removed.inbox;
+      total.ledger += batch.removed.ledger;
+      total.kv += batch.removed.kv;
+      if (!batch.more) return total;
+    }
+  }
+
+  async close(): Promise<void> {
+    const environment = this.environment;
+    this.environment = undefined;
+    if (environment) await releaseEnvironment(environment);
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  private requireOpen(): Environment {
+    if (!this.environment) {
+      throw new FinanceError(
+        'STORE_UNAVAILABLE',
+        'The finance store is closed (the flow is being redeployed or stopped); the message can be retried.',
+        { retryable: true },
+      );
+    }
+    return this.environment;
+  }
+
+  /** Runs `body` atomically; resolves after the commit is synced to disk (see acquireEnvironment). */
+  private async write<T>(action: string, body: (dbs: Databases) => T): Promise<T> {
+    const environment = this.requireOpen();
+    try {
+      return await environment.root.childTransaction(() => body(environment.dbs));
+    } catch (err) {
+      throw storageFailure(action, environment.directory, err);
+    }
+  }
+
+  private read<T>(action: string, body: (dbs: Databases) => T): T {
+    const environment = this.requireOpen();
+    try {
+      return body(environment.dbs);
+    } catch (err) {
+      throw storageFailure(action, environment.directory, err);
+    }
+  }
+}
+
+// ---- environments ----------------------------------------------------------------------------------
+
+function acquireEnvironment(directory: string): Environment {
+  const shared = environments.get(directory);
+  if (shared) {
+    shared.handles += 1;
+    return shared;
+  }
+  let root: RootDatabase | undefined;
+  try {
+    root = open({
+      path: directory,
+      // Always a directory, even if its name has a dot in it (LMDB would otherwise take it for a file name).
+      noSubdir: false,
+      // With overlappingSync (LMDB's default off Windows) a write resolves when committed and is synced to disk
+      // later; without it the commit includes the sync, so a resolved write survives a power cut. Acknowledging
+      // a source only after that is the promise of DESIGN principle 2; batching keeps the cost to one sync per batch.
+      overlappingSync: false,
+    });
+    const dbs: Databases = {
+      inbox: root.openDB({ name: 'inbox' }),
+      inboxOpen: root.openDB({ name: 'inbox-open' }),
+      inboxDue: root.openDB({ name: 'inbox-due' }),
+      ledger: root.openDB({ name: 'ledger' }),
+      kv: root.openDB({ name: 'kv' }),
+      expiry: root.openDB({ name: 'expiry' }),
+      meta: root.openDB({ name: 'meta' }),
+    };
+    checkLayout(dbs.meta, directory);
+    const environment: Environment = { directory, root, dbs, handles: 1 };
+    environments.set(directory, environment);
+    return environment;
+  } catch (err) {
+    root?.close().catch(() => undefined);
+    if (err instanceof FinanceError) throw err;
+    throw new FinanceError(
+      'STORE_UNAVAILABLE',
+      `The finance store at ${directory} could not be opened (${describe(err)}). Check that the directory ` +
+        'can be created and written by the Node-RED user and that the disk has free space.',
+      { retryable: true, cause: err },
+    );
+  }
+}
+
+async function releaseEnvironment(environment: Environment): Promise<void> {
+  environment.handles -= 1;
+  if (environment.handles > 0) return;
+  environments.delete(environment.directory);
+  await environment.root.close();
+}
+
+function checkLayout(meta: Database<number, string>, directory: string): void {
+  const layout = meta.get(META_LAYOUT);
+  if (layout === undefined) {
+    meta.putSync(META_LAYOUT, LAYOUT_VERSION);
+  } else if (layout !== LAYOUT_VERSION) {
+    throw new FinanceError(
+      'STORE_UNAVAILABLE',
+      `The finance store at ${directory} was written by another version of finance-sync (layout ${layout}; this ` +
+        `version reads layout ${LAYOUT_VERSION}). Run the matching version, or point the store at a new directory.`,
+    );
+  }
+}
+
+// ---- records ---------------------------------------------------------------------------------------
+
+function readOpenCount(dbs: Databases): number {
+  return dbs.meta.get(META_OPEN_COUNT) ?? 0;
+}
+
+/** Where an open entry sits in inbox-due: by lease end while leased, by arrival otherwise. */
+function dueKey(key: string, record: StoredInboxRecord): DueKey {
+  return record.leaseUntil === undefined ? [UNLEASED, record.receivedAt, key] : [LEASED, record.leaseUntil, key];
+}
+
+function withoutLease(record: StoredInboxRecord): StoredInboxRecord {
+  const copy = { ...record };
+  delete copy.leaseOwner;
+  delete copy.leaseUntil;
+  return copy;
+}
+
+function replaceOpenRecord(dbs: Databases, key: string, previous: StoredInboxRecord, next: StoredInboxRecord): void {
+  putRecord(dbs.inbox, key, next, 'event');
+  dbs.inboxDue.remove(dueKey(key, previous));
+  dbs.inboxDue.put(dueKey(key, next), null);
+}
+
+/**
+ * Writes a record holding caller data. MessagePack refuses a few values (e.g. a BigInt beyond 64 bits); that is
+ * bad input, not a storage failure, and the child transaction rolls back whatever this operation wrote.
+ */
+function putRecord<K extends string | [string, string], V>(db: Database<V, K>, key: K, record: V, what: string): void {
+  try {
+    db.put(key, record);
+  } catch (err) {
+    throw invalid(`The ${what} cannot be stored (${describe(err)}); it must be JSON-like data.`, err);
+  }
+}
+
+function toEntry(key: string, record: StoredInboxRecord): InboxEntry {
+  const entry: InboxEntry = {
+    key,
+    envelope: fromStoredValue(record.envelope) as Record<string, unknown>,
+    payload: fromStoredValue(record.payload),
+    receivedAt: record.receivedAt,
+    state: record.state,
+    attempts: record.attempts,
+  };
+  if (record.leaseUntil !== undefined) entry.leaseUntil = record.leaseUntil;
+  if (record.leaseOwner !== undefined) entry.leaseOwner = record.leaseOwner;
+  if (record.outcome) {
+    const { status, detail, at } = record.outcome;
+    entry.outcome = detail === undefined ? { status, at } : { status, detail: fromStoredValue(detail), at };
+  }
+  return entry;
+}
+
+function entriesFor(dbs: Databases, keys: string[]): InboxEntry[] {
+  const entries: InboxEntry[] = [];
+  for (const key of keys) {
+    const record = dbs.inbox.get(key);
+    if (record) entries.push(toEntry(key, record));
+  }
+  return entries;
+}
+
+function toLedgerRecord(record: StoredLedgerRecord): LedgerRecord {
+  return record.state === 'in-flight'
+    ? { state: 'in-flight', owner: record.owner, since: record.since }
+    : { state: 'done', ref: fromStoredValue(record.ref), at: record.at };
+}
+
+function beginAnswer(record: StoredLedgerRecord): LedgerBeginResult {
+  return record.state === 'in-flight'
+    ? { state: 'in-flight', since: record.since, owner: record.owner }
+    : { state: 'done', ref: fromStoredValue(record.ref) };
+}
+
+function expired(record: { expiresAt?: number }, now: number): boolean {
+  return record.expiresAt !== undefined && record.expiresAt <= now;
+}
+
+/** Removes up to PURGE_BATCH expired records; `more` when there may be others. */
+function purgeBatch(dbs: Databases, now: number): { removed: PurgeResult; more: boolean } {
+  const removed: PurgeResult = { inbox: 0, ledger: 0, kv: 0 };
+  const due: ExpiryKey[] = [];
+  for (const key of dbs.expiry.getKeys()) {
+    if (key[0] > now || due.length >= PURGE_BATCH) break;
+    due.push(key);
+  }
+  for (const key of due) {
+    dbs.expiry.remove(key);
+    // Only remove a record that still carries this expiry: it may have been rewritten since.
+    if (key[1] === 'kv') {
+      const kvKey: [string, string] = [key[2], key[3]];
+      if (dbs.kv.get(kvKey)?.expiresAt !== key[0]) continue;
+      dbs.kv.remove(kvKey);
+      removed.kv += 1;
+    } else if (key[1] === 'ledger') {
+      const record = dbs.ledger.get(key[2]);
+      if (record?.state !== 'done' || record.expiresAt !== key[0]) continue;
+      dbs.ledger.remove(key[2]);
+      removed.ledger += 1;
+    } else {
+      if (dbs.inbox.get(key[2])?.expiresAt !== key[0]) continue;
+      dbs.inbox.remove(key[2]);
+      removed.inbox += 1;
+    }
+  }
+  return { removed, more: due.length === PURGE_BATCH };
+}
+
+// ---- arguments and errors --------------------------------------------------------------------------
+
+function storable(value: unknown, what: string): StoredValue {
+  try {
+    return toStoredValue(value);
+  } catch (err) {
+    throw invalid(`The ${what} cannot be stored (${describe(err)}); it must be JSON-like data.`, err);
+  }
+}
+
+function requireKey(key: unknown, what: string): string {
+  if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw invalid(`The ${what} must be a non-empty string of at most ${MAX_KEY_BYTES} bytes.`);
+  }
+  return key;
+}
+
+function requireKvKey(namespace: string, key: string): [string, string] {
+  requireKey(namespace, 'namespace');
+  requireKey(key, 'key');
+  if (Buffer.byteLength(namespace) + Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw invalid(`A namespace and key together must be at most ${MAX_KEY_BYTES} bytes.`);
+  }
+  return [namespace, key];
+}
+
+function requireOwner(owner: unknown): void {
+  if (typeof owner !== 'string' || owner === '') {
+    throw invalid('The owner must be a non-empty string that names the worker (e.g. host and node id).');
+  }
+}
+
+function requirePositive(
+  value: unknown,
+  name: string,
+  code: 'SCHEMA_INVALID' | 'CONFIG_INVALID' = 'SCHEMA_INVALID',
+  integer = false,
+): void {
+  const ok = typeof value === 'number' && value > 0 && (integer ? Number.isSafeInteger(value) : Number.isFinite(value));
+  if (!ok)
+    throw new FinanceError(
+      code,
+      `${name} must be a positive ${integer ? 'whole number' : 'number'} (got ${String(value)}).`,
+    );
+}
+
+function invalid(message: string, cause?: unknown): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', message, cause === undefined ? {} : { cause });
+}
+
+function storageFailure(action: string, directory: string, err: unknown): FinanceError {
+  if (err instanceof FinanceError) return err;
+  return new FinanceError(
+    'STORE_UNAVAILABLE',
+    `The finance store at ${directory} could not ${action} (${describe(err)}). Check the disk (space, ` +
+      'permissions); the message can be retried.',
+    { retryable: true, cause: err },
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,188 @@
+/**
+ * The durable store of a host (DESIGN 7): the inbox that holds every accepted event until it reaches a final
+ * outcome, the idempotency ledger of ERP writes, and a namespaced key-value space with expiry for the other
+ * nodes (retry schedules, approval timers, master data cache, polling cursors).
+ *
+ * `FinanceStore` is the contract; `LmdbStore` (store-lmdb.ts) is the implementation every host gets today,
+ * and a PostgreSQL store for shared deployments will implement the same interface. Every method is
+ * asynchronous for that reason, even where LMDB could answer synchronously.
+ *
+ * Every write resolves only after it is committed and synced to disk, so a caller may acknowledge a source
+ * as soon as `accept()` resolves. Storage failures reject with FinanceError `STORE_UNAVAILABLE`; bad
+ * arguments with `SCHEMA_INVALID`; a full inbox with `STORE_FULL`.
+ */
+import { LmdbStore } from './store-lmdb';
+
+export { inboxKey, ledgerKey, type LedgerKeyParts } from './store-keys';
+export { LmdbStore };
+
+export interface InboxOutcome {
+  /** posted | synced | refused | dead-lettered | ... */
+  status: string;
+  detail?: unknown;
+  /** When the outcome was recorded (ms since the epoch, from the store's clock). */
+  at: number;
+}
+
+export interface InboxEntry {
+  /** The de-duplication key (see inboxKey()). */
+  key: string;
+  envelope: Record<string, unknown>;
+  payload: unknown;
+  receivedAt: number;
+  state: 'open' | 'final';
+  /** Set while a worker holds the entry: it is not handed out again before this instant. */
+  leaseUntil?: number;
+  leaseOwner?: string;
+  /** How many times the entry has been leased, i.e. handed to a worker. */
+  attempts: number;
+  outcome?: InboxOutcome;
+}
+
+export interface AcceptInput {
+  key: string;
+  envelope: object;
+  payload: unknown;
+  /** Defaults to the store's clock. */
+  receivedAt?: number;
+}
+
+export type AcceptResult = { status: 'accepted'; entry: InboxEntry } | { status: 'duplicate'; entry: InboxEntry };
+
+/**
+ * `held`: another owner holds a lease that has not expired (for renewLease: the caller does not hold the
+ * lease any more). `final`: the entry already has its outcome. `missing`: no such entry.
+ */
+export type LeaseResult =
+  | { leased: true; entry: InboxEntry }
+  | { leased: false; reason: 'held' | 'final'; entry: InboxEntry }
+  | { leased: false; reason: 'missing' };
+
+export type LedgerRecord =
+  { state: 'in-flight'; owner: string; since: number } | { state: 'done'; ref: unknown; at: number };
+
+export type LedgerBeginResult =
+  { state: 'started' } | { state: 'in-flight'; since: number; owner: string } | { state: 'done'; ref: unknown };
+
+export type LedgerTakeOverResult =
+  LedgerBeginResult | { state: 'taken-over'; previousOwner: string; previousSince: number };
+
+export interface KvEntry {
+  key: string;
+  value: unknown;
+  expiresAt?: number;
+}
+
+/** How many expired records purgeExpired() removed, per part of the store. */
+export interface PurgeResult {
+  inbox: number;
+  ledger: number;
+  kv: number;
+}
+
+export interface FinanceStore {
+  // ---- inbox -------------------------------------------------------------------------------------
+
+  /**
+   * Stores an event unless its key is already known (atomic insert-if-absent). A duplicate answers the
+   * first entry, with its outcome when it has one, even when the inbox is full. Rejects with STORE_FULL
+   * when the inbox already holds `maxInboxEntries` open entries.
+   */
+  accept(input: AcceptInput): Promise<AcceptResult>;
+  /** Hands an open entry to `owner` until now + `ms` and counts an attempt. The same owner may lease again. */
+  lease(key: string, owner: string, ms: number): Promise<LeaseResult>;
+  /** Extends the caller's own lease to now + `ms` (no new attempt); refused as `held` if it lost the lease. */
+  renewLease(key: string, owner: string, ms: number): Promise<LeaseResult>;
+  /** Gives the caller's lease back so the entry is handed out again; false if the caller did not hold it. */
+  releaseLease(key: string, owner: string): Promise<boolean>;
+  /**
+   * Open entries that need to be emitted again: those whose lease has expired, then those never leased
+   * (or released) whose `receivedAt` is at least `graceMs` old. The grace covers the normal path, in which
+   * the intake emits the event right after accepting it and the first worker leases it moments later.
+   */
+  expiredLeases(limit: number, graceMs: number): Promise<InboxEntry[]>;
+  /**
+   * Records the final outcome. The entry stays (for de-duplication) until the retention period has passed.
+   * The first outcome wins: finishing a final entry returns it unchanged. Undefined for an unknown key.
+   */
+  finish(key: string, outcome: { status: string; detail?: unknown }): Promise<InboxEntry | undefined>;
+  get(key: string): Promise<InboxEntry | undefined>;
+  /** Number of open entries (a stored counter, not a scan). */
+  countOpen(): Promise<number>;
+  /** Open entries in key order, starting after the key `after` (default limit 100). */
+  listOpen(options?: { limit?: number; after?: string }): Promise<InboxEntry[]>;
+
+  // ---- ledger ------------------------------------------------------------------------------------
+
+  /**
+   * Marks an ERP write as in flight unless the key is already known (atomic insert-if-absent): `started`
+   * means the caller may write; otherwise the caller must not write and gets the in-flight marker or the
+   * reference of the finished write.
+   */
+  ledgerBegin(key: string, owner: string): Promise<LedgerBeginResult>;
+  /** Records that the write happened, with the ERP's reference. A write already done keeps its first reference. */
+  ledgerDone(key: string, ref: unknown): Promise<LedgerRecord>;
+  /**
+   * Removes the in-flight marker after a failure that certainly did not write to the ERP (so the write may be
+   * tried again). With `owner`, only that owner's marker is removed. A done record is never removed.
+   */
+  ledgerAbort(key: string, owner?: string): Promise<boolean>;
+  ledgerGet(key: string): Promise<LedgerRecord | undefined>;
+  /**
+   * Takes over an in-flight marker that is at least `olderThanMs` old (its owner crashed or hung), or starts
+   * one if there is none. After `taken-over`, the earlier attempt MAY HAVE WRITTEN to the ERP: the caller
+   * must look the document up in the ERP by its external reference before any create, and finish with
+   * ledgerDone() when it is found there.
+   */
+  ledgerTakeOver(key: string, owner: string, olderThanMs: number): Promise<LedgerTakeOverResult>;
+
+  // ---- namespaced key-value ----------------------------------------------------------------------
+
+  /** Stores a value under (namespace, key); with `ttlMs` it disappears after that long. */
+  kvPut(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<void>;
+  kvGet(namespace: string, key: string): Promise<unknown>;
+  /** True when a live value was removed. */
+  kvDelete(namespace: string, key: string): Promise<boolean>;
+  /** Live entries of a namespace in key order, optionally only keys starting with `prefix` (default limit 100). */
+  kvList(namespace: string, options?: { prefix?: string; limit?: number }): Promise<KvEntry[]>;
+
+  // ---- housekeeping ------------------------------------------------------------------------------
+
+  /** Removes final inbox entries, done ledger records and kv values whose time has passed. */
+  purgeExpired(): Promise<PurgeResult>;
+  /** Releases this handle; the underlying database closes when its last handle in the process closes. */
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Directory of the LMDB environment; created when missing. */
+  path: string;
+  /** Inbox high-water mark: accept() answers STORE_FULL at this many open entries. Default 1,000,000. */
+  maxInboxEntries?: number;
+  /** How long a final inbox entry is remembered for de-duplication. Default 7 days. */
+  dedupRetentionMs?: number;
+  /**
+   * How long a done ledger record is kept. Default 30 days; after that the lookup by external reference
+   * that precedes every ERP create is what prevents a second document.
+   */
+  ledgerRetentionMs?: number;
+  /** The clock (ms since the epoch); tests inject their own. */
+  now?: () => number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Opens the store at `options.path` (synchronously: LMDB opens without I/O waits). Throws FinanceError
+ * STORE_UNAVAILABLE when the directory cannot be opened, CONFIG_INVALID for a bad option. Opening the same
+ * path again in this process shares the open database; each handle must be closed.
+ */
+export function openStore(options: OpenStoreOptions): FinanceStore {
+  return LmdbStore.open({
+    path: options.path,
+    maxInboxEntries: options.maxInboxEntries ?? 1_000_000,
+    dedupRetentionMs: options.dedupRetentionMs ?? 7 * DAY_MS,
+    ledgerRetentionMs: options.ledgerRetentionMs ?? 30 * DAY_MS,
+    now: options.now ?? Date.now,
+  });
+}
