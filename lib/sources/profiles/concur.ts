@@ -1,0 +1,316 @@
+/**
+ * SAP Concur Expense. Built against the specs in ../shared/specs/concur/ (see PROVENANCE.md there):
+ *
+ * - the event: Event Subscription Service, topic `public.concur.expense.report`, eventType `statusChanged`
+ *   (v4.expense-events.md). It only announces the change; the report is then read from Expense Reports v4.
+ * - the report: `GET /expensereports/v4/users/{userID}/context/TRAVELER/reports/{reportId}` (v4.reports.markdown).
+ * - the expenses: the saved specs document no v4 expenses endpoint, so lines come from the v3.0 Entries API
+ *   (`GET /api/v3.0/expense/entries?reportID=...`, model `EntryGet` in concur-v3.0-Entries.swagger.json).
+ *
+ * Concur's own webhook authentication (a client certificate plus an RSA `Concur-Signature` whose signed
+ * string is not documented) is not implemented; the default scheme is the pack's generic HMAC, for a relay
+ * that terminates Concur's mutual TLS and re-signs. Behind a trusted relay, "none" is the alternative.
+ */
+import { FinanceError } from '../../errors';
+import { compare, exponentOf, sum } from '../../model/money';
+import { APPROVAL_STATES, type ApprovalState, type ExpenseLine, type ExpenseReport } from '../../model/types';
+import { moneyFromJsonNumber } from '../amounts';
+import type { EventFacts, MappingContext, SourceProfile } from './profile';
+import { shapeReader, withoutUndefined, type JsonObject } from '../shape';
+import { mapOption, stringOption } from './options';
+
+export const CONCUR_EXPENSE_TOPIC = 'public.concur.expense.report';
+
+export interface ConcurProfileOptions {
+  /** Custom field holding the cost center, e.g. "custom1" (report `customData` id; entry field `Custom1`). */
+  costCenterField?: string;
+  /** Custom field holding the project, e.g. "custom2". */
+  projectField?: string;
+  /** Report `customData` id holding the ERP employee id; without it the Concur `userId` is the employee id. */
+  employeeIdField?: string;
+  /** ERP GL account per Concur expense type code, e.g. { "AIRFR": "6100" }: Concur expenses carry no GL account. */
+  glAccountByExpenseType?: Record<string, string>;
+  /** The canonical (ERP) company the reports belong to. */
+  company?: string;
+  /** Extra or overriding approval status codes: Concur allows custom codes per company. */
+  approvalStatusMap?: Record<string, ApprovalState>;
+}
+
+/**
+ * Concur approval status -> canonical state. Local to this profile until lib/model/states.ts holds the
+ * one table (it has the same assignments). Codes and meanings from the v3.0 Reports swagger
+ * (ApprovalStatusCode) and v4.expense-events.md.
+ */
+export const CONCUR_APPROVAL_STATUS: Readonly<Record<string, ApprovalState>> = {
+  A_NOTF: 'draft', // not submitted
+  A_AAFH: 'submitted', // submission is in an anomaly and fraud check, not yet with an approver
+  A_RHLD: 'submitted', // submission waits for receipt images, not yet with an approver
+  A_FILE: 'pending_approval', // submitted
+  A_PEND: 'pending_approval', // pending manager approval
+  A_PBDG: 'pending_approval', // pending budget approval
+  A_PECO: 'pending_approval', // pending cost object approval
+  A_EXTV: 'pending_approval', // pending external validation
+  A_PVAL: 'pending_approval', // pending prepayment validation
+  A_APPR: 'approved',
+  A_ACCO: 'approved', // approved and in accounting review
+  A_RESU: 'returned', // sent back to the employee, or recalled
+  A_TEXP: 'escalated', // expired in the approval queue: an approval past its deadline
+};
+
+/** Payment codes that mean money went out; they outrank the approval status. */
+const PAID_STATUS = new Set(['P_PAID', 'P_PAYC']);
+
+const readEvent = shapeReader(
+  'Concur expense event',
+  `Subscribe this endpoint to the Concur topic ${CONCUR_EXPENSE_TOPIC} and pass the event body unchanged.`,
+);
+const readReport = shapeReader(
+  'Concur expense report',
+  'Pass the JSON that GET /expensereports/v4/users/{userID}/context/TRAVELER/reports/{reportId} returns.',
+);
+const readEntries = shapeReader(
+  'Concur expenses',
+  'Pass the Items of every page of GET /api/v3.0/expense/entries?reportID=<reportId> as context.lines.',
+);
+
+export function createConcurProfile(options: ConcurProfileOptions = {}): SourceProfile {
+  const config = checkedOptions(options);
+  return {
+    name: 'concur',
+    docType: 'ExpenseReport',
+    signatureScheme: 'generic',
+    embedsCanonical: false,
+    envelopeOf: concurEnvelope,
+    toCanonical: (body: unknown, context?: MappingContext) => concurReport(body, context, config),
+  };
+}
+
+function concurEnvelope(body: unknown): EventFacts {
+  const event = readEvent.object(body, '');
+  const topic = readEvent.string(event.topic, '/topic');
+  if (topic !== CONCUR_EXPENSE_TOPIC) {
+    throw readEvent.fail('/topic', `is "${topic}" but this profile reads expense report events only`);
+  }
+  const eventType = readEvent.string(event.eventType, '/eventType');
+  // The schema table calls the field "Facts", every sample sends "facts": accept both.
+  const factsPath = event.facts === undefined && event.Facts !== undefined ? '/Facts' : '/facts';
+  const facts = readEvent.object(event.facts ?? event.Facts, factsPath);
+  const reportId = readEvent.string(facts.reportId, `${factsPath}/reportId`);
+  return withoutUndefined({
+    id: readEvent.string(event.id, '/id'),
+    source: `concur:${readEvent.string(facts.companyId, `${factsPath}/companyId`)}`,
+    type: `concur.expense.report.${eventType}`,
+    subject: reportId,
+    time: readEvent.dateTime(event.timeStamp, '/timeStamp'),
+    docType: 'ExpenseReport' as const,
+    docId: reportId,
+    correlationId: readEvent.optionalString(event.correlationId, '/correlationId'),
+    documentUrl: readEvent.optionalString(facts.href, `${factsPath}/href`),
+  });
+}
+
+function concurReport(
+  body: unknown,
+  context: MappingContext | undefined,
+  options: ConcurProfileOptions,
+): ExpenseReport {
+  const report = readReport.object(body, '');
+  const reportId = readReport.string(report.reportId, '/reportId');
+  const currency = readReport.string(report.currencyCode, '/currencyCode');
+  exponentOf(currency, 'Concur expense report /currencyCode');
+  const claimed = readReport.object(report.claimedAmount, '/claimedAmount');
+  const total = moneyFromJsonNumber(claimed.value, claimed.currencyCode, {
+    document: 'Concur expense report',
+    path: '/claimedAmount/value',
+    currencyPath: '/claimedAmount/currencyCode',
+  });
+  const customData = customDataOf(report);
+
+  const lines = entriesOf(context?.lines).flatMap((entry) => {
+    const line = lineOf(entry, reportId, currency, customData, options);
+    return line === undefined ? [] : [line];
+  });
+  const linesTotal = sum(
+    lines.map((line) => line.amount),
+    currency,
+  );
+  if (compare(linesTotal, total) !== 0) {
+    throw readEntries.fail(
+      '',
+      `the non-personal expenses add up to ${linesTotal.amount} ${currency} but the report's claimedAmount is ` +
+        `${total.amount} ${total.currency}; pass every expense of report ${reportId} (all pages)`,
+    );
+  }
+
+  return withoutUndefined({
+    docType: 'ExpenseReport' as const,
+    sourceRef: withoutUndefined({
+      system: 'concur',
+      id: reportId,
+      version: readReport.optionalInteger(report.reportVersion, '/reportVersion'),
+    }),
+    reportId,
+    name: readReport.optionalString(report.name, '/name'),
+    businessPurpose: readReport.optionalString(report.businessPurpose, '/businessPurpose'),
+    employeeId: employeeIdOf(report, customData, options),
+    company: options.company,
+    submittedAt:
+      report.submitDate === undefined || report.submitDate === null
+        ? undefined
+        : readReport.dateTime(report.submitDate, '/submitDate'),
+    state: stateOf(report, options),
+    total,
+    lines,
+  });
+}
+
+function stateOf(report: JsonObject, options: ConcurProfileOptions): ApprovalState {
+  const approval = readReport.string(report.approvalStatusId, '/approvalStatusId');
+  const payment = readReport.optionalString(report.paymentStatusId, '/paymentStatusId');
+  if (payment !== undefined && PAID_STATUS.has(payment)) return 'paid';
+  const state =
+    options.approvalStatusMap?.[approval] ??
+    (Object.hasOwn(CONCUR_APPROVAL_STATUS, approval) ? CONCUR_APPROVAL_STATUS[approval] : undefined);
+  if (state === undefined) {
+    throw readReport.fail(
+      '/approvalStatusId',
+      `"${approval}" is not a known Concur approval status; if it is a custom code of your company, map it ` +
+        'with the profile option approvalStatusMap',
+    );
+  }
+  return state;
+}
+
+function employeeIdOf(
+  report: JsonObject,
+  customData: ReadonlyMap<string, string>,
+  options: ConcurProfileOptions,
+): string {
+  if (options.employeeIdField === undefined) return readReport.string(report.userId, '/userId');
+  const employeeId = customData.get(options.employeeIdField.toLowerCase());
+  if (employeeId === undefined) {
+    throw readReport.fail(
+      '/customData',
+      `has no value for "${options.employeeIdField}", the field configured as employeeIdField`,
+    );
+  }
+  return employeeId;
+}
+
+/** Report custom fields by lower-cased id ("custom15" -> value). List fields carry the list item id. */
+function customDataOf(report: JsonObject): Map<string, string> {
+  const values = new Map<string, string>();
+  if (report.customData === undefined || report.customData === null) return values;
+  readReport.array(report.customData, '/customData').forEach((item, index) => {
+    const field = readReport.object(item, `/customData/${index}`);
+    const id = readReport.string(field.id, `/customData/${index}/id`);
+    const value = readReport.optionalString(field.value, `/customData/${index}/value`);
+    if (value !== undefined) values.set(id.toLowerCase(), value);
+  });
+  return values;
+}
+
+/** The expenses as an array: either the concatenated Items of all pages, or one complete EntryCollection. */
+function entriesOf(lines: unknown): { entry: unknown; path: string }[] {
+  if (lines === undefined) {
+    throw readEntries.fail('', 'are missing: a Concur report is mapped together with its expenses');
+  }
+  if (Array.isArray(lines)) return lines.map((entry, index) => ({ entry, path: `/${index}` }));
+  const collection = readEntries.object(lines, '');
+  if (readEntries.optionalString(collection.NextPage, '/NextPage') !== undefined) {
+    throw readEntries.fail('/NextPage', 'is set, so this is one page of several; fetch every page and pass all Items');
+  }
+  return readEntries.array(collection.Items, '/Items').map((entry, index) => ({ entry, path: `/Items/${index}` }));
+}
+
+function lineOf(
+  { entry: value, path }: { entry: unknown; path: string },
+  reportId: string,
+  currency: string,
+  customData: ReadonlyMap<string, string>,
+  options: ConcurProfileOptions,
+): ExpenseLine | undefined {
+  const entry = readEntries.object(value, path);
+  const lineId = readEntries.string(entry.ID, `${path}/ID`);
+  const entryReportId = readEntries.string(entry.ReportID, `${path}/ReportID`);
+  if (entryReportId !== reportId) {
+    throw readEntries.fail(
+      `${path}/ReportID`,
+      `is "${entryReportId}" but the report is "${reportId}"; pass only this report's expenses`,
+    );
+  }
+  // Personal expenses are the employee's own money: Concur leaves them out of claimedAmount, and they are
+  // neither reimbursed nor posted.
+  if (readEntries.optionalBoolean(entry.IsPersonal, `${path}/IsPersonal`) === true) return undefined;
+
+  const expenseType = readEntries.optionalString(entry.ExpenseTypeCode, `${path}/ExpenseTypeCode`);
+  const dimension = (field: string | undefined): string | undefined =>
+    field === undefined ? undefined : (entryCustomField(entry, field, path) ?? customData.get(field.toLowerCase()));
+  const hasExceptions = readEntries.optionalBoolean(entry.HasExceptions, `${path}/HasExceptions`) === true;
+
+  return withoutUndefined({
+    lineId,
+    date: readEntries.date(entry.TransactionDate, `${path}/TransactionDate`),
+    expenseType,
+    description: readEntries.optionalString(entry.Description, `${path}/Description`),
+    merchant:
+      readEntries.optionalString(entry.VendorDescription, `${path}/VendorDescription`) ??
+      readEntries.optionalString(entry.VendorListItemName, `${path}/VendorListItemName`),
+    // PostedAmount is in the report currency (TransactionAmount is in the currency paid to the vendor).
+    amount: moneyFromJsonNumber(entry.PostedAmount, currency, {
+      document: 'Concur expenses',
+      path: `${path}/PostedAmount`,
+      currencyPath: "the report's /currencyCode",
+    }),
+    dimensions: withoutUndefined({
+      costCenter: dimension(options.costCenterField),
+      project: dimension(options.projectField),
+      glAccount: expenseType === undefined ? undefined : options.glAccountByExpenseType?.[expenseType],
+    }),
+    receiptAttached: readEntries.optionalBoolean(entry.HasImage, `${path}/HasImage`),
+    policyExceptions: hasExceptions
+      ? [
+          {
+            code: 'CONCUR_EXCEPTION',
+            message:
+              'Concur flagged an exception on this expense; read it with GET /api/v3.0/expense/entries/{id}/exceptions.',
+            lineId,
+          },
+        ]
+      : undefined,
+  });
+}
+
+/**
+ * An entry's custom field by its configured id, matched case-insensitively ("custom1" -> `Custom1`,
+ * "orgUnit2" -> `OrgUnit2`). For list fields `Code` is the list item code and `Value` its name, so the code wins.
+ */
+function entryCustomField(entry: JsonObject, fieldId: string, path: string): string | undefined {
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === fieldId.toLowerCase());
+  if (key === undefined || entry[key] === null || entry[key] === undefined) return undefined;
+  const field = readEntries.object(entry[key], `${path}/${key}`);
+  return (
+    readEntries.optionalString(field.Code, `${path}/${key}/Code`) ??
+    readEntries.optionalString(field.Value, `${path}/${key}/Value`)
+  );
+}
+
+function checkedOptions(options: ConcurProfileOptions): ConcurProfileOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new FinanceError('CONFIG_INVALID', 'The concur profile options must be an object.');
+  }
+  return withoutUndefined({
+    costCenterField: stringOption('concur', options, 'costCenterField', 'custom1'),
+    projectField: stringOption('concur', options, 'projectField', 'custom2'),
+    employeeIdField: stringOption('concur', options, 'employeeIdField', 'custom3'),
+    company: stringOption('concur', options, 'company', 'FS-DEMO'),
+    glAccountByExpenseType: mapOption('concur', options, 'glAccountByExpenseType', '{ "AIRFR": "6100" }'),
+    approvalStatusMap: mapOption(
+      'concur',
+      options,
+      'approvalStatusMap',
+      '{ "A_CUST": "pending_approval" }',
+      APPROVAL_STATES,
+    ),
+  });
+}
