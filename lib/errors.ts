@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'UNKNOWN_CURRENCY',
   'CONFIG_INVALID',
   'PAYLOAD_TOO_LARGE',
+  /** A decision from someone who is neither the expected approver nor a valid delegate, or on a closed approval. */
+  'APPROVER_NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

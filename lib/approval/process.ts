@@ -1,0 +1,341 @@
+/**
+ * The approval state machine over one report's approval record (msg.approval, DESIGN section 5). Each
+ * function returns a new record and never changes the one it was given, so the node can persist the result
+ * before it emits anything. Time always comes in as an argument: the SLA clock is whatever the caller injects.
+ */
+import { FinanceError } from '../errors';
+import type { PolicyException, SourceRef } from '../model/types';
+import { authorityOf, type Delegation } from './delegation';
+import { nextManager, type ApprovalDirectory } from './directory';
+import type { CompiledMatrix } from './matrix';
+import type { ApprovalPlan, StageKind } from './route';
+
+export type ApprovalRecordState = 'pending_approval' | 'approved' | 'rejected' | 'returned' | 'escalated';
+export type DecisionKind = 'approve' | 'reject' | 'return';
+export type DecisionOutcome = 'advanced' | 'approved' | 'rejected' | 'returned';
+
+export interface ChainEntry {
+  stage: number;
+  /** Person expected to decide this stage (after an escalation, the one it escalated to). */
+  approver: string;
+  kind: StageKind;
+  reason: string;
+  ruleId: string;
+  /** When the SLA of this stage runs out; set when the stage becomes current. */
+  dueAt?: string;
+  /** Approvers this stage escalated away from, oldest first. */
+  escalatedFrom?: string[];
+  /** Who actually decided: the approver or their delegate. */
+  decidedBy?: string;
+  /** Set when `decidedBy` decided as the delegate of this person. */
+  delegateOf?: string;
+  decision?: DecisionKind;
+  comment?: string;
+  decidedAt?: string;
+}
+
+export interface ApprovalRecord {
+  /** 'escalated' still awaits a decision: it marks the message emitted when a stage passed its SLA. */
+  state: ApprovalRecordState;
+  /** 1-based current stage; 0 when approved automatically. */
+  stage: number;
+  chain: ChainEntry[];
+  /** While pending, whom the approval waits for; once decided, who made the last decision. */
+  approver?: string;
+  /** Set when the last decision was made by a delegate: the approver they stood in for. */
+  delegateOf?: string;
+  decidedAt?: string;
+  comment?: string;
+  policyExceptions: PolicyException[];
+  sourceRef: SourceRef;
+  correlationId?: string;
+  submittedAt: string;
+  escalations: number;
+  submitterId: string;
+  ruleId: string;
+  autoApproved: boolean;
+  /** How the report was routed, from the plan. */
+  routingReason: string;
+  slaHours: number;
+}
+
+/** A decision message; an ApprovalEvent of the canonical model fits this shape. */
+export interface ApprovalDecision {
+  decision: DecisionKind;
+  /** Person id of whoever decided. */
+  approver: string;
+  comment?: string;
+  decidedAt: string;
+  /** The stage decided, when the source knows it; makes duplicate detection exact. */
+  stage?: number;
+}
+
+export interface DecisionResult {
+  record: ApprovalRecord;
+  outcome: DecisionOutcome;
+  /** True when this decision was already applied (a duplicate delivery): the record is returned unchanged. */
+  duplicate: boolean;
+}
+
+export interface EscalationResult {
+  record: ApprovalRecord;
+  /** False when nothing was due (or the approval is already decided): the record is returned unchanged. */
+  escalated: boolean;
+}
+
+const DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'return'];
+const FINAL_STATE = { approve: 'approved', reject: 'rejected', return: 'returned' } as const;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const HOUR_MS = 60 * 60 * 1000;
+
+export function start(plan: ApprovalPlan, now: Date, options: { correlationId?: string } = {}): ApprovalRecord {
+  const base = {
+    policyExceptions: plan.policyExceptions,
+    sourceRef: plan.sourceRef,
+    ...(options.correlationId !== undefined && { correlationId: options.correlationId }),
+    submittedAt: plan.submittedAt ?? now.toISOString(),
+    escalations: 0,
+    submitterId: plan.submitterId,
+    ruleId: plan.ruleId,
+    autoApproved: plan.autoApproved,
+    routingReason: plan.reason,
+    slaHours: plan.slaHours,
+  };
+  if (plan.state === 'approved') {
+    return { ...base, state: 'approved', stage: 0, chain: [], decidedAt: now.toISOString() };
+  }
+  // Only the router may approve without a decision; a pending plan with nobody to ask is a bug, not a yes.
+  if (plan.stages.length === 0) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      'The approval plan is pending but names no approver; plan it with planApproval.',
+      {
+        details: { sourceRef: plan.sourceRef },
+      },
+    );
+  }
+  const chain: ChainEntry[] = plan.stages.map((stage) => ({
+    stage: stage.stage,
+    approver: stage.approver,
+    kind: stage.kind,
+    reason: stage.reason,
+    ruleId: stage.ruleId,
+  }));
+  chain[0] = { ...chain[0], dueAt: addHours(now, plan.slaHours) };
+  return { ...base, state: 'pending_approval', stage: 1, chain, approver: chain[0].approver };
+}
+
+export function isFinal(record: ApprovalRecord): boolean {
+  return record.state === 'approved' || record.state === 'rejected' || record.state === 'returned';
+}
+
+/** The stage awaiting a decision, or undefined once the approval is decided. */
+export function currentEntry(record: ApprovalRecord): ChainEntry | undefined {
+  return isFinal(record) ? undefined : record.chain[record.stage - 1];
+}
+
+/**
+ * Applies a decision. Only the expected approver of the current stage, or a delegate valid when the decision
+ * was made, may decide; anyone else gets APPROVER_NOT_ALLOWED. Sources deliver decisions more than once, so
+ * a decision already applied (same person, same decision, same stage when given) returns the outcome it had
+ * the first time and leaves the record as it is.
+ */
+export function decide(
+  record: ApprovalRecord,
+  decision: ApprovalDecision,
+  delegations: readonly Delegation[],
+  now: Date,
+): DecisionResult {
+  checkDecision(decision);
+  // Checked first so that a redelivered decision cannot count again when its author is, after an escalation,
+  // also the approver of the current stage.
+  const redelivered = findApplied(record, decision, true);
+  if (redelivered !== undefined) return duplicateOf(record, redelivered);
+
+  let refusal: string;
+  const entry = currentEntry(record);
+  if (entry === undefined) {
+    refusal = `the approval is already ${record.state}${record.approver ? ` by ${record.approver}` : ''}; a new decision needs a new submission`;
+  } else if (decision.stage !== undefined && decision.stage !== entry.stage) {
+    refusal = `the decision is for stage ${decision.stage} but stage ${entry.stage} is awaiting a decision from ${entry.approver}`;
+  } else {
+    const authority = authorityOf(
+      entry.approver,
+      decision.approver,
+      new Date(decision.decidedAt),
+      delegations,
+      record.submitterId,
+    );
+    if (authority.allowed) return apply(record, entry, decision, authority.delegateOf, now);
+    refusal = `${authority.reason}; ask ${entry.approver} to decide, or record a delegation from ${entry.approver}`;
+  }
+
+  const repeated = findApplied(record, decision, false);
+  if (repeated !== undefined) return duplicateOf(record, repeated);
+  throw new FinanceError(
+    'APPROVER_NOT_ALLOWED',
+    `Decision "${decision.decision}" by ${decision.approver} on ${record.sourceRef.system}/${record.sourceRef.id} was refused: ${refusal}.`,
+    {
+      details: {
+        sourceRef: record.sourceRef,
+        decidedBy: decision.approver,
+        state: record.state,
+        stage: record.stage,
+        expectedApprover: entry?.approver,
+      },
+    },
+  );
+}
+
+/**
+ * When the current stage is at or past its due time, hands it to the approver's next active manager (when a
+ * directory is given) or else the finance controller, and starts a new SLA period. The record's state becomes
+ * 'escalated' for the message the node emits; it still awaits a decision, now from the new approver.
+ */
+export function escalate(
+  record: ApprovalRecord,
+  now: Date,
+  matrix: CompiledMatrix,
+  directory?: ApprovalDirectory,
+): EscalationResult {
+  const entry = currentEntry(record);
+  if (entry === undefined || entry.dueAt === undefined || now.getTime() < Date.parse(entry.dueAt)) {
+    return { record, escalated: false };
+  }
+  const target = escalationTarget(entry.approver, record.submitterId, matrix, directory);
+  const escalated: ChainEntry = {
+    ...entry,
+    approver: target,
+    escalatedFrom: [...(entry.escalatedFrom ?? []), entry.approver],
+    dueAt: addHours(now, record.slaHours),
+  };
+  return {
+    record: {
+      ...record,
+      state: 'escalated',
+      chain: replaceEntry(record.chain, escalated),
+      approver: target,
+      escalations: record.escalations + 1,
+    },
+    escalated: true,
+  };
+}
+
+function apply(
+  record: ApprovalRecord,
+  entry: ChainEntry,
+  decision: ApprovalDecision,
+  delegateOf: string | undefined,
+  now: Date,
+): DecisionResult {
+  const decided: ChainEntry = {
+    ...entry,
+    decidedBy: decision.approver,
+    ...(delegateOf !== undefined && { delegateOf }),
+    decision: decision.decision,
+    ...(decision.comment !== undefined && { comment: decision.comment }),
+    decidedAt: decision.decidedAt,
+  };
+  let chain = replaceEntry(record.chain, decided);
+  // Record-level comment and delegate describe the last decision: an earlier stage's must not carry over.
+  const last: ApprovalRecord = { ...record, decidedAt: decision.decidedAt };
+  delete last.comment;
+  delete last.delegateOf;
+  if (decision.comment !== undefined) last.comment = decision.comment;
+
+  if (decision.decision === 'approve' && entry.stage < chain.length) {
+    const next = { ...chain[entry.stage], dueAt: addHours(now, record.slaHours) };
+    chain = replaceEntry(chain, next);
+    return {
+      record: { ...last, state: 'pending_approval', stage: next.stage, chain, approver: next.approver },
+      outcome: 'advanced',
+      duplicate: false,
+    };
+  }
+  const outcome = FINAL_STATE[decision.decision];
+  return {
+    record: {
+      ...last,
+      state: outcome,
+      chain,
+      approver: decision.approver,
+      ...(delegateOf !== undefined && { delegateOf }),
+    },
+    outcome,
+    duplicate: false,
+  };
+}
+
+function findApplied(record: ApprovalRecord, decision: ApprovalDecision, sameInstant: boolean): ChainEntry | undefined {
+  return record.chain.find(
+    (entry) =>
+      entry.decidedBy === decision.approver &&
+      entry.decision === decision.decision &&
+      (decision.stage === undefined || entry.stage === decision.stage) &&
+      (!sameInstant || entry.decidedAt === decision.decidedAt),
+  );
+}
+
+function duplicateOf(record: ApprovalRecord, entry: ChainEntry): DecisionResult {
+  return {
+    record,
+    outcome: outcomeOf(entry.decision as DecisionKind, entry.stage === record.chain.length),
+    duplicate: true,
+  };
+}
+
+function outcomeOf(decision: DecisionKind, lastStage: boolean): DecisionOutcome {
+  return decision === 'approve' && !lastStage ? 'advanced' : FINAL_STATE[decision];
+}
+
+function escalationTarget(
+  approver: string,
+  submitterId: string,
+  matrix: CompiledMatrix,
+  directory: ApprovalDirectory | undefined,
+): string {
+  const manager = directory === undefined ? undefined : nextManager(directory, approver, submitterId).manager;
+  if (manager !== undefined) return manager.id;
+  if (matrix.financeController !== submitterId) return matrix.financeController;
+  // Nobody else may take it: the same approver is reminded with a new due time.
+  return approver;
+}
+
+function replaceEntry(chain: readonly ChainEntry[], entry: ChainEntry): ChainEntry[] {
+  return chain.map((existing) => (existing.stage === entry.stage ? entry : existing));
+}
+
+function addHours(now: Date, hours: number): string {
+  return new Date(now.getTime() + hours * HOUR_MS).toISOString();
+}
+
+/** Decisions arrive as messages from outside, so their shape is checked before anything is trusted. */
+function checkDecision(decision: ApprovalDecision): void {
+  const invalid = (field: string, problem: string): FinanceError =>
+    new FinanceError('SCHEMA_INVALID', `The approval decision is invalid: ${field} ${problem}.`, {
+      details: { field },
+    });
+  if (typeof decision !== 'object' || decision === null) {
+    throw invalid('decision', 'must be an object { decision, approver, decidedAt }');
+  }
+  if (!DECISIONS.includes(decision.decision)) {
+    throw invalid('decision', `must be one of ${DECISIONS.join(', ')}, not ${JSON.stringify(decision.decision)}`);
+  }
+  if (typeof decision.approver !== 'string' || decision.approver === '') {
+    throw invalid('approver', 'must be the id of the person who decided');
+  }
+  if (
+    typeof decision.decidedAt !== 'string' ||
+    !ISO_DATE_TIME.test(decision.decidedAt) ||
+    Number.isNaN(Date.parse(decision.decidedAt))
+  ) {
+    throw invalid(
+      'decidedAt',
+      `must be an ISO 8601 date-time with a time zone, e.g. "2025-03-31T14:05:00Z", not ${JSON.stringify(decision.decidedAt)}`,
+    );
+  }
+  if (decision.comment !== undefined && typeof decision.comment !== 'string') throw invalid('comment', 'must be text');
+  if (decision.stage !== undefined && (!Number.isInteger(decision.stage) || decision.stage < 1)) {
+    throw invalid('stage', `must be a whole number from 1, not ${JSON.stringify(decision.stage)}`);
+  }
+}
