@@ -1,0 +1,105 @@
+/**
+ * Turns the `finance-erp` dialog (settings + credentials) into the ERP client's configuration, checking
+ * every field once at deploy so a wrong setting is reported by name instead of failing on the first event.
+ */
+import { FinanceError } from '../errors';
+import type { AuthConfig, ErpConnectionConfig } from '../erp/client';
+import { httpUrl, integerSetting, optionalText, requiredText } from './settings';
+
+export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+export interface ErpDialogSettings {
+  name?: string;
+  dialect?: string;
+  baseUrl?: string;
+  company?: string;
+  authType?: string;
+  tokenUrl?: string;
+  scope?: string;
+  apiKeyHeader?: string;
+  timeoutMs?: string | number;
+  maxConcurrency?: string | number;
+  rateLimitRequests?: string | number;
+  rateLimitWindowSeconds?: string | number;
+  embeddedSandbox?: boolean;
+}
+
+/** Secrets from Node-RED's credential store; they never travel in the flow JSON. */
+export interface ErpCredentials {
+  username?: string;
+  password?: string;
+  token?: string;
+  apiKey?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+function authConfig(settings: ErpDialogSettings, credentials: ErpCredentials): AuthConfig {
+  const type = (settings.authType || 'none') as AuthType;
+  const secret = (value: string | undefined, field: string): string =>
+    requiredText(value, field, `enter it under Authentication (it is kept in Node-RED's credential store)`);
+  switch (type) {
+    case 'none':
+      return { type: 'none' };
+    case 'basic':
+      return {
+        type: 'basic',
+        username: secret(credentials.username, 'User name'),
+        password: secret(credentials.password, 'Password'),
+      };
+    case 'bearer':
+      return { type: 'bearer', token: secret(credentials.token, 'Bearer token') };
+    case 'apiKey':
+      return {
+        type: 'apiKey',
+        headerName: requiredText(settings.apiKeyHeader, 'API key header', 'name the header, e.g. X-API-Key'),
+        apiKey: secret(credentials.apiKey, 'API key'),
+      };
+    case 'oauth2':
+      return {
+        type: 'oauth2',
+        tokenUrl: httpUrl(settings.tokenUrl, 'Token URL'),
+        clientId: secret(credentials.clientId, 'Client id'),
+        clientSecret: secret(credentials.clientSecret, 'Client secret'),
+        scope: optionalText(settings.scope),
+      };
+    default:
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `Authentication "${String(settings.authType)}" is not one of ${AUTH_TYPES.join(', ')}.`,
+        { details: { field: 'authType' } },
+      );
+  }
+}
+
+/**
+ * `baseUrlOverride` is the address of the embedded sandbox when that option is on: the dialog's base URL is
+ * then not used.
+ */
+export function erpConnectionConfig(
+  settings: ErpDialogSettings,
+  credentials: ErpCredentials,
+  baseUrlOverride?: string,
+): ErpConnectionConfig {
+  const rateLimitRequests = integerSetting(settings.rateLimitRequests, 'Rate limit (requests)', {
+    min: 0,
+    max: 1_000_000,
+    fallback: 0,
+  });
+  const rateLimitWindowSeconds = integerSetting(settings.rateLimitWindowSeconds, 'Rate limit (per seconds)', {
+    min: 1,
+    max: 3600,
+    fallback: 1,
+  });
+  return {
+    name: optionalText(settings.name),
+    dialect: optionalText(settings.dialect) ?? 'sandbox',
+    baseUrl: baseUrlOverride ?? httpUrl(settings.baseUrl, 'Base URL'),
+    company: optionalText(settings.company),
+    auth: authConfig(settings, credentials),
+    timeoutMs: integerSetting(settings.timeoutMs, 'Timeout (ms)', { min: 100, max: 600_000, fallback: 30_000 }),
+    maxConcurrency: integerSetting(settings.maxConcurrency, 'Concurrent requests', { min: 1, max: 100, fallback: 8 }),
+    rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, perMs: rateLimitWindowSeconds * 1000 } : null,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Reading a node's dialog settings. Node-RED hands every field over as a string (or whatever the editor
+ * stored), so numbers are checked here once, at deploy, with a message that names the field.
+ */
+import { FinanceError } from '../errors';
+
+export function integerSetting(
+  value: unknown,
+  field: string,
+  { min, max, fallback }: { min: number; max: number; fallback: number },
+): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} must be a whole number from ${min} to ${max}; it is "${String(value)}". Fix it in the node's dialog.`,
+      { details: { field } },
+    );
+  }
+  return number;
+}
+
+export function requiredText(value: unknown, field: string, hint: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new FinanceError('CONFIG_INVALID', `${field} is empty: ${hint}.`, { details: { field } });
+  }
+  return value.trim();
+}
+
+export function optionalText(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+export function httpUrl(value: unknown, field: string): string {
+  const text = requiredText(value, field, 'enter the http:// or https:// address of the system');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new FinanceError('CONFIG_INVALID', `${field} "${text}" is not a URL. Enter e.g. https://erp.example.com/api.`, {
+      details: { field },
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new FinanceError('CONFIG_INVALID', `${field} must start with http:// or https://, not ${url.protocol}.`, {
+      details: { field },
+    });
+  }
+  if (url.username || url.password) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} must not contain a user name or password; put credentials in the Authentication fields.`,
+      { details: { field } },
+    );
+  }
+  return text.replace(/\/+$/, '');
+}

@@ -1,0 +1,72 @@
+/**
+ * `finance-erp`: one ERP connection, shared by every node that talks to that ERP. It owns the HTTP client
+ * (keep-alive agent, concurrency cap, rate limit, auth) and the dialect; with "embedded sandbox" on it also
+ * runs the sandbox ERP inside this Node-RED, so an imported example works with no other system.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { erpConnectionConfig, type ErpCredentials, type ErpDialogSettings } from '../../lib/config/erp-connection';
+import { ErpClient, type TlsOptions } from '../../lib/erp/client';
+import { createDialect } from '../../lib/erp/dialect';
+import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
+import type { ErpConnection, FinanceErpNode } from '../shared/config-nodes';
+
+interface FinanceErpDef extends NodeDef, Omit<ErpDialogSettings, 'name'> {
+  tls?: string;
+}
+
+interface TlsConfigNode extends Node {
+  addTLSOptions(options: Record<string, unknown>): void;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceErp(this: FinanceErpNode, def: FinanceErpDef) {
+    RED.nodes.createNode(this, def);
+    const credentials: ErpCredentials = this.credentials ?? {};
+    let sandbox: SandboxHandle | undefined;
+
+    const tls: TlsOptions | undefined = (() => {
+      if (!def.tls) return undefined;
+      const tlsNode = RED.nodes.getNode(def.tls) as TlsConfigNode | null;
+      if (!tlsNode) return undefined;
+      const options: Record<string, unknown> = {};
+      tlsNode.addTLSOptions(options);
+      return options as TlsOptions;
+    })();
+
+    const ready: Promise<ErpConnection> = (async () => {
+      if (def.embeddedSandbox) {
+        sandbox = await startSandbox({ port: 0 });
+        this.log(`embedded sandbox ERP listening on ${sandbox.url}`);
+      }
+      const config = erpConnectionConfig(def, credentials, sandbox?.url);
+      const client = new ErpClient({ ...config, tls });
+      return { client, dialect: createDialect(config.dialect, client, config) };
+    })();
+    // A wrong setting is reported once at deploy; every node using this connection reports it again per message.
+    ready.catch((err: Error) => this.error(`ERP connection "${def.name || def.id}" is not usable: ${err.message}`));
+
+    this.connection = () => ready;
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      ready
+        .then((connection) => connection.client.close(), () => undefined)
+        .then(() => sandbox?.close())
+        .then(
+          () => done(),
+          () => done(),
+        );
+    });
+  }
+
+  // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
+  RED.nodes.registerType('finance-erp', FinanceErp as never, {
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+      token: { type: 'password' },
+      apiKey: { type: 'password' },
+      clientId: { type: 'text' },
+      clientSecret: { type: 'password' },
+    },
+  });
+};

@@ -1,0 +1,47 @@
+/**
+ * `finance-store`: the durable store of this host (LMDB). Intake commits accepted events here before it
+ * acknowledges them; ERP-writing nodes keep their idempotency ledger here; timers, retries and caches live
+ * here so they survive a restart.
+ */
+import * as os from 'node:os';
+import type { NodeAPI, NodeDef } from 'node-red';
+import { storeOptions, type StoreDialogSettings } from '../../lib/config/store-settings';
+import { openStore, type FinanceStore } from '../../lib/reliability/store';
+import type { FinanceStoreNode } from '../shared/config-nodes';
+
+interface FinanceStoreDef extends NodeDef, StoreDialogSettings {}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceStoreConfig(this: FinanceStoreNode, def: FinanceStoreDef) {
+    RED.nodes.createNode(this, def);
+    const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
+    let store: FinanceStore | undefined;
+    let failure: Error | undefined;
+    try {
+      const options = storeOptions(def, userDir);
+      store = openStore(options);
+      this.log(`finance store at ${options.path}`);
+    } catch (err) {
+      failure = err as Error;
+      this.error(`The finance store could not be opened: ${failure.message}`);
+    }
+
+    this.store = () => {
+      if (store) return store;
+      throw failure;
+    };
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      const closing = store ? store.close() : Promise.resolve();
+      store = undefined;
+      failure = new Error('The finance store is closed (the flow is being redeployed or stopped).');
+      closing.then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
+  RED.nodes.registerType('finance-store', FinanceStoreConfig as never);
+};

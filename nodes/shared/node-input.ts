@@ -1,0 +1,69 @@
+/**
+ * The one place where a flow node's input handling meets Node-RED: it runs the node's async handler and
+ * turns the outcome into status and `done`. Business outcomes leave through outputs (the handler sends
+ * them); technical failures end in `done(err)` with a stable `err.code`, a red status naming the code, and
+ * nothing sent, so a Catch node sees each failure exactly once (unlike core `http request`, which both
+ * sends and reports).
+ */
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { FinanceError } from '../../lib/errors';
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+
+export interface Status {
+  fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape: 'ring' | 'dot';
+  text: string;
+}
+
+/** Node status text stays under 20 characters (DESIGN section 10). */
+export function statusText(text: string): string {
+  return text.length <= 19 ? text : text.slice(0, 18) + '…';
+}
+
+/** Any thrown value as an Error with a code; unknown failures keep their message but get a generic code. */
+export function asFinanceError(err: unknown): FinanceError {
+  if (err instanceof FinanceError) return err;
+  const error = err instanceof Error ? err : new Error(String(err));
+  const code = (error as { code?: unknown }).code;
+  // A failure nobody classified is treated as transient: retrying is safe because every ERP write is
+  // idempotent, and a wrong "permanent" verdict would lose the event.
+  return new FinanceError(
+    typeof code === 'string' && code.startsWith('STORE_') ? (code as 'STORE_UNAVAILABLE') : 'ERP_UNAVAILABLE',
+    error.message,
+    { cause: error, retryable: true },
+  );
+}
+
+export interface InputHandlerOptions {
+  /** Status while a message is being handled (blue dot). */
+  busyText?: string;
+}
+
+/**
+ * Registers the input handler. The handler sends its outputs itself and returns the status to show after
+ * success (or nothing to keep the current one).
+ */
+export function onInput(
+  node: Node,
+  handler: (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>,
+  options: InputHandlerOptions = {},
+): void {
+  node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
+    if (options.busyText) node.status({ fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
+    handler(msg, send).then(
+      (status) => {
+        if (status) node.status({ ...status, text: statusText(status.text) });
+        done();
+      },
+      (err: unknown) => {
+        const error = asFinanceError(err);
+        node.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+        done(error);
+      },
+    );
+  });
+  node.on('close', () => {
+    node.status({});
+  });
+}

@@ -1,0 +1,33 @@
+import * as path from 'node:path';
+import { helper, tempDir } from '../support/node-red';
+import financeStore = require('../../nodes/finance-store/finance-store');
+import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+
+describe('finance-store config node', () => {
+  const temp = tempDir('store-node');
+  afterEach(async () => {
+    await helper.unload();
+  });
+  afterAll(() => temp.remove());
+
+  it('keeps accepted events across a redeploy', async () => {
+    const flow = [{ id: 'store', type: 'finance-store', path: path.join(temp.dir, 'a') }];
+    await helper.load(financeStore, flow);
+    const first = (helper.getNode('store') as FinanceStoreNode).store();
+    const accepted = await first.accept({ key: 'src\u0000evt-1', envelope: { id: 'evt-1' }, payload: { n: 1 } });
+    expect(accepted.status).toBe('accepted');
+    await helper.unload();
+
+    await helper.load(financeStore, flow);
+    const second = (helper.getNode('store') as FinanceStoreNode).store();
+    const again = await second.accept({ key: 'src\u0000evt-1', envelope: { id: 'evt-1' }, payload: { n: 1 } });
+    expect(again.status).toBe('duplicate');
+    expect(await second.countOpen()).toBe(1);
+  });
+
+  it('reports a bad setting and refuses to hand out a store', async () => {
+    await helper.load(financeStore, [{ id: 'store', type: 'finance-store', maxInboxEntries: 'many' }]);
+    const node = helper.getNode('store') as FinanceStoreNode;
+    expect(() => node.store()).toThrow(/Inbox high-water mark must be a whole number/);
+  });
+});

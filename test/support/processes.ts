@@ -1,0 +1,150 @@
+/**
+ * Starts the real things end-to-end tests need (the built sandbox CLI and a Node-RED process with the pack
+ * linked into a temporary user directory) on free loopback ports, never 1880 or 8089, and stops them again.
+ * Every process started here is killed by `stopAll()` (call it in afterAll) and on process exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const started = new Set<ChildProcess>();
+
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+function track(child: ChildProcess, port: number): RunningProcess {
+  started.add(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      started.delete(child);
+    },
+  };
+}
+
+async function httpOk(url: string): Promise<true | undefined> {
+  const response = await fetch(url);
+  return response.ok ? true : undefined;
+}
+
+export async function startSandboxProcess(extraArgs: string[] = []): Promise<RunningProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(root, 'dist/lib/sandbox/cli.js'), '--port', String(port), ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const running = track(child, port);
+  await waitFor('the sandbox ERP', () => httpOk(`${running.url}/_sandbox/state`));
+  return running;
+}
+
+export interface NodeRedOptions {
+  flows: unknown[];
+  /** Credentials by node id; written through the admin API after start so they are encrypted as usual. */
+  userDir?: string;
+  env?: Record<string, string>;
+}
+
+/** A fresh user directory with the pack linked in, like `npm start` makes. */
+export function makeUserDir(): string {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'finance-sync-nr-'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string };
+  const link = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.symlinkSync(root, link, 'dir');
+  return userDir;
+}
+
+export async function startNodeRed(options: NodeRedOptions): Promise<RunningProcess & { userDir: string }> {
+  const userDir = options.userDir ?? makeUserDir();
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(root, 'flows/settings.js')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'warn', ...options.env },
+    },
+  );
+  const running = track(child, port);
+  await waitFor(
+    'Node-RED to start its flows',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`Node-RED exited early:\n${running.output()}`);
+      const response = await fetch(`${running.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+      return response.ok ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  return { ...running, userDir };
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  started.clear();
+}
