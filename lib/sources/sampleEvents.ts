@@ -22,11 +22,12 @@ export interface SampleIds {
 const numbered = (prefix: string, from: number, to: number, step = 1): string[] =>
   Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, index) => `${prefix}${from + index * step}`);
 
+/** Ids that exist in the sandbox ERP's demo company (lib/sandbox/seed.ts): staff, cost centers, GL accounts. */
 export const DEFAULT_SAMPLE_IDS: SampleIds = {
-  employees: numbered('E', 1001, 1025),
+  employees: numbered('E', 1009, 1024),
   costCenters: numbered('CC-', 100, 600, 100),
-  glAccounts: numbered('', 6100, 6900, 100),
-  projects: numbered('P-', 1001, 1010),
+  glAccounts: ['6000', '6010', '6020', '6200', '6300', '6400', '6500'],
+  projects: ['PRJ-2001', 'PRJ-2002', 'PRJ-2003'],
   company: 'FS-DEMO',
   currency: 'EUR',
 };

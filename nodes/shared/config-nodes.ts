@@ -4,6 +4,8 @@ import type { ErpCredentials } from '../../lib/config/erp-connection';
 import type { ErpClient } from '../../lib/erp/client';
 import type { ErpDialect } from '../../lib/erp/dialect';
 import type { FinanceStore } from '../../lib/reliability/store';
+import type { SourceProfile } from '../../lib/sources/profiles/profile';
+import type { SignatureScheme } from '../../lib/sources/signatures';
 
 export interface ErpConnection {
   client: ErpClient;
@@ -18,4 +20,19 @@ export interface FinanceErpNode extends Node<ErpCredentials> {
 export interface FinanceStoreNode extends Node {
   /** The open store; throws STORE_UNAVAILABLE (with the reason) when it could not be opened. */
   store(): FinanceStore;
+}
+
+/** What `finance-source` offers: how to read this source's events and how to reach its API for write-back. */
+export interface FinanceSourceNode extends Node {
+  /** Profile name: cloudevents | concur | ramp (lib/sources/profiles). */
+  profileName: string;
+  profile: SourceProfile;
+  signatureScheme: SignatureScheme;
+  /** Current and previous webhook secrets from the credential store; never logged or sent on. */
+  webhookSecrets(): string[];
+  /**
+   * The source system's API for write-back (status and ERP references): an HTTP client with the source's
+   * auth, or undefined when no API base URL is configured.
+   */
+  api(): ErpClient | undefined;
 }

@@ -1,3 +1,4 @@
+import { demoSeed } from '../../../lib/sandbox/seed';
 import { PROFILE_NAMES, getProfile, isProfileName } from '../../../lib/sources/profiles';
 import {
   DEFAULT_SAMPLE_IDS,
@@ -123,23 +124,13 @@ describe('sample events', () => {
     }
   });
 
-  it('default to the seed ids E1001..E1025, CC-100..CC-600, 6100..6900 and P-1001..', () => {
-    expect(DEFAULT_SAMPLE_IDS.employees).toHaveLength(25);
-    expect(DEFAULT_SAMPLE_IDS.employees[0]).toBe('E1001');
-    expect(DEFAULT_SAMPLE_IDS.employees[24]).toBe('E1025');
-    expect(DEFAULT_SAMPLE_IDS.costCenters).toEqual(['CC-100', 'CC-200', 'CC-300', 'CC-400', 'CC-500', 'CC-600']);
-    expect(DEFAULT_SAMPLE_IDS.glAccounts).toEqual([
-      '6100',
-      '6200',
-      '6300',
-      '6400',
-      '6500',
-      '6600',
-      '6700',
-      '6800',
-      '6900',
-    ]);
-    expect(DEFAULT_SAMPLE_IDS.projects[0]).toBe('P-1001');
+  it('default to ids that exist in the sandbox ERP demo company', () => {
+    const demo = demoSeed(new Date(now())).find((company) => company.company.id === 'FS-DEMO')!;
+    const idsOf = (records: Array<{ id: string }>) => records.map((record) => record.id);
+    expect(idsOf(demo.master.employees)).toEqual(expect.arrayContaining([...DEFAULT_SAMPLE_IDS.employees]));
+    expect(idsOf(demo.master.costCenters)).toEqual(expect.arrayContaining([...DEFAULT_SAMPLE_IDS.costCenters]));
+    expect(idsOf(demo.master.glAccounts)).toEqual(expect.arrayContaining([...DEFAULT_SAMPLE_IDS.glAccounts]));
+    expect(idsOf(demo.master.projects)).toEqual(expect.arrayContaining([...DEFAULT_SAMPLE_IDS.projects]));
     const reports = sampleEvents(40, { seed: 1, secret: SECRET, now }).map((event) => event.expected);
     expect(new Set(reports.map((report) => report.reportId)).size).toBe(40);
     expect(new Set(reports.map((report) => report.employeeId)).size).toBeGreaterThan(5);
