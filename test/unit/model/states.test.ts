@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import { SPECS_DIR } from '../../support/shared';
 import { readFileSync } from 'node:fs';
 import { FinanceError } from '../../../lib/errors';
 import {
@@ -14,7 +16,7 @@ import {
 } from '../../../lib/model/states';
 import { APPROVAL_STATES, type ApprovalState } from '../../../lib/model/types';
 
-const CONCUR_SPECS = '/work/shared/specs/concur';
+const CONCUR_SPECS = path.join(SPECS_DIR, 'concur');
 const eventsSpec = readFileSync(`${CONCUR_SPECS}/v4.expense-events.md`, 'utf8');
 const reportsSwagger = readFileSync(`${CONCUR_SPECS}/concur-v3.0-Reports.swagger.json`, 'utf8');
 const codesIn = (text: string, prefix: 'A' | 'P') =>

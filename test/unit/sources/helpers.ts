@@ -1,9 +1,10 @@
+import { SPECS_DIR } from '../../support/shared';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FinanceError } from '../../../lib/errors';
 
 /** The vendor specs live beside the checkout (../shared/specs); tests read them, the repo never copies them. */
-export const CONCUR_SPECS = path.resolve(__dirname, '../../../../shared/specs/concur');
+export const CONCUR_SPECS = path.join(SPECS_DIR, 'concur');
 
 export function readSpec(name: string): string {
   return fs.readFileSync(path.join(CONCUR_SPECS, name), 'utf8');
