@@ -1,0 +1,138 @@
+/**
+ * Turns the `finance-event-in` dialog into intake settings: how events arrive (own webhook, messages from
+ * upstream nodes, own MQTT subscription), the body limit and the lease. Checked once at deploy; each
+ * mistake is a CONFIG_INVALID error that names the field.
+ */
+import { FinanceError } from '../errors';
+import { integerSetting, optionalText, requiredText } from '../config/settings';
+import { DEFAULT_MAX_JSON_BYTES } from '../model/safe-json';
+
+export const INTAKE_MODES = ['http', 'input', 'mqtt'] as const;
+export type IntakeMode = (typeof INTAKE_MODES)[number];
+
+export const DEFAULT_LEASE_SECONDS = 300;
+
+export interface EventInDialogSettings {
+  mode?: string;
+  /** http mode: the endpoint path below Node-RED's httpNodeRoot. */
+  path?: string;
+  maxBytes?: string | number;
+  leaseSeconds?: string | number;
+  /** mqtt mode. */
+  broker?: string;
+  topic?: string;
+  clientId?: string;
+}
+
+export interface MqttSettings {
+  url: string;
+  /** A topic filter, possibly a shared subscription `$share/<group>/<filter>`. */
+  topic: string;
+  clientId: string;
+}
+
+export interface EventInSettings {
+  mode: IntakeMode;
+  /** http mode only. */
+  path?: string;
+  maxBytes: number;
+  leaseMs: number;
+  /** mqtt mode only. */
+  mqtt?: MqttSettings;
+}
+
+// Letters, digits and - . _ ~ / only: no route parameters or wildcards, so one node owns exactly one path.
+const PATH = /^\/[A-Za-z0-9\-._~/]*$/;
+const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
+
+export function eventInSettings(settings: EventInDialogSettings, nodeId: string): EventInSettings {
+  const mode = optionalText(settings.mode) ?? 'http';
+  if (!(INTAKE_MODES as readonly string[]).includes(mode)) {
+    throw invalid('mode', `Mode "${mode}" is not one of ${INTAKE_MODES.join(', ')}.`);
+  }
+  const common = {
+    maxBytes: integerSetting(settings.maxBytes, 'Max body size (bytes)', {
+      min: 1,
+      max: 100 * 1024 * 1024,
+      fallback: DEFAULT_MAX_JSON_BYTES,
+    }),
+    leaseMs:
+      integerSetting(settings.leaseSeconds, 'Lease (s)', { min: 1, max: 86_400, fallback: DEFAULT_LEASE_SECONDS }) *
+      1000,
+  };
+  switch (mode as IntakeMode) {
+    case 'http':
+      return { mode: 'http', path: endpointPath(settings.path), ...common };
+    case 'mqtt':
+      return {
+        mode: 'mqtt',
+        mqtt: {
+          url: brokerUrl(settings.broker),
+          topic: topicFilter(settings.topic),
+          // A stable client id is what makes the broker keep the session (and unacknowledged messages) across restarts.
+          clientId: optionalText(settings.clientId) ?? `finance-sync-${nodeId}`,
+        },
+        ...common,
+      };
+    case 'input':
+      return { mode: 'input', ...common };
+  }
+}
+
+function endpointPath(value: unknown): string {
+  const text = requiredText(value, 'Path', 'enter the path senders post to, e.g. /finance/events');
+  const path = text.startsWith('/') ? text : `/${text}`;
+  if (!PATH.test(path)) {
+    throw invalid(
+      'path',
+      `Path "${path}" may only contain letters, digits and - . _ ~ /; route parameters and wildcards are not allowed.`,
+    );
+  }
+  return path;
+}
+
+function brokerUrl(value: unknown): string {
+  const text = requiredText(value, 'Broker URL', 'enter the broker address, e.g. mqtt://127.0.0.1:1883');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('broker', 'Broker URL is not a URL; enter e.g. mqtt://broker.example.com:1883.');
+  }
+  if (!BROKER_PROTOCOLS.includes(url.protocol)) {
+    throw invalid('broker', `Broker URL must start with ${BROKER_PROTOCOLS.map((p) => `${p}//`).join(', ')}.`);
+  }
+  if (url.username || url.password) {
+    throw invalid(
+      'broker',
+      'Broker URL must not contain a user name or password; enter them in the credential fields.',
+    );
+  }
+  return text;
+}
+
+/** MQTT topic filter rules (MQTT 5 section 4.7), plus the shared-subscription prefix. */
+function topicFilter(value: unknown): string {
+  const text = requiredText(value, 'Topic', 'enter the topic to subscribe to, e.g. finance/events/#');
+  const shared = /^\$share\/([^/]*)\/(.*)$/.exec(text);
+  if (text.startsWith('$share/') && (!shared || shared[1] === '' || /[+#]/.test(shared[1]) || shared[2] === '')) {
+    throw invalid(
+      'topic',
+      'A shared subscription is written $share/<group>/<topic>, with a group name without + or #.',
+    );
+  }
+  const filter = shared ? shared[2] : text;
+  const levels = filter.split('/');
+  const wrong = levels.some(
+    (level, index) =>
+      (level.includes('#') && (level !== '#' || index !== levels.length - 1)) || (level.includes('+') && level !== '+'),
+  );
+  if (wrong) {
+    throw invalid('topic', `Topic "${text}": + must fill a whole level and # must be the whole last level.`);
+  }
+  return text;
+}
+
+function invalid(field: string, message: string): FinanceError {
+  return new FinanceError('CONFIG_INVALID', `${message} Fix it in the finance-event-in node.`, { details: { field } });
+}

@@ -1,0 +1,251 @@
+/**
+ * Intake (DESIGN section 7): verify the signature on the raw bytes -> parse -> validate -> de-duplicate on
+ * source + id -> commit to the store -> answer. The answer is only "accepted" once the event is durably
+ * committed, so a sender that got a 202 can forget the event. The same class serves the webhook, messages
+ * from upstream nodes and the MQTT subscription; each transport turns the result into its own answer.
+ *
+ * `check` (everything before the store) and `commit` are separate so a transport that must retry the
+ * commit (MQTT, while the store is full) does not verify a signature again whose timestamp is ageing.
+ */
+import { randomUUID } from 'node:crypto';
+import { FinanceError, type ErrorCode } from '../errors';
+import { parseJsonSafely } from '../model/safe-json';
+import { assertValid } from '../model/validate';
+import type { FinanceEnvelope } from '../model/types';
+import type { Violation } from '../model/violations';
+import { inboxKey, type FinanceStore } from '../reliability/store';
+import { headerValues, type HeaderMap } from '../sources/headers';
+import type { SourceProfile } from '../sources/profiles/profile';
+import { verifySignature, type SignatureScheme } from '../sources/signatures';
+import { httpStatusFor, problemFrom, retryAfterSecondsFor, type Problem } from './problem';
+
+/** The header a sender may use to hand in its own correlation id, so its logs and ours share one id. */
+export const CORRELATION_ID_HEADER = 'X-Correlation-Id';
+
+/** Limits that keep the inbox key (source + id) well inside what the store accepts. */
+const MAX_ID_BYTES = 256;
+const MAX_SOURCE_BYTES = 512;
+const MAX_CORRELATION_ID_LENGTH = 200;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+export interface IntakeOptions {
+  /** The store, asked for on every commit: a store that could not be opened throws, which answers 503. */
+  store: () => FinanceStore;
+  profile: SourceProfile;
+  signatureScheme: SignatureScheme;
+  /** Current and previous webhook secrets (two during a rotation). Never logged. */
+  secrets: readonly string[];
+  maxBytes: number;
+  toleranceSeconds?: number;
+  /** Current time in ms, for signature timestamps. */
+  now?: () => number;
+  /** A correlation id for events that bring none. */
+  newCorrelationId?: () => string;
+}
+
+export interface IncomingEvent {
+  /** The body exactly as received. */
+  rawBody: Buffer;
+  headers: HeaderMap;
+}
+
+/** An event that passed every check and may be committed. */
+export interface CheckedEvent {
+  key: string;
+  envelope: FinanceEnvelope;
+  /** The canonical document when the profile embeds one (CloudEvents), else the source's event body. */
+  payload: unknown;
+}
+
+export interface IntakeAccepted {
+  outcome: 'accepted';
+  httpStatus: 202;
+  key: string;
+  envelope: FinanceEnvelope;
+  payload: unknown;
+}
+
+export interface IntakeDuplicate {
+  outcome: 'duplicate';
+  httpStatus: 200;
+  key: string;
+  /** The envelope stored with the first delivery (its correlation id is the one that counts). */
+  envelope: FinanceEnvelope;
+  /** "accepted" while the first delivery is still being processed, else its final status. */
+  firstOutcome: { status: string; at: number };
+}
+
+/** The sender must fix something; sending the same bytes again will be refused again. */
+export interface IntakeRejected {
+  outcome: 'rejected';
+  httpStatus: number;
+  problem: Problem;
+  error: FinanceError;
+}
+
+/** Nothing was stored and the sender is not at fault: the event should be sent again later. */
+export interface IntakeFailed {
+  outcome: 'failed';
+  httpStatus: number;
+  problem: Problem;
+  error: FinanceError;
+  retryAfterSeconds?: number;
+}
+
+export type IntakeResult = IntakeAccepted | IntakeDuplicate | IntakeRejected | IntakeFailed;
+export type CheckResult = { outcome: 'checked'; event: CheckedEvent } | IntakeRejected | IntakeFailed;
+
+export class Intake {
+  constructor(private readonly options: IntakeOptions) {}
+
+  async receive(event: IncomingEvent): Promise<IntakeResult> {
+    const checked = this.check(event);
+    return checked.outcome === 'checked' ? this.commit(checked.event) : checked;
+  }
+
+  /** Everything up to the commit; a refusal is returned, never thrown. */
+  check(event: IncomingEvent): CheckResult {
+    try {
+      return { outcome: 'checked', event: this.checked(event) };
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
+  /** Commits the event unless its key is known; resolves only after the store synced the commit. */
+  async commit(event: CheckedEvent): Promise<IntakeResult> {
+    try {
+      const result = await this.options.store().accept(event);
+      if (result.status === 'duplicate') {
+        const first = result.entry;
+        return {
+          outcome: 'duplicate',
+          httpStatus: 200,
+          key: event.key,
+          envelope: first.envelope as unknown as FinanceEnvelope,
+          firstOutcome: first.outcome
+            ? { status: first.outcome.status, at: first.outcome.at }
+            : { status: 'accepted', at: first.receivedAt },
+        };
+      }
+      return { outcome: 'accepted', httpStatus: 202, ...event };
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
+  private checked(event: IncomingEvent): CheckedEvent {
+    const { profile, signatureScheme, secrets, maxBytes, toleranceSeconds, now } = this.options;
+    // Before anything else: an HMAC over a huge body is work an attacker should not get for free.
+    if (event.rawBody.length > maxBytes) {
+      throw new FinanceError(
+        'PAYLOAD_TOO_LARGE',
+        `The body has ${event.rawBody.length} bytes; this endpoint accepts at most ${maxBytes}. Send one event per request.`,
+        { details: { size: event.rawBody.length, maxBytes } },
+      );
+    }
+    verifySignature(
+      signatureScheme,
+      { headers: event.headers, rawBody: event.rawBody, secrets },
+      { toleranceSeconds, now },
+    );
+    const body = parseJsonSafely(event.rawBody, { maxBytes });
+    const facts = profile.envelopeOf(body, event.headers);
+    checkLength(facts.id, MAX_ID_BYTES, 'event id');
+    checkLength(facts.source, MAX_SOURCE_BYTES, 'event source');
+    let payload: unknown = body;
+    if (profile.embedsCanonical) {
+      payload = profile.toCanonical(body);
+      validateDocument(facts.docType, payload);
+    }
+    // Only the envelope's own fields: FinanceEnvelope's schema allows no others (documentUrl stays in the payload).
+    const envelope: FinanceEnvelope = {
+      id: facts.id,
+      source: facts.source,
+      type: facts.type,
+      ...(facts.subject === undefined ? {} : { subject: facts.subject }),
+      time: facts.time,
+      correlationId:
+        correlationIdOf(event.headers) ?? facts.correlationId ?? (this.options.newCorrelationId ?? randomUUID)(),
+      docType: facts.docType,
+      docId: facts.docId,
+      ...(facts.version === undefined ? {} : { version: facts.version }),
+      attempt: 1,
+    };
+    return { key: inboxKey(envelope.source, envelope.id), envelope, payload };
+  }
+}
+
+/** The FinanceError behind any failure, as the result a transport answers with. */
+export function refusal(err: unknown): IntakeRejected | IntakeFailed {
+  const error =
+    err instanceof FinanceError
+      ? err
+      : new FinanceError(
+          'STORE_UNAVAILABLE',
+          `The event could not be stored: ${err instanceof Error ? err.message : String(err)}. Send it again later.`,
+          { retryable: true, cause: err },
+        );
+  const problem = problemFrom(error);
+  const httpStatus = httpStatusFor(error.code);
+  if (httpStatus < 500) return { outcome: 'rejected', httpStatus, problem, error };
+  const retryAfterSeconds = retryAfterSecondsFor(error);
+  return {
+    outcome: 'failed',
+    httpStatus,
+    problem,
+    error,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+}
+
+/**
+ * Schema validation of an embedded document. When every violation is about money, the refusal carries the
+ * money code (UNKNOWN_CURRENCY, INVALID_AMOUNT) so a sender can tell it from a structural mistake.
+ */
+function validateDocument(docType: string, payload: unknown): void {
+  try {
+    assertValid(docType, payload);
+  } catch (err) {
+    const violations = (err as FinanceError).details?.violations as Violation[] | undefined;
+    const code = violations ? moneyCode(violations) : undefined;
+    if (code === undefined) throw err;
+    const error = err as FinanceError;
+    throw new FinanceError(code, error.message, { details: error.details });
+  }
+}
+
+function moneyCode(violations: readonly Violation[]): ErrorCode | undefined {
+  if (violations.length === 0) return undefined;
+  if (violations.every((violation) => violation.rule === 'currency')) return 'UNKNOWN_CURRENCY';
+  if (violations.every((violation) => violation.rule === 'precision' || violation.rule === 'negative')) {
+    return 'INVALID_AMOUNT';
+  }
+  return undefined;
+}
+
+function checkLength(value: string, maxBytes: number, what: string): void {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxBytes) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `The ${what} is ${bytes} bytes long; at most ${maxBytes} are accepted. Use a shorter identifier.`,
+      { details: { field: what, bytes, maxBytes } },
+    );
+  }
+}
+
+function correlationIdOf(headers: HeaderMap): string | undefined {
+  const values = headerValues(headers, CORRELATION_ID_HEADER);
+  if (values.length === 0) return undefined;
+  const value = values[0];
+  if (values.length > 1 || value.length > MAX_CORRELATION_ID_LENGTH || !PRINTABLE_ASCII.test(value)) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `The ${CORRELATION_ID_HEADER} header must be sent once, with at most ${MAX_CORRELATION_ID_LENGTH} printable ` +
+        'ASCII characters and no spaces (a UUID is ideal); or leave it out and one is assigned.',
+      { details: { header: CORRELATION_ID_HEADER } },
+    );
+  }
+  return value;
+}

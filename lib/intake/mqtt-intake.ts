@@ -1,0 +1,193 @@
+/**
+ * Intake from an MQTT subscription with the PUBACK sent only after the commit (DESIGN principle 2).
+ *
+ * mqtt.js sends the PUBACK of a QoS 1 message when `client.handleMessage(packet, callback)` calls back, and
+ * hands the connection's next packet over only after that, so the broker keeps every message this host has
+ * not committed. The session is persistent (fixed client id, clean start off, a session expiry), so
+ * unacknowledged messages come back after a restart or a lost connection.
+ *
+ * - accepted, duplicate, rejected: committed (or definitely refused), so acknowledged; a refused message is
+ *   acknowledged too, or it would come back forever.
+ * - failed (store full or unavailable): not acknowledged; the commit is retried with backoff while the
+ *   broker holds the message. If the connection drops meanwhile, the message will come again on the next
+ *   connection and this attempt stops: an acknowledgement never crosses connections, where its packet id
+ *   could name another message.
+ */
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { FinanceError } from '../errors';
+import type { TlsOptions } from '../erp/config';
+import type { HeaderMap } from '../sources/headers';
+import type { IncomingEvent, Intake, IntakeAccepted, IntakeDuplicate, IntakeRejected } from './intake';
+import type { MqttSettings } from './event-in-settings';
+
+/** How long the broker keeps this host's session, and the messages waiting in it, while the host is away. */
+export const SESSION_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
+
+interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface MqttIntakeOptions extends MqttSettings {
+  username?: string;
+  password?: string;
+  tls?: TlsOptions;
+  intake: Intake;
+  /** Called after the acknowledgement, for every message that has its outcome. Must not throw. */
+  onResult(
+    result: IntakeAccepted | IntakeDuplicate | IntakeRejected,
+    message: { topic: string; rawBody: Buffer },
+  ): void;
+  onState(state: MqttIntakeState): void;
+}
+
+export type MqttIntakeState =
+  | { state: 'connecting' }
+  | { state: 'connected' }
+  | { state: 'disconnected' }
+  | { state: 'retrying'; error: FinanceError; delayMs: number }
+  | { state: 'error'; error: Error };
+
+/** Commit retries while the store cannot take a message. */
+const RETRY: Backoff = { initialMs: 500, maxMs: 30_000 };
+/** Waits between connection attempts. */
+const RECONNECT: Backoff = { initialMs: 1_000, maxMs: 60_000 };
+
+export class MqttIntake {
+  readonly #options: MqttIntakeOptions;
+  #client: MqttClient | undefined;
+  /** Counts lost connections; a message is acknowledged only on the connection it came on. */
+  #connection = 0;
+  #closed = false;
+  readonly #sleeping = new Set<() => void>();
+
+  constructor(options: MqttIntakeOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    const { url, clientId, username, password, tls } = this.#options;
+    const clientOptions: IClientOptions = {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
+      // Subscribed here, on every connection whose session the broker no longer has.
+      resubscribe: false,
+      reconnectPeriod: RECONNECT.initialMs,
+      connectTimeout: 30_000,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      // The tls-config node fills ca as one list of strings or Buffers, which mqtt.js accepts at run time.
+      ...((tls ?? {}) as Partial<IClientOptions>),
+    };
+    this.#report({ state: 'connecting' });
+    const client = connect(url, clientOptions);
+    this.#client = client;
+    client.handleMessage = (packet: IPublishPacket, callback: () => void) => {
+      this.#handle(client, packet, callback).catch((err: Error) => this.#report({ state: 'error', error: err }));
+    };
+    client.on('connect', (connack) => {
+      client.options.reconnectPeriod = RECONNECT.initialMs;
+      // "connected" means messages can arrive: with a kept session at once, else once the broker took the subscription.
+      if (connack.sessionPresent) this.#report({ state: 'connected' });
+      else this.#subscribe(client);
+    });
+    client.on('reconnect', () => {
+      // Each attempt doubles the wait before the next one, up to the maximum; a connection resets it.
+      client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? 0) * 2, RECONNECT.maxMs);
+      this.#report({ state: 'connecting' });
+    });
+    client.on('close', () => {
+      this.#connection += 1;
+      this.#report({ state: 'disconnected' });
+    });
+    client.on('error', (error) => this.#report({ state: 'error', error }));
+  }
+
+  /**
+   * Stops the subscription. Messages not yet committed stay with the broker. When the node was removed
+   * (not just redeployed) the session is ended too, so the broker stops keeping messages for it.
+   */
+  close(removed = false): Promise<void> {
+    this.#closed = true;
+    for (const wake of this.#sleeping) wake();
+    const client = this.#client;
+    if (!client) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.end(false, removed ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {}, () => resolve());
+    });
+  }
+
+  /** After close() nothing is reported: the node's status is cleared and its log is no place for shutdown noise. */
+  #report(state: MqttIntakeState): void {
+    if (!this.#closed) this.#options.onState(state);
+  }
+
+  #subscribe(client: MqttClient): void {
+    // rh 1: retained messages only for a new subscription, not again on every reconnection.
+    client.subscribe(this.#options.topic, { qos: 1, rh: 1 }, (err, granted) => {
+      const refused = granted?.find((grant) => grant.qos >= 128);
+      if (!err && !refused) {
+        this.#report({ state: 'connected' });
+      } else {
+        const reason = err ? err.message : `reason code ${refused?.qos}`;
+        this.#report({
+          state: 'error',
+          error: new FinanceError(
+            'CONFIG_INVALID',
+            `The broker refused the subscription to "${this.#options.topic}" (${reason}). Check the topic and ` +
+              "the user's permissions on the broker.",
+          ),
+        });
+      }
+    });
+  }
+
+  async #handle(client: MqttClient, packet: IPublishPacket, acknowledge: () => void): Promise<void> {
+    const connection = this.#connection;
+    const event: IncomingEvent = {
+      rawBody: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      headers: headersOf(packet),
+    };
+    const intake = this.#options.intake;
+    let checked = intake.check(event);
+    let delayMs = RETRY.initialMs;
+    for (;;) {
+      const result = checked.outcome === 'checked' ? await intake.commit(checked.event) : checked;
+      if (this.#closed) return;
+      if (result.outcome !== 'failed') {
+        if (connection === this.#connection && client.connected) acknowledge();
+        this.#options.onResult(result, { topic: packet.topic, rawBody: event.rawBody });
+        return;
+      }
+      if (connection !== this.#connection) return;
+      this.#report({ state: 'retrying', error: result.error, delayMs });
+      await this.#sleep(delayMs);
+      if (this.#closed || connection !== this.#connection) return;
+      delayMs = Math.min(delayMs * 2, RETRY.maxMs);
+      // A failed check (a setting that went wrong) is checked again; a checked event only needs its commit.
+      if (checked.outcome !== 'checked') checked = intake.check(event);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#sleeping.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleeping.add(wake);
+    });
+  }
+}
+
+/** MQTT 5 user properties and the content type play the part of HTTP headers (signatures travel in them). */
+function headersOf(packet: IPublishPacket): HeaderMap {
+  const properties = packet.properties;
+  const headers: HeaderMap = { ...(properties?.userProperties ?? {}) };
+  if (properties?.contentType) headers['content-type'] = properties.contentType;
+  return headers;
+}

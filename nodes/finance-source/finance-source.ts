@@ -1,0 +1,70 @@
+/**
+ * `finance-source`: one source system (CloudEvents sender, SAP Concur, Ramp). It knows how to read the
+ * source's events (profile with its options), how to verify them (signature scheme, secrets, tolerance) and
+ * how to reach the source's API for write-back (one HTTP client, built at deploy and closed on close).
+ */
+import type { NodeAPI, NodeDef } from 'node-red';
+import { FinanceError } from '../../lib/errors';
+import { ErpClient } from '../../lib/erp/client';
+import {
+  sourceSettings,
+  type SourceCredentials,
+  type SourceDialogSettings,
+  type SourceSettings,
+} from '../../lib/intake/source-settings';
+import type { FinanceSourceNode } from '../shared/config-nodes';
+
+interface FinanceSourceDef extends NodeDef, Omit<SourceDialogSettings, 'name'> {}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceSource(this: FinanceSourceNode, def: FinanceSourceDef) {
+    RED.nodes.createNode(this, def);
+    const credentials = (this.credentials ?? {}) as SourceCredentials;
+    let settings: SourceSettings | undefined;
+    let failure: FinanceError | undefined;
+    let api: ErpClient | undefined;
+    try {
+      settings = sourceSettings(def, credentials);
+      api = settings.api ? new ErpClient(settings.api) : undefined;
+    } catch (err) {
+      failure =
+        err instanceof FinanceError ? err : new FinanceError('CONFIG_INVALID', (err as Error).message, { cause: err });
+      // Reported once at deploy; every node using this source reports it again per event.
+      this.error(`Source "${def.name || def.id}" is not usable: ${failure.message}`);
+    }
+
+    const usable = (): SourceSettings => {
+      if (settings) return settings;
+      throw failure;
+    };
+    // Getters, so a node that uses a misconfigured source gets the CONFIG_INVALID error naming the setting.
+    Object.defineProperties(this, {
+      profileName: { get: () => usable().profileName, enumerable: false },
+      profile: { get: () => usable().profile, enumerable: false },
+      signatureScheme: { get: () => usable().signatureScheme, enumerable: false },
+      toleranceSeconds: { get: () => usable().toleranceSeconds, enumerable: false },
+    });
+    this.webhookSecrets = () => [...usable().secrets];
+    this.api = () => {
+      usable();
+      return api;
+    };
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      api?.close();
+      api = undefined;
+      done();
+    });
+  }
+
+  // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
+  RED.nodes.registerType('finance-source', FinanceSource as never, {
+    credentials: {
+      secret: { type: 'password' },
+      previousSecret: { type: 'password' },
+      token: { type: 'password' },
+      clientId: { type: 'text' },
+      clientSecret: { type: 'password' },
+    },
+  });
+};

@@ -1,0 +1,445 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { coreNodes, helper, tempDir } from '../support/node-red';
+import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
+import financeSource = require('../../nodes/finance-source/finance-source');
+import financeStore = require('../../nodes/finance-store/finance-store');
+import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { inboxKey, openStore } from '../../lib/reliability/store';
+import { sampleEvent } from '../../lib/sources/sampleEvents';
+import { signPayload } from '../../lib/sources/signatures';
+
+const SECRET = 'event-in-test-secret';
+const BROKER = 'mqtt://127.0.0.1:1883';
+/** Every MQTT topic and client id of this run is unique, so runs never see each other's messages or sessions. */
+const RUN = randomUUID().slice(0, 8);
+
+/** Captures RED.httpNode, the app core `http in` routes live on, so a loopback server can serve it. */
+let httpNode: http.RequestListener | undefined;
+const captureHttpNode = (RED: { httpNode: http.RequestListener }) => {
+  httpNode = RED.httpNode;
+};
+const NODES = [financeSource, financeStore, financeEventIn, captureHttpNode, coreNodes.catch, coreNodes.complete];
+
+interface Collector {
+  messages: any[];
+  /** Resolves once `count` messages have arrived. */
+  waitFor(count: number): Promise<any[]>;
+}
+
+function collect(id: string): Collector {
+  const messages: any[] = [];
+  const waiting: Array<{ count: number; resolve: (messages: any[]) => void }> = [];
+  helper.getNode(id).on('input', (msg: any) => {
+    messages.push(msg);
+    for (const waiter of waiting.filter((entry) => messages.length >= entry.count)) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(messages);
+    }
+  });
+  return {
+    messages,
+    waitFor: (count) =>
+      messages.length >= count ? Promise.resolve(messages) : new Promise((resolve) => waiting.push({ count, resolve })),
+  };
+}
+
+/** Resolves with the first status of node `id` that matches, whether it was shown already or is still to come. */
+function statusMatching(id: string, predicate: (status: any) => boolean): Promise<any> {
+  const node = helper.getNode(id);
+  const shown = (node.status as any)
+    .getCalls()
+    .find((call: { thisValue: unknown; args: any[] }) => call.thisValue === node && predicate(call.args[0]));
+  if (shown) return Promise.resolve(shown.args[0]);
+  return new Promise((resolve) => {
+    const listener = (call: { args: any[] }) => {
+      if (!predicate(call.args[0])) return;
+      node.removeListener('call:status', listener);
+      resolve(call.args[0]);
+    };
+    node.on('call:status', listener);
+  });
+}
+
+describe('finance-event-in', () => {
+  const temp = tempDir('event-in');
+  let server: http.Server;
+  let baseUrl: string;
+  let storeCount = 0;
+  let storePath: string;
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => httpNode!(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    storePath = path.join(temp.dir, `store-${++storeCount}`);
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    temp.remove();
+  });
+
+  function flow(eventIn: Record<string, unknown>, store: Record<string, unknown> = {}) {
+    return [
+      { id: 'tab', type: 'tab' },
+      { id: 'src', type: 'finance-source', profile: 'cloudevents' },
+      { id: 'store', type: 'finance-store', path: storePath, ...store },
+      {
+        id: 'in',
+        z: 'tab',
+        type: 'finance-event-in',
+        source: 'src',
+        store: 'store',
+        wires: [['accepted'], ['rejected']],
+        ...eventIn,
+      },
+      { id: 'accepted', z: 'tab', type: 'helper' },
+      { id: 'rejected', z: 'tab', type: 'helper' },
+      { id: 'on-error', z: 'tab', type: 'catch', scope: ['in'], wires: [['caught']] },
+      { id: 'caught', z: 'tab', type: 'helper' },
+      { id: 'on-complete', z: 'tab', type: 'complete', scope: ['in'], wires: [['completed']] },
+      { id: 'completed', z: 'tab', type: 'helper' },
+    ];
+  }
+  const credentials = { src: { secret: SECRET } };
+  const store = () => (helper.getNode('store') as FinanceStoreNode).store();
+  const signed = (seed: number, secret = SECRET) => sampleEvent({ seed, secret });
+
+  async function fillInbox(count: number): Promise<void> {
+    for (let i = 0; i < count; i += 1)
+      await store().accept({ key: `fill-${i}`, envelope: { id: `fill-${i}` }, payload: null });
+  }
+
+  describe('http mode', () => {
+    const post = (body: Buffer | string, headers: Record<string, string> = {}) =>
+      fetch(`${baseUrl}/finance/events`, { method: 'POST', body: new Uint8Array(Buffer.from(body)), headers });
+
+    async function load(eventIn: Record<string, unknown> = {}, storeSettings: Record<string, unknown> = {}) {
+      await helper.load(NODES, flow({ mode: 'http', path: '/finance/events', ...eventIn }, storeSettings), credentials);
+      return { accepted: collect('accepted'), rejected: collect('rejected') };
+    }
+
+    it('answers 202 after the commit, leases the event and emits it once', async () => {
+      const { accepted } = await load();
+      const event = signed(1);
+      const shown = statusMatching('in', (status) => status.text === 'accepted 1');
+      const response = await post(event.rawBody, event.headers);
+      expect(response.status).toBe(202);
+      const answer = await response.json();
+      expect(answer).toEqual({ status: 'accepted', id: 'evt-ER-000001-1', correlationId: expect.any(String) });
+
+      const [msg] = await accepted.waitFor(1);
+      expect(msg.payload).toEqual(event.expected);
+      expect(msg.finance).toMatchObject({
+        id: 'evt-ER-000001-1',
+        source: 'urn:finance-sync:samples',
+        docId: 'ER-000001',
+        attempt: 1,
+      });
+      expect(msg.finance.correlationId).toBe(answer.correlationId);
+      expect(Object.keys(msg).sort()).toEqual(['_msgid', 'finance', 'payload']);
+      const entry = await store().get(inboxKey('urn:finance-sync:samples', 'evt-ER-000001-1'));
+      expect(entry).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 1, payload: event.expected });
+      expect(await shown).toEqual({ fill: 'green', shape: 'dot', text: 'accepted 1' });
+    });
+
+    it('answers a duplicate delivery 200 with the first outcome and does not emit it again', async () => {
+      const { accepted } = await load();
+      const event = signed(2);
+      expect((await post(event.rawBody, event.headers)).status).toBe(202);
+      const duplicate = await post(event.rawBody, { ...event.headers, 'X-Correlation-Id': 'second-try' });
+      expect(duplicate.status).toBe(200);
+      const body = await duplicate.json();
+      expect(body).toMatchObject({ status: 'duplicate', id: 'evt-ER-000002-1', outcome: { status: 'accepted' } });
+      expect(body.correlationId).not.toBe('second-try');
+
+      await store().finish(inboxKey('urn:finance-sync:samples', 'evt-ER-000002-1'), { status: 'posted' });
+      expect(await (await post(event.rawBody, event.headers)).json()).toMatchObject({ outcome: { status: 'posted' } });
+
+      const next = signed(3);
+      expect((await post(next.rawBody, next.headers)).status).toBe(202);
+      const messages = await accepted.waitFor(2);
+      expect(messages.map((msg) => msg.finance.id)).toEqual(['evt-ER-000002-1', 'evt-ER-000003-1']);
+    });
+
+    it('answers 400 problem+json naming the field, stores nothing and sends the refusal to output 2', async () => {
+      const { rejected } = await load();
+      const raw = Buffer.from(JSON.stringify({ ...signed(4).body, id: 42 }));
+      // Signed after the change, the way the sender would.
+      const response = await post(raw, signPayload('generic', raw, SECRET));
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      const problem = await response.json();
+      expect(problem).toMatchObject({ status: 400, code: 'SCHEMA_INVALID', errors: [{ path: '/id' }] });
+      const [msg] = await rejected.waitFor(1);
+      expect(msg).toMatchObject({ problem, statusCode: 400, payload: raw.toString() });
+      expect(await store().countOpen()).toBe(0);
+    });
+
+    it('answers 400 for malformed JSON and for __proto__ keys', async () => {
+      await load();
+      for (const text of ['{"specversion": "1.0"', '{"__proto__": {"polluted": true}}']) {
+        const response = await post(text, signPayload('generic', Buffer.from(text), SECRET));
+        expect(response.status).toBe(400);
+        expect((await response.json()).code).toBe('SCHEMA_INVALID');
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(await store().countOpen()).toBe(0);
+    });
+
+    it('answers 401 to a forged or missing signature, without a secret in the answer or the status', async () => {
+      const { rejected } = await load();
+      const forged = signed(5, 'not-the-secret');
+      const shown = statusMatching('in', (status) => status.fill === 'red');
+      const response = await post(forged.rawBody, forged.headers);
+      expect(response.status).toBe(401);
+      const problem = await response.text();
+      expect(problem).toMatch(/SIGNATURE_INVALID/);
+      expect(problem).not.toContain(SECRET);
+      expect(await shown).toEqual({ fill: 'red', shape: 'ring', text: 'SIGNATURE_INVALID' });
+      expect((await post(forged.rawBody, { 'Content-Type': 'application/json' })).status).toBe(401);
+      await rejected.waitFor(2);
+      expect(await store().countOpen()).toBe(0);
+    });
+
+    it('answers 413 to a body over the limit', async () => {
+      const { rejected } = await load({ maxBytes: 1024 });
+      const response = await post(Buffer.alloc(4096, 0x20), { 'Content-Type': 'application/json' });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+      const [msg] = await rejected.waitFor(1);
+      expect(msg).not.toHaveProperty('payload');
+      expect(await store().countOpen()).toBe(0);
+    });
+
+    it('answers 503 with Retry-After when the inbox is full', async () => {
+      await load({}, { maxInboxEntries: 10 });
+      await fillInbox(10);
+      const event = signed(6);
+      const response = await post(event.rawBody, event.headers);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('30');
+      expect(await response.json()).toMatchObject({ code: 'STORE_FULL', status: 503 });
+      expect(await store().countOpen()).toBe(10);
+    });
+
+    it('answers 503 when the store cannot be opened', async () => {
+      const notADirectory = path.join(temp.dir, `file-${storeCount}`);
+      fs.writeFileSync(notADirectory, 'x');
+      storePath = notADirectory;
+      await load();
+      const event = signed(7);
+      const response = await post(event.rawBody, event.headers);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      const problem = await response.json();
+      expect(problem.code).toBe('STORE_UNAVAILABLE');
+      expect(JSON.stringify(problem)).not.toContain(temp.dir);
+    });
+
+    it('removes its route on close', async () => {
+      await load();
+      const event = signed(8);
+      await helper.unload();
+      // The captured app is the one the node registered on; without the route Express answers 404.
+      expect((await post(event.rawBody, event.headers)).status).toBe(404);
+    });
+  });
+
+  describe('input mode', () => {
+    async function load() {
+      await helper.load(NODES, flow({ mode: 'input' }), credentials);
+      return {
+        accepted: collect('accepted'),
+        rejected: collect('rejected'),
+        caught: collect('caught'),
+        completed: collect('completed'),
+      };
+    }
+
+    it('emits an accepted event on the incoming message, keeping its other properties', async () => {
+      const { accepted } = await load();
+      const event = signed(10);
+      helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers, topic: 'kept', custom: { a: 1 } });
+      const [msg] = await accepted.waitFor(1);
+      expect(msg).toMatchObject({ topic: 'kept', custom: { a: 1 }, statusCode: 202, payload: event.expected });
+      expect(msg.finance).toMatchObject({ id: 'evt-ER-000010-1', attempt: 1 });
+    });
+
+    it('reads the headers of a core http in message and sends a refusal to output 2 with the original payload', async () => {
+      const { rejected } = await load();
+      const event = signed(11, 'forged');
+      const payload = event.rawBody.toString();
+      helper.getNode('in').receive({ payload, req: { headers: event.headers } });
+      const [msg] = await rejected.waitFor(1);
+      expect(msg).toMatchObject({ payload, statusCode: 401, problem: { code: 'SIGNATURE_INVALID' } });
+    });
+
+    it('emits nothing for a duplicate, and answers an upstream http in request itself', async () => {
+      const { accepted, completed } = await load();
+      const event = signed(12);
+      helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers });
+      await completed.waitFor(1);
+      const written: { status?: number; headers: Record<string, unknown>; body?: string } = { headers: {} };
+      const response = {
+        headersSent: false,
+        destroyed: false,
+        set statusCode(value: number) {
+          written.status = value;
+        },
+        setHeader: (name: string, value: unknown) => (written.headers[name] = value),
+        end: (body: string) => (written.body = body),
+      };
+      const shown = statusMatching('in', (status) => status.text === 'dup 1');
+      helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers, res: { _res: response } });
+      await completed.waitFor(2);
+      expect(accepted.messages).toHaveLength(1);
+      expect(written).toMatchObject({ status: 200, headers: { 'Content-Type': 'application/json' } });
+      expect(JSON.parse(written.body!)).toMatchObject({ status: 'duplicate', id: 'evt-ER-000012-1' });
+      await shown;
+    });
+
+    it('reports a parsed object payload under a signature scheme as CONFIG_INVALID to Catch', async () => {
+      const { caught } = await load();
+      const event = signed(13);
+      helper.getNode('in').receive({ payload: event.body, headers: event.headers });
+      const [msg] = await caught.waitFor(1);
+      expect(msg.error.code).toBe('CONFIG_INVALID');
+      expect(msg.error.message).toMatch(/Do not parse request body/);
+    });
+
+    it('reports a full inbox as STORE_FULL to Catch with statusCode 503', async () => {
+      await helper.load(NODES, flow({ mode: 'input' }, { maxInboxEntries: 10 }), credentials);
+      const caught = collect('caught');
+      await fillInbox(10);
+      const event = signed(14);
+      helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers });
+      const [msg] = await caught.waitFor(1);
+      expect(msg.error.code).toBe('STORE_FULL');
+      expect(msg).toMatchObject({ statusCode: 503, problem: { code: 'STORE_FULL' } });
+    });
+  });
+
+  describe('mqtt mode', () => {
+    const clientIds: string[] = [];
+    let publisher: MqttClient;
+    beforeAll(async () => {
+      publisher = await connectAsync(BROKER, { protocolVersion: 5, clientId: `finance-sync-test-pub-${RUN}` });
+    });
+    afterAll(async () => {
+      await publisher.endAsync();
+      // Ends the persistent sessions the tests created, so the broker stops keeping messages for them.
+      for (const clientId of clientIds) {
+        const client = await connectAsync(BROKER, { protocolVersion: 5, clientId, clean: true });
+        await client.endAsync();
+      }
+    });
+
+    function mqttFlow(name: string, store: Record<string, unknown> = {}) {
+      const clientId = `finance-sync-test-${RUN}-${name}`;
+      if (!clientIds.includes(clientId)) clientIds.push(clientId);
+      const topic = `finance-sync-test/${RUN}/${name}`;
+      return { topic, flow: flow({ mode: 'mqtt', broker: BROKER, topic: `${topic}/#`, clientId }, store) };
+    }
+
+    async function loadConnected(flowNodes: object[]) {
+      await helper.load(NODES, flowNodes, credentials);
+      const collectors = { accepted: collect('accepted'), rejected: collect('rejected') };
+      await statusMatching('in', (status) => status.text === 'connected');
+      return collectors;
+    }
+
+    const publish = (topic: string, event: { rawBody: Buffer; headers: Record<string, string> }) =>
+      publisher.publishAsync(`${topic}/expenses`, event.rawBody, {
+        qos: 1,
+        properties: { userProperties: event.headers },
+      });
+
+    it('accepts a signed event once, emits it, and does not emit a duplicate publish again', async () => {
+      const { topic, flow: nodes } = mqttFlow('accept');
+      const { accepted } = await loadConnected(nodes);
+      const event = signed(20);
+      await publish(topic, event);
+      const [msg] = await accepted.waitFor(1);
+      expect(msg.payload).toEqual(event.expected);
+      expect(msg.finance).toMatchObject({ id: 'evt-ER-000020-1', attempt: 1 });
+
+      await publish(topic, event);
+      await publish(topic, signed(21));
+      const messages = await accepted.waitFor(2);
+      expect(messages.map((message) => message.finance.id)).toEqual(['evt-ER-000020-1', 'evt-ER-000021-1']);
+      expect(await store().countOpen()).toBe(2);
+    });
+
+    it('sends an invalid event to output 2 and acknowledges it, so it is not delivered again', async () => {
+      const { topic, flow: nodes } = mqttFlow('reject');
+      const { rejected } = await loadConnected(nodes);
+      await publish(topic, signed(22, 'forged'));
+      const [msg] = await rejected.waitFor(1);
+      expect(msg).toMatchObject({
+        topic: `${topic}/expenses`,
+        problem: { code: 'SIGNATURE_INVALID' },
+        statusCode: 401,
+      });
+
+      await helper.unload();
+      const again = await loadConnected(nodes);
+      await publish(topic, signed(23));
+      // An unacknowledged message would come back first, on the resumed session.
+      const [next] = await again.accepted.waitFor(1);
+      expect(next.finance.id).toBe('evt-ER-000023-1');
+      expect(again.rejected.messages).toHaveLength(0);
+    });
+
+    it('does not acknowledge while the inbox is full: the broker delivers the event again after a restart', async () => {
+      const { topic, flow: nodes } = mqttFlow('full', { maxInboxEntries: 10 });
+      await loadConnected(nodes);
+      await fillInbox(10);
+      const retrying = statusMatching('in', (status) => status.text === 'STORE_FULL');
+      await publish(topic, signed(24));
+      expect(await retrying).toEqual({ fill: 'yellow', shape: 'ring', text: 'STORE_FULL' });
+      await helper.unload();
+
+      const direct = openStore({ path: storePath });
+      await direct.finish('fill-0', { status: 'posted' });
+      await direct.close();
+
+      const again = await loadConnected(nodes);
+      const [msg] = await again.accepted.waitFor(1);
+      expect(msg.finance.id).toBe('evt-ER-000024-1');
+      expect(await store().countOpen()).toBe(10);
+    });
+
+    it('commits as soon as the store has room again, without a restart', async () => {
+      const { topic, flow: nodes } = mqttFlow('drain', { maxInboxEntries: 10 });
+      const { accepted } = await loadConnected(nodes);
+      await fillInbox(10);
+      const retrying = statusMatching('in', (status) => status.text === 'STORE_FULL');
+      await publish(topic, signed(25));
+      await retrying;
+      await store().finish('fill-0', { status: 'posted' });
+      const [msg] = await accepted.waitFor(1);
+      expect(msg.finance.id).toBe('evt-ER-000025-1');
+    });
+
+    it('shows a red ring when the broker cannot be reached', async () => {
+      const nodes = flow({ mode: 'mqtt', broker: 'mqtt://127.0.0.1:1', topic: 'finance-sync-test/unreachable' });
+      await helper.load(NODES, nodes, credentials);
+      expect(await statusMatching('in', (status) => status.fill === 'red')).toEqual({
+        fill: 'red',
+        shape: 'ring',
+        text: 'ECONNREFUSED',
+      });
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { eventInSettings } from '../../../lib/intake/event-in-settings';
+
+function errorOf(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('nothing was thrown');
+}
+
+describe('eventInSettings', () => {
+  it('defaults to an http endpoint with a 1 MiB limit and a 5 minute lease', () => {
+    expect(eventInSettings({ path: 'finance/events' }, 'n1')).toEqual({
+      mode: 'http',
+      path: '/finance/events',
+      maxBytes: 1024 * 1024,
+      leaseMs: 300_000,
+    });
+  });
+
+  it('gives an MQTT subscription a stable client id from the node id', () => {
+    expect(
+      eventInSettings({ mode: 'mqtt', broker: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#' }, 'a1b2'),
+    ).toEqual({
+      mode: 'mqtt',
+      mqtt: { url: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#', clientId: 'finance-sync-a1b2' },
+      maxBytes: 1024 * 1024,
+      leaseMs: 300_000,
+    });
+    expect(
+      eventInSettings({ mode: 'mqtt', broker: 'mqtts://b', topic: 't', clientId: 'host-7' }, 'x').mqtt!.clientId,
+    ).toBe('host-7');
+  });
+
+  it('takes input mode with its limits', () => {
+    expect(eventInSettings({ mode: 'input', maxBytes: '2048', leaseSeconds: 60 }, 'n')).toEqual({
+      mode: 'input',
+      maxBytes: 2048,
+      leaseMs: 60_000,
+    });
+  });
+
+  it('reports each bad setting by name', () => {
+    const cases: Array<[object, RegExp]> = [
+      [{ mode: 'poll' }, /Mode "poll" is not one of http, input, mqtt/],
+      [{ mode: 'http' }, /Path is empty/],
+      [{ path: '/hooks/:id' }, /route parameters and wildcards are not allowed/],
+      [{ path: '/x', maxBytes: 'big' }, /Max body size \(bytes\) must be a whole number/],
+      [{ path: '/x', leaseSeconds: 0 }, /Lease \(s\) must be a whole number from 1 to 86400/],
+      [{ mode: 'mqtt', topic: 't' }, /Broker URL is empty/],
+      [{ mode: 'mqtt', broker: 'http://b', topic: 't' }, /Broker URL must start with mqtt:\/\//],
+      [{ mode: 'mqtt', broker: 'mqtt://u:secret@b', topic: 't' }, /must not contain a user name or password/],
+      [{ mode: 'mqtt', broker: 'mqtt://b' }, /Topic is empty/],
+      [{ mode: 'mqtt', broker: 'mqtt://b', topic: 'a/#/b' }, /# must be the whole last level/],
+      [{ mode: 'mqtt', broker: 'mqtt://b', topic: 'a/b+' }, /\+ must fill a whole level/],
+      [{ mode: 'mqtt', broker: 'mqtt://b', topic: '$share//a' }, /\$share\/<group>\/<topic>/],
+    ];
+    for (const [settings, message] of cases) {
+      const error = errorOf(() => eventInSettings(settings, 'n'));
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) });
+      expect(error.message).not.toContain('secret@');
+    }
+  });
+});

@@ -1,0 +1,126 @@
+import { sourceSettings } from '../../../lib/intake/source-settings';
+
+const STANDARD_SECRET = 'whsec_' + Buffer.from('a-standard-webhooks-key').toString('base64');
+
+function errorOf(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('nothing was thrown');
+}
+
+describe('sourceSettings', () => {
+  it('builds the profile with its default scheme, the default tolerance and both secrets', () => {
+    const settings = sourceSettings({ profile: 'ramp' }, { secret: 'new', previousSecret: 'old' });
+    expect(settings).toMatchObject({
+      profileName: 'ramp',
+      signatureScheme: 'ramp',
+      toleranceSeconds: 300,
+      secrets: ['new', 'old'],
+    });
+    expect(settings.profile.name).toBe('ramp');
+    expect(settings.api).toBeUndefined();
+  });
+
+  it('passes the chosen profile its own options only', () => {
+    const concur = sourceSettings(
+      {
+        profile: 'concur',
+        costCenterField: 'custom1',
+        projectField: 'custom2',
+        glAccountByExpenseType: '{"AIRFR": "6100"}',
+        employeeIdFrom: 'user_id',
+      },
+      { secret: 's' },
+    );
+    expect(concur.profile.name).toBe('concur');
+    expect(
+      errorOf(() => sourceSettings({ profile: 'ramp', dimensionKey: 'external_name' }, { secret: 's' })),
+    ).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/ramp profile option "dimensionKey"/),
+    });
+  });
+
+  it('reports each bad setting by name', () => {
+    const cases: Array<[object, object, RegExp, string?]> = [
+      [{ profile: 'coupa' }, {}, /Profile "coupa" is not one of cloudevents, concur, ramp/, 'profile'],
+      [{ signatureScheme: 'md5' }, { secret: 's' }, /Signature scheme "md5"/, 'signatureScheme'],
+      [{ toleranceSeconds: '0' }, { secret: 's' }, /Timestamp tolerance \(s\) must be a whole number from 1 to 86400/],
+      [{}, {}, /Webhook secret is empty/, 'secret'],
+      [{}, { previousSecret: 'only-the-old-one' }, /Webhook secret is empty/, 'secret'],
+      [
+        { signatureScheme: 'standard-webhooks' },
+        { secret: STANDARD_SECRET, previousSecret: 'not base64!' },
+        /Previous secret is not valid/,
+        'previousSecret',
+      ],
+      [
+        { profile: 'concur', glAccountByExpenseType: '{AIRFR: 6100}' },
+        { secret: 's' },
+        /GL account by expense type is not valid JSON/,
+        'glAccountByExpenseType',
+      ],
+      [
+        { profile: 'concur', approvalStatusMap: '["A_PEND"]' },
+        { secret: 's' },
+        /Custom approval statuses must be a JSON object/,
+        'approvalStatusMap',
+      ],
+      [{ apiBaseUrl: 'ftp://api.example.com' }, { secret: 's' }, /API base URL must start with http/],
+      [
+        { apiBaseUrl: 'https://api.example.com', apiAuthType: 'basic' },
+        { secret: 's' },
+        /API authentication "basic"/,
+        'apiAuthType',
+      ],
+      [{ apiBaseUrl: 'https://api.example.com', apiAuthType: 'bearer' }, { secret: 's' }, /Bearer token is empty/],
+      [{ apiBaseUrl: 'https://api.example.com', apiAuthType: 'oauth2' }, { secret: 's' }, /Token URL is empty/],
+    ];
+    for (const [settings, credentials, message, field] of cases) {
+      const error = errorOf(() => sourceSettings(settings, credentials));
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) });
+      if (field) expect(error.details).toEqual({ field });
+    }
+  });
+
+  it('needs no secret with the scheme none, and accepts Standard Webhooks secrets as the sender shows them', () => {
+    expect(sourceSettings({ signatureScheme: 'none' }, {}).secrets).toEqual([]);
+    expect(sourceSettings({ signatureScheme: 'standard-webhooks' }, { secret: STANDARD_SECRET }).secrets).toEqual([
+      STANDARD_SECRET,
+    ]);
+  });
+
+  it('configures the write-back API with its auth, never echoing a secret in an error', () => {
+    const settings = sourceSettings(
+      {
+        name: 'Ramp prod',
+        profile: 'ramp',
+        apiBaseUrl: 'https://api.ramp.example/developer/v1/',
+        apiAuthType: 'oauth2',
+        tokenUrl: 'https://api.ramp.example/token',
+        scope: 'reimbursements:write',
+      },
+      { secret: 's', clientId: 'client-1', clientSecret: 'client-secret-value' },
+    );
+    expect(settings.api).toMatchObject({
+      name: 'Ramp prod API',
+      dialect: 'ramp',
+      baseUrl: 'https://api.ramp.example/developer/v1',
+      auth: {
+        type: 'oauth2',
+        tokenUrl: 'https://api.ramp.example/token',
+        clientId: 'client-1',
+        clientSecret: 'client-secret-value',
+        scope: 'reimbursements:write',
+      },
+    });
+    const error = errorOf(() =>
+      sourceSettings({ apiBaseUrl: 'https://user:pa55word@api.example.com' }, { secret: 's' }),
+    );
+    expect(error.message).toMatch(/API base URL must not contain a user name or password/);
+    expect(error.message).not.toContain('pa55word');
+  });
+});
