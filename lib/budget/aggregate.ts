@@ -1,0 +1,65 @@
+/**
+ * Turns a document's charges into ERP funds checks: each charge counts against every budget it falls under
+ * (the sandbox ERP, like most ERPs, keeps budgets per cost center and GL account and, separately, per
+ * project), and charges that share a budget key and period are summed, exactly, in minor units, so the ERP
+ * is asked once per key for the document's whole demand on it.
+ */
+import { FinanceError } from '../errors';
+import { sum } from '../model/money';
+import type { Money } from '../model/types';
+import type { BudgetDimensions, BudgetRequest, Charge } from './types';
+
+/**
+ * The budgets a charge counts against: its project's, and its cost center's (with the GL account when it
+ * has one). A charge with neither cannot be checked: that is a coding error in the source.
+ */
+export function budgetKeysOf(charge: Charge): BudgetDimensions[] {
+  const { costCenter, glAccount, project } = charge.dimensions;
+  const keys: BudgetDimensions[] = [];
+  if (project !== undefined) keys.push({ project });
+  if (costCenter !== undefined) keys.push(glAccount === undefined ? { costCenter } : { costCenter, glAccount });
+  if (keys.length === 0) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `Line "${charge.lineId}" is charged to neither a cost center nor a project, so no budget can be checked ` +
+        'for it. Code it to a cost center (with a GL account) or a project in the source system.',
+      { details: { lineId: charge.lineId } },
+    );
+  }
+  return keys;
+}
+
+/** A stable, readable key: "costCenter=CC-300,glAccount=6010@2026-03". */
+export function budgetKey(dimensions: BudgetDimensions, period: string): string {
+  const parts = (['costCenter', 'glAccount', 'project'] as const)
+    .filter((name) => dimensions[name] !== undefined)
+    .map((name) => `${name}=${dimensions[name] as string}`);
+  return `${parts.join(',')}@${period}`;
+}
+
+/** One request per budget key and period, in the order the keys first appear in the document. */
+export function aggregateCharges(charges: readonly Charge[], currency: string): BudgetRequest[] {
+  const groups = new Map<
+    string,
+    { dimensions: BudgetDimensions; period: string; amounts: Money[]; lineIds: string[] }
+  >();
+  for (const charge of charges) {
+    for (const dimensions of budgetKeysOf(charge)) {
+      const key = budgetKey(dimensions, charge.period);
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { dimensions, period: charge.period, amounts: [], lineIds: [] };
+        groups.set(key, group);
+      }
+      group.amounts.push(charge.amount);
+      if (!group.lineIds.includes(charge.lineId)) group.lineIds.push(charge.lineId);
+    }
+  }
+  return [...groups].map(([key, group]) => ({
+    key,
+    dimensions: group.dimensions,
+    period: group.period,
+    amount: sum(group.amounts, currency),
+    lineIds: group.lineIds,
+  }));
+}

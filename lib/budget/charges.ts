@@ -1,0 +1,93 @@
+/**
+ * What a document charges to which dimensions in which period. An expense line is one charge; an order
+ * line is split over its account assignments (by percent with largest-remainder rounding, or by amount),
+ * so the charges of a line always add up to the line exactly.
+ */
+import { FinanceError } from '../errors';
+import { splitByPercent } from '../model/money';
+import type { AccountAssignment, Dimensions, Money, RequisitionLine } from '../model/types';
+import type { MappedDocument } from '../mapping/documents';
+import { periodOf } from './periods';
+import type { Charge, PeriodSource } from './types';
+
+export interface ChargeOptions {
+  periodFrom: PeriodSource;
+  /** The check date, "YYYY-MM-DD": the date of a document that has none of its own. */
+  today: string;
+}
+
+/**
+ * The document's own date: when the report was submitted, when the order was placed. A requisition has no
+ * date; its purchase order will commit the money when it is ordered, which is now, so the check date is used
+ * (as for a report not submitted yet).
+ */
+function documentDate(document: MappedDocument, today: string): { date: string; where: string } {
+  switch (document.docType) {
+    case 'ExpenseReport':
+      return document.submittedAt === undefined
+        ? { date: today, where: 'the check date' }
+        : { date: document.submittedAt, where: '/submittedAt' };
+    case 'PurchaseOrder':
+      return { date: document.orderDate, where: '/orderDate' };
+    case 'Requisition':
+      return { date: today, where: 'the check date' };
+  }
+}
+
+function budgetDimensions(dimensions: Dimensions): Charge['dimensions'] {
+  const { costCenter, glAccount, project } = dimensions;
+  return {
+    ...(costCenter === undefined ? {} : { costCenter }),
+    ...(glAccount === undefined ? {} : { glAccount }),
+    ...(project === undefined ? {} : { project }),
+  };
+}
+
+/** The amount of each split of an order line. */
+export function splitAmounts(line: RequisitionLine, path: string): Money[] {
+  const splits: readonly AccountAssignment[] = line.accountAssignments;
+  if (splits.every((split) => split.percent !== undefined)) {
+    return splitByPercent(
+      line.amount,
+      splits.map((split) => split.percent as string),
+      `${path}/accountAssignments`,
+    );
+  }
+  if (splits.every((split) => split.amount !== undefined)) return splits.map((split) => split.amount as Money);
+  // A single assignment without percent or amount takes the whole line (as the sandbox ERP reads it).
+  if (splits.length === 1 && splits[0].amount === undefined) return [line.amount];
+  throw new FinanceError(
+    'SCHEMA_INVALID',
+    `${path}/accountAssignments mixes percentages and amounts (or leaves some out); give every split of a line ` +
+      'a percent or every split an amount.',
+    { details: { path: `${path}/accountAssignments` } },
+  );
+}
+
+export function chargesOf(document: MappedDocument, options: ChargeOptions): Charge[] {
+  const own = documentDate(document, options.today);
+  const documentPeriod = periodOf(own.date, own.where);
+  if (document.docType === 'ExpenseReport') {
+    return document.lines.map((line, index) => ({
+      lineId: line.lineId,
+      period: options.periodFrom === 'line' ? periodOf(line.date, `/lines/${index}/date`) : documentPeriod,
+      dimensions: budgetDimensions(line.dimensions),
+      amount: line.amount,
+    }));
+  }
+  return document.lines.flatMap((line: RequisitionLine, index) => {
+    const path = `/lines/${index}`;
+    // An order line's own date is when it is needed; without one the document's date applies.
+    const period =
+      options.periodFrom === 'line' && line.needBy !== undefined
+        ? periodOf(line.needBy, `${path}/needBy`)
+        : documentPeriod;
+    const amounts = splitAmounts(line, path);
+    return line.accountAssignments.map((split, splitIndex) => ({
+      lineId: line.lineId,
+      period,
+      dimensions: budgetDimensions(split.dimensions),
+      amount: amounts[splitIndex],
+    }));
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The funds check of one document: its charges are grouped by budget key and period, the ERP is asked once
+ * per group (a few at a time), and the answers are combined into msg.budget. The ERP is the authority for
+ * the figures; this module only adds them up and compares them, in minor units.
+ */
+import { isFinanceError } from '../errors';
+import type { CallContext, ErpDialect } from '../erp/dialect';
+import { fromMinorUnits, sum } from '../model/money';
+import type { ErpMessage } from '../model/types';
+import type { MappedDocument } from '../mapping/documents';
+import { aggregateCharges } from './aggregate';
+import { chargesOf } from './charges';
+import { mapBounded } from './bounded';
+import { documentCurrency } from './document';
+import { dateOf } from './periods';
+import { decidingCheck, keyStatus, worstStatus } from './status';
+import type { BudgetKeyCheck, BudgetOutcome, BudgetRequest, NoBudgetBehaviour, PeriodSource } from './types';
+
+/** ERP funds checks one document may have in flight at once: a report with many cost centers stays polite. */
+export const DEFAULT_MAX_PARALLEL_CHECKS = 4;
+
+export interface BudgetCheckOptions {
+  /** Consumption after the document, in percent of the budget, from which the result is a warning. */
+  warningPercent: number;
+  noBudget: NoBudgetBehaviour;
+  periodFrom: PeriodSource;
+  correlationId: string;
+  /** Milliseconds since the epoch: the check time and the date of documents that have none. */
+  now?: () => number;
+  maxParallel?: number;
+}
+
+interface KeyAnswer {
+  check: BudgetKeyCheck;
+  erpMessages: ErpMessage[];
+}
+
+/**
+ * A dialect reports "the ERP keeps no budget for these dimensions" as ERP_NOT_FOUND with the vendor code
+ * NO_BUDGET (the sandbox ERP's 404 problem). Any other not-found (an unknown company) stays an error.
+ */
+export function isNoBudget(error: unknown): boolean {
+  return isFinanceError(error) && error.code === 'ERP_NOT_FOUND' && error.details?.vendorCode === 'NO_BUDGET';
+}
+
+function describeKey(request: BudgetRequest): string {
+  return Object.entries(request.dimensions)
+    .map(([name, value]) => `${name} ${String(value)}`)
+    .join(', ');
+}
+
+async function checkKey(
+  dialect: Pick<ErpDialect, 'checkBudget'>,
+  request: BudgetRequest,
+  company: string | undefined,
+  options: BudgetCheckOptions,
+  ctx: CallContext,
+): Promise<KeyAnswer> {
+  const base = { key: request.key, dimensions: request.dimensions, period: request.period, lineIds: request.lineIds };
+  try {
+    const answer = await dialect.checkBudget(
+      {
+        ...(company === undefined ? {} : { company }),
+        ...request.dimensions,
+        period: request.period,
+        amount: request.amount,
+      },
+      ctx,
+    );
+    const status = keyStatus(
+      { budget: answer.budget, available: answer.available, requested: request.amount, erpStatus: answer.status },
+      options.warningPercent,
+    );
+    return {
+      check: { ...base, requested: request.amount, available: answer.available, budget: answer.budget, status },
+      erpMessages: answer.erpMessages,
+    };
+  } catch (error) {
+    if (!isNoBudget(error)) throw error;
+    const zero = fromMinorUnits(0n, request.amount.currency);
+    const meaning =
+      options.noBudget === 'exceeded'
+        ? 'treated as exceeded: no budget means no money'
+        : 'treated as within: this dimension is not budget-controlled';
+    return {
+      check: { ...base, requested: request.amount, available: zero, budget: zero, status: options.noBudget },
+      erpMessages: [
+        {
+          code: 'NO_BUDGET',
+          severity: options.noBudget === 'exceeded' ? 'error' : 'info',
+          text: `The ERP has no budget for ${describeKey(request)} in ${request.period}; ${meaning}.`,
+        },
+      ],
+    };
+  }
+}
+
+export async function checkDocumentBudget(
+  dialect: Pick<ErpDialect, 'checkBudget'>,
+  document: MappedDocument,
+  options: BudgetCheckOptions,
+): Promise<BudgetOutcome> {
+  const nowMs = (options.now ?? Date.now)();
+  const currency = documentCurrency(document);
+  const charges = chargesOf(document, { periodFrom: options.periodFrom, today: dateOf(nowMs) });
+  const requests = aggregateCharges(charges, currency);
+  const ctx: CallContext = { correlationId: options.correlationId };
+  const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>
+    checkKey(dialect, request, document.company, options, ctx),
+  );
+  const checks = answers.map((answer) => answer.check);
+  const decider = decidingCheck(checks);
+  return {
+    status: worstStatus(checks.map((check) => check.status)),
+    requested: sum(
+      charges.map((charge) => charge.amount),
+      currency,
+    ),
+    available: decider.available,
+    budget: decider.budget,
+    currency,
+    period: decider.period,
+    checkedAt: new Date(nowMs).toISOString(),
+    erpMessages: answers.flatMap((answer) => answer.erpMessages),
+    checks,
+  };
+}

@@ -1,0 +1,44 @@
+/** The finance-budget-check dialog, checked once at deploy (CONFIG_INVALID names the field). */
+import { FinanceError } from '../errors';
+import { integerSetting } from '../config/settings';
+import type { NoBudgetBehaviour, PeriodSource } from './types';
+
+export const DEFAULT_WARNING_PERCENT = 90;
+export const NO_BUDGET_BEHAVIOURS: readonly NoBudgetBehaviour[] = ['exceeded', 'within'];
+export const PERIOD_SOURCES: readonly PeriodSource[] = ['line', 'document'];
+
+export interface BudgetDialogSettings {
+  warningPercent?: string | number;
+  noBudget?: string;
+  periodFrom?: string;
+}
+
+export interface BudgetSettings {
+  warningPercent: number;
+  noBudget: NoBudgetBehaviour;
+  periodFrom: PeriodSource;
+}
+
+function choice<V extends string>(value: unknown, field: string, choices: readonly V[]): V {
+  if (value === undefined || value === '') return choices[0];
+  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} is "${String(value)}"; choose one of ${choices.join(', ')} in the node's dialog.`,
+      { details: { field } },
+    );
+  }
+  return value as V;
+}
+
+export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
+  return {
+    warningPercent: integerSetting(settings.warningPercent, 'Warning threshold (%)', {
+      min: 1,
+      max: 100,
+      fallback: DEFAULT_WARNING_PERCENT,
+    }),
+    noBudget: choice(settings.noBudget, 'Without a budget', NO_BUDGET_BEHAVIOURS),
+    periodFrom: choice(settings.periodFrom, 'Budget period from', PERIOD_SOURCES),
+  };
+}

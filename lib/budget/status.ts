@@ -1,0 +1,43 @@
+/**
+ * Budget status per key and for the whole document. All comparisons are exact, in minor units:
+ * - exceeded: the document asks for more than is available (or the ERP says so: it is the authority);
+ * - warning: it fits, but afterwards at least `warningPercent` of the budget is consumed;
+ * - within: otherwise.
+ * The document's status is the worst of its keys (exceeded > warning > within).
+ */
+import { add, compare, minorOf, subtract } from '../model/money';
+import type { BudgetStatus, Money } from '../model/types';
+import type { BudgetKeyCheck } from './types';
+
+const RANK: Readonly<Record<BudgetStatus, number>> = { within: 0, warning: 1, exceeded: 2 };
+
+export interface BudgetFigures {
+  budget: Money;
+  available: Money;
+  requested: Money;
+  /** The ERP's own verdict, when it gives one. */
+  erpStatus?: 'within' | 'exceeded';
+}
+
+export function keyStatus(figures: BudgetFigures, warningPercent: number): BudgetStatus {
+  if (figures.erpStatus === 'exceeded' || compare(figures.requested, figures.available) > 0) return 'exceeded';
+  // Consumed after this document = what was consumed before (budget - available) + what it asks for.
+  const consumedAfter = minorOf(add(subtract(figures.budget, figures.available), figures.requested));
+  const budget = minorOf(figures.budget);
+  if (budget > 0n && consumedAfter * 100n >= budget * BigInt(warningPercent)) return 'warning';
+  return 'within';
+}
+
+export function worstStatus(statuses: readonly BudgetStatus[]): BudgetStatus {
+  return statuses.reduce<BudgetStatus>((worst, status) => (RANK[status] > RANK[worst] ? status : worst), 'within');
+}
+
+/** The check that decides the document's outcome: the worst status, then the least money left after it. */
+export function decidingCheck(checks: readonly BudgetKeyCheck[]): BudgetKeyCheck {
+  const headroom = (check: BudgetKeyCheck): bigint => minorOf(check.available) - minorOf(check.requested);
+  return checks.reduce((decider, check) => {
+    const rank = RANK[check.status] - RANK[decider.status];
+    if (rank !== 0) return rank > 0 ? check : decider;
+    return headroom(check) < headroom(decider) ? check : decider;
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * Mapping with a built-in source profile (lib/sources/profiles): the vendor's document goes through the
+ * profile's toCanonical, then through validation. A profile stops at the first thing it cannot read in the
+ * vendor's document, so that case reports one violation; everything after it (the canonical schema and
+ * money rules) reports every violation at once.
+ */
+import type { MappingContext, SourceProfile } from '../sources/profiles/profile';
+import { sourceViolation } from './failures';
+import { completeMapping, invalid, type MappingOutcome, type MappingTarget } from './outcome';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * True when the payload is already a canonical document: intake unwraps events of profiles that embed one
+ * (CloudEvents), so behind intake the payload is the document, while a flow without intake passes the event.
+ */
+function isUnwrappedDocument(profile: SourceProfile, payload: unknown): boolean {
+  return profile.embedsCanonical && isObject(payload) && payload.docType !== undefined;
+}
+
+/**
+ * Maps `payload` with the profile. `lines` is what the source serves separately from the document (Concur:
+ * the report's expenses); undefined when there is nothing separate.
+ */
+export function mapWithProfile(
+  profile: SourceProfile,
+  payload: unknown,
+  lines: unknown,
+  target: MappingTarget,
+): MappingOutcome {
+  let mapped: unknown;
+  try {
+    const context: MappingContext | undefined = lines === undefined ? undefined : { lines };
+    mapped = isUnwrappedDocument(profile, payload) ? payload : profile.toCanonical(payload, context);
+  } catch (error) {
+    const violation = sourceViolation(error);
+    if (violation === undefined) throw error;
+    return invalid(violation);
+  }
+  return completeMapping(mapped, target);
+}

@@ -1,0 +1,102 @@
+/**
+ * The finance-map dialog, checked once at deploy: which mapping, its options, the target document type and
+ * the source status codes to normalise. A wrong setting is a CONFIG_INVALID error naming the field, reported
+ * when the flow is deployed rather than on the first message.
+ */
+import { FinanceError } from '../errors';
+import { parseJsonSafely } from '../model/safe-json';
+import { APPROVAL_STATE_TABLES, type StateSystem } from '../model/states';
+import { getProfile, PROFILE_NAMES, type ProfileOptions } from '../sources/profiles';
+import type { SourceProfile } from '../sources/profiles/profile';
+import { MAPPED_DOC_TYPES, isMappedDocType } from './documents';
+import type { MappingTarget } from './outcome';
+
+export const MAPPINGS = [...PROFILE_NAMES, 'jsonata'] as const;
+export type MappingName = (typeof MAPPINGS)[number];
+
+export const STATE_SYSTEMS = Object.keys(APPROVAL_STATE_TABLES) as StateSystem[];
+
+/** The dialog's fields as Node-RED hands them over. */
+export interface MapDialogSettings {
+  mapping?: string;
+  expression?: string;
+  profileOptions?: string;
+  linesProperty?: string;
+  docType?: string;
+  stateSystem?: string;
+}
+
+export type MapSettings =
+  | { mapping: 'jsonata'; expression: string; target: MappingTarget }
+  | {
+      mapping: Exclude<MappingName, 'jsonata'>;
+      profile: SourceProfile;
+      /** Message property (without "msg.") holding the lines the source serves separately, if any. */
+      linesProperty?: string;
+      target: MappingTarget;
+    };
+
+function configInvalid(field: string, problem: string): FinanceError {
+  return new FinanceError('CONFIG_INVALID', `${field} ${problem}. Fix it in the node's dialog.`, {
+    details: { field },
+  });
+}
+
+function mappingName(value: unknown): MappingName {
+  const name = value === undefined || value === '' ? 'cloudevents' : value;
+  if (typeof name !== 'string' || !(MAPPINGS as readonly string[]).includes(name)) {
+    throw configInvalid('Mapping', `is "${String(name)}"; choose one of ${MAPPINGS.join(', ')}`);
+  }
+  return name as MappingName;
+}
+
+function target(settings: MapDialogSettings): MappingTarget {
+  const docType = settings.docType === undefined || settings.docType === '' ? 'ExpenseReport' : settings.docType;
+  if (docType !== 'auto' && !isMappedDocType(docType)) {
+    throw configInvalid('Document type', `is "${docType}"; choose auto or one of ${MAPPED_DOC_TYPES.join(', ')}`);
+  }
+  const system = settings.stateSystem;
+  if (system === undefined || system === '') return { docType };
+  if (!(STATE_SYSTEMS as readonly string[]).includes(system)) {
+    throw configInvalid('Source status codes', `is "${system}"; choose none or one of ${STATE_SYSTEMS.join(', ')}`);
+  }
+  return { docType, stateSystem: system as StateSystem };
+}
+
+function profileOptions(text: unknown): ProfileOptions {
+  if (text === undefined || (typeof text === 'string' && text.trim() === '')) return {};
+  let options: unknown;
+  try {
+    options = parseJsonSafely(String(text));
+  } catch (error) {
+    throw configInvalid('Profile options', `are not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw configInvalid('Profile options', 'must be a JSON object such as { "costCenterField": "custom1" }');
+  }
+  return options as ProfileOptions;
+}
+
+/** Where Concur expenses are read from unless the dialog says otherwise; an empty field means nowhere. */
+export const DEFAULT_LINES_PROPERTY = 'payload.expenses';
+
+function messageProperty(value: unknown): string | undefined {
+  if (value === undefined) return DEFAULT_LINES_PROPERTY;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  return value.trim().replace(/^msg\./, '');
+}
+
+export function mapSettings(settings: MapDialogSettings): MapSettings {
+  const mapping = mappingName(settings.mapping);
+  if (mapping === 'jsonata') {
+    const expression = typeof settings.expression === 'string' ? settings.expression.trim() : '';
+    if (expression === '') throw configInvalid('Expression', 'is empty; write the JSONata that builds the document');
+    return { mapping, expression, target: target(settings) };
+  }
+  return {
+    mapping,
+    profile: getProfile(mapping, profileOptions(settings.profileOptions)),
+    linesProperty: messageProperty(settings.linesProperty),
+    target: target(settings),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * `finance-map`: turns a source document into the canonical model and validates it. Built-in profiles read
+ * CloudEvents, Concur and Ramp documents (lib/sources/profiles); a custom JSONata expression maps anything
+ * else. Valid documents leave through output 1 as msg.payload; invalid ones through output 2 with every
+ * violation in msg.errors and msg.payload as it came in, so the source document can be inspected and fixed.
+ * All mapping rules live in lib/mapping; this node only compiles the JSONata, reads the message and sends.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { FinanceError } from '../../lib/errors';
+import {
+  completeMapping,
+  envelopeWithDocument,
+  invalid,
+  jsonataCompileProblem,
+  jsonataViolation,
+  mapSettings,
+  mapWithProfile,
+  type MapDialogSettings,
+  type MapSettings,
+  type MappingOutcome,
+} from '../../lib/mapping';
+import type { Violation } from '../../lib/model/violations';
+import { inboxKey } from '../../lib/reliability/store';
+import type { FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError, onInput } from '../shared/node-input';
+
+interface FinanceMapDef extends NodeDef, MapDialogSettings {
+  store?: string;
+}
+
+interface FinanceMessage extends NodeMessageInFlow {
+  finance?: { source?: unknown; id?: unknown; [key: string]: unknown };
+  errors?: Violation[];
+}
+
+type PreparedExpression = ReturnType<NodeAPI['util']['prepareJSONataExpression']>;
+
+export = function register(RED: NodeAPI): void {
+  /** Compiled once per deploy (DESIGN principle 7), never per message. */
+  function compile(text: string, node: Node): PreparedExpression {
+    try {
+      return RED.util.prepareJSONataExpression(text, node);
+    } catch (err) {
+      throw new FinanceError('CONFIG_INVALID', jsonataCompileProblem(err));
+    }
+  }
+
+  function checkProperty(property: string): void {
+    try {
+      RED.util.normalisePropertyExpression(property);
+    } catch (err) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `Expenses property "msg.${property}" is not a message property (${(err as Error).message}). Fix it in the node's dialog.`,
+      );
+    }
+  }
+
+  function storeOf(id: string | undefined): FinanceStoreNode | undefined {
+    if (!id) return undefined;
+    const found = RED.nodes.getNode(id) as FinanceStoreNode | null;
+    if (found === null) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        'The finance store this node records outcomes in is not deployed; choose a store in the dialog or clear the field.',
+      );
+    }
+    return found;
+  }
+
+  /** The lines the source serves apart from the document; a missing parent object means there are none. */
+  function separateLines(msg: FinanceMessage, property: string | undefined): unknown {
+    if (property === undefined) return undefined;
+    try {
+      return RED.util.getMessageProperty(msg, property);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Evaluates against the whole message, like the core change node; a failure is this document's problem. */
+  function evaluate(prepared: PreparedExpression, msg: FinanceMessage): Promise<{ error: unknown; result: unknown }> {
+    return new Promise((resolve) => {
+      RED.util.evaluateJSONataExpression(prepared, msg, (error, result) => resolve({ error, result }));
+    });
+  }
+
+  /** An invalid document is a final outcome for its event: the inbox entry is closed, so it is not re-emitted. */
+  async function finishInvalid(
+    storeNode: FinanceStoreNode | undefined,
+    msg: FinanceMessage,
+    errors: Violation[],
+  ): Promise<void> {
+    const source = msg.finance?.source;
+    const id = msg.finance?.id;
+    // A message that did not come through intake has no inbox entry to close.
+    if (storeNode === undefined || typeof source !== 'string' || typeof id !== 'string') return;
+    await storeNode.store().finish(inboxKey(source, id), { status: 'invalid', detail: { errors } });
+  }
+
+  function FinanceMap(this: Node, def: FinanceMapDef) {
+    RED.nodes.createNode(this, def);
+    let settings: MapSettings | undefined;
+    let expression: PreparedExpression | undefined;
+    let storeNode: FinanceStoreNode | undefined;
+    let configError: FinanceError | undefined;
+    try {
+      settings = mapSettings(def);
+      if (settings.mapping === 'jsonata') expression = compile(settings.expression, this);
+      if (settings.mapping !== 'jsonata' && settings.linesProperty !== undefined) checkProperty(settings.linesProperty);
+      storeNode = storeOf(def.store);
+    } catch (err) {
+      configError = asFinanceError(err);
+      this.error(configError.message);
+      this.status({ fill: 'red', shape: 'ring', text: configError.code });
+    }
+
+    const mapMessage = async (msg: FinanceMessage, active: MapSettings): Promise<MappingOutcome> => {
+      if (active.mapping !== 'jsonata') {
+        return mapWithProfile(active.profile, msg.payload, separateLines(msg, active.linesProperty), active.target);
+      }
+      const { error, result } = await evaluate(expression as PreparedExpression, msg);
+      return error ? invalid(jsonataViolation(error)) : completeMapping(result, active.target);
+    };
+
+    onInput(
+      this,
+      async (incoming, send) => {
+        if (configError !== undefined || settings === undefined) throw configError;
+        const msg = incoming as FinanceMessage;
+        const outcome = await mapMessage(msg, settings);
+        if (outcome.valid) {
+          msg.payload = outcome.document;
+          msg.finance = envelopeWithDocument(msg.finance, outcome.docType, outcome.docId);
+          // A replayed message may still carry the violations of an earlier, failed attempt.
+          delete msg.errors;
+          send([msg, null]);
+          return { fill: 'green', shape: 'dot', text: RED._('finance-map.status.valid') };
+        }
+        await finishInvalid(storeNode, msg, outcome.errors);
+        msg.errors = outcome.errors;
+        send([null, msg]);
+        return {
+          fill: 'yellow',
+          shape: 'dot',
+          text: RED._('finance-map.status.invalid', { count: outcome.errors.length }),
+        };
+      },
+      { busyText: RED._('finance-map.status.mapping') },
+    );
+  }
+
+  RED.nodes.registerType('finance-map', FinanceMap);
+};

@@ -1,0 +1,338 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { sum } from '../../lib/model/money';
+import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
+import { coreNodes, helper } from '../support/node-red';
+import { eur, expenseLine, expenseReport, orderLine, requisition } from '../unit/budget/documents';
+import financeErp = require('../../nodes/finance-erp/finance-erp');
+import financeBudgetCheck = require('../../nodes/finance-budget-check/finance-budget-check');
+
+type Msg = Record<string, any>;
+type Red = Parameters<typeof financeBudgetCheck>[0];
+
+const LOCALE = JSON.parse(
+  fs.readFileSync(
+    path.join(__dirname, '../../nodes/finance-budget-check/locales/en-US/finance-budget-check.json'),
+    'utf8',
+  ),
+) as Msg;
+
+/** The test helper's RED._ returns the key; this one answers from the node's catalogue as Node-RED does. */
+function translate(key: string): string {
+  const text = key.split('.').reduce<unknown>((entry, part) => (entry as Msg | undefined)?.[part], LOCALE);
+  return typeof text === 'string' ? text : key;
+}
+
+function financeBudgetCheckInEnglish(RED: Red): void {
+  (RED as { _: unknown })._ = translate;
+  financeBudgetCheck(RED);
+}
+
+const nodes = [financeErp, financeBudgetCheckInEnglish, coreNodes.catch];
+
+/** The sandbox's budgets are for the year of its clock: March 2026 it is. */
+const SANDBOX_NOW = new Date('2026-03-15T12:00:00Z');
+
+describe('finance-budget-check node against the sandbox ERP', () => {
+  let sandbox: SandboxHandle;
+
+  function flow(check: Msg = {}, erp: Msg = {}): Msg[] {
+    return [
+      { id: 'tab', type: 'tab' },
+      {
+        id: 'erp',
+        type: 'finance-erp',
+        z: 'tab',
+        dialect: 'sandbox',
+        baseUrl: sandbox.url,
+        company: 'FS-DEMO',
+        ...erp,
+      },
+      {
+        id: 'check',
+        type: 'finance-budget-check',
+        z: 'tab',
+        erp: 'erp',
+        warningPercent: 90,
+        noBudget: 'exceeded',
+        periodFrom: 'line',
+        wires: [['withinOut'], ['exceededOut'], ['warningOut']],
+        ...check,
+      },
+      { id: 'withinOut', type: 'helper', z: 'tab' },
+      { id: 'exceededOut', type: 'helper', z: 'tab' },
+      { id: 'warningOut', type: 'helper', z: 'tab' },
+      // Not id 'catch': Node-RED would read the type 'catch' as a reference to a config node of that id.
+      { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'tab' },
+    ];
+  }
+
+  /** The next message on any output or the Catch node; listeners are removed together (see finance-map.test.ts). */
+  function nextOutput(): Promise<{ on: string; msg: Msg }> {
+    return new Promise((resolve) => {
+      const listeners = ['withinOut', 'exceededOut', 'warningOut', 'caught'].map((id) => {
+        const node = helper.getNode(id);
+        const listener = (msg: Msg) => {
+          for (const [each, added] of listeners) each.removeListener('input', added);
+          resolve({ on: id, msg });
+        };
+        node.on('input', listener);
+        return [node, listener] as const;
+      });
+    });
+  }
+
+  async function send(payload: unknown, finance: Msg = { correlationId: 'corr-budget-1' }) {
+    const output = nextOutput();
+    helper.getNode('check').receive({ payload, finance });
+    return output;
+  }
+
+  function statuses(): Msg[] {
+    const seen: Msg[] = [];
+    helper.getNode('check').on('call:status', (call: { args: [Msg] }) => seen.push(call.args[0]));
+    return seen;
+  }
+
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  const post = (route: string, body: unknown) =>
+    fetch(`${sandbox.url}${route}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  /** A team dinner on CC-300 / 6010 (meals), whose budget is 300.00 a month. */
+  const dinner = (...amounts: string[]) =>
+    expenseReport(
+      amounts.map((amount, index) => expenseLine(`L${index + 1}`, amount, { costCenter: 'CC-300', glAccount: '6010' })),
+      sum(amounts.map(eur), 'EUR').amount,
+    );
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0, now: () => SANDBOX_NOW });
+  });
+  beforeEach(async () => {
+    await post('/_sandbox/reset', {});
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+  afterAll(async () => {
+    await sandbox.close();
+  });
+
+  it('sends a report that fits to "within" with msg.budget, leaving the payload as it was', async () => {
+    await helper.load(nodes, flow());
+    const seen = statuses();
+    const report = dinner('120.00');
+    const { on, msg } = await send(report);
+    expect(on).toBe('withinOut');
+    expect(msg.payload).toEqual(dinner('120.00'));
+    expect(msg.budget).toEqual({
+      status: 'within',
+      requested: eur('120.00'),
+      available: eur('300.00'),
+      budget: eur('300.00'),
+      currency: 'EUR',
+      period: '2026-03',
+      checkedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      erpMessages: [],
+      checks: [
+        {
+          key: 'costCenter=CC-300,glAccount=6010@2026-03',
+          dimensions: { costCenter: 'CC-300', glAccount: '6010' },
+          period: '2026-03',
+          requested: eur('120.00'),
+          available: eur('300.00'),
+          budget: eur('300.00'),
+          status: 'within',
+          lineIds: ['L1'],
+        },
+      ],
+    });
+    await settle();
+    expect(seen[0]).toEqual({ fill: 'blue', shape: 'dot', text: 'checking' });
+    expect(seen.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'within' });
+  });
+
+  it('adds up lines on the same budget: 150.00 + 120.00 is exactly 90 % of 300.00, a warning', async () => {
+    await helper.load(nodes, flow());
+    const seen = statuses();
+    const { on, msg } = await send(dinner('150.00', '120.00'));
+    expect(on).toBe('warningOut');
+    expect(msg.budget.checks).toEqual([
+      expect.objectContaining({ requested: eur('270.00'), status: 'warning', lineIds: ['L1', 'L2'] }),
+    ]);
+    await settle();
+    expect(seen.at(-1)).toEqual({ fill: 'yellow', shape: 'dot', text: 'warning' });
+  });
+
+  it.each([
+    ['269.99', 'withinOut'],
+    ['300.00', 'warningOut'],
+    ['300.01', 'exceededOut'],
+  ])('judges %s of the 300.00 meals budget to the cent (%s)', async (amount, output) => {
+    await helper.load(nodes, flow());
+    const { on, msg } = await send(dinner(amount));
+    expect(on).toBe(output);
+    expect(msg.budget.requested).toEqual(eur(amount));
+  });
+
+  it('counts what the ERP has already committed: an open purchase order leaves less room', async () => {
+    const order = {
+      externalReference: 'PO-TEST-1',
+      supplierId: 'SUP-1001',
+      orderDate: '2026-03-02',
+      currency: 'EUR',
+      lines: [
+        {
+          lineId: '1',
+          description: 'Printer paper',
+          quantity: '100',
+          unitPrice: eur('14.00'),
+          amount: eur('1400.00'),
+          accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+        },
+      ],
+    };
+    expect((await post('/api/v1/companies/FS-DEMO/purchaseOrders', order)).status).toBe(201);
+    await helper.load(nodes, flow());
+
+    // A requisition has no date of its own: its need-by date sets the period (the node runs on the real clock).
+    const toner = (amount: string) =>
+      requisition(
+        [
+          orderLine(
+            '1',
+            '1',
+            amount,
+            amount,
+            [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' }, percent: '100' }],
+            '2026-03-25',
+          ),
+        ],
+        amount,
+      );
+    const fits = await send(toner('100.00'));
+    expect(fits.on).toBe('warningOut');
+    expect(fits.msg.budget).toMatchObject({ available: eur('100.00'), budget: eur('1500.00'), period: '2026-03' });
+    const tooMuch = await send(toner('100.01'));
+    expect(tooMuch.on).toBe('exceededOut');
+  });
+
+  it('checks percent splits and project lines against each budget they touch', async () => {
+    await helper.load(nodes, flow());
+    const order = requisition(
+      [
+        orderLine(
+          '1',
+          '3',
+          '333.33',
+          '999.99',
+          [
+            { dimensions: { costCenter: 'CC-400', glAccount: '6200' }, percent: '33.33' },
+            { dimensions: { costCenter: 'CC-400', glAccount: '6210', project: 'PRJ-2001' }, percent: '33.33' },
+            { dimensions: { costCenter: 'CC-500', glAccount: '6100' }, percent: '33.34' },
+          ],
+          '2026-03-31',
+        ),
+      ],
+      '999.99',
+    );
+    const { on, msg } = await send(order);
+    expect(on).toBe('withinOut');
+    expect(msg.budget.requested).toEqual(eur('999.99'));
+    expect(msg.budget.checks.map((check: Msg) => [check.key, check.requested.amount, check.budget.amount])).toEqual([
+      ['costCenter=CC-400,glAccount=6200@2026-03', '333.30', '5000.00'],
+      ['project=PRJ-2001@2026-03', '333.30', '20000.00'],
+      ['costCenter=CC-400,glAccount=6210@2026-03', '333.30', '9000.00'],
+      ['costCenter=CC-500,glAccount=6100@2026-03', '333.39', '1500.00'],
+    ]);
+  });
+
+  it('treats a budget the ERP does not have as configured: exceeded by default, or within', async () => {
+    const software = expenseReport([expenseLine('L1', '12.00', { costCenter: 'CC-300', glAccount: '6200' })], '12.00');
+    await helper.load(nodes, flow());
+    const strict = await send(software);
+    expect(strict.on).toBe('exceededOut');
+    expect(strict.msg.budget).toMatchObject({
+      status: 'exceeded',
+      available: eur('0.00'),
+      erpMessages: [
+        { code: 'NO_BUDGET', severity: 'error', text: expect.stringContaining('costCenter CC-300, glAccount 6200') },
+      ],
+    });
+    await helper.unload();
+
+    await helper.load(nodes, flow({ noBudget: 'within' }));
+    const lenient = await send(software);
+    expect(lenient.on).toBe('withinOut');
+    expect(lenient.msg.budget.erpMessages).toEqual([expect.objectContaining({ code: 'NO_BUDGET', severity: 'info' })]);
+  });
+
+  it('reports an ERP that answers 503 to a Catch node as ERP_UNAVAILABLE and sends nothing', async () => {
+    expect((await post('/_sandbox/faults', { errorRate: 1, errorStatus: 503 })).status).toBe(200);
+    await helper.load(nodes, flow());
+    const seen = statuses();
+    const { on, msg } = await send(dinner('10.00'));
+    expect(on).toBe('caught');
+    expect(msg.error).toMatchObject({
+      code: 'ERP_UNAVAILABLE',
+      message: expect.stringContaining('answered 503'),
+      source: { id: 'check', type: 'finance-budget-check' },
+    });
+    expect(msg.budget).toBeUndefined();
+    await settle();
+    expect(seen.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'ERP_UNAVAILABLE' });
+  });
+
+  it('reports a throttling ERP as ERP_RATE_LIMITED', async () => {
+    await post('/_sandbox/faults', { errorRate: 1, errorStatus: 429, retryAfterSeconds: 7 });
+    await helper.load(nodes, flow());
+    const { on, msg } = await send(dinner('10.00'));
+    expect(on).toBe('caught');
+    expect(msg.error.code).toBe('ERP_RATE_LIMITED');
+  });
+
+  it('reports a dimension the ERP does not know as ERP_REJECTED', async () => {
+    await helper.load(nodes, flow());
+    const { on, msg } = await send(
+      expenseReport([expenseLine('L1', '5.00', { costCenter: 'CC-999', glAccount: '6010' })], '5.00'),
+    );
+    expect(on).toBe('caught');
+    expect(msg.error).toMatchObject({ code: 'ERP_REJECTED', message: expect.stringContaining('422') });
+  });
+
+  it.each([
+    ['a payload that is not a document', { reportId: 'ER-1' }, 'is not a canonical ExpenseReport'],
+    [
+      'a report whose total is not the sum of its lines',
+      expenseReport([expenseLine('L1', '5.00', { costCenter: 'CC-300', glAccount: '6010' })], '5.01'),
+      'ExpenseReport is not valid: /total/amount is 5.01 but the lines add up to 5.00',
+    ],
+    [
+      'a line charged to neither a cost center nor a project',
+      expenseReport([expenseLine('L1', '5.00', { glAccount: '6010' })], '5.00'),
+      'Line "L1" is charged to neither a cost center nor a project',
+    ],
+  ])('refuses %s with SCHEMA_INVALID', async (_case, payload, message) => {
+    await helper.load(nodes, flow());
+    const { on, msg } = await send(payload);
+    expect(on).toBe('caught');
+    expect(msg.error).toMatchObject({ code: 'SCHEMA_INVALID', message: expect.stringContaining(message) });
+  });
+
+  it.each([
+    [{ erp: '' }, 'No ERP connection is selected'],
+    [{ warningPercent: 120 }, 'Warning threshold (%) must be a whole number from 1 to 100'],
+    [{ noBudget: 'ignore' }, 'Without a budget is "ignore"'],
+  ])('fails every message with CONFIG_INVALID for the setting %p', async (settings, message) => {
+    await helper.load(nodes, flow(settings));
+    const { on, msg } = await send(dinner('1.00'));
+    expect(on).toBe('caught');
+    expect(msg.error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) });
+  });
+});

@@ -1,0 +1,289 @@
+import {
+  budgetDocumentOf,
+  budgetSettings,
+  checkDocumentBudget,
+  mapBounded,
+  type BudgetCheckOptions,
+} from '../../../lib/budget';
+import type { BudgetAvailability, CallContext } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
+import { fromMinorUnits, minorOf } from '../../../lib/model/money';
+import type { BudgetCheckRequest } from '../../../lib/model/types';
+import { eur, expenseLine, expenseReport, orderLine, requisition } from './documents';
+
+/**
+ * An ERP that answers from a table of monthly budgets and spent amounts, like the sandbox, and records what it
+ * was asked. The HTTP path to the real sandbox is covered by test/node/finance-budget-check.test.ts.
+ */
+class BudgetTable {
+  readonly calls: Array<{ request: BudgetCheckRequest; ctx: CallContext }> = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  failWith?: FinanceError;
+
+  constructor(private readonly budgets: Record<string, { budget: string; spent?: string }>) {}
+
+  async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
+    this.calls.push({ request, ctx });
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((resolve) => setImmediate(resolve));
+    this.inFlight -= 1;
+    if (this.failWith) throw this.failWith;
+    const key = [request.costCenter, request.glAccount, request.project].filter(Boolean).join('/');
+    const entry = this.budgets[key];
+    if (entry === undefined) {
+      throw new FinanceError('ERP_NOT_FOUND', `ERP "sandbox" answered 404: No budget for ${key}.`, {
+        httpStatus: 404,
+        details: { vendorCode: 'NO_BUDGET' },
+      });
+    }
+    const budget = eur(entry.budget);
+    const spent = eur(entry.spent ?? '0.00');
+    const available = fromMinorUnits(minorOf(budget) - minorOf(spent), 'EUR');
+    return {
+      budget,
+      actuals: spent,
+      commitments: eur('0.00'),
+      available,
+      requested: request.amount,
+      period: request.period,
+      status: minorOf(request.amount) > minorOf(available) ? 'exceeded' : 'within',
+      erpMessages: [],
+    };
+  }
+}
+
+const OPTIONS: BudgetCheckOptions = {
+  warningPercent: 90,
+  noBudget: 'exceeded',
+  periodFrom: 'line',
+  correlationId: 'corr-42',
+  now: () => Date.parse('2026-03-20T10:00:00Z'),
+};
+
+describe('checkDocumentBudget', () => {
+  it('asks once per budget key with the summed amount and combines the answers into msg.budget', async () => {
+    const erp = new BudgetTable({
+      'CC-300/6010': { budget: '300.00' },
+      'CC-300/6000': { budget: '800.00', spent: '100.00' },
+    });
+    const report = expenseReport(
+      [
+        expenseLine('L1', '150.00', { costCenter: 'CC-300', glAccount: '6010' }),
+        expenseLine('L2', '120.00', { costCenter: 'CC-300', glAccount: '6010' }),
+        expenseLine('L3', '50.00', { costCenter: 'CC-300', glAccount: '6000' }),
+      ],
+      '320.00',
+    );
+    const budget = await checkDocumentBudget(erp, report, OPTIONS);
+
+    expect(erp.calls.map(({ request }) => request)).toEqual([
+      { company: 'FS-DEMO', costCenter: 'CC-300', glAccount: '6010', period: '2026-03', amount: eur('270.00') },
+      { company: 'FS-DEMO', costCenter: 'CC-300', glAccount: '6000', period: '2026-03', amount: eur('50.00') },
+    ]);
+    expect(erp.calls.every(({ ctx }) => ctx.correlationId === 'corr-42')).toBe(true);
+    expect(budget).toEqual({
+      status: 'warning',
+      requested: eur('320.00'),
+      available: eur('300.00'),
+      budget: eur('300.00'),
+      currency: 'EUR',
+      period: '2026-03',
+      checkedAt: '2026-03-20T10:00:00.000Z',
+      erpMessages: [],
+      checks: [
+        {
+          key: 'costCenter=CC-300,glAccount=6010@2026-03',
+          dimensions: { costCenter: 'CC-300', glAccount: '6010' },
+          period: '2026-03',
+          requested: eur('270.00'),
+          available: eur('300.00'),
+          budget: eur('300.00'),
+          status: 'warning',
+          lineIds: ['L1', 'L2'],
+        },
+        {
+          key: 'costCenter=CC-300,glAccount=6000@2026-03',
+          dimensions: { costCenter: 'CC-300', glAccount: '6000' },
+          period: '2026-03',
+          requested: eur('50.00'),
+          available: eur('700.00'),
+          budget: eur('800.00'),
+          status: 'within',
+          lineIds: ['L3'],
+        },
+      ],
+    });
+  });
+
+  it('is exceeded when the project budget is short even though the cost center has room', async () => {
+    const erp = new BudgetTable({
+      'CC-400/6200': { budget: '5000.00' },
+      'PRJ-2003': { budget: '5000.00', spent: '4990.00' },
+    });
+    const report = expenseReport(
+      [expenseLine('L1', '10.01', { costCenter: 'CC-400', glAccount: '6200', project: 'PRJ-2003' })],
+      '10.01',
+    );
+    const budget = await checkDocumentBudget(erp, report, OPTIONS);
+    expect(budget.checks.map((check) => [check.key, check.status])).toEqual([
+      ['project=PRJ-2003@2026-03', 'exceeded'],
+      ['costCenter=CC-400,glAccount=6200@2026-03', 'within'],
+    ]);
+    expect(budget).toMatchObject({ status: 'exceeded', requested: eur('10.01'), available: eur('10.00') });
+  });
+
+  it('checks each percent split of a requisition against its own budget, in the check period', async () => {
+    const erp = new BudgetTable({
+      'CC-400/6200': { budget: '5000.00' },
+      'CC-400/6210': { budget: '9000.00' },
+      'CC-500/6100': { budget: '1500.00' },
+    });
+    const order = requisition(
+      [
+        orderLine('1', '3', '333.33', '999.99', [
+          { dimensions: { costCenter: 'CC-400', glAccount: '6200' }, percent: '33.33' },
+          { dimensions: { costCenter: 'CC-400', glAccount: '6210' }, percent: '33.33' },
+          { dimensions: { costCenter: 'CC-500', glAccount: '6100' }, percent: '33.34' },
+        ]),
+      ],
+      '999.99',
+    );
+    const budget = await checkDocumentBudget(erp, order, OPTIONS);
+    expect(
+      erp.calls.map(({ request }) => [request.costCenter, request.glAccount, request.period, request.amount.amount]),
+    ).toEqual([
+      ['CC-400', '6200', '2026-03', '333.30'],
+      ['CC-400', '6210', '2026-03', '333.30'],
+      ['CC-500', '6100', '2026-03', '333.39'],
+    ]);
+    expect(budget).toMatchObject({ status: 'within', requested: eur('999.99') });
+  });
+
+  it('applies the configured behaviour when the ERP has no budget, and says so', async () => {
+    const report = expenseReport([expenseLine('L1', '12.00', { costCenter: 'CC-300', glAccount: '6200' })], '12.00');
+    const strict = await checkDocumentBudget(new BudgetTable({}), report, OPTIONS);
+    expect(strict).toMatchObject({
+      status: 'exceeded',
+      available: eur('0.00'),
+      budget: eur('0.00'),
+      erpMessages: [
+        {
+          code: 'NO_BUDGET',
+          severity: 'error',
+          text: 'The ERP has no budget for costCenter CC-300, glAccount 6200 in 2026-03; treated as exceeded: no budget means no money.',
+        },
+      ],
+    });
+    const lenient = await checkDocumentBudget(new BudgetTable({}), report, { ...OPTIONS, noBudget: 'within' });
+    expect(lenient).toMatchObject({ status: 'within', erpMessages: [{ code: 'NO_BUDGET', severity: 'info' }] });
+  });
+
+  it('throws technical failures as they are, for done(err)', async () => {
+    const erp = new BudgetTable({ 'CC-300/6010': { budget: '300.00' } });
+    erp.failWith = new FinanceError('ERP_UNAVAILABLE', 'ERP "sandbox" answered 503.', {
+      httpStatus: 503,
+      retryable: true,
+    });
+    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-300', glAccount: '6010' })], '1.00');
+    await expect(checkDocumentBudget(erp, report, OPTIONS)).rejects.toBe(erp.failWith);
+
+    const notFound = new FinanceError('ERP_NOT_FOUND', 'Unknown company FS-NOPE.', {
+      details: { vendorCode: 'UNKNOWN_COMPANY' },
+    });
+    erp.failWith = notFound;
+    await expect(checkDocumentBudget(erp, report, OPTIONS)).rejects.toBe(notFound);
+  });
+
+  it('keeps at most maxParallel checks in flight', async () => {
+    const budgets = Object.fromEntries(
+      ['CC-100', 'CC-200', 'CC-300', 'CC-400', 'CC-500', 'CC-600'].map((cc) => [cc, { budget: '100.00' }]),
+    );
+    const erp = new BudgetTable(budgets);
+    const lines = Object.keys(budgets).map((cc, index) => expenseLine(`L${index}`, '1.00', { costCenter: cc }));
+    const budget = await checkDocumentBudget(erp, expenseReport(lines, '6.00'), { ...OPTIONS, maxParallel: 2 });
+    expect(erp.calls).toHaveLength(6);
+    expect(erp.maxInFlight).toBe(2);
+    expect(budget.checks.map((check) => check.dimensions.costCenter)).toEqual(Object.keys(budgets));
+  });
+});
+
+describe('mapBounded', () => {
+  it('returns results in item order whatever order they finish in', async () => {
+    const delays = [3, 1, 2, 0];
+    const results = await mapBounded(delays, 2, async (ticks, index) => {
+      for (let tick = 0; tick < ticks; tick += 1) await new Promise((resolve) => setImmediate(resolve));
+      return index * 10;
+    });
+    expect(results).toEqual([0, 10, 20, 30]);
+  });
+
+  it('starts nothing new after a failure and throws the first one', async () => {
+    const started: number[] = [];
+    const run = mapBounded([0, 1, 2, 3, 4], 2, async (item) => {
+      started.push(item);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (item === 0) throw new Error('first');
+      if (item === 1) throw new Error('second');
+      return item;
+    });
+    await expect(run).rejects.toThrow('first');
+    expect(started).toEqual([0, 1]);
+  });
+});
+
+describe('the document a budget check accepts', () => {
+  it('is a valid canonical document', () => {
+    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-100' })], '1.00');
+    expect(budgetDocumentOf(report)).toBe(report);
+  });
+
+  it.each([
+    [undefined, 'its docType is missing'],
+    [{ docType: 'Invoice' }, 'its docType is "Invoice"'],
+    ['ER-1', 'its docType is missing'],
+  ])('refuses %p with SCHEMA_INVALID', (payload, message) => {
+    expect(() => budgetDocumentOf(payload)).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_INVALID', message: expect.stringContaining(message) }),
+    );
+  });
+
+  it('refuses an invalid document with every violation in the details', () => {
+    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-100' })], '2.00') as unknown as Record<
+      string,
+      unknown
+    >;
+    delete report.employeeId;
+    let error: FinanceError | undefined;
+    try {
+      budgetDocumentOf(report);
+    } catch (thrown) {
+      error = thrown as FinanceError;
+    }
+    expect(error?.code).toBe('SCHEMA_INVALID');
+    expect(error?.details?.violations).toEqual([expect.objectContaining({ path: '/employeeId', rule: 'required' })]);
+  });
+});
+
+describe('finance-budget-check settings', () => {
+  it('defaults to 90 %, no budget means exceeded, periods from lines', () => {
+    expect(budgetSettings({})).toEqual({ warningPercent: 90, noBudget: 'exceeded', periodFrom: 'line' });
+    expect(budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document' })).toEqual({
+      warningPercent: 75,
+      noBudget: 'within',
+      periodFrom: 'document',
+    });
+  });
+
+  it.each([
+    [{ warningPercent: '0' }, 'Warning threshold (%) must be a whole number from 1 to 100'],
+    [{ warningPercent: '90.5' }, 'Warning threshold (%) must be a whole number'],
+    [{ noBudget: 'ignore' }, 'Without a budget is "ignore"'],
+    [{ periodFrom: 'posting' }, 'Budget period from is "posting"'],
+  ])('refuses %p', (settings, message) => {
+    expect(() => budgetSettings(settings)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) }),
+    );
+  });
+});

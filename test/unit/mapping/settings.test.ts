@@ -1,0 +1,54 @@
+import { mapSettings } from '../../../lib/mapping';
+import type { FinanceError } from '../../../lib/errors';
+
+function configError(fn: () => unknown): FinanceError {
+  try {
+    fn();
+  } catch (error) {
+    return error as FinanceError;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('finance-map settings', () => {
+  it('defaults to the CloudEvents profile producing expense reports', () => {
+    const settings = mapSettings({});
+    expect(settings).toMatchObject({ mapping: 'cloudevents', target: { docType: 'ExpenseReport' } });
+    if (settings.mapping === 'jsonata') throw new Error('expected a profile');
+    expect(settings.profile.name).toBe('cloudevents');
+  });
+
+  it('builds the Concur profile with its options and the expenses property', () => {
+    const settings = mapSettings({
+      mapping: 'concur',
+      profileOptions: '{"costCenterField": "custom1", "company": "FS-DEMO"}',
+      linesProperty: 'msg.concurExpenses',
+      docType: 'auto',
+      stateSystem: '',
+    });
+    expect(settings).toMatchObject({ mapping: 'concur', linesProperty: 'concurExpenses', target: { docType: 'auto' } });
+    expect(settings).not.toHaveProperty('target.stateSystem');
+  });
+
+  it('keeps a JSONata expression and the status codes to translate', () => {
+    expect(mapSettings({ mapping: 'jsonata', expression: ' payload ', stateSystem: 'coupa' })).toEqual({
+      mapping: 'jsonata',
+      expression: 'payload',
+      target: { docType: 'ExpenseReport', stateSystem: 'coupa' },
+    });
+  });
+
+  it.each([
+    [{ mapping: 'sap-ariba' }, 'Mapping is "sap-ariba"'],
+    [{ mapping: 'jsonata', expression: '  ' }, 'Expression is empty'],
+    [{ mapping: 'concur', profileOptions: '{costCenterField: custom1}' }, 'Profile options are not valid JSON'],
+    [{ mapping: 'concur', profileOptions: '["custom1"]' }, 'Profile options must be a JSON object'],
+    [{ mapping: 'concur', profileOptions: '{"costCenterField": 1}' }, 'option "costCenterField" must be'],
+    [{ docType: 'Invoice' }, 'Document type is "Invoice"'],
+    [{ stateSystem: 'sap' }, 'Source status codes is "sap"'],
+  ])('refuses %p at deploy', (settings, message) => {
+    const error = configError(() => mapSettings(settings));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(message);
+  });
+});
