@@ -251,7 +251,10 @@ export function compileMatrix(config: unknown): CompiledMatrix {
   );
   return Object.freeze({
     rules: Object.freeze(rules),
-    financeController: roles[matrix.financeController] ?? matrix.financeController,
+    // Own keys only: a controller id such as "constructor" must not resolve to something on Object.prototype.
+    financeController: Object.hasOwn(roles, matrix.financeController)
+      ? roles[matrix.financeController]
+      : matrix.financeController,
     roles: Object.freeze(roles),
     autoApproveBelow,
     slaHours: matrix.slaHours ?? DEFAULT_SLA_HOURS,
@@ -349,7 +352,7 @@ function validateApprovers(
     }
     if (approver.type === 'role') {
       if (!isNonEmptyString(approver.value)) add(`${at}.value`, 'Name the role, e.g. "cfo".');
-      else if (!(approver.value in roles)) {
+      else if (!Object.hasOwn(roles, approver.value)) {
         add(
           `${at}.value`,
           `Role "${approver.value}" is not listed under roles; add it with the id of the person who holds it.`,

@@ -309,8 +309,11 @@ function addHours(now: Date, hours: number): string {
   return new Date(now.getTime() + hours * HOUR_MS).toISOString();
 }
 
-/** Decisions arrive as messages from outside, so their shape is checked before anything is trusted. */
-function checkDecision(decision: ApprovalDecision): void {
+/**
+ * Decisions arrive as messages from outside, so their shape is checked before anything is trusted. Throws
+ * SCHEMA_INVALID naming the field.
+ */
+export function checkDecision(decision: ApprovalDecision): void {
   const invalid = (field: string, problem: string): FinanceError =>
     new FinanceError('SCHEMA_INVALID', `The approval decision is invalid: ${field} ${problem}.`, {
       details: { field },

@@ -168,6 +168,15 @@ describe('compileMatrix', () => {
   it('keeps a finance controller that is not a role as a person id', () => {
     expect(compileMatrix({ ...matrixConfig(), financeController: 'E950' }).financeController).toBe('E950');
   });
+
+  it('resolves only roles the matrix lists, never names inherited from Object.prototype', () => {
+    expect(compileMatrix({ ...matrixConfig(), financeController: 'constructor' }).financeController).toBe(
+      'constructor',
+    );
+    expect(messages(withRules([{ currency: 'EUR', approvers: [{ type: 'role', value: 'toString' }] }]))).toEqual([
+      'rules[0].approvers[0].value: Role "toString" is not listed under roles; add it with the id of the person who holds it.',
+    ]);
+  });
 });
 
 describe('selectRule', () => {

@@ -1,0 +1,189 @@
+/**
+ * The employee directory routing reads (manager, approval limit, active; cost center owners), loaded from
+ * the ERP's master data, held in memory and kept in the durable store.
+ *
+ * Routing must not wait on the ERP for every report, and must keep working when the ERP is down: a snapshot
+ * older than the refresh interval is still served while a fresh one loads in the background, and after a
+ * restart with the ERP unreachable the last snapshot kept in the store is used. Only when there has never
+ * been a snapshot does a caller wait for (and see the failure of) the load.
+ */
+import type { ErpDialect, CallContext, MasterRecord } from '../erp/dialect';
+import { FinanceError } from '../errors';
+import type { CostCenter, Employee, MasterDataKind } from '../model/types';
+import type { ApprovalDirectory, DirectoryEmployee } from './directory';
+
+export interface DirectorySnapshot {
+  /** When the snapshot was read from its source (ISO 8601). */
+  loadedAt: string;
+  employees: DirectoryEmployee[];
+  costCenters: Array<{ id: string; ownerId?: string }>;
+}
+
+export interface ReadDirectoryOptions {
+  /** Records per page (the sandbox allows up to 500). Default 500. */
+  pageSize?: number;
+  /** Stops a source whose cursors never end. Default 1,000 pages per kind. */
+  maxPages?: number;
+  now?: () => Date;
+}
+
+/** Reads every employee and cost center from the ERP, page by page. */
+export async function readDirectory(
+  dialect: Pick<ErpDialect, 'listMasterData'>,
+  ctx: CallContext,
+  options: ReadDirectoryOptions = {},
+): Promise<DirectorySnapshot> {
+  const now = options.now ?? (() => new Date());
+  const employees = (await readAll(dialect, 'employees', ctx, options)).flatMap(toDirectoryEmployee);
+  const costCenters = (await readAll(dialect, 'costCenters', ctx, options)).flatMap(toCostCenterOwner);
+  return { loadedAt: now().toISOString(), employees, costCenters };
+}
+
+/** An ApprovalDirectory over a snapshot; lookups are map reads. */
+export function directoryOf(snapshot: DirectorySnapshot): ApprovalDirectory {
+  const employees = new Map(snapshot.employees.map((employee) => [employee.id, employee]));
+  const owners = new Map(
+    snapshot.costCenters.flatMap((center) => (center.ownerId ? [[center.id, center.ownerId] as const] : [])),
+  );
+  return {
+    employee: (id) => employees.get(id),
+    costCenterOwner: (code) => owners.get(code),
+  };
+}
+
+/** Where the last good snapshot is kept between restarts. */
+export interface SnapshotKeeper {
+  save(snapshot: DirectorySnapshot): Promise<void>;
+  restore(): Promise<DirectorySnapshot | undefined>;
+}
+
+export interface DirectoryCacheOptions {
+  /** Reads a fresh snapshot from the owner of the master data. */
+  load: () => Promise<DirectorySnapshot>;
+  keeper: SnapshotKeeper;
+  /** A snapshot older than this is refreshed (in the background while it is still served). */
+  refreshMs: number;
+  /** After a failed load, how long to keep serving the old snapshot before asking the source again. */
+  retryMs: number;
+  /** Epoch milliseconds. */
+  clock?: () => number;
+  /** A background refresh or a save failed; the cache goes on with what it has. */
+  onError?: (error: unknown) => void;
+}
+
+export class DirectoryCache {
+  private current?: { snapshot: DirectorySnapshot; directory: ApprovalDirectory };
+  /** When the source may be asked again: after refreshMs on success, after retryMs on failure. */
+  private nextLoadAt = 0;
+  private loading?: Promise<ApprovalDirectory>;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: DirectoryCacheOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * The directory to route with. Waits only when there is no snapshot at all: then the source is read,
+   * and if that fails the kept snapshot is used; with neither, the load's error is thrown.
+   */
+  async directory(): Promise<ApprovalDirectory> {
+    if (this.current === undefined) return this.refresh();
+    if (this.clock() >= this.nextLoadAt) {
+      this.refresh().catch((error: unknown) => this.options.onError?.(error));
+    }
+    return this.current.directory;
+  }
+
+  /** The snapshot in use, if any (for status and diagnosis). */
+  snapshot(): DirectorySnapshot | undefined {
+    return this.current?.snapshot;
+  }
+
+  /** Loads from the source now (one load at a time); falls back to the kept snapshot when there is none. */
+  refresh(): Promise<ApprovalDirectory> {
+    this.loading ??= this.load().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<ApprovalDirectory> {
+    let snapshot: DirectorySnapshot;
+    try {
+      snapshot = await this.options.load();
+    } catch (error) {
+      this.nextLoadAt = this.clock() + this.options.retryMs;
+      if (this.current !== undefined) throw error;
+      const kept = await this.options.keeper.restore();
+      if (kept === undefined) {
+        // Nothing to route with: the next caller tries the source again instead of waiting for retryMs.
+        this.nextLoadAt = 0;
+        throw error;
+      }
+      this.options.onError?.(error);
+      return this.use(kept);
+    }
+    const directory = this.use(snapshot);
+    this.nextLoadAt = this.clock() + this.options.refreshMs;
+    try {
+      await this.options.keeper.save(snapshot);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    return directory;
+  }
+
+  private use(snapshot: DirectorySnapshot): ApprovalDirectory {
+    this.current = { snapshot, directory: directoryOf(snapshot) };
+    return this.current.directory;
+  }
+}
+
+async function readAll(
+  dialect: Pick<ErpDialect, 'listMasterData'>,
+  kind: MasterDataKind,
+  ctx: CallContext,
+  options: ReadDirectoryOptions,
+): Promise<MasterRecord[]> {
+  const maxPages = options.maxPages ?? 1000;
+  const seen = new Set<string>();
+  const items: MasterRecord[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const result = await dialect.listMasterData(kind, { cursor, limit: options.pageSize ?? 500 }, ctx);
+    items.push(...result.items);
+    if (result.nextCursor === null) return items;
+    if (seen.has(result.nextCursor)) break;
+    seen.add(result.nextCursor);
+    cursor = result.nextCursor;
+  }
+  throw new FinanceError(
+    'ERP_REJECTED',
+    `The ERP kept returning more ${kind} pages (a repeated cursor or over ${maxPages} pages); ` +
+      'check the master data endpoint of the ERP.',
+    { details: { kind } },
+  );
+}
+
+/** Keeps what routing needs; a record without an id cannot be routed to and is left out. */
+function toDirectoryEmployee(record: MasterRecord): DirectoryEmployee[] {
+  const employee = record as Partial<Employee>;
+  if (typeof employee.id !== 'string' || employee.id === '') return [];
+  return [
+    {
+      id: employee.id,
+      ...(typeof employee.managerId === 'string' && employee.managerId !== '' && { managerId: employee.managerId }),
+      ...(employee.approvalLimit !== undefined && { approvalLimit: employee.approvalLimit }),
+      // Someone whose status the ERP does not state is not assumed to be away.
+      active: employee.active !== false,
+    },
+  ];
+}
+
+function toCostCenterOwner(record: MasterRecord): Array<{ id: string; ownerId?: string }> {
+  const center = record as Partial<CostCenter>;
+  if (typeof center.id !== 'string' || center.id === '') return [];
+  return [
+    { id: center.id, ...(typeof center.ownerId === 'string' && center.ownerId !== '' && { ownerId: center.ownerId }) },
+  ];
+}

@@ -1,0 +1,400 @@
+/**
+ * The approval workflow of one finance-approval node: starts approvals from documents, applies decisions,
+ * escalates overdue stages, and says what to emit. It joins the pure engine (route, process, delegation)
+ * to the durable store (pending approvals, SLA timers, the inbox's final outcomes); the node only turns
+ * the emissions into messages on its outputs.
+ *
+ * Every change to an approval runs one at a time (a queue per workflow), so a duplicate delivery arriving
+ * while the first is being stored, or a decision racing an escalation, sees the other's result. Each change
+ * is stored before anything is emitted: what was emitted is always on disk.
+ */
+import { FinanceError } from '../errors';
+import { inboxKey, type FinanceStore } from '../reliability/store';
+import { assertValid } from '../model/validate';
+import type { BudgetStatus, ExpenseReport, Money } from '../model/types';
+import { delegatesOf, type Delegation } from './delegation';
+import type { DecisionInput } from './decision-input';
+import type { ApprovalDirectory } from './directory';
+import type { CompiledMatrix } from './matrix';
+import { currentEntry, decide, escalate, start, type ApprovalRecord, type DecisionOutcome } from './process';
+import { planApproval } from './route';
+import { PendingApprovals, docKeyOf, type DocumentMessage, type PendingApproval } from './pending-approvals';
+import { StoreTimerRepository } from './store-timers';
+import { SlaScheduler, timerIdOf } from './timers';
+
+export type WorkflowStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish'>;
+
+export interface ApprovalWorkflowOptions {
+  store: WorkflowStore;
+  /** Prefix of this workflow's key-value namespaces, e.g. "finance-approval/<node id>". */
+  namespace: string;
+  matrix: CompiledMatrix;
+  delegations: readonly Delegation[];
+  /** The employee directory to route with (see DirectoryCache). */
+  directory: () => Promise<ApprovalDirectory>;
+  clock?: () => Date;
+  /** How long a finished approval is remembered to recognise redeliveries. Default 30 days. */
+  retentionMs?: number;
+  /** How long an SLA timer that fired stays claimed before it fires again (see SlaScheduler). */
+  leaseMs?: number;
+  /** Something went wrong that does not stop the workflow (it took a fallback). */
+  warn?: (text: string) => void;
+}
+
+/** What an approver is asked, for the notification (msg.approvalRequest). */
+export interface ApprovalRequest {
+  approver: string;
+  /** People who may decide in the approver's place today. */
+  delegates: string[];
+  stage: number;
+  dueAt?: string;
+  reportId: string;
+  total: Money;
+  reason: string;
+}
+
+export interface ApprovalMessage extends DocumentMessage {
+  approval: ApprovalRecord;
+  topic?: 'approval-request';
+  approvalRequest?: ApprovalRequest;
+}
+
+/** `request`: a stage waits for a person. `escalated` is informational: the approval is still open. */
+export type Port = 'approved' | 'rejected' | 'escalated' | 'request';
+
+export interface Emission {
+  port: Port;
+  message: ApprovalMessage;
+}
+
+/**
+ * `pending`: a person has been asked. `already-pending`: a redelivery of a document being approved, nothing
+ * to emit. `replayed`: a redelivery of a finished approval, whose outcome is emitted again so that a flow
+ * re-run after a crash (the inbox re-emits unfinished events) completes.
+ */
+export type StartStatus = 'auto-approved' | 'pending' | 'already-pending' | 'replayed';
+
+export interface StartResult {
+  status: StartStatus;
+  /** True when the document is a newer version of one pending approval, which this one replaced. */
+  superseded: boolean;
+  record: ApprovalRecord;
+  emissions: Emission[];
+}
+
+export interface WorkflowDecision {
+  outcome: DecisionOutcome;
+  duplicate: boolean;
+  record: ApprovalRecord;
+  emissions: Emission[];
+}
+
+/** One line of the pending list (admin endpoint). */
+export interface PendingSummary {
+  reportId: string;
+  sourceRef: { system: string; id: string };
+  state: ApprovalRecord['state'];
+  approver?: string;
+  stage: number;
+  dueAt?: string;
+  total: Money;
+  submitterId: string;
+  escalations: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const BUDGET_STATUSES: readonly BudgetStatus[] = ['within', 'exceeded', 'warning'];
+
+export class ApprovalWorkflow {
+  readonly scheduler: SlaScheduler;
+  private readonly book: PendingApprovals;
+  private readonly clock: () => Date;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: ApprovalWorkflowOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.book = new PendingApprovals(
+      options.store,
+      `${options.namespace}/approvals`,
+      options.retentionMs ?? 30 * DAY_MS,
+    );
+    this.scheduler = new SlaScheduler({
+      repository: new StoreTimerRepository<ApprovalRecord>(options.store, `${options.namespace}/timers`),
+      clock: this.clock,
+      leaseMs: options.leaseMs,
+    });
+  }
+
+  /** Starts the approval of an expense report (msg.payload), with msg.finance and msg.budget when present. */
+  async start(message: DocumentMessage): Promise<StartResult> {
+    assertValid('ExpenseReport', message.payload);
+    const budgetStatus = budgetStatusOf(message.budget);
+    const directory = await this.options.directory();
+    return this.serial(async () => {
+      const report = message.payload;
+      const docKey = docKeyOf(report.sourceRef);
+      const eventKey = eventKeyOf(message.finance);
+      const pending = await this.book.get(docKey);
+      if (pending !== undefined) {
+        const order = compareVersions(report, pending.message.payload.sourceRef.version);
+        if (order < 0) throw stale(report, pending.message.payload.sourceRef.version);
+        if (order === 0) return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
+      } else {
+        const finished = await this.book.finished(docKey);
+        if (finished !== undefined) {
+          const order = compareVersions(report, finished.version);
+          if (order < 0) throw stale(report, finished.version);
+          const sameEvent = eventKey === undefined || finished.eventKey === undefined || eventKey === finished.eventKey;
+          if (order === 0 && sameEvent) {
+            return {
+              status: 'replayed',
+              superseded: false,
+              record: finished.record,
+              emissions: [finalEmission(message, finished.record)],
+            };
+          }
+        }
+      }
+
+      const plan = planApproval({ report, budgetStatus, directory }, this.options.matrix);
+      const correlationId = message.finance?.correlationId;
+      const record = start(plan, this.clock(), {
+        ...(typeof correlationId === 'string' && { correlationId }),
+      });
+      const superseded = pending !== undefined;
+      if (record.state === 'approved') {
+        if (pending !== undefined) {
+          await this.book.remove(pending);
+          await this.scheduler.cancel(timerIdOf(pending.record));
+        }
+        return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
+      }
+      const approval: PendingApproval = {
+        docKey,
+        message: documentParts(message),
+        record,
+        ...(eventKey !== undefined && { eventKey }),
+      };
+      await this.book.save(approval);
+      await this.scheduler.schedule(record);
+      return { status: 'pending', superseded, record, emissions: [this.request(approval, message)] };
+    });
+  }
+
+  /**
+   * Applies an approver's decision. APPROVAL_NOT_FOUND when no approval of that document is known;
+   * APPROVER_NOT_ALLOWED (from the engine) when the person may not decide; a redelivered decision is a
+   * duplicate with nothing to emit.
+   */
+  decide(input: DecisionInput): Promise<WorkflowDecision> {
+    return this.serial(async () => {
+      const docKey =
+        'subject' in input.target
+          ? docKeyOf(input.target.subject)
+          : await this.book.docKeyOfReport(input.target.reportId);
+      const pending = docKey === undefined ? undefined : await this.book.get(docKey);
+      if (pending === undefined) {
+        const finished = docKey === undefined ? undefined : await this.book.finished(docKey);
+        if (finished === undefined) throw notFound(input);
+        // A decided approval only accepts the same decision again (a duplicate); anything else is refused.
+        const result = decide(finished.record, input.decision, this.options.delegations, this.clock());
+        return { outcome: result.outcome, duplicate: true, record: result.record, emissions: [] };
+      }
+
+      const result = decide(pending.record, input.decision, this.options.delegations, this.clock());
+      if (result.duplicate) return { ...result, emissions: [] };
+      if (result.outcome === 'advanced') {
+        const advanced: PendingApproval = { ...pending, record: result.record };
+        await this.book.save(advanced);
+        await this.scheduler.schedule(result.record);
+        return { ...result, emissions: [this.request(advanced, pending.message)] };
+      }
+
+      await this.book.finish(pending, result.record);
+      await this.scheduler.cancel(timerIdOf(result.record));
+      if (result.outcome === 'rejected' || result.outcome === 'returned') {
+        await this.finishInbox(pending.message, result.record, result.outcome);
+      }
+      return { ...result, emissions: [finalEmission(pending.message, result.record)] };
+    });
+  }
+
+  /** Overdue approvals claimed by one SLA tick, escalated; one list of emissions per escalated approval. */
+  async escalate(due: readonly ApprovalRecord[]): Promise<Emission[][]> {
+    if (due.length === 0) return [];
+    let directory: ApprovalDirectory | undefined;
+    try {
+      directory = await this.options.directory();
+    } catch (error) {
+      this.options.warn?.(
+        `SLA escalation without the employee directory (${(error as Error).message}): overdue approvals go to the finance controller.`,
+      );
+    }
+    const escalated: Emission[][] = [];
+    for (const record of due) {
+      const emissions = await this.serial(() => this.escalateOne(record, directory));
+      if (emissions.length > 0) escalated.push(emissions);
+    }
+    return escalated;
+  }
+
+  /** Runs one SLA check now: claims what is due and escalates it. */
+  async checkSla(): Promise<Emission[][]> {
+    return this.escalate(await this.scheduler.tick());
+  }
+
+  async pending(limit: number): Promise<PendingSummary[]> {
+    return (await this.book.list(limit)).map(({ message, record }) => {
+      const dueAt = currentEntry(record)?.dueAt;
+      return {
+        reportId: message.payload.reportId,
+        sourceRef: { system: record.sourceRef.system, id: record.sourceRef.id },
+        state: record.state,
+        ...(record.approver !== undefined && { approver: record.approver }),
+        stage: record.stage,
+        ...(dueAt !== undefined && { dueAt }),
+        total: message.payload.total,
+        submitterId: record.submitterId,
+        escalations: record.escalations,
+      };
+    });
+  }
+
+  private async escalateOne(
+    timerRecord: ApprovalRecord,
+    directory: ApprovalDirectory | undefined,
+  ): Promise<Emission[]> {
+    // The stored approval is the truth; the timer's copy may be older (decided or advanced since it was set).
+    const pending = await this.book.get(docKeyOf(timerRecord.sourceRef));
+    if (pending === undefined) {
+      await this.scheduler.cancel(timerIdOf(timerRecord));
+      return [];
+    }
+    const result = escalate(pending.record, this.clock(), this.options.matrix, directory);
+    if (!result.escalated) {
+      await this.scheduler.schedule(pending.record);
+      return [];
+    }
+    const escalated: PendingApproval = { ...pending, record: result.record };
+    await this.book.save(escalated);
+    await this.scheduler.schedule(result.record);
+    const entry = currentEntry(result.record);
+    const from = entry?.escalatedFrom?.at(-1);
+    const reason = `${from} did not decide within the ${result.record.slaHours} h SLA; ${entry?.reason ?? ''}`;
+    return [
+      { port: 'escalated', message: { ...documentParts(pending.message), approval: result.record } },
+      this.request(escalated, structuredClone(pending.message), reason),
+    ];
+  }
+
+  private request(approval: PendingApproval, message: DocumentMessage, reason?: string): Emission {
+    const entry = currentEntry(approval.record);
+    if (entry === undefined) throw new Error('An approval request needs an undecided stage.');
+    const report = approval.message.payload;
+    const approvalRequest: ApprovalRequest = {
+      approver: entry.approver,
+      delegates: delegatesOf(entry.approver, this.clock(), this.options.delegations, approval.record.submitterId),
+      stage: entry.stage,
+      ...(entry.dueAt !== undefined && { dueAt: entry.dueAt }),
+      reportId: report.reportId,
+      total: report.total,
+      reason: reason ?? entry.reason,
+    };
+    return {
+      port: 'request',
+      message: {
+        ...documentParts(message),
+        approval: approval.record,
+        topic: 'approval-request',
+        approvalRequest,
+      },
+    };
+  }
+
+  /** Rejected and returned end the event's journey: its inbox entry gets its final outcome. */
+  private async finishInbox(message: DocumentMessage, record: ApprovalRecord, status: 'rejected' | 'returned') {
+    const source = message.finance?.source;
+    const id = message.finance?.id;
+    if (typeof source !== 'string' || typeof id !== 'string') return;
+    await this.options.store.finish(inboxKey(source, id), {
+      status,
+      detail: {
+        approver: record.approver,
+        ...(record.delegateOf !== undefined && { delegateOf: record.delegateOf }),
+        stage: record.stage,
+        decidedAt: record.decidedAt,
+        ...(record.comment !== undefined && { comment: record.comment }),
+      },
+    });
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function finalEmission(message: DocumentMessage, record: ApprovalRecord): Emission {
+  return {
+    port: record.state === 'approved' ? 'approved' : 'rejected',
+    message: { ...documentParts(message), approval: record },
+  };
+}
+
+/** Only the document, its envelope and its budget result are kept and emitted again: never msg.req/res. */
+function documentParts(message: DocumentMessage): DocumentMessage {
+  return {
+    payload: message.payload,
+    ...(message.finance !== undefined && { finance: message.finance }),
+    ...(message.budget !== undefined && { budget: message.budget }),
+  };
+}
+
+function budgetStatusOf(budget: DocumentMessage['budget']): BudgetStatus | undefined {
+  if (budget === undefined || budget === null) return undefined;
+  const status = budget.status;
+  if (!BUDGET_STATUSES.includes(status as BudgetStatus)) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `msg.budget.status must be one of ${BUDGET_STATUSES.join(', ')}, not ${JSON.stringify(status)}: ` +
+        'pass the message from finance-budget-check unchanged, or remove msg.budget.',
+      { details: { field: 'budget.status' } },
+    );
+  }
+  return status as BudgetStatus;
+}
+
+function eventKeyOf(finance: DocumentMessage['finance']): string | undefined {
+  const source = finance?.source;
+  const id = finance?.id;
+  return typeof source === 'string' && typeof id === 'string' ? inboxKey(source, id) : undefined;
+}
+
+/** Positive when the report is a newer version than `known`; 0 when either has no version. */
+function compareVersions(report: ExpenseReport, known: number | undefined): number {
+  const version = report.sourceRef.version;
+  return version === undefined || known === undefined ? 0 : Math.sign(version - known);
+}
+
+function stale(report: ExpenseReport, known: number | undefined): FinanceError {
+  return new FinanceError(
+    'STALE_VERSION',
+    `Version ${report.sourceRef.version} of ${report.sourceRef.system}/${report.sourceRef.id} is older than version ` +
+      `${known}, which is already being approved or was decided; the older version is not approved again.`,
+    { details: { sourceRef: report.sourceRef, knownVersion: known } },
+  );
+}
+
+function notFound(input: DecisionInput): FinanceError {
+  const what =
+    'subject' in input.target
+      ? `${input.target.subject.system}/${input.target.subject.id}`
+      : `report ${input.target.reportId}`;
+  return new FinanceError(
+    'APPROVAL_NOT_FOUND',
+    `No approval of ${what} is pending or recently decided at this node; check the document id, ` +
+      'and that the document reached this finance-approval node before the decision.',
+    { details: { target: input.target, decidedBy: input.decision.approver } },
+  );
+}

@@ -1,0 +1,337 @@
+import type { ApprovalDirectory } from '../../../lib/approval/directory';
+import type { Delegation } from '../../../lib/approval/delegation';
+import { compileMatrix } from '../../../lib/approval/matrix';
+import type { DocumentMessage } from '../../../lib/approval/pending-approvals';
+import type { DecisionKind } from '../../../lib/approval/process';
+import { ApprovalWorkflow, type Emission } from '../../../lib/approval/workflow';
+import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
+import { storeSandbox } from '../store/store-fixture';
+import { directory, matrixConfig, report, type ReportOptions } from './fixtures';
+
+const T0 = Date.parse('2025-03-12T09:00:00.000Z');
+const HOUR = 3_600_000;
+const SOURCE = 'https://concur.example/webhooks';
+
+describe('ApprovalWorkflow', () => {
+  const sandbox = storeSandbox('approval-workflow');
+  let store: FinanceStore;
+  let now: number;
+  let warnings: string[];
+  afterAll(() => sandbox.cleanup());
+
+  beforeEach(() => {
+    store = sandbox.open({ path: sandbox.newPath() });
+    now = T0;
+    warnings = [];
+  });
+
+  function workflow(
+    options: { delegations?: Delegation[]; directory?: () => Promise<ApprovalDirectory>; namespace?: string } = {},
+  ) {
+    return new ApprovalWorkflow({
+      store,
+      namespace: options.namespace ?? 'finance-approval/n1',
+      matrix: compileMatrix(matrixConfig()),
+      delegations: options.delegations ?? [],
+      directory: options.directory ?? (() => Promise.resolve(directory())),
+      clock: () => new Date(now),
+      warn: (text) => warnings.push(text),
+    });
+  }
+
+  /** A document message as intake and the budget check leave it. */
+  function document(
+    options: ReportOptions & { eventId?: string; version?: number; id?: string } = {},
+  ): DocumentMessage {
+    const base = report(options);
+    const id = options.id ?? 'RPT-1';
+    return {
+      payload: { ...base, reportId: id, sourceRef: { system: 'concur', id, version: options.version ?? 1 } },
+      finance: { source: SOURCE, id: options.eventId ?? 'evt-1', correlationId: 'corr-1' },
+      budget: { status: 'within' },
+    };
+  }
+
+  function decision(approver: string, kind: DecisionKind = 'approve', id = 'RPT-1', minutes = 60) {
+    return {
+      target: { subject: { system: 'concur', id } },
+      decision: { decision: kind, approver, decidedAt: new Date(T0 + minutes * 60_000).toISOString() },
+    };
+  }
+
+  const ports = (emissions: Emission[]) => emissions.map((emission) => emission.port);
+
+  it('asks the manager for a report in the manager band and keeps the approval pending in the store', async () => {
+    const flow = workflow();
+    const result = await flow.start(document({ amount: '500.00' }));
+    expect(result.status).toBe('pending');
+    expect(ports(result.emissions)).toEqual(['request']);
+    expect(result.emissions[0].message).toMatchObject({
+      topic: 'approval-request',
+      approvalRequest: {
+        approver: 'E200',
+        delegates: [],
+        stage: 1,
+        dueAt: new Date(T0 + 24 * HOUR).toISOString(),
+        reportId: 'RPT-1',
+        total: { amount: '500.00', currency: 'EUR' },
+        reason: 'manager of E100',
+      },
+      approval: { state: 'pending_approval', approver: 'E200', correlationId: 'corr-1' },
+      budget: { status: 'within' },
+    });
+    expect(await workflow().pending(10)).toEqual([
+      {
+        reportId: 'RPT-1',
+        sourceRef: { system: 'concur', id: 'RPT-1' },
+        state: 'pending_approval',
+        approver: 'E200',
+        stage: 1,
+        dueAt: new Date(T0 + 24 * HOUR).toISOString(),
+        total: { amount: '500.00', currency: 'EUR' },
+        submitterId: 'E100',
+        escalations: 0,
+      },
+    ]);
+  });
+
+  it('approves automatically below the threshold and keeps nothing pending', async () => {
+    const flow = workflow();
+    const result = await flow.start(document({ amount: '20.00' }));
+    expect(result.status).toBe('auto-approved');
+    expect(ports(result.emissions)).toEqual(['approved']);
+    expect(result.emissions[0].message.approval).toMatchObject({ state: 'approved', autoApproved: true, stage: 0 });
+    expect(await flow.pending(10)).toEqual([]);
+  });
+
+  it('does not start a second approval for a redelivered document, even when both arrive together', async () => {
+    const flow = workflow();
+    const [first, second] = await Promise.all([flow.start(document()), flow.start(document())]);
+    expect([first.status, second.status].sort()).toEqual(['already-pending', 'pending']);
+    expect([...first.emissions, ...second.emissions]).toHaveLength(1);
+    expect(await flow.pending(10)).toHaveLength(1);
+  });
+
+  it('advances stage by stage and emits the original document with the full record at the end', async () => {
+    const flow = workflow();
+    const started = document({ amount: '1200.00' });
+    await flow.start(started);
+
+    const first = await flow.decide(decision('E200'));
+    expect(first).toMatchObject({ outcome: 'advanced', duplicate: false });
+    expect(ports(first.emissions)).toEqual(['request']);
+    expect(first.emissions[0].message.approvalRequest).toMatchObject({ approver: 'E300', stage: 2 });
+
+    const second = await flow.decide(decision('E300', 'approve', 'RPT-1', 90));
+    expect(second.outcome).toBe('approved');
+    expect(ports(second.emissions)).toEqual(['approved']);
+    const message = second.emissions[0].message;
+    expect(message.payload).toEqual(started.payload);
+    expect(message.finance).toEqual(started.finance);
+    expect(message.budget).toEqual(started.budget);
+    expect(message.topic).toBeUndefined();
+    expect(message.approval).toMatchObject({
+      state: 'approved',
+      stage: 2,
+      approver: 'E300',
+      decidedAt: new Date(T0 + 90 * 60_000).toISOString(),
+      sourceRef: { system: 'concur', id: 'RPT-1', version: 1 },
+    });
+    expect(message.approval.chain.map((entry) => [entry.approver, entry.decidedBy, entry.decision])).toEqual([
+      ['E200', 'E200', 'approve'],
+      ['E300', 'E300', 'approve'],
+    ]);
+    expect(await flow.pending(10)).toEqual([]);
+  });
+
+  it('applies a redelivered decision once, and refuses a different one on a decided approval', async () => {
+    const flow = workflow();
+    await flow.start(document());
+    await flow.decide(decision('E200'));
+    const again = await flow.decide(decision('E200'));
+    expect(again).toMatchObject({ outcome: 'approved', duplicate: true, emissions: [] });
+    await expect(flow.decide(decision('E200', 'reject', 'RPT-1', 70))).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+      message: expect.stringContaining('already approved'),
+    });
+  });
+
+  it('refuses someone who is not the approver and leaves the approval as it was', async () => {
+    const flow = workflow();
+    await flow.start(document());
+    await expect(flow.decide(decision('E300'))).rejects.toMatchObject({ code: 'APPROVER_NOT_ALLOWED' });
+    expect((await flow.pending(10))[0]).toMatchObject({ approver: 'E200', stage: 1, state: 'pending_approval' });
+  });
+
+  it('accepts a delegate valid that day and records whom they stood in for', async () => {
+    const flow = workflow({
+      delegations: [{ from: 'E200', to: 'E250', validFrom: '2025-03-12', validTo: '2025-03-12' }],
+    });
+    const started = await flow.start(document());
+    expect(started.emissions[0].message.approvalRequest?.delegates).toEqual(['E250']);
+    const result = await flow.decide(decision('E250'));
+    expect(result.emissions[0].message.approval).toMatchObject({
+      state: 'approved',
+      approver: 'E250',
+      delegateOf: 'E200',
+    });
+  });
+
+  it('says which document is unknown, by subject or by report id', async () => {
+    const flow = workflow();
+    await expect(flow.decide(decision('E200', 'approve', 'RPT-404'))).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_FOUND',
+      message: expect.stringContaining('No approval of concur/RPT-404'),
+    });
+    await expect(
+      flow.decide({ target: { reportId: 'RPT-404' }, decision: decision('E200').decision }),
+    ).rejects.toMatchObject({ code: 'APPROVAL_NOT_FOUND', message: expect.stringContaining('report RPT-404') });
+  });
+
+  it('finds the approval by report id', async () => {
+    const flow = workflow();
+    await flow.start(document({ id: 'RPT-7' }));
+    const result = await flow.decide({ target: { reportId: 'RPT-7' }, decision: decision('E200').decision });
+    expect(result.outcome).toBe('approved');
+  });
+
+  it.each([
+    ['reject', 'rejected'],
+    ['return', 'returned'],
+  ] as const)('on %s emits on the rejected port and finishes the event in the inbox', async (kind, state) => {
+    await store.accept({ key: inboxKey(SOURCE, 'evt-1'), envelope: { id: 'evt-1' }, payload: {} });
+    const flow = workflow();
+    await flow.start(document());
+    const result = await flow.decide({
+      ...decision('E200', kind),
+      decision: { ...decision('E200', kind).decision, comment: 'Missing receipts' },
+    });
+    expect(ports(result.emissions)).toEqual(['rejected']);
+    expect(result.emissions[0].message.approval).toMatchObject({ state, comment: 'Missing receipts' });
+    expect(await store.get(inboxKey(SOURCE, 'evt-1'))).toMatchObject({
+      state: 'final',
+      outcome: { status: state, detail: { approver: 'E200', stage: 1, comment: 'Missing receipts' } },
+    });
+  });
+
+  it('emits the recorded outcome again when a finished document is redelivered, so a re-run completes', async () => {
+    const flow = workflow();
+    await flow.start(document());
+    const decided = await flow.decide(decision('E200'));
+    const replay = await flow.start(document());
+    expect(replay.status).toBe('replayed');
+    expect(ports(replay.emissions)).toEqual(['approved']);
+    expect(replay.emissions[0].message.approval).toEqual(decided.record);
+    expect(await flow.pending(10)).toEqual([]);
+  });
+
+  it('starts over for a new submission of a returned report (a new event)', async () => {
+    const flow = workflow();
+    await flow.start(document());
+    await flow.decide(decision('E200', 'return'));
+    const resubmitted = await flow.start(document({ eventId: 'evt-2' }));
+    expect(resubmitted.status).toBe('pending');
+    expect(await flow.pending(10)).toHaveLength(1);
+  });
+
+  it('replaces a pending approval with a newer version of the document, and refuses an older one', async () => {
+    const flow = workflow();
+    await flow.start(document({ version: 2, amount: '500.00' }));
+    const newer = await flow.start(document({ version: 3, amount: '1200.00', eventId: 'evt-3' }));
+    expect(newer).toMatchObject({ status: 'pending', superseded: true });
+    expect((await flow.pending(10))[0]).toMatchObject({ total: { amount: '1200.00', currency: 'EUR' } });
+
+    await expect(flow.start(document({ version: 1, eventId: 'evt-0' }))).rejects.toMatchObject({
+      code: 'STALE_VERSION',
+    });
+    const autoApproved = await flow.start(document({ version: 4, amount: '20.00', eventId: 'evt-4' }));
+    expect(autoApproved).toMatchObject({ status: 'auto-approved', superseded: true });
+    expect(await flow.pending(10)).toEqual([]);
+    now = T0 + 100 * HOUR;
+    expect(await flow.checkSla()).toEqual([]);
+  });
+
+  it('refuses a report that is not a valid ExpenseReport and a budget result of the wrong shape', async () => {
+    const flow = workflow();
+    const bad = document();
+    await expect(flow.start({ ...bad, payload: { ...bad.payload, lines: [] } })).rejects.toMatchObject({
+      code: 'SCHEMA_INVALID',
+    });
+    await expect(flow.start({ ...bad, budget: { status: 'over' } })).rejects.toMatchObject({
+      code: 'SCHEMA_INVALID',
+      details: { field: 'budget.status' },
+    });
+  });
+
+  it('escalates an overdue stage to the next manager once, asks them, and keeps the approval open', async () => {
+    const flow = workflow();
+    await flow.start(document());
+    now = T0 + 24 * HOUR - 1;
+    expect(await flow.checkSla()).toEqual([]);
+
+    now = T0 + 24 * HOUR;
+    const [emissions, ...others] = await flow.checkSla();
+    expect(others).toEqual([]);
+    expect(ports(emissions)).toEqual(['escalated', 'request']);
+    expect(emissions[0].message.approval).toMatchObject({ state: 'escalated', approver: 'E300', escalations: 1 });
+    expect(emissions[1].message.approvalRequest).toMatchObject({
+      approver: 'E300',
+      stage: 1,
+      dueAt: new Date(T0 + 48 * HOUR).toISOString(),
+      reason: expect.stringMatching(/^E200 did not decide within the 24 h SLA/),
+    });
+    expect(emissions[1].message.payload).not.toBe(emissions[0].message.payload);
+    expect(await flow.checkSla()).toEqual([]);
+
+    // A fresh workflow over the same store (a restart) still knows the escalated approval and its timer.
+    const restarted = workflow();
+    expect((await restarted.pending(10))[0]).toMatchObject({ approver: 'E300', state: 'escalated' });
+    await expect(restarted.decide(decision('E200', 'approve', 'RPT-1', 24 * 60 + 5))).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+    });
+    now = T0 + 48 * HOUR;
+    const [again] = await restarted.checkSla();
+    expect(again[0].message.approval).toMatchObject({ approver: 'E400', escalations: 2 });
+  });
+
+  it('drops a timer whose approval was decided meanwhile, and re-times one that moved on', async () => {
+    const flow = workflow();
+    const started = await flow.start(document({ amount: '1200.00' }));
+    now = T0 + HOUR;
+    await flow.decide(decision('E200'));
+    // The timer of stage 1 comes back, as a lease that ran out during a crash would bring it.
+    await flow.scheduler.schedule(started.record);
+    now = T0 + 24 * HOUR;
+    expect(await flow.checkSla()).toEqual([]);
+    now = T0 + 25 * HOUR;
+    const [emissions] = await flow.checkSla();
+    expect(emissions[0].message.approval).toMatchObject({ stage: 2, approver: 'E400' });
+
+    await flow.decide(decision('E400', 'approve', 'RPT-1', 26 * 60));
+    await flow.scheduler.schedule(started.record);
+    now = T0 + 100 * HOUR;
+    expect(await flow.checkSla()).toEqual([]);
+    expect(await store.kvList('finance-approval/n1/timers')).toEqual([]);
+  });
+
+  it('escalates to the finance controller when the directory cannot be had, and says so', async () => {
+    let available = true;
+    const flow = workflow({
+      directory: () => (available ? Promise.resolve(directory()) : Promise.reject(new Error('ERP down'))),
+    });
+    await flow.start(document());
+    available = false;
+    now = T0 + 25 * HOUR;
+    const [emissions] = await flow.checkSla();
+    expect(emissions[0].message.approval.approver).toBe('E900');
+    expect(warnings).toEqual([expect.stringContaining('SLA escalation without the employee directory (ERP down)')]);
+  });
+
+  it('keeps the approvals of two nodes apart', async () => {
+    await workflow({ namespace: 'finance-approval/a' }).start(document());
+    expect(await workflow({ namespace: 'finance-approval/b' }).pending(10)).toEqual([]);
+    await expect(workflow({ namespace: 'finance-approval/b' }).decide(decision('E200'))).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_FOUND',
+    });
+  });
+});
