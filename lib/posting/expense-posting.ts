@@ -1,0 +1,70 @@
+/**
+ * An approved canonical ExpenseReport as the PostingRequest a dialect posts (lib/erp/dialect.ts): one
+ * posting line per expense line, charged to the line's dimensions, in the report currency.
+ */
+import type { PostingLine, PostingRequest } from '../erp/dialect';
+import { FinanceError } from '../errors';
+import type { ExpenseLine, ExpenseReport } from '../model/types';
+import { externalReferenceFor } from './external-reference';
+
+export const POSTING_KINDS = ['journal', 'payable'] as const;
+export type PostingKind = (typeof POSTING_KINDS)[number];
+
+/** `document`: the report's own date; `today`: the day the posting is made. */
+export const POSTING_DATE_RULES = ['document', 'today'] as const;
+export type PostingDateRule = (typeof POSTING_DATE_RULES)[number];
+
+export interface ExpensePostingOptions {
+  kind: PostingKind;
+  postingDate: PostingDateRule;
+  /** Now, for the `today` rule. */
+  now: Date;
+  /** Longest external reference the ERP accepts (default: the sandbox's 100). */
+  externalReferenceMaxLength?: number;
+}
+
+export function expensePostingRequest(report: ExpenseReport, options: ExpensePostingOptions): PostingRequest {
+  return {
+    kind: options.kind,
+    externalReference: externalReferenceFor(report.sourceRef, options.externalReferenceMaxLength),
+    // A journal names the employee for the ERP's audit trail; a payable reimburses them.
+    employeeId: report.employeeId,
+    postingDate: options.postingDate === 'today' ? localDate(options.now) : documentDate(report),
+    currency: report.total.currency,
+    lines: report.lines.map(postingLine),
+  };
+}
+
+/**
+ * The report's date: the day it was submitted, as written in its own timestamp (so the day the employee saw),
+ * else the latest expense date, for sources that do not say when a report was submitted.
+ */
+export function documentDate(report: Pick<ExpenseReport, 'submittedAt' | 'lines' | 'reportId'>): string {
+  if (report.submittedAt !== undefined) return report.submittedAt.slice(0, 10);
+  const dates = report.lines.map((line) => line.date).sort();
+  const latest = dates[dates.length - 1];
+  if (latest === undefined) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `Expense report ${report.reportId} has neither submittedAt nor expense lines, so it has no date to post on; choose the posting date "today" or fix the mapping.`,
+    );
+  }
+  return latest;
+}
+
+/** The calendar day of `now` on this host: a Node-RED host runs in its company's time zone. */
+export function localDate(now: Date): string {
+  const month = String(now.getMonth() + 1).padStart(2, '0');
+  const day = String(now.getDate()).padStart(2, '0');
+  return `${now.getFullYear()}-${month}-${day}`;
+}
+
+function postingLine(line: ExpenseLine): PostingLine {
+  const description = line.description ?? line.merchant ?? line.expenseType;
+  return {
+    lineId: line.lineId,
+    amount: line.amount,
+    dimensions: line.dimensions,
+    ...(description === undefined ? {} : { description }),
+  };
+}

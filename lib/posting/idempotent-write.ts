@@ -1,0 +1,245 @@
+/**
+ * The ledger protocol every ERP write goes through (DESIGN principle 3 and section 7), whatever it writes:
+ * a posting, a purchase order, a status write-back. An event applied twice (retry, replay, duplicate
+ * delivery, restart, second host sharing the store) changes the ERP once.
+ *
+ * One attempt:
+ * 1. `ledgerBegin` on the write's ledger key.
+ *    - `done`: an earlier attempt wrote it; answer its reference without calling the ERP (a prevented duplicate).
+ *    - `started`: nobody tried before; this attempt owns the in-flight marker and writes.
+ *    - `in-flight`: another attempt holds the marker. If that attempt is known to have ended (see "unsettled
+ *      notes" below) or its marker is older than the takeover timeout (its host crashed or hung), take the
+ *      marker over and LOOK THE DOCUMENT UP FIRST: the earlier attempt may have written. Otherwise that
+ *      attempt is running right now: fail with a retryable ERP_CONFLICT and let the retry come back later.
+ * 2. The write carries an Idempotency-Key derived from the ledger key, so an ERP that honours one (the
+ *    sandbox does) also turns a repeated request into a replay of the first answer.
+ * 3. The outcome decides what happens to the marker:
+ *    - success: `ledgerDone(ref)`;
+ *    - a refusal (the ERP answered 4xx and refused the document as it is): nothing was written, so the marker
+ *      is removed (`ledgerAbort`) and the refusal is reported as a business outcome, not thrown;
+ *    - another answer that proves nothing was written (401, 403, 404, 429...): marker removed, error thrown;
+ *    - anything else (timeout, reset, 5xx, an answer in an unexpected shape): the write MAY have happened.
+ *      The marker stays, so the next attempt looks the document up before it writes.
+ *
+ * Unsettled notes. Leaving the marker alone would make the next attempt wait the whole takeover timeout
+ * (minutes) although the attempt that holds it is over. So the failing attempt also writes a note "the
+ * attempt <owner> ended without knowing whether it wrote" (kv namespace UNSETTLED_NAMESPACE, keyed by the
+ * ledger key, expiring with the takeover timeout). A later attempt that finds the marker held by exactly that
+ * owner takes it over at once and looks up first. Owners are unique per attempt (prefix + random id), so a
+ * note can never vouch for a different, live attempt. The store has no compare-and-swap on the marker, so the
+ * immediate takeover is checked afterwards: if the marker it replaced was not the noted one (another attempt
+ * took over in between and is writing now), this attempt does not write; the live attempt still finishes
+ * with ledgerDone (which does not check the owner), and only a failure of that attempt falls back to the
+ * takeover timeout. Safety never depends on the note: without it, only the timeout applies.
+ *
+ * The protocol never writes without a preceding lookup once anybody may have written before; it does write
+ * without a lookup on `started`, when no attempt can have written (or the ledger forgot it after its
+ * retention period, when the ERP's own uniqueness on the external reference is the last line of defence).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { CallContext } from '../erp/dialect';
+import { FinanceError, isFinanceError } from '../errors';
+import { ledgerKey, type FinanceStore, type LedgerKeyParts, type LedgerTakeOverResult } from '../reliability/store';
+
+/**
+ * How old an in-flight marker must be before another attempt may assume its owner is gone. It must exceed
+ * the longest an attempt can take (queueing for a connection slot and the rate limit, plus a few calls of up
+ * to the connection timeout each), or a slow attempt and its successor could both write.
+ */
+export const DEFAULT_TAKEOVER_AFTER_MS = 10 * 60 * 1000;
+
+/** The store's kv namespace of notes about attempts that ended without knowing whether they wrote. */
+export const UNSETTLED_NAMESPACE = 'ledger-unsettled';
+
+export interface IdempotentWrite<R> {
+  /** Identifies the write: `source:docType:docId:version:operation`. */
+  key: LedgerKeyParts;
+  correlationId: string;
+  /** Performs the write; resolves with the reference to keep in the ledger (JSON-like data). */
+  write(ctx: CallContext): Promise<R>;
+  /**
+   * Finds what an earlier attempt may have written (by external reference), or null. Without it the write
+   * itself must be safe to repeat (a status update, a merge patch): a takeover then simply writes again.
+   */
+  lookup?(ctx: CallContext): Promise<R | null>;
+}
+
+export type IdempotentWriteResult<R> =
+  /** This attempt wrote it. */
+  | { outcome: 'written'; ref: R }
+  /** An earlier attempt had written it; the lookup found it and the ledger now knows it. */
+  | { outcome: 'found'; ref: R }
+  /** The ledger already knew it: the ERP was not called (a prevented duplicate). */
+  | { outcome: 'duplicate'; ref: R }
+  /** The ERP refused the write as it is; nothing was written and the ledger holds no marker. */
+  | { outcome: 'refused'; error: FinanceError };
+
+export interface LedgerWriterOptions {
+  /** Names this writer's attempts in the ledger, e.g. the node id; each attempt adds a unique suffix. */
+  ownerPrefix: string;
+  takeoverAfterMs?: number;
+  /** Source of the per-attempt suffix (tests inject a counter). */
+  newAttemptId?: () => string;
+}
+
+export interface LedgerWriterStats {
+  written: number;
+  found: number;
+  duplicatesPrevented: number;
+  refused: number;
+}
+
+interface UnsettledNote {
+  owner: string;
+  code?: string;
+}
+
+export class LedgerWriter {
+  readonly #store: FinanceStore;
+  readonly #ownerPrefix: string;
+  readonly #takeoverAfterMs: number;
+  readonly #newAttemptId: () => string;
+  readonly #stats: LedgerWriterStats = { written: 0, found: 0, duplicatesPrevented: 0, refused: 0 };
+
+  constructor(store: FinanceStore, options: LedgerWriterOptions) {
+    const takeoverAfterMs = options.takeoverAfterMs ?? DEFAULT_TAKEOVER_AFTER_MS;
+    if (!Number.isInteger(takeoverAfterMs) || takeoverAfterMs <= 0) {
+      throw new FinanceError('CONFIG_INVALID', 'The ledger takeover timeout must be a positive whole number of ms.');
+    }
+    this.#store = store;
+    this.#ownerPrefix = options.ownerPrefix;
+    this.#takeoverAfterMs = takeoverAfterMs;
+    this.#newAttemptId = options.newAttemptId ?? randomUUID;
+  }
+
+  stats(): LedgerWriterStats {
+    return { ...this.#stats };
+  }
+
+  async write<R>(request: IdempotentWrite<R>): Promise<IdempotentWriteResult<R>> {
+    const key = ledgerKey(request.key);
+    const owner = `${this.#ownerPrefix}:${this.#newAttemptId()}`;
+    const ctx: CallContext = { correlationId: request.correlationId, idempotencyKey: idempotencyKeyFor(key) };
+    const claim = await this.#claim(key, owner);
+    if (claim.state === 'done') {
+      this.#stats.duplicatesPrevented += 1;
+      return { outcome: 'duplicate', ref: claim.ref as R };
+    }
+    if (claim.state === 'in-flight') {
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `Another attempt is writing ${key} to the ERP right now (since ${new Date(claim.since).toISOString()}); this one did not write. The call is retryable: retry in a moment and it will find the outcome.`,
+        { retryable: true, details: { ledgerKey: key, owner: claim.owner, since: claim.since } },
+      );
+    }
+    return this.#writeOwned(key, owner, ctx, claim.state === 'taken-over', request);
+  }
+
+  /** Gets the in-flight marker for `owner`, or says why it cannot (done, or held by a live attempt). */
+  async #claim(key: string, owner: string): Promise<LedgerTakeOverResult> {
+    const begun = await this.#store.ledgerBegin(key, owner);
+    if (begun.state !== 'in-flight') return begun;
+    const note = (await this.#store.kvGet(UNSETTLED_NAMESPACE, key)) as UnsettledNote | undefined;
+    if (note?.owner !== begun.owner) return this.#store.ledgerTakeOver(key, owner, this.#takeoverAfterMs);
+    // The holder has ended without knowing whether it wrote: no need to wait for the takeover timeout.
+    const taken = await this.#store.ledgerTakeOver(key, owner, 0);
+    if (taken.state !== 'taken-over' || taken.previousOwner === note.owner) return taken;
+    // Another attempt took the noted marker over first and may be writing now: do not write (see above).
+    return { state: 'in-flight', owner: taken.previousOwner, since: taken.previousSince };
+  }
+
+  async #writeOwned<R>(
+    key: string,
+    owner: string,
+    ctx: CallContext,
+    tookOver: boolean,
+    request: IdempotentWrite<R>,
+  ): Promise<IdempotentWriteResult<R>> {
+    let ref: R;
+    try {
+      const found = tookOver && request.lookup ? await request.lookup(ctx) : null;
+      if (found !== null) {
+        await this.#store.ledgerDone(key, found);
+        this.#stats.found += 1;
+        return { outcome: 'found', ref: found };
+      }
+      ref = await request.write(ctx);
+    } catch (error) {
+      return this.#failed(key, owner, error);
+    }
+    // Outside the try: if recording fails after a successful write, the marker must stay (no abort, no note),
+    // so the next attempt waits for the takeover and then finds the document by lookup.
+    await this.#store.ledgerDone(key, ref);
+    this.#stats.written += 1;
+    return { outcome: 'written', ref };
+  }
+
+  async #failed<R>(key: string, owner: string, error: unknown): Promise<IdempotentWriteResult<R>> {
+    if (isRefusal(error)) {
+      await this.#store.ledgerAbort(key, owner);
+      this.#stats.refused += 1;
+      return { outcome: 'refused', error };
+    }
+    if (provesNothingWritten(error)) {
+      await this.#store.ledgerAbort(key, owner);
+      throw error;
+    }
+    const note: UnsettledNote = { owner, ...(isFinanceError(error) ? { code: error.code } : {}) };
+    // Best effort: without the note the next attempt still looks up first, only after the takeover timeout.
+    // The ERP's error is what the caller must see, not a store failure while writing the note.
+    await this.#store.kvPut(UNSETTLED_NAMESPACE, key, note, this.#takeoverAfterMs).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The ERP looked at the request and refused the document as it is (400, 409, 422...): a business outcome
+ * for the refused output. Authentication and "not found" answers are configuration problems, not refusals.
+ */
+export function isRefusal(error: unknown): error is FinanceError {
+  return (
+    isFinanceError(error) &&
+    !error.retryable &&
+    (error.code === 'ERP_REJECTED' || error.code === 'ERP_CONFLICT') &&
+    isClientError(error.httpStatus)
+  );
+}
+
+/**
+ * True when the ERP's answer proves it did not apply the write: it answered, with a 4xx that is final, or
+ * with 429 (throttled before doing anything). Retryable 4xx answers are not proof: 408 and 425 may come
+ * from a proxy while the ERP works on, and "still processing your earlier request" means a write is running.
+ * Errors without an answer (timeouts, resets, refused connections) and 5xx are never proof.
+ */
+export function provesNothingWritten(error: unknown): boolean {
+  return isFinanceError(error) && isClientError(error.httpStatus) && (!error.retryable || error.httpStatus === 429);
+}
+
+/**
+ * The Idempotency-Key of a write: a hash of its ledger key, so it is the same for every attempt of that
+ * write, a valid header value whatever characters the document ids hold, and within the usual length limits.
+ */
+export function idempotencyKeyFor(key: string): string {
+  return `fs1-${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+function isClientError(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500;
+}
+
+/**
+ * The ledger key of a write about a canonical document, from the document's identity in its source:
+ * the same for every attempt, replay and host, whichever envelope the message travels with.
+ */
+export function documentLedgerKey(
+  document: { docType: string; sourceRef: { system: string; id: string; version?: number } },
+  operation: string,
+): LedgerKeyParts {
+  return {
+    source: document.sourceRef.system,
+    docType: document.docType,
+    docId: document.sourceRef.id,
+    version: document.sourceRef.version ?? 0,
+    operation,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * What is told back to the source system about a document: its status (posted, or the approval state when
+ * it was not posted) and, once posted, the ERP's references. Read from the message the pipeline built:
+ * msg.payload (the canonical document), msg.erp (finance-post), msg.approval (finance-approval).
+ */
+import { FinanceError } from '../errors';
+import { isRecord } from '../erp/records';
+import type { ErpRef } from '../model/types';
+
+export interface WritebackOutcome {
+  /** The source system, e.g. "concur" (the document's sourceRef.system). */
+  system: string;
+  /** The document's id in the source system. */
+  documentId: string;
+  status: string;
+  erpRef?: ErpRef;
+  correlationId?: string;
+}
+
+/** The parts of a message the outcome is read from. */
+export interface WritebackMessage {
+  payload?: unknown;
+  erp?: unknown;
+  approval?: unknown;
+  finance?: unknown;
+}
+
+/** The canonical document's identity, which keys the write-back in the ledger. */
+export interface WritebackDocument {
+  docType: string;
+  sourceRef: { system: string; id: string; version?: number };
+}
+
+export function writebackDocument(payload: unknown): WritebackDocument {
+  const sourceRef = isRecord(payload) ? payload.sourceRef : undefined;
+  if (
+    !isRecord(payload) ||
+    typeof payload.docType !== 'string' ||
+    !isRecord(sourceRef) ||
+    typeof sourceRef.system !== 'string' ||
+    typeof sourceRef.id !== 'string' ||
+    (sourceRef.version !== undefined && typeof sourceRef.version !== 'number')
+  ) {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      'msg.payload must be the canonical document with docType and sourceRef { system, id } (as finance-map produces it), so the write-back knows which document it is about.',
+    );
+  }
+  return {
+    docType: payload.docType,
+    sourceRef: {
+      system: sourceRef.system,
+      id: sourceRef.id,
+      ...(sourceRef.version === undefined ? {} : { version: sourceRef.version as number }),
+    },
+  };
+}
+
+/**
+ * Statuses after which nothing more happens to the document in this pipeline, so the write-back ends the
+ * event's journey. An intermediate status (approved, escalated, pending_approval) is written back too, but
+ * the event stays open: an approved report still has to be posted.
+ */
+export const FINAL_WRITEBACK_STATUSES: readonly string[] = ['posted', 'paid', 'rejected', 'returned', 'cancelled'];
+
+export function endsJourney(status: string): boolean {
+  return FINAL_WRITEBACK_STATUSES.includes(status);
+}
+
+export function writebackOutcome(msg: WritebackMessage): WritebackOutcome {
+  const document = writebackDocument(msg.payload);
+  const erpRef = erpRefOf(msg.erp) ?? erpRefOf((msg.payload as { erpRef?: unknown }).erpRef);
+  const approvalState = isRecord(msg.approval) ? msg.approval.state : undefined;
+  const status = erpRef !== undefined ? 'posted' : approvalState;
+  if (typeof status !== 'string' || status === '') {
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `Nothing to write back for ${document.sourceRef.system}:${document.sourceRef.id}: the message has neither msg.erp (from finance-post) nor msg.approval.state (from finance-approval).`,
+    );
+  }
+  const correlationId = isRecord(msg.finance) ? msg.finance.correlationId : undefined;
+  return {
+    system: document.sourceRef.system,
+    documentId: document.sourceRef.id,
+    status,
+    ...(erpRef === undefined ? {} : { erpRef }),
+    ...(typeof correlationId === 'string' ? { correlationId } : {}),
+  };
+}
+
+/** The ERP reference without delivery facts such as httpStatus; undefined when there is none. */
+function erpRefOf(value: unknown): ErpRef | undefined {
+  if (!isRecord(value) || typeof value.documentId !== 'string') return undefined;
+  const text = (key: string) => (typeof value[key] === 'string' ? { [key]: value[key] as string } : {});
+  return {
+    system: String(value.system ?? ''),
+    dialect: String(value.dialect ?? ''),
+    documentType: String(value.documentType ?? ''),
+    documentId: value.documentId,
+    ...text('number'),
+    ...text('status'),
+  };
+}

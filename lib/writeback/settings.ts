@@ -1,0 +1,80 @@
+/**
+ * The finance-writeback dialog, read once at deploy. The dialog decides where write-backs go; a message never
+ * redirects them.
+ */
+import { FinanceError } from '../errors';
+import { CONCUR_CUSTOM_FIELD_ID } from './concur-target';
+import { compileTopicTemplate } from './mqtt-target';
+import { WRITEBACK_TARGETS } from './target';
+import { DEFAULT_WEBHOOK_PATH } from './webhook-target';
+
+export interface WritebackDialogSettings {
+  target?: unknown;
+  path?: unknown;
+  userIdProperty?: unknown;
+  numberField?: unknown;
+  statusField?: unknown;
+  brokerUrl?: unknown;
+  topic?: unknown;
+}
+
+export type WritebackSettings =
+  | { target: 'webhook'; path: string }
+  | { target: 'concur'; numberField: string; statusField?: string; userIdProperty: string }
+  | { target: 'mqtt'; brokerUrl: string; topicTemplate: string };
+
+export const DEFAULT_USER_ID_PROPERTY = 'payload.employeeId';
+export const DEFAULT_TOPIC = 'finance/writeback/{system}/{documentId}';
+
+export function writebackSettings(dialog: WritebackDialogSettings): WritebackSettings {
+  const target = dialog.target ?? 'webhook';
+  switch (target) {
+    case 'webhook':
+      return { target: 'webhook', path: webhookPath(text(dialog.path) ?? DEFAULT_WEBHOOK_PATH) };
+    case 'concur': {
+      const statusField = text(dialog.statusField);
+      return {
+        target: 'concur',
+        numberField: customField(text(dialog.numberField), 'ERP number field'),
+        ...(statusField === undefined ? {} : { statusField: customField(statusField, 'Status field') }),
+        // The dialog shows "msg." in front of the field; someone typing it again means the same property.
+        userIdProperty: text(dialog.userIdProperty)?.replace(/^msg\./, '') ?? DEFAULT_USER_ID_PROPERTY,
+      };
+    }
+    case 'mqtt': {
+      const topicTemplate = text(dialog.topic) ?? DEFAULT_TOPIC;
+      compileTopicTemplate(topicTemplate);
+      const brokerUrl = text(dialog.brokerUrl);
+      if (brokerUrl === undefined) throw invalid('Broker', 'is empty: enter e.g. mqtt://127.0.0.1:1883');
+      return { target: 'mqtt', brokerUrl, topicTemplate };
+    }
+    default:
+      throw invalid('Target', `"${String(target)}" is not one of ${WRITEBACK_TARGETS.join(', ')}`);
+  }
+}
+
+/** A path below the source's API base URL: relative, so the write-back cannot be sent to another host. */
+function webhookPath(path: string): string {
+  const relative = path.replace(/^\/+/, '');
+  if (relative === '' || /^[a-z][a-z0-9+.-]*:/i.test(relative) || relative.split(/[/?#]/).includes('..')) {
+    throw invalid('Path', `"${path}" must be a path below the source's API base URL, such as api/v1/writebacks`);
+  }
+  return relative;
+}
+
+function customField(value: string | undefined, field: string): string {
+  if (value === undefined || !CONCUR_CUSTOM_FIELD_ID.test(value)) {
+    throw invalid(field, `"${value ?? ''}" is not a Concur report custom field id such as custom15 or orgUnit1`);
+  }
+  return value;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function invalid(field: string, problem: string): FinanceError {
+  return new FinanceError('CONFIG_INVALID', `${field} ${problem}; fix it in the node's dialog.`, {
+    details: { field },
+  });
+}

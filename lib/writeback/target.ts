@@ -1,0 +1,28 @@
+/** Where a write-back goes: one implementation per kind of source API (generic webhook, Concur, MQTT). */
+import type { WritebackOutcome } from './outcome';
+
+export const WRITEBACK_TARGETS = ['webhook', 'concur', 'mqtt'] as const;
+export type WritebackTargetName = (typeof WRITEBACK_TARGETS)[number];
+
+export interface WritebackRequest {
+  outcome: WritebackOutcome;
+  /** The same for every attempt of this write-back (derived from its ledger key). */
+  idempotencyKey: string;
+  correlationId: string;
+  /** When the write-back is made (ISO date-time). */
+  at: string;
+  /** The document owner's user id in the source, for APIs that address documents per user (Concur). */
+  userId?: string;
+}
+
+/** `skipped`: the target has no field for this outcome (e.g. Concur without a status field for a rejection). */
+export type WritebackDelivery = 'sent' | 'skipped';
+
+/**
+ * Sends one write-back. Resolves when the target confirmed it; rejects with FinanceError: a refusal with a
+ * final 4xx (ERP_REJECTED / ERP_CONFLICT), a technical failure with a retryable code.
+ */
+export interface WritebackTarget {
+  readonly name: WritebackTargetName;
+  send(request: WritebackRequest): Promise<WritebackDelivery>;
+}

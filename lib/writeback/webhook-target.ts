@@ -1,0 +1,28 @@
+/**
+ * The generic write-back: POST {apiBaseUrl}/{path} with `{ system, documentId, status, erpRef, correlationId }`
+ * and an Idempotency-Key. The sandbox ERP implements exactly this at /api/v1/writebacks (lib/sandbox/API.md).
+ */
+import type { ErpHttp } from '../erp/client';
+import type { WritebackDelivery, WritebackRequest, WritebackTarget } from './target';
+
+export const DEFAULT_WEBHOOK_PATH = 'api/v1/writebacks';
+
+export function createWebhookTarget(http: ErpHttp, path: string = DEFAULT_WEBHOOK_PATH): WritebackTarget {
+  const requestPath = `/${path.replace(/^\/+/, '')}`;
+  return {
+    name: 'webhook',
+    async send(request: WritebackRequest): Promise<WritebackDelivery> {
+      const { system, documentId, status, erpRef, correlationId } = request.outcome;
+      // No timestamp in the body: every attempt must send the same bytes, or the receiver would see the
+      // Idempotency-Key reused for another request instead of a retry.
+      await http.request({
+        method: 'POST',
+        path: requestPath,
+        body: { system, documentId, status, erpRef, correlationId },
+        idempotencyKey: request.idempotencyKey,
+        correlationId: request.correlationId,
+      });
+      return 'sent';
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * One write-back, idempotently: the outcome read from the message is sent to the target through the ledger
+ * protocol (lib/posting/idempotent-write.ts), keyed per document, target and status, so a repeated message
+ * sends nothing and a retry after a failure sends the same request (same Idempotency-Key) again. There is no
+ * lookup: every target is safe to repeat (an idempotent POST, a merge patch, a de-duplicated event).
+ */
+import type { FinanceError } from '../errors';
+import { documentLedgerKey, type LedgerWriter } from '../posting/idempotent-write';
+import { writebackDocument, writebackOutcome, type WritebackMessage } from './outcome';
+import type { WritebackTarget, WritebackTargetName } from './target';
+
+/** msg.writeback. */
+export interface WritebackRecord {
+  target: WritebackTargetName;
+  /** The status written back: posted, or the approval state. */
+  status: string;
+  /** When it was written back (ISO date-time); for a repeated message, when it was written the first time. */
+  at: string;
+  /** False when the target had no field for this outcome and nothing was sent. */
+  sent: boolean;
+}
+
+export interface WritebackInput {
+  message: WritebackMessage;
+  /** Used when the message has no msg.finance.correlationId. */
+  correlationId: string;
+  /** The document owner's user id in the source (Concur). */
+  userId?: string;
+  now: Date;
+}
+
+export type WritebackResult =
+  | { outcome: 'done'; writeback: WritebackRecord; duplicate: boolean }
+  | { outcome: 'refused'; status: string; error: FinanceError };
+
+export async function performWriteback(
+  writer: LedgerWriter,
+  target: WritebackTarget,
+  input: WritebackInput,
+): Promise<WritebackResult> {
+  const document = writebackDocument(input.message.payload);
+  const outcome = writebackOutcome(input.message);
+  const correlationId = outcome.correlationId ?? input.correlationId;
+  const at = input.now.toISOString();
+  const result = await writer.write<WritebackRecord>({
+    // The status is part of the operation: a report rejected, resubmitted under the same version and then
+    // posted must be written back twice. So is the target: two write-back nodes may tell two systems.
+    key: documentLedgerKey(document, `writeback-${target.name}-${outcome.status}`),
+    correlationId,
+    write: async (ctx) => {
+      const delivery = await target.send({
+        outcome,
+        idempotencyKey: ctx.idempotencyKey ?? '',
+        correlationId,
+        at,
+        ...(input.userId === undefined ? {} : { userId: input.userId }),
+      });
+      return { target: target.name, status: outcome.status, at, sent: delivery === 'sent' };
+    },
+  });
+  if (result.outcome === 'refused') return { outcome: 'refused', status: outcome.status, error: result.error };
+  return { outcome: 'done', writeback: result.ref, duplicate: result.outcome === 'duplicate' };
+}

@@ -1,0 +1,176 @@
+/**
+ * `finance-writeback`: tells the source system the outcome of a document (posted with the ERP's references,
+ * or its approval state), once, and ends the event's journey in the store. Targets: a generic webhook on the
+ * source's API, the Concur report PATCH, or an MQTT status event (lib/writeback).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { FinanceError } from '../../lib/errors';
+import { LedgerWriter } from '../../lib/posting/idempotent-write';
+import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
+import { refusalReport } from '../../lib/posting/refusal';
+import type { FinanceStore } from '../../lib/reliability/store';
+import { createConcurTarget } from '../../lib/writeback/concur-target';
+import { MqttWritebackTarget } from '../../lib/writeback/mqtt-target';
+import { endsJourney } from '../../lib/writeback/outcome';
+import { writebackSettings, type WritebackDialogSettings, type WritebackSettings } from '../../lib/writeback/settings';
+import type { WritebackTarget } from '../../lib/writeback/target';
+import { createWebhookTarget } from '../../lib/writeback/webhook-target';
+import { performWriteback } from '../../lib/writeback/writeback';
+import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
+import { onInput } from '../shared/node-input';
+
+interface FinanceWritebackDef extends NodeDef, WritebackDialogSettings {
+  source?: string;
+  store?: string;
+}
+
+interface MqttCredentials {
+  username?: string;
+  password?: string;
+}
+
+interface WritebackMessage extends NodeMessageInFlow {
+  erp?: unknown;
+  approval?: unknown;
+  finance?: { correlationId?: unknown; source?: unknown; id?: unknown };
+  writeback?: unknown;
+  error?: unknown;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceWriteback(this: Node<MqttCredentials>, def: FinanceWritebackDef) {
+    RED.nodes.createNode(this, def);
+    const sourceNode = def.source ? (RED.nodes.getNode(def.source) as FinanceSourceNode | null) : null;
+    const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    let settings: WritebackSettings | undefined;
+    let settingsError: FinanceError | undefined;
+    try {
+      const checked = writebackSettings(def);
+      if (checked.target === 'concur') checkPropertyPath(RED, checked.userIdProperty);
+      settings = checked;
+    } catch (err) {
+      settingsError = err as FinanceError;
+      this.error(settingsError.message);
+    }
+
+    // The MQTT target owns a broker connection for the life of this node; the HTTP targets use the source's.
+    let mqtt: MqttWritebackTarget | undefined;
+    // mqtt.js reports the same refused connection on every reconnect attempt: log each distinct problem once.
+    let lastBrokerError: string | undefined;
+    if (settings?.target === 'mqtt') {
+      try {
+        mqtt = new MqttWritebackTarget({
+          brokerUrl: settings.brokerUrl,
+          topicTemplate: settings.topicTemplate,
+          username: this.credentials?.username || undefined,
+          password: this.credentials?.password || undefined,
+          onState: (state, error) => {
+            if (state === 'connected')
+              this.status({ fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' });
+            else if (state === 'connecting')
+              this.status({ fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' });
+            else this.status({ fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' });
+            if (state === 'connected') lastBrokerError = undefined;
+            if (error && error.message !== lastBrokerError) {
+              lastBrokerError = error.message;
+              this.warn(RED._('finance-writeback.errors.broker', { error: error.message }));
+            }
+          },
+        });
+      } catch (err) {
+        settingsError = err as FinanceError;
+        settings = undefined;
+        this.error(settingsError.message);
+      }
+    }
+
+    const targetFor = (current: WritebackSettings): WritebackTarget => {
+      if (current.target === 'mqtt') return mqtt as MqttWritebackTarget;
+      if (!sourceNode) throw missingConfig('source system', 'finance-source');
+      const api = sourceNode.api();
+      if (!api) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `The source "${sourceNode.name || sourceNode.id}" has no API base URL, so there is nowhere to write back to: set it in the finance-source configuration.`,
+        );
+      }
+      return current.target === 'webhook'
+        ? createWebhookTarget(api, current.path)
+        : createConcurTarget(api, { numberField: current.numberField, statusField: current.statusField });
+    };
+
+    let writer: { store: FinanceStore; writer: LedgerWriter } | undefined;
+    /** One ledger writer per store instance (the store node reopens it after a redeploy). */
+    const writerFor = (store: FinanceStore): LedgerWriter => {
+      if (writer?.store !== store) writer = { store, writer: new LedgerWriter(store, { ownerPrefix: this.id }) };
+      return writer.writer;
+    };
+
+    onInput(
+      this,
+      async (incoming, send) => {
+        const msg = incoming as WritebackMessage;
+        if (!settings) throw settingsError;
+        if (!storeNode) throw missingConfig('store', 'finance-store');
+        const store = storeNode.store();
+        const target = targetFor(settings);
+        const userId =
+          settings.target === 'concur' ? RED.util.getMessageProperty(msg, settings.userIdProperty) : undefined;
+        const result = await performWriteback(writerFor(store), target, {
+          message: msg,
+          correlationId: msg._msgid,
+          ...(typeof userId === 'string' ? { userId } : {}),
+          now: new Date(),
+        });
+        if (result.outcome === 'refused') {
+          msg.error = refusalReport(result.error);
+          await finishInboxEvent(store, msg.finance, {
+            status: 'refused',
+            detail: { code: result.error.code, message: result.error.message, writeback: settings.target },
+          });
+          send([null, msg]);
+          return { fill: 'yellow', shape: 'dot', text: RED._('finance-writeback.status.refused') };
+        }
+        if (endsJourney(result.writeback.status)) {
+          await finishInboxEvent(store, msg.finance, {
+            status: result.writeback.status,
+            detail: { writeback: result.writeback },
+          });
+        }
+        msg.writeback = result.writeback;
+        send([msg, null]);
+        return { fill: 'green', shape: 'dot', text: result.writeback.status };
+      },
+      { busyText: RED._('finance-writeback.status.writing') },
+    );
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      (mqtt ? mqtt.close() : Promise.resolve()).then(done, done);
+    });
+  }
+
+  // Node-RED's typings cannot express a node with credentials of its own type; the constructor is typed above.
+  RED.nodes.registerType('finance-writeback', FinanceWriteback as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+};
+
+/** A malformed msg property path is a setting to fix, found at deploy rather than as a failure per message. */
+function checkPropertyPath(RED: NodeAPI, property: string): void {
+  try {
+    RED.util.normalisePropertyExpression(property);
+  } catch {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `User id "msg.${property}" is not a message property path such as payload.employeeId; fix it in the node's dialog.`,
+      { details: { field: 'userIdProperty' } },
+    );
+  }
+}
+
+function missingConfig(what: string, type: string): FinanceError {
+  return new FinanceError(
+    'CONFIG_INVALID',
+    `No ${what} is selected (or it was deleted): choose a ${type} configuration in the node's dialog.`,
+  );
+}

@@ -1,0 +1,130 @@
+import { approvalRefusal } from '../../../lib/posting/approval-gate';
+import { documentDate, expensePostingRequest, localDate } from '../../../lib/posting/expense-posting';
+import { externalReferenceFor } from '../../../lib/posting/external-reference';
+import { refusalReport } from '../../../lib/posting/refusal';
+import { FinanceError } from '../../../lib/errors';
+import { approvedReport } from './fixtures';
+
+describe('externalReferenceFor', () => {
+  it('is system:id when it fits, the same for every version of the document', () => {
+    expect(externalReferenceFor({ system: 'concur', id: 'RPT-1' })).toBe('concur:RPT-1');
+  });
+
+  it('keeps a readable start and a hash when the id is too long, distinct for distinct ids', () => {
+    const long = 'x'.repeat(200);
+    const a = externalReferenceFor({ system: 'concur', id: `${long}a` });
+    const b = externalReferenceFor({ system: 'concur', id: `${long}b` });
+    expect(a).toHaveLength(100);
+    expect(a.startsWith('concur:xxx')).toBe(true);
+    expect(a).toMatch(/~[A-Za-z0-9_-]{22}$/);
+    expect(a).not.toBe(b);
+    expect(externalReferenceFor({ system: 'concur', id: `${long}a` })).toBe(a);
+  });
+
+  it('is only a hash when the limit is short (SAP allows 12 characters)', () => {
+    const ref = externalReferenceFor({ system: 'concur', id: '57EE1FDA348046E8A08B' }, 12);
+    expect(ref).toMatch(/^[A-Za-z0-9_-]{12}$/);
+  });
+
+  it('refuses a limit too short to stay unique', () => {
+    expect(() => externalReferenceFor({ system: 's', id: 'i' }, 4)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+  });
+});
+
+describe('expensePostingRequest', () => {
+  const now = new Date(2026, 5, 30, 23, 59); // local time
+
+  it('maps every expense line with its amount, dimensions and a description', () => {
+    const request = expensePostingRequest(approvedReport(), { kind: 'payable', postingDate: 'document', now });
+    expect(request).toEqual({
+      kind: 'payable',
+      externalReference: 'concur:RPT-1001',
+      employeeId: 'E1011',
+      postingDate: '2026-03-10',
+      currency: 'EUR',
+      lines: [
+        {
+          lineId: '1',
+          amount: { amount: '240.00', currency: 'EUR' },
+          dimensions: { costCenter: 'CC-200', glAccount: '6020' },
+          description: 'Hotel, 2 nights',
+        },
+        {
+          lineId: '2',
+          amount: { amount: '35.50', currency: 'EUR' },
+          dimensions: { costCenter: 'CC-200', glAccount: '6000' },
+          description: 'Taxi Berlin',
+        },
+      ],
+    });
+  });
+
+  it('posts on today (the host calendar day) when asked', () => {
+    const request = expensePostingRequest(approvedReport(), { kind: 'journal', postingDate: 'today', now });
+    expect(request.postingDate).toBe('2026-06-30');
+    expect(localDate(new Date(2026, 0, 5))).toBe('2026-01-05');
+  });
+
+  it('takes the document date from submittedAt as written, else the latest expense date', () => {
+    expect(documentDate(approvedReport({ submittedAt: '2026-03-31T23:30:00-02:00' }))).toBe('2026-03-31');
+    expect(documentDate(approvedReport({ submittedAt: undefined }))).toBe('2026-03-09');
+    expect(() => documentDate({ reportId: 'R', lines: [] })).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_INVALID' }),
+    );
+  });
+});
+
+describe('approvalRefusal', () => {
+  const document = approvedReport();
+
+  it('lets an approved document through', () => {
+    const approval = { state: 'approved', sourceRef: document.sourceRef };
+    expect(approvalRefusal({ approval, document, requireApproval: true })).toBeUndefined();
+  });
+
+  it.each(['rejected', 'pending_approval', 'returned', 'escalated'])(
+    'refuses a document whose approval is %s',
+    (state) => {
+      const error = approvalRefusal({ approval: { state }, document, requireApproval: true });
+      expect(error).toMatchObject({ code: 'NOT_APPROVED', retryable: false });
+      expect(error?.message).toContain(`"${state}"`);
+    },
+  );
+
+  it('refuses a document without msg.approval when approval is required, saying what to do', () => {
+    const error = approvalRefusal({ approval: undefined, document, requireApproval: true });
+    expect(error?.message).toMatch(/finance-approval.*Require approval/);
+  });
+
+  it('without the requirement, judges a document without msg.approval by its own state', () => {
+    expect(approvalRefusal({ approval: undefined, document, requireApproval: false })).toBeUndefined();
+    const submitted = approvedReport({ state: 'submitted' });
+    expect(approvalRefusal({ approval: undefined, document: submitted, requireApproval: false })).toMatchObject({
+      code: 'NOT_APPROVED',
+    });
+  });
+
+  it('refuses an approval without a state, or one about another document', () => {
+    expect(approvalRefusal({ approval: 'yes', document, requireApproval: true })?.message).toMatch(/no state/);
+    const other = { state: 'approved', sourceRef: { system: 'concur', id: 'RPT-9' } };
+    expect(approvalRefusal({ approval: other, document, requireApproval: true })?.message).toMatch(/another document/);
+  });
+});
+
+describe('refusalReport', () => {
+  it('carries code, message, HTTP status and the (already redacted) ERP body, nothing else', () => {
+    const error = new FinanceError('ERP_REJECTED', 'refused', {
+      httpStatus: 422,
+      details: { erpBody: { code: 'EMPLOYEE_UNKNOWN' }, method: 'POST', path: '/x' },
+    });
+    expect(refusalReport(error)).toEqual({
+      code: 'ERP_REJECTED',
+      message: 'refused',
+      httpStatus: 422,
+      erpBody: { code: 'EMPLOYEE_UNKNOWN' },
+    });
+    expect(refusalReport(new FinanceError('NOT_APPROVED', 'no'))).toEqual({ code: 'NOT_APPROVED', message: 'no' });
+  });
+});
