@@ -386,19 +386,26 @@ export class LmdbStore implements FinanceStore {
     });
   }
 
-  async kvList(namespace: string, options: { prefix?: string; limit?: number } = {}): Promise<KvEntry[]> {
+  async kvList(
+    namespace: string,
+    options: { prefix?: string; after?: string; limit?: number } = {},
+  ): Promise<KvEntry[]> {
     requireKey(namespace, 'namespace');
     const prefix = options.prefix ?? '';
     if (typeof prefix !== 'string' || Buffer.byteLength(namespace) + Buffer.byteLength(prefix) > MAX_KEY_BYTES) {
       throw invalid(`The prefix must be a string; with the namespace at most ${MAX_KEY_BYTES} bytes.`);
     }
+    const after = options.after === undefined ? undefined : requireKvKey(namespace, options.after)[1];
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
     const now = this.settings.now();
+    // Keys that start with the prefix are contiguous in LMDB's order, beginning at [namespace, prefix]; a page
+    // that continues after a key inside that range starts there instead.
+    const resume = after !== undefined && after >= prefix;
+    const range = { start: [namespace, resume ? after : prefix] as [string, string], exclusiveStart: resume };
     return this.read('list values', (dbs) => {
       const entries: KvEntry[] = [];
-      // Keys that start with the prefix are contiguous in LMDB's order, beginning at [namespace, prefix].
-      for (const { key, value: record } of dbs.kv.getRange({ start: [namespace, prefix] })) {
+      for (const { key, value: record } of dbs.kv.getRange(range)) {
         if (key[0] !== namespace || !key[1].startsWith(prefix) || entries.length >= limit) break;
         if (expired(record, now)) continue;
         entries.push({

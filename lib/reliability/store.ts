@@ -143,8 +143,11 @@ export interface FinanceStore {
   kvGet(namespace: string, key: string): Promise<unknown>;
   /** True when a live value was removed. */
   kvDelete(namespace: string, key: string): Promise<boolean>;
-  /** Live entries of a namespace in key order, optionally only keys starting with `prefix` (default limit 100). */
-  kvList(namespace: string, options?: { prefix?: string; limit?: number }): Promise<KvEntry[]>;
+  /**
+   * Live entries of a namespace in key order, optionally only keys starting with `prefix` (default limit 100).
+   * With `after`, the listing starts after that key, so a caller can page through a namespace.
+   */
+  kvList(namespace: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<KvEntry[]>;
 
   // ---- housekeeping ------------------------------------------------------------------------------
 

@@ -1,0 +1,59 @@
+/**
+ * Turns a Node-RED message into plain JSON with its secrets removed, for a dead letter (DESIGN principle 8:
+ * secrets never reach dead letters).
+ *
+ * Strings are scrubbed by the ERP client's redaction (lib/erp/redact.ts: "Bearer ..." and "Basic ..." in
+ * free text). Its deep copy, `redactValue`, is not used for whole messages because it cuts long strings to
+ * bound error bodies: a stored message is replayed later and must come back whole.
+ */
+import { REDACTED, redactText } from '../erp/redact';
+
+/**
+ * Keys whose values are credentials, at any depth. The same list as the ERP client's (lib/erp/redact.ts,
+ * which does not export it), so an echoed request header and a form field are caught in both places.
+ */
+const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
+/** Deeper than any document of the canonical model; guards the stack against a hostile nesting. */
+const MAX_DEPTH = 100;
+const CIRCULAR = '[Circular]';
+
+/**
+ * A redacted plain-JSON copy: Dates become ISO strings, bigints decimal strings, Buffers
+ * `{type: 'Buffer', data}` (as JSON.stringify writes them); functions, symbols and undefined members are
+ * dropped; a reference back to an enclosing object becomes "[Circular]".
+ */
+export function toRedactedJson(value: unknown): unknown {
+  return copy(value, new Set(), 0);
+}
+
+function copy(value: unknown, ancestors: Set<object>, depth: number): unknown {
+  if (typeof value === 'string') return redactText(value, []);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean' || value === null) return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object') return undefined;
+  if (ancestors.has(value)) return CIRCULAR;
+  if (depth >= MAX_DEPTH) return REDACTED;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toJSON();
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      return value.map((item) => {
+        const copied = copy(item, ancestors, depth + 1);
+        return copied === undefined ? null : copied;
+      });
+    }
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const copied =
+        SECRET_KEY.test(key) && item !== null && item !== undefined ? REDACTED : copy(item, ancestors, depth + 1);
+      // defineProperty, not assignment: an own "__proto__" member (parsed JSON may have one) stays a member.
+      if (copied !== undefined)
+        Object.defineProperty(result, key, { value: copied, enumerable: true, writable: true, configurable: true });
+    }
+    return result;
+  } finally {
+    ancestors.delete(value);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * `finance-dead-letter`: keeps failed messages with their reason in the durable store until a person replays or
+ * purges them (DESIGN 7). A Catch node feeds it; commands (msg.topic list | replay | purge | stats) and the
+ * admin HTTP API (admin-api.ts) look after the letters. Replays leave through output 1 at the configured rate;
+ * command answers through output 2.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { FinanceError } from '../../lib/errors';
+import { isCommand, runCommand, type DeadLetterQueue } from '../../lib/reliability/dead-letter-commands';
+import { ReplayQueue } from '../../lib/reliability/dead-letter-replay';
+import { deadLetterSettings, type DeadLetterDialogSettings } from '../../lib/reliability/dead-letter-settings';
+import { DeadLetters } from '../../lib/reliability/dead-letters';
+import type { FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
+import { registerAdminApi } from './admin-api';
+
+const TYPE = 'finance-dead-letter';
+/** Retention also runs after every new letter; the timer covers a queue that receives none for a while. */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+
+interface FinanceDeadLetterDef extends NodeDef, DeadLetterDialogSettings {
+  store?: string;
+}
+
+interface FinanceDeadLetterNode extends Node {
+  /** The node's queue; throws the reason when the node could not start (no store, bad settings). */
+  queue(): DeadLetterQueue;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceDeadLetter(this: FinanceDeadLetterNode, def: FinanceDeadLetterDef) {
+    RED.nodes.createNode(this, def);
+    let queue: DeadLetterQueue | undefined;
+    let failure: FinanceError | undefined;
+    const settings = (() => {
+      try {
+        return deadLetterSettings(def);
+      } catch (err) {
+        failure = asFinanceError(err);
+        return undefined;
+      }
+    })();
+
+    const showStatus = (): void => {
+      if (!queue) return;
+      const { letters, replays } = queue;
+      letters.count({ status: 'open' }).then(
+        (open) => this.status(statusOf(open, replays.pending)),
+        (err: unknown) => this.status({ fill: 'red', shape: 'ring', text: statusText(asFinanceError(err).code) }),
+      );
+    };
+
+    const enforceRetention = async (letters: DeadLetters): Promise<void> => {
+      if (!settings) return;
+      const { removedOpen } = await letters.enforceRetention(settings.retention);
+      if (removedOpen > 0) {
+        this.warn(
+          `Retention removed ${removedOpen} open dead letter(s) that nobody had replayed or purged. Raise "Keep ` +
+            'letters for" or "Keep at most" if letters must wait longer.',
+        );
+      }
+    };
+
+    if (settings) {
+      try {
+        const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+        if (!storeNode) {
+          throw new FinanceError(
+            'CONFIG_INVALID',
+            'Choose a finance store in the dialog: dead letters are kept there.',
+          );
+        }
+        const letters = new DeadLetters({ store: storeNode.store(), queue: this.id });
+        const replays = new ReplayQueue({
+          letters,
+          ratePerSecond: settings.ratePerSecond,
+          emit: (msg) => {
+            this.send([msg, null]);
+            showStatus();
+          },
+          onError: (err, id) => {
+            this.error(`Dead letter ${id} was not replayed: ${asFinanceError(err).message}`);
+          },
+        });
+        queue = { letters, replays };
+      } catch (err) {
+        failure = err instanceof FinanceError ? err : storeFailure(err);
+      }
+    }
+    if (failure) {
+      this.error(`This dead-letter node cannot keep letters: ${failure.message}`);
+      this.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+    }
+
+    this.queue = () => {
+      if (queue) return queue;
+      throw failure;
+    };
+
+    onInput(this, async (msg, send): Promise<Status | void> => {
+      const error = (msg as { error?: unknown }).error;
+      if ((error as { source?: { id?: unknown } } | null | undefined)?.source?.id === this.id) {
+        // Keeping this node's own failure, or running again the command that failed (a Catch message keeps
+        // the topic of the message), would loop through the Catch node that reported it.
+        this.warn(
+          'A Catch node sends this node its own errors; they are not kept. Limit the Catch node to other nodes.',
+        );
+        return;
+      }
+      const current = this.queue();
+      if (isCommand(msg.topic)) {
+        msg.payload = await runCommand(current, msg.topic, msg.payload);
+        send([null, msg]);
+        return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
+      }
+      if (error === undefined) {
+        throw new FinanceError(
+          'SCHEMA_INVALID',
+          'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge or stats.',
+        );
+      }
+      const added = await current.letters.add(msg);
+      if (added.status !== 'duplicate') await enforceRetention(current.letters);
+      return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
+    });
+
+    const timer = setInterval(() => {
+      if (queue) enforceRetention(queue.letters).then(showStatus, (err: unknown) => this.error(describe(err)));
+    }, RETENTION_INTERVAL_MS);
+    timer.unref();
+    if (queue) enforceRetention(queue.letters).then(showStatus, (err: unknown) => this.error(describe(err)));
+
+    this.on('close', () => {
+      clearInterval(timer);
+      queue?.replays.close();
+    });
+  }
+
+  // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
+  RED.nodes.registerType(TYPE, FinanceDeadLetter as never);
+
+  registerAdminApi(RED, TYPE, (nodeId) => {
+    const node = RED.nodes.getNode(nodeId) as FinanceDeadLetterNode | null;
+    return node && node.type === TYPE ? node.queue() : undefined;
+  });
+};
+
+/** Blue while replays are being sent; yellow while letters wait for a person; green when none do. */
+function statusOf(open: number, replaying: number): Status {
+  if (replaying > 0) return { fill: 'blue', shape: 'dot', text: statusText(`replaying ${replaying}`) };
+  return { fill: open > 0 ? 'yellow' : 'green', shape: 'dot', text: statusText(`${open} open`) };
+}
+
+function storeFailure(err: unknown): FinanceError {
+  return new FinanceError(
+    'STORE_UNAVAILABLE',
+    `The finance store is not available (${describe(err)}); check the finance-store node.`,
+    { retryable: true, cause: err },
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,334 @@
+import * as path from 'node:path';
+import { helper, tempDir } from '../support/node-red';
+import financeDeadLetter = require('../../nodes/finance-dead-letter/finance-dead-letter');
+import financeStore = require('../../nodes/finance-store/finance-store');
+import type { Node } from 'node-red';
+import type { DeadLetterQueue } from '../../lib/reliability/dead-letter-commands';
+import { DLQ_NAMESPACE, type DeadLetter } from '../../lib/reliability/dead-letters';
+import { inboxKey } from '../../lib/reliability/store';
+import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+
+const functionNode = require('@node-red/nodes/core/function/10-function.js');
+
+type Msg = Record<string, any>;
+interface DeadLetterNode extends Node {
+  queue(): DeadLetterQueue;
+}
+
+const BEARER = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlcnAifQ.c2VjcmV0LXNpZ25hdHVyZQ';
+const SOURCE = 'https://concur.example.com';
+
+/** A function node that fails the way an ERP node does: done(err) with a code, the error text echoing a token. */
+const FAILING_CODE = `
+const err = new Error('The ERP refused the posting (sent Authorization: Bearer ${BEARER}).');
+err.code = 'ERP_REJECTED';
+node.error(err, msg);
+return null;`;
+
+function event(n: number, extra: Msg = {}): Msg {
+  return {
+    topic: 'expense',
+    payload: { id: `ER-${n}`, total: { amount: '10.00', currency: 'EUR' } },
+    finance: {
+      id: `evt-${n}`,
+      source: SOURCE,
+      type: 'expense.submitted',
+      correlationId: `corr-${n}`,
+      docType: 'expenseReport',
+      docId: `ER-${n}`,
+      attempt: 3,
+    },
+    headers: { authorization: `Bearer ${BEARER}` },
+    ...extra,
+  };
+}
+
+async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** Collects what a helper node receives. */
+function collect(id: string, accept: (msg: Msg) => boolean = () => true): Msg[] {
+  const received: Msg[] = [];
+  helper.getNode(id).on('input', (msg: Msg) => {
+    if (accept(msg)) received.push(msg);
+  });
+  return received;
+}
+
+describe('finance-dead-letter node', () => {
+  const temp = tempDir('dead-letter-node');
+  let storePath: string;
+  let counter = 0;
+
+  beforeEach(() => {
+    storePath = path.join(temp.dir, `store-${++counter}`);
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+  afterAll(() => temp.remove());
+
+  function flow(options: { ratePerSecond?: number; store?: string } = {}): Msg[] {
+    // Flow nodes carry x and y: without them Node-RED takes a node for a config node, and a Catch node's scope
+    // pointing at one makes the flow fail to start.
+    const at = { z: 'tab', x: 100, y: 100 };
+    return [
+      { id: 'tab', type: 'tab' },
+      { id: 'store', type: 'finance-store', path: storePath },
+      { id: 'fail', type: 'function', ...at, name: 'post expense', func: FAILING_CODE, outputs: 1, wires: [[]] },
+      // One Catch node for both (the test helper registers the core Catch node once per Catch in a flow):
+      // the dead-letter node must ignore its own failures instead of looping.
+      { id: 'catch', type: 'catch', ...at, scope: ['fail', 'dl'], wires: [['dl', 'errors']] },
+      {
+        id: 'dl',
+        type: 'finance-dead-letter',
+        ...at,
+        name: 'dead letters',
+        store: options.store ?? 'store',
+        maxAgeDays: 30,
+        maxEntries: 1000,
+        ratePerSecond: options.ratePerSecond ?? 50,
+        wires: [['replayed'], ['result']],
+      },
+      { id: 'replayed', type: 'helper', ...at },
+      { id: 'result', type: 'helper', ...at },
+      { id: 'errors', type: 'helper', ...at },
+    ];
+  }
+
+  async function load(options: { ratePerSecond?: number; store?: string } = {}) {
+    // The helper loads the core Catch node itself when a flow has one.
+    await helper.load([financeStore, financeDeadLetter, functionNode], flow(options));
+    const dl = helper.getNode('dl') as DeadLetterNode;
+    return {
+      dl,
+      replayed: collect('replayed'),
+      result: collect('result'),
+      // Failures of the dead-letter node itself (the Catch node also reports those of the function node).
+      errors: collect('errors', (msg) => msg.error.source.id === 'dl'),
+      store: (helper.getNode('store') as FinanceStoreNode).store(),
+    };
+  }
+
+  /** Fails `count` events through the function node and waits until they are dead letters. */
+  async function failEvents(dl: DeadLetterNode, count: number): Promise<DeadLetter[]> {
+    for (let n = 1; n <= count; n += 1) helper.getNode('fail').receive(event(n));
+    await waitFor(async () => (await dl.queue().letters.count()) === count, `${count} dead letters`);
+    return (await dl.queue().letters.list()).letters;
+  }
+
+  async function command(topic: string, payload: unknown, result: Msg[]): Promise<any> {
+    const before = result.length;
+    helper.getNode('dl').receive({ topic, payload });
+    await waitFor(() => result.length > before, `the answer to ${topic}`);
+    return result[result.length - 1].payload;
+  }
+
+  it('keeps a failure from a Catch node with its original message, error code and node, minus secrets', async () => {
+    const { dl, store } = await load();
+    const statuses: Msg[] = [];
+    helper.getNode('dl').on('call:status', (call: { args: Msg[] }) => statuses.push(call.args[0]));
+    await store.accept({ key: inboxKey(SOURCE, 'evt-1'), envelope: { id: 'evt-1' }, payload: {} });
+
+    const [letter] = await failEvents(dl, 1);
+
+    expect(letter).toMatchObject({
+      status: 'open',
+      attempts: 3,
+      correlationId: 'corr-1',
+      source: SOURCE,
+      docType: 'expenseReport',
+      docId: 'ER-1',
+      error: { code: 'ERP_REJECTED', nodeId: 'fail', nodeType: 'function', nodeName: 'post expense' },
+    });
+    expect(letter.error.message).toMatch(/^The ERP refused the posting \(sent Authorization: Bearer \[REDACTED\]\)/);
+    expect(letter.original).toEqual({
+      ...event(1),
+      headers: { authorization: '[REDACTED]' },
+    });
+    expect(JSON.stringify(await store.kvList(DLQ_NAMESPACE))).not.toContain(BEARER);
+
+    // The status is set once the message is handled, i.e. after its event was finished in the inbox.
+    await waitFor(() => statuses.some((status) => status.text === '1 open'), 'the open count in the status');
+    expect(statuses.find((status) => status.text === '1 open')).toMatchObject({ fill: 'yellow', shape: 'dot' });
+    const entry = await store.get(inboxKey(SOURCE, 'evt-1'));
+    expect(entry?.outcome).toMatchObject({ status: 'dead-lettered', detail: { deadLetterId: letter.id } });
+  });
+
+  it('lists letters on the second output', async () => {
+    const { dl, result } = await load();
+    const letters = await failEvents(dl, 3);
+
+    const page = await command('list', { limit: 2 }, result);
+
+    expect(page.letters.map((letter: DeadLetter) => letter.id)).toEqual(letters.slice(0, 2).map((l) => l.id));
+    expect(page.nextCursor).toBe(letters[1].id);
+  });
+
+  it('replays one letter, then a filter, then all open ones, as the original messages on output 1', async () => {
+    const { dl, replayed, result } = await load();
+    const letters = await failEvents(dl, 3);
+
+    const one = await command('replay', { id: letters[1].id }, result);
+    expect(one).toMatchObject({ ids: [letters[1].id], queued: 1 });
+    await waitFor(() => replayed.length === 1, 'one replay');
+    expect(replayed[0]).toMatchObject({
+      payload: event(2).payload,
+      topic: 'expense',
+      finance: { ...event(2).finance, attempt: 1 },
+      replay: { deadLetterId: letters[1].id, replayCount: 1 },
+    });
+    expect(replayed[0].error).toBeUndefined();
+
+    await command('replay', { docType: 'expenseReport' }, result);
+    await waitFor(() => replayed.length === 3, 'the filtered replays');
+    expect(replayed.slice(1).map((msg) => msg.payload.id)).toEqual(['ER-1', 'ER-3']);
+
+    const none = await command('replay', 'all', result);
+    expect(none).toMatchObject({ ids: [], queued: 0 });
+    expect(await dl.queue().letters.count({ status: 'replayed' })).toBe(3);
+  });
+
+  it('replays no faster than its rate, in order', async () => {
+    const { dl, replayed, result } = await load({ ratePerSecond: 2 });
+    await failEvents(dl, 3);
+    const times: number[] = [];
+    helper.getNode('replayed').on('input', () => times.push(performance.now()));
+
+    await command('replay', 'all', result);
+    await waitFor(() => replayed.length === 3, 'three replays');
+
+    expect(replayed.map((msg) => msg.payload.id)).toEqual(['ER-1', 'ER-2', 'ER-3']);
+    // At 2 per second, the third message cannot leave within a second of the first.
+    expect(times[2] - times[0]).toBeGreaterThanOrEqual(900);
+  });
+
+  it('reopens a letter whose replay fails again', async () => {
+    const { dl, replayed, result } = await load();
+    const [letter] = await failEvents(dl, 1);
+    await command('replay', 'all', result);
+    await waitFor(() => replayed.length === 1, 'the replay');
+
+    helper.getNode('fail').receive(replayed[0]);
+    await waitFor(async () => (await dl.queue().letters.count({ status: 'open' })) === 1, 'the reopened letter');
+
+    expect(await dl.queue().letters.get(letter.id)).toMatchObject({ status: 'open', attempts: 4, replayCount: 1 });
+    expect(await dl.queue().letters.count()).toBe(1);
+  });
+
+  it('purges and answers stats', async () => {
+    const { dl, result } = await load();
+    const letters = await failEvents(dl, 2);
+
+    expect(await command('purge', { ids: [letters[0].id] }, result)).toEqual({ purged: 1, ids: [letters[0].id] });
+    expect(await command('stats', undefined, result)).toEqual({
+      open: 1,
+      replayed: 0,
+      purged: 1,
+      total: 2,
+      replaying: 0,
+    });
+    expect((await dl.queue().letters.get(letters[0].id))?.original).toBeUndefined();
+  });
+
+  it('keeps its letters across a restart', async () => {
+    const first = await load();
+    const letters = await failEvents(first.dl, 2);
+    await helper.unload();
+
+    const second = await load();
+    expect((await second.dl.queue().letters.list()).letters).toEqual(letters);
+  });
+
+  it('reports bad input to Catch with a code, and never keeps or re-runs its own failures', async () => {
+    const { dl, errors, result } = await load();
+    const warnings: unknown[] = [];
+    helper.getNode('dl').on('call:warn', (call: { args: unknown[] }) => warnings.push(call.args[0]));
+
+    dl.receive({ payload: 'no error, no command' });
+    await waitFor(() => errors.length === 1 && warnings.length === 1, 'the error and its echo');
+    expect(errors[0].error).toMatchObject({ code: 'SCHEMA_INVALID', source: { id: 'dl' } });
+
+    // The Catch message of a failed command keeps its topic: re-running it would loop.
+    dl.receive({ topic: 'replay', payload: { stauts: 'open' } });
+    await waitFor(() => errors.length === 2 && warnings.length === 2, 'the second error and its echo');
+    expect(errors[1].error.message).toMatch(/unknown field\(s\) stauts/);
+
+    // By the time a later command is answered, a loop would have produced more errors.
+    expect(await command('stats', undefined, result)).toMatchObject({ total: 0 });
+    expect(errors).toHaveLength(2);
+    expect(warnings[0]).toMatch(/its own errors; they are not kept/);
+  });
+
+  it('says so when no store is chosen', async () => {
+    const { dl, errors } = await load({ store: '' });
+    expect(() => dl.queue()).toThrow(/Choose a finance store/);
+    dl.receive({ topic: 'stats' });
+    await waitFor(() => errors.length === 1, 'the error');
+    expect(errors[0].error.code).toBe('CONFIG_INVALID');
+  });
+
+  describe('admin API', () => {
+    it('lists, reads, replays and purges letters, and answers stats', async () => {
+      const { dl, replayed } = await load();
+      const letters = await failEvents(dl, 3);
+
+      const list = await helper.request().get('/finance-dead-letter/dl/letters?status=open&limit=2').expect(200);
+      expect(list.body.letters.map((letter: DeadLetter) => letter.id)).toEqual([letters[0].id, letters[1].id]);
+      const next = await helper
+        .request()
+        .get(`/finance-dead-letter/dl/letters?status=open&limit=2&cursor=${list.body.nextCursor}`)
+        .expect(200);
+      expect(next.body.letters.map((letter: DeadLetter) => letter.id)).toEqual([letters[2].id]);
+
+      const one = await helper.request().get(`/finance-dead-letter/dl/letters/${letters[0].id}`).expect(200);
+      expect(one.body).toEqual(letters[0]);
+
+      const replay = await helper
+        .request()
+        .post('/finance-dead-letter/dl/replay')
+        .send({ ids: [letters[2].id] });
+      expect(replay.status).toBe(200);
+      expect(replay.body).toMatchObject({ ids: [letters[2].id], queued: 1 });
+      await waitFor(() => replayed.length === 1, 'the replay');
+      expect(replayed[0].payload.id).toBe('ER-3');
+
+      const purge = await helper.request().post('/finance-dead-letter/dl/purge').send({ all: true }).expect(200);
+      expect(purge.body).toEqual({ purged: 3, ids: letters.map((letter) => letter.id) });
+
+      const stats = await helper.request().get('/finance-dead-letter/dl/stats').expect(200);
+      expect(stats.body).toEqual({ open: 0, replayed: 0, purged: 3, total: 3, replaying: 0 });
+    });
+
+    it('answers 404 for an unknown node, a node of another type and an unknown letter', async () => {
+      await load();
+      for (const url of [
+        '/finance-dead-letter/nope/letters',
+        '/finance-dead-letter/store/stats',
+        '/finance-dead-letter/dl/letters/1740819600000-00000000',
+        '/finance-dead-letter/dl/letters/not-an-id',
+      ]) {
+        const answer = await helper.request().get(url);
+        expect(answer.status).toBe(404);
+        expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(JSON.parse(answer.text)).toMatchObject({ status: 404, title: 'Not Found' });
+      }
+    });
+
+    it('answers 400 problem+json for a request it cannot act on', async () => {
+      await load();
+      const replay = await helper.request().post('/finance-dead-letter/dl/replay').send({});
+      expect(replay.status).toBe(400);
+      expect(JSON.parse(replay.text)).toMatchObject({ status: 400, code: 'SCHEMA_INVALID' });
+
+      const list = await helper.request().get('/finance-dead-letter/dl/letters?status=closed');
+      expect(list.status).toBe(400);
+      expect(JSON.parse(list.text).detail).toMatch(/status must be one of/);
+    });
+  });
+});
