@@ -1,11 +1,20 @@
 /**
- * Makes one flow file from the example pipelines, each on its own tab, with every finance-erp connection
- * pointed at a running sandbox instead of starting an embedded one. Used by `npm start` and the end-to-end
- * tests, so the examples are the only copy of the pipelines.
+ * Makes one deployment from the example pipelines, each on its own tab, with every finance-erp connection
+ * pointed at a running sandbox instead of starting an embedded one, and the demo credentials that an example
+ * cannot carry (Node-RED never exports credentials). Used by `npm start` and the end-to-end tests, so the
+ * examples are the only copy of the pipelines.
  */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+
+/** A published demo value, not a secret: the sample-event script and the README use it. */
+const DEMO_WEBHOOK_SECRET = 'finance-sync-demo-secret';
+
+/** Credentials per node type for the demo deployment. */
+const DEMO_CREDENTIALS = {
+  'finance-source': { secret: DEMO_WEBHOOK_SECRET },
+};
 
 function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
   const files = fs
@@ -14,6 +23,7 @@ function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
     .filter((file) => !only || only.includes(path.basename(file, '.json')))
     .sort();
   const flows = [];
+  const credentials = {};
   for (const file of files) {
     const nodes = JSON.parse(fs.readFileSync(path.join(examplesDir, file), 'utf8'));
     for (const node of nodes) {
@@ -21,10 +31,11 @@ function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
         node.embeddedSandbox = false;
         node.baseUrl = sandboxUrl;
       }
+      if (DEMO_CREDENTIALS[node.type]) credentials[node.id] = { ...DEMO_CREDENTIALS[node.type] };
       flows.push(node);
     }
   }
-  return flows;
+  return { flows, credentials };
 }
 
-module.exports = { deployableFlows };
+module.exports = { deployableFlows, DEMO_WEBHOOK_SECRET };

@@ -5,9 +5,10 @@
  *   sandbox ERP  http://127.0.0.1:$SANDBOX_PORT (default 8089)
  *   Node-RED     http://127.0.0.1:$PORT         (default 1880), user directory .node-red/
  *
- * The pack is linked into the user directory (no copy), so `npm run build` and a restart pick up changes. The
- * flow file is made from examples/pipelines/ on the first start, pointed at the sandbox above; after that the
- * editor's own deploys are kept. `npm start -- --reset-flows` makes it again from the examples.
+ * The pack is linked into the user directory (no copy), so `npm run build` and a restart pick up changes. On
+ * the first start the pipelines from examples/pipelines/ are deployed through the admin API (which is how
+ * their demo credentials reach Node-RED's credential store), pointed at the sandbox above; after that the
+ * editor's own deploys are kept. `npm start -- --reset-flows` deploys the examples again.
  * Ctrl-C or SIGTERM stops both processes.
  */
 'use strict';
@@ -31,12 +32,34 @@ function linkPack() {
   fs.symlinkSync(root, link, 'dir');
 }
 
-function writeFlows() {
+/** True when the examples must be deployed: a new user directory, or --reset-flows. */
+function needsExamples() {
   const flowFile = path.join(userDir, 'flows.json');
   if (fs.existsSync(flowFile) && !resetFlows) return false;
-  const flows = deployableFlows(path.join(root, 'examples', 'pipelines'), { sandboxUrl });
-  fs.writeFileSync(flowFile, JSON.stringify(flows, null, 2));
+  fs.writeFileSync(flowFile, '[]');
   return true;
+}
+
+async function deployExamples() {
+  const editor = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${editor}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('Node-RED did not start within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const deployment = deployableFlows(path.join(root, 'examples', 'pipelines'), { sandboxUrl });
+  const response = await fetch(`${editor}/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify(deployment),
+  });
+  if (!response.ok) throw new Error(`deploying the example pipelines failed: ${response.status} ${await response.text()}`);
 }
 
 const children = [];
@@ -62,15 +85,23 @@ function run(name, args, env) {
 
 fs.mkdirSync(userDir, { recursive: true });
 linkPack();
-const fresh = writeFlows();
+const fresh = needsExamples();
 run('sandbox ERP', [path.join(root, 'dist', 'lib', 'sandbox', 'cli.js'), '--port', String(sandboxPort)]);
 run('Node-RED', [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(__dirname, 'settings.js')], {
   PORT: String(port),
   FINANCE_SANDBOX_URL: sandboxUrl,
 });
-console.log(
-  `\nfinance-sync demo\n  editor:      http://127.0.0.1:${port}/\n  sandbox ERP: ${sandboxUrl}/_sandbox/state\n` +
-    `  flows:       ${fresh ? 'deployed from examples/pipelines' : 'kept from the last run (npm start -- --reset-flows to redeploy the examples)'}\n`,
+(fresh ? deployExamples() : Promise.resolve()).then(
+  () =>
+    console.log(
+      `\nfinance-sync demo\n  editor:      http://127.0.0.1:${port}/\n  sandbox ERP: ${sandboxUrl}/_sandbox/state\n` +
+        `  flows:       ${fresh ? 'deployed from examples/pipelines' : 'kept from the last run (npm start -- --reset-flows deploys the examples again)'}\n` +
+        `  try:         node scripts/send-sample-events.js --count 5\n`,
+    ),
+  (err) => {
+    console.error(err.message);
+    stopAll(1);
+  },
 );
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));

@@ -25,6 +25,10 @@ export const ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   /** A decision from someone who is neither the expected approver nor a valid delegate, or on a closed approval. */
   'APPROVER_NOT_ALLOWED',
+  /** A decision about a document that has no approval (never started here, or finished too long ago). */
+  'APPROVAL_NOT_FOUND',
+  /** A document that reached the posting step without an approval that allows posting it. */
+  'NOT_APPROVED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

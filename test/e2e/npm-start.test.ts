@@ -48,7 +48,10 @@ describe('npm start', () => {
 
       const flows = JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as Array<{ type: string }>;
       expect(Array.isArray(flows)).toBe(true);
-      expect(output).toContain(`http://127.0.0.1:${port}/`);
+      await waitFor('the start banner', async () => (output.includes('try:') ? true : undefined));
+      expect(output).toContain(`editor:      http://127.0.0.1:${port}/`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- npm start printed:\n${output}`);
     } finally {
       child.kill('SIGTERM');
     }

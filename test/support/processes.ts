@@ -94,8 +94,11 @@ export async function startSandboxProcess(extraArgs: string[] = []): Promise<Run
 }
 
 export interface NodeRedOptions {
-  flows: unknown[];
-  /** Credentials by node id; written through the admin API after start so they are encrypted as usual. */
+  /** Deployed after start; leave out to keep the user directory's flows (a restart). */
+  flows?: unknown[];
+  /** Credentials by node id; deployed with the flows through the admin API, as the editor does. */
+  credentials?: Record<string, Record<string, string>>;
+  /** Reuse a user directory, e.g. to restart a host; a new one is made otherwise. */
   userDir?: string;
   env?: Record<string, string>;
 }
@@ -110,9 +113,23 @@ export function makeUserDir(): string {
   return userDir;
 }
 
+/** Deploys flows and their credentials through the admin API (a full deployment). */
+export async function deployFlows(
+  editorUrl: string,
+  flows: unknown[],
+  credentials: Record<string, Record<string, string>> = {},
+): Promise<void> {
+  const response = await fetch(`${editorUrl}/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify({ flows, credentials }),
+  });
+  if (!response.ok) throw new Error(`deploy failed: ${response.status} ${await response.text()}`);
+}
+
 export async function startNodeRed(options: NodeRedOptions): Promise<RunningProcess & { userDir: string }> {
   const userDir = options.userDir ?? makeUserDir();
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  if (!options.userDir) fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -132,6 +149,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningProc
     },
     { timeoutMs: 60_000 },
   );
+  if (options.flows) await deployFlows(running.url, options.flows, options.credentials);
   return { ...running, userDir };
 }
 
