@@ -4,12 +4,15 @@
  */
 import { FinanceError } from '../errors';
 import type { AuthConfig, ErpConnectionConfig } from '../erp/client';
+import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../reliability/circuit-breaker';
+import type { RetryDialogSettings } from './retry-settings';
 import { httpUrl, integerSetting, optionalText, requiredText } from './settings';
 
 export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
-export interface ErpDialogSettings {
+/** The retry fields are read by retryPolicyFromDialog (retry-settings.ts), the others here. */
+export interface ErpDialogSettings extends RetryDialogSettings {
   name?: string;
   dialect?: string;
   baseUrl?: string;
@@ -23,6 +26,12 @@ export interface ErpDialogSettings {
   rateLimitRequests?: string | number;
   rateLimitWindowSeconds?: string | number;
   embeddedSandbox?: boolean;
+  /** Off only when explicitly unticked: older flows without the field keep the breaker on. */
+  circuitBreaker?: boolean;
+  circuitFailureRate?: string | number;
+  circuitMinimumCalls?: string | number;
+  circuitWindowSeconds?: string | number;
+  circuitOpenSeconds?: string | number;
 }
 
 /** Secrets from Node-RED's credential store; they never travel in the flow JSON. */
@@ -101,5 +110,36 @@ export function erpConnectionConfig(
     timeoutMs: integerSetting(settings.timeoutMs, 'Timeout (ms)', { min: 100, max: 600_000, fallback: 30_000 }),
     maxConcurrency: integerSetting(settings.maxConcurrency, 'Concurrent requests', { min: 1, max: 100, fallback: 8 }),
     rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, perMs: rateLimitWindowSeconds * 1000 } : null,
+    circuitBreaker: circuitBreakerSettings(settings),
+  };
+}
+
+function circuitBreakerSettings(settings: ErpDialogSettings): CircuitBreakerSettings | null {
+  if (settings.circuitBreaker === false) return null;
+  const defaults = DEFAULT_CIRCUIT_BREAKER;
+  return {
+    failureRateThreshold: integerSetting(settings.circuitFailureRate, 'Circuit breaker failure rate (%)', {
+      min: 1,
+      max: 100,
+      fallback: defaults.failureRateThreshold,
+    }),
+    minimumCalls: integerSetting(settings.circuitMinimumCalls, 'Circuit breaker minimum calls', {
+      min: 1,
+      max: 100_000,
+      fallback: defaults.minimumCalls,
+    }),
+    windowMs:
+      integerSetting(settings.circuitWindowSeconds, 'Circuit breaker window (s)', {
+        min: 1,
+        max: 3600,
+        fallback: defaults.windowMs / 1000,
+      }) * 1000,
+    openMs:
+      integerSetting(settings.circuitOpenSeconds, 'Circuit breaker open for (s)', {
+        min: 1,
+        max: 3600,
+        fallback: defaults.openMs / 1000,
+      }) * 1000,
+    halfOpenCalls: defaults.halfOpenCalls,
   };
 }

@@ -3,8 +3,9 @@
  * ERP through it, so keep-alive, the concurrency cap, the rate limit, authentication, correlation headers,
  * error codes and secret redaction are done once, here.
  *
- * A request goes: concurrency slot -> credentials ready -> rate-limit grant -> send at once. The grant
- * comes last so nothing can delay a send after its grant and bunch sends beyond the limit.
+ * A request goes: circuit breaker -> concurrency slot -> credentials ready -> rate-limit grant -> send at
+ * once. The breaker comes first so that, while the ERP is failing, calls stop at once instead of queueing for
+ * a slot; the grant comes last so nothing can delay a send after its grant and bunch sends beyond the limit.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -13,6 +14,7 @@ import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import axios, { AxiosHeaders, type AxiosInstance } from 'axios';
 import { FinanceError } from '../errors';
+import { CircuitBreaker, type CircuitState } from '../reliability/circuit-breaker';
 import { createAuthStrategy, type AuthStrategy } from './auth';
 import { systemClock, type Clock } from './clock';
 import {
@@ -30,6 +32,7 @@ import { Semaphore } from './semaphore';
 
 export type { AuthConfig, ConnectionSummary, ErpConnectionConfig, OAuth2ClientCredentials, TlsOptions } from './config';
 export type { RateLimit } from './rate-limiter';
+export type { CircuitState } from '../reliability/circuit-breaker';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -93,6 +96,7 @@ export class ErpClient implements ErpHttp {
   readonly #auth: AuthStrategy;
   readonly #slots: Semaphore;
   readonly #limiter: RateLimiter | null;
+  readonly #breaker: CircuitBreaker | null;
   readonly #dateNow: () => number;
   readonly #inFlight = new Set<AbortController>();
   #closed = false;
@@ -131,6 +135,10 @@ export class ErpClient implements ErpHttp {
     this.#auth = createAuthStrategy(this.#config.auth, { tokenHttp, clock, connection: this.#config.name });
     this.#slots = new Semaphore(maxConcurrency);
     this.#limiter = this.#config.rateLimit ? new RateLimiter(this.#config.rateLimit, clock) : null;
+    this.#breaker =
+      this.#config.circuitBreaker === null
+        ? null
+        : new CircuitBreaker(this.#config.name, this.#config.circuitBreaker ?? {}, clock);
   }
 
   get name(): string {
@@ -145,10 +153,32 @@ export class ErpClient implements ErpHttp {
     return this.#config.company;
   }
 
-  /** Resolves for 2xx answers; anything else is thrown as a FinanceError with a code from the pack's list. */
+  /**
+   * Resolves for 2xx answers; anything else is thrown as a FinanceError with a code from the pack's list.
+   * While the circuit breaker is open the request is not sent: it fails at once with CIRCUIT_OPEN.
+   */
   async request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
     if (this.#closed) throw this.#closedError();
     checkPath(request.path, this.#config.name);
+    return this.#breaker ? this.#breaker.run(() => this.#exchange<T>(request)) : this.#exchange<T>(request);
+  }
+
+  /** The breaker's state; always 'closed' when the connection has no breaker. */
+  circuitState(): CircuitState {
+    return this.#breaker?.state ?? 'closed';
+  }
+
+  /** Calls `listener` on every change of the breaker's state; returns the function that stops it. */
+  onCircuitState(listener: (state: CircuitState) => void): () => void {
+    const breaker = this.#breaker;
+    if (!breaker) return () => undefined;
+    breaker.on('state', listener);
+    return () => {
+      breaker.off('state', listener);
+    };
+  }
+
+  async #exchange<T>(request: ErpRequest): Promise<ErpResponse<T>> {
     const release = await this.#slots.acquire();
     try {
       let response = await this.#send(request);

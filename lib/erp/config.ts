@@ -4,6 +4,7 @@
  * values are never echoed back.
  */
 import { FinanceError } from '../errors';
+import type { CircuitBreakerSettings } from '../reliability/circuit-breaker';
 import type { RateLimit } from './rate-limiter';
 
 export interface OAuth2ClientCredentials {
@@ -45,6 +46,8 @@ export interface ErpConnectionConfig {
   /** Requests in flight at once; also the keep-alive socket pool size. Default 8. */
   maxConcurrency?: number;
   rateLimit?: RateLimit | null;
+  /** Settings of the connection's circuit breaker (missing ones take the defaults); null turns it off. */
+  circuitBreaker?: Partial<CircuitBreakerSettings> | null;
   tls?: TlsOptions;
   userAgent?: string;
 }

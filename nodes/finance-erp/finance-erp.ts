@@ -1,12 +1,16 @@
 /**
  * `finance-erp`: one ERP connection, shared by every node that talks to that ERP. It owns the HTTP client
- * (keep-alive agent, concurrency cap, rate limit, auth) and the dialect; with "embedded sandbox" on it also
- * runs the sandbox ERP inside this Node-RED, so an imported example works with no other system.
+ * (keep-alive agent, concurrency cap, rate limit, circuit breaker, auth), the dialect and the retry policy
+ * the calling nodes apply; with "embedded sandbox" on it also runs the sandbox ERP inside this Node-RED, so
+ * an imported example works with no other system.
  */
+import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { erpConnectionConfig, type ErpCredentials, type ErpDialogSettings } from '../../lib/config/erp-connection';
-import { ErpClient, type TlsOptions } from '../../lib/erp/client';
+import { retryPolicyFromDialog } from '../../lib/config/retry-settings';
+import { ErpClient, type CircuitState, type TlsOptions } from '../../lib/erp/client';
 import { createDialect } from '../../lib/erp/dialect';
+import { DEFAULT_RETRY_POLICY } from '../../lib/reliability/retry-policy';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { ErpConnection, FinanceErpNode } from '../shared/config-nodes';
 
@@ -23,6 +27,16 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const credentials: ErpCredentials = this.credentials ?? {};
     let sandbox: SandboxHandle | undefined;
+    // Config nodes show no status, so breaker changes are passed on to the nodes that use this connection.
+    const circuitEvents = new EventEmitter<{ state: [CircuitState] }>();
+    // A wrong retry setting makes the connection unusable (below), so the default is never applied silently.
+    let retrySettingsProblem: unknown;
+    try {
+      this.retryPolicy = retryPolicyFromDialog(def);
+    } catch (err) {
+      retrySettingsProblem = err;
+      this.retryPolicy = DEFAULT_RETRY_POLICY;
+    }
 
     const tls: TlsOptions | undefined = (() => {
       if (!def.tls) return undefined;
@@ -34,22 +48,38 @@ export = function register(RED: NodeAPI): void {
     })();
 
     const ready: Promise<ErpConnection> = (async () => {
+      if (retrySettingsProblem) throw retrySettingsProblem;
       if (def.embeddedSandbox) {
         sandbox = await startSandbox({ port: 0 });
         this.log(`embedded sandbox ERP listening on ${sandbox.url}`);
       }
       const config = erpConnectionConfig(def, credentials, sandbox?.url);
       const client = new ErpClient({ ...config, tls });
+      client.onCircuitState((state) => {
+        if (state === 'open') this.warn(`circuit breaker open: calls to this ERP are paused`);
+        else this.log(`circuit breaker ${state}`);
+        circuitEvents.emit('state', state);
+      });
       return { client, dialect: createDialect(config.dialect, client, config) };
     })();
     // A wrong setting is reported once at deploy; every node using this connection reports it again per message.
     ready.catch((err: Error) => this.error(`ERP connection "${def.name || def.id}" is not usable: ${err.message}`));
 
     this.connection = () => ready;
+    this.onCircuitState = (listener) => {
+      circuitEvents.on('state', listener);
+      return () => {
+        circuitEvents.off('state', listener);
+      };
+    };
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      circuitEvents.removeAllListeners();
       ready
-        .then((connection) => connection.client.close(), () => undefined)
+        .then(
+          (connection) => connection.client.close(),
+          () => undefined,
+        )
         .then(() => sandbox?.close())
         .then(
           () => done(),

@@ -1,0 +1,257 @@
+/**
+ * Durable scheduled retries (DESIGN section 7: "scheduled retries survive restarts"). A message whose
+ * attempt failed is parked in the store with the time it may run again; a loop claims the due ones and runs
+ * them. Parked retries survive a crash, a restart and a redeploy, and each runs once:
+ *
+ * - One kv record per parked retry, in the caller's namespace (e.g. `retry:<nodeId>`), keyed
+ *   `<dueAt, 15 digits>:<random token>`. Keys sort by due time, so finding what is due reads only the front
+ *   of the namespace, however many retries wait behind it (a long ERP outage can park thousands).
+ * - Claim before run. A claim is a marker in the store's ledger: the ledger's insert-if-absent and
+ *   take-over-if-older-than are atomic, which a kv read-then-write is not, so two schedulers on one store
+ *   (an old and a new deploy, or two nodes of a shared store) can never both claim one retry. A claim that is
+ *   not finished within `leaseMs` (the process died, or a close gave up waiting for the run) may be taken
+ *   over: the retry then runs once more, later.
+ * - Complete after run: the claim is marked done before the record is deleted, so a record whose deletion
+ *   was cut short is recognised as already run and dropped, never run again.
+ *
+ * Messages must be plain data the store can keep: see parkableMessage().
+ */
+import { randomUUID } from 'node:crypto';
+import { ledgerKey, type FinanceStore } from './store';
+
+export interface ScheduledRetry {
+  /** The caller's id of the retry (a message id, a UUID); one parked retry per id at a time. */
+  id: string;
+  /** When it may run, in ms since the epoch (the caller's clock, the same one due() is given). */
+  dueAt: number;
+  /** The number of the attempt it will be (2 = the first retry). */
+  attempt: number;
+  /** The message to run again. */
+  msg: Record<string, unknown>;
+}
+
+export interface RetrySchedulerOptions {
+  /** The kv namespace of this scheduler's retries, e.g. `retry:<nodeId>`. */
+  namespace: string;
+  /** How long a claim holds before another scheduler may take the retry over. Default 60 s. */
+  leaseMs?: number;
+}
+
+interface StoredRetry {
+  id: string;
+  attempt: number;
+  msg: Record<string, unknown>;
+}
+
+export const DEFAULT_CLAIM_LEASE_MS = 60_000;
+
+/** Claims held by other schedulers (an earlier deploy's abandoned runs) that a due() scan may step over. */
+const CLAIMED_ELSEWHERE_ALLOWANCE = 64;
+/** The ledger "source" of claim markers; no event source is named like this, so no ERP write shares a key. */
+const CLAIM_SOURCE = 'urn:finance-sync:retry-scheduler';
+const DUE_DIGITS = 15;
+
+export class RetryScheduler {
+  readonly #store: FinanceStore;
+  readonly #namespace: string;
+  readonly #leaseMs: number;
+  /** Identifies this scheduler's claims in the ledger. */
+  readonly #owner = `retry-scheduler:${randomUUID()}`;
+  /** Retries this scheduler has claimed and not yet completed: id -> kv key. */
+  readonly #claims = new Map<string, string>();
+
+  constructor(store: FinanceStore, options: RetrySchedulerOptions) {
+    if (typeof options.namespace !== 'string' || options.namespace === '') {
+      throw new RangeError('A retry scheduler needs a namespace, e.g. "retry:<nodeId>"');
+    }
+    this.#store = store;
+    this.#namespace = options.namespace;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+  }
+
+  /** Parks a retry; resolves once it is committed to disk. */
+  async schedule(retry: ScheduledRetry): Promise<void> {
+    const stored: StoredRetry = { id: retry.id, attempt: retry.attempt, msg: retry.msg };
+    await this.#store.kvPut(this.#namespace, retryKey(retry.dueAt), stored);
+  }
+
+  /**
+   * Parks the next attempt of a retry this scheduler has claimed, and completes the claimed one. The new
+   * record is written first: a crash in between can run the old one once more, but never loses the retry.
+   */
+  async reschedule(next: ScheduledRetry): Promise<void> {
+    await this.schedule(next);
+    await this.complete(next.id);
+  }
+
+  /**
+   * Claims and answers up to `limit` retries due at `now` (earliest first). Each must end with complete() or
+   * reschedule(); until then no scheduler hands it out again, unless the claim expires.
+   */
+  async due(now: number, limit: number): Promise<ScheduledRetry[]> {
+    const listed = await this.#store.kvList(this.#namespace, {
+      limit: limit + this.#claims.size + CLAIMED_ELSEWHERE_ALLOWANCE,
+    });
+    const claimed: ScheduledRetry[] = [];
+    for (const { key, value } of listed) {
+      const dueAt = dueAtOf(key);
+      if (claimed.length >= limit || dueAt > now) break;
+      const stored = value as StoredRetry;
+      // Running here already (or a second retry parked under the same id, which waits for the first).
+      if (this.#claims.has(stored.id)) continue;
+      const claim = await this.#store.ledgerTakeOver(this.#claimKey(key), this.#owner, this.#leaseMs);
+      if (claim.state === 'done') {
+        await this.#store.kvDelete(this.#namespace, key);
+        continue;
+      }
+      if (claim.state === 'in-flight') continue;
+      this.#claims.set(stored.id, key);
+      claimed.push({ id: stored.id, dueAt, attempt: stored.attempt, msg: stored.msg });
+    }
+    return claimed;
+  }
+
+  /**
+   * Ends a retry this scheduler claimed: it will not run again. False when this scheduler holds no claim on
+   * `id`. If the store fails here, the claim is forgotten all the same and expires in the store.
+   */
+  async complete(id: string): Promise<boolean> {
+    const key = this.#claims.get(id);
+    if (key === undefined) return false;
+    try {
+      await this.#store.ledgerDone(this.#claimKey(key), { completed: true });
+      await this.#store.kvDelete(this.#namespace, key);
+    } finally {
+      this.#claims.delete(id);
+    }
+    return true;
+  }
+
+  /** Parked retries, due or not, claimed or not (reads the whole namespace: for status and metrics). */
+  async count(): Promise<number> {
+    return (await this.#store.kvList(this.#namespace, { limit: Number.MAX_SAFE_INTEGER })).length;
+  }
+
+  /** Retries this scheduler has claimed and not completed. */
+  get claimed(): number {
+    return this.#claims.size;
+  }
+
+  #claimKey(key: string): string {
+    return ledgerKey({ source: CLAIM_SOURCE, docType: this.#namespace, docId: key, version: 1, operation: 'run' });
+  }
+}
+
+/**
+ * A copy of `msg` the store can keep: without `req` and `res`, the live HTTP request and response that
+ * core `http in` puts on a message (sockets cannot be stored, and a parked message could not answer the
+ * request later anyway: answer an HTTP request before its message reaches a node that may park it).
+ * The copy is shallow; the store encodes it when it commits.
+ */
+export function parkableMessage(msg: object): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...msg };
+  delete copy.req;
+  delete copy.res;
+  return copy;
+}
+
+function retryKey(dueAt: number): string {
+  if (!Number.isFinite(dueAt) || dueAt < 0) throw new RangeError('dueAt must be a time in ms since the epoch');
+  return `${String(Math.ceil(dueAt)).padStart(DUE_DIGITS, '0')}:${randomUUID()}`;
+}
+
+function dueAtOf(key: string): number {
+  return Number(key.slice(0, DUE_DIGITS));
+}
+
+export interface RetryLoopOptions {
+  scheduler: RetryScheduler;
+  /**
+   * Runs one claimed retry and ends it with complete() or reschedule(). A rejection goes to onError and
+   * leaves the claim to expire, so the retry runs again after the lease.
+   */
+  run(retry: ScheduledRetry): Promise<void>;
+  /** Failures of the loop itself (the store could not be read); the loop carries on. */
+  onError(error: unknown): void;
+  /** How often to look for due retries. Default 500 ms. */
+  intervalMs?: number;
+  /** Retries running at once. Default 8. */
+  maxInFlight?: number;
+  /** Wall clock in ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Looks for due retries every `intervalMs` and runs them, at most `maxInFlight` at once. Its timer is
+ * unref'd, so it never keeps a process alive by itself.
+ */
+export class RetryLoop {
+  readonly #options: Required<RetryLoopOptions>;
+  readonly #running = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #scanning = false;
+  #stopped = false;
+
+  constructor(options: RetryLoopOptions) {
+    this.#options = {
+      ...options,
+      intervalMs: options.intervalMs ?? 500,
+      maxInFlight: options.maxInFlight ?? 8,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  start(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#timer = setInterval(() => this.#scan(), this.#options.intervalMs);
+    this.#timer.unref();
+    this.#scan();
+  }
+
+  /**
+   * Stops claiming, then waits up to `waitMs` for the runs in progress. Runs still going after that keep
+   * their claims, which expire, so the next deploy runs those retries once more.
+   */
+  async stop(waitMs: number): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const givingUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#running]), givingUp]);
+    clearTimeout(timer);
+  }
+
+  #scan(): void {
+    if (this.#scanning || this.#stopped) return;
+    const free = this.#options.maxInFlight - this.#running.size;
+    if (free <= 0) return;
+    this.#scanning = true;
+    this.#options.scheduler
+      .due(this.#options.now(), free)
+      .then(
+        (retries) => {
+          // Claimed while stop() came: not started, so the claims expire and the next deploy runs them.
+          if (this.#stopped) return;
+          for (const retry of retries) this.#start(retry);
+        },
+        (error: unknown) => this.#options.onError(error),
+      )
+      .finally(() => {
+        this.#scanning = false;
+      });
+  }
+
+  #start(retry: ScheduledRetry): void {
+    const running = this.#options
+      .run(retry)
+      .catch((error: unknown) => this.#options.onError(error))
+      .finally(() => {
+        this.#running.delete(running);
+      });
+    this.#running.add(running);
+  }
+}

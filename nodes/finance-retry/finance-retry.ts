@@ -1,0 +1,143 @@
+/**
+ * `finance-retry`: durable retry with backoff, jitter and Retry-After for any part of a flow. One input
+ * takes two kinds of message:
+ *
+ * - a message without `msg.error` is checkpointed (lib/reliability/flow-retry.ts) and passed straight to
+ *   output 1, into the part of the flow that may fail;
+ * - a Catch node's message (`msg.error`) reports that such a message failed: the original is parked in the
+ *   store and, after the backoff, re-emitted on output 1 with `msg.retry = {attempt, lastError}`; after the
+ *   last attempt, or for a failure retrying cannot fix, the original leaves on output 2 with `msg.error`.
+ *
+ * Parked retries survive restarts and run once after a redeploy (lib/reliability/retry-scheduler.ts).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { retryPolicyFromDialog, type RetryDialogSettings } from '../../lib/config/retry-settings';
+import { integerSetting } from '../../lib/config/settings';
+import { FinanceError } from '../../lib/errors';
+import { caughtFailure, checkpointKey, MessageCheckpoints, type Checkpoint } from '../../lib/reliability/flow-retry';
+import { hasAttemptsLeft, nextDelayMs, type RetryPolicy } from '../../lib/reliability/retry-policy';
+import { parkableMessage, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
+import type { FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import { retryStatus, startRetryLoop } from '../shared/retrying';
+
+interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
+  store?: string;
+  checkpointHours?: string | number;
+}
+
+/** What a node with usable settings works with. */
+interface Parts {
+  policy: RetryPolicy;
+  checkpoints: MessageCheckpoints;
+  scheduler: RetryScheduler;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+/** How long a close waits for re-emissions in progress. */
+const CLOSE_WAIT_MS = 3000;
+
+export = function register(RED: NodeAPI): void {
+  function FinanceRetry(this: Node, def: FinanceRetryDef) {
+    RED.nodes.createNode(this, def);
+
+    // Every setting is checked at deploy; a wrong one is reported once now and again with each message.
+    let problem: FinanceError | undefined;
+    const parts = ((): Parts | undefined => {
+      try {
+        return setUp(def, RED.nodes.getNode(def.store ?? '') as FinanceStoreNode | null, this.id);
+      } catch (err) {
+        problem = asFinanceError(err);
+        this.error(`finance-retry is not usable: ${problem.message}`);
+        return undefined;
+      }
+    })();
+
+    const cleanCopy = (msg: NodeMessageInFlow): Record<string, unknown> => parkableMessage(RED.util.cloneMessage(msg));
+
+    /** A Catch node reported that the message failed: park its original, or give up. */
+    const handleFailure = async (
+      setup: Parts,
+      key: string,
+      msg: NodeMessageInFlow,
+      send: Send,
+    ): Promise<Status | void> => {
+      const now = Date.now();
+      const failure = caughtFailure(msg as { error?: unknown }, now);
+      const checkpoint = await setup.checkpoints.get(key);
+      // A second report of a failure whose retry is already parked (two nodes failed on one message).
+      if (checkpoint?.parked) return undefined;
+      const original = checkpoint?.msg ?? withoutError(cleanCopy(msg));
+      const attempt = checkpoint?.attempt ?? 1;
+      if (failure.retryable && hasAttemptsLeft(setup.policy, attempt)) {
+        const delayMs = nextDelayMs(setup.policy, attempt, failure);
+        await setup.scheduler.schedule({ id: key, dueAt: now + delayMs, attempt: attempt + 1, msg: original });
+        const parked: Checkpoint = { msg: original, attempt, parked: true, lastError: failure.error };
+        await setup.checkpoints.put(key, parked, delayMs);
+        return retryStatus(attempt + 1, delayMs);
+      }
+      await setup.checkpoints.drop(key);
+      send([null, { ...original, error: failure.error, retry: { attempt, lastError: failure.error } } as NodeMessage]);
+      return { fill: 'red', shape: 'ring', text: `gave up after ${attempt}` };
+    };
+
+    /** A parked retry is due: send the original again, then forget the retry (in that order: never lose it). */
+    const reemit = async (setup: Parts, retry: ScheduledRetry): Promise<void> => {
+      const lastError = (await setup.checkpoints.get(retry.id))?.lastError;
+      await setup.checkpoints.put(retry.id, { msg: retry.msg, attempt: retry.attempt, parked: false, lastError });
+      this.send([{ ...retry.msg, retry: { attempt: retry.attempt, lastError } } as NodeMessage, null]);
+      await setup.scheduler.complete(retry.id);
+      this.status({ fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
+    };
+
+    onInput(this, async (msg: NodeMessageInFlow, send: Send): Promise<Status | void> => {
+      if (!parts) throw problem;
+      const key = checkpointKey(msg);
+      if (key === undefined) {
+        throw new FinanceError('SCHEMA_INVALID', 'finance-retry needs messages with a _msgid; this one has none.');
+      }
+      if ((msg as { error?: unknown }).error !== undefined) return handleFailure(parts, key, msg, send);
+      // A message that comes round to this node again keeps counting its attempts.
+      const attempt = (await parts.checkpoints.get(key))?.attempt ?? 1;
+      await parts.checkpoints.put(key, { msg: cleanCopy(msg), attempt, parked: false });
+      send([msg, null]);
+      return undefined;
+    });
+
+    const loop = parts ? startRetryLoop(this, parts.scheduler, (retry) => reemit(parts, retry)) : undefined;
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      const stopping = loop ? loop.stop(CLOSE_WAIT_MS) : Promise.resolve();
+      stopping.then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('finance-retry', FinanceRetry);
+};
+
+function setUp(def: FinanceRetryDef, storeNode: FinanceStoreNode | null, nodeId: string): Parts {
+  const policy = retryPolicyFromDialog(def);
+  const ttlMs =
+    integerSetting(def.checkpointHours, 'Remember messages for (hours)', { min: 1, max: 720, fallback: 24 }) * HOUR_MS;
+  if (!storeNode) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      'No store is selected: choose a finance-store node, where checkpoints and parked retries are kept.',
+    );
+  }
+  const store = storeNode.store();
+  return {
+    policy,
+    checkpoints: new MessageCheckpoints(store, `retry-checkpoint:${nodeId}`, ttlMs),
+    scheduler: new RetryScheduler(store, { namespace: `retry:${nodeId}` }),
+  };
+}
+
+function withoutError(msg: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...msg };
+  delete copy.error;
+  return copy;
+}

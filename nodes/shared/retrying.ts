@@ -1,0 +1,268 @@
+/**
+ * Input handling with the connection's retry policy, for the nodes that call an ERP (DESIGN section 4: "ERP-
+ * calling nodes also apply the connection's retry policy themselves, so a simple flow needs no retry
+ * wiring"). A drop-in for onInput (node-input.ts), with the same handler:
+ *
+ *   onInputWithRetry(node, { store: () => storeNode.store(), policy: erpNode.retryPolicy }, handler);
+ *
+ * - Success: as onInput (status, done()).
+ * - A retryable failure with attempts left: the message is parked in the store with
+ *   msg.finance.attempt set to the next attempt, due after the policy's backoff (Retry-After honoured);
+ *   the node shows a yellow ring "retry N in Xs" and the input is completed with done(): the message is
+ *   parked durably, not failed. A loop runs it through the handler again when it is due; its outputs leave
+ *   through node.send.
+ * - A final failure (not retryable, or the last attempt): done(err), or node.error(err, msg) for a parked
+ *   run, so a Catch node (and the dead letters behind it) gets err.code and msg.finance.attempt.
+ * - CIRCUIT_OPEN does not use up an attempt: the call was not sent, so the message waits for the breaker
+ *   instead of heading for the dead letters during a long outage.
+ *
+ * Without a store, failures are reported at once, as with onInput. msg.req / msg.res (core http in) are
+ * not parked: answer an HTTP request before its message reaches an ERP-calling node.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeMessageInFlow } from 'node-red';
+import type { FinanceError } from '../../lib/errors';
+import type { CircuitState } from '../../lib/reliability/circuit-breaker';
+import { parkableMessage, RetryLoop, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
+import {
+  DEFAULT_RETRY_POLICY,
+  hasAttemptsLeft,
+  isRetryable,
+  nextDelayMs,
+  type RetryPolicy,
+} from '../../lib/reliability/retry-policy';
+import type { FinanceStore } from '../../lib/reliability/store';
+import type { FinanceErpNode } from './config-nodes';
+import { asFinanceError, statusText, type Send, type Status } from './node-input';
+
+export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
+
+export interface RetryingOptions {
+  /**
+   * Where retries are parked: the store, or a function that returns it (e.g. `() => storeNode.store()`,
+   * which throws when the store could not be opened). Without one, failures are not parked.
+   */
+  store?: FinanceStore | (() => FinanceStore);
+  /** Default: DEFAULT_RETRY_POLICY (DESIGN section 7). Usually the ERP connection's `retryPolicy`. */
+  policy?: RetryPolicy;
+  /** Status while a message is being handled (blue dot). */
+  busyText?: string;
+  /** How often parked retries are looked for. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** How long a close waits for runs in progress. Default 3 s. */
+  closeWaitMs?: number;
+  /** Random numbers in [0, 1) for the jitter. Default Math.random. */
+  random?: () => number;
+}
+
+export interface Retrying {
+  /** The three-argument input handler. */
+  input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void;
+  /** Stops looking for retries and waits (up to closeWaitMs) for the runs in progress. */
+  close(): Promise<void>;
+}
+
+/** Node status text of a parked message. */
+export function retryStatus(attempt: number, delayMs: number): Status {
+  return { fill: 'yellow', shape: 'ring', text: statusText(`retry ${attempt} in ${Math.ceil(delayMs / 1000)}s`) };
+}
+
+/**
+ * Builds the retrying input handling of `node` around `process`, and starts the loop that runs the node's
+ * parked retries (including those parked before a restart or redeploy). onInputWithRetry wires it up.
+ */
+export function createRetrying(node: Node, options: RetryingOptions & { process: InputHandler }): Retrying {
+  const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  const random = options.random ?? Math.random;
+  const scheduler = openScheduler(node, options.store);
+  const inputs = new Set<Promise<void>>();
+
+  const show = (status: Status) => node.status({ ...status, text: statusText(status.text) });
+  const showBusy = () => {
+    if (options.busyText) show({ fill: 'blue', shape: 'dot', text: options.busyText });
+  };
+
+  /**
+   * Parks the message for its next attempt when the failure allows it; answers the error to report when it
+   * does not. `parkedId` is the id of the retry being run, for a failure of a parked run.
+   */
+  async function park(
+    msg: NodeMessageInFlow,
+    error: FinanceError,
+    parkedId?: string,
+  ): Promise<FinanceError | undefined> {
+    const attempt = attemptOf(msg);
+    // The breaker refused to send: this attempt never reached the ERP, so it is not used up.
+    const usedAnAttempt = error.code !== 'CIRCUIT_OPEN';
+    if (!scheduler || !isRetryable(error) || (usedAnAttempt && !hasAttemptsLeft(policy, attempt))) return error;
+    const nextAttempt = usedAnAttempt ? attempt + 1 : attempt;
+    const delayMs = nextDelayMs(policy, attempt, error, random);
+    setAttempt(msg, nextAttempt);
+    const next: ScheduledRetry = {
+      id: parkedId ?? randomUUID(),
+      dueAt: Date.now() + delayMs,
+      attempt: nextAttempt,
+      msg: parkableMessage(msg),
+    };
+    try {
+      if (parkedId === undefined) await scheduler.schedule(next);
+      else await scheduler.reschedule(next);
+    } catch (parkError) {
+      setAttempt(msg, attempt);
+      node.warn(`could not park the message for a retry (${asFinanceError(parkError).message}); reporting the failure`);
+      return error;
+    }
+    show(retryStatus(nextAttempt, delayMs));
+    return undefined;
+  }
+
+  function input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void {
+    showBusy();
+    const handled = options
+      .process(msg, send)
+      .then(
+        (status) => {
+          if (status) show(status);
+          done();
+        },
+        async (err: unknown) => {
+          const failure = await park(msg, asFinanceError(err));
+          if (failure === undefined) {
+            done();
+            return;
+          }
+          // The report names the attempt that failed (1 for a message that carried none), for the dead letters.
+          setAttempt(msg, attemptOf(msg));
+          show({ fill: 'red', shape: 'ring', text: failure.code });
+          done(failure);
+        },
+      )
+      .finally(() => inputs.delete(handled));
+    inputs.add(handled);
+  }
+
+  async function runParked(retry: ScheduledRetry): Promise<void> {
+    if (!scheduler) return;
+    const msg = retry.msg as NodeMessageInFlow;
+    showBusy();
+    let status: Status | void;
+    try {
+      status = await options.process(msg, (out) => node.send(out));
+    } catch (err) {
+      const failure = await park(msg, asFinanceError(err), retry.id);
+      if (failure === undefined) return;
+      try {
+        await scheduler.complete(retry.id);
+      } finally {
+        show({ fill: 'red', shape: 'ring', text: failure.code });
+        node.error(failure, msg);
+      }
+      return;
+    }
+    if (status) show(status);
+    await scheduler.complete(retry.id);
+  }
+
+  const loop = scheduler ? startRetryLoop(node, scheduler, runParked, options.pollIntervalMs) : undefined;
+
+  return {
+    input,
+    async close(): Promise<void> {
+      const waitMs = options.closeWaitMs ?? 3000;
+      await Promise.all([loop?.stop(waitMs), waitAtMost(inputs, waitMs)]);
+    },
+  };
+}
+
+/** onInput (node-input.ts) with the retry policy: same handler, failures parked and run again when due. */
+export function onInputWithRetry(node: Node, options: RetryingOptions, handler: InputHandler): void {
+  const retrying = createRetrying(node, { ...options, process: handler });
+  node.on('input', retrying.input);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    retrying.close().then(
+      () => {
+        node.status({});
+        done();
+      },
+      () => done(),
+    );
+  });
+}
+
+/**
+ * Starts the loop that runs `node`'s parked retries with `run`. Failures of the loop itself (the store cannot
+ * be read) are logged as warnings, each different one once, not twice a second.
+ */
+export function startRetryLoop(
+  node: Node,
+  scheduler: RetryScheduler,
+  run: (retry: ScheduledRetry) => Promise<void>,
+  intervalMs?: number,
+): RetryLoop {
+  let lastMessage = '';
+  const loop = new RetryLoop({
+    scheduler,
+    run,
+    intervalMs,
+    onError: (error) => {
+      const message = asFinanceError(error).message;
+      if (message !== lastMessage) node.warn(`parked retries could not be run: ${message}`);
+      lastMessage = message;
+    },
+  });
+  loop.start();
+  return loop;
+}
+
+/**
+ * Shows the ERP connection's circuit breaker on `node`: a yellow ring while calls are paused, cleared when
+ * the connection works again. Stops listening when the node closes.
+ */
+export function showCircuitState(node: Node, erp: FinanceErpNode): void {
+  const texts: Record<CircuitState, string | undefined> = {
+    open: 'circuit open',
+    'half-open': 'circuit half-open',
+    closed: undefined,
+  };
+  const stop = erp.onCircuitState((state) => {
+    const text = texts[state];
+    node.status(text ? { fill: 'yellow', shape: 'ring', text } : {});
+  });
+  node.on('close', stop);
+}
+
+function openScheduler(node: Node, store: RetryingOptions['store']): RetryScheduler | undefined {
+  if (store === undefined) return undefined;
+  try {
+    const opened = typeof store === 'function' ? store() : store;
+    return new RetryScheduler(opened, { namespace: `retry:${node.id}` });
+  } catch (err) {
+    node.warn(`failures will not be retried: ${asFinanceError(err).message}`);
+    return undefined;
+  }
+}
+
+/** The number of the attempt the message is on: msg.finance.attempt, 1 when it has none. */
+function attemptOf(msg: NodeMessageInFlow): number {
+  const attempt = (msg as { finance?: { attempt?: unknown } }).finance?.attempt;
+  return typeof attempt === 'number' && Number.isInteger(attempt) && attempt >= 1 ? attempt : 1;
+}
+
+function setAttempt(msg: NodeMessageInFlow, attempt: number): void {
+  const holder = msg as { finance?: unknown };
+  if (typeof holder.finance === 'object' && holder.finance !== null) {
+    (holder.finance as { attempt?: number }).attempt = attempt;
+  } else {
+    holder.finance = { attempt };
+  }
+}
+
+async function waitAtMost(running: Set<Promise<void>>, waitMs: number): Promise<void> {
+  if (running.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const givingUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([Promise.allSettled([...running]), givingUp]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,281 @@
+import * as fs from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { coreNodes, helper, tempDir } from '../support/node-red';
+import financeRetry = require('../../nodes/finance-retry/finance-retry');
+import financeStore = require('../../nodes/finance-store/finance-store');
+import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+
+const changeNode = require('@node-red/nodes/core/function/15-change.js');
+const functionNode = require('@node-red/nodes/core/function/10-function.js');
+
+/**
+ * Core `http request` loads `got` with a dynamic import(), which Jest's module sandbox cannot run without
+ * --experimental-vm-modules. This evaluates the node's own file with that one import replaced by `got` as
+ * Node itself loads it (require of an ES module, Node >= 20.19); everything else is the core node as shipped.
+ */
+function coreHttpRequest(): unknown {
+  const file = require.resolve('@node-red/nodes/core/network/21-httprequest.js');
+  const nodeLoader = require('node:module') as { _load(request: string, parent: null, isMain: boolean): unknown };
+  const got = nodeLoader._load(require.resolve('got'), null, false);
+  const source = fs.readFileSync(file, 'utf8').replace("await import('got')", 'gotModule');
+  const module = { exports: {} as unknown };
+  const evaluate = new Function('module', 'exports', 'require', '__filename', '__dirname', 'gotModule', source);
+  evaluate(module, module.exports, createRequire(file), file, path.dirname(file), got);
+  return module.exports;
+}
+
+const nodes = [financeRetry, financeStore, coreHttpRequest(), changeNode, functionNode, coreNodes.catch];
+
+type Respond = (req: http.IncomingMessage, res: http.ServerResponse, count: number) => void;
+
+/** What the ERP stand-in does with the n-th request (1-based). */
+let respond: Respond = (_req, res) => res.end('ok');
+let requests = 0;
+const resetConnection: Respond = (req) => req.socket.destroy();
+
+interface Received {
+  spy: Record<string, unknown>[];
+  done: Record<string, unknown>[];
+  gaveUp: Record<string, unknown>[];
+  /** Errors the finance-retry node itself reported (done(err) goes through node.error). */
+  errors: { code?: string; message?: string }[];
+  statuses: { fill?: string; shape?: string; text?: string }[];
+}
+
+describe('finance-retry node', () => {
+  const temp = tempDir('retry-node');
+  let server: http.Server;
+  let url: string;
+  let storePath: string;
+  let storeCount = 0;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      requests += 1;
+      respond(req, res, requests);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/erp`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    temp.remove();
+  });
+  beforeEach(() => {
+    requests = 0;
+    storePath = path.join(temp.dir, `store-${++storeCount}`);
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  /**
+   * inject -> finance-retry -> change (mutates the message) -> http request -> function (raises an error for an
+   * HTTP error status) -> done; Catch(http request, function) -> finance-retry.
+   */
+  function flow(retrySettings: Record<string, unknown>, options: { store?: boolean } = {}) {
+    return [
+      { id: 'tab', type: 'tab' },
+      { id: 'store', type: 'finance-store', path: storePath },
+      {
+        id: 'retry',
+        z: 'tab',
+        type: 'finance-retry',
+        store: options.store === false ? '' : 'store',
+        retryInitialSeconds: '0.05',
+        retryBackoffCoefficient: '1',
+        retryMaximumSeconds: '1',
+        retryMaximumAttempts: '3',
+        ...retrySettings,
+        wires: [['spy', 'mutate'], ['gaveUp']],
+      },
+      {
+        id: 'mutate',
+        z: 'tab',
+        type: 'change',
+        rules: [
+          { t: 'set', p: 'payload', pt: 'msg', to: 'mutated on the way', tot: 'str' },
+          { t: 'set', p: 'mutated', pt: 'msg', to: 'true', tot: 'bool' },
+        ],
+        wires: [['http']],
+      },
+      { id: 'http', z: 'tab', type: 'http request', method: 'GET', url, ret: 'txt', senderr: true, wires: [['check']] },
+      {
+        id: 'check',
+        z: 'tab',
+        type: 'function',
+        func: 'if (msg.statusCode >= 400) { node.error("HTTP " + msg.statusCode, msg); return null; }\nreturn msg;',
+        wires: [['done']],
+      },
+      { id: 'catcher', z: 'tab', type: 'catch', scope: ['http', 'check'], uncaught: false, wires: [['retry']] },
+      { id: 'spy', z: 'tab', type: 'helper' },
+      { id: 'done', z: 'tab', type: 'helper' },
+      { id: 'gaveUp', z: 'tab', type: 'helper' },
+    ];
+  }
+
+  /** Loads the flow and records what reaches the helper nodes (copied on arrival) and the node's status. */
+  async function load(
+    retrySettings: Record<string, unknown> = {},
+    options: { store?: boolean } = {},
+  ): Promise<Received> {
+    await helper.load(nodes, flow(retrySettings, options));
+    const received: Received = { spy: [], done: [], gaveUp: [], errors: [], statuses: [] };
+    for (const name of ['spy', 'done', 'gaveUp'] as const) {
+      helper
+        .getNode(name)
+        .on('input', (msg: Record<string, unknown>) => received[name].push(JSON.parse(JSON.stringify(msg))));
+    }
+    helper
+      .getNode('retry')
+      .on('call:error', (call: { args: [Received['errors'][number]] }) => received.errors.push(call.args[0]));
+    helper
+      .getNode('retry')
+      .on('call:status', (call: { args: Received['statuses'] }) => received.statuses.push(call.args[0]));
+    return received;
+  }
+
+  function parkedRetries(): Promise<{ key: string }[]> {
+    return (helper.getNode('store') as FinanceStoreNode).store().kvList('retry:retry');
+  }
+
+  it('re-emits the original message, not the one changed on the way, until the call succeeds', async () => {
+    respond = (req, res, count) => (count <= 2 ? resetConnection(req, res, count) : res.end('accepted'));
+    const received = await load();
+    helper.getNode('retry').receive({ payload: { order: 7 }, topic: 'po' });
+    await waitFor(() => received.done.length === 1, 'the successful call');
+
+    expect(requests).toBe(3);
+    expect(received.done[0].payload).toBe('accepted');
+    expect(received.spy).toHaveLength(3);
+    const [first, second, third] = received.spy;
+    expect(first).toMatchObject({ payload: { order: 7 }, topic: 'po' });
+    expect(first.retry).toBeUndefined();
+    for (const [index, again] of [second, third].entries()) {
+      expect(again).toMatchObject({ payload: { order: 7 }, topic: 'po', _msgid: first._msgid });
+      expect(again.mutated).toBeUndefined();
+      expect(again.error).toBeUndefined();
+      expect(again.retry).toMatchObject({
+        attempt: index + 2,
+        lastError: { code: 'ECONNRESET', source: { id: 'http' } },
+      });
+    }
+    expect(received.gaveUp).toEqual([]);
+    expect(received.statuses).toContainEqual({ fill: 'yellow', shape: 'ring', text: 'retry 2 in 1s' });
+    await waitFor(
+      () => received.statuses.some((status) => status.text === 'attempt 3 sent'),
+      'the last re-emission status',
+    );
+    expect(received.statuses).toContainEqual({ fill: 'green', shape: 'dot', text: 'attempt 3 sent' });
+    expect(await parkedRetries()).toEqual([]);
+  });
+
+  it('sends the original with the last error to "gave up" after the last attempt', async () => {
+    respond = resetConnection;
+    const received = await load();
+    helper.getNode('retry').receive({ payload: { order: 8 } });
+    await waitFor(() => received.gaveUp.length === 1, 'giving up');
+
+    expect(requests).toBe(3);
+    expect(received.spy).toHaveLength(3);
+    const [gaveUp] = received.gaveUp;
+    expect(gaveUp).toMatchObject({
+      payload: { order: 8 },
+      error: { code: 'ECONNRESET' },
+      retry: { attempt: 3, lastError: { code: 'ECONNRESET' } },
+    });
+    expect(gaveUp.mutated).toBeUndefined();
+    expect(received.done).toEqual([]);
+    await waitFor(() => received.statuses.some((status) => status.fill === 'red'), 'the status');
+    expect(received.statuses).toContainEqual({ fill: 'red', shape: 'ring', text: 'gave up after 3' });
+  });
+
+  it('gives up at once on a failure that retrying cannot fix (HTTP 404)', async () => {
+    respond = (_req, res) => {
+      res.writeHead(404);
+      res.end('no such thing');
+    };
+    const received = await load();
+    helper.getNode('retry').receive({ payload: { order: 9 } });
+    await waitFor(() => received.gaveUp.length === 1, 'giving up');
+
+    expect(requests).toBe(1);
+    expect(received.gaveUp[0]).toMatchObject({
+      payload: { order: 9 },
+      retry: { attempt: 1 },
+      error: { message: 'HTTP 404' },
+    });
+  });
+
+  it('waits at least the Retry-After of an HTTP 503 answer', async () => {
+    respond = (_req, res) => {
+      res.writeHead(503, { 'Retry-After': '120' });
+      res.end('maintenance');
+    };
+    const received = await load();
+    const before = Date.now();
+    helper.getNode('retry').receive({ payload: { order: 10 } });
+    await waitFor(() => received.statuses.some((status) => status.fill === 'yellow'), 'the parked retry');
+
+    const [parked] = await parkedRetries();
+    const dueAt = Number(parked.key.split(':')[0]);
+    expect(dueAt - before).toBeGreaterThanOrEqual(120_000);
+    expect(dueAt - Date.now()).toBeLessThanOrEqual(144_000);
+    expect(received.statuses.find((status) => status.fill === 'yellow')?.text).toMatch(/^retry 2 in 1[2-4]\ds$/);
+    expect(requests).toBe(1);
+  });
+
+  it('fires a retry parked before a redeploy exactly once after it', async () => {
+    respond = (req, res, count) => (count === 1 ? resetConnection(req, res, count) : res.end('accepted'));
+    const before = await load({ retryInitialSeconds: '1' });
+    helper.getNode('retry').receive({ payload: { order: 11 } });
+    await waitFor(() => before.statuses.some((status) => status.fill === 'yellow'), 'the parked retry');
+    await helper.unload();
+    expect(before.done).toEqual([]);
+
+    const after = await load({ retryInitialSeconds: '1' });
+    await waitFor(() => after.done.length === 1, 'the retry after the redeploy');
+    await waitFor(async () => (await parkedRetries()).length === 0, 'the retry to be completed');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+
+    expect(after.done).toHaveLength(1);
+    expect(after.spy).toHaveLength(1);
+    expect(after.spy[0]).toMatchObject({ payload: { order: 11 }, retry: { attempt: 2 } });
+    expect(requests).toBe(2);
+  });
+
+  it('refuses every message with CONFIG_INVALID when no store is selected', async () => {
+    const received = await load({}, { store: false });
+    helper.getNode('retry').receive({ payload: { order: 12 } });
+    await waitFor(() => received.errors.some((error) => typeof error === 'object'), 'the error');
+    expect(received.errors[received.errors.length - 1]).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/No store is selected/),
+    });
+    expect(received.spy).toEqual([]);
+    expect(requests).toBe(0);
+  });
+
+  it('refuses every message with CONFIG_INVALID naming a wrong dialog value', async () => {
+    const received = await load({ retryMaximumAttempts: '0' });
+    helper.getNode('retry').receive({ payload: { order: 13 } });
+    await waitFor(() => received.errors.some((error) => typeof error === 'object'), 'the error');
+    expect(received.errors[received.errors.length - 1]).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/Maximum attempts/),
+    });
+  });
+});
+
+/** Polls `condition` every few ms; gives up after 10 s. */
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const giveUpAt = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,104 @@
+import { erpConnectionConfig } from '../../../lib/config/erp-connection';
+import { retryPolicyFromDialog } from '../../../lib/config/retry-settings';
+import { DEFAULT_CIRCUIT_BREAKER } from '../../../lib/reliability/circuit-breaker';
+import { DEFAULT_RETRY_POLICY } from '../../../lib/reliability/retry-policy';
+
+const base = { dialect: 'sandbox', baseUrl: 'http://127.0.0.1:8089', authType: 'none' };
+
+describe('retry policy from a dialog', () => {
+  it('takes the defaults for fields an older flow does not have', () => {
+    expect(retryPolicyFromDialog({})).toEqual(DEFAULT_RETRY_POLICY);
+    expect(retryPolicyFromDialog({ retryInitialSeconds: ' ', retryMaximumAttempts: '' })).toEqual(DEFAULT_RETRY_POLICY);
+  });
+
+  it('reads seconds (fractions too) as milliseconds, from strings or numbers', () => {
+    expect(
+      retryPolicyFromDialog({
+        retryInitialSeconds: '0.25',
+        retryBackoffCoefficient: '1.5',
+        retryMaximumSeconds: 60,
+        retryMaximumAttempts: '4',
+        retryAfterCapSeconds: '0',
+      }),
+    ).toEqual({
+      initialIntervalMs: 250,
+      backoffCoefficient: 1.5,
+      maximumIntervalMs: 60_000,
+      maximumAttempts: 4,
+      jitter: 0.2,
+      retryAfterCapMs: 0,
+    });
+  });
+
+  it.each([
+    [{ retryInitialSeconds: 'soon' }, /Initial interval \(s\) must be a number from 0.01/],
+    [{ retryInitialSeconds: '0' }, /Initial interval \(s\)/],
+    [{ retryBackoffCoefficient: '0.5' }, /Backoff coefficient must be a number from 1 to 100/],
+    [{ retryMaximumSeconds: '-3' }, /Maximum interval \(s\)/],
+    [{ retryMaximumAttempts: '2.5' }, /Maximum attempts must be a whole number from 1 to 1000/],
+    [{ retryMaximumAttempts: '0' }, /Maximum attempts/],
+    [{ retryAfterCapSeconds: '100000' }, /Retry-After cap \(s\)/],
+    [
+      { retryInitialSeconds: '10', retryMaximumSeconds: '5' },
+      /Maximum interval \(s\) is shorter than Initial interval/,
+    ],
+  ])('refuses %o with CONFIG_INVALID naming the field', (settings, message) => {
+    expect(() => retryPolicyFromDialog(settings)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }),
+    );
+  });
+});
+
+describe('circuit breaker from the finance-erp dialog', () => {
+  it('is on with the defaults when the dialog has no breaker fields', () => {
+    expect(erpConnectionConfig(base, {}).circuitBreaker).toEqual(DEFAULT_CIRCUIT_BREAKER);
+  });
+
+  it('reads percent, calls and seconds', () => {
+    const config = erpConnectionConfig(
+      {
+        ...base,
+        circuitBreaker: true,
+        circuitFailureRate: '25',
+        circuitMinimumCalls: '5',
+        circuitWindowSeconds: '60',
+        circuitOpenSeconds: 10,
+      },
+      {},
+    );
+    expect(config.circuitBreaker).toEqual({
+      failureRateThreshold: 25,
+      minimumCalls: 5,
+      windowMs: 60_000,
+      openMs: 10_000,
+      halfOpenCalls: 1,
+    });
+  });
+
+  it('is off (null) when unticked, whatever the other fields say', () => {
+    expect(
+      erpConnectionConfig({ ...base, circuitBreaker: false, circuitFailureRate: 'x' }, {}).circuitBreaker,
+    ).toBeNull();
+  });
+
+  it.each([
+    [{ circuitFailureRate: '0' }, /Circuit breaker failure rate \(%\) must be a whole number from 1 to 100/],
+    [{ circuitFailureRate: '150' }, /failure rate/],
+    [{ circuitMinimumCalls: '1.5' }, /Circuit breaker minimum calls/],
+    [{ circuitWindowSeconds: '0' }, /Circuit breaker window \(s\)/],
+    [{ circuitOpenSeconds: 'later' }, /Circuit breaker open for \(s\)/],
+  ])('refuses %o with CONFIG_INVALID naming the field', (settings, message) => {
+    expect(() => erpConnectionConfig({ ...base, ...settings }, {})).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it('keeps the connection settings it read before', () => {
+    const config = erpConnectionConfig({ ...base, rateLimitRequests: '100', rateLimitWindowSeconds: '60' }, {});
+    expect(config).toMatchObject({
+      dialect: 'sandbox',
+      baseUrl: 'http://127.0.0.1:8089',
+      rateLimit: { requests: 100, perMs: 60_000 },
+    });
+  });
+});
