@@ -13,7 +13,6 @@ import { eventInSettings, type EventInDialogSettings, type EventInSettings } fro
 import { Intake, refusal, type IntakeAccepted, type IntakeRejected, type IntakeResult } from '../../lib/intake/intake';
 import { eventFromMessage } from '../../lib/intake/message-event';
 import { MqttIntake, type MqttIntakeState } from '../../lib/intake/mqtt-intake';
-import { readRawBody } from '../../lib/intake/raw-body';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { openEndpoint, writeAnswer } from './http-endpoint';
@@ -153,8 +152,8 @@ export = function register(RED: NodeAPI): void {
 
     if (settings.mode === 'http') {
       const maxBytes = settings.maxBytes;
-      const handler = (request: IncomingMessage, response: ServerResponse): void => {
-        readRawBody(request, { maxBytes })
+      const handler = (request: IncomingMessage, response: ServerResponse, body: Promise<Buffer>): void => {
+        body
           .then(
             async (rawBody) => {
               const result = await intake.receive({ rawBody, headers: request.headers });
@@ -176,7 +175,7 @@ export = function register(RED: NodeAPI): void {
           'httpNodeRoot is false in the Node-RED settings, so flow HTTP endpoints are off: this endpoint cannot be reached.',
         );
       }
-      const close = openEndpoint(RED, settings.path!, handler);
+      const close = openEndpoint(RED, settings.path!, maxBytes, handler);
       node.on('close', (_removed: boolean, done: () => void) => {
         close();
         node.status({});
