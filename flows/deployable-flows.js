@@ -11,6 +11,9 @@ const path = require('node:path');
 /** A published demo value, not a secret: the sample-event script and the README use it. */
 const DEMO_WEBHOOK_SECRET = 'finance-sync-demo-secret';
 
+/** Where the examples expect the sandbox ERP: the port `npm start` and `npx finance-sandbox` use. */
+const EXAMPLE_SANDBOX_URL = 'http://127.0.0.1:8089';
+
 /** Credentials per node type for the demo deployment. */
 const DEMO_CREDENTIALS = {
   'finance-source': { secret: DEMO_WEBHOOK_SECRET },
@@ -30,6 +33,10 @@ function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
       if (node.type === 'finance-erp' && sandboxUrl) {
         node.embeddedSandbox = false;
         node.baseUrl = sandboxUrl;
+      }
+      // The examples write back to the sandbox on its default port; follow it when it runs elsewhere.
+      if (node.type === 'finance-source' && sandboxUrl && node.apiBaseUrl === EXAMPLE_SANDBOX_URL) {
+        node.apiBaseUrl = sandboxUrl;
       }
       if (DEMO_CREDENTIALS[node.type]) credentials[node.id] = { ...DEMO_CREDENTIALS[node.type] };
       flows.push(node);

@@ -1,0 +1,218 @@
+/**
+ * The `Expense approval sync` example in a real Node-RED process against the sandbox ERP process: a few
+ * hundred signed events (some over budget, some invalid, some delivered twice), approvals driven through
+ * the approver endpoint, and the proof read from the sandbox: every valid report posted exactly once with
+ * its references written back, every over-budget one approved by the finance controller, every invalid one
+ * refused with its reason.
+ */
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
+import { signPayload } from '../../lib/sources/signatures';
+import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { deployableFlows, DEMO_WEBHOOK_SECRET } = require('../../flows/deployable-flows');
+
+const VALID = 240;
+const DUPLICATES = 30;
+const INVALID = 30;
+const SOURCE_SYSTEM = 'cloudevents:urn:finance-sync:samples';
+
+interface Observed {
+  reportId: string;
+  budget?: { status: string };
+  approval: { state: string; chain: Array<{ kind: string; approver: string; decidedBy?: string }> };
+}
+
+interface SandboxState {
+  postings: Array<{ externalReference: string; number: string; id: string }>;
+  writebacks: Array<{ documentId: string; status: string; erpRef?: { number?: string; documentId?: string } }>;
+  counters: Record<string, number>;
+}
+
+/** A loopback server that the test adds to the flow to see every approved message. */
+function startCollector(): Promise<{ url: string; seen: Observed[]; close: () => Promise<void> }> {
+  const seen: Observed[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      seen.push(JSON.parse(body) as Observed);
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({
+        url: `http://127.0.0.1:${port}/approved`,
+        seen,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    }),
+  );
+}
+
+/** Makes a signed event invalid in one of the ways senders get wrong, re-signing it so only the content is at fault. */
+function invalidEvent(seed: number): { event: SampleEvent; expectedPath: string } {
+  const base = sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed, secret: DEMO_WEBHOOK_SECRET });
+  const body = JSON.parse(base.rawBody.toString()) as { data: Record<string, any> };
+  const variants: Array<[string, () => void]> = [
+    ['/total/amount', () => (body.data.total.amount = body.data.total.amount + '1')], // over-precise
+    ['/total/currency', () => (body.data.total.currency = 'XXX')], // unknown currency
+    ['/employeeId', () => delete body.data.employeeId], // missing field
+    ['/lines/0/amount/amount', () => (body.data.lines[0].amount.amount = 12.5)], // a float
+    ['/total/amount', () => (body.data.total.amount = '-' + body.data.total.amount)], // negative
+  ];
+  const [expectedPath, mutate] = variants[seed % variants.length];
+  mutate();
+  const rawBody = Buffer.from(JSON.stringify(body));
+  const headers = { 'content-type': 'application/json', ...signPayload('generic', rawBody, DEMO_WEBHOOK_SECRET) };
+  return { event: { ...base, rawBody, headers }, expectedPath };
+}
+
+async function post(url: string, headers: Record<string, string>, body: Buffer | string) {
+  const response = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+async function inBatches<T, R>(items: T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(run))));
+  return results;
+}
+
+describe('Expense approval sync, end to end', () => {
+  let sandbox: RunningProcess;
+  let nodeRed: RunningProcess;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+
+  beforeAll(async () => {
+    sandbox = await startSandboxProcess();
+    collector = await startCollector();
+    const { flows, credentials } = deployableFlows(path.resolve(__dirname, '../../examples/pipelines'), {
+      sandboxUrl: sandbox.url,
+      only: ['Expense approval sync'],
+    });
+    // Observe the approved output without changing the example: one more wire to a core http request.
+    const approval = flows.find((node: { id: string }) => node.id === 'exp-approval');
+    approval.wires[0].push('test-observe');
+    flows.push(
+      {
+        id: 'test-observe',
+        type: 'change',
+        z: 'exp-tab',
+        x: 1100,
+        y: 900,
+        rules: [
+          {
+            t: 'set',
+            p: 'payload',
+            pt: 'msg',
+            to: '{"reportId": payload.reportId, "budget": budget, "approval": approval}',
+            tot: 'jsonata',
+          },
+        ],
+        wires: [['test-report']],
+      },
+      {
+        id: 'test-report',
+        type: 'http request',
+        z: 'exp-tab',
+        x: 1300,
+        y: 900,
+        method: 'POST',
+        ret: 'txt',
+        url: collector.url,
+        wires: [[]],
+      },
+    );
+    nodeRed = await startNodeRed({ flows, credentials });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await collector?.close();
+  });
+
+  it('posts every valid report exactly once, through the controller when over budget, and refuses invalid ones', async () => {
+    const webhook = `${nodeRed.url}/finance/expenses`;
+    const started = Date.now();
+    // Half the senders say application/json: with Node-RED's default settings the editor's JSON body parser
+    // would take those bodies before the webhook could check their signature.
+    const valid = Array.from({ length: VALID }, (_, i) => {
+      const event = sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed: 1000 + i, secret: DEMO_WEBHOOK_SECRET });
+      return i % 2 === 0 ? event : { ...event, headers: { ...event.headers, 'Content-Type': 'application/json' } };
+    });
+    const duplicates = valid.slice(0, DUPLICATES);
+    const invalid = Array.from({ length: INVALID }, (_, i) => invalidEvent(5000 + i));
+
+    const sent = await inBatches([...valid, ...duplicates], 10, (event) => post(webhook, event.headers, event.rawBody));
+    expect(sent.slice(0, VALID).map((answer) => answer.status)).toEqual(Array(VALID).fill(202));
+    expect(sent.slice(VALID).map((answer) => answer.status)).toEqual(Array(DUPLICATES).fill(200));
+
+    const refused = await inBatches(invalid, 10, ({ event }) => post(webhook, event.headers, event.rawBody));
+    refused.forEach((answer, i) => {
+      expect({ event: i, status: answer.status }).toEqual({ event: i, status: 400 });
+      expect(answer.body.detail).toEqual(expect.any(String));
+      expect(JSON.stringify(answer.body.errors ?? answer.body.detail)).toContain(invalid[i].expectedPath.split('/')[1]);
+    });
+
+    // Approve whatever waits, as the person it waits for, until every valid report is posted.
+    const decisions = `${nodeRed.url}/finance/approvals/decisions`;
+    let decided = 0;
+    const state = await waitFor(
+      'every valid report to be posted and written back',
+      async () => {
+        const pending = (await (await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)).json()) as {
+          items: Array<{ reportId: string; approver: string }>;
+        };
+        await inBatches(pending.items, 10, async (item) => {
+          const answer = await post(
+            decisions,
+            { 'content-type': 'application/json' },
+            JSON.stringify({ decision: 'approve', approver: item.approver, reportId: item.reportId }),
+          );
+          expect(answer.status).toBe(200);
+          decided += 1;
+        });
+        const current = (await (await fetch(`${sandbox.url}/_sandbox/state`)).json()) as SandboxState;
+        return current.writebacks.length >= VALID && pending.items.length === 0 ? current : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 500 },
+    );
+    const seconds = (Date.now() - started) / 1000;
+
+    const references = state.postings.map((posting) => posting.externalReference);
+    expect(new Set(references).size).toBe(references.length);
+    expect(new Set(references)).toEqual(new Set(valid.map((event) => `${SOURCE_SYSTEM}:${event.expected.reportId}`)));
+
+    const writtenBack = new Map(state.writebacks.map((writeback) => [writeback.documentId, writeback]));
+    expect(state.writebacks).toHaveLength(VALID);
+    const numbers = new Map(state.postings.map((posting) => [posting.externalReference, posting.number]));
+    for (const event of valid) {
+      const writeback = writtenBack.get(event.expected.reportId);
+      expect(writeback?.status).toBe('posted');
+      expect(writeback?.erpRef?.number).toBe(numbers.get(`${SOURCE_SYSTEM}:${event.expected.reportId}`));
+    }
+
+    await waitFor('every approval to be observed', async () => (collector.seen.length >= VALID ? true : undefined));
+    const overBudget = collector.seen.filter((seen) => seen.budget?.status === 'exceeded');
+    expect(overBudget.length).toBeGreaterThan(0);
+    // The controller decides every over-budget report (as one stage with the manager's when they are the same person).
+    for (const seen of overBudget) {
+      const deciders = seen.approval.chain.map((stage) => stage.decidedBy);
+      expect({ reportId: seen.reportId, controllerDecided: deciders.includes('E1003') }).toEqual({
+        reportId: seen.reportId,
+        controllerDecided: true,
+      });
+    }
+    const autoApproved = collector.seen.filter((seen) => seen.approval.chain.length === 0).length;
+
+    console.log(
+      `expense e2e: ${VALID} valid + ${DUPLICATES} duplicate + ${INVALID} invalid events; ${decided} decisions; ` +
+        `${overBudget.length} over budget via the controller; ${autoApproved} auto-approved; ` +
+        `${state.postings.length} postings; ${seconds.toFixed(1)} s from first event to last write-back`,
+    );
+  }, 300_000);
+});
