@@ -2,13 +2,33 @@
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
+// The Node.js globals the plain JS scripts use (Node 18+ has fetch and URL built in).
+const nodeGlobals = Object.fromEntries(
+  [
+    'require',
+    'module',
+    'process',
+    'console',
+    '__dirname',
+    'Buffer',
+    'URL',
+    'fetch',
+    'AbortController',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+  ].map((name) => [name, 'readonly']),
+);
+
 module.exports = tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.node-red/', 'coverage/', 'bench/results/', 'nodes/**/*.html'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

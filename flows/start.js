@@ -59,7 +59,8 @@ async function deployExamples() {
     headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
     body: JSON.stringify(deployment),
   });
-  if (!response.ok) throw new Error(`deploying the example pipelines failed: ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`deploying the example pipelines failed: ${response.status} ${await response.text()}`);
 }
 
 const children = [];
@@ -87,10 +88,14 @@ fs.mkdirSync(userDir, { recursive: true });
 linkPack();
 const fresh = needsExamples();
 run('sandbox ERP', [path.join(root, 'dist', 'lib', 'sandbox', 'cli.js'), '--port', String(sandboxPort)]);
-run('Node-RED', [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(__dirname, 'settings.js')], {
-  PORT: String(port),
-  FINANCE_SANDBOX_URL: sandboxUrl,
-});
+run(
+  'Node-RED',
+  [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(__dirname, 'settings.js')],
+  {
+    PORT: String(port),
+    FINANCE_SANDBOX_URL: sandboxUrl,
+  },
+);
 (fresh ? deployExamples() : Promise.resolve()).then(
   () =>
     console.log(

@@ -38,9 +38,13 @@ export function httpUrl(value: unknown, field: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new FinanceError('CONFIG_INVALID', `${field} "${text}" is not a URL. Enter e.g. https://erp.example.com/api.`, {
-      details: { field },
-    });
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} "${text}" is not a URL. Enter e.g. https://erp.example.com/api.`,
+      {
+        details: { field },
+      },
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FinanceError('CONFIG_INVALID', `${field} must start with http:// or https://, not ${url.protocol}.`, {

@@ -27,7 +27,10 @@ export function storeOptions(settings: StoreDialogSettings, userDir: string): St
       fallback: 1_000_000,
     }),
     dedupRetentionMs:
-      integerSetting(settings.dedupRetentionDays, 'Remember duplicates for (days)', { min: 1, max: 3650, fallback: 7 }) *
-      DAY_MS,
+      integerSetting(settings.dedupRetentionDays, 'Remember duplicates for (days)', {
+        min: 1,
+        max: 3650,
+        fallback: 7,
+      }) * DAY_MS,
   };
 }

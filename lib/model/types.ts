@@ -129,7 +129,7 @@ export interface Requisition {
   cancelled?: boolean;
 }
 
-export interface PurchaseOrderLine extends RequisitionLine {}
+export type PurchaseOrderLine = RequisitionLine;
 
 export interface PurchaseOrder {
   docType: 'PurchaseOrder';

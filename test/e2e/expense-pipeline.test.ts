@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { deployableFlows, DEMO_WEBHOOK_SECRET } = require('../../flows/deployable-flows');
 
 const VALID = 240;
@@ -72,7 +71,11 @@ function invalidEvent(seed: number): { event: SampleEvent; expectedPath: string 
 }
 
 async function post(url: string, headers: Record<string, string>, body: Buffer | string) {
-  const response = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
@@ -141,7 +144,12 @@ describe('Expense approval sync, end to end', () => {
     // Half the senders say application/json: with Node-RED's default settings the editor's JSON body parser
     // would take those bodies before the webhook could check their signature.
     const valid = Array.from({ length: VALID }, (_, i) => {
-      const event = sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed: 1000 + i, secret: DEMO_WEBHOOK_SECRET });
+      const event = sampleEvent({
+        profile: 'cloudevents',
+        scheme: 'generic',
+        seed: 1000 + i,
+        secret: DEMO_WEBHOOK_SECRET,
+      });
       return i % 2 === 0 ? event : { ...event, headers: { ...event.headers, 'Content-Type': 'application/json' } };
     });
     const duplicates = valid.slice(0, DUPLICATES);
@@ -164,7 +172,9 @@ describe('Expense approval sync, end to end', () => {
     const state = await waitFor(
       'every valid report to be posted and written back',
       async () => {
-        const pending = (await (await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)).json()) as {
+        const pending = (await (
+          await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)
+        ).json()) as {
           items: Array<{ reportId: string; approver: string }>;
         };
         await inBatches(pending.items, 10, async (item) => {

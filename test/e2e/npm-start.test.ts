@@ -40,10 +40,14 @@ describe('npm start', () => {
         },
         { timeoutMs: 60_000 },
       );
-      const types = nodeSets.filter((set) => set.module === '@finance-sync/node-red-finance-sync').flatMap((s) => s.types);
+      const types = nodeSets
+        .filter((set) => set.module === '@finance-sync/node-red-finance-sync')
+        .flatMap((s) => s.types);
       expect(types).toEqual(expect.arrayContaining(['finance-erp', 'finance-store']));
 
-      const editorHtml = await (await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { accept: 'text/html' } })).text();
+      const editorHtml = await (
+        await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { accept: 'text/html' } })
+      ).text();
       expect(editorHtml).toContain("RED.nodes.registerType('finance-erp'");
 
       const flows = JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as Array<{ type: string }>;
@@ -51,7 +55,7 @@ describe('npm start', () => {
       await waitFor('the start banner', async () => (output.includes('try:') ? true : undefined));
       expect(output).toContain(`editor:      http://127.0.0.1:${port}/`);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- npm start printed:\n${output}`);
+      throw new Error(`${(err as Error).message}\n--- npm start printed:\n${output}`, { cause: err });
     } finally {
       child.kill('SIGTERM');
     }

@@ -85,9 +85,13 @@ async function httpOk(url: string): Promise<true | undefined> {
 
 export async function startSandboxProcess(extraArgs: string[] = []): Promise<RunningProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'dist/lib/sandbox/cli.js'), '--port', String(port), ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'dist/lib/sandbox/cli.js'), '--port', String(port), ...extraArgs],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const running = track(child, port);
   await waitFor('the sandbox ERP', () => httpOk(`${running.url}/_sandbox/state`));
   return running;
