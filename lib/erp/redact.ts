@@ -6,7 +6,7 @@
 export const REDACTED = '[REDACTED]';
 
 /** Keys whose values are credentials, whatever the vendor spells around them (access_token, X-Api-Key...). */
-const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
+export const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
 /** Credentials in header syntax inside free text, e.g. an echoed "Authorization: Bearer eyJ...". */
 const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 /** Bounds what an error carries from an ERP that answers with a whole HTML page. */

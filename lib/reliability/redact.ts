@@ -6,13 +6,8 @@
  * free text). Its deep copy, `redactValue`, is not used for whole messages because it cuts long strings to
  * bound error bodies: a stored message is replayed later and must come back whole.
  */
-import { REDACTED, redactText } from '../erp/redact';
+import { REDACTED, SECRET_KEY, redactText } from '../erp/redact';
 
-/**
- * Keys whose values are credentials, at any depth. The same list as the ERP client's (lib/erp/redact.ts,
- * which does not export it), so an echoed request header and a form field are caught in both places.
- */
-const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
 /** Deeper than any document of the canonical model; guards the stack against a hostile nesting. */
 const MAX_DEPTH = 100;
 const CIRCULAR = '[Circular]';
