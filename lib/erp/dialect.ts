@@ -89,6 +89,12 @@ export interface FoundDocument extends ErpRef {
   raw?: unknown;
 }
 
+/**
+ * A partial change of a purchase order: only the fields present are changed. `lines` replaces the whole line
+ * set, so an added, removed or changed line is sent as the complete new set of lines.
+ */
+export type PurchaseOrderPatch = Partial<Pick<PurchaseOrder, 'supplierId' | 'orderDate' | 'currency' | 'lines'>>;
+
 /** A purchase order as the ERP holds it. */
 export interface ErpPurchaseOrder {
   erpRef: ErpRef;
@@ -134,6 +140,17 @@ export interface ErpDialect {
   ): Promise<FoundDocument | null>;
   listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage>;
   getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder>;
+  /**
+   * One conditional change: sends only the fields in `patch`, with If-Match `ifMatch`, and answers the PO as
+   * the ERP holds it afterwards (erpRef.etag the new version). A stale `ifMatch` fails with ERP_CONFLICT and
+   * httpStatus 412, so the caller can read the PO again, re-apply its change and decide whether to retry.
+   */
+  patchPurchaseOrder(
+    documentId: string,
+    patch: PurchaseOrderPatch,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<ErpPurchaseOrder>;
 }
 
 /** The connection settings a dialect reads; a whole ErpConnectionConfig fits. */

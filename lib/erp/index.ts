@@ -38,6 +38,7 @@ export {
   type PostingRef,
   type PostingRequest,
   type PurchaseOrderKey,
+  type PurchaseOrderPatch,
   type PurchaseOrderRef,
 } from './dialect';
 export { errorForResponse, errorForTransport, parseRetryAfter, vendorCodeOf, vendorMessageOf } from './http-errors';

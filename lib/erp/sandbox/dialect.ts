@@ -31,6 +31,7 @@ import type {
   PostingRef,
   PostingRequest,
   PurchaseOrderKey,
+  PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
 import { isRecord } from '../records';
@@ -210,6 +211,30 @@ class SandboxDialect implements ErpDialect {
 
   async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
     const { doc, etag } = await this.#fetchPurchaseOrder(documentId, ctx);
+    return this.#erpPurchaseOrder(doc, etag);
+  }
+
+  async patchPurchaseOrder(
+    documentId: string,
+    patch: PurchaseOrderPatch,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<ErpPurchaseOrder> {
+    const response = await this.#call(
+      {
+        method: 'PATCH',
+        path: `${this.#base}/purchaseOrders/${encodeURIComponent(documentId)}`,
+        body: purchaseOrderPatchBody(patch),
+        ifMatch,
+        idempotencyKey: ctx.idempotencyKey,
+      },
+      ctx,
+    );
+    const doc = this.#purchaseOrderDoc(response.data);
+    return this.#erpPurchaseOrder(doc, response.etag ?? doc.etag);
+  }
+
+  #erpPurchaseOrder(doc: PurchaseOrderDoc, etag?: string): ErpPurchaseOrder {
     return {
       erpRef: this.#purchaseOrderRef(doc, etag),
       externalReference: doc.externalReference,
@@ -425,18 +450,45 @@ function purchaseOrderContent(po: Pick<PurchaseOrder, 'supplierId' | 'orderDate'
     supplierId: po.supplierId,
     orderDate: po.orderDate,
     currency: po.currency,
-    lines: po.lines.map((line) => ({
-      lineId: line.lineId,
-      description: line.description,
-      quantity: line.quantity,
-      unitPrice: line.unitPrice,
-      amount: line.amount,
-      ...(line.taxCode === undefined ? {} : { taxCode: line.taxCode }),
-      accountAssignments: line.accountAssignments.map((assignment) => ({
-        dimensions: assignment.dimensions,
-        ...(assignment.percent === undefined ? {} : { percent: assignment.percent }),
-        ...(assignment.amount === undefined ? {} : { amount: assignment.amount }),
-      })),
+    lines: po.lines.map(purchaseOrderLineContent),
+  };
+}
+
+/**
+ * Only the fields the patch names, so the ERP is told exactly what changed. Its lines also carry the optional
+ * fields the sandbox keeps (itemCode, unitOfMeasure, needBy), so that a line changed here reads back as it was
+ * sent and comparing it with the source's line shows no difference that is not there.
+ */
+function purchaseOrderPatchBody(patch: PurchaseOrderPatch) {
+  return {
+    ...(patch.supplierId === undefined ? {} : { supplierId: patch.supplierId }),
+    ...(patch.orderDate === undefined ? {} : { orderDate: patch.orderDate }),
+    ...(patch.currency === undefined ? {} : { currency: patch.currency }),
+    ...(patch.lines === undefined
+      ? {}
+      : {
+          lines: patch.lines.map((line) => ({
+            ...purchaseOrderLineContent(line),
+            ...(line.itemCode === undefined ? {} : { itemCode: line.itemCode }),
+            ...(line.unitOfMeasure === undefined ? {} : { unitOfMeasure: line.unitOfMeasure }),
+            ...(line.needBy === undefined ? {} : { needBy: line.needBy }),
+          })),
+        }),
+  };
+}
+
+function purchaseOrderLineContent(line: PurchaseOrderLine) {
+  return {
+    lineId: line.lineId,
+    description: line.description,
+    quantity: line.quantity,
+    unitPrice: line.unitPrice,
+    amount: line.amount,
+    ...(line.taxCode === undefined ? {} : { taxCode: line.taxCode }),
+    accountAssignments: line.accountAssignments.map((assignment) => ({
+      dimensions: assignment.dimensions,
+      ...(assignment.percent === undefined ? {} : { percent: assignment.percent }),
+      ...(assignment.amount === undefined ? {} : { amount: assignment.amount }),
     })),
   };
 }

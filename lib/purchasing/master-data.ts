@@ -1,0 +1,139 @@
+/**
+ * The ERP's master data that purchase-order validation reads (suppliers, tax codes, cost centers, projects,
+ * GL accounts), loaded page by page through the dialect and cached in memory with a refresh interval.
+ *
+ * A record created or unblocked in the ERP since the last load would be refused wrongly from a stale copy,
+ * so a refusal based on a copy older than `recheckAfterMs` reloads it once and validates again; a burst of
+ * refusals reloads at most once per that interval.
+ */
+import type { CallContext, ErpDialect, MasterRecord } from '../erp/dialect';
+import { FinanceError } from '../errors';
+import type { CostCenter, GlAccount, MasterDataKind, Project, Supplier, TaxCode } from '../model/types';
+import { RefreshingCache } from './refreshing-cache';
+import type { MasterDataLookup } from './validate';
+
+export interface MasterDataSnapshot {
+  suppliers: Supplier[];
+  taxCodes: TaxCode[];
+  costCenters: CostCenter[];
+  projects: Project[];
+  glAccounts: GlAccount[];
+}
+
+/** Where validation gets its master data from. */
+export interface MasterDataSource {
+  /** The lookup to validate with; it may be up to a refresh interval old. */
+  lookup(): Promise<MasterDataLookup>;
+  /** A freshly loaded lookup when the one in use is old enough to be worth reloading; else undefined. */
+  recheck(): Promise<MasterDataLookup | undefined>;
+}
+
+export interface ReadMasterDataOptions {
+  /** Records per page (the sandbox allows up to 500). Default 500. */
+  pageSize?: number;
+  /** Stops a source whose cursors never end. Default 1,000 pages per kind. */
+  maxPages?: number;
+}
+
+/** Reads every record of the five kinds validation needs. */
+export async function readMasterData(
+  dialect: Pick<ErpDialect, 'listMasterData'>,
+  ctx: CallContext,
+  options: ReadMasterDataOptions = {},
+): Promise<MasterDataSnapshot> {
+  const [suppliers, taxCodes, costCenters, projects, glAccounts] = await Promise.all([
+    readKind(dialect, 'suppliers', ctx, options),
+    readKind(dialect, 'taxCodes', ctx, options),
+    readKind(dialect, 'costCenters', ctx, options),
+    readKind(dialect, 'projects', ctx, options),
+    readKind(dialect, 'glAccounts', ctx, options),
+  ]);
+  return {
+    suppliers: suppliers as Supplier[],
+    taxCodes: taxCodes as TaxCode[],
+    costCenters: costCenters as CostCenter[],
+    projects: projects as Project[],
+    glAccounts: glAccounts as GlAccount[],
+  };
+}
+
+/** A lookup over a snapshot: one map per kind, built once. */
+export function lookupOf(snapshot: MasterDataSnapshot): MasterDataLookup {
+  const byId = <T extends { id: string }>(records: T[]) => new Map(records.map((record) => [record.id, record]));
+  const suppliers = byId(snapshot.suppliers);
+  const taxCodes = byId(snapshot.taxCodes);
+  const costCenters = byId(snapshot.costCenters);
+  const projects = byId(snapshot.projects);
+  const glAccounts = byId(snapshot.glAccounts);
+  return {
+    supplier: (id) => suppliers.get(id),
+    taxCode: (id) => taxCodes.get(id),
+    costCenter: (id) => costCenters.get(id),
+    project: (id) => projects.get(id),
+    glAccount: (id) => glAccounts.get(id),
+  };
+}
+
+export interface MasterDataCacheOptions {
+  /** Reads a fresh snapshot, e.g. `() => readMasterData(dialect, ctx)`. */
+  read: () => Promise<MasterDataSnapshot>;
+  refreshMs: number;
+  /** After a failed background refresh, how long the old copy is served before the ERP is asked again. */
+  retryMs: number;
+  /** A refusal based on a copy at least this old reloads it once (see above). */
+  recheckAfterMs: number;
+  clock?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+export class MasterDataCache implements MasterDataSource {
+  readonly #cache: RefreshingCache<MasterDataLookup>;
+  readonly #recheckAfterMs: number;
+
+  constructor(options: MasterDataCacheOptions) {
+    this.#recheckAfterMs = options.recheckAfterMs;
+    this.#cache = new RefreshingCache({
+      load: async () => lookupOf(await options.read()),
+      refreshMs: options.refreshMs,
+      retryMs: options.retryMs,
+      clock: options.clock,
+      onError: options.onError,
+    });
+  }
+
+  lookup(): Promise<MasterDataLookup> {
+    return this.#cache.get();
+  }
+
+  async recheck(): Promise<MasterDataLookup | undefined> {
+    const age = this.#cache.ageMs();
+    if (age === undefined || age < this.#recheckAfterMs) return undefined;
+    return this.#cache.refresh();
+  }
+}
+
+async function readKind(
+  dialect: Pick<ErpDialect, 'listMasterData'>,
+  kind: MasterDataKind,
+  ctx: CallContext,
+  options: ReadMasterDataOptions,
+): Promise<MasterRecord[]> {
+  const maxPages = options.maxPages ?? 1000;
+  const seen = new Set<string>();
+  const items: MasterRecord[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const result = await dialect.listMasterData(kind, { cursor, limit: options.pageSize ?? 500 }, ctx);
+    // A record without an id cannot be looked up; leaving it out means a document naming it is refused.
+    items.push(...result.items.filter((item) => typeof item.id === 'string' && item.id !== ''));
+    if (result.nextCursor === null) return items;
+    if (seen.has(result.nextCursor)) break;
+    seen.add(result.nextCursor);
+    cursor = result.nextCursor;
+  }
+  throw new FinanceError(
+    'ERP_REJECTED',
+    `The ERP kept returning more ${kind} pages (a repeated cursor or over ${maxPages} pages); check the master data endpoint of the ERP.`,
+    { details: { kind } },
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * The finance-purchase-order dialog, read once at deploy: a wrong value is reported by name instead of
+ * failing on the first document. A message never overrides these.
+ */
+import { integerSetting } from '../config/settings';
+
+export interface PurchaseOrderDialogSettings {
+  validateMasterData?: unknown;
+  masterDataRefreshMinutes?: unknown;
+}
+
+export interface PurchaseOrderSettings {
+  /** Check supplier, tax codes and account assignments against the ERP's master data before writing. */
+  validateMasterData: boolean;
+  /** How long the cached master data is used before it is loaded again. */
+  masterDataRefreshMs: number;
+}
+
+export const DEFAULT_MASTER_DATA_REFRESH_MINUTES = 15;
+
+export function purchaseOrderSettings(dialog: PurchaseOrderDialogSettings): PurchaseOrderSettings {
+  const minutes = integerSetting(dialog.masterDataRefreshMinutes, 'Master data refresh (minutes)', {
+    min: 1,
+    max: 1440,
+    fallback: DEFAULT_MASTER_DATA_REFRESH_MINUTES,
+  });
+  return {
+    // Safe by default: only an explicit "false" from the dialog turns validation off.
+    validateMasterData: dialog.validateMasterData !== false && dialog.validateMasterData !== 'false',
+    masterDataRefreshMs: minutes * 60_000,
+  };
+}

@@ -1,0 +1,405 @@
+/**
+ * One purchase-order event applied to the ERP, without Node-RED: what the finance-purchase-order node does
+ * per message.
+ *
+ * 1. Read the document (a Requisition or a PurchaseOrder) and check its own rules.
+ * 2. In turn with every other event of the same purchase order (KeyedQueue), compare its version with the
+ *    last one applied (VersionBook): older -> refused STALE_VERSION; the same -> the recorded outcome again.
+ * 3. Cancel: refused when there is no such PO (ERP_NOT_FOUND) or it is cancelled already (ERP_CONFLICT);
+ *    otherwise cancelled in the ERP.
+ * 4. Create or update: only an approved requisition; every validation failure at once (the document's
+ *    rules and the ERP's master data) -> refused with the list. A PO not yet in the ERP is created through
+ *    the ledger (LedgerWriter, operation `create-po`: once per version, looked up by external reference
+ *    whenever an earlier attempt may have created it). A PO that exists gets only what changed since the
+ *    last applied version, with If-Match (update.ts); nothing changed -> nothing is written.
+ * 5. Record the applied version, so later versions are diffed against it and older ones are stale.
+ *
+ * Refusals are business outcomes, returned; technical failures (the ERP unreachable, 5xx, a store error)
+ * are thrown as FinanceError for the retry policy.
+ */
+import type { ErpDialect, PurchaseOrderRef } from '../erp/dialect';
+import { FinanceError, isFinanceError } from '../errors';
+import type { ErpRef, PurchaseOrder } from '../model/types';
+import { idempotencyKeyFor, isRefusal, type LedgerWriter } from '../posting/idempotent-write';
+import { ledgerKey, type LedgerKeyParts } from '../reliability/store';
+import { diffPurchaseOrder, summarise, type ChangeSummary } from './diff';
+import {
+  contentOf,
+  eventDate,
+  externalReferenceOf,
+  isCancel,
+  purchaseDocumentOf,
+  toPurchaseOrder,
+  versionOf,
+  type PurchaseDocument,
+} from './document';
+import type { KeyedQueue } from './keyed-queue';
+import type { MasterDataSource } from './master-data';
+import { updatePurchaseOrder, type UpdateOutcome } from './update';
+import { documentCheck, masterDataFailures, type ValidationFailure } from './validate';
+import { versionVerdict, type AppliedVersion, type PurchaseOrderAction, type VersionBook } from './versions';
+
+export const CREATE_OPERATION = 'create-po';
+export const UPDATE_OPERATION = 'update-po';
+export const CANCEL_OPERATION = 'cancel-po';
+
+/** msg.erp of a purchase order (DESIGN section 5). */
+export interface PurchaseOrderErp {
+  system: string;
+  dialect: string;
+  documentType: 'purchaseOrder';
+  documentId: string;
+  number?: string;
+  status?: string;
+  etag?: string;
+  /** 201 when this message created the PO, 200 when it changed, cancelled or found it; absent when nothing was sent. */
+  httpStatus?: number;
+}
+
+/** msg.purchaseOrder: what the message did. */
+export interface PurchaseOrderResult {
+  action: PurchaseOrderAction;
+  /** The version applied (for a replay: the one applied before); absent for a document without versions. */
+  versionApplied?: number;
+  /** True when the message repeated what was applied already: answered from the record, nothing sent. */
+  replay: boolean;
+  externalReference: string;
+  /** For an update: what changed since the last applied version. */
+  changes?: ChangeSummary[];
+}
+
+export type SyncResult =
+  | { outcome: 'synced'; erp: PurchaseOrderErp; erpRef: ErpRef; purchaseOrder: PurchaseOrderResult }
+  | { outcome: 'refused'; error: FinanceError; errors?: ValidationFailure[] };
+
+export interface SyncDependencies {
+  dialect: ErpDialect;
+  writer: LedgerWriter;
+  versions: VersionBook;
+  /** Serialises the events of one purchase order; one queue per node, shared by all its messages. */
+  queue: KeyedQueue;
+  /** Master data to validate against; absent when that check is off. */
+  masterData?: MasterDataSource;
+}
+
+export interface SyncInput {
+  /** msg.payload. */
+  document: unknown;
+  /** msg.finance: its version and time are used. */
+  envelope?: unknown;
+  correlationId: string;
+  now: Date;
+}
+
+interface PurchaseEvent {
+  document: PurchaseDocument;
+  version?: number;
+  externalReference: string;
+  /** Failures of the document's own rules (the document is well-formed, so its fields can be read). */
+  documentFailures: ValidationFailure[];
+  envelope: unknown;
+  correlationId: string;
+  now: Date;
+}
+
+/** An applied version that holds an ERP purchase order and the content it was written with. */
+type OpenRecord = AppliedVersion & { erpRef: ErpRef; content: NonNullable<AppliedVersion['content']> };
+
+export async function syncPurchaseOrder(deps: SyncDependencies, input: SyncInput): Promise<SyncResult> {
+  const { docType } = purchaseDocumentOf(input.document);
+  const check = documentCheck(docType, input.document);
+  if (!check.wellFormed) return validationRefusal(check.failures, true);
+  const document = input.document as PurchaseDocument;
+  const event: PurchaseEvent = {
+    document,
+    version: versionOf(document, input.envelope),
+    externalReference: externalReferenceOf(document),
+    documentFailures: check.failures,
+    envelope: input.envelope,
+    correlationId: input.correlationId,
+    now: input.now,
+  };
+  return deps.queue.run(event.externalReference, () => applyInOrder(deps, event));
+}
+
+async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promise<SyncResult> {
+  const record = await deps.versions.get(event.externalReference);
+  const verdict = versionVerdict(record?.version, event.version);
+  if (verdict === 'stale') return staleRefusal(event, record?.version as number);
+  if (verdict === 'replay') return replay(event, record as AppliedVersion);
+  if (isCancel(event.document)) return cancel(deps, event, record);
+  if (record?.status === 'cancelled') return changeOfCancelled(event, record);
+
+  const unapproved = notApproved(event.document);
+  if (unapproved) return { outcome: 'refused', error: unapproved };
+  const po = toPurchaseOrder(event.document, record?.content?.orderDate ?? eventDate(event.envelope, event.now));
+  const failures = [...event.documentFailures, ...(await masterDataCheck(deps.masterData, po))];
+  if (failures.length > 0) return validationRefusal(failures, event.documentFailures.length > 0);
+  if (record?.erpRef !== undefined && record.content !== undefined) {
+    return update(deps, event, po, record as OpenRecord);
+  }
+  return create(deps, event, po);
+}
+
+async function create(deps: SyncDependencies, event: PurchaseEvent, po: PurchaseOrder): Promise<SyncResult> {
+  const result = await deps.writer.write<StoredCreate>({
+    key: ledgerParts(event, CREATE_OPERATION),
+    correlationId: event.correlationId,
+    write: async (ctx) => storedCreate(await deps.dialect.upsertPurchaseOrder(po, ctx)),
+    lookup: async (ctx) => {
+      const found = await deps.dialect.findByReference('purchaseOrder', po.externalReference, ctx);
+      return found === null ? null : storedCreate({ ...found, action: 'created' });
+    },
+  });
+  if (result.outcome === 'refused') return { outcome: 'refused', error: result.error };
+  const { action, ...erpRef } = result.ref;
+  const content = contentOf(po);
+  await deps.versions.record(event.externalReference, {
+    ...versionOfEvent(event),
+    erpRef,
+    content,
+    // Right after the create the ERP holds what was sent; a change made there since shows up as a 412.
+    ...(erpRef.etag === undefined ? {} : { erpCopy: { content, etag: erpRef.etag } }),
+    status: 'open',
+    action,
+    appliedAt: event.now.toISOString(),
+  });
+  const httpStatus =
+    result.outcome === 'duplicate' ? undefined : result.outcome === 'written' && action === 'created' ? 201 : 200;
+  return synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
+}
+
+async function update(
+  deps: SyncDependencies,
+  event: PurchaseEvent,
+  po: PurchaseOrder,
+  record: OpenRecord,
+): Promise<SyncResult> {
+  const wanted = contentOf(po);
+  const changes = diffPurchaseOrder(record.content, wanted);
+  let outcome: UpdateOutcome = { action: 'unchanged' };
+  if (changes.length > 0) {
+    try {
+      outcome = await updatePurchaseOrder(deps.dialect, {
+        documentId: record.erpRef.documentId,
+        ...(record.erpCopy === undefined ? {} : { cached: record.erpCopy }),
+        changes,
+        ledgerKey: ledgerKey(ledgerParts(event, UPDATE_OPERATION)),
+        correlationId: event.correlationId,
+      });
+    } catch (error) {
+      if (isRefusal(error)) return { outcome: 'refused', error };
+      throw error;
+    }
+  }
+  const erpRef = outcome.po === undefined ? record.erpRef : refOf(outcome.po.erpRef);
+  const erpCopy =
+    outcome.po !== undefined && outcome.po.erpRef.etag !== undefined
+      ? { content: contentOf(outcome.po), etag: outcome.po.erpRef.etag }
+      : record.erpCopy;
+  await deps.versions.record(event.externalReference, {
+    ...versionOfEvent(event),
+    erpRef,
+    content: wanted,
+    ...(erpCopy === undefined ? {} : { erpCopy }),
+    status: 'open',
+    action: outcome.action,
+    appliedAt: event.now.toISOString(),
+  });
+  return synced(erpRef, outcome.action === 'updated' ? 200 : undefined, event, {
+    action: outcome.action,
+    replay: false,
+    changes: summarise(changes),
+  });
+}
+
+async function cancel(
+  deps: SyncDependencies,
+  event: PurchaseEvent,
+  record: AppliedVersion | undefined,
+): Promise<SyncResult> {
+  if (record?.status === 'cancelled') {
+    const by = record.version === undefined ? 'an earlier event' : `version ${record.version} of the document`;
+    return alreadyCancelled(event, record.erpRef, `by ${by}`);
+  }
+  const ctx = { correlationId: event.correlationId };
+  const cancelled = (erpRef?: ErpRef): Promise<void> =>
+    deps.versions.record(event.externalReference, {
+      ...versionOfEvent(event),
+      ...(erpRef === undefined ? {} : { erpRef }),
+      ...(record?.content === undefined ? {} : { content: record.content }),
+      status: 'cancelled',
+      action: 'cancelled',
+      appliedAt: event.now.toISOString(),
+    });
+  try {
+    const documentId =
+      record?.erpRef?.documentId ??
+      (await deps.dialect.findByReference('purchaseOrder', event.externalReference, ctx))?.documentId;
+    if (documentId === undefined) {
+      // Recorded all the same: an older version that turns up later (say the create) must not bring it back.
+      await cancelled();
+      return notFoundRefusal(event);
+    }
+    const current = await deps.dialect.getPurchaseOrder(documentId, ctx);
+    if (current.status === 'cancelled') {
+      await cancelled(refOf(current.erpRef));
+      return alreadyCancelled(event, current.erpRef, 'in the ERP');
+    }
+    const ref = await deps.dialect.cancelPurchaseOrder(
+      { externalReference: event.externalReference, documentId },
+      { ...ctx, idempotencyKey: idempotencyKeyFor(ledgerKey(ledgerParts(event, CANCEL_OPERATION))) },
+    );
+    await cancelled(refOf(ref));
+    return synced(refOf(ref), 200, event, { action: 'cancelled', replay: false });
+  } catch (error) {
+    if (isFinanceError(error) && error.code === 'ERP_NOT_FOUND') return notFoundRefusal(event);
+    if (isRefusal(error)) return { outcome: 'refused', error };
+    throw error;
+  }
+}
+
+/** The same version again: what it did the first time, without asking the ERP. */
+function replay(event: PurchaseEvent, record: AppliedVersion): SyncResult {
+  if (record.erpRef === undefined) return notFoundRefusal(event);
+  return synced(record.erpRef, undefined, event, { action: record.action, replay: true });
+}
+
+async function masterDataCheck(source: MasterDataSource | undefined, po: PurchaseOrder): Promise<ValidationFailure[]> {
+  if (source === undefined) return [];
+  const failures = masterDataFailures(po, await source.lookup());
+  if (failures.length === 0) return failures;
+  const fresh = await source.recheck();
+  return fresh === undefined ? failures : masterDataFailures(po, fresh);
+}
+
+function notApproved(document: PurchaseDocument): FinanceError | undefined {
+  if (document.docType !== 'Requisition' || document.state === 'approved') return undefined;
+  return new FinanceError(
+    'NOT_APPROVED',
+    `Requisition ${document.requisitionId} is "${document.state}"; only an approved requisition becomes a purchase order. Send it again once it is approved.`,
+    { details: { requisitionId: document.requisitionId, state: document.state } },
+  );
+}
+
+// ---- results -----------------------------------------------------------------------------------
+
+type StoredCreate = ErpRef & { action: 'created' | 'updated' | 'unchanged' };
+
+/** What the ledger keeps of a create: the PO's identity and ETag, never the ERP's whole document. */
+function storedCreate(ref: ErpRef & { action: PurchaseOrderRef['action']; version?: string }): StoredCreate {
+  const etag = ref.version ?? ref.etag;
+  return { ...refOf({ ...ref, ...(etag === undefined ? {} : { etag }) }), action: ref.action };
+}
+
+function refOf(ref: ErpRef): ErpRef {
+  return {
+    system: ref.system,
+    dialect: ref.dialect,
+    documentType: 'purchaseOrder',
+    documentId: ref.documentId,
+    ...(ref.number === undefined ? {} : { number: ref.number }),
+    ...(ref.status === undefined ? {} : { status: ref.status }),
+    ...(ref.etag === undefined ? {} : { etag: ref.etag }),
+  };
+}
+
+function synced(
+  ref: ErpRef,
+  httpStatus: number | undefined,
+  event: PurchaseEvent,
+  result: { action: PurchaseOrderAction; replay: boolean; changes?: ChangeSummary[] },
+): SyncResult {
+  const erpRef = refOf(ref);
+  return {
+    outcome: 'synced',
+    erp: { ...erpRef, documentType: 'purchaseOrder', ...(httpStatus === undefined ? {} : { httpStatus }) },
+    erpRef,
+    purchaseOrder: {
+      action: result.action,
+      ...(event.version === undefined ? {} : { versionApplied: event.version }),
+      replay: result.replay,
+      externalReference: event.externalReference,
+      ...(result.changes === undefined ? {} : { changes: result.changes }),
+    },
+  };
+}
+
+function validationRefusal(failures: ValidationFailure[], documentFailed: boolean): SyncResult {
+  const shown = failures.slice(0, 3).map((failure) => failure.message.replace(/\.$/, ''));
+  const more = failures.length > shown.length ? ` (and ${failures.length - shown.length} more in msg.errors)` : '';
+  const why = documentFailed
+    ? 'breaks the rules of a canonical purchase document'
+    : "fails the ERP's master data checks";
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      documentFailed ? 'SCHEMA_INVALID' : 'ERP_REJECTED',
+      `The purchase order was not sent to the ERP: it ${why}. ${shown.join('; ')}${more}. Correct it in the source system and send it again.`,
+      { details: { failures } },
+    ),
+    errors: failures,
+  };
+}
+
+function staleRefusal(event: PurchaseEvent, lastApplied: number): SyncResult {
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      'STALE_VERSION',
+      `Version ${event.version} of purchase order "${event.externalReference}" arrived after version ${lastApplied} was applied; it is older, so it was not applied and the ERP keeps version ${lastApplied}.`,
+      { details: { externalReference: event.externalReference, version: event.version, lastApplied } },
+    ),
+  };
+}
+
+function notFoundRefusal(event: PurchaseEvent): SyncResult {
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      'ERP_NOT_FOUND',
+      `The ERP has no purchase order with external reference "${event.externalReference}", so there is nothing to cancel. Check the reference; if the requisition never became a purchase order, nothing needs doing.`,
+      { details: { externalReference: event.externalReference } },
+    ),
+  };
+}
+
+function alreadyCancelled(event: PurchaseEvent, erpRef: ErpRef | undefined, how: string): SyncResult {
+  const name = erpRef?.number ?? event.externalReference;
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase order ${name} ("${event.externalReference}") is already cancelled ${how}; nothing was sent to the ERP.`,
+      { details: { externalReference: event.externalReference, documentId: erpRef?.documentId } },
+    ),
+  };
+}
+
+function changeOfCancelled(event: PurchaseEvent, record: AppliedVersion): SyncResult {
+  const name = record.erpRef?.number ?? event.externalReference;
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase order ${name} ("${event.externalReference}") is cancelled, so version ${event.version ?? '(none)'} cannot change it; raise a new requisition instead.`,
+      { details: { externalReference: event.externalReference, documentId: record.erpRef?.documentId } },
+    ),
+  };
+}
+
+// ---- keys ----------------------------------------------------------------------------------------
+
+function ledgerParts(event: PurchaseEvent, operation: string): LedgerKeyParts {
+  return {
+    source: event.document.sourceRef.system,
+    docType: event.document.docType,
+    docId: event.document.sourceRef.id,
+    version: event.version ?? 0,
+    operation,
+  };
+}
+
+function versionOfEvent(event: PurchaseEvent): Pick<AppliedVersion, 'version'> {
+  return event.version === undefined ? {} : { version: event.version };
+}

@@ -1,0 +1,84 @@
+/**
+ * Sending one version's changes to a purchase order that exists in the ERP, with optimistic concurrency:
+ * the PATCH carries only the fields that change and If-Match with the ETag of the copy the change was
+ * computed on. The first try uses the copy this host wrote last (no read needed); when the ERP answers 412
+ * (someone changed the PO since), the PO is read again, the same changes are applied to what it holds now,
+ * and the PATCH is tried once more. A second 412 is a retryable ERP_CONFLICT.
+ *
+ * The Idempotency-Key of each PATCH is derived from the version's ledger key, the ETag and the body, so a
+ * repeated request (a retry after a lost answer) is replayed by an ERP that honours the key, and two
+ * different requests never share one.
+ */
+import type { ErpDialect, ErpPurchaseOrder, PurchaseOrderPatch } from '../erp/dialect';
+import { FinanceError, isFinanceError } from '../errors';
+import { idempotencyKeyFor } from '../posting/idempotent-write';
+import { contentOf, type PurchaseOrderContent } from './document';
+import { applyChanges, isEmptyPatch, patchBetween, stableJson, type PurchaseOrderChange } from './diff';
+
+export interface UpdateRequest {
+  documentId: string;
+  /** The ERP's copy as this host last wrote it, with its ETag; absent when unknown (the PO is read first). */
+  cached?: { content: PurchaseOrderContent; etag: string };
+  changes: readonly PurchaseOrderChange[];
+  /** The ledger key of this version's update (`source:docType:docId:version:update-po`). */
+  ledgerKey: string;
+  correlationId: string;
+}
+
+export type UpdateOutcome =
+  /** `po` is the ERP's purchase order after the PATCH; `patch` what was sent. */
+  | { action: 'updated'; po: ErpPurchaseOrder; patch: PurchaseOrderPatch }
+  /** The ERP already held the change; `po` is what it holds, when it was read. */
+  | { action: 'unchanged'; po?: ErpPurchaseOrder };
+
+interface Base {
+  content: PurchaseOrderContent;
+  etag: string;
+  po?: ErpPurchaseOrder;
+}
+
+export async function updatePurchaseOrder(
+  dialect: Pick<ErpDialect, 'getPurchaseOrder' | 'patchPurchaseOrder'>,
+  request: UpdateRequest,
+): Promise<UpdateOutcome> {
+  const read = async (): Promise<Base> => {
+    const po = await dialect.getPurchaseOrder(request.documentId, { correlationId: request.correlationId });
+    if (po.erpRef.etag === undefined) {
+      throw new FinanceError(
+        'ERP_UNAVAILABLE',
+        `The ERP answered purchase order ${request.documentId} without an ETag, so it cannot be changed safely; check the ERP connection's dialect.`,
+      );
+    }
+    return { content: contentOf(po), etag: po.erpRef.etag, po };
+  };
+  const send = async (base: Base): Promise<UpdateOutcome> => {
+    const patch = patchBetween(base.content, applyChanges(base.content, request.changes));
+    if (isEmptyPatch(patch)) return { action: 'unchanged', ...(base.po === undefined ? {} : { po: base.po }) };
+    const idempotencyKey = idempotencyKeyFor(`${request.ledgerKey}|${base.etag}|${stableJson(patch)}`);
+    const po = await dialect.patchPurchaseOrder(request.documentId, patch, base.etag, {
+      correlationId: request.correlationId,
+      idempotencyKey,
+    });
+    return { action: 'updated', po, patch };
+  };
+
+  try {
+    return await send(request.cached ?? (await read()));
+  } catch (error) {
+    if (!isStaleEtag(error)) throw error;
+  }
+  try {
+    return await send(await read());
+  } catch (error) {
+    if (!isStaleEtag(error)) throw error;
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase order ${request.documentId} changed in the ERP again while this update was being re-applied (412 twice); the call is retryable and will read the PO again.`,
+      { retryable: true, httpStatus: 412, details: { documentId: request.documentId }, cause: error },
+    );
+  }
+}
+
+function isStaleEtag(error: unknown): boolean {
+  return isFinanceError(error) && error.httpStatus === 412;
+}

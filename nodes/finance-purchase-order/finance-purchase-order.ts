@@ -1,0 +1,167 @@
+/**
+ * `finance-purchase-order`: creates, updates and cancels a purchase order in the ERP from versioned
+ * requisition (or purchase-order) events, once and in order; the logic is lib/purchasing. Output 1 carries
+ * the synced PO (msg.erp, msg.purchaseOrder, payload.erpRef), output 2 the refused events (msg.error, and
+ * msg.errors for validation failures). A failure that may pass (503, timeout, circuit open) is parked in the
+ * store and tried again with the ERP connection's retry policy (nodes/shared/retrying.ts); the last failure,
+ * or one retrying cannot fix, ends in done(err).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { ErpDialect } from '../../lib/erp/dialect';
+import { FinanceError } from '../../lib/errors';
+import { LedgerWriter } from '../../lib/posting/idempotent-write';
+import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
+import { refusalReport } from '../../lib/posting/refusal';
+import {
+  KeyedQueue,
+  MasterDataCache,
+  purchaseOrderSettings,
+  readMasterData,
+  syncPurchaseOrder,
+  VersionBook,
+  type PurchaseOrderDialogSettings,
+  type PurchaseOrderSettings,
+} from '../../lib/purchasing';
+import type { FinanceStore } from '../../lib/reliability/store';
+import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError } from '../shared/node-input';
+import { onInputWithRetry, showCircuitState } from '../shared/retrying';
+
+interface FinancePurchaseOrderDef extends NodeDef, PurchaseOrderDialogSettings {
+  erp?: string;
+  store?: string;
+}
+
+/** The fields this node reads from and adds to a message. */
+interface PurchaseOrderMessage extends NodeMessageInFlow {
+  finance?: { correlationId?: unknown; source?: unknown; id?: unknown; version?: unknown; time?: unknown };
+  erp?: unknown;
+  purchaseOrder?: unknown;
+  error?: unknown;
+  errors?: unknown;
+}
+
+/** A refusal from cached master data this old reloads it once before the message is refused. */
+const MASTER_DATA_RECHECK_MS = 60_000;
+
+export = function register(RED: NodeAPI): void {
+  function FinancePurchaseOrder(this: Node, def: FinancePurchaseOrderDef) {
+    RED.nodes.createNode(this, def);
+    const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
+    const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    let settings: PurchaseOrderSettings | undefined;
+    let configError: FinanceError | undefined;
+    try {
+      settings = purchaseOrderSettings(def);
+      if (!erpNode) throw missingConfig('ERP connection', 'finance-erp');
+      if (!storeNode) throw missingConfig('store', 'finance-store');
+    } catch (err) {
+      configError = asFinanceError(err);
+      this.error(configError.message);
+      this.status({ fill: 'red', shape: 'ring', text: configError.code });
+    }
+
+    // One queue for all messages of this node: the events of one purchase order are applied one at a time.
+    const queue = new KeyedQueue();
+    let perStore: { store: FinanceStore; writer: LedgerWriter; versions: VersionBook } | undefined;
+    /** The ledger writer and version records of the store in use (the store node reopens it after a redeploy). */
+    const forStore = (store: FinanceStore) => {
+      if (perStore?.store !== store) {
+        perStore = {
+          store,
+          writer: new LedgerWriter(store, { ownerPrefix: this.id }),
+          versions: new VersionBook(store),
+        };
+      }
+      return perStore;
+    };
+    let masterData: { dialect: ErpDialect; cache: MasterDataCache } | undefined;
+    const masterDataOf = (dialect: ErpDialect, refreshMs: number): MasterDataCache => {
+      if (masterData?.dialect !== dialect) {
+        const cache = new MasterDataCache({
+          read: () => readMasterData(dialect, { correlationId: randomUUID() }),
+          refreshMs,
+          retryMs: Math.min(refreshMs, MASTER_DATA_RECHECK_MS),
+          recheckAfterMs: MASTER_DATA_RECHECK_MS,
+          onError: (error) =>
+            this.warn(
+              `the ERP's master data could not be refreshed; using the copy loaded earlier (${asFinanceError(error).message})`,
+            ),
+        });
+        masterData = { dialect, cache };
+      }
+      return masterData.cache;
+    };
+
+    if (erpNode) showCircuitState(this, erpNode);
+    onInputWithRetry(
+      this,
+      {
+        ...(storeNode && { store: () => storeNode.store() }),
+        ...(erpNode && { policy: erpNode.retryPolicy }),
+        busyText: RED._('finance-purchase-order.status.syncing'),
+      },
+      async (incoming, send) => {
+        if (configError !== undefined || !settings || !erpNode || !storeNode) throw configError;
+        const msg = incoming as PurchaseOrderMessage;
+        const store = storeNode.store();
+        const { writer, versions } = forStore(store);
+        const { dialect } = await erpNode.connection();
+        const result = await syncPurchaseOrder(
+          {
+            dialect,
+            writer,
+            versions,
+            queue,
+            ...(settings.validateMasterData && { masterData: masterDataOf(dialect, settings.masterDataRefreshMs) }),
+          },
+          { document: msg.payload, envelope: msg.finance, correlationId: correlationIdOf(msg), now: new Date() },
+        );
+        if (result.outcome === 'refused') {
+          msg.error = refusalReport(result.error);
+          if (result.errors) msg.errors = result.errors;
+          await finishInboxEvent(store, msg.finance, {
+            status: 'refused',
+            detail: { code: result.error.code, message: result.error.message },
+          });
+          send([null, msg]);
+          return { fill: 'yellow', shape: 'dot', text: result.error.code };
+        }
+        msg.erp = result.erp;
+        msg.purchaseOrder = result.purchaseOrder;
+        (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
+        await finishInboxEvent(store, msg.finance, {
+          status: 'synced',
+          detail: {
+            documentId: result.erp.documentId,
+            number: result.erp.number,
+            action: result.purchaseOrder.action,
+            version: result.purchaseOrder.versionApplied,
+          },
+        });
+        send([msg, null]);
+        // The action is shown as the word msg.purchaseOrder.action carries, like an error code: not translated.
+        return {
+          fill: 'green',
+          shape: 'dot',
+          text: `${result.erp.number ?? result.erp.documentId} ${result.purchaseOrder.action}`,
+        };
+      },
+    );
+  }
+
+  RED.nodes.registerType('finance-purchase-order', FinancePurchaseOrder);
+};
+
+function correlationIdOf(msg: PurchaseOrderMessage): string {
+  const fromEnvelope = msg.finance?.correlationId;
+  return typeof fromEnvelope === 'string' && fromEnvelope !== '' ? fromEnvelope : msg._msgid;
+}
+
+function missingConfig(what: string, type: string): FinanceError {
+  return new FinanceError(
+    'CONFIG_INVALID',
+    `No ${what} is selected (or it was deleted): choose a ${type} configuration in the node's dialog.`,
+  );
+}

@@ -1,0 +1,148 @@
+import type { MasterDataPage, MasterDataQuery } from '../../../lib/erp/dialect';
+import type { MasterDataKind } from '../../../lib/model/types';
+import { MasterDataCache, readMasterData, type MasterDataSnapshot } from '../../../lib/purchasing/master-data';
+import { RefreshingCache } from '../../../lib/purchasing/refreshing-cache';
+import { demoMasterData } from './fixtures';
+
+/** A dialect that serves the demo master data two records per page and counts the pages asked for. */
+function pagedDialect(snapshot: MasterDataSnapshot = demoMasterData()) {
+  const pages: Array<{ kind: MasterDataKind; cursor?: string | null }> = [];
+  return {
+    pages,
+    async listMasterData(kind: MasterDataKind, query: MasterDataQuery): Promise<MasterDataPage> {
+      pages.push({ kind, cursor: query.cursor });
+      const records = (snapshot as unknown as Record<string, Array<{ id: string }>>)[kind] ?? [];
+      const start = query.cursor ? Number(query.cursor) : 0;
+      const next = start + 2 < records.length ? String(start + 2) : null;
+      return { items: records.slice(start, start + 2) as never, nextCursor: next };
+    },
+  };
+}
+
+function manualClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+describe('readMasterData', () => {
+  it('reads every page of the five kinds validation needs, and no employees', async () => {
+    const dialect = pagedDialect();
+    const snapshot = await readMasterData(dialect, { correlationId: 'c' });
+    expect(snapshot.suppliers.map((supplier) => supplier.id)).toHaveLength(10);
+    expect(snapshot.taxCodes).toHaveLength(10);
+    expect(snapshot.costCenters).toHaveLength(6);
+    expect(snapshot.projects).toHaveLength(4);
+    expect(snapshot.glAccounts).toHaveLength(12);
+    expect(dialect.pages.filter((page) => page.kind === 'suppliers')).toHaveLength(5);
+    expect(dialect.pages.some((page) => page.kind === 'employees')).toBe(false);
+  });
+
+  it('leaves out records without an id and stops a source whose cursor repeats', async () => {
+    const snapshot = demoMasterData();
+    snapshot.projects.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
+    expect((await readMasterData(pagedDialect(snapshot), { correlationId: 'c' })).projects).toHaveLength(4);
+    const looping = {
+      listMasterData: async (): Promise<MasterDataPage> => ({ items: [], nextCursor: 'same' }),
+    };
+    await expect(readMasterData(looping, { correlationId: 'c' })).rejects.toMatchObject({
+      code: 'ERP_REJECTED',
+      message: expect.stringContaining('kept returning more'),
+    });
+  });
+});
+
+describe('RefreshingCache', () => {
+  it('loads once, serves the value, refreshes in the background once it is older than the interval', async () => {
+    const clock = manualClock();
+    let loads = 0;
+    const cache = new RefreshingCache({ load: async () => ++loads, refreshMs: 1000, retryMs: 100, clock: clock.now });
+    expect(cache.ageMs()).toBeUndefined();
+    expect(await cache.get()).toBe(1);
+    expect(await cache.get()).toBe(1);
+    clock.advance(1000);
+    expect(await cache.get()).toBe(1); // the old value while the new one loads
+    await cache.refresh();
+    expect(await cache.get()).toBe(2);
+    expect(loads).toBe(2);
+  });
+
+  it('fails when there is no value yet; afterwards serves the old one and waits retryMs after a failure', async () => {
+    const clock = manualClock();
+    const errors: unknown[] = [];
+    let fail = true;
+    let loads = 0;
+    const cache = new RefreshingCache({
+      load: async () => {
+        loads += 1;
+        if (fail) throw new Error('ERP down');
+        return loads;
+      },
+      refreshMs: 1000,
+      retryMs: 100,
+      clock: clock.now,
+      onError: (error) => errors.push(error),
+    });
+    await expect(cache.get()).rejects.toThrow('ERP down');
+    fail = false;
+    expect(await cache.get()).toBe(2);
+    fail = true;
+    clock.advance(1000);
+    expect(await cache.get()).toBe(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toHaveLength(1);
+    expect(await cache.get()).toBe(2);
+    expect(loads).toBe(3); // not asked again before retryMs
+    clock.advance(100);
+    await cache.get();
+    expect(loads).toBe(4);
+  });
+
+  it('joins a load in progress instead of starting another', async () => {
+    let loads = 0;
+    const cache = new RefreshingCache({ load: async () => ++loads, refreshMs: 1000, retryMs: 100 });
+    await Promise.all([cache.get(), cache.get(), cache.refresh()]);
+    expect(loads).toBe(1);
+  });
+});
+
+describe('MasterDataCache', () => {
+  it('looks records up by id', async () => {
+    const cache = new MasterDataCache({
+      read: async () => demoMasterData(),
+      refreshMs: 60_000,
+      retryMs: 1000,
+      recheckAfterMs: 1000,
+    });
+    const lookup = await cache.lookup();
+    expect(lookup.supplier('SUP-1009')?.status).toBe('blocked');
+    expect(lookup.project('PRJ-1907')?.status).toBe('closed');
+    expect(lookup.glAccount('6999')?.open).toBe(false);
+    expect(lookup.taxCode('DE-19')?.country).toBe('DE');
+    expect(lookup.costCenter('CC-600')?.open).toBe(true);
+    expect(lookup.supplier('SUP-0000')).toBeUndefined();
+  });
+
+  it('rechecks (reloads) only a copy older than recheckAfterMs, so a refusal burst reloads once', async () => {
+    const clock = manualClock();
+    const snapshot = demoMasterData();
+    let reads = 0;
+    const cache = new MasterDataCache({
+      read: async () => {
+        reads += 1;
+        return JSON.parse(JSON.stringify(snapshot));
+      },
+      refreshMs: 15 * 60_000,
+      retryMs: 60_000,
+      recheckAfterMs: 60_000,
+      clock: clock.now,
+    });
+    expect((await cache.lookup()).supplier('SUP-1009')?.status).toBe('blocked');
+    expect(await cache.recheck()).toBeUndefined();
+    snapshot.suppliers.find((supplier) => supplier.id === 'SUP-1009')!.status = 'active';
+    clock.advance(60_000);
+    const fresh = await cache.recheck();
+    expect(fresh?.supplier('SUP-1009')?.status).toBe('active');
+    expect(await cache.recheck()).toBeUndefined();
+    expect(reads).toBe(2);
+  });
+});

@@ -1,0 +1,156 @@
+import type { CallContext, ErpPurchaseOrder, PurchaseOrderPatch } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
+import { diffPurchaseOrder, stableJson } from '../../../lib/purchasing/diff';
+import { contentOf, toPurchaseOrder, type PurchaseOrderContent } from '../../../lib/purchasing/document';
+import { updatePurchaseOrder } from '../../../lib/purchasing/update';
+import { requisition } from './fixtures';
+
+const eur = (amount: string) => ({ amount, currency: 'EUR' });
+
+function content(
+  change: (lines: ReturnType<typeof requisition>['lines']) => void = () => undefined,
+): PurchaseOrderContent {
+  const req = requisition();
+  change(req.lines);
+  return contentOf(toPurchaseOrder(req, '2026-03-10'));
+}
+
+/** An ERP holding one PO with ETags "1", "2", ...; `editsBeforePatch` changes it behind the caller's back. */
+class FakeErp {
+  etag = 1;
+  held: PurchaseOrderContent;
+  calls: Array<{ op: 'get' | 'patch'; ifMatch?: string; patch?: PurchaseOrderPatch; ctx: CallContext }> = [];
+  editsBeforePatch: Array<(held: PurchaseOrderContent) => PurchaseOrderContent> = [];
+
+  constructor(held: PurchaseOrderContent) {
+    this.held = held;
+  }
+
+  po(): ErpPurchaseOrder {
+    return {
+      erpRef: {
+        system: 'erp',
+        dialect: 'fake',
+        documentType: 'purchaseOrder',
+        documentId: 'po-1',
+        etag: `"${this.etag}"`,
+      },
+      externalReference: 'coupa:REQ-1001',
+      total: eur('0.00'),
+      status: 'open',
+      ...this.held,
+    };
+  }
+
+  async getPurchaseOrder(_id: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
+    this.calls.push({ op: 'get', ctx });
+    return this.po();
+  }
+
+  async patchPurchaseOrder(_id: string, patch: PurchaseOrderPatch, ifMatch: string, ctx: CallContext) {
+    this.calls.push({ op: 'patch', ifMatch, patch, ctx });
+    const edit = this.editsBeforePatch.shift();
+    if (edit) {
+      this.held = edit(this.held);
+      this.etag += 1;
+    }
+    if (ifMatch !== `"${this.etag}"`) {
+      throw new FinanceError('ERP_CONFLICT', 'ERP answered 412', { httpStatus: 412 });
+    }
+    this.held = { ...this.held, ...patch };
+    this.etag += 1;
+    return this.po();
+  }
+}
+
+const quantityRevision = (lines: ReturnType<typeof requisition>['lines']) => {
+  lines[0].quantity = '3';
+  lines[0].amount = eur('450.00');
+};
+
+function request(erp: FakeErp, cached: boolean) {
+  const base = content();
+  return {
+    documentId: 'po-1',
+    ...(cached ? { cached: { content: erp.held, etag: `"${erp.etag}"` } } : {}),
+    changes: diffPurchaseOrder(base, content(quantityRevision)),
+    ledgerKey: 'coupa:Requisition:REQ-1001:2:update-po',
+    correlationId: 'corr-7',
+  };
+}
+
+describe('updatePurchaseOrder', () => {
+  it('with the copy it wrote last: one PATCH with only the lines and If-Match, no read', async () => {
+    const erp = new FakeErp(content());
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(erp.calls.map((call) => call.op)).toEqual(['patch']);
+    expect(erp.calls[0].ifMatch).toBe('"1"');
+    expect(Object.keys(erp.calls[0].patch!)).toEqual(['lines']);
+    expect(erp.calls[0].ctx).toEqual({ correlationId: 'corr-7', idempotencyKey: expect.stringMatching(/^fs1-/) });
+    expect(outcome).toMatchObject({ action: 'updated', po: { erpRef: { etag: '"2"' } } });
+    expect(erp.held.lines[0].quantity).toBe('3');
+  });
+
+  it('without one: reads the PO for its ETag first', async () => {
+    const erp = new FakeErp(content());
+    await updatePurchaseOrder(erp, request(erp, false));
+    expect(erp.calls.map((call) => call.op)).toEqual(['get', 'patch']);
+  });
+
+  it('on 412 reads the PO again, re-applies the change to what it holds and sends it once more', async () => {
+    const erp = new FakeErp(content());
+    const edited = content((lines) => (lines[1].description = 'USB-C dock, edited in the ERP'));
+    erp.editsBeforePatch.push(() => edited);
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(erp.calls.map((call) => [call.op, call.ifMatch])).toEqual([
+      ['patch', '"1"'],
+      ['get', undefined],
+      ['patch', '"2"'],
+    ]);
+    expect(outcome.action).toBe('updated');
+    expect(erp.held.lines[0].quantity).toBe('3');
+    expect(erp.held.lines[1].description).toBe('USB-C dock, edited in the ERP');
+    // Each request has its own Idempotency-Key.
+    expect(erp.calls[0].ctx.idempotencyKey).not.toBe(erp.calls[2].ctx.idempotencyKey);
+  });
+
+  it('writes nothing when the PO read after a 412 already holds the change', async () => {
+    const erp = new FakeErp(content());
+    erp.editsBeforePatch.push(() => content(quantityRevision));
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(erp.calls.map((call) => call.op)).toEqual(['patch', 'get']);
+    expect(outcome).toMatchObject({ action: 'unchanged', po: { erpRef: { etag: '"2"' } } });
+  });
+
+  it('a second 412 is a retryable ERP_CONFLICT', async () => {
+    const erp = new FakeErp(content());
+    erp.editsBeforePatch.push(
+      (held) => held,
+      (held) => held,
+    );
+    await expect(updatePurchaseOrder(erp, request(erp, true))).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      retryable: true,
+      httpStatus: 412,
+      message: expect.stringContaining('412 twice'),
+    });
+    expect(erp.calls.map((call) => call.op)).toEqual(['patch', 'get', 'patch']);
+  });
+
+  it('passes any other failure on as it is', async () => {
+    const erp = new FakeErp(content());
+    erp.patchPurchaseOrder = async () => {
+      throw new FinanceError('ERP_REJECTED', 'ERP answered 422', { httpStatus: 422 });
+    };
+    await expect(updatePurchaseOrder(erp, request(erp, true))).rejects.toMatchObject({ code: 'ERP_REJECTED' });
+  });
+
+  it('the same request gets the same Idempotency-Key, so a repeat after a lost answer is replayed', async () => {
+    const first = new FakeErp(content());
+    const second = new FakeErp(content());
+    await updatePurchaseOrder(first, request(first, true));
+    await updatePurchaseOrder(second, request(second, true));
+    expect(first.calls[0].ctx.idempotencyKey).toBe(second.calls[0].ctx.idempotencyKey);
+    expect(stableJson(first.calls[0].patch)).toBe(stableJson(second.calls[0].patch));
+  });
+});
