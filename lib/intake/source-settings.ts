@@ -116,6 +116,17 @@ function profileOptions(profile: ProfileName, settings: SourceDialogSettings): P
         employeeIdFrom: optionalText(settings.employeeIdFrom),
         dimensionKey: optionalText(settings.dimensionKey),
       }) as ProfileOptions;
+    case 'coupa':
+      // Account segments and supplier mapping keep the profile's defaults until the dialog offers them.
+      return dropUndefined({
+        company,
+        approvalStatusMap: jsonObject(
+          settings.approvalStatusMap,
+          'approvalStatusMap',
+          'Custom approval statuses',
+          '{"pending_buyer_action": "pending_approval"}',
+        ),
+      }) as ProfileOptions;
     case 'cloudevents':
       return {};
   }

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthGate } from './auth';
 import { checkAvailability, listBudgets } from './budgets';
 import type { CompanyState } from './company-state';
+import { COUPA_ROUTES, coupaSnapshot, resetCoupa } from './coupa';
 import { parseFaultConfig } from './faults';
 import { stateSnapshot } from './inspection';
 import { getMasterRecord, isMasterDataKind, listMasterData, patchMasterRecord } from './master-data';
@@ -34,7 +35,7 @@ export interface RouteRequest {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   segments: readonly string[];
   /** How the body is read: parsed as JSON, or left raw (form-encoded token requests, bodies that are ignored). */
   body: 'json' | 'raw';
@@ -107,10 +108,16 @@ export const API_ROUTES: readonly Route[] = [
   route('POST', '/api/v1/writebacks', (request) => receiveWriteback(request.state, request.body)),
 ];
 
-/** Routes outside /api/: never counted, never faulted, never behind auth. */
+/**
+ * Routes outside /api/: never counted, never faulted, never behind auth (the Coupa simulator's /coupa/api
+ * routes do those three themselves, see ./coupa).
+ */
 export const CONTROL_ROUTES: readonly Route[] = [
   route('POST', '/oauth2/token', (request) => request.auth.issueToken(request.headers, request.rawBody), 'raw'),
-  route('GET', '/_sandbox/state', ({ state }) => ({ status: 200, body: stateSnapshot(state) })),
+  route('GET', '/_sandbox/state', ({ state }) => ({
+    status: 200,
+    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state) },
+  })),
   route('POST', '/_sandbox/faults', ({ state, body }) => {
     state.faults.configure(parseFaultConfig(body ?? {}));
     return { status: 200, body: { faults: state.faults.current } };
@@ -120,10 +127,12 @@ export const CONTROL_ROUTES: readonly Route[] = [
     '/_sandbox/reset',
     ({ state }) => {
       state.reset();
+      resetCoupa(state);
       return { status: 200, body: { reset: true } };
     },
     'raw',
   ),
+  ...COUPA_ROUTES,
 ];
 
 function ifMatch(request: RouteRequest): string | undefined {

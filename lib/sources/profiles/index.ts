@@ -5,14 +5,15 @@
 import { FinanceError } from '../../errors';
 import { createCloudEventsProfile } from './cloudevents';
 import { createConcurProfile, type ConcurProfileOptions } from './concur';
+import { createCoupaProfile, type CoupaProfileOptions } from './coupa';
 import type { SourceProfile } from './profile';
 import { createRampProfile, type RampProfileOptions } from './ramp';
 
-export const PROFILE_NAMES = ['cloudevents', 'concur', 'ramp'] as const;
+export const PROFILE_NAMES = ['cloudevents', 'concur', 'ramp', 'coupa'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 /** The options of every profile; each profile reads its own. */
-export type ProfileOptions = ConcurProfileOptions & RampProfileOptions;
+export type ProfileOptions = ConcurProfileOptions & RampProfileOptions & CoupaProfileOptions;
 
 export function isProfileName(value: unknown): value is ProfileName {
   return typeof value === 'string' && (PROFILE_NAMES as readonly string[]).includes(value);
@@ -26,6 +27,8 @@ export function getProfile(name: string, options: ProfileOptions = {}): SourcePr
       return createConcurProfile(options);
     case 'ramp':
       return createRampProfile(options);
+    case 'coupa':
+      return createCoupaProfile(options);
     default:
       throw new FinanceError(
         'CONFIG_INVALID',
@@ -38,3 +41,4 @@ export function getProfile(name: string, options: ProfileOptions = {}): SourcePr
 export type { EventFacts, MappingContext, SourceDocType, SourceProfile, CanonicalDocument } from './profile';
 export type { ConcurProfileOptions } from './concur';
 export type { RampProfileOptions } from './ramp';
+export type { CoupaProfile, CoupaProfileOptions, CoupaPurchaseOrderFacts } from './coupa';

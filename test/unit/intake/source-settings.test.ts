@@ -46,7 +46,7 @@ describe('sourceSettings', () => {
 
   it('reports each bad setting by name', () => {
     const cases: Array<[object, object, RegExp, string?]> = [
-      [{ profile: 'coupa' }, {}, /Profile "coupa" is not one of cloudevents, concur, ramp/, 'profile'],
+      [{ profile: 'brex' }, {}, /Profile "brex" is not one of cloudevents, concur, ramp, coupa/, 'profile'],
       [{ signatureScheme: 'md5' }, { secret: 's' }, /Signature scheme "md5"/, 'signatureScheme'],
       [{ toleranceSeconds: '0' }, { secret: 's' }, /Timestamp tolerance \(s\) must be a whole number from 1 to 86400/],
       [{}, {}, /Webhook secret is empty/, 'secret'],
