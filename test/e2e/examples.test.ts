@@ -225,6 +225,7 @@ const OBSERVED_FIELDS = [
   'approvalRequest',
   'erp',
   'writeback',
+  'purchaseOrder',
   'error',
   'retry',
   'replay',
@@ -476,6 +477,31 @@ const SCENARIOS: Record<string, Scenario> = {
     });
     const pending = await run.get('/finance-approval/apr-approval/pending');
     expect(pending.items).toEqual([]);
+  },
+
+  'finance-purchase-order.json': async (run) => {
+    await run.inject('po-v1');
+    const created = await run.seen('po-synced');
+    expect(created.purchaseOrder).toMatchObject({ action: 'created', versionApplied: 1 });
+    expect(created.erp.number).toMatch(/^PO-/);
+
+    await run.inject('po-v2');
+    const updated = await run.seen('po-synced', (o) => o.purchaseOrder.versionApplied === 2);
+    expect(updated.purchaseOrder.action).toBe('updated');
+    expect(updated.erp.number).toBe(created.erp.number);
+
+    await run.inject('po-v1-late');
+    const stale = await run.seen('po-refused');
+    expect(stale.error.code).toBe('STALE_VERSION');
+
+    await run.inject('po-v3');
+    const cancelled = await run.seen('po-synced', (o) => o.purchaseOrder.versionApplied === 3);
+    expect(cancelled.purchaseOrder.action).toBe('cancelled');
+
+    await run.inject('po-blocked');
+    const blocked = await run.seen('po-refused', (o) => o !== stale);
+    expect(JSON.stringify(blocked.errors)).toContain('SUP-1009');
+    expect(run.all('po-failed')).toEqual([]);
   },
 
   'finance-post.json': async (run) => {
