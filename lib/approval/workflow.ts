@@ -7,6 +7,13 @@
  * Every change to an approval runs one at a time (a queue per workflow), so a duplicate delivery arriving
  * while the first is being stored, or a decision racing an escalation, sees the other's result. Each change
  * is stored before anything is emitted: what was emitted is always on disk.
+ *
+ * The event that started an approval stays open in the store's inbox while a person decides, and the intake
+ * re-emits open events whose lease ran out. So while an approval waits, its event's inbox entry is held until
+ * the current stage's SLA due time plus `holdMarginMs` (the escalation has run by then), renewed on every new
+ * stage and escalation, and given back an ordinary lease once approved. A redelivered event of a document
+ * already pending, and the event of a version that a newer one replaced, get a final outcome (`duplicate`,
+ * `superseded`): nothing will ever finish them otherwise.
  */
 import { FinanceError } from '../errors';
 import { inboxKey, type FinanceStore } from '../reliability/store';
@@ -22,7 +29,7 @@ import { PendingApprovals, docKeyOf, type DocumentMessage, type PendingApproval 
 import { StoreTimerRepository } from './store-timers';
 import { SlaScheduler, timerIdOf } from './timers';
 
-export type WorkflowStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish'>;
+export type WorkflowStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish' | 'holdLease'>;
 
 export interface ApprovalWorkflowOptions {
   store: WorkflowStore;
@@ -37,6 +44,11 @@ export interface ApprovalWorkflowOptions {
   retentionMs?: number;
   /** How long an SLA timer that fired stays claimed before it fires again (see SlaScheduler). */
   leaseMs?: number;
+  /**
+   * How long after a stage's SLA due time its escalation is sure to have run: the node's SLA check interval.
+   * A waiting event's inbox entry is held this much past the due time. Default 1 minute.
+   */
+  holdMarginMs?: number;
   /** Something went wrong that does not stop the workflow (it took a fallback). */
   warn?: (text: string) => void;
 }
@@ -103,6 +115,7 @@ export interface PendingSummary {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_HOLD_MARGIN_MS = 60_000;
 const BUDGET_STATUSES: readonly BudgetStatus[] = ['within', 'exceeded', 'warning'];
 
 export class ApprovalWorkflow {
@@ -138,7 +151,11 @@ export class ApprovalWorkflow {
       if (pending !== undefined) {
         const order = compareVersions(report, pending.message.payload.sourceRef.version);
         if (order < 0) throw stale(report, pending.message.payload.sourceRef.version);
-        if (order === 0) return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
+        if (order === 0) {
+          if (eventKey === undefined || eventKey === pending.eventKey) await this.holdEvent(eventKey, pending.record);
+          else await this.finishEvent(eventKey, 'duplicate', { pendingEvent: pending.eventKey ?? null });
+          return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
+        }
       } else {
         const finished = await this.book.finished(docKey);
         if (finished !== undefined) {
@@ -167,17 +184,25 @@ export class ApprovalWorkflow {
           await this.book.remove(pending);
           await this.scheduler.cancel(timerIdOf(pending.record));
         }
-        return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
+      } else {
+        const approval: PendingApproval = {
+          docKey,
+          message: documentParts(message),
+          record,
+          ...(eventKey !== undefined && { eventKey }),
+        };
+        await this.book.save(approval);
+        await this.scheduler.schedule(record);
+        await this.holdEvent(eventKey, record);
+        if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
+          await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
+        }
+        return { status: 'pending', superseded, record, emissions: [this.request(approval, message)] };
       }
-      const approval: PendingApproval = {
-        docKey,
-        message: documentParts(message),
-        record,
-        ...(eventKey !== undefined && { eventKey }),
-      };
-      await this.book.save(approval);
-      await this.scheduler.schedule(record);
-      return { status: 'pending', superseded, record, emissions: [this.request(approval, message)] };
+      if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
+        await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
+      }
+      return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
     });
   }
 
@@ -207,6 +232,7 @@ export class ApprovalWorkflow {
         const advanced: PendingApproval = { ...pending, record: result.record };
         await this.book.save(advanced);
         await this.scheduler.schedule(result.record);
+        await this.holdEvent(pending.eventKey, result.record);
         return { ...result, emissions: [this.request(advanced, pending.message)] };
       }
 
@@ -214,6 +240,9 @@ export class ApprovalWorkflow {
       await this.scheduler.cancel(timerIdOf(result.record));
       if (result.outcome === 'rejected' || result.outcome === 'returned') {
         await this.finishInbox(pending.message, result.record, result.outcome);
+      } else {
+        // Approved: the event moves on to posting, with an ordinary lease from now.
+        await this.holdEvent(pending.eventKey, result.record);
       }
       return { ...result, emissions: [finalEmission(pending.message, result.record)] };
     });
@@ -278,6 +307,7 @@ export class ApprovalWorkflow {
     const escalated: PendingApproval = { ...pending, record: result.record };
     await this.book.save(escalated);
     await this.scheduler.schedule(result.record);
+    await this.holdEvent(pending.eventKey, result.record);
     const entry = currentEntry(result.record);
     const from = entry?.escalatedFrom?.at(-1);
     const reason = `${from} did not decide within the ${result.record.slaHours} h SLA; ${entry?.reason ?? ''}`;
@@ -326,6 +356,28 @@ export class ApprovalWorkflow {
         ...(record.comment !== undefined && { comment: record.comment }),
       },
     });
+  }
+
+  /**
+   * Holds the event's inbox entry while the approval waits: until the current stage's due time plus the margin,
+   * or (decided) an ordinary lease from now. A failure only warns: the approval is stored, and the worst outcome
+   * is that the intake emits the event again, which finds it pending.
+   */
+  private async holdEvent(eventKey: string | undefined, record: ApprovalRecord): Promise<void> {
+    if (eventKey === undefined) return;
+    const dueAt = currentEntry(record)?.dueAt;
+    const margin = this.options.holdMarginMs ?? DEFAULT_HOLD_MARGIN_MS;
+    const holdMs = dueAt === undefined ? 0 : Math.max(0, Date.parse(dueAt) - this.clock().getTime()) + margin;
+    try {
+      await this.options.store.holdLease(eventKey, holdMs);
+    } catch (error) {
+      this.options.warn?.(`The inbox entry of a waiting approval could not be held: ${(error as Error).message}`);
+    }
+  }
+
+  /** Gives an event that this workflow will never finish otherwise its final outcome. */
+  private async finishEvent(eventKey: string, status: 'duplicate' | 'superseded', detail: Record<string, unknown>) {
+    await this.options.store.finish(eventKey, { status, detail });
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 /**
  * Turns the `finance-event-in` dialog into intake settings: how events arrive (own webhook, messages from
- * upstream nodes, own MQTT subscription), the body limit and the lease. Checked once at deploy; each
- * mistake is a CONFIG_INVALID error that names the field.
+ * upstream nodes, own MQTT subscription), the body limit, the lease and how often recovery runs. Checked once
+ * at deploy; each mistake is a CONFIG_INVALID error that names the field.
  */
 import { FinanceError } from '../errors';
 import { integerSetting, optionalText, requiredText } from '../config/settings';
@@ -11,6 +11,7 @@ export const INTAKE_MODES = ['http', 'input', 'mqtt'] as const;
 export type IntakeMode = (typeof INTAKE_MODES)[number];
 
 export const DEFAULT_LEASE_SECONDS = 300;
+export const DEFAULT_RECOVERY_SECONDS = 10;
 
 export interface EventInDialogSettings {
   mode?: string;
@@ -18,6 +19,8 @@ export interface EventInDialogSettings {
   path?: string;
   maxBytes?: string | number;
   leaseSeconds?: string | number;
+  /** How often unfinished events whose lease ran out are looked for and emitted again. */
+  recoverySeconds?: string | number;
   /** mqtt mode. */
   broker?: string;
   topic?: string;
@@ -37,6 +40,7 @@ export interface EventInSettings {
   path?: string;
   maxBytes: number;
   leaseMs: number;
+  recoveryIntervalMs: number;
   /** mqtt mode only. */
   mqtt?: MqttSettings;
 }
@@ -59,6 +63,12 @@ export function eventInSettings(settings: EventInDialogSettings, nodeId: string)
     leaseMs:
       integerSetting(settings.leaseSeconds, 'Lease (s)', { min: 1, max: 86_400, fallback: DEFAULT_LEASE_SECONDS }) *
       1000,
+    recoveryIntervalMs:
+      integerSetting(settings.recoverySeconds, 'Recovery every (s)', {
+        min: 1,
+        max: 3600,
+        fallback: DEFAULT_RECOVERY_SECONDS,
+      }) * 1000,
   };
   switch (mode as IntakeMode) {
     case 'http':

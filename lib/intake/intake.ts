@@ -31,6 +31,12 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 export interface IntakeOptions {
   /** The store, asked for on every commit: a store that could not be opened throws, which answers 503. */
   store: () => FinanceStore;
+  /**
+   * Leases each accepted event to `owner` (the intake node) for `ms` in the commit itself, so an event is
+   * never without an owner, not even after a crash right after the commit; recovery re-emits it when the
+   * lease runs out before the event's journey ended.
+   */
+  lease?: { owner: string; ms: number };
   profile: SourceProfile;
   signatureScheme: SignatureScheme;
   /** Current and previous webhook secrets (two during a rotation). Never logged. */
@@ -115,7 +121,8 @@ export class Intake {
   /** Commits the event unless its key is known; resolves only after the store synced the commit. */
   async commit(event: CheckedEvent): Promise<IntakeResult> {
     try {
-      const result = await this.options.store().accept(event);
+      const lease = this.options.lease;
+      const result = await this.options.store().accept({ ...event, ...(lease && { lease }) });
       if (result.status === 'duplicate') {
         const first = result.entry;
         return {
@@ -197,6 +204,23 @@ export function refusal(err: unknown): IntakeRejected | IntakeFailed {
     error,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   };
+}
+
+/** How long a sender is asked to wait while the intake is being redeployed or stopped. */
+export const CLOSING_RETRY_AFTER_MS = 5_000;
+
+/**
+ * The answer to an event that arrives while its intake is closing (a redeploy or a stop): nothing is stored and
+ * the sender is asked to send it again shortly, when the new deploy listens.
+ */
+export function closingRefusal(): IntakeFailed {
+  return refusal(
+    new FinanceError(
+      'STORE_UNAVAILABLE',
+      'This intake is being redeployed or stopped, so the event was not stored; send it again after the Retry-After interval.',
+      { retryable: true, retryAfterMs: CLOSING_RETRY_AFTER_MS },
+    ),
+  ) as IntakeFailed;
 }
 
 /**

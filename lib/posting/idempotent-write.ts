@@ -32,6 +32,11 @@
  * with ledgerDone (which does not check the owner), and only a failure of that attempt falls back to the
  * takeover timeout. Safety never depends on the note: without it, only the timeout applies.
  *
+ * Attempts that are over. A marker whose attempt is known to be over (it ended in this process, or its process
+ * crashed or was killed: lib/posting/attempt-liveness.ts) is taken over at once, like a noted one, and the same
+ * after-check applies. So after a kill -9 the writes that were in flight resume within the heartbeat's lifetime
+ * instead of the takeover timeout.
+ *
  * The protocol never writes without a preceding lookup once anybody may have written before; it does write
  * without a lookup on `started`, when no attempt can have written (or the ledger forgot it after its
  * retention period, when the ERP's own uniqueness on the external reference is the last line of defence).
@@ -40,6 +45,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CallContext } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
 import { ledgerKey, type FinanceStore, type LedgerKeyParts, type LedgerTakeOverResult } from '../reliability/store';
+import { attemptOwner, beginAttempt, endAttempt, isOver } from './attempt-liveness';
 
 /**
  * How old an in-flight marker must be before another attempt may assume its owner is gone. It must exceed
@@ -75,7 +81,10 @@ export type IdempotentWriteResult<R> =
   | { outcome: 'refused'; error: FinanceError };
 
 export interface LedgerWriterOptions {
-  /** Names this writer's attempts in the ledger, e.g. the node id; each attempt adds a unique suffix. */
+  /**
+   * Names this writer's attempts in the ledger, e.g. the node id; each attempt adds the process and a unique
+   * suffix (attempt-liveness.ts).
+   */
   ownerPrefix: string;
   takeoverAfterMs?: number;
   /** Source of the per-attempt suffix (tests inject a counter). */
@@ -118,7 +127,16 @@ export class LedgerWriter {
 
   async write<R>(request: IdempotentWrite<R>): Promise<IdempotentWriteResult<R>> {
     const key = ledgerKey(request.key);
-    const owner = `${this.#ownerPrefix}:${this.#newAttemptId()}`;
+    const owner = attemptOwner(this.#ownerPrefix, this.#newAttemptId());
+    await beginAttempt(this.#store, owner);
+    try {
+      return await this.#attempt(key, owner, request);
+    } finally {
+      endAttempt(this.#store, owner);
+    }
+  }
+
+  async #attempt<R>(key: string, owner: string, request: IdempotentWrite<R>): Promise<IdempotentWriteResult<R>> {
     const ctx: CallContext = { correlationId: request.correlationId, idempotencyKey: idempotencyKeyFor(key) };
     const claim = await this.#claim(key, owner);
     if (claim.state === 'done') {
@@ -129,7 +147,8 @@ export class LedgerWriter {
       throw new FinanceError(
         'ERP_CONFLICT',
         `Another attempt is writing ${key} to the ERP right now (since ${new Date(claim.since).toISOString()}); this one did not write. The call is retryable: retry in a moment and it will find the outcome.`,
-        { retryable: true, details: { ledgerKey: key, owner: claim.owner, since: claim.since } },
+        // sent: false: nothing went to the ERP, so a retry policy need not count this attempt (nodes/shared/retrying.ts).
+        { retryable: true, details: { ledgerKey: key, owner: claim.owner, since: claim.since, sent: false } },
       );
     }
     return this.#writeOwned(key, owner, ctx, claim.state === 'taken-over', request);
@@ -140,11 +159,12 @@ export class LedgerWriter {
     const begun = await this.#store.ledgerBegin(key, owner);
     if (begun.state !== 'in-flight') return begun;
     const note = (await this.#store.kvGet(UNSETTLED_NAMESPACE, key)) as UnsettledNote | undefined;
-    if (note?.owner !== begun.owner) return this.#store.ledgerTakeOver(key, owner, this.#takeoverAfterMs);
+    const over = note?.owner === begun.owner || (await isOver(this.#store, begun.owner));
+    if (!over) return this.#store.ledgerTakeOver(key, owner, this.#takeoverAfterMs);
     // The holder has ended without knowing whether it wrote: no need to wait for the takeover timeout.
     const taken = await this.#store.ledgerTakeOver(key, owner, 0);
-    if (taken.state !== 'taken-over' || taken.previousOwner === note.owner) return taken;
-    // Another attempt took the noted marker over first and may be writing now: do not write (see above).
+    if (taken.state !== 'taken-over' || taken.previousOwner === begun.owner) return taken;
+    // Another attempt took the ended holder's marker over first and may be writing now: do not write (see above).
     return { state: 'in-flight', owner: taken.previousOwner, since: taken.previousSince };
   }
 

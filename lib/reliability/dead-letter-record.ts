@@ -5,7 +5,10 @@
  * A failed message comes from a Catch node (`msg.error = {message, source: {id, type, name, count}, code?}`,
  * where `message` is the error's toString(), "FinanceError: ...") or from a node that puts a FinanceError, or
  * its toJSON(), in `msg.error` (`code`, `httpStatus`, `details.erpBody`). A Catch message never carries the
- * HTTP status or the ERP's body: Node-RED copies only `message`, `code`, `stack` and `cause` of an error.
+ * HTTP status or the ERP's body: Node-RED copies only `message`, `code`, `stack` and `cause` of an error. So
+ * the pack's nodes also put the error's toJSON() in `msg.failure` when they report a failure
+ * (nodes/shared/node-input.ts), and the HTTP status, the ERP's body and (before Node-RED 4.1) the code are
+ * read from there, provided it describes the same failure as msg.error (see sameFailure).
  */
 import { createHash } from 'node:crypto';
 import { isRecord } from '../erp/records';
@@ -76,8 +79,11 @@ export interface FailedMessage {
   replay?: ReplayMark;
 }
 
-/** Members of a message that are not kept: the error itself, HTTP plumbing and the marker of an earlier replay. */
-const NOT_KEPT = new Set(['error', 'req', 'res', 'replay']);
+/**
+ * Members of a message that are not kept: the error itself and its facts, HTTP plumbing and the marker of an
+ * earlier replay.
+ */
+const NOT_KEPT = new Set(['error', 'failure', 'req', 'res', 'replay']);
 /** "FinanceError: ..." -> "...": Catch messages carry the error's toString(). */
 const ERROR_NAME_PREFIX = /^[A-Za-z]*Error: /;
 
@@ -90,7 +96,7 @@ export function readFailedMessage(msg: unknown): FailedMessage {
     );
   }
   const envelope = isRecord(msg.finance) ? msg.finance : {};
-  const error = readError(msg.error);
+  const error = readError(msg.error, isRecord(msg.failure) ? msg.failure : undefined);
   const attempt = positiveInteger(envelope.attempt) ?? 1;
   const replay = readReplayMark(msg.replay);
   const failed: FailedMessage = {
@@ -113,16 +119,16 @@ export function readFailedMessage(msg: unknown): FailedMessage {
   return failed;
 }
 
-function readError(raw: unknown): DeadLetterError {
-  if (typeof raw === 'string') return { message: errorText(raw) };
-  const error = raw as Record<string, unknown>;
+function readError(raw: unknown, failure: Record<string, unknown> | undefined): DeadLetterError {
+  const error: Record<string, unknown> = typeof raw === 'string' ? { message: raw } : (raw as Record<string, unknown>);
   const source = isRecord(error.source) ? error.source : {};
-  const details = isRecord(error.details) ? error.details : {};
+  const facts = failure !== undefined && sameFailure(error, failure) ? failure : {};
+  const details = isRecord(error.details) ? error.details : isRecord(facts.details) ? facts.details : {};
   const erpBody = details.erpBody ?? error.erpBody;
   const read: DeadLetterError = { message: errorText(text(error.message) ?? 'The failing node gave no message.') };
-  const code = text(error.code);
+  const code = text(error.code) ?? text(facts.code);
   if (code !== undefined) read.code = code;
-  const httpStatus = positiveInteger(error.httpStatus);
+  const httpStatus = positiveInteger(error.httpStatus) ?? positiveInteger(facts.httpStatus);
   if (httpStatus !== undefined) read.httpStatus = httpStatus;
   // Bodies are redacted by the ERP client already; this also covers errors that did not come from it.
   if (erpBody !== undefined && erpBody !== null) read.erpBody = toRedactedJson(redactValue(erpBody, []));
@@ -133,6 +139,18 @@ function readError(raw: unknown): DeadLetterError {
   const nodeName = text(source.name);
   if (nodeName !== undefined) read.nodeName = nodeName;
   return read;
+}
+
+/**
+ * Whether msg.failure describes the error in msg.error, and not an earlier failure of the same message (one that
+ * failed, was retried or replayed, and then failed at a node that sets no msg.failure): the texts match, and so
+ * do the codes when the error has one (Node-RED before 4.1 drops it from a Catch message).
+ */
+function sameFailure(error: Record<string, unknown>, failure: Record<string, unknown>): boolean {
+  const message = text(error.message);
+  if (message === undefined || message.replace(ERROR_NAME_PREFIX, '') !== text(failure.message)) return false;
+  const code = text(error.code);
+  return code === undefined || code === text(failure.code);
 }
 
 /** The error text without the "FinanceError: " prefix, with credentials scrubbed and its length bounded. */

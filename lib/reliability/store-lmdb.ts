@@ -50,6 +50,9 @@ const MAX_KEY_BYTES = 1000;
 const PURGE_BATCH = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 
+/** The lease holdLease() adds for an entry that never had one (five minutes, the intake's default lease). */
+export const DEFAULT_LEASE_MS = 5 * 60 * 1000;
+
 const META_LAYOUT = 'layout';
 const META_OPEN_COUNT = 'inbox-open-count';
 
@@ -68,6 +71,8 @@ interface StoredInboxRecord {
   leaseUntil?: number;
   leaseOwner?: string;
   attempts: number;
+  /** Duration of the last lease; absent in records written before holdLease() existed. */
+  leaseMs?: number;
   outcome?: { status: string; detail?: StoredValue; at: number };
   /** Final entries only: when purgeExpired() may remove the entry. */
   expiresAt?: number;
@@ -136,12 +141,23 @@ export class LmdbStore implements FinanceStore {
     if (input.receivedAt !== undefined && !Number.isFinite(input.receivedAt)) {
       throw invalid('receivedAt must be a time in milliseconds since the epoch.');
     }
+    if (input.lease !== undefined) {
+      requireOwner(input.lease.owner);
+      requirePositive(input.lease.ms, 'lease duration (ms)');
+    }
+    const now = this.settings.now();
     const record: StoredInboxRecord = {
       envelope: storable(input.envelope, 'event envelope'),
       payload: storable(input.payload, 'event payload'),
-      receivedAt: input.receivedAt ?? this.settings.now(),
+      receivedAt: input.receivedAt ?? now,
       state: 'open',
       attempts: 0,
+      ...(input.lease && {
+        leaseOwner: input.lease.owner,
+        leaseUntil: now + input.lease.ms,
+        leaseMs: input.lease.ms,
+        attempts: 1,
+      }),
     };
     const max = this.settings.maxInboxEntries;
     const result = await this.write('store an accepted event', (dbs) => {
@@ -179,9 +195,39 @@ export class LmdbStore implements FinanceStore {
       if (record.leaseOwner !== undefined && record.leaseOwner !== owner && (record.leaseUntil ?? 0) > now) {
         return { leased: false, reason: 'held', entry: toEntry(key, record) };
       }
-      const leased = { ...record, leaseOwner: owner, leaseUntil: now + ms, attempts: record.attempts + 1 };
-      replaceOpenRecord(dbs, key, record, leased);
-      return { leased: true, entry: toEntry(key, leased) };
+      return leaseTo(dbs, key, record, owner, now, ms);
+    });
+  }
+
+  async leaseIfExpired(key: string, owner: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    requirePositive(ms, 'lease duration (ms)');
+    const now = this.settings.now();
+    return this.write('lease an expired event', (dbs): LeaseResult => {
+      const record = dbs.inbox.get(key);
+      if (!record) return { leased: false, reason: 'missing' };
+      if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
+      if (record.leaseUntil !== undefined && record.leaseUntil > now) {
+        return { leased: false, reason: 'held', entry: toEntry(key, record) };
+      }
+      return leaseTo(dbs, key, record, owner, now, ms);
+    });
+  }
+
+  async holdLease(key: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw invalid(`The hold must be zero or a positive number of ms (got ${String(ms)}).`);
+    }
+    const now = this.settings.now();
+    return this.write('hold an event', (dbs): LeaseResult => {
+      const record = dbs.inbox.get(key);
+      if (!record) return { leased: false, reason: 'missing' };
+      if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
+      const held = { ...record, leaseUntil: now + ms + (record.leaseMs ?? DEFAULT_LEASE_MS) };
+      replaceOpenRecord(dbs, key, record, held);
+      return { leased: true, entry: toEntry(key, held) };
     });
   }
 
@@ -546,6 +592,20 @@ function dueKey(key: string, record: StoredInboxRecord): DueKey {
   return record.leaseUntil === undefined ? [UNLEASED, record.receivedAt, key] : [LEASED, record.leaseUntil, key];
 }
 
+/** Hands an open entry to `owner` until now + `ms` and counts the attempt. */
+function leaseTo(
+  dbs: Databases,
+  key: string,
+  record: StoredInboxRecord,
+  owner: string,
+  now: number,
+  ms: number,
+): LeaseResult {
+  const leased = { ...record, leaseOwner: owner, leaseUntil: now + ms, leaseMs: ms, attempts: record.attempts + 1 };
+  replaceOpenRecord(dbs, key, record, leased);
+  return { leased: true, entry: toEntry(key, leased) };
+}
+
 function withoutLease(record: StoredInboxRecord): StoredInboxRecord {
   const copy = { ...record };
   delete copy.leaseOwner;
@@ -582,6 +642,7 @@ function toEntry(key: string, record: StoredInboxRecord): InboxEntry {
   };
   if (record.leaseUntil !== undefined) entry.leaseUntil = record.leaseUntil;
   if (record.leaseOwner !== undefined) entry.leaseOwner = record.leaseOwner;
+  if (record.leaseMs !== undefined) entry.leaseMs = record.leaseMs;
   if (record.outcome) {
     const { status, detail, at } = record.outcome;
     entry.outcome = detail === undefined ? { status, at } : { status, detail: fromStoredValue(detail), at };

@@ -14,6 +14,7 @@
 import { LmdbStore } from './store-lmdb';
 
 export { inboxKey, ledgerKey, type LedgerKeyParts } from './store-keys';
+export { DEFAULT_LEASE_MS } from './store-lmdb';
 export { LmdbStore };
 
 export interface InboxOutcome {
@@ -36,6 +37,8 @@ export interface InboxEntry {
   leaseOwner?: string;
   /** How many times the entry has been leased, i.e. handed to a worker. */
   attempts: number;
+  /** How long its last lease was granted for (ms); holdLease() gives the entry this long again after a hold. */
+  leaseMs?: number;
   outcome?: InboxOutcome;
 }
 
@@ -45,6 +48,11 @@ export interface AcceptInput {
   payload: unknown;
   /** Defaults to the store's clock. */
   receivedAt?: number;
+  /**
+   * Leases the new entry to `owner` for `ms` in the same transaction (its first attempt), so no accepted event
+   * is ever without an owner, not even after a crash right after the commit. A duplicate is not leased.
+   */
+  lease?: { owner: string; ms: number };
 }
 
 export type AcceptResult = { status: 'accepted'; entry: InboxEntry } | { status: 'duplicate'; entry: InboxEntry };
@@ -95,6 +103,20 @@ export interface FinanceStore {
   renewLease(key: string, owner: string, ms: number): Promise<LeaseResult>;
   /** Gives the caller's lease back so the entry is handed out again; false if the caller did not hold it. */
   releaseLease(key: string, owner: string): Promise<boolean>;
+  /**
+   * Leases an entry to `owner` only if no lease runs on it, the caller's own included: for recovery, which
+   * re-emits what expiredLeases() listed. An entry leased, renewed or held since it was listed is refused as
+   * `held`, so it is not emitted twice. Counts an attempt.
+   */
+  leaseIfExpired(key: string, owner: string, ms: number): Promise<LeaseResult>;
+  /**
+   * Keeps an open entry from being handed out again while a step has parked its event on purpose (a retry
+   * waiting for its turn, an approval waiting for a person): its lease now ends `ms` from now plus the duration
+   * of its last lease (DEFAULT_LEASE_MS if it never had one), so the event has a whole lease again once the step
+   * resumes. Whoever holds the lease keeps it; no attempt is counted; an earlier end is replaced either way
+   * (the parking step knows best, and `ms` 0 gives back an ordinary lease after a long hold).
+   */
+  holdLease(key: string, ms: number): Promise<LeaseResult>;
   /**
    * Open entries that need to be emitted again: those whose lease has expired, then those never leased
    * (or released) whose `receivedAt` is at least `graceMs` old. The grace covers the normal path, in which

@@ -84,6 +84,8 @@ export = function register(RED: NodeAPI): void {
         delegations: settings.delegations,
         directory: () => directory.directory(),
         clock,
+        // A waiting event is held past its SLA due time until the next SLA check has surely escalated it.
+        holdMarginMs: settings.slaCheckMs,
         warn: (text) => this.warn(text),
       });
       // Load the directory now, so the first report does not wait for it.

@@ -1,7 +1,9 @@
 /**
  * `finance-budget-check`: asks the ERP whether the document's money is available and sends the message to
  * within, exceeded or warning with the answer in msg.budget. How lines are grouped into budget keys, summed
- * and judged lives in lib/budget; this node reads its settings, asks the connection and sends.
+ * and judged lives in lib/budget; this node reads its settings, asks the connection and sends. With a store,
+ * a call that fails for a passing reason (503, timeout, circuit open) is parked there and tried again with the
+ * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import {
@@ -14,11 +16,14 @@ import {
 } from '../../lib/budget';
 import { FinanceError } from '../../lib/errors';
 import type { BudgetStatus } from '../../lib/model/types';
-import type { FinanceErpNode } from '../shared/config-nodes';
-import { asFinanceError, onInput, type Status } from '../shared/node-input';
+import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError, type Status } from '../shared/node-input';
+import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 
 interface FinanceBudgetCheckDef extends NodeDef, BudgetDialogSettings {
   erp?: string;
+  /** Optional: where failed calls wait for their retry. */
+  store?: string;
 }
 
 interface FinanceMessage extends NodeMessageInFlow {
@@ -41,21 +46,34 @@ export = function register(RED: NodeAPI): void {
     let settings: BudgetSettings | undefined;
     let erpNode: FinanceErpNode | undefined;
     let configError: FinanceError | undefined;
+    const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
     try {
       settings = budgetSettings(def);
       const found = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
       if (found === null) {
         throw new FinanceError('CONFIG_INVALID', "No ERP connection is selected; choose one in the node's dialog.");
       }
+      if (def.store && storeNode === null) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          "The selected store was deleted; choose a finance-store in the node's dialog, or none.",
+        );
+      }
       erpNode = found;
+      showCircuitState(this, erpNode);
     } catch (err) {
       configError = asFinanceError(err);
       this.error(configError.message);
       this.status({ fill: 'red', shape: 'ring', text: configError.code });
     }
 
-    onInput(
+    onInputWithRetry(
       this,
+      {
+        ...(storeNode && { store: () => storeNode.store() }),
+        ...(erpNode && { policy: erpNode.retryPolicy }),
+        busyText: RED._('finance-budget-check.status.checking'),
+      },
       async (incoming, send) => {
         if (configError !== undefined || settings === undefined || erpNode === undefined) throw configError;
         const msg = incoming as FinanceMessage;
@@ -68,7 +86,6 @@ export = function register(RED: NodeAPI): void {
         send(outputs);
         return { ...STATUS_LOOK[msg.budget.status], text: RED._(`finance-budget-check.status.${msg.budget.status}`) };
       },
-      { busyText: RED._('finance-budget-check.status.checking') },
     );
   }
 

@@ -1,8 +1,12 @@
 /**
  * `finance-event-in`: intake of a source's events. Verifies the signature on the raw bytes, validates,
- * de-duplicates on source + id, commits to the store and only then acknowledges (HTTP 202, MQTT PUBACK) and
- * emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, or on its own
- * MQTT subscription. Output 1: accepted events; output 2: rejected ones, with msg.problem.
+ * de-duplicates on source + id, commits to the store (leased to this node) and only then acknowledges (HTTP 202,
+ * MQTT PUBACK) and emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, or
+ * on its own MQTT subscription. Output 1: accepted events, and unfinished ones emitted again by recovery when
+ * their lease ran out (lib/intake/recovery.ts); output 2: rejected ones, with msg.problem.
+ *
+ * Closing (redeploy, stop): the webhook answers 503 with Retry-After to new events while the requests in
+ * progress finish (bounded by CLOSE_WAIT_MS); what is committed but not finished downstream is recovered later.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
@@ -10,9 +14,18 @@ import { FinanceError } from '../../lib/errors';
 import type { TlsOptions } from '../../lib/erp/client';
 import { httpAnswer } from '../../lib/intake/answer';
 import { eventInSettings, type EventInDialogSettings, type EventInSettings } from '../../lib/intake/event-in-settings';
-import { Intake, refusal, type IntakeAccepted, type IntakeRejected, type IntakeResult } from '../../lib/intake/intake';
+import {
+  Intake,
+  closingRefusal,
+  refusal,
+  type IntakeAccepted,
+  type IntakeRejected,
+  type IntakeResult,
+} from '../../lib/intake/intake';
 import { eventFromMessage } from '../../lib/intake/message-event';
 import { MqttIntake, type MqttIntakeState } from '../../lib/intake/mqtt-intake';
+import { InboxRecovery, recoveryVerdict, type RecoveryPass } from '../../lib/intake/recovery';
+import type { InboxEntry } from '../../lib/reliability/store';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { openEndpoint, writeAnswer } from './http-endpoint';
@@ -22,6 +35,9 @@ interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
   store?: string;
   tls?: string;
 }
+
+/** How long a closing webhook waits for the requests in progress (Node-RED gives a close 15 s in all). */
+const CLOSE_WAIT_MS = 5_000;
 
 interface MqttCredentials {
   username?: string;
@@ -64,6 +80,7 @@ export = function register(RED: NodeAPI): void {
         secrets: source.webhookSecrets(),
         maxBytes: settings.maxBytes,
         toleranceSeconds: source.toleranceSeconds,
+        lease: { owner: node.id, ms: settings.leaseMs },
       });
     } catch (err) {
       const failure = asFinanceError(err);
@@ -107,22 +124,65 @@ export = function register(RED: NodeAPI): void {
     }
 
     /**
-     * Leases the inbox entry to this node before emitting, so a later recovery pass re-emits the event only
-     * when the lease runs out without an outcome. msg.finance.attempt counts the deliveries.
+     * The commit leased the event to this node (its first delivery), so recovery emits it again only when the
+     * lease runs out before its journey ended.
      */
-    async function emitAccepted(result: IntakeAccepted, msg: NodeMessage & Record<string, unknown>, send: Send) {
-      let attempt = result.envelope.attempt;
-      try {
-        const lease = await store.store().lease(result.key, node.id, settings.leaseMs);
-        if (lease.leased) attempt = lease.entry.attempts;
-      } catch (err) {
-        // The event is committed; emitting it now beats waiting for a recovery pass.
-        node.warn(`The accepted event ${result.envelope.id} could not be leased: ${(err as Error).message}`);
-      }
+    function emitAccepted(result: IntakeAccepted, msg: NodeMessage & Record<string, unknown>, send: Send): void {
       msg.payload = result.payload;
-      msg.finance = { ...result.envelope, attempt };
+      msg.finance = { ...result.envelope };
       send([msg, null]);
     }
+
+    /** An unfinished event emitted again: its stored payload and envelope, attempt = its deliveries so far. */
+    function emitRecovered(entry: InboxEntry): void {
+      const msg = {
+        _msgid: RED.util.generateId(),
+        payload: entry.payload,
+        finance: { ...entry.envelope, attempt: entry.attempts },
+      };
+      node.send([msg as NodeMessage, null]);
+    }
+
+    let lastReport = '';
+    /** Recovery runs every few seconds: the same problem is logged once, not on every pass. */
+    function reportOnce(text: string): void {
+      if (text !== lastReport) node.warn(text);
+      lastReport = text;
+    }
+
+    function reportPass(pass: RecoveryPass): void {
+      if (pass.emitted.length > 0) {
+        node.warn(
+          `Emitted ${pass.emitted.length} unfinished event(s) again: their lease ran out before they finished.`,
+        );
+      }
+      if (pass.orphans > 0) {
+        reportOnce(
+          `${pass.orphans} unfinished event(s) in the store belong to no deployed finance-event-in node, and several ` +
+            'share this store, so none emits them again; deploy their intake node again, or give each intake its own store.',
+        );
+      }
+    }
+
+    const recovery = new InboxRecovery({
+      store: () => store.store(),
+      owner: node.id,
+      leaseMs: settings.leaseMs,
+      intervalMs: settings.recoveryIntervalMs,
+      verdict: (entry) =>
+        recoveryVerdict(entry, node.id, {
+          isDeployedIntake: (owner) => RED.nodes.getNode(owner)?.type === 'finance-event-in',
+          onlyIntakeOnStore: () => intakesOnStore(def.store) === 1,
+        }),
+      emit: emitRecovered,
+      onPass: reportPass,
+      onError: (err) => reportOnce(`Unfinished events could not be recovered: ${asFinanceError(err).message}`),
+    });
+    // The first pass, right now, finds what the last run left unfinished (a crash, a kill -9, a redeploy).
+    recovery.start();
+    node.on('close', (_removed: boolean, done: () => void) => {
+      recovery.stop().then(done, done);
+    });
 
     function rejectedMessage(result: IntakeRejected, rawBody: Buffer | undefined): NodeMessage {
       return {
@@ -137,7 +197,7 @@ export = function register(RED: NodeAPI): void {
     function emitOwn(result: IntakeResult, rawBody: Buffer | undefined, extra: Record<string, unknown> = {}): void {
       const send: Send = (msg) => node.send(msg);
       if (result.outcome === 'accepted') {
-        emitAccepted(result, { _msgid: RED.util.generateId() }, send).catch((err: Error) => node.error(err.message));
+        emitAccepted(result, { _msgid: RED.util.generateId() }, send);
       } else if (result.outcome === 'rejected') {
         node.send([null, { ...rejectedMessage(result, rawBody), ...extra }]);
       } else if (result.outcome === 'failed') {
@@ -152,8 +212,15 @@ export = function register(RED: NodeAPI): void {
 
     if (settings.mode === 'http') {
       const maxBytes = settings.maxBytes;
+      let closing = false;
+      const inProgress = new Set<Promise<void>>();
       const handler = (request: IncomingMessage, response: ServerResponse, body: Promise<Buffer>): void => {
-        body
+        if (closing) {
+          // Nothing is read or stored any more: the sender tries again when the next deploy listens.
+          writeAnswer(response, httpAnswer(closingRefusal()), true);
+          return;
+        }
+        const handled: Promise<void> = body
           .then(
             async (rawBody) => {
               const result = await intake.receive({ rawBody, headers: request.headers });
@@ -168,18 +235,24 @@ export = function register(RED: NodeAPI): void {
               emitOwn(result, undefined);
             },
           )
-          .catch((err: Error) => node.error(err.message));
+          .catch((err: Error) => node.error(err.message))
+          .finally(() => inProgress.delete(handled));
+        inProgress.add(handled);
       };
       if ((RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
         node.warn(
           'httpNodeRoot is false in the Node-RED settings, so flow HTTP endpoints are off: this endpoint cannot be reached.',
         );
       }
-      const close = openEndpoint(RED, settings.path!, maxBytes, handler);
+      const closeEndpoint = openEndpoint(RED, settings.path!, maxBytes, handler);
       node.on('close', (_removed: boolean, done: () => void) => {
-        close();
-        node.status({});
-        done();
+        // New events get 503 + Retry-After; those being received get their answer (202 only once committed).
+        closing = true;
+        settleWithin([...inProgress], CLOSE_WAIT_MS).then(() => {
+          closeEndpoint();
+          node.status({});
+          done();
+        });
       });
     } else if (settings.mode === 'mqtt') {
       const credentials = node.credentials ?? {};
@@ -206,7 +279,7 @@ export = function register(RED: NodeAPI): void {
         msg.statusCode = result.httpStatus;
         switch (result.outcome) {
           case 'accepted':
-            await emitAccepted(result, msg, send);
+            emitAccepted(result, msg, send);
             break;
           case 'duplicate':
             // Nothing leaves the node, so an upstream http in request would hang: it gets its answer here.
@@ -253,6 +326,16 @@ export = function register(RED: NodeAPI): void {
     }
   }
 
+  /** The deployed finance-event-in nodes that use the store config node `storeId`. */
+  function intakesOnStore(storeId: string | undefined): number {
+    let count = 0;
+    RED.nodes.eachNode((config) => {
+      const uses = config.type === 'finance-event-in' && (config as { store?: string }).store === storeId;
+      if (uses && RED.nodes.getNode(config.id)) count += 1;
+    });
+    return count;
+  }
+
   // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
   RED.nodes.registerType('finance-event-in', FinanceEventIn as never, {
     credentials: {
@@ -261,3 +344,15 @@ export = function register(RED: NodeAPI): void {
     },
   });
 };
+
+/** Resolves when all `promises` have settled, or after `ms`, whichever comes first. */
+function settleWithin(promises: Array<Promise<unknown>>, ms: number): Promise<void> {
+  if (promises.length === 0) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const givingUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([Promise.allSettled(promises).then(() => undefined), givingUp]).finally(() =>
+    clearTimeout(timer),
+  );
+}

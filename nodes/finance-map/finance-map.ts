@@ -115,6 +115,9 @@ export = function register(RED: NodeAPI): void {
       this.status({ fill: 'red', shape: 'ring', text: configError.code });
     }
 
+    // Translated once: looking a text up per message cost a tenth of the node's time (i18next, CPU profile).
+    const validText = RED._('finance-map.status.valid');
+
     const mapMessage = async (msg: FinanceMessage, active: MapSettings): Promise<MappingOutcome> => {
       if (active.mapping !== 'jsonata') {
         return mapWithProfile(active.profile, msg.payload, separateLines(msg, active.linesProperty), active.target);
@@ -135,7 +138,7 @@ export = function register(RED: NodeAPI): void {
           // A replayed message may still carry the violations of an earlier, failed attempt.
           delete msg.errors;
           send([msg, null]);
-          return { fill: 'green', shape: 'dot', text: RED._('finance-map.status.valid') };
+          return { fill: 'green', shape: 'dot', text: validText };
         }
         await finishInvalid(storeNode, msg, outcome.errors);
         msg.errors = outcome.errors;

@@ -1,7 +1,9 @@
 /**
  * `finance-post`: posts an approved expense report to the ERP as a journal or a payable, once, however often
  * the message arrives (ledger + lookup by external reference, lib/posting). Output 1 carries the posted
- * document with msg.erp; output 2 the refused ones with msg.error. Technical failures end in done(err).
+ * document with msg.erp; output 2 the refused ones with msg.error. A failure that may pass (503, timeout,
+ * circuit open) is parked in the store and tried again with the ERP connection's retry policy
+ * (nodes/shared/retrying.ts); the last failure, or one retrying cannot fix, ends in done(err).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
@@ -12,7 +14,7 @@ import { refusalReport } from '../../lib/posting/refusal';
 import { postSettings, type PostDialogSettings } from '../../lib/posting/settings';
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
-import { onInput } from '../shared/node-input';
+import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 
 interface FinancePostDef extends NodeDef, PostDialogSettings {
   erp?: string;
@@ -48,8 +50,14 @@ export = function register(RED: NodeAPI): void {
       return writer.writer;
     };
 
-    onInput(
+    if (erpNode) showCircuitState(this, erpNode);
+    onInputWithRetry(
       this,
+      {
+        ...(storeNode && { store: () => storeNode.store() }),
+        ...(erpNode && { policy: erpNode.retryPolicy }),
+        busyText: RED._('finance-post.status.posting'),
+      },
       async (incoming, send) => {
         const msg = incoming as PostMessage;
         if (!settings) throw settingsError;
@@ -82,7 +90,6 @@ export = function register(RED: NodeAPI): void {
         send([msg, null]);
         return { fill: 'green', shape: 'dot', text: result.erp.number ?? RED._('finance-post.status.posted') };
       },
-      { busyText: RED._('finance-post.status.posting') },
     );
   }
 

@@ -1,13 +1,17 @@
 /**
  * `finance-writeback`: tells the source system the outcome of a document (posted with the ERP's references,
  * or its approval state), once, and ends the event's journey in the store. Targets: a generic webhook on the
- * source's API, the Concur report PATCH, or an MQTT status event (lib/writeback).
+ * source's API, the Concur report PATCH, or an MQTT status event (lib/writeback). A failure that may pass is
+ * parked in the store and tried again with the retry policy of this node's dialog (nodes/shared/retrying.ts):
+ * the remote system is the source, not an ERP connection, so the policy cannot come from a finance-erp node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { retryPolicyFromDialog, type RetryDialogSettings } from '../../lib/config/retry-settings';
 import { FinanceError } from '../../lib/errors';
 import { LedgerWriter } from '../../lib/posting/idempotent-write';
 import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
 import { refusalReport } from '../../lib/posting/refusal';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import type { FinanceStore } from '../../lib/reliability/store';
 import { createConcurTarget } from '../../lib/writeback/concur-target';
 import { MqttWritebackTarget } from '../../lib/writeback/mqtt-target';
@@ -17,9 +21,9 @@ import type { WritebackTarget } from '../../lib/writeback/target';
 import { createWebhookTarget } from '../../lib/writeback/webhook-target';
 import { performWriteback } from '../../lib/writeback/writeback';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
-import { onInput } from '../shared/node-input';
+import { onInputWithRetry } from '../shared/retrying';
 
-interface FinanceWritebackDef extends NodeDef, WritebackDialogSettings {
+interface FinanceWritebackDef extends NodeDef, WritebackDialogSettings, RetryDialogSettings {
   source?: string;
   store?: string;
 }
@@ -44,9 +48,12 @@ export = function register(RED: NodeAPI): void {
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
     let settings: WritebackSettings | undefined;
     let settingsError: FinanceError | undefined;
+    // A wrong retry setting fails every message (below), so the default policy is never applied silently.
+    let retryPolicy: RetryPolicy = DEFAULT_RETRY_POLICY;
     try {
       const checked = writebackSettings(def);
       if (checked.target === 'concur') checkPropertyPath(RED, checked.userIdProperty);
+      retryPolicy = retryPolicyFromDialog(def);
       settings = checked;
     } catch (err) {
       settingsError = err as FinanceError;
@@ -106,8 +113,13 @@ export = function register(RED: NodeAPI): void {
       return writer.writer;
     };
 
-    onInput(
+    onInputWithRetry(
       this,
+      {
+        ...(storeNode && { store: () => storeNode.store() }),
+        policy: retryPolicy,
+        busyText: RED._('finance-writeback.status.writing'),
+      },
       async (incoming, send) => {
         const msg = incoming as WritebackMessage;
         if (!settings) throw settingsError;
@@ -141,7 +153,6 @@ export = function register(RED: NodeAPI): void {
         send([msg, null]);
         return { fill: 'green', shape: 'dot', text: result.writeback.status };
       },
-      { busyText: RED._('finance-writeback.status.writing') },
     );
 
     this.on('close', (_removed: boolean, done: () => void) => {

@@ -4,9 +4,13 @@
  * them); technical failures end in `done(err)` with a stable `err.code`, a red status naming the code, and
  * nothing sent, so a Catch node sees each failure exactly once (unlike core `http request`, which both
  * sends and reports).
+ *
+ * The reported message carries the error's facts in `msg.failure` (see attachFailure), because a Catch node
+ * copies only an error's message and code.
  */
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
+import { toRedactedJson } from '../../lib/reliability/redact';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
@@ -35,6 +39,18 @@ export function asFinanceError(err: unknown): FinanceError {
   );
 }
 
+/**
+ * Puts the facts of the failure being reported on the message, as `msg.failure`: the error's toJSON() (code,
+ * message, httpStatus, retryable, retryAfterMs, details with the ERP's redacted error body), as redacted plain
+ * JSON. Node-RED's Catch message copies only `message` and `code` of an error, so this is how the dead-letter
+ * node learns the HTTP status and the ERP's answer. Never a stack or a cause; secret-looking keys and
+ * credentials in text are removed. A message that later succeeds keeps it (nodes never change a message they
+ * did not fail); the dead-letter record uses it only when code and text match the error it reports.
+ */
+export function attachFailure(msg: object, error: FinanceError): void {
+  (msg as { failure?: unknown }).failure = toRedactedJson(error.toJSON());
+}
+
 export interface InputHandlerOptions {
   /** Status while a message is being handled (blue dot). */
   busyText?: string;
@@ -59,6 +75,7 @@ export function onInput(
       (err: unknown) => {
         const error = asFinanceError(err);
         node.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+        attachFailure(msg, error);
         done(error);
       },
     );

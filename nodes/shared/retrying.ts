@@ -13,8 +13,14 @@
  *   through node.send.
  * - A final failure (not retryable, or the last attempt): done(err), or node.error(err, msg) for a parked
  *   run, so a Catch node (and the dead letters behind it) gets err.code and msg.finance.attempt.
- * - CIRCUIT_OPEN does not use up an attempt: the call was not sent, so the message waits for the breaker
- *   instead of heading for the dead letters during a long outage.
+ * - A failure whose call never went out does not use up an attempt: CIRCUIT_OPEN (the message waits for the
+ *   breaker instead of heading for the dead letters during a long outage), and any error whose details say
+ *   `sent: false`, such as the ledger's ERP_CONFLICT while another attempt at the same write runs or until a
+ *   crashed one may be taken over (lib/posting/idempotent-write.ts).
+ * - A parked message that came through intake (msg.finance.source and id) holds its inbox entry until the
+ *   retry is due plus a whole lease (FinanceStore.holdLease), so the intake's recovery does not emit the
+ *   event again while it waits here.
+ * - The reported message carries the error's facts in msg.failure (attachFailure, node-input.ts).
  *
  * Without a store, failures are reported at once, as with onInput. msg.req / msg.res (core http in) are
  * not parked: answer an HTTP request before its message reaches an ERP-calling node.
@@ -31,9 +37,9 @@ import {
   nextDelayMs,
   type RetryPolicy,
 } from '../../lib/reliability/retry-policy';
-import type { FinanceStore } from '../../lib/reliability/store';
+import { inboxKey, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode } from './config-nodes';
-import { asFinanceError, statusText, type Send, type Status } from './node-input';
+import { asFinanceError, attachFailure, statusText, type Send, type Status } from './node-input';
 
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
 
@@ -74,7 +80,8 @@ export function retryStatus(attempt: number, delayMs: number): Status {
 export function createRetrying(node: Node, options: RetryingOptions & { process: InputHandler }): Retrying {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
   const random = options.random ?? Math.random;
-  const scheduler = openScheduler(node, options.store);
+  const parking = openParking(node, options.store);
+  const scheduler = parking?.scheduler;
   const inputs = new Set<Promise<void>>();
 
   const show = (status: Status) => node.status({ ...status, text: statusText(status.text) });
@@ -92,8 +99,8 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     parkedId?: string,
   ): Promise<FinanceError | undefined> {
     const attempt = attemptOf(msg);
-    // The breaker refused to send: this attempt never reached the ERP, so it is not used up.
-    const usedAnAttempt = error.code !== 'CIRCUIT_OPEN';
+    // The breaker refused to send, or the ledger said another attempt is writing: nothing reached the ERP.
+    const usedAnAttempt = error.code !== 'CIRCUIT_OPEN' && error.details?.sent !== false;
     if (!scheduler || !isRetryable(error) || (usedAnAttempt && !hasAttemptsLeft(policy, attempt))) return error;
     const nextAttempt = usedAnAttempt ? attempt + 1 : attempt;
     const delayMs = nextDelayMs(policy, attempt, error, random);
@@ -112,8 +119,23 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       node.warn(`could not park the message for a retry (${asFinanceError(parkError).message}); reporting the failure`);
       return error;
     }
+    await holdInboxEntry(msg, delayMs);
     show(retryStatus(nextAttempt, delayMs));
     return undefined;
+  }
+
+  /**
+   * Keeps the intake's recovery from emitting a parked event again while it waits. If this fails, the worst
+   * outcome is one more run of the event, which every step downstream absorbs (idempotent writes).
+   */
+  async function holdInboxEntry(msg: NodeMessageInFlow, delayMs: number): Promise<void> {
+    const envelope = (msg as { finance?: { source?: unknown; id?: unknown } }).finance;
+    if (!parking || typeof envelope?.source !== 'string' || typeof envelope.id !== 'string') return;
+    try {
+      await parking.store.holdLease(inboxKey(envelope.source, envelope.id), delayMs);
+    } catch (holdError) {
+      node.warn(`the parked event's inbox entry could not be held (${asFinanceError(holdError).message})`);
+    }
   }
 
   function input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void {
@@ -134,6 +156,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
           // The report names the attempt that failed (1 for a message that carried none), for the dead letters.
           setAttempt(msg, attemptOf(msg));
           show({ fill: 'red', shape: 'ring', text: failure.code });
+          attachFailure(msg, failure);
           done(failure);
         },
       )
@@ -155,6 +178,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
         await scheduler.complete(retry.id);
       } finally {
         show({ fill: 'red', shape: 'ring', text: failure.code });
+        attachFailure(msg, failure);
         node.error(failure, msg);
       }
       return;
@@ -231,11 +255,15 @@ export function showCircuitState(node: Node, erp: FinanceErpNode): void {
   node.on('close', stop);
 }
 
-function openScheduler(node: Node, store: RetryingOptions['store']): RetryScheduler | undefined {
+/** Where the node parks its retries: the store and the scheduler on it; undefined without a usable store. */
+function openParking(
+  node: Node,
+  store: RetryingOptions['store'],
+): { store: FinanceStore; scheduler: RetryScheduler } | undefined {
   if (store === undefined) return undefined;
   try {
     const opened = typeof store === 'function' ? store() : store;
-    return new RetryScheduler(opened, { namespace: `retry:${node.id}` });
+    return { store: opened, scheduler: new RetryScheduler(opened, { namespace: `retry:${node.id}` }) };
   } catch (err) {
     node.warn(`failures will not be retried: ${asFinanceError(err).message}`);
     return undefined;

@@ -5,6 +5,9 @@ import { coreNodes, helper, tempDir } from '../support/node-red';
 import financeApproval = require('../../nodes/finance-approval/finance-approval');
 import financeErp = require('../../nodes/finance-erp/finance-erp');
 import financeStore = require('../../nodes/finance-store/finance-store');
+import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
+import financeSource = require('../../nodes/finance-source/finance-source');
+import { sampleEvent } from '../../lib/sources/sampleEvents';
 import type { ApprovalMatrix } from '../../lib/approval/matrix';
 import type { ExpenseReport } from '../../lib/model/types';
 import { inboxKey } from '../../lib/reliability/store';
@@ -528,6 +531,48 @@ describe('finance-approval node', () => {
       message: expect.stringContaining('Choose a finance store'),
     });
   });
+
+  it('holds the event of a waiting approval, so the intake does not emit it again when its lease runs out', async () => {
+    const at = { x: 100, y: 100 };
+    const intake = [
+      { id: 'src', type: 'finance-source', profile: 'cloudevents' },
+      {
+        id: 'in',
+        type: 'finance-event-in',
+        z: 'tab',
+        ...at,
+        source: 'src',
+        store: 'store',
+        mode: 'input',
+        leaseSeconds: 1,
+        recoverySeconds: 1,
+        wires: [['approval', 'emitted'], []],
+      },
+      { id: 'emitted', type: 'helper', z: 'tab', ...at },
+    ];
+    await helper.load([financeSource, financeEventIn, ...nodes], [...flow(storePath), ...intake], {
+      src: { secret: 'approval-test-secret' },
+    });
+    const record = recorder();
+    const emitted: Msg[] = [];
+    helper.getNode('emitted').on('input', (msg: Msg) => emitted.push(msg));
+    // Seed 3: 246.89 EUR from E1012, a report for the manager.
+    const event = sampleEvent({ seed: 3, secret: 'approval-test-secret' });
+    const requested = record.next('request');
+    helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers });
+    const request = await requested;
+    expect(request.finance).toMatchObject({ id: event.body.id, attempt: 1 });
+
+    // Three recovery passes after the 1 s lease ran out: nothing is emitted again.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(emitted).toHaveLength(1);
+    expect(record.seen.request).toHaveLength(1);
+    const entry = await (helper.getNode('store') as unknown as FinanceStoreNode)
+      .store()
+      .get(inboxKey(String(event.body.source), String(event.body.id)));
+    expect(entry).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 1 });
+    expect(entry!.leaseUntil).toBeGreaterThan(Date.now() + 24 * HOUR);
+  }, 15_000);
 });
 
 /** A port nothing listens on: bound, then closed again. */

@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sum } from '../../lib/model/money';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
-import { coreNodes, helper } from '../support/node-red';
+import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { coreNodes, helper, tempDir } from '../support/node-red';
 import { eur, expenseLine, expenseReport, orderLine, requisition } from '../unit/budget/documents';
 import financeErp = require('../../nodes/finance-erp/finance-erp');
 import financeBudgetCheck = require('../../nodes/finance-budget-check/finance-budget-check');
+import financeStore = require('../../nodes/finance-store/finance-store');
 
 type Msg = Record<string, any>;
 type Red = Parameters<typeof financeBudgetCheck>[0];
@@ -28,13 +30,15 @@ function financeBudgetCheckInEnglish(RED: Red): void {
   financeBudgetCheck(RED);
 }
 
-const nodes = [financeErp, financeBudgetCheckInEnglish, coreNodes.catch];
+const nodes = [financeErp, financeStore, financeBudgetCheckInEnglish, coreNodes.catch];
 
 /** The sandbox's budgets are for the year of its clock: March 2026 it is. */
 const SANDBOX_NOW = new Date('2026-03-15T12:00:00Z');
 
 describe('finance-budget-check node against the sandbox ERP', () => {
   let sandbox: SandboxHandle;
+  const temp = tempDir('budget-check-node');
+  let storeCount = 0;
 
   function flow(check: Msg = {}, erp: Msg = {}): Msg[] {
     return [
@@ -59,6 +63,7 @@ describe('finance-budget-check node against the sandbox ERP', () => {
         wires: [['withinOut'], ['exceededOut'], ['warningOut']],
         ...check,
       },
+      { id: 'store', type: 'finance-store', path: `${temp.dir}/store-${++storeCount}` },
       { id: 'withinOut', type: 'helper', z: 'tab' },
       { id: 'exceededOut', type: 'helper', z: 'tab' },
       { id: 'warningOut', type: 'helper', z: 'tab' },
@@ -122,6 +127,7 @@ describe('finance-budget-check node against the sandbox ERP', () => {
   });
   afterAll(async () => {
     await sandbox.close();
+    temp.remove();
   });
 
   it('sends a report that fits to "within" with msg.budget, leaving the payload as it was', async () => {
@@ -273,7 +279,7 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(lenient.msg.budget.erpMessages).toEqual([expect.objectContaining({ code: 'NO_BUDGET', severity: 'info' })]);
   });
 
-  it('reports an ERP that answers 503 to a Catch node as ERP_UNAVAILABLE and sends nothing', async () => {
+  it('without a store, reports an ERP that answers 503 to a Catch node at once as ERP_UNAVAILABLE, sending nothing', async () => {
     expect((await post('/_sandbox/faults', { errorRate: 1, errorStatus: 503 })).status).toBe(200);
     await helper.load(nodes, flow());
     const seen = statuses();
@@ -287,6 +293,70 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(msg.budget).toBeUndefined();
     await settle();
     expect(seen.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'ERP_UNAVAILABLE' });
+  });
+
+  describe('with a store: the connection retry policy, no retry wiring', () => {
+    const quickRetries = { retryInitialSeconds: '0.05', retryMaximumSeconds: '0.2' };
+    const parkedRetries = () => (helper.getNode('store') as unknown as FinanceStoreNode).store().kvList('retry:check');
+
+    it('parks a check the ERP answered 503, retries it and sends it once when the ERP is back', async () => {
+      await post('/_sandbox/faults', { errorRate: 1, errorStatus: 503 });
+      await helper.load(nodes, flow({ store: 'store' }, quickRetries));
+      const seen = statuses();
+      const output = nextOutput();
+      helper.getNode('check').receive({ payload: dinner('10.00'), finance: { correlationId: 'corr-retry' } });
+      await waitUntil(() => seen.some((status) => /^retry 2 in/.test(status.text)));
+      expect(await parkedRetries()).toHaveLength(1);
+
+      await post('/_sandbox/faults', {});
+      const { on, msg } = await output;
+      expect(on).toBe('withinOut');
+      expect(msg.budget.status).toBe('within');
+      expect(msg.finance.attempt).toBeGreaterThanOrEqual(2);
+      await waitUntilAsync(async () => (await parkedRetries()).length === 0);
+    });
+
+    it('reports the failure after the last attempt, with msg.finance.attempt and msg.failure', async () => {
+      await post('/_sandbox/faults', { errorRate: 1, errorStatus: 503 });
+      await helper.load(nodes, flow({ store: 'store' }, { ...quickRetries, retryMaximumAttempts: '2' }));
+      const { on, msg } = await send(dinner('10.00'));
+      expect(on).toBe('caught');
+      expect(msg.error.code).toBe('ERP_UNAVAILABLE');
+      expect(msg.finance.attempt).toBe(2);
+      expect(msg.failure).toMatchObject({
+        code: 'ERP_UNAVAILABLE',
+        httpStatus: 503,
+        details: { erpBody: expect.objectContaining({ code: 'INJECTED_FAULT' }) },
+      });
+    });
+
+    it('does not retry what retrying cannot fix: an unknown dimension reaches Catch at once', async () => {
+      await helper.load(nodes, flow({ store: 'store' }, quickRetries));
+      const { on, msg } = await send(
+        expenseReport([expenseLine('L1', '5.00', { costCenter: 'CC-999', glAccount: '6010' })], '5.00'),
+      );
+      expect(on).toBe('caught');
+      expect(msg.error.code).toBe('ERP_REJECTED');
+      expect(msg.finance.attempt).toBe(1);
+      expect(msg.failure).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 422 });
+      expect(await parkedRetries()).toHaveLength(0);
+    });
+
+    it('shows "circuit open" while the connection breaker pauses calls', async () => {
+      await post('/_sandbox/faults', { errorRate: 1, errorStatus: 503 });
+      await helper.load(nodes, flow({}, { circuitMinimumCalls: '2', circuitOpenSeconds: '60' }));
+      const seen = statuses();
+      for (let i = 0; i < 2; i++) expect((await send(dinner('10.00'))).msg.error.code).toBe('ERP_UNAVAILABLE');
+      expect((await send(dinner('10.00'))).msg.error.code).toBe('CIRCUIT_OPEN');
+      expect(seen).toContainEqual({ fill: 'yellow', shape: 'ring', text: 'circuit open' });
+    });
+
+    it('names a store that was deleted instead of silently not retrying', async () => {
+      await helper.load(nodes, flow({ store: 'gone' }));
+      const { on, msg } = await send(dinner('1.00'));
+      expect(on).toBe('caught');
+      expect(msg.error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('store') });
+    });
   });
 
   it('reports a throttling ERP as ERP_RATE_LIMITED', async () => {
@@ -336,3 +406,11 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(msg.error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) });
   });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+async function waitUntilAsync(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -256,6 +256,201 @@ describe('finance-event-in', () => {
     });
   });
 
+  describe('recovery of unfinished events', () => {
+    const post = (event: { rawBody: Buffer; headers: Record<string, string> }) =>
+      fetch(`${baseUrl}/finance/events`, {
+        method: 'POST',
+        body: new Uint8Array(event.rawBody),
+        headers: event.headers,
+      });
+    /** A short lease and frequent passes, so leases run out within the test. */
+    const quick = { mode: 'http', path: '/finance/events', leaseSeconds: 1, recoverySeconds: 1 };
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const keyOf = (msg: any) => inboxKey(msg.finance.source, msg.finance.id);
+
+    it('emits again, once each, the events nothing downstream finished before their lease ran out', async () => {
+      // The helper on output 1 swallows messages: a downstream that lost them (a dropped wire, a crash).
+      await helper.load(NODES, flow(quick), credentials);
+      const accepted = collect('accepted');
+      // The re-run finishes each event, as the rest of a flow would.
+      helper.getNode('accepted').on('input', (msg: any) => {
+        if (msg.finance.attempt === 2) void store().finish(keyOf(msg), { status: 'posted' });
+      });
+      const events = [signed(40), signed(41), signed(42)];
+      for (const event of events) expect((await post(event)).status).toBe(202);
+
+      const messages = await accepted.waitFor(6);
+      await pause(2500);
+      expect(accepted.messages).toHaveLength(6);
+      for (const event of events) {
+        const deliveries = messages.filter((msg) => msg.finance.id === event.body.id);
+        expect(deliveries.map((msg) => msg.finance.attempt)).toEqual([1, 2]);
+        expect(deliveries[1].payload).toEqual(event.expected);
+        expect(deliveries[1].finance).toEqual({ ...deliveries[0].finance, attempt: 2 });
+        expect(deliveries[1]._msgid).not.toBe(deliveries[0]._msgid);
+      }
+      expect(await store().countOpen()).toBe(0);
+    });
+
+    it('after a restart (a crash, a kill -9), emits at once what the last run left unfinished', async () => {
+      // Passes once a minute: only the pass at start can emit within this test.
+      const settings = { ...quick, recoverySeconds: 60 };
+      await helper.load(NODES, flow(settings), credentials);
+      const before = collect('accepted');
+      expect((await post(signed(43))).status).toBe(202);
+      await before.waitFor(1);
+      await helper.unload();
+      await pause(1100);
+
+      await helper.load(NODES, flow(settings), credentials);
+      const after = collect('accepted');
+      const [msg] = await after.waitFor(1);
+      expect(msg.finance).toMatchObject({ id: 'evt-ER-000043-1', attempt: 2 });
+      expect(await store().get(keyOf(msg))).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 2 });
+    });
+
+    it('with two intakes on one store, each emits only its own events again, and neither an orphan', async () => {
+      const nodes = [
+        ...flow(quick),
+        {
+          id: 'in2',
+          z: 'tab',
+          type: 'finance-event-in',
+          source: 'src',
+          store: 'store',
+          mode: 'input',
+          leaseSeconds: 1,
+          recoverySeconds: 1,
+          wires: [['accepted2'], []],
+        },
+        { id: 'accepted2', z: 'tab', type: 'helper' },
+      ];
+      await helper.load(NODES, nodes, credentials);
+      const first = collect('accepted');
+      const second = collect('accepted2');
+      const warnings: string[] = [];
+      helper.getNode('in').on('call:warn', (call: { args: [string] }) => warnings.push(call.args[0]));
+      expect((await post(signed(44))).status).toBe(202);
+      const other = signed(45);
+      helper.getNode('in2').receive({ payload: other.rawBody, headers: other.headers });
+      // An event without an owner: no telling which of the two flows it belongs to.
+      await store().accept({ key: 'orphan', envelope: { id: 'orphan', source: 'x' }, payload: null });
+
+      await first.waitFor(3);
+      await second.waitFor(3);
+      expect(first.messages.slice(0, 3).map((msg) => [msg.finance.id, msg.finance.attempt])).toEqual([
+        ['evt-ER-000044-1', 1],
+        ['evt-ER-000044-1', 2],
+        ['evt-ER-000044-1', 3],
+      ]);
+      expect(second.messages.slice(0, 3).map((msg) => [msg.finance.id, msg.finance.attempt])).toEqual([
+        ['evt-ER-000045-1', 1],
+        ['evt-ER-000045-1', 2],
+        ['evt-ER-000045-1', 3],
+      ]);
+      expect(await store().get('orphan')).toMatchObject({ state: 'open', attempts: 0 });
+      expect(warnings).toContainEqual(
+        expect.stringMatching(/^1 unfinished event\(s\) in the store belong to no deployed/),
+      );
+    });
+
+    it('an intake alone on its store adopts an event accepted without an owner, after one lease', async () => {
+      await helper.load(NODES, flow(quick), credentials);
+      const accepted = collect('accepted');
+      await store().accept({ key: 'legacy', envelope: { id: 'legacy', source: 'x' }, payload: { a: 1 } });
+      const [msg] = await accepted.waitFor(1);
+      expect(msg).toMatchObject({ payload: { a: 1 }, finance: { id: 'legacy', source: 'x', attempt: 1 } });
+      expect(await store().get('legacy')).toMatchObject({ leaseOwner: 'in', attempts: 1 });
+    });
+  });
+
+  describe('closing (redeploy, stop)', () => {
+    it('answers new events 503 with Retry-After while it closes; the one being received still gets its answer', async () => {
+      await helper.load(NODES, flow({ mode: 'http', path: '/finance/events' }), credentials);
+      const closing = new Promise<void>((resolve) => helper.getNode('in').on('close', () => resolve()));
+      const slow = signed(50);
+      const url = new URL(`${baseUrl}/finance/events`);
+      const inFlight = http.request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { ...slow.headers, 'Content-Length': slow.rawBody.length },
+      });
+      const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        inFlight.on('response', (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        inFlight.on('error', reject);
+      });
+      inFlight.write(slow.rawBody.subarray(0, 10));
+      // The request has reached the node's route and waits for the rest of its body.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const unloading = helper.unload();
+      await closing;
+      const late = signed(51);
+      const refused = await fetch(`${baseUrl}/finance/events`, {
+        method: 'POST',
+        body: new Uint8Array(late.rawBody),
+        headers: late.headers,
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+
+      inFlight.end(slow.rawBody.subarray(10));
+      const first = await answered;
+      await unloading;
+      // Committed and 202, or (the store closed first) 503 and nothing stored: never a 202 for a lost event.
+      const direct = openStore({ path: storePath });
+      try {
+        const stored = await direct.get(inboxKey('urn:finance-sync:samples', 'evt-ER-000050-1'));
+        expect([first.status, stored !== undefined]).toEqual(first.status === 202 ? [202, true] : [503, false]);
+        expect(await direct.get(inboxKey('urn:finance-sync:samples', 'evt-ER-000051-1'))).toBeUndefined();
+      } finally {
+        await direct.close();
+      }
+    });
+  });
+
+  describe('backpressure', () => {
+    it('answers 503 at the high-water mark, accepts again once events finish, and keeps no refused event', async () => {
+      await helper.load(NODES, flow({ mode: 'http', path: '/finance/events' }, { maxInboxEntries: 10 }), credentials);
+      const accepted = collect('accepted');
+      const post = (event: { rawBody: Buffer; headers: Record<string, string> }) =>
+        fetch(`${baseUrl}/finance/events`, {
+          method: 'POST',
+          body: new Uint8Array(event.rawBody),
+          headers: event.headers,
+        });
+      for (let seed = 60; seed < 70; seed += 1) expect((await post(signed(seed))).status).toBe(202);
+      const refusedEvents = [70, 71, 72, 73, 74].map((seed) => signed(seed));
+      for (const event of refusedEvents) {
+        const response = await post(event);
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBe('30');
+        expect((await response.json()).code).toBe('STORE_FULL');
+      }
+      const first = await accepted.waitFor(10);
+      expect(await store().countOpen()).toBe(10);
+
+      await store().finish(inboxKey(first[0].finance.source, first[0].finance.id), { status: 'posted' });
+      await store().finish(inboxKey(first[1].finance.source, first[1].finance.id), { status: 'posted' });
+      expect((await post(refusedEvents[0])).status).toBe(202);
+      await accepted.waitFor(11);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Only what the sender sent again came in: nothing refused was kept to be emitted later.
+      expect(accepted.messages.map((msg) => msg.finance.id).slice(10)).toEqual(['evt-ER-000070-1']);
+      expect(await store().countOpen()).toBe(9);
+      for (const event of refusedEvents.slice(1)) {
+        expect(await store().get(inboxKey('urn:finance-sync:samples', String(event.body.id)))).toBeUndefined();
+      }
+    });
+  });
+
   describe('input mode', () => {
     async function load() {
       await helper.load(NODES, flow({ mode: 'input' }), credentials);

@@ -93,6 +93,7 @@ describe('finance-post node', () => {
   }
 
   const sandboxState = async () => (await fetch(`${sandbox.url}/_sandbox/state`)).json();
+  const parkedRetries = () => (helper.getNode('store') as unknown as FinanceStoreNode).store().kvList('retry:post');
   const setFaults = (faults: object) =>
     fetch(`${sandbox.url}/_sandbox/faults`, {
       method: 'POST',
@@ -180,58 +181,97 @@ describe('finance-post node', () => {
     expect(counters.duplicateWritesPrevented).toBe(1);
   });
 
-  it('two copies at once: one posts, the other reaches Catch with a retryable ERP_CONFLICT', async () => {
+  /** Short retry waits on the connection, so the tests see retries within a second. */
+  const quickRetries = { retryInitialSeconds: '0.05', retryMaximumSeconds: '0.2' };
+
+  function statuses(): Array<Record<string, any>> {
+    const seen: Array<Record<string, any>> = [];
+    helper.getNode('post').on('call:status', (call: { args: [Record<string, any>] }) => seen.push(call.args[0]));
+    return seen;
+  }
+
+  it('two copies at once: one posts, the other waits (ERP_CONFLICT) and then finds that posting', async () => {
     await setFaults({ latencyMs: 200 });
-    await load();
+    await load({}, quickRetries);
     helper.getNode('post').receive(message());
     helper.getNode('post').receive(message());
     await waitFor(() => outputs.length === 2);
-    expect(outputs.map((output) => output.on).sort()).toEqual(['caught', 'posted']);
-    const caught = outputs.find((output) => output.on === 'caught')!.msg;
-    expect(caught.error).toMatchObject({ code: 'ERP_CONFLICT', message: expect.stringContaining('right now') });
+    expect(outputs.map((output) => output.on)).toEqual(['posted', 'posted']);
+    expect(outputs[1].msg.erp.documentId).toBe(outputs[0].msg.erp.documentId);
     expect((await sandboxState()).postings).toHaveLength(1);
   });
 
-  it('a 503 from the ERP reaches Catch as ERP_UNAVAILABLE; a later retry posts exactly once', async () => {
-    await load();
+  it('a 503 is parked and retried by the node itself: posted exactly once when the ERP is back', async () => {
+    await load({}, quickRetries);
+    const seen = statuses();
+    await setFaults({ errorRate: 1, errorStatus: 503 });
+    helper.getNode('post').receive(message());
+    await waitFor(() => seen.some((status) => /^retry 3 in/.test(status.text)));
+    expect(outputs).toEqual([]);
+    expect(await parkedRetries()).toHaveLength(1);
+
+    await setFaults({});
+    await waitFor(() => outputs.length === 1);
+    expect(outputs[0].on).toBe('posted');
+    expect(outputs[0].msg.finance.attempt).toBeGreaterThanOrEqual(3);
+    await waitForAsync(async () => (await parkedRetries()).length === 0);
+    expect((await sandboxState()).postings).toHaveLength(1);
+  });
+
+  it('after the last attempt a 503 reaches Catch with ERP_UNAVAILABLE, the attempt and msg.failure', async () => {
+    await load({}, { ...quickRetries, retryMaximumAttempts: '3' });
     await setFaults({ errorRate: 1, errorStatus: 503 });
     const failed = await send(message());
     expect(failed.on).toBe('caught');
     expect(failed.msg.error).toMatchObject({ code: 'ERP_UNAVAILABLE', source: { id: 'post' } });
-
-    await setFaults({});
-    const retried = await send(message());
-    expect(retried.on).toBe('posted');
-    const { postings } = await sandboxState();
-    expect(postings).toHaveLength(1);
+    expect(failed.msg.finance.attempt).toBe(3);
+    expect(failed.msg.failure).toEqual({
+      code: 'ERP_UNAVAILABLE',
+      message: failed.msg.error.message.replace(/^FinanceError: /, ''),
+      httpStatus: 503,
+      retryable: true,
+      details: expect.objectContaining({ erpBody: expect.objectContaining({ code: 'INJECTED_FAULT' }) }),
+    });
+    expect((await sandboxState()).postings).toHaveLength(0);
   });
 
-  it('an ERP that never answers: ERP_TIMEOUT, then a retry after the faults are cleared posts once', async () => {
-    await load({}, { timeoutMs: 150 });
+  it('an ERP that never answers: ERP_TIMEOUT is retried, and the report is posted once when it answers', async () => {
+    await load({}, { ...quickRetries, timeoutMs: 150 });
+    const seen = statuses();
     await setFaults({ timeoutRate: 1 });
-    const failed = await send(message());
-    expect(failed.msg.error).toMatchObject({ code: 'ERP_TIMEOUT' });
+    helper.getNode('post').receive(message());
+    await waitFor(() => seen.some((status) => /^retry 2 in/.test(status.text)));
 
     await setFaults({});
-    const retried = await send(message());
-    expect(retried.on).toBe('posted');
+    await waitFor(() => outputs.length === 1);
+    expect(outputs[0].on).toBe('posted');
     expect((await sandboxState()).postings).toHaveLength(1);
   });
 
   it('an answer too late (posted after the timeout): the retry finds the posting instead of posting again', async () => {
-    await load({}, { timeoutMs: 150 });
+    await load({}, { ...quickRetries, timeoutMs: 150 });
     await setFaults({ latencyMs: 400 });
-    const failed = await send(message());
-    expect(failed.msg.error).toMatchObject({ code: 'ERP_TIMEOUT' });
+    helper.getNode('post').receive(message());
     await waitForAsync(async () => (await sandboxState()).postings.length === 1);
 
     await setFaults({});
-    const retried = await send(message());
-    expect(retried.on).toBe('posted');
-    expect(retried.msg.erp.httpStatus).toBe(200);
+    await waitFor(() => outputs.length === 1);
+    expect(outputs[0].on).toBe('posted');
+    expect(outputs[0].msg.erp.httpStatus).toBe(200);
     const { postings } = await sandboxState();
     expect(postings).toHaveLength(1);
-    expect(retried.msg.erp.documentId).toBe(postings[0].id);
+    expect(outputs[0].msg.erp.documentId).toBe(postings[0].id);
+  });
+
+  it('a failure retrying cannot fix (the ERP refuses the credentials) reaches Catch at once', async () => {
+    await load({}, quickRetries);
+    await setFaults({ errorRate: 1, errorStatus: 401 });
+    const failed = await send(message());
+    expect(failed.on).toBe('caught');
+    expect(failed.msg.error.code).toBe('ERP_AUTH_FAILED');
+    expect(failed.msg.finance.attempt).toBe(1);
+    expect(failed.msg.failure).toMatchObject({ code: 'ERP_AUTH_FAILED', httpStatus: 401, retryable: false });
+    expect(await parkedRetries()).toHaveLength(0);
   });
 
   it('an ERP refusal (unknown employee) leaves on output 2 with msg.error and finishes the event as refused', async () => {

@@ -199,15 +199,46 @@ describe('finance-writeback node', () => {
       expect(await store().get(key)).toMatchObject({ state: 'final', outcome: { status: 'refused' } });
     });
 
-    it('a 503 reaches Catch as ERP_UNAVAILABLE; the retry writes back exactly once', async () => {
-      await load();
+    it('a 503 is parked and sent again by itself: written back exactly once after the source recovers', async () => {
+      await load({ retryInitialSeconds: '0.05', retryMaximumSeconds: '0.2' });
+      const statuses: Msg[] = [];
+      helper.getNode('wb').on('call:status', (call: { args: [Msg] }) => statuses.push(call.args[0]));
+      await setFaults({ errorRate: 1, errorStatus: 503 });
+      const key = await accept(message());
+      helper.getNode('wb').receive(message());
+      await waitFor(() => statuses.some((status) => /^retry 2 in/.test(status.text)));
+      expect(outputs).toEqual([]);
+
+      await setFaults({});
+      await waitFor(() => outputs.length === 1);
+      expect(outputs[0].on).toBe('done');
+      expect(outputs[0].msg.finance.attempt).toBeGreaterThanOrEqual(2);
+      expect((await sandboxState()).writebacks).toHaveLength(1);
+      expect(await store().get(key)).toMatchObject({ state: 'final', outcome: { status: 'posted' } });
+    });
+
+    it('after the last attempt a 503 reaches Catch with the attempt count and msg.failure', async () => {
+      await load({ retryInitialSeconds: '0.05', retryMaximumSeconds: '0.2', retryMaximumAttempts: '2' });
       await setFaults({ errorRate: 1, errorStatus: 503 });
       const failed = await send(message());
       expect(failed.on).toBe('caught');
       expect(failed.msg.error).toMatchObject({ code: 'ERP_UNAVAILABLE', source: { id: 'wb' } });
-      await setFaults({});
-      expect((await send(message())).on).toBe('done');
-      expect((await sandboxState()).writebacks).toHaveLength(1);
+      expect(failed.msg.finance.attempt).toBe(2);
+      expect(failed.msg.failure).toMatchObject({
+        code: 'ERP_UNAVAILABLE',
+        httpStatus: 503,
+        retryable: true,
+        details: { erpBody: expect.objectContaining({ code: 'INJECTED_FAULT' }) },
+      });
+      expect((await sandboxState()).writebacks).toHaveLength(0);
+    });
+
+    it('a wrong retry setting is reported by name on every message', async () => {
+      await load({ retryMaximumAttempts: '0' });
+      expect((await send(message())).msg.error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('Maximum attempts'),
+      });
     });
   });
 

@@ -7,6 +7,10 @@ import { retryPolicy } from '../../lib/reliability/retry-policy';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import financeErp = require('../../nodes/finance-erp/finance-erp');
 import financeStore = require('../../nodes/finance-store/finance-store');
+import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
+import financeSource = require('../../nodes/finance-source/finance-source');
+import { inboxKey } from '../../lib/reliability/store';
+import { sampleEvent } from '../../lib/sources/sampleEvents';
 import type { FinanceErpNode, FinanceStoreNode } from '../../nodes/shared/config-nodes';
 import { onInputWithRetry, showCircuitState } from '../../nodes/shared/retrying';
 
@@ -31,7 +35,7 @@ function tinyErpCall(RED: NodeAPI): void {
     if (erpNode) showCircuitState(this, erpNode);
     const policy = retryPolicy({
       initialIntervalMs: def.initialMs,
-      maximumIntervalMs: 1000,
+      maximumIntervalMs: Math.max(1000, def.initialMs),
       maximumAttempts: def.attempts,
     });
     onInputWithRetry(
@@ -185,6 +189,65 @@ describe('onInputWithRetry', () => {
     expect(after.out).toHaveLength(1);
     expect(before.out).toEqual([]);
   });
+
+  it('puts the error facts a Catch message lacks in msg.failure', async () => {
+    script = [rejected()];
+    const received = await load();
+    helper.getNode('call').receive(event());
+    await waitFor(() => received.caught.length === 1, 'the error');
+    const failed = received.caught[0] as { failure?: unknown; error?: unknown };
+    expect(failed.failure).toEqual({
+      code: 'ERP_REJECTED',
+      message: 'ERP answered 422',
+      httpStatus: 422,
+      retryable: false,
+    });
+
+    expect(received.out).toEqual([]);
+  });
+
+  it('holds the inbox entry of a parked event, so the intake does not emit it again while it waits', async () => {
+    script = [unavailable()];
+    // Flow nodes get a position: among more nodes the runtime would otherwise take them for config nodes.
+    const placed = (nodes: Array<Record<string, unknown>>) => nodes.map((n) => (n.z ? { x: 100, y: 100, ...n } : n));
+    const flowNodes = placed([
+      ...flow({ initialMs: 2500, attempts: 3 }),
+      { id: 'src', type: 'finance-source', profile: 'cloudevents' },
+      {
+        id: 'in',
+        z: 'tab',
+        type: 'finance-event-in',
+        source: 'src',
+        store: 'store',
+        mode: 'input',
+        leaseSeconds: 1,
+        recoverySeconds: 1,
+        wires: [['call', 'emitted'], []],
+      },
+      { id: 'emitted', z: 'tab', type: 'helper' },
+    ]);
+    await helper.load([financeSource, financeEventIn, financeStore, tinyErpCall, coreNodes.catch], flowNodes, {
+      src: { secret: 'retrying-test-secret' },
+    });
+    const emitted: unknown[] = [];
+    const out: unknown[] = [];
+    const sample = sampleEvent({ seed: 7, secret: 'retrying-test-secret' });
+    const key = inboxKey(String(sample.body.source), String(sample.body.id));
+    const store = (helper.getNode('store') as FinanceStoreNode).store();
+    helper.getNode('emitted').on('input', (msg: unknown) => emitted.push(msg));
+    helper.getNode('out').on('input', (msg: unknown) => {
+      out.push(msg);
+      // The rest of the flow finishes the event.
+      void store.finish(key, { status: 'posted' });
+    });
+    helper.getNode('in').receive({ payload: sample.rawBody, headers: sample.headers });
+
+    // The retry is due after about 2.5 s; the 1 s lease would have run out twice by then.
+    await waitFor(() => out.length === 1, 'the retry');
+    expect(emitted).toHaveLength(1);
+    expect(calls).toEqual([1, 2]);
+    expect((await store.get(key))?.attempts).toBe(1);
+  }, 15_000);
 
   it('without a store reports a retryable failure at once, as onInput does', async () => {
     script = [unavailable()];

@@ -327,6 +327,102 @@ describe('ApprovalWorkflow', () => {
     expect(warnings).toEqual([expect.stringContaining('SLA escalation without the employee directory (ERP down)')]);
   });
 
+  describe('the inbox entry of a waiting event', () => {
+    const LEASE = 5_000;
+    const MARGIN = 60_000;
+    const eventKey = (id = 'evt-1') => inboxKey(SOURCE, id);
+
+    /** The event as intake leaves it: accepted and leased for LEASE ms. */
+    function accepted(id = 'evt-1') {
+      return store.accept({
+        key: eventKey(id),
+        envelope: { source: SOURCE, id },
+        payload: null,
+        lease: { owner: 'event-in', ms: LEASE },
+      });
+    }
+
+    /** Asserts that the entry's lease ends `ms` (the workflow's view) plus the lease after the store's now. */
+    async function expectHeldFor(ms: number, id = 'evt-1', since = Date.now()) {
+      const entry = await store.get(eventKey(id));
+      expect(entry?.leaseOwner).toBe('event-in');
+      expect(entry?.leaseUntil).toBeGreaterThanOrEqual(since + ms + LEASE);
+      expect(entry?.leaseUntil).toBeLessThanOrEqual(Date.now() + ms + LEASE);
+    }
+
+    it('is held until the SLA due time plus the margin, renewed per stage and escalation, ordinary once approved', async () => {
+      await accepted();
+      const flow = workflow();
+      let since = Date.now();
+      await flow.start(document({ amount: '1200.00' }));
+      await expectHeldFor(24 * HOUR + MARGIN, 'evt-1', since);
+      expect(await store.expiredLeases(10, 0)).toEqual([]);
+
+      now = T0 + HOUR;
+      since = Date.now();
+      expect((await flow.decide(decision('E200', 'approve', 'RPT-1', 60))).outcome).toBe('advanced');
+      await expectHeldFor(24 * HOUR + MARGIN, 'evt-1', since);
+
+      now = T0 + 25 * HOUR;
+      since = Date.now();
+      const [escalation] = await flow.checkSla();
+      const approver = escalation[0].message.approval.approver as string;
+      await expectHeldFor(24 * HOUR + MARGIN, 'evt-1', since);
+
+      now = T0 + 30 * HOUR;
+      since = Date.now();
+      const approved = await flow.decide(decision(approver, 'approve', 'RPT-1', 30 * 60));
+      expect(approved.outcome).toBe('approved');
+      await expectHeldFor(0, 'evt-1', since);
+      expect(await store.get(eventKey())).toMatchObject({ state: 'open', attempts: 1 });
+    });
+
+    it('holds a redelivery of the same event again, and finishes another event about the pending document', async () => {
+      await accepted();
+      await accepted('evt-2');
+      const flow = workflow();
+      await flow.start(document());
+      const since = Date.now();
+      expect((await flow.start(document())).status).toBe('already-pending');
+      await expectHeldFor(24 * HOUR + MARGIN, 'evt-1', since);
+
+      expect((await flow.start(document({ eventId: 'evt-2' }))).status).toBe('already-pending');
+      expect(await store.get(eventKey('evt-2'))).toMatchObject({
+        state: 'final',
+        outcome: { status: 'duplicate', detail: { pendingEvent: eventKey() } },
+      });
+    });
+
+    it('finishes the event of a version that a newer one replaced', async () => {
+      await accepted();
+      await accepted('evt-3');
+      const flow = workflow();
+      await flow.start(document({ version: 2 }));
+      await flow.start(document({ version: 3, eventId: 'evt-3' }));
+      expect(await store.get(eventKey())).toMatchObject({
+        state: 'final',
+        outcome: { status: 'superseded', detail: { by: eventKey('evt-3') } },
+      });
+      expect(await store.get(eventKey('evt-3'))).toMatchObject({ state: 'open' });
+    });
+
+    it('warns and carries on when the entry cannot be held', async () => {
+      const flow = new ApprovalWorkflow({
+        store: Object.assign(Object.create(store) as FinanceStore, {
+          holdLease: () => Promise.reject(new Error('disk full')),
+        }),
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+        warn: (text) => warnings.push(text),
+      });
+      expect((await flow.start(document())).status).toBe('pending');
+      expect(warnings).toEqual([expect.stringContaining('disk full')]);
+    });
+  });
+
   it('keeps the approvals of two nodes apart', async () => {
     await workflow({ namespace: 'finance-approval/a' }).start(document());
     expect(await workflow({ namespace: 'finance-approval/b' }).pending(10)).toEqual([]);

@@ -97,6 +97,53 @@ describe('dead letters', () => {
       expect(fromJson.letter.error.erpBody).toEqual(letter.error.erpBody);
     });
 
+    it('reads the HTTP status and ERP body a node of the pack put in msg.failure next to a Catch message', async () => {
+      const failure = new FinanceError('ERP_UNAVAILABLE', 'The ERP refused the posting.', {
+        httpStatus: 503,
+        retryable: true,
+        details: { erpBody: { title: 'down', access_token: '[REDACTED]' } },
+      }).toJSON();
+      const { letter } = await letters.add(catchMessage({ code: 'ERP_UNAVAILABLE', extra: { failure } }));
+
+      expect(letter.error).toMatchObject({
+        code: 'ERP_UNAVAILABLE',
+        httpStatus: 503,
+        erpBody: { title: 'down', access_token: '[REDACTED]' },
+        nodeId: 'post-node',
+      });
+      expect(letter.original).not.toHaveProperty('failure');
+    });
+
+    it('takes the code from msg.failure when the Catch message has none (Node-RED before 4.1)', async () => {
+      const failure = { code: 'ERP_TIMEOUT', message: 'The ERP refused the posting.', httpStatus: 504 };
+      const { letter } = await letters.add(catchMessage({ extra: { failure } }));
+      expect(letter.error).toMatchObject({ code: 'ERP_TIMEOUT', httpStatus: 504 });
+    });
+
+    it('ignores a msg.failure left from an earlier failure of the message', async () => {
+      const stale = {
+        code: 'ERP_UNAVAILABLE',
+        message: 'an earlier failure',
+        httpStatus: 503,
+        details: { erpBody: 'x' },
+      };
+      for (const [msgId, code] of [
+        ['a', 'ERP_UNAVAILABLE'],
+        ['b', 'ERP_REJECTED'],
+        ['c', undefined],
+      ]) {
+        const { letter } = await letters.add(catchMessage({ msgId, code, extra: { failure: stale } }));
+        expect(letter.error).not.toHaveProperty('httpStatus');
+        expect(letter.error).not.toHaveProperty('erpBody');
+        expect(letter.error.code).toBe(code);
+      }
+      const sameTextOtherCode = { ...stale, message: 'The ERP refused the posting.' };
+      const { letter } = await letters.add(
+        catchMessage({ msgId: 'd', code: 'ERP_REJECTED', extra: { failure: sameTextOtherCode } }),
+      );
+      expect(letter.error).not.toHaveProperty('httpStatus');
+    });
+
     it('accepts an error given as text and keeps a message without an envelope', async () => {
       const { letter } = await letters.add({ payload: 42, error: 'Error: something broke' });
       expect(letter.error).toEqual({ message: 'something broke' });

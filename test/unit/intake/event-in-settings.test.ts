@@ -10,12 +10,13 @@ function errorOf(fn: () => unknown): any {
 }
 
 describe('eventInSettings', () => {
-  it('defaults to an http endpoint with a 1 MiB limit and a 5 minute lease', () => {
+  it('defaults to an http endpoint with a 1 MiB limit, a 5 minute lease and recovery every 10 s', () => {
     expect(eventInSettings({ path: 'finance/events' }, 'n1')).toEqual({
       mode: 'http',
       path: '/finance/events',
       maxBytes: 1024 * 1024,
       leaseMs: 300_000,
+      recoveryIntervalMs: 10_000,
     });
   });
 
@@ -27,6 +28,7 @@ describe('eventInSettings', () => {
       mqtt: { url: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#', clientId: 'finance-sync-a1b2' },
       maxBytes: 1024 * 1024,
       leaseMs: 300_000,
+      recoveryIntervalMs: 10_000,
     });
     expect(
       eventInSettings({ mode: 'mqtt', broker: 'mqtts://b', topic: 't', clientId: 'host-7' }, 'x').mqtt!.clientId,
@@ -34,10 +36,11 @@ describe('eventInSettings', () => {
   });
 
   it('takes input mode with its limits', () => {
-    expect(eventInSettings({ mode: 'input', maxBytes: '2048', leaseSeconds: 60 }, 'n')).toEqual({
+    expect(eventInSettings({ mode: 'input', maxBytes: '2048', leaseSeconds: 60, recoverySeconds: '2' }, 'n')).toEqual({
       mode: 'input',
       maxBytes: 2048,
       leaseMs: 60_000,
+      recoveryIntervalMs: 2000,
     });
   });
 
@@ -48,6 +51,7 @@ describe('eventInSettings', () => {
       [{ path: '/hooks/:id' }, /route parameters and wildcards are not allowed/],
       [{ path: '/x', maxBytes: 'big' }, /Max body size \(bytes\) must be a whole number/],
       [{ path: '/x', leaseSeconds: 0 }, /Lease \(s\) must be a whole number from 1 to 86400/],
+      [{ path: '/x', recoverySeconds: 0.5 }, /Recovery every \(s\) must be a whole number from 1 to 3600/],
       [{ mode: 'mqtt', topic: 't' }, /Broker URL is empty/],
       [{ mode: 'mqtt', broker: 'http://b', topic: 't' }, /Broker URL must start with mqtt:\/\//],
       [{ mode: 'mqtt', broker: 'mqtt://u:secret@b', topic: 't' }, /must not contain a user name or password/],

@@ -1,6 +1,6 @@
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
 import { sampleEvent } from '../../../lib/sources/sampleEvents';
-import type { IntakeResult } from '../../../lib/intake/intake';
+import { closingRefusal, type IntakeResult } from '../../../lib/intake/intake';
 import { intakeFor, now, NOW_MS, sample, sampleBody, SECRET, signed, storeSandbox } from './fixtures';
 
 function expectRejected(result: IntakeResult, status: number, code: string) {
@@ -57,6 +57,20 @@ describe('Intake.receive', () => {
         expect(result.envelope.source).toMatch(new RegExp(`^${profileName}:`));
         expect(result.envelope).not.toHaveProperty('documentUrl');
       }
+    });
+
+    it('leases the event to the intake in the commit itself, so no accepted event is without an owner', async () => {
+      const result = await intakeFor(store, { lease: { owner: 'event-in-1', ms: 60_000 } }).receive(sample(26));
+      if (result.outcome !== 'accepted') throw new Error('not accepted');
+      expect(await store.get(result.key)).toMatchObject({
+        state: 'open',
+        leaseOwner: 'event-in-1',
+        leaseMs: 60_000,
+        attempts: 1,
+      });
+      const unleased = await intakeFor(store).receive(sample(27));
+      if (unleased.outcome !== 'accepted') throw new Error('not accepted');
+      expect((await store.get(unleased.key))?.leaseOwner).toBeUndefined();
     });
 
     it('accepts the previous secret during a rotation', async () => {
@@ -304,6 +318,17 @@ describe('Intake.receive', () => {
       if (checked.outcome !== 'checked') throw new Error('not checked');
       expect((await intake.commit(checked.event)).outcome).toBe('accepted');
       expect((await intake.commit(checked.event)).outcome).toBe('duplicate');
+    });
+  });
+
+  describe('closing', () => {
+    it('refuses an event with 503 and a short Retry-After while the intake closes', () => {
+      expect(closingRefusal()).toMatchObject({
+        outcome: 'failed',
+        httpStatus: 503,
+        retryAfterSeconds: 5,
+        problem: { status: 503, code: 'STORE_UNAVAILABLE' },
+      });
     });
   });
 });

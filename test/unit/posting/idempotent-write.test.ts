@@ -9,6 +9,7 @@ import {
   provesNothingWritten,
   type IdempotentWrite,
 } from '../../../lib/posting/idempotent-write';
+import { HOLDER_NAMESPACE, PROCESS_ID } from '../../../lib/posting/attempt-liveness';
 import { ledgerKey, type FinanceStore, type LedgerKeyParts } from '../../../lib/reliability/store';
 import { FakeErp, manualClock, storeFolder, type ManualClock } from './fixtures';
 
@@ -21,6 +22,8 @@ const parts: LedgerKeyParts = {
   operation: 'post',
 };
 const KEY = ledgerKey(parts);
+/** The owner of this process's first attempt in a test: node prefix, process, attempt. */
+const FIRST = `node-1:${PROCESS_ID}:a1`;
 const posting: PostingRequest = {
   kind: 'journal',
   externalReference: 'concur:RPT-1',
@@ -97,8 +100,8 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
   it('timeout after the write: the next attempt takes over at once, finds the document and does not write again', async () => {
     erp.then('timeout-after-write');
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
-    expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight', owner: 'node-1:a1' });
-    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: 'node-1:a1', code: 'ERP_TIMEOUT' });
+    expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight', owner: FIRST });
+    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: FIRST, code: 'ERP_TIMEOUT' });
 
     const retry = await writer.write(request());
     expect(retry).toEqual({ outcome: 'found', ref: expect.objectContaining({ documentId: 'doc-1' }) });
@@ -183,7 +186,7 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
     // The marker changed hands after the note was written (another attempt took it over and is writing now).
     expect(await store.ledgerTakeOver(KEY, 'host-b:live', 0)).toMatchObject({ state: 'taken-over' });
-    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: 'node-1:a1', code: 'ERP_TIMEOUT' });
+    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: FIRST, code: 'ERP_TIMEOUT' });
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
     expect(erp.count('post')).toBe(1);
   });
@@ -212,10 +215,50 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     await expect(flaky.write(request())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight' });
 
-    await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
-    clock.advance(TAKEOVER_MS);
+    // The attempt ended in this process, so its marker is taken over at once: the lookup finds the document.
     expect((await writer.write(request())).outcome).toBe('found');
     expect(erp.count('post')).toBe(1);
+  });
+
+  describe('markers of attempts that are over', () => {
+    const otherProcess = '0b0b0b0b-1111-4222-8333-444455556666';
+
+    it('a marker left by a process that is gone (no heartbeat) is taken over at once, lookup first', async () => {
+      // Another process began the write, the ERP applied it, and the process was killed.
+      await store.ledgerBegin(KEY, `node-1:${otherProcess}:x`);
+      await erp.post(posting, { correlationId: 'corr-0' });
+      erp.calls.length = 0;
+
+      expect((await writer.write(request())).outcome).toBe('found');
+      expect(erp.calls.map((call) => call.op)).toEqual(['find']);
+    });
+
+    it('a marker of a process with a live heartbeat waits for the takeover timeout, uncounted by retries', async () => {
+      await store.kvPut(HOLDER_NAMESPACE, otherProcess, { renewedAt: 'now' }, 30_000);
+      await store.ledgerBegin(KEY, `node-1:${otherProcess}:x`);
+      await expect(writer.write(request())).rejects.toMatchObject({
+        code: 'ERP_CONFLICT',
+        retryable: true,
+        details: { sent: false },
+      });
+      // The heartbeat was not renewed: the process is gone.
+      clock.advance(30_000);
+      expect((await writer.write(request())).outcome).toBe('written');
+      expect(erp.calls.map((call) => call.op)).toEqual(['find', 'post']);
+    });
+
+    it('keeps this process alive in the store while it writes', async () => {
+      let release!: () => void;
+      erp.then({ hold: new Promise<void>((resolve) => (release = resolve)) });
+      const first = writer.write(request());
+      await waitFor(() => erp.count('post') === 1);
+      expect(await store.kvGet(HOLDER_NAMESPACE, PROCESS_ID)).toEqual({ renewedAt: expect.any(String) });
+      // A live attempt of this process is never taken over, whatever its marker's age.
+      clock.advance(TAKEOVER_MS - 1);
+      await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
+      release();
+      expect((await first).outcome).toBe('written');
+    });
   });
 
   it('a write without a lookup (a repeatable update) simply writes again after a takeover', async () => {

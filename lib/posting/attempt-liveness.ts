@@ -1,0 +1,91 @@
+/**
+ * Whether the attempt holding a ledger marker (lib/posting/idempotent-write.ts) is over, so its marker can be
+ * taken over at once (lookup first) instead of after the takeover timeout. Without this, every write that was
+ * in flight when a host was killed would wait that timeout (minutes) after the restart, and the messages
+ * waiting for it would use up their retries meanwhile.
+ *
+ * An attempt's owner names its process: `<prefix>:<process id>:<attempt id>`. The attempt is over when
+ * - it ran in this process and has ended: this process keeps the set of its running attempts; or
+ * - its process is gone: a process with running attempts keeps a heartbeat in the store (kv namespace
+ *   HOLDER_NAMESPACE, expiring HEARTBEAT_TTL_MS after its last renewal, renewed every HEARTBEAT_EVERY_MS while
+ *   attempts run), so a marker whose process has no live heartbeat was left by a process that crashed or was
+ *   killed. The heartbeat outlives the process by up to HEARTBEAT_TTL_MS, which also gives a request the dead
+ *   process sent just before it died time to reach the ERP before the lookup.
+ * Owners in another format (older versions, other writers) are never judged over here: only the timeout applies.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FinanceStore } from '../reliability/store';
+
+export const HOLDER_NAMESPACE = 'ledger-holders';
+export const HEARTBEAT_TTL_MS = 30_000;
+export const HEARTBEAT_EVERY_MS = 10_000;
+
+/** Names this process in the owners of its attempts. */
+export const PROCESS_ID = randomUUID();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type HeartbeatStore = Pick<FinanceStore, 'kvPut' | 'kvGet'>;
+
+interface Heartbeat {
+  running: number;
+  /** When this process last renewed its heartbeat in the store (this host's clock). */
+  renewedAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** The owners of the attempts running in this process. */
+const running = new Set<string>();
+/** Per store: this process's heartbeat in it. */
+const heartbeats = new WeakMap<HeartbeatStore, Heartbeat>();
+
+export function attemptOwner(prefix: string, attemptId: string): string {
+  return `${prefix}:${PROCESS_ID}:${attemptId}`;
+}
+
+/**
+ * Records that `owner` starts an attempt on `store`; renews this process's heartbeat there first if it is due,
+ * so no marker of a live process is ever found without one. Pair with endAttempt.
+ */
+export async function beginAttempt(store: HeartbeatStore, owner: string): Promise<void> {
+  let heartbeat = heartbeats.get(store);
+  if (!heartbeat) {
+    heartbeat = { running: 0, renewedAt: 0 };
+    heartbeats.set(store, heartbeat);
+  }
+  if (Date.now() - heartbeat.renewedAt >= HEARTBEAT_EVERY_MS) await renew(store, heartbeat);
+  running.add(owner);
+  heartbeat.running += 1;
+  if (!heartbeat.timer) {
+    const beat = heartbeat;
+    // Renewed while attempts run, however long they wait for a connection slot.
+    beat.timer = setInterval(() => renew(store, beat).catch(() => undefined), HEARTBEAT_EVERY_MS);
+    beat.timer.unref();
+  }
+}
+
+export function endAttempt(store: HeartbeatStore, owner: string): void {
+  running.delete(owner);
+  const heartbeat = heartbeats.get(store);
+  if (!heartbeat) return;
+  heartbeat.running -= 1;
+  if (heartbeat.running <= 0) {
+    heartbeat.running = 0;
+    clearInterval(heartbeat.timer);
+    heartbeat.timer = undefined;
+  }
+}
+
+/** True when the attempt `owner` certainly writes no more: it ended in this process, or its process is gone. */
+export async function isOver(store: HeartbeatStore, owner: string): Promise<boolean> {
+  if (running.has(owner)) return false;
+  const parts = owner.split(':');
+  const processId = parts.length >= 3 ? parts[parts.length - 2] : '';
+  if (!UUID.test(processId)) return false;
+  if (processId === PROCESS_ID) return true;
+  return (await store.kvGet(HOLDER_NAMESPACE, processId)) === undefined;
+}
+
+async function renew(store: HeartbeatStore, heartbeat: Heartbeat): Promise<void> {
+  await store.kvPut(HOLDER_NAMESPACE, PROCESS_ID, { renewedAt: new Date().toISOString() }, HEARTBEAT_TTL_MS);
+  heartbeat.renewedAt = Date.now();
+}
