@@ -16,7 +16,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
 import { waitFor } from '../support/processes';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { deployableFlows, DEMO_WEBHOOK_SECRET } = require('../../flows/deployable-flows');
 
 /** The parts of an inbox entry (lib/reliability/store.ts) the proof reads. */
@@ -35,7 +34,6 @@ interface StoreReader {
 }
 
 /** The built store under dist/, the code the Node-RED process wrote the inbox with. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const builtStore = require('../../dist/lib/reliability/store') as {
   openStore(options: { path: string }): StoreReader;
   inboxKey(source: string, id: string): string;
@@ -222,7 +220,13 @@ export function pause(ms: number): Promise<void> {
 export interface SandboxState {
   postings: Array<{ externalReference: string; number: string; id: string }>;
   writebacks: Array<{ documentId: string; status: string; erpRef?: { number?: string } }>;
-  counters: { requests: number; writes: number; duplicateWritesPrevented: number; faultsInjected: number; rateLimited: number };
+  counters: {
+    requests: number;
+    writes: number;
+    duplicateWritesPrevented: number;
+    faultsInjected: number;
+    rateLimited: number;
+  };
 }
 
 export interface Letter {
@@ -264,7 +268,10 @@ export async function deadLetters(nodeRedUrl: string): Promise<Letter[]> {
   return letters;
 }
 
-export async function replayDeadLetters(nodeRedUrl: string, selection: object): Promise<{ ids: string[]; queued: number }> {
+export async function replayDeadLetters(
+  nodeRedUrl: string,
+  selection: object,
+): Promise<{ ids: string[]; queued: number }> {
   const response = await fetch(`${nodeRedUrl}/finance-dead-letter/${DEAD_LETTER_NODE}/replay`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -407,7 +414,8 @@ export function diagnosis(outcome: Outcome, record?: HostRecord): string[] {
   const inbox = record?.entries;
   const letters = countBy(
     outcome.letters.filter((letter) => letter.status === 'open'),
-    (letter) => `dead letter at ${letter.error.nodeId ?? '?'}: ${letter.error.code} after ${letter.attempts} attempt(s)`,
+    (letter) =>
+      `dead letter at ${letter.error.nodeId ?? '?'}: ${letter.error.code} after ${letter.attempts} attempt(s)`,
   );
   const lost = countBy(outcome.lost, (reportId) => {
     const entry = inbox?.get(reportId);
@@ -417,7 +425,10 @@ export function diagnosis(outcome: Outcome, record?: HostRecord): string[] {
       : 'inbox not read';
     return `lost, ${posted}, ${where}`;
   });
-  const parked = [...(record?.parked ?? [])].map(([nodeId, count]): [string, number] => [`still parked at ${nodeId}`, count]);
+  const parked = [...(record?.parked ?? [])].map(([nodeId, count]): [string, number] => [
+    `still parked at ${nodeId}`,
+    count,
+  ]);
   return [...letters, ...lost, ...parked].map(([kind, count]) => `${count} x ${kind}`);
 }
 

@@ -5,7 +5,14 @@
  * written back exactly once, and after the ERP recovers no call is made twice.
  */
 import { startRequestCounter, type RequestCounter } from '../support/request-counter';
-import { deployFlows, startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
+import {
+  deployFlows,
+  startNodeRed,
+  startSandboxProcess,
+  stopAll,
+  waitFor,
+  type RunningProcess,
+} from '../support/processes';
 import {
   WEBHOOK_PATH,
   expenseEvents,
