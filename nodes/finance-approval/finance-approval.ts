@@ -24,6 +24,7 @@ import { FinanceError } from '../../lib/errors';
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import { onInputWithRetry } from '../shared/retrying';
 
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
   store?: string;
@@ -58,11 +59,13 @@ export = function register(RED: NodeAPI): void {
 
     let workflow: ApprovalWorkflow;
     let slaCheckMs: number;
+    let store: FinanceStore;
+    let erp: FinanceErpNode;
     try {
       const settings = approvalSettings(def);
       slaCheckMs = settings.slaCheckMs;
-      const store = configNode<FinanceStoreNode>(def.store, 'finance-store', 'a finance store').store();
-      const erp = configNode<FinanceErpNode>(
+      store = configNode<FinanceStoreNode>(def.store, 'finance-store', 'a finance store').store();
+      erp = configNode<FinanceErpNode>(
         def.erp,
         'finance-erp',
         'an ERP connection (it supplies the employee directory)',
@@ -119,8 +122,16 @@ export = function register(RED: NodeAPI): void {
     this.checkSla = async () => sendEscalations(await workflow.checkSla());
     this.pendingApprovals = (limit) => workflow.pending(limit);
 
-    onInput(
+    // A document whose routing could not read the employee directory (the ERP did not answer) is parked and
+    // tried again with the connection's retry policy; a decision is not: it may have to answer an HTTP request.
+    onInputWithRetry(
       this,
+      {
+        store,
+        policy: erp.retryPolicy,
+        parkable: (msg) => !isDecisionMessage(msg),
+        busyText: RED._('finance-approval.status.working'),
+      },
       async (msg: NodeMessageInFlow, send: Send) => {
         if (isDecisionMessage(msg)) {
           const result = await workflow.decide(parseDecision(msg.payload, clock()));
@@ -140,7 +151,6 @@ export = function register(RED: NodeAPI): void {
         if (result.status === 'auto-approved') return status('green', 'dot', 'autoApproved');
         return status('blue', 'ring', 'waiting', result.record.approver);
       },
-      { busyText: RED._('finance-approval.status.working') },
     );
     this.on('close', () => workflow.scheduler.stop());
   }

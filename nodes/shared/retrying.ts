@@ -43,6 +43,9 @@ import { asFinanceError, attachFailure, statusText, type Send, type Status } fro
 
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
 
+const DEFAULT_POLL_INTERVAL_MS = 100;
+const DEFAULT_MAX_IN_FLIGHT = 32;
+
 export interface RetryingOptions {
   /**
    * Where retries are parked: the store, or a function that returns it (e.g. `() => storeNode.store()`,
@@ -53,8 +56,18 @@ export interface RetryingOptions {
   policy?: RetryPolicy;
   /** Status while a message is being handled (blue dot). */
   busyText?: string;
-  /** How often parked retries are looked for. Default 500 ms. */
+  /**
+   * Whether a failed message may be parked for a retry; one that may not is reported at once. Default: every
+   * message. E.g. a message that must answer an HTTP request (msg.res) now cannot wait in the store.
+   */
+  parkable?: (msg: NodeMessageInFlow) => boolean;
+  /** How often parked retries are looked for. Default 100 ms. */
   pollIntervalMs?: number;
+  /**
+   * Parked retries run at once. Default 32: after an outage hundreds of messages wait, and they must not trickle
+   * out a few per second; the ERP connection's concurrency cap and rate limit still bound the calls themselves.
+   */
+  maxInFlight?: number;
   /** How long a close waits for runs in progress. Default 3 s. */
   closeWaitMs?: number;
   /** Random numbers in [0, 1) for the jitter. Default Math.random. */
@@ -102,6 +115,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     // The breaker refused to send, or the ledger said another attempt is writing: nothing reached the ERP.
     const usedAnAttempt = error.code !== 'CIRCUIT_OPEN' && error.details?.sent !== false;
     if (!scheduler || !isRetryable(error) || (usedAnAttempt && !hasAttemptsLeft(policy, attempt))) return error;
+    if (options.parkable && !options.parkable(msg)) return error;
     const nextAttempt = usedAnAttempt ? attempt + 1 : attempt;
     const delayMs = nextDelayMs(policy, attempt, error, random);
     setAttempt(msg, nextAttempt);
@@ -187,7 +201,12 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     await scheduler.complete(retry.id);
   }
 
-  const loop = scheduler ? startRetryLoop(node, scheduler, runParked, options.pollIntervalMs) : undefined;
+  const loop = scheduler
+    ? startRetryLoop(node, scheduler, runParked, {
+        intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+        maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      })
+    : undefined;
 
   return {
     input,
@@ -221,13 +240,13 @@ export function startRetryLoop(
   node: Node,
   scheduler: RetryScheduler,
   run: (retry: ScheduledRetry) => Promise<void>,
-  intervalMs?: number,
+  pace: { intervalMs?: number; maxInFlight?: number } = {},
 ): RetryLoop {
   let lastMessage = '';
   const loop = new RetryLoop({
     scheduler,
     run,
-    intervalMs,
+    ...pace,
     onError: (error) => {
       const message = asFinanceError(error).message;
       if (message !== lastMessage) node.warn(`parked retries could not be run: ${message}`);

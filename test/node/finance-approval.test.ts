@@ -8,6 +8,7 @@ import financeStore = require('../../nodes/finance-store/finance-store');
 import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
 import financeSource = require('../../nodes/finance-source/finance-source');
 import { sampleEvent } from '../../lib/sources/sampleEvents';
+import { startSandbox } from '../../lib/sandbox/server';
 import type { ApprovalMatrix } from '../../lib/approval/matrix';
 import type { ExpenseReport } from '../../lib/model/types';
 import { inboxKey } from '../../lib/reliability/store';
@@ -573,6 +574,48 @@ describe('finance-approval node', () => {
     expect(entry).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 1 });
     expect(entry!.leaseUntil).toBeGreaterThan(Date.now() + 24 * HOUR);
   }, 15_000);
+
+  it('parks a document whose routing could not read the directory, and routes it once the ERP answers', async () => {
+    const sandbox = await startSandbox({ port: 0 });
+    const faults = (body: object) =>
+      fetch(`${sandbox.url}/_sandbox/faults`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      await faults({ errorRate: 1, errorStatus: 503 });
+      const erp = {
+        embeddedSandbox: false,
+        baseUrl: sandbox.url,
+        retryInitialSeconds: '0.05',
+        retryMaximumSeconds: '0.2',
+      };
+      const { node, record } = await deploy({ erp });
+      const requested = record.next('request');
+      node.receive(documentMsg('R-DIR', '300.00'));
+      await waitUntil(() => callsOf(node, 'status').some((shown) => /^retry 2 in/.test((shown as Msg).text)));
+      expect(record.outputs()).toBe(0);
+      expect(record.seen.caught).toEqual([]);
+
+      await faults({});
+      const request = await requested;
+      expect(request.approvalRequest).toMatchObject({ approver: 'E1013', reportId: 'R-DIR' });
+      expect(request.finance.attempt).toBeGreaterThanOrEqual(2);
+    } finally {
+      await helper.unload();
+      await sandbox.close();
+    }
+  });
+
+  it('reports a refused decision to Catch at once, with msg.failure', async () => {
+    const { node, record } = await deploy();
+    const decision = decisionMsg('R-UNKNOWN', 'approve', 'E1013');
+    node.receive(decision);
+    const caught = await record.caught(decision);
+    expect(caught.error.code).toBe('APPROVAL_NOT_FOUND');
+    expect(caught.failure).toMatchObject({ code: 'APPROVAL_NOT_FOUND' });
+  });
 });
 
 /** A port nothing listens on: bound, then closed again. */
@@ -582,4 +625,8 @@ async function unusedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
 }

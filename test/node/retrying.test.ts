@@ -24,6 +24,8 @@ interface TinyDef extends NodeDef {
   erp?: string;
   attempts: number;
   initialMs: number;
+  /** Messages with this topic may not be parked. */
+  unparkableTopic?: string;
 }
 
 /** A node that calls "the ERP" through onInputWithRetry, as finance-post or finance-budget-check would. */
@@ -40,7 +42,13 @@ function tinyErpCall(RED: NodeAPI): void {
     });
     onInputWithRetry(
       this,
-      { store: storeNode && (() => storeNode.store()), policy, pollIntervalMs: 20, busyText: 'calling' },
+      {
+        store: storeNode && (() => storeNode.store()),
+        policy,
+        pollIntervalMs: 20,
+        busyText: 'calling',
+        ...(def.unparkableTopic && { parkable: (msg) => msg.topic !== def.unparkableTopic }),
+      },
       async (msg, send) => {
         calls.push((msg as { finance?: { attempt?: number } }).finance?.attempt ?? 0);
         const failure = script.shift();
@@ -78,7 +86,7 @@ describe('onInputWithRetry', () => {
   });
   afterAll(() => temp.remove());
 
-  function flow(settings: { attempts?: number; initialMs?: number; store?: boolean } = {}) {
+  function flow(settings: { attempts?: number; initialMs?: number; store?: boolean; unparkableTopic?: string } = {}) {
     return [
       { id: 'tab', type: 'tab' },
       { id: 'store', type: 'finance-store', path: storePath },
@@ -89,6 +97,7 @@ describe('onInputWithRetry', () => {
         store: settings.store === false ? '' : 'store',
         attempts: settings.attempts ?? 3,
         initialMs: settings.initialMs ?? 20,
+        unparkableTopic: settings.unparkableTopic,
         wires: [['out']],
       },
       { id: 'catcher', z: 'tab', type: 'catch', scope: ['call'], uncaught: false, wires: [['caught']] },
@@ -173,6 +182,17 @@ describe('onInputWithRetry', () => {
     expect(received.caught).toEqual([]);
   });
 
+  it('does not use up attempts while another attempt at the same write runs (the ledger sent nothing)', async () => {
+    const inFlightElsewhere = () =>
+      new FinanceError('ERP_CONFLICT', 'another attempt is writing', { retryable: true, details: { sent: false } });
+    script = [inFlightElsewhere(), inFlightElsewhere(), inFlightElsewhere()];
+    const received = await load({ attempts: 2 });
+    helper.getNode('call').receive(event());
+    await waitFor(() => received.out.length === 1, 'the message to be sent');
+    expect(calls).toEqual([0, 1, 1, 1]);
+    expect(received.caught).toEqual([]);
+  });
+
   it('runs a message parked before a redeploy once after it', async () => {
     script = [unavailable()];
     const before = await load({ initialMs: 800 });
@@ -248,6 +268,20 @@ describe('onInputWithRetry', () => {
     expect(calls).toEqual([1, 2]);
     expect((await store.get(key))?.attempts).toBe(1);
   }, 15_000);
+
+  it('reports at once a message the node says may not be parked, and parks the others', async () => {
+    script = [unavailable(), unavailable()];
+    const received = await load({ unparkableTopic: 'answer-now' });
+    helper.getNode('call').receive({ ...event(), topic: 'answer-now' });
+    await waitFor(() => received.caught.length === 1, 'the error');
+    expect(received.caught[0]).toMatchObject({ topic: 'answer-now', error: { code: 'ERP_UNAVAILABLE' } });
+    expect(await parkedRetries()).toEqual([]);
+
+    helper.getNode('call').receive(event());
+    await waitFor(() => received.out.length === 1, 'the retried message');
+    expect(calls).toEqual([0, 0, 2]);
+    expect(received.caught).toHaveLength(1);
+  });
 
   it('without a store reports a retryable failure at once, as onInput does', async () => {
     script = [unavailable()];
