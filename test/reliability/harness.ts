@@ -8,8 +8,8 @@
  *   off the message before the approval node), so no person is needed and each accepted event has exactly
  *   two possible final outcomes: posted and written back, or dead-lettered. The budget check still runs, so
  *   its ERP calls meet the faults like the others;
- * - short retry intervals, a short ERP timeout, a short lease and the circuit breaker settings of the
- *   scenario, so faults cost seconds instead of minutes;
+ * - short retry intervals (ERP connection and write-back), a short ERP timeout, frequent recovery passes and the
+ *   circuit breaker, connection width and lease of the scenario, so faults cost seconds instead of minutes;
  * - the ERP and the write-back target are reached through a request counter (test/support/request-counter.ts).
  */
 import * as fs from 'node:fs';
@@ -29,7 +29,10 @@ export interface InboxEntry {
 interface StoreReader {
   get(key: string): Promise<InboxEntry | undefined>;
   countOpen(): Promise<number>;
-  kvList(namespace: string, options: { after?: string; limit: number }): Promise<Array<{ key: string }>>;
+  kvList(
+    namespace: string,
+    options: { after?: string; limit: number },
+  ): Promise<Array<{ key: string; value: unknown }>>;
   close(): Promise<void>;
 }
 
@@ -89,8 +92,6 @@ export function reliabilityFlows(options: PipelineOptions): {
   };
   const circuit = options.circuit ?? DEFAULT_CIRCUIT;
   Object.assign(node('exp-writeback'), retryFields);
-  // The budget check parks failed calls for a retry only when it has a store; the example gives it none.
-  Object.assign(node('exp-budget'), { store: 'exp-store' });
   Object.assign(node('exp-erp'), {
     timeoutMs: String(options.timeoutMs ?? 2000),
     maxConcurrency: String(options.maxConcurrency ?? 16),
@@ -487,21 +488,23 @@ export async function parkedRetries(userDir: string, nodeId: string): Promise<nu
   }
 }
 
+/** Parked retries of a node, by the retry's own id (a retry being moved to its next due time shows up twice). */
 async function countParked(store: StoreReader, nodeId: string): Promise<number> {
   const pageSize = 1000;
-  let count = 0;
+  const ids = new Set<string>();
   let after: string | undefined;
   for (;;) {
     const page = await store.kvList(`retry:${nodeId}`, { limit: pageSize, ...(after === undefined ? {} : { after }) });
-    count += page.length;
-    if (page.length < pageSize) return count;
+    for (const entry of page) ids.add((entry.value as { id: string }).id);
+    if (page.length < pageSize) return ids.size;
     after = page[page.length - 1].key;
   }
 }
 
 /**
  * Ends a scenario's run: stops the host cleanly (so its inbox is complete on disk), reads the inbox entry of
- * every event, and logs the figures, plus what went wrong when anything did.
+ * every event, and logs the figures (with the number of events emitted more than once), plus what went wrong
+ * when anything did.
  */
 export async function concludeRun(
   scenario: string,
@@ -513,8 +516,14 @@ export async function concludeRun(
   await host.stop();
   const record = await readHostStore(host.userDir, events);
   const problems = diagnosis(outcome, record);
-  console.log([`${figuresLine(scenario, outcome.figures)}${extra}`, ...problems.slice(0, 20)].join('\n  '));
+  const reEmitted = ` re-emitted=${reEmittedCount(record)}`;
+  console.log([`${figuresLine(scenario, outcome.figures)}${reEmitted}${extra}`, ...problems.slice(0, 20)].join('\n  '));
   return record;
+}
+
+/** Events the host emitted more than once (recovery after a crash or an expired lease). */
+export function reEmittedCount(record: HostRecord): number {
+  return [...record.entries.values()].filter((entry) => (entry?.attempts ?? 0) > 1).length;
 }
 
 /** Events whose inbox entry is not final with the expected outcome status: "<report id>: <state> <status>". */
