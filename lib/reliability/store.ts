@@ -171,6 +171,17 @@ export interface FinanceStore {
    */
   kvList(namespace: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<KvEntry[]>;
 
+  // ---- leases ------------------------------------------------------------------------------------
+
+  /**
+   * Claims the lease `name` for `holder` until now + `ttlMs`, atomically (one transaction): true when the
+   * lease was free, had expired, or was already this holder's (which renews it); false when another holder's
+   * lease is still running. For work one host of several must do alone, e.g. a scheduled master data sync
+   * (every host claims at each tick; only the holder runs it; a crashed holder's lease lapses after `ttlMs`).
+   * It coordinates exactly the processes that share this store.
+   */
+  claimLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+
   // ---- housekeeping ------------------------------------------------------------------------------
 
   /** Removes final inbox entries, done ledger records and kv values whose time has passed. */
