@@ -5,8 +5,10 @@
  * the cache cannot answer (modifiedSince), goes to the fallback, normally the ERP.
  */
 import type { CallContext } from '../erp/dialect';
-import type { MasterDataCache } from './cache';
+import type { FinanceStore } from '../reliability/store';
+import { MasterDataCache } from './cache';
 import type { MasterDataKind, MasterDataLister, MasterDataPage, MasterDataQuery } from './kinds';
+import { checkCacheName } from './settings';
 
 const DEFAULT_LIMIT = 500;
 const CURSOR_PREFIX = 'cache:';
@@ -30,4 +32,18 @@ export function cachedLister(cache: MasterDataCache, fallback: MasterDataLister)
       return { items: page, nextCursor: more ? CURSOR_PREFIX + page[page.length - 1].id : null };
     },
   };
+}
+
+/** The "Master data cache" option of the nodes that read master data: empty means the ERP only. */
+export function masterDataCacheOption(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? checkCacheName(value, 'Master data cache') : undefined;
+}
+
+/** What such a node reads master data through: the named cache (falling back to the ERP), or the ERP. */
+export function masterDataListerFor(
+  store: FinanceStore,
+  cacheName: string | undefined,
+  erp: MasterDataLister,
+): MasterDataLister {
+  return cacheName === undefined ? erp : cachedLister(new MasterDataCache(store, cacheName), erp);
 }

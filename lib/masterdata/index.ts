@@ -1,6 +1,6 @@
 /** Master data: sync from the owner into the store, change messages, enrichment, and the cache as a lister. */
 export { MasterDataCache, type KindSyncState } from './cache';
-export { cachedLister } from './cached-lister';
+export { cachedLister, masterDataCacheOption, masterDataListerFor } from './cached-lister';
 export { compareRecords, sameContent, type ChangeType, type MasterDataChange } from './changes';
 export { enrich, referencesOf, type EnrichResult, type Enrichment, type Miss, type Reference } from './enrich';
 export { MASTER_DATA_KINDS, isMasterDataKind, type MasterDataKind, type MasterDataLister } from './kinds';

@@ -21,6 +21,7 @@ import {
   type Port,
 } from '../../lib/approval';
 import { FinanceError } from '../../lib/errors';
+import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
@@ -29,6 +30,8 @@ import { onInputWithRetry } from '../shared/retrying';
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
   store?: string;
   erp?: string;
+  /** The finance-master-data cache to read the directory from (empty: the ERP). */
+  masterDataCache?: string;
 }
 
 /** What the admin endpoint and the tests reach on a deployed node. */
@@ -71,9 +74,14 @@ export = function register(RED: NodeAPI): void {
         'an ERP connection (it supplies the employee directory)',
       );
       const namespace = `finance-approval/${this.id}`;
+      const cacheName = masterDataCacheOption(def.masterDataCache);
       const directory = new DirectoryCache({
         load: async () =>
-          readDirectory((await erp.connection()).dialect, { correlationId: randomUUID() }, { now: clock }),
+          readDirectory(
+            masterDataListerFor(store, cacheName, (await erp.connection()).dialect),
+            { correlationId: randomUUID() },
+            { now: clock },
+          ),
         keeper: snapshotKeeper(store, `${namespace}/directory`),
         refreshMs: settings.directoryRefreshMs,
         retryMs: Math.min(settings.directoryRefreshMs, DIRECTORY_RETRY_MS),

@@ -229,6 +229,8 @@ const OBSERVED_FIELDS = [
   'error',
   'retry',
   'replay',
+  'masterData',
+  'notFound',
 ];
 
 interface Collector {
@@ -502,6 +504,37 @@ const SCENARIOS: Record<string, Scenario> = {
     const blocked = await run.seen('po-refused', (o) => o !== stale);
     expect(JSON.stringify(blocked.errors)).toContain('SUP-1009');
     expect(run.all('po-failed')).toEqual([]);
+  },
+
+  'finance-master-data.json': async (run) => {
+    await run.inject('md-full');
+    const full = await run.seen('md-summary');
+    expect(full.payload).toMatchObject({ mode: 'full', failures: [] });
+    const created = full.payload.kinds.reduce((sum: number, kind: any) => sum + kind.created, 0);
+    expect(created).toBe(67); // the sandbox seed: 25 employees, 10 suppliers, 6 cost centers, 4 projects, 12 GL accounts, 10 tax codes
+    await waitFor('every change message', async () => run.all('md-changes').length === 67 || undefined);
+    expect(run.all('md-changes')[0]).toMatchObject({ topic: 'employees/E1001', payload: { change: 'created' } });
+
+    await run.inject('md-delta');
+    const delta = await run.seen('md-summary', (o) => o.payload.mode === 'delta');
+    expect(delta.payload.kinds.map((kind: any) => kind.created + kind.updated + kind.removed)).toEqual([
+      0, 0, 0, 0, 0, 0,
+    ]);
+
+    await run.inject('md-enrich-report');
+    const enriched = await run.seen('md-enriched');
+    expect(enriched.masterData.employee.managerChain.map((manager: any) => manager.id)).toEqual([
+      'E1013',
+      'E1004',
+      'E1001',
+    ]);
+    expect(enriched.masterData.projects['PRJ-1907'].status).toBe('closed');
+    await run.inject('md-enrich-unknown');
+    const missing = await run.seen('md-not-found');
+    expect(missing.notFound).toEqual([
+      expect.objectContaining({ kind: 'suppliers', id: 'SUP-9999', path: '/supplierId' }),
+    ]);
+    expect(run.all('md-failed')).toEqual([]);
   },
 
   'finance-post.json': async (run) => {
