@@ -9,7 +9,13 @@ import type { CompanyState } from './company-state';
 import { COUPA_ROUTES, coupaSnapshot, resetCoupa } from './coupa';
 import { parseFaultConfig } from './faults';
 import { stateSnapshot } from './inspection';
-import { getMasterRecord, isMasterDataKind, listMasterData, patchMasterRecord } from './master-data';
+import {
+  getMasterRecord,
+  isMasterDataKind,
+  listMasterData,
+  patchMasterRecord,
+  removeMasterRecord,
+} from './master-data';
 import { createPosting, findPostings, getPosting } from './postings';
 import { SandboxProblem } from './problem';
 import {
@@ -130,6 +136,13 @@ export const CONTROL_ROUTES: readonly Route[] = [
       resetCoupa(state);
       return { status: 200, body: { reset: true } };
     },
+    'raw',
+  ),
+  // A master record deleted in the ERP, for tests and demos of a full sync that finds it gone.
+  route(
+    'POST',
+    '/_sandbox/companies/:company/:kind/:id/remove',
+    (request) => removeMasterRecord(companyOf(request), masterKind(request), request.params.id),
     'raw',
   ),
   ...COUPA_ROUTES,

@@ -159,6 +159,18 @@ describe('finance-master-data sync against the sandbox ERP process', () => {
     expect(changes.filter((change) => change.id === 'CC-100')).toHaveLength(1);
     expect(changes).toHaveLength(3);
 
+    // A record deleted in the ERP: a delta cannot see it, the next full sync removes it with its last copy.
+    const removedRecord = await cache.get('glAccounts', '6999');
+    const removal = await fetch(`${sandbox.url}/_sandbox/companies/FS-DEMO/glAccounts/6999/remove`, { method: 'POST' });
+    expect(removal.status).toBe(200);
+    changes.length = 0;
+    await runner.run('delta');
+    expect(changes).toEqual([]);
+    const full2 = await runner.run('full');
+    expect(full2.kinds.find((result) => result.kind === 'glAccounts')).toMatchObject({ removed: 1, created: 0 });
+    expect(changes).toEqual([{ kind: 'glAccounts', id: '6999', change: 'removed', before: removedRecord }]);
+    expect(await cache.get('glAccounts', '6999')).toBeUndefined();
+
     // The cache matches the ERP record for record.
     for (const kind of MASTER_DATA_KINDS) {
       const erp = await (await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/${kind}?limit=500`)).json();
