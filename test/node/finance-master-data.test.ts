@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { connect } from 'mqtt';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import { waitFor } from '../support/processes';
@@ -211,6 +213,29 @@ describe('finance-master-data node against the sandbox ERP', () => {
     const standby = Object.entries(statuses).filter(([, seen]) => seen.some((status) => status.text === 'standby'));
     expect(standby).toHaveLength(1);
     expect(changes).toHaveLength(67);
+  });
+
+  it('publishes every record retained under its topic when Publish is ticked (Mosquitto on 127.0.0.1:1883)', async () => {
+    const prefix = `test/finance-md-node/${randomUUID()}`;
+    await helper.load(nodes, flow([], { publish: true, brokerUrl: 'mqtt://127.0.0.1:1883', topicPrefix: prefix }));
+    const { on } = await syncNow({ sync: 'full', kinds: ['projects', 'suppliers'] });
+    expect(on).toBe('summary');
+
+    const client = connect('mqtt://127.0.0.1:1883', { clientId: `finance-md-node-test-${randomUUID()}` });
+    const retained = new Map<string, Msg>();
+    client.on('message', (topic, payload, packet) => {
+      if (packet.retain && payload.length > 0) retained.set(topic, JSON.parse(payload.toString()) as Msg);
+    });
+    try {
+      await client.subscribeAsync(`${prefix}/#`, { qos: 1 });
+      await waitFor('the retained records', async () => (retained.size === 14 ? true : undefined));
+      expect(retained.get(`${prefix}/projects/PRJ-1907`)).toMatchObject({ id: 'PRJ-1907', status: 'closed' });
+      expect(retained.get(`${prefix}/suppliers/SUP-1009`)).toMatchObject({ status: 'blocked' });
+    } finally {
+      // Clear what this run left on the broker.
+      for (const topic of retained.keys()) await client.publishAsync(topic, '', { qos: 1, retain: true });
+      await client.endAsync();
+    }
   });
 
   it('refuses a dialog without a store, naming it', async () => {
