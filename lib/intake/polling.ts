@@ -17,6 +17,9 @@ import type { CoupaPollReport, CoupaPollState, CoupaPollStateStore } from '../so
 
 export const POLL_STATE_NAMESPACE = 'intake-poll';
 
+/** How long closing waits for the round in progress (Node-RED gives a close 15 s in all). */
+const STOP_WAIT_MS = 2_000;
+
 /** What the store keeps per polling intake. */
 export interface PollRecord {
   cursor?: CoupaPollState;
@@ -116,12 +119,20 @@ export class PollingLoop {
     );
   }
 
-  /** Stops scheduling and resolves once the round in progress, if any, has ended. */
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling and resolves once the round in progress has ended, or after `waitMs` (a redeploy or a
+   * stop must not hang on a slow source). A round left running is safe to abandon: what it committed but did
+   * not mark exported comes again next time and is recognised as a duplicate.
+   */
+  async stop(waitMs = STOP_WAIT_MS): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    let timer: NodeJS.Timeout | undefined;
+    const givingUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([this.#running, givingUp]).finally(() => clearTimeout(timer));
   }
 
   async #firstWait(): Promise<number> {

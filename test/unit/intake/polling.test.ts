@@ -102,6 +102,22 @@ describe('PollingLoop', () => {
     expect(saved).toMatchObject({ nextRoundAt: now + 30_000, lastRound: { interrupted: 'ERP_RATE_LIMITED' } });
   });
 
+  it('stops without waiting long for a round that hangs (a source that does not answer)', async () => {
+    let started = false;
+    const loop = new PollingLoop({
+      intervalMs: 10,
+      state: new PollState(() => store, 'node-5:requisitions'),
+      round: () => {
+        started = true;
+        return new Promise<CoupaPollReport>(() => undefined);
+      },
+    });
+    loop.start();
+    await until(() => started);
+    // Without the bound this would never resolve (the round never ends) and the test would time out.
+    await expect(loop.stop(50)).resolves.toBeUndefined();
+  });
+
   it('keeps polling after a round that threw, and tells onError', async () => {
     const errors: unknown[] = [];
     let rounds = 0;
