@@ -6,6 +6,7 @@
  * from GET /_sandbox/state: each PO exists once, with the content of its requisition's last version (or
  * cancelled when the requisition was), and its number and status were written back to the requisition.
  */
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
 const { deployableFlows } = require('../../flows/deployable-flows');
@@ -163,12 +164,37 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: response.status, body: (await response.json()) as T };
 }
 
+/** A loopback server the test wires to the PO node's outputs, to count what each event came to. */
+function startCollector(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      seen.push(body);
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({
+        url: `http://127.0.0.1:${port}/outcome`,
+        seen,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    }),
+  );
+}
+
 describe('Requisition to purchase order sync, end to end', () => {
   let sandbox: RunningProcess;
   let nodeRed: RunningProcess;
+  let collector: Awaited<ReturnType<typeof startCollector>>;
 
   beforeAll(async () => {
     sandbox = await startSandboxProcess();
+    collector = await startCollector();
     const { flows, credentials } = deployableFlows(path.resolve(__dirname, '../../examples/pipelines'), {
       sandboxUrl: sandbox.url,
       only: ['Requisition to purchase order sync'],
@@ -180,11 +206,40 @@ describe('Requisition to purchase order sync, end to end', () => {
     Object.assign(erp, { timeoutMs: '3000', retryInitialSeconds: '0.2', retryMaximumSeconds: '2' });
     const writeback = flows.find((node: { id: string }) => node.id === 'req-writeback');
     Object.assign(writeback, { retryInitialSeconds: '0.2', retryMaximumSeconds: '2', retryMaximumAttempts: '30' });
+    // Observe the PO node's outcomes without changing the example: one more wire from each output.
+    const po = flows.find((node: { id: string }) => node.id === 'req-po');
+    po.wires[0].push('test-synced');
+    po.wires[1].push('test-refused');
+    const observe = (id: string, expression: string) => ({
+      id,
+      type: 'change',
+      z: 'req-tab',
+      x: 1100,
+      y: 600,
+      rules: [{ t: 'set', p: 'payload', pt: 'msg', to: expression, tot: 'jsonata' }],
+      wires: [['test-report']],
+    });
+    flows.push(
+      observe('test-synced', '"synced " & purchaseOrder.action & (purchaseOrder.replay ? " (replay)" : "")'),
+      observe('test-refused', '"refused " & error.code'),
+      {
+        id: 'test-report',
+        type: 'http request',
+        z: 'req-tab',
+        x: 1300,
+        y: 600,
+        method: 'POST',
+        ret: 'txt',
+        url: collector.url,
+        wires: [[]],
+      },
+    );
     nodeRed = await startNodeRed({ flows, credentials });
   }, 120_000);
 
   afterAll(async () => {
     await stopAll();
+    await collector?.close();
   });
 
   it('creates each PO once with the last version, applies cancellations, and writes the PO numbers back', async () => {
@@ -346,6 +401,17 @@ describe('Requisition to purchase order sync, end to end', () => {
     for (const writeback of state.coupa.writebacks) {
       writebacksPerRequisition.set(writeback.id, (writebacksPerRequisition.get(writeback.id) ?? 0) + 1);
     }
+    const outcomes = new Map<string, number>();
+    for (const outcome of collector.seen) outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    const writtenBack = new Map<string, number>();
+    for (const writeback of state.coupa.writebacks) {
+      const status = String(writeback.values['erp-po-status']);
+      writtenBack.set(status, (writtenBack.get(status) ?? 0) + 1);
+    }
+    console.log(
+      `requisition e2e outcomes at the PO node: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; ` +
+        `write-backs by status: ${JSON.stringify(Object.fromEntries(writtenBack))}`,
+    );
     console.log(
       `requisition e2e: ${REQUISITIONS} requisitions (${OVER_BUDGET} over budget), ${events} Coupa changes ` +
         `(${revisions} revisions, ${cancelled.length} cancellations), ${reExported.length} re-exported; ` +
