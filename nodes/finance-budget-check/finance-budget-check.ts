@@ -10,6 +10,8 @@ import {
   budgetDocumentOf,
   budgetSettings,
   checkDocumentBudget,
+  dateOf,
+  openCommitmentOf,
   type BudgetDialogSettings,
   type BudgetOutcome,
   type BudgetSettings,
@@ -80,7 +82,15 @@ export = function register(RED: NodeAPI): void {
         const document = budgetDocumentOf(msg.payload);
         const { dialect } = await erpNode.connection();
         const correlationId = typeof msg.finance?.correlationId === 'string' ? msg.finance.correlationId : msg._msgid;
-        msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId });
+        const committed = settings.netOfCommitment
+          ? await openCommitmentOf(
+              dialect,
+              document,
+              { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
+              { correlationId },
+            )
+          : [];
+        msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId, committed });
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;
         send(outputs);

@@ -1,8 +1,8 @@
 /**
  * `finance-event-in`: intake of a source's events. Verifies the signature on the raw bytes, validates,
  * de-duplicates on source + id, commits to the store (leased to this node) and only then acknowledges (HTTP 202,
- * MQTT PUBACK) and emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, or
- * on its own MQTT subscription. Output 1: accepted events, and unfinished ones emitted again by recovery when
+ * MQTT PUBACK) and emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, on
+ * its own MQTT subscription, or by polling the source's API (Coupa: exported=false, then mark exported). Output 1: accepted events, and unfinished ones emitted again by recovery when
  * their lease ran out (lib/intake/recovery.ts); output 2: rejected ones, with msg.problem.
  *
  * Closing (redeploy, stop): the webhook answers 503 with Retry-After to new events while the requests in
@@ -22,6 +22,7 @@ import {
   type IntakeRejected,
   type IntakeResult,
 } from '../../lib/intake/intake';
+import { startCoupaPolling, type CoupaPolling } from '../../lib/intake/coupa-polling';
 import { eventFromMessage } from '../../lib/intake/message-event';
 import { MqttIntake, type MqttIntakeState } from '../../lib/intake/mqtt-intake';
 import { InboxRecovery, recoveryVerdict, type RecoveryPass } from '../../lib/intake/recovery';
@@ -272,6 +273,8 @@ export = function register(RED: NodeAPI): void {
           done();
         });
       });
+    } else if (settings.mode === 'poll') {
+      startPolling(settings);
     } else {
       onInput(node, async (incoming, send) => {
         const msg = incoming as InputMessage;
@@ -295,6 +298,48 @@ export = function register(RED: NodeAPI): void {
             throw result.error;
         }
         return statusAfter(result);
+      });
+    }
+
+    /** Mode "poll": rounds of the source's poller (lib/intake/coupa-polling.ts); its state is in the store. */
+    function startPolling(current: EventInSettings): void {
+      const poll = current.poll!;
+      let polling: CoupaPolling | undefined;
+      try {
+        polling = startCoupaPolling({
+          http: source.api(),
+          profile: source.profile,
+          resource: poll.resource,
+          store: () => store.store(),
+          key: node.id,
+          intervalMs: poll.intervalMs,
+          pageSize: poll.pageSize,
+          ...(poll.updatedAfter === undefined ? {} : { updatedAfter: poll.updatedAfter }),
+          maxBytes: current.maxBytes,
+          lease: { owner: node.id, ms: current.leaseMs },
+          onResult: (result, rawBody) => emitOwn(result, rawBody),
+          onRound: (report) => {
+            if (report.interrupted) {
+              reportOnce(`Polling ${report.resource} stopped early, tried again later: ${report.interrupted.message}`);
+              show({ fill: 'yellow', shape: 'ring', text: report.interrupted.code });
+            } else if (report.fetched === 0) show({ fill: 'grey', shape: 'dot', text: 'polled' });
+          },
+          onError: (err) => {
+            const failure = asFinanceError(err);
+            reportOnce(`Polling failed, tried again next round: ${failure.message}`);
+            show({ fill: 'red', shape: 'ring', text: failure.code });
+          },
+        });
+      } catch (err) {
+        const failure = asFinanceError(err);
+        node.error(`finance-event-in cannot poll: ${failure.message}`);
+        show({ fill: 'red', shape: 'ring', text: failure.code });
+      }
+      node.on('close', (_removed: boolean, done: () => void) => {
+        (polling ? polling.stop() : Promise.resolve()).then(() => {
+          node.status({});
+          done();
+        }, done);
       });
     }
 

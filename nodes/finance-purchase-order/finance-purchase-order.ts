@@ -139,15 +139,18 @@ export = function register(RED: NodeAPI): void {
         msg.erp = result.erp;
         msg.purchaseOrder = result.purchaseOrder;
         (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
-        await finishInboxEvent(store, msg.finance, {
-          status: 'synced',
-          detail: {
-            documentId: result.erp.documentId,
-            number: result.erp.number,
-            action: result.purchaseOrder.action,
-            version: result.purchaseOrder.versionApplied,
-          },
-        });
+        // With a write-back after this node, the write-back is the last step and finishes the event.
+        if (!settings.writebackFollows) {
+          await finishInboxEvent(store, msg.finance, {
+            status: 'synced',
+            detail: {
+              documentId: result.erp.documentId,
+              number: result.erp.number,
+              action: result.purchaseOrder.action,
+              version: result.purchaseOrder.versionApplied,
+            },
+          });
+        }
         send([msg, null]);
         // The action is shown as the word msg.purchaseOrder.action carries, like an error code: not translated.
         return {

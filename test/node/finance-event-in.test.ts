@@ -9,7 +9,10 @@ import financeEventIn = require('../../nodes/finance-event-in/finance-event-in')
 import financeSource = require('../../nodes/finance-source/finance-source');
 import financeStore = require('../../nodes/finance-store/finance-store');
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { POLL_STATE_NAMESPACE } from '../../lib/intake/polling';
 import { inboxKey, openStore } from '../../lib/reliability/store';
+import { coupaStoreOf } from '../../lib/sandbox/coupa';
+import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
 
@@ -448,6 +451,60 @@ describe('finance-event-in', () => {
       for (const event of refusedEvents.slice(1)) {
         expect(await store().get(inboxKey('urn:finance-sync:samples', String(event.body.id)))).toBeUndefined();
       }
+    });
+  });
+
+  describe('poll mode (Coupa)', () => {
+    let sandbox: SandboxHandle;
+    beforeAll(async () => {
+      sandbox = await startSandbox({ port: 0 });
+    });
+    afterAll(async () => {
+      await sandbox.close();
+    });
+
+    /** The flow with a Coupa source whose API is the sandbox's Coupa simulator. */
+    async function load(
+      eventIn: Record<string, unknown> = {},
+      apiBaseUrl: string | undefined = `${sandbox.url}/coupa`,
+    ) {
+      const nodes = flow({ mode: 'poll', pollSeconds: '60', ...eventIn }).map((node) =>
+        node.id === 'src'
+          ? { id: 'src', type: 'finance-source', profile: 'coupa', signatureScheme: 'none', apiBaseUrl }
+          : node,
+      );
+      await helper.load(NODES, nodes, {});
+      return { accepted: collect('accepted'), rejected: collect('rejected') };
+    }
+
+    it('polls the approved requisitions, emits each once, marks it exported and keeps the round in the store', async () => {
+      const { accepted } = await load();
+      const [msg] = await accepted.waitFor(1);
+      expect(msg).toMatchObject({
+        payload: { id: 1001, status: 'approved' },
+        finance: { source: 'coupa', docType: 'Requisition', docId: '1001', attempt: 1 },
+      });
+      const coupa = coupaStoreOf(sandbox.state);
+      // Marked exported right after the commit that emitted it.
+      for (let i = 0; i < 100 && !coupa.get('requisitions', 1001)?.exported; i += 1)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(coupa.get('requisitions', 1001)?.exported).toBe(true);
+      expect(coupa.get('requisitions', 1002)?.exported).toBe(false);
+      const entry = await store().get(inboxKey('coupa', msg.finance.id));
+      expect(entry?.leaseOwner).toBe('in');
+      await statusMatching('in', (status) => /accepted 1/.test(String(status.text)));
+      let saved: Record<string, any> | undefined;
+      for (let i = 0; i < 100 && saved?.lastRound === undefined; i += 1) {
+        saved = (await store().kvGet(POLL_STATE_NAMESPACE, 'in:requisitions')) as Record<string, any> | undefined;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(saved).toMatchObject({ lastRound: { fetched: 1, exported: 1 }, nextRoundAt: expect.any(Number) });
+    });
+
+    it('refuses a source that is not Coupa, or without its API, with a red status naming the code', async () => {
+      await load({}, '');
+      const status = await statusMatching('in', (s) => s.fill === 'red');
+      expect(status.text).toBe('CONFIG_INVALID');
     });
   });
 
