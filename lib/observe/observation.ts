@@ -99,17 +99,20 @@ function withoutUndefined<T extends object>(value: T): T | undefined {
 export function factsOfMessage(msg: unknown): Partial<Observation> {
   if (!isRecord(msg)) return {};
   const envelope = isRecord(msg.finance) ? msg.finance : {};
+  // A document that did not come through the intake (e.g. from an inject node) names itself in sourceRef.
+  const document = isRecord(msg.payload) ? msg.payload : {};
+  const sourceRef = isRecord(document.sourceRef) ? document.sourceRef : {};
   const approval = isRecord(msg.approval) ? msg.approval : undefined;
   const erp = isRecord(msg.erp) ? msg.erp : undefined;
   return {
     correlationId: text(envelope.correlationId),
-    system: text(envelope.source),
-    process: processOf(envelope.docType),
+    system: text(envelope.source) ?? text(sourceRef.system),
+    process: processOf(envelope.docType ?? document.docType),
     sourceIds: withoutUndefined({
       eventId: text(envelope.id),
-      docType: text(envelope.docType),
-      docId: text(envelope.docId),
-      version: integer(envelope.version),
+      docType: text(envelope.docType) ?? text(document.docType),
+      docId: text(envelope.docId) ?? text(sourceRef.id),
+      version: integer(envelope.version) ?? integer(sourceRef.version),
     }),
     attempt: integer(envelope.attempt),
     approval: approval

@@ -53,7 +53,12 @@ export const FINAL_DECISION_OUTPUTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Node types that report their outcomes themselves (the intake reports each verdict, whichever way the event
- * came in: webhook, MQTT or message), so the shared hook does not report them a second time.
+ * Node types whose outcomes the shared hook does not report: the intake reports each verdict itself (whichever
+ * way the event came in: webhook, MQTT or message); the audit and metrics nodes are the observers, and a
+ * record of every scrape or note would only be noise.
  */
-export const SELF_REPORTING_TYPES: ReadonlySet<string> = new Set(['finance-event-in']);
+export const SELF_REPORTING_TYPES: ReadonlySet<string> = new Set([
+  'finance-event-in',
+  'finance-audit',
+  'finance-metrics',
+]);
