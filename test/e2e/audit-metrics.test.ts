@@ -9,13 +9,21 @@
  * - none of the secrets appears in any file the run wrote (user directory: trail, store, flows) or in its log.
  */
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatMinorUnits, toMinorUnits } from '../../lib/model/money';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
-import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  freePort,
+  makeUserDir,
+  startNodeRed,
+  startSandboxProcess,
+  stopAll,
+  waitFor,
+  type RunningProcess,
+} from '../support/processes';
 const { deployableFlows } = require('../../flows/deployable-flows');
 
 const VALID = 8;
@@ -257,6 +265,28 @@ describe('audit trail and metrics, end to end', () => {
     });
     expect(byStep('erp:call').every((record) => typeof record.request.status === 'number')).toBe(true);
 
+    // ---- a restart continues the chain from the last record on disk ----
+    const before = JSON.parse(
+      spawnSync(process.execPath, [cli, auditDir(), '--json'], { encoding: 'utf8' }).stdout,
+    ) as {
+      lastSeq: number;
+    };
+    const output = nodeRed.output();
+    await nodeRed.stop();
+    nodeRed = await startNodeRed({ userDir: nodeRed.userDir });
+    const late = sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed: 7200, secret: WEBHOOK_SECRET });
+    const lateStatus = await waitFor('the restarted webhook', async () => {
+      const status = await post(`${nodeRed.url}/finance/expenses`, late.headers, late.rawBody);
+      return status === 404 ? undefined : status;
+    });
+    expect(lateStatus).toBe(202);
+    const afterRestart = await waitFor('the late event in the trail', async () => {
+      const result = spawnSync(process.execPath, [cli, auditDir(), '--json'], { encoding: 'utf8' });
+      const parsed = JSON.parse(result.stdout) as { ok: boolean; lastSeq: number };
+      return parsed.lastSeq > before.lastSeq ? { status: result.status, ...parsed } : undefined;
+    });
+    expect(afterRestart).toMatchObject({ status: 0, ok: true });
+
     // ---- no secret in anything the run wrote ----
     const files = filesBelow(nodeRed.userDir);
     expect(files.some((file) => file.includes(`${path.sep}audit${path.sep}`))).toBe(true);
@@ -270,7 +300,59 @@ describe('audit trail and metrics, end to end', () => {
         });
       }
     }
-    const snapshotText = text + nodeRed.output();
+    const snapshotText = text + output + nodeRed.output();
     for (const secret of SECRETS) expect(snapshotText.includes(secret)).toBe(false);
   }, 240_000);
+
+  it('serves the admin-protected endpoint only to a token with finance-metrics.read', async () => {
+    const userDir = makeUserDir();
+    const settings = path.join(userDir, 'settings.js');
+    fs.writeFileSync(
+      settings,
+      `const base = require(${JSON.stringify(path.resolve(__dirname, '../../flows/settings.js'))});
+module.exports = { ...base, adminAuth: { type: 'credentials', users: [], tokens: (token) => Promise.resolve(
+  token === 'reader' ? { username: 'prometheus', permissions: ['finance-metrics.read'] }
+  : token === 'other' ? { username: 'someone', permissions: ['flows.read'] } : null) } };\n`,
+    );
+    fs.writeFileSync(
+      path.join(userDir, 'flows.json'),
+      JSON.stringify([
+        { id: 'adm-tab', type: 'tab', label: 'metrics' },
+        {
+          id: 'adm-metrics',
+          type: 'finance-metrics',
+          z: 'adm-tab',
+          x: 100,
+          y: 100,
+          access: 'admin',
+          path: 'private/metrics',
+          spendMaxAgeSeconds: 60,
+          wires: [[]],
+        },
+      ]),
+    );
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settings],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'warn' },
+      },
+    );
+    try {
+      const url = `http://127.0.0.1:${port}/finance-metrics/private/metrics`;
+      const asReader = await waitFor('the admin metrics endpoint', async () => {
+        const response = await fetch(url, { headers: { authorization: 'Bearer reader' } });
+        return response.status === 200 ? response.text() : undefined;
+      });
+      expect(asReader).toMatch(/^# HELP finance_events_accepted_total/);
+      expect((await fetch(url)).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: 'Bearer other' } })).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
