@@ -145,7 +145,8 @@ export class MetricsRegistry {
     const step = `${observation.node?.type}:${observation.output}`;
     const counters = this.#counters(observation);
     if (REFUSING_OUTPUTS.has(step)) counters.refused += 1;
-    if (step === 'finance-retry:retry') counters.retries += 1;
+    // finance-retry's first output also carries first passes; a retry it schedules leaves through no output.
+    if (step === 'finance-retry:scheduled') counters.retries += 1;
     if (COMPLETING_OUTPUTS.has(step) && this.#firstCompletion(observation)) counters.completed += 1;
     if (step === 'finance-post:posted') {
       if ((observation.attempt ?? 1) <= 1) counters.postings.firstPass += 1;

@@ -143,6 +143,7 @@ export = function register(RED: NodeAPI): void {
         finance: { ...entry.envelope, attempt: entry.attempts },
       };
       node.send([msg as NodeMessage, null]);
+      reportIntake(node, { outcome: 'redelivered', envelope: entry.envelope }, source.profileName);
     }
 
     let lastReport = '';

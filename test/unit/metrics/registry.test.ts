@@ -37,6 +37,9 @@ describe('MetricsRegistry', () => {
       ...event('e2', { attempt: 1 }),
     });
     publish({ kind: 'outcome', node: node('finance-post'), output: 'posted', attempt: 2, ...event('e2') });
+    // finance-retry: a first pass (not a retry) and a scheduled retry.
+    publish({ kind: 'outcome', node: node('finance-retry'), output: 'retry', ...event('e2') });
+    publish({ kind: 'outcome', node: node('finance-retry'), output: 'scheduled', ...event('e2') });
     publish({ kind: 'outcome', node: node('finance-post'), output: 'refused', attempt: 1, ...event('e3') });
     publish({ kind: 'failure', node: node('finance-post'), error: { code: 'ERP_TIMEOUT' }, ...event('e4') });
     // Write-back completes e1 and e2; a recovered re-run of e1 completes it again, which is not counted twice.
@@ -85,7 +88,7 @@ describe('MetricsRegistry', () => {
       completed: 2,
       refused: 1,
       failed: 1,
-      retries: 1,
+      retries: 2,
       postings: { firstPass: 1, afterRetry: 1, refused: 1, failed: 1 },
       firstPassPostingRate: 0.25,
       exceptionRate: 0.5,
