@@ -81,6 +81,11 @@ export class AuditTrail {
     });
   }
 
+  /** Resolves once every record appended so far is on disk (or failed), e.g. before a verification. */
+  async idle(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
   /** Waits for the records already appended, then closes the file. */
   async close(): Promise<void> {
     this.#closed = true;

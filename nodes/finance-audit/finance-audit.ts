@@ -61,6 +61,9 @@ export = function register(RED: NodeAPI): void {
 
     onInput(node, async (msg, send): Promise<Status> => {
       if (msg.topic === 'verify') {
+        // The verification reads synchronously, so no write starts while it runs: waiting for the writes under
+        // way means it never sees a half-written last line.
+        await trail.idle();
         const result = verifyTrail(trail.dir);
         msg.payload = result;
         send(msg);

@@ -153,6 +153,15 @@ describe('audit trail chain', () => {
     expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 200 });
   });
 
+  it('idle() waits for the writes under way, so a verification right after sees every record whole', async () => {
+    const dir = tempDir();
+    const trail = new AuditTrail({ dir });
+    for (let i = 0; i < 50; i++) void trail.append({ at: 'x', step: 'burst', i });
+    await trail.idle();
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 50 });
+    await trail.close();
+  });
+
   it('the CLI exits 0 for a whole trail and 1 naming the first bad record', async () => {
     const cli = path.resolve(__dirname, '../../../dist/lib/audit/cli.js');
     const dir = tempDir();
