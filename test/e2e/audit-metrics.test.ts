@@ -155,27 +155,29 @@ describe('audit trail and metrics, end to end', () => {
     ).toBe(400);
 
     // Decide whatever waits until every valid report is written back.
-    const state = await waitFor(
-      'every valid report to be posted and written back',
-      async () => {
-        const pending = (await (
-          await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)
-        ).json()) as {
-          items: Array<{ reportId: string; approver: string }>;
-        };
-        for (const item of pending.items) {
-          const status = await post(
-            `${nodeRed.url}/finance/approvals/decisions`,
-            { 'content-type': 'application/json' },
-            JSON.stringify({ decision: 'approve', approver: item.approver, reportId: item.reportId }),
-          );
-          expect(status).toBe(200);
-        }
-        const current = (await (await fetch(`${sandbox.url}/_sandbox/state`)).json()) as SandboxState;
-        return current.writebacks.length >= VALID && pending.items.length === 0 ? current : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 500 },
-    );
+    const approveUntilWrittenBack = (count: number) =>
+      waitFor(
+        `${count} reports to be posted and written back`,
+        async () => {
+          const pending = (await (
+            await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)
+          ).json()) as {
+            items: Array<{ reportId: string; approver: string }>;
+          };
+          for (const item of pending.items) {
+            const status = await post(
+              `${nodeRed.url}/finance/approvals/decisions`,
+              { 'content-type': 'application/json' },
+              JSON.stringify({ decision: 'approve', approver: item.approver, reportId: item.reportId }),
+            );
+            expect(status).toBe(200);
+          }
+          const current = (await (await fetch(`${sandbox.url}/_sandbox/state`)).json()) as SandboxState;
+          return current.writebacks.length >= count && pending.items.length === 0 ? current : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+    const state = await approveUntilWrittenBack(VALID);
     expect(state.postings).toHaveLength(VALID);
 
     // ---- the metrics of the known run ----
@@ -264,6 +266,43 @@ describe('audit trail and metrics, end to end', () => {
       decidedAt: expect.any(String),
     });
     expect(byStep('erp:call').every((record) => typeof record.request.status === 'number')).toBe(true);
+
+    // ---- retries through the real nodes: the ERP answers 503 until the faults are cleared ----
+    const faults = (body: object) =>
+      fetch(`${sandbox.url}/_sandbox/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await faults({ errorRate: 1, errorStatus: 503 });
+    const flaky = sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed: 7300, secret: WEBHOOK_SECRET });
+    expect(await post(webhook, flaky.headers, flaky.rawBody)).toBe(202);
+    const retried = await waitFor('a retry to be counted', async () => {
+      const scraped = await (await fetch(`${nodeRed.url}/test/metrics`)).text();
+      const retries = Number(sample(scraped, 'finance_retries_total', labels));
+      return retries >= 1 ? retries : undefined;
+    });
+    await faults({});
+    await approveUntilWrittenBack(VALID + 1);
+    const afterFaults = await waitFor('the flaky event to complete', async () => {
+      const scraped = await (await fetch(`${nodeRed.url}/test/metrics`)).text();
+      return sample(scraped, 'finance_events_completed_total', labels) === String(VALID + 1) ? scraped : undefined;
+    });
+    expect(Number(sample(afterFaults, 'finance_retries_total', labels))).toBeGreaterThanOrEqual(retried);
+    expect(sample(afterFaults, 'finance_events_accepted_total', labels)).toBe(String(VALID + 1));
+    expect(
+      Number(sample(afterFaults, 'finance_erp_requests_total', { erp: 'Sandbox ERP', status: '5xx' })),
+    ).toBeGreaterThanOrEqual(1);
+    const parked = fs
+      .readdirSync(auditDir())
+      .flatMap((file) => fs.readFileSync(path.join(auditDir(), file), 'utf8').split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as Record<string, any>)
+      .filter((record) => record.step.endsWith(':retry-parked'));
+    expect(parked.length).toBeGreaterThanOrEqual(1);
+    expect(parked[0]).toMatchObject({
+      error: { code: expect.any(String), httpStatus: 503 },
+      retryDueAt: expect.any(String),
+    });
 
     // ---- a restart continues the chain from the last record on disk ----
     const before = JSON.parse(
