@@ -54,7 +54,7 @@ export function metricsSettings(settings: MetricsDialogSettings): MetricsSetting
     );
   }
   const configured = (optionalText(settings.path) ?? 'metrics').replace(/^\/+/, '');
-  if (!PATH.test(configured)) {
+  if (!PATH.test(configured) || configured.split('/').some((segment) => /^\.+$/.test(segment))) {
     throw new FinanceError(
       'CONFIG_INVALID',
       `Path "${configured}" is not a URL path; use letters, digits, "-", "_", "." and "/" such as "metrics". Fix it in the node's dialog.`,
