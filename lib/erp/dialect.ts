@@ -151,6 +151,17 @@ export interface ErpDialect {
     ifMatch: string,
     ctx: CallContext,
   ): Promise<ErpPurchaseOrder>;
+  /**
+   * Committed (open purchase orders) and actual (postings) spend per cost center, for the metrics. Optional:
+   * an ERP without such a report leaves it out, and the metrics then show no spend.
+   */
+  spendByCostCenter?(query: { period?: string }, ctx: CallContext): Promise<CostCenterSpend[]>;
+}
+
+export interface CostCenterSpend {
+  costCenter: string;
+  committed: Money;
+  actual: Money;
 }
 
 /** The connection settings a dialect reads; a whole ErpConnectionConfig fits. */

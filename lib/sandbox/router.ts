@@ -18,6 +18,7 @@ import {
 } from './master-data';
 import { createPosting, findPostings, getPosting } from './postings';
 import { SandboxProblem } from './problem';
+import { spendByCostCenter } from './spend';
 import {
   cancelPurchaseOrder,
   changePurchaseOrder,
@@ -104,6 +105,7 @@ export const API_ROUTES: readonly Route[] = [
   ),
   route('POST', `${COMPANY}/postings`, (request) => createPosting(request.state, companyOf(request), request.body)),
   route('GET', `${COMPANY}/postings/:id`, (request) => getPosting(companyOf(request), request.params.id)),
+  route('GET', `${COMPANY}/spend`, (request) => spendByCostCenter(companyOf(request), request.query)),
   route('GET', `${COMPANY}/:kind`, (request) => listMasterData(companyOf(request), masterKind(request), request.query)),
   route('GET', `${COMPANY}/:kind/:id`, (request) =>
     getMasterRecord(companyOf(request), masterKind(request), request.params.id),

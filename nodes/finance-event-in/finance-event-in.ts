@@ -29,6 +29,7 @@ import { InboxRecovery, recoveryVerdict, type RecoveryPass } from '../../lib/int
 import type { InboxEntry } from '../../lib/reliability/store';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import { reportIntake } from '../shared/observe';
 import { openEndpoint, writeAnswer } from './http-endpoint';
 
 interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
@@ -110,6 +111,7 @@ export = function register(RED: NodeAPI): void {
 
     /** The status after an outcome, or undefined when it needs none (a failure reports itself). */
     function statusAfter(result: IntakeResult): Status | undefined {
+      reportIntake(node, result, source.profileName);
       switch (result.outcome) {
         case 'accepted':
           counts.accepted += 1;
@@ -142,6 +144,7 @@ export = function register(RED: NodeAPI): void {
         finance: { ...entry.envelope, attempt: entry.attempts },
       };
       node.send([msg as NodeMessage, null]);
+      reportIntake(node, { outcome: 'redelivered', envelope: entry.envelope }, source.profileName);
     }
 
     let lastReport = '';

@@ -11,6 +11,7 @@
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
 import { toRedactedJson } from '../../lib/reliability/redact';
+import { observedSend, reportFailure, reportSilent, type NodeFacts } from './observe';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
@@ -54,6 +55,8 @@ export function attachFailure(msg: object, error: FinanceError): void {
 export interface InputHandlerOptions {
   /** Status while a message is being handled (blue dot). */
   busyText?: string;
+  /** Facts added to this node's audit records and metrics (nodes/shared/observe.ts), e.g. the mapping used. */
+  facts?: NodeFacts;
 }
 
 /**
@@ -67,8 +70,11 @@ export function onInput(
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
     if (options.busyText) node.status({ fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
-    handler(msg, send).then(
+    // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
+    const observed = observedSend(node, send, options.facts);
+    handler(msg, observed.send).then(
       (status) => {
+        if (!observed.sent()) reportSilent(node, msg, options.facts);
         if (status) node.status({ ...status, text: statusText(status.text) });
         done();
       },
@@ -76,6 +82,7 @@ export function onInput(
         const error = asFinanceError(err);
         node.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
         attachFailure(msg, error);
+        reportFailure(node, msg, error, options.facts);
         done(error);
       },
     );

@@ -40,6 +40,7 @@ import {
 import { inboxKey, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode } from './config-nodes';
 import { asFinanceError, attachFailure, statusText, type Send, type Status } from './node-input';
+import { observedSend, reportFailure, reportRetry, reportSilent, type NodeFacts } from './observe';
 
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
 
@@ -72,6 +73,8 @@ export interface RetryingOptions {
   closeWaitMs?: number;
   /** Random numbers in [0, 1) for the jitter. Default Math.random. */
   random?: () => number;
+  /** Facts added to this node's audit records and metrics (nodes/shared/observe.ts). */
+  facts?: NodeFacts;
 }
 
 export interface Retrying {
@@ -134,6 +137,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       return error;
     }
     await holdInboxEntry(msg, delayMs);
+    reportRetry(node, msg, error, next.dueAt, options.facts);
     show(retryStatus(nextAttempt, delayMs));
     return undefined;
   }
@@ -154,10 +158,13 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
 
   function input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void {
     showBusy();
+    // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
+    const observed = observedSend(node, send, options.facts);
     const handled = options
-      .process(msg, send)
+      .process(msg, observed.send)
       .then(
         (status) => {
+          if (!observed.sent()) reportSilent(node, msg, options.facts);
           if (status) show(status);
           done();
         },
@@ -171,6 +178,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
           setAttempt(msg, attemptOf(msg));
           show({ fill: 'red', shape: 'ring', text: failure.code });
           attachFailure(msg, failure);
+          reportFailure(node, msg, failure, options.facts);
           done(failure);
         },
       )
@@ -183,8 +191,9 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     const msg = retry.msg as NodeMessageInFlow;
     showBusy();
     let status: Status | void;
+    const observed = observedSend(node, (out) => node.send(out), options.facts);
     try {
-      status = await options.process(msg, (out) => node.send(out));
+      status = await options.process(msg, observed.send);
     } catch (err) {
       const failure = await park(msg, asFinanceError(err), retry.id);
       if (failure === undefined) return;
@@ -193,10 +202,12 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       } finally {
         show({ fill: 'red', shape: 'ring', text: failure.code });
         attachFailure(msg, failure);
+        reportFailure(node, msg, failure, options.facts);
         node.error(failure, msg);
       }
       return;
     }
+    if (!observed.sent()) reportSilent(node, msg, options.facts);
     if (status) show(status);
     await scheduler.complete(retry.id);
   }

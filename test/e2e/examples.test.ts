@@ -600,6 +600,39 @@ const SCENARIOS: Record<string, Scenario> = {
     expect(gaveUp.error.message).toContain('HTTP 400');
   },
 
+  'finance-audit.json': async (run) => {
+    await run.inject('aud-post-ok');
+    await run.seen('aud-posted');
+    await run.inject('aud-post-blocked');
+    await run.seen('aud-refused');
+    await run.inject('aud-note');
+    await run.seen('aud-result', (o) => o.topic === 'manual-override');
+    await run.inject('aud-verify');
+    const verified = await run.seen('aud-result', (o) => o.topic === 'verify');
+    // The post, its ERP calls, the refusal and the note at least; earlier examples may have added more.
+    expect(verified.payload).toMatchObject({ ok: true, lastHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(verified.payload.records).toBeGreaterThanOrEqual(5);
+    expect(run.all('aud-errors')).toEqual([]);
+  },
+
+  'finance-metrics.json': async (run) => {
+    await run.inject('met-post-ok');
+    await run.seen('met-posted');
+    await run.inject('met-post-blocked');
+    await run.seen('met-refused');
+    await run.inject('met-snapshot');
+    const kpis = await run.seen('met-kpi-debug');
+    const row = kpis.payload.kpis.find((r: any) => r.system === 'demo-metrics' && r.process === 'expense');
+    expect(row).toMatchObject({ refused: 1, completed: 1, firstPassPostingRate: 0.5 });
+    expect(kpis.payload.erp).toEqual(
+      expect.arrayContaining([expect.objectContaining({ erp: 'Embedded sandbox ERP', circuit: 'closed' })]),
+    );
+    // The embedded sandbox of this example holds one posting: 64.80 EUR on CC-500.
+    expect(kpis.payload.spend).toEqual([{ costCenter: 'CC-500', committed: '0.00 EUR', actual: '64.80 EUR' }]);
+    expect(kpis.payload.problems).toEqual([]);
+    expect(run.all('met-errors')).toEqual([]);
+  },
+
   'finance-dead-letter.json': async (run) => {
     await run.inject('dlq-send');
     const failure = await run.seen('dlq-failed');
