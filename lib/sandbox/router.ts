@@ -22,6 +22,7 @@ import {
 import type { SandboxState } from './state';
 import { MASTER_DATA_KINDS, type SandboxResponse } from './types';
 import { receiveWriteback } from './writebacks';
+import { resetVendors, vendorSnapshot } from './vendors';
 
 export interface RouteRequest {
   state: SandboxState;
@@ -116,7 +117,7 @@ export const CONTROL_ROUTES: readonly Route[] = [
   route('POST', '/oauth2/token', (request) => request.auth.issueToken(request.headers, request.rawBody), 'raw'),
   route('GET', '/_sandbox/state', ({ state }) => ({
     status: 200,
-    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state) },
+    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state), ...vendorSnapshot(state) },
   })),
   route('POST', '/_sandbox/faults', ({ state, body }) => {
     state.faults.configure(parseFaultConfig(body ?? {}));
@@ -128,6 +129,7 @@ export const CONTROL_ROUTES: readonly Route[] = [
     ({ state }) => {
       state.reset();
       resetCoupa(state);
+      resetVendors(state);
       return { status: 200, body: { reset: true } };
     },
     'raw',

@@ -45,8 +45,8 @@ export interface EdmModel {
   entitySets: Map<string, string>;
   /** Qualified enum type name -> member names as they appear on the wire. */
   enums: Map<string, string[]>;
-  /** Names of bound actions (v4) and function imports (v2). */
-  operations: Set<string>;
+  /** Bound actions (v4) and function imports (v2) by name, with the entity types each is bound to. */
+  operations: Map<string, Set<string>>;
 }
 
 export const SPECS_DIR = path.resolve(__dirname, '../../../shared/specs');
@@ -76,7 +76,7 @@ export function parseEdmx(xml: string): EdmModel {
     entityTypes: new Map(),
     entitySets: new Map(),
     enums: new Map(),
-    operations: new Set(),
+    operations: new Map(),
   };
   const associations = new Map<string, Map<string, { type: string; many: boolean }>>();
   const pendingV2: Array<{ type: EdmEntityType; name: string; relationship: string; toRole: string }> = [];
@@ -141,8 +141,13 @@ export function parseEdmx(xml: string): EdmModel {
       const a = attributes(set[1]);
       model.entitySets.set(a.Name, a.EntityType);
     }
-    for (const operation of body.matchAll(/<(?:Action|FunctionImport)\b([^>]*?)\/?>/g)) {
-      model.operations.add(attributes(operation[1]).Name);
+    for (const action of body.matchAll(/<Action\b([^>]*)>([\s\S]*?)<\/Action>/g)) {
+      const binding = /<Parameter Name="bindingParameter" Type="([^"]*)"/.exec(action[2])?.[1];
+      addOperation(model, attributes(action[1]).Name, binding);
+    }
+    for (const functionImport of body.matchAll(/<FunctionImport\b([^>]*?)\/?>/g)) {
+      const a = attributes(functionImport[1]);
+      addOperation(model, a.Name, a['sap:action-for']);
     }
   }
   for (const pending of pendingV2) {
@@ -151,6 +156,12 @@ export function parseEdmx(xml: string): EdmModel {
     pending.type.navigations.set(pending.name, { name: pending.name, target: end.type, collection: end.many });
   }
   return model;
+}
+
+function addOperation(model: EdmModel, name: string, binding: string | undefined): void {
+  const bindings = model.operations.get(name) ?? new Set<string>();
+  if (binding) bindings.add(binding);
+  model.operations.set(name, bindings);
 }
 
 export function entityType(model: EdmModel, qualifiedName: string): EdmEntityType {
@@ -181,8 +192,8 @@ export function entityTypeOfPath(model: EdmModel, segments: readonly string[]): 
     const navigation = current.navigations.get(name);
     if (!navigation) {
       const operation = name.split('.').pop() ?? name;
-      if (model.operations.has(operation)) return undefined;
-      throw new Error(`${current.name} has no navigation property or operation ${name}`);
+      if (model.operations.get(operation)?.has(current.qualifiedName)) return undefined;
+      throw new Error(`${current.name} has no navigation property or bound operation ${name}`);
     }
     current = entityType(model, navigation.target);
   }

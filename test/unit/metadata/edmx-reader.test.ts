@@ -23,6 +23,9 @@ describe('EDMX reader: Business Central v2.0 (OData v4)', () => {
     });
     expect(entityTypeOfPath(bc, ['purchaseOrders(1)', 'purchaseOrderLines'])?.name).toBe('purchaseOrderLine');
     expect(entityTypeOfPath(bc, ['purchaseInvoices(1)', 'Microsoft.NAV.post'])).toBeUndefined();
+    expect(() => entityTypeOfPath(bc, ['purchaseOrders(1)', 'Microsoft.NAV.post'])).toThrow(
+      /no navigation property or bound operation/,
+    );
     expect(bc.entitySets.size).toBeGreaterThan(80);
   });
 

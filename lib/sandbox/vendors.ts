@@ -1,0 +1,56 @@
+/**
+ * The vendor API simulators inside the sandbox, reached by their own URL shapes (not /api/v1): Business
+ * Central below /v2.0/{tenant}/{environment}/ with Entra ID's token path /{tenant}/oauth2/v2.0/token. Each
+ * applies the sandbox's injected faults and bearer token itself and answers in its vendor's error shape.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { AuthGate } from './auth';
+import { handleBusinessCentral } from './business-central/api';
+import { bcStoreOf } from './business-central/store';
+import { parseJsonBody } from './http-body';
+import type { SandboxState } from './state';
+import type { SandboxResponse } from './types';
+
+export interface VendorRequest {
+  state: SandboxState;
+  auth: AuthGate;
+  req: IncomingMessage;
+  path: string;
+  query: URLSearchParams;
+  rawBody: Buffer;
+}
+
+/** Whether a path belongs to a vendor simulator; the body is read only for those. */
+export function isVendorPath(path: string): boolean {
+  return /^\/v2\.0\/[^/]+\/[^/]+\//.test(path) || /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path);
+}
+
+export function handleVendor(request: VendorRequest): SandboxResponse {
+  const { req, path } = request;
+  if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) && req.method === 'POST') {
+    return request.auth.issueToken(req.headers, request.rawBody);
+  }
+  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const [, tenant, environment, ...rest] = segments;
+  const host = req.headers.host ?? '127.0.0.1';
+  let body: unknown;
+  if (request.rawBody.length > 0) body = parseJsonBody(request.rawBody);
+  return handleBusinessCentral({
+    state: request.state,
+    auth: request.auth,
+    method: req.method ?? 'GET',
+    segments: rest,
+    query: request.query,
+    headers: req.headers,
+    body,
+    serviceRoot: `http://${host}/v2.0/${encodeURIComponent(tenant)}/${encodeURIComponent(environment)}`,
+  });
+}
+
+export function vendorSnapshot(state: SandboxState): Record<string, unknown> {
+  return { businessCentral: bcStoreOf(state).snapshot() };
+}
+
+export function resetVendors(state: SandboxState): void {
+  bcStoreOf(state).reset();
+}
