@@ -23,6 +23,7 @@ import type {
 import type { ErpHttp } from './client';
 import { createBusinessCentralDialect } from './business-central/dialect';
 import { createSandboxDialect } from './sandbox/dialect';
+import { createSapDialect } from './sap/dialect';
 
 /** Travels with every dialect call into the ERP's request headers. */
 export interface CallContext {
@@ -175,6 +176,7 @@ export type DialectFactory = (http: ErpHttp, config: DialectConfig) => ErpDialec
 const DIALECTS: Readonly<Record<string, DialectFactory>> = {
   sandbox: createSandboxDialect,
   'business-central': createBusinessCentralDialect,
+  sap: createSapDialect,
 };
 
 export const DIALECT_NAMES: readonly string[] = Object.keys(DIALECTS);
