@@ -22,6 +22,7 @@ import type {
 } from '../model/types';
 import type { ErpHttp } from './client';
 import { createBusinessCentralDialect } from './business-central/dialect';
+import { createErpnextDialect } from './erpnext/dialect';
 import { createSandboxDialect } from './sandbox/dialect';
 import { createSapDialect } from './sap/dialect';
 
@@ -177,6 +178,7 @@ const DIALECTS: Readonly<Record<string, DialectFactory>> = {
   sandbox: createSandboxDialect,
   'business-central': createBusinessCentralDialect,
   sap: createSapDialect,
+  erpnext: createErpnextDialect,
 };
 
 export const DIALECT_NAMES: readonly string[] = Object.keys(DIALECTS);
