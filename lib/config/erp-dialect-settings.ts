@@ -37,14 +37,12 @@ export interface DialectDialogSettings {
 export const BC_SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 export const BC_API_HOST = 'api.businesscentral.dynamics.com';
 
-export function dialectName(value: unknown): ErpDialectName {
-  const name = optionalText(value) ?? 'sandbox';
-  if (!(ERP_DIALECTS as readonly string[]).includes(name)) {
-    throw new FinanceError('CONFIG_INVALID', `Dialect "${name}" is not one of ${ERP_DIALECTS.join(', ')}.`, {
-      details: { field: 'dialect' },
-    });
-  }
-  return name as ErpDialectName;
+/**
+ * The dialect name as entered (default sandbox). It is not checked here: the same settings reader labels
+ * source-system API connections with their profile name; createDialect refuses an unknown ERP dialect.
+ */
+export function dialectName(value: unknown): string {
+  return optionalText(value) ?? 'sandbox';
 }
 
 function need(value: unknown, field: string, hint: string): string {
@@ -53,10 +51,8 @@ function need(value: unknown, field: string, hint: string): string {
 
 /** The dialect's options; throws CONFIG_INVALID naming the first missing or wrong field. */
 export function dialectOptions(settings: DialectDialogSettings): Record<string, string> | undefined {
-  const dialect = dialectName(settings.dialect);
+  const dialect = dialectName(settings.dialect) as ErpDialectName;
   switch (dialect) {
-    case 'sandbox':
-      return undefined;
     case 'business-central': {
       need(settings.company, 'Company', 'enter the Business Central company name (as BC shows it) or its id');
       const referenceApi = optionalText(settings.bcReferenceApi);
@@ -145,6 +141,9 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
         ...(payable ? { payableAccount: payable } : {}),
       };
     }
+    default:
+      // The sandbox, and source-system API connections that reuse these settings, take no options.
+      return undefined;
   }
 }
 

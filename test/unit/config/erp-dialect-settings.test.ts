@@ -98,7 +98,10 @@ describe('finance-erp dialect settings', () => {
     );
     expect(() => config({ dialect: 'business-central', company: 'C', bcTenant: 't' })).toThrow(/Environment is empty/);
     expect(() => config({ dialect: 'erpnext' })).toThrow(/Company is empty/);
-    expect(() => config({ dialect: 'netsuite' })).toThrow(/not one of sandbox, business-central, sap, erpnext/);
+    const netsuite = config({ dialect: 'netsuite' });
+    expect(() => createDialect(netsuite.dialect, noHttp, netsuite)).toThrow(
+      /choose one of: sandbox, business-central, sap, erpnext/,
+    );
     expect(config({ dialect: 'sandbox' }).options).toBeUndefined();
   });
 });
