@@ -486,9 +486,9 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
     if (second?.name === 'to_PurchaseOrderItem' && method === 'POST') {
       checkOpen(order);
       const company = companyOf(request, order.header.CompanyCode);
-      const item = newItem(request, company, order, objectBody(request.body), order.items.length);
+      const item = newItem(company, order, objectBody(request.body), order.items.length);
       order.items.push(item);
-      availabilityControl(store, request, company, order);
+      availabilityControl(store, company, order);
       touch(store, order, item);
       return single(itemView(request, order, item, new Set(['to_AccountAssignment'])), 201);
     }
@@ -504,7 +504,7 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
       );
       const company = companyOf(request, order.header.CompanyCode);
       applyHeader(company, order.header, body);
-      availabilityControl(store, request, company, order);
+      availabilityControl(store, company, order);
       touch(store, order);
       return { status: 204 };
     }
@@ -534,7 +534,7 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
         'A_PurchaseOrderItem',
       );
       Object.assign(item, body);
-      availabilityControl(store, request, companyOf(request, order.header.CompanyCode), order);
+      availabilityControl(store, companyOf(request, order.header.CompanyCode), order);
       touch(store, order, item);
       return { status: 204 };
     }
@@ -633,14 +633,14 @@ function create(store: SapStore, request: SapRequest, body: Entity): Order {
       'to_PurchaseOrderItem must be { "results": [...] } in OData v2 JSON',
     );
   if (results.length === 0) throw fieldError('to_PurchaseOrderItem', 'Purchase order has no items');
-  results.forEach((raw, index) => order.items.push(newItem(request, company, order, objectBody(raw), index)));
-  availabilityControl(store, request, company, order);
+  results.forEach((raw, index) => order.items.push(newItem(company, order, objectBody(raw), index)));
+  availabilityControl(store, company, order);
   store.orders.set(number, order);
   touch(store, order, ...order.items);
   return order;
 }
 
-function newItem(request: SapRequest, company: CompanyState, order: Order, body: Entity, index: number): Item {
+function newItem(company: CompanyState, order: Order, body: Entity, index: number): Item {
   checkProperties(body, ITEM_WRITABLE, 'A_PurchaseOrderItem');
   const number = text(body, 'PurchaseOrderItem', 5) ?? String((index + 1) * 10);
   if (order.items.some((item) => item.PurchaseOrderItem === number))
@@ -704,7 +704,6 @@ function newItem(request: SapRequest, company: CompanyState, order: Order, body:
       WBSElement: wbs ?? '',
     });
   });
-  void request;
   return item;
 }
 
@@ -754,7 +753,7 @@ function trimDecimals(value: string, currency: string): string {
  * Availability control: each cost center / G/L account the order charges must have budget left in the
  * order's month, after the other open orders; otherwise BP/604 (error), the classic message [3P erplingo].
  */
-function availabilityControl(store: SapStore, request: SapRequest, company: CompanyState, order: Order): void {
+function availabilityControl(store: SapStore, company: CompanyState, order: Order): void {
   const others = commitments(store, order);
   const details = [];
   for (const [key, amount] of orderCharges(order)) {
@@ -773,5 +772,4 @@ function availabilityControl(store: SapStore, request: SapRequest, company: Comp
     }
   }
   if (details.length > 0) throw new SapError(400, 'BP/604', details[0].message, details);
-  void request;
 }
