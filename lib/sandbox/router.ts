@@ -29,6 +29,7 @@ import {
 import type { SandboxState } from './state';
 import { MASTER_DATA_KINDS, type SandboxResponse } from './types';
 import { receiveWriteback } from './writebacks';
+import { resetVendors, vendorSnapshot } from './vendors';
 
 export interface RouteRequest {
   state: SandboxState;
@@ -124,7 +125,7 @@ export const CONTROL_ROUTES: readonly Route[] = [
   route('POST', '/oauth2/token', (request) => request.auth.issueToken(request.headers, request.rawBody), 'raw'),
   route('GET', '/_sandbox/state', ({ state }) => ({
     status: 200,
-    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state) },
+    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state), ...vendorSnapshot(state) },
   })),
   route('POST', '/_sandbox/faults', ({ state, body }) => {
     state.faults.configure(parseFaultConfig(body ?? {}));
@@ -136,6 +137,7 @@ export const CONTROL_ROUTES: readonly Route[] = [
     ({ state }) => {
       state.reset();
       resetCoupa(state);
+      resetVendors(state);
       return { status: 200, body: { reset: true } };
     },
     'raw',

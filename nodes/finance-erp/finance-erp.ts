@@ -102,6 +102,7 @@ export = function register(RED: NodeAPI): void {
       apiKey: { type: 'password' },
       clientId: { type: 'text' },
       clientSecret: { type: 'password' },
+      apiSecret: { type: 'password' },
     },
   });
 };
