@@ -233,6 +233,8 @@ export class InboxRecovery {
           const pass = await this.runOnce();
           this.#options.onPass?.(pass);
           if (pass.exhausted && seq === this.#waitingSeq) this.#waiting = false;
+          // Due entries left behind for want of a slot (e.g. what a killed process left): a free slot takes them.
+          if (!pass.exhausted && this.#options.window?.free === 0) this.#waiting = true;
           if (!pass.full) break;
         }
       } catch (error) {

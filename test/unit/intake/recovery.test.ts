@@ -291,6 +291,29 @@ describe('InboxRecovery with a window: bounded in flight, immediate recovery at 
     expect(await store.get(key('remote'))).toMatchObject({ leaseOwner: otherHost, attempts: 1 });
   });
 
+  it('hands out what an earlier process left beyond the window as slots free, without waiting for a pass', async () => {
+    const killed = leaseOwnerFor('in-1', 'host-a/old');
+    for (let i = 0; i < 5; i += 1) {
+      const id = `left${i}`;
+      await store.accept({
+        key: key(id),
+        envelope: { id },
+        payload: {},
+        lease: { owner: killed, ms: i < 2 ? LEASE : 0 },
+      });
+    }
+    const { recovery, emitted } = dispatcher(2);
+    recovery.start();
+    await waitFor(() => emitted.length === 2);
+    for (let round = 0; round < 3 && emitted.length < 5; round += 1) {
+      await Promise.all(emitted.map((entry) => store.finish(entry.key, { status: 'posted' })));
+      await settle();
+    }
+    await recovery.stop();
+    expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['left0', 'left1', 'left2', 'left3', 'left4']);
+    expect(await store.countOpen()).toBe(1);
+  });
+
   it('does not emit again what a restart of the same process (a redeploy) still has in flight', async () => {
     await store.accept({ key: key('a'), envelope: { id: 'a' }, payload: {}, lease: { owner: me, ms: LEASE } });
     const { recovery, emitted } = dispatcher(10);
