@@ -281,7 +281,13 @@ export class InboxRecovery {
         continue;
       }
       window?.take(lease.entry.key, lease.entry.leaseUntil ?? 0);
-      this.#options.emit(lease.entry);
+      try {
+        this.#options.emit(lease.entry);
+      } catch (error) {
+        // The entry is leased and in the window: its lease running out frees the slot and emits it again.
+        this.#options.onError(error);
+        continue;
+      }
       pass.emitted.push(lease.entry);
     }
     pass.full = due.length === limit && pass.emitted.length > 0;
