@@ -9,6 +9,7 @@ import financeEventIn = require('../../nodes/finance-event-in/finance-event-in')
 import financeSource = require('../../nodes/finance-source/finance-source');
 import financeStore = require('../../nodes/finance-store/finance-store');
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { DEFAULT_MAX_IN_FLIGHT } from '../../lib/intake/in-flight';
 import { inboxKey, openStore } from '../../lib/reliability/store';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
@@ -479,6 +480,38 @@ describe('finance-event-in', () => {
       expect(msg).toMatchObject({ topic: 'kept', custom: { a: 1 }, statusCode: 202, payload: event.expected });
       expect(msg.finance).toMatchObject({ id: 'evt-ER-000010-1', attempt: 1 });
     });
+
+    it('keeps at most 256 events in flight: the others wait in the store and leave, each once, as earlier ones finish', async () => {
+      const { accepted } = await load();
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const keyOf = (msg: any) => inboxKey(msg.finance.source, msg.finance.id);
+      const total = DEFAULT_MAX_IN_FLIGHT + 20;
+      for (let seed = 1000; seed < 1000 + total; seed += 1) {
+        const event = signed(seed);
+        helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers });
+      }
+      await accepted.waitFor(DEFAULT_MAX_IN_FLIGHT);
+      while ((await store().countOpen()) < total) await pause(50);
+      await pause(300);
+      expect(accepted.messages).toHaveLength(DEFAULT_MAX_IN_FLIGHT);
+
+      // Ten finish and five are parked (an approval waiting for a person): fifteen more leave, first come first.
+      const first = accepted.messages.slice(0, 15);
+      await Promise.all(first.slice(0, 10).map((msg) => store().finish(keyOf(msg), { status: 'posted' })));
+      await Promise.all(first.slice(10).map((msg) => store().holdLease(keyOf(msg), 60_000)));
+      await accepted.waitFor(DEFAULT_MAX_IN_FLIGHT + 15);
+      await pause(300);
+      expect(accepted.messages).toHaveLength(DEFAULT_MAX_IN_FLIGHT + 15);
+      const later = accepted.messages.slice(DEFAULT_MAX_IN_FLIGHT);
+      expect(later.map((msg) => msg.finance.attempt)).toEqual(later.map(() => 1));
+
+      const inFlight = accepted.messages.slice(15);
+      await Promise.all(inFlight.map((msg) => store().finish(keyOf(msg), { status: 'posted' })));
+      await accepted.waitFor(total);
+      const ids = accepted.messages.map((msg) => msg.finance.id);
+      expect(new Set(ids).size).toBe(total);
+      expect(ids).toHaveLength(total);
+    }, 60_000);
 
     it('reads the headers of a core http in message and sends a refusal to output 2 with the original payload', async () => {
       const { rejected } = await load();
