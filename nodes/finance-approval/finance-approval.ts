@@ -24,7 +24,14 @@ import { FinanceError } from '../../lib/errors';
 import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
-import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import {
+  asFinanceError,
+  onInput,
+  rememberTranslations,
+  statusText,
+  type Send,
+  type Status,
+} from '../shared/node-input';
 import { onInputWithRetry } from '../shared/retrying';
 
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
@@ -54,10 +61,11 @@ export = function register(RED: NodeAPI): void {
 
   function FinanceApproval(this: FinanceApprovalNode, def: FinanceApprovalDef) {
     RED.nodes.createNode(this, def);
+    const translate = rememberTranslations(RED._);
     const status = (fill: Status['fill'], shape: Status['shape'], key: string, approver?: string): Status => ({
       fill,
       shape,
-      text: RED._(`finance-approval.status.${key}`, { approver: approver ?? '' }),
+      text: translate(`finance-approval.status.${key}`, { approver: approver ?? '' }),
     });
 
     let workflow: ApprovalWorkflow;

@@ -26,6 +26,29 @@ export function statusText(text: string): string {
   return text.length <= 19 ? text : text.slice(0, 18) + '…';
 }
 
+/** Most translations a node remembers (approver names make the approval's texts many). */
+const MAX_REMEMBERED_TEXTS = 1000;
+
+/**
+ * RED._ with its answers remembered: an i18next lookup takes tens of microseconds, and nodes set a status on
+ * every message. The language does not change while a deployed node runs.
+ */
+export function rememberTranslations(
+  translate: (key: string, values?: Record<string, string>) => string,
+): (key: string, values?: Record<string, string>) => string {
+  const known = new Map<string, string>();
+  return (key, values) => {
+    const id = values === undefined ? key : `${key}\u0000${JSON.stringify(values)}`;
+    let text = known.get(id);
+    if (text === undefined) {
+      text = translate(key, values);
+      if (known.size >= MAX_REMEMBERED_TEXTS) known.clear();
+      known.set(id, text);
+    }
+    return text;
+  };
+}
+
 /** Any thrown value as an Error with a code; unknown failures keep their message but get a generic code. */
 export function asFinanceError(err: unknown): FinanceError {
   if (err instanceof FinanceError) return err;
