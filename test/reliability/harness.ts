@@ -8,8 +8,9 @@
  *   off the message before the approval node), so no person is needed and each accepted event has exactly
  *   two possible final outcomes: posted and written back, or dead-lettered. The budget check still runs, so
  *   its ERP calls meet the faults like the others;
- * - short retry intervals (ERP connection and write-back), a short ERP timeout, frequent recovery passes and the
- *   circuit breaker, connection width and lease of the scenario, so faults cost seconds instead of minutes;
+ * - short retry intervals (ERP connection and write-back), a short timeout and the connection width of the scenario
+ *   for both the ERP and the source's API (write-back), frequent recovery passes and the circuit breaker and lease
+ *   of the scenario, so faults cost seconds instead of minutes;
  * - the ERP and the write-back target are reached through a request counter (test/support/request-counter.ts).
  */
 import * as fs from 'node:fs';
@@ -52,6 +53,7 @@ type FlowNode = Record<string, any> & { id: string; type: string };
 export interface PipelineOptions {
   /** Where the ERP connection and the write-back target point (the request counter in front of the sandbox). */
   erpUrl: string;
+  /** Timeout and width of the ERP connection and of the source's API connection alike. */
   timeoutMs?: number;
   maxConcurrency?: number;
   retry?: { initialSeconds: number; maximumSeconds: number; maximumAttempts: number; retryAfterCapSeconds: number };
@@ -105,6 +107,12 @@ export function reliabilityFlows(options: PipelineOptions): {
           circuitWindowSeconds: String(circuit.windowSeconds),
           circuitOpenSeconds: String(circuit.openSeconds),
         }),
+  });
+  // The write-back reaches the same sandbox through the source's API connection, which meets the same faults:
+  // it gets the same timeout and width, or every hanging write-back would hold one of 8 slots for 30 s.
+  Object.assign(node('exp-source'), {
+    apiTimeoutMs: String(options.timeoutMs ?? 2000),
+    apiMaxConcurrency: String(options.maxConcurrency ?? 16),
   });
   Object.assign(node('exp-in'), {
     ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: String(options.leaseSeconds) }),
