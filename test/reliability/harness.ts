@@ -152,7 +152,10 @@ export function expenseEvents(count: number, firstSeed: number): SampleEvent[] {
 export const reportIdOf = (event: SampleEvent): string => event.expected.reportId;
 
 export interface Delivery {
-  /** 202 accepted, 200 accepted before (a re-delivery), or the refusal that stopped the sender. */
+  /**
+   * 202 accepted, 200 accepted before (a re-delivery), the refusal that stopped the sender, or, for an event
+   * still not acknowledged at the sender's deadline, the last answer it got (0: none).
+   */
   status: number;
   /** HTTP requests this event took, including those that got no answer. */
   tries: number;
@@ -166,23 +169,32 @@ export interface SendOptions {
   onAcknowledged?: (acknowledged: number) => void;
   /** Events per second at most, over the whole run; unpaced when left out. */
   ratePerSecond?: number;
+  /**
+   * How long after the start the sender keeps trying (default 180 s): a host that never acknowledges an event
+   * fails the scenario with that event's last answer, instead of hanging until the test's timeout.
+   */
+  deadlineMs?: number;
 }
 
 /**
  * Sends every event until it is acknowledged: 202, or 200 for one the pipeline had accepted already (a
  * sender at least once, as webhook providers are). No answer, 404 (a host still starting its flows) and 5xx
- * are tried again; any other answer is a refusal, recorded and not retried.
+ * are tried again until the deadline; any other answer is a refusal, recorded and not retried.
  */
 export async function sendUntilAcknowledged(events: SampleEvent[], options: SendOptions): Promise<Delivery[]> {
   const deliveries: Delivery[] = new Array(events.length);
   const started = Date.now();
+  const giveUpAt = started + (options.deadlineMs ?? 180_000);
   let next = 0;
   let acknowledged = 0;
 
   async function deliver(event: SampleEvent): Promise<Delivery> {
+    let lastStatus = 0;
     for (let tries = 1; ; tries += 1) {
+      if (Date.now() > giveUpAt) return { status: lastStatus, tries: tries - 1 };
       const url = options.target();
       if (url !== undefined) {
+        lastStatus = 0;
         try {
           const response = await fetch(url, {
             method: 'POST',
@@ -191,6 +203,7 @@ export async function sendUntilAcknowledged(events: SampleEvent[], options: Send
             signal: AbortSignal.timeout(10_000),
           });
           await response.arrayBuffer();
+          lastStatus = response.status;
           const retryable = response.status === 404 || response.status >= 500;
           if (!retryable) return { status: response.status, tries };
         } catch {

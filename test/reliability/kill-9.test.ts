@@ -64,6 +64,8 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
       target: () => (host ? `${host.url}${WEBHOOK_PATH}` : undefined),
       concurrency: 16,
       ratePerSecond: 75,
+      // Five restarts on a loaded machine take a while; the drain below still ends before the test's timeout.
+      deadlineMs: 240_000,
       onAcknowledged: (acknowledged) => {
         if (pendingKills.length > 0 && acknowledged >= pendingKills[0]) {
           pendingKills.shift();
