@@ -136,24 +136,10 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       node.warn(`could not park the message for a retry (${asFinanceError(parkError).message}); reporting the failure`);
       return error;
     }
-    await holdInboxEntry(msg, delayMs);
+    if (parking) await holdInboxEntry(node, parking.store, msg, delayMs);
     reportRetry(node, msg, error, next.dueAt, options.facts);
     show(retryStatus(nextAttempt, delayMs));
     return undefined;
-  }
-
-  /**
-   * Keeps the intake's recovery from emitting a parked event again while it waits. If this fails, the worst
-   * outcome is one more run of the event, which every step downstream absorbs (idempotent writes).
-   */
-  async function holdInboxEntry(msg: NodeMessageInFlow, delayMs: number): Promise<void> {
-    const envelope = (msg as { finance?: { source?: unknown; id?: unknown } }).finance;
-    if (!parking || typeof envelope?.source !== 'string' || typeof envelope.id !== 'string') return;
-    try {
-      await parking.store.holdLease(inboxKey(envelope.source, envelope.id), delayMs);
-    } catch (holdError) {
-      node.warn(`the parked event's inbox entry could not be held (${asFinanceError(holdError).message})`);
-    }
   }
 
   function input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void {
@@ -226,6 +212,22 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       await Promise.all([loop?.stop(waitMs), waitAtMost(inputs, waitMs)]);
     },
   };
+}
+
+/**
+ * Keeps the intake's recovery from emitting a parked event again while it waits for its retry: holds the inbox
+ * entry of a message that came through intake (msg.finance.source and id) for `delayMs` plus a whole lease.
+ * Messages that did not come through intake are left alone. If the hold fails, the worst outcome is one more
+ * run of the event, which every step downstream absorbs (idempotent writes), so it is only warned about.
+ */
+export async function holdInboxEntry(node: Node, store: FinanceStore, msg: unknown, delayMs: number): Promise<void> {
+  const envelope = (msg as { finance?: { source?: unknown; id?: unknown } } | undefined)?.finance;
+  if (typeof envelope?.source !== 'string' || typeof envelope.id !== 'string') return;
+  try {
+    await store.holdLease(inboxKey(envelope.source, envelope.id), delayMs);
+  } catch (holdError) {
+    node.warn(`the parked event's inbox entry could not be held (${asFinanceError(holdError).message})`);
+  }
 }
 
 /** onInput (node-input.ts) with the retry policy: same handler, failures parked and run again when due. */
