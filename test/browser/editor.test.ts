@@ -32,6 +32,7 @@ import {
   editReferencedConfig,
   fillConfigField,
   hasInputError,
+  importClipboard,
   importExample,
   nodeState,
   openEditDialog,
@@ -44,6 +45,7 @@ import {
   type DialogField,
   type Editor,
 } from '../support/editor-page';
+import { NODE_RED_DIR } from '../support/node-red-install';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
 const { DEMO_WEBHOOK_SECRET } = require('../../flows/deployable-flows');
 
@@ -217,6 +219,11 @@ describe('the pack in the Node-RED editor (headless Chromium)', () => {
     if (nodeRed) fs.rmSync(nodeRed.userDir, { recursive: true, force: true });
   });
 
+  it('runs the editor of the Node-RED under test', async () => {
+    const installed = JSON.parse(fs.readFileSync(path.join(NODE_RED_DIR, 'package.json'), 'utf8')).version;
+    expect(await page.evaluate(() => String(RED.settings.version).replace(/-git$/, ''))).toBe(installed);
+  });
+
   it('shows every node of the pack in the palette category "finance sync", config nodes in the registry', async () => {
     const seen = await page.evaluate(
       ({ types, category }) =>
@@ -302,6 +309,21 @@ describe('the pack in the Node-RED editor (headless Chromium)', () => {
     for (const menuPath of EXAMPLES) {
       for (const entry of menuPath) expect(listed).toContain(entry);
     }
+  });
+
+  it('upgrades a flow saved by an older version of the pack on import: every node is valid', async () => {
+    const oldFlows = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'flows-before-0.1.0.json'), 'utf8');
+    const ids = (JSON.parse(oldFlows) as Array<{ id: string; type: string }>)
+      .filter((node) => node.type.startsWith('finance-'))
+      .map((node) => node.id);
+    await importClipboard(page, oldFlows);
+    await page.waitForFunction((id) => !!RED.nodes.workspace(id), 'old-tab');
+    await page.evaluate(() => RED.workspaces.show('old-tab'));
+    const states = await Promise.all(ids.map(async (id) => ({ id, ...(await nodeState(page, id)) })));
+    expect(states).toEqual(ids.map((id) => ({ id, valid: true, errorShown: false })));
+    // The fields added since now hold the dialog's defaults, so the dialog shows them.
+    expect(await page.evaluate(() => RED.nodes.node('old-in').recoverySeconds)).toBe(10);
+    await deleteTab(page, 'old-tab');
   });
 
   it.each(NODE_EXAMPLES.map((menuPath) => [menuPath.join(' > '), menuPath]))(

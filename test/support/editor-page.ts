@@ -231,6 +231,16 @@ export async function importExample(page: Page, menuPath: string[]): Promise<voi
   await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
 }
 
+/** Imports flow JSON through Import > Clipboard, as pasting a saved flow file does. */
+export async function importClipboard(page: Page, json: string): Promise<void> {
+  await page.locator('#red-ui-header-button-sidemenu').click();
+  await page.locator('#menu-item-import').click();
+  await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-clipboard a').click();
+  await page.locator('#red-ui-clipboard-dialog-import-text').fill(json);
+  await page.locator('#red-ui-clipboard-dialog-ok').click();
+  await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+}
+
 export async function closeImportDialog(page: Page): Promise<void> {
   await page.locator('#red-ui-clipboard-dialog-cancel').click();
 }
