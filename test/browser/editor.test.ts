@@ -280,9 +280,13 @@ describe('the pack in the Node-RED editor (headless Chromium)', () => {
         const id = await dragFromPalette(page, type, at);
         await openEditDialog(page, id);
         const fields = await dialogFields(page, type);
-        for (const field of fields.filter((each) => each.kind === 'config' && each.required)) {
-          await fillConfigField(page, field.property);
+        // Fill the config fields that are required or that the dialog marks (required for some choice only).
+        for (const field of fields.filter((each) => each.kind === 'config')) {
+          if (field.required || (await hasInputError(page, `#node-input-${field.property}`))) {
+            await fillConfigField(page, field.property);
+          }
         }
+        expect({ type, marked: await markedFields(page) }).toEqual({ type, marked: [] });
         const invalidShown = await showsAWrongValue(page, fields);
         await page.locator('#node-input-name').focus(); // back to the top of the dialog for its screenshot
         await page.screenshot({ path: screenshot(`dialog-${type}.png`) });
@@ -522,6 +526,11 @@ async function wrongValueInVisibleFields(page: Page, fields: DialogField[]): Pro
     }
   }
   return undefined;
+}
+
+/** The inputs of the open dialog that show as invalid. */
+function markedFields(page: Page): Promise<string[]> {
+  return page.$$eval('.red-ui-tray [id^="node-input-"].input-error', (inputs) => inputs.map((input) => input.id));
 }
 
 function typeOfOpenDialog(page: Page): Promise<string> {

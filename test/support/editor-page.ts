@@ -236,7 +236,9 @@ export async function importClipboard(page: Page, json: string): Promise<void> {
   await page.locator('#red-ui-header-button-sidemenu').click();
   await page.locator('#menu-item-import').click();
   await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-clipboard a').click();
-  await page.locator('#red-ui-clipboard-dialog-import-text').fill(json);
+  const text = page.locator('#red-ui-clipboard-dialog-import-text');
+  await text.fill(json);
+  await text.press('End'); // the editor checks the JSON on key up before it enables Import
   await page.locator('#red-ui-clipboard-dialog-ok').click();
   await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
 }
