@@ -222,13 +222,39 @@ async function expand(label: Locator): Promise<void> {
   if (!((await item.getAttribute('class')) ?? '').split(' ').includes('expanded')) await label.click();
 }
 
-/** Imports one example from the open Import > Examples dialog, by its menu path below the module. */
+/**
+ * Imports one example from the open Import > Examples dialog, by its menu path below the module. Import is
+ * enabled once the editor has fetched the selected file; a click that lands while the tree is still laying
+ * itself out selects nothing, so it is repeated. A failure closes the dialog, so the next step starts clean.
+ */
 export async function importExample(page: Page, menuPath: string[]): Promise<void> {
   const tree = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-  const file = menuPath[menuPath.length - 1];
-  await tree.locator('.red-ui-treeList-label-text').getByText(file, { exact: true }).click();
-  await page.locator('#red-ui-clipboard-dialog-ok').click();
-  await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+  const file = tree.locator('.red-ui-treeList-label-text').getByText(menuPath[menuPath.length - 1], { exact: true });
+  const importButton = page.locator('#red-ui-clipboard-dialog-ok');
+  const importEnabled = () =>
+    page
+      .waitForFunction(
+        () => !(document.getElementById('red-ui-clipboard-dialog-ok') as HTMLButtonElement).disabled,
+        undefined,
+        { timeout: 5_000 },
+      )
+      .then(() => true)
+      .catch(() => false);
+  try {
+    let enabled = false;
+    for (let attempt = 0; attempt < 6 && !enabled; attempt += 1) {
+      await file.click();
+      enabled = await importEnabled();
+    }
+    await importButton.click();
+    await importButton.waitFor({ state: 'hidden' });
+  } catch (err) {
+    await page
+      .locator('#red-ui-clipboard-dialog-cancel')
+      .click({ timeout: 2_000 })
+      .catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Imports flow JSON through Import > Clipboard, as pasting a saved flow file does. */
