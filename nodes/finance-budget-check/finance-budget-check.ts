@@ -6,6 +6,7 @@
  * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { upgradeConfig } from '../../lib/config/migrations';
 import {
   budgetDocumentOf,
   budgetSettings,
@@ -44,6 +45,7 @@ const STATUS_LOOK: Readonly<Record<BudgetStatus, Pick<Status, 'fill' | 'shape'>>
 
 export = function register(RED: NodeAPI): void {
   function FinanceBudgetCheck(this: Node, def: FinanceBudgetCheckDef) {
+    def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
     const translate = rememberTranslations(RED._);
     let settings: BudgetSettings | undefined;

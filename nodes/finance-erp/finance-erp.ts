@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { upgradeConfig } from '../../lib/config/migrations';
 import { erpConnectionConfig, type ErpCredentials, type ErpDialogSettings } from '../../lib/config/erp-connection';
 import { retryPolicyFromDialog } from '../../lib/config/retry-settings';
 import { ErpClient, type CircuitState, type TlsOptions } from '../../lib/erp/client';
@@ -25,6 +26,7 @@ interface TlsConfigNode extends Node {
 
 export = function register(RED: NodeAPI): void {
   function FinanceErp(this: FinanceErpNode, def: FinanceErpDef) {
+    def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
     const credentials: ErpCredentials = this.credentials ?? {};
     let sandbox: SandboxHandle | undefined;

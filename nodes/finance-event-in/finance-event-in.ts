@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { upgradeConfig } from '../../lib/config/migrations';
 import { FinanceError } from '../../lib/errors';
 import type { TlsOptions } from '../../lib/erp/client';
 import { httpAnswer } from '../../lib/intake/answer';
@@ -61,6 +62,7 @@ interface InputMessage extends NodeMessageInFlow {
 
 export = function register(RED: NodeAPI): void {
   function FinanceEventIn(this: Node<MqttCredentials>, def: FinanceEventInDef) {
+    def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
     start(this, def);
   }

@@ -6,6 +6,7 @@
  * the remote system is the source, not an ERP connection, so the policy cannot come from a finance-erp node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { upgradeConfig } from '../../lib/config/migrations';
 import { retryPolicyFromDialog, type RetryDialogSettings } from '../../lib/config/retry-settings';
 import { FinanceError } from '../../lib/errors';
 import { LedgerWriter } from '../../lib/posting/idempotent-write';
@@ -47,6 +48,7 @@ interface WritebackMessage extends NodeMessageInFlow {
 
 export = function register(RED: NodeAPI): void {
   function FinanceWriteback(this: Node<MqttCredentials>, def: FinanceWritebackDef) {
+    def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
     const sourceNode = def.source ? (RED.nodes.getNode(def.source) as FinanceSourceNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;

@@ -2,9 +2,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NODE_RED_MAIN, requireFromNodeRed } from './node-red-install';
 const helper = require('node-red-node-test-helper');
 
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_MAIN);
 
 export { helper };
 
@@ -16,7 +17,7 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
 
 /** Core nodes the flows in node tests use (Catch, Status, Complete need a tab and z on every node). */
 export const coreNodes = {
-  catch: require('@node-red/nodes/core/common/25-catch.js'),
-  status: require('@node-red/nodes/core/common/25-status.js'),
-  complete: require('@node-red/nodes/core/common/24-complete.js'),
+  catch: requireFromNodeRed('@node-red/nodes/core/common/25-catch.js'),
+  status: requireFromNodeRed('@node-red/nodes/core/common/25-status.js'),
+  complete: requireFromNodeRed('@node-red/nodes/core/common/24-complete.js'),
 };

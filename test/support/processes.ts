@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NODE_RED_CLI } from './node-red-install';
 
 const root = path.resolve(__dirname, '..', '..');
 const started = new Set<ChildProcess>();
@@ -137,7 +138,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningProc
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(root, 'flows/settings.js')],
+    [NODE_RED_CLI, '--userDir', userDir, '--settings', path.join(root, 'flows/settings.js')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'warn', ...options.env },
