@@ -141,7 +141,8 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningProc
     [NODE_RED_CLI, '--userDir', userDir, '--settings', path.join(root, 'flows/settings.js')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'warn', ...options.env },
+      // Info level, for the "Started flows" line that says a deploy has really started (see below).
+      env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'info', ...options.env },
     },
   );
   const running = track(child, port);
@@ -154,8 +155,25 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningProc
     },
     { timeoutMs: 60_000 },
   );
-  if (options.flows) await deployFlows(running.url, options.flows, options.credentials);
+  if (options.flows) {
+    // Node-RED answers a deploy before it has started the new flows (flows/index.js setFlows returns the revision
+    // "asynchronously to the actual start"), so an endpoint may not be registered yet when the answer comes.
+    await waitFor('Node-RED to start the flows it found', async () =>
+      startedFlowsCount(running.output()) > 0 ? true : undefined,
+    );
+    const startsBefore = startedFlowsCount(running.output());
+    await deployFlows(running.url, options.flows, options.credentials);
+    await waitFor(
+      'Node-RED to start the deployed flows',
+      async () => (startedFlowsCount(running.output()) > startsBefore ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+  }
   return { ...running, userDir };
+}
+
+function startedFlowsCount(log: string): number {
+  return log.split('Started flows').length - 1;
 }
 
 export async function stopAll(): Promise<void> {
