@@ -7,14 +7,15 @@
  * refusals reloads at most once per that interval.
  */
 import type { CallContext, ErpDialect, MasterRecord } from '../erp/dialect';
-import { FinanceError } from '../errors';
+import { FinanceError, isFinanceError } from '../errors';
 import type { CostCenter, GlAccount, MasterDataKind, Project, Supplier, TaxCode } from '../model/types';
 import { RefreshingCache } from './refreshing-cache';
 import type { MasterDataLookup } from './validate';
 
 export interface MasterDataSnapshot {
   suppliers: Supplier[];
-  taxCodes: TaxCode[];
+  /** Undefined when the ERP does not publish tax codes (its listMasterData refuses them with CONFIG_INVALID). */
+  taxCodes: TaxCode[] | undefined;
   costCenters: CostCenter[];
   projects: Project[];
   glAccounts: GlAccount[];
@@ -43,14 +44,17 @@ export async function readMasterData(
 ): Promise<MasterDataSnapshot> {
   const [suppliers, taxCodes, costCenters, projects, glAccounts] = await Promise.all([
     readKind(dialect, 'suppliers', ctx, options),
-    readKind(dialect, 'taxCodes', ctx, options),
+    readKind(dialect, 'taxCodes', ctx, options).catch((error: unknown) => {
+      if (isFinanceError(error) && error.code === 'CONFIG_INVALID') return undefined;
+      throw error;
+    }),
     readKind(dialect, 'costCenters', ctx, options),
     readKind(dialect, 'projects', ctx, options),
     readKind(dialect, 'glAccounts', ctx, options),
   ]);
   return {
     suppliers: suppliers as Supplier[],
-    taxCodes: taxCodes as TaxCode[],
+    taxCodes: taxCodes as TaxCode[] | undefined,
     costCenters: costCenters as CostCenter[],
     projects: projects as Project[],
     glAccounts: glAccounts as GlAccount[],
@@ -61,13 +65,13 @@ export async function readMasterData(
 export function lookupOf(snapshot: MasterDataSnapshot): MasterDataLookup {
   const byId = <T extends { id: string }>(records: T[]) => new Map(records.map((record) => [record.id, record]));
   const suppliers = byId(snapshot.suppliers);
-  const taxCodes = byId(snapshot.taxCodes);
+  const taxCodes = snapshot.taxCodes === undefined ? undefined : byId(snapshot.taxCodes);
   const costCenters = byId(snapshot.costCenters);
   const projects = byId(snapshot.projects);
   const glAccounts = byId(snapshot.glAccounts);
   return {
     supplier: (id) => suppliers.get(id),
-    taxCode: (id) => taxCodes.get(id),
+    ...(taxCodes === undefined ? {} : { taxCode: (id: string) => taxCodes.get(id) }),
     costCenter: (id) => costCenters.get(id),
     project: (id) => projects.get(id),
     glAccount: (id) => glAccounts.get(id),

@@ -195,7 +195,10 @@ async function update(
   const erpRef = outcome.po === undefined ? record.erpRef : refOf(outcome.po.erpRef);
   const erpCopy =
     outcome.po !== undefined && outcome.po.erpRef.etag !== undefined
-      ? { content: contentOf(outcome.po), etag: outcome.po.erpRef.etag }
+      ? {
+          content: outcome.action === 'updated' ? outcome.content : contentOf(outcome.po),
+          etag: outcome.po.erpRef.etag,
+        }
       : record.erpCopy;
   await deps.versions.record(event.externalReference, {
     ...versionOfEvent(event),

@@ -26,8 +26,14 @@ export interface UpdateRequest {
 }
 
 export type UpdateOutcome =
-  /** `po` is the ERP's purchase order after the PATCH; `patch` what was sent. */
-  | { action: 'updated'; po: ErpPurchaseOrder; patch: PurchaseOrderPatch }
+  /**
+   * `po` is the ERP's purchase order after the PATCH; `patch` what was sent; `content` what the ERP holds
+   * after it in the pack's terms (the base with the changes applied). The next change is applied to
+   * `content`, not to a reading of `po`: an ERP that stores split coding as amount lines (Business Central,
+   * ERPNext) or numbers its lines itself reads back a different but equivalent form, and a quantity change
+   * applied to that form would change the wrong line or price.
+   */
+  | { action: 'updated'; po: ErpPurchaseOrder; patch: PurchaseOrderPatch; content: PurchaseOrderContent }
   /** The ERP already held the change; `po` is what it holds, when it was read. */
   | { action: 'unchanged'; po?: ErpPurchaseOrder };
 
@@ -52,14 +58,15 @@ export async function updatePurchaseOrder(
     return { content: contentOf(po), etag: po.erpRef.etag, po };
   };
   const send = async (base: Base): Promise<UpdateOutcome> => {
-    const patch = patchBetween(base.content, applyChanges(base.content, request.changes));
+    const content = applyChanges(base.content, request.changes);
+    const patch = patchBetween(base.content, content);
     if (isEmptyPatch(patch)) return { action: 'unchanged', ...(base.po === undefined ? {} : { po: base.po }) };
     const idempotencyKey = idempotencyKeyFor(`${request.ledgerKey}|${base.etag}|${stableJson(patch)}`);
     const po = await dialect.patchPurchaseOrder(request.documentId, patch, base.etag, {
       correlationId: request.correlationId,
       idempotencyKey,
     });
-    return { action: 'updated', po, patch };
+    return { action: 'updated', po, patch, content };
   };
 
   try {

@@ -28,7 +28,11 @@ export interface ValidationFailure {
 /** The ERP's master data, by id. */
 export interface MasterDataLookup {
   supplier(id: string): Supplier | undefined;
-  taxCode(id: string): TaxCode | undefined;
+  /**
+   * Absent when the ERP does not publish its tax codes (Business Central API v2.0: tax rates live in VAT
+   * posting setup); a line's tax code is then checked by the ERP when the purchase order is written.
+   */
+  taxCode?(id: string): TaxCode | undefined;
   costCenter(id: string): CostCenter | undefined;
   project(id: string): Project | undefined;
   glAccount(id: string): GlAccount | undefined;
@@ -88,7 +92,9 @@ export function masterDataFailures(po: PurchaseOrder, lookup: MasterDataLookup):
   }
   po.lines.forEach((line, index) => {
     const at = new LineFailures(failures, line.lineId, index);
-    if (line.taxCode !== undefined) checkTaxCode(at, line.taxCode, supplier, lookup);
+    if (line.taxCode !== undefined && lookup.taxCode !== undefined) {
+      checkTaxCode(at, line.taxCode, supplier, lookup.taxCode(line.taxCode));
+    }
     line.accountAssignments.forEach((split, splitIndex) =>
       checkAssignment(at, `accountAssignments.${splitIndex}.dimensions`, split.dimensions, lookup),
     );
@@ -96,8 +102,12 @@ export function masterDataFailures(po: PurchaseOrder, lookup: MasterDataLookup):
   return failures;
 }
 
-function checkTaxCode(at: LineFailures, id: string, supplier: Supplier | undefined, lookup: MasterDataLookup): void {
-  const taxCode = lookup.taxCode(id);
+function checkTaxCode(
+  at: LineFailures,
+  id: string,
+  supplier: Supplier | undefined,
+  taxCode: TaxCode | undefined,
+): void {
   const suggestion = supplier?.taxCodes?.length ? ` such as ${supplier.taxCodes.join(', ')}` : '';
   if (taxCode === undefined) {
     at.add(

@@ -226,7 +226,11 @@ export class BcStore {
         purchaseOrders: [...company.purchaseOrders.values()].map((po) => ({
           ...po.header,
           yourReference: po.yourReference,
-          purchaseOrderLines: po.lines,
+          // With each line's dimensions, so a test can read the cost center a line is booked to.
+          purchaseOrderLines: po.lines.map((line) => ({
+            ...line,
+            dimensionSetLines: po.lineDimensions.get(line.id) ?? [],
+          })),
         })),
         journalLines: company.journalLines,
         generalLedgerEntries: company.generalLedgerEntries,

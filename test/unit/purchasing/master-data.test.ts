@@ -1,8 +1,16 @@
 import type { MasterDataPage, MasterDataQuery } from '../../../lib/erp/dialect';
 import type { MasterDataKind } from '../../../lib/model/types';
-import { MasterDataCache, readMasterData, type MasterDataSnapshot } from '../../../lib/purchasing/master-data';
+import { FinanceError } from '../../../lib/errors';
+import {
+  MasterDataCache,
+  lookupOf,
+  readMasterData,
+  type MasterDataSnapshot,
+} from '../../../lib/purchasing/master-data';
+import { masterDataFailures } from '../../../lib/purchasing/validate';
 import { RefreshingCache } from '../../../lib/purchasing/refreshing-cache';
-import { demoMasterData } from './fixtures';
+import { toPurchaseOrder } from '../../../lib/purchasing/document';
+import { demoMasterData, line, requisition } from './fixtures';
 
 /** A dialect that serves the demo master data two records per page and counts the pages asked for. */
 function pagedDialect(snapshot: MasterDataSnapshot = demoMasterData()) {
@@ -48,6 +56,41 @@ describe('readMasterData', () => {
       code: 'ERP_REJECTED',
       message: expect.stringContaining('kept returning more'),
     });
+  });
+});
+
+describe('an ERP that does not publish tax codes', () => {
+  const refusing = (error: FinanceError) => {
+    const dialect = pagedDialect();
+    return {
+      listMasterData: (kind: MasterDataKind, query: MasterDataQuery) =>
+        kind === 'taxCodes' ? Promise.reject(error) : dialect.listMasterData(kind, query),
+    };
+  };
+
+  it("reads the other kinds, and a line's tax code is left to the ERP rather than refused as unknown", async () => {
+    const snapshot = await readMasterData(
+      refusing(new FinanceError('CONFIG_INVALID', 'Business Central API v2.0 has no taxCodes with rates')),
+      { correlationId: 'c' },
+    );
+    expect(snapshot.taxCodes).toBeUndefined();
+    expect(snapshot.suppliers).toHaveLength(10);
+    const lookup = lookupOf(snapshot);
+    expect(lookup.taxCode).toBeUndefined();
+    const po = toPurchaseOrder(requisition({ lines: [line({ taxCode: 'XX-99' })] }), '2026-03-10');
+    expect(masterDataFailures(po, lookup)).toEqual([]);
+    // With the ERP's tax codes known, the same line is refused.
+    expect(masterDataFailures(po, lookupOf(demoMasterData())).map((failure) => failure.rule)).toEqual([
+      'taxCodeUnknown',
+    ]);
+  });
+
+  it('still fails when reading the tax codes fails for another reason', async () => {
+    await expect(
+      readMasterData(refusing(new FinanceError('ERP_UNAVAILABLE', 'down', { retryable: true })), {
+        correlationId: 'c',
+      }),
+    ).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
   });
 });
 
@@ -117,7 +160,7 @@ describe('MasterDataCache', () => {
     expect(lookup.supplier('SUP-1009')?.status).toBe('blocked');
     expect(lookup.project('PRJ-1907')?.status).toBe('closed');
     expect(lookup.glAccount('6999')?.open).toBe(false);
-    expect(lookup.taxCode('DE-19')?.country).toBe('DE');
+    expect(lookup.taxCode?.('DE-19')?.country).toBe('DE');
     expect(lookup.costCenter('CC-600')?.open).toBe(true);
     expect(lookup.supplier('SUP-0000')).toBeUndefined();
   });

@@ -91,6 +91,22 @@ describe('updatePurchaseOrder', () => {
     expect(erp.held.lines[0].quantity).toBe('3');
   });
 
+  it("answers the content the ERP holds in the pack's terms, not the ERP's reading of it", async () => {
+    // Business Central and ERPNext read a 60/40 split back as amount lines of quantity 1: equivalent, but a
+    // later quantity change applied to that reading would price the wrong line.
+    const erp = new FakeErp(content());
+    const split = content((lines) => {
+      lines[0].quantity = '1';
+      lines[0].unitPrice = eur('450.00');
+    });
+    erp.po = () => ({ ...FakeErp.prototype.po.call(erp), lines: split.lines });
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(outcome.action).toBe('updated');
+    const applied = outcome.action === 'updated' ? outcome.content : undefined;
+    expect(applied).toEqual(content(quantityRevision));
+    expect(applied?.lines[0]).toMatchObject({ quantity: '3', unitPrice: eur('150.00') });
+  });
+
   it('without one: reads the PO for its ETag first', async () => {
     const erp = new FakeErp(content());
     await updatePurchaseOrder(erp, request(erp, false));
