@@ -691,7 +691,7 @@ describe('each per-node example, deployed alone in a real Node-RED', () => {
     async (file) => {
       collector.seen.length = 0;
       const logFrom = nodeRed.output().length;
-      await deployFlows(nodeRed.url, deployable(readExample(file), nodeRed.url, collector.url));
+      await deployFlows(nodeRed.url, deployable(readExample(file), nodeRed.url, collector.url), {}, nodeRed);
       const run: Run = {
         async inject(id) {
           // A deploy answers before the flows have started: 404 means the inject node is not running yet.

@@ -71,7 +71,7 @@ describe('reliability: a redeploy while retries wait for their backoff', () => {
       { timeoutMs: 60_000, intervalMs: 200 },
     );
 
-    await deployFlows(nodeRed.url, deployment.flows, deployment.credentials);
+    await deployFlows(nodeRed.url, deployment.flows, deployment.credentials, nodeRed);
     await setFaults(sandbox.url, {});
     const recoveredAt = Date.now();
 

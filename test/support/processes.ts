@@ -123,13 +123,25 @@ export async function deployFlows(
   editorUrl: string,
   flows: unknown[],
   credentials: Record<string, Record<string, string>> = {},
+  host?: RunningProcess,
 ): Promise<void> {
+  const startsBefore = host ? startedFlowsCount(host.output()) : 0;
   const response = await fetch(`${editorUrl}/flows`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
     body: JSON.stringify({ flows, credentials }),
   });
   if (!response.ok) throw new Error(`deploy failed: ${response.status} ${await response.text()}`);
+  // Node-RED answers a deploy before it has started the new flows (flows/index.js setFlows returns the revision
+  // "asynchronously to the actual start"), so an endpoint may not be registered yet when the answer comes. With
+  // the host's log at hand, wait for its "Started flows" line.
+  if (host) {
+    await waitFor(
+      'Node-RED to start the deployed flows',
+      async () => (startedFlowsCount(host.output()) > startsBefore ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+  }
 }
 
 export async function startNodeRed(options: NodeRedOptions): Promise<RunningProcess & { userDir: string }> {
@@ -156,18 +168,10 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningProc
     { timeoutMs: 60_000 },
   );
   if (options.flows) {
-    // Node-RED answers a deploy before it has started the new flows (flows/index.js setFlows returns the revision
-    // "asynchronously to the actual start"), so an endpoint may not be registered yet when the answer comes.
     await waitFor('Node-RED to start the flows it found', async () =>
       startedFlowsCount(running.output()) > 0 ? true : undefined,
     );
-    const startsBefore = startedFlowsCount(running.output());
-    await deployFlows(running.url, options.flows, options.credentials);
-    await waitFor(
-      'Node-RED to start the deployed flows',
-      async () => (startedFlowsCount(running.output()) > startsBefore ? true : undefined),
-      { timeoutMs: 60_000 },
-    );
+    await deployFlows(running.url, options.flows, options.credentials, running);
   }
   return { ...running, userDir };
 }
