@@ -11,6 +11,7 @@
  *   kv         [namespace, key] -> StoredKvRecord (a tuple key, so namespaces can never collide)
  *   expiry     [expiresAt, 'inbox' | 'ledger', key] or [expiresAt, 'kv', namespace, key] -> null:
  *              purgeExpired() reads only what has expired
+ *   leases     lease name -> { holder, until }: claimLease(), one holder per name across processes
  *   meta       the open-entry counter (countOpen() in O(1)) and the layout version
  *
  * Every write runs in its own child transaction inside LMDB's batched write transaction: it sees all writes
@@ -87,6 +88,11 @@ interface StoredKvRecord {
   expiresAt?: number;
 }
 
+interface StoredLease {
+  holder: string;
+  until: number;
+}
+
 interface Databases {
   inbox: Database<StoredInboxRecord, string>;
   inboxOpen: Database<null, string>;
@@ -94,6 +100,7 @@ interface Databases {
   ledger: Database<StoredLedgerRecord, string>;
   kv: Database<StoredKvRecord, [string, string]>;
   expiry: Database<null, ExpiryKey>;
+  leases: Database<StoredLease, string>;
   meta: Database<number, string>;
 }
 
@@ -464,6 +471,21 @@ export class LmdbStore implements FinanceStore {
     });
   }
 
+  // ---- leases ------------------------------------------------------------------------------------
+
+  async claimLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    requireKey(name, 'lease name');
+    requireOwner(holder);
+    requirePositive(ttlMs, 'lease duration (ms)');
+    const now = this.settings.now();
+    return this.write('claim a lease', (dbs) => {
+      const current = dbs.leases.get(name);
+      if (current && current.holder !== holder && current.until > now) return false;
+      dbs.leases.put(name, { holder, until: now + ttlMs });
+      return true;
+    });
+  }
+
   // ---- housekeeping ------------------------------------------------------------------------------
 
   async purgeExpired(): Promise<PurgeResult> {
@@ -543,6 +565,7 @@ function acquireEnvironment(directory: string): Environment {
       ledger: root.openDB({ name: 'ledger' }),
       kv: root.openDB({ name: 'kv' }),
       expiry: root.openDB({ name: 'expiry' }),
+      leases: root.openDB({ name: 'leases' }),
       meta: root.openDB({ name: 'meta' }),
     };
     checkLayout(dbs.meta, directory);
