@@ -22,6 +22,7 @@ import {
 } from '../../lib/approval';
 import { FinanceError } from '../../lib/errors';
 import type { FinanceStore } from '../../lib/reliability/store';
+import { SingleRunner, runnerTtlMs } from '../../lib/reliability/single-runner';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { onInputWithRetry } from '../shared/retrying';
@@ -80,6 +81,12 @@ export = function register(RED: NodeAPI): void {
         clock: () => clock().getTime(),
         onError: (err) => this.warn(`Employee directory: ${(err as Error).message} (routing uses the last snapshot).`),
       });
+      const slaRunner = new SingleRunner({
+        store: () => store,
+        name: `${namespace}/sla`,
+        ttlMs: runnerTtlMs(settings.slaCheckMs),
+        onError: (err) => this.warn(`SLA check skipped, the store did not answer: ${asFinanceError(err).message}`),
+      });
       workflow = new ApprovalWorkflow({
         store,
         namespace,
@@ -90,6 +97,8 @@ export = function register(RED: NodeAPI): void {
         // A waiting event is held past its SLA due time until the next SLA check has surely escalated it.
         holdMarginMs: settings.slaCheckMs,
         warn: (text) => this.warn(text),
+        // Hosts sharing a store share the timers: one of them checks them, another takes over when it dies.
+        mayRunSla: () => slaRunner.mayRun(),
       });
       // Load the directory now, so the first report does not wait for it.
       directory.directory().catch((err: Error) => this.warn(`Employee directory not loaded yet: ${err.message}`));
