@@ -164,7 +164,7 @@ export class PostgresStore implements FinanceStore {
     });
     // An idle connection that breaks (server restart, network) is reported here; without a listener the
     // error would end the Node-RED process. The pool drops it and the next query opens a new one.
-    pool.on('error', () => undefined);
+    pool.on('error', ignoreError);
     return new PostgresStore(pool, loadMsgPack(), settings);
   }
 
@@ -708,9 +708,13 @@ export class PostgresStore implements FinanceStore {
     let client: PoolClient | undefined;
     try {
       client = await pool.connect();
+      // A checked-out connection that breaks (server restart) emits 'error'; unheard, it would end the process.
+      // The query running on it fails as well, and that failure is what this call reports.
+      client.on('error', ignoreError);
       await client.query('BEGIN');
       const result = await body(client);
       if (!(result as { rolledBack?: boolean } | undefined)?.rolledBack) await client.query('COMMIT');
+      client.off('error', ignoreError);
       client.release();
       return result;
     } catch (err) {
@@ -720,6 +724,7 @@ export class PostgresStore implements FinanceStore {
           () => false,
           () => true,
         );
+        client.off('error', ignoreError);
         client.release(broken ? (err as Error) : undefined);
       }
       throw this.failure(action, err);
@@ -740,6 +745,7 @@ export class PostgresStore implements FinanceStore {
   private async createTables(): Promise<void> {
     const pool = this.requireOpen();
     const client = await pool.connect();
+    client.on('error', ignoreError);
     const { inbox, ledger, kv, leases, meta } = this.t;
     try {
       await client.query('BEGIN');
@@ -804,9 +810,11 @@ export class PostgresStore implements FinanceStore {
         );
       }
       await client.query('COMMIT');
+      client.off('error', ignoreError);
       client.release();
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
+      client.off('error', ignoreError);
       client.release(true);
       throw err;
     }
@@ -838,6 +846,9 @@ function loadMsgPack(): MsgPack {
   };
   return new Packr({ useRecords: false });
 }
+
+/** For connection errors that the failing query reports anyway (see transaction and open). */
+function ignoreError(): void {}
 
 /** Keys go to PostgreSQL as bytea (see createTables). */
 function bytes(text: string): Buffer {
