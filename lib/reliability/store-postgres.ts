@@ -160,7 +160,9 @@ export class PostgresStore implements FinanceStore {
       max: poolSize ?? 10,
       ssl: ssl ? { rejectUnauthorized: true } : undefined,
       application_name: 'finance-sync',
-      connectionTimeoutMillis: 10_000,
+      // Also how long a call waits for a free connection of the pool: a burst of calls queues behind `max`
+      // connections, so this is generous; a server that refuses connections fails at once anyway.
+      connectionTimeoutMillis: 60_000,
     });
     // An idle connection that breaks (server restart, network) is reported here; without a listener the
     // error would end the Node-RED process. The pool drops it and the next query opens a new one.

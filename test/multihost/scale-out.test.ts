@@ -66,8 +66,8 @@ function startCollector(): Promise<{ url: string; seen: Seen; close: () => Promi
   );
 }
 
-/** The flow every host runs; only the MQTT client id differs (one per host, kept across its restarts). */
-function hostFlow(host: number, broker: string, pg: TestPostgres, sandboxUrl: string, collector: string) {
+/** The flow every host runs, the same on each; the MQTT client id comes from each host's environment. */
+function hostFlow(broker: string, pg: TestPostgres, sandboxUrl: string, collector: string) {
   const tab = 'mh-tab';
   const at = (x: number, y: number) => ({ z: tab, x, y });
   const report = (kind: string, extra: string) =>
@@ -120,7 +120,8 @@ function hostFlow(host: number, broker: string, pg: TestPostgres, sandboxUrl: st
       mode: 'mqtt',
       broker,
       topic: `$share/${GROUP}/${TOPIC}`,
-      clientId: `finance-sync-host-${host}`,
+      // Node-RED replaces a property that is exactly ${NAME} with that environment variable of the host.
+      clientId: '${FINANCE_SYNC_CLIENT_ID}',
       maxBytes: '1048576',
       leaseSeconds: '120',
       recoverySeconds: '5',
@@ -207,6 +208,11 @@ function hostFlow(host: number, broker: string, pg: TestPostgres, sandboxUrl: st
   ];
 }
 
+/** What tells the hosts apart: their name (for the figures) and their MQTT client id, kept across restarts. */
+function hostEnv(host: number): Record<string, string> {
+  return { HOST_ID: `host-${host}`, FINANCE_SYNC_CLIENT_ID: `finance-sync-host-${host}` };
+}
+
 /** Events with ids the test can find in the ERP; every SLA_EVERY-th one waits for a person. */
 function eventBody(index: number): { reportId: string; body: Buffer; contentType: string } {
   const sample = sampleEvent({ profile: 'cloudevents', scheme: 'none', seed: index + 1 });
@@ -270,8 +276,8 @@ describe('scale-out over MQTT and PostgreSQL', () => {
     const hosts = await Promise.all(
       Array.from({ length: HOSTS }, (_, host) =>
         startNodeRed({
-          flows: hostFlow(host, broker.url, pg, sandbox.url, collector.url),
-          env: { HOST_ID: `host-${host}` },
+          flows: hostFlow(broker.url, pg, sandbox.url, collector.url),
+          env: hostEnv(host),
         }),
       ),
     );
@@ -329,7 +335,7 @@ describe('scale-out over MQTT and PostgreSQL', () => {
 
     // Not "at 70 %": host-1's share waits in its broker session until it is back (see shared-subscription.test.ts).
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    hosts[1] = await startNodeRed({ userDir: userDirs[1], env: { HOST_ID: 'host-1' } });
+    hosts[1] = await startNodeRed({ userDir: userDirs[1], env: hostEnv(1) });
     fault(`host-1 back at ${posted()} posted`);
 
     const acked = await publishing;
