@@ -19,6 +19,10 @@ const DEMO_CREDENTIALS = {
   'finance-source': { secret: DEMO_WEBHOOK_SECRET },
 };
 
+function isOnExampleSandbox(url) {
+  return typeof url === 'string' && (url === EXAMPLE_SANDBOX_URL || url.startsWith(`${EXAMPLE_SANDBOX_URL}/`));
+}
+
 function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
   const files = fs
     .readdirSync(examplesDir)
@@ -35,8 +39,9 @@ function deployableFlows(examplesDir, { sandboxUrl, only } = {}) {
         node.baseUrl = sandboxUrl;
       }
       // The examples write back to the sandbox on its default port; follow it when it runs elsewhere.
-      if (node.type === 'finance-source' && sandboxUrl && node.apiBaseUrl === EXAMPLE_SANDBOX_URL) {
-        node.apiBaseUrl = sandboxUrl;
+      // (the procurement example's Coupa simulator lives below it, at /coupa).
+      if (node.type === 'finance-source' && sandboxUrl && isOnExampleSandbox(node.apiBaseUrl)) {
+        node.apiBaseUrl = sandboxUrl + node.apiBaseUrl.slice(EXAMPLE_SANDBOX_URL.length);
       }
       if (DEMO_CREDENTIALS[node.type]) credentials[node.id] = { ...DEMO_CREDENTIALS[node.type] };
       flows.push(node);

@@ -65,11 +65,27 @@ async function deployExamples() {
 
 const children = [];
 let stopping = false;
+/** How long the children get to close (Node-RED runs every node's close handler, 15 s at most). */
+const STOP_WAIT_MS = 20_000;
+
 function stopAll(code) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  // Exit once both have closed, so nothing is left listening; kill whatever still hangs after the wait.
+  let left = running.length;
+  for (const child of running) {
+    child.once('exit', () => {
+      left -= 1;
+      if (left === 0) process.exit(code);
+    });
+    child.kill('SIGTERM');
+  }
+  if (left === 0) setTimeout(() => process.exit(code), 0);
+  setTimeout(() => {
+    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    process.exit(code);
+  }, STOP_WAIT_MS).unref();
 }
 
 function run(name, args, env) {

@@ -29,6 +29,7 @@ for (const type of fs.readdirSync(nodesDir)) {
   }
 }
 
-const cli = path.join(dist, 'lib', 'sandbox', 'cli.js');
-if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
+for (const cli of [path.join(dist, 'lib', 'sandbox', 'cli.js'), path.join(dist, 'lib', 'audit', 'cli.js')]) {
+  if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
+}
 console.log('built dist/');

@@ -302,7 +302,14 @@ function memoryOf(pid) {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+    // RssAnon is the process's own memory (heap, buffers); RssFile counts pages of mapped files, here mostly the
+    // store's LMDB map: page cache the kernel can drop, which grows with what is stored, not with what is in flight.
+    return {
+      peakRssMb: kb('VmHWM') / 1024,
+      rssMb: kb('VmRSS') / 1024,
+      anonRssMb: kb('RssAnon') / 1024,
+      fileRssMb: kb('RssFile') / 1024,
+    };
   } catch {
     return undefined;
   }

@@ -132,6 +132,13 @@ function printReport(results) {
     rows.push(['', 'peak RSS', r('burst.peakRssMb', ' MB'), '', '']);
     rows.push([
       '',
+      'of which own (anon) / store file pages',
+      `${r('burst.peakAnonRssMb', ' MB')} / ${r('burst.peakFileRssMb', ' MB')}`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '',
       'drain: ERP requests/s (vs limit 200)',
       r('burst.drainRequestsPerSec'),
       '200',

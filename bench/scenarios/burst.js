@@ -2,7 +2,8 @@
  * 4. burst: `events` signed events sent as fast as autocannon can (over `connections` connections) to the
  * example pipeline whose ERP (the sandbox) allows 200 requests/s, answering 429 beyond that, and whose ERP
  * connection is configured with that limit. Measured: how fast the events were accepted, the peak resident
- * memory of the Node-RED process (VmHWM: its high-water mark since it started, burst and drain included), and
+ * memory of the Node-RED process (VmHWM: its high-water mark since it started, burst and drain included; also
+ * split, from samples, into its own memory (RssAnon) and the mapped pages of the store's file (RssFile)), and
  * during `drainSeconds` after the last event was accepted, the ERP requests served per second as a fraction
  * of the limit, and the 429s the ERP answered over the whole scenario.
  */
@@ -25,6 +26,9 @@ async function burst(config, fail) {
   const startRssMb = memoryOf(nodeRed.pid)?.rssMb;
   // Sampled as well as read at the end, so a process that dies of the burst still leaves its figure.
   const memory = recorder(() => memoryOf(nodeRed.pid)?.peakRssMb ?? 0, 500);
+  // The same samples split: the process's own memory, and the mapped pages of the store's file.
+  const anonMemory = recorder(() => memoryOf(nodeRed.pid)?.anonRssMb ?? 0, 500);
+  const fileMemory = recorder(() => memoryOf(nodeRed.pid)?.fileRssMb ?? 0, 500);
   const events = expenseEvents(count, { tag: `${runTag()}u` });
 
   const sent = await sendEvents({
@@ -54,6 +58,8 @@ async function burst(config, fail) {
     );
   }
   const peakRssMb = Math.max(...(await memory.stop()).map(([, value]) => value));
+  const peakAnonRssMb = Math.max(...(await anonMemory.stop()).map(([, value]) => value));
+  const peakFileRssMb = Math.max(...(await fileMemory.stop()).map(([, value]) => value));
   const limited = after.counters.rateLimited - before.counters.rateLimited;
   const served = after.counters.requests - before.counters.requests - limited;
   const drainRate = served / drainS;
@@ -62,6 +68,8 @@ async function burst(config, fail) {
     acceptedPerSec: round(sent.accepted.length / sent.durationS),
     acceptP99Ms: sent.latency.p99,
     peakRssMb: round(peakRssMb),
+    peakAnonRssMb: round(peakAnonRssMb),
+    peakFileRssMb: round(peakFileRssMb),
     idleRssMb: round(startRssMb ?? null),
     drainRequestsPerSec: round(drainRate, 1),
     drainRateVsLimit: round(drainRate / RATE_LIMIT, 3),

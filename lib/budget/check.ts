@@ -5,7 +5,7 @@
  */
 import { isFinanceError } from '../errors';
 import type { CallContext, ErpDialect } from '../erp/dialect';
-import { fromMinorUnits, sum } from '../model/money';
+import { compare, fromMinorUnits, subtract, sum } from '../model/money';
 import type { ErpMessage } from '../model/types';
 import type { MappedDocument } from '../mapping/documents';
 import { aggregateCharges } from './aggregate';
@@ -14,7 +14,7 @@ import { mapBounded } from './bounded';
 import { documentCurrency } from './document';
 import { dateOf } from './periods';
 import { decidingCheck, keyStatus, worstStatus } from './status';
-import type { BudgetKeyCheck, BudgetOutcome, BudgetRequest, NoBudgetBehaviour, PeriodSource } from './types';
+import type { BudgetKeyCheck, BudgetOutcome, BudgetRequest, Charge, NoBudgetBehaviour, PeriodSource } from './types';
 
 /** ERP funds checks one document may have in flight at once: a report with many cost centers stays polite. */
 export const DEFAULT_MAX_PARALLEL_CHECKS = 4;
@@ -28,6 +28,11 @@ export interface BudgetCheckOptions {
   /** Milliseconds since the epoch: the check time and the date of documents that have none. */
   now?: () => number;
   maxParallel?: number;
+  /**
+   * The document's commitment the ERP already counts (the open purchase order of an earlier version of this
+   * requisition, see commitment.ts): taken off per budget key and period, so only the change is checked.
+   */
+  committed?: readonly Charge[];
 }
 
 interface KeyAnswer {
@@ -95,6 +100,22 @@ async function checkKey(
   }
 }
 
+/**
+ * Each request less what the same key and period already hold from the document's own commitment, never
+ * below zero (a revision that lowers an amount asks for nothing more).
+ */
+function netOfCommitted(requests: BudgetRequest[], committed: readonly Charge[], currency: string): BudgetRequest[] {
+  if (committed.length === 0) return requests;
+  const held = new Map(aggregateCharges(committed, currency).map((request) => [request.key, request.amount]));
+  const zero = fromMinorUnits(0n, currency);
+  return requests.map((request) => {
+    const already = held.get(request.key);
+    if (already === undefined) return request;
+    const net = subtract(request.amount, already);
+    return { ...request, amount: compare(net, zero) < 0 ? zero : net };
+  });
+}
+
 export async function checkDocumentBudget(
   dialect: Pick<ErpDialect, 'checkBudget'>,
   document: MappedDocument,
@@ -103,7 +124,7 @@ export async function checkDocumentBudget(
   const nowMs = (options.now ?? Date.now)();
   const currency = documentCurrency(document);
   const charges = chargesOf(document, { periodFrom: options.periodFrom, today: dateOf(nowMs) });
-  const requests = aggregateCharges(charges, currency);
+  const requests = netOfCommitted(aggregateCharges(charges, currency), options.committed ?? [], currency);
   const ctx: CallContext = { correlationId: options.correlationId };
   const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>
     checkKey(dialect, request, document.company, options, ctx),

@@ -11,12 +11,15 @@ export interface BudgetDialogSettings {
   warningPercent?: string | number;
   noBudget?: string;
   periodFrom?: string;
+  netOfCommitment?: unknown;
 }
 
 export interface BudgetSettings {
   warningPercent: number;
   noBudget: NoBudgetBehaviour;
   periodFrom: PeriodSource;
+  /** For a requisition whose purchase order exists, check only the change (lib/budget/commitment.ts). */
+  netOfCommitment: boolean;
 }
 
 function choice<V extends string>(value: unknown, field: string, choices: readonly V[]): V {
@@ -40,5 +43,6 @@ export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
     }),
     noBudget: choice(settings.noBudget, 'Without a budget', NO_BUDGET_BEHAVIOURS),
     periodFrom: choice(settings.periodFrom, 'Budget period from', PERIOD_SOURCES),
+    netOfCommitment: settings.netOfCommitment === true || settings.netOfCommitment === 'true',
   };
 }

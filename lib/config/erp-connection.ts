@@ -5,14 +5,21 @@
 import { FinanceError } from '../errors';
 import type { AuthConfig, ErpConnectionConfig } from '../erp/client';
 import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../reliability/circuit-breaker';
+import {
+  BC_SCOPE,
+  businessCentralTokenUrl,
+  dialectName,
+  dialectOptions,
+  type DialectDialogSettings,
+} from './erp-dialect-settings';
 import type { RetryDialogSettings } from './retry-settings';
 import { httpUrl, integerSetting, optionalText, requiredText } from './settings';
 
-export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2'] as const;
+export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2', 'frappeToken'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 /** The retry fields are read by retryPolicyFromDialog (retry-settings.ts), the others here. */
-export interface ErpDialogSettings extends RetryDialogSettings {
+export interface ErpDialogSettings extends RetryDialogSettings, DialectDialogSettings {
   name?: string;
   dialect?: string;
   baseUrl?: string;
@@ -42,9 +49,11 @@ export interface ErpCredentials {
   apiKey?: string;
   clientId?: string;
   clientSecret?: string;
+  /** ERPNext: the API secret that goes with apiKey. */
+  apiSecret?: string;
 }
 
-function authConfig(settings: ErpDialogSettings, credentials: ErpCredentials): AuthConfig {
+function authConfig(settings: ErpDialogSettings, credentials: ErpCredentials, baseUrl: string): AuthConfig {
   const type = (settings.authType || 'none') as AuthType;
   const secret = (value: string | undefined, field: string): string =>
     requiredText(value, field, `enter it under Authentication (it is kept in Node-RED's credential store)`);
@@ -65,13 +74,26 @@ function authConfig(settings: ErpDialogSettings, credentials: ErpCredentials): A
         headerName: requiredText(settings.apiKeyHeader, 'API key header', 'name the header, e.g. X-API-Key'),
         apiKey: secret(credentials.apiKey, 'API key'),
       };
-    case 'oauth2':
+    case 'oauth2': {
+      // Business Central: Entra ID's token URL and BC's scope follow from the tenant when left empty.
+      const bc = settings.dialect === 'business-central' && optionalText(settings.bcTenant);
       return {
         type: 'oauth2',
-        tokenUrl: httpUrl(settings.tokenUrl, 'Token URL'),
+        tokenUrl:
+          bc && !optionalText(settings.tokenUrl)
+            ? businessCentralTokenUrl(baseUrl, bc)
+            : httpUrl(settings.tokenUrl, 'Token URL'),
         clientId: secret(credentials.clientId, 'Client id'),
         clientSecret: secret(credentials.clientSecret, 'Client secret'),
-        scope: optionalText(settings.scope),
+        scope: optionalText(settings.scope) ?? (bc ? BC_SCOPE : undefined),
+      };
+    }
+    case 'frappeToken':
+      // Frappe / ERPNext: Authorization: token <api_key>:<api_secret>.
+      return {
+        type: 'apiKey',
+        headerName: 'Authorization',
+        apiKey: `token ${secret(credentials.apiKey, 'API key')}:${secret(credentials.apiSecret, 'API secret')}`,
       };
     default:
       throw new FinanceError(
@@ -101,12 +123,15 @@ export function erpConnectionConfig(
     max: 3600,
     fallback: 1,
   });
+  const baseUrl = baseUrlOverride ?? httpUrl(settings.baseUrl, 'Base URL');
+  const options = dialectOptions(settings);
   return {
     name: optionalText(settings.name),
-    dialect: optionalText(settings.dialect) ?? 'sandbox',
-    baseUrl: baseUrlOverride ?? httpUrl(settings.baseUrl, 'Base URL'),
+    dialect: dialectName(settings.dialect),
+    baseUrl,
     company: optionalText(settings.company),
-    auth: authConfig(settings, credentials),
+    auth: authConfig(settings, credentials, baseUrl),
+    ...(options ? { options } : {}),
     timeoutMs: integerSetting(settings.timeoutMs, 'Timeout (ms)', { min: 100, max: 600_000, fallback: 30_000 }),
     maxConcurrency: integerSetting(settings.maxConcurrency, 'Concurrent requests', { min: 1, max: 100, fallback: 8 }),
     rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, perMs: rateLimitWindowSeconds * 1000 } : null,

@@ -73,6 +73,19 @@ export interface ErpClientStats {
   waitingForRateLimit: number;
 }
 
+/** One request sent to the ERP, for the audit trail and the metrics: no headers, no body, no query. */
+export interface ErpCall {
+  method: HttpMethod;
+  /** The path without its query string. */
+  path: string;
+  correlationId: string;
+  /** The HTTP status; undefined when no answer came (timeout, reset, refused connection). */
+  status?: number;
+  /** The error code when no answer came. */
+  errorCode?: string;
+  durationMs: number;
+}
+
 export interface ErpClientDependencies {
   /** Monotonic time and timers for the rate limiter and token expiry. */
   clock?: Clock;
@@ -99,6 +112,7 @@ export class ErpClient implements ErpHttp {
   readonly #breaker: CircuitBreaker | null;
   readonly #dateNow: () => number;
   readonly #inFlight = new Set<AbortController>();
+  readonly #callListeners = new Set<(call: ErpCall) => void>();
   #closed = false;
 
   constructor(config: ErpConnectionConfig, dependencies: ErpClientDependencies = {}) {
@@ -178,6 +192,24 @@ export class ErpClient implements ErpHttp {
     };
   }
 
+  /** Calls `listener` after every request that was sent (answered or not); returns the function that stops it. */
+  onCall(listener: (call: ErpCall) => void): () => void {
+    this.#callListeners.add(listener);
+    return () => {
+      this.#callListeners.delete(listener);
+    };
+  }
+
+  #reportCall(call: ErpCall): void {
+    for (const listener of this.#callListeners) {
+      try {
+        listener(call);
+      } catch {
+        // An observer must never fail the request it observes.
+      }
+    }
+  }
+
   async #exchange<T>(request: ErpRequest): Promise<ErpResponse<T>> {
     const release = await this.#slots.acquire();
     try {
@@ -246,9 +278,10 @@ export class ErpClient implements ErpHttp {
     // close() may have come while this request waited for its token: it must not go out on a closed connection.
     if (this.#closed) throw this.#closedError();
     const sentHeaders = this.#auth.headers();
+    const correlationId = request.correlationId ?? randomUUID();
     const headers: Record<string, string> = {
       ...request.headers,
-      'X-Correlation-Id': request.correlationId ?? randomUUID(),
+      'X-Correlation-Id': correlationId,
       ...sentHeaders,
     };
     if (request.idempotencyKey !== undefined) headers['Idempotency-Key'] = request.idempotencyKey;
@@ -272,16 +305,29 @@ export class ErpClient implements ErpHttp {
         headers,
         signal: controller.signal,
       });
+      const durationMs = performance.now() - startedAt;
+      const call = { method: request.method, path: withoutQuery(request.path), correlationId };
+      this.#reportCall({ ...call, status: response.status, durationMs });
       return {
         status: response.status,
         data: response.data,
         headers: plainHeaders(response.headers),
         sentHeaders,
-        durationMs: performance.now() - startedAt,
+        durationMs,
       };
     } catch (error) {
       if (this.#closed && !timedOut) throw this.#closedError();
-      throw errorForTransport(this.#facts(request), error, { timedOutAfterMs: timedOut ? timeoutMs : undefined });
+      const failure = errorForTransport(this.#facts(request), error, {
+        timedOutAfterMs: timedOut ? timeoutMs : undefined,
+      });
+      this.#reportCall({
+        method: request.method,
+        path: withoutQuery(request.path),
+        correlationId,
+        errorCode: failure.code,
+        durationMs: performance.now() - startedAt,
+      });
+      throw failure;
     } finally {
       clearTimeout(deadline);
       this.#inFlight.delete(controller);

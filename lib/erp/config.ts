@@ -50,6 +50,8 @@ export interface ErpConnectionConfig {
   circuitBreaker?: Partial<CircuitBreakerSettings> | null;
   tls?: TlsOptions;
   userAgent?: string;
+  /** Dialect-specific settings (see DialectConfig.options): tenant, environment, sapClient, servicePath, site... */
+  options?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ResolvedConnectionConfig extends ErpConnectionConfig {

@@ -21,7 +21,10 @@ import type {
   TaxCode,
 } from '../model/types';
 import type { ErpHttp } from './client';
+import { createBusinessCentralDialect } from './business-central/dialect';
+import { createErpnextDialect } from './erpnext/dialect';
 import { createSandboxDialect } from './sandbox/dialect';
+import { createSapDialect } from './sap/dialect';
 
 /** Travels with every dialect call into the ERP's request headers. */
 export interface CallContext {
@@ -151,6 +154,17 @@ export interface ErpDialect {
     ifMatch: string,
     ctx: CallContext,
   ): Promise<ErpPurchaseOrder>;
+  /**
+   * Committed (open purchase orders) and actual (postings) spend per cost center, for the metrics. Optional:
+   * an ERP without such a report leaves it out, and the metrics then show no spend.
+   */
+  spendByCostCenter?(query: { period?: string }, ctx: CallContext): Promise<CostCenterSpend[]>;
+}
+
+export interface CostCenterSpend {
+  costCenter: string;
+  committed: Money;
+  actual: Money;
 }
 
 /** The connection settings a dialect reads; a whole ErpConnectionConfig fits. */
@@ -159,6 +173,13 @@ export interface DialectConfig {
   name?: string;
   /** Company / tenant the connection works in. */
   company?: string;
+  /** The connection's base URL (dialects that receive absolute next-page links turn them back into paths). */
+  baseUrl?: string;
+  /**
+   * Settings only one dialect needs, by name: Business Central `tenant`, `environment`, `referenceApi`;
+   * SAP `sapClient`, `servicePath`; ERPNext `site`. Each dialect checks its own and says what is missing.
+   */
+  options?: Readonly<Record<string, string | undefined>>;
 }
 
 export type DialectFactory = (http: ErpHttp, config: DialectConfig) => ErpDialect;
@@ -166,6 +187,9 @@ export type DialectFactory = (http: ErpHttp, config: DialectConfig) => ErpDialec
 /** Adding an ERP means one folder under lib/erp/ and one line here. */
 const DIALECTS: Readonly<Record<string, DialectFactory>> = {
   sandbox: createSandboxDialect,
+  'business-central': createBusinessCentralDialect,
+  sap: createSapDialect,
+  erpnext: createErpnextDialect,
 };
 
 export const DIALECT_NAMES: readonly string[] = Object.keys(DIALECTS);

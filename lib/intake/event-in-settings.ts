@@ -1,17 +1,19 @@
 /**
  * Turns the `finance-event-in` dialog into intake settings: how events arrive (own webhook, messages from
- * upstream nodes, own MQTT subscription), the body limit, the lease and how often recovery runs. Checked once
+ * upstream nodes, own MQTT subscription, polling the source's API), the body limit, the lease and how often recovery runs. Checked once
  * at deploy; each mistake is a CONFIG_INVALID error that names the field.
  */
 import { FinanceError } from '../errors';
 import { integerSetting, optionalText, requiredText } from '../config/settings';
 import { DEFAULT_MAX_JSON_BYTES } from '../model/safe-json';
+import { COUPA_MAX_PAGE_SIZE, COUPA_RESOURCES, type CoupaResource } from '../sources/coupa-poller';
 
-export const INTAKE_MODES = ['http', 'input', 'mqtt'] as const;
+export const INTAKE_MODES = ['http', 'input', 'mqtt', 'poll'] as const;
 export type IntakeMode = (typeof INTAKE_MODES)[number];
 
 export const DEFAULT_LEASE_SECONDS = 300;
 export const DEFAULT_RECOVERY_SECONDS = 10;
+export const DEFAULT_POLL_SECONDS = 60;
 
 export interface EventInDialogSettings {
   mode?: string;
@@ -25,6 +27,19 @@ export interface EventInDialogSettings {
   broker?: string;
   topic?: string;
   clientId?: string;
+  /** poll mode: seconds between rounds, the Coupa resource, documents per page, the first cursor. */
+  pollSeconds?: string | number;
+  pollResource?: string;
+  pollPageSize?: string | number;
+  pollUpdatedAfter?: string;
+}
+
+export interface PollSettings {
+  intervalMs: number;
+  resource: CoupaResource;
+  pageSize: number;
+  /** Only documents updated after this instant are polled until a round saves a cursor of its own. */
+  updatedAfter?: string;
 }
 
 export interface MqttSettings {
@@ -43,6 +58,8 @@ export interface EventInSettings {
   recoveryIntervalMs: number;
   /** mqtt mode only. */
   mqtt?: MqttSettings;
+  /** poll mode only. */
+  poll?: PollSettings;
 }
 
 // Letters, digits and - . _ ~ / only: no route parameters or wildcards, so one node owns exactly one path.
@@ -86,8 +103,38 @@ export function eventInSettings(settings: EventInDialogSettings, nodeId: string)
       };
     case 'input':
       return { mode: 'input', ...common };
+    case 'poll':
+      return { mode: 'poll', poll: pollSettings(settings), ...common };
   }
 }
+
+function pollSettings(settings: EventInDialogSettings): PollSettings {
+  const resource = optionalText(settings.pollResource) ?? 'requisitions';
+  if (!(COUPA_RESOURCES as readonly string[]).includes(resource)) {
+    throw invalid('pollResource', `Documents "${resource}" is not one of ${COUPA_RESOURCES.join(', ')}.`);
+  }
+  const updatedAfter = optionalText(settings.pollUpdatedAfter);
+  if (updatedAfter !== undefined && !RFC_3339.test(updatedAfter)) {
+    throw invalid(
+      'pollUpdatedAfter',
+      `Updated after "${updatedAfter}" is not a date-time with its offset, such as 2026-01-01T00:00:00+00:00.`,
+    );
+  }
+  return {
+    intervalMs:
+      integerSetting(settings.pollSeconds, 'Poll every (s)', { min: 1, max: 86_400, fallback: DEFAULT_POLL_SECONDS }) *
+      1000,
+    resource: resource as CoupaResource,
+    pageSize: integerSetting(settings.pollPageSize, 'Page size', {
+      min: 1,
+      max: COUPA_MAX_PAGE_SIZE,
+      fallback: COUPA_MAX_PAGE_SIZE,
+    }),
+    ...(updatedAfter === undefined ? {} : { updatedAfter }),
+  };
+}
+
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 function endpointPath(value: unknown): string {
   const text = requiredText(value, 'Path', 'enter the path senders post to, e.g. /finance/events');

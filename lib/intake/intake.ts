@@ -37,6 +37,11 @@ export interface IntakeOptions {
    * lease runs out before the event's journey ended.
    */
   lease?: { owner: string; ms: number };
+  /**
+   * With a lease: bounds the events in flight (InboxRecovery). An event it does not admit is committed waiting
+   * (a 0 ms lease: owned, not handed out) and emitted later by recovery, when a slot is free.
+   */
+  admission?: Admission;
   profile: SourceProfile;
   signatureScheme: SignatureScheme;
   /** Current and previous webhook secrets (two during a rotation). Never logged. */
@@ -47,6 +52,16 @@ export interface IntakeOptions {
   now?: () => number;
   /** A correlation id for events that bring none. */
   newCorrelationId?: () => string;
+}
+
+/** Decides per event whether it is emitted at once or waits in the store for a slot (see InboxRecovery). */
+export interface Admission {
+  /** True: a slot is reserved, the event is committed leased and emitted now; false: it is committed waiting. */
+  admit(): boolean;
+  /** After admit() said true: the event committed leased until `leaseUntil`, or (no key) the slot was not used. */
+  admitted(key: string | undefined, leaseUntil?: number): void;
+  /** An event was committed waiting. */
+  waiting(): void;
 }
 
 export interface IncomingEvent {
@@ -66,6 +81,8 @@ export interface CheckedEvent {
 export interface IntakeAccepted {
   outcome: 'accepted';
   httpStatus: 202;
+  /** Committed waiting for a slot: the transport must not emit it (recovery does, when its turn comes). */
+  waiting?: boolean;
   key: string;
   envelope: FinanceEnvelope;
   payload: unknown;
@@ -120,9 +137,18 @@ export class Intake {
 
   /** Commits the event unless its key is known; resolves only after the store synced the commit. */
   async commit(event: CheckedEvent): Promise<IntakeResult> {
+    const { lease, admission } = this.options;
+    const now = !lease || !admission || admission.admit();
     try {
-      const lease = this.options.lease;
-      const result = await this.options.store().accept({ ...event, ...(lease && { lease }) });
+      const result = await this.options.store().accept({
+        ...event,
+        ...(lease && { lease: now ? lease : { owner: lease.owner, ms: 0 } }),
+      });
+      if (lease && admission) {
+        if (now && result.status === 'accepted') admission.admitted(event.key, result.entry.leaseUntil);
+        else if (now) admission.admitted(undefined);
+        else if (result.status === 'accepted') admission.waiting();
+      }
       if (result.status === 'duplicate') {
         const first = result.entry;
         return {
@@ -135,8 +161,9 @@ export class Intake {
             : { status: 'accepted', at: first.receivedAt },
         };
       }
-      return { outcome: 'accepted', httpStatus: 202, ...event };
+      return { outcome: 'accepted', httpStatus: 202, waiting: !now, ...event };
     } catch (err) {
+      if (now && lease && admission) admission.admitted(undefined);
       return refusal(err);
     }
   }

@@ -20,6 +20,14 @@ import {
 /** Auth types a source API offers for write-back (a subset of the ERP client's). */
 export const SOURCE_API_AUTH_TYPES = ['none', 'bearer', 'oauth2'] as const;
 
+/**
+ * The source API's timeout and width when the dialog leaves them empty: the ERP connection's defaults.
+ * A write-back waits for the whole timeout when the source hangs, holding one of the connection's slots, so a
+ * source that hangs now and then needs a shorter timeout or a wider connection (see the node's help).
+ */
+export const DEFAULT_SOURCE_API_TIMEOUT_MS = 30_000;
+export const DEFAULT_SOURCE_API_MAX_CONCURRENCY = 8;
+
 export interface SourceDialogSettings {
   name?: string;
   profile?: string;
@@ -44,6 +52,10 @@ export interface SourceDialogSettings {
   apiAuthType?: string;
   tokenUrl?: string;
   scope?: string;
+  /** How long one call to the source's API may take (ms); a call that hangs longer fails and is retried. */
+  apiTimeoutMs?: string | number;
+  /** Calls to the source's API at once, the connection's width. */
+  apiMaxConcurrency?: string | number;
 }
 
 /** Secrets from Node-RED's credential store; they never travel in the flow JSON. */
@@ -184,6 +196,17 @@ function apiConfig(
   if (!(SOURCE_API_AUTH_TYPES as readonly string[]).includes(authType)) {
     throw invalid('apiAuthType', `API authentication "${authType}" is not one of ${SOURCE_API_AUTH_TYPES.join(', ')}.`);
   }
+  // Checked here, so a wrong value is reported with the source's own field name.
+  const timeoutMs = integerSetting(settings.apiTimeoutMs, 'API timeout (ms)', {
+    min: 100,
+    max: 600_000,
+    fallback: DEFAULT_SOURCE_API_TIMEOUT_MS,
+  });
+  const maxConcurrency = integerSetting(settings.apiMaxConcurrency, 'API concurrent requests', {
+    min: 1,
+    max: 100,
+    fallback: DEFAULT_SOURCE_API_MAX_CONCURRENCY,
+  });
   return erpConnectionConfig(
     {
       name: `${optionalText(settings.name) ?? profileName} API`,
@@ -193,6 +216,8 @@ function apiConfig(
       authType,
       tokenUrl: settings.tokenUrl,
       scope: settings.scope,
+      timeoutMs,
+      maxConcurrency,
     },
     { token: credentials.token, clientId: credentials.clientId, clientSecret: credentials.clientSecret },
   );

@@ -7,6 +7,7 @@ import { integerSetting } from '../config/settings';
 export interface PurchaseOrderDialogSettings {
   validateMasterData?: unknown;
   masterDataRefreshMinutes?: unknown;
+  writebackFollows?: unknown;
 }
 
 export interface PurchaseOrderSettings {
@@ -14,6 +15,12 @@ export interface PurchaseOrderSettings {
   validateMasterData: boolean;
   /** How long the cached master data is used before it is loaded again. */
   masterDataRefreshMs: number;
+  /**
+   * A finance-writeback follows the synced output and records the event's final outcome, so this node leaves
+   * a synced event open: if the write-back fails, the event is not finished and recovery runs it again.
+   * Refusals are finished here either way.
+   */
+  writebackFollows: boolean;
 }
 
 export const DEFAULT_MASTER_DATA_REFRESH_MINUTES = 15;
@@ -28,5 +35,6 @@ export function purchaseOrderSettings(dialog: PurchaseOrderDialogSettings): Purc
     // Safe by default: only an explicit "false" from the dialog turns validation off.
     validateMasterData: dialog.validateMasterData !== false && dialog.validateMasterData !== 'false',
     masterDataRefreshMs: minutes * 60_000,
+    writebackFollows: dialog.writebackFollows === true || dialog.writebackFollows === 'true',
   };
 }

@@ -74,6 +74,8 @@ interface StoredInboxRecord {
   attempts: number;
   /** Duration of the last lease; absent in records written before holdLease() existed. */
   leaseMs?: number;
+  /** Set by holdLease() (a step parked the event on purpose); cleared when the entry is leased again. */
+  held?: true;
   outcome?: { status: string; detail?: StoredValue; at: number };
   /** Final entries only: when purgeExpired() may remove the entry. */
   expiresAt?: number;
@@ -110,6 +112,8 @@ interface Environment {
   dbs: Databases;
   /** Open LmdbStore handles on this directory in this process. */
   handles: number;
+  /** watchInbox() listeners of every handle: an entry finished or held through any handle concerns them all. */
+  inboxWatchers: Set<(key: string) => void>;
 }
 
 /**
@@ -150,21 +154,19 @@ export class LmdbStore implements FinanceStore {
     }
     if (input.lease !== undefined) {
       requireOwner(input.lease.owner);
-      requirePositive(input.lease.ms, 'lease duration (ms)');
+      if (input.lease.ms !== 0) requirePositive(input.lease.ms, 'lease duration (ms)');
     }
     const now = this.settings.now();
+    const lease = input.lease;
     const record: StoredInboxRecord = {
       envelope: storable(input.envelope, 'event envelope'),
       payload: storable(input.payload, 'event payload'),
       receivedAt: input.receivedAt ?? now,
       state: 'open',
       attempts: 0,
-      ...(input.lease && {
-        leaseOwner: input.lease.owner,
-        leaseUntil: now + input.lease.ms,
-        leaseMs: input.lease.ms,
-        attempts: 1,
-      }),
+      // A lease of 0 ms: owned, but due at once and not handed out yet (waiting for its turn, no attempt).
+      ...(lease && { leaseOwner: lease.owner, leaseUntil: now + lease.ms }),
+      ...(lease && lease.ms > 0 && { leaseMs: lease.ms, attempts: 1 }),
     };
     const max = this.settings.maxInboxEntries;
     const result = await this.write('store an accepted event', (dbs) => {
@@ -232,9 +234,25 @@ export class LmdbStore implements FinanceStore {
       const record = dbs.inbox.get(key);
       if (!record) return { leased: false, reason: 'missing' };
       if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
-      const held = { ...record, leaseUntil: now + ms + (record.leaseMs ?? DEFAULT_LEASE_MS) };
+      const held: StoredInboxRecord = { ...record, leaseUntil: now + ms + (record.leaseMs ?? DEFAULT_LEASE_MS) };
+      // A hold of 0 ms gives back an ordinary lease: the step has resumed.
+      if (ms > 0) held.held = true;
+      else delete held.held;
       replaceOpenRecord(dbs, key, record, held);
       return { leased: true, entry: toEntry(key, held) };
+    }).then((result) => this.notifyInbox(key, result.leased && ms > 0, result));
+  }
+
+  async expireLease(key: string, owner: string): Promise<boolean> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    const now = this.settings.now();
+    return this.write('end a lease early', (dbs) => {
+      const record = dbs.inbox.get(key);
+      if (!record || record.state === 'final' || record.leaseOwner !== owner || record.held) return false;
+      if (record.leaseUntil === undefined || record.leaseUntil <= now) return false;
+      replaceOpenRecord(dbs, key, record, { ...record, leaseUntil: now });
+      return true;
     });
   }
 
@@ -313,7 +331,7 @@ export class LmdbStore implements FinanceStore {
       dbs.meta.put(META_OPEN_COUNT, readOpenCount(dbs) - 1);
       dbs.expiry.put([expiresAt, 'inbox', key], null);
       return toEntry(key, final);
-    });
+    }).then((entry) => this.notifyInbox(key, entry !== undefined, entry));
   }
 
   async get(key: string): Promise<InboxEntry | undefined> {
@@ -500,6 +518,14 @@ export class LmdbStore implements FinanceStore {
     }
   }
 
+  watchInbox(listener: (key: string) => void): () => void {
+    const watchers = this.requireOpen().inboxWatchers;
+    watchers.add(listener);
+    return () => {
+      watchers.delete(listener);
+    };
+  }
+
   async close(): Promise<void> {
     const environment = this.environment;
     this.environment = undefined;
@@ -527,6 +553,21 @@ export class LmdbStore implements FinanceStore {
     } catch (err) {
       throw storageFailure(action, environment.directory, err);
     }
+  }
+
+  /** Tells the watchers that the entry `key` was finished or held (when `changed`); passes `result` through. */
+  private notifyInbox<T>(key: string, changed: boolean, result: T): T {
+    const watchers = this.environment?.inboxWatchers;
+    if (changed && watchers) {
+      for (const watcher of watchers) {
+        try {
+          watcher(key);
+        } catch {
+          // A watcher's failure is its own business: the write has committed and its caller gets the result.
+        }
+      }
+    }
+    return result;
   }
 
   private read<T>(action: string, body: (dbs: Databases) => T): T {
@@ -569,7 +610,7 @@ function acquireEnvironment(directory: string): Environment {
       meta: root.openDB({ name: 'meta' }),
     };
     checkLayout(dbs.meta, directory);
-    const environment: Environment = { directory, root, dbs, handles: 1 };
+    const environment: Environment = { directory, root, dbs, handles: 1, inboxWatchers: new Set() };
     environments.set(directory, environment);
     return environment;
   } catch (err) {
@@ -625,6 +666,7 @@ function leaseTo(
   ms: number,
 ): LeaseResult {
   const leased = { ...record, leaseOwner: owner, leaseUntil: now + ms, leaseMs: ms, attempts: record.attempts + 1 };
+  delete leased.held;
   replaceOpenRecord(dbs, key, record, leased);
   return { leased: true, entry: toEntry(key, leased) };
 }
@@ -633,6 +675,7 @@ function withoutLease(record: StoredInboxRecord): StoredInboxRecord {
   const copy = { ...record };
   delete copy.leaseOwner;
   delete copy.leaseUntil;
+  delete copy.held;
   return copy;
 }
 

@@ -52,6 +52,8 @@ export interface AcceptInput {
   /**
    * Leases the new entry to `owner` for `ms` in the same transaction (its first attempt), so no accepted event
    * is ever without an owner, not even after a crash right after the commit. A duplicate is not leased.
+   * `ms` 0 accepts the event as waiting for its turn: owned by `owner` but due at once (expiredLeases() lists
+   * it), not handed out and no attempt counted; the owner hands it out later with leaseIfExpired().
    */
   lease?: { owner: string; ms: number };
 }
@@ -119,6 +121,13 @@ export interface FinanceStore {
    */
   holdLease(key: string, ms: number): Promise<LeaseResult>;
   /**
+   * Ends `owner`'s lease now, for an intake that takes over the work of an earlier process of its own that ended
+   * (a crash, a kill -9) instead of waiting for those leases to run out: only when the entry is open, leased to
+   * `owner` until later than now and not held (holdLease with more than 0 ms). The owner and the attempts stay;
+   * expiredLeases() lists the entry from now on. False when nothing changed.
+   */
+  expireLease(key: string, owner: string): Promise<boolean>;
+  /**
    * Open entries that need to be emitted again: those whose lease has expired, then those never leased
    * (or released) whose `receivedAt` is at least `graceMs` old. The grace covers the normal path, in which
    * the intake emits the event right after accepting it and the first worker leases it moments later.
@@ -134,6 +143,12 @@ export interface FinanceStore {
   countOpen(): Promise<number>;
   /** Open entries in key order, starting after the key `after` (default limit 100). */
   listOpen(options?: { limit?: number; after?: string }): Promise<InboxEntry[]>;
+  /**
+   * Calls `listener(key)` after each committed finish() and holdLease() of more than 0 ms, made through any
+   * handle on this store in this process: the intake counts its events in flight with it. Returns the function
+   * that removes the listener. A listener must not throw (what it throws is ignored).
+   */
+  watchInbox(listener: (key: string) => void): () => void;
 
   // ---- ledger ------------------------------------------------------------------------------------
 

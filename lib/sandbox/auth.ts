@@ -48,6 +48,16 @@ export class AuthGate {
     return this.options.type === 'oauth2';
   }
 
+  /**
+   * For simulators whose API takes a key and secret on every request (Frappe's `token key:secret`): in OAuth2
+   * mode they must be the configured client id and secret; otherwise any pair is accepted.
+   */
+  acceptsClient(key: string, secret: string): boolean {
+    const options = this.options;
+    if (options.type !== 'oauth2') return true;
+    return sameSecret(key, options.clientId) && sameSecret(secret, options.clientSecret);
+  }
+
   /** Answers POST /oauth2/token from its form-encoded body. */
   issueToken(headers: IncomingHttpHeaders, rawBody: Buffer): SandboxResponse {
     const form = new URLSearchParams(rawBody.toString('utf8'));

@@ -54,6 +54,23 @@ export class BudgetLedger {
     return total;
   }
 
+  /** Actuals and commitments per cost center, in one period or (without one) in all; charges without a cost center are left out. */
+  byCostCenter(period?: string): Map<string, Usage> {
+    const totals = new Map<string, Usage>();
+    const periods = period === undefined ? [...this.periods.values()] : [this.periods.get(period) ?? new Map()];
+    for (const entries of periods) {
+      for (const entry of entries.values()) {
+        const costCenter = entry.dimensions.costCenter;
+        if (costCenter === undefined) continue;
+        const total = totals.get(costCenter) ?? { actuals: 0n, commitments: 0n };
+        total.actuals += entry.actuals;
+        total.commitments += entry.commitments;
+        totals.set(costCenter, total);
+      }
+    }
+    return totals;
+  }
+
   private entry(period: string, dimensions: Dimensions): UsageEntry {
     let entries = this.periods.get(period);
     if (!entries) {

@@ -12,6 +12,7 @@ import { SandboxProblem } from './problem';
 import { API_ROUTES, CONTROL_ROUTES, matchRoute, type RouteMatch } from './router';
 import type { SandboxState } from './state';
 import type { SandboxResponse } from './types';
+import { handleVendor, isVendorPath } from './vendors';
 
 export interface HandlerContext {
   state: SandboxState;
@@ -72,6 +73,14 @@ async function handle(context: HandlerContext, req: IncomingMessage, res: Server
   const path = queryStart < 0 ? url : url.slice(0, queryStart);
   const query = new URLSearchParams(queryStart < 0 ? '' : url.slice(queryStart + 1));
   const method = req.method ?? 'GET';
+
+  if (isVendorPath(path)) {
+    const rawBody = method === 'GET' || method === 'DELETE' ? EMPTY : await readRawBody(req);
+    const { auth, state } = context;
+    if (state.faults.latencyMs > 0) await context.delay(state.faults.latencyMs);
+    send(res, serialize(handleVendor({ state, auth, req, path, query, rawBody })));
+    return;
+  }
 
   if (!path.startsWith('/api/')) {
     const match = matchRoute(CONTROL_ROUTES, method, path);

@@ -113,6 +113,12 @@ export function getMasterRecord(company: CompanyState, kind: MasterDataKind, id:
   return { status: 200, body: record };
 }
 
+/** Deletes a master record (a control route: ERPs rarely allow it, but a full sync must notice it). */
+export function removeMasterRecord(company: CompanyState, kind: MasterDataKind, id: string): SandboxResponse {
+  if (!company.records(kind).delete(id)) throw notFound(`${kind} record "${id}" in ${company.company.id}`);
+  return { status: 200, body: { removed: { kind, id } } };
+}
+
 type FieldReader = (body: JsonObject, key: string, errors: FieldErrors, company: CompanyState) => unknown;
 
 const text: FieldReader = (body, key, errors) => readString(body, key, '', errors, { maxLength: 200 });

@@ -9,9 +9,16 @@ import type { CompanyState } from './company-state';
 import { COUPA_ROUTES, coupaSnapshot, resetCoupa } from './coupa';
 import { parseFaultConfig } from './faults';
 import { stateSnapshot } from './inspection';
-import { getMasterRecord, isMasterDataKind, listMasterData, patchMasterRecord } from './master-data';
+import {
+  getMasterRecord,
+  isMasterDataKind,
+  listMasterData,
+  patchMasterRecord,
+  removeMasterRecord,
+} from './master-data';
 import { createPosting, findPostings, getPosting } from './postings';
 import { SandboxProblem } from './problem';
+import { spendByCostCenter } from './spend';
 import {
   cancelPurchaseOrder,
   changePurchaseOrder,
@@ -22,6 +29,7 @@ import {
 import type { SandboxState } from './state';
 import { MASTER_DATA_KINDS, type SandboxResponse } from './types';
 import { receiveWriteback } from './writebacks';
+import { resetVendors, vendorSnapshot } from './vendors';
 
 export interface RouteRequest {
   state: SandboxState;
@@ -98,6 +106,7 @@ export const API_ROUTES: readonly Route[] = [
   ),
   route('POST', `${COMPANY}/postings`, (request) => createPosting(request.state, companyOf(request), request.body)),
   route('GET', `${COMPANY}/postings/:id`, (request) => getPosting(companyOf(request), request.params.id)),
+  route('GET', `${COMPANY}/spend`, (request) => spendByCostCenter(companyOf(request), request.query)),
   route('GET', `${COMPANY}/:kind`, (request) => listMasterData(companyOf(request), masterKind(request), request.query)),
   route('GET', `${COMPANY}/:kind/:id`, (request) =>
     getMasterRecord(companyOf(request), masterKind(request), request.params.id),
@@ -116,7 +125,7 @@ export const CONTROL_ROUTES: readonly Route[] = [
   route('POST', '/oauth2/token', (request) => request.auth.issueToken(request.headers, request.rawBody), 'raw'),
   route('GET', '/_sandbox/state', ({ state }) => ({
     status: 200,
-    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state) },
+    body: { ...stateSnapshot(state), coupa: coupaSnapshot(state), ...vendorSnapshot(state) },
   })),
   route('POST', '/_sandbox/faults', ({ state, body }) => {
     state.faults.configure(parseFaultConfig(body ?? {}));
@@ -128,8 +137,16 @@ export const CONTROL_ROUTES: readonly Route[] = [
     ({ state }) => {
       state.reset();
       resetCoupa(state);
+      resetVendors(state);
       return { status: 200, body: { reset: true } };
     },
+    'raw',
+  ),
+  // A master record deleted in the ERP, for tests and demos of a full sync that finds it gone.
+  route(
+    'POST',
+    '/_sandbox/companies/:company/:kind/:id/remove',
+    (request) => removeMasterRecord(companyOf(request), masterKind(request), request.params.id),
     'raw',
   ),
   ...COUPA_ROUTES,

@@ -235,12 +235,13 @@ export class CoupaPoller {
       return { outcome: 'stop' };
     }
     try {
-      await this.#options.http.request({
+      const marked = await this.#options.http.request<unknown>({
         method: 'PUT',
         path: `/api/${this.#options.resource}/${id}`,
         query: { exported: 'true' },
         correlationId: this.#options.correlationId,
       });
+      await this.#revisedMeanwhile(document as CoupaDocument, marked.data);
     } catch (error) {
       if (error instanceof FinanceError && !error.retryable) {
         // Committed but still marked unexported: it comes again next round and the inbox sees a duplicate.
@@ -252,6 +253,30 @@ export class CoupaPoller {
     }
     report.exported += 1;
     return { outcome: 'exported', updatedAt };
+  }
+
+  /**
+   * A revision saved in Coupa between this round's read and its export mark would be hidden by the mark (the
+   * flag is per record, not per revision). The PUT answers with the record as it is now: when its `updated-at`
+   * is not the one read, that newer revision is committed too; if that fails, the mark is taken back so the
+   * revision comes next round. A failure here ends the round like any other.
+   */
+  async #revisedMeanwhile(read: CoupaDocument, now: unknown): Promise<void> {
+    if (typeof now !== 'object' || now === null || Array.isArray(now)) return;
+    const current = now as CoupaDocument;
+    if (idOf(current) !== idOf(read) || current['updated-at'] === read['updated-at']) return;
+    try {
+      await this.#options.commit(current);
+    } catch (error) {
+      await this.#options.http.request({
+        method: 'PUT',
+        path: `/api/${this.#options.resource}/${String(read.id)}`,
+        query: { exported: 'false' },
+        correlationId: this.#options.correlationId,
+      });
+      if (error instanceof FinanceError && !error.retryable) return;
+      throw error;
+    }
   }
 
   /** Ends the round on a retryable failure; anything else is not a matter of waiting and is thrown. */

@@ -135,7 +135,7 @@ export function compileTopicTemplate(template: string): (outcome: WritebackOutco
     trimmed.replace(PLACEHOLDER, (_match, name: TopicField) => outcome[name].replace(/[/+#\u0000]/g, '_') || '_');
 }
 
-function checkBrokerUrl(value: string): string {
+export function checkBrokerUrl(value: string): string {
   let url: URL | undefined;
   try {
     url = new URL(value);

@@ -1,7 +1,12 @@
 /**
  * What is told back to the source system about a document: its status (posted, or the approval state when
  * it was not posted) and, once posted, the ERP's references. Read from the message the pipeline built:
- * msg.payload (the canonical document), msg.erp (finance-post), msg.approval (finance-approval).
+ * msg.payload (the canonical document), msg.erp (finance-post, finance-purchase-order), msg.approval
+ * (finance-approval), msg.purchaseOrder (finance-purchase-order), msg.budget (finance-budget-check).
+ *
+ * Statuses: `posted` (finance-post), `ordered` / `cancelled` (finance-purchase-order: the ERP holds the
+ * purchase order, or cancelled it), the approval state, or `budget_exceeded` (the budget check refused the
+ * money and nothing was written to the ERP).
  */
 import { FinanceError } from '../errors';
 import { isRecord } from '../erp/records';
@@ -23,6 +28,8 @@ export interface WritebackMessage {
   erp?: unknown;
   approval?: unknown;
   finance?: unknown;
+  purchaseOrder?: unknown;
+  budget?: unknown;
 }
 
 /** The canonical document's identity, which keys the write-back in the ledger. */
@@ -61,7 +68,15 @@ export function writebackDocument(payload: unknown): WritebackDocument {
  * event's journey. An intermediate status (approved, escalated, pending_approval) is written back too, but
  * the event stays open: an approved report still has to be posted.
  */
-export const FINAL_WRITEBACK_STATUSES: readonly string[] = ['posted', 'paid', 'rejected', 'returned', 'cancelled'];
+export const FINAL_WRITEBACK_STATUSES: readonly string[] = [
+  'posted',
+  'paid',
+  'rejected',
+  'returned',
+  'cancelled',
+  'ordered',
+  'budget_exceeded',
+];
 
 export function endsJourney(status: string): boolean {
   return FINAL_WRITEBACK_STATUSES.includes(status);
@@ -71,11 +86,11 @@ export function writebackOutcome(msg: WritebackMessage): WritebackOutcome {
   const document = writebackDocument(msg.payload);
   const erpRef = erpRefOf(msg.erp) ?? erpRefOf((msg.payload as { erpRef?: unknown }).erpRef);
   const approvalState = isRecord(msg.approval) ? msg.approval.state : undefined;
-  const status = erpRef !== undefined ? 'posted' : approvalState;
+  const status = erpRef !== undefined ? erpStatus(msg.purchaseOrder) : (approvalState ?? budgetStatus(msg.budget));
   if (typeof status !== 'string' || status === '') {
     throw new FinanceError(
       'SCHEMA_INVALID',
-      `Nothing to write back for ${document.sourceRef.system}:${document.sourceRef.id}: the message has neither msg.erp (from finance-post) nor msg.approval.state (from finance-approval).`,
+      `Nothing to write back for ${document.sourceRef.system}:${document.sourceRef.id}: the message has neither msg.erp (from finance-post or finance-purchase-order), msg.approval.state (from finance-approval) nor an exceeded msg.budget (from finance-budget-check).`,
     );
   }
   const correlationId = isRecord(msg.finance) ? msg.finance.correlationId : undefined;
@@ -86,6 +101,16 @@ export function writebackOutcome(msg: WritebackMessage): WritebackOutcome {
     ...(erpRef === undefined ? {} : { erpRef }),
     ...(typeof correlationId === 'string' ? { correlationId } : {}),
   };
+}
+
+/** A purchase order the ERP holds is `ordered` (or `cancelled`); any other ERP document was `posted`. */
+function erpStatus(purchaseOrder: unknown): string {
+  if (!isRecord(purchaseOrder) || typeof purchaseOrder.action !== 'string') return 'posted';
+  return purchaseOrder.action === 'cancelled' ? 'cancelled' : 'ordered';
+}
+
+function budgetStatus(budget: unknown): string | undefined {
+  return isRecord(budget) && budget.status === 'exceeded' ? 'budget_exceeded' : undefined;
 }
 
 /** The ERP reference without delivery facts such as httpStatus; undefined when there is none. */

@@ -4,6 +4,7 @@
  */
 import { FinanceError } from '../errors';
 import { CONCUR_CUSTOM_FIELD_ID } from './concur-target';
+import { COUPA_CUSTOM_FIELD_NAME } from './coupa-target';
 import { compileTopicTemplate } from './mqtt-target';
 import { WRITEBACK_TARGETS } from './target';
 import { DEFAULT_WEBHOOK_PATH } from './webhook-target';
@@ -21,7 +22,11 @@ export interface WritebackDialogSettings {
 export type WritebackSettings =
   | { target: 'webhook'; path: string }
   | { target: 'concur'; numberField: string; statusField?: string; userIdProperty: string }
-  | { target: 'mqtt'; brokerUrl: string; topicTemplate: string };
+  | { target: 'mqtt'; brokerUrl: string; topicTemplate: string }
+  | { target: 'coupa'; numberField: string; statusField?: string };
+
+/** The Coupa custom fields the pack writes to unless the dialog names others. */
+export const DEFAULT_COUPA_NUMBER_FIELD = 'erp-po-number';
 
 export const DEFAULT_USER_ID_PROPERTY = 'payload.employeeId';
 export const DEFAULT_TOPIC = 'finance/writeback/{system}/{documentId}';
@@ -48,6 +53,14 @@ export function writebackSettings(dialog: WritebackDialogSettings): WritebackSet
       if (brokerUrl === undefined) throw invalid('Broker', 'is empty: enter e.g. mqtt://127.0.0.1:1883');
       return { target: 'mqtt', brokerUrl, topicTemplate };
     }
+    case 'coupa': {
+      const statusField = text(dialog.statusField);
+      return {
+        target: 'coupa',
+        numberField: coupaField(text(dialog.numberField) ?? DEFAULT_COUPA_NUMBER_FIELD, 'ERP number field'),
+        ...(statusField === undefined ? {} : { statusField: coupaField(statusField, 'Status field') }),
+      };
+    }
     default:
       throw invalid('Target', `"${String(target)}" is not one of ${WRITEBACK_TARGETS.join(', ')}`);
   }
@@ -65,6 +78,16 @@ function webhookPath(path: string): string {
 function customField(value: string | undefined, field: string): string {
   if (value === undefined || !CONCUR_CUSTOM_FIELD_ID.test(value)) {
     throw invalid(field, `"${value ?? ''}" is not a Concur report custom field id such as custom15 or orgUnit1`);
+  }
+  return value;
+}
+
+function coupaField(value: string, field: string): string {
+  if (!COUPA_CUSTOM_FIELD_NAME.test(value)) {
+    throw invalid(
+      field,
+      `"${value}" is not a Coupa custom field name such as erp-po-number (letters, digits, - and _)`,
+    );
   }
   return value;
 }

@@ -1,7 +1,7 @@
-/** Where a write-back goes: one implementation per kind of source API (generic webhook, Concur, MQTT). */
+/** Where a write-back goes: one implementation per kind of source API (generic webhook, Concur, Coupa, MQTT). */
 import type { WritebackOutcome } from './outcome';
 
-export const WRITEBACK_TARGETS = ['webhook', 'concur', 'mqtt'] as const;
+export const WRITEBACK_TARGETS = ['webhook', 'concur', 'mqtt', 'coupa'] as const;
 export type WritebackTargetName = (typeof WRITEBACK_TARGETS)[number];
 
 export interface WritebackRequest {
@@ -13,6 +13,8 @@ export interface WritebackRequest {
   at: string;
   /** The document owner's user id in the source, for APIs that address documents per user (Concur). */
   userId?: string;
+  /** The canonical document type, for APIs with one resource per type (Coupa requisitions, purchase orders). */
+  docType?: string;
 }
 
 /** `skipped`: the target has no field for this outcome (e.g. Concur without a status field for a rejection). */

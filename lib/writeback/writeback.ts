@@ -6,6 +6,7 @@
  */
 import type { FinanceError } from '../errors';
 import { documentLedgerKey, type LedgerWriter } from '../posting/idempotent-write';
+import type { LatestVersionGuard } from './latest-version';
 import { writebackDocument, writebackOutcome, type WritebackMessage } from './outcome';
 import type { WritebackTarget, WritebackTargetName } from './target';
 
@@ -18,6 +19,8 @@ export interface WritebackRecord {
   at: string;
   /** False when the target had no field for this outcome and nothing was sent. */
   sent: boolean;
+  /** True when a newer version of the document was written back already, so this one was not sent. */
+  superseded?: boolean;
 }
 
 export interface WritebackInput {
@@ -33,7 +36,31 @@ export type WritebackResult =
   | { outcome: 'done'; writeback: WritebackRecord; duplicate: boolean }
   | { outcome: 'refused'; status: string; error: FinanceError };
 
+/**
+ * With `latest`, a versioned document's write-backs are kept in version order: an older version than the
+ * last one written back is answered done, `superseded`, and not sent.
+ */
 export async function performWriteback(
+  writer: LedgerWriter,
+  target: WritebackTarget,
+  input: WritebackInput,
+  latest?: LatestVersionGuard,
+): Promise<WritebackResult> {
+  const document = writebackDocument(input.message.payload);
+  const outcome = writebackOutcome(input.message);
+  const version = document.sourceRef.version;
+  if (latest === undefined || version === undefined) return writeOnce(writer, target, input);
+  const key = `${target.name}:${document.sourceRef.system}:${document.docType}:${document.sourceRef.id}`;
+  const result = await latest.run(key, version, async () => {
+    const written = await writeOnce(writer, target, input);
+    return { value: written, written: written.outcome === 'done' };
+  });
+  if (result !== 'superseded') return result;
+  const writeback = { target: target.name, status: outcome.status, at: input.now.toISOString(), sent: false };
+  return { outcome: 'done', writeback: { ...writeback, superseded: true }, duplicate: false };
+}
+
+async function writeOnce(
   writer: LedgerWriter,
   target: WritebackTarget,
   input: WritebackInput,
@@ -53,6 +80,7 @@ export async function performWriteback(
         idempotencyKey: ctx.idempotencyKey ?? '',
         correlationId,
         at,
+        docType: document.docType,
         ...(input.userId === undefined ? {} : { userId: input.userId }),
       });
       return { target: target.name, status: outcome.status, at, sent: delivery === 'sent' };

@@ -21,15 +21,25 @@ import {
   type Port,
 } from '../../lib/approval';
 import { FinanceError } from '../../lib/errors';
+import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
 import { SingleRunner, runnerTtlMs } from '../../lib/reliability/single-runner';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
-import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import {
+  asFinanceError,
+  onInput,
+  rememberTranslations,
+  statusText,
+  type Send,
+  type Status,
+} from '../shared/node-input';
 import { onInputWithRetry } from '../shared/retrying';
 
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
   store?: string;
   erp?: string;
+  /** The finance-master-data cache to read the directory from (empty: the ERP). */
+  masterDataCache?: string;
 }
 
 /** What the admin endpoint and the tests reach on a deployed node. */
@@ -52,10 +62,11 @@ export = function register(RED: NodeAPI): void {
 
   function FinanceApproval(this: FinanceApprovalNode, def: FinanceApprovalDef) {
     RED.nodes.createNode(this, def);
+    const translate = rememberTranslations(RED._);
     const status = (fill: Status['fill'], shape: Status['shape'], key: string, approver?: string): Status => ({
       fill,
       shape,
-      text: RED._(`finance-approval.status.${key}`, { approver: approver ?? '' }),
+      text: translate(`finance-approval.status.${key}`, { approver: approver ?? '' }),
     });
 
     let workflow: ApprovalWorkflow;
@@ -72,9 +83,14 @@ export = function register(RED: NodeAPI): void {
         'an ERP connection (it supplies the employee directory)',
       );
       const namespace = `finance-approval/${this.id}`;
+      const cacheName = masterDataCacheOption(def.masterDataCache);
       const directory = new DirectoryCache({
         load: async () =>
-          readDirectory((await erp.connection()).dialect, { correlationId: randomUUID() }, { now: clock }),
+          readDirectory(
+            masterDataListerFor(store, cacheName, (await erp.connection()).dialect),
+            { correlationId: randomUUID() },
+            { now: clock },
+          ),
         keeper: snapshotKeeper(store, `${namespace}/directory`),
         refreshMs: settings.directoryRefreshMs,
         retryMs: Math.min(settings.directoryRefreshMs, DIRECTORY_RETRY_MS),

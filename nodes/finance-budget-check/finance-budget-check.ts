@@ -10,6 +10,8 @@ import {
   budgetDocumentOf,
   budgetSettings,
   checkDocumentBudget,
+  dateOf,
+  openCommitmentOf,
   type BudgetDialogSettings,
   type BudgetOutcome,
   type BudgetSettings,
@@ -17,7 +19,7 @@ import {
 import { FinanceError } from '../../lib/errors';
 import type { BudgetStatus } from '../../lib/model/types';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
-import { asFinanceError, type Status } from '../shared/node-input';
+import { asFinanceError, rememberTranslations, type Status } from '../shared/node-input';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 
 interface FinanceBudgetCheckDef extends NodeDef, BudgetDialogSettings {
@@ -43,6 +45,7 @@ const STATUS_LOOK: Readonly<Record<BudgetStatus, Pick<Status, 'fill' | 'shape'>>
 export = function register(RED: NodeAPI): void {
   function FinanceBudgetCheck(this: Node, def: FinanceBudgetCheckDef) {
     RED.nodes.createNode(this, def);
+    const translate = rememberTranslations(RED._);
     let settings: BudgetSettings | undefined;
     let erpNode: FinanceErpNode | undefined;
     let configError: FinanceError | undefined;
@@ -80,11 +83,22 @@ export = function register(RED: NodeAPI): void {
         const document = budgetDocumentOf(msg.payload);
         const { dialect } = await erpNode.connection();
         const correlationId = typeof msg.finance?.correlationId === 'string' ? msg.finance.correlationId : msg._msgid;
-        msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId });
+        const committed = settings.netOfCommitment
+          ? await openCommitmentOf(
+              dialect,
+              document,
+              { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
+              { correlationId },
+            )
+          : [];
+        msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId, committed });
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;
         send(outputs);
-        return { ...STATUS_LOOK[msg.budget.status], text: RED._(`finance-budget-check.status.${msg.budget.status}`) };
+        return {
+          ...STATUS_LOOK[msg.budget.status],
+          text: translate(`finance-budget-check.status.${msg.budget.status}`),
+        };
       },
     );
   }

@@ -13,6 +13,7 @@ import { createDialect } from '../../lib/erp/dialect';
 import { DEFAULT_RETRY_POLICY } from '../../lib/reliability/retry-policy';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { ErpConnection, FinanceErpNode } from '../shared/config-nodes';
+import { observeErpClient } from '../shared/observe';
 
 interface FinanceErpDef extends NodeDef, Omit<ErpDialogSettings, 'name'> {
   tls?: string;
@@ -27,6 +28,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const credentials: ErpCredentials = this.credentials ?? {};
     let sandbox: SandboxHandle | undefined;
+    let stopObserving: (() => void) | undefined;
     // Config nodes show no status, so breaker changes are passed on to the nodes that use this connection.
     const circuitEvents = new EventEmitter<{ state: [CircuitState] }>();
     // A wrong retry setting makes the connection unusable (below), so the default is never applied silently.
@@ -60,6 +62,8 @@ export = function register(RED: NodeAPI): void {
         else this.log(`circuit breaker ${state}`);
         circuitEvents.emit('state', state);
       });
+      // The audit trail and the metrics see every call and every breaker change of this connection.
+      stopObserving = observeErpClient(this, client);
       return { client, dialect: createDialect(config.dialect, client, config) };
     })();
     // A wrong setting is reported once at deploy; every node using this connection reports it again per message.
@@ -75,6 +79,7 @@ export = function register(RED: NodeAPI): void {
 
     this.on('close', (_removed: boolean, done: () => void) => {
       circuitEvents.removeAllListeners();
+      stopObserving?.();
       ready
         .then(
           (connection) => connection.client.close(),
@@ -97,6 +102,7 @@ export = function register(RED: NodeAPI): void {
       apiKey: { type: 'password' },
       clientId: { type: 'text' },
       clientSecret: { type: 'password' },
+      apiSecret: { type: 'password' },
     },
   });
 };

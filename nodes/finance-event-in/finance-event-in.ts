@@ -1,8 +1,8 @@
 /**
  * `finance-event-in`: intake of a source's events. Verifies the signature on the raw bytes, validates,
  * de-duplicates on source + id, commits to the store (leased to this node) and only then acknowledges (HTTP 202,
- * MQTT PUBACK) and emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, or
- * on its own MQTT subscription. Output 1: accepted events, and unfinished ones emitted again by recovery when
+ * MQTT PUBACK) and emits. Events arrive on the node's own webhook endpoint, as messages from upstream nodes, on
+ * its own MQTT subscription, or by polling the source's API (Coupa: exported=false, then mark exported). Output 1: accepted events, and unfinished ones emitted again by recovery when
  * their lease ran out (lib/intake/recovery.ts); output 2: rejected ones, with msg.problem.
  *
  * Closing (redeploy, stop): the webhook answers 503 with Retry-After to new events while the requests in
@@ -22,12 +22,15 @@ import {
   type IntakeRejected,
   type IntakeResult,
 } from '../../lib/intake/intake';
+import { startCoupaPolling, type CoupaPolling } from '../../lib/intake/coupa-polling';
 import { eventFromMessage } from '../../lib/intake/message-event';
 import { MqttIntake, type MqttIntakeState } from '../../lib/intake/mqtt-intake';
-import { InboxRecovery, recoveryVerdict, type RecoveryPass } from '../../lib/intake/recovery';
+import { InFlightWindow } from '../../lib/intake/in-flight';
+import { InboxRecovery, leaseOwnerFor, recoveryVerdict, type RecoveryPass } from '../../lib/intake/recovery';
 import type { InboxEntry } from '../../lib/reliability/store';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import { reportIntake } from '../shared/observe';
 import { openEndpoint, writeAnswer } from './http-endpoint';
 
 interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
@@ -65,14 +68,32 @@ export = function register(RED: NodeAPI): void {
   /** Everything after createNode: the node is a parameter so the helpers below can close over it. */
   function start(node: Node<MqttCredentials>, def: FinanceEventInDef): void {
     const counts = { accepted: 0, duplicate: 0 };
+    // Leases name this process too, so a restarted process can tell the leases a killed one left (recovery.ts).
+    const owner = leaseOwnerFor(node.id);
     let settings: EventInSettings;
     let intake: Intake;
     let store: FinanceStoreNode;
     let source: FinanceSourceNode;
+    let recovery: InboxRecovery;
     try {
       settings = eventInSettings(def, node.id);
       source = configNode<FinanceSourceNode>(def.source, 'Source');
       store = configNode<FinanceStoreNode>(def.store, 'Store');
+      recovery = new InboxRecovery({
+        store: () => store.store(),
+        owner,
+        leaseMs: settings.leaseMs,
+        intervalMs: settings.recoveryIntervalMs,
+        window: new InFlightWindow(),
+        verdict: (entry) =>
+          recoveryVerdict(entry, owner, {
+            isDeployedIntake: (nodeId) => RED.nodes.getNode(nodeId)?.type === 'finance-event-in',
+            onlyIntakeOnStore: () => intakesOnStore(def.store) === 1,
+          }),
+        emit: emitRecovered,
+        onPass: reportPass,
+        onError: (err) => reportOnce(`Unfinished events could not be recovered: ${asFinanceError(err).message}`),
+      });
       intake = new Intake({
         store: () => store.store(),
         profile: source.profile,
@@ -80,7 +101,8 @@ export = function register(RED: NodeAPI): void {
         secrets: source.webhookSecrets(),
         maxBytes: settings.maxBytes,
         toleranceSeconds: source.toleranceSeconds,
-        lease: { owner: node.id, ms: settings.leaseMs },
+        lease: { owner, ms: settings.leaseMs },
+        admission: recovery,
       });
     } catch (err) {
       const failure = asFinanceError(err);
@@ -109,6 +131,7 @@ export = function register(RED: NodeAPI): void {
 
     /** The status after an outcome, or undefined when it needs none (a failure reports itself). */
     function statusAfter(result: IntakeResult): Status | undefined {
+      reportIntake(node, result, source.profileName);
       switch (result.outcome) {
         case 'accepted':
           counts.accepted += 1;
@@ -125,15 +148,16 @@ export = function register(RED: NodeAPI): void {
 
     /**
      * The commit leased the event to this node (its first delivery), so recovery emits it again only when the
-     * lease runs out before its journey ended.
+     * lease runs out before its journey ended. An event committed waiting is emitted by recovery instead.
      */
     function emitAccepted(result: IntakeAccepted, msg: NodeMessage & Record<string, unknown>, send: Send): void {
+      if (result.waiting) return;
       msg.payload = result.payload;
       msg.finance = { ...result.envelope };
       send([msg, null]);
     }
 
-    /** An unfinished event emitted again: its stored payload and envelope, attempt = its deliveries so far. */
+    /** A waiting event handed out, or an unfinished one emitted again: attempt = its deliveries so far. */
     function emitRecovered(entry: InboxEntry): void {
       const msg = {
         _msgid: RED.util.generateId(),
@@ -141,6 +165,7 @@ export = function register(RED: NodeAPI): void {
         finance: { ...entry.envelope, attempt: entry.attempts },
       };
       node.send([msg as NodeMessage, null]);
+      reportIntake(node, { outcome: 'redelivered', envelope: entry.envelope }, source.profileName);
     }
 
     let lastReport = '';
@@ -151,9 +176,10 @@ export = function register(RED: NodeAPI): void {
     }
 
     function reportPass(pass: RecoveryPass): void {
-      if (pass.emitted.length > 0) {
+      const again = pass.emitted.filter((entry) => entry.attempts > 1).length;
+      if (again > 0) {
         node.warn(
-          `Emitted ${pass.emitted.length} unfinished event(s) again: their lease ran out before they finished.`,
+          `Emitted ${again} unfinished event(s) again: their lease ran out, or the process that had them ended, before they finished.`,
         );
       }
       if (pass.orphans > 0) {
@@ -164,20 +190,6 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
-    const recovery = new InboxRecovery({
-      store: () => store.store(),
-      owner: node.id,
-      leaseMs: settings.leaseMs,
-      intervalMs: settings.recoveryIntervalMs,
-      verdict: (entry) =>
-        recoveryVerdict(entry, node.id, {
-          isDeployedIntake: (owner) => RED.nodes.getNode(owner)?.type === 'finance-event-in',
-          onlyIntakeOnStore: () => intakesOnStore(def.store) === 1,
-        }),
-      emit: emitRecovered,
-      onPass: reportPass,
-      onError: (err) => reportOnce(`Unfinished events could not be recovered: ${asFinanceError(err).message}`),
-    });
     // The first pass, right now, finds what the last run left unfinished (a crash, a kill -9, a redeploy).
     recovery.start();
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -272,6 +284,8 @@ export = function register(RED: NodeAPI): void {
           done();
         });
       });
+    } else if (settings.mode === 'poll') {
+      startPolling(settings);
     } else {
       onInput(node, async (incoming, send) => {
         const msg = incoming as InputMessage;
@@ -279,6 +293,8 @@ export = function register(RED: NodeAPI): void {
         msg.statusCode = result.httpStatus;
         switch (result.outcome) {
           case 'accepted':
+            // Waiting for a slot: nothing leaves the node now, so an upstream http in request gets its answer here.
+            if (result.waiting && msg.res?._res) writeAnswer(msg.res._res, httpAnswer(result));
             emitAccepted(result, msg, send);
             break;
           case 'duplicate':
@@ -295,6 +311,48 @@ export = function register(RED: NodeAPI): void {
             throw result.error;
         }
         return statusAfter(result);
+      });
+    }
+
+    /** Mode "poll": rounds of the source's poller (lib/intake/coupa-polling.ts); its state is in the store. */
+    function startPolling(current: EventInSettings): void {
+      const poll = current.poll!;
+      let polling: CoupaPolling | undefined;
+      try {
+        polling = startCoupaPolling({
+          http: source.api(),
+          profile: source.profile,
+          resource: poll.resource,
+          store: () => store.store(),
+          key: node.id,
+          intervalMs: poll.intervalMs,
+          pageSize: poll.pageSize,
+          ...(poll.updatedAfter === undefined ? {} : { updatedAfter: poll.updatedAfter }),
+          maxBytes: current.maxBytes,
+          lease: { owner: node.id, ms: current.leaseMs },
+          onResult: (result, rawBody) => emitOwn(result, rawBody),
+          onRound: (report) => {
+            if (report.interrupted) {
+              reportOnce(`Polling ${report.resource} stopped early, tried again later: ${report.interrupted.message}`);
+              show({ fill: 'yellow', shape: 'ring', text: report.interrupted.code });
+            } else if (report.fetched === 0) show({ fill: 'grey', shape: 'dot', text: 'polled' });
+          },
+          onError: (err) => {
+            const failure = asFinanceError(err);
+            reportOnce(`Polling failed, tried again next round: ${failure.message}`);
+            show({ fill: 'red', shape: 'ring', text: failure.code });
+          },
+        });
+      } catch (err) {
+        const failure = asFinanceError(err);
+        node.error(`finance-event-in cannot poll: ${failure.message}`);
+        show({ fill: 'red', shape: 'ring', text: failure.code });
+      }
+      node.on('close', (_removed: boolean, done: () => void) => {
+        (polling ? polling.stop() : Promise.resolve()).then(() => {
+          node.status({});
+          done();
+        }, done);
       });
     }
 

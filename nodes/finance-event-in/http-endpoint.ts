@@ -15,12 +15,12 @@ import { readRawBody } from '../../lib/intake/raw-body';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, rawBody: Promise<Buffer>) => void;
 
-interface Layer {
+export interface Layer {
   handle?: unknown;
   route?: { stack: Array<{ handle: unknown }> };
 }
 
-interface ExpressApp {
+export interface ExpressApp {
   parent?: ExpressApp;
   use(middleware: unknown): void;
   post(path: string, handler: unknown): void;
@@ -38,7 +38,7 @@ interface CapturedRequest extends IncomingMessage {
 const capturedPaths = new Map<string, number>();
 const appsWithCapture = new WeakSet<object>();
 
-function stackOf(app: ExpressApp): Layer[] {
+export function stackOf(app: ExpressApp): Layer[] {
   // Express 4 (Node-RED 4) keeps the router in app._router, Express 5 (Node-RED 5) in app.router.
   return (app._router ?? app.router)?.stack ?? [];
 }

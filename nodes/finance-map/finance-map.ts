@@ -22,6 +22,7 @@ import {
 import type { Violation } from '../../lib/model/violations';
 import { inboxKey } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
+import { mappingUsed } from '../../lib/observe/mapping-version';
 import { asFinanceError, onInput } from '../shared/node-input';
 
 interface FinanceMapDef extends NodeDef, MapDialogSettings {
@@ -115,6 +116,11 @@ export = function register(RED: NodeAPI): void {
       this.status({ fill: 'red', shape: 'ring', text: configError.code });
     }
 
+    // Named in every audit record of this node (nodes/shared/observe.ts).
+    const mapping = settings
+      ? mappingUsed(settings.mapping, settings.mapping === 'jsonata' ? settings.expression : undefined)
+      : undefined;
+
     // Translated once: looking a text up per message cost a tenth of the node's time (i18next, CPU profile).
     const validText = RED._('finance-map.status.valid');
 
@@ -149,7 +155,10 @@ export = function register(RED: NodeAPI): void {
           text: RED._('finance-map.status.invalid', { count: outcome.errors.length }),
         };
       },
-      { busyText: RED._('finance-map.status.mapping') },
+      {
+        busyText: RED._('finance-map.status.mapping'),
+        facts: () => (mapping ? { mapping } : {}),
+      },
     );
   }
 

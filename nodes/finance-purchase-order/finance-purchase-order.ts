@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ErpDialect } from '../../lib/erp/dialect';
 import { FinanceError } from '../../lib/errors';
+import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import { LedgerWriter } from '../../lib/posting/idempotent-write';
 import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
 import { refusalReport } from '../../lib/posting/refusal';
@@ -31,6 +32,8 @@ import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 interface FinancePurchaseOrderDef extends NodeDef, PurchaseOrderDialogSettings {
   erp?: string;
   store?: string;
+  /** The finance-master-data cache to validate with (empty: the ERP). */
+  masterDataCache?: string;
 }
 
 /** The fields this node reads from and adds to a message. */
@@ -51,9 +54,11 @@ export = function register(RED: NodeAPI): void {
     const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
     let settings: PurchaseOrderSettings | undefined;
+    let cacheName: string | undefined;
     let configError: FinanceError | undefined;
     try {
       settings = purchaseOrderSettings(def);
+      cacheName = masterDataCacheOption(def.masterDataCache);
       if (!erpNode) throw missingConfig('ERP connection', 'finance-erp');
       if (!storeNode) throw missingConfig('store', 'finance-store');
     } catch (err) {
@@ -80,7 +85,10 @@ export = function register(RED: NodeAPI): void {
     const masterDataOf = (dialect: ErpDialect, refreshMs: number): MasterDataCache => {
       if (masterData?.dialect !== dialect) {
         const cache = new MasterDataCache({
-          read: () => readMasterData(dialect, { correlationId: randomUUID() }),
+          read: () =>
+            readMasterData(masterDataListerFor((storeNode as FinanceStoreNode).store(), cacheName, dialect), {
+              correlationId: randomUUID(),
+            }),
           refreshMs,
           retryMs: Math.min(refreshMs, MASTER_DATA_RECHECK_MS),
           recheckAfterMs: MASTER_DATA_RECHECK_MS,
@@ -131,15 +139,18 @@ export = function register(RED: NodeAPI): void {
         msg.erp = result.erp;
         msg.purchaseOrder = result.purchaseOrder;
         (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
-        await finishInboxEvent(store, msg.finance, {
-          status: 'synced',
-          detail: {
-            documentId: result.erp.documentId,
-            number: result.erp.number,
-            action: result.purchaseOrder.action,
-            version: result.purchaseOrder.versionApplied,
-          },
-        });
+        // With a write-back after this node, the write-back is the last step and finishes the event.
+        if (!settings.writebackFollows) {
+          await finishInboxEvent(store, msg.finance, {
+            status: 'synced',
+            detail: {
+              documentId: result.erp.documentId,
+              number: result.erp.number,
+              action: result.purchaseOrder.action,
+              version: result.purchaseOrder.versionApplied,
+            },
+          });
+        }
         send([msg, null]);
         // The action is shown as the word msg.purchaseOrder.action carries, like an error code: not translated.
         return {

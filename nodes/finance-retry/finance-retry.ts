@@ -8,7 +8,9 @@
  *   store and, after the backoff, re-emitted on output 1 with `msg.retry = {attempt, lastError}`; after the
  *   last attempt, or for a failure retrying cannot fix, the original leaves on output 2 with `msg.error`.
  *
- * Parked retries survive restarts and run once after a redeploy (lib/reliability/retry-scheduler.ts).
+ * Parked retries survive restarts and run once after a redeploy (lib/reliability/retry-scheduler.ts). A parked
+ * message that came through intake holds its inbox entry until the retry is due plus a whole lease, so the
+ * intake's recovery does not emit the event again while it waits here.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { retryPolicyFromDialog, type RetryDialogSettings } from '../../lib/config/retry-settings';
@@ -17,9 +19,10 @@ import { FinanceError } from '../../lib/errors';
 import { caughtFailure, checkpointKey, MessageCheckpoints, type Checkpoint } from '../../lib/reliability/flow-retry';
 import { hasAttemptsLeft, nextDelayMs, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import { parkableMessage, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
+import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
-import { retryStatus, startRetryLoop } from '../shared/retrying';
+import { holdInboxEntry, retryStatus, startRetryLoop } from '../shared/retrying';
 
 interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
   store?: string;
@@ -28,6 +31,7 @@ interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
 
 /** What a node with usable settings works with. */
 interface Parts {
+  store: FinanceStore;
   policy: RetryPolicy;
   checkpoints: MessageCheckpoints;
   scheduler: RetryScheduler;
@@ -74,6 +78,8 @@ export = function register(RED: NodeAPI): void {
         await setup.scheduler.schedule({ id: key, dueAt: now + delayMs, attempt: attempt + 1, msg: original });
         const parked: Checkpoint = { msg: original, attempt, parked: true, lastError: failure.error };
         await setup.checkpoints.put(key, parked, delayMs);
+        // An event from intake waits here on purpose: recovery must not emit it again before its retry is due.
+        await holdInboxEntry(this, setup.store, original, delayMs);
         return retryStatus(attempt + 1, delayMs);
       }
       await setup.checkpoints.drop(key);
@@ -130,6 +136,7 @@ function setUp(def: FinanceRetryDef, storeNode: FinanceStoreNode | null, nodeId:
   }
   const store = storeNode.store();
   return {
+    store,
     policy,
     checkpoints: new MessageCheckpoints(store, `retry-checkpoint:${nodeId}`, ttlMs),
     scheduler: new RetryScheduler(store, { namespace: `retry:${nodeId}` }),

@@ -1,7 +1,7 @@
 /**
  * `finance-writeback`: tells the source system the outcome of a document (posted with the ERP's references,
  * or its approval state), once, and ends the event's journey in the store. Targets: a generic webhook on the
- * source's API, the Concur report PATCH, or an MQTT status event (lib/writeback). A failure that may pass is
+ * source's API, the Concur report PATCH, Coupa custom fields, or an MQTT status event (lib/writeback). A failure that may pass is
  * parked in the store and tried again with the retry policy of this node's dialog (nodes/shared/retrying.ts):
  * the remote system is the source, not an ERP connection, so the policy cannot come from a finance-erp node.
  */
@@ -14,6 +14,8 @@ import { refusalReport } from '../../lib/posting/refusal';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import type { FinanceStore } from '../../lib/reliability/store';
 import { createConcurTarget } from '../../lib/writeback/concur-target';
+import { createCoupaTarget } from '../../lib/writeback/coupa-target';
+import { LatestVersionGuard } from '../../lib/writeback/latest-version';
 import { MqttWritebackTarget } from '../../lib/writeback/mqtt-target';
 import { endsJourney } from '../../lib/writeback/outcome';
 import { writebackSettings, type WritebackDialogSettings, type WritebackSettings } from '../../lib/writeback/settings';
@@ -36,6 +38,8 @@ interface MqttCredentials {
 interface WritebackMessage extends NodeMessageInFlow {
   erp?: unknown;
   approval?: unknown;
+  purchaseOrder?: unknown;
+  budget?: unknown;
   finance?: { correlationId?: unknown; source?: unknown; id?: unknown };
   writeback?: unknown;
   error?: unknown;
@@ -101,16 +105,25 @@ export = function register(RED: NodeAPI): void {
           `The source "${sourceNode.name || sourceNode.id}" has no API base URL, so there is nowhere to write back to: set it in the finance-source configuration.`,
         );
       }
+      if (current.target === 'coupa') {
+        return createCoupaTarget(api, { numberField: current.numberField, statusField: current.statusField });
+      }
       return current.target === 'webhook'
         ? createWebhookTarget(api, current.path)
         : createConcurTarget(api, { numberField: current.numberField, statusField: current.statusField });
     };
 
-    let writer: { store: FinanceStore; writer: LedgerWriter } | undefined;
+    let writer: { store: FinanceStore; writer: LedgerWriter; latest: LatestVersionGuard } | undefined;
     /** One ledger writer per store instance (the store node reopens it after a redeploy). */
-    const writerFor = (store: FinanceStore): LedgerWriter => {
-      if (writer?.store !== store) writer = { store, writer: new LedgerWriter(store, { ownerPrefix: this.id }) };
-      return writer.writer;
+    const writerFor = (store: FinanceStore) => {
+      if (writer?.store !== store) {
+        writer = {
+          store,
+          writer: new LedgerWriter(store, { ownerPrefix: this.id }),
+          latest: new LatestVersionGuard(store),
+        };
+      }
+      return writer;
     };
 
     onInputWithRetry(
@@ -128,12 +141,19 @@ export = function register(RED: NodeAPI): void {
         const target = targetFor(settings);
         const userId =
           settings.target === 'concur' ? RED.util.getMessageProperty(msg, settings.userIdProperty) : undefined;
-        const result = await performWriteback(writerFor(store), target, {
-          message: msg,
-          correlationId: msg._msgid,
-          ...(typeof userId === 'string' ? { userId } : {}),
-          now: new Date(),
-        });
+        const perStore = writerFor(store);
+        // Coupa is told about purchase orders, whose later versions supersede earlier ones: keep them in order.
+        const result = await performWriteback(
+          perStore.writer,
+          target,
+          {
+            message: msg,
+            correlationId: msg._msgid,
+            ...(typeof userId === 'string' ? { userId } : {}),
+            now: new Date(),
+          },
+          settings.target === 'coupa' ? perStore.latest : undefined,
+        );
         if (result.outcome === 'refused') {
           msg.error = refusalReport(result.error);
           await finishInboxEvent(store, msg.finance, {

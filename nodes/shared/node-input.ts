@@ -11,6 +11,7 @@
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
 import { toRedactedJson } from '../../lib/reliability/redact';
+import { observedSend, reportFailure, reportSilent, type NodeFacts } from './observe';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
@@ -23,6 +24,29 @@ export interface Status {
 /** Node status text stays under 20 characters (DESIGN section 10). */
 export function statusText(text: string): string {
   return text.length <= 19 ? text : text.slice(0, 18) + '…';
+}
+
+/** Most translations a node remembers (approver names make the approval's texts many). */
+const MAX_REMEMBERED_TEXTS = 1000;
+
+/**
+ * RED._ with its answers remembered: an i18next lookup takes tens of microseconds, and nodes set a status on
+ * every message. The language does not change while a deployed node runs.
+ */
+export function rememberTranslations(
+  translate: (key: string, values?: Record<string, string>) => string,
+): (key: string, values?: Record<string, string>) => string {
+  const known = new Map<string, string>();
+  return (key, values) => {
+    const id = values === undefined ? key : `${key}\u0000${JSON.stringify(values)}`;
+    let text = known.get(id);
+    if (text === undefined) {
+      text = translate(key, values);
+      if (known.size >= MAX_REMEMBERED_TEXTS) known.clear();
+      known.set(id, text);
+    }
+    return text;
+  };
 }
 
 /** Any thrown value as an Error with a code; unknown failures keep their message but get a generic code. */
@@ -54,6 +78,8 @@ export function attachFailure(msg: object, error: FinanceError): void {
 export interface InputHandlerOptions {
   /** Status while a message is being handled (blue dot). */
   busyText?: string;
+  /** Facts added to this node's audit records and metrics (nodes/shared/observe.ts), e.g. the mapping used. */
+  facts?: NodeFacts;
 }
 
 /**
@@ -67,8 +93,11 @@ export function onInput(
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
     if (options.busyText) node.status({ fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
-    handler(msg, send).then(
+    // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
+    const observed = observedSend(node, send, options.facts);
+    handler(msg, observed.send).then(
       (status) => {
+        if (!observed.sent()) reportSilent(node, msg, options.facts);
         if (status) node.status({ ...status, text: statusText(status.text) });
         done();
       },
@@ -76,6 +105,7 @@ export function onInput(
         const error = asFinanceError(err);
         node.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
         attachFailure(msg, error);
+        reportFailure(node, msg, error, options.facts);
         done(error);
       },
     );

@@ -40,6 +40,7 @@ import {
 import { inboxKey, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode } from './config-nodes';
 import { asFinanceError, attachFailure, statusText, type Send, type Status } from './node-input';
+import { observedSend, reportFailure, reportRetry, reportSilent, type NodeFacts } from './observe';
 
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
 
@@ -72,6 +73,8 @@ export interface RetryingOptions {
   closeWaitMs?: number;
   /** Random numbers in [0, 1) for the jitter. Default Math.random. */
   random?: () => number;
+  /** Facts added to this node's audit records and metrics (nodes/shared/observe.ts). */
+  facts?: NodeFacts;
 }
 
 export interface Retrying {
@@ -133,31 +136,21 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       node.warn(`could not park the message for a retry (${asFinanceError(parkError).message}); reporting the failure`);
       return error;
     }
-    await holdInboxEntry(msg, delayMs);
+    if (parking) await holdInboxEntry(node, parking.store, msg, delayMs);
+    reportRetry(node, msg, error, next.dueAt, options.facts);
     show(retryStatus(nextAttempt, delayMs));
     return undefined;
   }
 
-  /**
-   * Keeps the intake's recovery from emitting a parked event again while it waits. If this fails, the worst
-   * outcome is one more run of the event, which every step downstream absorbs (idempotent writes).
-   */
-  async function holdInboxEntry(msg: NodeMessageInFlow, delayMs: number): Promise<void> {
-    const envelope = (msg as { finance?: { source?: unknown; id?: unknown } }).finance;
-    if (!parking || typeof envelope?.source !== 'string' || typeof envelope.id !== 'string') return;
-    try {
-      await parking.store.holdLease(inboxKey(envelope.source, envelope.id), delayMs);
-    } catch (holdError) {
-      node.warn(`the parked event's inbox entry could not be held (${asFinanceError(holdError).message})`);
-    }
-  }
-
   function input(msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void): void {
     showBusy();
+    // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
+    const observed = observedSend(node, send, options.facts);
     const handled = options
-      .process(msg, send)
+      .process(msg, observed.send)
       .then(
         (status) => {
+          if (!observed.sent()) reportSilent(node, msg, options.facts);
           if (status) show(status);
           done();
         },
@@ -171,6 +164,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
           setAttempt(msg, attemptOf(msg));
           show({ fill: 'red', shape: 'ring', text: failure.code });
           attachFailure(msg, failure);
+          reportFailure(node, msg, failure, options.facts);
           done(failure);
         },
       )
@@ -183,8 +177,9 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     const msg = retry.msg as NodeMessageInFlow;
     showBusy();
     let status: Status | void;
+    const observed = observedSend(node, (out) => node.send(out), options.facts);
     try {
-      status = await options.process(msg, (out) => node.send(out));
+      status = await options.process(msg, observed.send);
     } catch (err) {
       const failure = await park(msg, asFinanceError(err), retry.id);
       if (failure === undefined) return;
@@ -193,10 +188,12 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       } finally {
         show({ fill: 'red', shape: 'ring', text: failure.code });
         attachFailure(msg, failure);
+        reportFailure(node, msg, failure, options.facts);
         node.error(failure, msg);
       }
       return;
     }
+    if (!observed.sent()) reportSilent(node, msg, options.facts);
     if (status) show(status);
     await scheduler.complete(retry.id);
   }
@@ -215,6 +212,22 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
       await Promise.all([loop?.stop(waitMs), waitAtMost(inputs, waitMs)]);
     },
   };
+}
+
+/**
+ * Keeps the intake's recovery from emitting a parked event again while it waits for its retry: holds the inbox
+ * entry of a message that came through intake (msg.finance.source and id) for `delayMs` plus a whole lease.
+ * Messages that did not come through intake are left alone. If the hold fails, the worst outcome is one more
+ * run of the event, which every step downstream absorbs (idempotent writes), so it is only warned about.
+ */
+export async function holdInboxEntry(node: Node, store: FinanceStore, msg: unknown, delayMs: number): Promise<void> {
+  const envelope = (msg as { finance?: { source?: unknown; id?: unknown } } | undefined)?.finance;
+  if (typeof envelope?.source !== 'string' || typeof envelope.id !== 'string') return;
+  try {
+    await store.holdLease(inboxKey(envelope.source, envelope.id), delayMs);
+  } catch (holdError) {
+    node.warn(`the parked event's inbox entry could not be held (${asFinanceError(holdError).message})`);
+  }
 }
 
 /** onInput (node-input.ts) with the retry policy: same handler, failures parked and run again when due. */

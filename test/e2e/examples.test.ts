@@ -229,6 +229,8 @@ const OBSERVED_FIELDS = [
   'error',
   'retry',
   'replay',
+  'masterData',
+  'notFound',
 ];
 
 interface Collector {
@@ -504,6 +506,37 @@ const SCENARIOS: Record<string, Scenario> = {
     expect(run.all('po-failed')).toEqual([]);
   },
 
+  'finance-master-data.json': async (run) => {
+    await run.inject('md-full');
+    const full = await run.seen('md-summary');
+    expect(full.payload).toMatchObject({ mode: 'full', failures: [] });
+    const created = full.payload.kinds.reduce((sum: number, kind: any) => sum + kind.created, 0);
+    expect(created).toBe(67); // the sandbox seed: 25 employees, 10 suppliers, 6 cost centers, 4 projects, 12 GL accounts, 10 tax codes
+    await waitFor('every change message', async () => run.all('md-changes').length === 67 || undefined);
+    expect(run.all('md-changes')[0]).toMatchObject({ topic: 'employees/E1001', payload: { change: 'created' } });
+
+    await run.inject('md-delta');
+    const delta = await run.seen('md-summary', (o) => o.payload.mode === 'delta');
+    expect(delta.payload.kinds.map((kind: any) => kind.created + kind.updated + kind.removed)).toEqual([
+      0, 0, 0, 0, 0, 0,
+    ]);
+
+    await run.inject('md-enrich-report');
+    const enriched = await run.seen('md-enriched');
+    expect(enriched.masterData.employee.managerChain.map((manager: any) => manager.id)).toEqual([
+      'E1013',
+      'E1004',
+      'E1001',
+    ]);
+    expect(enriched.masterData.projects['PRJ-1907'].status).toBe('closed');
+    await run.inject('md-enrich-unknown');
+    const missing = await run.seen('md-not-found');
+    expect(missing.notFound).toEqual([
+      expect.objectContaining({ kind: 'suppliers', id: 'SUP-9999', path: '/supplierId' }),
+    ]);
+    expect(run.all('md-failed')).toEqual([]);
+  },
+
   'finance-post.json': async (run) => {
     await run.inject('pst-twice');
     const first = await run.seen('pst-journal-posted');
@@ -565,6 +598,39 @@ const SCENARIOS: Record<string, Scenario> = {
     const gaveUp = await run.seen('rty-gave-up');
     expect(gaveUp.retry.attempt).toBe(1);
     expect(gaveUp.error.message).toContain('HTTP 400');
+  },
+
+  'finance-audit.json': async (run) => {
+    await run.inject('aud-post-ok');
+    await run.seen('aud-posted');
+    await run.inject('aud-post-blocked');
+    await run.seen('aud-refused');
+    await run.inject('aud-note');
+    await run.seen('aud-result', (o) => o.topic === 'manual-override');
+    await run.inject('aud-verify');
+    const verified = await run.seen('aud-result', (o) => o.topic === 'verify');
+    // The post, its ERP calls, the refusal and the note at least; earlier examples may have added more.
+    expect(verified.payload).toMatchObject({ ok: true, lastHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(verified.payload.records).toBeGreaterThanOrEqual(5);
+    expect(run.all('aud-errors')).toEqual([]);
+  },
+
+  'finance-metrics.json': async (run) => {
+    await run.inject('met-post-ok');
+    await run.seen('met-posted');
+    await run.inject('met-post-blocked');
+    await run.seen('met-refused');
+    await run.inject('met-snapshot');
+    const kpis = await run.seen('met-kpi-debug');
+    const row = kpis.payload.kpis.find((r: any) => r.system === 'demo-metrics' && r.process === 'expense');
+    expect(row).toMatchObject({ refused: 1, completed: 1, firstPassPostingRate: 0.5 });
+    expect(kpis.payload.erp).toEqual(
+      expect.arrayContaining([expect.objectContaining({ erp: 'Embedded sandbox ERP', circuit: 'closed' })]),
+    );
+    // The embedded sandbox of this example holds one posting: 64.80 EUR on CC-500.
+    expect(kpis.payload.spend).toEqual([{ costCenter: 'CC-500', committed: '0.00 EUR', actual: '64.80 EUR' }]);
+    expect(kpis.payload.problems).toEqual([]);
+    expect(run.all('met-errors')).toEqual([]);
   },
 
   'finance-dead-letter.json': async (run) => {

@@ -9,7 +9,11 @@ import financeEventIn = require('../../nodes/finance-event-in/finance-event-in')
 import financeSource = require('../../nodes/finance-source/finance-source');
 import financeStore = require('../../nodes/finance-store/finance-store');
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { POLL_STATE_NAMESPACE } from '../../lib/intake/polling';
+import { DEFAULT_MAX_IN_FLIGHT } from '../../lib/intake/in-flight';
 import { inboxKey, openStore } from '../../lib/reliability/store';
+import { coupaStoreOf } from '../../lib/sandbox/coupa';
+import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
 
@@ -149,7 +153,12 @@ describe('finance-event-in', () => {
       expect(msg.finance.correlationId).toBe(answer.correlationId);
       expect(Object.keys(msg).sort()).toEqual(['_msgid', 'finance', 'payload']);
       const entry = await store().get(inboxKey('urn:finance-sync:samples', 'evt-ER-000001-1'));
-      expect(entry).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 1, payload: event.expected });
+      expect(entry).toMatchObject({
+        state: 'open',
+        leaseOwner: expect.stringMatching(/^in@/),
+        attempts: 1,
+        payload: event.expected,
+      });
       expect(await shown).toEqual({ fill: 'green', shape: 'dot', text: 'accepted 1' });
     });
 
@@ -306,7 +315,11 @@ describe('finance-event-in', () => {
       const after = collect('accepted');
       const [msg] = await after.waitFor(1);
       expect(msg.finance).toMatchObject({ id: 'evt-ER-000043-1', attempt: 2 });
-      expect(await store().get(keyOf(msg))).toMatchObject({ state: 'open', leaseOwner: 'in', attempts: 2 });
+      expect(await store().get(keyOf(msg))).toMatchObject({
+        state: 'open',
+        leaseOwner: expect.stringMatching(/^in@/),
+        attempts: 2,
+      });
     });
 
     it('with two intakes on one store, each emits only its own events again, and neither an orphan', async () => {
@@ -360,7 +373,7 @@ describe('finance-event-in', () => {
       await store().accept({ key: 'legacy', envelope: { id: 'legacy', source: 'x' }, payload: { a: 1 } });
       const [msg] = await accepted.waitFor(1);
       expect(msg).toMatchObject({ payload: { a: 1 }, finance: { id: 'legacy', source: 'x', attempt: 1 } });
-      expect(await store().get('legacy')).toMatchObject({ leaseOwner: 'in', attempts: 1 });
+      expect(await store().get('legacy')).toMatchObject({ leaseOwner: expect.stringMatching(/^in@/), attempts: 1 });
     });
   });
 
@@ -451,6 +464,60 @@ describe('finance-event-in', () => {
     });
   });
 
+  describe('poll mode (Coupa)', () => {
+    let sandbox: SandboxHandle;
+    beforeAll(async () => {
+      sandbox = await startSandbox({ port: 0 });
+    });
+    afterAll(async () => {
+      await sandbox.close();
+    });
+
+    /** The flow with a Coupa source whose API is the sandbox's Coupa simulator. */
+    async function load(
+      eventIn: Record<string, unknown> = {},
+      apiBaseUrl: string | undefined = `${sandbox.url}/coupa`,
+    ) {
+      const nodes = flow({ mode: 'poll', pollSeconds: '60', ...eventIn }).map((node) =>
+        node.id === 'src'
+          ? { id: 'src', type: 'finance-source', profile: 'coupa', signatureScheme: 'none', apiBaseUrl }
+          : node,
+      );
+      await helper.load(NODES, nodes, {});
+      return { accepted: collect('accepted'), rejected: collect('rejected') };
+    }
+
+    it('polls the approved requisitions, emits each once, marks it exported and keeps the round in the store', async () => {
+      const { accepted } = await load();
+      const [msg] = await accepted.waitFor(1);
+      expect(msg).toMatchObject({
+        payload: { id: 1001, status: 'approved' },
+        finance: { source: 'coupa', docType: 'Requisition', docId: '1001', attempt: 1 },
+      });
+      const coupa = coupaStoreOf(sandbox.state);
+      // Marked exported right after the commit that emitted it.
+      for (let i = 0; i < 100 && !coupa.get('requisitions', 1001)?.exported; i += 1)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(coupa.get('requisitions', 1001)?.exported).toBe(true);
+      expect(coupa.get('requisitions', 1002)?.exported).toBe(false);
+      const entry = await store().get(inboxKey('coupa', msg.finance.id));
+      expect(entry?.leaseOwner).toBe('in');
+      await statusMatching('in', (status) => /accepted 1/.test(String(status.text)));
+      let saved: Record<string, any> | undefined;
+      for (let i = 0; i < 100 && saved?.lastRound === undefined; i += 1) {
+        saved = (await store().kvGet(POLL_STATE_NAMESPACE, 'in:requisitions')) as Record<string, any> | undefined;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(saved).toMatchObject({ lastRound: { fetched: 1, exported: 1 }, nextRoundAt: expect.any(Number) });
+    });
+
+    it('refuses a source that is not Coupa, or without its API, with a red status naming the code', async () => {
+      await load({}, '');
+      const status = await statusMatching('in', (s) => s.fill === 'red');
+      expect(status.text).toBe('CONFIG_INVALID');
+    });
+  });
+
   describe('input mode', () => {
     async function load() {
       await helper.load(NODES, flow({ mode: 'input' }), credentials);
@@ -470,6 +537,38 @@ describe('finance-event-in', () => {
       expect(msg).toMatchObject({ topic: 'kept', custom: { a: 1 }, statusCode: 202, payload: event.expected });
       expect(msg.finance).toMatchObject({ id: 'evt-ER-000010-1', attempt: 1 });
     });
+
+    it('keeps at most 256 events in flight: the others wait in the store and leave, each once, as earlier ones finish', async () => {
+      const { accepted } = await load();
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const keyOf = (msg: any) => inboxKey(msg.finance.source, msg.finance.id);
+      const total = DEFAULT_MAX_IN_FLIGHT + 20;
+      for (let seed = 1000; seed < 1000 + total; seed += 1) {
+        const event = signed(seed);
+        helper.getNode('in').receive({ payload: event.rawBody, headers: event.headers });
+      }
+      await accepted.waitFor(DEFAULT_MAX_IN_FLIGHT);
+      while ((await store().countOpen()) < total) await pause(50);
+      await pause(300);
+      expect(accepted.messages).toHaveLength(DEFAULT_MAX_IN_FLIGHT);
+
+      // Ten finish and five are parked (an approval waiting for a person): fifteen more leave, first come first.
+      const first = accepted.messages.slice(0, 15);
+      await Promise.all(first.slice(0, 10).map((msg) => store().finish(keyOf(msg), { status: 'posted' })));
+      await Promise.all(first.slice(10).map((msg) => store().holdLease(keyOf(msg), 60_000)));
+      await accepted.waitFor(DEFAULT_MAX_IN_FLIGHT + 15);
+      await pause(300);
+      expect(accepted.messages).toHaveLength(DEFAULT_MAX_IN_FLIGHT + 15);
+      const later = accepted.messages.slice(DEFAULT_MAX_IN_FLIGHT);
+      expect(later.map((msg) => msg.finance.attempt)).toEqual(later.map(() => 1));
+
+      const inFlight = accepted.messages.slice(15);
+      await Promise.all(inFlight.map((msg) => store().finish(keyOf(msg), { status: 'posted' })));
+      await accepted.waitFor(total);
+      const ids = accepted.messages.map((msg) => msg.finance.id);
+      expect(new Set(ids).size).toBe(total);
+      expect(ids).toHaveLength(total);
+    }, 60_000);
 
     it('reads the headers of a core http in message and sends a refusal to output 2 with the original payload', async () => {
       const { rejected } = await load();

@@ -392,6 +392,30 @@ describe('finance-purchase-order node', () => {
     });
   });
 
+  it('with "A write-back follows" leaves a synced event open for the write-back, and still finishes refusals', async () => {
+    await load({ writebackFollows: true });
+    const store = (helper.getNode('store') as unknown as FinanceStoreNode).store();
+    const accepted = async (msg: Msg) => {
+      await store.accept({
+        key: inboxKey(msg.finance.source, msg.finance.id),
+        envelope: msg.finance,
+        payload: msg.payload,
+      });
+      return msg;
+    };
+    const good = await accepted(message(requisition()));
+    expect((await send(good)).on).toBe('synced');
+    const open = await store.get(inboxKey(good.finance.source, good.finance.id));
+    expect(open).toBeDefined();
+    expect(open?.outcome).toBeUndefined();
+    const stale = await accepted(message(revision(0)));
+    await send(stale);
+    expect((await store.get(inboxKey(stale.finance.source, stale.finance.id)))?.outcome).toMatchObject({
+      status: 'refused',
+      detail: { code: 'STALE_VERSION' },
+    });
+  });
+
   it('bad input reaches Catch with SCHEMA_INVALID and a red status naming the code', async () => {
     await load();
     const { on, msg } = await send(message('hello'));

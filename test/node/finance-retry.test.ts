@@ -6,6 +6,10 @@ import * as path from 'node:path';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import financeRetry = require('../../nodes/finance-retry/finance-retry');
 import financeStore = require('../../nodes/finance-store/finance-store');
+import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
+import financeSource = require('../../nodes/finance-source/finance-source');
+import { inboxKey } from '../../lib/reliability/store';
+import { sampleEvent } from '../../lib/sources/sampleEvents';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
@@ -247,6 +251,50 @@ describe('finance-retry node', () => {
     expect(after.spy[0]).toMatchObject({ payload: { order: 11 }, retry: { attempt: 2 } });
     expect(requests).toBe(2);
   });
+
+  it('holds the inbox entry of an event it parks, so the intake does not emit it again while it waits', async () => {
+    respond = (req, res, count) => (count === 1 ? resetConnection(req, res, count) : res.end('accepted'));
+    // The retry is due after 2.4 to 3.6 s; the intake's 1 s lease, looked at every second, would run out first.
+    const placed = (flowNodes: Array<Record<string, unknown>>) =>
+      flowNodes.map((n) => (n.z ? { x: 100, y: 100, ...n } : n));
+    await helper.load(
+      [...nodes, financeSource, financeEventIn],
+      placed([
+        ...flow({ retryInitialSeconds: '3', retryMaximumSeconds: '5' }),
+        { id: 'src', type: 'finance-source', profile: 'cloudevents' },
+        {
+          id: 'in',
+          z: 'tab',
+          type: 'finance-event-in',
+          source: 'src',
+          store: 'store',
+          mode: 'input',
+          leaseSeconds: 1,
+          recoverySeconds: 1,
+          wires: [['retry', 'emitted'], []],
+        },
+        { id: 'emitted', z: 'tab', type: 'helper' },
+      ]),
+      { src: { secret: 'retry-node-secret' } },
+    );
+    const sample = sampleEvent({ seed: 11, secret: 'retry-node-secret' });
+    const key = inboxKey(String(sample.body.source), String(sample.body.id));
+    const store = (helper.getNode('store') as FinanceStoreNode).store();
+    const emitted: unknown[] = [];
+    const done: unknown[] = [];
+    helper.getNode('emitted').on('input', (msg: unknown) => emitted.push(msg));
+    helper.getNode('done').on('input', (msg: unknown) => {
+      done.push(msg);
+      // The rest of a real flow would finish the event here.
+      void store.finish(key, { status: 'posted' });
+    });
+    helper.getNode('in').receive({ payload: sample.rawBody, headers: sample.headers });
+
+    await waitFor(() => done.length === 1, 'the retry');
+    expect(requests).toBe(2);
+    expect(emitted).toHaveLength(1);
+    expect((await store.get(key))?.attempts).toBe(1);
+  }, 20_000);
 
   it('refuses every message with CONFIG_INVALID when no store is selected', async () => {
     const received = await load({}, { store: false });

@@ -291,6 +291,55 @@ describe('finance-writeback node', () => {
     });
   });
 
+  describe('coupa target (the sandbox Coupa simulator)', () => {
+    const requisitionMessage = (version: number, action: string, status = 'open'): Msg => ({
+      payload: { docType: 'Requisition', sourceRef: { system: 'coupa', id: '1001', version }, requisitionId: '1001' },
+      erp: { ...erp, documentType: 'purchaseOrder', number: 'PO-000007', status },
+      purchaseOrder: { action, versionApplied: version },
+      finance: {
+        id: `requisition-1001-${version}-${action}`,
+        source: 'coupa',
+        correlationId: 'corr-coupa',
+        docType: 'Requisition',
+        docId: '1001',
+        attempt: 1,
+      },
+    });
+    const coupaFields = async () =>
+      (await sandboxState()).coupa.requisitions.find((r: { id: number }) => r.id === 1001)['custom-fields'];
+
+    it('writes the PO number and status into the requisition, finishes the event, and keeps versions in order', async () => {
+      await load(
+        { target: 'coupa', numberField: 'erp-po-number', statusField: 'erp-po-status' },
+        `${sandbox.url}/coupa`,
+      );
+      const ordered = requisitionMessage(1, 'created');
+      const key = await accept(ordered);
+      const first = await send(ordered);
+      expect(first).toMatchObject({
+        on: 'done',
+        msg: { writeback: { target: 'coupa', status: 'ordered', sent: true } },
+      });
+      expect(await coupaFields()).toEqual({ 'erp-po-number': 'PO-000007', 'erp-po-status': 'ordered' });
+      expect((await store().get(key))?.outcome).toMatchObject({ status: 'ordered' });
+
+      const cancelled = requisitionMessage(3, 'cancelled', 'cancelled');
+      expect((await send(cancelled)).msg.writeback).toMatchObject({ status: 'cancelled', sent: true });
+      // A parked retry of version 2 arriving after the cancel of version 3 does not overwrite it.
+      const late = await send(requisitionMessage(2, 'updated'));
+      expect(late.msg.writeback).toMatchObject({ status: 'ordered', sent: false, superseded: true });
+      expect((await coupaFields())['erp-po-status']).toBe('cancelled');
+      expect((await sandboxState()).coupa.writebacks).toHaveLength(2);
+    });
+
+    it('a bad custom field name is reported by name at deploy', async () => {
+      await load({ target: 'coupa', numberField: 'ERP PO number' }, `${sandbox.url}/coupa`);
+      const { on, msg } = await send(requisitionMessage(1, 'created'));
+      expect(on).toBe('caught');
+      expect(msg.error.message).toMatch(/ERP number field "ERP PO number" is not a Coupa custom field name/);
+    });
+  });
+
   describe('mqtt target (the real Mosquitto broker)', () => {
     const prefix = `finance-sync-test/${randomUUID()}`;
     let subscriber: MqttClient;

@@ -102,5 +102,5 @@ describe('reliability: dead letters replayed after the cause is fixed', () => {
     const failedOnce = new Set(failing.map(reportIdOf));
     const expected = (reportId: string) => (failedOnce.has(reportId) ? 'dead-lettered' : 'posted');
     expect(unexpectedInboxOutcomes(inbox.entries, expected)).toEqual([]);
-  }, 300_000);
+  }, 420_000);
 });

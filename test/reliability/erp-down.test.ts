@@ -84,5 +84,5 @@ describe('reliability: an ERP outage', () => {
     expect(outcome.figures.completed).toBe(EVENTS);
     expect(inbox.open).toBe(0);
     expect(unexpectedInboxOutcomes(inbox.entries, () => 'posted')).toEqual([]);
-  }, 300_000);
+  }, 420_000);
 });

@@ -8,8 +8,9 @@
  *   off the message before the approval node), so no person is needed and each accepted event has exactly
  *   two possible final outcomes: posted and written back, or dead-lettered. The budget check still runs, so
  *   its ERP calls meet the faults like the others;
- * - short retry intervals (ERP connection and write-back), a short ERP timeout, frequent recovery passes and the
- *   circuit breaker, connection width and lease of the scenario, so faults cost seconds instead of minutes;
+ * - short retry intervals (ERP connection and write-back), a short timeout and the connection width of the scenario
+ *   for both the ERP and the source's API (write-back), frequent recovery passes and the circuit breaker and lease
+ *   of the scenario, so faults cost seconds instead of minutes;
  * - the ERP and the write-back target are reached through a request counter (test/support/request-counter.ts).
  */
 import * as fs from 'node:fs';
@@ -52,6 +53,7 @@ type FlowNode = Record<string, any> & { id: string; type: string };
 export interface PipelineOptions {
   /** Where the ERP connection and the write-back target point (the request counter in front of the sandbox). */
   erpUrl: string;
+  /** Timeout and width of the ERP connection and of the source's API connection alike. */
   timeoutMs?: number;
   maxConcurrency?: number;
   retry?: { initialSeconds: number; maximumSeconds: number; maximumAttempts: number; retryAfterCapSeconds: number };
@@ -106,6 +108,12 @@ export function reliabilityFlows(options: PipelineOptions): {
           circuitOpenSeconds: String(circuit.openSeconds),
         }),
   });
+  // The write-back reaches the same sandbox through the source's API connection, which meets the same faults:
+  // it gets the same timeout and width, or every hanging write-back would hold one of 8 slots for 30 s.
+  Object.assign(node('exp-source'), {
+    apiTimeoutMs: String(options.timeoutMs ?? 2000),
+    apiMaxConcurrency: String(options.maxConcurrency ?? 16),
+  });
   Object.assign(node('exp-in'), {
     ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: String(options.leaseSeconds) }),
     recoverySeconds: String(options.recoverySeconds ?? 2),
@@ -144,7 +152,10 @@ export function expenseEvents(count: number, firstSeed: number): SampleEvent[] {
 export const reportIdOf = (event: SampleEvent): string => event.expected.reportId;
 
 export interface Delivery {
-  /** 202 accepted, 200 accepted before (a re-delivery), or the refusal that stopped the sender. */
+  /**
+   * 202 accepted, 200 accepted before (a re-delivery), the refusal that stopped the sender, or, for an event
+   * still not acknowledged at the sender's deadline, the last answer it got (0: none).
+   */
   status: number;
   /** HTTP requests this event took, including those that got no answer. */
   tries: number;
@@ -158,23 +169,32 @@ export interface SendOptions {
   onAcknowledged?: (acknowledged: number) => void;
   /** Events per second at most, over the whole run; unpaced when left out. */
   ratePerSecond?: number;
+  /**
+   * How long after the start the sender keeps trying (default 180 s): a host that never acknowledges an event
+   * fails the scenario with that event's last answer, instead of hanging until the test's timeout.
+   */
+  deadlineMs?: number;
 }
 
 /**
  * Sends every event until it is acknowledged: 202, or 200 for one the pipeline had accepted already (a
  * sender at least once, as webhook providers are). No answer, 404 (a host still starting its flows) and 5xx
- * are tried again; any other answer is a refusal, recorded and not retried.
+ * are tried again until the deadline; any other answer is a refusal, recorded and not retried.
  */
 export async function sendUntilAcknowledged(events: SampleEvent[], options: SendOptions): Promise<Delivery[]> {
   const deliveries: Delivery[] = new Array(events.length);
   const started = Date.now();
+  const giveUpAt = started + (options.deadlineMs ?? 180_000);
   let next = 0;
   let acknowledged = 0;
 
   async function deliver(event: SampleEvent): Promise<Delivery> {
+    let lastStatus = 0;
     for (let tries = 1; ; tries += 1) {
+      if (Date.now() > giveUpAt) return { status: lastStatus, tries: tries - 1 };
       const url = options.target();
       if (url !== undefined) {
+        lastStatus = 0;
         try {
           const response = await fetch(url, {
             method: 'POST',
@@ -183,6 +203,7 @@ export async function sendUntilAcknowledged(events: SampleEvent[], options: Send
             signal: AbortSignal.timeout(10_000),
           });
           await response.arrayBuffer();
+          lastStatus = response.status;
           const retryable = response.status === 404 || response.status >= 500;
           if (!retryable) return { status: response.status, tries };
         } catch {

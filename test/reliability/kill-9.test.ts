@@ -64,6 +64,8 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
       target: () => (host ? `${host.url}${WEBHOOK_PATH}` : undefined),
       concurrency: 16,
       ratePerSecond: 75,
+      // Five restarts on a loaded machine take a while; the drain below still ends before the test's timeout.
+      deadlineMs: 240_000,
       onAcknowledged: (acknowledged) => {
         if (pendingKills.length > 0 && acknowledged >= pendingKills[0]) {
           pendingKills.shift();
@@ -88,7 +90,9 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
           startedAt,
           retries: counter.repeats(),
         }),
-      { timeoutMs: 180_000 },
+      // Generous: on a loaded shared machine five restarts and the recovery after each take minutes. It ends
+      // well before the test's own timeout, so a slow run still prints its figures and what is missing.
+      { timeoutMs: 300_000 },
     );
     const inbox = await concludeRun('kill -9', current(), events, outcome, ` kills=${killed}`);
 
@@ -102,5 +106,5 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
     expect(unexpectedInboxOutcomes(inbox.entries, () => 'posted')).toEqual([]);
     // The kills did cut work short: the intake's recovery had to emit some events again.
     expect(reEmittedCount(inbox)).toBeGreaterThan(0);
-  }, 330_000);
+  }, 600_000);
 });

@@ -101,5 +101,5 @@ describe('reliability: a redeploy while retries wait for their backoff', () => {
     expect(outcome.state.counters.duplicateWritesPrevented).toBe(0);
     expect(inbox.open).toBe(0);
     expect(unexpectedInboxOutcomes(inbox.entries, () => 'posted')).toEqual([]);
-  }, 300_000);
+  }, 420_000);
 });

@@ -20,6 +20,7 @@ import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
 import type {
   BudgetAvailability,
   CallContext,
+  CostCenterSpend,
   DialectConfig,
   ErpDialect,
   ErpDocumentType,
@@ -183,6 +184,24 @@ class SandboxDialect implements ErpDialect {
     }
     const raw = await this.#findOne('postings', externalReference, ctx);
     return raw === null ? null : { ...this.#postingRef(this.#postingDoc(raw)), raw };
+  }
+
+  async spendByCostCenter(query: { period?: string }, ctx: CallContext): Promise<CostCenterSpend[]> {
+    const { data } = await this.#call(
+      { method: 'GET', path: `${this.#base}/spend`, query: { period: query.period } },
+      ctx,
+    );
+    if (!isRecord(data) || !Array.isArray(data.items) || !data.items.every(isRecord)) {
+      throw this.#unexpected('the spend report', 'no items list');
+    }
+    return data.items.map((item) => {
+      if (typeof item.costCenter !== 'string') throw this.#unexpected('the spend report', 'an item without costCenter');
+      return {
+        costCenter: item.costCenter,
+        committed: this.#money(item.committed, `spend of ${item.costCenter} committed`),
+        actual: this.#money(item.actual, `spend of ${item.costCenter} actual`),
+      };
+    });
   }
 
   async listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {

@@ -29,7 +29,15 @@ export const LINES_KEY: Readonly<Record<CoupaCollection, string>> = {
  * commitment id is written back into `erp-po-number` [D: custom fields are set with PUT and a
  * `custom-fields` element, by their field name].
  */
-export const CUSTOM_FIELDS: readonly string[] = ['erp-po-number'];
+export const CUSTOM_FIELDS: readonly string[] = ['erp-po-number', 'erp-po-status'];
+
+/** One write-back as the simulator received it, kept so tests can count them per record. */
+export interface CoupaWriteback {
+  collection: CoupaCollection;
+  id: number;
+  values: Record<string, string | null>;
+  at: string;
+}
 
 export type CoupaRecord = Record<string, unknown> & { id: number };
 
@@ -57,6 +65,7 @@ export class CoupaStore {
   };
   fault: CoupaFault | undefined;
   counters: CoupaCounters = zeroCounters();
+  writebacks: CoupaWriteback[] = [];
 
   constructor(private readonly now: () => Date) {
     this.reset();
@@ -69,6 +78,7 @@ export class CoupaStore {
     }
     this.fault = undefined;
     this.counters = zeroCounters();
+    this.writebacks = [];
   }
 
   /** Adds a document, or revises the one with the same id (test and demo injection). */
@@ -138,6 +148,7 @@ export class CoupaStore {
     record['custom-fields'] = { ...(isObject(current) ? current : {}), ...values };
     record['updated-at'] = this.#nextStamp(record['updated-at']);
     this.counters.writebacks += 1;
+    this.writebacks.push({ collection, id, values: { ...values }, at: coupaTimestamp(this.now().getTime()) });
     return record;
   }
 
@@ -157,6 +168,7 @@ export class CoupaStore {
       purchaseOrders: this.all('purchase_orders'),
       fault: this.fault ?? null,
       counters: this.counters,
+      writebacks: this.writebacks,
     };
   }
 

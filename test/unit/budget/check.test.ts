@@ -161,6 +161,43 @@ describe('checkDocumentBudget', () => {
     expect(budget).toMatchObject({ status: 'within', requested: eur('999.99') });
   });
 
+  it('checks only the change of a revision whose purchase order the ERP already counts, never below zero', async () => {
+    const erp = new BudgetTable({
+      'CC-400/6200': { budget: '1000.00', spent: '600.00' },
+      'CC-400/6210': { budget: '50.00' },
+    });
+    const revision = requisition(
+      [
+        orderLine('1', '3', '333.33', '999.99', [
+          { dimensions: { costCenter: 'CC-400', glAccount: '6200' }, percent: '100' },
+        ]),
+        orderLine('2', '1', '10.00', '10.00', [
+          { dimensions: { costCenter: 'CC-400', glAccount: '6210' }, percent: '100' },
+        ]),
+      ],
+      '1009.99',
+    );
+    // Without the earlier version's PO taken off, its 600.00 counts twice: 999.99 > 400.00 available.
+    expect((await checkDocumentBudget(erp, revision, OPTIONS)).status).toBe('exceeded');
+    erp.calls.length = 0;
+    const committed = [
+      {
+        lineId: '1',
+        period: '2026-03',
+        dimensions: { costCenter: 'CC-400', glAccount: '6200' },
+        amount: eur('600.00'),
+      },
+      { lineId: '2', period: '2026-03', dimensions: { costCenter: 'CC-400', glAccount: '6210' }, amount: eur('25.00') },
+    ];
+    const budget = await checkDocumentBudget(erp, revision, { ...OPTIONS, committed });
+    expect(erp.calls.map(({ request }) => [request.costCenter, request.glAccount, request.amount.amount])).toEqual([
+      ['CC-400', '6200', '399.99'],
+      ['CC-400', '6210', '0.00'],
+    ]);
+    // 600.00 + 399.99 of 1,000.00 consumed: near the limit, not over it.
+    expect(budget).toMatchObject({ status: 'warning', requested: eur('1009.99') });
+  });
+
   it('applies the configured behaviour when the ERP has no budget, and says so', async () => {
     const report = expenseReport([expenseLine('L1', '12.00', { costCenter: 'CC-300', glAccount: '6200' })], '12.00');
     const strict = await checkDocumentBudget(new BudgetTable({}), report, OPTIONS);
@@ -268,11 +305,19 @@ describe('the document a budget check accepts', () => {
 
 describe('finance-budget-check settings', () => {
   it('defaults to 90 %, no budget means exceeded, periods from lines', () => {
-    expect(budgetSettings({})).toEqual({ warningPercent: 90, noBudget: 'exceeded', periodFrom: 'line' });
-    expect(budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document' })).toEqual({
+    expect(budgetSettings({})).toEqual({
+      warningPercent: 90,
+      noBudget: 'exceeded',
+      periodFrom: 'line',
+      netOfCommitment: false,
+    });
+    expect(
+      budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document', netOfCommitment: true }),
+    ).toEqual({
       warningPercent: 75,
       noBudget: 'within',
       periodFrom: 'document',
+      netOfCommitment: true,
     });
   });
 

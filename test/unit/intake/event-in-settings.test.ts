@@ -36,6 +36,28 @@ describe('eventInSettings', () => {
   });
 
   it('takes input mode with its limits', () => {
+    expect(eventInSettings({ mode: 'poll' }, 'n').poll).toEqual({
+      intervalMs: 60_000,
+      resource: 'requisitions',
+      pageSize: 50,
+    });
+    expect(
+      eventInSettings(
+        {
+          mode: 'poll',
+          pollResource: 'purchase_orders',
+          pollSeconds: '5',
+          pollPageSize: '20',
+          pollUpdatedAfter: '2026-01-01T00:00:00+00:00',
+        },
+        'n',
+      ).poll,
+    ).toEqual({
+      intervalMs: 5000,
+      resource: 'purchase_orders',
+      pageSize: 20,
+      updatedAfter: '2026-01-01T00:00:00+00:00',
+    });
     expect(eventInSettings({ mode: 'input', maxBytes: '2048', leaseSeconds: 60, recoverySeconds: '2' }, 'n')).toEqual({
       mode: 'input',
       maxBytes: 2048,
@@ -46,7 +68,14 @@ describe('eventInSettings', () => {
 
   it('reports each bad setting by name', () => {
     const cases: Array<[object, RegExp]> = [
-      [{ mode: 'poll' }, /Mode "poll" is not one of http, input, mqtt/],
+      [{ mode: 'pull' }, /Mode "pull" is not one of http, input, mqtt, poll/],
+      [{ mode: 'poll', pollResource: 'invoices' }, /Documents "invoices" is not one of requisitions, purchase_orders/],
+      [{ mode: 'poll', pollSeconds: '0' }, /Poll every \(s\) must be a whole number from 1 to 86400/],
+      [{ mode: 'poll', pollPageSize: 51 }, /Page size must be a whole number from 1 to 50/],
+      [
+        { mode: 'poll', pollUpdatedAfter: '2026-01-01' },
+        /Updated after "2026-01-01" is not a date-time with its offset/,
+      ],
       [{ mode: 'http' }, /Path is empty/],
       [{ path: '/hooks/:id' }, /route parameters and wildcards are not allowed/],
       [{ path: '/x', maxBytes: 'big' }, /Max body size \(bytes\) must be a whole number/],

@@ -73,6 +73,30 @@ describe('Intake.receive', () => {
       expect((await store.get(unleased.key))?.leaseOwner).toBeUndefined();
     });
 
+    it('asks its admission per event: admitted ones are leased, the others committed waiting and not to be emitted', async () => {
+      const calls: string[] = [];
+      let slots = 1;
+      const admission = {
+        admit: () => slots-- > 0,
+        admitted: (key: string | undefined, leaseUntil?: number) => calls.push(`admitted ${key} ${leaseUntil}`),
+        waiting: () => calls.push('waiting'),
+      };
+      const intake = intakeFor(store, { lease: { owner: 'event-in-1', ms: 60_000 }, admission });
+      const first = await intake.receive(sample(28));
+      const second = await intake.receive(sample(29));
+      if (first.outcome !== 'accepted' || second.outcome !== 'accepted') throw new Error('not accepted');
+      expect([first.waiting, second.waiting]).toEqual([false, true]);
+      expect(await store.get(first.key)).toMatchObject({ leaseOwner: 'event-in-1', attempts: 1 });
+      expect(await store.get(second.key)).toMatchObject({ leaseOwner: 'event-in-1', attempts: 0 });
+      const leaseUntil = (await store.get(first.key))?.leaseUntil;
+      expect(calls).toEqual([`admitted ${first.key} ${leaseUntil}`, 'waiting']);
+
+      // A duplicate gives its reserved slot back.
+      slots = 1;
+      expect((await intake.receive(sample(28))).outcome).toBe('duplicate');
+      expect(calls[2]).toBe('admitted undefined undefined');
+    });
+
     it('accepts the previous secret during a rotation', async () => {
       const result = await intakeFor(store, { secrets: ['the-new-secret', SECRET] }).receive(sample(4));
       expect(result.outcome).toBe('accepted');

@@ -1,4 +1,8 @@
-import { sourceSettings } from '../../../lib/intake/source-settings';
+import {
+  DEFAULT_SOURCE_API_MAX_CONCURRENCY,
+  DEFAULT_SOURCE_API_TIMEOUT_MS,
+  sourceSettings,
+} from '../../../lib/intake/source-settings';
 
 const STANDARD_SECRET = 'whsec_' + Buffer.from('a-standard-webhooks-key').toString('base64');
 
@@ -78,6 +82,18 @@ describe('sourceSettings', () => {
       ],
       [{ apiBaseUrl: 'https://api.example.com', apiAuthType: 'bearer' }, { secret: 's' }, /Bearer token is empty/],
       [{ apiBaseUrl: 'https://api.example.com', apiAuthType: 'oauth2' }, { secret: 's' }, /Token URL is empty/],
+      [
+        { apiBaseUrl: 'https://api.example.com', apiTimeoutMs: '50' },
+        { secret: 's' },
+        /API timeout \(ms\) must be a whole number from 100 to 600000; it is "50"/,
+        'API timeout (ms)',
+      ],
+      [
+        { apiBaseUrl: 'https://api.example.com', apiMaxConcurrency: '2.5' },
+        { secret: 's' },
+        /API concurrent requests must be a whole number from 1 to 100/,
+        'API concurrent requests',
+      ],
     ];
     for (const [settings, credentials, message, field] of cases) {
       const error = errorOf(() => sourceSettings(settings, credentials));
@@ -91,6 +107,19 @@ describe('sourceSettings', () => {
     expect(sourceSettings({ signatureScheme: 'standard-webhooks' }, { secret: STANDARD_SECRET }).secrets).toEqual([
       STANDARD_SECRET,
     ]);
+  });
+
+  it("gives the write-back API the dialog's timeout and width, and the ERP connection's defaults without them", () => {
+    const api = (settings: object) => sourceSettings({ apiBaseUrl: 'https://api.example.com', ...settings }, {}).api;
+    expect(api({ signatureScheme: 'none', apiTimeoutMs: '2000', apiMaxConcurrency: '64' })).toMatchObject({
+      timeoutMs: 2000,
+      maxConcurrency: 64,
+    });
+    expect(api({ signatureScheme: 'none', apiTimeoutMs: '', apiMaxConcurrency: '' })).toMatchObject({
+      timeoutMs: DEFAULT_SOURCE_API_TIMEOUT_MS,
+      maxConcurrency: DEFAULT_SOURCE_API_MAX_CONCURRENCY,
+    });
+    expect(api({ signatureScheme: 'none' })).toMatchObject({ timeoutMs: 30_000, maxConcurrency: 8 });
   });
 
   it('configures the write-back API with its auth, never echoing a secret in an error', () => {

@@ -132,4 +132,15 @@ describe('sandbox master data', () => {
       expect([query, reply.status]).toEqual([query, 400]);
     }
   });
+
+  it('deletes a master record through the control route, and a reset brings it back', async () => {
+    const removed = await sandbox.call('POST', '/_sandbox/companies/FS-DEMO/projects/PRJ-1907/remove');
+    expect(removed).toMatchObject({ status: 200, body: { removed: { kind: 'projects', id: 'PRJ-1907' } } });
+    expect((await sandbox.call('GET', `${DEMO}/projects/PRJ-1907`)).status).toBe(404);
+    expect((await page(`${DEMO}/projects`)).items.map((item) => item.id)).not.toContain('PRJ-1907');
+    expect((await sandbox.call('POST', '/_sandbox/companies/FS-DEMO/projects/PRJ-1907/remove')).status).toBe(404);
+    expect((await sandbox.call('POST', '/_sandbox/companies/FS-DEMO/people/E1/remove')).status).toBe(404);
+    await sandbox.call('POST', '/_sandbox/reset');
+    expect((await sandbox.call('GET', `${DEMO}/projects/PRJ-1907`)).status).toBe(200);
+  });
 });

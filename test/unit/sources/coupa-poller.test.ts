@@ -135,6 +135,51 @@ describe('CoupaPoller against the Coupa simulator', () => {
     await sandbox.close();
   });
 
+  it('commits a revision saved between its read and its export mark, so the mark does not hide it', async () => {
+    await inject(requisition(7));
+    let revised = false;
+    inbox.before = async (document) => {
+      if (revised) return;
+      revised = true;
+      // Coupa saves a revision while the first one is being committed: the mark that follows hits the new one.
+      clock.now = new Date(START.getTime() + 60_000);
+      await inject({
+        ...requisition(7),
+        total: '20.00',
+        'requisition-lines': [
+          { ...(requisition(7)['requisition-lines'] as Record<string, unknown>[])[0], quantity: '2', total: '20.00' },
+        ],
+      });
+      expect(document.total).toBe('10.00');
+    };
+
+    const report = await poller().poll();
+
+    expect(report).toMatchObject({ fetched: 1, exported: 1, leftBehind: [] });
+    const committed = [...inbox.events.values()].map((document) => document.total);
+    expect(committed).toEqual(['10.00', '20.00']);
+    expect(store.get('requisitions', 7)).toMatchObject({ exported: true, total: '20.00' });
+  });
+
+  it('takes the export mark back when the revision saved meanwhile cannot be committed', async () => {
+    await inject(requisition(8));
+    let calls = 0;
+    inbox.before = async () => {
+      calls += 1;
+      if (calls === 1) {
+        clock.now = new Date(START.getTime() + 60_000);
+        await inject(requisition(8, { justification: 'revised' }));
+        return;
+      }
+      throw new FinanceError('STORE_UNAVAILABLE', 'store down', { retryable: true });
+    };
+
+    const report = await poller().poll();
+
+    expect(report.interrupted?.code).toBe('STORE_UNAVAILABLE');
+    expect(store.get('requisitions', 8)).toMatchObject({ exported: false, justification: 'revised' });
+  });
+
   it('pages through more documents than one request returns and marks each exported', async () => {
     for (let id = 1; id <= 120; id += 1) await inject(requisition(id));
     await inject(requisition(121, { status: 'pending_approval' }));

@@ -48,12 +48,26 @@ describe.each(BACKENDS)('inbox leases for recovery (%s)', (backend) => {
       expect(again).toMatchObject({ status: 'duplicate', entry: { leaseOwner: 'intake-1', attempts: 1 } });
     });
 
-    it('refuses a lease without an owner or duration, storing nothing', async () => {
+    it('refuses a lease without an owner or with a negative duration, storing nothing', async () => {
       await expect(store.accept(event({ owner: '', ms: 1000 }))).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
-      await expect(store.accept(event({ owner: 'intake-1', ms: 0 }))).rejects.toMatchObject({
+      await expect(store.accept(event({ owner: 'intake-1', ms: -1 }))).rejects.toMatchObject({
         code: 'SCHEMA_INVALID',
       });
       expect(await store.countOpen()).toBe(0);
+    });
+
+    it('with 0 ms stores the event waiting: owned, due at once, no attempt until it is handed out', async () => {
+      const result = await store.accept(event({ owner: 'intake-1', ms: 0 }));
+      expect(result.entry).toMatchObject({
+        state: 'open',
+        leaseOwner: 'intake-1',
+        leaseUntil: clock.now(),
+        attempts: 0,
+      });
+      expect((await store.expiredLeases(10, 60_000)).map((entry) => entry.key)).toEqual([key]);
+      const handedOut = await store.leaseIfExpired(key, 'intake-1', 60_000);
+      expect(handedOut).toMatchObject({ leased: true, entry: { attempts: 1, leaseUntil: clock.now() + 60_000 } });
+      expect(await store.expiredLeases(10, 60_000)).toEqual([]);
     });
   });
 
@@ -125,6 +139,60 @@ describe.each(BACKENDS)('inbox leases for recovery (%s)', (backend) => {
       expect(await store.holdLease(key, 1000)).toMatchObject({ leased: false, reason: 'final' });
       expect(await store.holdLease('nope', 1000)).toEqual({ leased: false, reason: 'missing' });
       await expect(store.holdLease(key, -1)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    });
+  });
+
+  describe('expireLease', () => {
+    it("ends the owner's running lease now, keeping owner and attempts, so the entry is due at once", async () => {
+      await store.accept(event({ owner: 'intake-1@old', ms: 60_000 }));
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(true);
+      expect(await store.get(key)).toMatchObject({ leaseOwner: 'intake-1@old', leaseUntil: clock.now(), attempts: 1 });
+      expect((await store.expiredLeases(10, 0)).map((entry) => entry.key)).toEqual([key]);
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(false);
+    });
+
+    it('leaves alone an entry of another owner, a held, a final and an unknown one', async () => {
+      await store.accept(event({ owner: 'intake-1@old', ms: 60_000 }));
+      expect(await store.expireLease(key, 'intake-1@new')).toBe(false);
+      await store.holdLease(key, 10_000);
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(false);
+      await store.finish(key, { status: 'posted' });
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(false);
+      expect(await store.expireLease('unknown', 'intake-1@old')).toBe(false);
+    });
+
+    it('ends a lease again once a hold of 0 ms gave back an ordinary lease, or the entry was leased anew', async () => {
+      await store.accept(event({ owner: 'intake-1@old', ms: 60_000 }));
+      await store.holdLease(key, 10_000);
+      await store.holdLease(key, 0);
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(true);
+      await store.holdLease(key, 10_000);
+      clock.advance(80_000);
+      await store.leaseIfExpired(key, 'intake-1@old', 60_000);
+      expect(await store.expireLease(key, 'intake-1@old')).toBe(true);
+    });
+  });
+
+  describe('watchInbox', () => {
+    it('tells every handle of the store in this process of each finish and each hold of more than 0 ms', async () => {
+      const path = sandbox.newPath();
+      const first = sandbox.open({ path, now: clock.now });
+      const second = sandbox.open({ path, now: clock.now });
+      const seen: string[] = [];
+      const unwatch = first.watchInbox((changed) => seen.push(`first ${changed}`));
+      second.watchInbox((changed) => seen.push(`second ${changed}`));
+      for (const id of ['a', 'b', 'c']) {
+        await second.accept({ key: id, envelope: { id }, payload: null, lease: { owner: 'in', ms: 1000 } });
+      }
+      await second.finish('a', { status: 'posted' });
+      await first.holdLease('b', 5000);
+      await first.holdLease('c', 0);
+      await first.lease('c', 'in', 1000);
+      expect(seen.sort()).toEqual(['first a', 'first b', 'second a', 'second b']);
+      unwatch();
+      await second.finish('b', { status: 'posted' });
+      expect(seen.filter((line) => line.startsWith('first'))).toHaveLength(2);
+      expect(seen).toContain('second b');
     });
   });
 });

@@ -1,0 +1,976 @@
+/**
+ * Microsoft Dynamics 365 Business Central, API v2.0 (DESIGN section 9; README "Business Central").
+ *
+ * URL: {baseUrl}/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/... with baseUrl
+ * https://api.businesscentral.dynamics.com; authentication is the connection's OAuth2 client credentials
+ * against Entra ID (the client does it). What lives where in BC, and how sure each fact is:
+ * - purchase orders: `purchaseOrders` with deep insert of `purchaseOrderLines` and their `dimensionSetLines`
+ *   [S metadata; D deep insert; U dimension set lines inside a deep-inserted line]; PATCH/DELETE need
+ *   `If-Match: <@odata.etag>` [D]; lines are changed by DELETE + POST of lines; there is no cancel action in
+ *   API v2.0, so cancelling deletes the unposted order [D]. One canonical line becomes one BC line of type
+ *   Account per account assignment; the canonical line id travels in `description2` (50) so the lines can be
+ *   grouped again when read back;
+ * - external reference: API v2.0 has no writable reference field on purchase orders [S metadata]. With
+ *   `referenceApi` set (a custom API page, see README) purchase orders go through that page, which adds
+ *   `yourReference` (Purchase Header "Your Reference", Text[35]); without it the pack's ledger is the only
+ *   guard against a second create;
+ * - postings: an expense is a general journal batch (`journals` code EXPENSES by default, `journalLines`,
+ *   bound action `Microsoft.NAV.post`) with documentNumber (20) and externalDocumentNumber (35) from the
+ *   reference; posted, it is found by documentNumber in `generalLedgerEntries` [S metadata]. A payable is a
+ *   `purchaseInvoices` document with `vendorInvoiceNumber` (35), posted with `Microsoft.NAV.post` [S, D];
+ * - budgets: API v2.0 has no budget entity [S]; the Analytics API's `generalLedgerBudgetEntries` [D] (with
+ *   `dimensionSetEntries` [U]) minus actuals from `generalLedgerEntries` minus open purchase order lines of
+ *   the period, computed here. Cost centers are the DEPARTMENT dimension, projects the PROJECT dimension
+ *   (option `costCenterDimension` / `projectDimension` to change them);
+ * - master data: vendors, employees, accounts, dimension values, projects, with `@odata.nextLink` paging and
+ *   `Prefer: odata.maxpagesize`; errors keep BC's `error.code` and message (the client puts them in
+ *   details.vendorCode and the message).
+ * Decimals travel as JSON numbers (BC's Edm.Decimal); every amount is turned into minor units through its
+ * decimal text, never added as a float.
+ */
+import { FinanceError, isFinanceError } from '../../errors';
+import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import type {
+  BudgetCheckRequest,
+  Dimensions,
+  ErpRef,
+  MasterDataKind,
+  Money,
+  PurchaseOrder,
+  PurchaseOrderLine,
+} from '../../model/types';
+import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import type {
+  BudgetAvailability,
+  CallContext,
+  DialectConfig,
+  ErpDialect,
+  ErpDocumentType,
+  ErpPurchaseOrder,
+  FoundDocument,
+  MasterDataPage,
+  MasterDataQuery,
+  MasterRecord,
+  PostingRef,
+  PostingRequest,
+  PurchaseOrderKey,
+  PurchaseOrderPatch,
+  PurchaseOrderRef,
+} from '../dialect';
+import { isRecord } from '../records';
+import { fitReference } from '../reference';
+
+type Entity = Record<string, unknown>;
+
+/** Field lengths of API v2.0 [S bc-api-v2.0-metadata.xml]; "Your Reference" of the custom page [D table 38]. */
+export const BC_LENGTHS = {
+  documentNumber: 20,
+  externalDocumentNumber: 35,
+  vendorInvoiceNumber: 35,
+  yourReference: 35,
+  description: 100,
+  description2: 50,
+} as const;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createBusinessCentralDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
+  return new BusinessCentralDialect(http, config);
+}
+
+interface BcLine {
+  lineType: 'Account';
+  lineObjectNumber: string;
+  description: string;
+  description2: string;
+  quantity: number;
+  directUnitCost: number;
+  dimensionSetLines: Array<{ code: string; valueCode: string }>;
+}
+
+class BusinessCentralDialect implements ErpDialect {
+  readonly name = 'business-central';
+  readonly #http: ErpHttp;
+  readonly #system: string;
+  readonly #company: string;
+  readonly #root: string;
+  readonly #referenceApi?: string;
+  readonly #journalCode: string;
+  readonly #costCenterDimension: string;
+  readonly #projectDimension: string;
+  readonly #basePath: string;
+  #companyId?: Promise<string>;
+  #lcy?: Promise<string>;
+
+  constructor(http: ErpHttp, config: DialectConfig) {
+    const options = config.options ?? {};
+    const where = `ERP connection "${config.name ?? 'erp'}" (Business Central)`;
+    const tenant = required(options.tenant, 'tenant (the Entra ID tenant id or domain)', where);
+    const environment = required(options.environment, 'environment (e.g. Production or Sandbox)', where);
+    this.#company = required(config.company, 'company (the BC company name or id)', where);
+    this.#http = http;
+    this.#system = config.name ?? 'business-central';
+    this.#root = `/v2.0/${encodeURIComponent(tenant)}/${encodeURIComponent(environment)}`;
+    this.#basePath = config.baseUrl ? new URL(config.baseUrl).pathname.replace(/\/+$/, '') : '';
+    const referenceApi = options.referenceApi?.trim().replace(/^\/+|\/+$/g, '');
+    if (referenceApi !== undefined && referenceApi !== '') {
+      if (!/^[\w-]+\/[\w-]+\/v\d+\.\d+$/.test(referenceApi)) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `${where}: referenceApi must be "<publisher>/<group>/<version>" of the custom API page, e.g. finsync/finance/v1.0.`,
+        );
+      }
+      this.#referenceApi = referenceApi;
+    }
+    this.#journalCode = options.journal?.trim() || 'EXPENSES';
+    this.#costCenterDimension = options.costCenterDimension?.trim() || 'DEPARTMENT';
+    this.#projectDimension = options.projectDimension?.trim() || 'PROJECT';
+  }
+
+  // ---- budgets ---------------------------------------------------------------------------------
+
+  async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
+    const { from, to } = periodRange(request.period);
+    const currency = request.amount.currency;
+    const wanted = this.#wantedDimensions(request);
+    const glFilter = request.glAccount ? ` and glAccountNo eq ${quote(request.glAccount)}` : '';
+    const analytics = await this.#analyticsPath();
+    const [budgetEntries, setEntries, ledgerEntries, orders] = await Promise.all([
+      this.#all(
+        `${analytics}/generalLedgerBudgetEntries`,
+        { $filter: `budgetDate ge ${from} and budgetDate le ${to}${glFilter}` },
+        ctx,
+      ),
+      this.#all(`${analytics}/dimensionSetEntries`, {}, ctx),
+      this.#all(
+        `${await this.#standardPath()}/generalLedgerEntries`,
+        {
+          $filter: `postingDate ge ${from} and postingDate le ${to}${request.glAccount ? ` and accountNumber eq ${quote(request.glAccount)}` : ''}`,
+          $expand: 'dimensionSetLines',
+        },
+        ctx,
+      ),
+      this.#all(
+        `${await this.#purchaseOrderPath()}`,
+        {
+          $filter: `orderDate ge ${from} and orderDate le ${to}`,
+          $expand: 'purchaseOrderLines($expand=dimensionSetLines)',
+        },
+        ctx,
+      ),
+    ]);
+    const sets = new Map<number, Record<string, string>>();
+    for (const entry of setEntries) {
+      const id = Number(entry.dimensionSetID);
+      const set = sets.get(id) ?? {};
+      set[String(entry.dimensionCode)] = String(entry.dimensionValueCode);
+      sets.set(id, set);
+    }
+    const budgetLines = budgetEntries.filter((entry) => matches(sets.get(Number(entry.dimensionSetID)) ?? {}, wanted));
+    if (budgetLines.length === 0) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" (Business Central) has no G/L budget entries for ${describe(request)} in ${request.period}.`,
+        { details: { vendorCode: 'NO_BUDGET' } },
+      );
+    }
+    const minor = (value: unknown, what: string) => this.#minor(value, currency, what);
+    const budget = budgetLines.reduce((sum, entry) => sum + minor(entry.budgetAmount, 'budgetAmount'), 0n);
+    const actuals = ledgerEntries
+      .filter((entry) => matches(dimensionsOf(entry.dimensionSetLines), wanted))
+      .reduce(
+        (sum, entry) => sum + minor(entry.debitAmount, 'debitAmount') - minor(entry.creditAmount, 'creditAmount'),
+        0n,
+      );
+    let commitments = 0n;
+    for (const order of orders) {
+      for (const line of asEntities(order.purchaseOrderLines)) {
+        if (request.glAccount && line.lineObjectNumber !== request.glAccount) continue;
+        if (!matches(dimensionsOf(line.dimensionSetLines), wanted)) continue;
+        commitments += minor(line.amountExcludingTax, 'amountExcludingTax');
+      }
+    }
+    const available = budget - actuals - commitments;
+    const requested = minorOf(request.amount);
+    return {
+      budget: fromMinorUnits(budget, currency),
+      actuals: fromMinorUnits(actuals, currency),
+      commitments: fromMinorUnits(commitments, currency),
+      available: fromMinorUnits(available, currency),
+      requested: request.amount,
+      period: request.period,
+      status: requested > available ? 'exceeded' : 'within',
+      erpMessages: [],
+    };
+  }
+
+  #wantedDimensions(request: { costCenter?: string; project?: string }): Record<string, string> {
+    const wanted: Record<string, string> = {};
+    if (request.costCenter) wanted[this.#costCenterDimension] = request.costCenter;
+    if (request.project) wanted[this.#projectDimension] = request.project;
+    return wanted;
+  }
+
+  // ---- purchase orders -------------------------------------------------------------------------
+
+  async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    const knownId = po.erpRef?.documentId ?? (await this.#findPurchaseOrder(po.externalReference, ctx))?.id;
+    if (knownId !== undefined) return this.#updatePurchaseOrder(String(knownId), po, ctx);
+    const body: Entity = {
+      ...this.#header(po, await this.#localCurrency(ctx)),
+      ...(this.#referenceApi ? { yourReference: fitReference(po.externalReference, BC_LENGTHS.yourReference) } : {}),
+      purchaseOrderLines: this.#lines(po.lines),
+    };
+    const { data } = await this.#call({ method: 'POST', path: await this.#purchaseOrderPath(), body }, ctx);
+    const created = this.#entity(data, 'the created purchase order');
+    return { ...this.#poRef(created), action: 'created', version: etagOf(created) };
+  }
+
+  async #updatePurchaseOrder(id: string, po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.#fetchPurchaseOrder(id, ctx);
+      const headerChange = changedFields(current, this.#header(po, await this.#localCurrency(ctx)));
+      const linesChanged = !sameLines(asEntities(current.purchaseOrderLines), this.#lines(po.lines));
+      if (Object.keys(headerChange).length === 0 && !linesChanged) {
+        return { ...this.#poRef(current), action: 'unchanged', version: etagOf(current) };
+      }
+      try {
+        const updated = await this.#applyChange(
+          id,
+          current,
+          headerChange,
+          linesChanged ? this.#lines(po.lines) : undefined,
+          ctx,
+        );
+        return { ...this.#poRef(updated), action: 'updated', version: etagOf(updated) };
+      } catch (error) {
+        if (attempt > 0 || !isStale(error)) throw error;
+      }
+    }
+  }
+
+  /** PATCH of the header with If-Match (also when only lines change, to test the version), then the lines. */
+  async #applyChange(
+    id: string,
+    current: Entity,
+    header: Entity,
+    lines: BcLine[] | undefined,
+    ctx: CallContext,
+    ifMatch = etagOf(current),
+  ): Promise<Entity> {
+    const path = `${await this.#purchaseOrderPath()}(${id})`;
+    await this.#call({ method: 'PATCH', path, body: header, ifMatch }, ctx);
+    if (lines !== undefined) {
+      for (const line of asEntities(current.purchaseOrderLines)) {
+        await this.#call(
+          { method: 'DELETE', path: `${path}/purchaseOrderLines(${String(line.id)})`, ifMatch: etagOf(line) },
+          ctx,
+        );
+      }
+      for (const line of lines) {
+        await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: line }, ctx);
+      }
+    }
+    return this.#fetchPurchaseOrder(id, ctx);
+  }
+
+  async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
+    const id = key.documentId ?? (await this.#findPurchaseOrder(key.externalReference, ctx))?.id;
+    if (id === undefined) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" has no purchase order with external reference "${key.externalReference}"` +
+          (this.#referenceApi
+            ? ''
+            : ' (without the custom reference API page, Business Central can only be asked by document id)') +
+          '. Check the reference, or create the purchase order first.',
+        { details: { externalReference: key.externalReference } },
+      );
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      let current: Entity;
+      try {
+        current = await this.#fetchPurchaseOrder(String(id), ctx);
+      } catch (error) {
+        // Deleted already (by an earlier attempt or in BC): the outcome asked for holds.
+        if (isFinanceError(error) && error.httpStatus === 404) return this.#cancelledRef(String(id));
+        throw error;
+      }
+      try {
+        await this.#call(
+          { method: 'DELETE', path: `${await this.#purchaseOrderPath()}(${String(id)})`, ifMatch: etagOf(current) },
+          ctx,
+        );
+        return { ...this.#poRef(current), status: 'cancelled', etag: undefined };
+      } catch (error) {
+        if (attempt > 0 || !isStale(error)) throw error;
+      }
+    }
+  }
+
+  #cancelledRef(id: string): ErpRef {
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'purchaseOrder',
+      documentId: id,
+      status: 'cancelled',
+    };
+  }
+
+  async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
+    return this.#erpPurchaseOrder(await this.#fetchPurchaseOrder(documentId, ctx), await this.#localCurrency(ctx));
+  }
+
+  async patchPurchaseOrder(
+    documentId: string,
+    patch: PurchaseOrderPatch,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<ErpPurchaseOrder> {
+    const current = await this.#fetchPurchaseOrder(documentId, ctx);
+    const header: Entity = {};
+    if (patch.supplierId !== undefined) header.vendorNumber = patch.supplierId;
+    if (patch.orderDate !== undefined) header.orderDate = patch.orderDate;
+    if (patch.currency !== undefined) {
+      header.currencyCode = patch.currency === (await this.#localCurrency(ctx)) ? '' : patch.currency;
+    }
+    const lines = patch.lines === undefined ? undefined : this.#lines(patch.lines);
+    const updated = await this.#applyChange(documentId, current, header, lines, ctx, ifMatch);
+    return this.#erpPurchaseOrder(updated, await this.#localCurrency(ctx));
+  }
+
+  /** The header fields the dialect writes; the local currency is a blank currencyCode in BC. */
+  #header(po: Pick<PurchaseOrder, 'supplierId' | 'orderDate' | 'currency'>, localCurrency: string): Entity {
+    return {
+      vendorNumber: po.supplierId,
+      orderDate: po.orderDate,
+      currencyCode: po.currency === localCurrency ? '' : po.currency,
+    };
+  }
+
+  /** One BC line of type Account per account assignment; splits by percent are divided to the cent. */
+  #lines(lines: readonly PurchaseOrderLine[]): BcLine[] {
+    return lines.flatMap((line, index) => {
+      const where = `lines[${index}]`;
+      checkLength(line.description, BC_LENGTHS.description, `${where}.description`);
+      checkLength(line.lineId, BC_LENGTHS.description2, `${where}.lineId (kept in description2)`);
+      const assignments = line.accountAssignments;
+      if (assignments.length === 1) {
+        return [this.#line(line, assignments[0].dimensions, Number(line.quantity), line.unitPrice, where)];
+      }
+      const amounts = assignments.every((a) => a.percent !== undefined)
+        ? splitByPercent(
+            line.amount,
+            assignments.map((a) => a.percent as string),
+            `${where}.accountAssignments`,
+          )
+        : assignments.map((a, i) => {
+            if (!a.amount) throw invalidPo(`${where}.accountAssignments[${i}] needs a percent or an amount`);
+            return a.amount;
+          });
+      return assignments.map((assignment, i) =>
+        this.#line(line, assignment.dimensions, 1, amounts[i], `${where}.accountAssignments[${i}]`),
+      );
+    });
+  }
+
+  #line(line: PurchaseOrderLine, dimensions: Dimensions, quantity: number, unitCost: Money, where: string): BcLine {
+    if (!dimensions.glAccount)
+      throw invalidPo(`${where}: a G/L account (dimensions.glAccount) is required; BC books the line to it`);
+    return {
+      lineType: 'Account',
+      lineObjectNumber: dimensions.glAccount,
+      description: line.description,
+      description2: line.lineId,
+      quantity,
+      directUnitCost: Number(unitCost.amount),
+      dimensionSetLines: this.#dimensionSetLines(dimensions),
+    };
+  }
+
+  #dimensionSetLines(dimensions: Dimensions): Array<{ code: string; valueCode: string }> {
+    return [
+      ...(dimensions.costCenter ? [{ code: this.#costCenterDimension, valueCode: dimensions.costCenter }] : []),
+      ...(dimensions.project ? [{ code: this.#projectDimension, valueCode: dimensions.project }] : []),
+    ];
+  }
+
+  #erpPurchaseOrder(entity: Entity, localCurrency: string): ErpPurchaseOrder {
+    const currency = this.#currency(entity, localCurrency);
+    const groups = new Map<string, Entity[]>();
+    for (const line of asEntities(entity.purchaseOrderLines)) {
+      const key = String(line.description2 || line.sequence);
+      groups.set(key, [...(groups.get(key) ?? []), line]);
+    }
+    const lines: PurchaseOrderLine[] = [...groups].map(([lineId, bcLines]) => {
+      const amounts = bcLines.map((line) => this.#minor(line.amountExcludingTax, currency, 'amountExcludingTax'));
+      const total = amounts.reduce((sum, value) => sum + value, 0n);
+      const first = bcLines[0];
+      const single = bcLines.length === 1;
+      return {
+        lineId,
+        description: String(first.description ?? ''),
+        quantity: single ? String(first.quantity) : '1',
+        unitPrice: single
+          ? this.#money(first.directUnitCost, currency, 'directUnitCost')
+          : fromMinorUnits(total, currency),
+        amount: fromMinorUnits(total, currency),
+        accountAssignments: bcLines.map((line, i) => ({
+          dimensions: this.#canonicalDimensions(line),
+          ...(single ? {} : { amount: fromMinorUnits(amounts[i], currency) }),
+        })),
+      };
+    });
+    return {
+      erpRef: this.#poRef(entity),
+      externalReference: typeof entity.yourReference === 'string' ? entity.yourReference : '',
+      supplierId: String(entity.vendorNumber),
+      orderDate: String(entity.orderDate),
+      currency,
+      total: this.#money(entity.totalAmountExcludingTax, currency, 'totalAmountExcludingTax'),
+      status: 'open',
+      lines,
+    };
+  }
+
+  #canonicalDimensions(line: Entity): Dimensions {
+    const set = dimensionsOf(line.dimensionSetLines);
+    return {
+      glAccount: String(line.lineObjectNumber),
+      ...(set[this.#costCenterDimension] ? { costCenter: set[this.#costCenterDimension] } : {}),
+      ...(set[this.#projectDimension] ? { project: set[this.#projectDimension] } : {}),
+    };
+  }
+
+  async #fetchPurchaseOrder(id: string, ctx: CallContext): Promise<Entity> {
+    if (!GUID.test(id)) throw invalidPo(`"${id}" is not a Business Central document id (a GUID)`);
+    const { data } = await this.#call(
+      {
+        method: 'GET',
+        path: `${await this.#purchaseOrderPath()}(${id})`,
+        query: { $expand: 'purchaseOrderLines($expand=dimensionSetLines)' },
+      },
+      ctx,
+    );
+    return this.#entity(data, `purchase order ${id}`);
+  }
+
+  async #findPurchaseOrder(externalReference: string, ctx: CallContext): Promise<Entity | undefined> {
+    if (!this.#referenceApi) return undefined;
+    const reference = fitReference(externalReference, BC_LENGTHS.yourReference);
+    const found = await this.#all(
+      await this.#purchaseOrderPath(),
+      { $filter: `yourReference eq ${quote(reference)}` },
+      ctx,
+    );
+    return found[0];
+  }
+
+  #poRef(entity: Entity): ErpRef {
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'purchaseOrder',
+      documentId: String(entity.id),
+      number: typeof entity.number === 'string' ? entity.number : undefined,
+      status: 'open',
+      etag: typeof entity['@odata.etag'] === 'string' ? entity['@odata.etag'] : undefined,
+    };
+  }
+
+  // ---- postings --------------------------------------------------------------------------------
+
+  async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    const existing = await this.#findPosting(posting.kind, posting.externalReference, ctx);
+    if (existing) return existing;
+    return posting.kind === 'journal' ? this.#postJournal(posting, ctx) : this.#postInvoice(posting, ctx);
+  }
+
+  async #postJournal(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    const journalId = await this.#journalId(ctx);
+    const journal = `${await this.#standardPath()}/journals(${journalId})`;
+    const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
+    // Lines left by an attempt that stopped before the post action are posted, not inserted again.
+    const waiting = await this.#all(
+      `${journal}/journalLines`,
+      { $filter: `documentNumber eq ${quote(documentNumber)}` },
+      ctx,
+    );
+    if (waiting.length === 0) {
+      for (const [index, line] of posting.lines.entries()) {
+        const where = `lines[${index}]`;
+        if (!line.dimensions.glAccount)
+          throw invalidPosting(`${where}: dimensions.glAccount is required; BC posts the line to it`);
+        const description = line.description ?? posting.externalReference;
+        await this.#call(
+          {
+            method: 'POST',
+            path: `${journal}/journalLines`,
+            body: {
+              accountType: 'G_x002F_L_x0020_Account',
+              accountNumber: line.dimensions.glAccount,
+              postingDate: posting.postingDate,
+              documentNumber,
+              externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber),
+              amount: Number(line.amount.amount),
+              description: description.slice(0, BC_LENGTHS.description),
+              dimensionSetLines: this.#dimensionSetLines(line.dimensions),
+            },
+          },
+          ctx,
+        );
+      }
+    }
+    await this.#call({ method: 'POST', path: `${journal}/Microsoft.NAV.post` }, ctx);
+    const posted = await this.#findPosting('journal', posting.externalReference, ctx);
+    if (!posted)
+      throw this.#unexpected('the posted journal', `no general ledger entries with document number ${documentNumber}`);
+    return posted;
+  }
+
+  async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    if (!posting.supplierId) throw invalidPosting('a payable needs supplierId (the BC vendor number)');
+    const invoices = `${await this.#standardPath()}/purchaseInvoices`;
+    const { data } = await this.#call(
+      {
+        method: 'POST',
+        path: invoices,
+        body: {
+          vendorNumber: posting.supplierId,
+          vendorInvoiceNumber: fitReference(posting.externalReference, BC_LENGTHS.vendorInvoiceNumber),
+          invoiceDate: posting.postingDate,
+          postingDate: posting.postingDate,
+          currencyCode: posting.currency === (await this.#localCurrency(ctx)) ? '' : posting.currency,
+          purchaseInvoiceLines: posting.lines.map((line, index) => {
+            if (!line.dimensions.glAccount) throw invalidPosting(`lines[${index}]: dimensions.glAccount is required`);
+            return {
+              lineType: 'Account',
+              lineObjectNumber: line.dimensions.glAccount,
+              description: (line.description ?? posting.externalReference).slice(0, BC_LENGTHS.description),
+              quantity: 1,
+              unitCost: Number(line.amount.amount),
+              dimensionSetLines: this.#dimensionSetLines(line.dimensions),
+            };
+          }),
+        },
+      },
+      ctx,
+    );
+    const invoice = this.#entity(data, 'the created purchase invoice');
+    await this.#call({ method: 'POST', path: `${invoices}(${String(invoice.id)})/Microsoft.NAV.post` }, ctx);
+    const posted = await this.#findPosting('payable', posting.externalReference, ctx);
+    if (!posted) throw this.#unexpected('the posted purchase invoice', 'it is gone after posting');
+    return posted;
+  }
+
+  /** Posted journals by document number in the G/L; invoices by vendor invoice number (a draft is posted). */
+  async #findPosting(
+    kind: PostingRequest['kind'],
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<PostingRef | null> {
+    const standard = await this.#standardPath();
+    if (kind === 'journal') {
+      const documentNumber = fitReference(externalReference, BC_LENGTHS.documentNumber);
+      const entries = await this.#all(
+        `${standard}/generalLedgerEntries`,
+        { $filter: `documentNumber eq ${quote(documentNumber)}` },
+        ctx,
+      );
+      if (entries.length === 0) return null;
+      return {
+        system: this.#system,
+        dialect: this.name,
+        documentType: 'posting',
+        documentId: documentNumber,
+        number: documentNumber,
+        status: 'posted',
+        postedAt: String(entries[0].lastModifiedDateTime ?? entries[0].postingDate),
+      };
+    }
+    const reference = fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber);
+    const invoices = await this.#all(
+      `${standard}/purchaseInvoices`,
+      { $filter: `vendorInvoiceNumber eq ${quote(reference)}` },
+      ctx,
+    );
+    const invoice = invoices[0];
+    if (!invoice) return null;
+    if (invoice.status === 'Draft') {
+      await this.#call(
+        { method: 'POST', path: `${standard}/purchaseInvoices(${String(invoice.id)})/Microsoft.NAV.post` },
+        ctx,
+      );
+    }
+    const currency = this.#currency(invoice, await this.#localCurrency(ctx));
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'posting',
+      documentId: String(invoice.id),
+      number: String(invoice.number),
+      status: 'posted',
+      total: this.#money(invoice.totalAmountIncludingTax, currency, 'totalAmountIncludingTax'),
+    };
+  }
+
+  async #journalId(ctx: CallContext): Promise<string> {
+    const journals = await this.#all(
+      `${await this.#standardPath()}/journals`,
+      { $filter: `code eq ${quote(this.#journalCode)}` },
+      ctx,
+    );
+    const journal = journals[0];
+    if (!journal) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `ERP "${this.#system}" has no general journal batch ${this.#journalCode}; create it in Business Central (General Journals) or set the journal option of the connection.`,
+      );
+    }
+    return String(journal.id);
+  }
+
+  async findByReference(
+    documentType: ErpDocumentType,
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<FoundDocument | null> {
+    if (documentType === 'purchaseOrder') {
+      const found = await this.#findPurchaseOrder(externalReference, ctx);
+      return found ? { ...this.#poRef(found), raw: found } : null;
+    }
+    return (
+      (await this.#findPosting('journal', externalReference, ctx)) ??
+      (await this.#findPostingReadOnly(externalReference, ctx))
+    );
+  }
+
+  /** A payable found by reference without posting a draft: a lookup must not change the ERP. */
+  async #findPostingReadOnly(externalReference: string, ctx: CallContext): Promise<FoundDocument | null> {
+    const reference = fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber);
+    const invoices = await this.#all(
+      `${await this.#standardPath()}/purchaseInvoices`,
+      { $filter: `vendorInvoiceNumber eq ${quote(reference)}` },
+      ctx,
+    );
+    const invoice = invoices[0];
+    if (!invoice) return null;
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'posting',
+      documentId: String(invoice.id),
+      number: String(invoice.number),
+      status: invoice.status === 'Draft' ? 'draft' : 'posted',
+      raw: invoice,
+    };
+  }
+
+  // ---- master data -----------------------------------------------------------------------------
+
+  async listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {
+    let request: ErpRequest;
+    if (query.cursor) {
+      request = { method: 'GET', ...this.#pathOfLink(query.cursor) };
+    } else {
+      const { set, filter } = await this.#masterSet(kind, ctx);
+      const filters = [
+        filter,
+        query.modifiedSince ? `lastModifiedDateTime ge ${query.modifiedSince}` : undefined,
+      ].filter(Boolean);
+      request = {
+        method: 'GET',
+        path: `${await this.#standardPath()}/${set}`,
+        query: filters.length > 0 ? { $filter: filters.join(' and ') } : undefined,
+      };
+    }
+    if (query.limit !== undefined) request.headers = { Prefer: `odata.maxpagesize=${query.limit}` };
+    const { data } = await this.#call(request, ctx);
+    if (!isRecord(data) || !Array.isArray(data.value)) throw this.#unexpected(`the ${kind} page`, 'no value list');
+    const next = data['@odata.nextLink'];
+    return {
+      items: asEntities(data.value).map((entity) => this.#masterRecord(kind, entity)),
+      nextCursor: typeof next === 'string' ? next : null,
+    };
+  }
+
+  async #masterSet(kind: MasterDataKind, ctx: CallContext): Promise<{ set: string; filter?: string }> {
+    switch (kind) {
+      case 'employees':
+        return { set: 'employees' };
+      case 'suppliers':
+        return { set: 'vendors' };
+      case 'glAccounts':
+        return { set: 'accounts' };
+      case 'projects':
+        return { set: 'projects' };
+      case 'costCenters': {
+        const dimensions = await this.#all(
+          `${await this.#standardPath()}/dimensions`,
+          { $filter: `code eq ${quote(this.#costCenterDimension)}` },
+          ctx,
+        );
+        if (!dimensions[0])
+          throw new FinanceError(
+            'CONFIG_INVALID',
+            `ERP "${this.#system}" has no dimension ${this.#costCenterDimension} for cost centers.`,
+          );
+        return { set: 'dimensionValues', filter: `dimensionId eq ${String(dimensions[0].id)}` };
+      }
+      default:
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `Business Central API v2.0 has no ${String(kind)} with rates (tax rates live in VAT posting setup, which the API does not publish); sync ${String(kind)} from another source.`,
+        );
+    }
+  }
+
+  #masterRecord(kind: MasterDataKind, entity: Entity): MasterRecord {
+    const base = {
+      id: String(entity.number ?? entity.code),
+      name: String(entity.displayName ?? ''),
+      modifiedAt: String(entity.lastModifiedDateTime),
+      company: this.#company,
+    };
+    switch (kind) {
+      case 'employees':
+        return {
+          ...base,
+          email: typeof entity.email === 'string' && entity.email ? entity.email : undefined,
+          active: entity.status === 'Active',
+        };
+      case 'suppliers':
+        return {
+          ...base,
+          country: String(entity.country ?? ''),
+          ...(entity.currencyCode ? { currency: String(entity.currencyCode) } : {}),
+          status: entity.blocked === 'All' || entity.blocked === 'Payment' ? 'blocked' : 'active',
+        };
+      case 'glAccounts':
+        return { ...base, type: ACCOUNT_TYPES[String(entity.category)] ?? 'expense', open: entity.blocked !== true };
+      case 'projects':
+        return { ...base, status: 'open' };
+      default:
+        return { ...base, open: true };
+    }
+  }
+
+  /** An absolute @odata.nextLink back into a path below the base URL and its query. */
+  #pathOfLink(link: string): Pick<ErpRequest, 'path' | 'query'> {
+    const url = new URL(link, 'http://next.link');
+    let path = url.pathname;
+    if (this.#basePath && path.startsWith(this.#basePath)) path = path.slice(this.#basePath.length);
+    if (!path.startsWith(`${this.#root}/`)) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `The paging cursor does not belong to this Business Central environment; start the sync again.`,
+      );
+    }
+    return { path, query: Object.fromEntries(url.searchParams) };
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------------
+
+  async #standardPath(): Promise<string> {
+    return `${this.#root}/api/v2.0/companies(${await this.#resolveCompany()})`;
+  }
+
+  async #analyticsPath(): Promise<string> {
+    return `${this.#root}/api/microsoft/analytics/v1.0/companies(${await this.#resolveCompany()})`;
+  }
+
+  async #purchaseOrderPath(): Promise<string> {
+    const api = this.#referenceApi ? `api/${this.#referenceApi}` : 'api/v2.0';
+    return `${this.#root}/${api}/companies(${await this.#resolveCompany()})/purchaseOrders`;
+  }
+
+  /** The company id: the configured GUID, or looked up once by name. */
+  #resolveCompany(): Promise<string> {
+    if (GUID.test(this.#company)) return Promise.resolve(this.#company);
+    this.#companyId ??= (async () => {
+      const { data } = await this.#http.request<unknown>({
+        method: 'GET',
+        path: `${this.#root}/api/v2.0/companies`,
+        query: { $filter: `name eq ${quote(this.#company)}` },
+      });
+      const found = isRecord(data) && Array.isArray(data.value) ? asEntities(data.value)[0] : undefined;
+      if (!found) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `ERP "${this.#system}" has no company named "${this.#company}" in this environment; enter the company name exactly as BC shows it (or its id).`,
+        );
+      }
+      return String(found.id);
+    })();
+    this.#companyId.catch(() => {
+      this.#companyId = undefined;
+    });
+    return this.#companyId;
+  }
+
+  /** Every page of a collection, following @odata.nextLink. */
+  async #all(path: string, query: Record<string, string>, ctx: CallContext): Promise<Entity[]> {
+    const items: Entity[] = [];
+    let request: ErpRequest = { method: 'GET', path, query };
+    for (;;) {
+      const { data } = await this.#call(request, ctx);
+      if (!isRecord(data) || !Array.isArray(data.value)) throw this.#unexpected(path, 'no value list');
+      items.push(...asEntities(data.value));
+      const next = data['@odata.nextLink'];
+      if (typeof next !== 'string') return items;
+      request = { method: 'GET', ...this.#pathOfLink(next) };
+    }
+  }
+
+  #call(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    return this.#http.request<unknown>({ ...request, correlationId: ctx.correlationId });
+  }
+
+  #entity(data: unknown, what: string): Entity {
+    if (!isRecord(data) || typeof data.id !== 'string') throw this.#unexpected(what, 'no id');
+    return data;
+  }
+
+  /** The document's currency: BC leaves currencyCode blank for the local currency (generalLedgerSetup). */
+  #currency(entity: Entity, localCurrency: string): string {
+    const code = entity.currencyCode;
+    return typeof code === 'string' && code !== '' ? code : localCurrency;
+  }
+
+  #localCurrency(ctx: CallContext): Promise<string> {
+    this.#lcy ??= (async () => {
+      const setup = await this.#all(`${await this.#standardPath()}/generalLedgerSetup`, {}, ctx);
+      const code = setup[0]?.localCurrencyCode;
+      if (typeof code !== 'string' || code === '') throw this.#unexpected('generalLedgerSetup', 'no localCurrencyCode');
+      return code;
+    })();
+    this.#lcy.catch(() => {
+      this.#lcy = undefined;
+    });
+    return this.#lcy;
+  }
+
+  #minor(value: unknown, currency: string, what: string): bigint {
+    return minorOf(this.#money(value, currency, what));
+  }
+
+  #money(value: unknown, currency: string, what: string): Money {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw this.#unexpected(what, 'not a decimal number');
+    try {
+      return money(decimalText(value), currency, { allowNegative: true, path: what });
+    } catch {
+      throw this.#unexpected(what, `${value} has more decimals than ${currency}`);
+    }
+  }
+
+  #unexpected(what: string, problem: string): FinanceError {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${this.#system}" (Business Central) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL, tenant and environment; retrying will not help.`,
+      { retryable: false },
+    );
+  }
+}
+
+const ACCOUNT_TYPES: Record<string, 'expense' | 'asset' | 'liability' | 'revenue' | 'equity'> = {
+  Expense: 'expense',
+  Cost_x0020_of_x0020_Goods_x0020_Sold: 'expense',
+  Assets: 'asset',
+  Liabilities: 'liability',
+  Income: 'revenue',
+  Equity: 'equity',
+};
+
+function required(value: string | undefined, what: string, where: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new FinanceError('CONFIG_INVALID', `${where}: ${what} is required.`);
+  }
+  return value.trim();
+}
+
+function checkLength(value: string, max: number, where: string): void {
+  if (value.length > max) throw invalidPo(`${where} has ${value.length} characters; Business Central keeps ${max}`);
+}
+
+function invalidPo(problem: string): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', `Purchase order for Business Central: ${problem}.`);
+}
+
+function invalidPosting(problem: string): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', `Posting for Business Central: ${problem}.`);
+}
+
+/** An OData string literal: single quotes, a quote inside doubled. */
+function quote(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A JSON number as plain decimal text (no exponent), the way BC wrote it. */
+function decimalText(value: number): string {
+  const text = String(value);
+  return /e/i.test(text) ? value.toFixed(6).replace(/\.?0+$/, '') : text;
+}
+
+function periodRange(period: string): { from: string; to: string } {
+  const match = /^(\d{4})-(\d{2})$/.exec(period);
+  if (!match) throw new FinanceError('SCHEMA_INVALID', `period must be "YYYY-MM", not "${period}".`);
+  const lastDay = new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate();
+  return { from: `${period}-01`, to: `${period}-${String(lastDay).padStart(2, '0')}` };
+}
+
+function describe(request: BudgetCheckRequest): string {
+  return [
+    request.costCenter ? `cost center ${request.costCenter}` : '',
+    request.project ? `project ${request.project}` : '',
+    request.glAccount ? `G/L account ${request.glAccount}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function asEntities(value: unknown): Entity[] {
+  return Array.isArray(value) ? value.filter(isRecord) : [];
+}
+
+function dimensionsOf(lines: unknown): Record<string, string> {
+  return Object.fromEntries(asEntities(lines).map((line) => [String(line.code), String(line.valueCode)]));
+}
+
+function matches(set: Record<string, string>, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([code, value]) => set[code] === value);
+}
+
+function etagOf(entity: Entity): string {
+  const etag = entity['@odata.etag'];
+  if (typeof etag !== 'string') {
+    throw new FinanceError('ERP_UNAVAILABLE', 'Business Central answered an entity without @odata.etag.', {
+      retryable: false,
+    });
+  }
+  return etag;
+}
+
+function changedFields(current: Entity, desired: Entity): Entity {
+  return Object.fromEntries(Object.entries(desired).filter(([name, value]) => current[name] !== value));
+}
+
+function sameLines(current: Entity[], desired: BcLine[]): boolean {
+  if (current.length !== desired.length) return false;
+  return desired.every((line, index) => {
+    const have = current[index];
+    return (
+      have.lineObjectNumber === line.lineObjectNumber &&
+      have.description === line.description &&
+      have.description2 === line.description2 &&
+      have.quantity === line.quantity &&
+      have.directUnitCost === line.directUnitCost &&
+      JSON.stringify(dimensionsOf(have.dimensionSetLines)) ===
+        JSON.stringify(Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode])))
+    );
+  });
+}
+
+function isStale(error: unknown): boolean {
+  return isFinanceError(error) && error.httpStatus === 412;
+}

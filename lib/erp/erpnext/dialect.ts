@@ -1,0 +1,881 @@
+/**
+ * ERPNext on the Frappe framework, REST API `/api/resource/{DocType}` (DESIGN section 9; README "ERPNext").
+ *
+ * Authentication is the connection's API key header `Authorization: token <api_key>:<api_secret>` [D Frappe
+ * REST docs]; `site` (optional) is sent as X-Frappe-Site-Name for a bench serving several sites by one host
+ * name [U]. Field names come from the doctype definitions in frappe/erpnext (purchase_order.json at
+ * 009e0427, purchase_order_item.json at 01473129, budget.json at 0637e2eb; test/unit/metadata/erpnext.test.ts
+ * holds the lists) [S]:
+ * - Purchase Order: inserted as a draft with its `items`, then submitted (PUT `docstatus: 1`); a change to a
+ *   submitted order cancels it (`docstatus: 2`) and inserts its amendment (`amended_from`), as ERPNext does;
+ *   cancel is `docstatus: 2`. The version is the document's `modified`: a PUT with an older one fails with
+ *   TimestampMismatchError, reported as ERP_CONFLICT 412. One item per account assignment (an item has one
+ *   cost center and project);
+ * - the lookup key is a Custom Field on Purchase Order (default `custom_external_ref`, Data, 140 characters;
+ *   README says how to add it); expenses are Journal Entries whose Reference Number `cheque_no` (with
+ *   `cheque_date`) holds the reference, balanced on the configured payable account;
+ * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
+ *   accumulated monthly budget to the end of the period, less GL Entries (actuals) and submitted purchase
+ *   order items (commitments) of the fiscal year; its action (Stop / Warn / Ignore) travels as an ERP
+ *   message. Fiscal years are taken to be calendar years named by the year [U];
+ * - accounts and cost centers are named with the company abbreviation in ERPNext ("6000 - Travel - FSD");
+ *   the dialect finds them by `account_number` / `cost_center_number`;
+ * - errors keep `exc_type` (details.vendorCode) and `_server_messages` (details.erpMessages).
+ */
+import { FinanceError, isFinanceError } from '../../errors';
+import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import type {
+  BudgetCheckRequest,
+  Dimensions,
+  ErpMessage,
+  ErpRef,
+  MasterDataKind,
+  Money,
+  PurchaseOrder,
+  PurchaseOrderLine,
+} from '../../model/types';
+import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import type {
+  BudgetAvailability,
+  CallContext,
+  DialectConfig,
+  ErpDialect,
+  ErpDocumentType,
+  ErpPurchaseOrder,
+  FoundDocument,
+  MasterDataPage,
+  MasterDataQuery,
+  MasterRecord,
+  PostingRef,
+  PostingRequest,
+  PurchaseOrderKey,
+  PurchaseOrderPatch,
+  PurchaseOrderRef,
+} from '../dialect';
+import { isRecord } from '../records';
+import { fitReference } from '../reference';
+
+type Doc = Record<string, unknown>;
+type Filter = [string, string, unknown] | [string, string, string, unknown];
+
+/** Frappe's Data fields hold 140 characters [S frappe data field default length]. */
+export const FRAPPE_DATA_LENGTH = 140;
+const PO = 'Purchase Order';
+
+export function createErpnextDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
+  return new ErpnextDialect(http, config);
+}
+
+interface PoItem {
+  item_code: string;
+  item_name: string;
+  description: string;
+  qty: number;
+  uom: string;
+  conversion_factor: number;
+  rate: number;
+  schedule_date: string;
+  expense_account: string;
+  cost_center?: string;
+  project?: string;
+}
+
+class ErpnextDialect implements ErpDialect {
+  readonly name = 'erpnext';
+  readonly #http: ErpHttp;
+  readonly #system: string;
+  readonly #company: string;
+  readonly #site?: string;
+  readonly #referenceField: string;
+  readonly #defaultItem: string;
+  readonly #payableAccount?: string;
+  readonly #names = new Map<string, Promise<string>>();
+
+  constructor(http: ErpHttp, config: DialectConfig) {
+    const options = config.options ?? {};
+    const where = `ERP connection "${config.name ?? 'erp'}" (ERPNext)`;
+    this.#http = http;
+    this.#system = config.name ?? 'erpnext';
+    if (!config.company?.trim())
+      throw new FinanceError('CONFIG_INVALID', `${where}: company (the ERPNext Company name) is required.`);
+    this.#company = config.company.trim();
+    this.#site = options.site?.trim() || undefined;
+    this.#referenceField = options.referenceField?.trim() || 'custom_external_ref';
+    if (!/^[a-z][a-z0-9_]*$/.test(this.#referenceField)) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `${where}: referenceField must be a field name such as custom_external_ref.`,
+      );
+    }
+    this.#defaultItem = options.defaultItem?.trim() || 'Services';
+    this.#payableAccount = options.payableAccount?.trim() || undefined;
+  }
+
+  // ---- purchase orders -------------------------------------------------------------------------
+
+  async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    const existing = po.erpRef?.documentId
+      ? await this.#get(PO, po.erpRef.documentId, ctx)
+      : await this.#findPurchaseOrder(po.externalReference, ctx, true);
+    const desired = await this.#purchaseOrderBody(po, ctx);
+    if (!existing) {
+      const draft = await this.#insert(PO, desired, ctx);
+      const submitted = await this.#submit(PO, draft, ctx);
+      return { ...this.#ref(submitted), action: 'created', version: String(submitted.modified) };
+    }
+    if (existing.docstatus === 0) {
+      // A draft left by an attempt that stopped before submitting: bring it up to date, then submit.
+      const current = sameOrder(existing, desired)
+        ? existing
+        : await this.#put(PO, existing, { ...desired, modified: existing.modified }, ctx);
+      const submitted = await this.#submit(PO, current, ctx);
+      return { ...this.#ref(submitted), action: 'updated', version: String(submitted.modified) };
+    }
+    if (existing.docstatus === 2 || sameOrder(existing, desired)) {
+      return { ...this.#ref(existing), action: 'unchanged', version: String(existing.modified) };
+    }
+    const amended = await this.#amend(existing, desired, String(existing.modified), ctx);
+    return { ...this.#ref(amended), action: 'updated', version: String(amended.modified) };
+  }
+
+  /** Cancels the submitted order (with its version) and submits its amendment. */
+  async #amend(current: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
+    await this.#put(PO, current, { docstatus: 2, modified: version }, ctx);
+    const draft = await this.#insert(PO, { ...desired, amended_from: current.name }, ctx);
+    return this.#submit(PO, draft, ctx);
+  }
+
+  async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
+    const found = key.documentId
+      ? await this.#get(PO, key.documentId, ctx)
+      : await this.#findPurchaseOrder(key.externalReference, ctx, false);
+    if (!found) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" has no Purchase Order with ${this.#referenceField} "${key.externalReference}", so there is nothing to cancel.`,
+        {
+          details: { externalReference: key.externalReference },
+        },
+      );
+    }
+    if (found.docstatus === 2) return this.#ref(found);
+    if (found.docstatus === 0) {
+      await this.#call({ method: 'DELETE', path: this.#docPath(PO, String(found.name)) }, ctx);
+      return { ...this.#ref(found), status: 'cancelled' };
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const current = attempt === 0 ? found : await this.#get(PO, String(found.name), ctx);
+      if (!current) throw new FinanceError('ERP_NOT_FOUND', `Purchase Order ${String(found.name)} is gone.`);
+      try {
+        return this.#ref(await this.#put(PO, current, { docstatus: 2, modified: current.modified }, ctx));
+      } catch (error) {
+        if (attempt > 0 || !isStale(error)) throw error;
+      }
+    }
+  }
+
+  async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
+    const doc = await this.#get(PO, documentId, ctx);
+    if (!doc) throw new FinanceError('ERP_NOT_FOUND', `ERP "${this.#system}" has no Purchase Order ${documentId}.`);
+    return this.#canonical(doc);
+  }
+
+  async patchPurchaseOrder(
+    documentId: string,
+    patch: PurchaseOrderPatch,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<ErpPurchaseOrder> {
+    const current = await this.#get(PO, documentId, ctx);
+    if (!current) throw new FinanceError('ERP_NOT_FOUND', `ERP "${this.#system}" has no Purchase Order ${documentId}.`);
+    const canonical = this.#canonical(current);
+    const merged: PurchaseOrder = {
+      docType: 'PurchaseOrder',
+      sourceRef: { system: this.#system, id: documentId },
+      externalReference: String(current[this.#referenceField] ?? ''),
+      supplierId: patch.supplierId ?? canonical.supplierId,
+      orderDate: patch.orderDate ?? canonical.orderDate,
+      currency: patch.currency ?? canonical.currency,
+      total: canonical.total,
+      lines: patch.lines ?? canonical.lines,
+    };
+    const desired = await this.#purchaseOrderBody(merged, ctx);
+    desired[this.#referenceField] = current[this.#referenceField];
+    return this.#canonical(await this.#amend(current, desired, ifMatch, ctx));
+  }
+
+  async #purchaseOrderBody(po: PurchaseOrder, ctx: CallContext): Promise<Doc> {
+    const items: PoItem[] = [];
+    for (const [index, line] of po.lines.entries()) {
+      const where = `lines[${index}]`;
+      if (line.description.length > FRAPPE_DATA_LENGTH)
+        throw invalid(`${where}.description has more than ${FRAPPE_DATA_LENGTH} characters (item_name)`);
+      const split = line.accountAssignments.length > 1;
+      const amounts = !split
+        ? [line.amount]
+        : line.accountAssignments.every((a) => a.percent !== undefined)
+          ? splitByPercent(
+              line.amount,
+              line.accountAssignments.map((a) => a.percent as string),
+              `${where}.accountAssignments`,
+            )
+          : line.accountAssignments.map((a, i) => {
+              if (!a.amount) throw invalid(`${where}.accountAssignments[${i}] needs a percent or an amount`);
+              return a.amount;
+            });
+      for (const [i, assignment] of line.accountAssignments.entries()) {
+        items.push({
+          item_code: line.itemCode ?? this.#defaultItem,
+          item_name: line.description,
+          description: line.description,
+          qty: split ? 1 : Number(line.quantity),
+          uom: line.unitOfMeasure ?? 'Nos',
+          conversion_factor: 1,
+          rate: Number((split ? amounts[i] : line.unitPrice).amount),
+          schedule_date: line.needBy ?? po.orderDate,
+          ...(await this.#dimensions(assignment.dimensions, `${where}.accountAssignments[${i}]`, ctx)),
+        });
+      }
+    }
+    return {
+      supplier: po.supplierId,
+      company: this.#company,
+      transaction_date: po.orderDate,
+      schedule_date: po.orderDate,
+      currency: po.currency,
+      [this.#referenceField]: fitReference(po.externalReference, FRAPPE_DATA_LENGTH),
+      items,
+    };
+  }
+
+  async #dimensions(
+    d: Dimensions,
+    where: string,
+    ctx: CallContext,
+  ): Promise<{ expense_account: string; cost_center?: string; project?: string }> {
+    if (!d.glAccount) throw invalid(`${where}: a G/L account (dimensions.glAccount) is required`);
+    return {
+      expense_account: await this.#nameOf('Account', 'account_number', d.glAccount, ctx),
+      ...(d.costCenter
+        ? { cost_center: await this.#nameOf('Cost Center', 'cost_center_number', d.costCenter, ctx) }
+        : {}),
+      ...(d.project ? { project: d.project } : {}),
+    };
+  }
+
+  /** The document name of an account / cost center by its number in this company (cached). */
+  #nameOf(doctype: string, numberField: string, number: string, ctx: CallContext): Promise<string> {
+    const key = `${doctype}|${number}`;
+    let name = this.#names.get(key);
+    if (!name) {
+      name = (async () => {
+        const rows = await this.#list(
+          doctype,
+          {
+            filters: [
+              [numberField, '=', number],
+              ['company', '=', this.#company],
+            ],
+            fields: ['name'],
+            limit: 1,
+          },
+          ctx,
+        );
+        if (!rows[0])
+          throw new FinanceError(
+            'ERP_REJECTED',
+            `ERP "${this.#system}" has no ${doctype} numbered ${number} in company ${this.#company}.`,
+          );
+        return String(rows[0].name);
+      })();
+      this.#names.set(key, name);
+      name.catch(() => this.#names.delete(key));
+    }
+    return name;
+  }
+
+  #canonical(doc: Doc): ErpPurchaseOrder {
+    const currency = String(doc.currency);
+    const items = Array.isArray(doc.items) ? doc.items.filter(isRecord) : [];
+    const lines: PurchaseOrderLine[] = items.map((item) => {
+      const unitPrice = this.#money(item.rate, currency, 'rate');
+      return {
+        lineId: String(item.idx),
+        description: String(item.item_name ?? ''),
+        ...(item.item_code && item.item_code !== this.#defaultItem ? { itemCode: String(item.item_code) } : {}),
+        quantity: decimalText(Number(item.qty)),
+        unitOfMeasure: String(item.uom),
+        unitPrice,
+        amount: this.#money(item.amount, currency, 'amount'),
+        accountAssignments: [
+          {
+            dimensions: {
+              glAccount: numberOfName(String(item.expense_account)),
+              ...(item.cost_center ? { costCenter: numberOfName(String(item.cost_center)) } : {}),
+              ...(item.project ? { project: String(item.project) } : {}),
+            },
+          },
+        ],
+      };
+    });
+    const total = lines.reduce((sum, line) => sum + minorOf(line.amount), 0n);
+    return {
+      erpRef: this.#ref(doc),
+      externalReference: String(doc[this.#referenceField] ?? ''),
+      supplierId: String(doc.supplier),
+      orderDate: String(doc.transaction_date),
+      currency,
+      total: fromMinorUnits(total, currency),
+      status:
+        doc.docstatus === 2 ? 'cancelled' : doc.status === 'Closed' || doc.status === 'Completed' ? 'closed' : 'open',
+      lines,
+    };
+  }
+
+  async #findPurchaseOrder(externalReference: string, ctx: CallContext, liveOnly: boolean): Promise<Doc | undefined> {
+    const rows = await this.#list(
+      PO,
+      {
+        filters: [
+          [this.#referenceField, '=', fitReference(externalReference, FRAPPE_DATA_LENGTH)],
+          ['company', '=', this.#company],
+        ],
+        fields: ['name', 'docstatus'],
+        orderBy: 'modified desc',
+        limit: 20,
+      },
+      ctx,
+    );
+    const live = rows.find((row) => row.docstatus !== 2);
+    const chosen = live ?? (liveOnly ? undefined : rows[0]);
+    return chosen ? this.#get(PO, String(chosen.name), ctx) : undefined;
+  }
+
+  #ref(doc: Doc, documentType = 'purchaseOrder'): ErpRef {
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType,
+      documentId: String(doc.name),
+      number: String(doc.name),
+      status:
+        doc.docstatus === 2
+          ? 'cancelled'
+          : doc.docstatus === 1
+            ? documentType === 'posting'
+              ? 'posted'
+              : 'open'
+            : 'draft',
+      etag: typeof doc.modified === 'string' ? doc.modified : undefined,
+    };
+  }
+
+  // ---- postings --------------------------------------------------------------------------------
+
+  async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    if (posting.kind !== 'journal') {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `ERP "${this.#system}" (ERPNext): payables (Purchase Invoice) are not supported by this dialect yet; post expenses as journals.`,
+      );
+    }
+    if (!this.#payableAccount) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `ERP "${this.#system}" (ERPNext): set the payable account (the account number the journal credits, e.g. the employee payable account).`,
+      );
+    }
+    const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
+    const existing = await this.#findJournal(reference, ctx);
+    if (existing?.docstatus === 1) return this.#postingRef(existing);
+    let draft = existing;
+    if (!draft) {
+      const rows = [];
+      let total = 0n;
+      for (const [index, line] of posting.lines.entries()) {
+        total += minorOf(line.amount);
+        rows.push({
+          debit_in_account_currency: Number(line.amount.amount),
+          ...(await this.#dimensions(line.dimensions, `lines[${index}]`, ctx)),
+          user_remark: line.description ?? '',
+        });
+      }
+      const accounts: Doc[] = rows.map(({ expense_account, ...row }) => ({ account: expense_account, ...row }));
+      accounts.push({
+        account: await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx),
+        credit_in_account_currency: Number(fromMinorUnits(total, posting.currency).amount),
+      });
+      draft = await this.#insert(
+        'Journal Entry',
+        {
+          voucher_type: 'Journal Entry',
+          company: this.#company,
+          posting_date: posting.postingDate,
+          cheque_no: reference,
+          cheque_date: posting.postingDate,
+          user_remark: `${posting.externalReference}${posting.employeeId ? ` (employee ${posting.employeeId})` : ''}`,
+          accounts,
+        },
+        ctx,
+      );
+    }
+    return this.#postingRef(await this.#submit('Journal Entry', draft, ctx));
+  }
+
+  async #findJournal(reference: string, ctx: CallContext): Promise<Doc | undefined> {
+    const rows = await this.#list(
+      'Journal Entry',
+      {
+        filters: [
+          ['cheque_no', '=', reference],
+          ['company', '=', this.#company],
+          ['docstatus', '!=', 2],
+        ],
+        fields: ['name'],
+        limit: 1,
+      },
+      ctx,
+    );
+    return rows[0] ? this.#get('Journal Entry', String(rows[0].name), ctx) : undefined;
+  }
+
+  #postingRef(doc: Doc): PostingRef {
+    const currency = typeof doc.currency === 'string' ? doc.currency : undefined;
+    return {
+      ...this.#ref(doc, 'posting'),
+      ...(currency ? { total: this.#money(doc.total_debit, currency, 'total_debit') } : {}),
+      postedAt: String(doc.modified),
+    };
+  }
+
+  async findByReference(
+    documentType: ErpDocumentType,
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<FoundDocument | null> {
+    if (documentType === 'purchaseOrder') {
+      const doc = await this.#findPurchaseOrder(externalReference, ctx, false);
+      return doc ? { ...this.#ref(doc), raw: doc } : null;
+    }
+    const doc = await this.#findJournal(fitReference(externalReference, FRAPPE_DATA_LENGTH), ctx);
+    return doc ? { ...this.#ref(doc, 'posting'), raw: doc } : null;
+  }
+
+  // ---- budgets -----------------------------------------------------------------------------------
+
+  async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
+    const currency = request.amount.currency;
+    const year = request.period.slice(0, 4);
+    const periodEnd = lastDay(request.period);
+    const filters: Filter[] = [
+      ['company', '=', this.#company],
+      ['docstatus', '=', 1],
+      ['from_fiscal_year', '=', year],
+    ];
+    const dimension: Filter[] = [];
+    if (request.costCenter) {
+      const costCenter = await this.#nameOf('Cost Center', 'cost_center_number', request.costCenter, ctx);
+      filters.push(['budget_against', '=', 'Cost Center'], ['cost_center', '=', costCenter]);
+      dimension.push(['cost_center', '=', costCenter]);
+    } else if (request.project) {
+      filters.push(['budget_against', '=', 'Project'], ['project', '=', request.project]);
+      dimension.push(['project', '=', request.project]);
+    }
+    if (request.glAccount)
+      filters.push(['account', '=', await this.#nameOf('Account', 'account_number', request.glAccount, ctx)]);
+    const found = await this.#list('Budget', { filters, fields: ['name'], limit: 0 }, ctx);
+    if (found.length === 0 || dimension.length === 0) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" (ERPNext) has no submitted Budget for ${describe(request)} in fiscal year ${year}.`,
+        {
+          details: { vendorCode: 'NO_BUDGET' },
+        },
+      );
+    }
+    let budget = 0n;
+    let actuals = 0n;
+    let commitments = 0n;
+    const messages: ErpMessage[] = [];
+    for (const row of found) {
+      const doc = await this.#get('Budget', String(row.name), ctx);
+      if (!doc) continue;
+      const distribution = Array.isArray(doc.budget_distribution) ? doc.budget_distribution.filter(isRecord) : [];
+      budget += distribution
+        .filter((entry) => String(entry.end_date) <= periodEnd)
+        .reduce((sum, entry) => sum + minorOf(this.#money(entry.amount, currency, 'budget_distribution.amount')), 0n);
+      const account = String(doc.account);
+      const scope: Filter[] = request.costCenter ? [...dimension, ['account', '=', account]] : dimension;
+      const gl = await this.#list(
+        'GL Entry',
+        {
+          filters: [
+            ...scope,
+            ['company', '=', this.#company],
+            ['is_cancelled', '=', 0],
+            ['posting_date', '>=', `${year}-01-01`],
+            ['posting_date', '<=', periodEnd],
+          ],
+          fields: ['debit', 'credit'],
+          limit: 0,
+        },
+        ctx,
+      );
+      actuals += gl.reduce(
+        (sum, e) =>
+          sum + minorOf(this.#money(e.debit, currency, 'debit')) - minorOf(this.#money(e.credit, currency, 'credit')),
+        0n,
+      );
+      // On the item the account is the expense_account.
+      const childScope: Filter[] = scope.map((f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter);
+      const items = await this.#list(
+        PO,
+        {
+          filters: [
+            ['company', '=', this.#company],
+            ['docstatus', '=', 1],
+            ['transaction_date', '>=', `${year}-01-01`],
+            ['transaction_date', '<=', periodEnd],
+            ...childScope,
+          ],
+          fields: ['name', '`tabPurchase Order Item`.amount as amount'],
+          limit: 0,
+        },
+        ctx,
+      );
+      commitments += items.reduce((sum, item) => sum + minorOf(this.#money(item.amount, currency, 'amount')), 0n);
+      const action = String(
+        doc.applicable_on_booking_actual_expenses
+          ? doc.action_if_accumulated_monthly_budget_exceeded
+          : doc.action_if_accumulated_monthly_budget_exceeded_on_po,
+      );
+      messages.push({
+        code: `BUDGET_${action.toUpperCase() || 'NONE'}`,
+        severity: action === 'Stop' ? 'error' : action === 'Warn' ? 'warning' : 'info',
+        text: `Budget ${String(doc.name)} (${account}): action if the accumulated monthly budget is exceeded: ${action || 'none'}`,
+      });
+    }
+    const available = budget - actuals - commitments;
+    return {
+      budget: fromMinorUnits(budget, currency),
+      actuals: fromMinorUnits(actuals, currency),
+      commitments: fromMinorUnits(commitments, currency),
+      available: fromMinorUnits(available, currency),
+      requested: request.amount,
+      period: request.period,
+      status: minorOf(request.amount) > available ? 'exceeded' : 'within',
+      erpMessages: messages,
+    };
+  }
+
+  // ---- master data -------------------------------------------------------------------------------
+
+  async listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {
+    const spec = MASTER[kind];
+    if (!spec)
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `ERPNext keeps ${String(kind)} as tax templates without a single rate; sync ${String(kind)} from another source.`,
+      );
+    const limit = query.limit ?? 100;
+    const start = query.cursor ? Number(query.cursor) : 0;
+    if (!Number.isInteger(start) || start < 0)
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        'The paging cursor is not one this dialect handed out; start the sync again.',
+      );
+    const filters: Filter[] = [
+      ...(spec.company ? [['company', '=', this.#company] as Filter] : []),
+      ...(spec.filters ?? []),
+    ];
+    if (query.modifiedSince) filters.push(['modified', '>=', frappeDateTime(query.modifiedSince)]);
+    const rows = await this.#list(
+      spec.doctype,
+      { filters, fields: spec.fields, orderBy: 'name asc', limit, start },
+      ctx,
+    );
+    return {
+      items: rows.map((row) => spec.map(row, this.#company)),
+      nextCursor: rows.length === limit ? String(start + limit) : null,
+    };
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------------
+
+  #docPath(doctype: string, name?: string): string {
+    const base = `/api/resource/${encodeURIComponent(doctype)}`;
+    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  }
+
+  async #list(
+    doctype: string,
+    options: { filters: Filter[]; fields: string[]; orderBy?: string; limit: number; start?: number },
+    ctx: CallContext,
+  ): Promise<Doc[]> {
+    const { data } = await this.#call(
+      {
+        method: 'GET',
+        path: this.#docPath(doctype),
+        query: {
+          fields: JSON.stringify(options.fields),
+          filters: JSON.stringify(options.filters),
+          limit_page_length: options.limit,
+          ...(options.start ? { limit_start: options.start } : {}),
+          ...(options.orderBy ? { order_by: options.orderBy } : {}),
+        },
+      },
+      ctx,
+    );
+    if (!isRecord(data) || !Array.isArray(data.data)) throw this.#unexpected(`the ${doctype} list`, 'no data list');
+    return data.data.filter(isRecord);
+  }
+
+  async #get(doctype: string, name: string, ctx: CallContext): Promise<Doc | undefined> {
+    try {
+      const { data } = await this.#call({ method: 'GET', path: this.#docPath(doctype, name) }, ctx);
+      return this.#data(data, `${doctype} ${name}`);
+    } catch (error) {
+      if (isFinanceError(error) && error.httpStatus === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async #insert(doctype: string, body: Doc, ctx: CallContext): Promise<Doc> {
+    const { data } = await this.#call({ method: 'POST', path: this.#docPath(doctype), body }, ctx);
+    return this.#data(data, `the inserted ${doctype}`);
+  }
+
+  async #put(doctype: string, current: Doc, body: Doc, ctx: CallContext): Promise<Doc> {
+    const { data } = await this.#call({ method: 'PUT', path: this.#docPath(doctype, String(current.name)), body }, ctx);
+    return this.#data(data, `the updated ${doctype}`);
+  }
+
+  #submit(doctype: string, draft: Doc, ctx: CallContext): Promise<Doc> {
+    return this.#put(doctype, draft, { docstatus: 1, modified: draft.modified }, ctx);
+  }
+
+  async #call(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    const headers = this.#site ? { ...request.headers, 'X-Frappe-Site-Name': this.#site } : request.headers;
+    try {
+      return await this.#http.request<unknown>({ ...request, headers, correlationId: ctx.correlationId });
+    } catch (error) {
+      throw withFrappeMessages(error);
+    }
+  }
+
+  #data(data: unknown, what: string): Doc {
+    if (!isRecord(data) || !isRecord(data.data) || typeof data.data.name !== 'string')
+      throw this.#unexpected(what, 'no data.name');
+    return data.data;
+  }
+
+  #money(value: unknown, currency: string, what: string): Money {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw this.#unexpected(what, 'not a number');
+    try {
+      return money(decimalText(value), currency, { allowNegative: true, path: what });
+    } catch {
+      throw this.#unexpected(what, `${value} has more decimals than ${currency}`);
+    }
+  }
+
+  #unexpected(what: string, problem: string): FinanceError {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${this.#system}" (ERPNext) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL (the site's address); retrying will not help.`,
+      {
+        retryable: false,
+      },
+    );
+  }
+}
+
+interface MasterSpec {
+  doctype: string;
+  fields: string[];
+  company?: boolean;
+  filters?: Filter[];
+  map(row: Doc, company: string): MasterRecord;
+}
+
+const MASTER: Partial<Record<MasterDataKind, MasterSpec>> = {
+  employees: {
+    doctype: 'Employee',
+    fields: ['name', 'employee_name', 'company_email', 'reports_to', 'status', 'modified'],
+    company: true,
+    map: (row, company) => ({
+      id: String(row.name),
+      name: String(row.employee_name),
+      modifiedAt: isoDateTime(row.modified),
+      company,
+      ...(row.company_email ? { email: String(row.company_email) } : {}),
+      ...(row.reports_to ? { managerId: String(row.reports_to) } : {}),
+      active: row.status === 'Active',
+    }),
+  },
+  suppliers: {
+    doctype: 'Supplier',
+    fields: ['name', 'supplier_name', 'country', 'default_currency', 'on_hold', 'disabled', 'modified'],
+    map: (row) => ({
+      id: String(row.name),
+      name: String(row.supplier_name),
+      modifiedAt: isoDateTime(row.modified),
+      country: String(row.country ?? ''),
+      ...(row.default_currency ? { currency: String(row.default_currency) } : {}),
+      status: row.on_hold || row.disabled ? 'blocked' : 'active',
+    }),
+  },
+  costCenters: {
+    doctype: 'Cost Center',
+    fields: ['name', 'cost_center_name', 'cost_center_number', 'disabled', 'modified'],
+    company: true,
+    filters: [['is_group', '=', 0]],
+    map: (row, company) => ({
+      id: String(row.cost_center_number || row.name),
+      name: String(row.cost_center_name),
+      modifiedAt: isoDateTime(row.modified),
+      company,
+      open: !row.disabled,
+    }),
+  },
+  projects: {
+    doctype: 'Project',
+    fields: ['name', 'project_name', 'status', 'modified'],
+    company: true,
+    map: (row, company) => ({
+      id: String(row.name),
+      name: String(row.project_name),
+      modifiedAt: isoDateTime(row.modified),
+      company,
+      status: row.status === 'Open' ? 'open' : 'closed',
+    }),
+  },
+  glAccounts: {
+    doctype: 'Account',
+    fields: ['name', 'account_name', 'account_number', 'root_type', 'disabled', 'modified'],
+    company: true,
+    filters: [['is_group', '=', 0]],
+    map: (row, company) => ({
+      id: String(row.account_number || row.name),
+      name: String(row.account_name),
+      modifiedAt: isoDateTime(row.modified),
+      company,
+      type: ROOT_TYPES[String(row.root_type)] ?? 'expense',
+      open: !row.disabled,
+    }),
+  },
+};
+
+const ROOT_TYPES: Record<string, 'expense' | 'asset' | 'liability' | 'revenue' | 'equity'> = {
+  Expense: 'expense',
+  Asset: 'asset',
+  Liability: 'liability',
+  Income: 'revenue',
+  Equity: 'equity',
+};
+
+/** The error with Frappe's `_server_messages` (a JSON list of JSON strings) as erpMessages; a stale `modified` as 412. */
+function withFrappeMessages(error: unknown): unknown {
+  if (!isFinanceError(error)) return error;
+  const body = error.details?.erpBody;
+  const excType = isRecord(body) ? body.exc_type : undefined;
+  const erpMessages: ErpMessage[] = [];
+  if (isRecord(body) && typeof body._server_messages === 'string') {
+    try {
+      for (const text of JSON.parse(body._server_messages) as unknown[]) {
+        const message = typeof text === 'string' ? (JSON.parse(text) as unknown) : text;
+        if (isRecord(message)) {
+          erpMessages.push({
+            code: String(excType ?? 'Message'),
+            severity: message.indicator === 'orange' ? 'warning' : message.indicator === 'blue' ? 'info' : 'error',
+            text: String(message.message ?? '').replace(/<[^>]+>/g, ''),
+          });
+        }
+      }
+    } catch {
+      // Not the documented shape: the raw body stays in details.erpBody.
+    }
+  }
+  const stale = excType === 'TimestampMismatchError';
+  return new FinanceError(stale ? 'ERP_CONFLICT' : error.code, error.message, {
+    httpStatus: stale ? 412 : error.httpStatus,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    details: {
+      ...error.details,
+      erpMessages,
+      ...(excType === 'BudgetError' ? { budget: { status: 'exceeded', erpMessages } } : {}),
+    },
+    cause: error,
+  });
+}
+
+function sameOrder(current: Doc, desired: Doc): boolean {
+  if (
+    current.supplier !== desired.supplier ||
+    current.transaction_date !== desired.transaction_date ||
+    current.currency !== desired.currency
+  )
+    return false;
+  const have = Array.isArray(current.items) ? current.items.filter(isRecord) : [];
+  const want = desired.items as PoItem[];
+  return (
+    have.length === want.length &&
+    want.every((item, i) => {
+      const h = have[i];
+      return (
+        h.item_code === item.item_code &&
+        h.item_name === item.item_name &&
+        Number(h.qty) === item.qty &&
+        Number(h.rate) === item.rate &&
+        h.uom === item.uom &&
+        h.expense_account === item.expense_account &&
+        (h.cost_center || undefined) === item.cost_center &&
+        (h.project || undefined) === item.project
+      );
+    })
+  );
+}
+
+/** "6000 - Travel - FSD" -> "6000"; "CC-100 - FSD" -> "CC-100". */
+function numberOfName(name: string): string {
+  return name.split(' - ')[0];
+}
+
+function invalid(problem: string): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', `Document for ERPNext: ${problem}.`);
+}
+
+function isStale(error: unknown): boolean {
+  return isFinanceError(error) && error.httpStatus === 412;
+}
+
+function decimalText(value: number): string {
+  const text = String(value);
+  return /e/i.test(text) ? value.toFixed(6).replace(/\.?0+$/, '') : text;
+}
+
+function lastDay(period: string): string {
+  const [year, month] = period.split('-').map(Number);
+  return `${period}-${String(new Date(Date.UTC(year, month, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+function frappeDateTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/Z$|[+-]\d{2}:\d{2}$/, '');
+}
+
+function isoDateTime(value: unknown): string {
+  const text = String(value ?? '');
+  return /^\d{4}-\d{2}-\d{2} /.test(text) ? `${text.slice(0, 19).replace(' ', 'T')}Z` : text;
+}
+
+function describe(request: BudgetCheckRequest): string {
+  return (
+    [
+      request.costCenter && `cost center ${request.costCenter}`,
+      request.project && `project ${request.project}`,
+      request.glAccount && `account ${request.glAccount}`,
+    ]
+      .filter(Boolean)
+      .join(', ') || 'no dimension'
+  );
+}

@@ -1,0 +1,630 @@
+/**
+ * SAP S/4HANA, OData v2 service API_PURCHASEORDER_PROCESS_SRV (DESIGN section 9; README "SAP S/4HANA").
+ *
+ * URL: {baseUrl}{servicePath}/A_PurchaseOrder... with servicePath /sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV
+ * and `sap-client` on every request when set. Authentication (basic, or OAuth2 where the landscape offers it)
+ * is the connection's; this dialect adds what SAP Gateway demands on top [D SAP KBA 3048103]:
+ * - before the first write a GET with `X-CSRF-Token: Fetch` gets the token and the session cookies; writes
+ *   send both; a 403 (token expired with the session) fetches them again and repeats the write once;
+ * - create is one deep insert of A_PurchaseOrder with `to_PurchaseOrderItem` and each item's
+ *   `to_AccountAssignment` [S EDMX navigation; U v2 deep-insert JSON `{results: [...]}`]; change is PATCH with
+ *   If-Match (the entity's `__metadata.etag`); changed lines are deleted (deletion code L) and added again;
+ *   cancel is DELETE of the purchase order, which sets its deletion code [U, see API.md];
+ * - the lookup key is `CorrespncExternalReference` ("Your Reference", 12 characters) [S], holding the
+ *   reference, or a digest of it when longer (lib/erp/reference.ts);
+ * - errors keep `error.code`, `message.value` and `innererror.errordetails` (in details.erpMessages);
+ *   availability-control refusals (BP/604, FCO_AVC_*) also carry details.budget = { status: 'exceeded' }.
+ * The organisational data a PO needs (purchasing organisation and group, plant, material group, order
+ * type) comes from the connection's options. This service has no funds check, no postings and no master
+ * data: those calls say so (CONFIG_INVALID) instead of guessing.
+ */
+import { FinanceError, isFinanceError } from '../../errors';
+import { fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
+import { currencyExponent } from '../../model/currencies';
+import type { ErpMessage, ErpRef, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
+import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import type {
+  BudgetAvailability,
+  CallContext,
+  DialectConfig,
+  ErpDialect,
+  ErpDocumentType,
+  ErpPurchaseOrder,
+  FoundDocument,
+  MasterDataPage,
+  PostingRef,
+  PurchaseOrderKey,
+  PurchaseOrderPatch,
+  PurchaseOrderRef,
+} from '../dialect';
+import { isRecord } from '../records';
+import { fitReference } from '../reference';
+
+type Entity = Record<string, unknown>;
+
+/** MaxLength of the properties this dialect writes [S API_PURCHASEORDER_PROCESS_SRV.edmx]. */
+export const SAP_LENGTHS = {
+  CorrespncExternalReference: 12,
+  Supplier: 10,
+  PurchaseOrderItemText: 40,
+  PurchaseOrderQuantityUnit: 3,
+  GLAccount: 10,
+  CostCenter: 10,
+  WBSElement: 24,
+} as const;
+
+export const DEFAULT_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
+const EXPAND = 'to_PurchaseOrderItem,to_PurchaseOrderItem/to_AccountAssignment';
+const AVAILABILITY_CONTROL = /^(BP\/60[0-9]|FCO_AVC_)/;
+
+export function createSapDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
+  return new SapDialect(http, config);
+}
+
+interface Csrf {
+  token: string;
+  cookie: string;
+}
+
+interface SapItem {
+  PurchaseOrderItem: string;
+  PurchaseOrderItemText: string;
+  Plant: string;
+  MaterialGroup: string;
+  OrderQuantity: string;
+  PurchaseOrderQuantityUnit: string;
+  NetPriceAmount: string;
+  NetPriceQuantity: string;
+  AccountAssignmentCategory: string;
+  MultipleAcctAssgmtDistribution?: string;
+  to_AccountAssignment: { results: Entity[] };
+}
+
+class SapDialect implements ErpDialect {
+  readonly name = 'sap';
+  readonly #http: ErpHttp;
+  readonly #system: string;
+  readonly #companyCode: string;
+  readonly #servicePath: string;
+  readonly #client?: string;
+  readonly #org: {
+    purchaseOrderType: string;
+    purchasingOrganization: string;
+    purchasingGroup: string;
+    plant: string;
+    materialGroup: string;
+  };
+  #csrf?: Promise<Csrf>;
+
+  constructor(http: ErpHttp, config: DialectConfig) {
+    const options = config.options ?? {};
+    const where = `ERP connection "${config.name ?? 'erp'}" (SAP S/4HANA)`;
+    this.#http = http;
+    this.#system = config.name ?? 'sap';
+    this.#companyCode = required(config.company, 'company (the SAP company code, 4 characters)', where);
+    if (this.#companyCode.length > 4)
+      throw new FinanceError('CONFIG_INVALID', `${where}: the company code has at most 4 characters.`);
+    const servicePath = (options.servicePath?.trim() || DEFAULT_SERVICE_PATH).replace(/\/+$/, '');
+    if (!servicePath.startsWith('/'))
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `${where}: the service path must start with "/", e.g. ${DEFAULT_SERVICE_PATH}.`,
+      );
+    this.#servicePath = servicePath;
+    const client = options.sapClient?.trim();
+    if (client !== undefined && client !== '' && !/^\d{3}$/.test(client)) {
+      throw new FinanceError('CONFIG_INVALID', `${where}: the SAP client is three digits, e.g. 100.`);
+    }
+    this.#client = client || undefined;
+    this.#org = {
+      purchaseOrderType: options.purchaseOrderType?.trim() || 'NB',
+      purchasingOrganization: required(options.purchasingOrganization, 'purchasingOrganization', where),
+      purchasingGroup: required(options.purchasingGroup, 'purchasingGroup', where),
+      plant: required(options.plant, 'plant', where),
+      materialGroup: required(options.materialGroup, 'materialGroup (for items without a material)', where),
+    };
+  }
+
+  // ---- what this service does not offer ----------------------------------------------------------
+
+  checkBudget(): Promise<BudgetAvailability> {
+    return Promise.reject(
+      this.#notInService(
+        'a funds check: availability control runs when the purchase order is saved, and its refusals (BP/604, FCO_AVC_*) come back as ERP_REJECTED with details.budget',
+      ),
+    );
+  }
+
+  post(): Promise<PostingRef> {
+    return Promise.reject(this.#notInService('postings (journal entries and supplier invoices are other SAP APIs)'));
+  }
+
+  listMasterData(): Promise<MasterDataPage> {
+    return Promise.reject(
+      this.#notInService('master data (suppliers, cost centers and G/L accounts are other SAP APIs)'),
+    );
+  }
+
+  #notInService(what: string): FinanceError {
+    return new FinanceError(
+      'CONFIG_INVALID',
+      `ERP "${this.#system}" (SAP S/4HANA, API_PURCHASEORDER_PROCESS_SRV) has no ${what}. Use this connection for purchase orders only.`,
+    );
+  }
+
+  // ---- purchase orders ---------------------------------------------------------------------------
+
+  async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    const known = po.erpRef?.documentId ?? (await this.#find(po.externalReference, ctx))?.PurchaseOrder;
+    if (known !== undefined) return this.#update(String(known), po, ctx);
+    const body = {
+      CompanyCode: this.#companyCode,
+      PurchaseOrderType: this.#org.purchaseOrderType,
+      Supplier: checkLength(po.supplierId, SAP_LENGTHS.Supplier, 'supplierId'),
+      PurchasingOrganization: this.#org.purchasingOrganization,
+      PurchasingGroup: this.#org.purchasingGroup,
+      PurchaseOrderDate: sapDate(po.orderDate),
+      DocumentCurrency: po.currency,
+      CorrespncExternalReference: this.#reference(po.externalReference),
+      to_PurchaseOrderItem: { results: this.#items(po.lines, 0) },
+    };
+    const { data } = await this.#write({ method: 'POST', path: `${this.#servicePath}/A_PurchaseOrder`, body }, ctx);
+    const created = this.#d(data, 'the created purchase order');
+    return { ...this.#ref(created), action: 'created', version: etagOf(created) };
+  }
+
+  async #update(number: string, po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.#fetch(number, ctx);
+      const header = changed(current, {
+        Supplier: po.supplierId,
+        PurchaseOrderDate: sapDate(po.orderDate),
+        DocumentCurrency: po.currency,
+      });
+      const items = this.#items(po.lines, 0);
+      const itemsChanged = !sameItems(activeItems(current), items);
+      if (Object.keys(header).length === 0 && !itemsChanged) {
+        return { ...this.#ref(current), action: 'unchanged', version: etagOf(current) };
+      }
+      try {
+        const updated = await this.#apply(
+          number,
+          current,
+          header,
+          itemsChanged ? po.lines : undefined,
+          etagOf(current),
+          ctx,
+        );
+        return { ...this.#ref(updated), action: 'updated', version: etagOf(updated) };
+      } catch (error) {
+        if (attempt > 0 || !isStale(error)) throw error;
+      }
+    }
+  }
+
+  /** PATCH of the header with If-Match (an empty one when only lines change), then items replaced. */
+  async #apply(
+    number: string,
+    current: Entity,
+    header: Entity,
+    lines: readonly PurchaseOrderLine[] | undefined,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<Entity> {
+    const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
+    await this.#write({ method: 'PATCH', path, body: header, ifMatch }, ctx);
+    if (lines !== undefined) {
+      const items = activeItems(current);
+      for (const item of items) {
+        const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
+        await this.#write(
+          { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
+          ctx,
+        );
+      }
+      const highest = allItems(current).reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
+      for (const item of this.#items(lines, highest)) {
+        await this.#write({ method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item }, ctx);
+      }
+    }
+    return this.#fetch(number, ctx);
+  }
+
+  async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
+    const number = key.documentId ?? (await this.#find(key.externalReference, ctx))?.PurchaseOrder;
+    if (number === undefined) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" has no purchase order with Your Reference ${this.#reference(key.externalReference)} (external reference "${key.externalReference}"), so there is nothing to cancel.`,
+        { details: { externalReference: key.externalReference } },
+      );
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.#fetch(String(number), ctx);
+      if (current.PurchasingDocumentDeletionCode === 'L') return this.#ref(current);
+      try {
+        await this.#write(
+          {
+            method: 'DELETE',
+            path: `${this.#servicePath}/A_PurchaseOrder('${String(number)}')`,
+            ifMatch: etagOf(current),
+          },
+          ctx,
+        );
+        return this.#ref(await this.#fetch(String(number), ctx));
+      } catch (error) {
+        if (attempt > 0 || !isStale(error)) throw error;
+      }
+    }
+  }
+
+  async findByReference(
+    documentType: ErpDocumentType,
+    externalReference: string,
+    ctx: CallContext,
+  ): Promise<FoundDocument | null> {
+    if (documentType !== 'purchaseOrder') throw this.#notInService('postings to look up');
+    const found = await this.#find(externalReference, ctx);
+    return found ? { ...this.#ref(found), raw: found } : null;
+  }
+
+  async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
+    return this.#canonical(await this.#fetch(documentId, ctx));
+  }
+
+  async patchPurchaseOrder(
+    documentId: string,
+    patch: PurchaseOrderPatch,
+    ifMatch: string,
+    ctx: CallContext,
+  ): Promise<ErpPurchaseOrder> {
+    const current = await this.#fetch(documentId, ctx);
+    const header: Entity = {};
+    if (patch.supplierId !== undefined) header.Supplier = patch.supplierId;
+    if (patch.orderDate !== undefined) header.PurchaseOrderDate = sapDate(patch.orderDate);
+    if (patch.currency !== undefined) header.DocumentCurrency = patch.currency;
+    return this.#canonical(await this.#apply(documentId, current, header, patch.lines, ifMatch, ctx));
+  }
+
+  #reference(externalReference: string): string {
+    return fitReference(externalReference, SAP_LENGTHS.CorrespncExternalReference, { upperCase: true });
+  }
+
+  /** Items numbered from `after` + 10 in steps of 10; a split line is distributed by amount (indicator 3). */
+  #items(lines: readonly PurchaseOrderLine[], after: number): SapItem[] {
+    return lines.map((line, index) => {
+      const where = `lines[${index}]`;
+      checkLength(line.description, SAP_LENGTHS.PurchaseOrderItemText, `${where}.description`);
+      const split = line.accountAssignments.length > 1;
+      const amounts = !split
+        ? [line.amount]
+        : line.accountAssignments.every((a) => a.percent !== undefined)
+          ? splitByPercent(
+              line.amount,
+              line.accountAssignments.map((a) => a.percent as string),
+              `${where}.accountAssignments`,
+            )
+          : line.accountAssignments.map((a, i) => {
+              if (!a.amount) throw invalidPo(`${where}.accountAssignments[${i}] needs a percent or an amount`);
+              return a.amount;
+            });
+      const project = line.accountAssignments.some((a) => a.dimensions.project);
+      return {
+        PurchaseOrderItem: String(after + (index + 1) * 10),
+        PurchaseOrderItemText: line.description,
+        Plant: this.#org.plant,
+        MaterialGroup: this.#org.materialGroup,
+        OrderQuantity: line.quantity,
+        PurchaseOrderQuantityUnit: checkLength(
+          line.unitOfMeasure ?? 'EA',
+          SAP_LENGTHS.PurchaseOrderQuantityUnit,
+          `${where}.unitOfMeasure`,
+        ),
+        NetPriceAmount: line.unitPrice.amount,
+        NetPriceQuantity: '1',
+        // K = cost center, P = project (WBS element) [U category codes of a standard configuration].
+        AccountAssignmentCategory: project ? 'P' : 'K',
+        ...(split ? { MultipleAcctAssgmtDistribution: '3' } : {}),
+        to_AccountAssignment: {
+          results: line.accountAssignments.map((assignment, i) => {
+            const d = assignment.dimensions;
+            if (!d.glAccount)
+              throw invalidPo(`${where}.accountAssignments[${i}]: a G/L account (dimensions.glAccount) is required`);
+            if (!d.costCenter && !d.project)
+              throw invalidPo(`${where}.accountAssignments[${i}]: a cost center or a project is required`);
+            return {
+              AccountAssignmentNumber: String(i + 1).padStart(2, '0'),
+              GLAccount: checkLength(d.glAccount, SAP_LENGTHS.GLAccount, `${where}.glAccount`),
+              ...(d.costCenter
+                ? { CostCenter: checkLength(d.costCenter, SAP_LENGTHS.CostCenter, `${where}.costCenter`) }
+                : {}),
+              ...(d.project ? { WBSElement: checkLength(d.project, SAP_LENGTHS.WBSElement, `${where}.project`) } : {}),
+              ...(split ? { PurgDocNetAmount: amounts[i].amount } : {}),
+            };
+          }),
+        },
+      };
+    });
+  }
+
+  #canonical(entity: Entity): ErpPurchaseOrder {
+    const currency = String(entity.DocumentCurrency);
+    const lines: PurchaseOrderLine[] = activeItems(entity).map((item) => {
+      const unitPrice = money(scaled(String(item.NetPriceAmount), currency), currency);
+      const quantity = plainDecimal(String(item.OrderQuantity));
+      const assignments =
+        isRecord(item.to_AccountAssignment) && Array.isArray(item.to_AccountAssignment.results)
+          ? item.to_AccountAssignment.results.filter(isRecord)
+          : [];
+      const split = assignments.length > 1;
+      return {
+        lineId: String(item.PurchaseOrderItem),
+        description: String(item.PurchaseOrderItemText ?? ''),
+        quantity,
+        unitOfMeasure: String(item.PurchaseOrderQuantityUnit),
+        unitPrice,
+        amount: multiply(unitPrice, quantity),
+        accountAssignments: assignments.map((a) => ({
+          dimensions: {
+            glAccount: String(a.GLAccount),
+            ...(a.CostCenter ? { costCenter: String(a.CostCenter) } : {}),
+            ...(a.WBSElement ? { project: String(a.WBSElement) } : {}),
+          },
+          ...(split ? { amount: money(scaled(String(a.PurgDocNetAmount), currency), currency) } : {}),
+        })),
+      };
+    });
+    const total = lines.reduce((sum, line) => sum + minorOf(line.amount), 0n);
+    return {
+      erpRef: this.#ref(entity),
+      externalReference: String(entity.CorrespncExternalReference ?? ''),
+      supplierId: String(entity.Supplier),
+      orderDate: isoDate(entity.PurchaseOrderDate),
+      currency,
+      total: fromMinorUnits(total, currency),
+      status: entity.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
+      lines,
+    };
+  }
+
+  #ref(entity: Entity): ErpRef {
+    const metadata = isRecord(entity.__metadata) ? entity.__metadata : {};
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'purchaseOrder',
+      documentId: String(entity.PurchaseOrder),
+      number: String(entity.PurchaseOrder),
+      status: entity.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
+      etag: typeof metadata.etag === 'string' ? metadata.etag : undefined,
+    };
+  }
+
+  async #fetch(number: string, ctx: CallContext): Promise<Entity> {
+    if (!/^\d{1,10}$/.test(number)) throw invalidPo(`"${number}" is not an SAP purchase order number`);
+    const { data } = await this.#read(
+      { path: `${this.#servicePath}/A_PurchaseOrder('${number}')`, query: { $expand: EXPAND } },
+      ctx,
+    );
+    return this.#d(data, `purchase order ${number}`);
+  }
+
+  async #find(externalReference: string, ctx: CallContext): Promise<Entity | undefined> {
+    const reference = this.#reference(externalReference);
+    const { data } = await this.#read(
+      {
+        path: `${this.#servicePath}/A_PurchaseOrder`,
+        query: {
+          $filter: `CorrespncExternalReference eq '${reference}' and CompanyCode eq '${this.#companyCode}'`,
+          $top: 1,
+          $expand: EXPAND,
+        },
+      },
+      ctx,
+    );
+    const results =
+      isRecord(data) && isRecord(data.d) && Array.isArray(data.d.results) ? data.d.results.filter(isRecord) : undefined;
+    if (!results) throw this.#unexpected('the purchase order lookup', 'no d.results');
+    return results[0];
+  }
+
+  // ---- HTTP: sap-client, CSRF token and cookies, errors -------------------------------------------
+
+  #query(query: ErpRequest['query']): ErpRequest['query'] {
+    return this.#client ? { ...query, 'sap-client': this.#client } : query;
+  }
+
+  async #read(request: Pick<ErpRequest, 'path' | 'query'>, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    return this.#send({ method: 'GET', ...request }, ctx);
+  }
+
+  /** A write with the CSRF token and its cookies; a 403 fetches both again and repeats the write once. */
+  async #write(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    for (let attempt = 0; ; attempt += 1) {
+      const csrf = await this.#token(ctx);
+      try {
+        return await this.#send(
+          { ...request, headers: { ...request.headers, 'X-CSRF-Token': csrf.token, Cookie: csrf.cookie } },
+          ctx,
+        );
+      } catch (error) {
+        if (attempt > 0 || !isFinanceError(error) || error.httpStatus !== 403) throw error;
+        if (this.#csrf !== undefined && (await this.#csrf.catch(() => undefined)) === csrf) this.#csrf = undefined;
+      }
+    }
+  }
+
+  #token(ctx: CallContext): Promise<Csrf> {
+    this.#csrf ??= (async () => {
+      const response = await this.#send(
+        { method: 'GET', path: `${this.#servicePath}/`, headers: { 'X-CSRF-Token': 'Fetch' } },
+        ctx,
+      );
+      const token = response.headers['x-csrf-token'];
+      const setCookie = response.headers['set-cookie'];
+      const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map(
+        (cookie) => cookie.split(';')[0],
+      );
+      if (typeof token !== 'string' || token === '' || token.toLowerCase() === 'required') {
+        throw new FinanceError(
+          'ERP_AUTH_FAILED',
+          `ERP "${this.#system}" gave no CSRF token; check that the communication user may call ${this.#servicePath} (communication scenario SAP_COM_0053).`,
+        );
+      }
+      return { token, cookie: cookies.join('; ') };
+    })();
+    this.#csrf.catch(() => {
+      this.#csrf = undefined;
+    });
+    return this.#csrf;
+  }
+
+  async #send(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
+    try {
+      return await this.#http.request<unknown>({
+        ...request,
+        query: this.#query(request.query),
+        correlationId: ctx.correlationId,
+      });
+    } catch (error) {
+      throw withSapMessages(error);
+    }
+  }
+
+  #d(data: unknown, what: string): Entity {
+    const entity = isRecord(data) && isRecord(data.d) ? data.d : undefined;
+    if (!entity || typeof entity.PurchaseOrder !== 'string') throw this.#unexpected(what, 'no d.PurchaseOrder');
+    return entity;
+  }
+
+  #unexpected(what: string, problem: string): FinanceError {
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${this.#system}" (SAP) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL and service path; retrying will not help.`,
+      { retryable: false },
+    );
+  }
+}
+
+/** The error with SAP's errordetails as erpMessages, and an availability-control refusal as a budget result. */
+function withSapMessages(error: unknown): unknown {
+  if (!isFinanceError(error)) return error;
+  const body = error.details?.erpBody;
+  const inner =
+    isRecord(body) && isRecord(body.error) && isRecord(body.error.innererror) ? body.error.innererror : undefined;
+  const details = inner && Array.isArray(inner.errordetails) ? inner.errordetails.filter(isRecord) : [];
+  if (details.length === 0) return error;
+  const erpMessages: ErpMessage[] = details.map((detail) => ({
+    code: String(detail.code ?? ''),
+    severity: detail.severity === 'warning' ? 'warning' : detail.severity === 'info' ? 'info' : 'error',
+    text: String(detail.message ?? ''),
+  }));
+  const avc = erpMessages.filter((message) => AVAILABILITY_CONTROL.test(message.code));
+  return new FinanceError(error.code, error.message, {
+    httpStatus: error.httpStatus,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    details: {
+      ...error.details,
+      erpMessages,
+      ...(avc.length > 0 ? { budget: { status: 'exceeded', erpMessages: avc } } : {}),
+    },
+    cause: error,
+  });
+}
+
+function required(value: string | undefined, what: string, where: string): string {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new FinanceError('CONFIG_INVALID', `${where}: ${what} is required.`);
+  return value.trim();
+}
+
+function checkLength(value: string, max: number, where: string): string {
+  if (value.length > max) throw invalidPo(`${where} has ${value.length} characters; SAP keeps ${max}`);
+  return value;
+}
+
+function invalidPo(problem: string): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', `Purchase order for SAP: ${problem}.`);
+}
+
+function sapDate(isoDate: string): string {
+  const ms = Date.parse(`${isoDate}T00:00:00Z`);
+  if (Number.isNaN(ms)) throw invalidPo(`"${isoDate}" is not a date YYYY-MM-DD`);
+  return `/Date(${ms})/`;
+}
+
+function isoDate(value: unknown): string {
+  const match = typeof value === 'string' ? /^\/Date\((-?\d+)/.exec(value) : null;
+  return match ? new Date(Number(match[1])).toISOString().slice(0, 10) : '';
+}
+
+/** "2.000" -> "2": SAP pads quantities to their scale. */
+function plainDecimal(value: string): string {
+  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+}
+
+/** "150.000" -> "150.00" in EUR: an amount at the currency's exponent (more non-zero decimals fail in money()). */
+function scaled(value: string, currency: string): string {
+  const exponent = currencyExponent(currency) ?? 2;
+  const [whole, fraction = ''] = plainDecimal(value).split('.');
+  if (fraction.length > exponent) return value;
+  return exponent === 0 ? whole : `${whole}.${fraction.padEnd(exponent, '0')}`;
+}
+
+function etagOf(entity: Entity): string {
+  const metadata = isRecord(entity.__metadata) ? entity.__metadata : {};
+  if (typeof metadata.etag !== 'string') {
+    throw new FinanceError('ERP_UNAVAILABLE', 'SAP answered an entity without __metadata.etag.', { retryable: false });
+  }
+  return metadata.etag;
+}
+
+function allItems(entity: Entity): Entity[] {
+  const items = entity.to_PurchaseOrderItem;
+  return isRecord(items) && Array.isArray(items.results) ? items.results.filter(isRecord) : [];
+}
+
+function activeItems(entity: Entity): Entity[] {
+  return allItems(entity).filter((item) => item.PurchasingDocumentDeletionCode !== 'L');
+}
+
+function changed(current: Entity, desired: Entity): Entity {
+  return Object.fromEntries(Object.entries(desired).filter(([name, value]) => current[name] !== value));
+}
+
+function sameDecimal(a: unknown, b: unknown): boolean {
+  return plainDecimal(String(a)) === plainDecimal(String(b));
+}
+
+function sameItems(current: Entity[], desired: SapItem[]): boolean {
+  if (current.length !== desired.length) return false;
+  return desired.every((want, index) => {
+    const have = current[index];
+    const haveAssignments =
+      isRecord(have.to_AccountAssignment) && Array.isArray(have.to_AccountAssignment.results)
+        ? have.to_AccountAssignment.results.filter(isRecord)
+        : [];
+    const wantAssignments = want.to_AccountAssignment.results;
+    return (
+      have.PurchaseOrderItemText === want.PurchaseOrderItemText &&
+      sameDecimal(have.OrderQuantity, want.OrderQuantity) &&
+      sameDecimal(have.NetPriceAmount, want.NetPriceAmount) &&
+      have.PurchaseOrderQuantityUnit === want.PurchaseOrderQuantityUnit &&
+      haveAssignments.length === wantAssignments.length &&
+      wantAssignments.every((a, i) => {
+        const h = haveAssignments[i];
+        return (
+          h.GLAccount === a.GLAccount &&
+          (h.CostCenter ?? '') === (a.CostCenter ?? '') &&
+          (h.WBSElement ?? '') === (a.WBSElement ?? '') &&
+          (a.PurgDocNetAmount === undefined || sameDecimal(h.PurgDocNetAmount, a.PurgDocNetAmount))
+        );
+      })
+    );
+  });
+}
+
+function isStale(error: unknown): boolean {
+  return isFinanceError(error) && error.httpStatus === 412;
+}

@@ -1,0 +1,165 @@
+/**
+ * The polling pattern of `finance-event-in` (mode "poll"): a loop that runs one round of a poller every
+ * interval, one round at a time, with what must survive a restart kept in the store (kv namespace
+ * `intake-poll`, one record per intake node and resource):
+ * - the cursor the poller saves between rounds (Coupa `updated_at[gt]`);
+ * - when the next round is due, so a restart or a redeploy does not poll again before the interval is up,
+ *   and a round that a 429 interrupted waits as long as Retry-After asked;
+ * - the figures of the last round (pages read, documents fetched and exported, what was left behind), for
+ *   the status and for a person asking why a document did not come.
+ *
+ * Paging inside a round is not resumed from the store, on purpose: the `exported=false` set shrinks while a
+ * round marks documents, so a saved offset would skip documents after a restart. A round always starts at
+ * offset 0 and ends when a page comes back short (lib/sources/coupa-poller.ts).
+ */
+import type { FinanceStore } from '../reliability/store';
+import type { CoupaPollReport, CoupaPollState, CoupaPollStateStore } from '../sources/coupa-poller';
+
+export const POLL_STATE_NAMESPACE = 'intake-poll';
+
+/** How long closing waits for the round in progress (Node-RED gives a close 15 s in all). */
+const STOP_WAIT_MS = 2_000;
+
+/** What the store keeps per polling intake. */
+export interface PollRecord {
+  cursor?: CoupaPollState;
+  /** Epoch ms at which the next round is due. */
+  nextRoundAt?: number;
+  lastRound?: {
+    at: string;
+    pages: number;
+    fetched: number;
+    exported: number;
+    leftBehind: number;
+    /** The code of the failure that ended the round early, if one did. */
+    interrupted?: string;
+  };
+}
+
+/** The store record of one polling intake; it is also the poller's cursor store. */
+export class PollState implements CoupaPollStateStore {
+  readonly #store: () => Pick<FinanceStore, 'kvGet' | 'kvPut'>;
+  readonly #key: string;
+
+  constructor(store: () => Pick<FinanceStore, 'kvGet' | 'kvPut'>, key: string) {
+    this.#store = store;
+    this.#key = key;
+  }
+
+  async read(): Promise<PollRecord> {
+    const value = await this.#store().kvGet(POLL_STATE_NAMESPACE, this.#key);
+    // An unreadable record is dropped: without a cursor more is polled, never less; without a due time, now.
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as PollRecord) : {};
+  }
+
+  async load(): Promise<unknown> {
+    return (await this.read()).cursor;
+  }
+
+  async save(cursor: CoupaPollState): Promise<void> {
+    await this.#write({ ...(await this.read()), cursor });
+  }
+
+  async recordRound(report: CoupaPollReport, at: Date, nextRoundAt: number): Promise<void> {
+    await this.#write({
+      ...(await this.read()),
+      nextRoundAt,
+      lastRound: {
+        at: at.toISOString(),
+        pages: report.pages,
+        fetched: report.fetched,
+        exported: report.exported,
+        leftBehind: report.leftBehind.length,
+        ...(report.interrupted === undefined ? {} : { interrupted: report.interrupted.code }),
+      },
+    });
+  }
+
+  #write(record: PollRecord): Promise<void> {
+    return this.#store().kvPut(POLL_STATE_NAMESPACE, this.#key, record);
+  }
+}
+
+export interface PollingLoopOptions {
+  intervalMs: number;
+  state: PollState;
+  /** One round of the poller. */
+  round: () => Promise<CoupaPollReport>;
+  /** After every round, with its report. */
+  onRound?: (report: CoupaPollReport) => void;
+  /** A round that threw (a store that cannot be read, a non-retryable failure); the loop goes on. */
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+/**
+ * Runs rounds until stopped: the first when the store says the next one is due (at once when it says
+ * nothing), then one interval after each round ends; after an interrupted round, no sooner than its
+ * Retry-After. Rounds never overlap.
+ */
+export class PollingLoop {
+  readonly #options: PollingLoopOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: PollingLoopOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#running = this.#firstWait().then(
+      (waitMs) => this.#schedule(waitMs),
+      (error: unknown) => {
+        this.#options.onError?.(error);
+        this.#schedule(0);
+      },
+    );
+  }
+
+  /**
+   * Stops scheduling and resolves once the round in progress has ended, or after `waitMs` (a redeploy or a
+   * stop must not hang on a slow source). A round left running is safe to abandon: what it committed but did
+   * not mark exported comes again next time and is recognised as a duplicate.
+   */
+  async stop(waitMs = STOP_WAIT_MS): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const givingUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([this.#running, givingUp]).finally(() => clearTimeout(timer));
+  }
+
+  async #firstWait(): Promise<number> {
+    const due = (await this.#options.state.read()).nextRoundAt;
+    if (typeof due !== 'number' || !Number.isFinite(due)) return 0;
+    // A due time further away than an interval (a clock that jumped, a shorter interval now) is not waited for.
+    return Math.min(Math.max(0, due - this.#now()), this.#options.intervalMs);
+  }
+
+  #schedule(waitMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#running = this.#round();
+    }, waitMs);
+  }
+
+  async #round(): Promise<void> {
+    let waitMs = this.#options.intervalMs;
+    try {
+      const report = await this.#options.round();
+      waitMs = Math.max(waitMs, report.retryAfterMs ?? 0);
+      await this.#options.state.recordRound(report, new Date(this.#now()), this.#now() + waitMs);
+      this.#options.onRound?.(report);
+    } catch (error) {
+      this.#options.onError?.(error);
+    }
+    this.#schedule(waitMs);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * One sync of master data from its owner into the cache: full (every record; records the owner no longer lists
+ * are removed) or delta (`modifiedSince`), page by page, emitting one change per created, updated or removed
+ * record.
+ *
+ * Nothing changed during a sync is lost:
+ * - an owner that pages by (modifiedAt, id) cursor, like the sandbox, lists a record changed after its page was
+ *   read again behind the cursor, in the same sync;
+ * - an owner that pages some other way may have listed the record before the change: the next delta asks from
+ *   the high-water mark (the newest modifiedAt seen) minus an overlap, so a change up to `overlapMs` older than
+ *   the newest record seen is read again. Re-read records that did not change emit nothing (changes.ts).
+ * A delta of a kind that has never completed a full sync runs as a full sync, so the cache is complete.
+ */
+import type { CallContext } from '../erp/dialect';
+import { FinanceError } from '../errors';
+import type { KindSyncState, MasterDataCache } from './cache';
+import { compareRecords, type MasterDataChange } from './changes';
+import type { MasterDataKind, MasterDataLister, MasterRecord } from './kinds';
+
+export type SyncMode = 'full' | 'delta';
+
+export interface SyncKindOptions {
+  lister: MasterDataLister;
+  cache: MasterDataCache;
+  kind: MasterDataKind;
+  mode: SyncMode;
+  ctx: CallContext;
+  /** Records per page asked of the owner. */
+  pageSize: number;
+  /** How far before the high-water mark a delta starts reading (ms). */
+  overlapMs: number;
+  /** Stops an owner whose cursors never end. */
+  maxPages: number;
+  /** A delta runs as full when the last full sync of the kind is older than this (ms), to find removed records. */
+  fullAfterMs?: number;
+  now: () => Date;
+  /** Called for each change before the cache holds it; a rejection stops the sync (the change is found again). */
+  onChange: (change: MasterDataChange) => void | Promise<void>;
+}
+
+export interface KindSyncResult {
+  kind: MasterDataKind;
+  /** What ran: a delta without a completed full sync before it runs as full. */
+  mode: SyncMode;
+  modifiedSince?: string;
+  pages: number;
+  read: number;
+  created: number;
+  updated: number;
+  removed: number;
+  unchanged: number;
+  /** Records older than the cached copy (not applied). */
+  stale: number;
+  /** Records without an id or a valid modifiedAt: not cached, listed in `invalid` (the first ten). */
+  skipped: number;
+  invalid: Array<{ id?: unknown; reason: string }>;
+  highWater?: string;
+}
+
+export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult> {
+  const { cache, kind } = options;
+  const state = await cache.state(kind);
+  const mode: SyncMode = options.mode === 'delta' && deltaPossible(state, options) ? 'delta' : 'full';
+  const modifiedSince =
+    mode === 'delta' ? new Date(Date.parse(state.highWater as string) - options.overlapMs).toISOString() : undefined;
+  const result: KindSyncResult = {
+    kind,
+    mode,
+    ...(modifiedSince !== undefined && { modifiedSince }),
+    pages: 0,
+    read: 0,
+    created: 0,
+    updated: 0,
+    removed: 0,
+    unchanged: 0,
+    stale: 0,
+    skipped: 0,
+    invalid: [],
+  };
+  let highWaterMs = state.highWater === undefined ? undefined : Date.parse(state.highWater);
+  const seen = new Set<string>();
+
+  for await (const page of pages(options, modifiedSince)) {
+    result.pages += 1;
+    for (const item of page) {
+      result.read += 1;
+      const problem = invalidRecord(item);
+      if (problem !== undefined) {
+        result.skipped += 1;
+        if (result.invalid.length < 10) result.invalid.push({ id: (item as { id?: unknown })?.id, reason: problem });
+        continue;
+      }
+      seen.add(item.id);
+      const modifiedMs = Date.parse(item.modifiedAt);
+      if (highWaterMs === undefined || modifiedMs > highWaterMs) highWaterMs = modifiedMs;
+      const before = await cache.get(kind, item.id);
+      const verdict = compareRecords(before, item);
+      if (verdict === undefined) {
+        result.unchanged += 1;
+        continue;
+      }
+      if (verdict === 'stale') {
+        result.stale += 1;
+        continue;
+      }
+      // The change is delivered before the cache holds it: if delivery (e.g. the MQTT publish) fails, the sync
+      // stops and the next one finds the same change again. At least once, never lost.
+      await options.onChange({ kind, id: item.id, change: verdict, ...(before && { before }), after: item });
+      await cache.put(kind, item);
+      result[verdict] += 1;
+    }
+  }
+
+  if (mode === 'full') {
+    // Only a complete listing proves a record is gone; a delta cannot tell.
+    const gone: MasterRecord[] = [];
+    for await (const record of cache.all(kind)) if (!seen.has(record.id)) gone.push(record);
+    for (const record of gone) {
+      await options.onChange({ kind, id: record.id, change: 'removed', before: record });
+      await cache.remove(kind, record.id);
+      result.removed += 1;
+    }
+  }
+
+  const finishedAt = options.now().toISOString();
+  if (highWaterMs !== undefined) result.highWater = new Date(highWaterMs).toISOString();
+  await cache.saveState(kind, {
+    ...state,
+    ...(result.highWater !== undefined && { highWater: result.highWater }),
+    ...(mode === 'full' && { fullSyncAt: finishedAt }),
+    syncedAt: finishedAt,
+  });
+  return result;
+}
+
+function deltaPossible(state: KindSyncState, options: SyncKindOptions): boolean {
+  if (state.highWater === undefined || state.fullSyncAt === undefined) return false;
+  if (options.fullAfterMs === undefined) return true;
+  return options.now().getTime() - Date.parse(state.fullSyncAt) < options.fullAfterMs;
+}
+
+async function* pages(options: SyncKindOptions, modifiedSince: string | undefined): AsyncGenerator<MasterRecord[]> {
+  const seenCursors = new Set<string>();
+  let cursor: string | null = null;
+  for (let page = 0; page < options.maxPages; page += 1) {
+    const result = await options.lister.listMasterData(
+      options.kind,
+      { cursor, limit: options.pageSize, ...(modifiedSince !== undefined && { modifiedSince }) },
+      options.ctx,
+    );
+    yield result.items;
+    if (result.nextCursor === null) return;
+    if (seenCursors.has(result.nextCursor)) break;
+    seenCursors.add(result.nextCursor);
+    cursor = result.nextCursor;
+  }
+  throw new FinanceError(
+    'ERP_REJECTED',
+    `The owner of the ${options.kind} kept returning more pages (a repeated cursor or over ${options.maxPages} ` +
+      'pages); check its master data endpoint, or raise the page size.',
+    { details: { kind: options.kind } },
+  );
+}
+
+function invalidRecord(item: unknown): string | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return 'not an object';
+  const record = item as { id?: unknown; modifiedAt?: unknown };
+  if (typeof record.id !== 'string' || record.id === '') return 'no id';
+  if (typeof record.modifiedAt !== 'string' || Number.isNaN(Date.parse(record.modifiedAt))) {
+    return 'no valid modifiedAt';
+  }
+  return undefined;
+}

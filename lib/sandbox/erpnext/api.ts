@@ -1,0 +1,920 @@
+/**
+ * The ERPNext (Frappe) simulator: the REST API `/api/resource/{DocType}[/{name}]` of a Frappe site (see API.md
+ * next to this file; facts tagged there). Frappe's generic behaviour is what the dialect depends on:
+ * - `Authorization: token <api_key>:<api_secret>`; lists `{data: [...]}` with `fields`, `filters` (JSON, also
+ *   child-table filters `[child doctype, field, op, value]`), `limit_start`, `limit_page_length` (default 20),
+ *   `order_by`; documents `{data: {...}}`;
+ * - `docstatus` 0 draft, 1 submitted, 2 cancelled: PUT `{docstatus: 1}` submits, `{docstatus: 2}` cancels; a
+ *   submitted document refuses other changes (UpdateAfterSubmitError); a PUT carrying `modified` older than the
+ *   document's fails with TimestampMismatchError; a cancelled document is amended by a new one with
+ *   `amended_from`, named `<name>-1`;
+ * - errors: HTTP 417 (ValidationError family), 404 DoesNotExistError, 401/403, 409 DuplicateEntryError, with
+ *   `exc_type`, `exception` and `_server_messages` (a JSON string of JSON strings);
+ * - Budget doctype (Stop / Warn / Ignore) applied on PO submit and on Journal Entry submit, from the
+ *   sandbox's budgets (one Budget per cost center and account, or per project, for the year, distributed by
+ *   month); GL Entries written on submit.
+ * The Company is the sandbox company id (FS-DEMO, abbreviation FSD; FS-JP, FSJ).
+ */
+import { fromMinorUnits, minorOf, money, multiply } from '../../model/money';
+import type { AuthGate } from '../auth';
+import type { CompanyState } from '../company-state';
+import type { SandboxState } from '../state';
+import type { SandboxResponse } from '../types';
+
+type Doc = Record<string, unknown> & { name: string; doctype: string };
+
+const ABBR: Readonly<Record<string, string>> = { 'FS-DEMO': 'FSD', 'FS-JP': 'FSJ' };
+export const ERPNEXT_PAYABLE_ACCOUNT = '2910';
+
+class FrappeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly excType: string,
+    message: string,
+    readonly title = 'Message',
+  ) {
+    super(message);
+  }
+}
+
+function errorResponse(error: FrappeError): SandboxResponse {
+  const serverMessage = JSON.stringify({
+    message: error.message,
+    title: error.title,
+    indicator: 'red',
+    raise_exception: 1,
+  });
+  return {
+    status: error.status,
+    headers: { 'Content-Type': 'application/json' },
+    body: {
+      exc_type: error.excType,
+      exception: `frappe.exceptions.${error.excType}: ${error.message}`,
+      exc: JSON.stringify([
+        `Traceback (most recent call last):\n  ...\nfrappe.exceptions.${error.excType}: ${error.message}\n`,
+      ]),
+      _server_messages: JSON.stringify([serverMessage]),
+    },
+  };
+}
+
+function validation(message: string, excType = 'ValidationError'): FrappeError {
+  return new FrappeError(417, excType, message);
+}
+
+/** Frappe's `modified`: "YYYY-MM-DD HH:MM:SS.ffffff", strictly increasing here. */
+function timestamp(store: ErpnextStore): string {
+  store.clock = Math.max(Date.now(), store.clock + 1);
+  const iso = new Date(store.clock).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+}
+
+export class ErpnextStore {
+  readonly docs = new Map<string, Map<string, Doc>>();
+  readonly series = new Map<string, number>();
+  clock = 0;
+  counters = { requests: 0 };
+
+  constructor(private readonly state: SandboxState) {
+    this.reset();
+  }
+
+  table(doctype: string): Map<string, Doc> {
+    let table = this.docs.get(doctype);
+    if (!table) {
+      table = new Map();
+      this.docs.set(doctype, table);
+    }
+    return table;
+  }
+
+  put(doc: Doc): Doc {
+    this.table(doc.doctype).set(doc.name, doc);
+    return doc;
+  }
+
+  nextName(prefix: string, digits: number): string {
+    const next = (this.series.get(prefix) ?? 0) + 1;
+    this.series.set(prefix, next);
+    return `${prefix}${String(next).padStart(digits, '0')}`;
+  }
+
+  reset(): void {
+    this.docs.clear();
+    this.series.clear();
+    this.counters = { requests: 0 };
+    const modified = '2026-01-01 00:00:00.000000';
+    for (const company of this.state.companies.values()) seedCompany(this, company, modified);
+  }
+
+  snapshot(): Record<string, unknown> {
+    const list = (doctype: string) => [...this.table(doctype).values()];
+    return {
+      purchaseOrders: list('Purchase Order'),
+      journalEntries: list('Journal Entry'),
+      purchaseInvoices: list('Purchase Invoice'),
+      glEntries: list('GL Entry'),
+      counters: this.counters,
+    };
+  }
+}
+
+function seedCompany(store: ErpnextStore, state: CompanyState, modified: string): void {
+  const company = state.company.id;
+  const abbr = ABBR[company] ?? company.slice(0, 3).toUpperCase();
+  const base = { company, modified, creation: modified, docstatus: 0, owner: 'Administrator' };
+  store.put({
+    doctype: 'Company',
+    name: company,
+    company_name: state.company.name,
+    abbr,
+    default_currency: state.company.currency,
+    modified,
+    docstatus: 0,
+  });
+  for (const s of state.records('suppliers').values() as Iterable<Record<string, unknown>>) {
+    store.put({
+      doctype: 'Supplier',
+      name: String(s.id),
+      supplier_name: s.name,
+      country: s.country,
+      default_currency: s.currency ?? '',
+      on_hold: s.status === 'blocked' ? 1 : 0,
+      hold_type: s.status === 'blocked' ? 'All' : '',
+      disabled: 0,
+      modified: s.modifiedAt,
+      docstatus: 0,
+    });
+  }
+  for (const e of state.records('employees').values() as Iterable<Record<string, unknown>>) {
+    store.put({
+      ...base,
+      doctype: 'Employee',
+      name: String(e.id),
+      employee_name: e.name,
+      company_email: e.email ?? '',
+      reports_to: e.managerId ?? '',
+      status: e.active ? 'Active' : 'Left',
+      modified: e.modifiedAt,
+    });
+  }
+  for (const c of state.records('costCenters').values() as Iterable<Record<string, unknown>>) {
+    store.put({
+      ...base,
+      doctype: 'Cost Center',
+      name: `${String(c.id)} - ${abbr}`,
+      cost_center_name: c.name,
+      cost_center_number: c.id,
+      is_group: 0,
+      disabled: c.open ? 0 : 1,
+      modified: c.modifiedAt,
+    });
+  }
+  for (const p of state.records('projects').values() as Iterable<Record<string, unknown>>) {
+    const status = p.status === 'open' ? 'Open' : p.status === 'closed' ? 'Completed' : 'Cancelled';
+    store.put({
+      ...base,
+      doctype: 'Project',
+      name: String(p.id),
+      project_name: p.name,
+      status,
+      modified: p.modifiedAt,
+    });
+  }
+  const accounts = [...(state.records('glAccounts').values() as Iterable<Record<string, unknown>>)].map((a) => ({
+    id: String(a.id),
+    name: String(a.name),
+    type: String(a.type),
+    open: Boolean(a.open),
+    modified: a.modifiedAt,
+  }));
+  accounts.push({
+    id: ERPNEXT_PAYABLE_ACCOUNT,
+    name: 'Employee Expense Payable',
+    type: 'liability',
+    open: true,
+    modified,
+  });
+  accounts.push({ id: '2110', name: 'Creditors', type: 'liability', open: true, modified });
+  for (const a of accounts) {
+    const rootType =
+      a.type === 'expense'
+        ? 'Expense'
+        : a.type === 'asset'
+          ? 'Asset'
+          : a.type === 'liability'
+            ? 'Liability'
+            : a.type === 'revenue'
+              ? 'Income'
+              : 'Equity';
+    store.put({
+      ...base,
+      doctype: 'Account',
+      name: `${a.id} - ${a.name} - ${abbr}`,
+      account_name: a.name,
+      account_number: a.id,
+      root_type: rootType,
+      report_type: rootType === 'Expense' || rootType === 'Income' ? 'Profit and Loss' : 'Balance Sheet',
+      account_type: a.id === '2110' ? 'Payable' : '',
+      is_group: 0,
+      disabled: a.open ? 0 : 1,
+      modified: a.modified,
+    });
+  }
+  // One Budget per cost center and account (or per project) and year, distributed by month.
+  const byKey = new Map<
+    string,
+    { costCenter?: string; project?: string; glAccount?: string; year: string; months: Map<string, bigint> }
+  >();
+  for (const line of state.budgets) {
+    const year = line.period.slice(0, 4);
+    const key = `${line.costCenter ?? ''}|${line.project ?? ''}|${line.glAccount ?? ''}|${year}`;
+    const entry = byKey.get(key) ?? {
+      costCenter: line.costCenter,
+      project: line.project,
+      glAccount: line.glAccount,
+      year,
+      months: new Map(),
+    };
+    entry.months.set(line.period, (entry.months.get(line.period) ?? 0n) + minorOf(line.amount));
+    byKey.set(key, entry);
+  }
+  const currency = state.company.currency;
+  for (const entry of byKey.values()) {
+    const account = entry.glAccount
+      ? accountName(store, company, entry.glAccount)
+      : accountName(store, company, projectAccount(state));
+    const total = [...entry.months.values()].reduce((sum, value) => sum + value, 0n);
+    const name = store.nextName('BUDGET-', 8);
+    store.put({
+      ...base,
+      doctype: 'Budget',
+      name,
+      docstatus: 1,
+      budget_against: entry.costCenter ? 'Cost Center' : 'Project',
+      cost_center: entry.costCenter ? `${entry.costCenter} - ${abbr}` : '',
+      project: entry.project ?? '',
+      account,
+      from_fiscal_year: entry.year,
+      to_fiscal_year: entry.year,
+      distribution_frequency: 'Monthly',
+      distribute_equally: 0,
+      budget_amount: Number(fromMinorUnits(total, currency).amount),
+      applicable_on_purchase_order: 1,
+      action_if_annual_budget_exceeded_on_po: 'Stop',
+      // CC-300 stops orders over its monthly budget; everything else warns, so expenses still post.
+      action_if_accumulated_monthly_budget_exceeded_on_po: entry.costCenter === 'CC-300' ? 'Stop' : 'Warn',
+      applicable_on_booking_actual_expenses: 1,
+      action_if_annual_budget_exceeded: 'Stop',
+      action_if_accumulated_monthly_budget_exceeded: 'Warn',
+      budget_distribution: [...entry.months].sort().map(([period, amount], index) => ({
+        name: `${name}-${index + 1}`,
+        parent: name,
+        parenttype: 'Budget',
+        parentfield: 'budget_distribution',
+        idx: index + 1,
+        start_date: `${period}-01`,
+        end_date: lastDay(period),
+        amount: Number(fromMinorUnits(amount, currency).amount),
+      })),
+    });
+  }
+}
+
+/** Project budgets in the sandbox cover all accounts; in ERPNext a Budget names one account: the first expense account. */
+function projectAccount(state: CompanyState): string {
+  const first = [...(state.records('glAccounts').values() as Iterable<Record<string, unknown>>)].find(
+    (a) => a.type === 'expense',
+  );
+  return String(first?.id ?? '6000');
+}
+
+function accountName(store: ErpnextStore, company: string, number: string): string {
+  const found = [...store.table('Account').values()].find((a) => a.company === company && a.account_number === number);
+  return found?.name ?? number;
+}
+
+function lastDay(period: string): string {
+  const [year, month] = period.split('-').map(Number);
+  return `${period}-${String(new Date(Date.UTC(year, month, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+const stores = new WeakMap<SandboxState, ErpnextStore>();
+
+export function erpnextStoreOf(state: SandboxState): ErpnextStore {
+  let store = stores.get(state);
+  if (!store) {
+    store = new ErpnextStore(state);
+    stores.set(state, store);
+  }
+  return store;
+}
+
+export interface FrappeRequest {
+  state: SandboxState;
+  auth: AuthGate;
+  method: string;
+  /** Path segments after /api/resource/. */
+  segments: string[];
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export function handleFrappe(request: FrappeRequest): SandboxResponse {
+  const store = erpnextStoreOf(request.state);
+  try {
+    store.counters.requests += 1;
+    const fault = request.state.faults.decide();
+    if (fault.kind === 'rateLimited' || (fault.kind === 'error' && fault.status === 429)) {
+      const seconds = fault.kind === 'rateLimited' ? fault.retryAfterSeconds : (fault.retryAfterSeconds ?? 1);
+      const response = errorResponse(
+        new FrappeError(
+          429,
+          'RateLimitExceededError',
+          'You hit the rate limit because of too many requests. Please try after sometime.',
+        ),
+      );
+      return { ...response, headers: { ...response.headers, 'Retry-After': String(seconds) } };
+    }
+    if (fault.kind === 'error')
+      throw new FrappeError(fault.status, 'Exception', `Injected fault: HTTP ${fault.status}.`);
+    checkToken(request);
+    const [doctype, name] = request.segments;
+    if (!doctype) throw new FrappeError(404, 'DoesNotExistError', 'DocType not given');
+    if (!KNOWN_DOCTYPES.includes(doctype))
+      throw new FrappeError(404, 'DoesNotExistError', `DocType ${doctype} not found`);
+    if (name === undefined) {
+      if (request.method === 'GET') return list(store, doctype, request.query);
+      if (request.method === 'POST')
+        return { status: 200, body: { data: insert(store, request.state, doctype, objectBody(request.body)) } };
+    } else {
+      const doc = store.table(doctype).get(name);
+      if (!doc) throw new FrappeError(404, 'DoesNotExistError', `${doctype} ${name} not found`);
+      if (request.method === 'GET') return { status: 200, body: { data: doc } };
+      if (request.method === 'PUT') return update(store, request.state, doc, objectBody(request.body));
+      if (request.method === 'DELETE') {
+        if (doc.docstatus !== 0)
+          throw validation(
+            `Submitted or cancelled ${doctype} ${name} cannot be deleted; cancel it instead`,
+            'LinkExistsError',
+          );
+        store.table(doctype).delete(name);
+        return { status: 202, body: { message: 'ok' } };
+      }
+    }
+    throw new FrappeError(405, 'MethodNotAllowed', `${request.method} not allowed`);
+  } catch (error) {
+    if (error instanceof FrappeError) return errorResponse(error);
+    const message = error instanceof Error ? error.message : String(error);
+    return errorResponse(new FrappeError(500, 'Exception', `The simulator failed: ${message}`));
+  }
+}
+
+const KNOWN_DOCTYPES = [
+  'Company',
+  'Supplier',
+  'Employee',
+  'Cost Center',
+  'Project',
+  'Account',
+  'Budget',
+  'Purchase Order',
+  'Journal Entry',
+  'Purchase Invoice',
+  'GL Entry',
+];
+
+/** `token key:secret`; with the sandbox in OAuth2 mode the key and secret must be its client id and secret. */
+function checkToken(request: FrappeRequest): void {
+  const value = request.headers.authorization;
+  const header = Array.isArray(value) ? value[0] : value;
+  const match = header ? /^token ([^:\s]+):(\S+)$/.exec(header) : null;
+  if (!match || !request.auth.acceptsClient(match[1], match[2])) {
+    throw new FrappeError(
+      401,
+      'AuthenticationError',
+      'Invalid API key or secret; send Authorization: token <api_key>:<api_secret>',
+    );
+  }
+}
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw validation('The request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+// ---- lists -----------------------------------------------------------------------------------------
+
+type Filter = [string, string, unknown] | [string, string, string, unknown];
+
+function parseJson<T>(text: string | null, fallback: T, what: string): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw validation(`${what} is not valid JSON`);
+  }
+}
+
+function compare(value: unknown, operator: string, wanted: unknown): boolean {
+  const left = value === undefined || value === null ? '' : value;
+  switch (operator) {
+    case '=':
+      return left === wanted || String(left) === String(wanted);
+    case '!=':
+      return String(left) !== String(wanted);
+    case '>=':
+      return String(left) >= String(wanted);
+    case '<=':
+      return String(left) <= String(wanted);
+    case '>':
+      return String(left) > String(wanted);
+    case '<':
+      return String(left) < String(wanted);
+    case 'in':
+      return Array.isArray(wanted) && wanted.map(String).includes(String(left));
+    default:
+      throw validation(`Filter operator ${operator} is not supported by the simulator`);
+  }
+}
+
+function list(store: ErpnextStore, doctype: string, query: URLSearchParams): SandboxResponse {
+  const fields = parseJson<string[]>(query.get('fields'), ['name'], 'fields');
+  const filters = parseJson<Filter[] | Record<string, unknown>>(query.get('filters'), [], 'filters');
+  const normalized: Filter[] = Array.isArray(filters)
+    ? filters
+    : Object.entries(filters).map(([field, value]) => [field, '=', value] as Filter);
+  const start = Number(query.get('limit_start') ?? '0');
+  const length = Number(query.get('limit_page_length') ?? '20');
+  const childField = fields.find((field) => field.startsWith('`tab'));
+  const rows: Record<string, unknown>[] = [];
+  for (const doc of store.table(doctype).values()) {
+    const childrenRows = childRowsOf(doc, normalized, childField);
+    for (const child of childrenRows) {
+      const parentFilters = normalized.filter((filter) => filter.length === 3) as Array<[string, string, unknown]>;
+      if (!parentFilters.every(([field, operator, value]) => compare(doc[field], operator, value))) continue;
+      rows.push(
+        Object.fromEntries(
+          fields.map((field) => {
+            const childMatch = /^`tab[^`]+`\.`?(\w+)`?(?: as (\w+))?$/.exec(field);
+            if (childMatch) return [childMatch[2] ?? childMatch[1], child?.[childMatch[1]]];
+            return [field, doc[field]];
+          }),
+        ),
+      );
+    }
+  }
+  const orderBy = query.get('order_by') ?? 'modified desc';
+  const [orderField, direction] = orderBy.replace(/`/g, '').split(/\s+/);
+  rows.sort((a, b) => {
+    const x = String(a[orderField] ?? '');
+    const y = String(b[orderField] ?? '');
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    return direction === 'asc' ? order : -order;
+  });
+  return { status: 200, body: { data: length === 0 ? rows.slice(start) : rows.slice(start, start + length) } };
+}
+
+/** With a child-table field or filter, one row per matching child; otherwise the document once. */
+function childRowsOf(
+  doc: Doc,
+  filters: Filter[],
+  childField: string | undefined,
+): Array<Record<string, unknown> | undefined> {
+  const childFilters = filters.filter((filter) => filter.length === 4) as Array<[string, string, string, unknown]>;
+  if (childFilters.length === 0 && childField === undefined) return [undefined];
+  const table = doc.doctype === 'Purchase Order' ? 'items' : doc.doctype === 'Journal Entry' ? 'accounts' : 'items';
+  const children = Array.isArray(doc[table]) ? (doc[table] as Record<string, unknown>[]) : [];
+  return children.filter((child) =>
+    childFilters.every(([, field, operator, value]) => compare(child[field], operator, value)),
+  );
+}
+
+// ---- documents ---------------------------------------------------------------------------------------
+
+function linkExists(store: ErpnextStore, doctype: string, name: unknown, where: string): Doc {
+  const doc = typeof name === 'string' ? store.table(doctype).get(name) : undefined;
+  if (!doc) throw validation(`Could not find ${where}: ${String(name)}`, 'LinkValidationError');
+  return doc;
+}
+
+function required(body: Record<string, unknown>, field: string, label: string): unknown {
+  if (body[field] === undefined || body[field] === null || body[field] === '') {
+    throw validation(`Error: Value missing for ${label}`, 'MandatoryError');
+  }
+  return body[field];
+}
+
+function companyOf(state: SandboxState, name: unknown): CompanyState {
+  const company = typeof name === 'string' ? state.companies.get(name) : undefined;
+  if (!company) throw validation(`Could not find Company: ${String(name)}`, 'LinkValidationError');
+  return company;
+}
+
+function amount(value: unknown, currency: string, what: string): bigint {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw validation(`${what} must be a number`);
+  try {
+    return minorOf(money(String(value), currency, { allowNegative: false }));
+  } catch {
+    throw validation(`${what} ${value} has more decimals than ${currency}`);
+  }
+}
+
+const PO_FIELDS = [
+  'doctype',
+  'supplier',
+  'company',
+  'transaction_date',
+  'schedule_date',
+  'currency',
+  'conversion_rate',
+  'cost_center',
+  'project',
+  'items',
+  'custom_external_ref',
+  'amended_from',
+  'naming_series',
+  'title',
+  'docstatus',
+];
+const PO_ITEM_FIELDS = [
+  'item_code',
+  'item_name',
+  'description',
+  'qty',
+  'uom',
+  'conversion_factor',
+  'rate',
+  'schedule_date',
+  'expense_account',
+  'cost_center',
+  'project',
+];
+const JE_FIELDS = [
+  'doctype',
+  'voucher_type',
+  'company',
+  'posting_date',
+  'cheque_no',
+  'cheque_date',
+  'user_remark',
+  'accounts',
+  'docstatus',
+  'title',
+];
+const JE_ACCOUNT_FIELDS = [
+  'account',
+  'debit_in_account_currency',
+  'credit_in_account_currency',
+  'cost_center',
+  'project',
+  'user_remark',
+];
+
+function checkFields(body: Record<string, unknown>, allowed: readonly string[], doctype: string): void {
+  for (const field of Object.keys(body)) {
+    // Frappe ignores unknown keys silently; the simulator refuses them so a dialect cannot rely on a field ERPNext lacks.
+    if (!allowed.includes(field))
+      throw validation(`${doctype} has no field ${field} (see lib/sandbox/erpnext/API.md)`, 'FieldNotFound');
+  }
+}
+
+function insert(store: ErpnextStore, state: SandboxState, doctype: string, body: Record<string, unknown>): Doc {
+  if (doctype === 'Purchase Order') return insertPurchaseOrder(store, state, body);
+  if (doctype === 'Journal Entry') return insertJournalEntry(store, state, body);
+  throw new FrappeError(403, 'PermissionError', `No permission to create ${doctype} through the simulator`);
+}
+
+function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
+  checkFields(body, PO_FIELDS, 'Purchase Order');
+  const company = companyOf(state, required(body, 'company', 'Company'));
+  const supplier = linkExists(store, 'Supplier', required(body, 'supplier', 'Supplier'), 'Supplier');
+  if (supplier.on_hold)
+    throw validation(
+      `Purchase Orders are not allowed for ${supplier.name} as it is on hold (${String(supplier.hold_type)})`,
+    );
+  const transactionDate = String(required(body, 'transaction_date', 'Date'));
+  const currency = String(required(body, 'currency', 'Currency'));
+  const items = body.items;
+  if (!Array.isArray(items) || items.length === 0)
+    throw validation('Error: Value missing for Purchase Order: Items', 'MandatoryError');
+  let total = 0n;
+  const rows = items.map((raw, index) => {
+    const item = objectBody(raw);
+    checkFields(item, PO_ITEM_FIELDS, 'Purchase Order Item');
+    required(item, 'item_code', `Row #${index + 1}: Item Code`);
+    required(item, 'item_name', `Row #${index + 1}: Item Name`);
+    required(item, 'uom', `Row #${index + 1}: UOM`);
+    const account = linkExists(
+      store,
+      'Account',
+      required(item, 'expense_account', `Row #${index + 1}: Expense Account`),
+      'Account',
+    );
+    if (account.company !== company.company.id)
+      throw validation(`Row #${index + 1}: Account ${account.name} does not belong to company ${company.company.id}`);
+    if (item.cost_center) linkExists(store, 'Cost Center', item.cost_center, 'Cost Center');
+    if (item.project) linkExists(store, 'Project', item.project, 'Project');
+    const qty = item.qty;
+    if (typeof qty !== 'number' || qty <= 0) throw validation(`Row #${index + 1}: Quantity must be greater than 0`);
+    const rate = money(String(item.rate ?? 0), currency);
+    const lineAmount = minorOf(multiply(rate, String(qty)));
+    total += lineAmount;
+    return {
+      name: `${store.nextName('poi-', 10)}`,
+      doctype: 'Purchase Order Item',
+      parentfield: 'items',
+      parenttype: 'Purchase Order',
+      idx: index + 1,
+      item_code: item.item_code,
+      item_name: item.item_name,
+      description: item.description ?? item.item_name,
+      qty,
+      uom: item.uom,
+      stock_uom: item.uom,
+      conversion_factor: item.conversion_factor ?? 1,
+      rate: Number(rate.amount),
+      amount: Number(fromMinorUnits(lineAmount, currency).amount),
+      schedule_date: item.schedule_date ?? body.schedule_date ?? transactionDate,
+      expense_account: account.name,
+      cost_center: item.cost_center ?? '',
+      project: item.project ?? '',
+      received_qty: 0,
+      billed_amt: 0,
+    };
+  });
+  let name: string;
+  if (typeof body.amended_from === 'string' && body.amended_from !== '') {
+    const original = linkExists(store, 'Purchase Order', body.amended_from, 'Purchase Order');
+    if (original.docstatus !== 2)
+      throw validation(`Purchase Order ${original.name} must be cancelled before it is amended`);
+    // PUR-ORD-2026-00001 is amended as PUR-ORD-2026-00001-1, that one as PUR-ORD-2026-00001-2 [D Frappe amendments].
+    const root = original.amended_from ? String(original.name).replace(/-\d+$/, '') : String(original.name);
+    let counter = 1;
+    do {
+      name = `${root}-${counter}`;
+      counter += 1;
+    } while (store.table('Purchase Order').has(name));
+  } else {
+    name = store.nextName(`PUR-ORD-${transactionDate.slice(0, 4)}-`, 5);
+  }
+  const modified = timestamp(store);
+  const totalNumber = Number(fromMinorUnits(total, currency).amount);
+  return store.put({
+    doctype: 'Purchase Order',
+    name,
+    owner: 'api-user@example.com',
+    creation: modified,
+    modified,
+    docstatus: 0,
+    naming_series: 'PUR-ORD-.YYYY.-',
+    title: supplier.supplier_name,
+    supplier: supplier.name,
+    supplier_name: supplier.supplier_name,
+    company: company.company.id,
+    transaction_date: transactionDate,
+    schedule_date: body.schedule_date ?? transactionDate,
+    currency,
+    conversion_rate: body.conversion_rate ?? 1,
+    cost_center: body.cost_center ?? '',
+    project: body.project ?? '',
+    custom_external_ref: body.custom_external_ref ?? '',
+    amended_from: body.amended_from ?? '',
+    items: rows,
+    total: totalNumber,
+    net_total: totalNumber,
+    grand_total: totalNumber,
+    base_grand_total: totalNumber,
+    status: 'Draft',
+    per_received: 0,
+    per_billed: 0,
+  });
+}
+
+function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
+  checkFields(body, JE_FIELDS, 'Journal Entry');
+  const company = companyOf(state, required(body, 'company', 'Company'));
+  const postingDate = String(required(body, 'posting_date', 'Posting Date'));
+  if (body.cheque_no && !body.cheque_date) throw validation('Reference Date is mandatory if you entered Reference No');
+  const currency = company.company.currency;
+  const accounts = body.accounts;
+  if (!Array.isArray(accounts) || accounts.length < 2)
+    throw validation('Journal Entry needs at least two accounting entries', 'MandatoryError');
+  let debit = 0n;
+  let credit = 0n;
+  const rows = accounts.map((raw, index) => {
+    const row = objectBody(raw);
+    checkFields(row, JE_ACCOUNT_FIELDS, 'Journal Entry Account');
+    const account = linkExists(store, 'Account', required(row, 'account', `Row ${index + 1}: Account`), 'Account');
+    if (account.disabled) throw validation(`Row ${index + 1}: Account ${account.name} is disabled`);
+    if (row.cost_center) linkExists(store, 'Cost Center', row.cost_center, 'Cost Center');
+    if (row.project) linkExists(store, 'Project', row.project, 'Project');
+    const d =
+      row.debit_in_account_currency === undefined ? 0n : amount(row.debit_in_account_currency, currency, 'Debit');
+    const c =
+      row.credit_in_account_currency === undefined ? 0n : amount(row.credit_in_account_currency, currency, 'Credit');
+    debit += d;
+    credit += c;
+    return {
+      name: store.nextName('jea-', 10),
+      doctype: 'Journal Entry Account',
+      parentfield: 'accounts',
+      parenttype: 'Journal Entry',
+      idx: index + 1,
+      account: account.name,
+      cost_center: row.cost_center ?? '',
+      project: row.project ?? '',
+      debit_in_account_currency: Number(fromMinorUnits(d, currency).amount),
+      credit_in_account_currency: Number(fromMinorUnits(c, currency).amount),
+      debit: Number(fromMinorUnits(d, currency).amount),
+      credit: Number(fromMinorUnits(c, currency).amount),
+      user_remark: row.user_remark ?? '',
+    };
+  });
+  if (debit !== credit) {
+    throw validation(
+      `Total Debit must be equal to Total Credit. The difference is ${fromMinorUnits(debit - credit, currency).amount}`,
+    );
+  }
+  const modified = timestamp(store);
+  return store.put({
+    doctype: 'Journal Entry',
+    name: store.nextName(`ACC-JV-${postingDate.slice(0, 4)}-`, 5),
+    owner: 'api-user@example.com',
+    creation: modified,
+    modified,
+    docstatus: 0,
+    voucher_type: body.voucher_type ?? 'Journal Entry',
+    company: company.company.id,
+    posting_date: postingDate,
+    cheque_no: body.cheque_no ?? '',
+    cheque_date: body.cheque_date ?? '',
+    user_remark: body.user_remark ?? '',
+    accounts: rows,
+    total_debit: Number(fromMinorUnits(debit, currency).amount),
+    total_credit: Number(fromMinorUnits(credit, currency).amount),
+  });
+}
+
+function update(store: ErpnextStore, state: SandboxState, doc: Doc, body: Record<string, unknown>): SandboxResponse {
+  if (body.modified !== undefined && body.modified !== doc.modified) {
+    throw validation(
+      `Error: Document has been modified after you have opened it (${String(body.modified)}, ${String(doc.modified)}). Please refresh to get the latest document.`,
+      'TimestampMismatchError',
+    );
+  }
+  const { modified: _ignored, docstatus, ...changes } = body;
+  void _ignored;
+  const messages: string[] = [];
+  if (Object.keys(changes).length > 0) {
+    if (doc.docstatus !== 0) {
+      throw validation(`Not allowed to change ${Object.keys(changes)[0]} after submission`, 'UpdateAfterSubmitError');
+    }
+    const rebuilt = insert(store, state, doc.doctype, { ...pickWritable(doc), ...changes });
+    store.table(doc.doctype).delete(rebuilt.name);
+    Object.assign(doc, { ...rebuilt, name: doc.name, creation: doc.creation });
+  }
+  if (docstatus !== undefined && docstatus !== doc.docstatus) {
+    if (docstatus === 1 && doc.docstatus === 0) messages.push(...submit(store, state, doc));
+    else if (docstatus === 2 && doc.docstatus === 1) cancel(store, doc);
+    else
+      throw validation(
+        `Cannot change docstatus from ${String(doc.docstatus)} to ${String(docstatus)}`,
+        'DocstatusTransitionError',
+      );
+  }
+  doc.modified = timestamp(store);
+  const body2: Record<string, unknown> = { data: doc };
+  if (messages.length > 0) {
+    body2._server_messages = JSON.stringify(
+      messages.map((message) => JSON.stringify({ message, title: 'Budget Exceeded', indicator: 'orange' })),
+    );
+  }
+  return { status: 200, body: body2 };
+}
+
+function pickWritable(doc: Doc): Record<string, unknown> {
+  const allowed = doc.doctype === 'Purchase Order' ? PO_FIELDS : JE_FIELDS;
+  const itemAllowed = doc.doctype === 'Purchase Order' ? PO_ITEM_FIELDS : JE_ACCOUNT_FIELDS;
+  const table = doc.doctype === 'Purchase Order' ? 'items' : 'accounts';
+  const picked = Object.fromEntries(
+    Object.entries(doc).filter(([key]) => allowed.includes(key) && key !== 'docstatus'),
+  );
+  picked[table] = (doc[table] as Record<string, unknown>[]).map((row) =>
+    Object.fromEntries(Object.entries(row).filter(([key]) => itemAllowed.includes(key))),
+  );
+  if (picked.amended_from === '') delete picked.amended_from;
+  return picked;
+}
+
+function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
+  const company = companyOf(state, doc.company);
+  const currency = company.company.currency;
+  const charges = new Map<string, bigint>();
+  const date = String(doc.doctype === 'Purchase Order' ? doc.transaction_date : doc.posting_date);
+  const rows = (doc.doctype === 'Purchase Order' ? doc.items : doc.accounts) as Record<string, unknown>[];
+  for (const row of rows) {
+    const account = String(row.doctype === 'Purchase Order Item' ? row.expense_account : row.account);
+    const value =
+      row.doctype === 'Purchase Order Item'
+        ? amount(row.amount, currency, 'Amount')
+        : amount(row.debit, currency, 'Debit');
+    if (value === 0n) continue;
+    for (const key of [`Cost Center|${String(row.cost_center)}|${account}`, `Project|${String(row.project)}|*`]) {
+      charges.set(key, (charges.get(key) ?? 0n) + value);
+    }
+  }
+  const messages: string[] = [];
+  for (const [key, value] of charges) {
+    const [against, dimension, account] = key.split('|');
+    if (!dimension) continue;
+    const budget = [...store.table('Budget').values()].find(
+      (b) =>
+        b.docstatus === 1 &&
+        b.company === company.company.id &&
+        b.budget_against === against &&
+        (against === 'Cost Center' ? b.cost_center === dimension && b.account === account : b.project === dimension) &&
+        String(b.from_fiscal_year) === date.slice(0, 4),
+    );
+    if (!budget) continue;
+    const isPo = doc.doctype === 'Purchase Order';
+    if (!(isPo ? budget.applicable_on_purchase_order : budget.applicable_on_booking_actual_expenses)) continue;
+    const action = String(
+      isPo
+        ? budget.action_if_accumulated_monthly_budget_exceeded_on_po
+        : budget.action_if_accumulated_monthly_budget_exceeded,
+    );
+    const accumulated = (budget.budget_distribution as Array<{ end_date: string; amount: number }>)
+      .filter((row) => row.end_date.slice(0, 7) <= date.slice(0, 7))
+      .reduce((sum, row) => sum + amount(row.amount, currency, 'Budget'), 0n);
+    const used = consumed(store, budget, date, currency);
+    if (used + value > accumulated && action !== 'Ignore') {
+      const message = `Accumulated Monthly Budget for Account ${String(budget.account)} against ${against} ${dimension} is ${fromMinorUnits(accumulated, currency).amount}. It will be exceeded by ${fromMinorUnits(used + value - accumulated, currency).amount}`;
+      if (action === 'Stop') throw new FrappeError(417, 'BudgetError', message, 'Budget Exceeded');
+      messages.push(message);
+    }
+  }
+  doc.docstatus = 1;
+  if (doc.doctype === 'Purchase Order') doc.status = 'To Receive and Bill';
+  else postGl(store, doc);
+  return messages;
+}
+
+/** Submitted POs and GL entries of the budget's year up to the date, on its account and dimension. */
+function consumed(store: ErpnextStore, budget: Doc, date: string, currency: string): bigint {
+  const year = String(budget.from_fiscal_year);
+  const matches = (row: Record<string, unknown>, account: unknown) =>
+    budget.budget_against === 'Cost Center'
+      ? row.cost_center === budget.cost_center && account === budget.account
+      : row.project === budget.project;
+  let total = 0n;
+  for (const po of store.table('Purchase Order').values()) {
+    if (
+      po.docstatus !== 1 ||
+      String(po.transaction_date).slice(0, 4) !== year ||
+      String(po.transaction_date) > lastDay(date.slice(0, 7))
+    )
+      continue;
+    for (const item of po.items as Record<string, unknown>[])
+      if (matches(item, item.expense_account)) total += amount(item.amount, currency, 'Amount');
+  }
+  for (const gl of store.table('GL Entry').values()) {
+    if (
+      gl.is_cancelled ||
+      String(gl.posting_date).slice(0, 4) !== year ||
+      String(gl.posting_date) > lastDay(date.slice(0, 7))
+    )
+      continue;
+    if (matches(gl, gl.account)) total += amount(gl.debit, currency, 'Debit') - amount(gl.credit, currency, 'Credit');
+  }
+  return total;
+}
+
+function postGl(store: ErpnextStore, doc: Doc): void {
+  for (const row of doc.accounts as Record<string, unknown>[]) {
+    store.put({
+      doctype: 'GL Entry',
+      name: store.nextName('ACC-GLE-', 10),
+      docstatus: 1,
+      company: doc.company,
+      posting_date: doc.posting_date,
+      account: row.account,
+      cost_center: row.cost_center ?? '',
+      project: row.project ?? '',
+      debit: row.debit,
+      credit: row.credit,
+      voucher_type: 'Journal Entry',
+      voucher_no: doc.name,
+      is_cancelled: 0,
+      modified: doc.modified,
+    });
+  }
+}
+
+function cancel(store: ErpnextStore, doc: Doc): void {
+  doc.docstatus = 2;
+  if (doc.doctype === 'Purchase Order') doc.status = 'Cancelled';
+  for (const gl of store.table('GL Entry').values()) if (gl.voucher_no === doc.name) gl.is_cancelled = 1;
+}

@@ -1,0 +1,775 @@
+/**
+ * The SAP S/4HANA simulator: the OData v2 service API_PURCHASEORDER_PROCESS_SRV below
+ * `/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV/` (see API.md next to this file; facts tagged there).
+ * - CSRF: a GET with `X-CSRF-Token: Fetch` answers the token in `x-csrf-token` and a session cookie; every
+ *   write must send both, else 403 with `x-csrf-token: Required` and "CSRF token validation failed";
+ * - v2 JSON: `{ d: {...} }` / `{ d: { results: [...], __next } }`, `__metadata` with `etag`, dates as
+ *   `/Date(ms)/`, decimals as strings;
+ * - deep insert of A_PurchaseOrder with `to_PurchaseOrderItem.results[].to_AccountAssignment.results[]`,
+ *   PATCH / MERGE with If-Match, DELETE of a purchase order or item sets the deletion code "L";
+ * - availability control on create and change: a cost center / G/L account over its monthly budget (the
+ *   sandbox's budgets, less the open SAP orders of the month) refuses with BP/604 in innererror.errordetails;
+ * - errors as `{ error: { code, message: { lang, value }, innererror: { transactionid, errordetails } } }`.
+ * Company codes: FS01 is the sandbox company FS-DEMO, FS02 is FS-JP (SAP company codes have 4 characters).
+ */
+import { randomBytes } from 'node:crypto';
+import { fromMinorUnits, minorOf, money, multiply } from '../../model/money';
+import type { AuthGate } from '../auth';
+import { budgetFigures } from '../budgets';
+import type { CompanyState } from '../company-state';
+import { ODataSyntaxError, matchesFilter, parseFilter, parseResourcePath } from '../odata';
+import { SandboxProblem } from '../problem';
+import type { SandboxState } from '../state';
+import type { SandboxResponse } from '../types';
+
+export const SAP_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
+const ENTITY_TYPE = 'API_PURCHASEORDER_PROCESS_SRV';
+export const COMPANY_CODES: Readonly<Record<string, string>> = { FS01: 'FS-DEMO', FS02: 'FS-JP' };
+
+type Entity = Record<string, unknown>;
+
+interface AccountAssignment extends Entity {
+  AccountAssignmentNumber: string;
+}
+
+interface Item extends Entity {
+  PurchaseOrderItem: string;
+  assignments: AccountAssignment[];
+}
+
+interface Order {
+  header: Entity;
+  items: Item[];
+}
+
+export class SapStore {
+  readonly orders = new Map<string, Order>();
+  /** Session cookie value -> CSRF token. */
+  readonly sessions = new Map<string, string>();
+  nextNumber = 4500000000;
+  etagSequence = 0;
+  counters = { requests: 0, csrfRejected: 0 };
+
+  reset(): void {
+    this.orders.clear();
+    this.sessions.clear();
+    this.nextNumber = 4500000000;
+    this.counters = { requests: 0, csrfRejected: 0 };
+  }
+
+  /** Ends every session, as an application server restart or a session timeout does. */
+  expireSessions(): void {
+    this.sessions.clear();
+  }
+
+  snapshot(): Record<string, unknown> {
+    return {
+      purchaseOrders: [...this.orders.values()].map((order) => ({
+        ...order.header,
+        items: order.items.map(({ assignments, ...item }) => ({ ...item, accountAssignments: assignments })),
+      })),
+      counters: this.counters,
+    };
+  }
+}
+
+const stores = new WeakMap<SandboxState, SapStore>();
+
+export function sapStoreOf(state: SandboxState): SapStore {
+  let store = stores.get(state);
+  if (!store) {
+    store = new SapStore();
+    stores.set(state, store);
+  }
+  return store;
+}
+
+export interface SapRequest {
+  state: SandboxState;
+  auth: AuthGate;
+  method: string;
+  /** Path segments after the service root. */
+  segments: string[];
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** Absolute URL of the service root, for __metadata.uri and __next. */
+  serviceRoot: string;
+}
+
+class SapError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Array<{ code: string; message: string; severity: string; target?: string }> = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function header(headers: SapRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join('; ') : value;
+}
+
+function errorResponse(error: SapError): SandboxResponse {
+  const transactionid = randomBytes(16).toString('hex').toUpperCase();
+  return {
+    status: error.status,
+    headers: { ...error.headers, 'Content-Type': 'application/json' },
+    body: {
+      error: {
+        code: error.code,
+        message: { lang: 'en', value: error.message },
+        innererror: {
+          application: {
+            component_id: 'MM-PUR-PO',
+            service_namespace: '/SAP/',
+            service_id: ENTITY_TYPE,
+            service_version: '0001',
+          },
+          transactionid,
+          timestamp: '',
+          Error_Resolution: {
+            SAP_Transaction: `For backend administrators: use ADT feed reader "SAP Gateway Error Log" or run transaction /IWFND/ERROR_LOG on SAP Gateway hub system and search for entries with the timestamp above for more details`,
+          },
+          errordetails: error.details.map((detail) => ({ target: '', ...detail })),
+        },
+      },
+    },
+  };
+}
+
+export function handleSap(request: SapRequest): SandboxResponse {
+  const store = sapStoreOf(request.state);
+  try {
+    store.counters.requests += 1;
+    const fault = request.state.faults.decide();
+    if (fault.kind === 'rateLimited' || (fault.kind === 'error' && fault.status === 429)) {
+      const seconds = fault.kind === 'rateLimited' ? fault.retryAfterSeconds : (fault.retryAfterSeconds ?? 1);
+      throw new SapError(429, '/IWFND/CM_BEC/026', 'Too many requests; try again later.', [], {
+        'Retry-After': String(seconds),
+      });
+    }
+    if (fault.kind === 'error')
+      throw new SapError(fault.status, '/IWFND/CM_BEC/026', `Injected fault: HTTP ${fault.status}.`);
+    checkAuth(request);
+    const session = sessionOf(store, request);
+    if (request.method === 'GET') {
+      const response = read(store, request);
+      if (header(request.headers, 'x-csrf-token')?.toLowerCase() === 'fetch') {
+        const sid = randomBytes(12).toString('hex');
+        const token = randomBytes(16).toString('base64');
+        store.sessions.set(sid, token);
+        const client = request.query.get('sap-client') ?? '100';
+        response.headers = {
+          ...response.headers,
+          'x-csrf-token': token,
+          // Two cookies like a Gateway answers; the session one carries the token's validity.
+          'Set-Cookie': [
+            `SAP_SESSIONID_SIM_${client}=${sid}; path=/; HttpOnly`,
+            `sap-usercontext=sap-client=${client}; path=/`,
+          ] as unknown as string,
+        };
+      }
+      return response;
+    }
+    const token = header(request.headers, 'x-csrf-token');
+    if (session === undefined || token === undefined || store.sessions.get(session) !== token) {
+      store.counters.csrfRejected += 1;
+      return {
+        status: 403,
+        headers: { 'x-csrf-token': 'Required', 'Content-Type': 'text/plain' },
+        body: 'CSRF token validation failed',
+      };
+    }
+    return write(store, request);
+  } catch (error) {
+    if (error instanceof SapError) return errorResponse(error);
+    if (error instanceof ODataSyntaxError)
+      return errorResponse(new SapError(400, '/IWBEP/CM_MGW_RT/022', error.message));
+    if (error instanceof SandboxProblem && error.status === 401) {
+      return {
+        status: 401,
+        headers: { 'WWW-Authenticate': 'Basic realm="SAP NetWeaver Application Server [SIM/100]"' },
+        body: 'Logon failed',
+      };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return errorResponse(new SapError(500, '/IWBEP/CM_MGW_RT/000', `The simulator failed: ${message}`));
+  }
+}
+
+/** Basic authentication is accepted as it comes (the sandbox has no SAP users); OAuth2 mode demands the token. */
+function checkAuth(request: SapRequest): void {
+  const authorization = header(request.headers, 'authorization');
+  if (authorization?.startsWith('Basic ')) return;
+  request.auth.checkBearer(authorization);
+}
+
+function sessionOf(store: SapStore, request: SapRequest): string | undefined {
+  const cookies = header(request.headers, 'cookie') ?? '';
+  const match = /SAP_SESSIONID_SIM_\d+=([0-9a-f]+)/.exec(cookies);
+  return match && store.sessions.has(match[1]) ? match[1] : undefined;
+}
+
+// ---- values ----------------------------------------------------------------------------------------
+
+function sapDate(isoDate: string): string {
+  return `/Date(${Date.parse(`${isoDate}T00:00:00Z`)})/`;
+}
+
+function isoDate(value: unknown): string | undefined {
+  const match = typeof value === 'string' ? /^\/Date\((-?\d+)\)\/$/.exec(value) : null;
+  return match ? new Date(Number(match[1])).toISOString().slice(0, 10) : undefined;
+}
+
+function companyOf(request: SapRequest, code: unknown): CompanyState {
+  const id = typeof code === 'string' ? COMPANY_CODES[code] : undefined;
+  const company = id ? request.state.companies.get(id) : undefined;
+  if (!company)
+    throw new SapError(400, 'ME/082', `Company code ${String(code)} does not exist`, [
+      {
+        code: 'ME/082',
+        message: `Company code ${String(code)} does not exist`,
+        severity: 'error',
+        target: 'CompanyCode',
+      },
+    ]);
+  return company;
+}
+
+function text(body: Entity, name: string, max: number, required = false): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) {
+    if (required) throw fieldError(name, `Enter a value for ${name}`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new SapError(400, '/IWBEP/CM_MGW_RT/022', `Property ${name} has invalid value`);
+  if (value.length > max)
+    throw new SapError(
+      400,
+      '/IWBEP/CM_MGW_RT/022',
+      `Property ${name} has invalid value '${value}': more than ${max} characters`,
+    );
+  return value;
+}
+
+function decimal(body: Entity, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^-?\d+(\.\d+)?$/.test(value)) {
+    throw new SapError(
+      400,
+      '/IWBEP/CM_MGW_RT/022',
+      `Property ${name} has invalid value; Edm.Decimal is sent as a string`,
+    );
+  }
+  return value;
+}
+
+function fieldError(target: string, message: string): SapError {
+  return new SapError(400, 'MEPO/000', message, [{ code: 'MEPO/000', message, severity: 'error', target }]);
+}
+
+const HEADER_WRITABLE = [
+  'CompanyCode',
+  'PurchaseOrderType',
+  'Supplier',
+  'PurchasingOrganization',
+  'PurchasingGroup',
+  'PurchaseOrderDate',
+  'DocumentCurrency',
+  'CorrespncExternalReference',
+  'CorrespncInternalReference',
+  'Language',
+  'PaymentTerms',
+];
+const ITEM_WRITABLE = [
+  'PurchaseOrder',
+  'PurchaseOrderItem',
+  'PurchaseOrderItemText',
+  'Plant',
+  'MaterialGroup',
+  'OrderQuantity',
+  'PurchaseOrderQuantityUnit',
+  'NetPriceAmount',
+  'NetPriceQuantity',
+  'AccountAssignmentCategory',
+  'MultipleAcctAssgmtDistribution',
+  'TaxCode',
+  'Material',
+];
+const ASSIGNMENT_WRITABLE = [
+  'PurchaseOrder',
+  'PurchaseOrderItem',
+  'AccountAssignmentNumber',
+  'GLAccount',
+  'CostCenter',
+  'WBSElement',
+  'Quantity',
+  'MultipleAcctAssgmtDistrPercent',
+  'PurgDocNetAmount',
+];
+
+/** OData v2 refuses a property the type does not have, and Gateway one that is not creatable / updatable. */
+function checkProperties(body: Entity, allowed: readonly string[], type: string): void {
+  for (const name of Object.keys(body)) {
+    if (name === '__metadata' || name.startsWith('to_')) continue;
+    if (!allowed.includes(name)) {
+      throw new SapError(400, '/IWBEP/CM_MGW_RT/020', `Property '${name}' is invalid or not changeable for ${type}`);
+    }
+  }
+}
+
+// ---- reading ---------------------------------------------------------------------------------------
+
+function etag(store: SapStore): string {
+  store.etagSequence += 1;
+  return `W/"datetimeoffset'${new Date(Date.UTC(2026, 0, 1) + store.etagSequence * 1000).toISOString().replace('.000Z', '0000000Z')}'"`;
+}
+
+function headerView(request: SapRequest, order: Order, expand: Set<string>): Entity {
+  const number = String(order.header.PurchaseOrder);
+  const view: Entity = {
+    __metadata: {
+      id: `${request.serviceRoot}/A_PurchaseOrder('${number}')`,
+      uri: `${request.serviceRoot}/A_PurchaseOrder('${number}')`,
+      type: `${ENTITY_TYPE}.A_PurchaseOrderType`,
+      etag: order.header.etag,
+    },
+    ...withoutEtag(order.header),
+  };
+  if (expand.has('to_PurchaseOrderItem')) {
+    view.to_PurchaseOrderItem = { results: order.items.map((item) => itemView(request, order, item, expand)) };
+  }
+  return view;
+}
+
+function itemView(request: SapRequest, order: Order, item: Item, expand: Set<string>): Entity {
+  const key = `PurchaseOrder='${String(order.header.PurchaseOrder)}',PurchaseOrderItem='${item.PurchaseOrderItem}'`;
+  const { assignments, ...fields } = item;
+  const view: Entity = {
+    __metadata: {
+      id: `${request.serviceRoot}/A_PurchaseOrderItem(${key})`,
+      uri: `${request.serviceRoot}/A_PurchaseOrderItem(${key})`,
+      type: `${ENTITY_TYPE}.A_PurchaseOrderItemType`,
+      etag: fields.etag,
+    },
+    ...withoutEtag(fields),
+  };
+  if (expand.has('to_PurchaseOrderItem/to_AccountAssignment') || expand.has('to_AccountAssignment')) {
+    view.to_AccountAssignment = {
+      results: assignments.map((assignment) => ({
+        __metadata: { type: `${ENTITY_TYPE}.A_PurOrdAccountAssignmentType` },
+        ...assignment,
+      })),
+    };
+  }
+  return view;
+}
+
+function withoutEtag(entity: Entity): Entity {
+  return Object.fromEntries(Object.entries(entity).filter(([name]) => name !== 'etag'));
+}
+
+function expandOf(request: SapRequest): Set<string> {
+  return new Set(
+    (request.query.get('$expand') ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  );
+}
+
+function single(entity: Entity, status = 200): SandboxResponse {
+  const metadata = entity.__metadata as { etag?: string } | undefined;
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json', ...(metadata?.etag ? { ETag: metadata.etag } : {}) },
+    body: { d: entity },
+  };
+}
+
+function orderOf(store: SapStore, number: string | undefined): Order {
+  const order = number === undefined ? undefined : store.orders.get(number);
+  if (!order) {
+    throw new SapError(404, 'ME/057', `Purchase order ${String(number)} does not exist`, [
+      { code: 'ME/057', message: `Purchase order ${String(number)} does not exist`, severity: 'error' },
+    ]);
+  }
+  return order;
+}
+
+function read(store: SapStore, request: SapRequest): SandboxResponse {
+  const path = parseResourcePath(request.segments);
+  const [first, second] = path;
+  if (!first) {
+    return {
+      status: 200,
+      body: { d: { EntitySets: ['A_PurchaseOrder', 'A_PurchaseOrderItem', 'A_PurOrdAccountAssignment'] } },
+    };
+  }
+  const expand = expandOf(request);
+  if (first.name === 'A_PurchaseOrder' && first.keys === undefined) {
+    const filters = parseFilter(request.query.get('$filter'));
+    const all = [...store.orders.values()].filter((order) => matchesFilter(order.header, filters));
+    const skip = Number(request.query.get('$skip') ?? '0');
+    const top = Number(request.query.get('$top') ?? '1000');
+    const page = all.slice(skip, skip + top);
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: { d: { results: page.map((order) => headerView(request, order, expand)) } },
+    };
+  }
+  if (first.name === 'A_PurchaseOrder') {
+    const order = orderOf(store, first.keys?.['']);
+    if (second === undefined) return single(headerView(request, order, expand));
+    if (second.name === 'to_PurchaseOrderItem') {
+      return {
+        status: 200,
+        body: { d: { results: order.items.map((item) => itemView(request, order, item, expand)) } },
+      };
+    }
+  }
+  if (first.name === 'A_PurchaseOrderItem' && first.keys) {
+    const order = orderOf(store, first.keys.PurchaseOrder);
+    const item = order.items.find((candidate) => candidate.PurchaseOrderItem === first.keys?.PurchaseOrderItem);
+    if (!item) throw new SapError(404, 'ME/058', `Item ${first.keys.PurchaseOrderItem} does not exist`);
+    return single(itemView(request, order, item, expand));
+  }
+  throw new SapError(404, '/IWBEP/CM_MGW_RT/021', `Resource not found for segment '${request.segments.join('/')}'`);
+}
+
+// ---- writing ---------------------------------------------------------------------------------------
+
+function requireIfMatch(request: SapRequest, current: unknown): void {
+  const ifMatch = header(request.headers, 'if-match');
+  if (ifMatch === undefined) {
+    throw new SapError(428, '/IWBEP/CM_MGW_RT/093', 'Precondition required: send If-Match with the ETag of the entity');
+  }
+  if (ifMatch !== '*' && ifMatch !== current) {
+    throw new SapError(
+      412,
+      '/IWBEP/CM_MGW_RT/022',
+      'The ETag sent does not match the current version of the entity (it was changed)',
+    );
+  }
+}
+
+function objectBody(body: unknown): Entity {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new SapError(400, '/IWBEP/CM_MGW_RT/022', 'The request body must be a JSON object');
+  }
+  return body as Entity;
+}
+
+function write(store: SapStore, request: SapRequest): SandboxResponse {
+  const path = parseResourcePath(request.segments);
+  const [first, second] = path;
+  const method = request.method === 'MERGE' ? 'PATCH' : request.method;
+  if (first?.name === 'A_PurchaseOrder' && first.keys === undefined && method === 'POST') {
+    return single(
+      headerView(
+        request,
+        create(store, request, objectBody(request.body)),
+        new Set(['to_PurchaseOrderItem', 'to_PurchaseOrderItem/to_AccountAssignment']),
+      ),
+      201,
+    );
+  }
+  if (first?.name === 'A_PurchaseOrder' && first.keys) {
+    const order = orderOf(store, first.keys['']);
+    if (second?.name === 'to_PurchaseOrderItem' && method === 'POST') {
+      checkOpen(order);
+      const company = companyOf(request, order.header.CompanyCode);
+      const item = newItem(company, order, objectBody(request.body), order.items.length);
+      order.items.push(item);
+      availabilityControl(store, company, order);
+      touch(store, order, item);
+      return single(itemView(request, order, item, new Set(['to_AccountAssignment'])), 201);
+    }
+    if (second !== undefined) throw new SapError(405, '/IWBEP/CM_MGW_RT/021', 'Method not allowed');
+    if (method === 'PATCH') {
+      requireIfMatch(request, order.header.etag);
+      checkOpen(order);
+      const body = objectBody(request.body);
+      checkProperties(
+        body,
+        ['Supplier', 'PurchaseOrderDate', 'DocumentCurrency', 'CorrespncExternalReference', 'PaymentTerms'],
+        'A_PurchaseOrder',
+      );
+      const company = companyOf(request, order.header.CompanyCode);
+      applyHeader(company, order.header, body);
+      availabilityControl(store, company, order);
+      touch(store, order);
+      return { status: 204 };
+    }
+    if (method === 'DELETE') {
+      requireIfMatch(request, order.header.etag);
+      order.header.PurchasingDocumentDeletionCode = 'L';
+      for (const item of order.items) item.PurchasingDocumentDeletionCode = 'L';
+      touch(store, order, ...order.items);
+      return { status: 204 };
+    }
+  }
+  if (first?.name === 'A_PurchaseOrderItem' && first.keys && second === undefined) {
+    const order = orderOf(store, first.keys.PurchaseOrder);
+    const item = order.items.find((candidate) => candidate.PurchaseOrderItem === first.keys?.PurchaseOrderItem);
+    if (!item) throw new SapError(404, 'ME/058', `Item ${String(first.keys.PurchaseOrderItem)} does not exist`);
+    requireIfMatch(request, item.etag);
+    if (method === 'DELETE') {
+      item.PurchasingDocumentDeletionCode = 'L';
+      touch(store, order, item);
+      return { status: 204 };
+    }
+    if (method === 'PATCH') {
+      const body = objectBody(request.body);
+      checkProperties(
+        body,
+        ['PurchaseOrderItemText', 'OrderQuantity', 'NetPriceAmount', 'Plant', 'MaterialGroup'],
+        'A_PurchaseOrderItem',
+      );
+      Object.assign(item, body);
+      availabilityControl(store, companyOf(request, order.header.CompanyCode), order);
+      touch(store, order, item);
+      return { status: 204 };
+    }
+  }
+  throw new SapError(
+    405,
+    '/IWBEP/CM_MGW_RT/021',
+    `${request.method} is not supported on ${request.segments.join('/')}`,
+  );
+}
+
+function checkOpen(order: Order): void {
+  if (order.header.PurchasingDocumentDeletionCode === 'L') {
+    throw new SapError(
+      400,
+      'ME/011',
+      `Purchase order ${String(order.header.PurchaseOrder)} is flagged for deletion; it cannot be changed`,
+    );
+  }
+}
+
+/** A change gives the header a new ETag, and each item named (or, with none named, none) one too. */
+function touch(store: SapStore, order: Order, ...items: Item[]): void {
+  order.header.etag = etag(store);
+  order.header.LastChangeDateTime = `/Date(${Date.now()}+0000)/`;
+  for (const item of items) item.etag = etag(store);
+}
+
+function applyHeader(company: CompanyState, headerFields: Entity, body: Entity): void {
+  const supplierId = text(body, 'Supplier', 10);
+  if (supplierId !== undefined) {
+    const supplier = company.records('suppliers').get(supplierId) as { status?: string } | undefined;
+    if (!supplier) throw fieldError('Supplier', `Supplier ${supplierId} does not exist`);
+    if (supplier.status === 'blocked') {
+      throw new SapError(400, 'ME/045', `Supplier ${supplierId} is blocked for purchasing`, [
+        {
+          code: 'ME/045',
+          message: `Supplier ${supplierId} is blocked for purchasing`,
+          severity: 'error',
+          target: 'Supplier',
+        },
+      ]);
+    }
+    headerFields.Supplier = supplierId;
+  }
+  if (body.PurchaseOrderDate !== undefined) {
+    if (isoDate(body.PurchaseOrderDate) === undefined)
+      throw new SapError(400, '/IWBEP/CM_MGW_RT/022', 'Property PurchaseOrderDate has invalid value; send /Date(ms)/');
+    headerFields.PurchaseOrderDate = body.PurchaseOrderDate;
+  }
+  const currency = text(body, 'DocumentCurrency', 5);
+  if (currency !== undefined) headerFields.DocumentCurrency = currency;
+  const reference = text(body, 'CorrespncExternalReference', 12);
+  if (reference !== undefined) headerFields.CorrespncExternalReference = reference;
+  const terms = text(body, 'PaymentTerms', 4);
+  if (terms !== undefined) headerFields.PaymentTerms = terms;
+}
+
+function create(store: SapStore, request: SapRequest, body: Entity): Order {
+  checkProperties(body, HEADER_WRITABLE, 'A_PurchaseOrder');
+  const company = companyOf(request, text(body, 'CompanyCode', 4, true));
+  text(body, 'PurchaseOrderType', 4, true);
+  text(body, 'PurchasingOrganization', 4, true);
+  text(body, 'PurchasingGroup', 3, true);
+  text(body, 'Supplier', 10, true);
+  store.nextNumber += 1;
+  const number = String(store.nextNumber);
+  const now = Date.now();
+  const order: Order = {
+    header: {
+      PurchaseOrder: number,
+      CompanyCode: body.CompanyCode,
+      PurchaseOrderType: body.PurchaseOrderType,
+      PurchasingDocumentDeletionCode: '',
+      PurchasingProcessingStatus: '05',
+      CreatedByUser: 'CC0000000001',
+      CreationDate: `/Date(${Date.parse(new Date(now).toISOString().slice(0, 10))})/`,
+      LastChangeDateTime: `/Date(${now}+0000)/`,
+      Supplier: '',
+      PurchasingOrganization: body.PurchasingOrganization,
+      PurchasingGroup: body.PurchasingGroup,
+      PurchaseOrderDate: sapDate(new Date(now).toISOString().slice(0, 10)),
+      DocumentCurrency: company.company.currency,
+      CorrespncExternalReference: '',
+      ReleaseIsNotCompleted: false,
+    },
+    items: [],
+  };
+  applyHeader(company, order.header, body);
+  const items = body.to_PurchaseOrderItem;
+  const results = items === undefined ? [] : (items as { results?: unknown }).results;
+  if (!Array.isArray(results))
+    throw new SapError(
+      400,
+      '/IWBEP/CM_MGW_RT/022',
+      'to_PurchaseOrderItem must be { "results": [...] } in OData v2 JSON',
+    );
+  if (results.length === 0) throw fieldError('to_PurchaseOrderItem', 'Purchase order has no items');
+  results.forEach((raw, index) => order.items.push(newItem(company, order, objectBody(raw), index)));
+  availabilityControl(store, company, order);
+  store.orders.set(number, order);
+  touch(store, order, ...order.items);
+  return order;
+}
+
+function newItem(company: CompanyState, order: Order, body: Entity, index: number): Item {
+  checkProperties(body, ITEM_WRITABLE, 'A_PurchaseOrderItem');
+  const number = text(body, 'PurchaseOrderItem', 5) ?? String((index + 1) * 10);
+  if (order.items.some((item) => item.PurchaseOrderItem === number))
+    throw fieldError('PurchaseOrderItem', `Item ${number} exists already`);
+  const quantity = decimal(body, 'OrderQuantity') ?? '1';
+  const price = decimal(body, 'NetPriceAmount') ?? '0';
+  const currency = String(order.header.DocumentCurrency);
+  const item: Item = {
+    PurchaseOrder: order.header.PurchaseOrder,
+    PurchaseOrderItem: number,
+    PurchasingDocumentDeletionCode: '',
+    PurchaseOrderItemText: text(body, 'PurchaseOrderItemText', 40) ?? '',
+    Plant: text(body, 'Plant', 4, true),
+    MaterialGroup: text(body, 'MaterialGroup', 9, true),
+    OrderQuantity: quantity,
+    PurchaseOrderQuantityUnit: text(body, 'PurchaseOrderQuantityUnit', 3) ?? 'EA',
+    DocumentCurrency: currency,
+    NetPriceAmount: price,
+    NetPriceQuantity: decimal(body, 'NetPriceQuantity') ?? '1',
+    AccountAssignmentCategory: text(body, 'AccountAssignmentCategory', 1) ?? '',
+    MultipleAcctAssgmtDistribution: text(body, 'MultipleAcctAssgmtDistribution', 1) ?? '',
+    assignments: [],
+  };
+  const raw = body.to_AccountAssignment as { results?: unknown } | undefined;
+  const assignments = raw === undefined ? [] : raw.results;
+  if (!Array.isArray(assignments))
+    throw new SapError(400, '/IWBEP/CM_MGW_RT/022', 'to_AccountAssignment must be { "results": [...] }');
+  if (item.AccountAssignmentCategory !== '' && assignments.length === 0) {
+    throw fieldError(
+      'to_AccountAssignment',
+      `Item ${number}: account assignment category ${String(item.AccountAssignmentCategory)} needs an account assignment`,
+    );
+  }
+  assignments.forEach((each, position) => {
+    const assignment = objectBody(each);
+    checkProperties(assignment, ASSIGNMENT_WRITABLE, 'A_PurOrdAccountAssignment');
+    const glAccount = text(assignment, 'GLAccount', 10, true) as string;
+    if (!company.records('glAccounts').has(glAccount))
+      throw fieldError(
+        'GLAccount',
+        `G/L account ${glAccount} does not exist in company code ${String(order.header.CompanyCode)}`,
+      );
+    const costCenter = text(assignment, 'CostCenter', 10);
+    if (costCenter !== undefined && costCenter !== '' && !company.records('costCenters').has(costCenter)) {
+      throw fieldError('CostCenter', `Cost center ${costCenter} does not exist`);
+    }
+    const wbs = text(assignment, 'WBSElement', 24);
+    if (wbs !== undefined && wbs !== '' && !company.records('projects').has(wbs))
+      throw fieldError('WBSElement', `WBS element ${wbs} does not exist`);
+    item.assignments.push({
+      PurchaseOrder: order.header.PurchaseOrder,
+      PurchaseOrderItem: number,
+      AccountAssignmentNumber: text(assignment, 'AccountAssignmentNumber', 2) ?? String(position + 1).padStart(2, '0'),
+      IsDeleted: false,
+      Quantity: decimal(assignment, 'Quantity') ?? '0',
+      MultipleAcctAssgmtDistrPercent: decimal(assignment, 'MultipleAcctAssgmtDistrPercent') ?? '0',
+      DocumentCurrency: currency,
+      PurgDocNetAmount: decimal(assignment, 'PurgDocNetAmount') ?? '0',
+      GLAccount: glAccount,
+      CostCenter: costCenter ?? '',
+      WBSElement: wbs ?? '',
+    });
+  });
+  return item;
+}
+
+/** Net value of each open assignment, in minor units, keyed by period|cost center|G/L account. */
+function commitments(store: SapStore, except?: Order): Map<string, bigint> {
+  const totals = new Map<string, bigint>();
+  for (const order of store.orders.values()) {
+    if (order === except || order.header.PurchasingDocumentDeletionCode === 'L') continue;
+    for (const [key, amount] of orderCharges(order)) totals.set(key, (totals.get(key) ?? 0n) + amount);
+  }
+  return totals;
+}
+
+function orderCharges(order: Order): Map<string, bigint> {
+  const charges = new Map<string, bigint>();
+  const currency = String(order.header.DocumentCurrency);
+  const period = (isoDate(order.header.PurchaseOrderDate) ?? '').slice(0, 7);
+  for (const item of order.items) {
+    if (item.PurchasingDocumentDeletionCode === 'L') continue;
+    const net = minorOf(
+      multiply(money(trimDecimals(String(item.NetPriceAmount), currency), currency), String(item.OrderQuantity)),
+    );
+    const single = item.assignments.length === 1;
+    for (const assignment of item.assignments) {
+      if (!assignment.CostCenter) continue;
+      const amount = single
+        ? net
+        : minorOf(money(trimDecimals(String(assignment.PurgDocNetAmount), currency), currency));
+      const key = `${period}|${String(assignment.CostCenter)}|${String(assignment.GLAccount)}`;
+      charges.set(key, (charges.get(key) ?? 0n) + amount);
+    }
+  }
+  return charges;
+}
+
+/** "150.000" -> "150.00" for EUR: SAP pads decimals to the field's scale. */
+function trimDecimals(value: string, currency: string): string {
+  const exponent = fromMinorUnits(0n, currency).amount.split('.')[1]?.length ?? 0;
+  const [whole, fraction = ''] = value.split('.');
+  const kept = fraction.slice(0, exponent);
+  if (/[1-9]/.test(fraction.slice(exponent)))
+    throw new SapError(400, 'ME/084', `Amount ${value} has more decimals than ${currency}`);
+  return exponent === 0 ? whole : `${whole}.${kept.padEnd(exponent, '0')}`;
+}
+
+/**
+ * Availability control: each cost center / G/L account the order charges must have budget left in the
+ * order's month, after the other open orders; otherwise BP/604 (error), the classic message [3P erplingo].
+ */
+function availabilityControl(store: SapStore, company: CompanyState, order: Order): void {
+  const others = commitments(store, order);
+  const details = [];
+  for (const [key, amount] of orderCharges(order)) {
+    const [period, costCenter, glAccount] = key.split('|');
+    const figures = budgetFigures(company, period, { costCenter, glAccount });
+    if (!figures) continue; // no budget line: not under availability control
+    const left = minorOf(figures.available) - (others.get(key) ?? 0n);
+    if (amount > left) {
+      const by = fromMinorUnits(amount - left, company.company.currency).amount;
+      details.push({
+        code: 'BP/604',
+        message: `Item ${glAccount} ${costCenter}: budget for fiscal year ${period.slice(0, 4)} was exceeded by ${by} ${company.company.currency}`,
+        severity: 'error',
+        target: '',
+      });
+    }
+  }
+  if (details.length > 0) throw new SapError(400, 'BP/604', details[0].message, details);
+}

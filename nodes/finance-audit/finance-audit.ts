@@ -1,0 +1,91 @@
+/**
+ * `finance-audit`: the append-only, hash-chained audit trail of this Node-RED (lib/audit). Deployed anywhere,
+ * unwired, it records every outcome of every finance node (what they report through nodes/shared/observe.ts):
+ * the step, correlation id, source ids, approver actions, ERP requests and response codes, the mapping used,
+ * ERP document references and times. Messages sent to it are recorded as notes (step = msg.topic); a message
+ * with topic "verify" verifies the trail and sends the result.
+ */
+import * as os from 'node:os';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { auditSettings, type AuditDialogSettings } from '../../lib/config/observability-settings';
+import { recordOfMessage } from '../../lib/audit/record';
+import { startRecording, type Recorder } from '../../lib/audit/recorder';
+import { openAuditTrail, type AuditTrail } from '../../lib/audit/trail';
+import { verifyTrail } from '../../lib/audit/verify';
+import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
+
+interface FinanceAuditDef extends NodeDef, AuditDialogSettings {}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceAudit(this: Node, def: FinanceAuditDef) {
+    RED.nodes.createNode(this, def);
+    start(this, def);
+  }
+
+  /** Everything after createNode: the node is a parameter so the closures below can use it. */
+  function start(node: Node, def: FinanceAuditDef): void {
+    const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
+    let trail: AuditTrail;
+    let release: () => Promise<void>;
+    try {
+      const settings = auditSettings(def, userDir);
+      if (settings.recordNodes) {
+        let lastProblem = '';
+        const recorder: Recorder = startRecording(
+          { dir: settings.dir, maxFileBytes: settings.maxFileBytes },
+          (error) => {
+            // A full disk fails every record: say so once per different reason, not per record.
+            if (error.message !== lastProblem) node.error(`Audit records could not be written: ${error.message}`);
+            lastProblem = error.message;
+            node.status({ fill: 'red', shape: 'ring', text: statusText(asFinanceError(error).code) });
+          },
+        );
+        trail = recorder.trail;
+        release = () => recorder.release();
+      } else {
+        const opened = openAuditTrail({ dir: settings.dir, maxFileBytes: settings.maxFileBytes });
+        trail = opened.trail;
+        release = opened.release;
+      }
+      node.log(`finance audit trail in ${settings.dir}`);
+      node.status({ fill: 'grey', shape: 'dot', text: statusText(settings.recordNodes ? 'recording' : 'notes only') });
+    } catch (err) {
+      const failure = asFinanceError(err);
+      node.error(`finance-audit is not usable: ${failure.message}`);
+      node.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      onInput(node, async () => {
+        throw failure;
+      });
+      return;
+    }
+
+    onInput(node, async (msg, send): Promise<Status> => {
+      if (msg.topic === 'verify') {
+        // The verification reads synchronously, so no write starts while it runs: waiting for the writes under
+        // way means it never sees a half-written last line.
+        await trail.idle();
+        const result = verifyTrail(trail.dir);
+        msg.payload = result;
+        send(msg);
+        return result.ok
+          ? { fill: 'green', shape: 'dot', text: `verified ${result.records}` }
+          : { fill: 'red', shape: 'ring', text: `bad record ${result.firstBad?.seq ?? '?'}` };
+      }
+      const position = await trail.append(
+        recordOfMessage(msg, { type: node.type, id: node.id, ...(node.name ? { name: node.name } : {}) }),
+      );
+      (msg as { auditRecord?: unknown }).auditRecord = position;
+      send(msg);
+      return { fill: 'green', shape: 'dot', text: `record ${position.seq}` };
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      release().then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('finance-audit', FinanceAudit);
+};

@@ -1,0 +1,81 @@
+/**
+ * `finance-metrics`: the pack's operational figures per system and per process (lib/metrics), counted from
+ * what every node reports (nodes/shared/observe.ts), plus dead letters open (from the store) and committed vs
+ * actual spend per cost center (from the ERP). Serves them as Prometheus text (admin-protected or public) and
+ * sends a snapshot for dashboards on every input message.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { metricsSettings, type MetricsDialogSettings } from '../../lib/config/observability-settings';
+import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../lib/metrics/prometheus';
+import { metrics } from '../../lib/metrics/registry';
+import { collectSnapshot, SpendCache, spendFigures } from '../../lib/metrics/scrape';
+import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { asFinanceError, onInput, statusText } from '../shared/node-input';
+import { openMetricsEndpoint } from './endpoint';
+
+interface FinanceMetricsDef extends NodeDef, MetricsDialogSettings {
+  store?: string;
+  erp?: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function FinanceMetrics(this: Node, def: FinanceMetricsDef) {
+    RED.nodes.createNode(this, def);
+    start(this, def);
+  }
+
+  /** Everything after createNode: the node is a parameter so the closures below can use it. */
+  function start(node: Node, def: FinanceMetricsDef): void {
+    let collect: () => ReturnType<typeof collectSnapshot>;
+    let closeEndpoint: () => void = () => undefined;
+    try {
+      const settings = metricsSettings(def);
+      const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+      const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
+      const spend = erpNode
+        ? new SpendCache(async () => {
+            const connection = await erpNode.connection();
+            return spendFigures(connection.client.name, connection.dialect, { correlationId: randomUUID() });
+          }, settings.spendMaxAgeMs)
+        : undefined;
+      collect = () =>
+        collectSnapshot({
+          registry: metrics,
+          store: storeNode ? () => storeNode.store() : undefined,
+          spend: spend ? () => spend.get() : undefined,
+        });
+      if (settings.access !== 'none') {
+        closeEndpoint = openMetricsEndpoint(RED, settings.access, settings.path, PROMETHEUS_CONTENT_TYPE, async () =>
+          toPrometheus(await collect()),
+        );
+      }
+      node.status({
+        fill: 'grey',
+        shape: 'dot',
+        text: statusText(settings.access === 'none' ? 'snapshot only' : settings.access),
+      });
+    } catch (err) {
+      const failure = asFinanceError(err);
+      node.error(`finance-metrics is not usable: ${failure.message}`);
+      node.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      onInput(node, async () => {
+        throw failure;
+      });
+      return;
+    }
+
+    onInput(node, async (msg, send) => {
+      const snapshot = await collect();
+      msg.payload = snapshot;
+      send(msg);
+      return snapshot.problems.length === 0
+        ? { fill: 'green', shape: 'dot', text: 'snapshot' }
+        : { fill: 'yellow', shape: 'ring', text: `${snapshot.problems.length} problem(s)` };
+    });
+
+    node.on('close', () => closeEndpoint());
+  }
+
+  RED.nodes.registerType('finance-metrics', FinanceMetrics);
+};

@@ -1,0 +1,352 @@
+/**
+ * The Business Central dialect over real HTTP against the sandbox's BC simulator, with Entra-style OAuth2
+ * client credentials: purchase orders (deep insert, If-Match, delete as cancel, lookup through the custom
+ * reference page), postings (journal and purchase invoice, once), budgets computed from budget entries,
+ * actuals and open orders, master data paging, and BC's errors kept in the pack's codes.
+ */
+import { createDialect } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
+import type { PurchaseOrder } from '../../../lib/model/types';
+import { bcStoreOf } from '../../../lib/sandbox/business-central/store';
+import { line } from '../purchasing/fixtures';
+import { ctx, currentPeriod, startDialectRig, today, type DialectRig } from './harness';
+
+const eur = (amount: string) => ({ amount, currency: 'EUR' });
+const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
+
+function bcConnection(referenceApi?: string) {
+  return (url: string) => ({
+    name: 'bc',
+    dialect: 'business-central',
+    company: 'FS-DEMO',
+    auth: {
+      type: 'oauth2' as const,
+      tokenUrl: `${url}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
+      scope: 'https://api.businesscentral.dynamics.com/.default',
+      clientAuth: 'body' as const,
+      ...CLIENT,
+    },
+    options: {
+      tenant: 'contoso.onmicrosoft.com',
+      environment: 'Production',
+      ...(referenceApi ? { referenceApi } : {}),
+    },
+  });
+}
+
+function purchaseOrder(externalReference: string, overrides: Partial<PurchaseOrder> = {}): PurchaseOrder {
+  const lines = [
+    line({
+      lineId: 'L1',
+      quantity: '2',
+      unitPrice: eur('150.00'),
+      amount: eur('300.00'),
+      accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }],
+    }),
+    line({ lineId: 'L2', description: 'Split line', quantity: '1', unitPrice: eur('100.00'), amount: eur('100.00') }),
+  ];
+  return {
+    docType: 'PurchaseOrder',
+    sourceRef: { system: 'coupa', id: externalReference, version: 1 },
+    externalReference,
+    supplierId: 'SUP-1001',
+    orderDate: today(),
+    currency: 'EUR',
+    total: eur('400.00'),
+    lines,
+    ...overrides,
+  };
+}
+
+describe('Business Central dialect against the BC simulator', () => {
+  let rig: DialectRig;
+
+  beforeAll(async () => {
+    rig = await startDialectRig(bcConnection('finsync/finance/v1.0'), { auth: { type: 'oauth2', ...CLIENT } });
+  });
+  afterAll(() => rig.close());
+
+  it('creates a purchase order with its lines in one deep insert and finds it by its reference', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7781:1-and-a-long-tail-beyond-35';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    expect(created).toMatchObject({ action: 'created', dialect: 'business-central', documentType: 'purchaseOrder' });
+    expect(created.documentId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.version).toMatch(/^W\/"/);
+    const posts = rig.http.exchanges.filter(
+      (e) => e.request.method === 'POST' && e.request.path.endsWith('/purchaseOrders'),
+    );
+    expect(posts).toHaveLength(1);
+    expect(posts[0].request.path).toMatch(
+      /^\/v2\.0\/contoso\.onmicrosoft\.com\/Production\/api\/finsync\/finance\/v1\.0\/companies\([0-9a-f-]{36}\)\/purchaseOrders$/,
+    );
+    const body = posts[0].request.body as { yourReference: string; purchaseOrderLines: unknown[] };
+    expect(body.yourReference).toHaveLength(35);
+    // The 60/40 split of L2 becomes two BC lines.
+    expect(body.purchaseOrderLines).toHaveLength(3);
+
+    const found = await rig.dialect.findByReference('purchaseOrder', reference, ctx);
+    expect(found?.documentId).toBe(created.documentId);
+    const held = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    expect(held.total).toEqual(eur('400.00'));
+    expect(held.lines.map((l) => [l.lineId, l.amount.amount, l.accountAssignments.length])).toEqual([
+      ['L1', '300.00', 1],
+      ['L2', '100.00', 2],
+    ]);
+    expect(held.lines[1].accountAssignments.map((a) => [a.dimensions.costCenter, a.amount?.amount])).toEqual([
+      ['CC-400', '60.00'],
+      ['CC-500', '40.00'],
+    ]);
+  });
+
+  it('writes nothing for a replay, PATCHes with If-Match on a change, and reports a stale version as 412', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7782:1';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    const again = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    expect(again).toMatchObject({ action: 'unchanged', documentId: created.documentId, version: created.version });
+
+    const before = rig.http.exchanges.length;
+    const changed = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference, { orderDate: '2026-01-15' }), ctx);
+    expect(changed.action).toBe('updated');
+    expect(changed.version).not.toBe(created.version);
+    const patch = rig.http.exchanges.slice(before).find((e) => e.request.method === 'PATCH');
+    expect(patch?.request.ifMatch).toBe(created.version);
+    expect(patch?.request.body).toEqual({ orderDate: '2026-01-15' });
+
+    const stale = rig.dialect.patchPurchaseOrder(
+      created.documentId,
+      { orderDate: '2026-02-01' },
+      created.version!,
+      ctx,
+    );
+    await expect(stale).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      httpStatus: 412,
+      details: { vendorCode: 'Request_EntityChanged' },
+    });
+
+    const lines = [
+      line({
+        lineId: 'L9',
+        quantity: '3',
+        unitPrice: eur('10.00'),
+        amount: eur('30.00'),
+        accountAssignments: [{ dimensions: { costCenter: 'CC-200', glAccount: '6000', project: 'PRJ-2001' } }],
+      }),
+    ];
+    const patched = await rig.dialect.patchPurchaseOrder(created.documentId, { lines }, changed.version!, ctx);
+    expect(patched.total).toEqual(eur('30.00'));
+    expect(patched.lines).toEqual([
+      expect.objectContaining({
+        lineId: 'L9',
+        quantity: '3',
+        unitPrice: eur('10.00'),
+        accountAssignments: [{ dimensions: { glAccount: '6000', costCenter: 'CC-200', project: 'PRJ-2001' } }],
+      }),
+    ]);
+  });
+
+  it('cancels by deleting the unposted order with If-Match, and a second cancel still succeeds', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7783:1';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    const cancelled = await rig.dialect.cancelPurchaseOrder({ externalReference: reference }, ctx);
+    expect(cancelled).toMatchObject({ documentId: created.documentId, status: 'cancelled' });
+    const deletion = rig.http.exchanges.find(
+      (e) => e.request.method === 'DELETE' && e.request.path.endsWith(`(${created.documentId})`),
+    );
+    expect(deletion?.request.ifMatch).toMatch(/^W\/"/);
+    expect(await rig.dialect.findByReference('purchaseOrder', reference, ctx)).toBeNull();
+    await expect(
+      rig.dialect.cancelPurchaseOrder({ externalReference: reference, documentId: created.documentId }, ctx),
+    ).resolves.toMatchObject({ status: 'cancelled' });
+    await expect(rig.dialect.cancelPurchaseOrder({ externalReference: 'never-created' }, ctx)).rejects.toMatchObject({
+      code: 'ERP_NOT_FOUND',
+    });
+  });
+
+  it('posts an expense as a journal once: lines, the post action, and found again by document number', async () => {
+    const posting = {
+      kind: 'journal' as const,
+      externalReference: 'cloudevents:urn:finance-sync:samples:RPT-000123',
+      employeeId: 'E1010',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [
+        {
+          lineId: '1',
+          amount: eur('120.50'),
+          dimensions: { costCenter: 'CC-100', glAccount: '6000' },
+          description: 'Train',
+        },
+        {
+          lineId: '2',
+          amount: eur('30.25'),
+          dimensions: { costCenter: 'CC-100', glAccount: '6010', project: 'PRJ-2001' },
+        },
+      ],
+    };
+    const first = await rig.dialect.post(posting, ctx);
+    expect(first).toMatchObject({ documentType: 'posting', status: 'posted' });
+    expect(first.number).toHaveLength(20);
+    const second = await rig.dialect.post(posting, ctx);
+    expect(second.number).toBe(first.number);
+    const company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    const entries = company.generalLedgerEntries.filter((e) => e.documentNumber === first.number);
+    expect(entries).toHaveLength(4); // two lines, each with its balancing entry
+    expect(company.journalLines).toHaveLength(0);
+    expect((await rig.dialect.findByReference('posting', posting.externalReference, ctx))?.number).toBe(first.number);
+  });
+
+  it('posts a payable as a purchase invoice once, keyed by vendorInvoiceNumber', async () => {
+    const posting = {
+      kind: 'payable' as const,
+      externalReference: 'coupa:Invoice:INV-55:1',
+      supplierId: 'SUP-1002',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [{ lineId: '1', amount: eur('999.99'), dimensions: { costCenter: 'CC-300', glAccount: '6400' } }],
+    };
+    const first = await rig.dialect.post(posting, ctx);
+    const second = await rig.dialect.post(posting, ctx);
+    expect(second.documentId).toBe(first.documentId);
+    expect(first.total).toEqual(eur('999.99'));
+    const company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    const invoices = [...company.purchaseInvoices.values()].filter(
+      (i) => i.header.vendorInvoiceNumber === posting.externalReference,
+    );
+    expect(invoices.map((i) => i.header.status)).toEqual(['Open']);
+  });
+
+  it('computes the budget from G/L budget entries minus actuals minus open purchase orders', async () => {
+    const period = currentPeriod();
+    const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('100.00') };
+    const before = await rig.dialect.checkBudget(request, ctx);
+    expect(before.status).toBe('within');
+    await rig.dialect.post(
+      {
+        kind: 'journal',
+        externalReference: 'budget-actual-1',
+        postingDate: `${period}-02`,
+        currency: 'EUR',
+        lines: [{ lineId: '1', amount: eur('40.10'), dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+      },
+      ctx,
+    );
+    await rig.dialect.upsertPurchaseOrder(
+      purchaseOrder('budget-commitment-1', {
+        orderDate: `${period}-03`,
+        lines: [
+          line({
+            lineId: 'C1',
+            quantity: '1',
+            unitPrice: eur('9.90'),
+            amount: eur('9.90'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+          }),
+        ],
+      }),
+      ctx,
+    );
+    const after = await rig.dialect.checkBudget(request, ctx);
+    expect(after.budget).toEqual(before.budget);
+    expect(BigInt(after.actuals.amount.replace('.', '')) - BigInt(before.actuals.amount.replace('.', ''))).toBe(4010n);
+    expect(BigInt(after.commitments.amount.replace('.', '')) - BigInt(before.commitments.amount.replace('.', ''))).toBe(
+      990n,
+    );
+    expect(BigInt(before.available.amount.replace('.', '')) - BigInt(after.available.amount.replace('.', ''))).toBe(
+      5000n,
+    );
+    const huge = await rig.dialect.checkBudget({ ...request, amount: eur('1000000.00') }, ctx);
+    expect(huge.status).toBe('exceeded');
+    await expect(rig.dialect.checkBudget({ ...request, costCenter: 'CC-999' }, ctx)).rejects.toMatchObject({
+      code: 'ERP_NOT_FOUND',
+      details: { vendorCode: 'NO_BUDGET' },
+    });
+  });
+
+  it('pages master data through @odata.nextLink with Prefer: odata.maxpagesize', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await rig.dialect.listMasterData('suppliers', { limit: 3, cursor }, ctx);
+      seen.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== null);
+    expect(pages).toBeGreaterThan(2);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toContain('SUP-1009');
+    const all = await rig.dialect.listMasterData('suppliers', {}, ctx);
+    expect(all.items.map((item) => item.id)).toEqual(seen);
+    expect(all.items.find((item) => item.id === 'SUP-1009')).toMatchObject({ status: 'blocked' });
+    const costCenters = await rig.dialect.listMasterData('costCenters', {}, ctx);
+    expect(costCenters.items.map((item) => item.id)).toEqual(expect.arrayContaining(['CC-100', 'CC-600']));
+    expect(costCenters.items.map((item) => item.id)).not.toContain('PRJ-2001');
+    const later = await rig.dialect.listMasterData('suppliers', { modifiedSince: '2999-01-01T00:00:00Z' }, ctx);
+    expect(later.items).toEqual([]);
+  });
+
+  it("keeps BC's error code and message: a blocked vendor, an unknown account, and 429 with Retry-After", async () => {
+    const blocked = rig.dialect.upsertPurchaseOrder(purchaseOrder('blocked-1', { supplierId: 'SUP-1009' }), ctx);
+    await expect(blocked).rejects.toMatchObject({
+      code: 'ERP_REJECTED',
+      httpStatus: 400,
+      details: { vendorCode: 'Application_DialogException' },
+    });
+    await expect(blocked).rejects.toThrow(/Vendor SUP-1009 is blocked/);
+    const badAccount = purchaseOrder('bad-account-1', {
+      lines: [line({ lineId: 'X', accountAssignments: [{ dimensions: { glAccount: '9999' } }] })],
+    });
+    await expect(rig.dialect.upsertPurchaseOrder(badAccount, ctx)).rejects.toMatchObject({
+      code: 'ERP_REJECTED',
+      details: { vendorCode: 'Application_RecordNotFound' },
+    });
+    rig.sandbox.state.faults.configure({ errorRate: 1, errorStatus: 429, retryAfterSeconds: 7 });
+    try {
+      await expect(rig.dialect.listMasterData('employees', {}, ctx)).rejects.toMatchObject({
+        code: 'ERP_RATE_LIMITED',
+        retryable: true,
+        retryAfterMs: 7000,
+        details: { vendorCode: 'Application_TooManyRequests' },
+      });
+    } finally {
+      rig.sandbox.state.faults.configure({});
+    }
+  });
+
+  it('refuses a PO line without a G/L account or with a description BC cannot hold, before any call', async () => {
+    const before = rig.http.exchanges.length;
+    const noAccount = purchaseOrder('no-account', {
+      lines: [line({ accountAssignments: [{ dimensions: { costCenter: 'CC-100' } }] })],
+    });
+    await expect(rig.dialect.upsertPurchaseOrder(noAccount, ctx)).rejects.toThrow(/G\/L account/);
+    const long = purchaseOrder('long-text', { lines: [line({ description: 'x'.repeat(101) })] });
+    await expect(rig.dialect.upsertPurchaseOrder(long, ctx)).rejects.toBeInstanceOf(FinanceError);
+    expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('Business Central dialect without the custom reference page', () => {
+  let rig: DialectRig;
+  beforeAll(async () => {
+    rig = await startDialectRig(bcConnection());
+  });
+  afterAll(() => rig.close());
+
+  it('uses the standard purchaseOrders of API v2.0 and cannot look a PO up by reference (the ledger guards)', async () => {
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder('std-1'), ctx);
+    const post = rig.http.exchanges.find((e) => e.request.method === 'POST');
+    expect(post?.request.path).toMatch(/\/api\/v2\.0\/companies\([^)]+\)\/purchaseOrders$/);
+    expect(post?.request.body).not.toHaveProperty('yourReference');
+    expect(await rig.dialect.findByReference('purchaseOrder', 'std-1', ctx)).toBeNull();
+    expect((await rig.dialect.getPurchaseOrder(created.documentId, ctx)).externalReference).toBe('');
+  });
+
+  it('says which setting is missing', () => {
+    const make = (options: Record<string, string>) => () =>
+      createDialect('business-central', rig.http, { name: 'bc', company: 'FS-DEMO', options });
+    expect(make({ tenant: 't' })).toThrow(/environment \(e\.g\. Production or Sandbox\) is required/);
+    expect(make({ environment: 'Production' })).toThrow(/tenant/);
+    expect(make({ tenant: 't', environment: 'P', referenceApi: 'nonsense' })).toThrow(/publisher/);
+  });
+});

@@ -1,0 +1,273 @@
+/**
+ * The ERPNext dialect over real HTTP against the sandbox's Frappe simulator: `token key:secret`, Purchase Order
+ * insert + submit, amendment on change, cancel through docstatus, lookup by the custom reference field,
+ * Journal Entry postings found by Reference Number, Budget doctype with Stop / Warn, master data paging, and
+ * Frappe's exc_type / _server_messages kept.
+ */
+import { erpnextStoreOf } from '../../../lib/sandbox/erpnext/api';
+import { line } from '../purchasing/fixtures';
+import { erpnextConnection, erpnextPurchaseOrder } from './erpnext-fixtures';
+import { ctx, currentPeriod, startDialectRig, today, type DialectRig } from './harness';
+
+const eur = (amount: string) => ({ amount, currency: 'EUR' });
+const CLIENT = { clientId: 'fs-api-key', clientSecret: 'fs-api-secret' };
+
+describe('ERPNext dialect against the Frappe simulator', () => {
+  let rig: DialectRig;
+  beforeAll(async () => {
+    rig = await startDialectRig(erpnextConnection(), { auth: { type: 'oauth2', ...CLIENT } });
+  });
+  afterAll(() => rig.close());
+
+  it('inserts and submits a Purchase Order with token auth, and finds it by the custom reference field', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-5001:1';
+    const created = await rig.dialect.upsertPurchaseOrder(erpnextPurchaseOrder(reference), ctx);
+    expect(created).toMatchObject({ action: 'created', dialect: 'erpnext', status: 'open' });
+    expect(created.documentId).toMatch(/^PUR-ORD-\d{4}-\d{5}$/);
+    const [insert, submit] = rig.http.exchanges.filter((e) => e.request.method !== 'GET');
+    expect(insert.request).toMatchObject({
+      method: 'POST',
+      path: '/api/resource/Purchase%20Order',
+      headers: { 'X-Frappe-Site-Name': 'erp.fs-demo.example' },
+    });
+    expect(submit.request).toMatchObject({ method: 'PUT', body: { docstatus: 1 } });
+    const items = (
+      insert.request.body as { items: Array<{ expense_account: string; cost_center?: string; rate: number }> }
+    ).items;
+    expect(items.map((i) => [i.expense_account, i.cost_center, i.rate])).toEqual([
+      ['6300 - Consulting and legal fees - FSD', 'CC-100 - FSD', 150],
+      ['0650 - Office equipment - FSD', 'CC-400 - FSD', 60],
+      ['0650 - Office equipment - FSD', 'CC-500 - FSD', 40],
+    ]);
+    expect((await rig.dialect.findByReference('purchaseOrder', reference, ctx))?.documentId).toBe(created.documentId);
+    const held = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    expect(held).toMatchObject({
+      supplierId: 'SUP-1001',
+      total: eur('400.00'),
+      status: 'open',
+      externalReference: reference,
+    });
+  });
+
+  it('refuses a wrong key with 401 AuthenticationError', async () => {
+    const wrong = await startDialectRig(erpnextConnection('fs-api-key', 'wrong'), {
+      auth: { type: 'oauth2', ...CLIENT },
+    });
+    try {
+      await expect(wrong.dialect.listMasterData('suppliers', {}, ctx)).rejects.toMatchObject({
+        code: 'ERP_AUTH_FAILED',
+        httpStatus: 401,
+        details: { vendorCode: 'AuthenticationError' },
+      });
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('replays without writing, amends a changed order (cancel + amended_from), and reports a stale modified as 412', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-5002:1';
+    const created = await rig.dialect.upsertPurchaseOrder(erpnextPurchaseOrder(reference), ctx);
+    const before = rig.http.exchanges.length;
+    expect(await rig.dialect.upsertPurchaseOrder(erpnextPurchaseOrder(reference), ctx)).toMatchObject({
+      action: 'unchanged',
+      documentId: created.documentId,
+    });
+    expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
+    const changed = await rig.dialect.upsertPurchaseOrder(
+      erpnextPurchaseOrder(reference, { orderDate: `${currentPeriod()}-01` }),
+      ctx,
+    );
+    expect(changed).toMatchObject({ action: 'updated', documentId: `${created.documentId}-1` });
+    const store = erpnextStoreOf(rig.sandbox.state).table('Purchase Order');
+    expect(store.get(created.documentId)).toMatchObject({ docstatus: 2, status: 'Cancelled' });
+    expect(store.get(changed.documentId)).toMatchObject({
+      docstatus: 1,
+      amended_from: created.documentId,
+      custom_external_ref: reference,
+    });
+    await expect(
+      rig.dialect.patchPurchaseOrder(changed.documentId, { orderDate: today() }, created.version!, ctx),
+    ).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      httpStatus: 412,
+      details: { vendorCode: 'TimestampMismatchError' },
+    });
+    const patched = await rig.dialect.patchPurchaseOrder(
+      changed.documentId,
+      {
+        lines: [
+          line({
+            lineId: 'X',
+            description: 'Chair',
+            quantity: '4',
+            unitPrice: eur('25.00'),
+            amount: eur('100.00'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-200', glAccount: '6100', project: 'PRJ-2001' } }],
+          }),
+        ],
+      },
+      changed.version!,
+      ctx,
+    );
+    expect(patched).toMatchObject({ total: eur('100.00'), erpRef: { documentId: `${created.documentId}-2` } });
+    expect(patched.lines).toEqual([
+      expect.objectContaining({
+        description: 'Chair',
+        quantity: '4',
+        accountAssignments: [{ dimensions: { glAccount: '6100', costCenter: 'CC-200', project: 'PRJ-2001' } }],
+      }),
+    ]);
+  });
+
+  it('cancels with docstatus 2; cancelling again succeeds without a write', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-5003:1';
+    const created = await rig.dialect.upsertPurchaseOrder(erpnextPurchaseOrder(reference), ctx);
+    expect(await rig.dialect.cancelPurchaseOrder({ externalReference: reference }, ctx)).toMatchObject({
+      documentId: created.documentId,
+      status: 'cancelled',
+    });
+    const before = rig.http.exchanges.length;
+    expect(await rig.dialect.cancelPurchaseOrder({ externalReference: reference }, ctx)).toMatchObject({
+      status: 'cancelled',
+    });
+    expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
+    await expect(rig.dialect.cancelPurchaseOrder({ externalReference: 'never' }, ctx)).rejects.toMatchObject({
+      code: 'ERP_NOT_FOUND',
+    });
+  });
+
+  it('posts an expense as a balanced Journal Entry once, found again by its Reference Number', async () => {
+    const posting = {
+      kind: 'journal' as const,
+      externalReference: 'cloudevents:urn:finance-sync:samples:RPT-777',
+      employeeId: 'E1010',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [
+        {
+          lineId: '1',
+          amount: eur('12.34'),
+          dimensions: { costCenter: 'CC-100', glAccount: '6000' },
+          description: 'Taxi',
+        },
+        {
+          lineId: '2',
+          amount: eur('20.00'),
+          dimensions: { costCenter: 'CC-100', glAccount: '6010', project: 'PRJ-2001' },
+        },
+      ],
+    };
+    const first = await rig.dialect.post(posting, ctx);
+    expect(first).toMatchObject({ documentType: 'posting', status: 'posted' });
+    expect(first.documentId).toMatch(/^ACC-JV-\d{4}-\d{5}$/);
+    expect((await rig.dialect.post(posting, ctx)).documentId).toBe(first.documentId);
+    const gl = [...erpnextStoreOf(rig.sandbox.state).table('GL Entry').values()].filter(
+      (entry) => entry.voucher_no === first.documentId,
+    );
+    expect(gl.map((entry) => [entry.account, entry.debit, entry.credit])).toEqual([
+      ['6000 - Travel - FSD', 12.34, 0],
+      ['6010 - Meals and entertainment - FSD', 20, 0],
+      ['2910 - Employee Expense Payable - FSD', 0, 32.34],
+    ]);
+    expect((await rig.dialect.findByReference('posting', posting.externalReference, ctx))?.documentId).toBe(
+      first.documentId,
+    );
+  });
+
+  it('checks funds against the Budget doctype: accumulated monthly budget less GL entries and submitted orders, with its action', async () => {
+    const period = currentPeriod();
+    const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('10.00') };
+    const before = await rig.dialect.checkBudget(request, ctx);
+    expect(before.status).toBe('within');
+    expect(before.erpMessages).toEqual([expect.objectContaining({ code: 'BUDGET_WARN', severity: 'warning' })]);
+    await rig.dialect.post(
+      {
+        kind: 'journal',
+        externalReference: 'budget-erpnext-1',
+        postingDate: `${period}-02`,
+        currency: 'EUR',
+        lines: [{ lineId: '1', amount: eur('7.50'), dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+      },
+      ctx,
+    );
+    await rig.dialect.upsertPurchaseOrder(
+      erpnextPurchaseOrder('budget-erpnext-po', {
+        orderDate: `${period}-03`,
+        lines: [
+          line({
+            lineId: 'B',
+            quantity: '1',
+            unitPrice: eur('2.50'),
+            amount: eur('2.50'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+          }),
+        ],
+      }),
+      ctx,
+    );
+    const after = await rig.dialect.checkBudget(request, ctx);
+    const minor = (m: { amount: string }) => BigInt(m.amount.replace('.', ''));
+    expect(minor(after.actuals) - minor(before.actuals)).toBe(750n);
+    expect(minor(after.commitments) - minor(before.commitments)).toBe(250n);
+    expect(minor(before.available) - minor(after.available)).toBe(1000n);
+    await expect(
+      rig.dialect.checkBudget({ ...request, costCenter: 'CC-600', glAccount: '6100' }, ctx),
+    ).rejects.toMatchObject({ code: 'ERP_NOT_FOUND', details: { vendorCode: 'NO_BUDGET' } });
+  });
+
+  it('keeps exc_type and _server_messages: a Stop budget refuses the submit (BudgetError), an on-hold supplier the insert', async () => {
+    const over = erpnextPurchaseOrder('over-budget-erpnext', {
+      lines: [
+        line({
+          lineId: 'O',
+          quantity: '1',
+          unitPrice: eur('99999.00'),
+          amount: eur('99999.00'),
+          accountAssignments: [{ dimensions: { costCenter: 'CC-300', glAccount: '6010' } }],
+        }),
+      ],
+    });
+    const error = await rig.dialect.upsertPurchaseOrder(over, ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'ERP_REJECTED',
+      httpStatus: 417,
+      details: {
+        vendorCode: 'BudgetError',
+        erpMessages: [expect.objectContaining({ code: 'BudgetError', severity: 'error' })],
+        budget: { status: 'exceeded' },
+      },
+    });
+    expect((error as Error).message).toMatch(
+      /Accumulated Monthly Budget for Account 6010 - Meals and entertainment - FSD against Cost Center CC-300 - FSD/,
+    );
+    const held = await rig.dialect
+      .upsertPurchaseOrder(erpnextPurchaseOrder('on-hold', { supplierId: 'SUP-1009' }), ctx)
+      .catch((e: unknown) => e);
+    expect(held).toMatchObject({
+      code: 'ERP_REJECTED',
+      details: {
+        vendorCode: 'ValidationError',
+        erpMessages: [expect.objectContaining({ text: expect.stringMatching(/on hold/) })],
+      },
+    });
+  });
+
+  it('pages master data with limit_start / limit_page_length and maps it to the canonical records', async () => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await rig.dialect.listMasterData('employees', { limit: 7, cursor }, ctx);
+      ids.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining(['E1001', 'E1024']));
+    const suppliers = await rig.dialect.listMasterData('suppliers', { limit: 100 }, ctx);
+    expect(suppliers.items.find((s) => s.id === 'SUP-1009')).toMatchObject({ status: 'blocked' });
+    const costCenters = await rig.dialect.listMasterData('costCenters', { limit: 100 }, ctx);
+    expect(costCenters.items.map((c) => c.id)).toEqual(expect.arrayContaining(['CC-100', 'CC-600']));
+    const accounts = await rig.dialect.listMasterData('glAccounts', { limit: 100 }, ctx);
+    expect(accounts.items.find((a) => a.id === '6999')).toMatchObject({ open: false });
+    await expect(rig.dialect.listMasterData('taxCodes', {}, ctx)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The SAP S/4HANA dialect (API_PURCHASEORDER_PROCESS_SRV, OData v2) over real HTTP against the sandbox's SAP
+ * simulator: CSRF token and cookies (fetched once, again after a 403), deep insert, PATCH with If-Match,
+ * deletion as cancel, lookup by CorrespncExternalReference, availability control and errordetails kept.
+ */
+import { sapStoreOf } from '../../../lib/sandbox/sap/api';
+import { line } from '../purchasing/fixtures';
+import { ctx, startDialectRig, today, type DialectRig } from './harness';
+import { sapConnection, sapPurchaseOrder } from './sap-fixtures';
+
+const eur = (amount: string) => ({ amount, currency: 'EUR' });
+
+describe('SAP S/4HANA dialect against the SAP simulator', () => {
+  let rig: DialectRig;
+  beforeAll(async () => {
+    rig = await startDialectRig(sapConnection());
+  });
+  afterAll(() => rig.close());
+
+  it('creates a purchase order in one deep insert with the CSRF token and cookies, and finds it by Your Reference', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9001:1';
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    expect(created).toMatchObject({ action: 'created', dialect: 'sap', documentType: 'purchaseOrder' });
+    expect(created.documentId).toMatch(/^45\d{8}$/);
+    const [fetch, post] = rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token']);
+    expect(fetch.request).toMatchObject({ method: 'GET', path: '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV/' });
+    expect(fetch.request.headers?.['X-CSRF-Token']).toBe('Fetch');
+    expect(post.request.method).toBe('POST');
+    expect(post.request.headers?.['X-CSRF-Token']).toBe(fetch.response?.headers['x-csrf-token']);
+    expect(post.request.headers?.Cookie).toMatch(/SAP_SESSIONID_SIM_100=[0-9a-f]+; sap-usercontext=sap-client=100/);
+    expect(rig.http.exchanges.every((e) => e.request.query?.['sap-client'] === '100')).toBe(true);
+    const body = post.request.body as {
+      CorrespncExternalReference: string;
+      to_PurchaseOrderItem: { results: Array<{ to_AccountAssignment: { results: unknown[] } }> };
+    };
+    expect(body.CorrespncExternalReference).toMatch(/^FS[A-Z2-7]{10}$/);
+    expect(body.to_PurchaseOrderItem.results.map((item) => item.to_AccountAssignment.results.length)).toEqual([1, 2]);
+
+    expect((await rig.dialect.findByReference('purchaseOrder', reference, ctx))?.documentId).toBe(created.documentId);
+    const held = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    expect(held).toMatchObject({ supplierId: 'SUP-1001', total: eur('400.00'), status: 'open', orderDate: today() });
+    expect(held.lines.map((l) => [l.lineId, l.quantity, l.amount.amount])).toEqual([
+      ['10', '2', '300.00'],
+      ['20', '1', '100.00'],
+    ]);
+    expect(held.lines[1].accountAssignments.map((a) => [a.dimensions.costCenter, a.amount?.amount])).toEqual([
+      ['CC-400', '60.00'],
+      ['CC-500', '40.00'],
+    ]);
+  });
+
+  it('fetches the token once for many writes, and again (once) after a 403 when the session expired', async () => {
+    const store = sapStoreOf(rig.sandbox.state);
+    const fetchesBefore = rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token'] === 'Fetch').length;
+    await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder('csrf-1'), ctx);
+    await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder('csrf-2'), ctx);
+    expect(rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token'] === 'Fetch').length).toBe(
+      fetchesBefore,
+    );
+    store.expireSessions();
+    const rejectedBefore = store.counters.csrfRejected;
+    await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder('csrf-3'), ctx);
+    expect(store.counters.csrfRejected).toBe(rejectedBefore + 1);
+    expect(rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token'] === 'Fetch').length).toBe(
+      fetchesBefore + 1,
+    );
+    expect(await rig.dialect.findByReference('purchaseOrder', 'csrf-3', ctx)).not.toBeNull();
+  });
+
+  it('writes nothing for a replay, PATCHes with If-Match, replaces changed items, and reports a stale ETag', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9002:1';
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    expect(await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx)).toMatchObject({
+      action: 'unchanged',
+      version: created.version,
+    });
+    const before = rig.http.exchanges.length;
+    const changed = await rig.dialect.upsertPurchaseOrder(
+      sapPurchaseOrder(reference, { orderDate: '2026-01-15' }),
+      ctx,
+    );
+    expect(changed.action).toBe('updated');
+    const patch = rig.http.exchanges.slice(before).find((e) => e.request.method === 'PATCH');
+    expect(patch?.request).toMatchObject({
+      ifMatch: created.version,
+      body: { PurchaseOrderDate: `/Date(${Date.parse('2026-01-15T00:00:00Z')})/` },
+    });
+    await expect(
+      rig.dialect.patchPurchaseOrder(created.documentId, { orderDate: '2026-02-01' }, created.version!, ctx),
+    ).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      httpStatus: 412,
+    });
+    const lines = [
+      line({
+        lineId: 'N1',
+        description: 'Monitor',
+        quantity: '3',
+        unitPrice: eur('99.50'),
+        amount: eur('298.50'),
+        accountAssignments: [{ dimensions: { costCenter: 'CC-200', glAccount: '6000', project: 'PRJ-2001' } }],
+      }),
+    ];
+    const patched = await rig.dialect.patchPurchaseOrder(created.documentId, { lines }, changed.version!, ctx);
+    expect(patched.lines).toEqual([
+      expect.objectContaining({
+        lineId: '30',
+        description: 'Monitor',
+        quantity: '3',
+        amount: eur('298.50'),
+        accountAssignments: [{ dimensions: { glAccount: '6000', costCenter: 'CC-200', project: 'PRJ-2001' } }],
+      }),
+    ]);
+    const order = sapStoreOf(rig.sandbox.state).snapshot().purchaseOrders as Array<{
+      PurchaseOrder: string;
+      items: Array<{ PurchasingDocumentDeletionCode: string }>;
+    }>;
+    expect(
+      order.find((o) => o.PurchaseOrder === created.documentId)?.items.map((i) => i.PurchasingDocumentDeletionCode),
+    ).toEqual(['L', 'L', '']);
+  });
+
+  it('cancels by deleting the purchase order (deletion code L); a second cancel sends nothing', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9003:1';
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    expect(await rig.dialect.cancelPurchaseOrder({ externalReference: reference }, ctx)).toMatchObject({
+      documentId: created.documentId,
+      status: 'cancelled',
+    });
+    const before = rig.http.exchanges.length;
+    expect(
+      await rig.dialect.cancelPurchaseOrder({ externalReference: reference, documentId: created.documentId }, ctx),
+    ).toMatchObject({ status: 'cancelled' });
+    expect(rig.http.exchanges.slice(before).map((e) => e.request.method)).toEqual(['GET']);
+    expect((await rig.dialect.getPurchaseOrder(created.documentId, ctx)).status).toBe('cancelled');
+    await expect(rig.dialect.cancelPurchaseOrder({ externalReference: 'never' }, ctx)).rejects.toMatchObject({
+      code: 'ERP_NOT_FOUND',
+    });
+  });
+
+  it('maps an availability-control refusal (BP/604) to a budget result and keeps innererror.errordetails', async () => {
+    const overBudget = sapPurchaseOrder('avc-1', {
+      lines: [
+        line({
+          lineId: 'A',
+          quantity: '1',
+          unitPrice: eur('5000.00'),
+          amount: eur('5000.00'),
+          accountAssignments: [{ dimensions: { costCenter: 'CC-300', glAccount: '6010' } }],
+        }),
+      ],
+    });
+    const error = await rig.dialect.upsertPurchaseOrder(overBudget, ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'ERP_REJECTED',
+      httpStatus: 400,
+      details: {
+        vendorCode: 'BP/604',
+        erpMessages: [expect.objectContaining({ code: 'BP/604', severity: 'error' })],
+        budget: { status: 'exceeded', erpMessages: [expect.objectContaining({ code: 'BP/604' })] },
+      },
+    });
+    expect((error as Error).message).toMatch(/budget for fiscal year \d{4} was exceeded by 4700\.00 EUR/);
+    const blocked = await rig.dialect
+      .upsertPurchaseOrder(sapPurchaseOrder('blocked-1', { supplierId: 'SUP-1009' }), ctx)
+      .catch((e: unknown) => e);
+    expect(blocked).toMatchObject({
+      code: 'ERP_REJECTED',
+      details: {
+        vendorCode: 'ME/045',
+        erpMessages: [{ code: 'ME/045', severity: 'error', text: 'Supplier SUP-1009 is blocked for purchasing' }],
+      },
+    });
+    expect((blocked as { details: Record<string, unknown> }).details.budget).toBeUndefined();
+  });
+
+  it('says plainly what this service does not do, and passes 429 on as retryable', async () => {
+    await expect(
+      rig.dialect.checkBudget({ costCenter: 'CC-100', period: '2026-01', amount: eur('1.00') }, ctx),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(
+      rig.dialect.post(
+        { kind: 'journal', externalReference: 'x', postingDate: today(), currency: 'EUR', lines: [] },
+        ctx,
+      ),
+    ).rejects.toThrow(/no postings/);
+    await expect(rig.dialect.listMasterData('suppliers', {}, ctx)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    rig.sandbox.state.faults.configure({ errorRate: 1, errorStatus: 429, retryAfterSeconds: 3 });
+    try {
+      await expect(rig.dialect.findByReference('purchaseOrder', 'x', ctx)).rejects.toMatchObject({
+        code: 'ERP_RATE_LIMITED',
+        retryAfterMs: 3000,
+      });
+    } finally {
+      rig.sandbox.state.faults.configure({});
+    }
+  });
+
+  it('refuses lines SAP cannot hold before any write', async () => {
+    const before = rig.http.exchanges.length;
+    await expect(
+      rig.dialect.upsertPurchaseOrder(
+        sapPurchaseOrder('long', { lines: [line({ description: 'x'.repeat(41) })] }),
+        ctx,
+      ),
+    ).rejects.toThrow(/SAP keeps 40/);
+    await expect(
+      rig.dialect.upsertPurchaseOrder(
+        sapPurchaseOrder('nodim', { lines: [line({ accountAssignments: [{ dimensions: { glAccount: '6000' } }] })] }),
+        ctx,
+      ),
+    ).rejects.toThrow(/cost center or a project/);
+    expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * The polling loop of finance-event-in's poll mode (lib/intake/polling.ts) and the Coupa intake behind it
+ * (lib/intake/coupa-polling.ts): rounds one at a time, the due time, cursor and last round in the store, a
+ * restart that does not poll before the interval is up, and polled documents committed through the intake.
+ */
+import { ErpClient } from '../../../lib/erp/client';
+import { startCoupaPolling } from '../../../lib/intake/coupa-polling';
+import type { IntakeResult } from '../../../lib/intake/intake';
+import { POLL_STATE_NAMESPACE, PollingLoop, PollState } from '../../../lib/intake/polling';
+import type { FinanceStore } from '../../../lib/reliability/store';
+import { coupaStoreOf } from '../../../lib/sandbox/coupa';
+import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
+import type { CoupaPollReport } from '../../../lib/sources/coupa-poller';
+import { getProfile } from '../../../lib/sources/profiles';
+import { storeFolder } from '../posting/fixtures';
+
+const report = (overrides: Partial<CoupaPollReport> = {}): CoupaPollReport => ({
+  resource: 'requisitions',
+  pages: 1,
+  fetched: 2,
+  exported: 2,
+  leftBehind: [],
+  ...overrides,
+});
+const until = async (what: () => boolean) => {
+  for (let i = 0; i < 200 && !what(); i += 1) await new Promise((r) => setTimeout(r, 10));
+  expect(what()).toBe(true);
+};
+
+describe('PollingLoop', () => {
+  const folder = storeFolder('polling');
+  let store: FinanceStore;
+  beforeEach(() => {
+    store = folder.open(Date.now);
+  });
+  afterAll(() => folder.cleanup());
+
+  it('runs a round at once, records it with its due time, and runs rounds one at a time', async () => {
+    const state = new PollState(() => store, 'node-1:requisitions');
+    let running = 0;
+    let overlapped = false;
+    let rounds = 0;
+    const loop = new PollingLoop({
+      intervalMs: 20,
+      state,
+      round: async () => {
+        running += 1;
+        overlapped ||= running > 1;
+        await new Promise((r) => setTimeout(r, 30));
+        running -= 1;
+        rounds += 1;
+        return report();
+      },
+    });
+    loop.start();
+    await until(() => rounds >= 3);
+    await loop.stop();
+    expect(overlapped).toBe(false);
+    const saved = await state.read();
+    expect(saved.lastRound).toMatchObject({ pages: 1, fetched: 2, exported: 2, leftBehind: 0 });
+    expect(saved.nextRoundAt).toEqual(expect.any(Number));
+  });
+
+  it('after a restart waits for the due time kept in the store instead of polling at once', async () => {
+    await store.kvPut(POLL_STATE_NAMESPACE, 'node-2:requisitions', { nextRoundAt: Date.now() + 60_000 });
+    let rounds = 0;
+    const loop = new PollingLoop({
+      intervalMs: 60_000,
+      state: new PollState(() => store, 'node-2:requisitions'),
+      round: async () => {
+        rounds += 1;
+        return report();
+      },
+    });
+    loop.start();
+    await new Promise((r) => setTimeout(r, 150));
+    await loop.stop();
+    expect(rounds).toBe(0);
+  });
+
+  it('waits as long as Retry-After asked after an interrupted round, and reports its code', async () => {
+    const now = 1_800_000_000_000;
+    const state = new PollState(() => store, 'node-3:requisitions');
+    const { FinanceError } = await import('../../../lib/errors');
+    let rounds = 0;
+    const loop = new PollingLoop({
+      intervalMs: 1000,
+      state,
+      now: () => now,
+      round: async () => {
+        rounds += 1;
+        return report({
+          interrupted: new FinanceError('ERP_RATE_LIMITED', 'slow down', { retryable: true }),
+          retryAfterMs: 30_000,
+        });
+      },
+    });
+    loop.start();
+    await until(() => rounds === 1);
+    await loop.stop();
+    const saved = await state.read();
+    expect(saved).toMatchObject({ nextRoundAt: now + 30_000, lastRound: { interrupted: 'ERP_RATE_LIMITED' } });
+  });
+
+  it('stops without waiting long for a round that hangs (a source that does not answer)', async () => {
+    let started = false;
+    const loop = new PollingLoop({
+      intervalMs: 10,
+      state: new PollState(() => store, 'node-5:requisitions'),
+      round: () => {
+        started = true;
+        return new Promise<CoupaPollReport>(() => undefined);
+      },
+    });
+    loop.start();
+    await until(() => started);
+    // Without the bound this would never resolve (the round never ends) and the test would time out.
+    await expect(loop.stop(50)).resolves.toBeUndefined();
+  });
+
+  it('keeps polling after a round that threw, and tells onError', async () => {
+    const errors: unknown[] = [];
+    let rounds = 0;
+    const loop = new PollingLoop({
+      intervalMs: 10,
+      state: new PollState(() => store, 'node-4:requisitions'),
+      round: async () => {
+        rounds += 1;
+        if (rounds === 1) throw new Error('boom');
+        return report();
+      },
+      onError: (error) => errors.push(error),
+    });
+    loop.start();
+    await until(() => rounds >= 2);
+    await loop.stop();
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('startCoupaPolling', () => {
+  const folder = storeFolder('coupa-polling');
+  let sandbox: SandboxHandle;
+  let api: ErpClient;
+  let store: FinanceStore;
+  const coupa = getProfile('coupa', {});
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0 });
+    api = new ErpClient({ name: 'coupa', dialect: 'coupa', baseUrl: `${sandbox.url}/coupa`, auth: { type: 'none' } });
+  });
+  beforeEach(async () => {
+    await fetch(`${sandbox.url}/_sandbox/reset`, { method: 'POST' });
+    store = folder.open(Date.now);
+  });
+  afterAll(async () => {
+    api.close();
+    await sandbox.close();
+    await folder.cleanup();
+  });
+
+  const options = (results: Array<{ result: IntakeResult; body: Buffer }>) => ({
+    http: api,
+    profile: coupa,
+    resource: 'requisitions' as const,
+    store: () => store,
+    key: 'intake-node',
+    intervalMs: 60_000,
+    maxBytes: 1_000_000,
+    lease: { owner: 'intake-node', ms: 60_000 },
+    onResult: (result: IntakeResult, body: Buffer) => results.push({ result, body }),
+  });
+
+  it('commits each approved requisition through the intake, marks it exported, and keeps its cursor', async () => {
+    const results: Array<{ result: IntakeResult; body: Buffer }> = [];
+    const polling = startCoupaPolling(options(results));
+    await until(() => results.length === 1);
+    await polling.stop();
+    const [{ result }] = results;
+    expect(result).toMatchObject({
+      outcome: 'accepted',
+      envelope: {
+        source: 'coupa',
+        docType: 'Requisition',
+        docId: '1001',
+        id: expect.stringMatching(/^requisition-1001-\d+$/),
+      },
+      payload: { id: 1001, status: 'approved' },
+    });
+    // Seed requisition 1002 waits for approval and is left alone.
+    expect(coupaStoreOf(sandbox.state).get('requisitions', 1001)?.exported).toBe(true);
+    expect(coupaStoreOf(sandbox.state).get('requisitions', 1002)?.exported).toBe(false);
+    const saved = (await store.kvGet(POLL_STATE_NAMESPACE, 'intake-node:requisitions')) as Record<string, any>;
+    expect(saved.cursor.updatedAfter).toEqual(expect.any(String));
+    expect(saved.lastRound).toMatchObject({ fetched: 1, exported: 1 });
+
+    // Delivered again (Coupa's flag reset without a change): the intake sees a duplicate.
+    await fetch(`${sandbox.url}/coupa/api/requisitions/1001?exported=false`, { method: 'PUT' });
+    await store.kvPut(POLL_STATE_NAMESPACE, 'intake-node:requisitions', {});
+    const again = startCoupaPolling(options(results));
+    await until(() => results.length === 2);
+    await again.stop();
+    expect(results[1].result.outcome).toBe('duplicate');
+  });
+
+  it('refuses a source that is not Coupa, or one without its API, naming what to fix', () => {
+    expect(() => startCoupaPolling({ ...options([]), profile: getProfile('ramp', {}) })).toThrow(
+      /profile is "ramp". Choose the Coupa profile/,
+    );
+    expect(() => startCoupaPolling({ ...options([]), http: undefined })).toThrow(/set the API base URL/);
+  });
+
+  it('reports a requisition the profile cannot read once, and leaves it unexported', async () => {
+    await fetch(`${sandbox.url}/_sandbox/coupa/requisitions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // Order lines on a requisition: the profile cannot tell what it is.
+      body: JSON.stringify({ id: 2001, status: 'approved', 'order-lines': [] }),
+    });
+    const results: Array<{ result: IntakeResult; body: Buffer }> = [];
+    const polling = startCoupaPolling({ ...options(results), key: 'bad-doc' });
+    await until(() => results.some((r) => r.result.outcome === 'rejected'));
+    await polling.stop();
+    expect(results.filter((r) => r.result.outcome === 'rejected')).toHaveLength(1);
+    expect(coupaStoreOf(sandbox.state).get('requisitions', 2001)?.exported).toBe(false);
+  });
+});
