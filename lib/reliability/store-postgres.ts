@@ -4,7 +4,8 @@
  *
  * Tables (in `schema`, each name starting with `tablePrefix`):
  *   inbox   one row per accepted event (open and final); partial indexes on open rows by lease end and by
- *           arrival, so expiredLeases() reads only what is due
+ *           arrival, so expiredLeases() reads only what is due; `held` marks a lease a step extended on
+ *           purpose with holdLease() (added after the first layout: createTables() adds it to older tables)
  *   ledger  one row per ERP write key: the primary key is the eager idempotent-consumer marker
  *           (INSERT ... ON CONFLICT DO NOTHING before the ERP call, DELETE after a failure that did not write)
  *   kv      (namespace, key) -> value with an optional expiry
@@ -18,6 +19,9 @@
  * stored as MessagePack (the encoder LMDB uses) so they round-trip exactly as with the LMDB store. Times come
  * from the host's clock like in the LMDB store: hosts sharing a database must keep their clocks in step (NTP);
  * a skew of a few seconds is harmless against leases of minutes.
+ *
+ * watchInbox() listeners are kept per database, schema and table prefix in this process (see inboxWatchers), as
+ * the LMDB store keeps them per directory.
  *
  * The `pg` driver is an optional peer dependency, required only when this backend is opened.
  */
@@ -93,6 +97,7 @@ interface InboxRow {
   lease_owner: string | null;
   attempts: number;
   lease_ms: string | null;
+  held: boolean;
   outcome_status: string | null;
   outcome_detail: Buffer | null;
   outcome_at: string | null;
@@ -106,8 +111,25 @@ interface LedgerRow {
   at: string | null;
 }
 
+/**
+ * The watchInbox() listeners of every open handle on one store (database, schema and table prefix) in this
+ * process, so a finish or hold made through any handle reaches them all. Only this process: the listeners count
+ * the events their own intake has in flight, and those are finished or parked by this process's flows, so
+ * another host's finish or hold only frees windows on that host. An event of ours that another host finished
+ * anyway (it took it over after our lease ran out) left our window when that lease ran out.
+ */
+interface InboxWatchers {
+  listeners: Set<(key: string) => void>;
+  /** Open handles that share this set; the entry goes when the last one closes. */
+  handles: number;
+}
+
+const inboxWatchers = new Map<string, InboxWatchers>();
+
 export class PostgresStore implements FinanceStore {
   private pool: Pool | undefined;
+  private watchers: InboxWatchers | undefined;
+  private readonly storeId: string;
   /** Creating the tables; started again by the next call when it failed (e.g. PostgreSQL was down at start). */
   private ready: Promise<void>;
   private readonly t: Record<'inbox' | 'ledger' | 'kv' | 'leases' | 'meta', string>;
@@ -131,6 +153,8 @@ export class PostgresStore implements FinanceStore {
     this.where = `PostgreSQL ${settings.connection.host ?? 'localhost'}:${settings.connection.port ?? 5432}/${
       settings.connection.database ?? '(default database)'
     } schema ${settings.schema}`;
+    this.storeId = storeIdentity(settings);
+    this.watchers = acquireWatchers(this.storeId);
     // Started at once so the first call does not pay for it; a failure is reported by every call until it works.
     this.ready = this.createTables();
     this.ready.catch(() => undefined);
@@ -182,12 +206,14 @@ export class PostgresStore implements FinanceStore {
     }
     if (input.lease !== undefined) {
       requireOwner(input.lease.owner);
-      requirePositive(input.lease.ms, 'lease duration (ms)');
+      if (input.lease.ms !== 0) requirePositive(input.lease.ms, 'lease duration (ms)');
     }
     const now = this.settings.now();
     const envelope = this.encode(input.envelope, 'event envelope');
     const payload = this.encode(input.payload, 'event payload');
     const lease = input.lease;
+    // A lease of 0 ms: owned, but due at once and not handed out yet (waiting for its turn, no attempt).
+    const handedOut = lease !== undefined && lease.ms > 0;
     const max = this.settings.maxInboxEntries;
     const result = await this.transaction('store an accepted event', async (client) => {
       const inserted = await client.query<InboxRow>(
@@ -201,8 +227,8 @@ export class PostgresStore implements FinanceStore {
           input.receivedAt ?? now,
           lease?.owner ?? null,
           lease ? now + lease.ms : null,
-          lease?.ms ?? null,
-          lease ? 1 : 0,
+          handedOut ? lease.ms : null,
+          handedOut ? 1 : 0,
         ],
       );
       if (inserted.rows.length === 0) {
@@ -242,7 +268,7 @@ export class PostgresStore implements FinanceStore {
     return this.changeOpen(
       'lease an event',
       key,
-      `lease_owner = $2, lease_until = $3::bigint + $4::bigint, lease_ms = $4, attempts = attempts + 1`,
+      `lease_owner = $2, lease_until = $3::bigint + $4::bigint, lease_ms = $4, attempts = attempts + 1, held = FALSE`,
       `(lease_owner IS NULL OR lease_owner = $2 OR COALESCE(lease_until, 0) <= $3)`,
       [bytes(key), owner, now, ms],
     );
@@ -256,7 +282,7 @@ export class PostgresStore implements FinanceStore {
     return this.changeOpen(
       'lease an expired event',
       key,
-      `lease_owner = $2, lease_until = $3::bigint + $4::bigint, lease_ms = $4, attempts = attempts + 1`,
+      `lease_owner = $2, lease_until = $3::bigint + $4::bigint, lease_ms = $4, attempts = attempts + 1, held = FALSE`,
       `(lease_until IS NULL OR lease_until <= $3)`,
       [bytes(key), owner, now, ms],
     );
@@ -268,13 +294,29 @@ export class PostgresStore implements FinanceStore {
       throw invalid(`The hold must be zero or a positive number of ms (got ${String(ms)}).`);
     }
     const now = this.settings.now();
-    return this.changeOpen(
+    // A hold of 0 ms gives back an ordinary lease: the step has resumed.
+    const result = await this.changeOpen(
       'hold an event',
       key,
-      `lease_until = $2::bigint + $3::bigint + COALESCE(lease_ms, $4::bigint)`,
+      `lease_until = $2::bigint + $3::bigint + COALESCE(lease_ms, $4::bigint), held = $3::bigint > 0`,
       'TRUE',
       [bytes(key), now, ms, DEFAULT_LEASE_MS],
     );
+    if (result.leased && ms > 0) this.notifyInbox(key);
+    return result;
+  }
+
+  async expireLease(key: string, owner: string): Promise<boolean> {
+    requireKey(key, 'inbox key');
+    requireOwner(owner);
+    const now = this.settings.now();
+    const result = await this.query(
+      'end a lease early',
+      `UPDATE ${this.t.inbox} SET lease_until = $3
+       WHERE key = $1 AND state = 'open' AND lease_owner = $2 AND NOT held AND lease_until > $3`,
+      [bytes(key), owner, now],
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async renewLease(key: string, owner: string, ms: number): Promise<LeaseResult> {
@@ -295,7 +337,7 @@ export class PostgresStore implements FinanceStore {
     requireOwner(owner);
     const result = await this.query(
       'release a lease',
-      `UPDATE ${this.t.inbox} SET lease_owner = NULL, lease_until = NULL
+      `UPDATE ${this.t.inbox} SET lease_owner = NULL, lease_until = NULL, held = FALSE
        WHERE key = $1 AND state = 'open' AND lease_owner = $2`,
       [bytes(key), owner],
     );
@@ -341,7 +383,7 @@ export class PostgresStore implements FinanceStore {
     const expiresAt = now + this.settings.dedupRetentionMs;
     const row = await this.transaction('record an outcome', async (client) => {
       const finished = await client.query<InboxRow>(
-        `UPDATE ${this.t.inbox} SET state = 'final', lease_owner = NULL, lease_until = NULL,
+        `UPDATE ${this.t.inbox} SET state = 'final', lease_owner = NULL, lease_until = NULL, held = FALSE,
            outcome_status = $2, outcome_detail = $3, outcome_at = $4, expires_at = $5
          WHERE key = $1 AND state = 'open' RETURNING *`,
         [bytes(key), outcome.status, detail, now, expiresAt],
@@ -354,7 +396,10 @@ export class PostgresStore implements FinanceStore {
       const existing = await client.query<InboxRow>(`SELECT * FROM ${this.t.inbox} WHERE key = $1`, [bytes(key)]);
       return existing.rows[0];
     });
-    return row ? this.toEntry(row) : undefined;
+    if (!row) return undefined;
+    // Also when the entry was final already (another host finished it): it may still count as in flight here.
+    this.notifyInbox(key);
+    return this.toEntry(row);
   }
 
   async get(key: string): Promise<InboxEntry | undefined> {
@@ -574,9 +619,21 @@ export class PostgresStore implements FinanceStore {
     };
   }
 
+  watchInbox(listener: (key: string) => void): () => void {
+    this.requireOpen();
+    const listeners = (this.watchers as InboxWatchers).listeners;
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  }
+
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
+    const watchers = this.watchers;
+    this.watchers = undefined;
+    if (watchers) releaseWatchers(this.storeId, watchers);
     if (pool) {
       await this.ready.catch(() => undefined);
       await pool.end();
@@ -606,6 +663,17 @@ export class PostgresStore implements FinanceStore {
     const row = current.rows[0];
     if (!row) return { leased: false, reason: 'missing' };
     return { leased: false, reason: row.state === 'final' ? 'final' : 'held', entry: this.toEntry(row) };
+  }
+
+  /** Tells the watchInbox() listeners that the entry `key` was finished or held (after the commit). */
+  private notifyInbox(key: string): void {
+    for (const listener of this.watchers?.listeners ?? []) {
+      try {
+        listener(key);
+      } catch {
+        // A listener's failure is its own business: the write has committed and its caller gets the result.
+      }
+    }
   }
 
   private async openCount(client: Pool | PoolClient): Promise<number> {
@@ -743,6 +811,27 @@ export class PostgresStore implements FinanceStore {
     );
   }
 
+  /**
+   * Adds the `held` column to an inbox table created before it existed. Asked first, so a host starting on an
+   * up-to-date table does not take ALTER TABLE's exclusive lock, which would queue the other hosts' queries.
+   * Entries that an older version held get the mark back where the lease shows it: a lease that ends later
+   * than a whole lease from now was extended by a hold (a hold that ends sooner can only be ended early, which
+   * emits its event again before its time; the ledger keeps that from writing twice).
+   */
+  private async addHeldColumn(client: PoolClient): Promise<void> {
+    const present = await client.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'held'`,
+      [this.settings.schema, `${this.settings.tablePrefix}inbox`],
+    );
+    if ((present.rowCount ?? 0) > 0) return;
+    await client.query(`ALTER TABLE ${this.t.inbox} ADD COLUMN IF NOT EXISTS held boolean NOT NULL DEFAULT FALSE`);
+    await client.query(
+      `UPDATE ${this.t.inbox} SET held = TRUE
+       WHERE state = 'open' AND lease_until > $1::bigint + COALESCE(lease_ms, $2::bigint)`,
+      [this.settings.now(), DEFAULT_LEASE_MS],
+    );
+  }
+
   /** Creates the schema and tables when missing; an advisory lock per schema keeps hosts starting at once apart. */
   private async createTables(): Promise<void> {
     const pool = this.requireOpen();
@@ -765,10 +854,12 @@ export class PostgresStore implements FinanceStore {
         lease_until bigint,
         lease_ms bigint,
         attempts integer NOT NULL,
+        held boolean NOT NULL DEFAULT FALSE,
         outcome_status text,
         outcome_detail bytea,
         outcome_at bigint,
         expires_at bigint)`);
+      await this.addHeldColumn(client);
       await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${this.settings.tablePrefix}inbox_leased`)}
         ON ${inbox} (lease_until, key) WHERE state = 'open' AND lease_until IS NOT NULL`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${this.settings.tablePrefix}inbox_unleased`)}
@@ -821,6 +912,33 @@ export class PostgresStore implements FinanceStore {
       throw err;
     }
   }
+}
+
+// ---- watchers ------------------------------------------------------------------------------------
+
+/** Which store a handle opens: handles with the same identity reach the same tables. */
+function storeIdentity(settings: PostgresStoreSettings): string {
+  const { host, port, database, user } = settings.connection;
+  return JSON.stringify([
+    host ?? 'localhost',
+    port ?? 5432,
+    database ?? '',
+    user ?? '',
+    settings.schema,
+    settings.tablePrefix,
+  ]);
+}
+
+function acquireWatchers(storeId: string): InboxWatchers {
+  const shared = inboxWatchers.get(storeId) ?? { listeners: new Set(), handles: 0 };
+  shared.handles += 1;
+  inboxWatchers.set(storeId, shared);
+  return shared;
+}
+
+function releaseWatchers(storeId: string, watchers: InboxWatchers): void {
+  watchers.handles -= 1;
+  if (watchers.handles === 0 && inboxWatchers.get(storeId) === watchers) inboxWatchers.delete(storeId);
 }
 
 // ---- the optional driver -----------------------------------------------------------------------------

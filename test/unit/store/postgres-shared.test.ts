@@ -78,6 +78,72 @@ describe('PostgreSQL store shared by several hosts', () => {
     expect(await second.claimLease('poll', 'host-b', 60_000)).toBe(false);
   });
 
+  it('adds the held flag to an inbox created before it existed, marking the entries a hold extended', async () => {
+    const clock = manualClock();
+    const location = sandbox.newPath();
+    const before = sandbox.open({ path: location, now: clock.now });
+    for (const id of ['parked', 'plain']) {
+      await before.accept({ key: id, envelope: { id }, payload: null, lease: { owner: 'in@host/old', ms: 60_000 } });
+    }
+    await before.holdLease('parked', 600_000);
+    await before.close();
+    // What the previous version of the store created: the same inbox without the column.
+    const schema = sandbox.optionsFor({ path: location }).postgres?.schema as string;
+    const client = new Client(TEST_PG);
+    await client.connect();
+    try {
+      await client.query(`ALTER TABLE "${schema}".inbox DROP COLUMN held`);
+      const after = sandbox.open({ path: location, now: clock.now });
+      expect(await after.expireLease('parked', 'in@host/old')).toBe(false);
+      expect(await after.expireLease('plain', 'in@host/old')).toBe(true);
+      expect((await after.expiredLeases(10, 0)).map((entry) => entry.key)).toEqual(['plain']);
+      const held = await client.query(
+        `SELECT convert_from(key, 'UTF8') AS key, held FROM "${schema}".inbox ORDER BY 1`,
+      );
+      expect(held.rows).toEqual([
+        { key: 'parked', held: true },
+        { key: 'plain', held: false },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('tells the watchers of every handle on the same tables in this process, and only those', async () => {
+    const schema = `wat_${process.pid}_${Date.now().toString(36)}`;
+    const open = (tablePrefix: string) =>
+      openStore({ backend: 'postgres', postgres: { ...TEST_PG, schema, tablePrefix } });
+    const [hostA, hostB, otherStore] = [open('a_'), open('a_'), open('b_')];
+    try {
+      const seen: string[] = [];
+      hostA.watchInbox((key) => seen.push(`a_ ${key}`));
+      otherStore.watchInbox((key) => seen.push(`b_ ${key}`));
+      await hostB.accept({ key: 'e1', envelope: {}, payload: null, lease: { owner: 'in', ms: 60_000 } });
+      await otherStore.accept({ key: 'e1', envelope: {}, payload: null, lease: { owner: 'in', ms: 60_000 } });
+      await hostB.finish('e1', { status: 'posted' });
+      // Finishing it again (another host got there first) still tells: it may count as in flight here.
+      await hostB.finish('e1', { status: 'posted' });
+      await hostB.finish('unknown', { status: 'posted' });
+      expect(seen).toEqual(['a_ e1', 'a_ e1']);
+      await hostA.close();
+      await hostB.close();
+      // The last handle on a_ closed: a new one starts with no watchers of the closed ones.
+      const reopened = open('a_');
+      try {
+        await reopened.accept({ key: 'e2', envelope: {}, payload: null });
+        await reopened.finish('e2', { status: 'posted' });
+        expect(seen).toHaveLength(2);
+      } finally {
+        await reopened.close();
+      }
+      await otherStore.finish('e1', { status: 'posted' });
+      expect(seen).toEqual(['a_ e1', 'a_ e1', 'b_ e1']);
+    } finally {
+      await Promise.all([hostA.close(), hostB.close(), otherStore.close()]);
+      await dropSchemas([schema]);
+    }
+  });
+
   it('creates its tables under a table prefix, so two stores can share one schema', async () => {
     const schema = `pfx_${process.pid}_${Date.now().toString(36)}`;
     const options = (tablePrefix: string) =>
