@@ -61,6 +61,11 @@ export interface SlaSchedulerOptions {
   leaseMs?: number;
   /** Most timers returned by one tick. Default 100. */
   batchSize?: number;
+  /**
+   * Asked before each tick claims due timers; false skips the tick. Several hosts sharing one store pass a
+   * SingleRunner's mayRun, so one host fires the timers and another takes over when it dies.
+   */
+  mayRun?: () => Promise<boolean>;
 }
 
 export const DEFAULT_LEASE_MS = 5 * 60 * 1000;
@@ -76,6 +81,7 @@ export class SlaScheduler {
   private readonly clock: () => Date;
   private readonly leaseMs: number;
   private readonly batchSize: number;
+  private readonly mayRun?: () => Promise<boolean>;
   /** Ticks run one after another so two of them never claim the same timer. */
   private ticking: Promise<unknown> = Promise.resolve();
   private interval?: NodeJS.Timeout;
@@ -86,6 +92,7 @@ export class SlaScheduler {
     this.clock = options.clock ?? (() => new Date());
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.mayRun = options.mayRun;
   }
 
   /** Sets the timer to the current stage's due time; a decided approval has no timer, so its timer is removed. */
@@ -138,6 +145,7 @@ export class SlaScheduler {
   }
 
   private async claimDue(now: number): Promise<ApprovalRecord[]> {
+    if (this.mayRun && !(await this.mayRun())) return [];
     const due = await this.repository.due(now, this.batchSize);
     for (const timer of due) {
       await this.repository.put(timer.id, now + this.leaseMs, timer.data);

@@ -51,6 +51,8 @@ export interface ApprovalWorkflowOptions {
   holdMarginMs?: number;
   /** Something went wrong that does not stop the workflow (it took a fallback). */
   warn?: (text: string) => void;
+  /** Asked before each SLA check; false skips it (one host of several runs the checks: see SingleRunner). */
+  mayRunSla?: () => Promise<boolean>;
 }
 
 /** What an approver is asked, for the notification (msg.approvalRequest). */
@@ -135,6 +137,7 @@ export class ApprovalWorkflow {
       repository: new StoreTimerRepository<ApprovalRecord>(options.store, `${options.namespace}/timers`),
       clock: this.clock,
       leaseMs: options.leaseMs,
+      mayRun: options.mayRunSla,
     });
   }
 

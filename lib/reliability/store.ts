@@ -3,19 +3,20 @@
  * outcome, the idempotency ledger of ERP writes, and a namespaced key-value space with expiry for the other
  * nodes (retry schedules, approval timers, master data cache, polling cursors).
  *
- * `FinanceStore` is the contract; `LmdbStore` (store-lmdb.ts) is the implementation every host gets today,
- * and a PostgreSQL store for shared deployments will implement the same interface. Every method is
- * asynchronous for that reason, even where LMDB could answer synchronously.
+ * `FinanceStore` is the contract; `LmdbStore` (store-lmdb.ts) is the implementation a single host gets by
+ * default, and `PostgresStore` (store-postgres.ts) the one several hosts share. Every method is asynchronous
+ * for that reason, even where LMDB could answer synchronously.
  *
  * Every write resolves only after it is committed and synced to disk, so a caller may acknowledge a source
  * as soon as `accept()` resolves. Storage failures reject with FinanceError `STORE_UNAVAILABLE`; bad
  * arguments with `SCHEMA_INVALID`; a full inbox with `STORE_FULL`.
  */
 import { LmdbStore } from './store-lmdb';
+import { PostgresStore, type PostgresConnection } from './store-postgres';
 
 export { inboxKey, ledgerKey, type LedgerKeyParts } from './store-keys';
 export { DEFAULT_LEASE_MS } from './store-lmdb';
-export { LmdbStore };
+export { LmdbStore, PostgresStore, type PostgresConnection };
 
 export interface InboxOutcome {
   /** posted | synced | refused | dead-lettered | ... */
@@ -206,8 +207,15 @@ export interface FinanceStore {
 }
 
 export interface OpenStoreOptions {
-  /** Directory of the LMDB environment; created when missing. */
-  path: string;
+  /**
+   * `lmdb` (the default): a directory on this host. `postgres`: a PostgreSQL database that several hosts share
+   * (needs the optional `pg` package).
+   */
+  backend?: 'lmdb' | 'postgres';
+  /** LMDB: directory of the environment; created when missing. */
+  path?: string;
+  /** PostgreSQL: where the tables live; the schema and tables are created when missing. */
+  postgres?: PostgresConnection & { schema?: string; tablePrefix?: string };
   /** Inbox high-water mark: accept() answers STORE_FULL at this many open entries. Default 1,000,000. */
   maxInboxEntries?: number;
   /** How long a final inbox entry is remembered for de-duplication. Default 7 days. */
@@ -224,16 +232,26 @@ export interface OpenStoreOptions {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Opens the store at `options.path` (synchronously: LMDB opens without I/O waits). Throws FinanceError
+ * Opens the store at `options.path` (synchronously: LMDB opens without I/O waits; the PostgreSQL store connects
+ * on first use and reports an unreachable server as STORE_UNAVAILABLE from each call). Throws FinanceError
  * STORE_UNAVAILABLE when the directory cannot be opened, CONFIG_INVALID for a bad option. Opening the same
  * path again in this process shares the open database; each handle must be closed.
  */
 export function openStore(options: OpenStoreOptions): FinanceStore {
-  return LmdbStore.open({
-    path: options.path,
+  const common = {
     maxInboxEntries: options.maxInboxEntries ?? 1_000_000,
     dedupRetentionMs: options.dedupRetentionMs ?? 7 * DAY_MS,
     ledgerRetentionMs: options.ledgerRetentionMs ?? 30 * DAY_MS,
     now: options.now ?? Date.now,
-  });
+  };
+  if (options.backend === 'postgres') {
+    const { schema, tablePrefix, ...connection } = options.postgres ?? {};
+    return PostgresStore.open({
+      ...common,
+      connection,
+      schema: schema ?? 'finance_sync',
+      tablePrefix: tablePrefix ?? '',
+    });
+  }
+  return LmdbStore.open({ ...common, path: options.path ?? '' });
 }

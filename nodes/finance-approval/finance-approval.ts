@@ -23,6 +23,7 @@ import {
 import { FinanceError } from '../../lib/errors';
 import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
+import { SingleRunner, runnerTtlMs } from '../../lib/reliability/single-runner';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import {
   asFinanceError,
@@ -96,6 +97,12 @@ export = function register(RED: NodeAPI): void {
         clock: () => clock().getTime(),
         onError: (err) => this.warn(`Employee directory: ${(err as Error).message} (routing uses the last snapshot).`),
       });
+      const slaRunner = new SingleRunner({
+        store: () => store,
+        name: `${namespace}/sla`,
+        ttlMs: runnerTtlMs(settings.slaCheckMs),
+        onError: (err) => this.warn(`SLA check skipped, the store did not answer: ${asFinanceError(err).message}`),
+      });
       workflow = new ApprovalWorkflow({
         store,
         namespace,
@@ -106,6 +113,8 @@ export = function register(RED: NodeAPI): void {
         // A waiting event is held past its SLA due time until the next SLA check has surely escalated it.
         holdMarginMs: settings.slaCheckMs,
         warn: (text) => this.warn(text),
+        // Hosts sharing a store share the timers: one of them checks them, another takes over when it dies.
+        mayRunSla: () => slaRunner.mayRun(),
       });
       // Load the directory now, so the first report does not wait for it.
       directory.directory().catch((err: Error) => this.warn(`Employee directory not loaded yet: ${err.message}`));

@@ -1,26 +1,31 @@
 /**
- * `finance-store`: the durable store of this host (LMDB). Intake commits accepted events here before it
+ * `finance-store`: the durable store of this host (LMDB), or of several hosts (PostgreSQL). Intake commits accepted events here before it
  * acknowledges them; ERP-writing nodes keep their idempotency ledger here; timers, retries and caches live
  * here so they survive a restart.
  */
 import * as os from 'node:os';
 import type { NodeAPI, NodeDef } from 'node-red';
-import { storeOptions, type StoreDialogSettings } from '../../lib/config/store-settings';
+import {
+  describeStore,
+  storeOptions,
+  type StoreCredentials,
+  type StoreDialogSettings,
+} from '../../lib/config/store-settings';
 import { openStore, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 
 interface FinanceStoreDef extends NodeDef, StoreDialogSettings {}
 
 export = function register(RED: NodeAPI): void {
-  function FinanceStoreConfig(this: FinanceStoreNode, def: FinanceStoreDef) {
+  function FinanceStoreConfig(this: FinanceStoreNode & { credentials?: StoreCredentials }, def: FinanceStoreDef) {
     RED.nodes.createNode(this, def);
     const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
     let store: FinanceStore | undefined;
     let failure: Error | undefined;
     try {
-      const options = storeOptions(def, userDir);
+      const options = storeOptions(def, userDir, this.credentials ?? {});
       store = openStore(options);
-      this.log(`finance store at ${options.path}`);
+      this.log(`finance store: ${describeStore(options)}`);
     } catch (err) {
       failure = err as Error;
       this.error(`The finance store could not be opened: ${failure.message}`);
@@ -43,5 +48,7 @@ export = function register(RED: NodeAPI): void {
   }
 
   // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.
-  RED.nodes.registerType('finance-store', FinanceStoreConfig as never);
+  RED.nodes.registerType('finance-store', FinanceStoreConfig as never, {
+    credentials: { pgPassword: { type: 'password' } },
+  });
 };

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { TEST_PG, dropSchemas } from '../unit/store/store-fixture';
 import { helper, tempDir } from '../support/node-red';
 import financeStore = require('../../nodes/finance-store/finance-store');
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
@@ -29,5 +30,34 @@ describe('finance-store config node', () => {
     await helper.load(financeStore, [{ id: 'store', type: 'finance-store', maxInboxEntries: 'many' }]);
     const node = helper.getNode('store') as FinanceStoreNode;
     expect(() => node.store()).toThrow(/Inbox high-water mark must be a whole number/);
+  });
+
+  it('opens a PostgreSQL store from the dialog, with the password as a credential', async () => {
+    const schema = `node_${process.pid}_${Date.now().toString(36)}`;
+    const flow = [
+      {
+        id: 'store',
+        type: 'finance-store',
+        backend: 'postgres',
+        pgHost: TEST_PG.host,
+        pgPort: String(TEST_PG.port),
+        pgDatabase: TEST_PG.database,
+        pgUser: TEST_PG.user,
+        pgSchema: schema,
+      },
+    ];
+    try {
+      // Trust authentication ignores the password; it only has to reach the driver without being in the flow.
+      await helper.load(financeStore, flow, { store: { pgPassword: 'not-used' } });
+      const store = (helper.getNode('store') as FinanceStoreNode).store();
+      expect((await store.accept({ key: 'src\u0000evt-1', envelope: {}, payload: 1 })).status).toBe('accepted');
+      await helper.unload();
+      await helper.load(financeStore, flow);
+      const again = (helper.getNode('store') as FinanceStoreNode).store();
+      expect((await again.accept({ key: 'src\u0000evt-1', envelope: {}, payload: 1 })).status).toBe('duplicate');
+    } finally {
+      await helper.unload();
+      await dropSchemas([schema]);
+    }
   });
 });

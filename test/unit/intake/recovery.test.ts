@@ -8,7 +8,7 @@ import {
   type RecoveryVerdict,
 } from '../../../lib/intake/recovery';
 import { inboxKey, type FinanceStore, type InboxEntry } from '../../../lib/reliability/store';
-import { manualClock, storeSandbox, type Clock } from '../store/store-fixture';
+import { BACKENDS, manualClock, storeSandbox, type Clock } from '../store/store-fixture';
 
 const LEASE_MS = 1000;
 
@@ -157,172 +157,177 @@ describe('InboxRecovery', () => {
   });
 });
 
-describe('InboxRecovery with a window: bounded in flight, immediate recovery at start', () => {
-  const sandbox = storeSandbox('dispatch');
-  let store: FinanceStore;
-  const LEASE = 60_000;
-  const me = leaseOwnerFor('in-1', 'host-a/new');
+describe.each(BACKENDS)(
+  'InboxRecovery with a window: bounded in flight, immediate recovery at start (%s)',
+  (backend) => {
+    const sandbox = storeSandbox('dispatch', backend);
+    let store: FinanceStore;
+    const LEASE = 60_000;
+    const me = leaseOwnerFor('in-1', 'host-a/new');
 
-  beforeEach(() => {
-    store = sandbox.open({ path: sandbox.newPath() });
-  });
-  afterEach(() => store.close());
-  afterAll(() => sandbox.cleanup());
-
-  const key = (id: string) => inboxKey('concur', id);
-
-  function dispatcher(max: number, batchSize = 100) {
-    const emitted: InboxEntry[] = [];
-    const errors: unknown[] = [];
-    const window = new InFlightWindow(max);
-    const recovery = new InboxRecovery({
-      store: () => store,
-      owner: me,
-      leaseMs: LEASE,
-      intervalMs: 60_000,
-      verdict: () => 'recover',
-      emit: (entry) => emitted.push(entry),
-      onError: (error) => errors.push(error),
-      batchSize,
-      window,
+    beforeEach(() => {
+      store = sandbox.open({ path: sandbox.newPath() });
     });
-    return { recovery, emitted, errors, window };
-  }
+    afterEach(() => store.close());
+    afterAll(() => sandbox.cleanup());
 
-  /** What the intake does per event: admitted ones are committed leased and emitted by the caller. */
-  async function accept(recovery: InboxRecovery, id: string, emitted: InboxEntry[]) {
-    const now = recovery.admit();
-    const result = await store.accept({
-      key: key(id),
-      envelope: { id, source: 'concur', attempt: 1 },
-      payload: { reportId: id },
-      lease: { owner: me, ms: now ? LEASE : 0 },
-    });
-    if (now) {
-      recovery.admitted(key(id), result.entry.leaseUntil);
-      emitted.push(result.entry);
-    } else {
-      recovery.waiting();
-    }
-  }
+    const key = (id: string) => inboxKey('concur', id);
 
-  it('emits at most `max` events at a time, hands out the waiting ones in order as others finish or park, each once', async () => {
-    const { recovery, emitted, errors, window } = dispatcher(3);
-    recovery.start();
-    await waitFor(() => window.free === 3);
-    for (let i = 0; i < 10; i += 1) await accept(recovery, `e${i}`, emitted);
-    await settle();
-    expect(emitted.map((entry) => entry.envelope.id)).toEqual(['e0', 'e1', 'e2']);
-    expect(await store.countOpen()).toBe(10);
-
-    // A finish and a park (a retry waiting, an approval waiting for a person) each free a slot.
-    await store.finish(key('e0'), { status: 'posted' });
-    await store.holdLease(key('e1'), 30_000);
-    await waitFor(() => emitted.length === 5);
-    expect(emitted.map((entry) => entry.envelope.id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
-
-    // Finishing everything in flight drains the rest; nothing is emitted twice and every delivery is a first.
-    while (emitted.length < 10 || (await store.countOpen()) > 1) {
-      const open = emitted.filter((entry) => entry.envelope.id !== 'e1');
-      await Promise.all(open.map((entry) => store.finish(entry.key, { status: 'posted' })));
-      await settle();
-    }
-    await recovery.stop();
-    const ids = emitted.map((entry) => entry.envelope.id);
-    expect(ids).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
-    expect(emitted.every((entry) => entry.attempts === 1)).toBe(true);
-    expect(errors).toEqual([]);
-  });
-
-  it('keeps the order: while events wait, a new one waits too even when a slot is free', async () => {
-    const { recovery, emitted } = dispatcher(1);
-    recovery.start();
-    await settle();
-    await accept(recovery, 'first', emitted);
-    await accept(recovery, 'second', emitted);
-    expect(emitted.map((entry) => entry.envelope.id)).toEqual(['first']);
-    await store.finish(key('first'), { status: 'posted' });
-    // The slot is free, but 'second' waits for it: a newcomer must not overtake.
-    expect(recovery.admit()).toBe(false);
-    await settle();
-    expect(emitted.map((entry) => entry.envelope.id)).toEqual(['first', 'second']);
-    await store.finish(key('second'), { status: 'posted' });
-    await settle();
-    expect(recovery.admit()).toBe(true);
-    await recovery.stop();
-  });
-
-  it('at start ends the leases of an earlier process of its own on this host and emits those events at once', async () => {
-    const killed = leaseOwnerFor('in-1', 'host-a/old');
-    const otherHost = leaseOwnerFor('in-1', 'host-b/live');
-    for (const id of ['a', 'b', 'c', 'parked']) {
-      await store.accept({ key: key(id), envelope: { id }, payload: { id }, lease: { owner: killed, ms: LEASE } });
-    }
-    await store.holdLease(key('parked'), 30_000);
-    await store.accept({
-      key: key('legacy'),
-      envelope: { id: 'legacy' },
-      payload: {},
-      lease: { owner: 'in-1', ms: LEASE },
-    });
-    await store.accept({
-      key: key('remote'),
-      envelope: { id: 'remote' },
-      payload: {},
-      lease: { owner: otherHost, ms: LEASE },
-    });
-    await store.accept({
-      key: key('waiting'),
-      envelope: { id: 'waiting' },
-      payload: {},
-      lease: { owner: killed, ms: 0 },
-    });
-
-    const { recovery, emitted } = dispatcher(100, 2);
-    recovery.start();
-    await waitFor(() => emitted.length === 5);
-    await settle();
-    await recovery.stop();
-    expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['a', 'b', 'c', 'legacy', 'waiting']);
-    expect(emitted.find((entry) => entry.envelope.id === 'a')).toMatchObject({ attempts: 2, leaseOwner: me });
-    expect(emitted.find((entry) => entry.envelope.id === 'waiting')).toMatchObject({ attempts: 1 });
-    // The parked one and the other host's stay as they were.
-    expect(await store.get(key('parked'))).toMatchObject({ leaseOwner: killed, attempts: 1 });
-    expect(await store.get(key('remote'))).toMatchObject({ leaseOwner: otherHost, attempts: 1 });
-  });
-
-  it('hands out what an earlier process left beyond the window as slots free, without waiting for a pass', async () => {
-    const killed = leaseOwnerFor('in-1', 'host-a/old');
-    for (let i = 0; i < 5; i += 1) {
-      const id = `left${i}`;
-      await store.accept({
-        key: key(id),
-        envelope: { id },
-        payload: {},
-        lease: { owner: killed, ms: i < 2 ? LEASE : 0 },
+    function dispatcher(max: number, batchSize = 100) {
+      const emitted: InboxEntry[] = [];
+      const errors: unknown[] = [];
+      const window = new InFlightWindow(max);
+      const recovery = new InboxRecovery({
+        store: () => store,
+        owner: me,
+        leaseMs: LEASE,
+        intervalMs: 60_000,
+        verdict: () => 'recover',
+        emit: (entry) => emitted.push(entry),
+        onError: (error) => errors.push(error),
+        batchSize,
+        window,
       });
+      return { recovery, emitted, errors, window };
     }
-    const { recovery, emitted } = dispatcher(2);
-    recovery.start();
-    await waitFor(() => emitted.length === 2);
-    for (let round = 0; round < 3 && emitted.length < 5; round += 1) {
-      await Promise.all(emitted.map((entry) => store.finish(entry.key, { status: 'posted' })));
-      await settle();
-    }
-    await recovery.stop();
-    expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['left0', 'left1', 'left2', 'left3', 'left4']);
-    expect(await store.countOpen()).toBe(1);
-  });
 
-  it('does not emit again what a restart of the same process (a redeploy) still has in flight', async () => {
-    await store.accept({ key: key('a'), envelope: { id: 'a' }, payload: {}, lease: { owner: me, ms: LEASE } });
-    const { recovery, emitted } = dispatcher(10);
-    recovery.start();
-    await settle();
-    await recovery.stop();
-    expect(emitted).toEqual([]);
-  });
-});
+    /** What the intake does per event: admitted ones are committed leased and emitted by the caller. */
+    async function accept(recovery: InboxRecovery, id: string, emitted: InboxEntry[]) {
+      const now = recovery.admit();
+      const result = await store.accept({
+        key: key(id),
+        envelope: { id, source: 'concur', attempt: 1 },
+        payload: { reportId: id },
+        lease: { owner: me, ms: now ? LEASE : 0 },
+      });
+      if (now) {
+        recovery.admitted(key(id), result.entry.leaseUntil);
+        emitted.push(result.entry);
+      } else {
+        recovery.waiting();
+      }
+    }
+
+    it('emits at most `max` events at a time, hands out the waiting ones in order as others finish or park, each once', async () => {
+      const { recovery, emitted, errors, window } = dispatcher(3);
+      recovery.start();
+      await waitFor(() => window.free === 3);
+      for (let i = 0; i < 10; i += 1) await accept(recovery, `e${i}`, emitted);
+      await settle();
+      expect(emitted.map((entry) => entry.envelope.id)).toEqual(['e0', 'e1', 'e2']);
+      expect(await store.countOpen()).toBe(10);
+
+      // A finish and a park (a retry waiting, an approval waiting for a person) each free a slot.
+      await store.finish(key('e0'), { status: 'posted' });
+      await store.holdLease(key('e1'), 30_000);
+      await waitFor(() => emitted.length === 5);
+      expect(emitted.map((entry) => entry.envelope.id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+
+      // Finishing everything in flight drains the rest; nothing is emitted twice and every delivery is a first.
+      while (emitted.length < 10 || (await store.countOpen()) > 1) {
+        const open = emitted.filter((entry) => entry.envelope.id !== 'e1');
+        await Promise.all(open.map((entry) => store.finish(entry.key, { status: 'posted' })));
+        await settle();
+      }
+      await recovery.stop();
+      const ids = emitted.map((entry) => entry.envelope.id);
+      expect(ids).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
+      expect(emitted.every((entry) => entry.attempts === 1)).toBe(true);
+      expect(errors).toEqual([]);
+    });
+
+    it('keeps the order: while events wait, a new one waits too even when a slot is free', async () => {
+      const { recovery, emitted } = dispatcher(1);
+      recovery.start();
+      await settle();
+      await accept(recovery, 'first', emitted);
+      await accept(recovery, 'second', emitted);
+      expect(emitted.map((entry) => entry.envelope.id)).toEqual(['first']);
+      await store.finish(key('first'), { status: 'posted' });
+      // The slot is free, but 'second' waits for it: a newcomer must not overtake.
+      expect(recovery.admit()).toBe(false);
+      // Waiting for the pass, not for a fixed time: a pass on PostgreSQL takes a few round trips.
+      await waitFor(() => emitted.length === 2);
+      expect(emitted.map((entry) => entry.envelope.id)).toEqual(['first', 'second']);
+      await store.finish(key('second'), { status: 'posted' });
+      await waitFor(() => recovery.admit());
+      await recovery.stop();
+    });
+
+    it('at start ends the leases of an earlier process of its own on this host and emits those events at once', async () => {
+      const killed = leaseOwnerFor('in-1', 'host-a/old');
+      const otherHost = leaseOwnerFor('in-1', 'host-b/live');
+      for (const id of ['a', 'b', 'c', 'parked']) {
+        await store.accept({ key: key(id), envelope: { id }, payload: { id }, lease: { owner: killed, ms: LEASE } });
+      }
+      await store.holdLease(key('parked'), 30_000);
+      await store.accept({
+        key: key('legacy'),
+        envelope: { id: 'legacy' },
+        payload: {},
+        lease: { owner: 'in-1', ms: LEASE },
+      });
+      await store.accept({
+        key: key('remote'),
+        envelope: { id: 'remote' },
+        payload: {},
+        lease: { owner: otherHost, ms: LEASE },
+      });
+      await store.accept({
+        key: key('waiting'),
+        envelope: { id: 'waiting' },
+        payload: {},
+        lease: { owner: killed, ms: 0 },
+      });
+
+      const { recovery, emitted } = dispatcher(100, 2);
+      recovery.start();
+      await waitFor(() => emitted.length === 5);
+      await settle();
+      await recovery.stop();
+      expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['a', 'b', 'c', 'legacy', 'waiting']);
+      expect(emitted.find((entry) => entry.envelope.id === 'a')).toMatchObject({ attempts: 2, leaseOwner: me });
+      expect(emitted.find((entry) => entry.envelope.id === 'waiting')).toMatchObject({ attempts: 1 });
+      // The parked one and the other host's stay as they were.
+      expect(await store.get(key('parked'))).toMatchObject({ leaseOwner: killed, attempts: 1 });
+      expect(await store.get(key('remote'))).toMatchObject({ leaseOwner: otherHost, attempts: 1 });
+    });
+
+    it('hands out what an earlier process left beyond the window as slots free, without waiting for a pass', async () => {
+      const killed = leaseOwnerFor('in-1', 'host-a/old');
+      for (let i = 0; i < 5; i += 1) {
+        const id = `left${i}`;
+        await store.accept({
+          key: key(id),
+          envelope: { id },
+          payload: {},
+          lease: { owner: killed, ms: i < 2 ? LEASE : 0 },
+        });
+      }
+      const { recovery, emitted } = dispatcher(2);
+      recovery.start();
+      await waitFor(() => emitted.length === 2);
+      // Each round of finishes frees the window for more (waitFor gives up if one does not).
+      while (emitted.length < 5) {
+        const before = emitted.length;
+        await Promise.all(emitted.map((entry) => store.finish(entry.key, { status: 'posted' })));
+        await waitFor(() => emitted.length > before);
+      }
+      await recovery.stop();
+      expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['left0', 'left1', 'left2', 'left3', 'left4']);
+      expect(await store.countOpen()).toBe(1);
+    });
+
+    it('does not emit again what a restart of the same process (a redeploy) still has in flight', async () => {
+      await store.accept({ key: key('a'), envelope: { id: 'a' }, payload: {}, lease: { owner: me, ms: LEASE } });
+      const { recovery, emitted } = dispatcher(10);
+      recovery.start();
+      await settle();
+      await recovery.stop();
+      expect(emitted).toEqual([]);
+    });
+  },
+);
 
 describe('lease owners', () => {
   it('name the node and the process; the node id is read back, also from an owner without a process', () => {

@@ -1,8 +1,8 @@
 import { inboxKey } from '../../../lib/reliability/store';
-import { storeSandbox } from './store-fixture';
+import { BACKENDS, storeSandbox } from './store-fixture';
 
-describe('inbox under concurrent accepts', () => {
-  const sandbox = storeSandbox('concurrency');
+describe.each(BACKENDS)('inbox under concurrent accepts (%s)', (backend) => {
+  const sandbox = storeSandbox('concurrency', backend);
   afterAll(() => sandbox.cleanup());
 
   it('2,000 concurrent accepts with 20 % duplicates accept each unique key exactly once', async () => {

@@ -1,11 +1,11 @@
 import { FinanceError } from '../../../lib/errors';
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
-import { manualClock, storeSandbox, type Clock } from './store-fixture';
+import { BACKENDS, manualClock, storeSandbox, type Clock } from './store-fixture';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-describe('inbox', () => {
-  const sandbox = storeSandbox('inbox');
+describe.each(BACKENDS)('inbox (%s)', (backend) => {
+  const sandbox = storeSandbox('inbox', backend);
   let clock: Clock;
   let store: FinanceStore;
 

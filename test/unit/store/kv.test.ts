@@ -1,8 +1,8 @@
 import type { FinanceStore } from '../../../lib/reliability/store';
-import { manualClock, storeSandbox, type Clock } from './store-fixture';
+import { BACKENDS, manualClock, storeSandbox, type Clock } from './store-fixture';
 
-describe('namespaced key-value', () => {
-  const sandbox = storeSandbox('kv');
+describe.each(BACKENDS)('namespaced key-value (%s)', (backend) => {
+  const sandbox = storeSandbox('kv', backend);
   let clock: Clock;
   let store: FinanceStore;
 

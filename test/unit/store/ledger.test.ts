@@ -1,10 +1,10 @@
 import { ledgerKey, type FinanceStore } from '../../../lib/reliability/store';
-import { manualClock, storeSandbox, type Clock } from './store-fixture';
+import { BACKENDS, manualClock, storeSandbox, type Clock } from './store-fixture';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-describe('ledger', () => {
-  const sandbox = storeSandbox('ledger');
+describe.each(BACKENDS)('ledger (%s)', (backend) => {
+  const sandbox = storeSandbox('ledger', backend);
   let clock: Clock;
   let store: FinanceStore;
   const key = ledgerKey({ source: 'coupa', docType: 'requisition', docId: 'R-1', version: 3, operation: 'create-po' });

@@ -3,10 +3,10 @@
  * entry while a step has parked its event on purpose.
  */
 import { DEFAULT_LEASE_MS, inboxKey, type FinanceStore } from '../../../lib/reliability/store';
-import { manualClock, storeSandbox, type Clock } from './store-fixture';
+import { BACKENDS, manualClock, storeSandbox, type Clock } from './store-fixture';
 
-describe('inbox leases for recovery', () => {
-  const sandbox = storeSandbox('recovery-leases');
+describe.each(BACKENDS)('inbox leases for recovery (%s)', (backend) => {
+  const sandbox = storeSandbox('recovery-leases', backend);
   let clock: Clock;
   let store: FinanceStore;
   const key = inboxKey('concur', 'e1');
