@@ -34,6 +34,15 @@ import type {
   LedgerTakeOverResult,
   PurgeResult,
 } from './store';
+import {
+  MAX_KEY_BYTES,
+  describe,
+  invalid,
+  requireKey,
+  requireKvKey,
+  requireOwner,
+  requirePositive,
+} from './store-arguments';
 
 export interface LmdbStoreSettings {
   path: string;
@@ -45,8 +54,6 @@ export interface LmdbStoreSettings {
 
 /** Raise when the key layout or the record shapes change, so an old build refuses a newer store. */
 const LAYOUT_VERSION = 1;
-/** LMDB keys are limited to 1,978 bytes; index keys add a few bytes around the caller's key. */
-const MAX_KEY_BYTES = 1000;
 /** Expired records removed per transaction, so a large purge never holds the write lock for long. */
 const PURGE_BATCH = 1000;
 const DEFAULT_LIST_LIMIT = 100;
@@ -781,46 +788,6 @@ function storable(value: unknown, what: string): StoredValue {
   }
 }
 
-function requireKey(key: unknown, what: string): string {
-  if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw invalid(`The ${what} must be a non-empty string of at most ${MAX_KEY_BYTES} bytes.`);
-  }
-  return key;
-}
-
-function requireKvKey(namespace: string, key: string): [string, string] {
-  requireKey(namespace, 'namespace');
-  requireKey(key, 'key');
-  if (Buffer.byteLength(namespace) + Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw invalid(`A namespace and key together must be at most ${MAX_KEY_BYTES} bytes.`);
-  }
-  return [namespace, key];
-}
-
-function requireOwner(owner: unknown): void {
-  if (typeof owner !== 'string' || owner === '') {
-    throw invalid('The owner must be a non-empty string that names the worker (e.g. host and node id).');
-  }
-}
-
-function requirePositive(
-  value: unknown,
-  name: string,
-  code: 'SCHEMA_INVALID' | 'CONFIG_INVALID' = 'SCHEMA_INVALID',
-  integer = false,
-): void {
-  const ok = typeof value === 'number' && value > 0 && (integer ? Number.isSafeInteger(value) : Number.isFinite(value));
-  if (!ok)
-    throw new FinanceError(
-      code,
-      `${name} must be a positive ${integer ? 'whole number' : 'number'} (got ${String(value)}).`,
-    );
-}
-
-function invalid(message: string, cause?: unknown): FinanceError {
-  return new FinanceError('SCHEMA_INVALID', message, cause === undefined ? {} : { cause });
-}
-
 function storageFailure(action: string, directory: string, err: unknown): FinanceError {
   if (err instanceof FinanceError) return err;
   return new FinanceError(
@@ -829,8 +796,4 @@ function storageFailure(action: string, directory: string, err: unknown): Financ
       'permissions); the message can be retried.',
     { retryable: true, cause: err },
   );
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

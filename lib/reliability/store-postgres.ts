@@ -42,6 +42,15 @@ import type {
   LedgerTakeOverResult,
   PurgeResult,
 } from './store';
+import {
+  MAX_KEY_BYTES,
+  describe,
+  invalid,
+  requireKey,
+  requireKvKey,
+  requireOwner,
+  requirePositive,
+} from './store-arguments';
 
 export interface PostgresConnection {
   host?: string;
@@ -68,8 +77,6 @@ export interface PostgresStoreSettings {
 }
 
 const LAYOUT_VERSION = 1;
-/** Same limit as the LMDB store, so a key valid in one backend is valid in the other. */
-const MAX_KEY_BYTES = 1000;
 const PURGE_BATCH = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 /** Rows of the finished-entry counter; the count is their sum. */
@@ -979,47 +986,4 @@ function bytes(text: string): Buffer {
 
 function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-function requireKey(key: unknown, what: string): string {
-  if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw invalid(`The ${what} must be a non-empty string of at most ${MAX_KEY_BYTES} bytes.`);
-  }
-  return key;
-}
-
-function requireKvKey(namespace: string, key: string): void {
-  requireKey(namespace, 'namespace');
-  requireKey(key, 'key');
-  if (Buffer.byteLength(namespace) + Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw invalid(`A namespace and key together must be at most ${MAX_KEY_BYTES} bytes.`);
-  }
-}
-
-function requireOwner(owner: unknown): void {
-  if (typeof owner !== 'string' || owner === '') {
-    throw invalid('The owner must be a non-empty string that names the worker (e.g. host and node id).');
-  }
-}
-
-function requirePositive(
-  value: unknown,
-  name: string,
-  code: 'SCHEMA_INVALID' | 'CONFIG_INVALID' = 'SCHEMA_INVALID',
-  integer = false,
-): void {
-  const ok = typeof value === 'number' && value > 0 && (integer ? Number.isSafeInteger(value) : Number.isFinite(value));
-  if (!ok)
-    throw new FinanceError(
-      code,
-      `${name} must be a positive ${integer ? 'whole number' : 'number'} (got ${String(value)}).`,
-    );
-}
-
-function invalid(message: string, cause?: unknown): FinanceError {
-  return new FinanceError('SCHEMA_INVALID', message, cause === undefined ? {} : { cause });
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
