@@ -33,6 +33,7 @@ import {
   type Send,
   type Status,
 } from '../shared/node-input';
+import { observedSend } from '../shared/observe';
 import { onInputWithRetry } from '../shared/retrying';
 
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
@@ -128,9 +129,12 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
+    // Escalations leave outside any input, so they go through the shared hook here: the audit trail and the
+    // metrics record them like any other outcome.
+    const escalationSend = observedSend(this, (out) => this.send(out));
     const sendEscalations = (escalations: Emission[][]): void => {
       for (const emissions of escalations) {
-        this.send(outputs(emissions.map((emission) => [emission.port, emission.message])));
+        escalationSend.send(outputs(emissions.map((emission) => [emission.port, emission.message])));
         const approver = emissions[0].message.approval.approver;
         this.status(statusWithShortText(status('yellow', 'dot', 'escalated', approver)));
       }

@@ -12,6 +12,7 @@ import { deadLetterSettings, type DeadLetterDialogSettings } from '../../lib/rel
 import { DeadLetters } from '../../lib/reliability/dead-letters';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
+import { observedSend } from '../shared/observe';
 import { registerAdminApi } from './admin-api';
 
 const TYPE = 'finance-dead-letter';
@@ -71,11 +72,13 @@ export = function register(RED: NodeAPI): void {
           );
         }
         const letters = new DeadLetters({ store: storeNode.store(), queue: this.id });
+        const replaySend = observedSend(this, (out) => this.send(out));
         const replays = new ReplayQueue({
           letters,
           ratePerSecond: settings.ratePerSecond,
           emit: (msg) => {
-            this.send([msg, null]);
+            // A replay leaves outside any input: report it through the shared hook for the audit and metrics.
+            replaySend.send([msg, null]);
             showStatus();
           },
           onError: (err, id) => {

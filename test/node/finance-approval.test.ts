@@ -12,6 +12,8 @@ import { startSandbox } from '../../lib/sandbox/server';
 import type { ApprovalMatrix } from '../../lib/approval/matrix';
 import type { ExpenseReport } from '../../lib/model/types';
 import { inboxKey } from '../../lib/reliability/store';
+import { observations } from '../../lib/observe/hub';
+import type { Observation } from '../../lib/observe/observation';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 
 type Msg = Record<string, any>;
@@ -461,8 +463,15 @@ describe('finance-approval node', () => {
     now += 1;
     const escalated = record.next('escalated');
     const request = record.next('request');
+    const seen: Observation[] = [];
+    const stopWatching = observations.subscribe((observation) => seen.push(observation));
     await node.checkSla();
     expect((await escalated).approval).toMatchObject({ state: 'escalated', approver: 'E1004', escalations: 1 });
+    stopWatching();
+    // The escalation leaves outside any input; the audit trail and the metrics must still see it.
+    const outcomes = seen.filter((observation) => observation.kind === 'outcome');
+    expect(outcomes.map((observation) => observation.output)).toEqual(['escalated', 'request']);
+    expect(outcomes[0]).toMatchObject({ node: { type: 'finance-approval' }, sourceIds: { docId: 'R-SLA' } });
     expect(lastStatus(node)).toMatchObject({ fill: 'yellow', shape: 'dot' });
     expect((await request).approvalRequest).toMatchObject({
       approver: 'E1004',

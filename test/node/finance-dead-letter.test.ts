@@ -6,6 +6,8 @@ import type { Node } from 'node-red';
 import type { DeadLetterQueue } from '../../lib/reliability/dead-letter-commands';
 import { DLQ_NAMESPACE, type DeadLetter } from '../../lib/reliability/dead-letters';
 import { inboxKey } from '../../lib/reliability/store';
+import { observations } from '../../lib/observe/hub';
+import type { Observation } from '../../lib/observe/observation';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 
 const functionNode = require('@node-red/nodes/core/function/10-function.js');
@@ -173,10 +175,17 @@ describe('finance-dead-letter node', () => {
   it('replays one letter, then a filter, then all open ones, as the original messages on output 1', async () => {
     const { dl, replayed, result } = await load();
     const letters = await failEvents(dl, 3);
+    const seen: Observation[] = [];
+    const stopWatching = observations.subscribe((observation) => seen.push(observation));
 
     const one = await command('replay', { id: letters[1].id }, result);
     expect(one).toMatchObject({ ids: [letters[1].id], queued: 1 });
     await waitFor(() => replayed.length === 1, 'one replay');
+    stopWatching();
+    // A replay leaves outside any input; the audit trail and the metrics must still see it.
+    expect(seen.filter((observation) => observation.output === 'replayed')).toEqual([
+      expect.objectContaining({ kind: 'outcome', node: expect.objectContaining({ type: 'finance-dead-letter' }) }),
+    ]);
     expect(replayed[0]).toMatchObject({
       payload: event(2).payload,
       topic: 'expense',
