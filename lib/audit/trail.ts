@@ -7,6 +7,9 @@
  *   A last line cut short by a crash (never acknowledged, since appends resolve after the sync) is removed and
  *   a `trail-repaired` record says how many bytes were dropped.
  * - Rotation by size: a record that would take the current file past `maxFileBytes` starts the next file.
+ * - A bounded queue: when the disk falls behind by `maxPendingRecords`, new records are refused rather than
+ *   held in memory until the process runs out of it; the gap is then written into the chain as one
+ *   `records-dropped` record (how many, first and last time), so a reader of the trail sees it.
  * - One writer per directory in a process (openAuditTrail shares it); two processes must not share one.
  */
 import * as fs from 'node:fs';
@@ -16,6 +19,8 @@ import { chainLine, checkLine, GENESIS_HASH, type ChainPosition } from './chain'
 import { listTrailFiles, trailFileName } from './files';
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** About 50 MB of records at ~1 KB each: minutes of a busy host's records while its disk stalls. */
+export const DEFAULT_MAX_PENDING_RECORDS = 50_000;
 
 export interface AuditTrailOptions {
   dir: string;
@@ -23,6 +28,15 @@ export interface AuditTrailOptions {
   maxFileBytes?: number;
   /** Sync each write to disk before the append resolves. Default true. */
   sync?: boolean;
+  /** Records waiting for the disk beyond which appends are refused (and counted in the trail). Default 50,000. */
+  maxPendingRecords?: number;
+}
+
+/** Records refused while the queue was full, written into the chain once there is room again. */
+interface DroppedRecords {
+  count: number;
+  firstAt: string;
+  lastAt: string;
 }
 
 interface Pending {
@@ -38,6 +52,8 @@ export class AuditTrail {
   readonly dir: string;
   readonly #maxFileBytes: number;
   readonly #sync: boolean;
+  readonly #maxPending: number;
+  #dropped: DroppedRecords | undefined;
   #position: ChainPosition = { seq: 0, hash: GENESIS_HASH };
   #fileIndex = 1;
   #fileBytes = 0;
@@ -51,8 +67,12 @@ export class AuditTrail {
     this.dir = path.resolve(options.dir);
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.#sync = options.sync ?? true;
+    this.#maxPending = options.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
     if (!Number.isInteger(this.#maxFileBytes) || this.#maxFileBytes < 1024) {
       throw new FinanceError('CONFIG_INVALID', 'The audit trail file size must be at least 1024 bytes.');
+    }
+    if (!Number.isInteger(this.#maxPending) || this.#maxPending < 1) {
+      throw new FinanceError('CONFIG_INVALID', 'The audit queue limit must be a whole number of at least 1.');
     }
     this.#openNewest();
     if (this.#repairedBytes > 0) {
@@ -74,6 +94,16 @@ export class AuditTrail {
   append(fields: Record<string, unknown>): Promise<ChainPosition> {
     if (this.#closed) {
       return Promise.reject(new FinanceError('STORE_UNAVAILABLE', `The audit trail in ${this.dir} is closed.`));
+    }
+    if (this.#pending.length >= this.#maxPending) {
+      const at = new Date().toISOString();
+      this.#dropped = { count: (this.#dropped?.count ?? 0) + 1, firstAt: this.#dropped?.firstAt ?? at, lastAt: at };
+      return Promise.reject(
+        new FinanceError(
+          'STORE_UNAVAILABLE',
+          `The audit trail in ${this.dir} is ${this.#maxPending} records behind; records are dropped and counted until the disk catches up. Check the disk's speed and free space.`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ fields, resolve, reject });
@@ -101,6 +131,9 @@ export class AuditTrail {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];
+        // Records are dropped only while the queue is full, so after every record of this batch was queued.
+        if (this.#dropped) batch.push(this.#gapRecord(this.#dropped));
+        this.#dropped = undefined;
         try {
           const positions = await this.#write(batch.map((entry) => entry.fields));
           batch.forEach((entry, index) => entry.resolve(positions[index]!));
@@ -116,6 +149,15 @@ export class AuditTrail {
     } finally {
       this.#writing = undefined;
     }
+  }
+
+  /** The record that says how many records were dropped while the queue was full (no one waits for it). */
+  #gapRecord(dropped: DroppedRecords): Pending {
+    return {
+      fields: { at: dropped.lastAt, kind: 'trail', step: 'records-dropped', ...dropped },
+      resolve: () => undefined,
+      reject: () => undefined,
+    };
   }
 
   async #write(batch: Array<Record<string, unknown>>): Promise<ChainPosition[]> {

@@ -162,6 +162,43 @@ describe('audit trail chain', () => {
     await trail.close();
   });
 
+  it('refuses records beyond its queue limit and writes the gap into the chain, so memory stays bounded', async () => {
+    const dir = tempDir();
+    const trail = new AuditTrail({ dir, sync: false, maxPendingRecords: 3 });
+    // Appended in one tick: the first write has not started, so the queue fills after three records.
+    const results = await Promise.allSettled(
+      Array.from({ length: 7 }, (_, i) => trail.append({ at: `2026-01-01T00:00:0${i}Z`, step: 'flood', i })),
+    );
+    expect(results.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
+    expect((results[3] as PromiseRejectedResult).reason.message).toMatch(/3 records behind.*Check the disk/);
+    await trail.append({ at: 'later', step: 'after' });
+    await trail.close();
+
+    const records = lines(path.join(dir, 'audit-000001.jsonl')).map(
+      (line) => JSON.parse(line) as Record<string, unknown>,
+    );
+    expect(records.map((r) => r.step)).toEqual(['flood', 'flood', 'flood', 'records-dropped', 'after']);
+    expect(records[3]).toMatchObject({
+      kind: 'trail',
+      count: 4,
+      firstAt: expect.any(String),
+      lastAt: expect.any(String),
+    });
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 5 });
+  });
+
+  it('refuses a queue limit that is not a whole number of at least 1', () => {
+    expect(() => new AuditTrail({ dir: tempDir(), maxPendingRecords: 0 })).toThrow(/at least 1/);
+  });
+
   it('the CLI exits 0 for a whole trail and 1 naming the first bad record', async () => {
     const cli = path.resolve(__dirname, '../../../dist/lib/audit/cli.js');
     const dir = tempDir();
