@@ -31,6 +31,7 @@ export interface DialectDialogSettings {
   erpnextSite?: string;
   erpnextReferenceField?: string;
   erpnextPayableAccount?: string;
+  erpnextEmployeeField?: string;
 }
 
 /** Entra ID's token endpoint and Business Central's scope [D Microsoft identity platform, BC web services]. */
@@ -133,12 +134,21 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
           },
         );
       }
+      const employeeField = optionalText(settings.erpnextEmployeeField);
+      if (employeeField !== undefined && !/^[a-z][a-z0-9_]*$/.test(employeeField)) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `Employee field on Supplier "${employeeField}" must be a field name such as custom_employee.`,
+          { details: { field: 'erpnextEmployeeField' } },
+        );
+      }
       const site = optionalText(settings.erpnextSite);
       const payable = optionalText(settings.erpnextPayableAccount);
       return {
         ...(site ? { site } : {}),
         ...(referenceField ? { referenceField } : {}),
         ...(payable ? { payableAccount: payable } : {}),
+        ...(employeeField ? { employeeField } : {}),
       };
     }
     default:

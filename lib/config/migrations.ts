@@ -52,6 +52,9 @@ const RETRY_POLICY_DEFAULTS = {
   retryAfterCapSeconds: 600,
 };
 
+/** Waits on a 429 that use no attempt (retry-policy.ts maximumThrottledWaits), with the dialog default. */
+const THROTTLED_WAITS_DEFAULT = { retryMaximumThrottledWaits: 20 };
+
 /** The steps per node type, oldest first. A type without steps has kept its first shape. */
 export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration[]>> = {
   'finance-erp': [
@@ -63,6 +66,7 @@ export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration
       circuitWindowSeconds: 30,
       circuitOpenSeconds: 30,
     }),
+    addedFields('0.1.0', 'waits on 429 that use no attempt', THROTTLED_WAITS_DEFAULT),
   ],
   'finance-event-in': [
     addedFields('0.1.0', 'inbox lease recovery: re-emit unfinished events every recoverySeconds', {
@@ -72,7 +76,11 @@ export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration
   'finance-budget-check': [
     addedFields('0.1.0', 'optional store for durable retries (empty: retries are not kept)', { store: '' }),
   ],
-  'finance-writeback': [addedFields('0.1.0', 'retry policy of the write-back', RETRY_POLICY_DEFAULTS)],
+  'finance-writeback': [
+    addedFields('0.1.0', 'retry policy of the write-back', RETRY_POLICY_DEFAULTS),
+    addedFields('0.1.0', 'waits on 429 that use no attempt', THROTTLED_WAITS_DEFAULT),
+  ],
+  'finance-retry': [addedFields('0.1.0', 'waits on 429 that use no attempt', THROTTLED_WAITS_DEFAULT)],
 };
 
 /**

@@ -13,6 +13,7 @@ export interface RetryDialogSettings {
   retryMaximumSeconds?: string | number;
   retryMaximumAttempts?: string | number;
   retryAfterCapSeconds?: string | number;
+  retryMaximumThrottledWaits?: string | number;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -53,6 +54,11 @@ export function retryPolicyFromDialog(settings: RetryDialogSettings): RetryPolic
       min: 0,
       max: DAY_SECONDS,
       fallback: DEFAULT_RETRY_POLICY.retryAfterCapMs / 1000,
+    }),
+    maximumThrottledWaits: integerSetting(settings.retryMaximumThrottledWaits, 'Waits on 429', {
+      min: 0,
+      max: 1000,
+      fallback: DEFAULT_RETRY_POLICY.maximumThrottledWaits,
     }),
   });
 }

@@ -17,6 +17,8 @@ export interface Checkpoint {
   msg: Record<string, unknown>;
   /** The number of the attempt the message is on (1 = as it first passed). */
   attempt: number;
+  /** Waits on a 429 it has had that used no attempt (retry-policy.ts decideRetry); 0 when absent. */
+  throttledWaits?: number;
   /** True while a retry of this attempt's failure is parked (a second report of it is ignored). */
   parked: boolean;
   /** The failure that caused the current retry, as the Catch node reported it. */
@@ -29,6 +31,10 @@ export interface CaughtFailure {
   retryable: boolean;
   /** A wait the failure asked for: `msg.error.retryAfterMs`, or the Retry-After header of an HTTP answer. */
   retryAfterMs?: number;
+  /** `msg.error.code` when there is one (the pack's codes, e.g. ERP_RATE_LIMITED). */
+  code?: string;
+  /** The HTTP status of the failed answer: `msg.error.httpStatus` / `statusCode`, else `msg.statusCode`. */
+  httpStatus?: number;
 }
 
 /**
@@ -56,7 +62,14 @@ export function caughtFailure(
   const error = isRecord(msg.error) ? msg.error : { message: String(msg.error) };
   const facts = error.statusCode === undefined ? { ...error, statusCode: msg.statusCode } : error;
   const retryAfterMs = retryAfterMsOf(error) ?? parseRetryAfter(headerOf(msg.headers, 'retry-after'), nowMs);
-  return { error: msg.error, retryable: isRetryable(facts), retryAfterMs };
+  const status = [facts.httpStatus, facts.statusCode].map(Number).find((n) => Number.isInteger(n) && n >= 100);
+  return {
+    error: msg.error,
+    retryable: isRetryable(facts),
+    retryAfterMs,
+    ...(typeof error.code === 'string' ? { code: error.code } : {}),
+    ...(status === undefined ? {} : { httpStatus: status }),
+  };
 }
 
 /** The checkpoints of one node, in the store's kv namespace `namespace`, each kept `ttlMs` after its last change. */

@@ -2,6 +2,12 @@
  * The retry policy of the pack (DESIGN section 7): how long to wait before the next attempt, and which
  * failures are worth another attempt at all. Names and defaults follow Temporal's RetryPolicy
  * (initialInterval, backoffCoefficient, maximumInterval, maximumAttempts), in milliseconds.
+ *
+ * A throttle is not a failure of the work: an ERP answering 429 (ERP_RATE_LIMITED) asks the caller to come
+ * back later, so the wait it asks for does not use up an attempt, up to `maximumThrottledWaits` such waits
+ * per message; after those, further 429s count as attempts again. An ERP that throttles forever therefore
+ * ends in the dead letters after at most maximumThrottledWaits + maximumAttempts tries, never parks work
+ * for ever.
  */
 import { ERROR_CODES, FinanceError } from '../errors';
 
@@ -18,6 +24,8 @@ export interface RetryPolicy {
   jitter: number;
   /** The longest wait a server's Retry-After can ask for; a longer ask is cut to this. */
   retryAfterCapMs: number;
+  /** Waits on a 429 (ERP_RATE_LIMITED) that use no attempt; 0 = a 429 uses an attempt like any failure. */
+  maximumThrottledWaits: number;
 }
 
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
@@ -27,6 +35,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maximumAttempts: 10,
   jitter: 0.2,
   retryAfterCapMs: 600_000,
+  maximumThrottledWaits: 20,
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -109,6 +118,12 @@ export function validateRetryPolicy(partial: Partial<RetryPolicy>): string[] {
     isNumberIn(policy.retryAfterCapMs, 0, DAY_MS),
     `retryAfterCapMs must be a number of milliseconds from 0 to ${DAY_MS} (one day)`,
   );
+  check(
+    Number.isInteger(policy.maximumThrottledWaits) &&
+      policy.maximumThrottledWaits >= 0 &&
+      policy.maximumThrottledWaits <= 1000,
+    'maximumThrottledWaits must be a whole number from 0 to 1000 (0 means a 429 uses up an attempt)',
+  );
   return violations;
 }
 
@@ -121,6 +136,72 @@ export function retryPolicy(partial: Partial<RetryPolicy> = {}): RetryPolicy {
     });
   }
   return { ...DEFAULT_RETRY_POLICY, ...partial };
+}
+
+/** Where a message stands in its retries. */
+export interface RetryProgress {
+  /** The attempt it is on (1 = the first). */
+  attempt: number;
+  /** Waits on a 429 it has had that used no attempt. */
+  throttledWaits: number;
+}
+
+export type RetryDecision =
+  | { retry: true; next: RetryProgress; delayMs: number }
+  | {
+      retry: false;
+      /** `permanent`: retrying cannot fix it; `attempts`: the last attempt failed. */
+      reason: 'permanent' | 'attempts';
+    };
+
+/** An ERP's "too many requests": the pack's ERP_RATE_LIMITED or an HTTP 429. */
+export function isThrottled(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const facts = error as { code?: unknown; httpStatus?: unknown; statusCode?: unknown; status?: unknown };
+  if (facts.code === 'ERP_RATE_LIMITED') return true;
+  return (httpStatusOf(facts.httpStatus) ?? httpStatusOf(facts.statusCode) ?? httpStatusOf(facts.status)) === 429;
+}
+
+/**
+ * Whether to try again after the attempt at `progress` failed with `error`, when, and where the message then
+ * stands. Three kinds of retryable failure:
+ * - nothing was sent (CIRCUIT_OPEN: the breaker held the call; `details.sent === false`: the ledger saw
+ *   another attempt at the same write): no attempt used, the backoff of the current attempt;
+ * - a throttle (429), while throttled waits are left: no attempt used, one throttled wait used, and a backoff
+ *   that keeps growing with each such wait (Retry-After honoured as always), so a throttled caller slows down;
+ * - anything else, and a throttle once the throttled waits are used up: one attempt used.
+ */
+export function decideRetry(
+  policy: RetryPolicy,
+  progress: RetryProgress,
+  error: unknown,
+  random: () => number = Math.random,
+): RetryDecision {
+  if (!isRetryable(error)) return { retry: false, reason: 'permanent' };
+  const { attempt, throttledWaits } = progress;
+  if (!wasSent(error)) {
+    return { retry: true, next: { attempt, throttledWaits }, delayMs: nextDelayMs(policy, attempt, error, random) };
+  }
+  if (isThrottled(error) && throttledWaits < policy.maximumThrottledWaits) {
+    return {
+      retry: true,
+      next: { attempt, throttledWaits: throttledWaits + 1 },
+      delayMs: nextDelayMs(policy, attempt + throttledWaits, error, random),
+    };
+  }
+  if (!hasAttemptsLeft(policy, attempt)) return { retry: false, reason: 'attempts' };
+  return {
+    retry: true,
+    next: { attempt: attempt + 1, throttledWaits },
+    delayMs: nextDelayMs(policy, attempt, error, random),
+  };
+}
+
+/** False when the failure says its call never went out (so it cannot have used an attempt). */
+function wasSent(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const facts = error as { code?: unknown; details?: { sent?: unknown } };
+  return facts.code !== 'CIRCUIT_OPEN' && facts.details?.sent !== false;
 }
 
 /** True when the attempt numbered `attempt` (1 = the first) may be followed by another. */

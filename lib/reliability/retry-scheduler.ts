@@ -26,6 +26,8 @@ export interface ScheduledRetry {
   dueAt: number;
   /** The number of the attempt it will be (2 = the first retry). */
   attempt: number;
+  /** Waits on a 429 the message has had that used no attempt (retry-policy.ts decideRetry); 0 when absent. */
+  throttledWaits?: number;
   /** The message to run again. */
   msg: Record<string, unknown>;
 }
@@ -40,6 +42,7 @@ export interface RetrySchedulerOptions {
 interface StoredRetry {
   id: string;
   attempt: number;
+  throttledWaits?: number;
   msg: Record<string, unknown>;
 }
 
@@ -71,7 +74,12 @@ export class RetryScheduler {
 
   /** Parks a retry; resolves once it is committed to disk. */
   async schedule(retry: ScheduledRetry): Promise<void> {
-    const stored: StoredRetry = { id: retry.id, attempt: retry.attempt, msg: retry.msg };
+    const stored: StoredRetry = {
+      id: retry.id,
+      attempt: retry.attempt,
+      ...(retry.throttledWaits ? { throttledWaits: retry.throttledWaits } : {}),
+      msg: retry.msg,
+    };
     await this.#store.kvPut(this.#namespace, retryKey(retry.dueAt), stored);
   }
 
@@ -106,7 +114,13 @@ export class RetryScheduler {
       }
       if (claim.state === 'in-flight') continue;
       this.#claims.set(stored.id, key);
-      claimed.push({ id: stored.id, dueAt, attempt: stored.attempt, msg: stored.msg });
+      claimed.push({
+        id: stored.id,
+        dueAt,
+        attempt: stored.attempt,
+        ...(stored.throttledWaits ? { throttledWaits: stored.throttledWaits } : {}),
+        msg: stored.msg,
+      });
     }
     return claimed;
   }

@@ -13,16 +13,17 @@
  * intake's recovery does not emit the event again while it waits here.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { upgradeConfig } from '../../lib/config/migrations';
 import { retryPolicyFromDialog, type RetryDialogSettings } from '../../lib/config/retry-settings';
 import { integerSetting } from '../../lib/config/settings';
 import { FinanceError } from '../../lib/errors';
 import { caughtFailure, checkpointKey, MessageCheckpoints, type Checkpoint } from '../../lib/reliability/flow-retry';
-import { hasAttemptsLeft, nextDelayMs, type RetryPolicy } from '../../lib/reliability/retry-policy';
+import { decideRetry, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import { parkableMessage, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
-import { holdInboxEntry, retryStatus, startRetryLoop } from '../shared/retrying';
+import { holdInboxEntry, retryStatus, startRetryLoop, throttledStatus } from '../shared/retrying';
 
 interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
   store?: string;
@@ -43,6 +44,7 @@ const CLOSE_WAIT_MS = 3000;
 
 export = function register(RED: NodeAPI): void {
   function FinanceRetry(this: Node, def: FinanceRetryDef) {
+    def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
 
     // Every setting is checked at deploy; a wrong one is reported once now and again with each message.
@@ -73,14 +75,30 @@ export = function register(RED: NodeAPI): void {
       if (checkpoint?.parked) return undefined;
       const original = checkpoint?.msg ?? withoutError(cleanCopy(msg));
       const attempt = checkpoint?.attempt ?? 1;
-      if (failure.retryable && hasAttemptsLeft(setup.policy, attempt)) {
-        const delayMs = nextDelayMs(setup.policy, attempt, failure);
-        await setup.scheduler.schedule({ id: key, dueAt: now + delayMs, attempt: attempt + 1, msg: original });
-        const parked: Checkpoint = { msg: original, attempt, parked: true, lastError: failure.error };
+      // A 429 waits without using an attempt, up to the policy's throttled waits (retry-policy.ts).
+      const decision = decideRetry(setup.policy, { attempt, throttledWaits: checkpoint?.throttledWaits ?? 0 }, failure);
+      if (decision.retry) {
+        const { next, delayMs } = decision;
+        const throttledWaits = next.throttledWaits > 0 ? { throttledWaits: next.throttledWaits } : {};
+        await setup.scheduler.schedule({
+          id: key,
+          dueAt: now + delayMs,
+          attempt: next.attempt,
+          ...throttledWaits,
+          msg: original,
+        });
+        const parked: Checkpoint = {
+          msg: original,
+          attempt,
+          ...throttledWaits,
+          parked: true,
+          lastError: failure.error,
+        };
         await setup.checkpoints.put(key, parked, delayMs);
         // An event from intake waits here on purpose: recovery must not emit it again before its retry is due.
         await holdInboxEntry(this, setup.store, original, delayMs);
-        return retryStatus(attempt + 1, delayMs);
+        const waitedOutThrottle = next.throttledWaits > (checkpoint?.throttledWaits ?? 0);
+        return waitedOutThrottle ? throttledStatus(delayMs) : retryStatus(next.attempt, delayMs);
       }
       await setup.checkpoints.drop(key);
       send([null, { ...original, error: failure.error, retry: { attempt, lastError: failure.error } } as NodeMessage]);
@@ -90,7 +108,14 @@ export = function register(RED: NodeAPI): void {
     /** A parked retry is due: send the original again, then forget the retry (in that order: never lose it). */
     const reemit = async (setup: Parts, retry: ScheduledRetry): Promise<void> => {
       const lastError = (await setup.checkpoints.get(retry.id))?.lastError;
-      await setup.checkpoints.put(retry.id, { msg: retry.msg, attempt: retry.attempt, parked: false, lastError });
+      const throttledWaits = retry.throttledWaits ? { throttledWaits: retry.throttledWaits } : {};
+      await setup.checkpoints.put(retry.id, {
+        msg: retry.msg,
+        attempt: retry.attempt,
+        ...throttledWaits,
+        parked: false,
+        lastError,
+      });
       this.send([{ ...retry.msg, retry: { attempt: retry.attempt, lastError } } as NodeMessage, null]);
       await setup.scheduler.complete(retry.id);
       this.status({ fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
@@ -104,8 +129,14 @@ export = function register(RED: NodeAPI): void {
       }
       if ((msg as { error?: unknown }).error !== undefined) return handleFailure(parts, key, msg, send);
       // A message that comes round to this node again keeps counting its attempts.
-      const attempt = (await parts.checkpoints.get(key))?.attempt ?? 1;
-      await parts.checkpoints.put(key, { msg: cleanCopy(msg), attempt, parked: false });
+      const previous = await parts.checkpoints.get(key);
+      const throttledWaits = previous?.throttledWaits ? { throttledWaits: previous.throttledWaits } : {};
+      await parts.checkpoints.put(key, {
+        msg: cleanCopy(msg),
+        attempt: previous?.attempt ?? 1,
+        ...throttledWaits,
+        parked: false,
+      });
       send([msg, null]);
       return undefined;
     });

@@ -17,6 +17,9 @@
  *   breaker instead of heading for the dead letters during a long outage), and any error whose details say
  *   `sent: false`, such as the ledger's ERP_CONFLICT while another attempt at the same write runs or until a
  *   crashed one may be taken over (lib/posting/idempotent-write.ts).
+ * - A throttle (429, ERP_RATE_LIMITED) does not use up an attempt either, for up to the policy's
+ *   maximumThrottledWaits waits per parked message (counted with the parked retry); later 429s count as
+ *   attempts, so an ERP that throttles for ever still ends in the dead letters (retry-policy.ts decideRetry).
  * - A parked message that came through intake (msg.finance.source and id) holds its inbox entry until the
  *   retry is due plus a whole lease (FinanceStore.holdLease), so the intake's recovery does not emit the
  *   event again while it waits here.
@@ -30,13 +33,7 @@ import type { Node, NodeMessageInFlow } from 'node-red';
 import type { FinanceError } from '../../lib/errors';
 import type { CircuitState } from '../../lib/reliability/circuit-breaker';
 import { parkableMessage, RetryLoop, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
-import {
-  DEFAULT_RETRY_POLICY,
-  hasAttemptsLeft,
-  isRetryable,
-  nextDelayMs,
-  type RetryPolicy,
-} from '../../lib/reliability/retry-policy';
+import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import { inboxKey, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode } from './config-nodes';
 import { asFinanceError, attachFailure, statusText, type Send, type Status } from './node-input';
@@ -89,6 +86,11 @@ export function retryStatus(attempt: number, delayMs: number): Status {
   return { fill: 'yellow', shape: 'ring', text: statusText(`retry ${attempt} in ${Math.ceil(delayMs / 1000)}s`) };
 }
 
+/** Node status text of a message waiting out a 429 (no attempt used). */
+export function throttledStatus(delayMs: number): Status {
+  return { fill: 'yellow', shape: 'ring', text: statusText(`429, wait ${Math.ceil(delayMs / 1000)}s`) };
+}
+
 /**
  * Builds the retrying input handling of `node` around `process`, and starts the loop that runs the node's
  * parked retries (including those parked before a restart or redeploy). onInputWithRetry wires it up.
@@ -112,24 +114,24 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
   async function park(
     msg: NodeMessageInFlow,
     error: FinanceError,
-    parkedId?: string,
+    parked?: { id: string; throttledWaits: number },
   ): Promise<FinanceError | undefined> {
     const attempt = attemptOf(msg);
-    // The breaker refused to send, or the ledger said another attempt is writing: nothing reached the ERP.
-    const usedAnAttempt = error.code !== 'CIRCUIT_OPEN' && error.details?.sent !== false;
-    if (!scheduler || !isRetryable(error) || (usedAnAttempt && !hasAttemptsLeft(policy, attempt))) return error;
+    if (!scheduler) return error;
+    const decision = decideRetry(policy, { attempt, throttledWaits: parked?.throttledWaits ?? 0 }, error, random);
+    if (!decision.retry) return error;
     if (options.parkable && !options.parkable(msg)) return error;
-    const nextAttempt = usedAnAttempt ? attempt + 1 : attempt;
-    const delayMs = nextDelayMs(policy, attempt, error, random);
-    setAttempt(msg, nextAttempt);
+    const { next: progress, delayMs } = decision;
+    setAttempt(msg, progress.attempt);
     const next: ScheduledRetry = {
-      id: parkedId ?? randomUUID(),
+      id: parked?.id ?? randomUUID(),
       dueAt: Date.now() + delayMs,
-      attempt: nextAttempt,
+      attempt: progress.attempt,
+      ...(progress.throttledWaits > 0 ? { throttledWaits: progress.throttledWaits } : {}),
       msg: parkableMessage(msg),
     };
     try {
-      if (parkedId === undefined) await scheduler.schedule(next);
+      if (parked === undefined) await scheduler.schedule(next);
       else await scheduler.reschedule(next);
     } catch (parkError) {
       setAttempt(msg, attempt);
@@ -138,7 +140,11 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     }
     if (parking) await holdInboxEntry(node, parking.store, msg, delayMs);
     reportRetry(node, msg, error, next.dueAt, options.facts);
-    show(retryStatus(nextAttempt, delayMs));
+    show(
+      progress.throttledWaits > (parked?.throttledWaits ?? 0)
+        ? throttledStatus(delayMs)
+        : retryStatus(progress.attempt, delayMs),
+    );
     return undefined;
   }
 
@@ -181,7 +187,10 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
     try {
       status = await options.process(msg, observed.send);
     } catch (err) {
-      const failure = await park(msg, asFinanceError(err), retry.id);
+      const failure = await park(msg, asFinanceError(err), {
+        id: retry.id,
+        throttledWaits: retry.throttledWaits ?? 0,
+      });
       if (failure === undefined) return;
       try {
         await scheduler.complete(retry.id);

@@ -215,6 +215,46 @@ describe('finance-retry node', () => {
     });
   });
 
+  it('does not use up attempts on HTTP 429: more 429s than attempts, and the call still goes through', async () => {
+    respond = (_req, res, count) => {
+      if (count > 4) {
+        res.end('accepted');
+        return;
+      }
+      res.writeHead(429, { 'Retry-After': '0' });
+      res.end('slow down');
+    };
+    const received = await load();
+    helper.getNode('retry').receive({ payload: { order: 11 } });
+    await waitFor(() => received.done.length === 1, 'the successful call');
+
+    expect(requests).toBe(5);
+    expect(received.gaveUp).toEqual([]);
+    // Re-emitted four times, each still the first attempt: the waits were the ERP's, not failures of the work.
+    expect(received.spy.map((msg) => (msg.retry as { attempt?: number } | undefined)?.attempt)).toEqual([
+      undefined,
+      1,
+      1,
+      1,
+      1,
+    ]);
+    expect(received.statuses).toContainEqual({ fill: 'yellow', shape: 'ring', text: '429, wait 1s' });
+  });
+
+  it('counts 429s as attempts once "Waits on 429" are used up, so a remote throttling for ever ends in "gave up"', async () => {
+    respond = (_req, res) => {
+      res.writeHead(429, { 'Retry-After': '0' });
+      res.end('slow down');
+    };
+    const received = await load({ retryMaximumThrottledWaits: '1' });
+    helper.getNode('retry').receive({ payload: { order: 12 } });
+    await waitFor(() => received.gaveUp.length === 1, 'giving up');
+
+    // 1 first call + 1 throttled wait + 2 more attempts (3 in all).
+    expect(requests).toBe(4);
+    expect(received.gaveUp[0]).toMatchObject({ payload: { order: 12 }, retry: { attempt: 3 } });
+  });
+
   it('waits at least the Retry-After of an HTTP 503 answer', async () => {
     respond = (_req, res) => {
       res.writeHead(503, { 'Retry-After': '120' });

@@ -23,6 +23,8 @@ interface TinyDef extends NodeDef {
   store?: string;
   erp?: string;
   attempts: number;
+  /** Waits on a 429 that use no attempt (default: the policy's). */
+  throttledWaits?: number;
   initialMs: number;
   /** Messages with this topic may not be parked. */
   unparkableTopic?: string;
@@ -39,6 +41,7 @@ function tinyErpCall(RED: NodeAPI): void {
       initialIntervalMs: def.initialMs,
       maximumIntervalMs: Math.max(1000, def.initialMs),
       maximumAttempts: def.attempts,
+      ...(def.throttledWaits === undefined ? {} : { maximumThrottledWaits: def.throttledWaits }),
     });
     onInputWithRetry(
       this,
@@ -63,6 +66,8 @@ function tinyErpCall(RED: NodeAPI): void {
 
 const unavailable = () => new FinanceError('ERP_UNAVAILABLE', 'ERP answered 503', { retryable: true, httpStatus: 503 });
 const circuitOpen = () => new FinanceError('CIRCUIT_OPEN', 'calls are paused', { retryable: true, retryAfterMs: 30 });
+const throttled = () =>
+  new FinanceError('ERP_RATE_LIMITED', 'ERP answered 429', { retryable: true, httpStatus: 429, retryAfterMs: 10 });
 const rejected = () => new FinanceError('ERP_REJECTED', 'ERP answered 422', { retryable: false, httpStatus: 422 });
 
 interface Received {
@@ -86,7 +91,15 @@ describe('onInputWithRetry', () => {
   });
   afterAll(() => temp.remove());
 
-  function flow(settings: { attempts?: number; initialMs?: number; store?: boolean; unparkableTopic?: string } = {}) {
+  function flow(
+    settings: {
+      attempts?: number;
+      initialMs?: number;
+      store?: boolean;
+      unparkableTopic?: string;
+      throttledWaits?: number;
+    } = {},
+  ) {
     return [
       { id: 'tab', type: 'tab' },
       { id: 'store', type: 'finance-store', path: storePath },
@@ -96,6 +109,7 @@ describe('onInputWithRetry', () => {
         type: 'tiny-erp-call',
         store: settings.store === false ? '' : 'store',
         attempts: settings.attempts ?? 3,
+        throttledWaits: settings.throttledWaits,
         initialMs: settings.initialMs ?? 20,
         unparkableTopic: settings.unparkableTopic,
         wires: [['out']],
@@ -180,6 +194,33 @@ describe('onInputWithRetry', () => {
     expect(calls).toEqual([0, 1, 1, 1]);
     expect(received.out[0]).toMatchObject({ finance: { attempt: 1 } });
     expect(received.caught).toEqual([]);
+  });
+
+  it('does not use up attempts on 429s: a throttled message is still posted after more 429s than attempts', async () => {
+    script = [throttled(), unavailable(), throttled(), throttled(), throttled()];
+    const received = await load({ attempts: 2, throttledWaits: 5 });
+    helper.getNode('call').receive(event());
+    await waitFor(() => received.out.length === 1, 'the message to be sent');
+
+    // Attempt 1 throttled (still 1), 503 (now 2), then three more 429s on the last attempt, then success.
+    expect(calls).toEqual([0, 1, 2, 2, 2, 2]);
+    expect(received.out[0]).toMatchObject({ finance: { id: 'evt-1', attempt: 2 } });
+    expect(received.caught).toEqual([]);
+    expect(received.statuses).toContainEqual({ fill: 'yellow', shape: 'ring', text: '429, wait 1s' });
+    await waitFor(async () => (await parkedRetries()).length === 0, 'the retry to be completed');
+  });
+
+  it('counts 429s as attempts once the throttled waits are used up, so endless throttling ends at Catch', async () => {
+    script = Array.from({ length: 10 }, throttled);
+    const received = await load({ attempts: 2, throttledWaits: 3 });
+    helper.getNode('call').receive(event());
+    await waitFor(() => received.caught.length === 1, 'the error');
+
+    // 1 first try + 3 throttled waits + 1 more attempt: 5 calls in all, then the dead letters' Catch.
+    expect(calls).toEqual([0, 1, 1, 1, 2]);
+    expect(received.caught[0]).toMatchObject({ error: { code: 'ERP_RATE_LIMITED' }, finance: { attempt: 2 } });
+    expect(received.out).toEqual([]);
+    expect(await parkedRetries()).toEqual([]);
   });
 
   it('does not use up attempts while another attempt at the same write runs (the ledger sent nothing)', async () => {

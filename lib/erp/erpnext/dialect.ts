@@ -14,6 +14,11 @@
  * - the lookup key is a Custom Field on Purchase Order (default `custom_external_ref`, Data, 140 characters;
  *   README says how to add it); expenses are Journal Entries whose Reference Number `cheque_no` (with
  *   `cheque_date`) holds the reference, balanced on the configured payable account;
+ * - payables are Purchase Invoices (purchase_invoice.json at 89466e00, purchase_invoice_item.json at 05c13711)
+ *   to the posting's supplier or, for an expense report, the employee's own Supplier (found by a Custom Field
+ *   on Supplier, default `custom_employee`), keyed by Supplier Invoice No `bill_no` (Data, 140) with
+ *   `bill_date`, inserted as a draft and submitted (`docstatus: 1`); `credit_to` is left to ERPNext's party
+ *   account. A submit that meets TimestampMismatchError reads the draft again and submits it once more;
  * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
  *   accumulated monthly budget to the end of the period, less GL Entries (actuals) and submitted purchase
  *   order items (commitments) of the fiscal year; its action (Stop / Warn / Ignore) travels as an ERP
@@ -61,6 +66,7 @@ type Filter = [string, string, unknown] | [string, string, string, unknown];
 /** Frappe's Data fields hold 140 characters [S frappe data field default length]. */
 export const FRAPPE_DATA_LENGTH = 140;
 const PO = 'Purchase Order';
+const PI = 'Purchase Invoice';
 
 export function createErpnextDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
   return new ErpnextDialect(http, config);
@@ -89,6 +95,7 @@ class ErpnextDialect implements ErpDialect {
   readonly #referenceField: string;
   readonly #defaultItem: string;
   readonly #payableAccount?: string;
+  readonly #employeeField: string;
   readonly #names = new Map<string, Promise<string>>();
 
   constructor(http: ErpHttp, config: DialectConfig) {
@@ -109,6 +116,13 @@ class ErpnextDialect implements ErpDialect {
     }
     this.#defaultItem = options.defaultItem?.trim() || 'Services';
     this.#payableAccount = options.payableAccount?.trim() || undefined;
+    this.#employeeField = options.employeeField?.trim() || 'custom_employee';
+    if (!/^[a-z][a-z0-9_]*$/.test(this.#employeeField)) {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `${where}: employeeField must be a field name of Supplier such as custom_employee.`,
+      );
+    }
   }
 
   // ---- purchase orders -------------------------------------------------------------------------
@@ -373,12 +387,10 @@ class ErpnextDialect implements ErpDialect {
   // ---- postings --------------------------------------------------------------------------------
 
   async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
-    if (posting.kind !== 'journal') {
-      throw new FinanceError(
-        'CONFIG_INVALID',
-        `ERP "${this.#system}" (ERPNext): payables (Purchase Invoice) are not supported by this dialect yet; post expenses as journals.`,
-      );
-    }
+    return posting.kind === 'payable' ? this.#postInvoice(posting, ctx) : this.#postJournal(posting, ctx);
+  }
+
+  async #postJournal(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
     if (!this.#payableAccount) {
       throw new FinanceError(
         'CONFIG_INVALID',
@@ -419,7 +431,109 @@ class ErpnextDialect implements ErpDialect {
         ctx,
       );
     }
-    return this.#postingRef(await this.#submit('Journal Entry', draft, ctx));
+    return this.#postingRef(await this.#submitOnce('Journal Entry', draft, ctx));
+  }
+
+  /**
+   * A payable is a Purchase Invoice to the supplier (for an expense report: the employee's own Supplier),
+   * keyed by Supplier Invoice No `bill_no` (Data, 140) with `bill_date`, one item per line on the line's
+   * expense account, cost center and project. `credit_to` is left to ERPNext, which takes the supplier's (or
+   * the company's default) payable account. Lookup before insert; a draft left by an earlier attempt is
+   * submitted, not inserted again.
+   */
+  async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
+    const existing = await this.#findInvoice(reference, ctx);
+    if (existing?.docstatus === 1) return this.#postingRef(existing);
+    let draft = existing;
+    if (!draft) {
+      const supplier = await this.#payee(posting, ctx);
+      const items: Doc[] = [];
+      for (const [index, line] of posting.lines.entries()) {
+        const where = `lines[${index}]`;
+        const name = (line.description ?? posting.externalReference).slice(0, FRAPPE_DATA_LENGTH);
+        items.push({
+          item_code: this.#defaultItem,
+          item_name: name,
+          description: line.description ?? posting.externalReference,
+          qty: 1,
+          uom: 'Nos',
+          rate: Number(line.amount.amount),
+          ...(await this.#dimensions(line.dimensions, where, ctx)),
+        });
+      }
+      draft = await this.#insert(
+        PI,
+        {
+          supplier,
+          company: this.#company,
+          posting_date: posting.postingDate,
+          // Without it ERPNext sets an invoice's posting date to today on save [U accounts_controller].
+          set_posting_time: 1,
+          due_date: posting.postingDate,
+          currency: posting.currency,
+          bill_no: reference,
+          bill_date: posting.postingDate,
+          remarks: `${posting.externalReference}${posting.employeeId ? ` (employee ${posting.employeeId})` : ''}`,
+          items,
+        },
+        ctx,
+      );
+    }
+    return this.#postingRef(await this.#submitOnce(PI, draft, ctx));
+  }
+
+  /** The Supplier paid: the posting's supplier, else the Supplier whose employee field names the employee. */
+  async #payee(posting: PostingRequest, ctx: CallContext): Promise<string> {
+    if (posting.supplierId) return posting.supplierId;
+    if (!posting.employeeId) throw invalid('a payable needs supplierId or employeeId (whom the invoice is owed to)');
+    const rows = await this.#list(
+      'Supplier',
+      { filters: [[this.#employeeField, '=', posting.employeeId]], fields: ['name', 'disabled'], limit: 2 },
+      ctx,
+    );
+    const live = rows.filter((row) => !row.disabled);
+    if (live.length !== 1) {
+      throw new FinanceError(
+        'ERP_REJECTED',
+        `ERP "${this.#system}" (ERPNext) has ${live.length === 0 ? 'no' : 'more than one'} enabled Supplier with ${this.#employeeField} = ${posting.employeeId}; create one Supplier per reimbursed employee and set its ${this.#employeeField} (README "ERPNext"), then replay the dead letter.`,
+        { details: { vendorCode: 'NO_EMPLOYEE_SUPPLIER', employeeId: posting.employeeId } },
+      );
+    }
+    return String(live[0].name);
+  }
+
+  async #findInvoice(reference: string, ctx: CallContext): Promise<Doc | undefined> {
+    const rows = await this.#list(
+      PI,
+      {
+        filters: [
+          ['bill_no', '=', reference],
+          ['company', '=', this.#company],
+          ['docstatus', '!=', 2],
+        ],
+        fields: ['name'],
+        limit: 1,
+      },
+      ctx,
+    );
+    return rows[0] ? this.#get(PI, String(rows[0].name), ctx) : undefined;
+  }
+
+  /**
+   * Submits the draft; when someone saved it in between (TimestampMismatchError, 412 here) it is read again
+   * and submitted with its new `modified`, or taken as it is when that save already submitted it.
+   */
+  async #submitOnce(doctype: string, draft: Doc, ctx: CallContext): Promise<Doc> {
+    try {
+      return await this.#submit(doctype, draft, ctx);
+    } catch (error) {
+      if (!isStale(error)) throw error;
+      const current = await this.#get(doctype, String(draft.name), ctx);
+      if (!current) throw error;
+      if (current.docstatus === 1) return current;
+      return this.#submit(doctype, current, ctx);
+    }
   }
 
   async #findJournal(reference: string, ctx: CallContext): Promise<Doc | undefined> {
@@ -443,7 +557,9 @@ class ErpnextDialect implements ErpDialect {
     const currency = typeof doc.currency === 'string' ? doc.currency : undefined;
     return {
       ...this.#ref(doc, 'posting'),
-      ...(currency ? { total: this.#money(doc.total_debit, currency, 'total_debit') } : {}),
+      ...(currency
+        ? { total: this.#money(doc.doctype === PI ? doc.grand_total : doc.total_debit, currency, 'total') }
+        : {}),
       postedAt: String(doc.modified),
     };
   }
@@ -457,7 +573,9 @@ class ErpnextDialect implements ErpDialect {
       const doc = await this.#findPurchaseOrder(externalReference, ctx, false);
       return doc ? { ...this.#ref(doc), raw: doc } : null;
     }
-    const doc = await this.#findJournal(fitReference(externalReference, FRAPPE_DATA_LENGTH), ctx);
+    // The lookup does not know the posting kind: a journal or an invoice under the reference is the posting.
+    const reference = fitReference(externalReference, FRAPPE_DATA_LENGTH);
+    const doc = (await this.#findJournal(reference, ctx)) ?? (await this.#findInvoice(reference, ctx));
     return doc ? { ...this.#ref(doc, 'posting'), raw: doc } : null;
   }
 
@@ -527,7 +645,9 @@ class ErpnextDialect implements ErpDialect {
         0n,
       );
       // On the item the account is the expense_account.
-      const childScope: Filter[] = scope.map((f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter);
+      const childScope: Filter[] = scope.map(
+        (f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter,
+      );
       const items = await this.#list(
         PO,
         {

@@ -147,6 +147,21 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
     });
   }
   for (const e of state.records('employees').values() as Iterable<Record<string, unknown>>) {
+    // Reimbursements as payables: one Supplier per employee, linked by the README's Custom Field.
+    store.put({
+      doctype: 'Supplier',
+      name: `${String(e.name)} (${String(e.id)})`,
+      supplier_name: e.name,
+      supplier_group: 'Employees',
+      custom_employee: e.id,
+      country: '',
+      default_currency: '',
+      on_hold: 0,
+      hold_type: '',
+      disabled: e.active ? 0 : 1,
+      modified: e.modifiedAt,
+      docstatus: 0,
+    });
     store.put({
       ...base,
       doctype: 'Employee',
@@ -552,6 +567,37 @@ const PO_ITEM_FIELDS = [
   'cost_center',
   'project',
 ];
+const PI_FIELDS = [
+  'doctype',
+  'supplier',
+  'company',
+  'posting_date',
+  'set_posting_time',
+  'due_date',
+  'currency',
+  'conversion_rate',
+  'bill_no',
+  'bill_date',
+  'credit_to',
+  'cost_center',
+  'remarks',
+  'items',
+  'amended_from',
+  'naming_series',
+  'title',
+  'docstatus',
+];
+const PI_ITEM_FIELDS = [
+  'item_code',
+  'item_name',
+  'description',
+  'qty',
+  'uom',
+  'rate',
+  'expense_account',
+  'cost_center',
+  'project',
+];
 const JE_FIELDS = [
   'doctype',
   'voucher_type',
@@ -584,7 +630,33 @@ function checkFields(body: Record<string, unknown>, allowed: readonly string[], 
 function insert(store: ErpnextStore, state: SandboxState, doctype: string, body: Record<string, unknown>): Doc {
   if (doctype === 'Purchase Order') return insertPurchaseOrder(store, state, body);
   if (doctype === 'Journal Entry') return insertJournalEntry(store, state, body);
+  if (doctype === 'Purchase Invoice') return insertPurchaseInvoice(store, state, body);
   throw new FrappeError(403, 'PermissionError', `No permission to create ${doctype} through the simulator`);
+}
+
+/** An order or invoice item's account (of the company), dimensions, quantity and amount, checked as ERPNext does. */
+function itemCharge(
+  store: ErpnextStore,
+  company: CompanyState,
+  item: Record<string, unknown>,
+  index: number,
+  currency: string,
+  accountLabel: string,
+): { account: Doc; qty: number; rate: ReturnType<typeof money>; lineAmount: bigint } {
+  const account = linkExists(
+    store,
+    'Account',
+    required(item, 'expense_account', `Row #${index + 1}: ${accountLabel}`),
+    'Account',
+  );
+  if (account.company !== company.company.id)
+    throw validation(`Row #${index + 1}: Account ${account.name} does not belong to company ${company.company.id}`);
+  if (item.cost_center) linkExists(store, 'Cost Center', item.cost_center, 'Cost Center');
+  if (item.project) linkExists(store, 'Project', item.project, 'Project');
+  const qty = item.qty;
+  if (typeof qty !== 'number' || qty <= 0) throw validation(`Row #${index + 1}: Quantity must be greater than 0`);
+  const rate = money(String(item.rate ?? 0), currency);
+  return { account, qty, rate, lineAmount: minorOf(multiply(rate, String(qty))) };
 }
 
 function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
@@ -607,20 +679,7 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
     required(item, 'item_code', `Row #${index + 1}: Item Code`);
     required(item, 'item_name', `Row #${index + 1}: Item Name`);
     required(item, 'uom', `Row #${index + 1}: UOM`);
-    const account = linkExists(
-      store,
-      'Account',
-      required(item, 'expense_account', `Row #${index + 1}: Expense Account`),
-      'Account',
-    );
-    if (account.company !== company.company.id)
-      throw validation(`Row #${index + 1}: Account ${account.name} does not belong to company ${company.company.id}`);
-    if (item.cost_center) linkExists(store, 'Cost Center', item.cost_center, 'Cost Center');
-    if (item.project) linkExists(store, 'Project', item.project, 'Project');
-    const qty = item.qty;
-    if (typeof qty !== 'number' || qty <= 0) throw validation(`Row #${index + 1}: Quantity must be greater than 0`);
-    const rate = money(String(item.rate ?? 0), currency);
-    const lineAmount = minorOf(multiply(rate, String(qty)));
+    const { account, qty, rate, lineAmount } = itemCharge(store, company, item, index, currency, 'Expense Account');
     total += lineAmount;
     return {
       name: `${store.nextName('poi-', 10)}`,
@@ -758,6 +817,111 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
   });
 }
 
+/**
+ * A Purchase Invoice as ERPNext validates it [S purchase_invoice.json; D/U validations]: supplier not on hold
+ * or disabled, posting date reset to today unless `set_posting_time`, Supplier Invoice Date not after the
+ * posting date, Supplier Invoice No unique per supplier (Accounts Settings "Check Supplier Invoice Number
+ * Uniqueness", on here), `credit_to` a Payable account (default: the company's Creditors), the company
+ * currency unless an exchange rate is given.
+ */
+function insertPurchaseInvoice(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
+  checkFields(body, PI_FIELDS, 'Purchase Invoice');
+  const company = companyOf(state, required(body, 'company', 'Company'));
+  const supplier = linkExists(store, 'Supplier', required(body, 'supplier', 'Supplier'), 'Supplier');
+  if (supplier.disabled) throw validation(`Supplier ${supplier.name} is disabled`);
+  if (supplier.on_hold && (supplier.hold_type === 'All' || supplier.hold_type === 'Invoices'))
+    throw validation(`Purchase Invoices are not allowed for ${supplier.name} as it is on hold`);
+  const today = new Date().toISOString().slice(0, 10);
+  const postingDate = body.set_posting_time ? String(required(body, 'posting_date', 'Date')) : today;
+  const billDate = typeof body.bill_date === 'string' && body.bill_date !== '' ? body.bill_date : '';
+  if (billDate && billDate > postingDate) throw validation('Supplier Invoice Date cannot be greater than Posting Date');
+  const dueDate = typeof body.due_date === 'string' && body.due_date !== '' ? body.due_date : postingDate;
+  if (dueDate < postingDate) throw validation('Due Date cannot be before Posting Date');
+  if (typeof body.bill_no === 'string' && body.bill_no !== '') {
+    if (body.bill_no.length > 140) throw validation('Value too long for Supplier Invoice No (140 characters at most)');
+    const clash = [...store.table('Purchase Invoice').values()].find(
+      (pi) => pi.docstatus !== 2 && pi.supplier === supplier.name && pi.bill_no === body.bill_no,
+    );
+    if (clash) throw validation(`Supplier Invoice No exists in Purchase Invoice ${clash.name}`);
+  }
+  const currency = String(body.currency ?? company.company.currency);
+  if (currency !== company.company.currency && body.conversion_rate === undefined)
+    throw validation(`Exchange rate for ${currency} to ${company.company.currency} not found`);
+  const creditTo =
+    body.credit_to === undefined
+      ? [...store.table('Account').values()].find(
+          (a) => a.company === company.company.id && a.account_type === 'Payable',
+        )
+      : linkExists(store, 'Account', body.credit_to, 'Account');
+  if (!creditTo || creditTo.account_type !== 'Payable')
+    throw validation(`Credit To account ${String(creditTo?.name ?? body.credit_to)} must be a Payable account`);
+  const items = body.items;
+  if (!Array.isArray(items) || items.length === 0)
+    throw validation('Error: Value missing for Purchase Invoice: Items', 'MandatoryError');
+  let total = 0n;
+  const rows = items.map((raw, index) => {
+    const item = objectBody(raw);
+    checkFields(item, PI_ITEM_FIELDS, 'Purchase Invoice Item');
+    required(item, 'item_name', `Row #${index + 1}: Item Name`);
+    required(item, 'uom', `Row #${index + 1}: UOM`);
+    required(item, 'rate', `Row #${index + 1}: Rate`);
+    const { account, qty, rate, lineAmount } = itemCharge(store, company, item, index, currency, 'Expense Head');
+    total += lineAmount;
+    return {
+      name: store.nextName('pii-', 10),
+      doctype: 'Purchase Invoice Item',
+      parentfield: 'items',
+      parenttype: 'Purchase Invoice',
+      idx: index + 1,
+      item_code: item.item_code ?? '',
+      item_name: item.item_name,
+      description: item.description ?? item.item_name,
+      qty,
+      uom: item.uom,
+      stock_uom: item.uom,
+      conversion_factor: 1,
+      rate: Number(rate.amount),
+      amount: Number(fromMinorUnits(lineAmount, currency).amount),
+      expense_account: account.name,
+      cost_center: item.cost_center ?? '',
+      project: item.project ?? '',
+    };
+  });
+  const modified = timestamp(store);
+  const totalNumber = Number(fromMinorUnits(total, currency).amount);
+  return store.put({
+    doctype: 'Purchase Invoice',
+    name: store.nextName(`ACC-PINV-${postingDate.slice(0, 4)}-`, 5),
+    owner: 'api-user@example.com',
+    creation: modified,
+    modified,
+    docstatus: 0,
+    naming_series: 'ACC-PINV-.YYYY.-',
+    title: supplier.supplier_name,
+    supplier: supplier.name,
+    supplier_name: supplier.supplier_name,
+    company: company.company.id,
+    posting_date: postingDate,
+    set_posting_time: body.set_posting_time ? 1 : 0,
+    due_date: dueDate,
+    currency,
+    conversion_rate: body.conversion_rate ?? 1,
+    bill_no: body.bill_no ?? '',
+    bill_date: billDate,
+    credit_to: creditTo.name,
+    cost_center: body.cost_center ?? '',
+    remarks: body.remarks ?? '',
+    amended_from: body.amended_from ?? '',
+    items: rows,
+    total: totalNumber,
+    net_total: totalNumber,
+    grand_total: totalNumber,
+    base_grand_total: totalNumber,
+    outstanding_amount: totalNumber,
+    status: 'Draft',
+  });
+}
+
 function update(store: ErpnextStore, state: SandboxState, doc: Doc, body: Record<string, unknown>): SandboxResponse {
   if (body.modified !== undefined && body.modified !== doc.modified) {
     throw validation(
@@ -795,10 +959,14 @@ function update(store: ErpnextStore, state: SandboxState, doc: Doc, body: Record
   return { status: 200, body: body2 };
 }
 
+const WRITABLE: Readonly<Record<string, { fields: readonly string[]; table: string; rows: readonly string[] }>> = {
+  'Purchase Order': { fields: PO_FIELDS, table: 'items', rows: PO_ITEM_FIELDS },
+  'Purchase Invoice': { fields: PI_FIELDS, table: 'items', rows: PI_ITEM_FIELDS },
+  'Journal Entry': { fields: JE_FIELDS, table: 'accounts', rows: JE_ACCOUNT_FIELDS },
+};
+
 function pickWritable(doc: Doc): Record<string, unknown> {
-  const allowed = doc.doctype === 'Purchase Order' ? PO_FIELDS : JE_FIELDS;
-  const itemAllowed = doc.doctype === 'Purchase Order' ? PO_ITEM_FIELDS : JE_ACCOUNT_FIELDS;
-  const table = doc.doctype === 'Purchase Order' ? 'items' : 'accounts';
+  const { fields: allowed, table, rows: itemAllowed } = WRITABLE[doc.doctype];
   const picked = Object.fromEntries(
     Object.entries(doc).filter(([key]) => allowed.includes(key) && key !== 'docstatus'),
   );
@@ -814,13 +982,11 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   const currency = company.company.currency;
   const charges = new Map<string, bigint>();
   const date = String(doc.doctype === 'Purchase Order' ? doc.transaction_date : doc.posting_date);
-  const rows = (doc.doctype === 'Purchase Order' ? doc.items : doc.accounts) as Record<string, unknown>[];
+  const isJournal = doc.doctype === 'Journal Entry';
+  const rows = (isJournal ? doc.accounts : doc.items) as Record<string, unknown>[];
   for (const row of rows) {
-    const account = String(row.doctype === 'Purchase Order Item' ? row.expense_account : row.account);
-    const value =
-      row.doctype === 'Purchase Order Item'
-        ? amount(row.amount, currency, 'Amount')
-        : amount(row.debit, currency, 'Debit');
+    const account = String(isJournal ? row.account : row.expense_account);
+    const value = isJournal ? amount(row.debit, currency, 'Debit') : amount(row.amount, currency, 'Amount');
     if (value === 0n) continue;
     for (const key of [`Cost Center|${String(row.cost_center)}|${account}`, `Project|${String(row.project)}|*`]) {
       charges.set(key, (charges.get(key) ?? 0n) + value);
@@ -858,7 +1024,10 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   }
   doc.docstatus = 1;
   if (doc.doctype === 'Purchase Order') doc.status = 'To Receive and Bill';
-  else postGl(store, doc);
+  else if (doc.doctype === 'Purchase Invoice') {
+    doc.status = 'Unpaid';
+    postInvoiceGl(store, doc);
+  } else postGl(store, doc);
   return messages;
 }
 
@@ -913,8 +1082,32 @@ function postGl(store: ErpnextStore, doc: Doc): void {
   }
 }
 
+/** Expense heads debited per item, the payable (credit_to) credited with the total, against the supplier. */
+function postInvoiceGl(store: ErpnextStore, doc: Doc): void {
+  const entry = (row: Record<string, unknown>) =>
+    store.put({
+      doctype: 'GL Entry',
+      name: store.nextName('ACC-GLE-', 10),
+      docstatus: 1,
+      company: doc.company,
+      posting_date: doc.posting_date,
+      cost_center: '',
+      project: '',
+      debit: 0,
+      credit: 0,
+      voucher_type: 'Purchase Invoice',
+      voucher_no: doc.name,
+      is_cancelled: 0,
+      modified: doc.modified,
+      ...row,
+    });
+  for (const item of doc.items as Record<string, unknown>[])
+    entry({ account: item.expense_account, cost_center: item.cost_center, project: item.project, debit: item.amount });
+  entry({ account: doc.credit_to, party_type: 'Supplier', party: doc.supplier, credit: doc.grand_total });
+}
+
 function cancel(store: ErpnextStore, doc: Doc): void {
   doc.docstatus = 2;
-  if (doc.doctype === 'Purchase Order') doc.status = 'Cancelled';
+  if (doc.doctype === 'Purchase Order' || doc.doctype === 'Purchase Invoice') doc.status = 'Cancelled';
   for (const gl of store.table('GL Entry').values()) if (gl.voucher_no === doc.name) gl.is_cancelled = 1;
 }

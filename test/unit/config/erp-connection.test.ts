@@ -19,6 +19,7 @@ describe('retry policy from a dialog', () => {
         retryMaximumSeconds: 60,
         retryMaximumAttempts: '4',
         retryAfterCapSeconds: '0',
+        retryMaximumThrottledWaits: '5',
       }),
     ).toEqual({
       initialIntervalMs: 250,
@@ -27,6 +28,7 @@ describe('retry policy from a dialog', () => {
       maximumAttempts: 4,
       jitter: 0.2,
       retryAfterCapMs: 0,
+      maximumThrottledWaits: 5,
     });
   });
 
@@ -38,6 +40,7 @@ describe('retry policy from a dialog', () => {
     [{ retryMaximumAttempts: '2.5' }, /Maximum attempts must be a whole number from 1 to 1000/],
     [{ retryMaximumAttempts: '0' }, /Maximum attempts/],
     [{ retryAfterCapSeconds: '100000' }, /Retry-After cap \(s\)/],
+    [{ retryMaximumThrottledWaits: '-1' }, /Waits on 429 must be a whole number from 0 to 1000/],
     [
       { retryInitialSeconds: '10', retryMaximumSeconds: '5' },
       /Maximum interval \(s\) is shorter than Initial interval/,

@@ -78,12 +78,20 @@ describe('finance-erp dialect settings', () => {
         company: 'FS-DEMO',
         erpnextSite: 'erp.example.com',
         erpnextPayableAccount: '2910',
+        erpnextEmployeeField: 'custom_employee_id',
         authType: 'frappeToken',
       },
       { apiKey: 'k1', apiSecret: 's1' },
     );
     expect(built.auth).toEqual({ type: 'apiKey', headerName: 'Authorization', apiKey: 'token k1:s1' });
-    expect(built.options).toEqual({ site: 'erp.example.com', payableAccount: '2910' });
+    expect(built.options).toEqual({
+      site: 'erp.example.com',
+      payableAccount: '2910',
+      employeeField: 'custom_employee_id',
+    });
+    expect(() => config({ dialect: 'erpnext', company: 'FS-DEMO', erpnextEmployeeField: 'Employee' })).toThrow(
+      /Employee field on Supplier "Employee" must be a field name/,
+    );
     expect(() => config({ dialect: 'erpnext', company: 'FS-DEMO', authType: 'frappeToken' }, { apiKey: 'k1' })).toThrow(
       /API secret is empty/,
     );

@@ -1,9 +1,11 @@
 /**
  * The ERPNext dialect over real HTTP against the sandbox's Frappe simulator: `token key:secret`, Purchase Order
  * insert + submit, amendment on change, cancel through docstatus, lookup by the custom reference field,
- * Journal Entry postings found by Reference Number, Budget doctype with Stop / Warn, master data paging, and
- * Frappe's exc_type / _server_messages kept.
+ * Journal Entry postings found by Reference Number, payables as submitted Purchase Invoices keyed by bill_no,
+ * Budget doctype with Stop / Warn, master data paging, and Frappe's exc_type / _server_messages kept.
  */
+import type { ErpHttp, ErpRequest, ErpResponse } from '../../../lib/erp/client';
+import { createDialect, type PostingRequest } from '../../../lib/erp/dialect';
 import { erpnextStoreOf } from '../../../lib/sandbox/erpnext/api';
 import { line } from '../purchasing/fixtures';
 import { erpnextConnection, erpnextPurchaseOrder } from './erpnext-fixtures';
@@ -269,5 +271,175 @@ describe('ERPNext dialect against the Frappe simulator', () => {
     const accounts = await rig.dialect.listMasterData('glAccounts', { limit: 100 }, ctx);
     expect(accounts.items.find((a) => a.id === '6999')).toMatchObject({ open: false });
     await expect(rig.dialect.listMasterData('taxCodes', {}, ctx)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
+
+describe('ERPNext payables: Purchase Invoice against the Frappe simulator', () => {
+  let rig: DialectRig;
+  beforeAll(async () => {
+    rig = await startDialectRig(erpnextConnection());
+  });
+  afterAll(() => rig.close());
+  afterEach(() => rig.sandbox.state.faults.configure({}));
+
+  const payable = (externalReference: string, overrides: Partial<PostingRequest> = {}): PostingRequest => ({
+    kind: 'payable',
+    externalReference,
+    employeeId: 'E1010',
+    postingDate: today(),
+    currency: 'EUR',
+    lines: [
+      {
+        lineId: '1',
+        amount: eur('12.34'),
+        dimensions: { costCenter: 'CC-100', glAccount: '6000' },
+        description: 'Taxi',
+      },
+      {
+        lineId: '2',
+        amount: eur('20.00'),
+        dimensions: { costCenter: 'CC-100', glAccount: '6010', project: 'PRJ-2001' },
+      },
+    ],
+    ...overrides,
+  });
+  const invoices = () => [...erpnextStoreOf(rig.sandbox.state).table('Purchase Invoice').values()];
+
+  it("posts a payable as a submitted Purchase Invoice to the employee's Supplier, keyed by bill_no, once", async () => {
+    const posting = payable('cloudevents:urn:finance-sync:samples:RPT-PI-1');
+    const first = await rig.dialect.post(posting, ctx);
+    expect(first).toMatchObject({ documentType: 'posting', status: 'posted', total: eur('32.34') });
+    expect(first.documentId).toMatch(/^ACC-PINV-\d{4}-\d{5}$/);
+    const invoice = erpnextStoreOf(rig.sandbox.state).table('Purchase Invoice').get(first.documentId)!;
+    expect(invoice).toMatchObject({
+      docstatus: 1,
+      status: 'Unpaid',
+      supplier: expect.stringContaining('(E1010)'),
+      bill_no: posting.externalReference,
+      bill_date: today(),
+      posting_date: today(),
+      credit_to: '2110 - Creditors - FSD',
+      grand_total: 32.34,
+    });
+    expect(
+      (invoice.items as Array<Record<string, unknown>>).map((i) => [
+        i.expense_account,
+        i.cost_center,
+        i.project,
+        i.amount,
+      ]),
+    ).toEqual([
+      ['6000 - Travel - FSD', 'CC-100 - FSD', '', 12.34],
+      ['6010 - Meals and entertainment - FSD', 'CC-100 - FSD', 'PRJ-2001', 20],
+    ]);
+    const gl = [...erpnextStoreOf(rig.sandbox.state).table('GL Entry').values()].filter(
+      (entry) => entry.voucher_no === first.documentId,
+    );
+    expect(gl.map((entry) => [entry.account, entry.debit, entry.credit])).toEqual([
+      ['6000 - Travel - FSD', 12.34, 0],
+      ['6010 - Meals and entertainment - FSD', 20, 0],
+      ['2110 - Creditors - FSD', 0, 32.34],
+    ]);
+    const before = invoices().length;
+    expect((await rig.dialect.post(posting, ctx)).documentId).toBe(first.documentId);
+    expect(invoices()).toHaveLength(before);
+    expect(await rig.dialect.findByReference('posting', posting.externalReference, ctx)).toMatchObject({
+      documentId: first.documentId,
+      status: 'posted',
+    });
+  });
+
+  it('fits a reference longer than Supplier Invoice No (140) into a digest, found again by it', async () => {
+    const reference = `coupa:ExpenseReport:${'Y'.repeat(150)}`;
+    const first = await rig.dialect.post(payable(reference), ctx);
+    const invoice = erpnextStoreOf(rig.sandbox.state).table('Purchase Invoice').get(first.documentId)!;
+    expect(String(invoice.bill_no)).toMatch(/^FS[A-Z2-7]+$/);
+    expect(String(invoice.bill_no).length).toBeLessThanOrEqual(140);
+    expect((await rig.dialect.findByReference('posting', reference, ctx))?.documentId).toBe(first.documentId);
+  });
+
+  it('submits a draft an earlier attempt left instead of inserting a second invoice', async () => {
+    const posting = payable('draft-left-behind');
+    const { data } = await rig.http.request<{ data: { name: string } }>({
+      method: 'POST',
+      path: '/api/resource/Purchase%20Invoice',
+      correlationId: 'test',
+      body: {
+        supplier: 'SUP-1001',
+        company: 'FS-DEMO',
+        posting_date: today(),
+        set_posting_time: 1,
+        bill_no: 'draft-left-behind',
+        items: [{ item_name: 'x', qty: 1, uom: 'Nos', rate: 5, expense_account: '6000 - Travel - FSD' }],
+      },
+    });
+    const posted = await rig.dialect.post(posting, ctx);
+    expect(posted.documentId).toBe(data.data.name);
+    expect(
+      invoices()
+        .filter((i) => i.bill_no === 'draft-left-behind')
+        .map((i) => i.docstatus),
+    ).toEqual([1]);
+  });
+
+  it('submits again with the new modified after a TimestampMismatchError (someone saved the draft meanwhile)', async () => {
+    // A save in the ERP between the dialect's insert and its submit: the submit carries a stale `modified`.
+    const store = erpnextStoreOf(rig.sandbox.state);
+    let touched = false;
+    const touching: ErpHttp = {
+      request: async <T>(request: ErpRequest): Promise<ErpResponse<T>> => {
+        const body = request.body as { docstatus?: number } | undefined;
+        if (!touched && request.method === 'PUT' && body?.docstatus === 1) {
+          touched = true;
+          const name = decodeURIComponent(request.path.split('/').pop()!);
+          store.table('Purchase Invoice').get(name)!.modified = '2099-01-01 00:00:00.000000';
+        }
+        return rig.http.request<T>(request);
+      },
+    };
+    const dialect = createDialect('erpnext', touching, { ...erpnextConnection()(), baseUrl: rig.sandbox.url });
+    const posted = await dialect.post(payable('stale-submit'), ctx);
+    expect(touched).toBe(true);
+    expect(posted.status).toBe('posted');
+    const stale = rig.http.exchanges.find(
+      (e) => (e.error as { details?: { vendorCode?: string } })?.details?.vendorCode === 'TimestampMismatchError',
+    );
+    expect(stale?.error).toMatchObject({ httpStatus: 417 });
+    expect(invoices().filter((i) => i.bill_no === 'stale-submit')).toHaveLength(1);
+  });
+
+  it('refuses clearly when no Supplier stands for the employee, and keeps exc_type / _server_messages of a 417', async () => {
+    const missing = await rig.dialect
+      .post(payable('no-supplier', { employeeId: 'E9999' }), ctx)
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({
+      code: 'ERP_REJECTED',
+      details: { vendorCode: 'NO_EMPLOYEE_SUPPLIER', employeeId: 'E9999' },
+    });
+    expect((missing as Error).message).toMatch(/one Supplier per reimbursed employee/);
+    const held = await rig.dialect.post(payable('held', { supplierId: 'SUP-1009' }), ctx).catch((e: unknown) => e);
+    expect(held).toMatchObject({
+      code: 'ERP_REJECTED',
+      httpStatus: 417,
+      retryable: false,
+      details: {
+        vendorCode: 'ValidationError',
+        erpMessages: [expect.objectContaining({ code: 'ValidationError', text: expect.stringMatching(/on hold/) })],
+      },
+    });
+  });
+
+  it('reports a 429 as ERP_RATE_LIMITED with Retry-After, and posts once when the ERP answers again', async () => {
+    rig.sandbox.state.faults.configure({ errorRate: 1, errorStatus: 429, retryAfterSeconds: 7 });
+    const limited = await rig.dialect.post(payable('throttled'), ctx).catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: 'ERP_RATE_LIMITED', httpStatus: 429, retryable: true, retryAfterMs: 7000 });
+    expect(limited).toMatchObject({ details: { vendorCode: 'RateLimitExceededError' } });
+    rig.sandbox.state.faults.configure({});
+    const posted = await rig.dialect.post(payable('throttled'), ctx);
+    expect(
+      invoices()
+        .filter((i) => i.bill_no === 'throttled')
+        .map((i) => i.name),
+    ).toEqual([posted.documentId]);
   });
 });

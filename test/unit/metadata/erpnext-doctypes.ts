@@ -9,6 +9,13 @@
  * - Budget: erpnext/accounts/doctype/budget/budget.json @ 0637e2eb429387c3a34f4ab72a8df2312b37ca60 (modified 2025-12-10)
  * - Journal Entry: erpnext/accounts/doctype/journal_entry/journal_entry.json @ 00c7dbceaab6a676e31a0214feb4b083f249c019
  * - Journal Entry Account: from the ERPNext user manual and API examples, not read from its JSON [D/U]
+ * - Purchase Invoice: erpnext/accounts/doctype/purchase_invoice/purchase_invoice.json @ 89466e00b1625a9551ffc8beb611a04ab1ffd120
+ *   (modified 2018-10-29; `supplier` and `company` are not `reqd` in the JSON, the controller requires them;
+ *   `credit_to` is `reqd` and filled by the server from the supplier's or the company's payable account)
+ * - Purchase Invoice Item: erpnext/accounts/doctype/purchase_invoice_item/purchase_invoice_item.json @ 05c13711d11be43de7cc94187e89031a126ccf3d
+ *   (`conversion_factor` is read-only there: the server sets it, so it is not sent)
+ * - Supplier: only the fields the payable lookup reads, from the ERPNext manual [D/U]; `custom_employee` is the
+ *   Custom Field (Link to Employee) the README asks the administrator to add [setup]
  * - Budget Distribution (the monthly rows of the 2025 Budget model): start_date, end_date, amount, percent are
  *   assumed [U]; the stored budget_distribution.json is the 2014 standalone doctype of the same name
  * - the Custom Field `custom_external_ref` (Data) is what the README asks the administrator to add [setup].
@@ -112,6 +119,54 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
     user_remark: { fieldtype: 'Small Text' },
     total_debit: { fieldtype: 'Currency', read_only: true },
     total_credit: { fieldtype: 'Currency', read_only: true },
+  },
+  'Purchase Invoice': {
+    naming_series: { fieldtype: 'Select', reqd: true, options: 'ACC-PINV-.YYYY.-', serverFills: true },
+    title: { fieldtype: 'Data', serverFills: true },
+    supplier: { fieldtype: 'Link', options: 'Supplier' },
+    supplier_name: { fieldtype: 'Data', read_only: true },
+    due_date: { fieldtype: 'Date' },
+    company: { fieldtype: 'Link', options: 'Company' },
+    cost_center: { fieldtype: 'Link', options: 'Cost Center' },
+    posting_date: { fieldtype: 'Date', reqd: true },
+    set_posting_time: { fieldtype: 'Check' },
+    amended_from: { fieldtype: 'Link', read_only: true, options: 'Purchase Invoice' },
+    bill_no: { fieldtype: 'Data' },
+    bill_date: { fieldtype: 'Date' },
+    currency: { fieldtype: 'Link', options: 'Currency' },
+    conversion_rate: { fieldtype: 'Float' },
+    items: { fieldtype: 'Table', reqd: true, options: 'Purchase Invoice Item' },
+    total: { fieldtype: 'Currency', read_only: true },
+    net_total: { fieldtype: 'Currency', read_only: true },
+    grand_total: { fieldtype: 'Currency', read_only: true },
+    base_grand_total: { fieldtype: 'Currency', read_only: true },
+    outstanding_amount: { fieldtype: 'Currency', read_only: true },
+    credit_to: { fieldtype: 'Link', reqd: true, options: 'Account', serverFills: true },
+    status: {
+      fieldtype: 'Select',
+      options: '\nDraft\nReturn\nDebit Note Issued\nSubmitted\nPaid\nUnpaid\nOverdue\nCancelled',
+      serverFills: true,
+    },
+    remarks: { fieldtype: 'Small Text' },
+  },
+  'Purchase Invoice Item': {
+    item_code: { fieldtype: 'Link', options: 'Item' },
+    item_name: { fieldtype: 'Data', reqd: true },
+    description: { fieldtype: 'Text Editor' },
+    qty: { fieldtype: 'Float', reqd: true },
+    uom: { fieldtype: 'Link', reqd: true, options: 'UOM' },
+    conversion_factor: { fieldtype: 'Float', reqd: true, read_only: true, serverFills: true },
+    stock_uom: { fieldtype: 'Link', read_only: true, options: 'UOM' },
+    rate: { fieldtype: 'Currency', reqd: true },
+    amount: { fieldtype: 'Currency', reqd: true, read_only: true },
+    expense_account: { fieldtype: 'Link', options: 'Account' },
+    cost_center: { fieldtype: 'Link', options: 'Cost Center' },
+    project: { fieldtype: 'Link', options: 'Project' },
+  },
+  Supplier: {
+    supplier_name: { fieldtype: 'Data', reqd: true },
+    disabled: { fieldtype: 'Check' },
+    custom_employee: { fieldtype: 'Link', options: 'Employee' },
   },
   'Journal Entry Account': {
     account: { fieldtype: 'Link', reqd: true, options: 'Account' },

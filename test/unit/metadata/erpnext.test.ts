@@ -95,6 +95,24 @@ describe('ERPNext dialect and simulator against the frappe/erpnext doctype field
       },
       ctx,
     );
+    await rig.dialect.post(
+      {
+        kind: 'payable',
+        externalReference: `cloudevents:ExpenseReport:${'Z'.repeat(150)}`,
+        employeeId: 'E1010',
+        postingDate: today(),
+        currency: 'EUR',
+        lines: [
+          {
+            lineId: '1',
+            amount: eur('1.00'),
+            dimensions: { costCenter: 'CC-100', glAccount: '6000', project: 'PRJ-2001' },
+            description: 'D'.repeat(200),
+          },
+        ],
+      },
+      ctx,
+    );
     await rig.dialect.checkBudget(
       { costCenter: 'CC-100', glAccount: '6300', period: currentPeriod(), amount: eur('1.00') },
       ctx,
@@ -110,10 +128,34 @@ describe('ERPNext dialect and simulator against the frappe/erpnext doctype field
         'GET Purchase Order',
         'POST Journal Entry',
         'PUT Journal Entry',
+        'GET Supplier',
+        'POST Purchase Invoice',
+        'PUT Purchase Invoice',
+        'GET Purchase Invoice',
         'GET Budget',
         'GET GL Entry',
       ]),
     );
+  });
+
+  it('catches a read-only or unknown invoice field and an over-long Supplier Invoice No (the check can fail)', () => {
+    expect(
+      bodyProblems(
+        'Purchase Invoice',
+        {
+          supplier: 'S',
+          posting_date: '2026-01-01',
+          bill_no: 'b'.repeat(141),
+          project: 'P',
+          items: [{ item_name: 'x', qty: 1, uom: 'Nos', rate: 1, conversion_factor: 1 }],
+        },
+        'insert',
+      ),
+    ).toEqual([
+      'Purchase Invoice.bill_no: not a string of at most 140 characters',
+      'Purchase Invoice.project: not a field of Purchase Invoice',
+      'Purchase Invoice.items[0].conversion_factor: read only',
+    ]);
   });
 
   it('catches an unknown field, a read-only one, a missing required one and an over-long reference (the check can fail)', () => {

@@ -1,4 +1,5 @@
 import { caughtFailure, checkpointKey, MessageCheckpoints } from '../../../lib/reliability/flow-retry';
+import { isThrottled } from '../../../lib/reliability/retry-policy';
 import { manualClock, storeSandbox } from '../store/store-fixture';
 
 const sandbox = storeSandbox('flow-retry');
@@ -32,6 +33,16 @@ describe('caughtFailure', () => {
   it('trusts the pack error code that Node-RED 4.1 copies into msg.error', () => {
     expect(caughtFailure({ error: { message: 'refused', code: 'ERP_REJECTED', source } }, NOW).retryable).toBe(false);
     expect(caughtFailure({ error: { message: 'paused', code: 'CIRCUIT_OPEN', source } }, NOW).retryable).toBe(true);
+  });
+
+  it('keeps the code and HTTP status, so a throttle (429 / ERP_RATE_LIMITED) is recognised as one', () => {
+    const http429 = caughtFailure({ error: { message: 'HTTP 429', source }, statusCode: 429 }, NOW);
+    expect(http429).toMatchObject({ retryable: true, httpStatus: 429 });
+    expect(isThrottled(http429)).toBe(true);
+    const coded = caughtFailure({ error: { message: 'slow down', code: 'ERP_RATE_LIMITED', source } }, NOW);
+    expect(coded).toMatchObject({ code: 'ERP_RATE_LIMITED' });
+    expect(isThrottled(coded)).toBe(true);
+    expect(isThrottled(caughtFailure({ error: { message: 'HTTP 503', source }, statusCode: 503 }, NOW))).toBe(false);
   });
 
   it('reads a Retry-After header in seconds or as an HTTP date, case-insensitively', () => {

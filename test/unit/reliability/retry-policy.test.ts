@@ -2,7 +2,9 @@ import { FinanceError } from '../../../lib/errors';
 import { errorForResponse } from '../../../lib/erp/http-errors';
 import {
   DEFAULT_RETRY_POLICY,
+  decideRetry,
   hasAttemptsLeft,
+  isThrottled,
   isRetryable,
   nextDelayMs,
   retryPolicy,
@@ -25,6 +27,7 @@ describe('retry policy defaults', () => {
       maximumAttempts: 10,
       jitter: 0.2,
       retryAfterCapMs: 600_000,
+      maximumThrottledWaits: 20,
     });
   });
 
@@ -170,10 +173,11 @@ describe('validateRetryPolicy', () => {
       maximumAttempts: 2.5,
       jitter: 1,
       retryAfterCapMs: -1,
+      maximumThrottledWaits: -1,
     });
-    expect(violations).toHaveLength(5);
+    expect(violations).toHaveLength(6);
     expect(violations.join(' ')).toMatch(
-      /initialIntervalMs.*backoffCoefficient.*maximumAttempts.*jitter.*retryAfterCapMs/,
+      /initialIntervalMs.*backoffCoefficient.*maximumAttempts.*jitter.*retryAfterCapMs.*maximumThrottledWaits/,
     );
     expect(validateRetryPolicy({ initialIntervalMs: 5000, maximumIntervalMs: 1000 })).toEqual([
       'maximumIntervalMs must not be shorter than initialIntervalMs',
@@ -185,5 +189,103 @@ describe('validateRetryPolicy', () => {
     expect(() => retryPolicy({ backoffCoefficient: 0 })).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/backoffCoefficient/) }),
     );
+  });
+});
+
+describe('decideRetry: a 429 is a pause, not a used attempt', () => {
+  const policy = retryPolicy({
+    initialIntervalMs: 100,
+    maximumIntervalMs: 10_000,
+    maximumAttempts: 3,
+    maximumThrottledWaits: 2,
+    jitter: 0,
+  });
+  const throttled = (retryAfterMs?: number) =>
+    new FinanceError('ERP_RATE_LIMITED', 'ERP answered 429', { retryable: true, httpStatus: 429, retryAfterMs });
+  const unavailable = () =>
+    new FinanceError('ERP_UNAVAILABLE', 'ERP answered 503', { retryable: true, httpStatus: 503 });
+
+  it('recognises a throttle by the pack code or by HTTP 429, and nothing else', () => {
+    expect(isThrottled(throttled())).toBe(true);
+    expect(isThrottled({ statusCode: 429 })).toBe(true);
+    expect(isThrottled({ code: 'ERP_RATE_LIMITED' })).toBe(true);
+    expect(isThrottled(unavailable())).toBe(false);
+    expect(isThrottled({ status: '503' })).toBe(false);
+    expect(isThrottled(undefined)).toBe(false);
+  });
+
+  it('keeps the attempt on a 429, counting a throttled wait, even on the last attempt', () => {
+    expect(decideRetry(policy, { attempt: 3, throttledWaits: 0 }, throttled(), always(0.5))).toEqual({
+      retry: true,
+      next: { attempt: 3, throttledWaits: 1 },
+      delayMs: 400,
+    });
+  });
+
+  it('lengthens the wait with each throttled wait, and still honours Retry-After', () => {
+    const waits = [0, 1].map(
+      (throttledWaits) =>
+        (decideRetry(policy, { attempt: 1, throttledWaits }, throttled(), always(0.5)) as { delayMs: number }).delayMs,
+    );
+    expect(waits).toEqual([100, 200]);
+    expect(decideRetry(policy, { attempt: 1, throttledWaits: 0 }, throttled(5_000), always(0))).toMatchObject({
+      delayMs: 5_000,
+    });
+  });
+
+  it('counts 429s as attempts once the throttled waits are used up, so endless throttling still ends', () => {
+    expect(decideRetry(policy, { attempt: 1, throttledWaits: 2 }, throttled(), always(0.5))).toEqual({
+      retry: true,
+      next: { attempt: 2, throttledWaits: 2 },
+      delayMs: 100,
+    });
+    expect(decideRetry(policy, { attempt: 3, throttledWaits: 2 }, throttled(), always(0.5))).toEqual({
+      retry: false,
+      reason: 'attempts',
+    });
+    // 0 throttled waits: a 429 uses an attempt like any other failure (the behaviour before).
+    const strict = retryPolicy({ ...policy, maximumThrottledWaits: 0 });
+    expect(decideRetry(strict, { attempt: 1, throttledWaits: 0 }, throttled(), always(0.5))).toMatchObject({
+      next: { attempt: 2, throttledWaits: 0 },
+    });
+  });
+
+  it('bounds an ERP that throttles for ever at maximumThrottledWaits + maximumAttempts tries', () => {
+    let progress = { attempt: 1, throttledWaits: 0 };
+    let tries = 1;
+    for (;;) {
+      const decision = decideRetry(policy, progress, throttled(), always(0.5));
+      if (!decision.retry) break;
+      progress = decision.next;
+      tries += 1;
+    }
+    expect(tries).toBe(policy.maximumThrottledWaits + policy.maximumAttempts);
+  });
+
+  it('uses an attempt for other failures, none when nothing was sent, and stops on a permanent one', () => {
+    expect(decideRetry(policy, { attempt: 1, throttledWaits: 1 }, unavailable(), always(0.5))).toEqual({
+      retry: true,
+      next: { attempt: 2, throttledWaits: 1 },
+      delayMs: 100,
+    });
+    expect(decideRetry(policy, { attempt: 3, throttledWaits: 0 }, unavailable())).toEqual({
+      retry: false,
+      reason: 'attempts',
+    });
+    const circuitOpen = new FinanceError('CIRCUIT_OPEN', 'paused', { retryable: true });
+    expect(decideRetry(policy, { attempt: 3, throttledWaits: 0 }, circuitOpen, always(0.5))).toMatchObject({
+      retry: true,
+      next: { attempt: 3, throttledWaits: 0 },
+    });
+    const notSent = new FinanceError('ERP_CONFLICT', 'another attempt writes', {
+      retryable: true,
+      details: { sent: false },
+    });
+    expect(decideRetry(policy, { attempt: 3, throttledWaits: 0 }, notSent, always(0.5))).toMatchObject({ retry: true });
+    const rejected = new FinanceError('ERP_REJECTED', 'no', { retryable: false, httpStatus: 422 });
+    expect(decideRetry(policy, { attempt: 1, throttledWaits: 0 }, rejected)).toEqual({
+      retry: false,
+      reason: 'permanent',
+    });
   });
 });
