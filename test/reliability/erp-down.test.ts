@@ -6,6 +6,7 @@
 import { startRequestCounter, type RequestCounter } from '../support/request-counter';
 import { startNodeRed, startSandboxProcess, stopAll, type RunningProcess } from '../support/processes';
 import {
+  DEFAULT_RETRY,
   WEBHOOK_PATH,
   expenseEvents,
   concludeRun,
@@ -32,7 +33,12 @@ describe('reliability: an ERP outage', () => {
   beforeAll(async () => {
     sandbox = await startSandboxProcess();
     counter = await startRequestCounter(sandbox.url);
-    nodeRed = await startNodeRed(reliabilityFlows({ erpUrl: counter.url }));
+    // The write-back (to the source, which has no circuit breaker) must outlast the outage on its retries alone:
+    // 0.2 + 0.4 + 0.8 + 1.6 + 3 x 6 s is about 21 s of retries against a 10 s outage. With the default 8
+    // attempts up to 2 s (about 9 s), a write-back that met the outage's first second was dead-lettered.
+    nodeRed = await startNodeRed(
+      reliabilityFlows({ erpUrl: counter.url, retry: { ...DEFAULT_RETRY, maximumSeconds: 3, maximumAttempts: 10 } }),
+    );
   }, 120_000);
 
   afterAll(async () => {
