@@ -126,8 +126,17 @@ export interface MasterDataPage {
   nextCursor: string | null;
 }
 
+/**
+ * How an ERP controls budgets: `check-call` (the default) answers checkBudget before a document is written;
+ * `at-creation` has no such call and checks the budget when the document is written (SAP availability
+ * control), refusing the write with details.budget = { status: 'exceeded' } when it does not fit.
+ */
+export type BudgetControl = 'check-call' | 'at-creation';
+
 export interface ErpDialect {
   readonly name: string;
+  /** Absent means `check-call`. */
+  readonly budgetControl?: BudgetControl;
   checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability>;
   /** Creates the PO, or updates it when it exists (by erpRef.documentId or external reference). */
   upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef>;
