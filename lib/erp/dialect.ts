@@ -72,6 +72,11 @@ export interface PurchaseOrderRef extends ErpRef {
   action: 'created' | 'updated' | 'unchanged';
   /** The ERP's version of the document after the write (its ETag where the ERP has no other). */
   version?: string;
+  /**
+   * Warnings of the ERP's budget control at the write (SAP availability control within tolerance, in the
+   * sap-message header): the PO was saved, but the budget is nearly used up.
+   */
+  budgetWarnings?: ErpMessage[];
 }
 
 export interface PostingRef extends ErpRef {

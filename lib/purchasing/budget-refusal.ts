@@ -3,7 +3,8 @@
  * FCO_AVC_*) refuses the write instead of answering a funds check before. The dialect marks such a refusal
  * with details.budget = { status: 'exceeded', erpMessages }. It is a business outcome, the same as an
  * over-budget funds check: msg.budget with status `exceeded`, written back as budget_exceeded; never a
- * retry or a dead letter.
+ * retry or a dead letter. Its tolerance warnings on a saved order (budgetWarnings of the write) become
+ * msg.budget with status `warning`.
  */
 import type { FinanceError } from '../errors';
 import { isRecord } from '../erp/records';
@@ -39,5 +40,18 @@ export function budgetRefusalResult(error: FinanceError, po: PurchaseOrder, now:
       budgetMessages.length + others.length > 0
         ? [...budgetMessages, ...others]
         : [{ code: error.code, severity: 'error', text: error.message }],
+  };
+}
+
+/** msg.budget for a purchase order the ERP saved with budget warnings: status warning, the ERP's messages. */
+export function budgetWarningResult(warnings: readonly ErpMessage[], po: PurchaseOrder, now: Date): BudgetCheckResult {
+  const total = po.lines.reduce((sum, line) => sum + minorOf(line.amount), 0n);
+  return {
+    status: 'warning',
+    requested: fromMinorUnits(total, po.currency),
+    currency: po.currency,
+    period: po.orderDate.slice(0, 7),
+    checkedAt: now.toISOString(),
+    erpMessages: [...warnings],
   };
 }

@@ -64,4 +64,4 @@ export {
   type PurchaseOrderDialogSettings,
   type PurchaseOrderSettings,
 } from './settings';
-export { budgetRefusalResult, isBudgetRefusal } from './budget-refusal';
+export { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';

@@ -26,7 +26,7 @@ import { FinanceError, isFinanceError } from '../errors';
 import type { BudgetCheckResult, ErpRef, PurchaseOrder } from '../model/types';
 import { idempotencyKeyFor, isRefusal, type LedgerWriter } from '../posting/idempotent-write';
 import { ledgerKey, type LedgerKeyParts } from '../reliability/store';
-import { budgetRefusalResult, isBudgetRefusal } from './budget-refusal';
+import { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';
 import { diffPurchaseOrder, summarise, type ChangeSummary } from './diff';
 import {
   contentOf,
@@ -74,7 +74,14 @@ export interface PurchaseOrderResult {
 }
 
 export type SyncResult =
-  | { outcome: 'synced'; erp: PurchaseOrderErp; erpRef: ErpRef; purchaseOrder: PurchaseOrderResult }
+  | {
+      outcome: 'synced';
+      erp: PurchaseOrderErp;
+      erpRef: ErpRef;
+      purchaseOrder: PurchaseOrderResult;
+      /** The ERP saved the PO with budget warnings (SAP availability control within tolerance): msg.budget. */
+      budget?: BudgetCheckResult;
+    }
   | { outcome: 'refused'; error: FinanceError; errors?: ValidationFailure[] }
   /** The ERP's budget control refused the write: msg.budget (status exceeded), written back as budget_exceeded. */
   | { outcome: 'budget_exceeded'; error: FinanceError; budget: BudgetCheckResult };
@@ -149,10 +156,15 @@ async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promi
 }
 
 async function create(deps: SyncDependencies, event: PurchaseEvent, po: PurchaseOrder): Promise<SyncResult> {
+  let budgetWarnings: PurchaseOrderRef['budgetWarnings'];
   const result = await deps.writer.write<StoredCreate>({
     key: ledgerParts(event, CREATE_OPERATION),
     correlationId: event.correlationId,
-    write: async (ctx) => storedCreate(await deps.dialect.upsertPurchaseOrder(po, ctx)),
+    write: async (ctx) => {
+      const written = await deps.dialect.upsertPurchaseOrder(po, ctx);
+      budgetWarnings = written.budgetWarnings;
+      return storedCreate(written);
+    },
     lookup: async (ctx) => {
       const found = await deps.dialect.findByReference('purchaseOrder', po.externalReference, ctx);
       return found === null ? null : storedCreate({ ...found, action: 'created' });
@@ -173,7 +185,9 @@ async function create(deps: SyncDependencies, event: PurchaseEvent, po: Purchase
   });
   const httpStatus =
     result.outcome === 'duplicate' ? undefined : result.outcome === 'written' && action === 'created' ? 201 : 200;
-  return synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
+  const done = synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
+  if (done.outcome !== 'synced' || !budgetWarnings?.length) return done;
+  return { ...done, budget: budgetWarningResult(budgetWarnings, po, event.now) };
 }
 
 async function update(

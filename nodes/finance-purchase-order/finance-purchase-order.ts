@@ -153,6 +153,7 @@ export = function register(RED: NodeAPI): void {
           return { fill: 'yellow', shape: 'dot', text: 'budget_exceeded' };
         }
         msg.erp = result.erp;
+        if (result.budget) msg.budget = result.budget; // the ERP's budget warnings at the write
         msg.purchaseOrder = result.purchaseOrder;
         (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
         // With a write-back after this node, the write-back is the last step and finishes the event.

@@ -5,8 +5,8 @@
  * coding), cancelled, re-exported (delivered again), some over budget. The proof is read from each vendor
  * simulator's own state: each PO exists once with its requisition's last version, cancelled ones are cancelled
  * (deleted in BC, docstatus 2 in ERPNext), over-budget ones have no PO, and Coupa holds each PO number.
- * SAP is not here: API_PURCHASEORDER_PROCESS_SRV has no funds check and the example's commitment check asks the
- * ERP before the PO is written, so it cannot run against it (the SAP dialect refuses checkBudget).
+ * SAP S/4HANA has no funds check call: the example's commitment check reports `deferred` and SAP's availability
+ * control refuses the over-budget orders when they are written (BP/604), which ends as budget_exceeded too.
  */
 import * as path from 'node:path';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
@@ -109,6 +109,43 @@ const DIALECTS: Dialect[] = [
             )
             .sort(),
           totalCents: items.reduce((sum, item) => sum + cents(item.qty * item.rate), 0),
+        });
+      }
+      return found;
+    },
+  },
+  {
+    name: 'sap',
+    connection: {
+      dialect: 'sap',
+      company: 'FS01',
+      sapClient: '100',
+      sapPurchasingOrganization: '1010',
+      sapPurchasingGroup: '001',
+      sapPlant: '1010',
+      sapMaterialGroup: 'L001',
+      authType: 'basic',
+    },
+    credentials: { username: 'COMM_USER', password: CLIENT_SECRET },
+    // Cancel sets the deletion code L on the order; Your Reference holds the external reference in upper case.
+    purchaseOrders: (state) => {
+      const found = new Map<string, VendorPo[]>();
+      for (const po of state.sap.purchaseOrders as Array<Record<string, any>>) {
+        const items = (po.items as Array<Record<string, any>>).filter(
+          (item) => item.PurchasingDocumentDeletionCode !== 'L',
+        );
+        append(found, String(po.CorrespncExternalReference).toLowerCase(), {
+          number: po.PurchaseOrder,
+          status: po.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
+          accounts: items
+            .flatMap((item) =>
+              (item.accountAssignments as Array<Record<string, any>>).map((a) => `${a.CostCenter}/${a.GLAccount}`),
+            )
+            .sort(),
+          totalCents: items.reduce(
+            (sum, item) => sum + cents(Number(item.OrderQuantity) * Number(item.NetPriceAmount)),
+            0,
+          ),
         });
       }
       return found;

@@ -47,7 +47,7 @@ describe('readMasterData', () => {
 
   it('leaves out records without an id and stops a source whose cursor repeats', async () => {
     const snapshot = demoMasterData();
-    snapshot.projects.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
+    snapshot.projects!.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
     expect((await readMasterData(pagedDialect(snapshot), { correlationId: 'c' })).projects).toHaveLength(4);
     const looping = {
       listMasterData: async (): Promise<MasterDataPage> => ({ items: [], nextCursor: 'same' }),
@@ -158,7 +158,7 @@ describe('MasterDataCache', () => {
     });
     const lookup = await cache.lookup();
     expect(lookup.supplier('SUP-1009')?.status).toBe('blocked');
-    expect(lookup.project('PRJ-1907')?.status).toBe('closed');
+    expect(lookup.project?.('PRJ-1907')?.status).toBe('closed');
     expect(lookup.glAccount('6999')?.open).toBe(false);
     expect(lookup.taxCode?.('DE-19')?.country).toBe('DE');
     expect(lookup.costCenter('CC-600')?.open).toBe(true);
