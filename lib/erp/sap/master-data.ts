@@ -146,7 +146,11 @@ function recordOf(
       const validFrom = isoOf(entity.ValidityStartDate)?.slice(0, 10) ?? '0000-01-01';
       return {
         id: String(entity.CostCenter ?? ''),
-        name: textOf(entity, 'CostCenterName') ?? String(entity.CostCenter ?? ''),
+        // The description (40) where there is one; the name has 20 characters.
+        name:
+          textOf(entity, 'CostCenterDescription') ||
+          textOf(entity, 'CostCenterName') ||
+          String(entity.CostCenter ?? ''),
         modifiedAt: isoOf(entity.ValidityStartDate) ?? EPOCH,
         company: config.companyCode,
         open: validFrom <= today && today <= validTo && entity.IsBlkdForPrimaryCostsPosting !== 'X',
@@ -158,7 +162,7 @@ function recordOf(
     case 'glAccounts':
       return {
         id: String(entity.GLAccount ?? ''),
-        name: textOf(entity, 'GLAccountName') ?? String(entity.GLAccount ?? ''),
+        name: textOf(entity, 'GLAccountLongName') || textOf(entity, 'GLAccountName') || String(entity.GLAccount ?? ''),
         modifiedAt: isoOf(entity.LastChangeDateTime) ?? EPOCH,
         // X: balance sheet account (asset, liability or equity: SAP does not say which here); P, N, S: costs.
         type: entity.GLAccountType === 'X' || entity.IsBalanceSheetAccount === true ? 'asset' : 'expense',

@@ -58,7 +58,7 @@ describe('a budget refusal of the purchase order write (SAP availability control
           unitPrice: eur(amount),
           amount: eur(amount),
           taxCode: undefined,
-          accountAssignments: [{ dimensions: { costCenter: 'CC-400', glAccount: '6500' } }],
+          accountAssignments: [{ dimensions: { costCenter: 'CC-400', glAccount: '6500' }, percent: '100' }],
         }),
       ],
     });
@@ -72,6 +72,7 @@ describe('a budget refusal of the purchase order write (SAP availability control
 
   it('ends as budget_exceeded with the ERP messages, records nothing, and tries a later version again', async () => {
     const result = await sync(training('R-AVC-1', 1, '49999.00'));
+    if (result.outcome === 'refused') throw result.error;
     expect(result.outcome).toBe('budget_exceeded');
     if (result.outcome !== 'budget_exceeded') return;
     expect(result.budget).toMatchObject({
@@ -119,7 +120,7 @@ describe('a budget refusal of the purchase order write (SAP availability control
             unitPrice: eur('10.00'),
             amount: eur('10.00'),
             taxCode: undefined,
-            accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }],
+            accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' }, percent: '100' }],
           }),
         ],
       }),
@@ -136,6 +137,7 @@ describe('a budget refusal of the purchase order write (SAP availability control
         supplierId: 'SUP-1009',
       }),
     );
-    expect(blocked.outcome).toBe('refused');
+    expect(blocked).toMatchObject({ outcome: 'refused', error: { code: 'ERP_REJECTED' } });
+    expect(blocked.outcome === 'refused' && blocked.error.message).toMatch(/SUP-1009/);
   });
 });
