@@ -9,6 +9,7 @@
  * control refuses the over-budget orders when they are written (BP/604), which ends as budget_exceeded too.
  */
 import * as path from 'node:path';
+import { SAP_E2E_CONNECTION, SAP_E2E_CREDENTIALS } from '../support/sap-connection';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
 const { deployableFlows } = require('../../flows/deployable-flows');
 
@@ -116,17 +117,8 @@ const DIALECTS: Dialect[] = [
   },
   {
     name: 'sap',
-    connection: {
-      dialect: 'sap',
-      company: 'FS01',
-      sapClient: '100',
-      sapPurchasingOrganization: '1010',
-      sapPurchasingGroup: '001',
-      sapPlant: '1010',
-      sapMaterialGroup: 'L001',
-      authType: 'basic',
-    },
-    credentials: { username: 'COMM_USER', password: CLIENT_SECRET },
+    connection: { ...SAP_E2E_CONNECTION },
+    credentials: SAP_E2E_CREDENTIALS,
     // Cancel sets the deletion code L on the order; Your Reference holds the external reference in upper case.
     purchaseOrders: (state) => {
       const found = new Map<string, VendorPo[]>();

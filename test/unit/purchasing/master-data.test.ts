@@ -94,6 +94,41 @@ describe('an ERP that does not publish tax codes', () => {
   });
 });
 
+describe('an ERP that does not publish projects (SAP: WBS elements are checked at the write)', () => {
+  it("reads the other kinds, and a line's project is left to the ERP rather than refused as unknown", async () => {
+    const dialect = pagedDialect();
+    const snapshot = await readMasterData(
+      {
+        listMasterData: (kind: MasterDataKind, query: MasterDataQuery) =>
+          kind === 'projects' || kind === 'taxCodes'
+            ? Promise.reject(
+                new FinanceError('CONFIG_INVALID', `${kind} are not read from SAP`, {
+                  details: { kind, notPublished: true },
+                }),
+              )
+            : dialect.listMasterData(kind, query),
+      },
+      { correlationId: 'c' },
+    );
+    expect(snapshot.projects).toBeUndefined();
+    expect(snapshot.costCenters.length).toBeGreaterThan(0);
+    const lookup = lookupOf(snapshot);
+    expect(lookup.project).toBeUndefined();
+    const unknownProject = [
+      { dimensions: { costCenter: 'CC-400', glAccount: '6100', project: 'WBS-NOPE' }, percent: '100' },
+    ];
+    const po = toPurchaseOrder(
+      requisition({ lines: [line({ taxCode: undefined, accountAssignments: unknownProject })] }),
+      '2026-03-10',
+    );
+    expect(masterDataFailures(po, lookup)).toEqual([]);
+    // With the ERP's projects known, the same line is refused.
+    expect(masterDataFailures(po, lookupOf(demoMasterData())).map((failure) => failure.rule)).toEqual([
+      'projectUnknown',
+    ]);
+  });
+});
+
 describe('RefreshingCache', () => {
   it('loads once, serves the value, refreshes in the background once it is older than the interval', async () => {
     const clock = manualClock();

@@ -56,7 +56,9 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
   };
   const refused = (result: SyncResult) => {
     if (result.outcome !== 'refused')
-      throw new Error(`expected refused, got ${result.outcome === 'synced' ? result.purchaseOrder.action : result.outcome}`);
+      throw new Error(
+        `expected refused, got ${result.outcome === 'synced' ? result.purchaseOrder.action : result.outcome}`,
+      );
     return result;
   };
 
