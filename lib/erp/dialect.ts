@@ -113,6 +113,8 @@ export interface ErpPurchaseOrder {
   total: Money;
   status: 'open' | 'cancelled' | 'closed';
   lines: PurchaseOrderLine[];
+  /** After a change: the ERP's budget control warnings at that write (see PurchaseOrderRef.budgetWarnings). */
+  budgetWarnings?: ErpMessage[];
 }
 
 export type MasterRecord = Employee | Supplier | CostCenter | Project | GlAccount | TaxCode;

@@ -230,11 +230,14 @@ async function update(
     action: outcome.action,
     appliedAt: event.now.toISOString(),
   });
-  return synced(erpRef, outcome.action === 'updated' ? 200 : undefined, event, {
+  const done = synced(erpRef, outcome.action === 'updated' ? 200 : undefined, event, {
     action: outcome.action,
     replay: false,
     changes: summarise(changes),
   });
+  const budgetWarnings = outcome.action === 'updated' ? outcome.po.budgetWarnings : undefined;
+  if (done.outcome !== 'synced' || !budgetWarnings?.length) return done;
+  return { ...done, budget: budgetWarningResult(budgetWarnings, po, event.now) };
 }
 
 async function cancel(

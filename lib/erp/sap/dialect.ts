@@ -30,7 +30,7 @@
 import { FinanceError, isFinanceError } from '../../errors';
 import { fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
 import { currencyExponent } from '../../model/currencies';
-import type { ErpRef, MasterDataKind, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
+import type { ErpMessage, ErpRef, MasterDataKind, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
 import type { ErpHttp } from '../client';
 import type {
   BudgetAvailability,
@@ -225,7 +225,7 @@ class SapDialect implements ErpDialect {
         return { ...this.#ref(current), action: 'unchanged', version: etagOf(current) };
       }
       try {
-        const updated = await this.#apply(
+        const { entity: updated, budgetWarnings } = await this.#apply(
           number,
           current,
           header,
@@ -233,7 +233,12 @@ class SapDialect implements ErpDialect {
           etagOf(current),
           ctx,
         );
-        return { ...this.#ref(updated), action: 'updated', version: etagOf(updated) };
+        return {
+          ...this.#ref(updated),
+          action: 'updated',
+          version: etagOf(updated),
+          ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}),
+        };
       } catch (error) {
         if (attempt > 0 || !isStale(error)) throw error;
       }
@@ -248,9 +253,12 @@ class SapDialect implements ErpDialect {
     lines: readonly PurchaseOrderLine[] | undefined,
     ifMatch: string,
     ctx: CallContext,
-  ): Promise<Entity> {
+  ): Promise<{ entity: Entity; budgetWarnings: ErpMessage[] }> {
     const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
-    await this.#po.write({ method: 'PATCH', path, body: header, ifMatch }, ctx);
+    // Availability control judges the whole order on every write; the last write's warnings are the final word.
+    let budgetWarnings = budgetWarningsOf(
+      sapMessagesOf(await this.#po.write({ method: 'PATCH', path, body: header, ifMatch }, ctx)),
+    );
     if (lines !== undefined) {
       const items = activeItems(current);
       for (const item of items) {
@@ -262,10 +270,14 @@ class SapDialect implements ErpDialect {
       }
       const highest = allItems(current).reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
       for (const item of this.#items(lines, highest)) {
-        await this.#po.write({ method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item }, ctx);
+        const response = await this.#po.write(
+          { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
+          ctx,
+        );
+        budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
       }
     }
-    return this.#fetch(number, ctx);
+    return { entity: await this.#fetch(number, ctx), budgetWarnings };
   }
 
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
@@ -321,7 +333,8 @@ class SapDialect implements ErpDialect {
     if (patch.supplierId !== undefined) header.Supplier = patch.supplierId;
     if (patch.orderDate !== undefined) header.PurchaseOrderDate = sapDate(patch.orderDate);
     if (patch.currency !== undefined) header.DocumentCurrency = patch.currency;
-    return this.#canonical(await this.#apply(documentId, current, header, patch.lines, ifMatch, ctx));
+    const { entity, budgetWarnings } = await this.#apply(documentId, current, header, patch.lines, ifMatch, ctx);
+    return { ...this.#canonical(entity), ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}) };
   }
 
   #reference(externalReference: string): string {

@@ -129,6 +129,25 @@ describe('a budget refusal of the purchase order write (SAP availability control
     expect(plain.outcome === 'synced' && plain.budget).toBeFalsy();
   });
 
+  it('keeps the warnings of a change too, and refuses a change over budget as budget_exceeded', async () => {
+    // R-AVC-1 v2 holds 100.00, R-AVC-2 850.00 of CC-400 / training's 1,000.00.
+    const created = await sync(training('R-AVC-5', 1, '10.00'));
+    expect(created).toMatchObject({ outcome: 'synced', purchaseOrder: { action: 'created' } });
+    const raised = await sync(training('R-AVC-5', 2, '40.00'));
+    expect(raised).toMatchObject({
+      outcome: 'synced',
+      purchaseOrder: { action: 'updated' },
+      budget: { status: 'warning', erpMessages: [expect.objectContaining({ code: 'BP/603' })] },
+    });
+    const over = await sync(training('R-AVC-5', 3, '400.00'));
+    expect(over).toMatchObject({
+      outcome: 'budget_exceeded',
+      budget: { status: 'exceeded', erpMessages: [expect.objectContaining({ code: 'BP/604' })] },
+    });
+    // The version applied stays the last one SAP accepted.
+    expect(await deps.versions.get('coupa:R-AVC-5')).toMatchObject({ version: 2 });
+  });
+
   it('keeps other refusals as refused (a supplier SAP blocks for purchasing)', async () => {
     const blocked = await sync(
       requisition({
