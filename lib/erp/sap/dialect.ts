@@ -22,10 +22,12 @@
  * - budget: no funds check call. budgetControl is `at-creation`: availability control checks the PO when it
  *   is saved; a refusal is ERP_REJECTED with details.budget (lib/purchasing/budget-refusal.ts turns it into
  *   budget_exceeded), its tolerance warnings come in the `sap-message` header and are kept as
- *   PurchaseOrderRef.budgetWarnings. checkBudget itself still refuses (CONFIG_INVALID).
+ *   budgetWarnings (PurchaseOrderRef on create, ErpPurchaseOrder after a change). checkBudget itself still
+ *   refuses (CONFIG_INVALID).
  * - postings: supplier invoices with G/L account items, API_SUPPLIERINVOICE_PROCESS_SRV (supplier-invoice.ts);
- * - master data: suppliers, cost centers and G/L accounts (master-data.ts); employees, projects and tax
- *   codes are left to SAP at the write (CONFIG_INVALID with details.notPublished).
+ * - master data: suppliers, cost centers and G/L accounts (master-data.ts); projects and tax codes are left
+ *   to SAP at the write, employees to another owner (HR, the expense source): CONFIG_INVALID with
+ *   details.notPublished.
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
