@@ -271,15 +271,69 @@ class SapDialect implements ErpDialect {
         );
       }
       const highest = allItems(current).reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
-      for (const item of this.#items(lines, highest)) {
-        const response = await this.#po.write(
-          { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
-          ctx,
-        );
-        budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+      const added: Entity[] = [];
+      try {
+        for (const item of this.#items(lines, highest)) {
+          const response = await this.#po.write(
+            { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
+            ctx,
+          );
+          added.push(this.#po.entity(response.data, 'the added item', 'PurchaseOrderItem'));
+          budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+        }
+      } catch (error) {
+        throw await this.#restoreLines(number, current, added, error, ctx);
       }
     }
     return { entity: await this.#fetch(number, ctx), budgetWarnings };
+  }
+
+  /**
+   * A refused item (availability control, a bad account) after the old items were deleted would leave the order
+   * without its lines, while the pack still records the old version as applied. So the items added so far are
+   * deleted again and the old lines added back (they fitted before); the refusal is then thrown as it came.
+   * SAP's own answer to this is a $batch changeset (one LUW); this dialect does not send $batch yet.
+   */
+  async #restoreLines(
+    number: string,
+    current: Entity,
+    added: Entity[],
+    refusal: unknown,
+    ctx: CallContext,
+  ): Promise<unknown> {
+    try {
+      for (const item of added) {
+        const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
+        await this.#po.write(
+          { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
+          ctx,
+        );
+      }
+      const highest = [...allItems(current), ...added].reduce(
+        (max, item) => Math.max(max, Number(item.PurchaseOrderItem)),
+        0,
+      );
+      for (const item of this.#items(this.#canonical(current).lines, highest)) {
+        await this.#po.write(
+          {
+            method: 'POST',
+            path: `${this.#servicePath}/A_PurchaseOrder('${number}')/to_PurchaseOrderItem`,
+            body: item,
+          },
+          ctx,
+        );
+      }
+      return refusal;
+    } catch (restoreError) {
+      const original = isFinanceError(refusal) ? refusal : undefined;
+      return new FinanceError(
+        original?.code ?? 'ERP_REJECTED',
+        `${original?.message ?? String(refusal)} The lines removed for this change could not be added back (${
+          isFinanceError(restoreError) ? restoreError.message : String(restoreError)
+        }): check purchase order ${number} in SAP.`,
+        { httpStatus: original?.httpStatus, details: { ...original?.details, linesRestored: false }, cause: refusal },
+      );
+    }
   }
 
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {

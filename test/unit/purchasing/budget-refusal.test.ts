@@ -144,8 +144,15 @@ describe('a budget refusal of the purchase order write (SAP availability control
       outcome: 'budget_exceeded',
       budget: { status: 'exceeded', erpMessages: [expect.objectContaining({ code: 'BP/604' })] },
     });
-    // The version applied stays the last one SAP accepted.
-    expect(await deps.versions.get('coupa:R-AVC-5')).toMatchObject({ version: 2 });
+    // The version applied stays the last one SAP accepted, and SAP still holds its lines: the items removed
+    // for the refused change were added back.
+    const applied = await deps.versions.get('coupa:R-AVC-5');
+    expect(applied).toMatchObject({ version: 2 });
+    const held = await rig.dialect.getPurchaseOrder(applied!.erpRef!.documentId, ctx);
+    expect(held).toMatchObject({ status: 'open', total: eur('40.00') });
+    expect(held.lines.map((l) => [l.quantity, l.unitPrice.amount, l.accountAssignments[0].dimensions])).toEqual([
+      ['1', '40.00', { costCenter: 'CC-400', glAccount: '6500' }],
+    ]);
   });
 
   it('keeps other refusals as refused (a supplier SAP blocks for purchasing)', async () => {
