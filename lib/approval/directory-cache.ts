@@ -7,8 +7,8 @@
  * restart with the ERP unreachable the last snapshot kept in the store is used. Only when there has never
  * been a snapshot does a caller wait for (and see the failure of) the load.
  */
-import type { ErpDialect, CallContext, MasterRecord } from '../erp/dialect';
-import { FinanceError } from '../errors';
+import type { ErpDialect, CallContext, MasterDataPage, MasterRecord } from '../erp/dialect';
+import { FinanceError, isFinanceError } from '../errors';
 import type { CostCenter, Employee, MasterDataKind } from '../model/types';
 import type { ApprovalDirectory, DirectoryEmployee } from './directory';
 
@@ -139,6 +139,21 @@ export class DirectoryCache {
   }
 }
 
+/**
+ * An ERP that does not publish a kind (SAP S/4HANA: employees; details.notPublished) leaves the directory to
+ * another owner, read into the master data cache by finance-master-data (e.g. employees from the source). Until
+ * that cache is complete the read falls through to the ERP and meets this refusal: it is passing, not a
+ * configuration error, so the report waits (retried with the connection's policy) instead of being dead-lettered.
+ */
+function notYetAvailable(error: unknown, kind: MasterDataKind): unknown {
+  if (!isFinanceError(error) || error.code !== 'CONFIG_INVALID' || error.details?.notPublished !== true) return error;
+  return new FinanceError(
+    'ERP_UNAVAILABLE',
+    `The ${kind} for approval routing are not available yet: the ERP does not publish them (${error.message}) and the master data cache has no complete copy yet. Let finance-master-data read them from their owner (e.g. Employees from the source) into the cache the approval node uses; the report is tried again.`,
+    { retryable: true, details: { kind, notPublished: true }, cause: error },
+  );
+}
+
 async function readAll(
   dialect: Pick<ErpDialect, 'listMasterData'>,
   kind: MasterDataKind,
@@ -150,7 +165,9 @@ async function readAll(
   const items: MasterRecord[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < maxPages; page += 1) {
-    const result = await dialect.listMasterData(kind, { cursor, limit: options.pageSize ?? 500 }, ctx);
+    const result: MasterDataPage = await dialect
+      .listMasterData(kind, { cursor, limit: options.pageSize ?? 500 }, ctx)
+      .catch((error: unknown) => Promise.reject(notYetAvailable(error, kind)));
     items.push(...result.items);
     if (result.nextCursor === null) return items;
     if (seen.has(result.nextCursor)) break;

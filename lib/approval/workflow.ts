@@ -118,7 +118,7 @@ export interface PendingSummary {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_HOLD_MARGIN_MS = 60_000;
-const BUDGET_STATUSES: readonly BudgetStatus[] = ['within', 'exceeded', 'warning'];
+const BUDGET_STATUSES: readonly BudgetStatus[] = ['within', 'exceeded', 'warning', 'deferred'];
 
 export class ApprovalWorkflow {
   readonly scheduler: SlaScheduler;

@@ -116,14 +116,56 @@ function netOfCommitted(requests: BudgetRequest[], committed: readonly Charge[],
   });
 }
 
+/** True when the ERP has no funds check call and checks the budget when the document is written. */
+export function checkedAtCreation(dialect: Pick<ErpDialect, 'budgetControl'>): boolean {
+  return dialect.budgetControl === 'at-creation';
+}
+
+/** The code of the info message that says why a result is `deferred`. */
+export const CHECKED_AT_CREATION = 'CHECKED_AT_CREATION';
+
+/**
+ * msg.budget of an ERP that checks at creation: status `deferred`, what the document asks for, and a message
+ * saying why; no available amount or budget, because none was asked for (a made-up one would be a fake pass).
+ */
+function deferredOutcome(
+  dialect: Pick<ErpDialect, 'name'>,
+  charges: Charge[],
+  currency: string,
+  nowMs: number,
+): BudgetOutcome {
+  const periods = [...new Set(charges.map((charge) => charge.period))].sort();
+  return {
+    status: 'deferred',
+    requested: sum(
+      charges.map((charge) => charge.amount),
+      currency,
+    ),
+    currency,
+    period: periods[0] ?? dateOf(nowMs).slice(0, 7),
+    checkedAt: new Date(nowMs).toISOString(),
+    erpMessages: [
+      {
+        code: CHECKED_AT_CREATION,
+        severity: 'info',
+        text:
+          `The ERP (${dialect.name}) has no funds check call: its budget control checks this document when it is ` +
+          `written, and refuses it there if it does not fit (then the outcome is budget_exceeded). Nothing was checked before.`,
+      },
+    ],
+    checks: [],
+  };
+}
+
 export async function checkDocumentBudget(
-  dialect: Pick<ErpDialect, 'checkBudget'>,
+  dialect: Pick<ErpDialect, 'checkBudget'> & Partial<Pick<ErpDialect, 'budgetControl' | 'name'>>,
   document: MappedDocument,
   options: BudgetCheckOptions,
 ): Promise<BudgetOutcome> {
   const nowMs = (options.now ?? Date.now)();
   const currency = documentCurrency(document);
   const charges = chargesOf(document, { periodFrom: options.periodFrom, today: dateOf(nowMs) });
+  if (checkedAtCreation(dialect)) return deferredOutcome({ name: dialect.name ?? 'erp' }, charges, currency, nowMs);
   const requests = netOfCommitted(aggregateCharges(charges, currency), options.committed ?? [], currency);
   const ctx: CallContext = { correlationId: options.correlationId };
   const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>

@@ -2,7 +2,14 @@
 export { aggregateCharges, budgetKey, budgetKeysOf } from './aggregate';
 export { mapBounded } from './bounded';
 export { chargesOf, splitAmounts, type ChargeOptions } from './charges';
-export { checkDocumentBudget, DEFAULT_MAX_PARALLEL_CHECKS, isNoBudget, type BudgetCheckOptions } from './check';
+export {
+  CHECKED_AT_CREATION,
+  checkDocumentBudget,
+  checkedAtCreation,
+  DEFAULT_MAX_PARALLEL_CHECKS,
+  isNoBudget,
+  type BudgetCheckOptions,
+} from './check';
 export { openCommitmentOf } from './commitment';
 export { budgetDocumentOf, documentCurrency } from './document';
 export { dateOf, periodOf } from './periods';

@@ -3,13 +3,14 @@
  * - exceeded: the document asks for more than is available (or the ERP says so: it is the authority);
  * - warning: it fits, but afterwards at least `warningPercent` of the budget is consumed;
  * - within: otherwise.
- * The document's status is the worst of its keys (exceeded > warning > within).
+ * The document's status is the worst of its keys (exceeded > warning > within). `deferred` (the ERP checks
+ * at the write, see check.ts) is never a key's status; it ranks with within so it never hides a worse one.
  */
 import { add, compare, minorOf, subtract } from '../model/money';
 import type { BudgetStatus, Money } from '../model/types';
 import type { BudgetKeyCheck } from './types';
 
-const RANK: Readonly<Record<BudgetStatus, number>> = { within: 0, warning: 1, exceeded: 2 };
+const RANK: Readonly<Record<BudgetStatus, number>> = { within: 0, deferred: 0, warning: 1, exceeded: 2 };
 
 export interface BudgetFigures {
   budget: Money;

@@ -28,6 +28,8 @@ export interface DialectDialogSettings {
   sapPurchasingGroup?: string;
   sapPlant?: string;
   sapMaterialGroup?: string;
+  /** Chart of accounts the G/L accounts are read from (master data); default YCOA. */
+  sapChartOfAccounts?: string;
   erpnextSite?: string;
   erpnextReferenceField?: string;
   erpnextPayableAccount?: string;
@@ -105,9 +107,16 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
           },
         );
       }
+      const chart = optionalText(settings.sapChartOfAccounts);
+      if (chart !== undefined && !/^\S{1,4}$/.test(chart)) {
+        throw new FinanceError('CONFIG_INVALID', `Chart of accounts "${chart}" has at most 4 characters, e.g. YCOA.`, {
+          details: { field: 'sapChartOfAccounts' },
+        });
+      }
       return {
         ...(client ? { sapClient: client } : {}),
         ...(servicePath ? { servicePath } : {}),
+        ...(chart ? { chartOfAccounts: chart } : {}),
         purchasingOrganization: need(
           settings.sapPurchasingOrganization,
           'Purchasing organisation',

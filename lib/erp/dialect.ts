@@ -72,6 +72,11 @@ export interface PurchaseOrderRef extends ErpRef {
   action: 'created' | 'updated' | 'unchanged';
   /** The ERP's version of the document after the write (its ETag where the ERP has no other). */
   version?: string;
+  /**
+   * Warnings of the ERP's budget control at the write (SAP availability control within tolerance, in the
+   * sap-message header): the PO was saved, but the budget is nearly used up.
+   */
+  budgetWarnings?: ErpMessage[];
 }
 
 export interface PostingRef extends ErpRef {
@@ -108,6 +113,8 @@ export interface ErpPurchaseOrder {
   total: Money;
   status: 'open' | 'cancelled' | 'closed';
   lines: PurchaseOrderLine[];
+  /** After a change: the ERP's budget control warnings at that write (see PurchaseOrderRef.budgetWarnings). */
+  budgetWarnings?: ErpMessage[];
 }
 
 export type MasterRecord = Employee | Supplier | CostCenter | Project | GlAccount | TaxCode;
@@ -126,8 +133,17 @@ export interface MasterDataPage {
   nextCursor: string | null;
 }
 
+/**
+ * How an ERP controls budgets: `check-call` (the default) answers checkBudget before a document is written;
+ * `at-creation` has no such call and checks the budget when the document is written (SAP availability
+ * control), refusing the write with details.budget = { status: 'exceeded' } when it does not fit.
+ */
+export type BudgetControl = 'check-call' | 'at-creation';
+
 export interface ErpDialect {
   readonly name: string;
+  /** Absent means `check-call`. */
+  readonly budgetControl?: BudgetControl;
   checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability>;
   /** Creates the PO, or updates it when it exists (by erpRef.documentId or external reference). */
   upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef>;

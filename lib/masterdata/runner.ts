@@ -38,6 +38,11 @@ export interface SyncSummary {
   kinds: KindSyncResult[];
   /** Kinds whose sync failed; the others completed. */
   failures: Array<{ kind: MasterDataKind; code: string; message: string }>;
+  /**
+   * Kinds the owner does not publish (SAP: employees, projects, tax codes; its listMasterData says so with
+   * details.notPublished): not synced, not a failure. The kind is left to the ERP at the write.
+   */
+  notPublished?: Array<{ kind: MasterDataKind; message: string }>;
 }
 
 export class SyncRunner {
@@ -96,6 +101,10 @@ export class SyncRunner {
         );
       } catch (err) {
         const error = err instanceof FinanceError ? err : undefined;
+        if (error?.code === 'CONFIG_INVALID' && error.details?.notPublished === true) {
+          (summary.notPublished ??= []).push({ kind: owner.kind, message: error.message });
+          continue;
+        }
         summary.failures.push({
           kind: owner.kind,
           code: error?.code ?? 'ERP_UNAVAILABLE',

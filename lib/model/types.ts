@@ -166,7 +166,11 @@ export interface BudgetCheckRequest {
   amount: Money;
 }
 
-export type BudgetStatus = 'within' | 'exceeded' | 'warning';
+/**
+ * `deferred`: the ERP has no funds check call and checks the budget itself when the document is written
+ * (SAP availability control); nothing was checked before, and a refusal at the write ends as budget_exceeded.
+ */
+export type BudgetStatus = 'within' | 'exceeded' | 'warning' | 'deferred';
 
 export interface ErpMessage {
   code: string;
@@ -177,7 +181,8 @@ export interface ErpMessage {
 export interface BudgetCheckResult {
   status: BudgetStatus;
   requested: Money;
-  available: Money;
+  /** Absent when the ERP gave no figures: `deferred`, or `exceeded` from a refusal at the write. */
+  available?: Money;
   budget?: Money;
   currency: string;
   period: string;

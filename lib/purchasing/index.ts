@@ -64,3 +64,4 @@ export {
   type PurchaseOrderDialogSettings,
   type PurchaseOrderSettings,
 } from './settings';
+export { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';

@@ -17,7 +17,8 @@ export interface MasterDataSnapshot {
   /** Undefined when the ERP does not publish tax codes (its listMasterData refuses them with CONFIG_INVALID). */
   taxCodes: TaxCode[] | undefined;
   costCenters: CostCenter[];
-  projects: Project[];
+  /** Undefined when the ERP does not publish projects (SAP: WBS elements are checked at the write). */
+  projects: Project[] | undefined;
   glAccounts: GlAccount[];
 }
 
@@ -36,6 +37,16 @@ export interface ReadMasterDataOptions {
   maxPages?: number;
 }
 
+/**
+ * A kind the ERP does not publish: its listMasterData refuses it with CONFIG_INVALID (Business Central's tax
+ * codes; SAP's projects and tax codes, with details.notPublished). Validation of that kind is left to the ERP
+ * when the purchase order is written: a documented decision per dialect, not a failure.
+ */
+function unpublished(error: unknown): undefined {
+  if (isFinanceError(error) && error.code === 'CONFIG_INVALID') return undefined;
+  throw error;
+}
+
 /** Reads every record of the five kinds validation needs. */
 export async function readMasterData(
   dialect: Pick<ErpDialect, 'listMasterData'>,
@@ -44,19 +55,16 @@ export async function readMasterData(
 ): Promise<MasterDataSnapshot> {
   const [suppliers, taxCodes, costCenters, projects, glAccounts] = await Promise.all([
     readKind(dialect, 'suppliers', ctx, options),
-    readKind(dialect, 'taxCodes', ctx, options).catch((error: unknown) => {
-      if (isFinanceError(error) && error.code === 'CONFIG_INVALID') return undefined;
-      throw error;
-    }),
+    readKind(dialect, 'taxCodes', ctx, options).catch(unpublished),
     readKind(dialect, 'costCenters', ctx, options),
-    readKind(dialect, 'projects', ctx, options),
+    readKind(dialect, 'projects', ctx, options).catch(unpublished),
     readKind(dialect, 'glAccounts', ctx, options),
   ]);
   return {
     suppliers: suppliers as Supplier[],
     taxCodes: taxCodes as TaxCode[] | undefined,
     costCenters: costCenters as CostCenter[],
-    projects: projects as Project[],
+    projects: projects as Project[] | undefined,
     glAccounts: glAccounts as GlAccount[],
   };
 }
@@ -67,13 +75,13 @@ export function lookupOf(snapshot: MasterDataSnapshot): MasterDataLookup {
   const suppliers = byId(snapshot.suppliers);
   const taxCodes = snapshot.taxCodes === undefined ? undefined : byId(snapshot.taxCodes);
   const costCenters = byId(snapshot.costCenters);
-  const projects = byId(snapshot.projects);
+  const projects = snapshot.projects === undefined ? undefined : byId(snapshot.projects);
   const glAccounts = byId(snapshot.glAccounts);
   return {
     supplier: (id) => suppliers.get(id),
     ...(taxCodes === undefined ? {} : { taxCode: (id: string) => taxCodes.get(id) }),
     costCenter: (id) => costCenters.get(id),
-    project: (id) => projects.get(id),
+    ...(projects === undefined ? {} : { project: (id: string) => projects.get(id) }),
     glAccount: (id) => glAccounts.get(id),
   };
 }

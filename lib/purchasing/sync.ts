@@ -14,14 +14,19 @@
  *    last applied version, with If-Match (update.ts); nothing changed -> nothing is written.
  * 5. Record the applied version, so later versions are diffed against it and older ones are stale.
  *
+ * A write the ERP refuses for budget (its availability control at creation, see budget-refusal.ts) is the
+ * outcome `budget_exceeded` with msg.budget, like an over-budget funds check; nothing is recorded, so a later
+ * version of the requisition is tried again.
+ *
  * Refusals are business outcomes, returned; technical failures (the ERP unreachable, 5xx, a store error)
  * are thrown as FinanceError for the retry policy.
  */
 import type { ErpDialect, PurchaseOrderRef } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
-import type { ErpRef, PurchaseOrder } from '../model/types';
+import type { BudgetCheckResult, ErpRef, PurchaseOrder } from '../model/types';
 import { idempotencyKeyFor, isRefusal, type LedgerWriter } from '../posting/idempotent-write';
 import { ledgerKey, type LedgerKeyParts } from '../reliability/store';
+import { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';
 import { diffPurchaseOrder, summarise, type ChangeSummary } from './diff';
 import {
   contentOf,
@@ -69,8 +74,17 @@ export interface PurchaseOrderResult {
 }
 
 export type SyncResult =
-  | { outcome: 'synced'; erp: PurchaseOrderErp; erpRef: ErpRef; purchaseOrder: PurchaseOrderResult }
-  | { outcome: 'refused'; error: FinanceError; errors?: ValidationFailure[] };
+  | {
+      outcome: 'synced';
+      erp: PurchaseOrderErp;
+      erpRef: ErpRef;
+      purchaseOrder: PurchaseOrderResult;
+      /** The ERP saved the PO with budget warnings (SAP availability control within tolerance): msg.budget. */
+      budget?: BudgetCheckResult;
+    }
+  | { outcome: 'refused'; error: FinanceError; errors?: ValidationFailure[] }
+  /** The ERP's budget control refused the write: msg.budget (status exceeded), written back as budget_exceeded. */
+  | { outcome: 'budget_exceeded'; error: FinanceError; budget: BudgetCheckResult };
 
 export interface SyncDependencies {
   dialect: ErpDialect;
@@ -142,16 +156,21 @@ async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promi
 }
 
 async function create(deps: SyncDependencies, event: PurchaseEvent, po: PurchaseOrder): Promise<SyncResult> {
+  let budgetWarnings: PurchaseOrderRef['budgetWarnings'];
   const result = await deps.writer.write<StoredCreate>({
     key: ledgerParts(event, CREATE_OPERATION),
     correlationId: event.correlationId,
-    write: async (ctx) => storedCreate(await deps.dialect.upsertPurchaseOrder(po, ctx)),
+    write: async (ctx) => {
+      const written = await deps.dialect.upsertPurchaseOrder(po, ctx);
+      budgetWarnings = written.budgetWarnings;
+      return storedCreate(written);
+    },
     lookup: async (ctx) => {
       const found = await deps.dialect.findByReference('purchaseOrder', po.externalReference, ctx);
       return found === null ? null : storedCreate({ ...found, action: 'created' });
     },
   });
-  if (result.outcome === 'refused') return { outcome: 'refused', error: result.error };
+  if (result.outcome === 'refused') return refusal(result.error, po, event);
   const { action, ...erpRef } = result.ref;
   const content = contentOf(po);
   await deps.versions.record(event.externalReference, {
@@ -166,7 +185,9 @@ async function create(deps: SyncDependencies, event: PurchaseEvent, po: Purchase
   });
   const httpStatus =
     result.outcome === 'duplicate' ? undefined : result.outcome === 'written' && action === 'created' ? 201 : 200;
-  return synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
+  const done = synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
+  if (done.outcome !== 'synced' || !budgetWarnings?.length) return done;
+  return { ...done, budget: budgetWarningResult(budgetWarnings, po, event.now) };
 }
 
 async function update(
@@ -188,7 +209,7 @@ async function update(
         correlationId: event.correlationId,
       });
     } catch (error) {
-      if (isRefusal(error)) return { outcome: 'refused', error };
+      if (isRefusal(error)) return refusal(error, po, event);
       throw error;
     }
   }
@@ -209,11 +230,14 @@ async function update(
     action: outcome.action,
     appliedAt: event.now.toISOString(),
   });
-  return synced(erpRef, outcome.action === 'updated' ? 200 : undefined, event, {
+  const done = synced(erpRef, outcome.action === 'updated' ? 200 : undefined, event, {
     action: outcome.action,
     replay: false,
     changes: summarise(changes),
   });
+  const budgetWarnings = outcome.action === 'updated' ? outcome.po.budgetWarnings : undefined;
+  if (done.outcome !== 'synced' || !budgetWarnings?.length) return done;
+  return { ...done, budget: budgetWarningResult(budgetWarnings, po, event.now) };
 }
 
 async function cancel(
@@ -286,6 +310,13 @@ function notApproved(document: PurchaseDocument): FinanceError | undefined {
 }
 
 // ---- results -----------------------------------------------------------------------------------
+
+/** A refused write: a budget refusal of the ERP becomes its own outcome, any other stays refused. */
+function refusal(error: FinanceError, po: PurchaseOrder, event: PurchaseEvent): SyncResult {
+  if (isBudgetRefusal(error))
+    return { outcome: 'budget_exceeded', error, budget: budgetRefusalResult(error, po, event.now) };
+  return { outcome: 'refused', error };
+}
 
 type StoredCreate = ErpRef & { action: 'created' | 'updated' | 'unchanged' };
 

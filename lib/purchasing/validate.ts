@@ -34,7 +34,11 @@ export interface MasterDataLookup {
    */
   taxCode?(id: string): TaxCode | undefined;
   costCenter(id: string): CostCenter | undefined;
-  project(id: string): Project | undefined;
+  /**
+   * Absent when the ERP does not publish its projects (SAP S/4HANA: WBS elements are checked by SAP when the
+   * purchase order is written, see lib/erp/sap/master-data.ts); a line's project is then left to the ERP.
+   */
+  project?(id: string): Project | undefined;
   glAccount(id: string): GlAccount | undefined;
 }
 
@@ -157,7 +161,7 @@ function checkAssignment(at: LineFailures, field: string, dimensions: Dimensions
       );
     }
   }
-  if (dimensions.project !== undefined) {
+  if (dimensions.project !== undefined && lookup.project !== undefined) {
     const project = lookup.project(dimensions.project);
     if (project === undefined) {
       at.add(`${field}.project`, dimensions.project, 'projectUnknown', 'the ERP has no such project; check the code.');

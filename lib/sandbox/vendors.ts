@@ -1,7 +1,7 @@
 /**
  * The vendor API simulators inside the sandbox, reached by their own URL shapes (not /api/v1): Business
  * Central below /v2.0/{tenant}/{environment}/ with Entra ID's token path /{tenant}/oauth2/v2.0/token, SAP
- * S/4HANA below /sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV/, ERPNext (Frappe) below /api/resource/. Each
+ * S/4HANA below /sap/opu/odata/sap/<service>/ (purchase orders, supplier invoices, master data), ERPNext (Frappe) below /api/resource/. Each
  * applies the sandbox's injected faults and bearer token itself and answers in its vendor's error shape.
  */
 import type { IncomingMessage } from 'node:http';
@@ -10,7 +10,7 @@ import { handleBusinessCentral } from './business-central/api';
 import { bcStoreOf } from './business-central/store';
 import { parseJsonBody } from './http-body';
 import { erpnextStoreOf, handleFrappe } from './erpnext/api';
-import { SAP_SERVICE_PATH, handleSap, sapStoreOf } from './sap/api';
+import { SAP_ODATA_ROOT, SAP_SERVICE_NAMES, handleSap, sapStoreOf } from './sap/api';
 import type { SandboxState } from './state';
 import type { SandboxResponse } from './types';
 
@@ -29,9 +29,15 @@ export function isVendorPath(path: string): boolean {
     /^\/v2\.0\/[^/]+\/[^/]+\//.test(path) ||
     /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) ||
     path.startsWith('/api/resource/') ||
-    path === SAP_SERVICE_PATH ||
-    path.startsWith(`${SAP_SERVICE_PATH}/`)
+    sapService(path) !== undefined
   );
+}
+
+/** The SAP service a path is below (`/sap/opu/odata/sap/<name>[/...]`), when the simulator serves it. */
+function sapService(path: string): string | undefined {
+  if (!path.startsWith(`${SAP_ODATA_ROOT}/`)) return undefined;
+  const name = path.slice(SAP_ODATA_ROOT.length + 1).split('/')[0];
+  return SAP_SERVICE_NAMES.includes(name) ? name : undefined;
 }
 
 export function handleVendor(request: VendorRequest): SandboxResponse {
@@ -53,16 +59,19 @@ export function handleVendor(request: VendorRequest): SandboxResponse {
       body,
     });
   }
-  if (path === SAP_SERVICE_PATH || path.startsWith(`${SAP_SERVICE_PATH}/`)) {
+  const service = sapService(path);
+  if (service !== undefined) {
+    const root = `${SAP_ODATA_ROOT}/${service}`;
     return handleSap({
+      service,
       state: request.state,
       auth: request.auth,
       method: req.method ?? 'GET',
-      segments: path.slice(SAP_SERVICE_PATH.length).split('/').filter(Boolean).map(decodeURIComponent),
+      segments: path.slice(root.length).split('/').filter(Boolean).map(decodeURIComponent),
       query: request.query,
       headers: req.headers,
       body,
-      serviceRoot: `http://${host}${SAP_SERVICE_PATH}`,
+      serviceRoot: `http://${host}${root}`,
     });
   }
   const segments = path.split('/').filter(Boolean).map(decodeURIComponent);

@@ -1,6 +1,8 @@
 /**
  * `finance-budget-check`: asks the ERP whether the document's money is available and sends the message to
- * within, exceeded or warning with the answer in msg.budget. How lines are grouped into budget keys, summed
+ * within, exceeded or warning with the answer in msg.budget. An ERP without a funds check call (SAP: its
+ * availability control checks at the write) gives status `deferred`, sent on output 1 with the document,
+ * because the ERP decides when the document is written there; msg.budget.status says which it was. How lines are grouped into budget keys, summed
  * and judged lives in lib/budget; this node reads its settings, asks the connection and sends. With a store,
  * a call that fails for a passing reason (503, timeout, circuit open) is parked there and tried again with the
  * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once.
@@ -11,6 +13,7 @@ import {
   budgetDocumentOf,
   budgetSettings,
   checkDocumentBudget,
+  checkedAtCreation,
   dateOf,
   openCommitmentOf,
   type BudgetDialogSettings,
@@ -34,13 +37,14 @@ interface FinanceMessage extends NodeMessageInFlow {
   budget?: BudgetOutcome;
 }
 
-/** Output position per status: 1 within, 2 exceeded, 3 warning. */
-const OUTPUT: Readonly<Record<BudgetStatus, number>> = { within: 0, exceeded: 1, warning: 2 };
+/** Output position per status: 1 within (or deferred to the ERP's check at the write), 2 exceeded, 3 warning. */
+const OUTPUT: Readonly<Record<BudgetStatus, number>> = { within: 0, deferred: 0, exceeded: 1, warning: 2 };
 
 const STATUS_LOOK: Readonly<Record<BudgetStatus, Pick<Status, 'fill' | 'shape'>>> = {
   within: { fill: 'green', shape: 'dot' },
   warning: { fill: 'yellow', shape: 'dot' },
   exceeded: { fill: 'yellow', shape: 'dot' },
+  deferred: { fill: 'blue', shape: 'ring' },
 };
 
 export = function register(RED: NodeAPI): void {
@@ -85,14 +89,16 @@ export = function register(RED: NodeAPI): void {
         const document = budgetDocumentOf(msg.payload);
         const { dialect } = await erpNode.connection();
         const correlationId = typeof msg.finance?.correlationId === 'string' ? msg.finance.correlationId : msg._msgid;
-        const committed = settings.netOfCommitment
-          ? await openCommitmentOf(
-              dialect,
-              document,
-              { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
-              { correlationId },
-            )
-          : [];
+        // An ERP that checks at the write needs no commitment: it is asked nothing before.
+        const committed =
+          settings.netOfCommitment && !checkedAtCreation(dialect)
+            ? await openCommitmentOf(
+                dialect,
+                document,
+                { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
+                { correlationId },
+              )
+            : [];
         msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId, committed });
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;

@@ -1,7 +1,9 @@
 /**
  * `finance-purchase-order`: creates, updates and cancels a purchase order in the ERP from versioned
  * requisition (or purchase-order) events, once and in order; the logic is lib/purchasing. Output 1 carries
- * the synced PO (msg.erp, msg.purchaseOrder, payload.erpRef), output 2 the refused events (msg.error, and
+ * the synced PO (msg.erp, msg.purchaseOrder, payload.erpRef) or, when the ERP's budget control refused the
+ * write (SAP availability control), msg.budget with status exceeded and no msg.erp, so a write-back after it
+ * writes budget_exceeded as after finance-budget-check; output 2 the refused events (msg.error, and
  * msg.errors for validation failures). A failure that may pass (503, timeout, circuit open) is parked in the
  * store and tried again with the ERP connection's retry policy (nodes/shared/retrying.ts); the last failure,
  * or one retrying cannot fix, ends in done(err).
@@ -40,6 +42,7 @@ interface FinancePurchaseOrderDef extends NodeDef, PurchaseOrderDialogSettings {
 interface PurchaseOrderMessage extends NodeMessageInFlow {
   finance?: { correlationId?: unknown; source?: unknown; id?: unknown; version?: unknown; time?: unknown };
   erp?: unknown;
+  budget?: unknown;
   purchaseOrder?: unknown;
   error?: unknown;
   errors?: unknown;
@@ -136,7 +139,21 @@ export = function register(RED: NodeAPI): void {
           send([null, msg]);
           return { fill: 'yellow', shape: 'dot', text: result.error.code };
         }
+        if (result.outcome === 'budget_exceeded') {
+          delete msg.erp;
+          msg.budget = result.budget;
+          msg.error = refusalReport(result.error);
+          if (!settings.writebackFollows) {
+            await finishInboxEvent(store, msg.finance, {
+              status: 'budget_exceeded',
+              detail: { code: result.error.code, message: result.error.message },
+            });
+          }
+          send([msg, null]);
+          return { fill: 'yellow', shape: 'dot', text: 'budget_exceeded' };
+        }
         msg.erp = result.erp;
+        if (result.budget) msg.budget = result.budget; // the ERP's budget warnings at the write
         msg.purchaseOrder = result.purchaseOrder;
         (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
         // With a write-back after this node, the write-back is the last step and finishes the event.

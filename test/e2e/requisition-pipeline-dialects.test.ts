@@ -5,10 +5,11 @@
  * coding), cancelled, re-exported (delivered again), some over budget. The proof is read from each vendor
  * simulator's own state: each PO exists once with its requisition's last version, cancelled ones are cancelled
  * (deleted in BC, docstatus 2 in ERPNext), over-budget ones have no PO, and Coupa holds each PO number.
- * SAP is not here: API_PURCHASEORDER_PROCESS_SRV has no funds check and the example's commitment check asks the
- * ERP before the PO is written, so it cannot run against it (the SAP dialect refuses checkBudget).
+ * SAP S/4HANA has no funds check call: the example's commitment check reports `deferred` and SAP's availability
+ * control refuses the over-budget orders when they are written (BP/604), which ends as budget_exceeded too.
  */
 import * as path from 'node:path';
+import { SAP_E2E_CONNECTION, SAP_E2E_CREDENTIALS } from '../support/sap-connection';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
 const { deployableFlows } = require('../../flows/deployable-flows');
 
@@ -109,6 +110,34 @@ const DIALECTS: Dialect[] = [
             )
             .sort(),
           totalCents: items.reduce((sum, item) => sum + cents(item.qty * item.rate), 0),
+        });
+      }
+      return found;
+    },
+  },
+  {
+    name: 'sap',
+    connection: { ...SAP_E2E_CONNECTION },
+    credentials: SAP_E2E_CREDENTIALS,
+    // Cancel sets the deletion code L on the order; Your Reference holds the external reference in upper case.
+    purchaseOrders: (state) => {
+      const found = new Map<string, VendorPo[]>();
+      for (const po of state.sap.purchaseOrders as Array<Record<string, any>>) {
+        const items = (po.items as Array<Record<string, any>>).filter(
+          (item) => item.PurchasingDocumentDeletionCode !== 'L',
+        );
+        append(found, String(po.CorrespncExternalReference).toLowerCase(), {
+          number: po.PurchaseOrder,
+          status: po.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
+          accounts: items
+            .flatMap((item) =>
+              (item.accountAssignments as Array<Record<string, any>>).map((a) => `${a.CostCenter}/${a.GLAccount}`),
+            )
+            .sort(),
+          totalCents: items.reduce(
+            (sum, item) => sum + cents(Number(item.OrderQuantity) * Number(item.NetPriceAmount)),
+            0,
+          ),
         });
       }
       return found;

@@ -15,14 +15,25 @@
  * - errors keep `error.code`, `message.value` and `innererror.errordetails` (in details.erpMessages);
  *   availability-control refusals (BP/604, FCO_AVC_*) also carry details.budget = { status: 'exceeded' }.
  * The organisational data a PO needs (purchasing organisation and group, plant, material group, order
- * type) comes from the connection's options. This service has no funds check, no postings and no master
- * data: those calls say so (CONFIG_INVALID) instead of guessing.
+ * type) comes from the connection's options.
+ *
+ * What API_PURCHASEORDER_PROCESS_SRV does not offer comes from other SAP services below the same OData root
+ * (documentation only, no EDMX in specs; see their modules):
+ * - budget: no funds check call. budgetControl is `at-creation`: availability control checks the PO when it
+ *   is saved; a refusal is ERP_REJECTED with details.budget (lib/purchasing/budget-refusal.ts turns it into
+ *   budget_exceeded), its tolerance warnings come in the `sap-message` header and are kept as
+ *   budgetWarnings (PurchaseOrderRef on create, ErpPurchaseOrder after a change). checkBudget itself still
+ *   refuses (CONFIG_INVALID).
+ * - postings: supplier invoices with G/L account items, API_SUPPLIERINVOICE_PROCESS_SRV (supplier-invoice.ts);
+ * - master data: suppliers, cost centers and G/L accounts (master-data.ts); projects and tax codes are left
+ *   to SAP at the write, employees to another owner (HR, the expense source): CONFIG_INVALID with
+ *   details.notPublished.
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
 import { currencyExponent } from '../../model/currencies';
-import type { ErpMessage, ErpRef, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
-import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import type { ErpMessage, ErpRef, MasterDataKind, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
+import type { ErpHttp } from '../client';
 import type {
   BudgetAvailability,
   CallContext,
@@ -32,13 +43,23 @@ import type {
   ErpPurchaseOrder,
   FoundDocument,
   MasterDataPage,
+  MasterDataQuery,
   PostingRef,
+  PostingRequest,
   PurchaseOrderKey,
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
+import { listSapMasterData, SAP_MASTER_DATA_SERVICES, type SapMasterDataConfig } from './master-data';
+import { budgetWarningsOf, sapMessagesOf, SapService } from './service';
+import {
+  findSupplierInvoice,
+  postSupplierInvoice,
+  SUPPLIER_INVOICE_SERVICE,
+  type SupplierInvoiceConfig,
+} from './supplier-invoice';
 
 type Entity = Record<string, unknown>;
 
@@ -55,15 +76,9 @@ export const SAP_LENGTHS = {
 
 export const DEFAULT_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
 const EXPAND = 'to_PurchaseOrderItem,to_PurchaseOrderItem/to_AccountAssignment';
-const AVAILABILITY_CONTROL = /^(BP\/60[0-9]|FCO_AVC_)/;
 
 export function createSapDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
   return new SapDialect(http, config);
-}
-
-interface Csrf {
-  token: string;
-  cookie: string;
 }
 
 interface SapItem {
@@ -82,7 +97,7 @@ interface SapItem {
 
 class SapDialect implements ErpDialect {
   readonly name = 'sap';
-  readonly #http: ErpHttp;
+  readonly budgetControl = 'at-creation' as const;
   readonly #system: string;
   readonly #companyCode: string;
   readonly #servicePath: string;
@@ -94,12 +109,13 @@ class SapDialect implements ErpDialect {
     plant: string;
     materialGroup: string;
   };
-  #csrf?: Promise<Csrf>;
+  readonly #po: SapService;
+  readonly #invoices: SupplierInvoiceConfig;
+  readonly #masterData: SapMasterDataConfig;
 
   constructor(http: ErpHttp, config: DialectConfig) {
     const options = config.options ?? {};
     const where = `ERP connection "${config.name ?? 'erp'}" (SAP S/4HANA)`;
-    this.#http = http;
     this.#system = config.name ?? 'sap';
     this.#companyCode = required(config.company, 'company (the SAP company code, 4 characters)', where);
     if (this.#companyCode.length > 4)
@@ -116,6 +132,32 @@ class SapDialect implements ErpDialect {
       throw new FinanceError('CONFIG_INVALID', `${where}: the SAP client is three digits, e.g. 100.`);
     }
     this.#client = client || undefined;
+    this.#po = new SapService({
+      http,
+      system: this.#system,
+      path: servicePath,
+      client: this.#client,
+      scenario: 'SAP_COM_0053',
+    });
+    // The other services live below the same OData root as the purchase order service.
+    const root = servicePath.slice(0, servicePath.lastIndexOf('/'));
+    const service = (name: string, scenario: string) =>
+      new SapService({ http, system: this.#system, path: `${root}/${name}`, client: this.#client, scenario });
+    this.#invoices = {
+      system: this.#system,
+      companyCode: this.#companyCode,
+      service: service(SUPPLIER_INVOICE_SERVICE, 'SAP_COM_0057'),
+    };
+    this.#masterData = {
+      system: this.#system,
+      companyCode: this.#companyCode,
+      chartOfAccounts: options.chartOfAccounts?.trim() || 'YCOA',
+      services: {
+        suppliers: service(SAP_MASTER_DATA_SERVICES.suppliers, 'SAP_COM_0008'),
+        costCenters: service(SAP_MASTER_DATA_SERVICES.costCenters, 'SAP_COM_0179'),
+        glAccounts: service(SAP_MASTER_DATA_SERVICES.glAccounts, 'SAP_COM_0087'),
+      },
+    };
     this.#org = {
       purchaseOrderType: options.purchaseOrderType?.trim() || 'NB',
       purchasingOrganization: required(options.purchasingOrganization, 'purchasingOrganization', where),
@@ -125,31 +167,23 @@ class SapDialect implements ErpDialect {
     };
   }
 
-  // ---- what this service does not offer ----------------------------------------------------------
+  // ---- budget, postings, master data: other services or none ---------------------------------------
 
   checkBudget(): Promise<BudgetAvailability> {
     return Promise.reject(
-      this.#notInService(
-        'a funds check: availability control runs when the purchase order is saved, and its refusals (BP/604, FCO_AVC_*) come back as ERP_REJECTED with details.budget',
+      new FinanceError(
+        'CONFIG_INVALID',
+        `ERP "${this.#system}" (SAP S/4HANA) has no funds check call: availability control checks a purchase order when it is saved, and its refusals (BP/604, FCO_AVC_*) come back as ERP_REJECTED with details.budget. finance-budget-check reports such a connection as "deferred".`,
       ),
     );
   }
 
-  post(): Promise<PostingRef> {
-    return Promise.reject(this.#notInService('postings (journal entries and supplier invoices are other SAP APIs)'));
+  post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
+    return postSupplierInvoice(this.#invoices, posting, ctx);
   }
 
-  listMasterData(): Promise<MasterDataPage> {
-    return Promise.reject(
-      this.#notInService('master data (suppliers, cost centers and G/L accounts are other SAP APIs)'),
-    );
-  }
-
-  #notInService(what: string): FinanceError {
-    return new FinanceError(
-      'CONFIG_INVALID',
-      `ERP "${this.#system}" (SAP S/4HANA, API_PURCHASEORDER_PROCESS_SRV) has no ${what}. Use this connection for purchase orders only.`,
-    );
+  listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {
+    return listSapMasterData(this.#masterData, kind, query, ctx);
   }
 
   // ---- purchase orders ---------------------------------------------------------------------------
@@ -168,9 +202,15 @@ class SapDialect implements ErpDialect {
       CorrespncExternalReference: this.#reference(po.externalReference),
       to_PurchaseOrderItem: { results: this.#items(po.lines, 0) },
     };
-    const { data } = await this.#write({ method: 'POST', path: `${this.#servicePath}/A_PurchaseOrder`, body }, ctx);
-    const created = this.#d(data, 'the created purchase order');
-    return { ...this.#ref(created), action: 'created', version: etagOf(created) };
+    const response = await this.#po.write({ method: 'POST', path: `${this.#servicePath}/A_PurchaseOrder`, body }, ctx);
+    const created = this.#d(response.data, 'the created purchase order');
+    const budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+    return {
+      ...this.#ref(created),
+      action: 'created',
+      version: etagOf(created),
+      ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}),
+    };
   }
 
   async #update(number: string, po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
@@ -187,7 +227,7 @@ class SapDialect implements ErpDialect {
         return { ...this.#ref(current), action: 'unchanged', version: etagOf(current) };
       }
       try {
-        const updated = await this.#apply(
+        const { entity: updated, budgetWarnings } = await this.#apply(
           number,
           current,
           header,
@@ -195,7 +235,12 @@ class SapDialect implements ErpDialect {
           etagOf(current),
           ctx,
         );
-        return { ...this.#ref(updated), action: 'updated', version: etagOf(updated) };
+        return {
+          ...this.#ref(updated),
+          action: 'updated',
+          version: etagOf(updated),
+          ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}),
+        };
       } catch (error) {
         if (attempt > 0 || !isStale(error)) throw error;
       }
@@ -210,24 +255,85 @@ class SapDialect implements ErpDialect {
     lines: readonly PurchaseOrderLine[] | undefined,
     ifMatch: string,
     ctx: CallContext,
-  ): Promise<Entity> {
+  ): Promise<{ entity: Entity; budgetWarnings: ErpMessage[] }> {
     const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
-    await this.#write({ method: 'PATCH', path, body: header, ifMatch }, ctx);
+    // Availability control judges the whole order on every write; the last write's warnings are the final word.
+    let budgetWarnings = budgetWarningsOf(
+      sapMessagesOf(await this.#po.write({ method: 'PATCH', path, body: header, ifMatch }, ctx)),
+    );
     if (lines !== undefined) {
       const items = activeItems(current);
       for (const item of items) {
         const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
-        await this.#write(
+        await this.#po.write(
           { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
           ctx,
         );
       }
       const highest = allItems(current).reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
-      for (const item of this.#items(lines, highest)) {
-        await this.#write({ method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item }, ctx);
+      const added: Entity[] = [];
+      try {
+        for (const item of this.#items(lines, highest)) {
+          const response = await this.#po.write(
+            { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
+            ctx,
+          );
+          added.push(this.#po.entity(response.data, 'the added item', 'PurchaseOrderItem'));
+          budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+        }
+      } catch (error) {
+        throw await this.#restoreLines(number, current, added, error, ctx);
       }
     }
-    return this.#fetch(number, ctx);
+    return { entity: await this.#fetch(number, ctx), budgetWarnings };
+  }
+
+  /**
+   * A refused item (availability control, a bad account) after the old items were deleted would leave the order
+   * without its lines, while the pack still records the old version as applied. So the items added so far are
+   * deleted again and the old lines added back (they fitted before); the refusal is then thrown as it came.
+   * SAP's own answer to this is a $batch changeset (one LUW); this dialect does not send $batch yet.
+   */
+  async #restoreLines(
+    number: string,
+    current: Entity,
+    added: Entity[],
+    refusal: unknown,
+    ctx: CallContext,
+  ): Promise<unknown> {
+    try {
+      for (const item of added) {
+        const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
+        await this.#po.write(
+          { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
+          ctx,
+        );
+      }
+      const highest = [...allItems(current), ...added].reduce(
+        (max, item) => Math.max(max, Number(item.PurchaseOrderItem)),
+        0,
+      );
+      for (const item of this.#items(this.#canonical(current).lines, highest)) {
+        await this.#po.write(
+          {
+            method: 'POST',
+            path: `${this.#servicePath}/A_PurchaseOrder('${number}')/to_PurchaseOrderItem`,
+            body: item,
+          },
+          ctx,
+        );
+      }
+      return refusal;
+    } catch (restoreError) {
+      const original = isFinanceError(refusal) ? refusal : undefined;
+      return new FinanceError(
+        original?.code ?? 'ERP_REJECTED',
+        `${original?.message ?? String(refusal)} The lines removed for this change could not be added back (${
+          isFinanceError(restoreError) ? restoreError.message : String(restoreError)
+        }): check purchase order ${number} in SAP.`,
+        { httpStatus: original?.httpStatus, details: { ...original?.details, linesRestored: false }, cause: refusal },
+      );
+    }
   }
 
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
@@ -243,7 +349,7 @@ class SapDialect implements ErpDialect {
       const current = await this.#fetch(String(number), ctx);
       if (current.PurchasingDocumentDeletionCode === 'L') return this.#ref(current);
       try {
-        await this.#write(
+        await this.#po.write(
           {
             method: 'DELETE',
             path: `${this.#servicePath}/A_PurchaseOrder('${String(number)}')`,
@@ -263,7 +369,7 @@ class SapDialect implements ErpDialect {
     externalReference: string,
     ctx: CallContext,
   ): Promise<FoundDocument | null> {
-    if (documentType !== 'purchaseOrder') throw this.#notInService('postings to look up');
+    if (documentType === 'posting') return findSupplierInvoice(this.#invoices, externalReference, ctx);
     const found = await this.#find(externalReference, ctx);
     return found ? { ...this.#ref(found), raw: found } : null;
   }
@@ -283,7 +389,8 @@ class SapDialect implements ErpDialect {
     if (patch.supplierId !== undefined) header.Supplier = patch.supplierId;
     if (patch.orderDate !== undefined) header.PurchaseOrderDate = sapDate(patch.orderDate);
     if (patch.currency !== undefined) header.DocumentCurrency = patch.currency;
-    return this.#canonical(await this.#apply(documentId, current, header, patch.lines, ifMatch, ctx));
+    const { entity, budgetWarnings } = await this.#apply(documentId, current, header, patch.lines, ifMatch, ctx);
+    return { ...this.#canonical(entity), ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}) };
   }
 
   #reference(externalReference: string): string {
@@ -402,7 +509,7 @@ class SapDialect implements ErpDialect {
 
   async #fetch(number: string, ctx: CallContext): Promise<Entity> {
     if (!/^\d{1,10}$/.test(number)) throw invalidPo(`"${number}" is not an SAP purchase order number`);
-    const { data } = await this.#read(
+    const { data } = await this.#po.read(
       { path: `${this.#servicePath}/A_PurchaseOrder('${number}')`, query: { $expand: EXPAND } },
       ctx,
     );
@@ -411,7 +518,7 @@ class SapDialect implements ErpDialect {
 
   async #find(externalReference: string, ctx: CallContext): Promise<Entity | undefined> {
     const reference = this.#reference(externalReference);
-    const { data } = await this.#read(
+    const { data } = await this.#po.read(
       {
         path: `${this.#servicePath}/A_PurchaseOrder`,
         query: {
@@ -428,109 +535,13 @@ class SapDialect implements ErpDialect {
     return results[0];
   }
 
-  // ---- HTTP: sap-client, CSRF token and cookies, errors -------------------------------------------
-
-  #query(query: ErpRequest['query']): ErpRequest['query'] {
-    return this.#client ? { ...query, 'sap-client': this.#client } : query;
-  }
-
-  async #read(request: Pick<ErpRequest, 'path' | 'query'>, ctx: CallContext): Promise<ErpResponse<unknown>> {
-    return this.#send({ method: 'GET', ...request }, ctx);
-  }
-
-  /** A write with the CSRF token and its cookies; a 403 fetches both again and repeats the write once. */
-  async #write(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
-    for (let attempt = 0; ; attempt += 1) {
-      const csrf = await this.#token(ctx);
-      try {
-        return await this.#send(
-          { ...request, headers: { ...request.headers, 'X-CSRF-Token': csrf.token, Cookie: csrf.cookie } },
-          ctx,
-        );
-      } catch (error) {
-        if (attempt > 0 || !isFinanceError(error) || error.httpStatus !== 403) throw error;
-        if (this.#csrf !== undefined && (await this.#csrf.catch(() => undefined)) === csrf) this.#csrf = undefined;
-      }
-    }
-  }
-
-  #token(ctx: CallContext): Promise<Csrf> {
-    this.#csrf ??= (async () => {
-      const response = await this.#send(
-        { method: 'GET', path: `${this.#servicePath}/`, headers: { 'X-CSRF-Token': 'Fetch' } },
-        ctx,
-      );
-      const token = response.headers['x-csrf-token'];
-      const setCookie = response.headers['set-cookie'];
-      const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map(
-        (cookie) => cookie.split(';')[0],
-      );
-      if (typeof token !== 'string' || token === '' || token.toLowerCase() === 'required') {
-        throw new FinanceError(
-          'ERP_AUTH_FAILED',
-          `ERP "${this.#system}" gave no CSRF token; check that the communication user may call ${this.#servicePath} (communication scenario SAP_COM_0053).`,
-        );
-      }
-      return { token, cookie: cookies.join('; ') };
-    })();
-    this.#csrf.catch(() => {
-      this.#csrf = undefined;
-    });
-    return this.#csrf;
-  }
-
-  async #send(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
-    try {
-      return await this.#http.request<unknown>({
-        ...request,
-        query: this.#query(request.query),
-        correlationId: ctx.correlationId,
-      });
-    } catch (error) {
-      throw withSapMessages(error);
-    }
-  }
-
   #d(data: unknown, what: string): Entity {
-    const entity = isRecord(data) && isRecord(data.d) ? data.d : undefined;
-    if (!entity || typeof entity.PurchaseOrder !== 'string') throw this.#unexpected(what, 'no d.PurchaseOrder');
-    return entity;
+    return this.#po.entity(data, what, 'PurchaseOrder');
   }
 
   #unexpected(what: string, problem: string): FinanceError {
-    return new FinanceError(
-      'ERP_UNAVAILABLE',
-      `ERP "${this.#system}" (SAP) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL and service path; retrying will not help.`,
-      { retryable: false },
-    );
+    return this.#po.unexpected(what, problem);
   }
-}
-
-/** The error with SAP's errordetails as erpMessages, and an availability-control refusal as a budget result. */
-function withSapMessages(error: unknown): unknown {
-  if (!isFinanceError(error)) return error;
-  const body = error.details?.erpBody;
-  const inner =
-    isRecord(body) && isRecord(body.error) && isRecord(body.error.innererror) ? body.error.innererror : undefined;
-  const details = inner && Array.isArray(inner.errordetails) ? inner.errordetails.filter(isRecord) : [];
-  if (details.length === 0) return error;
-  const erpMessages: ErpMessage[] = details.map((detail) => ({
-    code: String(detail.code ?? ''),
-    severity: detail.severity === 'warning' ? 'warning' : detail.severity === 'info' ? 'info' : 'error',
-    text: String(detail.message ?? ''),
-  }));
-  const avc = erpMessages.filter((message) => AVAILABILITY_CONTROL.test(message.code));
-  return new FinanceError(error.code, error.message, {
-    httpStatus: error.httpStatus,
-    retryable: error.retryable,
-    retryAfterMs: error.retryAfterMs,
-    details: {
-      ...error.details,
-      erpMessages,
-      ...(avc.length > 0 ? { budget: { status: 'exceeded', erpMessages: avc } } : {}),
-    },
-    cause: error,
-  });
 }
 
 function required(value: string | undefined, what: string, where: string): string {

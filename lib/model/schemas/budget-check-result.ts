@@ -7,12 +7,14 @@ export const budgetCheckResultSchema = {
   title: 'BudgetCheckResult',
   description:
     'The outcome of a funds check. All amounts are in currency; available may be negative when the budget ' +
-    'is already overspent.',
+    'is already overspent. Status deferred: the ERP has no funds check call and checks the budget when the ' +
+    'document is written (SAP availability control). available is absent when the ERP gave no figures: ' +
+    'status deferred, or a budget refusal at the write (exceeded).',
   type: 'object',
   additionalProperties: false,
-  required: ['status', 'requested', 'available', 'currency', 'period', 'checkedAt', 'erpMessages'],
+  required: ['status', 'requested', 'currency', 'period', 'checkedAt', 'erpMessages'],
   properties: {
-    status: { enum: ['within', 'exceeded', 'warning'] },
+    status: { enum: ['within', 'exceeded', 'warning', 'deferred'] },
     requested: refs.money,
     available: refs.money,
     budget: refs.money,

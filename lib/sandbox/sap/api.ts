@@ -14,19 +14,63 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fromMinorUnits, minorOf, money, multiply } from '../../model/money';
-import type { AuthGate } from '../auth';
 import { budgetFigures } from '../budgets';
 import type { CompanyState } from '../company-state';
 import { ODataSyntaxError, matchesFilter, parseFilter, parseResourcePath } from '../odata';
 import { SandboxProblem } from '../problem';
 import type { SandboxState } from '../state';
 import type { SandboxResponse } from '../types';
+import {
+  SAP_ODATA_ROOT,
+  SapError,
+  checkProperties,
+  companyOf,
+  decimal,
+  errorResponse,
+  fieldError,
+  header,
+  isoDate,
+  objectBody,
+  sapDate,
+  single,
+  text,
+  type Entity,
+  type SapRequest,
+} from './common';
+import { readMasterData } from './master-data';
+import { readSupplierInvoices, writeSupplierInvoice, type SupplierInvoice } from './supplier-invoice';
 
-export const SAP_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
+export { COMPANY_CODES, SAP_ODATA_ROOT, type SapRequest } from './common';
+export const SAP_SERVICE_PATH = `${SAP_ODATA_ROOT}/API_PURCHASEORDER_PROCESS_SRV`;
 const ENTITY_TYPE = 'API_PURCHASEORDER_PROCESS_SRV';
-export const COMPANY_CODES: Readonly<Record<string, string>> = { FS01: 'FS-DEMO', FS02: 'FS-JP' };
 
-type Entity = Record<string, unknown>;
+/**
+ * The services the simulator serves, by technical name. Only API_PURCHASEORDER_PROCESS_SRV is checked against
+ * its EDMX (../shared/specs); the others rest on SAP's documentation (see API.md), no EDMX in the specs.
+ */
+const SERVICES: Readonly<
+  Record<
+    string,
+    {
+      read(store: SapStore, request: SapRequest): SandboxResponse;
+      write?(store: SapStore, request: SapRequest): SandboxResponse;
+    }
+  >
+> = {
+  API_PURCHASEORDER_PROCESS_SRV: {
+    read: (store, request) => read(store, request),
+    write: (store, request) => write(store, request),
+  },
+  API_SUPPLIERINVOICE_PROCESS_SRV: {
+    read: (store, request) => readSupplierInvoices(store.invoices, request),
+    write: (store, request) => writeSupplierInvoice(store.invoices, request, () => (store.nextInvoice += 1)),
+  },
+  API_BUSINESS_PARTNER: { read: (_store, request) => readMasterData(request) },
+  API_COSTCENTER_SRV: { read: (_store, request) => readMasterData(request) },
+  API_GLACCOUNTINCHARTOFACCOUNTS_SRV: { read: (_store, request) => readMasterData(request) },
+};
+
+export const SAP_SERVICE_NAMES: readonly string[] = Object.keys(SERVICES);
 
 interface AccountAssignment extends Entity {
   AccountAssignmentNumber: string;
@@ -40,10 +84,26 @@ interface Item extends Entity {
 interface Order {
   header: Entity;
   items: Item[];
+  /** Availability control's warnings of the last write, answered in its sap-message header. */
+  warnings?: Array<{ code: string; message: string; severity: string; target: string }>;
+}
+
+/** Consumption (in percent of the budget) from which availability control warns: tolerance action 1 [D]. */
+export const AVC_WARNING_PERCENT = 90n;
+
+/** The sap-message header of a write that passed with warnings [D Gateway message container]. */
+function withWarnings(response: SandboxResponse, order: Order): SandboxResponse {
+  const [first, ...rest] = order.warnings ?? [];
+  if (first === undefined) return response;
+  const message = { ...first, details: rest };
+  return { ...response, headers: { ...response.headers, 'sap-message': JSON.stringify(message) } };
 }
 
 export class SapStore {
   readonly orders = new Map<string, Order>();
+  /** Supplier invoices by "number/fiscal year". */
+  readonly invoices = new Map<string, SupplierInvoice>();
+  nextInvoice = 5100000000;
   /** Session cookie value -> CSRF token. */
   readonly sessions = new Map<string, string>();
   nextNumber = 4500000000;
@@ -52,6 +112,8 @@ export class SapStore {
 
   reset(): void {
     this.orders.clear();
+    this.invoices.clear();
+    this.nextInvoice = 5100000000;
     this.sessions.clear();
     this.nextNumber = 4500000000;
     this.counters = { requests: 0, csrfRejected: 0 };
@@ -68,6 +130,7 @@ export class SapStore {
         ...order.header,
         items: order.items.map(({ assignments, ...item }) => ({ ...item, accountAssignments: assignments })),
       })),
+      supplierInvoices: [...this.invoices.values()],
       counters: this.counters,
     };
   }
@@ -84,67 +147,16 @@ export function sapStoreOf(state: SandboxState): SapStore {
   return store;
 }
 
-export interface SapRequest {
-  state: SandboxState;
-  auth: AuthGate;
-  method: string;
-  /** Path segments after the service root. */
-  segments: string[];
-  query: URLSearchParams;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-  /** Absolute URL of the service root, for __metadata.uri and __next. */
-  serviceRoot: string;
-}
-
-class SapError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Array<{ code: string; message: string; severity: string; target?: string }> = [],
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function header(headers: SapRequest['headers'], name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join('; ') : value;
-}
-
-function errorResponse(error: SapError): SandboxResponse {
-  const transactionid = randomBytes(16).toString('hex').toUpperCase();
-  return {
-    status: error.status,
-    headers: { ...error.headers, 'Content-Type': 'application/json' },
-    body: {
-      error: {
-        code: error.code,
-        message: { lang: 'en', value: error.message },
-        innererror: {
-          application: {
-            component_id: 'MM-PUR-PO',
-            service_namespace: '/SAP/',
-            service_id: ENTITY_TYPE,
-            service_version: '0001',
-          },
-          transactionid,
-          timestamp: '',
-          Error_Resolution: {
-            SAP_Transaction: `For backend administrators: use ADT feed reader "SAP Gateway Error Log" or run transaction /IWFND/ERROR_LOG on SAP Gateway hub system and search for entries with the timestamp above for more details`,
-          },
-          errordetails: error.details.map((detail) => ({ target: '', ...detail })),
-        },
-      },
-    },
-  };
-}
-
 export function handleSap(request: SapRequest): SandboxResponse {
   const store = sapStoreOf(request.state);
+  const service = SERVICES[request.service];
   try {
+    if (!service)
+      throw new SapError(
+        404,
+        '/IWFND/MED/170',
+        `No service found for namespace '', name '${request.service}', version '0001'`,
+      );
     store.counters.requests += 1;
     const fault = request.state.faults.decide();
     if (fault.kind === 'rateLimited' || (fault.kind === 'error' && fault.status === 429)) {
@@ -158,7 +170,7 @@ export function handleSap(request: SapRequest): SandboxResponse {
     checkAuth(request);
     const session = sessionOf(store, request);
     if (request.method === 'GET') {
-      const response = read(store, request);
+      const response = service.read(store, request);
       if (header(request.headers, 'x-csrf-token')?.toLowerCase() === 'fetch') {
         const sid = randomBytes(12).toString('hex');
         const token = randomBytes(16).toString('base64');
@@ -185,11 +197,17 @@ export function handleSap(request: SapRequest): SandboxResponse {
         body: 'CSRF token validation failed',
       };
     }
-    return write(store, request);
+    if (!service.write)
+      throw new SapError(
+        405,
+        '/IWBEP/CM_MGW_RT/021',
+        `${request.service} is read-only here: ${request.method} is not supported`,
+      );
+    return service.write(store, request);
   } catch (error) {
-    if (error instanceof SapError) return errorResponse(error);
+    if (error instanceof SapError) return errorResponse(error, request.service);
     if (error instanceof ODataSyntaxError)
-      return errorResponse(new SapError(400, '/IWBEP/CM_MGW_RT/022', error.message));
+      return errorResponse(new SapError(400, '/IWBEP/CM_MGW_RT/022', error.message), request.service);
     if (error instanceof SandboxProblem && error.status === 401) {
       return {
         status: 401,
@@ -198,7 +216,10 @@ export function handleSap(request: SapRequest): SandboxResponse {
       };
     }
     const message = error instanceof Error ? error.message : String(error);
-    return errorResponse(new SapError(500, '/IWBEP/CM_MGW_RT/000', `The simulator failed: ${message}`));
+    return errorResponse(
+      new SapError(500, '/IWBEP/CM_MGW_RT/000', `The simulator failed: ${message}`),
+      request.service,
+    );
   }
 }
 
@@ -213,65 +234,6 @@ function sessionOf(store: SapStore, request: SapRequest): string | undefined {
   const cookies = header(request.headers, 'cookie') ?? '';
   const match = /SAP_SESSIONID_SIM_\d+=([0-9a-f]+)/.exec(cookies);
   return match && store.sessions.has(match[1]) ? match[1] : undefined;
-}
-
-// ---- values ----------------------------------------------------------------------------------------
-
-function sapDate(isoDate: string): string {
-  return `/Date(${Date.parse(`${isoDate}T00:00:00Z`)})/`;
-}
-
-function isoDate(value: unknown): string | undefined {
-  const match = typeof value === 'string' ? /^\/Date\((-?\d+)\)\/$/.exec(value) : null;
-  return match ? new Date(Number(match[1])).toISOString().slice(0, 10) : undefined;
-}
-
-function companyOf(request: SapRequest, code: unknown): CompanyState {
-  const id = typeof code === 'string' ? COMPANY_CODES[code] : undefined;
-  const company = id ? request.state.companies.get(id) : undefined;
-  if (!company)
-    throw new SapError(400, 'ME/082', `Company code ${String(code)} does not exist`, [
-      {
-        code: 'ME/082',
-        message: `Company code ${String(code)} does not exist`,
-        severity: 'error',
-        target: 'CompanyCode',
-      },
-    ]);
-  return company;
-}
-
-function text(body: Entity, name: string, max: number, required = false): string | undefined {
-  const value = body[name];
-  if (value === undefined || value === null) {
-    if (required) throw fieldError(name, `Enter a value for ${name}`);
-    return undefined;
-  }
-  if (typeof value !== 'string') throw new SapError(400, '/IWBEP/CM_MGW_RT/022', `Property ${name} has invalid value`);
-  if (value.length > max)
-    throw new SapError(
-      400,
-      '/IWBEP/CM_MGW_RT/022',
-      `Property ${name} has invalid value '${value}': more than ${max} characters`,
-    );
-  return value;
-}
-
-function decimal(body: Entity, name: string): string | undefined {
-  const value = body[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^-?\d+(\.\d+)?$/.test(value)) {
-    throw new SapError(
-      400,
-      '/IWBEP/CM_MGW_RT/022',
-      `Property ${name} has invalid value; Edm.Decimal is sent as a string`,
-    );
-  }
-  return value;
-}
-
-function fieldError(target: string, message: string): SapError {
-  return new SapError(400, 'MEPO/000', message, [{ code: 'MEPO/000', message, severity: 'error', target }]);
 }
 
 const HEADER_WRITABLE = [
@@ -313,16 +275,6 @@ const ASSIGNMENT_WRITABLE = [
   'MultipleAcctAssgmtDistrPercent',
   'PurgDocNetAmount',
 ];
-
-/** OData v2 refuses a property the type does not have, and Gateway one that is not creatable / updatable. */
-function checkProperties(body: Entity, allowed: readonly string[], type: string): void {
-  for (const name of Object.keys(body)) {
-    if (name === '__metadata' || name.startsWith('to_')) continue;
-    if (!allowed.includes(name)) {
-      throw new SapError(400, '/IWBEP/CM_MGW_RT/020', `Property '${name}' is invalid or not changeable for ${type}`);
-    }
-  }
-}
 
 // ---- reading ---------------------------------------------------------------------------------------
 
@@ -382,15 +334,6 @@ function expandOf(request: SapRequest): Set<string> {
       .map((part) => part.trim())
       .filter(Boolean),
   );
-}
-
-function single(entity: Entity, status = 200): SandboxResponse {
-  const metadata = entity.__metadata as { etag?: string } | undefined;
-  return {
-    status,
-    headers: { 'Content-Type': 'application/json', ...(metadata?.etag ? { ETag: metadata.etag } : {}) },
-    body: { d: entity },
-  };
 }
 
 function orderOf(store: SapStore, number: string | undefined): Order {
@@ -460,25 +403,18 @@ function requireIfMatch(request: SapRequest, current: unknown): void {
   }
 }
 
-function objectBody(body: unknown): Entity {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SapError(400, '/IWBEP/CM_MGW_RT/022', 'The request body must be a JSON object');
-  }
-  return body as Entity;
-}
-
 function write(store: SapStore, request: SapRequest): SandboxResponse {
   const path = parseResourcePath(request.segments);
   const [first, second] = path;
   const method = request.method === 'MERGE' ? 'PATCH' : request.method;
   if (first?.name === 'A_PurchaseOrder' && first.keys === undefined && method === 'POST') {
-    return single(
-      headerView(
-        request,
-        create(store, request, objectBody(request.body)),
-        new Set(['to_PurchaseOrderItem', 'to_PurchaseOrderItem/to_AccountAssignment']),
+    const order = create(store, request, objectBody(request.body));
+    return withWarnings(
+      single(
+        headerView(request, order, new Set(['to_PurchaseOrderItem', 'to_PurchaseOrderItem/to_AccountAssignment'])),
+        201,
       ),
-      201,
+      order,
     );
   }
   if (first?.name === 'A_PurchaseOrder' && first.keys) {
@@ -488,9 +424,14 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
       const company = companyOf(request, order.header.CompanyCode);
       const item = newItem(company, order, objectBody(request.body), order.items.length);
       order.items.push(item);
-      availabilityControl(store, company, order);
+      try {
+        availabilityControl(store, company, order);
+      } catch (error) {
+        order.items.pop(); // a refused item is not saved
+        throw error;
+      }
       touch(store, order, item);
-      return single(itemView(request, order, item, new Set(['to_AccountAssignment'])), 201);
+      return withWarnings(single(itemView(request, order, item, new Set(['to_AccountAssignment'])), 201), order);
     }
     if (second !== undefined) throw new SapError(405, '/IWBEP/CM_MGW_RT/021', 'Method not allowed');
     if (method === 'PATCH') {
@@ -503,10 +444,16 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
         'A_PurchaseOrder',
       );
       const company = companyOf(request, order.header.CompanyCode);
+      const before = { ...order.header };
       applyHeader(company, order.header, body);
-      availabilityControl(store, company, order);
+      try {
+        availabilityControl(store, company, order);
+      } catch (error) {
+        order.header = before; // a refused change is not saved
+        throw error;
+      }
       touch(store, order);
-      return { status: 204 };
+      return withWarnings({ status: 204 }, order);
     }
     if (method === 'DELETE') {
       requireIfMatch(request, order.header.etag);
@@ -756,11 +703,13 @@ function trimDecimals(value: string, currency: string): string {
 function availabilityControl(store: SapStore, company: CompanyState, order: Order): void {
   const others = commitments(store, order);
   const details = [];
+  const warnings = [];
   for (const [key, amount] of orderCharges(order)) {
     const [period, costCenter, glAccount] = key.split('|');
     const figures = budgetFigures(company, period, { costCenter, glAccount });
     if (!figures) continue; // no budget line: not under availability control
     const left = minorOf(figures.available) - (others.get(key) ?? 0n);
+    const budget = minorOf(figures.budget);
     if (amount > left) {
       const by = fromMinorUnits(amount - left, company.company.currency).amount;
       details.push({
@@ -769,7 +718,16 @@ function availabilityControl(store: SapStore, company: CompanyState, order: Orde
         severity: 'error',
         target: '',
       });
+    } else if (budget > 0n && (budget - left + amount) * 100n >= budget * AVC_WARNING_PERCENT) {
+      // Tolerance action 1 (warning): the order is saved, the message comes in the sap-message header.
+      warnings.push({
+        code: 'BP/603',
+        message: `Item ${glAccount} ${costCenter}: ${AVC_WARNING_PERCENT} % of the budget for ${period} is used up`,
+        severity: 'warning',
+        target: '',
+      });
     }
   }
   if (details.length > 0) throw new SapError(400, 'BP/604', details[0].message, details);
+  order.warnings = warnings;
 }

@@ -6,6 +6,7 @@ import {
   type SnapshotKeeper,
 } from '../../../lib/approval/directory-cache';
 import type { MasterDataPage, MasterDataQuery, MasterRecord } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
 import type { MasterDataKind } from '../../../lib/model/types';
 
 const ctx = { correlationId: 'test' };
@@ -105,6 +106,22 @@ describe('readDirectory', () => {
     const failure = Object.assign(new Error('down'), { code: 'ERP_UNAVAILABLE' });
     const dialect = { listMasterData: () => Promise.reject(failure) };
     await expect(readDirectory(dialect, ctx)).rejects.toBe(failure);
+  });
+
+  it('makes an ERP that does not publish employees (SAP) a passing failure, to wait for the master data cache', async () => {
+    const notPublished = new FinanceError('CONFIG_INVALID', 'employees are not read from SAP', {
+      details: { kind: 'employees', notPublished: true },
+    });
+    const dialect = { listMasterData: () => Promise.reject(notPublished) };
+    await expect(readDirectory(dialect, ctx)).rejects.toMatchObject({
+      code: 'ERP_UNAVAILABLE',
+      retryable: true,
+      details: { kind: 'employees', notPublished: true },
+      message: expect.stringContaining('Employees from the source'),
+    });
+    // Any other configuration error stays what it is.
+    const wrong = new FinanceError('CONFIG_INVALID', 'no such company');
+    await expect(readDirectory({ listMasterData: () => Promise.reject(wrong) }, ctx)).rejects.toBe(wrong);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  CHECKED_AT_CREATION,
   budgetDocumentOf,
   budgetSettings,
   checkDocumentBudget,
@@ -9,6 +10,7 @@ import type { BudgetAvailability, CallContext } from '../../../lib/erp/dialect';
 import { FinanceError } from '../../../lib/errors';
 import { fromMinorUnits, minorOf } from '../../../lib/model/money';
 import type { BudgetCheckRequest } from '../../../lib/model/types';
+import { validateDocument } from '../../../lib/model/validate';
 import { eur, expenseLine, expenseReport, orderLine, requisition } from './documents';
 
 /**
@@ -215,6 +217,40 @@ describe('checkDocumentBudget', () => {
     });
     const lenient = await checkDocumentBudget(new BudgetTable({}), report, { ...OPTIONS, noBudget: 'within' });
     expect(lenient).toMatchObject({ status: 'within', erpMessages: [{ code: 'NO_BUDGET', severity: 'info' }] });
+  });
+
+  it('asks nothing of an ERP that checks at the write, and says so: status deferred, no figures', async () => {
+    const erp = new BudgetTable({ 'CC-300/6010': { budget: '1.00' } });
+    const atCreation = Object.assign(erp, { name: 'sap', budgetControl: 'at-creation' as const });
+    const report = expenseReport(
+      [
+        expenseLine('L1', '150.00', { costCenter: 'CC-300', glAccount: '6010' }),
+        expenseLine('L2', '50.00', { costCenter: 'CC-100', glAccount: '6000' }),
+      ],
+      '200.00',
+    );
+    const budget = await checkDocumentBudget(atCreation, report, OPTIONS);
+    expect(erp.calls).toEqual([]);
+    expect(budget).toEqual({
+      status: 'deferred',
+      requested: eur('200.00'),
+      currency: 'EUR',
+      period: '2026-03',
+      checkedAt: '2026-03-20T10:00:00.000Z',
+      erpMessages: [expect.objectContaining({ code: CHECKED_AT_CREATION, severity: 'info' })],
+      checks: [],
+    });
+    expect(budget.erpMessages[0].text).toMatch(/sap.*no funds check call.*budget_exceeded/);
+    // It is a valid msg.budget for the canonical schema.
+    const { checks, ...result } = budget;
+    expect(checks).toEqual([]);
+    expect(validateDocument('BudgetCheckResult', result)).toMatchObject({ valid: true });
+    // The same ERP answering a check call (the default) is asked, and over budget here.
+    const asked = await checkDocumentBudget(new BudgetTable({ 'CC-300/6010': { budget: '1.00' } }), report, {
+      ...OPTIONS,
+      noBudget: 'within',
+    });
+    expect(asked.status).toBe('exceeded');
   });
 
   it('throws technical failures as they are, for done(err)', async () => {

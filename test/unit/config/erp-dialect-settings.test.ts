@@ -69,6 +69,9 @@ describe('finance-erp dialect settings', () => {
     expect(() => config({ ...settings, sapClient: '1' })).toThrow(/three digits/);
     expect(() => config({ ...settings, sapPlant: '' })).toThrow(/Plant is empty/);
     expect(() => config({ ...settings, sapServicePath: 'sap/opu' })).toThrow(/must start with "\/"/);
+    // The chart of accounts G/L accounts are read from: optional (the dialect's default is YCOA), 4 characters.
+    expect(config({ ...settings, sapChartOfAccounts: 'CAUS' }).options).toMatchObject({ chartOfAccounts: 'CAUS' });
+    expect(() => config({ ...settings, sapChartOfAccounts: 'TOOLONG' })).toThrow(/at most 4 characters/);
   });
 
   it('ERPNext: Frappe API key and secret as Authorization: token key:secret; site, reference field and payable account', () => {

@@ -174,26 +174,176 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
     expect((blocked as { details: Record<string, unknown> }).details.budget).toBeUndefined();
   });
 
-  it('says plainly what this service does not do, and passes 429 on as retryable', async () => {
+  it('has no funds check call (budget control at creation) and passes 429 on as retryable', async () => {
+    expect(rig.dialect.budgetControl).toBe('at-creation');
     await expect(
       rig.dialect.checkBudget({ costCenter: 'CC-100', period: '2026-01', amount: eur('1.00') }, ctx),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
-    await expect(
-      rig.dialect.post(
-        { kind: 'journal', externalReference: 'x', postingDate: today(), currency: 'EUR', lines: [] },
-        ctx,
-      ),
-    ).rejects.toThrow(/no postings/);
-    await expect(rig.dialect.listMasterData('suppliers', {}, ctx)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     rig.sandbox.state.faults.configure({ errorRate: 1, errorStatus: 429, retryAfterSeconds: 3 });
     try {
       await expect(rig.dialect.findByReference('purchaseOrder', 'x', ctx)).rejects.toMatchObject({
         code: 'ERP_RATE_LIMITED',
         retryAfterMs: 3000,
       });
+      await expect(rig.dialect.listMasterData('suppliers', {}, ctx)).rejects.toMatchObject({
+        code: 'ERP_RATE_LIMITED',
+      });
     } finally {
       rig.sandbox.state.faults.configure({});
     }
+  });
+
+  it('lists suppliers, cost centers and G/L accounts from their SAP services, page by page', async () => {
+    const all = async (kind: 'suppliers' | 'costCenters' | 'glAccounts', limit: number) => {
+      const items = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await rig.dialect.listMasterData(kind, { cursor, limit }, ctx);
+        items.push(...page.items);
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor !== null && pages < 50);
+      return { items, pages };
+    };
+    const suppliers = await all('suppliers', 3);
+    expect(suppliers.pages).toBeGreaterThan(1);
+    expect(suppliers.items.find((s) => s.id === 'SUP-1001')).toMatchObject({
+      name: 'Buerobedarf Mueller GmbH',
+      status: 'active',
+    });
+    expect(suppliers.items.find((s) => s.id === 'SUP-1009')).toMatchObject({ status: 'blocked' });
+    const reads = rig.http.exchanges.filter(
+      (e) => e.request.path.endsWith('/A_Supplier') && e.request.query?.$top === 3,
+    );
+    expect(reads[1].request.query?.$skip).toBe(3);
+    expect(reads[0].request).toMatchObject({
+      path: '/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_Supplier',
+      query: { $top: 3, $skip: 0, $inlinecount: 'allpages', 'sap-client': '100' },
+    });
+    expect(new Set(suppliers.items.map((s) => s.id)).size).toBe(suppliers.items.length);
+
+    const centers = await all('costCenters', 4);
+    expect(centers.items.map((c) => c.id)).toEqual(expect.arrayContaining(['CC-100', 'CC-400']));
+    expect(centers.items.find((c) => c.id === 'CC-100')).toMatchObject({ name: 'Finance and Management', open: true });
+    const centerRead = rig.http.exchanges.find((e) => e.request.path.endsWith('/A_CostCenter'));
+    expect(centerRead?.request.query).toMatchObject({ $filter: "CompanyCode eq 'FS01'", $expand: 'to_Text' });
+
+    const accounts = await all('glAccounts', 500);
+    expect(accounts.pages).toBe(1);
+    expect(accounts.items.find((a) => a.id === '6999')).toMatchObject({ open: false, type: 'expense' });
+    expect(accounts.items.find((a) => a.id === '0650')).toMatchObject({ type: 'asset', open: true });
+    // Delta: only accounts changed since then (LastChangeDateTime), none here after the newest one.
+    const newest = accounts.items
+      .map((a) => a.modifiedAt)
+      .sort()
+      .at(-1) as string;
+    const delta = await rig.dialect.listMasterData('glAccounts', { modifiedSince: newest }, ctx);
+    expect(delta.items.map((a) => a.modifiedAt)).toEqual([newest]);
+    const deltaRead = rig.http.exchanges.at(-1);
+    expect(deltaRead?.request.query?.$filter).toBe(
+      `ChartOfAccounts eq 'YCOA' and LastChangeDateTime ge datetimeoffset'${newest}'`,
+    );
+  });
+
+  it('leaves employees, projects and tax codes to SAP, saying so (not published)', async () => {
+    for (const kind of ['employees', 'projects', 'taxCodes'] as const) {
+      await expect(rig.dialect.listMasterData(kind, {}, ctx)).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        details: { kind, notPublished: true },
+      });
+    }
+  });
+
+  it('posts an expense report once as a supplier invoice with G/L items, found again by its Reference', async () => {
+    const reference = 'cloudevents:urn:finance-sync:samples:RPT-777';
+    const posting = {
+      kind: 'journal' as const,
+      externalReference: reference,
+      employeeId: 'E1017',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [
+        {
+          lineId: '1',
+          amount: eur('120.50'),
+          dimensions: { costCenter: 'CC-400', glAccount: '6000' },
+          description: 'Train',
+        },
+        {
+          lineId: '2',
+          amount: eur('30.00'),
+          dimensions: { costCenter: 'CC-400', glAccount: '6010' },
+          description: 'x'.repeat(80),
+        },
+      ],
+    };
+    const fetchesBefore = rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token'] === 'Fetch').length;
+    const posted = await rig.dialect.post(posting, ctx);
+    expect(posted).toMatchObject({ dialect: 'sap', documentType: 'posting', status: 'posted', total: eur('150.50') });
+    expect(posted.number).toMatch(/^51\d{8}$/);
+    expect(posted.documentId).toBe(`${posted.number}/${today().slice(0, 4)}`);
+    const post = rig.http.exchanges.find(
+      (e) => e.request.method === 'POST' && e.request.path.endsWith('/A_SupplierInvoice'),
+    );
+    // Its own service's CSRF token (one more fetch), with the session cookie.
+    expect(rig.http.exchanges.filter((e) => e.request.headers?.['X-CSRF-Token'] === 'Fetch').length).toBe(
+      fetchesBefore + 1,
+    );
+    expect(post?.request.path).toBe('/sap/opu/odata/sap/API_SUPPLIERINVOICE_PROCESS_SRV/A_SupplierInvoice');
+    const body = post?.request.body as Record<string, any>;
+    expect(body).toMatchObject({
+      CompanyCode: 'FS01',
+      InvoicingParty: 'E1017',
+      InvoiceGrossAmount: '150.50',
+      DocumentCurrency: 'EUR',
+      TaxIsCalculatedAutomatically: false,
+    });
+    expect(body.SupplierInvoiceIDByInvcgParty).toMatch(/^FS[A-Z2-7]{14}$/);
+    expect(body.to_SupplierInvoiceItemGLAcct.results).toEqual([
+      expect.objectContaining({
+        SupplierInvoiceItem: '0001',
+        GLAccount: '6000',
+        CostCenter: 'CC-400',
+        SupplierInvoiceItemAmount: '120.50',
+        DebitCreditCode: 'S',
+      }),
+      expect.objectContaining({ SupplierInvoiceItem: '0002', SupplierInvoiceItemText: 'x'.repeat(50) }),
+    ]);
+
+    // Again: found by its Reference, nothing posted twice.
+    const writesBefore = rig.http.exchanges.filter((e) => e.request.method === 'POST').length;
+    expect(await rig.dialect.post(posting, ctx)).toMatchObject({ documentId: posted.documentId });
+    expect(rig.http.exchanges.filter((e) => e.request.method === 'POST').length).toBe(writesBefore);
+    expect(await rig.dialect.findByReference('posting', reference, ctx)).toMatchObject({ number: posted.number });
+    expect(await rig.dialect.findByReference('posting', 'never-posted', ctx)).toBeNull();
+    const invoices = (sapStoreOf(rig.sandbox.state).snapshot().supplierInvoices as unknown[]).length;
+    expect(invoices).toBe(1);
+  });
+
+  it("refuses postings SAP would refuse, before or at the write, with SAP's messages", async () => {
+    const base = { kind: 'journal' as const, postingDate: today(), currency: 'EUR' };
+    const line = (glAccount: string) => ({
+      lineId: '1',
+      amount: eur('10.00'),
+      dimensions: { costCenter: 'CC-100', glAccount },
+    });
+    await expect(rig.dialect.post({ ...base, externalReference: 'p-1', lines: [line('6000')] }, ctx)).rejects.toThrow(
+      /employeeId/,
+    );
+    const blocked = await rig.dialect
+      .post({ ...base, externalReference: 'p-2', employeeId: 'E1017', lines: [line('6999')] }, ctx)
+      .catch((e: unknown) => e);
+    expect(blocked).toMatchObject({
+      code: 'ERP_REJECTED',
+      details: {
+        erpMessages: [expect.objectContaining({ code: 'MEPO/000', text: 'G/L account 6999 is blocked for posting' })],
+      },
+    });
+    const stranger = await rig.dialect
+      .post({ ...base, externalReference: 'p-3', employeeId: 'X999', lines: [line('6000')] }, ctx)
+      .catch((e: unknown) => e);
+    expect(stranger).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400 });
   });
 
   it('refuses lines SAP cannot hold before any write', async () => {

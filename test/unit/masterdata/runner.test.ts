@@ -1,4 +1,5 @@
 import { MasterDataCache, SyncRunner, type MasterDataChange } from '../../../lib/masterdata';
+import { FinanceError } from '../../../lib/errors';
 import type { FinanceStore } from '../../../lib/reliability/store';
 import { FakeOwner, employee, tempStores } from './fixtures';
 
@@ -82,5 +83,47 @@ describe('SyncRunner: several kinds, one sync at a time, the scheduled sync only
     expect(two.kinds).toMatchObject([{ kind: 'projects', mode: 'delta', created: 0 }]);
     expect(changes.map((change) => change.id)).toEqual(['P1']);
     expect(await runner(store, owner, []).run('full', ['projects'])).toMatchObject({ kinds: [{ kind: 'projects' }] });
+  });
+
+  it('reports a kind the owner does not publish (SAP: projects) as not published, not as a failure', async () => {
+    const { store } = stores.open();
+    const owner = new FakeOwner();
+    owner.set('employees', employee('E1'));
+    const sync = new SyncRunner({
+      store,
+      cache: new MasterDataCache(store, 'unpublished'),
+      owners: [
+        { kind: 'employees', owner: 'erp', lister: async () => owner },
+        {
+          kind: 'projects',
+          owner: 'erp',
+          lister: async () => ({
+            listMasterData: async () => {
+              throw new FinanceError('CONFIG_INVALID', 'projects are not read from SAP', {
+                details: { kind: 'projects', notPublished: true },
+              });
+            },
+          }),
+        },
+        {
+          kind: 'taxCodes',
+          owner: 'erp',
+          lister: async () => ({
+            listMasterData: async () => {
+              throw new FinanceError('CONFIG_INVALID', 'no such company');
+            },
+          }),
+        },
+      ],
+      pageSize: 10,
+      overlapMs: 0,
+      maxPages: 10,
+      onChange: () => undefined,
+    });
+    const summary = await sync.run('full');
+    expect(summary.kinds.map((kind) => kind.kind)).toEqual(['employees']);
+    expect(summary.notPublished).toEqual([{ kind: 'projects', message: 'projects are not read from SAP' }]);
+    // Any other configuration error is still a failure.
+    expect(summary.failures).toEqual([{ kind: 'taxCodes', code: 'CONFIG_INVALID', message: 'no such company' }]);
   });
 });

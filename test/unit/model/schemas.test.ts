@@ -63,7 +63,8 @@ const REQUIRED_BY_TYPE: Record<DocType, string[]> = {
   PurchaseOrder: ['docType', 'sourceRef', 'externalReference', 'supplierId', 'orderDate', 'currency', 'total', 'lines'],
   ApprovalEvent: ['docType', 'subject', 'decision', 'approver', 'decidedAt'],
   BudgetCheckRequest: ['period', 'amount'],
-  BudgetCheckResult: ['status', 'requested', 'available', 'currency', 'period', 'checkedAt', 'erpMessages'],
+  // available is optional: a deferred result (the ERP checks at the write) or a refusal at the write has none.
+  BudgetCheckResult: ['status', 'requested', 'currency', 'period', 'checkedAt', 'erpMessages'],
   Posting: ['docType', 'kind', 'erpRef', 'amount', 'postedAt'],
   Employee: ['id', 'name', 'modifiedAt', 'active'],
   Supplier: ['id', 'name', 'modifiedAt', 'country', 'status'],

@@ -47,7 +47,7 @@ describe('readMasterData', () => {
 
   it('leaves out records without an id and stops a source whose cursor repeats', async () => {
     const snapshot = demoMasterData();
-    snapshot.projects.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
+    snapshot.projects!.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
     expect((await readMasterData(pagedDialect(snapshot), { correlationId: 'c' })).projects).toHaveLength(4);
     const looping = {
       listMasterData: async (): Promise<MasterDataPage> => ({ items: [], nextCursor: 'same' }),
@@ -91,6 +91,41 @@ describe('an ERP that does not publish tax codes', () => {
         correlationId: 'c',
       }),
     ).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+  });
+});
+
+describe('an ERP that does not publish projects (SAP: WBS elements are checked at the write)', () => {
+  it("reads the other kinds, and a line's project is left to the ERP rather than refused as unknown", async () => {
+    const dialect = pagedDialect();
+    const snapshot = await readMasterData(
+      {
+        listMasterData: (kind: MasterDataKind, query: MasterDataQuery) =>
+          kind === 'projects' || kind === 'taxCodes'
+            ? Promise.reject(
+                new FinanceError('CONFIG_INVALID', `${kind} are not read from SAP`, {
+                  details: { kind, notPublished: true },
+                }),
+              )
+            : dialect.listMasterData(kind, query),
+      },
+      { correlationId: 'c' },
+    );
+    expect(snapshot.projects).toBeUndefined();
+    expect(snapshot.costCenters.length).toBeGreaterThan(0);
+    const lookup = lookupOf(snapshot);
+    expect(lookup.project).toBeUndefined();
+    const unknownProject = [
+      { dimensions: { costCenter: 'CC-400', glAccount: '6100', project: 'WBS-NOPE' }, percent: '100' },
+    ];
+    const po = toPurchaseOrder(
+      requisition({ lines: [line({ taxCode: undefined, accountAssignments: unknownProject })] }),
+      '2026-03-10',
+    );
+    expect(masterDataFailures(po, lookup)).toEqual([]);
+    // With the ERP's projects known, the same line is refused.
+    expect(masterDataFailures(po, lookupOf(demoMasterData())).map((failure) => failure.rule)).toEqual([
+      'projectUnknown',
+    ]);
   });
 });
 
@@ -158,7 +193,7 @@ describe('MasterDataCache', () => {
     });
     const lookup = await cache.lookup();
     expect(lookup.supplier('SUP-1009')?.status).toBe('blocked');
-    expect(lookup.project('PRJ-1907')?.status).toBe('closed');
+    expect(lookup.project?.('PRJ-1907')?.status).toBe('closed');
     expect(lookup.glAccount('6999')?.open).toBe(false);
     expect(lookup.taxCode?.('DE-19')?.country).toBe('DE');
     expect(lookup.costCenter('CC-600')?.open).toBe(true);

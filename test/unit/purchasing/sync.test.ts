@@ -55,7 +55,10 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
     return result;
   };
   const refused = (result: SyncResult) => {
-    if (result.outcome !== 'refused') throw new Error(`expected refused, got ${result.purchaseOrder.action}`);
+    if (result.outcome !== 'refused')
+      throw new Error(
+        `expected refused, got ${result.outcome === 'synced' ? result.purchaseOrder.action : result.outcome}`,
+      );
     return result;
   };
 

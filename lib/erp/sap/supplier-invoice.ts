@@ -1,0 +1,179 @@
+/**
+ * Postings on SAP S/4HANA as supplier invoices without purchase order reference: API_SUPPLIERINVOICE_PROCESS_SRV
+ * (OData v2, communication scenario SAP_COM_0057), A_SupplierInvoice with G/L account items
+ * (to_SupplierInvoiceItemGLAcct) in one deep insert. Documentation only, no EDMX in specs: the service is not in
+ * ../shared/specs; names and lengths come from SAP's API documentation and a published copy of the service's
+ * metadata [D/3P]. Check them against your system's $metadata.
+ *
+ * Why this service: an approved expense report is money the company owes the employee, and S/4HANA pays
+ * employees through a supplier account (the employee as invoicing party), so the report is posted as a
+ * payable with one G/L item per line (cost center or WBS element, debit), which also gives the payment run
+ * something to pay. The alternative, the SOAP journal entry service (JournalEntryCreateRequestConfirmation_In,
+ * SAP_COM_0002), posts G/L lines only and leaves the payable to be built by hand; an invoice from a supplier
+ * (`kind: payable`) uses the same call with the supplier as invoicing party.
+ *
+ * Idempotency: the lookup key is the header's Reference, SupplierInvoiceIDByInvcgParty (16 characters), holding
+ * the external reference or its digest (lib/erp/reference.ts); SAP's duplicate invoice check (same reference,
+ * invoicing party and company code) refuses a second one as a backstop. Posted invoices are not changed: a
+ * correction is a reversal in SAP.
+ */
+import { FinanceError } from '../../errors';
+import { fromMinorUnits, minorOf } from '../../model/money';
+import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../dialect';
+import { fitReference } from '../reference';
+import type { SapService } from './service';
+
+export const SUPPLIER_INVOICE_SERVICE = 'API_SUPPLIERINVOICE_PROCESS_SRV';
+
+/** MaxLength of the properties written [D/3P, no EDMX in specs]. */
+export const SUPPLIER_INVOICE_LENGTHS = {
+  SupplierInvoiceIDByInvcgParty: 16,
+  InvoicingParty: 10,
+  GLAccount: 10,
+  CostCenter: 10,
+  WBSElement: 24,
+  SupplierInvoiceItemText: 50,
+} as const;
+
+export interface SupplierInvoiceConfig {
+  system: string;
+  companyCode: string;
+  service: SapService;
+}
+
+function reference(externalReference: string): string {
+  return fitReference(externalReference, SUPPLIER_INVOICE_LENGTHS.SupplierInvoiceIDByInvcgParty, { upperCase: true });
+}
+
+function invalid(problem: string): FinanceError {
+  return new FinanceError('SCHEMA_INVALID', `Posting for SAP: ${problem}.`);
+}
+
+function fit(value: string, max: number, where: string): string {
+  if (value.length > max) throw invalid(`${where} has ${value.length} characters; SAP keeps ${max}`);
+  return value;
+}
+
+function sapDate(isoDate: string): string {
+  const ms = Date.parse(`${isoDate}T00:00:00Z`);
+  if (Number.isNaN(ms)) throw invalid(`"${isoDate}" is not a date YYYY-MM-DD`);
+  return `/Date(${ms})/`;
+}
+
+function refOf(config: SupplierInvoiceConfig, entity: Record<string, unknown>): PostingRef {
+  const currency = String(entity.DocumentCurrency ?? '');
+  const gross = typeof entity.InvoiceGrossAmount === 'string' ? entity.InvoiceGrossAmount : undefined;
+  return {
+    system: config.system,
+    dialect: 'sap',
+    documentType: 'posting',
+    documentId: `${String(entity.SupplierInvoice)}/${String(entity.FiscalYear)}`,
+    number: String(entity.SupplierInvoice),
+    status: 'posted',
+    ...(gross !== undefined && currency !== ''
+      ? { total: fromMinorUnits(minorOf({ amount: scaled(gross, currency), currency }), currency) }
+      : {}),
+  };
+}
+
+/** "120.500" -> "120.50" for a 2-decimal currency: SAP pads amounts to 3 decimals. */
+function scaled(value: string, currency: string): string {
+  const exponent = fromMinorUnits(0n, currency).amount.split('.')[1]?.length ?? 0;
+  const [whole, fraction = ''] = value.split('.');
+  return exponent === 0 ? whole : `${whole}.${fraction.padEnd(exponent, '0').slice(0, exponent)}`;
+}
+
+export async function findSupplierInvoice(
+  config: SupplierInvoiceConfig,
+  externalReference: string,
+  ctx: CallContext,
+): Promise<FoundDocument | null> {
+  const { service } = config;
+  const { data } = await service.read(
+    {
+      path: `${service.path}/A_SupplierInvoice`,
+      query: {
+        $filter: `SupplierInvoiceIDByInvcgParty eq '${reference(externalReference)}' and CompanyCode eq '${config.companyCode}'`,
+        $top: 1,
+      },
+    },
+    ctx,
+  );
+  const [found] = service.results(data, 'the supplier invoice lookup').results;
+  return found ? { ...refOf(config, found), raw: found } : null;
+}
+
+export async function postSupplierInvoice(
+  config: SupplierInvoiceConfig,
+  posting: PostingRequest,
+  ctx: CallContext,
+): Promise<PostingRef> {
+  const party = posting.kind === 'journal' ? posting.employeeId : (posting.supplierId ?? posting.employeeId);
+  if (!party) {
+    throw invalid(
+      posting.kind === 'journal'
+        ? 'an expense posting needs the employee (employeeId), whose supplier account SAP pays'
+        : 'a payable needs the supplier (supplierId)',
+    );
+  }
+  if (posting.lines.length === 0) throw invalid('there are no lines to post');
+  const existing = await findSupplierInvoice(config, posting.externalReference, ctx);
+  if (existing) return existing;
+  let total = 0n;
+  const items = posting.lines.map((line, index) => {
+    const where = `lines[${index}]`;
+    if (line.amount.currency !== posting.currency)
+      throw invalid(`${where} is in ${line.amount.currency}, the posting in ${posting.currency}`);
+    const d = line.dimensions;
+    if (!d.glAccount) throw invalid(`${where} needs a G/L account (dimensions.glAccount)`);
+    const minor = minorOf(line.amount);
+    total += minor;
+    const magnitude = fromMinorUnits(minor < 0n ? -minor : minor, posting.currency).amount;
+    return {
+      SupplierInvoiceItem: String(index + 1).padStart(4, '0'),
+      CompanyCode: config.companyCode,
+      GLAccount: fit(d.glAccount, SUPPLIER_INVOICE_LENGTHS.GLAccount, `${where}.glAccount`),
+      ...(d.costCenter
+        ? { CostCenter: fit(d.costCenter, SUPPLIER_INVOICE_LENGTHS.CostCenter, `${where}.costCenter`) }
+        : {}),
+      ...(d.project ? { WBSElement: fit(d.project, SUPPLIER_INVOICE_LENGTHS.WBSElement, `${where}.project`) } : {}),
+      DocumentCurrency: posting.currency,
+      SupplierInvoiceItemAmount: magnitude,
+      // S debit (an expense), H credit (a refund line).
+      DebitCreditCode: minor < 0n ? 'H' : 'S',
+      // The item text is descriptive only; a longer description is cut rather than the posting refused.
+      ...(line.description
+        ? { SupplierInvoiceItemText: line.description.slice(0, SUPPLIER_INVOICE_LENGTHS.SupplierInvoiceItemText) }
+        : {}),
+    };
+  });
+  if (total <= 0n)
+    throw invalid(
+      'the lines add up to zero or less; SAP posts a credit memo for that, which this dialect does not send',
+    );
+  const { service } = config;
+  const { data } = await service.write(
+    {
+      method: 'POST',
+      path: `${service.path}/A_SupplierInvoice`,
+      body: {
+        CompanyCode: config.companyCode,
+        DocumentDate: sapDate(posting.postingDate),
+        PostingDate: sapDate(posting.postingDate),
+        SupplierInvoiceIDByInvcgParty: reference(posting.externalReference),
+        InvoicingParty: fit(
+          party,
+          SUPPLIER_INVOICE_LENGTHS.InvoicingParty,
+          posting.kind === 'journal' ? 'employeeId' : 'supplierId',
+        ),
+        DocumentCurrency: posting.currency,
+        InvoiceGrossAmount: fromMinorUnits(total, posting.currency).amount,
+        TaxIsCalculatedAutomatically: false,
+        to_SupplierInvoiceItemGLAcct: { results: items },
+      },
+    },
+    ctx,
+  );
+  const created = service.entity(data, 'the posted supplier invoice', 'SupplierInvoice');
+  return { ...refOf(config, created), postedAt: new Date().toISOString() };
+}
