@@ -2,6 +2,7 @@
 export { MasterDataCache, type KindSyncState } from './cache';
 export { cachedLister, masterDataCacheOption, masterDataListerFor } from './cached-lister';
 export { compareRecords, sameContent, type ChangeType, type MasterDataChange } from './changes';
+export { erpElseSourceLister, isNotPublished } from './fallback-lister';
 export { enrich, referencesOf, type EnrichResult, type Enrichment, type Miss, type Reference } from './enrich';
 export { MASTER_DATA_KINDS, isMasterDataKind, type MasterDataKind, type MasterDataLister } from './kinds';
 export { RetainedPublisher, checkTopicPrefix, recordTopic } from './publish';
@@ -13,6 +14,7 @@ export {
   masterDataSettings,
   type MasterDataDialogSettings,
   type MasterDataSettings,
+  type Owner,
 } from './settings';
 export { sourceLister, checkSourcePath } from './source-lister';
 export { syncKind, type KindSyncResult, type SyncKindOptions, type SyncMode } from './sync';

@@ -8,12 +8,13 @@ import { FinanceError } from '../errors';
 import type { FinanceStore } from '../reliability/store';
 import type { MasterDataCache } from './cache';
 import type { MasterDataChange } from './changes';
+import { isNotPublished } from './fallback-lister';
 import type { MasterDataKind, MasterDataLister } from './kinds';
 import { syncKind, type KindSyncResult, type SyncMode } from './sync';
 
 export interface KindOwner {
   kind: MasterDataKind;
-  /** 'erp' or 'source': for the summary and the status. */
+  /** 'erp', 'source' or 'erp-or-source': for the summary and the status. */
   owner: string;
   lister: () => Promise<MasterDataLister>;
 }
@@ -100,11 +101,11 @@ export class SyncRunner {
           }),
         );
       } catch (err) {
-        const error = err instanceof FinanceError ? err : undefined;
-        if (error?.code === 'CONFIG_INVALID' && error.details?.notPublished === true) {
-          (summary.notPublished ??= []).push({ kind: owner.kind, message: error.message });
+        if (isNotPublished(err)) {
+          (summary.notPublished ??= []).push({ kind: owner.kind, message: err.message });
           continue;
         }
+        const error = err instanceof FinanceError ? err : undefined;
         summary.failures.push({
           kind: owner.kind,
           code: error?.code ?? 'ERP_UNAVAILABLE',

@@ -8,7 +8,8 @@ import { MASTER_DATA_KINDS, type MasterDataKind } from './kinds';
 import { checkTopicPrefix } from './publish';
 import { checkSourcePath } from './source-lister';
 
-export type Owner = 'erp' | 'source' | 'none';
+/** 'erp-or-source': the ERP when its dialect publishes the kind, else the source (fallback-lister.ts). */
+export type Owner = 'erp' | 'source' | 'erp-or-source' | 'none';
 
 export interface MasterDataDialogSettings {
   mode?: unknown;
@@ -89,7 +90,7 @@ export function masterDataSettings(dialog: MasterDataDialogSettings): MasterData
     mode,
     cache: checkCacheName(dialog.cache),
     owners,
-    sourcePath: owners.some((entry) => entry.owner === 'source')
+    sourcePath: owners.some((entry) => entry.owner !== 'erp')
       ? checkSourcePath(typeof dialog.sourcePath === 'string' ? dialog.sourcePath : '')
       : '',
     intervalMs:
@@ -107,10 +108,10 @@ export function masterDataSettings(dialog: MasterDataDialogSettings): MasterData
 
 function ownerOf(value: unknown, kind: MasterDataKind): Owner {
   if (value === undefined || value === '') return 'erp';
-  if (value === 'erp' || value === 'source' || value === 'none') return value;
+  if (value === 'erp' || value === 'source' || value === 'erp-or-source' || value === 'none') return value;
   throw new FinanceError(
     'CONFIG_INVALID',
-    `The owner of ${kind} must be erp, source or none, not "${String(value)}".`,
+    `The owner of ${kind} must be erp, source, erp-or-source or none, not "${String(value)}".`,
     {
       details: { field: `${kind}From` },
     },

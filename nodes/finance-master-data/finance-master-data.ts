@@ -12,6 +12,7 @@ import {
   RetainedPublisher,
   SyncRunner,
   enrich,
+  erpElseSourceLister,
   masterDataSettings,
   sourceLister,
   syncRequestOf,
@@ -19,6 +20,7 @@ import {
   type MasterDataDialogSettings,
   type MasterDataLister,
   type MasterDataSettings,
+  type Owner,
   type SyncSummary,
 } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
@@ -49,7 +51,7 @@ export = function register(RED: NodeAPI): void {
 
     let settings: MasterDataSettings;
     let storeNode: FinanceStoreNode;
-    let listerFor: (owner: 'erp' | 'source') => () => Promise<MasterDataLister>;
+    let listerFor: (owner: Exclude<Owner, 'none'>) => () => Promise<MasterDataLister>;
     try {
       settings = masterDataSettings(def);
       storeNode = configNode<FinanceStoreNode>(
@@ -58,8 +60,10 @@ export = function register(RED: NodeAPI): void {
         'a finance store (it holds the cache)',
         'store',
       );
-      const uses = (owner: string) =>
-        settings.mode === 'sync' && settings.owners.some((entry) => entry.owner === owner);
+      // "The ERP, else the source" needs both connections.
+      const uses = (owner: 'erp' | 'source') =>
+        settings.mode === 'sync' &&
+        settings.owners.some((entry) => entry.owner === owner || entry.owner === 'erp-or-source');
       const erpNode = uses('erp')
         ? configNode<FinanceErpNode>(def.erp, 'finance-erp', 'an ERP connection (it owns master data)', 'erp')
         : undefined;
@@ -67,21 +71,24 @@ export = function register(RED: NodeAPI): void {
         ? configNode<FinanceSourceNode>(def.source, 'finance-source', 'a source (it owns master data)', 'source')
         : undefined;
       const sourcePath = settings.sourcePath;
-      listerFor = (owner) =>
-        owner === 'erp'
-          ? async () => (await (erpNode as FinanceErpNode).connection()).dialect
-          : async () => {
-              const source = sourceNode as FinanceSourceNode;
-              const api = source.api();
-              if (!api) {
-                throw new FinanceError(
-                  'CONFIG_INVALID',
-                  `The source "${source.name || source.id}" has no API base URL, so its master data cannot be ` +
-                    'read; set one in the finance-source node, or let the ERP own these kinds.',
-                );
-              }
-              return sourceLister(api, sourcePath, source.name || source.profileName);
-            };
+      const erpLister = async () => (await (erpNode as FinanceErpNode).connection()).dialect;
+      const sourceListerOfNode = async () => {
+        const source = sourceNode as FinanceSourceNode;
+        const api = source.api();
+        if (!api) {
+          throw new FinanceError(
+            'CONFIG_INVALID',
+            `The source "${source.name || source.id}" has no API base URL, so its master data cannot be ` +
+              'read; set one in the finance-source node, or let the ERP own these kinds.',
+          );
+        }
+        return sourceLister(api, sourcePath, source.name || source.profileName);
+      };
+      listerFor = (owner) => {
+        if (owner === 'erp') return erpLister;
+        if (owner === 'source') return sourceListerOfNode;
+        return async () => erpElseSourceLister(await erpLister(), sourceListerOfNode);
+      };
     } catch (err) {
       const error = asFinanceError(err);
       this.error(error.message);

@@ -6,8 +6,8 @@
  * document, its number written back to the source, over-budget reports decided by the finance controller.
  * SAP S/4HANA: reports post as supplier invoices (API_SUPPLIERINVOICE_PROCESS_SRV) with the employee as
  * invoicing party; SAP has no funds check call, so every report's budget is `deferred` (no controller stage),
- * and SAP publishes no employee directory with managers and approval limits, so that case also lets the
- * master data node read employees from the expense source (the one change besides the connection).
+ * and SAP publishes no employee directory with managers and approval limits, so the example's master data node
+ * ("the ERP, else the source") reads employees from the expense source there: still only the connection changes.
  */
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -48,8 +48,6 @@ interface Dialect {
   erpDialect?: string;
   /** The reference as the ERP's field holds it (default: as sent). */
   referenceKey?(reference: string): string;
-  /** Changes besides the connection this ERP needs, each with its reason in the case. */
-  adjust?(flows: Array<Record<string, any>>): void;
   /** True for an ERP without a funds check call: every budget is `deferred`, none exceeded. */
   budgetCheckedAtWrite?: boolean;
 }
@@ -111,16 +109,6 @@ const DIALECTS: Dialect[] = [
       return byReference;
     },
     referenceKey: (reference) => fitReference(reference, 16, { upperCase: true }),
-    // S/4HANA's OData services publish no employee directory with managers and approval limits (that is HR's):
-    // approval routing reads employees from the expense source's master data API instead.
-    adjust: (flows) => {
-      const masterData = flows.find((node) => node.id === 'exp-master-data');
-      Object.assign(masterData!, {
-        employeesFrom: 'source',
-        source: 'exp-source',
-        sourcePath: '/api/v1/companies/FS-DEMO/{kind}',
-      });
-    },
     budgetCheckedAtWrite: true,
   },
 ];
@@ -209,7 +197,6 @@ describe.each([...DIALECTS, ...PAYABLE_CASES])(
       const erp = flows.find((node: { type: string }) => node.type === 'finance-erp');
       Object.assign(erp, dialect.connection);
       credentials[erp.id] = dialect.credentials;
-      dialect.adjust?.(flows);
       if (dialect.post)
         Object.assign(
           flows.find((node: { type: string }) => node.type === 'finance-post'),

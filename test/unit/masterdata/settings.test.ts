@@ -41,6 +41,15 @@ describe('finance-master-data dialog settings', () => {
     });
   });
 
+  it('reads "the ERP, else the source", which needs the source path', () => {
+    const settings = masterDataSettings({ employeesFrom: 'erp-or-source', sourcePath: '/hr/{kind}' });
+    expect(settings.owners[0]).toEqual({ kind: 'employees', owner: 'erp-or-source' });
+    expect(settings.sourcePath).toBe('/hr/{kind}');
+    expect(() => masterDataSettings({ employeesFrom: 'erp-or-source', sourcePath: '/hr' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'sourcePath' } }),
+    );
+  });
+
   it.each([
     [{ mode: 'copy' }, 'mode'],
     [{ cache: 'no spaces' }, 'Cache'],
