@@ -126,6 +126,20 @@ function printReport(results) {
       r('mapping.jsonataOpsPerSec'),
       r('mapping.ceilingVsJsonata', 'x'),
     ]);
+    rows.push([
+      '',
+      'CPU us per message (vs JSONata)',
+      r('mapping.cpuUsPerMessage'),
+      r('mapping.jsonataCpuUsPerMessage'),
+      r('mapping.vsJsonataByCpu', 'x'),
+    ]);
+    rows.push([
+      '',
+      'harness alone: CPU us per message',
+      r('mapping.harnessCpuUsPerMessage'),
+      r('mapping.jsonataCpuUsPerMessage'),
+      r('mapping.ceilingVsJsonataByCpu', 'x'),
+    ]);
   }
   if (results.burst && !results.burst.error) {
     rows.push(['burst', `${r('burst.eventsAccepted')} events accepted/s`, r('burst.acceptedPerSec'), '', '']);

@@ -6,12 +6,13 @@
  * time. Both variants map the same 100 sample Concur reports and share the driver and counter, which cost
  * the same for both; the same harness around a change node that maps nothing gives the most any mapping node
  * can show (the ceiling of the ratio). Before measuring, the two mappings must agree on every sample, here and
- * inside Node-RED.
+ * inside Node-RED. The Node-RED process's CPU time around each run gives the CPU per message of each variant, which
+ * a shared machine disturbs less than the rates; pack minus no-op is what finance-map itself costs.
  */
 'use strict';
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
-const { startNodeRed } = require('../lib/processes');
+const { startNodeRed, cpuTimeMs } = require('../lib/processes');
 const { PATHS, mappingFlows } = require('../lib/flows');
 const { concurExpression } = require('../lib/concur-jsonata');
 const { median, round } = require('../lib/measure');
@@ -63,6 +64,7 @@ async function mapping(config, fail) {
   const { seconds, window, rounds, warmupSeconds } = config.mapping;
   const paths = { pack: PATHS.mappingPack, jsonata: PATHS.mappingJsonata, noop: PATHS.mappingNoop };
   const run = async (variant, runSeconds) => {
+    const cpuBefore = cpuTimeMs(nodeRed.pid);
     const response = await fetch(`${nodeRed.url}${paths[variant]}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -71,7 +73,7 @@ async function mapping(config, fail) {
     if (!response.ok) throw new Error(`mapping ${variant}: ${response.status} ${await response.text()}`);
     const answer = await response.json();
     if (answer.invalid > 0) fail(`mapping ${variant}: ${answer.invalid} of ${answer.count} documents were invalid`);
-    return answer;
+    return { ...answer, cpuUsPerMessage: ((cpuTimeMs(nodeRed.pid) - cpuBefore) * 1000) / answer.count };
   };
   const firsts = {};
   for (const variant of ['pack', 'jsonata', 'noop']) firsts[variant] = (await run(variant, warmupSeconds)).first;
@@ -82,17 +84,23 @@ async function mapping(config, fail) {
   for (let roundIndex = 0; roundIndex < rounds; roundIndex += 1) {
     const order = variants.map((_, i) => variants[(i + roundIndex) % variants.length]);
     for (const variant of order) {
-      const { count, seconds: took } = await run(variant, seconds);
-      measured[variant].push({ opsPerSec: count / took, count });
+      const { count, seconds: took, cpuUsPerMessage } = await run(variant, seconds);
+      measured[variant].push({ opsPerSec: count / took, count, cpuUsPerMessage: round(cpuUsPerMessage, 1) });
     }
   }
   const rate = (variant) => median(measured[variant].map((entry) => entry.opsPerSec));
+  const cpu = (variant) => median(measured[variant].map((entry) => entry.cpuUsPerMessage));
   return {
     opsPerSec: round(rate('pack')),
     jsonataOpsPerSec: round(rate('jsonata')),
     vsJsonata: round(rate('pack') / rate('jsonata'), 2),
     harnessCeilingOpsPerSec: round(rate('noop')),
     ceilingVsJsonata: round(rate('noop') / rate('jsonata'), 2),
+    cpuUsPerMessage: round(cpu('pack'), 1),
+    jsonataCpuUsPerMessage: round(cpu('jsonata'), 1),
+    harnessCpuUsPerMessage: round(cpu('noop'), 1),
+    vsJsonataByCpu: round(cpu('jsonata') / cpu('pack'), 2),
+    ceilingVsJsonataByCpu: round(cpu('jsonata') / cpu('noop'), 2),
     rounds: measured,
     settings: { seconds, window, rounds, samples: SAMPLES },
   };

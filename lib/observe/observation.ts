@@ -87,9 +87,18 @@ function integer(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
+/**
+ * The object without its undefined members, or undefined when none is left. A plain loop: every message every
+ * node reports goes through here several times, where entries/filter/fromEntries cost a third of a node's
+ * own work (CPU profile of the mapping benchmark). The keys are the named fields of this file, never "__proto__".
+ */
 function withoutUndefined<T extends object>(value: T): T | undefined {
-  const entries = Object.entries(value).filter(([, item]) => item !== undefined);
-  return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined;
+  let result: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) (result ??= {})[key] = item;
+  }
+  return result as T | undefined;
 }
 
 /**

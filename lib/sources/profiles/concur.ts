@@ -286,7 +286,9 @@ function lineOf(
  * "orgUnit2" -> `OrgUnit2`). For list fields `Code` is the list item code and `Value` its name, so the code wins.
  */
 function entryCustomField(entry: JsonObject, fieldId: string, path: string): string | undefined {
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === fieldId.toLowerCase());
+  const wanted = fieldId.toLowerCase();
+  // The length test first: it spares lower-casing every key of every expense (this runs per line and field).
+  const key = Object.keys(entry).find((name) => name.length === wanted.length && name.toLowerCase() === wanted);
   if (key === undefined || entry[key] === null || entry[key] === undefined) return undefined;
   const field = readEntries.object(entry[key], `${path}/${key}`);
   return (

@@ -1,4 +1,5 @@
-import { toRedactedJson } from '../../../lib/reliability/redact';
+import { redactText } from '../../../lib/erp/redact';
+import { mayHoldCredentials, toRedactedJson } from '../../../lib/reliability/redact';
 
 describe('toRedactedJson', () => {
   it('replaces the values of secret-looking keys at any depth, whatever the spelling', () => {
@@ -25,6 +26,27 @@ describe('toRedactedJson', () => {
     expect(toRedactedJson({ note: 'header was Bearer abc.def-ghi and Basic Zm9vOmJhcg==' })).toEqual({
       note: 'header was Bearer [REDACTED] and Basic [REDACTED]',
     });
+  });
+
+  it('leaves alone only the texts that redactText would leave alone', () => {
+    // toRedactedJson skips redactText for texts without "Bearer" or "Basic"; that shortcut must agree with it.
+    const texts = [
+      'ER-1001',
+      '2026-11-27T09:14:03Z',
+      'Bearer abc',
+      'Basic Zm9v',
+      'bearer abc',
+      'x Bearer\tabc.def',
+      'BasicZm9v',
+      'Authorization: Bearer eyJhbGciOi.x.y',
+      'token=abc Bearer  z',
+      '',
+    ];
+    for (const text of texts) {
+      const changed = redactText(text, []) !== text;
+      if (changed) expect(mayHoldCredentials(text)).toBe(true);
+      expect(toRedactedJson(text)).toBe(redactText(text, []));
+    }
   });
 
   it('keeps long texts whole, because the message is replayed later', () => {

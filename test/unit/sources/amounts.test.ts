@@ -1,4 +1,5 @@
 import { moneyFromJsonNumber, moneyFromMinorUnits } from '../../../lib/sources/amounts';
+import { money } from '../../../lib/model/money';
 import { headerValues } from '../../../lib/sources/headers';
 import { shapeReader } from '../../../lib/sources/shape';
 import { financeErrorOf } from './helpers';
@@ -16,6 +17,27 @@ describe('moneyFromJsonNumber', () => {
     expect(fromNumber(5000, 'JPY')).toEqual({ amount: '5000', currency: 'JPY' });
     expect(fromNumber(1.234, 'KWD')).toEqual({ amount: '1.234', currency: 'KWD' });
     expect(fromNumber(0)).toEqual({ amount: '0.00', currency: 'EUR' });
+  });
+
+  it('pads exactly as parsing the decimal text through minor units does, for every exponent', () => {
+    // The padding shortcut must agree with money(): the same canonical string for each amount it accepts.
+    const values = [0, 0.5, 1, 9.9, 10, 12.34, 100.1, 999999999.99, 123456789012345, 0.001, 0.0001, 7.5];
+    for (const currency of ['JPY', 'EUR', 'KWD', 'CLF']) {
+      for (const value of values) {
+        let expected: string | undefined;
+        try {
+          expected = money(String(value), currency).amount;
+        } catch {
+          expected = undefined; // more decimals than the currency has: the shortcut must refuse it too
+        }
+        if (expected === undefined) expect(() => fromNumber(value, currency)).toThrow();
+        else expect(fromNumber(value, currency)).toEqual({ amount: expected, currency });
+      }
+    }
+  });
+
+  it('still refuses a negative amount', () => {
+    expect(financeErrorOf(() => fromNumber(-12.3)).message).toMatch(/negative/);
   });
 
   it('reads what JSON.parse makes of Concur-style numbers such as 525.00000000 and 0E-8', () => {
