@@ -29,8 +29,6 @@ import { nodeIdOfOwner, type FinanceStore, type InboxEntry } from '../reliabilit
 export { nodeIdOfOwner };
 
 export const DEFAULT_RECOVERY_BATCH = 100;
-/** How often a recovery that lists only its own entries counts the orphans in the store. */
-const ORPHAN_CENSUS_MS = 60_000;
 /** Open entries read per page when an intake looks for the leases of an earlier process at start. */
 const TAKE_OVER_PAGE = 500;
 
@@ -311,12 +309,12 @@ export class InboxRecovery {
   }
 
   /**
-   * With a filtered pass the orphans are not listed: at most once per ORPHAN_CENSUS_MS one unfiltered look
-   * counts them, so the node can still say that some events belong to no deployed intake.
+   * With a filtered pass the orphans are not listed: at most once per recovery interval one unfiltered look (one
+   * batch) counts them, so the node can still say that some events belong to no deployed intake.
    */
   async #countOrphans(store: FinanceStore): Promise<number> {
     const now = Date.now();
-    if (now - this.#censusAt < ORPHAN_CENSUS_MS) return 0;
+    if (now - this.#censusAt < this.#options.intervalMs) return 0;
     this.#censusAt = now;
     const due = await store.expiredLeases(this.#options.batchSize ?? DEFAULT_RECOVERY_BATCH, this.#options.leaseMs);
     return due.filter((entry) => this.#options.verdict(entry) === 'orphan').length;

@@ -50,7 +50,6 @@ import {
   requireKey,
   requireKvKey,
   requireOwner,
-  ownedByNode,
   requirePositive,
   requireZeroOrPositive,
 } from './store-arguments';

@@ -136,7 +136,7 @@ describe.each(BACKENDS)('scale-out in a shared store (%s)', (backend) => {
     });
     const pass = await recovery.runOnce();
     expect(emitted.map((entry) => entry.envelope.id).sort()).toEqual(['mine1', 'mine2']);
-    // The orphans are still counted (once a minute), so the node can say so; they are left alone.
+    // The orphans are still counted (once per recovery interval), so the node can say so; they are left alone.
     expect(pass.orphans).toBe(batchSize);
     expect(await store.get(key('orphan0'))).toMatchObject({ leaseOwner: 'removed@h/p', attempts: 1 });
     await recovery.stop();
