@@ -6,6 +6,7 @@
 import { FinanceError } from '../errors';
 import { integerSetting, optionalText, requiredText } from '../config/settings';
 import { DEFAULT_MAX_JSON_BYTES } from '../model/safe-json';
+import { defaultClientId, instanceId } from './instance';
 import { COUPA_MAX_PAGE_SIZE, COUPA_RESOURCES, type CoupaResource } from '../sources/coupa-poller';
 
 export const INTAKE_MODES = ['http', 'input', 'mqtt', 'poll'] as const;
@@ -23,10 +24,15 @@ export interface EventInDialogSettings {
   leaseSeconds?: string | number;
   /** How often unfinished events whose lease ran out are looked for and emitted again. */
   recoverySeconds?: string | number;
-  /** mqtt mode. */
+  /** mqtt mode, and http mode when it publishes. */
   broker?: string;
   topic?: string;
   clientId?: string;
+  /** http mode: publish every accepted event to the broker (scale-out), to this topic. */
+  publish?: boolean | string;
+  publishTopic?: string;
+  /** mqtt mode: take over the inbox entry of an event an intake committed and published (scale-out). */
+  claim?: boolean | string;
   /** poll mode: seconds between rounds, the Coupa resource, documents per page, the first cursor. */
   pollSeconds?: string | number;
   pollResource?: string;
@@ -47,12 +53,27 @@ export interface MqttSettings {
   /** A topic filter, possibly a shared subscription `$share/<group>/<filter>`. */
   topic: string;
   clientId: string;
+  /**
+   * Messages that name an inbox entry (published by an intake in publish mode) are taken over from that intake
+   * (FinanceStore.takeOverLease) instead of being refused as duplicates of it.
+   */
+  claim: boolean;
+}
+
+/** Where an http intake in publish mode hands its accepted events. */
+export interface PublishSettings {
+  url: string;
+  /** A plain topic (no wildcards, no $share): e.g. finance/expense/submitted. */
+  topic: string;
+  clientId: string;
 }
 
 export interface EventInSettings {
   mode: IntakeMode;
   /** http mode only. */
   path?: string;
+  /** http mode only: accepted events go to the broker instead of the node's output (scale-out). */
+  publish?: PublishSettings;
   maxBytes: number;
   leaseMs: number;
   recoveryIntervalMs: number;
@@ -66,7 +87,16 @@ export interface EventInSettings {
 const PATH = /^\/[A-Za-z0-9\-._~/]*$/;
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-export function eventInSettings(settings: EventInDialogSettings, nodeId: string): EventInSettings {
+/**
+ * `instance` (instanceId(): host name and user directory) goes into the default client id, so each host running
+ * the same flow has its own broker session, the same one after each restart.
+ */
+export function eventInSettings(
+  settings: EventInDialogSettings,
+  nodeId: string,
+  instance: string = instanceId(),
+): EventInSettings {
+  const clientId = optionalText(settings.clientId) ?? defaultClientId(nodeId, instance);
   const mode = optionalText(settings.mode) ?? 'http';
   if (!(INTAKE_MODES as readonly string[]).includes(mode)) {
     throw invalid('mode', `Mode "${mode}" is not one of ${INTAKE_MODES.join(', ')}.`);
@@ -89,7 +119,14 @@ export function eventInSettings(settings: EventInDialogSettings, nodeId: string)
   };
   switch (mode as IntakeMode) {
     case 'http':
-      return { mode: 'http', path: endpointPath(settings.path), ...common };
+      return {
+        mode: 'http',
+        path: endpointPath(settings.path),
+        ...(isOn(settings.publish) && {
+          publish: { url: brokerUrl(settings.broker), topic: publishTopic(settings.publishTopic), clientId },
+        }),
+        ...common,
+      };
     case 'mqtt':
       return {
         mode: 'mqtt',
@@ -97,7 +134,8 @@ export function eventInSettings(settings: EventInDialogSettings, nodeId: string)
           url: brokerUrl(settings.broker),
           topic: topicFilter(settings.topic),
           // A stable client id is what makes the broker keep the session (and unacknowledged messages) across restarts.
-          clientId: optionalText(settings.clientId) ?? `finance-sync-${nodeId}`,
+          clientId,
+          claim: isOn(settings.claim),
         },
         ...common,
       };
@@ -186,6 +224,27 @@ function topicFilter(value: unknown): string {
   );
   if (wrong) {
     throw invalid('topic', `Topic "${text}": + must fill a whole level and # must be the whole last level.`);
+  }
+  return text;
+}
+
+/** A checkbox: true, or "true" from a flow file written by hand. */
+function isOn(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+/** A topic to publish to: no wildcards and no shared-subscription prefix (MQTT 5 section 4.7). */
+function publishTopic(value: unknown): string {
+  const text = requiredText(
+    value,
+    'Publish topic',
+    'enter the topic accepted events go to, e.g. finance/expense/submitted',
+  );
+  if (/[+#]/.test(text) || text.startsWith('$')) {
+    throw invalid(
+      'publishTopic',
+      `Publish topic "${text}" must be a plain topic without + or # and not start with $; the consumers subscribe to $share/<group>/${text.replace(/^\$share\/[^/]*\//, '')}.`,
+    );
   }
   return text;
 }

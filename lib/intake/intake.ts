@@ -13,7 +13,7 @@ import { parseJsonSafely } from '../model/safe-json';
 import { assertValid } from '../model/validate';
 import type { FinanceEnvelope } from '../model/types';
 import type { Violation } from '../model/violations';
-import { inboxKey, type FinanceStore } from '../reliability/store';
+import { inboxKey, type FinanceStore, type InboxEntry } from '../reliability/store';
 import { headerValues, type HeaderMap } from '../sources/headers';
 import type { SourceProfile } from '../sources/profiles/profile';
 import { verifySignature, type SignatureScheme } from '../sources/signatures';
@@ -116,6 +116,17 @@ export interface IntakeFailed {
 }
 
 export type IntakeResult = IntakeAccepted | IntakeDuplicate | IntakeRejected | IntakeFailed;
+
+/**
+ * What taking over a published event gave (Intake.claim): `claimed` (this intake owns the entry now; emit it
+ * unless it waits for a slot), `taken` (another consumer claimed it first, or it has its outcome: nothing to
+ * do), `missing` (no such entry in this store: the publishing intake uses another store).
+ */
+export type ClaimResult =
+  | { outcome: 'claimed'; waiting: boolean; entry: InboxEntry }
+  | { outcome: 'taken'; entry: InboxEntry }
+  | { outcome: 'missing'; key: string }
+  | IntakeFailed;
 export type CheckResult = { outcome: 'checked'; event: CheckedEvent } | IntakeRejected | IntakeFailed;
 
 export class Intake {
@@ -165,6 +176,33 @@ export class Intake {
     } catch (err) {
       if (now && lease && admission) admission.admitted(undefined);
       return refusal(err);
+    }
+  }
+
+  /**
+   * Takes over the inbox entry `key` that the intake node `fromNodeId` committed and published (scale-out): the
+   * entry was checked and committed there, so nothing is checked again; this intake's lease replaces the
+   * publisher's (FinanceStore.takeOverLease), so exactly one consumer gets it however often the broker delivers
+   * it. Like commit(), it waits for a slot in the window (the entry is then taken over waiting).
+   */
+  async claim(key: string, fromNodeId: string): Promise<ClaimResult> {
+    const { lease, admission } = this.options;
+    if (!lease) throw new Error('Intake.claim needs a lease owner: only a leasing intake can take over events.');
+    const now = !admission || admission.admit();
+    try {
+      const result = await this.options.store().takeOverLease(key, fromNodeId, lease.owner, now ? lease.ms : 0);
+      if (admission) {
+        if (now && result.leased) admission.admitted(key, result.entry.leaseUntil);
+        else if (now) admission.admitted(undefined);
+        else if (result.leased) admission.waiting();
+      }
+      if (result.leased) return { outcome: 'claimed', waiting: !now, entry: result.entry };
+      return result.reason === 'missing' ? { outcome: 'missing', key } : { outcome: 'taken', entry: result.entry };
+    } catch (err) {
+      if (now && admission) admission.admitted(undefined);
+      const failure = refusal(err);
+      // A bad key is the publisher's mistake, but nothing the consumer can do about it either: report it as missing.
+      return failure.outcome === 'failed' ? failure : { outcome: 'missing', key };
     }
   }
 

@@ -17,7 +17,16 @@ import { connect, type IClientOptions, type IPublishPacket, type MqttClient } fr
 import { FinanceError } from '../errors';
 import type { TlsOptions } from '../erp/config';
 import type { HeaderMap } from '../sources/headers';
-import type { IncomingEvent, Intake, IntakeAccepted, IntakeDuplicate, IntakeRejected } from './intake';
+import { publishedEventOf } from './event-publisher';
+import type {
+  ClaimResult,
+  IncomingEvent,
+  Intake,
+  IntakeAccepted,
+  IntakeDuplicate,
+  IntakeFailed,
+  IntakeRejected,
+} from './intake';
 import type { MqttSettings } from './event-in-settings';
 
 /** How long the broker keeps this host's session, and the messages waiting in it, while the host is away. */
@@ -33,6 +42,11 @@ export interface MqttIntakeOptions extends MqttSettings {
   password?: string;
   tls?: TlsOptions;
   intake: Intake;
+  /**
+   * With `claim`: called after the acknowledgement of a message that named an inbox entry (event-publisher.ts)
+   * and was taken over, found taken, or not found. Must not throw.
+   */
+  onClaim?(result: Exclude<ClaimResult, IntakeFailed>, message: { topic: string }): void;
   /** Called after the acknowledgement, for every message that has its outcome. Must not throw. */
   onResult(
     result: IntakeAccepted | IntakeDuplicate | IntakeRejected,
@@ -72,7 +86,7 @@ export class MqttIntake {
       protocolVersion: 5,
       clean: false,
       properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
-      // Subscribed here, on every connection whose session the broker no longer has.
+      // Subscribed here, on every connection (see 'connect' below).
       resubscribe: false,
       reconnectPeriod: RECONNECT.initialMs,
       connectTimeout: 30_000,
@@ -87,11 +101,13 @@ export class MqttIntake {
     client.handleMessage = (packet: IPublishPacket, callback: () => void) => {
       this.#handle(client, packet, callback).catch((err: Error) => this.#report({ state: 'error', error: err }));
     };
-    client.on('connect', (connack) => {
+    client.on('connect', () => {
       client.options.reconnectPeriod = RECONNECT.initialMs;
-      // "connected" means messages can arrive: with a kept session at once, else once the broker took the subscription.
-      if (connack.sessionPresent) this.#report({ state: 'connected' });
-      else this.#subscribe(client);
+      // Subscribed on every connection, a kept session too: mosquitto 2.0 restores a persistent session after a
+      // restart without its shared-subscription membership (measured in test/multihost/scale-out.test.ts: the
+      // hosts got no message after a broker restart). Subscribing again to a subscription the session has is
+      // harmless (it is replaced; rh 1 sends no retained message again). "connected" is reported once it took.
+      this.#subscribe(client);
     });
     client.on('reconnect', () => {
       // Each attempt doubles the wait before the next one, up to the maximum; a connection resets it.
@@ -145,6 +161,8 @@ export class MqttIntake {
   }
 
   async #handle(client: MqttClient, packet: IPublishPacket, acknowledge: () => void): Promise<void> {
+    const published = this.#options.claim ? publishedEventOf(packet.properties?.userProperties) : undefined;
+    if (published) return this.#claim(client, packet, acknowledge, published.key, published.fromNodeId);
     const connection = this.#connection;
     const event: IncomingEvent = {
       rawBody: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -168,6 +186,32 @@ export class MqttIntake {
       delayMs = Math.min(delayMs * 2, RETRY.maxMs);
       // A failed check (a setting that went wrong) is checked again; a checked event only needs its commit.
       if (checked.outcome !== 'checked') checked = intake.check(event);
+    }
+  }
+
+  /** Like #handle, for a message that names an entry another intake committed: taken over, then acknowledged. */
+  async #claim(
+    client: MqttClient,
+    packet: IPublishPacket,
+    acknowledge: () => void,
+    key: string,
+    fromNodeId: string,
+  ): Promise<void> {
+    const connection = this.#connection;
+    let delayMs = RETRY.initialMs;
+    for (;;) {
+      const result = await this.#options.intake.claim(key, fromNodeId);
+      if (this.#closed) return;
+      if (result.outcome !== 'failed') {
+        if (connection === this.#connection && client.connected) acknowledge();
+        this.#options.onClaim?.(result, { topic: packet.topic });
+        return;
+      }
+      if (connection !== this.#connection) return;
+      this.#report({ state: 'retrying', error: result.error, delayMs });
+      await this.#sleep(delayMs);
+      if (this.#closed || connection !== this.#connection) return;
+      delayMs = Math.min(delayMs * 2, RETRY.maxMs);
     }
   }
 

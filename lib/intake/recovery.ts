@@ -13,7 +13,7 @@
  * FinanceStore.watchInbox). So a burst is buffered on disk, not in memory.
  *
  * A process that ended (a crash, a kill -9) leaves leases that run for minutes. Lease owners name the process
- * (leaseOwnerFor), so at start an intake ends at once the leases of earlier processes of its own on this host
+ * (leaseOwnerFor), so at start an intake ends at once the leases of earlier processes of its own on this instance
  * (FinanceStore.expireLease, which leaves held entries alone) and hands those events out again right away.
  *
  * One pass: list the due entries (waiting, lease run out, or never leased), keep those this intake may take (see
@@ -23,39 +23,44 @@
  * window's free slots; passes follow each other while they find a full batch.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { FinanceStore, InboxEntry } from '../reliability/store';
+import { instanceId } from './instance';
+import { nodeIdOfOwner, type FinanceStore, type InboxEntry } from '../reliability/store';
+
+export { nodeIdOfOwner };
 
 export const DEFAULT_RECOVERY_BATCH = 100;
 /** Open entries read per page when an intake looks for the leases of an earlier process at start. */
 const TAKE_OVER_PAGE = 500;
 
-/** This process in lease owners: the host and a random id drawn once per process (a pid repeats in containers). */
-const THIS_PROCESS = `${hostname()}/${randomBytes(6).toString('hex')}`;
+/** Drawn once per process: a pid repeats in containers. */
+const THIS_RUN = randomBytes(6).toString('hex');
 
-/** The lease owner an intake node uses: its node id and this process, e.g. "a1b2c3@host-1/4f9e0c2d7a11". */
-export function leaseOwnerFor(nodeId: string, processId: string = THIS_PROCESS): string {
+/**
+ * This process in lease owners: the instance (host name and user directory, instance.ts) and a random id of
+ * this run, e.g. "host-1~3fa2b9c0/4f9e0c2d7a11".
+ */
+export function processIdFor(userDir?: string): string {
+  return `${instanceId(userDir)}/${THIS_RUN}`;
+}
+
+/** The lease owner an intake node uses: its node id and this process, e.g. "a1b2c3@host-1~3fa2b9c0/4f9e0c2d7a11". */
+export function leaseOwnerFor(nodeId: string, processId: string = processIdFor()): string {
   return `${nodeId}@${processId}`;
 }
 
-/** The node id in a lease owner; an owner written before owners named their process is the node id itself. */
-export function nodeIdOfOwner(owner: string): string {
-  const at = owner.lastIndexOf('@');
-  return at < 0 ? owner : owner.slice(0, at);
-}
-
 /**
- * Whether `leaseOwner` is an earlier process of the intake `owner` on this host, so its leases are void: the same
- * node id and host with another process id, or the bare node id (written before owners named their process).
- * A lease of another host is left to run out: that host may be alive (a store shared by several hosts).
+ * Whether `leaseOwner` is an earlier process of the intake `owner` on this instance, so its leases are void: the
+ * same node id and instance (host and user directory) with another process id, or the bare node id (written
+ * before owners named their process). A lease of another instance is left to run out: that instance may be alive
+ * (a store shared by several hosts, or by several Node-RED instances on one host).
  */
 export function isEarlierProcessOf(leaseOwner: string, owner: string): boolean {
   if (leaseOwner === owner) return false;
   const nodeId = nodeIdOfOwner(owner);
   if (leaseOwner === nodeId) return true;
   if (nodeIdOfOwner(leaseOwner) !== nodeId) return false;
-  const hostOf = (someOwner: string) => someOwner.slice(nodeId.length + 1).split('/')[0];
-  return hostOf(leaseOwner) === hostOf(owner);
+  const instanceOf = (someOwner: string) => someOwner.slice(nodeId.length + 1).split('/')[0];
+  return instanceOf(leaseOwner) === instanceOf(owner);
 }
 
 /**
@@ -83,6 +88,12 @@ export interface InboxRecoveryOptions {
   intervalMs: number;
   /** Whose turn the entry is (usually recoveryVerdict). */
   verdict(entry: InboxEntry): RecoveryVerdict;
+  /**
+   * The node id whose entries a pass lists (FinanceStore.expiredLeases ownedBy), or undefined for all: with
+   * several intakes on one store, a pass must list only its own, or others' entries it may not recover (e.g.
+   * thousands an intake removed from the flows left) fill every batch and nothing is ever recovered.
+   */
+  ownedBy?(): string | undefined;
   /** Sends the event on; `entry.attempts` counts its deliveries, this one included (1: its first). */
   emit(entry: InboxEntry): void;
   /** What a pass did. */
@@ -138,6 +149,7 @@ export class InboxRecovery {
   #waitingSeq = 0;
   #draining: Promise<void> | undefined;
   #drainAgain = false;
+  #censusAt = -Infinity;
 
   constructor(options: InboxRecoveryOptions) {
     this.#options = options;
@@ -258,8 +270,10 @@ export class InboxRecovery {
     const limit = Math.min(this.#options.batchSize ?? DEFAULT_RECOVERY_BATCH, window ? window.free : Infinity);
     const pass: RecoveryPass = { emitted: [], orphans: 0, full: false, exhausted: false };
     if (limit === 0 || this.#stopped) return pass;
-    const due = await store.expiredLeases(limit, leaseMs);
+    const ownedBy = this.#options.ownedBy?.();
+    const due = await store.expiredLeases(limit, leaseMs, ownedBy === undefined ? {} : { ownedBy });
     pass.exhausted = due.length < limit;
+    if (ownedBy !== undefined) pass.orphans = await this.#countOrphans(store);
     const mine: InboxEntry[] = [];
     for (const entry of due) {
       const verdict = this.#options.verdict(entry);
@@ -292,6 +306,18 @@ export class InboxRecovery {
     }
     pass.full = due.length === limit && pass.emitted.length > 0;
     return pass;
+  }
+
+  /**
+   * With a filtered pass the orphans are not listed: at most once per recovery interval one unfiltered look (one
+   * batch) counts them, so the node can still say that some events belong to no deployed intake.
+   */
+  async #countOrphans(store: FinanceStore): Promise<number> {
+    const now = Date.now();
+    if (now - this.#censusAt < this.#options.intervalMs) return 0;
+    this.#censusAt = now;
+    const due = await store.expiredLeases(this.#options.batchSize ?? DEFAULT_RECOVERY_BATCH, this.#options.leaseMs);
+    return due.filter((entry) => this.#options.verdict(entry) === 'orphan').length;
   }
 
   /** Ends the leases of earlier processes of this intake on this host (see isEarlierProcessOf). */

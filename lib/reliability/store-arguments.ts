@@ -3,6 +3,7 @@
  * refused by the other with the same words.
  */
 import { FinanceError } from '../errors';
+import { nodeIdOfOwner } from './store-keys';
 
 /** LMDB keys are limited to 1,978 bytes and index keys add a few bytes; PostgreSQL keeps the same limit. */
 export const MAX_KEY_BYTES = 1000;
@@ -49,4 +50,15 @@ export function invalid(message: string, cause?: unknown): FinanceError {
 
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+export function requireZeroOrPositive(value: unknown, name: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(`${name} must be zero or a positive number (got ${String(value)}).`);
+  }
+}
+
+/** Whether the inbox lease owner `leaseOwner` is the node `nodeId` (any process of it; see nodeIdOfOwner). */
+export function ownedByNode(leaseOwner: string | undefined, nodeId: string): boolean {
+  return leaseOwner !== undefined && nodeIdOfOwner(leaseOwner) === nodeId;
 }

@@ -26,3 +26,12 @@ export function ledgerKey(parts: LedgerKeyParts): string {
     .map((part) => part.replace(/%/g, '%25').replace(/:/g, '%3A'))
     .join(':');
 }
+
+/**
+ * The node id in an inbox lease owner. Intakes lease as `<node id>@<process>` (lib/intake/recovery.ts,
+ * leaseOwnerFor); an owner written before owners named their process is the node id itself.
+ */
+export function nodeIdOfOwner(owner: string): string {
+  const at = owner.lastIndexOf('@');
+  return at < 0 ? owner : owner.slice(0, at);
+}

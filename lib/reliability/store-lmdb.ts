@@ -25,6 +25,7 @@ import { fromStoredValue, toStoredValue, type StoredValue } from './store-codec'
 import type {
   AcceptInput,
   AcceptResult,
+  ExpiredLeasesOptions,
   FinanceStore,
   InboxEntry,
   KvEntry,
@@ -41,7 +42,9 @@ import {
   requireKey,
   requireKvKey,
   requireOwner,
+  ownedByNode,
   requirePositive,
+  requireZeroOrPositive,
 } from './store-arguments';
 
 export interface LmdbStoreSettings {
@@ -290,22 +293,47 @@ export class LmdbStore implements FinanceStore {
     });
   }
 
-  async expiredLeases(limit: number, graceMs: number): Promise<InboxEntry[]> {
+  async expiredLeases(limit: number, graceMs: number, options: ExpiredLeasesOptions = {}): Promise<InboxEntry[]> {
     requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
     if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid('graceMs must be zero or a positive number of ms.');
+    const { ownedBy } = options;
     const now = this.settings.now();
     return this.read('list expired leases', (dbs) => {
       const keys: string[] = [];
       // Expired leases first: their worker is gone, and they are the oldest work.
       for (const [kind, time, key] of dbs.inboxDue.getKeys({ start: [LEASED] })) {
         if (kind !== LEASED || time > now || keys.length >= limit) break;
+        // Another node's entries are read past, not counted: they must not fill the batch.
+        if (ownedBy !== undefined && !ownedByNode(dbs.inbox.get(key)?.leaseOwner, ownedBy)) continue;
         keys.push(key);
       }
+      // Never leased (or released): no owner, so never one node's own.
+      if (ownedBy !== undefined) return entriesFor(dbs, keys);
       for (const [kind, time, key] of dbs.inboxDue.getKeys({ start: [UNLEASED] })) {
         if (kind !== UNLEASED || time > now - graceMs || keys.length >= limit) break;
         keys.push(key);
       }
       return entriesFor(dbs, keys);
+    });
+  }
+
+  async takeOverLease(key: string, fromNodeId: string, owner: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    requireOwner(fromNodeId);
+    requireOwner(owner);
+    requireZeroOrPositive(ms, 'lease duration (ms)');
+    const now = this.settings.now();
+    return this.write('take over an event', (dbs): LeaseResult => {
+      const record = dbs.inbox.get(key);
+      if (!record) return { leased: false, reason: 'missing' };
+      if (record.state === 'final') return { leased: false, reason: 'final', entry: toEntry(key, record) };
+      if (record.held || !ownedByNode(record.leaseOwner, fromNodeId)) {
+        return { leased: false, reason: 'held', entry: toEntry(key, record) };
+      }
+      if (ms > 0) return leaseTo(dbs, key, record, owner, now, ms);
+      const waiting: StoredInboxRecord = { ...record, leaseOwner: owner, leaseUntil: now };
+      replaceOpenRecord(dbs, key, record, waiting);
+      return { leased: true, entry: toEntry(key, waiting) };
     });
   }
 

@@ -33,6 +33,7 @@ import { DEFAULT_LEASE_MS } from './store-lmdb';
 import type {
   AcceptInput,
   AcceptResult,
+  ExpiredLeasesOptions,
   FinanceStore,
   InboxEntry,
   KvEntry,
@@ -50,6 +51,7 @@ import {
   requireKvKey,
   requireOwner,
   requirePositive,
+  requireZeroOrPositive,
 } from './store-arguments';
 
 export interface PostgresConnection {
@@ -132,6 +134,13 @@ interface InboxWatchers {
 }
 
 const inboxWatchers = new Map<string, InboxWatchers>();
+
+/**
+ * SQL: the inbox row's lease owner is the node id in `param` (bare, or `<node id>@<process>`: nodeIdOfOwner).
+ * Node ids and the process part never contain '@', so the prefix test is exact.
+ */
+const OWNED_BY_NODE = (param: string): string =>
+  `(lease_owner = ${param} OR left(lease_owner, length(${param}) + 1) = ${param} || '@')`;
 
 export class PostgresStore implements FinanceStore {
   private pool: Pool | undefined;
@@ -351,19 +360,23 @@ export class PostgresStore implements FinanceStore {
     return (result.rowCount ?? 0) > 0;
   }
 
-  async expiredLeases(limit: number, graceMs: number): Promise<InboxEntry[]> {
+  async expiredLeases(limit: number, graceMs: number, options: ExpiredLeasesOptions = {}): Promise<InboxEntry[]> {
     requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
     if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid('graceMs must be zero or a positive number of ms.');
+    const { ownedBy } = options;
     const now = this.settings.now();
-    // Expired leases first: their worker is gone, and they are the oldest work.
+    // Expired leases first: their worker is gone, and they are the oldest work. Another node's entries are
+    // filtered in the query, so they cannot fill the batch.
     const expired = await this.query<InboxRow>(
       'list expired leases',
       `SELECT * FROM ${this.t.inbox} WHERE state = 'open' AND lease_until <= $1
+       ${ownedBy === undefined ? '' : `AND ${OWNED_BY_NODE('$3')}`}
        ORDER BY lease_until, key LIMIT $2`,
-      [now, limit],
+      ownedBy === undefined ? [now, limit] : [now, limit, ownedBy],
     );
     const rows = expired.rows;
-    if (rows.length < limit) {
+    // Never leased (or released): no owner, so never one node's own.
+    if (rows.length < limit && ownedBy === undefined) {
       const unleased = await this.query<InboxRow>(
         'list unleased events',
         `SELECT * FROM ${this.t.inbox} WHERE state = 'open' AND lease_until IS NULL AND received_at <= $1
@@ -373,6 +386,24 @@ export class PostgresStore implements FinanceStore {
       rows.push(...unleased.rows);
     }
     return rows.map((row) => this.toEntry(row));
+  }
+
+  async takeOverLease(key: string, fromNodeId: string, owner: string, ms: number): Promise<LeaseResult> {
+    requireKey(key, 'inbox key');
+    requireOwner(fromNodeId);
+    requireOwner(owner);
+    requireZeroOrPositive(ms, 'lease duration (ms)');
+    const now = this.settings.now();
+    // ms 0: taken over waiting (due at once, no attempt), like accept with a 0 ms lease.
+    return this.changeOpen(
+      'take over an event',
+      key,
+      `lease_owner = $2, lease_until = $3::bigint + $4::bigint,
+       lease_ms = CASE WHEN $4::bigint > 0 THEN $4::bigint ELSE lease_ms END,
+       attempts = attempts + CASE WHEN $4::bigint > 0 THEN 1 ELSE 0 END, held = FALSE`,
+      `NOT held AND ${OWNED_BY_NODE('$5')}`,
+      [bytes(key), owner, now, ms, fromNodeId],
+    );
   }
 
   async finish(key: string, outcome: { status: string; detail?: unknown }): Promise<InboxEntry | undefined> {

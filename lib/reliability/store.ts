@@ -14,7 +14,7 @@
 import { LmdbStore } from './store-lmdb';
 import { PostgresStore, type PostgresConnection } from './store-postgres';
 
-export { inboxKey, ledgerKey, type LedgerKeyParts } from './store-keys';
+export { inboxKey, ledgerKey, nodeIdOfOwner, type LedgerKeyParts } from './store-keys';
 export { DEFAULT_LEASE_MS } from './store-lmdb';
 export { LmdbStore, PostgresStore, type PostgresConnection };
 
@@ -91,6 +91,15 @@ export interface PurgeResult {
   kv: number;
 }
 
+export interface ExpiredLeasesOptions {
+  /**
+   * Only entries leased to this node id (any process of it, see nodeIdOfOwner); entries without an owner are
+   * left out. Recovery in a store several intakes share asks for its own, so other intakes' entries can never
+   * fill its batch (and starve it).
+   */
+  ownedBy?: string;
+}
+
 export interface FinanceStore {
   // ---- inbox -------------------------------------------------------------------------------------
 
@@ -132,7 +141,16 @@ export interface FinanceStore {
    * (or released) whose `receivedAt` is at least `graceMs` old. The grace covers the normal path, in which
    * the intake emits the event right after accepting it and the first worker leases it moments later.
    */
-  expiredLeases(limit: number, graceMs: number): Promise<InboxEntry[]>;
+  expiredLeases(limit: number, graceMs: number, options?: ExpiredLeasesOptions): Promise<InboxEntry[]>;
+  /**
+   * Takes an open entry over from the node `fromNodeId` (any process of it: the lease owner's node id, see
+   * nodeIdOfOwner) and leases it to `owner` for `ms`, whether or not that lease still runs: for the MQTT
+   * consumer that claims an event an intake committed and then published (scale-out). Refused as `held` when
+   * the entry is leased to anyone else (another consumer claimed it first) or held by a parked step; `final`
+   * when it has its outcome. `ms` 0 takes it over waiting (owned, due at once, no attempt counted, like accept
+   * with 0 ms); otherwise an attempt is counted.
+   */
+  takeOverLease(key: string, fromNodeId: string, owner: string, ms: number): Promise<LeaseResult>;
   /**
    * Records the final outcome. The entry stays (for de-duplication) until the retention period has passed.
    * The first outcome wins: finishing a final entry returns it unchanged. Undefined for an unknown key.

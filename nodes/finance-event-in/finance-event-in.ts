@@ -19,7 +19,9 @@ import {
   Intake,
   closingRefusal,
   refusal,
+  type ClaimResult,
   type IntakeAccepted,
+  type IntakeFailed,
   type IntakeRejected,
   type IntakeResult,
 } from '../../lib/intake/intake';
@@ -27,7 +29,15 @@ import { startCoupaPolling, type CoupaPolling } from '../../lib/intake/coupa-pol
 import { eventFromMessage } from '../../lib/intake/message-event';
 import { MqttIntake, type MqttIntakeState } from '../../lib/intake/mqtt-intake';
 import { InFlightWindow } from '../../lib/intake/in-flight';
-import { InboxRecovery, leaseOwnerFor, recoveryVerdict, type RecoveryPass } from '../../lib/intake/recovery';
+import { EventPublisher } from '../../lib/intake/event-publisher';
+import { instanceId } from '../../lib/intake/instance';
+import {
+  InboxRecovery,
+  leaseOwnerFor,
+  processIdFor,
+  recoveryVerdict,
+  type RecoveryPass,
+} from '../../lib/intake/recovery';
 import type { InboxEntry } from '../../lib/reliability/store';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
@@ -70,15 +80,19 @@ export = function register(RED: NodeAPI): void {
   /** Everything after createNode: the node is a parameter so the helpers below can close over it. */
   function start(node: Node<MqttCredentials>, def: FinanceEventInDef): void {
     const counts = { accepted: 0, duplicate: 0 };
-    // Leases name this process too, so a restarted process can tell the leases a killed one left (recovery.ts).
-    const owner = leaseOwnerFor(node.id);
+    // Leases and client ids name this instance (host and user directory): several instances may share a store
+    // and a broker. Leases name this process too, so a restarted process can tell the leases a killed one left.
+    const userDir = (RED.settings as { userDir?: unknown }).userDir;
+    const instanceDir = typeof userDir === 'string' ? userDir : undefined;
+    const owner = leaseOwnerFor(node.id, processIdFor(instanceDir));
+    let publisher: EventPublisher | undefined;
     let settings: EventInSettings;
     let intake: Intake;
     let store: FinanceStoreNode;
     let source: FinanceSourceNode;
     let recovery: InboxRecovery;
     try {
-      settings = eventInSettings(def, node.id);
+      settings = eventInSettings(def, node.id, instanceId(instanceDir));
       source = configNode<FinanceSourceNode>(def.source, 'Source');
       store = configNode<FinanceStoreNode>(def.store, 'Store');
       recovery = new InboxRecovery({
@@ -86,7 +100,10 @@ export = function register(RED: NodeAPI): void {
         owner,
         leaseMs: settings.leaseMs,
         intervalMs: settings.recoveryIntervalMs,
-        window: new InFlightWindow(),
+        // Publish mode hands events to other hosts, whose finishing this process never hears of: no window here,
+        // the consumers bound their own.
+        ...(settings.publish ? {} : { window: new InFlightWindow() }),
+        ownedBy: () => (intakesOnStore(def.store) === 1 ? undefined : node.id),
         verdict: (entry) =>
           recoveryVerdict(entry, owner, {
             isDeployedIntake: (nodeId) => RED.nodes.getNode(nodeId)?.type === 'finance-event-in',
@@ -104,8 +121,25 @@ export = function register(RED: NodeAPI): void {
         maxBytes: settings.maxBytes,
         toleranceSeconds: source.toleranceSeconds,
         lease: { owner, ms: settings.leaseMs },
-        admission: recovery,
+        ...(settings.publish ? {} : { admission: recovery }),
       });
+      if (settings.publish) {
+        const credentials = node.credentials ?? {};
+        publisher = new EventPublisher({
+          ...settings.publish,
+          nodeId: node.id,
+          username: credentials.username,
+          password: credentials.password,
+          tls: tlsOptions(def.tls),
+          onState: (state, error) => {
+            if (error) reportOnce(`MQTT (publishing): ${error.message}`);
+            if (state !== 'connected') show({ fill: 'yellow', shape: 'ring', text: `broker ${state}` });
+          },
+        });
+        node.on('close', (_removed: boolean, done: () => void) => {
+          publisher?.close().then(done, done);
+        });
+      }
     } catch (err) {
       const failure = asFinanceError(err);
       node.error(`finance-event-in is not usable: ${failure.message}`);
@@ -154,6 +188,7 @@ export = function register(RED: NodeAPI): void {
      */
     function emitAccepted(result: IntakeAccepted, msg: NodeMessage & Record<string, unknown>, send: Send): void {
       if (result.waiting) return;
+      if (publisher) return publish(result.envelope as unknown as Record<string, unknown>);
       msg.payload = result.payload;
       msg.finance = { ...result.envelope };
       send([msg, null]);
@@ -161,6 +196,11 @@ export = function register(RED: NodeAPI): void {
 
     /** A waiting event handed out, or an unfinished one emitted again: attempt = its deliveries so far. */
     function emitRecovered(entry: InboxEntry): void {
+      if (publisher) {
+        publish(entry.envelope);
+        reportIntake(node, { outcome: 'redelivered', envelope: entry.envelope }, source.profileName);
+        return;
+      }
       const msg = {
         _msgid: RED.util.generateId(),
         payload: entry.payload,
@@ -168,6 +208,36 @@ export = function register(RED: NodeAPI): void {
       };
       node.send([msg as NodeMessage, null]);
       reportIntake(node, { outcome: 'redelivered', envelope: entry.envelope }, source.profileName);
+    }
+
+    /**
+     * Publish mode: the event is committed and leased to this node; a publish that fails is published again by
+     * recovery when that lease runs out (lib/intake/event-publisher.ts), so a failure is only reported.
+     */
+    function publish(envelope: Record<string, unknown>): void {
+      publisher?.publish(envelope).then(
+        () => undefined,
+        (err: Error) =>
+          reportOnce(`An accepted event could not be published yet (recovery publishes it again): ${err.message}`),
+      );
+    }
+
+    /** MQTT mode with claim: a message that named an entry a publishing intake committed. */
+    function claimed(result: Exclude<ClaimResult, IntakeFailed>): void {
+      if (result.outcome === 'claimed') {
+        counts.accepted += 1;
+        if (!result.waiting) emitRecovered(result.entry);
+        show({ fill: 'green', shape: 'dot', text: `accepted ${counts.accepted}` });
+      } else if (result.outcome === 'taken') {
+        counts.duplicate += 1;
+        show({ fill: 'green', shape: 'dot', text: `dup ${counts.duplicate}` });
+      } else {
+        reportOnce(
+          "A published event is not in this node's store: the publishing finance-event-in and this one must use the " +
+            'same (shared) finance-store. Its publisher keeps it and publishes it again.',
+        );
+        show({ fill: 'red', shape: 'ring', text: 'NOT_IN_STORE' });
+      }
     }
 
     let lastReport = '';
@@ -277,6 +347,7 @@ export = function register(RED: NodeAPI): void {
         tls: tlsOptions(def.tls),
         intake,
         onResult: (result, message) => emitOwn(result, message.rawBody, { topic: message.topic }),
+        onClaim: (result) => claimed(result),
         onState: (state) => showMqttState(state),
       });
       subscription.start();

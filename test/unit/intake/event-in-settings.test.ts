@@ -20,12 +20,21 @@ describe('eventInSettings', () => {
     });
   });
 
-  it('gives an MQTT subscription a stable client id from the node id', () => {
+  it('gives an MQTT subscription a stable client id from the node id and the instance', () => {
     expect(
-      eventInSettings({ mode: 'mqtt', broker: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#' }, 'a1b2'),
+      eventInSettings(
+        { mode: 'mqtt', broker: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#' },
+        'a1b2',
+        'host-1~0a1b2c3d',
+      ),
     ).toEqual({
       mode: 'mqtt',
-      mqtt: { url: 'mqtt://127.0.0.1:1883', topic: '$share/finance/events/#', clientId: 'finance-sync-a1b2' },
+      mqtt: {
+        url: 'mqtt://127.0.0.1:1883',
+        topic: '$share/finance/events/#',
+        clientId: 'finance-sync-a1b2-host-1~0a1b2c3d',
+        claim: false,
+      },
       maxBytes: 1024 * 1024,
       leaseMs: 300_000,
       recoveryIntervalMs: 10_000,
