@@ -23,6 +23,7 @@ import { parkableMessage, RetryScheduler, type ScheduledRetry } from '../../lib/
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
+import { observedSend } from '../shared/observe';
 import { holdInboxEntry, retryStatus, startRetryLoop, throttledStatus } from '../shared/retrying';
 
 interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
@@ -105,6 +106,8 @@ export = function register(RED: NodeAPI): void {
       return { fill: 'red', shape: 'ring', text: `gave up after ${attempt}` };
     };
 
+    // A re-emission leaves outside any input: report it through the shared hook for the audit and metrics.
+    const reemitSend = observedSend(this, (out) => this.send(out));
     /** A parked retry is due: send the original again, then forget the retry (in that order: never lose it). */
     const reemit = async (setup: Parts, retry: ScheduledRetry): Promise<void> => {
       const lastError = (await setup.checkpoints.get(retry.id))?.lastError;
@@ -116,7 +119,7 @@ export = function register(RED: NodeAPI): void {
         parked: false,
         lastError,
       });
-      this.send([{ ...retry.msg, retry: { attempt: retry.attempt, lastError } } as NodeMessage, null]);
+      reemitSend.send([{ ...retry.msg, retry: { attempt: retry.attempt, lastError } } as NodeMessage, null]);
       await setup.scheduler.complete(retry.id);
       this.status({ fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
     };

@@ -9,6 +9,8 @@ import financeStore = require('../../nodes/finance-store/finance-store');
 import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
 import financeSource = require('../../nodes/finance-source/finance-source');
 import { inboxKey } from '../../lib/reliability/store';
+import { observations } from '../../lib/observe/hub';
+import type { Observation } from '../../lib/observe/observation';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 
@@ -150,8 +152,15 @@ describe('finance-retry node', () => {
   it('re-emits the original message, not the one changed on the way, until the call succeeds', async () => {
     respond = (req, res, count) => (count <= 2 ? resetConnection(req, res, count) : res.end('accepted'));
     const received = await load();
+    const seen: Observation[] = [];
+    const stopWatching = observations.subscribe((observation) => seen.push(observation));
     helper.getNode('retry').receive({ payload: { order: 7 }, topic: 'po' });
     await waitFor(() => received.done.length === 1, 'the successful call');
+    stopWatching();
+    // The first pass, then each failure parked and re-emitted: re-emissions leave outside any input, and the
+    // audit trail and the metrics must still see each one.
+    const retryOutcomes = seen.filter((o) => o.kind === 'outcome' && o.node?.type === 'finance-retry');
+    expect(retryOutcomes.map((o) => o.output)).toEqual(['retry', 'scheduled', 'retry', 'scheduled', 'retry']);
 
     expect(requests).toBe(3);
     expect(received.done[0].payload).toBe('accepted');
