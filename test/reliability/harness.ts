@@ -13,6 +13,7 @@
  *   of the scenario, so faults cost seconds instead of minutes;
  * - the ERP and the write-back target are reached through a request counter (test/support/request-counter.ts).
  */
+import type { RequestCounter } from '../support/request-counter';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
@@ -231,6 +232,24 @@ export async function sendUntilAcknowledged(events: SampleEvent[], options: Send
 
   await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
   return deliveries;
+}
+
+/**
+ * Waits until the ERP has seen no request for `quietMs` (at most `timeoutMs`): a retry parked just before the
+ * last write-back was recorded (its answer lost to a timeout or a kill) must run before the host is stopped and
+ * its inbox read, or the entry it would finish still reads as open.
+ */
+export async function waitForQuiet(counter: RequestCounter, quietMs: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = counter.requests.length;
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < quietMs) {
+    await pause(250);
+    if (counter.requests.length !== seen) {
+      seen = counter.requests.length;
+      quietSince = Date.now();
+    }
+  }
 }
 
 export function pause(ms: number): Promise<void> {

@@ -18,6 +18,7 @@ import {
   sendUntilAcknowledged,
   unexpectedInboxOutcomes,
   waitForOutcome,
+  waitForQuiet,
 } from './harness';
 
 const EVENTS = 5000;
@@ -94,6 +95,8 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
       // well before the test's own timeout, so a slow run still prints its figures and what is missing.
       { timeoutMs: 300_000 },
     );
+    // Longer than the longest retry wait (2 s and jitter) plus a request's timeout (2 s).
+    await waitForQuiet(counter, 6_000);
     const inbox = await concludeRun('kill -9', current(), events, outcome, ` kills=${killed}`);
 
     // Acknowledged means kept: each event posted exactly once and written back, none parked as a dead letter.
