@@ -8,9 +8,10 @@
  *   10 % and 90 % marks of a batch of `events` sent by autocannon over `connections` connections as fast as
  *   the variant answers. The core flow and the bare client answer after the write-back (closed loop); the pack
  *   answers 202 once the event is stored, so autocannon sends its batch sooner and the pack works it off.
- * - latency: time from sending an event to its write-back arriving at the source sandbox (p50/p99), with all
- *   variants under the same paced load (`pacedRate`, half the slowest variant's events/s), so queueing in the
- *   batch phase does not count.
+ * - latency: time from an event's due time to its write-back arriving at the source sandbox (p50/p99), with
+ *   all variants under the same open-loop load spread evenly over time (`pacedRate`, half the slowest
+ *   variant's events/s; sendPaced in lib/load.js says why autocannon's rate limit is not used), so queueing
+ *   in the batch phase does not count and waiting for a connection does.
  * - CPU ms per event: CPU time the variant's process (Node-RED, or the bare client) used during its batch,
  *   divided by the events; it depends less on what else runs on the host than the rates do, so the ratios
  *   are also given by CPU (`vs...ByCpu`: the baseline's CPU per event / the pack's).
@@ -21,7 +22,7 @@
 const { startSandbox, startNodeRed, startNodeScript, waitFor, cpuTimeMs } = require('../lib/processes');
 const { expenseEvents, runTag, SOURCE_SYSTEM } = require('../lib/events');
 const { PATHS, packPipeline, corePipeline } = require('../lib/flows');
-const { sendEvents } = require('../lib/load');
+const { sendEvents, sendPaced } = require('../lib/load');
 const { recorder, steadyRate, endToEndLatencies, summary, waitUntil, median, round } = require('../lib/measure');
 
 const VARIANTS = ['pack', 'core', 'bare'];
@@ -42,14 +43,14 @@ async function runBatch({ variant, target, pid, source, count, connections, over
   const before = await source.stats();
   const cpuBefore = cpuTimeMs(pid);
   const completed = recorder(async () => (await source.stats()).writebacks - before.writebacks);
-  const sent = await sendEvents({
+  const load = {
     url: target,
     path: PATHS[variant] ?? '/',
     events,
     connections,
-    overallRate,
     okStatuses: [OK_STATUS[variant]],
-  });
+  };
+  const sent = overallRate ? await sendPaced({ ...load, rate: overallRate }) : await sendEvents(load);
   const refused = count - sent.accepted.length;
   if (refused > 0)
     fail(
