@@ -228,11 +228,32 @@ function corePipeline({ erpUrl, sourceUrl }) {
 }
 
 /**
- * The pack's intake on its own (finance-event-in with the example's settings, nothing wired behind it) and
- * the core `http in` -> `http response` echo it is compared with.
+ * The pack's intake on its own (finance-event-in with the example's settings, nothing wired behind it), once on
+ * Node-RED's web server and once on a port of its own (`ownPort`), and the core `http in` -> `http response`
+ * echo they are compared with.
  */
-function intakeFlows() {
+function intakeFlows({ ownPort }) {
   const z = 'bench-intake-tab';
+  const webhook = (id, extra) => ({
+    id,
+    type: 'finance-event-in',
+    z,
+    name: 'Bench webhook',
+    source: 'bench-intake-source',
+    store: 'bench-intake-store',
+    mode: 'http',
+    path: PATHS.intake,
+    maxBytes: '1048576',
+    leaseSeconds: '300',
+    broker: 'mqtt://127.0.0.1:1883',
+    topic: '',
+    clientId: '',
+    tls: '',
+    x: 0,
+    y: 0,
+    wires: [[], []],
+    ...extra,
+  });
   const flows = [
     { id: z, type: 'tab', label: 'Bench: intake', disabled: false, info: '' },
     {
@@ -253,25 +274,9 @@ function intakeFlows() {
       apiBaseUrl: '',
       apiAuthType: 'none',
     },
-    {
-      id: 'bench-intake-in',
-      type: 'finance-event-in',
-      z,
-      name: 'Bench webhook',
-      source: 'bench-intake-source',
-      store: 'bench-intake-store',
-      mode: 'http',
-      path: PATHS.intake,
-      maxBytes: '1048576',
-      leaseSeconds: '300',
-      broker: 'mqtt://127.0.0.1:1883',
-      topic: '',
-      clientId: '',
-      tls: '',
-      x: 0,
-      y: 0,
-      wires: [[], []],
-    },
+    webhook('bench-intake-in', {}),
+    // The same endpoint on a port of its own (lib/intake/own-listener.ts): no Express, no Node-RED middleware.
+    webhook('bench-intake-own-in', { listenPort: String(ownPort), listenHost: '127.0.0.1' }),
     {
       id: 'bench-echo-in',
       type: 'http in',

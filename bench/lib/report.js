@@ -96,19 +96,28 @@ function printReport(results) {
   if (results.intake && !results.intake.error) {
     rows.push([
       'intake',
-      'events/s (vs core echo)',
+      'events/s, own port (vs core echo)',
       r('intake.eventsPerSec'),
       r('intake.coreEchoEventsPerSec'),
       r('intake.vsCoreEcho', 'x'),
     ]);
-    rows.push(['', 'answer p99', r('intake.p99Ms', ' ms'), r('intake.coreEchoP99Ms', ' ms'), '']);
     rows.push([
       '',
-      'CPU ms per event',
+      "events/s on Node-RED's server (vs core echo)",
+      r('intake.nodeRedServerEventsPerSec'),
+      r('intake.coreEchoEventsPerSec'),
+      r('intake.nodeRedServerVsCoreEcho', 'x'),
+    ]);
+    rows.push(['', 'answer p99, own port', r('intake.p99Ms', ' ms'), r('intake.coreEchoP99Ms', ' ms'), '']);
+    rows.push(['', "answer p99, Node-RED's server", r('intake.nodeRedServerP99Ms', ' ms'), '', '']);
+    rows.push([
+      '',
+      'CPU ms per event, own port',
       r('intake.cpuMsPerEvent'),
       r('intake.coreEchoCpuMsPerEvent'),
       r('intake.vsCoreEchoByCpu', 'x'),
     ]);
+    rows.push(['', "CPU ms per event, Node-RED's server", r('intake.nodeRedServerCpuMsPerEvent'), '', '']);
     rows.push(['', 'events per CPU second (one core)', r('intake.eventsPerCpuSecond'), '', '']);
   }
   if (results.mapping && !results.mapping.error) {

@@ -18,8 +18,12 @@ export const DEFAULT_POLL_SECONDS = 60;
 
 export interface EventInDialogSettings {
   mode?: string;
-  /** http mode: the endpoint path below Node-RED's httpNodeRoot. */
+  /** http mode: the endpoint path below Node-RED's httpNodeRoot (or on the own port). */
   path?: string;
+  /** http mode: a port of the node's own instead of Node-RED's web server; empty for Node-RED's. */
+  listenPort?: string | number;
+  /** http mode with a port of its own: the address it listens on. */
+  listenHost?: string;
   maxBytes?: string | number;
   leaseSeconds?: string | number;
   /** How often unfinished events whose lease ran out are looked for and emitted again. */
@@ -72,6 +76,8 @@ export interface EventInSettings {
   mode: IntakeMode;
   /** http mode only. */
   path?: string;
+  /** http mode only: the node's own HTTP server (lib/intake/own-listener.ts) instead of Node-RED's. */
+  ownServer?: { host: string; port: number };
   /** http mode only: accepted events go to the broker instead of the node's output (scale-out). */
   publish?: PublishSettings;
   maxBytes: number;
@@ -122,6 +128,7 @@ export function eventInSettings(
       return {
         mode: 'http',
         path: endpointPath(settings.path),
+        ...ownServer(settings),
         ...(isOn(settings.publish) && {
           publish: { url: brokerUrl(settings.broker), topic: publishTopic(settings.publishTopic), clientId },
         }),
@@ -184,6 +191,24 @@ function endpointPath(value: unknown): string {
     );
   }
   return path;
+}
+
+export const DEFAULT_LISTEN_HOST = '127.0.0.1';
+// An IPv4 or IPv6 address or a host name: no scheme, port or path.
+const LISTEN_HOST = /^[A-Za-z0-9.\-:]+$/;
+
+function ownServer(settings: EventInDialogSettings): { ownServer?: { host: string; port: number } } {
+  const text = typeof settings.listenPort === 'number' ? String(settings.listenPort) : optionalText(settings.listenPort);
+  if (text === undefined) return {};
+  const port = integerSetting(text, 'Port', { min: 1, max: 65_535, fallback: 0 });
+  const host = optionalText(settings.listenHost) ?? DEFAULT_LISTEN_HOST;
+  if (!LISTEN_HOST.test(host)) {
+    throw invalid(
+      'listenHost',
+      `Listen address "${host}" is not an address: enter an IP address such as 127.0.0.1 or 0.0.0.0, without a port.`,
+    );
+  }
+  return { ownServer: { host, port } };
 }
 
 function brokerUrl(value: unknown): string {

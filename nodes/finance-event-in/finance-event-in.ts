@@ -43,6 +43,7 @@ import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { reportIntake } from '../shared/observe';
 import { openEndpoint, writeAnswer } from './http-endpoint';
+import { openOwnEndpoint, type EndpointHandler } from '../../lib/intake/own-listener';
 
 interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
   source?: string;
@@ -294,6 +295,31 @@ export = function register(RED: NodeAPI): void {
       if (status) show(status);
     }
 
+    function listenOnNodeRed(path: string, maxBytes: number, handler: EndpointHandler): () => Promise<void> {
+      if ((RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
+        node.warn(
+          'httpNodeRoot is false in the Node-RED settings, so flow HTTP endpoints are off: this endpoint cannot be reached.',
+        );
+      }
+      const close = openEndpoint(RED, path, maxBytes, handler);
+      return async () => close();
+    }
+
+    /** The node's own server; a port that cannot be used is the node's error until the next deploy. */
+    function listenOnOwnPort(
+      server: { host: string; port: number },
+      path: string,
+      maxBytes: number,
+      handler: EndpointHandler,
+    ): () => Promise<void> {
+      const opened = openOwnEndpoint({ ...server, path, maxBytes, handler }).catch((err: FinanceError) => {
+        node.error(err.message);
+        show({ fill: 'red', shape: 'ring', text: `port ${server.port} unusable` });
+        return async () => undefined;
+      });
+      return async () => (await opened)();
+    }
+
     if (settings.mode === 'http') {
       const maxBytes = settings.maxBytes;
       let closing = false;
@@ -323,20 +349,18 @@ export = function register(RED: NodeAPI): void {
           .finally(() => inProgress.delete(handled));
         inProgress.add(handled);
       };
-      if ((RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
-        node.warn(
-          'httpNodeRoot is false in the Node-RED settings, so flow HTTP endpoints are off: this endpoint cannot be reached.',
-        );
-      }
-      const closeEndpoint = openEndpoint(RED, settings.path!, maxBytes, handler);
+      const closeEndpoint = settings.ownServer
+        ? listenOnOwnPort(settings.ownServer, settings.path!, maxBytes, handler)
+        : listenOnNodeRed(settings.path!, maxBytes, handler);
       node.on('close', (_removed: boolean, done: () => void) => {
         // New events get 503 + Retry-After; those being received get their answer (202 only once committed).
         closing = true;
-        settleWithin([...inProgress], CLOSE_WAIT_MS).then(() => {
-          closeEndpoint();
-          node.status({});
-          done();
-        });
+        settleWithin([...inProgress], CLOSE_WAIT_MS)
+          .then(closeEndpoint)
+          .then(() => {
+            node.status({});
+            done();
+          });
       });
     } else if (settings.mode === 'mqtt') {
       const credentials = node.credentials ?? {};

@@ -12,8 +12,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI } from 'node-red';
 import type { HttpAnswer } from '../../lib/intake/answer';
 import { readRawBody } from '../../lib/intake/raw-body';
+import type { EndpointHandler } from '../../lib/intake/own-listener';
 
-type Handler = (request: IncomingMessage, response: ServerResponse, rawBody: Promise<Buffer>) => void;
+type Handler = EndpointHandler;
 
 export interface Layer {
   handle?: unknown;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -262,6 +263,53 @@ describe('finance-event-in', () => {
       await helper.unload();
       // The captured app is the one the node registered on; without the route Express answers 404.
       expect((await post(event.rawBody, event.headers)).status).toBe(404);
+    });
+  });
+
+  describe('http mode on a port of its own', () => {
+    async function freePort(): Promise<number> {
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const { port } = probe.address() as AddressInfo;
+      await new Promise((resolve) => probe.close(resolve));
+      return port;
+    }
+
+    it("answers on its own server as on Node-RED's, and frees the port on close", async () => {
+      const port = await freePort();
+      await helper.load(NODES, flow({ mode: 'http', path: '/own/events', listenPort: String(port) }), credentials);
+      const accepted = collect('accepted');
+      const event = signed(21);
+      const url = `http://127.0.0.1:${port}/own/events`;
+      const first = await fetch(url, { method: 'POST', body: new Uint8Array(event.rawBody), headers: event.headers });
+      expect(first.status).toBe(202);
+      const [msg] = await accepted.waitFor(1);
+      expect(msg.payload).toEqual(event.expected);
+      const again = await fetch(url, { method: 'POST', body: new Uint8Array(event.rawBody), headers: event.headers });
+      expect(again.status).toBe(200);
+      expect(await again.json()).toMatchObject({ status: 'duplicate' });
+      const forged = await fetch(url, { method: 'POST', body: new Uint8Array(event.rawBody), headers: {} });
+      expect(forged.status).toBe(401);
+      // Not on Node-RED's server.
+      expect((await fetch(`${baseUrl}/own/events`, { method: 'POST', body: 'x' })).status).toBe(404);
+
+      await helper.unload();
+      await expect(fetch(url, { method: 'POST', body: 'x' })).rejects.toThrow();
+    });
+
+    it('turns red and reports the reason when the port is taken', async () => {
+      const other = net.createServer();
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      const { port } = other.address() as AddressInfo;
+      try {
+        await helper.load(NODES, flow({ mode: 'http', path: '/own/events', listenPort: String(port) }), credentials);
+        const shown = await statusMatching('in', (status) => status.fill === 'red');
+        expect(shown).toEqual({ fill: 'red', shape: 'ring', text: `port ${port} unusable` });
+        const errors = (helper.getNode('in').error as any).getCalls().map((call: { args: any[] }) => call.args[0]);
+        expect(errors.join('\n')).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      } finally {
+        await new Promise((resolve) => other.close(resolve));
+      }
     });
   });
 

@@ -20,6 +20,28 @@ describe('eventInSettings', () => {
     });
   });
 
+  it('listens on a port of its own when one is given, on 127.0.0.1 unless told another address', () => {
+    expect(eventInSettings({ path: '/e', listenPort: '8090' }, 'n1').ownServer).toEqual({
+      host: '127.0.0.1',
+      port: 8090,
+    });
+    expect(eventInSettings({ path: '/e', listenPort: 8091, listenHost: ' 0.0.0.0 ' }, 'n1').ownServer).toEqual({
+      host: '0.0.0.0',
+      port: 8091,
+    });
+    expect(eventInSettings({ path: '/e', listenPort: ' ' }, 'n1').ownServer).toBeUndefined();
+    expect(errorOf(() => eventInSettings({ path: '/e', listenPort: '70000' }, 'n1'))).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('Port must be a whole number from 1 to 65535'),
+    });
+    expect(
+      errorOf(() => eventInSettings({ path: '/e', listenPort: '8090', listenHost: 'http://x:1' }, 'n1')),
+    ).toMatchObject({
+      code: 'CONFIG_INVALID',
+      details: { field: 'listenHost' },
+    });
+  });
+
   it('gives an MQTT subscription a stable client id from the node id and the instance', () => {
     expect(
       eventInSettings(

@@ -1,0 +1,99 @@
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { openOwnEndpoint, type EndpointHandler } from '../../../lib/intake/own-listener';
+
+const HOST = '127.0.0.1';
+
+/** A port nothing listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Answers 202 with the body it read, or the code of the error reading it ended with. */
+const echo: EndpointHandler = (_request, response, rawBody) => {
+  rawBody.then(
+    (body) => {
+      response.statusCode = 202;
+      response.end(body);
+    },
+    (err: { code?: string }) => {
+      response.statusCode = 413;
+      response.end(String(err.code));
+    },
+  );
+};
+
+describe('openOwnEndpoint', () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+  async function open(port: number, path: string, handler: EndpointHandler = echo, maxBytes = 1024) {
+    const close = await openOwnEndpoint({ host: HOST, port, path, maxBytes, handler });
+    closers.push(close);
+    return close;
+  }
+
+  it('hands the raw bytes of a POST to its path to the handler', async () => {
+    const port = await freePort();
+    await open(port, '/finance/events');
+    const response = await fetch(`http://${HOST}:${port}/finance/events?x=1`, { method: 'POST', body: '{"a": 1 }' });
+    expect(response.status).toBe(202);
+    expect(await response.text()).toBe('{"a": 1 }');
+  });
+
+  it('answers 404 for another path and 405 with Allow for another method, as problems', async () => {
+    const port = await freePort();
+    await open(port, '/finance/events');
+    const missing = await fetch(`http://${HOST}:${port}/other`, { method: 'POST', body: '{}' });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    expect(await missing.json()).toMatchObject({ status: 404, detail: expect.stringContaining('/other') });
+    const wrongMethod = await fetch(`http://${HOST}:${port}/finance/events`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+  });
+
+  it('reads no more than the limit: a larger body reaches the handler as PAYLOAD_TOO_LARGE', async () => {
+    const port = await freePort();
+    await open(port, '/small', echo, 10);
+    const response = await fetch(`http://${HOST}:${port}/small`, { method: 'POST', body: 'x'.repeat(11) });
+    expect(response.status).toBe(413);
+    expect(await response.text()).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('shares one port between paths, refuses a path taken twice, and stops listening with the last endpoint', async () => {
+    const port = await freePort();
+    const closeA = await open(port, '/a');
+    const closeB = await open(port, '/b');
+    await expect(openOwnEndpoint({ host: HOST, port, path: '/a', maxBytes: 10, handler: echo })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('already receives POST /a'),
+    });
+    expect((await fetch(`http://${HOST}:${port}/b`, { method: 'POST', body: 'b' })).status).toBe(202);
+    await closeA();
+    expect((await fetch(`http://${HOST}:${port}/a`, { method: 'POST', body: 'a' })).status).toBe(404);
+    await closeB();
+    await expect(fetch(`http://${HOST}:${port}/b`, { method: 'POST', body: 'b' })).rejects.toThrow();
+    // The port is free again: a new endpoint can listen on it.
+    await open(port, '/a');
+    expect((await fetch(`http://${HOST}:${port}/a`, { method: 'POST', body: 'a' })).status).toBe(202);
+  });
+
+  it('rejects with CONFIG_INVALID naming the port when another program holds it, and can try again later', async () => {
+    const other = net.createServer();
+    await new Promise<void>((resolve) => other.listen(0, HOST, resolve));
+    const { port } = other.address() as AddressInfo;
+    await expect(openOwnEndpoint({ host: HOST, port, path: '/a', maxBytes: 10, handler: echo })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining(`port ${port} on ${HOST} is already in use`),
+    });
+    await new Promise((resolve) => other.close(resolve));
+    await open(port, '/a');
+    expect((await fetch(`http://${HOST}:${port}/a`, { method: 'POST', body: 'a' })).status).toBe(202);
+  });
+});
