@@ -12,7 +12,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
-import axios, { AxiosHeaders, type AxiosInstance } from 'axios';
+import axios from 'axios';
+import { exchange } from './http-transport';
 import { FinanceError } from '../errors';
 import { CircuitBreaker, type CircuitState } from '../reliability/circuit-breaker';
 import { createAuthStrategy, type AuthStrategy } from './auth';
@@ -104,7 +105,9 @@ interface RawResponse {
 export class ErpClient implements ErpHttp {
   // Private fields: JSON.stringify and util.inspect cannot reach them, so the credentials inside stay hidden.
   readonly #config: ResolvedConnectionConfig;
-  readonly #http: AxiosInstance;
+  readonly #httpAgent: http.Agent;
+  readonly #httpsAgent: https.Agent;
+  readonly #defaultHeaders: Record<string, string>;
   readonly #agents: http.Agent[];
   readonly #auth: AuthStrategy;
   readonly #slots: Semaphore;
@@ -138,13 +141,9 @@ export class ErpClient implements ErpHttp {
       headers: { 'User-Agent': userAgent, Accept: 'application/json' },
       transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
     };
-    this.#http = axios.create({
-      ...common,
-      baseURL: this.#config.baseUrl,
-      allowAbsoluteUrls: false,
-      httpAgent,
-      httpsAgent,
-    });
+    this.#httpAgent = httpAgent;
+    this.#httpsAgent = httpsAgent;
+    this.#defaultHeaders = common.headers;
     const tokenHttp = axios.create({ ...common, timeout: this.#config.timeoutMs, httpsAgent: tokenAgent });
     this.#auth = createAuthStrategy(this.#config.auth, { tokenHttp, clock, connection: this.#config.name });
     this.#slots = new Semaphore(maxConcurrency);
@@ -297,24 +296,21 @@ export class ErpClient implements ErpHttp {
     this.#inFlight.add(controller);
     const startedAt = performance.now();
     try {
-      const response = await this.#http.request({
+      const response = await exchange({
         method: request.method,
-        url: request.path,
-        params: request.query,
-        data: request.body,
-        headers,
+        baseUrl: this.#config.baseUrl,
+        path: request.path,
+        query: request.query,
+        body: request.body,
+        headers: { ...this.#defaultHeaders, ...headers },
         signal: controller.signal,
+        httpAgent: this.#httpAgent,
+        httpsAgent: this.#httpsAgent,
       });
       const durationMs = performance.now() - startedAt;
       const call = { method: request.method, path: withoutQuery(request.path), correlationId };
       this.#reportCall({ ...call, status: response.status, durationMs });
-      return {
-        status: response.status,
-        data: response.data,
-        headers: plainHeaders(response.headers),
-        sentHeaders,
-        durationMs,
-      };
+      return { status: response.status, data: response.data, headers: response.headers, sentHeaders, durationMs };
     } catch (error) {
       if (this.#closed && !timedOut) throw this.#closedError();
       const failure = errorForTransport(this.#facts(request), error, {
@@ -379,13 +375,4 @@ function withPublicRoots(ca: TlsOptions['ca']): https.AgentOptions {
 
 function tlsSecrets(tls: TlsOptions | undefined): string[] {
   return tls?.passphrase ? [tls.passphrase] : [];
-}
-
-function plainHeaders(headers: unknown): Record<string, string | string[]> {
-  const result: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(AxiosHeaders.from(headers as Record<string, string>).toJSON())) {
-    if (typeof value === 'string' || Array.isArray(value)) result[name.toLowerCase()] = value;
-    else if (value !== null && value !== undefined) result[name.toLowerCase()] = String(value);
-  }
-  return result;
 }

@@ -1,0 +1,135 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as zlib from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import axios from 'axios';
+import { exchange, type HttpExchange } from '../../../lib/erp/http-transport';
+
+interface Seen {
+  method?: string;
+  url?: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+describe('exchange (the ERP client transport)', () => {
+  let server: http.Server;
+  let baseUrl: string;
+  let seen: Seen[];
+  /** What the server answers next: status, headers and body bytes. */
+  let answer: { status: number; headers: Record<string, string>; body: Buffer };
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true });
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        seen.push({
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
+        response.writeHead(answer.status, answer.headers);
+        response.end(answer.body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2.0/`;
+  });
+  beforeEach(() => {
+    seen = [];
+    answer = { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') };
+  });
+  afterAll(async () => {
+    httpAgent.destroy();
+    httpsAgent.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const call = (overrides: Partial<HttpExchange> = {}) =>
+    exchange({
+      method: 'GET',
+      baseUrl,
+      path: '/companies',
+      headers: {},
+      signal: new AbortController().signal,
+      httpAgent,
+      httpsAgent,
+      ...overrides,
+    });
+
+  it('sends the query as axios encoded it, so OData filters reach the ERP unchanged', async () => {
+    const query = {
+      $filter: "externalDocumentNumber eq 'ER-1/2, a:b & c'",
+      $top: 5,
+      flag: true,
+      empty: null,
+      left: undefined,
+    };
+    await call({ path: '/purchaseOrders', query });
+    const axiosUri = axios.getUri({ baseURL: baseUrl, url: '/purchaseOrders', params: query });
+    expect(`http://${seen[0].headers.host}${seen[0].url}`).toBe(axiosUri);
+    expect(seen[0].url).toBe(
+      "/api/v2.0/purchaseOrders?$filter=externalDocumentNumber+eq+'ER-1%2F2,+a:b+%26+c'&$top=5&flag=true",
+    );
+  });
+
+  it('sends an object as JSON with its length, one spelling per header, and parses a JSON answer', async () => {
+    const result = await call({
+      method: 'POST',
+      body: { amount: '12.30', text: 'Café' },
+      headers: { Accept: 'text/plain', accept: 'application/json', 'X-Correlation-Id': 'c-1' },
+    });
+    expect(result).toEqual({
+      status: 200,
+      data: { ok: true },
+      headers: expect.objectContaining({ 'content-type': 'application/json' }),
+    });
+    expect(seen[0].body).toBe('{"amount":"12.30","text":"Café"}');
+    expect(seen[0].headers['content-type']).toBe('application/json');
+    expect(Number(seen[0].headers['content-length'])).toBe(Buffer.byteLength(seen[0].body));
+    expect(seen[0].headers.accept).toBe('application/json');
+    expect(seen[0].headers['x-correlation-id']).toBe('c-1');
+    expect(seen[0].headers['accept-encoding']).toBe('gzip, deflate, br');
+  });
+
+  it.each([
+    ['gzip', zlib.gzipSync],
+    ['deflate', zlib.deflateSync],
+    ['br', zlib.brotliCompressSync],
+  ])('decompresses a %s answer and drops its content-encoding', async (encoding, compress) => {
+    answer = {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+      body: compress(Buffer.from('{"value":[{"number":"PO-1"}]}')),
+    };
+    const result = await call();
+    expect(result.data).toEqual({ value: [{ number: 'PO-1' }] });
+    expect(result.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('returns text that is not JSON as text, an empty body as "", and drops a BOM', async () => {
+    answer = { status: 502, headers: { 'content-type': 'text/html' }, body: Buffer.from('<h1>Bad gateway</h1>') };
+    expect(await call()).toMatchObject({ status: 502, data: '<h1>Bad gateway</h1>' });
+    answer = { status: 204, headers: { 'content-encoding': 'gzip' }, body: Buffer.alloc(0) };
+    expect(await call({ method: 'DELETE' })).toMatchObject({ status: 204, data: '' });
+    answer = { status: 200, headers: {}, body: Buffer.from('\ufeff{"a":1}') };
+    expect((await call()).data).toEqual({ a: 1 });
+  });
+
+  it('does not follow a redirect: the answer is the 3xx itself', async () => {
+    answer = { status: 302, headers: { location: 'http://elsewhere.example/' }, body: Buffer.alloc(0) };
+    expect(await call()).toMatchObject({ status: 302, headers: { location: 'http://elsewhere.example/' } });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('rejects with the abort when the signal fires, and with the socket code when nothing listens', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(call({ signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(call({ baseUrl: 'http://127.0.0.1:1/' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
