@@ -2,25 +2,50 @@
 /**
  * The ceiling without Node-RED: a bare Node.js HTTP server that does, per event, what the core-node flow
  * does (budget availability and the posting on the ERP, then the write-back to the source) with the pack's
- * HTTP client: axios, one instance per system with a keep-alive agent and maxRedirects: 0. It answers after
- * the write-back. No signature check, validation, store or ledger.
+ * HTTP client: the transport ErpClient sends every ERP and source call with (dist/lib/erp/http-transport.js,
+ * node:http with one keep-alive agent per system, no redirects). It answers after the write-back. No signature
+ * check, validation, store or ledger.
  *
  *   node bench/lib/bare-client.js <erpUrl> <sourceUrl> <sourceSystem>     (prints `listening <url>`)
  */
 'use strict';
 const http = require('node:http');
-const axios = require('axios');
+const https = require('node:https');
+const path = require('node:path');
+const { exchange } = require(path.join(__dirname, '..', '..', 'dist', 'lib', 'erp', 'http-transport.js'));
 
 const [erpUrl, sourceUrl, sourceSystem] = process.argv.slice(2);
 const MAX_SOCKETS = 16;
+const TIMEOUT_MS = 10_000;
 
-function client(baseURL) {
-  return axios.create({
-    baseURL,
-    maxRedirects: 0,
-    timeout: 10_000,
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS }),
-  });
+/** POSTs JSON below `baseUrl`; resolves with the answer's body, rejects on anything but 2xx. */
+function client(baseUrl) {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
+  const httpsAgent = new https.Agent({ keepAlive: true });
+  return {
+    async post(requestPath, body, { headers }) {
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), TIMEOUT_MS);
+      try {
+        const answer = await exchange({
+          method: 'POST',
+          baseUrl,
+          path: requestPath,
+          body,
+          headers: { accept: 'application/json', ...headers },
+          signal: deadline.signal,
+          httpAgent,
+          httpsAgent,
+        });
+        if (answer.status < 200 || answer.status > 299) {
+          throw new Error(`${requestPath} answered ${answer.status}: ${JSON.stringify(answer.data)}`);
+        }
+        return answer;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }
 
 const erp = client(`${erpUrl}/api/v1/companies/FS-DEMO`);
