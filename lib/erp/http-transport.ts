@@ -56,7 +56,8 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
     const outgoing = (secure ? https : http).request(
       {
         protocol: url.protocol,
-        hostname: url.hostname,
+        // An IPv6 host comes as [::1] in a URL and without the brackets in request options.
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port,
         path: requestPath,
         method: request.method,

@@ -198,7 +198,8 @@ export const DEFAULT_LISTEN_HOST = '127.0.0.1';
 const LISTEN_HOST = /^[A-Za-z0-9.\-:]+$/;
 
 function ownServer(settings: EventInDialogSettings): { ownServer?: { host: string; port: number } } {
-  const text = typeof settings.listenPort === 'number' ? String(settings.listenPort) : optionalText(settings.listenPort);
+  const text =
+    typeof settings.listenPort === 'number' ? String(settings.listenPort) : optionalText(settings.listenPort);
   if (text === undefined) return {};
   const port = integerSetting(text, 'Port', { min: 1, max: 65_535, fallback: 0 });
   const host = optionalText(settings.listenHost) ?? DEFAULT_LISTEN_HOST;

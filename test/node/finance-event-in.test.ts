@@ -17,6 +17,7 @@ import { coupaStoreOf } from '../../lib/sandbox/coupa';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
+import { freePort } from '../support/processes';
 
 const SECRET = 'event-in-test-secret';
 const BROKER = 'mqtt://127.0.0.1:1883';
@@ -267,14 +268,6 @@ describe('finance-event-in', () => {
   });
 
   describe('http mode on a port of its own', () => {
-    async function freePort(): Promise<number> {
-      const probe = net.createServer();
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      const { port } = probe.address() as AddressInfo;
-      await new Promise((resolve) => probe.close(resolve));
-      return port;
-    }
-
     it("answers on its own server as on Node-RED's, and frees the port on close", async () => {
       const port = await freePort();
       await helper.load(NODES, flow({ mode: 'http', path: '/own/events', listenPort: String(port) }), credentials);

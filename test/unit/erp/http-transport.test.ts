@@ -126,6 +126,18 @@ describe('exchange (the ERP client transport)', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('reaches an ERP by an IPv6 address', async () => {
+    const v6 = http.createServer((_request, response) => response.end('{"v6":true}'));
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const result = await call({ baseUrl: `http://[::1]:${(v6.address() as AddressInfo).port}/` });
+      expect(result.data).toEqual({ v6: true });
+    } finally {
+      v6.closeAllConnections();
+      await new Promise((resolve) => v6.close(resolve));
+    }
+  });
+
   it('rejects with the abort when the signal fires, and with the socket code when nothing listens', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -1,17 +1,9 @@
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { openOwnEndpoint, type EndpointHandler } from '../../../lib/intake/own-listener';
+import { freePort } from '../../support/processes';
 
 const HOST = '127.0.0.1';
-
-/** A port nothing listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Answers 202 with the body it read, or the code of the error reading it ended with. */
 const echo: EndpointHandler = (_request, response, rawBody) => {
