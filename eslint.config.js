@@ -23,7 +23,7 @@ const nodeGlobals = Object.fromEntries(
 );
 
 module.exports = tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.node-red/', 'coverage/', 'bench/results/', 'nodes/**/*.html'] },
+  { ignores: ['dist/', 'node_modules/', '.node-red/', '.tmp/', 'coverage/', 'bench/results/', 'nodes/**/*.html'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
