@@ -19,6 +19,7 @@ import type { TlsOptions } from '../erp/config';
 import type { HeaderMap } from '../sources/headers';
 import { publishedEventOf } from './event-publisher';
 import type {
+  CheckResult,
   ClaimResult,
   IncomingEvent,
   Intake,
@@ -162,49 +163,53 @@ export class MqttIntake {
 
   async #handle(client: MqttClient, packet: IPublishPacket, acknowledge: () => void): Promise<void> {
     const published = this.#options.claim ? publishedEventOf(packet.properties?.userProperties) : undefined;
-    if (published) return this.#claim(client, packet, acknowledge, published.key, published.fromNodeId);
-    const connection = this.#connection;
+    if (published) {
+      // A message that names an entry another intake committed: taken over, then acknowledged.
+      const { key, fromNodeId } = published;
+      return this.#untilStored(
+        client,
+        acknowledge,
+        () => this.#options.intake.claim(key, fromNodeId),
+        (result) => this.#options.onClaim?.(result, { topic: packet.topic }),
+      );
+    }
     const event: IncomingEvent = {
       rawBody: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       headers: headersOf(packet),
     };
     const intake = this.#options.intake;
-    let checked = intake.check(event);
-    let delayMs = RETRY.initialMs;
-    for (;;) {
-      const result = checked.outcome === 'checked' ? await intake.commit(checked.event) : checked;
-      if (this.#closed) return;
-      if (result.outcome !== 'failed') {
-        if (connection === this.#connection && client.connected) acknowledge();
-        this.#options.onResult(result, { topic: packet.topic, rawBody: event.rawBody });
-        return;
-      }
-      if (connection !== this.#connection) return;
-      this.#report({ state: 'retrying', error: result.error, delayMs });
-      await this.#sleep(delayMs);
-      if (this.#closed || connection !== this.#connection) return;
-      delayMs = Math.min(delayMs * 2, RETRY.maxMs);
-      // A failed check (a setting that went wrong) is checked again; a checked event only needs its commit.
-      if (checked.outcome !== 'checked') checked = intake.check(event);
-    }
+    let checked: CheckResult | undefined;
+    return this.#untilStored(
+      client,
+      acknowledge,
+      () => {
+        // A failed check (a setting that went wrong) is checked again; a checked event only needs its commit.
+        if (checked === undefined || checked.outcome === 'failed') checked = intake.check(event);
+        return checked.outcome === 'checked' ? intake.commit(checked.event) : Promise.resolve(checked);
+      },
+      (result) => this.#options.onResult(result, { topic: packet.topic, rawBody: event.rawBody }),
+    );
   }
 
-  /** Like #handle, for a message that names an entry another intake committed: taken over, then acknowledged. */
-  async #claim(
+  /**
+   * Runs `attempt` (commit or take over) until the store has taken the message, waiting with backoff while it
+   * is full or unavailable; then acknowledges it and hands the result on. Without an acknowledgement the broker
+   * delivers the message again, so giving up when the intake closes or the connection is replaced loses nothing.
+   */
+  async #untilStored<R extends { outcome: string }>(
     client: MqttClient,
-    packet: IPublishPacket,
     acknowledge: () => void,
-    key: string,
-    fromNodeId: string,
+    attempt: () => Promise<R | IntakeFailed>,
+    deliver: (result: R) => void,
   ): Promise<void> {
     const connection = this.#connection;
     let delayMs = RETRY.initialMs;
     for (;;) {
-      const result = await this.#options.intake.claim(key, fromNodeId);
+      const result = await attempt();
       if (this.#closed) return;
-      if (result.outcome !== 'failed') {
+      if (!isFailed(result)) {
         if (connection === this.#connection && client.connected) acknowledge();
-        this.#options.onClaim?.(result, { topic: packet.topic });
+        deliver(result);
         return;
       }
       if (connection !== this.#connection) return;
@@ -234,4 +239,8 @@ function headersOf(packet: IPublishPacket): HeaderMap {
   const headers: HeaderMap = { ...(properties?.userProperties ?? {}) };
   if (properties?.contentType) headers['content-type'] = properties.contentType;
   return headers;
+}
+
+function isFailed(result: { outcome: string }): result is IntakeFailed {
+  return result.outcome === 'failed';
 }
