@@ -16,6 +16,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { deployableFlows } = require('./deployable-flows');
+const { withHeapLimit } = require('./heap-limit');
 
 const root = path.resolve(__dirname, '..');
 const userDir = path.resolve(process.env.NODE_RED_USER_DIR || path.join(root, '.node-red'));
@@ -108,6 +109,7 @@ run(
   'Node-RED',
   [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(__dirname, 'settings.js')],
   {
+    NODE_OPTIONS: withHeapLimit(),
     PORT: String(port),
     FINANCE_SANDBOX_URL: sandboxUrl,
   },

@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { withHeapLimit } = require('../../flows/heap-limit');
 
 const root = path.resolve(__dirname, '..', '..');
 /** USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture Node.js supports. */
@@ -264,7 +265,8 @@ async function startNodeRed({ userDir = makeUserDir(), flows, credentials } = {}
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: String(port), NODE_RED_LOG_LEVEL: 'warn' },
+      // The heap limit `npm start` runs Node-RED with (flows/heap-limit.js), for every variant alike.
+      env: { ...process.env, NODE_OPTIONS: withHeapLimit(), PORT: String(port), NODE_RED_LOG_LEVEL: 'warn' },
     },
   );
   const running = track(child, port);

@@ -10,6 +10,23 @@ import { freePort, waitFor } from '../support/processes';
 
 const root = path.resolve(__dirname, '..', '..');
 
+/** The environments of the processes whose parent is `pid` (Linux /proc). */
+function childEnvironments(pid: number): string[][] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (parent !== pid) return [];
+        return [fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').filter(Boolean)];
+      } catch {
+        return []; // the process ended while we looked
+      }
+    });
+}
+
 describe('npm start', () => {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'finance-sync-start-'));
   afterAll(() => fs.rmSync(userDir, { recursive: true, force: true }));
@@ -49,6 +66,12 @@ describe('npm start', () => {
         await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { accept: 'text/html' } })
       ).text();
       expect(editorHtml).toContain("RED.nodes.registerType('finance-erp'");
+
+      // Node-RED runs with the heap limit of flows/heap-limit.js, so a burst does not grow it to gigabytes.
+      const nodeRed = childEnvironments(child.pid!).find((environment) =>
+        environment.some((entry) => entry.startsWith('FINANCE_SANDBOX_URL=')),
+      );
+      expect(nodeRed?.find((entry) => entry.startsWith('NODE_OPTIONS='))).toMatch(/--max-old-space-size=256$/);
 
       const flows = JSON.parse(fs.readFileSync(path.join(userDir, 'flows.json'), 'utf8')) as Array<{ type: string }>;
       expect(Array.isArray(flows)).toBe(true);
