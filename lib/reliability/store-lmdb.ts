@@ -679,7 +679,7 @@ async function releaseEnvironment(environment: Environment): Promise<void> {
  * Windows, where LMDB sizes the file to the map, nor on 32-bit hosts, whose address space is too small for it
  * (lmdb-js maps in chunks there).
  */
-export const MAP_SIZE_64_BIT = 8 * 1024 ** 3;
+const MAP_SIZE_64_BIT = 8 * 1024 ** 3;
 
 function initialMapSize(): { mapSize?: number } {
   const is64Bit = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64'].includes(process.arch);
