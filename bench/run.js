@@ -24,6 +24,7 @@ if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'lib', 'sandbox', 'server.
 
 const { profileInto, stopAll } = require('./lib/processes');
 const { summarize } = require('./lib/profile-summary');
+const { withHeapLimit } = require('../flows/heap-limit');
 const { printReport, targetsOf } = require('./lib/report');
 const { pipeline } = require('./scenarios/pipeline');
 const { intake } = require('./scenarios/intake');
@@ -91,6 +92,8 @@ async function main() {
     machine: machine(),
     node: process.version,
     nodeRed: require('node-red/package.json').version,
+    // The NODE_OPTIONS every Node-RED of the run got (flows/heap-limit.js: the heap limit `npm start` sets).
+    nodeRedNodeOptions: withHeapLimit(),
     autocannon: require('autocannon/package.json').version,
   };
   const functionalErrors = [];

@@ -180,7 +180,8 @@ function printReport(results) {
     rows.push(['', 'lost / duplicated', `${r('recovery.lost')} / ${r('recovery.duplicated')}`, '', '']);
   }
   console.log(
-    `\n${results.mode} run, ${results.timestamp}, Node ${results.node}, Node-RED ${results.nodeRed}, ` +
+    `\n${results.mode} run, ${results.timestamp}, Node ${results.node}, Node-RED ${results.nodeRed} ` +
+      `(NODE_OPTIONS ${results.nodeRedNodeOptions || 'none'}), ` +
       `${results.machine.cpus} x ${results.machine.cpu}, load ${results.machine.loadAverageAtStart.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}\n`,
   );
   console.log(table(rows));
