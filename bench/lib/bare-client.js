@@ -12,7 +12,9 @@
 const http = require('node:http');
 const https = require('node:https');
 const path = require('node:path');
-const { exchange } = require(path.join(__dirname, '..', '..', 'dist', 'lib', 'erp', 'http-transport.js'));
+const { ExchangeCancel, exchange } = require(
+  path.join(__dirname, '..', '..', 'dist', 'lib', 'erp', 'http-transport.js'),
+);
 
 const [erpUrl, sourceUrl, sourceSystem] = process.argv.slice(2);
 const MAX_SOCKETS = 16;
@@ -24,8 +26,11 @@ function client(baseUrl) {
   const httpsAgent = new https.Agent({ keepAlive: true });
   return {
     async post(requestPath, body, { headers }) {
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), TIMEOUT_MS);
+      const cancel = new ExchangeCancel();
+      const timer = setTimeout(
+        () => cancel.cancel(new Error(`${requestPath}: no answer within ${TIMEOUT_MS} ms`)),
+        TIMEOUT_MS,
+      );
       try {
         const answer = await exchange({
           method: 'POST',
@@ -33,7 +38,7 @@ function client(baseUrl) {
           path: requestPath,
           body,
           headers: { accept: 'application/json', ...headers },
-          signal: deadline.signal,
+          cancel,
           httpAgent,
           httpsAgent,
         });

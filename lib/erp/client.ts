@@ -13,7 +13,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import axios from 'axios';
-import { exchange } from './http-transport';
+import { ExchangeCancel, exchange } from './http-transport';
 import { FinanceError } from '../errors';
 import { CircuitBreaker, type CircuitState } from '../reliability/circuit-breaker';
 import { createAuthStrategy, type AuthStrategy } from './auth';
@@ -114,7 +114,7 @@ export class ErpClient implements ErpHttp {
   readonly #limiter: RateLimiter | null;
   readonly #breaker: CircuitBreaker | null;
   readonly #dateNow: () => number;
-  readonly #inFlight = new Set<AbortController>();
+  readonly #inFlight = new Set<ExchangeCancel>();
   readonly #callListeners = new Set<(call: ErpCall) => void>();
   #closed = false;
 
@@ -267,7 +267,7 @@ export class ErpClient implements ErpHttp {
     const closed = this.#closedError();
     this.#slots.close(closed);
     this.#limiter?.close(closed);
-    for (const controller of this.#inFlight) controller.abort();
+    for (const exchange of this.#inFlight) exchange.cancel(closed);
     for (const agent of this.#agents) agent.destroy();
   }
 
@@ -286,14 +286,14 @@ export class ErpClient implements ErpHttp {
     if (request.idempotencyKey !== undefined) headers['Idempotency-Key'] = request.idempotencyKey;
     if (request.ifMatch !== undefined) headers['If-Match'] = request.ifMatch;
     const timeoutMs = request.timeoutMs ?? this.#config.timeoutMs;
-    const controller = new AbortController();
+    const cancel = new ExchangeCancel();
     let timedOut = false;
     // Our own deadline covers the whole exchange; a socket idle timeout would let a trickling answer run on.
     const deadline = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      cancel.cancel(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
-    this.#inFlight.add(controller);
+    this.#inFlight.add(cancel);
     const startedAt = performance.now();
     try {
       const response = await exchange({
@@ -303,7 +303,7 @@ export class ErpClient implements ErpHttp {
         query: request.query,
         body: request.body,
         headers: { ...this.#defaultHeaders, ...headers },
-        signal: controller.signal,
+        cancel,
         httpAgent: this.#httpAgent,
         httpsAgent: this.#httpsAgent,
       });
@@ -326,7 +326,7 @@ export class ErpClient implements ErpHttp {
       throw failure;
     } finally {
       clearTimeout(deadline);
-      this.#inFlight.delete(controller);
+      this.#inFlight.delete(cancel);
     }
   }
 

@@ -23,7 +23,8 @@ export interface HttpExchange {
   query?: Record<string, string | number | boolean | null | undefined>;
   body?: unknown;
   headers: Record<string, string>;
-  signal: AbortSignal;
+  /** Stops the exchange from outside (a deadline, a connection closing); see ExchangeCancel. */
+  cancel: ExchangeCancel;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
 }
@@ -37,6 +38,34 @@ export interface HttpResult {
 }
 
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
+/**
+ * Stops an exchange in progress: the request is destroyed and the exchange rejects with the reason given. It
+ * replaces an AbortSignal, whose listener node:http adds and removes on every request: in a keep-alive loopback
+ * exchange that was about a quarter of the CPU (98 against 71 us, client and server in one process).
+ */
+export class ExchangeCancel {
+  #request: http.ClientRequest | undefined;
+  #reason: Error | undefined;
+
+  /** Stops the exchange (now, or as soon as it starts); later calls change nothing. */
+  cancel(reason: Error): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#request?.destroy(reason);
+  }
+
+  /** Called by exchange() with the request it sent. */
+  attach(request: http.ClientRequest): void {
+    this.#request = request;
+    if (this.#reason !== undefined) request.destroy(this.#reason);
+  }
+
+  /** The exchange is over: nothing left to stop, and the request is not held on to. */
+  detach(): void {
+    this.#request = undefined;
+  }
+}
 
 export function exchange(request: HttpExchange): Promise<HttpResult> {
   // The URL object gives the host and the base path; the request path is sent as built here, because the URL
@@ -63,7 +92,6 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
         method: request.method,
         headers,
         agent: secure ? request.httpsAgent : request.httpAgent,
-        signal: request.signal,
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -79,8 +107,9 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
       },
     );
     outgoing.on('error', reject);
+    request.cancel.attach(outgoing);
     outgoing.end(payload);
-  });
+  }).finally(() => request.cancel.detach());
 }
 
 /** axios's combineURLs: exactly one slash between the base and the path. */

@@ -133,7 +133,7 @@ describe('ErpClient transport failures', () => {
   it('times out a request the ERP never answers: ERP_TIMEOUT, retryable', async () => {
     respond = () => undefined; // hold the request forever
     const error = await failure(client({ timeoutMs: 50 }).request({ method: 'POST', path: '/slow', body: {} }));
-    expect(error).toMatchObject({ code: 'ERP_TIMEOUT', retryable: true });
+    expect(error).toMatchObject({ code: 'ERP_TIMEOUT', retryable: true, details: { transportCode: 'ETIMEDOUT' } });
     expect(error.message).toContain('50 ms');
     expect(error.message).toContain('external reference');
   });

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { exchange, type HttpExchange } from '../../../lib/erp/http-transport';
+import { ExchangeCancel, exchange, type HttpExchange } from '../../../lib/erp/http-transport';
 
 interface Seen {
   method?: string;
@@ -16,8 +16,8 @@ describe('exchange (the ERP client transport)', () => {
   let server: http.Server;
   let baseUrl: string;
   let seen: Seen[];
-  /** What the server answers next: status, headers and body bytes. */
-  let answer: { status: number; headers: Record<string, string>; body: Buffer };
+  /** What the server answers next: status, headers and body bytes, after `delayMs` if given. */
+  let answer: { status: number; headers: Record<string, string>; body: Buffer; delayMs?: number };
   const httpAgent = new http.Agent({ keepAlive: true });
   const httpsAgent = new https.Agent({ keepAlive: true });
 
@@ -32,8 +32,14 @@ describe('exchange (the ERP client transport)', () => {
           headers: request.headers,
           body: Buffer.concat(chunks).toString(),
         });
-        response.writeHead(answer.status, answer.headers);
-        response.end(answer.body);
+        const { status, headers, body, delayMs } = answer;
+        const send = () => {
+          if (response.destroyed) return;
+          response.writeHead(status, headers);
+          response.end(body);
+        };
+        if (delayMs === undefined) send();
+        else setTimeout(send, delayMs).unref();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,13 +55,17 @@ describe('exchange (the ERP client transport)', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  const waitUntilSeen = async (count: number) => {
+    while (seen.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
   const call = (overrides: Partial<HttpExchange> = {}) =>
     exchange({
       method: 'GET',
       baseUrl,
       path: '/companies',
       headers: {},
-      signal: new AbortController().signal,
+      cancel: new ExchangeCancel(),
       httpAgent,
       httpsAgent,
       ...overrides,
@@ -138,10 +148,23 @@ describe('exchange (the ERP client transport)', () => {
     }
   });
 
-  it('rejects with the abort when the signal fires, and with the socket code when nothing listens', async () => {
-    const controller = new AbortController();
-    controller.abort();
-    await expect(call({ signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  it('rejects with the reason it was cancelled for, before or during the exchange', async () => {
+    const early = new ExchangeCancel();
+    early.cancel(new Error('closed before sending'));
+    await expect(call({ cancel: early })).rejects.toThrow('closed before sending');
+    expect(seen).toHaveLength(0);
+
+    // The server holds this answer back; the cancel ends the exchange while it waits.
+    answer = { ...answer, delayMs: 5_000 };
+    const during = new ExchangeCancel();
+    const pending = call({ cancel: during });
+    await waitUntilSeen(1);
+    during.cancel(Object.assign(new Error('deadline'), { code: 'ETIMEDOUT' }));
+    await expect(pending).rejects.toMatchObject({ message: 'deadline', code: 'ETIMEDOUT' });
+    during.cancel(new Error('again')); // a second cancel changes nothing
+  });
+
+  it('rejects with the socket code when nothing listens', async () => {
     await expect(call({ baseUrl: 'http://127.0.0.1:1/' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
