@@ -267,7 +267,7 @@ export class ErpClient implements ErpHttp {
     const closed = this.#closedError();
     this.#slots.close(closed);
     this.#limiter?.close(closed);
-    for (const exchange of this.#inFlight) exchange.cancel(closed);
+    for (const inFlight of this.#inFlight) inFlight.cancel(closed);
     for (const agent of this.#agents) agent.destroy();
   }
 
