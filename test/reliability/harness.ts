@@ -528,6 +528,27 @@ export async function parkedRetries(userDir: string, nodeId: string): Promise<nu
   }
 }
 
+/**
+ * Waits (at most `timeoutMs`) until the running host's inbox has no open entry. After every event is written
+ * back, an entry can still be open for a while: a write-back whose answer was lost to a timeout or a kill is
+ * parked and retried, and only that retry (answered as already done) finishes the entry. On a loaded machine
+ * that retry can come later than any fixed quiet period. Resolves with the open count it saw last.
+ */
+export async function waitUntilInboxSettled(userDir: string, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const store = builtStore.openStore({ path: path.join(userDir, 'finance-sync', 'store') });
+    let open: number;
+    try {
+      open = await store.countOpen();
+    } finally {
+      await store.close();
+    }
+    if (open === 0 || Date.now() >= deadline) return open;
+    await pause(500);
+  }
+}
+
 /** Parked retries of a node, by the retry's own id (a retry being moved to its next due time shows up twice). */
 async function countParked(store: StoreReader, nodeId: string): Promise<number> {
   const pageSize = 1000;

@@ -19,6 +19,7 @@ import {
   unexpectedInboxOutcomes,
   waitForOutcome,
   waitForQuiet,
+  waitUntilInboxSettled,
 } from './harness';
 
 const EVENTS = 5000;
@@ -97,6 +98,8 @@ describe('reliability: kill -9 of the Node-RED host while events arrive', () => 
     );
     // Longer than the longest retry wait (2 s and jitter) plus a request's timeout (2 s).
     await waitForQuiet(counter, 6_000);
+    // A retry of a write-back whose answer was lost can come later than that on a loaded machine.
+    await waitUntilInboxSettled(current().userDir);
     const inbox = await concludeRun('kill -9', current(), events, outcome, ` kills=${killed}`);
 
     // Acknowledged means kept: each event posted exactly once and written back, none parked as a dead letter.
