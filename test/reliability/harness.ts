@@ -497,8 +497,7 @@ export interface HostRecord {
 
 /** What a stopped host's store holds (the finance-store default location under its user directory). */
 export async function readHostStore(userDir: string, events: SampleEvent[]): Promise<HostRecord> {
-  const store = builtStore.openStore({ path: path.join(userDir, 'finance-sync', 'store') });
-  try {
+  return withHostStore(userDir, async (store) => {
     const entries = new Map<string, InboxEntry | undefined>();
     for (const event of events) {
       const body = event.body as { source: string; id: string };
@@ -510,6 +509,14 @@ export async function readHostStore(userDir: string, events: SampleEvent[]): Pro
       if (count > 0) parked.set(nodeId, count);
     }
     return { entries, open: await store.countOpen(), parked };
+  });
+}
+
+/** Runs `read` on the store of the host with user directory `userDir` (the finance-store default location). */
+async function withHostStore<T>(userDir: string, read: (store: StoreReader) => Promise<T>): Promise<T> {
+  const store = builtStore.openStore({ path: path.join(userDir, 'finance-sync', 'store') });
+  try {
+    return await read(store);
   } finally {
     await store.close();
   }
@@ -520,12 +527,7 @@ export async function readHostStore(userDir: string, events: SampleEvent[]): Pro
  * another writes, so the test can look while Node-RED works.
  */
 export async function parkedRetries(userDir: string, nodeId: string): Promise<number> {
-  const store = builtStore.openStore({ path: path.join(userDir, 'finance-sync', 'store') });
-  try {
-    return await countParked(store, nodeId);
-  } finally {
-    await store.close();
-  }
+  return withHostStore(userDir, (store) => countParked(store, nodeId));
 }
 
 /**
@@ -537,13 +539,7 @@ export async function parkedRetries(userDir: string, nodeId: string): Promise<nu
 export async function waitUntilInboxSettled(userDir: string, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const store = builtStore.openStore({ path: path.join(userDir, 'finance-sync', 'store') });
-    let open: number;
-    try {
-      open = await store.countOpen();
-    } finally {
-      await store.close();
-    }
+    const open = await withHostStore(userDir, (store) => store.countOpen());
     if (open === 0 || Date.now() >= deadline) return open;
     await pause(500);
   }
