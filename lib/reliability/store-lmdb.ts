@@ -19,9 +19,10 @@
  * it throws, and thousands of them share one commit and one disk sync.
  */
 import * as path from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { FinanceError } from '../errors';
 import { fromStoredValue, toStoredValue, type StoredValue } from './store-codec';
+import { inboxEncoderOptions } from './store-structures';
 import type {
   AcceptInput,
   AcceptResult,
@@ -55,8 +56,13 @@ export interface LmdbStoreSettings {
   now: () => number;
 }
 
-/** Raise when the key layout or the record shapes change, so an old build refuses a newer store. */
-const LAYOUT_VERSION = 1;
+/**
+ * Raise when the key layout or the record shapes change, so an old build refuses a newer store. Layout 2 writes
+ * inbox records with the shared structures of store-structures.ts; it reads layout 1 records as they are, so a
+ * layout 1 store is taken over (and marked 2, after which a layout 1 build refuses it).
+ */
+const LAYOUT_VERSION = 2;
+const READABLE_LAYOUTS: readonly number[] = [1, 2];
 /** Expired records removed per transaction, so a large purge never holds the write lock for long. */
 const PURGE_BATCH = 1000;
 const DEFAULT_LIST_LIMIT = 100;
@@ -636,7 +642,8 @@ function acquireEnvironment(directory: string): Environment {
       ...initialMapSize(),
     });
     const dbs: Databases = {
-      inbox: root.openDB({ name: 'inbox' }),
+      // `encoder` holds msgpackr options; lmdb-js passes them on but does not declare them in its types.
+      inbox: root.openDB({ name: 'inbox', encoder: inboxEncoderOptions() } as DatabaseOptions & { name: string }),
       inboxOpen: root.openDB({ name: 'inbox-open' }),
       inboxDue: root.openDB({ name: 'inbox-due' }),
       ledger: root.openDB({ name: 'ledger' }),
@@ -688,13 +695,13 @@ function initialMapSize(): { mapSize?: number } {
 
 function checkLayout(meta: Database<number, string>, directory: string): void {
   const layout = meta.get(META_LAYOUT);
-  if (layout === undefined) {
+  if (layout === undefined || (layout !== LAYOUT_VERSION && READABLE_LAYOUTS.includes(layout))) {
     meta.putSync(META_LAYOUT, LAYOUT_VERSION);
   } else if (layout !== LAYOUT_VERSION) {
     throw new FinanceError(
       'STORE_UNAVAILABLE',
       `The finance store at ${directory} was written by another version of finance-sync (layout ${layout}; this ` +
-        `version reads layout ${LAYOUT_VERSION}). Run the matching version, or point the store at a new directory.`,
+        `version reads layouts ${READABLE_LAYOUTS.join(' and ')}). Run the matching version, or point the store at a new directory.`,
     );
   }
 }
