@@ -20,8 +20,10 @@
  * written before the table existed (layout 1) hold their key names themselves and read with or without it.
  */
 
-/** Key sequences by structure id (0x40 + index). Append-only within a layout version; see above. */
-const INBOX_STRUCTURES_LAYOUT_2: readonly (readonly string[])[] = [
+/**
+ * Key sequences by structure id (0x40 + index), fixed for layout 2; see above. Exported for the test that pins it.
+ */
+export const INBOX_STRUCTURES: readonly (readonly string[])[] = [
   // StoredInboxRecord as accept(), lease, hold and outcome writes build it (store-lmdb.ts), in key order.
   ['envelope', 'payload', 'receivedAt', 'state', 'attempts'],
   ['envelope', 'payload', 'receivedAt', 'state', 'attempts', 'leaseOwner', 'leaseUntil'],
@@ -70,9 +72,6 @@ export function inboxEncoderOptions(): {
   maxSharedStructures: number;
   shouldShareStructure: () => boolean;
 } {
-  const structures = INBOX_STRUCTURES_LAYOUT_2.map((keys) => Object.assign([...keys] as Structure, { isShared: true }));
+  const structures = INBOX_STRUCTURES.map((keys) => Object.assign([...keys] as Structure, { isShared: true }));
   return { structures, maxSharedStructures: structures.length, shouldShareStructure: () => false };
 }
-
-/** The table itself, for the test that pins it to its layout version. */
-export const INBOX_STRUCTURES = INBOX_STRUCTURES_LAYOUT_2;

@@ -65,7 +65,9 @@ describe('LMDB store layout', () => {
     const event = canonicalEvent(7);
     await store.accept({ ...event, receivedAt: 1_795_000_000_000 });
     const entry = await store.get(event.key);
-    expect(entry).toMatchObject({ envelope: event.envelope, payload: event.payload, state: 'open' });
+    expect(entry?.state).toBe('open');
+    expect(entry?.envelope).toEqual(event.envelope);
+    expect(entry?.payload).toEqual(event.payload);
     await store.close();
 
     const { bytes, layout } = await rawView(dir, event.key);
@@ -115,7 +117,8 @@ describe('LMDB store layout', () => {
       // Reading old, new and odd records in turn: an old record's own structures must not leak into the next.
       for (const event of [old[1], fresh, old[2], odd, old[3], old[0]]) {
         const entry = await s.get(event.key);
-        expect(entry).toMatchObject({ envelope: event.envelope, payload: event.payload });
+        expect(entry?.envelope).toEqual(event.envelope);
+        expect(entry?.payload).toEqual(event.payload);
       }
       expect(await s.get(old[0].key)).toMatchObject({ state: 'final', outcome: { status: 'posted' } });
       expect(await s.countOpen()).toBe(old.length - 1 + 2);
