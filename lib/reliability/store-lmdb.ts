@@ -695,15 +695,16 @@ function initialMapSize(): { mapSize?: number } {
 
 function checkLayout(meta: Database<number, string>, directory: string): void {
   const layout = meta.get(META_LAYOUT);
-  if (layout === undefined || (layout !== LAYOUT_VERSION && READABLE_LAYOUTS.includes(layout))) {
-    meta.putSync(META_LAYOUT, LAYOUT_VERSION);
-  } else if (layout !== LAYOUT_VERSION) {
+  if (layout === LAYOUT_VERSION) return;
+  if (layout !== undefined && !READABLE_LAYOUTS.includes(layout)) {
     throw new FinanceError(
       'STORE_UNAVAILABLE',
       `The finance store at ${directory} was written by another version of finance-sync (layout ${layout}; this ` +
         `version reads layouts ${READABLE_LAYOUTS.join(' and ')}). Run the matching version, or point the store at a new directory.`,
     );
   }
+  // A new store, or an older layout this version reads: from now on written in this layout.
+  meta.putSync(META_LAYOUT, LAYOUT_VERSION);
 }
 
 // ---- records ---------------------------------------------------------------------------------------
