@@ -35,6 +35,7 @@ import {
 } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { onInputWithRetry } from '../shared/retrying';
+import { showStatus } from '../shared/status';
 
 interface FinanceApprovalDef extends NodeDef, ApprovalDialogSettings {
   store?: string;
@@ -122,7 +123,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       const error = asFinanceError(err);
       this.error(error.message);
-      this.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+      showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
       onInput(this, async () => {
         throw error;
       });
@@ -136,7 +137,7 @@ export = function register(RED: NodeAPI): void {
       for (const emissions of escalations) {
         escalationSend.send(outputs(emissions.map((emission) => [emission.port, emission.message])));
         const approver = emissions[0].message.approval.approver;
-        this.status(statusWithShortText(status('yellow', 'dot', 'escalated', approver)));
+        showStatus(this, statusWithShortText(status('yellow', 'dot', 'escalated', approver)));
       }
     };
     workflow.scheduler.start(
@@ -145,7 +146,7 @@ export = function register(RED: NodeAPI): void {
       (err) => {
         const error = asFinanceError(err);
         this.error(`SLA check failed: ${error.message}`);
-        this.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+        showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
       },
     );
     this.checkSla = async () => sendEscalations(await workflow.checkSla());

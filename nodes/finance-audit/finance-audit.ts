@@ -13,6 +13,7 @@ import { startRecording, type Recorder } from '../../lib/audit/recorder';
 import { openAuditTrail, type AuditTrail } from '../../lib/audit/trail';
 import { verifyTrail } from '../../lib/audit/verify';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
+import { showStatus } from '../shared/status';
 
 interface FinanceAuditDef extends NodeDef, AuditDialogSettings {}
 
@@ -37,7 +38,7 @@ export = function register(RED: NodeAPI): void {
             // A full disk fails every record: say so once per different reason, not per record.
             if (error.message !== lastProblem) node.error(`Audit records could not be written: ${error.message}`);
             lastProblem = error.message;
-            node.status({ fill: 'red', shape: 'ring', text: statusText(asFinanceError(error).code) });
+            showStatus(node, { fill: 'red', shape: 'ring', text: statusText(asFinanceError(error).code) });
           },
         );
         trail = recorder.trail;
@@ -48,11 +49,15 @@ export = function register(RED: NodeAPI): void {
         release = opened.release;
       }
       node.log(`finance audit trail in ${settings.dir}`);
-      node.status({ fill: 'grey', shape: 'dot', text: statusText(settings.recordNodes ? 'recording' : 'notes only') });
+      showStatus(node, {
+        fill: 'grey',
+        shape: 'dot',
+        text: statusText(settings.recordNodes ? 'recording' : 'notes only'),
+      });
     } catch (err) {
       const failure = asFinanceError(err);
       node.error(`finance-audit is not usable: ${failure.message}`);
-      node.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      showStatus(node, { fill: 'red', shape: 'ring', text: statusText(failure.code) });
       onInput(node, async () => {
         throw failure;
       });

@@ -25,6 +25,7 @@ import type { BudgetStatus } from '../../lib/model/types';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, rememberTranslations, type Status } from '../shared/node-input';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
+import { showStatus } from '../shared/status';
 
 interface FinanceBudgetCheckDef extends NodeDef, BudgetDialogSettings {
   erp?: string;
@@ -73,7 +74,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       configError = asFinanceError(err);
       this.error(configError.message);
-      this.status({ fill: 'red', shape: 'ring', text: configError.code });
+      showStatus(this, { fill: 'red', shape: 'ring', text: configError.code });
     }
 
     onInputWithRetry(

@@ -14,6 +14,7 @@ import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { registerAdminApi } from './admin-api';
+import { showStatus } from '../shared/status';
 
 const TYPE = 'finance-dead-letter';
 /** Retention also runs after every new letter; the timer covers a queue that receives none for a while. */
@@ -42,12 +43,12 @@ export = function register(RED: NodeAPI): void {
       }
     })();
 
-    const showStatus = (): void => {
+    const showQueueStatus = (): void => {
       if (!queue) return;
       const { letters, replays } = queue;
       letters.count({ status: 'open' }).then(
-        (open) => this.status(statusOf(open, replays.pending)),
-        (err: unknown) => this.status({ fill: 'red', shape: 'ring', text: statusText(asFinanceError(err).code) }),
+        (open) => showStatus(this, statusOf(open, replays.pending)),
+        (err: unknown) => showStatus(this, { fill: 'red', shape: 'ring', text: statusText(asFinanceError(err).code) }),
       );
     };
 
@@ -79,7 +80,7 @@ export = function register(RED: NodeAPI): void {
           emit: (msg) => {
             // A replay leaves outside any input: report it through the shared hook for the audit and metrics.
             replaySend.send([msg, null]);
-            showStatus();
+            showQueueStatus();
           },
           onError: (err, id) => {
             this.error(`Dead letter ${id} was not replayed: ${asFinanceError(err).message}`);
@@ -92,7 +93,7 @@ export = function register(RED: NodeAPI): void {
     }
     if (failure) {
       this.error(`This dead-letter node cannot keep letters: ${failure.message}`);
-      this.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      showStatus(this, { fill: 'red', shape: 'ring', text: statusText(failure.code) });
     }
 
     this.queue = () => {
@@ -128,10 +129,10 @@ export = function register(RED: NodeAPI): void {
     });
 
     const timer = setInterval(() => {
-      if (queue) enforceRetention(queue.letters).then(showStatus, (err: unknown) => this.error(describe(err)));
+      if (queue) enforceRetention(queue.letters).then(showQueueStatus, (err: unknown) => this.error(describe(err)));
     }, RETENTION_INTERVAL_MS);
     timer.unref();
-    if (queue) enforceRetention(queue.letters).then(showStatus, (err: unknown) => this.error(describe(err)));
+    if (queue) enforceRetention(queue.letters).then(showQueueStatus, (err: unknown) => this.error(describe(err)));
 
     this.on('close', () => {
       clearInterval(timer);

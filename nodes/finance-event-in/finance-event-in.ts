@@ -44,6 +44,7 @@ import { asFinanceError, onInput, statusText, type Send, type Status } from '../
 import { reportIntake } from '../shared/observe';
 import { openEndpoint, writeAnswer } from './http-endpoint';
 import { openOwnEndpoint, type EndpointHandler } from '../../lib/intake/own-listener';
+import { clearStatus, showStatus } from '../shared/status';
 
 interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
   source?: string;
@@ -144,7 +145,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       const failure = asFinanceError(err);
       node.error(`finance-event-in is not usable: ${failure.message}`);
-      node.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      showStatus(node, { fill: 'red', shape: 'ring', text: statusText(failure.code) });
       // Messages still get an answer: done(err) with the reason, so a Catch node sees the misconfiguration.
       onInput(node, async () => {
         throw failure;
@@ -163,7 +164,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     function show(status: Status): void {
-      node.status({ ...status, text: statusText(status.text) });
+      showStatus(node, { ...status, text: statusText(status.text) });
     }
 
     /** The status after an outcome, or undefined when it needs none (a failure reports itself). */
@@ -358,7 +359,7 @@ export = function register(RED: NodeAPI): void {
         settleWithin([...inProgress], CLOSE_WAIT_MS)
           .then(closeEndpoint)
           .then(() => {
-            node.status({});
+            clearStatus(node);
             done();
           });
       });
@@ -377,7 +378,7 @@ export = function register(RED: NodeAPI): void {
       subscription.start();
       node.on('close', (removed: boolean, done: () => void) => {
         subscription.close(removed).then(() => {
-          node.status({});
+          clearStatus(node);
           done();
         });
       });
@@ -447,7 +448,7 @@ export = function register(RED: NodeAPI): void {
       }
       node.on('close', (_removed: boolean, done: () => void) => {
         (polling ? polling.stop() : Promise.resolve()).then(() => {
-          node.status({});
+          clearStatus(node);
           done();
         }, done);
       });

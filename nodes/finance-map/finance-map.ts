@@ -24,6 +24,7 @@ import { inboxKey } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { mappingUsed } from '../../lib/observe/mapping-version';
 import { asFinanceError, onInput } from '../shared/node-input';
+import { showStatus } from '../shared/status';
 
 interface FinanceMapDef extends NodeDef, MapDialogSettings {
   store?: string;
@@ -113,7 +114,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       configError = asFinanceError(err);
       this.error(configError.message);
-      this.status({ fill: 'red', shape: 'ring', text: configError.code });
+      showStatus(this, { fill: 'red', shape: 'ring', text: configError.code });
     }
 
     // Named in every audit record of this node (nodes/shared/observe.ts).

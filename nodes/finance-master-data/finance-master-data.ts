@@ -26,6 +26,7 @@ import {
 import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, attachFailure, onInput, statusText, type Status } from '../shared/node-input';
+import { showStatus } from '../shared/status';
 
 interface FinanceMasterDataDef extends NodeDef, MasterDataDialogSettings {
   store?: string;
@@ -92,7 +93,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       const error = asFinanceError(err);
       this.error(error.message);
-      this.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+      showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
       onInput(this, async () => {
         throw error;
       });
@@ -187,11 +188,11 @@ export = function register(RED: NodeAPI): void {
         const summary = await runner().runIfHolder(holder, settings.intervalMs * 2 + LEASE_MARGIN_MS, 'delta');
         if (closed) return;
         if (summary === undefined) {
-          this.status({ fill: 'grey', shape: 'ring', text: text('standby') });
+          showStatus(this, { fill: 'grey', shape: 'ring', text: text('standby') });
           return;
         }
         const msg: NodeMessage = { topic: 'sync', payload: summary };
-        this.status(summaryStatus(summary));
+        showStatus(this, summaryStatus(summary));
         if (summary.failures.length > 0) {
           const error = syncFailure(summary);
           attachFailure(msg, error);
@@ -202,7 +203,7 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         if (closed) return;
         const error = asFinanceError(err);
-        this.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+        showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
         this.error(error.message);
       }
     };
@@ -215,7 +216,7 @@ export = function register(RED: NodeAPI): void {
     if (settings.intervalMs > 0) {
       // The first scheduled sync runs at start (after the flows have started), or after one interval.
       schedule(settings.syncOnStart ? 1000 : settings.intervalMs);
-      this.status({ fill: 'grey', shape: 'ring', text: text('scheduled') });
+      showStatus(this, { fill: 'grey', shape: 'ring', text: text('scheduled') });
     }
 
     this.on('close', (_removed: boolean, done: () => void) => {

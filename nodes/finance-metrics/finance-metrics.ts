@@ -13,6 +13,7 @@ import { collectSnapshot, SpendCache, spendFigures } from '../../lib/metrics/scr
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText } from '../shared/node-input';
 import { openMetricsEndpoint } from './endpoint';
+import { showStatus } from '../shared/status';
 
 interface FinanceMetricsDef extends NodeDef, MetricsDialogSettings {
   store?: string;
@@ -50,7 +51,7 @@ export = function register(RED: NodeAPI): void {
           toPrometheus(await collect()),
         );
       }
-      node.status({
+      showStatus(node, {
         fill: 'grey',
         shape: 'dot',
         text: statusText(settings.access === 'none' ? 'snapshot only' : settings.access),
@@ -58,7 +59,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       const failure = asFinanceError(err);
       node.error(`finance-metrics is not usable: ${failure.message}`);
-      node.status({ fill: 'red', shape: 'ring', text: statusText(failure.code) });
+      showStatus(node, { fill: 'red', shape: 'ring', text: statusText(failure.code) });
       onInput(node, async () => {
         throw failure;
       });

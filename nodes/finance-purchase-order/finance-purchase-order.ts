@@ -30,6 +30,7 @@ import type { FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError } from '../shared/node-input';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
+import { showStatus } from '../shared/status';
 
 interface FinancePurchaseOrderDef extends NodeDef, PurchaseOrderDialogSettings {
   erp?: string;
@@ -67,7 +68,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       configError = asFinanceError(err);
       this.error(configError.message);
-      this.status({ fill: 'red', shape: 'ring', text: configError.code });
+      showStatus(this, { fill: 'red', shape: 'ring', text: configError.code });
     }
 
     // One queue for all messages of this node: the events of one purchase order are applied one at a time.

@@ -25,6 +25,7 @@ import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { holdInboxEntry, retryStatus, startRetryLoop, throttledStatus } from '../shared/retrying';
+import { showStatus } from '../shared/status';
 
 interface FinanceRetryDef extends NodeDef, RetryDialogSettings {
   store?: string;
@@ -121,7 +122,7 @@ export = function register(RED: NodeAPI): void {
       });
       reemitSend.send([{ ...retry.msg, retry: { attempt: retry.attempt, lastError } } as NodeMessage, null]);
       await setup.scheduler.complete(retry.id);
-      this.status({ fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
+      showStatus(this, { fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
     };
 
     onInput(this, async (msg: NodeMessageInFlow, send: Send): Promise<Status | void> => {

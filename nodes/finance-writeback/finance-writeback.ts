@@ -25,6 +25,7 @@ import { createWebhookTarget } from '../../lib/writeback/webhook-target';
 import { performWriteback } from '../../lib/writeback/writeback';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { onInputWithRetry } from '../shared/retrying';
+import { showStatus } from '../shared/status';
 
 interface FinanceWritebackDef extends NodeDef, WritebackDialogSettings, RetryDialogSettings {
   source?: string;
@@ -79,10 +80,10 @@ export = function register(RED: NodeAPI): void {
           password: this.credentials?.password || undefined,
           onState: (state, error) => {
             if (state === 'connected')
-              this.status({ fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' });
+              showStatus(this, { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' });
             else if (state === 'connecting')
-              this.status({ fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' });
-            else this.status({ fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' });
+              showStatus(this, { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' });
+            else showStatus(this, { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' });
             if (state === 'connected') lastBrokerError = undefined;
             if (error && error.message !== lastBrokerError) {
               lastBrokerError = error.message;

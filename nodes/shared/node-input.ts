@@ -12,6 +12,7 @@ import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
 import { toRedactedJson } from '../../lib/reliability/redact';
 import { observedSend, reportFailure, reportSilent, type NodeFacts } from './observe';
+import { clearStatus, showStatus } from './status';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
@@ -92,18 +93,18 @@ export function onInput(
   options: InputHandlerOptions = {},
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
-    if (options.busyText) node.status({ fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
+    if (options.busyText) showStatus(node, { fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
     // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
     const observed = observedSend(node, send, options.facts);
     handler(msg, observed.send).then(
       (status) => {
         if (!observed.sent()) reportSilent(node, msg, options.facts);
-        if (status) node.status({ ...status, text: statusText(status.text) });
+        if (status) showStatus(node, { ...status, text: statusText(status.text) });
         done();
       },
       (err: unknown) => {
         const error = asFinanceError(err);
-        node.status({ fill: 'red', shape: 'ring', text: statusText(error.code) });
+        showStatus(node, { fill: 'red', shape: 'ring', text: statusText(error.code) });
         attachFailure(msg, error);
         reportFailure(node, msg, error, options.facts);
         done(error);
@@ -111,6 +112,6 @@ export function onInput(
     );
   });
   node.on('close', () => {
-    node.status({});
+    clearStatus(node);
   });
 }

@@ -37,6 +37,7 @@ import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from '../../lib/r
 import { inboxKey, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceErpNode } from './config-nodes';
 import { asFinanceError, attachFailure, statusText, type Send, type Status } from './node-input';
+import { clearStatus, showStatus } from './status';
 import { observedSend, reportFailure, reportRetry, reportSilent, type NodeFacts } from './observe';
 
 export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>;
@@ -102,7 +103,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
   const scheduler = parking?.scheduler;
   const inputs = new Set<Promise<void>>();
 
-  const show = (status: Status) => node.status({ ...status, text: statusText(status.text) });
+  const show = (status: Status) => showStatus(node, { ...status, text: statusText(status.text) });
   const showBusy = () => {
     if (options.busyText) show({ fill: 'blue', shape: 'dot', text: options.busyText });
   };
@@ -246,7 +247,7 @@ export function onInputWithRetry(node: Node, options: RetryingOptions, handler: 
   node.on('close', (_removed: boolean, done: () => void) => {
     retrying.close().then(
       () => {
-        node.status({});
+        clearStatus(node);
         done();
       },
       () => done(),
@@ -291,7 +292,7 @@ export function showCircuitState(node: Node, erp: FinanceErpNode): void {
   };
   const stop = erp.onCircuitState((state) => {
     const text = texts[state];
-    node.status(text ? { fill: 'yellow', shape: 'ring', text } : {});
+    showStatus(node, text ? { fill: 'yellow', shape: 'ring', text } : {});
   });
   node.on('close', stop);
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inboxKey } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
+import { STATUS_RATE } from '../../nodes/shared/status';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import {
   canonicalReport,
@@ -163,6 +164,24 @@ describe('finance-map node', () => {
     await settle();
     expect(seen[0]).toEqual({ fill: 'blue', shape: 'dot', text: 'mapping' });
     expect(seen.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'valid' });
+  });
+
+  it('shows a stream of messages at the status rate an open editor can follow, ending on the latest outcome', async () => {
+    await helper.load(nodes, flow());
+    const seen = statuses();
+    const startedAt = Date.now();
+    for (let i = 0; i < 300; i += 1) {
+      const { on } = await send({ payload: cloudEvent(), finance: envelope() });
+      expect(on).toBe('valid');
+    }
+    const { on } = await send({ payload: { ...cloudEvent(), data: 'not a report' }, finance: envelope() });
+    expect(on).toBe('invalid');
+    const seconds = (Date.now() - startedAt) / 1000;
+    await settle();
+    // 600 changes (busy, then the outcome, per message) without the rate limit.
+    expect(seen.length).toBeLessThanOrEqual(STATUS_RATE.burst + Math.ceil(seconds * STATUS_RATE.perSecond) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 1000 / STATUS_RATE.perSecond + 50));
+    expect(seen.at(-1)).toMatchObject({ fill: 'yellow', shape: 'dot' });
   });
 
   it('sends an invalid document on output 2 with every violation, the payload untouched, and closes its inbox entry', async () => {
