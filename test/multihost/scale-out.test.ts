@@ -17,6 +17,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { DEFAULT_LEASE_MS } from '../../lib/approval/timers';
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
 import { startMosquitto, startPostgres, type TestBroker, type TestPostgres } from './services';
@@ -442,14 +443,31 @@ describe('scale-out over MQTT and PostgreSQL', () => {
         { timeoutMs: 8 * 60_000, intervalMs: 1000 },
       ),
     );
-    // Escalations: each waiting approval escalates at least once (several SLA periods pass meanwhile).
+    // Escalations: each waiting approval escalates at least once (several SLA periods pass meanwhile), as the
+    // shared store records it. The collector is not the proof: a host killed between escalating and its report
+    // to the collector escalated all the same. An SLA timer that the killed host had claimed but not escalated
+    // fires again once its claim lapses (DEFAULT_LEASE_MS), so the wait covers one claim.
+    const escalationsInStore = async (): Promise<Map<string, number>> => {
+      const live = hosts.filter((host) => host.child.exitCode === null);
+      const answer = await fetch(`${live[0].url}/finance-approval/mh-approval/pending?limit=1000`);
+      const { items } = (await answer.json()) as { items: Array<{ reportId: string; escalations: number }> };
+      return new Map(items.map((item) => [item.reportId, item.escalations]));
+    };
+    let notEscalated: string[] = slaIds;
     await watched(
       waitFor(
         'every waiting approval to escalate',
-        async () =>
-          slaIds.every((id) => collector.seen.escalations.some((e) => e.reportId === id)) ? true : undefined,
-        { timeoutMs: 120_000, intervalMs: 1000 },
-      ),
+        async () => {
+          const escalations = await escalationsInStore();
+          notEscalated = slaIds.filter((id) => !((escalations.get(id) ?? 0) > 0));
+          return notEscalated.length === 0 ? true : undefined;
+        },
+        { timeoutMs: DEFAULT_LEASE_MS + 60_000, intervalMs: 1000 },
+      ).catch((err: unknown) => {
+        const heard = (id: string) => collector.seen.escalations.filter((e) => e.reportId === id).length;
+        console.log(`not escalated in the store: ${notEscalated.map((id) => `${id} (heard ${heard(id)})`).join(', ')}`);
+        throw err;
+      }),
     );
     const seconds = (Date.now() - startedAt) / 1000;
 
