@@ -448,7 +448,7 @@ describe('scale-out over MQTT and PostgreSQL', () => {
     // to the collector escalated all the same. An SLA timer that the killed host had claimed but not escalated
     // fires again once its claim lapses (DEFAULT_LEASE_MS), so the wait covers one claim.
     const escalationsInStore = async (): Promise<Map<string, number>> => {
-      const live = hosts.filter((host) => host.child.exitCode === null);
+      const live = hosts.filter((host) => host.child.exitCode === null && host.child.signalCode === null);
       const answer = await fetch(`${live[0].url}/finance-approval/mh-approval/pending?limit=1000`);
       const { items } = (await answer.json()) as { items: Array<{ reportId: string; escalations: number }> };
       return new Map(items.map((item) => [item.reportId, item.escalations]));
