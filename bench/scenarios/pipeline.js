@@ -156,4 +156,4 @@ async function pipeline(config, fail) {
   return result;
 }
 
-module.exports = { pipeline, startBareClient };
+module.exports = { pipeline, runBatch, startBareClient };
