@@ -90,13 +90,11 @@ class StatusLight {
 const lights = new WeakMap<Node, StatusLight>();
 
 function lightOf(node: Node): StatusLight {
-  let light = lights.get(node);
-  if (light === undefined) {
-    const created = new StatusLight(node);
-    node.on('close', () => created.stop());
-    lights.set(node, created);
-    light = created;
-  }
+  const known = lights.get(node);
+  if (known !== undefined) return known;
+  const light = new StatusLight(node);
+  node.on('close', () => light.stop());
+  lights.set(node, light);
   return light;
 }
 
