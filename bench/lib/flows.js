@@ -298,11 +298,11 @@ function intakeFlows({ ownPort }) {
 /**
  * One mapping harness per variant (finance-map, the JSONata change node, and a change node that maps nothing,
  * which shows what the harness itself costs), all in one Node-RED: POST { samples, seconds, window } to its
- * path starts it. The driver keeps `window` messages in flight: each message is a Concur report (msg.payload, with its
- * expenses in msg.payload.expenses) that goes through the mapping node into the counter, which sends the next
- * one straight back to the mapping node until the time is up, then answers with the count and the first
- * mapped document (to prove both variants produce the same one). The driver and the counter cost the same
- * for both variants.
+ * path starts it. The driver and counter is bench/nodes/bench-mapping-loop.js, which the user directory must
+ * hold (makeUserDir({ benchNodes: true })): it keeps `window` messages in flight, each a Concur report (msg.payload,
+ * with its expenses in msg.payload.expenses) that goes through the mapping node and back, and sends the next
+ * one until the time is up, then answers with the count and the first mapped document (to prove both variants
+ * produce the same one). The loop costs the same for every variant.
  */
 function mappingFlows({ profileOptions, expression }) {
   const z = 'bench-mapping-tab';
@@ -370,32 +370,16 @@ function mappingFlows({ profileOptions, expression }) {
         swaggerDoc: '',
         x: 0,
         y: 0,
-        wires: [[id('driver')]],
+        wires: [[id('loop')]],
       },
       {
-        id: id('driver'),
-        type: 'function',
+        id: id('loop'),
+        type: 'bench-mapping-loop',
         z,
-        name: 'Driver',
-        func: code(
-          'const { samples, seconds, window } = msg.payload;',
-          'const run = { trigger: msg, samples, next: 0, count: 0, invalid: 0, inFlight: window, first: undefined,',
-          '  startedAt: Date.now(), endsAt: Date.now() + seconds * 1000 };',
-          "context.flow.set('" + variant.key + "', run);",
-          'for (let i = 0; i < window; i += 1) {',
-          '  node.send({ payload: samples[run.next++ % samples.length] }, false);',
-          '}',
-          'return null;',
-        ),
-        outputs: 1,
-        timeout: 0,
-        noerr: 0,
-        initialize: '',
-        finalize: '',
-        libs: [],
+        name: 'Driver and counter',
         x: 0,
         y: 0,
-        wires: [[id('map')]],
+        wires: [[id('map')], [id('out')]],
       },
       {
         id: id('map'),
@@ -403,37 +387,7 @@ function mappingFlows({ profileOptions, expression }) {
         x: 0,
         y: 0,
         ...variant.node,
-        wires: variant.outputs === 2 ? [[id('count')], [id('count')]] : [[id('count')]],
-      },
-      {
-        id: id('count'),
-        type: 'function',
-        z,
-        name: 'Counter',
-        func: code(
-          "const run = context.flow.get('" + variant.key + "');",
-          'run.count += 1;',
-          'if (msg.errors) run.invalid += 1;',
-          'if (run.first === undefined) run.first = msg.payload;',
-          'if (Date.now() < run.endsAt) {',
-          '  node.send([{ payload: run.samples[run.next++ % run.samples.length] }, null], false);',
-          '  return null;',
-          '}',
-          'run.inFlight -= 1;',
-          'if (run.inFlight > 0) return null;',
-          'const answer = run.trigger;',
-          'answer.payload = { count: run.count, invalid: run.invalid, seconds: (Date.now() - run.startedAt) / 1000, first: run.first };',
-          'return [null, answer];',
-        ),
-        outputs: 2,
-        timeout: 0,
-        noerr: 0,
-        initialize: '',
-        finalize: '',
-        libs: [],
-        x: 0,
-        y: 0,
-        wires: [[id('map')], [id('out')]],
+        wires: variant.outputs === 2 ? [[id('loop')], [id('loop')]] : [[id('loop')]],
       },
       { id: id('out'), type: 'http response', z, name: '', statusCode: '', headers: {}, x: 0, y: 0, wires: [] },
     );

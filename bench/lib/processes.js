@@ -150,7 +150,7 @@ async function startSandbox({ roomyBudgets = false } = {}) {
 }
 
 /** A fresh Node-RED user directory with the pack linked in, like `npm start` makes. */
-function makeUserDir() {
+function makeUserDir({ benchNodes = false } = {}) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'finance-sync-bench-'));
   userDirs.add(userDir);
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -158,6 +158,8 @@ function makeUserDir() {
   fs.mkdirSync(path.dirname(link), { recursive: true });
   fs.symlinkSync(root, link, 'dir');
   fs.writeFileSync(path.join(userDir, 'flows.json'), '[]');
+  // Node-RED loads the node types it finds in <userDir>/nodes: the benchmark's own harness nodes.
+  if (benchNodes) fs.symlinkSync(path.join(__dirname, '..', 'nodes'), path.join(userDir, 'nodes'), 'dir');
   return userDir;
 }
 

@@ -12,7 +12,7 @@
 'use strict';
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
-const { startNodeRed, cpuTimeMs } = require('../lib/processes');
+const { startNodeRed, makeUserDir, cpuTimeMs } = require('../lib/processes');
 const { PATHS, mappingFlows } = require('../lib/flows');
 const { concurExpression } = require('../lib/concur-jsonata');
 const { median, round } = require('../lib/measure');
@@ -60,7 +60,10 @@ async function mapping(config, fail) {
   const expression = concurExpression(options);
   const samples = concurSamples();
   await checkSameDocuments(samples, options, expression, fail);
-  const nodeRed = await startNodeRed({ flows: mappingFlows({ profileOptions: options, expression }) });
+  const nodeRed = await startNodeRed({
+    userDir: makeUserDir({ benchNodes: true }),
+    flows: mappingFlows({ profileOptions: options, expression }),
+  });
   const { seconds, window, rounds, warmupSeconds } = config.mapping;
   const paths = { pack: PATHS.mappingPack, jsonata: PATHS.mappingJsonata, noop: PATHS.mappingNoop };
   const run = async (variant, runSeconds) => {
