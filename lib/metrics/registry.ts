@@ -69,7 +69,8 @@ export interface MetricsSnapshot {
 }
 
 export class MetricsRegistry {
-  readonly #processes = new Map<string, { system: string; process: string; counters: ProcessCounters }>();
+  /** Counters by system, then by process: two lookups of strings the observation holds, no key built per call. */
+  readonly #processes = new Map<string, Map<string, ProcessCounters>>();
   readonly #erp = new Map<string, ErpCounters>();
   readonly #completed = new Set<string>();
   #intakeRefused = new Map<string, number>();
@@ -98,7 +99,10 @@ export class MetricsRegistry {
   }
 
   snapshot(): MetricsSnapshot {
-    const processes = [...this.#processes.values()].map(({ system, process, counters }) => {
+    const all = [...this.#processes].flatMap(([system, byProcess]) =>
+      [...byProcess].map(([process, counters]) => ({ system, process, counters })),
+    );
+    const processes = all.map(({ system, process, counters }) => {
       const p = counters.postings;
       const postings = p.firstPass + p.afterRetry + p.refused + p.failed;
       const handled = counters.accepted + (this.#intakeRefused.get(key(system, process)) ?? 0);
@@ -196,26 +200,26 @@ export class MetricsRegistry {
   #counters(observation: Observation): ProcessCounters {
     const system = systemOf(observation);
     const process = processOfObservation(observation);
-    const k = key(system, process);
-    let entry = this.#processes.get(k);
-    if (!entry) {
-      entry = {
-        system,
-        process,
-        counters: {
-          accepted: 0,
-          duplicatesSuppressed: 0,
-          completed: 0,
-          refused: 0,
-          failed: 0,
-          retries: 0,
-          postings: { firstPass: 0, afterRetry: 0, refused: 0, failed: 0 },
-          approvalCycle: new Histogram(APPROVAL_CYCLE_BUCKETS),
-        },
-      };
-      this.#processes.set(k, entry);
+    let byProcess = this.#processes.get(system);
+    if (!byProcess) {
+      byProcess = new Map();
+      this.#processes.set(system, byProcess);
     }
-    return entry.counters;
+    let counters = byProcess.get(process);
+    if (!counters) {
+      counters = {
+        accepted: 0,
+        duplicatesSuppressed: 0,
+        completed: 0,
+        refused: 0,
+        failed: 0,
+        retries: 0,
+        postings: { firstPass: 0, afterRetry: 0, refused: 0, failed: 0 },
+        approvalCycle: new Histogram(APPROVAL_CYCLE_BUCKETS),
+      };
+      byProcess.set(process, counters);
+    }
+    return counters;
   }
 
   #erpOf(system: string | undefined): ErpCounters {

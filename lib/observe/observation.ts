@@ -113,7 +113,7 @@ export function factsOfMessage(msg: unknown): Partial<Observation> {
   const sourceRef = isRecord(document.sourceRef) ? document.sourceRef : {};
   const approval = isRecord(msg.approval) ? msg.approval : undefined;
   const erp = isRecord(msg.erp) ? msg.erp : undefined;
-  return {
+  const facts: Partial<Observation> = {
     correlationId: text(envelope.correlationId),
     system: text(envelope.source) ?? text(sourceRef.system),
     process: processOf(envelope.docType ?? document.docType),
@@ -145,9 +145,17 @@ export function factsOfMessage(msg: unknown): Partial<Observation> {
         })
       : undefined,
   };
+  // Only what is known, so that the observation made of these facts needs no compacting copy.
+  return withoutUndefined(facts) ?? {};
 }
 
-/** Drops the members that are undefined, so a record written as JSON holds only what is known. */
+/**
+ * Drops the members that are undefined, so a record written as JSON holds only what is known. An observation
+ * without any is returned as it is: it is made for this one publication, and copying it is most of the cost.
+ */
 export function compactObservation(observation: Observation): Observation {
-  return withoutUndefined(observation) as Observation;
+  for (const key in observation) {
+    if (observation[key as keyof Observation] === undefined) return withoutUndefined(observation) as Observation;
+  }
+  return observation;
 }

@@ -6,6 +6,7 @@
 import type { Node, NodeMessage } from 'node-red';
 import type { ErpClient } from '../../lib/erp/client';
 import type { FinanceError } from '../../lib/errors';
+import { isoNow } from '../../lib/observe/clock';
 import { observations } from '../../lib/observe/hub';
 import { factsOfMessage, type Observation } from '../../lib/observe/observation';
 import { outputName, SELF_REPORTING_TYPES, silentOutcome } from '../../lib/observe/outputs';
@@ -21,7 +22,7 @@ function observe(node: Node, kind: Observation['kind'], msg: unknown, extra: Par
   if (kind !== 'intake' && SELF_REPORTING_TYPES.has(node.type)) return;
   observations.publish({
     kind,
-    at: new Date().toISOString(),
+    at: isoNow(),
     node: nodeOf(node),
     ...factsOfMessage(msg),
     ...facts?.(),
@@ -108,8 +109,7 @@ export function observedSend(
  * reported too, so the metrics know the connection before its first change.
  */
 export function observeErpClient(node: Node, client: ErpClient): () => void {
-  const at = () => new Date().toISOString();
-  const base = () => ({ at: at(), node: nodeOf(node), system: client.name });
+  const base = () => ({ at: isoNow(), node: nodeOf(node), system: client.name });
   observations.publish({ kind: 'circuit', ...base(), circuitState: client.circuitState() });
   const stopCalls = client.onCall((call) => {
     observations.publish({
