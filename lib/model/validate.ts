@@ -7,6 +7,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { FinanceError } from '../errors';
+import { FAST_FORMATS } from './formats';
 import { ALL_SCHEMAS, DOC_TYPES, SCHEMA_BY_DOC_TYPE, type DocType } from './schemas';
 import { semanticViolations } from './semantic-checks';
 import type {
@@ -61,6 +62,7 @@ function compiledValidators(): ReadonlyMap<DocType, ValidateFunction> {
     // enclosing schema defines, which that check cannot see; every other strict check stays on.
     const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
     addFormats(ajv);
+    for (const [name, definition] of Object.entries(FAST_FORMATS)) ajv.addFormat(name, definition);
     for (const schema of ALL_SCHEMAS) ajv.addSchema(schema);
     validators = new Map(DOC_TYPES.map((docType) => [docType, ajv.getSchema(SCHEMA_BY_DOC_TYPE[docType].$id)!]));
   }

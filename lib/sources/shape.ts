@@ -4,6 +4,7 @@
  * what to do, e.g. `Concur expense report /claimedAmount/value: must be a number, got a string. Send ...`.
  */
 import { FinanceError } from '../errors';
+import { startsWithCalendarDate } from '../model/formats';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -71,7 +72,7 @@ export function shapeReader(document: string, fix: string): ShapeReader {
     },
     date(value, path) {
       const match = typeof value === 'string' ? DATE.exec(value) : null;
-      if (!match || !isCalendarDate(match[1])) {
+      if (!match || !startsWithCalendarDate(match[1])) {
         throw fail(path, `must be a date such as "2026-03-31", got ${describe(value)}`);
       }
       return match[1];
@@ -83,27 +84,12 @@ export function shapeReader(document: string, fix: string): ShapeReader {
         throw fail(path, `must be an RFC 3339 date-time such as "2026-03-31T12:00:00Z", got ${describe(value)}`);
       }
       const text = hasOffset ? (value as string) : `${value as string}Z`;
-      if (Number.isNaN(Date.parse(text)) || !isCalendarDate(text.slice(0, 10))) {
+      if (Number.isNaN(Date.parse(text)) || !startsWithCalendarDate(text)) {
         throw fail(path, `is not a real date-time: ${describe(value)}`);
       }
       return text;
     },
   };
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * True for a real day ("2026-02-30" is not, though Date.parse would make it March 2nd), given "YYYY-MM-DD"
- * digits. Arithmetic rather than Date objects: this runs for every date of every document mapped.
- */
-function isCalendarDate(date: string): boolean {
-  const year = Number(date.slice(0, 4));
-  const month = Number(date.slice(5, 7));
-  const day = Number(date.slice(8, 10));
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]);
 }
 
 /** A short description of a wrong value for an error message (strings are quoted and cut). */
