@@ -31,7 +31,8 @@ export function exponentOf(currency: unknown, path = 'currency'): number {
 /** Amount in minor units; throws INVALID_AMOUNT for anything that is not an exact decimal string. */
 export function toMinorUnits(amount: unknown, currency: string, options: ParseOptions = {}): bigint {
   const path = options.path ?? 'amount';
-  const exponent = exponentOf(currency, `${path}.currency`);
+  // Every amount of every document is parsed here several times: the error text is built only on failure.
+  const exponent = currencyExponent(currency) ?? exponentOf(currency, `${path}.currency`);
   if (typeof amount !== 'string') {
     throw invalidAmount(
       path,
@@ -77,7 +78,9 @@ export function fromMinorUnits(minor: bigint, currency: string): Money {
   return { amount: formatMinorUnits(minor, currency), currency };
 }
 
-export function minorOf(value: Money, options: ParseOptions = { allowNegative: true }): bigint {
+const SIGNED: ParseOptions = { allowNegative: true };
+
+export function minorOf(value: Money, options: ParseOptions = SIGNED): bigint {
   return toMinorUnits(value.amount, value.currency, options);
 }
 

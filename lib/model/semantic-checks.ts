@@ -87,8 +87,11 @@ function checkAllMoney(doc: unknown, negativeAllowed: ReadonlySet<string>, viola
     if (typeof record.currency === 'string' && currencyExponent(record.currency) === undefined)
       reportUnknownCurrency(record.currency, pointerOf([...keys, 'currency']), violations);
     for (const key of Object.keys(record)) {
+      const field = record[key];
+      // Most fields are strings and numbers: they hold no Money, so they are not visited.
+      if (typeof field !== 'object' || field === null) continue;
       keys.push(key);
-      visit(record[key]);
+      visit(field);
       keys.pop();
     }
   };
