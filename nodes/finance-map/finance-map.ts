@@ -125,10 +125,7 @@ export = function register(RED: NodeAPI): void {
     // Translated once: looking a text up per message cost a tenth of the node's time (i18next, CPU profile).
     const validText = RED._('finance-map.status.valid');
 
-    const mapMessage = async (msg: FinanceMessage, active: MapSettings): Promise<MappingOutcome> => {
-      if (active.mapping !== 'jsonata') {
-        return mapWithProfile(active.profile, msg.payload, separateLines(msg, active.linesProperty), active.target);
-      }
+    const mapWithExpression = async (msg: FinanceMessage, active: MapSettings): Promise<MappingOutcome> => {
       const { error, result } = await evaluate(expression as PreparedExpression, msg);
       return error ? invalid(jsonataViolation(error)) : completeMapping(result, active.target);
     };
@@ -138,7 +135,16 @@ export = function register(RED: NodeAPI): void {
       async (incoming, send) => {
         if (configError !== undefined || settings === undefined) throw configError;
         const msg = incoming as FinanceMessage;
-        const outcome = await mapMessage(msg, settings);
+        // A profile maps synchronously; only JSONata needs a callback.
+        const outcome =
+          settings.mapping === 'jsonata'
+            ? await mapWithExpression(msg, settings)
+            : mapWithProfile(
+                settings.profile,
+                msg.payload,
+                separateLines(msg, settings.linesProperty),
+                settings.target,
+              );
         if (outcome.valid) {
           msg.payload = outcome.document;
           msg.finance = envelopeWithDocument(msg.finance, outcome.docType, outcome.docId);
