@@ -108,9 +108,11 @@ export function describe(value: unknown): string {
 /**
  * The object without its undefined properties, so optional fields are absent rather than present-but-empty.
  * A plain loop: it runs for every object of every document mapped, where entries/filter/fromEntries cost
- * several times more.
+ * several times more. The profiles pass object literals they have just built, so one with nothing undefined
+ * is returned as it is instead of copied (a tenth of a Concur report's mapping).
  */
 export function withoutUndefined<T extends object>(value: T): T {
+  if (!hasUndefined(value)) return value;
   const result: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
@@ -123,4 +125,11 @@ export function withoutUndefined<T extends object>(value: T): T {
     }
   }
   return result as T;
+}
+
+function hasUndefined(value: object): boolean {
+  for (const key in value) {
+    if ((value as Record<string, unknown>)[key] === undefined) return true;
+  }
+  return false;
 }
