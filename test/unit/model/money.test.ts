@@ -245,3 +245,96 @@ describe('multiply', () => {
     }
   });
 });
+
+describe('toMinorUnits: plain amounts counted digit by digit agree with the full parse', () => {
+  // The full parse as it is written in money.ts, for comparison: a regular expression, then BigInt of the digits.
+  function referenceMinorUnits(amount: string, exponent: number, allowNegative: boolean): bigint | string {
+    const match = /^(-)?(\d{1,18})(?:\.(\d{1,6}))?$/.exec(amount);
+    if (!match) return 'not a decimal';
+    const [, sign, whole, fraction = ''] = match;
+    if (fraction.length > exponent) return 'too many decimals';
+    if (sign && !allowNegative && /[1-9]/.test(whole + fraction)) return 'negative';
+    const minor = BigInt(whole + fraction.padEnd(exponent, '0'));
+    return sign ? -minor : minor;
+  }
+
+  function parsed(amount: string, currency: string, allowNegative: boolean): bigint | string {
+    try {
+      return toMinorUnits(amount, currency, { allowNegative });
+    } catch (err) {
+      const message = (err as FinanceError).message;
+      if (message.includes('decimals but')) return 'too many decimals';
+      if (message.includes('is negative')) return 'negative';
+      return 'not a decimal';
+    }
+  }
+
+  const CURRENCIES: Array<[string, number]> = [
+    ['JPY', 0],
+    ['EUR', 2],
+    ['KWD', 3],
+    ['CLF', 4],
+  ];
+
+  it('gives the same minor units or the same refusal for every shape of amount', () => {
+    const amounts = [
+      '0',
+      '0.00',
+      '12',
+      '12.3',
+      '12.30',
+      '12.345',
+      '12.3456',
+      '12.34567',
+      '007.50',
+      '-12.30',
+      '-0.00',
+      '.50',
+      '12.',
+      '1e3',
+      '+12',
+      ' 12',
+      '12 ',
+      '1,000.00',
+      '١٢',
+      '999999999999999',
+      '9999999999999.99',
+      '99999999999999.99',
+      '999999999999999999',
+      '9999999999999999999',
+      '123456789012.3456',
+      '',
+    ];
+    const differing: string[] = [];
+    for (const amount of amounts)
+      for (const [currency, exponent] of CURRENCIES)
+        for (const allowNegative of [false, true]) {
+          const expected = referenceMinorUnits(amount, exponent, allowNegative);
+          const actual = parsed(amount, currency, allowNegative);
+          if (actual !== expected) differing.push(`${JSON.stringify(amount)} ${currency}: ${actual} vs ${expected}`);
+        }
+    expect(differing).toEqual([]);
+  });
+
+  it('gives the same result for 20,000 random digit strings around the exact-count limit', () => {
+    let seed = 4242;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const differing: string[] = [];
+    for (let round = 0; round < 20_000; round += 1) {
+      const wholeDigits = 1 + Math.floor(next() * 19);
+      const decimals = Math.floor(next() * 6);
+      let amount = '';
+      for (let i = 0; i < wholeDigits; i += 1) amount += String(Math.floor(next() * 10));
+      if (decimals > 0 || next() < 0.1) amount += '.';
+      for (let i = 0; i < decimals; i += 1) amount += String(Math.floor(next() * 10));
+      const [currency, exponent] = CURRENCIES[round % CURRENCIES.length]!;
+      const expected = referenceMinorUnits(amount, exponent, false);
+      const actual = parsed(amount, currency, false);
+      if (actual !== expected) differing.push(`${amount} ${currency}: ${actual} vs ${expected}`);
+    }
+    expect(differing).toEqual([]);
+  });
+});
