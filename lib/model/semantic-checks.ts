@@ -20,9 +20,10 @@ import type {
 import { joinPointer, type Violation } from './violations';
 
 /** Amounts that may legitimately be negative: an overspent budget has negative funds available. */
-const NEGATIVE_ALLOWED: Partial<Record<DocType, readonly string[]>> = {
-  BudgetCheckResult: ['/available'],
+const NEGATIVE_ALLOWED: Partial<Record<DocType, ReadonlySet<string>>> = {
+  BudgetCheckResult: new Set(['/available']),
 };
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * The minor units of every Money in a document, by the Money object itself; undefined for one that failed a
@@ -34,7 +35,7 @@ type MinorUnits = ReadonlyMap<object, bigint | undefined>;
 
 export function semanticViolations(docType: DocType, doc: unknown): Violation[] {
   const violations: Violation[] = [];
-  const minors = checkAllMoney(doc, new Set(NEGATIVE_ALLOWED[docType] ?? []), violations);
+  const minors = checkAllMoney(doc, NEGATIVE_ALLOWED[docType] ?? NONE, violations);
   switch (docType) {
     case 'ExpenseReport':
       checkExpenseReport(doc as ExpenseReport, minors, violations);

@@ -8,6 +8,7 @@
  * rounded amount would be money nobody approved.
  */
 import { FinanceError } from '../errors';
+import { currencyExponent } from '../model/currencies';
 import { exponentOf, formatMinorUnits, money } from '../model/money';
 import type { Money } from '../model/types';
 import { describe } from './shape';
@@ -24,7 +25,9 @@ const MAX_SIGNIFICANT_DIGITS = 15;
 
 /** `{ value: 12.3, currencyCode: "EUR" }` style amounts (Concur, Ramp's legacy representation). */
 export function moneyFromJsonNumber(value: unknown, currency: unknown, at: AmountLocation): Money {
-  const exponent = exponentOf(currency, `${at.document} ${at.currencyPath}`);
+  // The text naming the currency's place is built only when the currency is unknown (this runs per amount).
+  const known = typeof currency === 'string' ? currencyExponent(currency) : undefined;
+  const exponent = known ?? exponentOf(currency, `${at.document} ${at.currencyPath}`);
   if (typeof value !== 'number') {
     throw invalidAmount(at, `must be a JSON number, got ${describe(value)}`);
   }
