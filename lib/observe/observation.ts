@@ -94,7 +94,7 @@ function integer(value: unknown): number | undefined {
  */
 function withoutUndefined<T extends object>(value: T): T | undefined {
   let result: Record<string, unknown> | undefined;
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
     if (item !== undefined) (result ??= {})[key] = item;
   }
