@@ -31,7 +31,7 @@ export function exponentOf(currency: unknown, path = 'currency'): number {
 /** Amount in minor units; throws INVALID_AMOUNT for anything that is not an exact decimal string. */
 export function toMinorUnits(amount: unknown, currency: string, options: ParseOptions = {}): bigint {
   const path = options.path ?? 'amount';
-  // Every amount of every document is parsed here several times: the error text is built only on failure.
+  // The text naming the currency's place is built only when the currency is unknown.
   const exponent = currencyExponent(currency) ?? exponentOf(currency, `${path}.currency`);
   if (typeof amount !== 'string') {
     throw invalidAmount(

@@ -107,9 +107,9 @@ export function describe(value: unknown): string {
 
 /**
  * The object without its undefined properties, so optional fields are absent rather than present-but-empty.
- * A plain for...in loop over the object literal: it runs for every object of every document mapped, where
- * Object.keys or entries/filter/fromEntries cost more. The profiles pass object literals they have just built, so one
- * with nothing undefined is returned as it is instead of copied (a tenth of a Concur report's mapping).
+ * A plain for...in loop: it runs for every object of every document mapped, where Object.keys or
+ * entries/filter/fromEntries cost more. The profiles pass object literals they have just built, so one with
+ * nothing undefined is returned as it is instead of copied (a tenth of a Concur report's mapping).
  */
 export function withoutUndefined<T extends object>(value: T): T {
   if (!hasUndefined(value)) return value;
