@@ -2,6 +2,7 @@ import { fullFormats } from 'ajv-formats/dist/formats';
 import type { FormatDefinition } from 'ajv';
 import { FAST_FORMATS, startsWithCalendarDate } from '../../../lib/model/formats';
 import { validateDocument } from '../../../lib/model/validate';
+import { canonicalReport } from '../mapping/samples';
 
 type Check = (value: string) => boolean;
 const fast = (name: 'date' | 'date-time'): Check => FAST_FORMATS[name].validate as Check;
@@ -117,29 +118,15 @@ describe('FAST_FORMATS: the same verdict as ajv-formats, faster for the common s
   });
 
   it('the canonical schemas use them: a document with an impossible date is still refused', () => {
-    const base = {
-      docType: 'ExpenseReport',
-      sourceRef: { system: 'concur', id: 'R1' },
-      reportId: 'R1',
-      employeeId: 'E1',
-      state: 'submitted',
-      total: { amount: '10.00', currency: 'EUR' },
-      lines: [
-        {
-          lineId: 'L1',
-          date: '2026-03-31',
-          amount: { amount: '10.00', currency: 'EUR' },
-          dimensions: { costCenter: 'CC-1' },
-        },
-      ],
-    };
-    expect(validateDocument('ExpenseReport', base)).toEqual({ valid: true });
-    const wrongDay = { ...base, lines: [{ ...base.lines[0], date: '2026-02-30' }] };
+    const report = canonicalReport();
+    expect(validateDocument('ExpenseReport', report)).toEqual({ valid: true });
+    const wrongDay = canonicalReport();
+    wrongDay.lines[0].date = '2026-02-30';
     expect(validateDocument('ExpenseReport', wrongDay)).toMatchObject({
       valid: false,
       errors: [expect.objectContaining({ path: '/lines/0/date' })],
     });
-    const noZone = { ...base, submittedAt: '2026-03-31T12:00:00' };
+    const noZone = { ...report, submittedAt: '2026-03-31T12:00:00' };
     expect(validateDocument('ExpenseReport', noZone)).toMatchObject({
       valid: false,
       errors: [expect.objectContaining({ path: '/submittedAt' })],
