@@ -1,8 +1,7 @@
 /**
  * Durable SLA timers. A pending approval's due time is written to a repository (the node backs it with the
  * durable store, so timers outlive a restart); `tick` asks the repository what is due. Nothing here waits on
- * its own: the caller passes the time in, or `start` polls with an unref'd interval that never keeps the
- * process alive.
+ * its own: the caller passes the time in (ApprovalWorkflow.startSla polls).
  *
  * Firing once: `tick` does not delete a due timer, it leases it by moving its due time `leaseMs` ahead.
  * Another tick, or a new scheduler after a restart, does not see it again during the lease. The caller then
@@ -84,8 +83,6 @@ export class SlaScheduler {
   private readonly mayRun?: () => Promise<boolean>;
   /** Ticks run one after another so two of them never claim the same timer. */
   private ticking: Promise<unknown> = Promise.resolve();
-  private interval?: NodeJS.Timeout;
-  private polling = false;
 
   constructor(options: SlaSchedulerOptions) {
     this.repository = options.repository;
@@ -114,34 +111,6 @@ export class SlaScheduler {
     const run = this.ticking.then(() => this.claimDue(now.getTime()));
     this.ticking = run.catch(() => undefined);
     return run;
-  }
-
-  /**
-   * Polls every `intervalMs` and hands due records to `onDue`. A poll is skipped while the previous one is
-   * still running, so a slow store cannot pile up work.
-   */
-  start(
-    intervalMs: number,
-    onDue: (records: ApprovalRecord[]) => Awaitable<void>,
-    onError: (error: unknown) => void,
-  ): void {
-    this.stop();
-    this.interval = setInterval(() => {
-      if (this.polling) return;
-      this.polling = true;
-      this.tick()
-        .then((records) => (records.length > 0 ? onDue(records) : undefined))
-        .catch(onError)
-        .finally(() => {
-          this.polling = false;
-        });
-    }, intervalMs);
-    this.interval.unref();
-  }
-
-  stop(): void {
-    if (this.interval !== undefined) clearInterval(this.interval);
-    this.interval = undefined;
   }
 
   private async claimDue(now: number): Promise<ApprovalRecord[]> {

@@ -26,6 +26,7 @@ import type { CompiledMatrix } from './matrix';
 import { currentEntry, decide, escalate, start, type ApprovalRecord, type DecisionOutcome } from './process';
 import { planApproval } from './route';
 import { PendingApprovals, docKeyOf, type DocumentMessage, type PendingApproval } from './pending-approvals';
+import { RequestOutbox, matches } from './request-outbox';
 import { StoreTimerRepository } from './store-timers';
 import { SlaScheduler, timerIdOf } from './timers';
 
@@ -53,6 +54,11 @@ export interface ApprovalWorkflowOptions {
   warn?: (text: string) => void;
   /** Asked before each SLA check; false skips it (one host of several runs the checks: see SingleRunner). */
   mayRunSla?: () => Promise<boolean>;
+  /**
+   * How old a request that is not known to have been sent must be before an SLA check sends it again (see
+   * RequestOutbox): longer than the node takes from saving an approval to sending its request. Default 1 minute.
+   */
+  resendAfterMs?: number;
 }
 
 /** What an approver is asked, for the notification (msg.approvalRequest). */
@@ -65,6 +71,11 @@ export interface ApprovalRequest {
   reportId: string;
   total: Money;
   reason: string;
+  /**
+   * Set when the request is sent again because the host stopped before it knew the request had left: the
+   * approver may have had it already.
+   */
+  resent?: true;
 }
 
 export interface ApprovalMessage extends DocumentMessage {
@@ -118,13 +129,18 @@ export interface PendingSummary {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_HOLD_MARGIN_MS = 60_000;
+const DEFAULT_RESEND_AFTER_MS = 60_000;
+/** Most unsent requests one SLA check sends again; the rest wait for the next check. */
+const RESEND_BATCH = 100;
 const BUDGET_STATUSES: readonly BudgetStatus[] = ['within', 'exceeded', 'warning', 'deferred'];
 
 export class ApprovalWorkflow {
   readonly scheduler: SlaScheduler;
   private readonly book: PendingApprovals;
+  private readonly outbox: RequestOutbox;
   private readonly clock: () => Date;
   private queue: Promise<unknown> = Promise.resolve();
+  private slaInterval?: NodeJS.Timeout;
 
   constructor(private readonly options: ApprovalWorkflowOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -133,6 +149,7 @@ export class ApprovalWorkflow {
       `${options.namespace}/approvals`,
       options.retentionMs ?? 30 * DAY_MS,
     );
+    this.outbox = new RequestOutbox(options.store, `${options.namespace}/outbox`);
     this.scheduler = new SlaScheduler({
       repository: new StoreTimerRepository<ApprovalRecord>(options.store, `${options.namespace}/timers`),
       clock: this.clock,
@@ -194,9 +211,7 @@ export class ApprovalWorkflow {
           record,
           ...(eventKey !== undefined && { eventKey }),
         };
-        await this.book.save(approval);
-        await this.scheduler.schedule(record);
-        await this.holdEvent(eventKey, record);
+        await this.saveWaiting(approval);
         if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
           await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
         }
@@ -233,9 +248,7 @@ export class ApprovalWorkflow {
       if (result.duplicate) return { ...result, emissions: [] };
       if (result.outcome === 'advanced') {
         const advanced: PendingApproval = { ...pending, record: result.record };
-        await this.book.save(advanced);
-        await this.scheduler.schedule(result.record);
-        await this.holdEvent(pending.eventKey, result.record);
+        await this.saveWaiting(advanced);
         return { ...result, emissions: [this.request(advanced, pending.message)] };
       }
 
@@ -270,9 +283,88 @@ export class ApprovalWorkflow {
     return escalated;
   }
 
-  /** Runs one SLA check now: claims what is due and escalates it. */
+  /**
+   * Runs one SLA check now: claims what is due and escalates it, then sends again the requests a stopped host
+   * may not have sent. One list of emissions per approval; pass them all to requestsSent once sent.
+   */
   async checkSla(): Promise<Emission[][]> {
-    return this.escalate(await this.scheduler.tick());
+    const escalations = await this.escalate(await this.scheduler.tick());
+    const resent = await this.unsentRequests();
+    return [...escalations, ...resent.map((emission) => [emission])];
+  }
+
+  /**
+   * Runs checkSla every `intervalMs` (a check is skipped while the previous one runs, so a slow store cannot
+   * pile them up) and hands its emissions to `onEmissions`. The interval never keeps the process alive.
+   */
+  startSla(
+    intervalMs: number,
+    onEmissions: (emissions: Emission[][]) => Promise<void>,
+    onError: (error: unknown) => void,
+  ): void {
+    this.stopSla();
+    let checking = false;
+    this.slaInterval = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      this.checkSla()
+        .then(onEmissions)
+        .catch(onError)
+        .finally(() => {
+          checking = false;
+        });
+    }, intervalMs);
+    this.slaInterval.unref();
+  }
+
+  stopSla(): void {
+    if (this.slaInterval !== undefined) clearInterval(this.slaInterval);
+    this.slaInterval = undefined;
+  }
+
+  /**
+   * The node has sent these emissions: their requests leave the outbox. Never rejects: a failure only warns,
+   * and the request is then sent a second time by a later SLA check.
+   */
+  async requestsSent(emissions: readonly Emission[]): Promise<void> {
+    // Read before anything is awaited: the flow may change the messages once it has them.
+    const sent = emissions
+      .filter((emission) => emission.port === 'request')
+      .map((emission) => emission.message.approval);
+    for (const record of sent) {
+      try {
+        await this.serial(() => this.outbox.sent(docKeyOf(record.sourceRef), record));
+      } catch (error) {
+        this.options.warn?.(
+          `A sent approval request could not be marked as sent, so it will be sent again: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Requests written to the outbox at least `resendAfterMs` ago and still not marked as sent: the host stopped
+   * between saving an approval and sending its request. The ones the stored approval still waits for are
+   * emitted again (marked `resent`); the others (the approval moved on, or was never saved) are dropped.
+   */
+  async unsentRequests(): Promise<Emission[]> {
+    if (this.options.mayRunSla && !(await this.options.mayRunSla())) return [];
+    const writtenBy = this.clock().getTime() - (this.options.resendAfterMs ?? DEFAULT_RESEND_AFTER_MS);
+    const emissions: Emission[] = [];
+    for (const unsent of await this.outbox.olderThan(writtenBy, RESEND_BATCH)) {
+      const emission = await this.serial(async () => {
+        const pending = await this.book.get(unsent.docKey);
+        if (pending === undefined || !matches(unsent, pending.record)) {
+          await this.outbox.remove(unsent.docKey);
+          return undefined;
+        }
+        const request = this.request(pending, structuredClone(pending.message), unsent.reason);
+        request.message.approvalRequest!.resent = true;
+        return request;
+      });
+      if (emission !== undefined) emissions.push(emission);
+    }
+    return emissions;
   }
 
   async pending(limit: number): Promise<PendingSummary[]> {
@@ -308,16 +400,27 @@ export class ApprovalWorkflow {
       return [];
     }
     const escalated: PendingApproval = { ...pending, record: result.record };
-    await this.book.save(escalated);
-    await this.scheduler.schedule(result.record);
-    await this.holdEvent(pending.eventKey, result.record);
     const entry = currentEntry(result.record);
     const from = entry?.escalatedFrom?.at(-1);
     const reason = `${from} did not decide within the ${result.record.slaHours} h SLA; ${entry?.reason ?? ''}`;
+    await this.saveWaiting(escalated, reason);
     return [
       { port: 'escalated', message: { ...documentParts(pending.message), approval: result.record } },
       this.request(escalated, structuredClone(pending.message), reason),
     ];
+  }
+
+  /**
+   * Stores an approval that now waits for a person: its request goes to the outbox first, so a host that
+   * stops before sending it leaves it there (see RequestOutbox); then the approval, its SLA timer and the hold
+   * on its event.
+   */
+  private async saveWaiting(approval: PendingApproval, reason?: string): Promise<void> {
+    const entry = currentEntry(approval.record);
+    await this.outbox.add(approval.docKey, approval.record, reason ?? entry?.reason ?? '', this.clock().getTime());
+    await this.book.save(approval);
+    await this.scheduler.schedule(approval.record);
+    await this.holdEvent(approval.eventKey, approval.record);
   }
 
   private request(approval: PendingApproval, message: DocumentMessage, reason?: string): Emission {

@@ -130,26 +130,28 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
-    // Escalations leave outside any input, so they go through the shared hook here: the audit trail and the
-    // metrics record them like any other outcome.
-    const escalationSend = observedSend(this, (out) => this.send(out));
-    const sendEscalations = (escalations: Emission[][]): void => {
-      for (const emissions of escalations) {
-        escalationSend.send(outputs(emissions.map((emission) => [emission.port, emission.message])));
-        const approver = emissions[0].message.approval.approver;
-        showStatus(this, statusWithShortText(status('yellow', 'dot', 'escalated', approver)));
+    // Escalations and requests sent again leave outside any input, so they go through the shared hook here:
+    // the audit trail and the metrics record them like any other outcome.
+    const slaSend = observedSend(this, (out) => this.send(out));
+    const sendSlaEmissions = async (groups: Emission[][]): Promise<void> => {
+      for (const emissions of groups) {
+        slaSend.send(outputs(emissions.map((emission) => [emission.port, emission.message])));
+        const escalated = emissions.find((emission) => emission.port === 'escalated');
+        if (escalated) {
+          showStatus(
+            this,
+            statusWithShortText(status('yellow', 'dot', 'escalated', escalated.message.approval.approver)),
+          );
+        }
       }
+      await workflow.requestsSent(groups.flat());
     };
-    workflow.scheduler.start(
-      slaCheckMs,
-      async (records) => sendEscalations(await workflow.escalate(records)),
-      (err) => {
-        const error = asFinanceError(err);
-        this.error(`SLA check failed: ${error.message}`);
-        showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
-      },
-    );
-    this.checkSla = async () => sendEscalations(await workflow.checkSla());
+    workflow.startSla(slaCheckMs, sendSlaEmissions, (err) => {
+      const error = asFinanceError(err);
+      this.error(`SLA check failed: ${error.message}`);
+      showStatus(this, { fill: 'red', shape: 'ring', text: statusText(error.code) });
+    });
+    this.checkSla = async () => sendSlaEmissions(await workflow.checkSla());
     this.pendingApprovals = (limit) => workflow.pending(limit);
 
     // A document whose routing could not read the employee directory (the ERP did not answer) is parked and
@@ -170,6 +172,7 @@ export = function register(RED: NodeAPI): void {
           (msg as NodeMessageInFlow & { approval?: unknown }).approval = result.record;
           if (result.duplicate) return status('grey', 'dot', 'duplicate');
           send(outputs(result.emissions.map((emission) => [emission.port, emission.message])));
+          await workflow.requestsSent(result.emissions);
           if (result.outcome === 'advanced') return status('blue', 'ring', 'waiting', result.record.approver);
           return status(result.outcome === 'approved' ? 'green' : 'yellow', 'dot', result.outcome);
         }
@@ -177,12 +180,13 @@ export = function register(RED: NodeAPI): void {
         if (result.status === 'already-pending') return status('grey', 'dot', 'alreadyPending');
         // The document message is reused: the workflow's result is added to it, never replacing the payload.
         send(outputs(result.emissions.map((emission) => [emission.port, Object.assign(msg, emission.message)])));
+        await workflow.requestsSent(result.emissions);
         if (result.status === 'replayed') return status('grey', 'dot', 'duplicate');
         if (result.status === 'auto-approved') return status('green', 'dot', 'autoApproved');
         return status('blue', 'ring', 'waiting', result.record.approver);
       },
     );
-    this.on('close', () => workflow.scheduler.stop());
+    this.on('close', () => workflow.stopSla());
   }
 
   function configNode<T extends Node>(id: string | undefined, type: string, what: string): T {

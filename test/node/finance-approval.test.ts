@@ -9,7 +9,8 @@ import financeEventIn = require('../../nodes/finance-event-in/finance-event-in')
 import financeSource = require('../../nodes/finance-source/finance-source');
 import { sampleEvent } from '../../lib/sources/sampleEvents';
 import { startSandbox } from '../../lib/sandbox/server';
-import type { ApprovalMatrix } from '../../lib/approval/matrix';
+import { compileMatrix, type ApprovalMatrix } from '../../lib/approval/matrix';
+import { ApprovalWorkflow } from '../../lib/approval/workflow';
 import type { ExpenseReport } from '../../lib/model/types';
 import { inboxKey } from '../../lib/reliability/store';
 import { observations } from '../../lib/observe/hub';
@@ -486,6 +487,42 @@ describe('finance-approval node', () => {
     const approved = record.next('approved');
     node.receive(decisionMsg('R-SLA', 'approve', 'E1004'));
     expect((await approved).approval.chain[0]).toMatchObject({ escalatedFrom: ['E1013'], decidedBy: 'E1004' });
+  });
+
+  it('sends again the request a host stopped before sending, and never one it sent', async () => {
+    const { node, record } = await deploy();
+    const requested = record.next('request');
+    node.receive(documentMsg('R-SENT', '300.00'));
+    await requested;
+
+    // Another host on the same store saved an approval and stopped before its request left.
+    const stopped = new ApprovalWorkflow({
+      store: (helper.getNode('store') as unknown as FinanceStoreNode).store(),
+      namespace: 'finance-approval/approval',
+      matrix: compileMatrix(matrix),
+      delegations: [],
+      directory: async () => ({
+        employee: (id: string) =>
+          ({ E1011: { id, managerId: 'E1013', active: true }, E1013: { id, active: true } })[id],
+        costCenterOwner: () => undefined,
+      }),
+      clock: () => new Date(now),
+    });
+    expect((await stopped.start(documentMsg('R-LOST', '300.00') as never)).status).toBe('pending');
+
+    now += 60_000;
+    const resent = record.next('request');
+    await node.checkSla();
+    const request = await resent;
+    expect(request.payload.reportId).toBe('R-LOST');
+    expect(request.approvalRequest).toMatchObject({ approver: 'E1013', stage: 1, resent: true });
+    expect(record.seen.request.map((msg) => msg.payload.reportId)).toEqual(['R-SENT', 'R-LOST']);
+
+    now += 60_000;
+    await node.checkSla();
+    // Node-RED delivers sent messages on a later turn of the event loop: give one the time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(record.outputs()).toBe(2);
   });
 
   it('lists pending approvals on the admin endpoint, and answers 404 for another node', async () => {

@@ -141,33 +141,4 @@ describe('SlaScheduler', () => {
     await expect(scheduler.tick(later(30))).rejects.toThrow('store unavailable');
     expect(await scheduler.tick(later(30))).toHaveLength(1);
   });
-
-  describe('start', () => {
-    afterEach(() => {
-      jest.useRealTimers();
-    });
-
-    it('polls on an interval and hands due records to the callback', async () => {
-      jest.useFakeTimers();
-      let now = T0;
-      const scheduler = new SlaScheduler({ repository, clock: () => now });
-      await scheduler.schedule(pending());
-      const onDue = jest.fn();
-      const onError = jest.fn();
-      scheduler.start(1000, onDue, onError);
-      try {
-        await jest.advanceTimersByTimeAsync(1000);
-        expect(onDue).not.toHaveBeenCalled();
-        now = later(25);
-        await jest.advanceTimersByTimeAsync(1000);
-        expect(onDue).toHaveBeenCalledTimes(1);
-        expect(onDue.mock.calls[0][0]).toHaveLength(1);
-        await jest.advanceTimersByTimeAsync(1000);
-        expect(onDue).toHaveBeenCalledTimes(1);
-        expect(onError).not.toHaveBeenCalled();
-      } finally {
-        scheduler.stop();
-      }
-    });
-  });
 });

@@ -61,6 +61,12 @@ describe('ApprovalWorkflow', () => {
 
   const ports = (emissions: Emission[]) => emissions.map((emission) => emission.port);
 
+  /** What the node does with a result: send its emissions, then tell the workflow they were sent. */
+  async function sendAll<T extends { emissions: Emission[] } | Emission[][]>(flow: ApprovalWorkflow, result: T) {
+    await flow.requestsSent(Array.isArray(result) ? result.flat() : result.emissions);
+    return result;
+  }
+
   it('asks the manager for a report in the manager band and keeps the approval pending in the store', async () => {
     const flow = workflow();
     const result = await flow.start(document({ amount: '500.00' }));
@@ -265,12 +271,12 @@ describe('ApprovalWorkflow', () => {
 
   it('escalates an overdue stage to the next manager once, asks them, and keeps the approval open', async () => {
     const flow = workflow();
-    await flow.start(document());
+    await sendAll(flow, await flow.start(document()));
     now = T0 + 24 * HOUR - 1;
     expect(await flow.checkSla()).toEqual([]);
 
     now = T0 + 24 * HOUR;
-    const [emissions, ...others] = await flow.checkSla();
+    const [emissions, ...others] = await sendAll(flow, await flow.checkSla());
     expect(others).toEqual([]);
     expect(ports(emissions)).toEqual(['escalated', 'request']);
     expect(emissions[0].message.approval).toMatchObject({ state: 'escalated', approver: 'E300', escalations: 1 });
@@ -296,9 +302,9 @@ describe('ApprovalWorkflow', () => {
 
   it('drops a timer whose approval was decided meanwhile, and re-times one that moved on', async () => {
     const flow = workflow();
-    const started = await flow.start(document({ amount: '1200.00' }));
+    const started = await sendAll(flow, await flow.start(document({ amount: '1200.00' })));
     now = T0 + HOUR;
-    await flow.decide(decision('E200'));
+    await sendAll(flow, await flow.decide(decision('E200')));
     // The timer of stage 1 comes back, as a lease that ran out during a crash would bring it.
     await flow.scheduler.schedule(started.record);
     now = T0 + 24 * HOUR;
@@ -325,6 +331,218 @@ describe('ApprovalWorkflow', () => {
     const [emissions] = await flow.checkSla();
     expect(emissions[0].message.approval.approver).toBe('E900');
     expect(warnings).toEqual([expect.stringContaining('SLA escalation without the employee directory (ERP down)')]);
+  });
+
+  describe('a request the host stopped before sending', () => {
+    const MINUTE = 60_000;
+    const outbox = () => store.kvList('finance-approval/n1/outbox');
+
+    it('is sent again, once and marked as resent, by the first SLA check a minute later', async () => {
+      // The host saved the approval, then died before the request left: nothing marked it as sent.
+      await workflow().start(document({ amount: '500.00' }));
+      const restarted = workflow();
+      now = T0 + MINUTE - 1;
+      expect(await restarted.checkSla()).toEqual([]);
+
+      now = T0 + MINUTE;
+      const groups = await restarted.checkSla();
+      expect(groups.map(ports)).toEqual([['request']]);
+      expect(groups[0][0].message).toMatchObject({
+        topic: 'approval-request',
+        approvalRequest: { approver: 'E200', stage: 1, reason: 'manager of E100', resent: true },
+        approval: { state: 'pending_approval', approver: 'E200' },
+        payload: { reportId: 'RPT-1' },
+      });
+      await sendAll(restarted, groups);
+      expect(await outbox()).toEqual([]);
+      now = T0 + 2 * MINUTE;
+      expect(await restarted.checkSla()).toEqual([]);
+    });
+
+    it('is not sent again once the node said it sent it', async () => {
+      const flow = workflow();
+      const started = await flow.start(document({ amount: '500.00' }));
+      expect(started.emissions[0].message.approvalRequest?.resent).toBeUndefined();
+      expect(await outbox()).toHaveLength(1);
+      await sendAll(flow, started);
+      expect(await outbox()).toEqual([]);
+      now = T0 + 10 * MINUTE;
+      expect(await flow.checkSla()).toEqual([]);
+    });
+
+    it('keeps the escalation reason when the request to the next approver is sent again', async () => {
+      const flow = workflow();
+      await sendAll(flow, await flow.start(document()));
+      now = T0 + 24 * HOUR;
+      const [escalation] = await flow.checkSla();
+      expect(ports(escalation)).toEqual(['escalated', 'request']);
+
+      // The host died after the escalation was saved, before its request left: only the request comes again.
+      now = T0 + 24 * HOUR + MINUTE;
+      const groups = await workflow().checkSla();
+      expect(groups.map(ports)).toEqual([['request']]);
+      expect(groups[0][0].message.approvalRequest).toMatchObject({
+        approver: 'E300',
+        reason: expect.stringMatching(/^E200 did not decide within the 24 h SLA/),
+        resent: true,
+      });
+    });
+
+    it('is dropped, not sent, when the approval has moved on or was decided meanwhile', async () => {
+      const flow = workflow();
+      await flow.start(document({ amount: '1200.00' }));
+      // Stage 1's request was never marked as sent; the manager decided all the same (another channel).
+      now = T0 + 10 * MINUTE;
+      const advanced = await flow.decide(decision('E200', 'approve', 'RPT-1', 10));
+      expect(ports(advanced.emissions)).toEqual(['request']);
+      await sendAll(flow, advanced);
+      now = T0 + 20 * MINUTE;
+      expect(await flow.checkSla()).toEqual([]);
+
+      await flow.start(document({ id: 'RPT-2', eventId: 'evt-2', amount: '500.00' }));
+      await flow.decide(decision('E200', 'reject', 'RPT-2', 21));
+      now = T0 + 30 * MINUTE;
+      expect(await flow.checkSla()).toEqual([]);
+      expect(await outbox()).toEqual([]);
+    });
+
+    it('is dropped when the host died before the approval itself was saved', async () => {
+      const failingSave = Object.assign(Object.create(store) as FinanceStore, {
+        kvPut: (namespace: string, key: string, value: unknown, ttlMs?: number) =>
+          key.startsWith('doc:') ? Promise.reject(new Error('power cut')) : store.kvPut(namespace, key, value, ttlMs),
+      });
+      const dying = new ApprovalWorkflow({
+        store: failingSave,
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+      });
+      await expect(dying.start(document())).rejects.toThrow('power cut');
+      expect(await outbox()).toHaveLength(1);
+      now = T0 + 2 * MINUTE;
+      expect(await workflow().checkSla()).toEqual([]);
+      expect(await outbox()).toEqual([]);
+    });
+
+    it('is still sent again when an older request of the document is marked as sent after it', async () => {
+      const flow = workflow();
+      const started = await flow.start(document({ amount: '1200.00' }));
+      const advanced = await flow.decide(decision('E200', 'approve', 'RPT-1', 0));
+      // The stage 1 request is marked late, after stage 2 was saved; stage 2's request never left.
+      await sendAll(flow, started);
+      expect(advanced.emissions[0].message.approvalRequest?.approver).toBe('E300');
+      now = T0 + 2 * MINUTE;
+      const groups = await workflow().checkSla();
+      expect(groups.map((group) => group[0].message.approvalRequest)).toEqual([
+        expect.objectContaining({ approver: 'E300', stage: 2, resent: true }),
+      ]);
+    });
+
+    it('is dropped when the next stage was never saved, rather than sent for a stage the approval is not at', async () => {
+      const flow = workflow();
+      await sendAll(flow, await flow.start(document({ amount: '1200.00' })));
+      const failingSave = Object.assign(Object.create(store) as FinanceStore, {
+        kvPut: (namespace: string, key: string, value: unknown, ttlMs?: number) =>
+          key.startsWith('doc:') ? Promise.reject(new Error('power cut')) : store.kvPut(namespace, key, value, ttlMs),
+      });
+      const dying = new ApprovalWorkflow({
+        store: failingSave,
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+      });
+      await expect(dying.decide(decision('E200', 'approve', 'RPT-1', 0))).rejects.toThrow('power cut');
+      expect(await outbox()).toEqual([expect.objectContaining({ value: expect.objectContaining({ stage: 2 }) })]);
+      now = T0 + 2 * MINUTE;
+      expect(await workflow().checkSla()).toEqual([]);
+      expect(await outbox()).toEqual([]);
+      expect((await workflow().pending(10))[0]).toMatchObject({ stage: 1, approver: 'E200' });
+    });
+
+    it('is left for the host that runs the SLA checks', async () => {
+      await workflow().start(document());
+      const notTheRunner = new ApprovalWorkflow({
+        store,
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+        mayRunSla: () => Promise.resolve(false),
+      });
+      now = T0 + 2 * MINUTE;
+      expect(await notTheRunner.checkSla()).toEqual([]);
+      expect(await outbox()).toHaveLength(1);
+      expect((await workflow().checkSla()).map(ports)).toEqual([['request']]);
+    });
+
+    it('warns when a sent request cannot be marked, and it is then sent again', async () => {
+      const flow = new ApprovalWorkflow({
+        store: Object.assign(Object.create(store) as FinanceStore, {
+          kvDelete: () => Promise.reject(new Error('disk full')),
+        }),
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+        warn: (text) => warnings.push(text),
+      });
+      await expect(sendAll(flow, await flow.start(document()))).resolves.toBeDefined();
+      expect(warnings).toEqual([expect.stringContaining('will be sent again: disk full')]);
+      now = T0 + 2 * MINUTE;
+      expect((await workflow().checkSla()).map(ports)).toEqual([['request']]);
+    });
+  });
+
+  describe('startSla', () => {
+    it('runs the SLA check on an interval and hands over what it emits, until stopped', async () => {
+      await workflow().start(document());
+      now = T0 + 24 * HOUR;
+      const flow = workflow();
+      const handed: Emission[][][] = [];
+      const errors: unknown[] = [];
+      const firstEscalation = new Promise<void>((resolve) => {
+        flow.startSla(
+          5,
+          async (groups) => {
+            handed.push(groups);
+            if (groups.length > 0) resolve();
+          },
+          (error) => errors.push(error),
+        );
+      });
+      try {
+        await firstEscalation;
+      } finally {
+        flow.stopSla();
+      }
+      const calls = handed.length;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(handed).toHaveLength(calls);
+      expect(handed.flat().map(ports)).toEqual([['escalated', 'request']]);
+      expect(errors).toEqual([]);
+    });
+
+    it('hands a failed check to the error callback', async () => {
+      const flow = new ApprovalWorkflow({
+        store: Object.assign(Object.create(store) as FinanceStore, {
+          kvList: () => Promise.reject(new Error('store closed')),
+        }),
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+      });
+      const error = await new Promise<unknown>((resolve) => flow.startSla(5, () => Promise.resolve(), resolve));
+      flow.stopSla();
+      expect(error).toMatchObject({ message: 'store closed' });
+    });
   });
 
   describe('the inbox entry of a waiting event', () => {
