@@ -14,6 +14,8 @@ export interface ApprovalDialogSettings {
   delegations?: unknown;
   directoryRefreshMinutes?: string | number;
   slaCheckSeconds?: string | number;
+  /** The dialog's checkbox: true, or "true" in a flow edited by hand. */
+  writebackFollows?: unknown;
 }
 
 export interface ApprovalSettings {
@@ -21,6 +23,8 @@ export interface ApprovalSettings {
   delegations: Delegation[];
   directoryRefreshMs: number;
   slaCheckMs: number;
+  /** A write-back after the rejected output ends rejected and returned events (see ApprovalWorkflowOptions). */
+  writebackFollows: boolean;
 }
 
 export const DEFAULT_DIRECTORY_REFRESH_MINUTES = 15;
@@ -59,6 +63,7 @@ export function approvalSettings(settings: ApprovalDialogSettings): ApprovalSett
         max: 3600,
         fallback: DEFAULT_SLA_CHECK_SECONDS,
       }) * 1000,
+    writebackFollows: settings.writebackFollows === true || settings.writebackFollows === 'true',
   };
 }
 

@@ -59,6 +59,12 @@ export interface ApprovalWorkflowOptions {
    * RequestOutbox): longer than the node takes from saving an approval to sending its request. Default 1 minute.
    */
   resendAfterMs?: number;
+  /**
+   * True when a write-back follows the rejected output and ends the event of a rejected or returned report once
+   * the source knows. The event then keeps an ordinary lease meanwhile, so a crash before the write-back brings
+   * it back and the outcome is emitted again instead of being lost. False (the default): the event ends here.
+   */
+  writebackFollows?: boolean;
 }
 
 /** What an approver is asked, for the notification (msg.approvalRequest). */
@@ -254,10 +260,11 @@ export class ApprovalWorkflow {
 
       await this.book.finish(pending, result.record);
       await this.scheduler.cancel(timerIdOf(result.record));
-      if (result.outcome === 'rejected' || result.outcome === 'returned') {
-        await this.finishInbox(pending.message, result.record, result.outcome);
+      const refused = result.outcome === 'rejected' || result.outcome === 'returned';
+      if (refused && this.options.writebackFollows !== true) {
+        await this.finishInbox(pending.message, result.record, result.outcome as 'rejected' | 'returned');
       } else {
-        // Approved: the event moves on to posting, with an ordinary lease from now.
+        // The event moves on (to posting, or to the write-back), with an ordinary lease from now.
         await this.holdEvent(pending.eventKey, result.record);
       }
       return { ...result, emissions: [finalEmission(pending.message, result.record)] };
@@ -447,7 +454,7 @@ export class ApprovalWorkflow {
     };
   }
 
-  /** Rejected and returned end the event's journey: its inbox entry gets its final outcome. */
+  /** Rejected and returned end the event's journey here (unless writebackFollows): its inbox entry gets its final outcome. */
   private async finishInbox(message: DocumentMessage, record: ApprovalRecord, status: 'rejected' | 'returned') {
     const source = message.finance?.source;
     const id = message.finance?.id;

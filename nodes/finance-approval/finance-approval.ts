@@ -117,6 +117,7 @@ export = function register(RED: NodeAPI): void {
         warn: (text) => this.warn(text),
         // Hosts sharing a store share the timers: one of them checks them, another takes over when it dies.
         mayRunSla: () => slaRunner.mayRun(),
+        writebackFollows: settings.writebackFollows,
       });
       // Load the directory now, so the first report does not wait for it.
       directory.directory().catch((err: Error) => this.warn(`Employee directory not loaded yet: ${err.message}`));

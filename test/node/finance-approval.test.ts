@@ -386,6 +386,20 @@ describe('finance-approval node', () => {
     expect(await store.get(inboxKey(SOURCE, 'evt-R-3'))).toMatchObject({ state: 'final', outcome: { status: state } });
   });
 
+  it('leaves a rejected event open for the write-back that follows', async () => {
+    const { node, record } = await deploy({ approval: { writebackFollows: true } });
+    const store = (helper.getNode('store') as FinanceStoreNode).store();
+    await store.accept({ key: inboxKey(SOURCE, 'evt-R-9'), envelope: { id: 'evt-R-9' }, payload: {} });
+    const requested = record.next('request');
+    node.receive(documentMsg('R-9', '300.00'));
+    await requested;
+
+    const rejected = record.next('rejected');
+    node.receive(decisionMsg('R-9', 'reject', 'E1013'));
+    expect((await rejected).approval).toMatchObject({ state: 'rejected' });
+    expect(await store.get(inboxKey(SOURCE, 'evt-R-9'))).toMatchObject({ state: 'open' });
+  });
+
   it('ignores a duplicate start and a duplicate decision', async () => {
     const { node, record } = await deploy();
     const requested = record.next('request');

@@ -19,6 +19,14 @@ describe('approvalSettings', () => {
     expect(settings.delegations).toEqual([]);
     expect(settings.directoryRefreshMs).toBe(15 * 60_000);
     expect(settings.slaCheckMs).toBe(60_000);
+    // Flows saved before the setting existed keep ending rejected events at the approval.
+    expect(settings.writebackFollows).toBe(false);
+  });
+
+  it('reads the write-back checkbox, also as text in a flow edited by hand', () => {
+    expect(approvalSettings({ matrix: matrixConfig(), writebackFollows: true }).writebackFollows).toBe(true);
+    expect(approvalSettings({ matrix: matrixConfig(), writebackFollows: 'true' }).writebackFollows).toBe(true);
+    expect(approvalSettings({ matrix: matrixConfig(), writebackFollows: 'yes' }).writebackFollows).toBe(false);
   });
 
   it('reads the matrix and delegations as JSON text too, and the intervals as dialog strings', () => {

@@ -220,6 +220,36 @@ describe('ApprovalWorkflow', () => {
     });
   });
 
+  it.each([
+    ['reject', 'rejected'],
+    ['return', 'returned'],
+  ] as const)(
+    'on %s with a write-back following, keeps the event open, and emits the outcome again if it comes back',
+    async (kind, state) => {
+      const key = inboxKey(SOURCE, 'evt-1');
+      await store.accept({ key, envelope: { id: 'evt-1' }, payload: {} });
+      const flow = new ApprovalWorkflow({
+        store,
+        namespace: 'finance-approval/n1',
+        matrix: compileMatrix(matrixConfig()),
+        delegations: [],
+        directory: () => Promise.resolve(directory()),
+        clock: () => new Date(now),
+        writebackFollows: true,
+      });
+      await flow.start(document());
+      const decided = await flow.decide(decision('E200', kind));
+      expect(ports(decided.emissions)).toEqual(['rejected']);
+      expect(await store.get(key)).toMatchObject({ state: 'open' });
+
+      // The host stopped before the write-back ended the event: the intake emits it again.
+      const replay = await flow.start(document());
+      expect(replay.status).toBe('replayed');
+      expect(ports(replay.emissions)).toEqual(['rejected']);
+      expect(replay.emissions[0].message.approval).toMatchObject({ state });
+    },
+  );
+
   it('emits the recorded outcome again when a finished document is redelivered, so a re-run completes', async () => {
     const flow = workflow();
     await flow.start(document());
