@@ -1,9 +1,7 @@
-import type { ApprovalDirectory } from '../../../lib/approval/directory';
-import type { Delegation } from '../../../lib/approval/delegation';
 import { compileMatrix } from '../../../lib/approval/matrix';
 import type { DocumentMessage } from '../../../lib/approval/pending-approvals';
 import type { DecisionKind } from '../../../lib/approval/process';
-import { ApprovalWorkflow, type Emission } from '../../../lib/approval/workflow';
+import { ApprovalWorkflow, type ApprovalWorkflowOptions, type Emission } from '../../../lib/approval/workflow';
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
 import { storeSandbox } from '../store/store-fixture';
 import { directory, matrixConfig, report, type ReportOptions } from './fixtures';
@@ -25,18 +23,22 @@ describe('ApprovalWorkflow', () => {
     warnings = [];
   });
 
-  function workflow(
-    options: { delegations?: Delegation[]; directory?: () => Promise<ApprovalDirectory>; namespace?: string } = {},
-  ) {
+  function workflow(options: Partial<ApprovalWorkflowOptions> = {}) {
     return new ApprovalWorkflow({
       store,
-      namespace: options.namespace ?? 'finance-approval/n1',
+      namespace: 'finance-approval/n1',
       matrix: compileMatrix(matrixConfig()),
-      delegations: options.delegations ?? [],
-      directory: options.directory ?? (() => Promise.resolve(directory())),
+      delegations: [],
+      directory: () => Promise.resolve(directory()),
       clock: () => new Date(now),
       warn: (text) => warnings.push(text),
+      ...options,
     });
+  }
+
+  /** The store with one of its methods failing, as a full disk or a power cut would make it. */
+  function failing<K extends keyof FinanceStore>(method: K, fails: FinanceStore[K]): FinanceStore {
+    return Object.assign(Object.create(store) as FinanceStore, { [method]: fails });
   }
 
   /** A document message as intake and the budget check leave it. */
@@ -228,15 +230,7 @@ describe('ApprovalWorkflow', () => {
     async (kind, state) => {
       const key = inboxKey(SOURCE, 'evt-1');
       await store.accept({ key, envelope: { id: 'evt-1' }, payload: {} });
-      const flow = new ApprovalWorkflow({
-        store,
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-        writebackFollows: true,
-      });
+      const flow = workflow({ writebackFollows: true });
       await flow.start(document());
       const decided = await flow.decide(decision('E200', kind));
       expect(ports(decided.emissions)).toEqual(['rejected']);
@@ -365,6 +359,11 @@ describe('ApprovalWorkflow', () => {
 
   describe('a request the host stopped before sending', () => {
     const MINUTE = 60_000;
+    /** A store that fails to save the approval itself, as a power cut between the two writes would. */
+    const failingSaves = () =>
+      failing('kvPut', (namespace, key, value, ttlMs) =>
+        key.startsWith('doc:') ? Promise.reject(new Error('power cut')) : store.kvPut(namespace, key, value, ttlMs),
+      );
     const outbox = () => store.kvList('finance-approval/n1/outbox');
 
     it('is sent again, once and marked as resent, by the first SLA check a minute later', async () => {
@@ -437,18 +436,7 @@ describe('ApprovalWorkflow', () => {
     });
 
     it('is dropped when the host died before the approval itself was saved', async () => {
-      const failingSave = Object.assign(Object.create(store) as FinanceStore, {
-        kvPut: (namespace: string, key: string, value: unknown, ttlMs?: number) =>
-          key.startsWith('doc:') ? Promise.reject(new Error('power cut')) : store.kvPut(namespace, key, value, ttlMs),
-      });
-      const dying = new ApprovalWorkflow({
-        store: failingSave,
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-      });
+      const dying = workflow({ store: failingSaves() });
       await expect(dying.start(document())).rejects.toThrow('power cut');
       expect(await outbox()).toHaveLength(1);
       now = T0 + 2 * MINUTE;
@@ -473,18 +461,7 @@ describe('ApprovalWorkflow', () => {
     it('is dropped when the next stage was never saved, rather than sent for a stage the approval is not at', async () => {
       const flow = workflow();
       await sendAll(flow, await flow.start(document({ amount: '1200.00' })));
-      const failingSave = Object.assign(Object.create(store) as FinanceStore, {
-        kvPut: (namespace: string, key: string, value: unknown, ttlMs?: number) =>
-          key.startsWith('doc:') ? Promise.reject(new Error('power cut')) : store.kvPut(namespace, key, value, ttlMs),
-      });
-      const dying = new ApprovalWorkflow({
-        store: failingSave,
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-      });
+      const dying = workflow({ store: failingSaves() });
       await expect(dying.decide(decision('E200', 'approve', 'RPT-1', 0))).rejects.toThrow('power cut');
       expect(await outbox()).toEqual([expect.objectContaining({ value: expect.objectContaining({ stage: 2 }) })]);
       now = T0 + 2 * MINUTE;
@@ -495,15 +472,7 @@ describe('ApprovalWorkflow', () => {
 
     it('is left for the host that runs the SLA checks', async () => {
       await workflow().start(document());
-      const notTheRunner = new ApprovalWorkflow({
-        store,
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-        mayRunSla: () => Promise.resolve(false),
-      });
+      const notTheRunner = workflow({ mayRunSla: () => Promise.resolve(false) });
       now = T0 + 2 * MINUTE;
       expect(await notTheRunner.checkSla()).toEqual([]);
       expect(await outbox()).toHaveLength(1);
@@ -511,17 +480,7 @@ describe('ApprovalWorkflow', () => {
     });
 
     it('warns when a sent request cannot be marked, and it is then sent again', async () => {
-      const flow = new ApprovalWorkflow({
-        store: Object.assign(Object.create(store) as FinanceStore, {
-          kvDelete: () => Promise.reject(new Error('disk full')),
-        }),
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-        warn: (text) => warnings.push(text),
-      });
+      const flow = workflow({ store: failing('kvDelete', () => Promise.reject(new Error('disk full'))) });
       await expect(sendAll(flow, await flow.start(document()))).resolves.toBeDefined();
       expect(warnings).toEqual([expect.stringContaining('will be sent again: disk full')]);
       now = T0 + 2 * MINUTE;
@@ -559,16 +518,7 @@ describe('ApprovalWorkflow', () => {
     });
 
     it('hands a failed check to the error callback', async () => {
-      const flow = new ApprovalWorkflow({
-        store: Object.assign(Object.create(store) as FinanceStore, {
-          kvList: () => Promise.reject(new Error('store closed')),
-        }),
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-      });
+      const flow = workflow({ store: failing('kvList', () => Promise.reject(new Error('store closed'))) });
       const error = await new Promise<unknown>((resolve) => flow.startSla(5, () => Promise.resolve(), resolve));
       flow.stopSla();
       expect(error).toMatchObject({ message: 'store closed' });
@@ -655,17 +605,7 @@ describe('ApprovalWorkflow', () => {
     });
 
     it('warns and carries on when the entry cannot be held', async () => {
-      const flow = new ApprovalWorkflow({
-        store: Object.assign(Object.create(store) as FinanceStore, {
-          holdLease: () => Promise.reject(new Error('disk full')),
-        }),
-        namespace: 'finance-approval/n1',
-        matrix: compileMatrix(matrixConfig()),
-        delegations: [],
-        directory: () => Promise.resolve(directory()),
-        clock: () => new Date(now),
-        warn: (text) => warnings.push(text),
-      });
+      const flow = workflow({ store: failing('holdLease', () => Promise.reject(new Error('disk full'))) });
       expect((await flow.start(document())).status).toBe('pending');
       expect(warnings).toEqual([expect.stringContaining('disk full')]);
     });
