@@ -349,31 +349,6 @@ export class ApprovalWorkflow {
     }
   }
 
-  /**
-   * Requests written to the outbox at least `resendAfterMs` ago and still not marked as sent: the host stopped
-   * between saving an approval and sending its request. The ones the stored approval still waits for are
-   * emitted again (marked `resent`); the others (the approval moved on, or was never saved) are dropped.
-   */
-  async unsentRequests(): Promise<Emission[]> {
-    if (this.options.mayRunSla && !(await this.options.mayRunSla())) return [];
-    const writtenBy = this.clock().getTime() - (this.options.resendAfterMs ?? DEFAULT_RESEND_AFTER_MS);
-    const emissions: Emission[] = [];
-    for (const unsent of await this.outbox.olderThan(writtenBy, RESEND_BATCH)) {
-      const emission = await this.serial(async () => {
-        const pending = await this.book.get(unsent.docKey);
-        if (pending === undefined || !matches(unsent, pending.record)) {
-          await this.outbox.remove(unsent.docKey);
-          return undefined;
-        }
-        const request = this.request(pending, structuredClone(pending.message), unsent.reason);
-        request.message.approvalRequest!.resent = true;
-        return request;
-      });
-      if (emission !== undefined) emissions.push(emission);
-    }
-    return emissions;
-  }
-
   async pending(limit: number): Promise<PendingSummary[]> {
     return (await this.book.list(limit)).map(({ message, record }) => {
       const dueAt = currentEntry(record)?.dueAt;
@@ -415,6 +390,31 @@ export class ApprovalWorkflow {
       { port: 'escalated', message: { ...documentParts(pending.message), approval: result.record } },
       this.request(escalated, structuredClone(pending.message), reason),
     ];
+  }
+
+  /**
+   * Requests written to the outbox at least `resendAfterMs` ago and still not marked as sent: the host stopped
+   * between saving an approval and sending its request. The ones the stored approval still waits for are
+   * emitted again (marked `resent`); the others (the approval moved on, or was never saved) are dropped.
+   */
+  private async unsentRequests(): Promise<Emission[]> {
+    if (this.options.mayRunSla && !(await this.options.mayRunSla())) return [];
+    const writtenBy = this.clock().getTime() - (this.options.resendAfterMs ?? DEFAULT_RESEND_AFTER_MS);
+    const emissions: Emission[] = [];
+    for (const unsent of await this.outbox.olderThan(writtenBy, RESEND_BATCH)) {
+      const emission = await this.serial(async () => {
+        const pending = await this.book.get(unsent.docKey);
+        if (pending === undefined || !matches(unsent, pending.record)) {
+          await this.outbox.remove(unsent.docKey);
+          return undefined;
+        }
+        const request = this.request(pending, structuredClone(pending.message), unsent.reason);
+        request.message.approvalRequest!.resent = true;
+        return request;
+      });
+      if (emission !== undefined) emissions.push(emission);
+    }
+    return emissions;
   }
 
   /**
