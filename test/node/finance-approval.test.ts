@@ -202,6 +202,29 @@ describe('finance-approval node', () => {
     return { node, record: recorder() };
   }
 
+  /**
+   * Deploys, accepts the report's event in the store, waits for its request, then has E1013 reject or return it:
+   * the message on the rejected output, and a way to read the event's inbox entry.
+   */
+  async function refuseAfterRequest(
+    id: string,
+    decision: string,
+    extra: Msg = {},
+    options: Parameters<typeof deploy>[0] = {},
+  ) {
+    const { node, record } = await deploy(options);
+    const store = (helper.getNode('store') as FinanceStoreNode).store();
+    const key = inboxKey(SOURCE, `evt-${id}`);
+    await store.accept({ key, envelope: { id: `evt-${id}` }, payload: {} });
+    const requested = record.next('request');
+    node.receive(documentMsg(id, '300.00'));
+    await requested;
+
+    const rejected = record.next('rejected');
+    node.receive(decisionMsg(id, decision, 'E1013', extra));
+    return { out: await rejected, event: () => store.get(key) };
+  }
+
   it('approves a report below the threshold at once, on the same message', async () => {
     const { node, record } = await deploy();
     const msg = { ...documentMsg('R-AUTO', '20.00'), keep: 'me' };
@@ -372,32 +395,15 @@ describe('finance-approval node', () => {
     ['reject', 'rejected'],
     ['return', 'returned'],
   ])('on %s emits on output 2 and finishes the event in the store', async (decision, state) => {
-    const { node, record } = await deploy();
-    const store = (helper.getNode('store') as FinanceStoreNode).store();
-    await store.accept({ key: inboxKey(SOURCE, 'evt-R-3'), envelope: { id: 'evt-R-3' }, payload: {} });
-    const requested = record.next('request');
-    node.receive(documentMsg('R-3', '300.00'));
-    await requested;
-
-    const rejected = record.next('rejected');
-    node.receive(decisionMsg('R-3', decision, 'E1013', { comment: 'Receipts please' }));
-    const out = await rejected;
+    const { out, event } = await refuseAfterRequest('R-3', decision, { comment: 'Receipts please' });
     expect(out.approval).toMatchObject({ state, approver: 'E1013', comment: 'Receipts please' });
-    expect(await store.get(inboxKey(SOURCE, 'evt-R-3'))).toMatchObject({ state: 'final', outcome: { status: state } });
+    expect(await event()).toMatchObject({ state: 'final', outcome: { status: state } });
   });
 
   it('leaves a rejected event open for the write-back that follows', async () => {
-    const { node, record } = await deploy({ approval: { writebackFollows: true } });
-    const store = (helper.getNode('store') as FinanceStoreNode).store();
-    await store.accept({ key: inboxKey(SOURCE, 'evt-R-9'), envelope: { id: 'evt-R-9' }, payload: {} });
-    const requested = record.next('request');
-    node.receive(documentMsg('R-9', '300.00'));
-    await requested;
-
-    const rejected = record.next('rejected');
-    node.receive(decisionMsg('R-9', 'reject', 'E1013'));
-    expect((await rejected).approval).toMatchObject({ state: 'rejected' });
-    expect(await store.get(inboxKey(SOURCE, 'evt-R-9'))).toMatchObject({ state: 'open' });
+    const { out, event } = await refuseAfterRequest('R-9', 'reject', {}, { approval: { writebackFollows: true } });
+    expect(out.approval).toMatchObject({ state: 'rejected' });
+    expect(await event()).toMatchObject({ state: 'open' });
   });
 
   it('ignores a duplicate start and a duplicate decision', async () => {
