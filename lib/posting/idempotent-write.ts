@@ -12,12 +12,18 @@
  *      marker over and LOOK THE DOCUMENT UP FIRST: the earlier attempt may have written. Otherwise that
  *      attempt is running right now: fail with a retryable ERP_CONFLICT and let the retry come back later.
  * 2. The write carries an Idempotency-Key derived from the ledger key, so an ERP that honours one (the
- *    sandbox does) also turns a repeated request into a replay of the first answer.
+ *    sandbox does) also turns a repeated request into a replay of the first answer. Such an ERP also keeps a
+ *    final 4xx answer under the key: a refusal would be answered again, unchanged, to every later attempt,
+ *    even after someone fixed the ERP's master data and replayed the document. So a final 4xx answer retires
+ *    the key: the attempt writes a new one for this write (kv namespace NEXT_KEY_NAMESPACE) before it removes
+ *    its marker, and later attempts send that one. Until then every attempt sends the same key.
  * 3. The outcome decides what happens to the marker:
  *    - success: `ledgerDone(ref)`;
- *    - a refusal (the ERP answered 4xx and refused the document as it is): nothing was written, so the marker
- *      is removed (`ledgerAbort`) and the refusal is reported as a business outcome, not thrown;
- *    - another answer that proves nothing was written (401, 403, 404, 429...): marker removed, error thrown;
+ *    - a refusal (the ERP answered 4xx and refused the document as it is): nothing was written, so the key is
+ *      retired (see retiresKey), the marker removed (`ledgerAbort`) and the refusal reported as a business
+ *      outcome, not thrown;
+ *    - another answer that proves nothing was written (401, 403, 404, 429...): the key retired (not by a 409
+ *      or 429, see retiresKey), the marker removed, the error thrown;
  *    - anything else (timeout, reset, 5xx, an answer in an unexpected shape): the write MAY have happened.
  *      The marker stays, so the next attempt looks the document up before it writes.
  *
@@ -56,6 +62,15 @@ export const DEFAULT_TAKEOVER_AFTER_MS = 10 * 60 * 1000;
 
 /** The store's kv namespace of notes about attempts that ended without knowing whether they wrote. */
 export const UNSETTLED_NAMESPACE = 'ledger-unsettled';
+
+/** The store's kv namespace of the Idempotency-Key a write sends after the ERP gave a final answer to the first. */
+export const NEXT_KEY_NAMESPACE = 'ledger-next-key';
+
+/**
+ * How long a write's new key is kept: as long as the ledger keeps a done write by default. Should it expire
+ * first, a later attempt sends the first key again, meets the ERP's old answer once, and gets a new key.
+ */
+const NEXT_KEY_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface IdempotentWrite<R> {
   /** Identifies the write: `source:docType:docId:version:operation`. */
@@ -137,7 +152,6 @@ export class LedgerWriter {
   }
 
   async #attempt<R>(key: string, owner: string, request: IdempotentWrite<R>): Promise<IdempotentWriteResult<R>> {
-    const ctx: CallContext = { correlationId: request.correlationId, idempotencyKey: idempotencyKeyFor(key) };
     const claim = await this.#claim(key, owner);
     if (claim.state === 'done') {
       this.#stats.duplicatesPrevented += 1;
@@ -151,7 +165,14 @@ export class LedgerWriter {
         { retryable: true, details: { ledgerKey: key, owner: claim.owner, since: claim.since, sent: false } },
       );
     }
+    const ctx: CallContext = { correlationId: request.correlationId, idempotencyKey: await this.#idempotencyKey(key) };
     return this.#writeOwned(key, owner, ctx, claim.state === 'taken-over', request);
+  }
+
+  /** The key derived from the ledger key, or the one that replaced it after a final answer (see above). */
+  async #idempotencyKey(key: string): Promise<string> {
+    const next = (await this.#store.kvGet(NEXT_KEY_NAMESPACE, key)) as { idempotencyKey?: unknown } | undefined;
+    return typeof next?.idempotencyKey === 'string' ? next.idempotencyKey : idempotencyKeyFor(key);
   }
 
   /** Gets the in-flight marker for `owner`, or says why it cannot (done, or held by a live attempt). */
@@ -195,14 +216,16 @@ export class LedgerWriter {
   }
 
   async #failed<R>(key: string, owner: string, error: unknown): Promise<IdempotentWriteResult<R>> {
-    if (isRefusal(error)) {
+    if (provesNothingWritten(error)) {
+      // Before the marker goes: an attempt that starts once it is gone must find the new key.
+      if (retiresKey(error)) {
+        const next = { idempotencyKey: idempotencyKeyFor(`${key}|${owner}`) };
+        await this.#store.kvPut(NEXT_KEY_NAMESPACE, key, next, NEXT_KEY_TTL_MS);
+      }
       await this.#store.ledgerAbort(key, owner);
+      if (!isRefusal(error)) throw error;
       this.#stats.refused += 1;
       return { outcome: 'refused', error };
-    }
-    if (provesNothingWritten(error)) {
-      await this.#store.ledgerAbort(key, owner);
-      throw error;
     }
     const note: UnsettledNote = { owner, ...(isFinanceError(error) ? { code: error.code } : {}) };
     // Best effort: without the note the next attempt still looks up first, only after the takeover timeout.
@@ -231,8 +254,17 @@ export function isRefusal(error: unknown): error is FinanceError {
  * from a proxy while the ERP works on, and "still processing your earlier request" means a write is running.
  * Errors without an answer (timeouts, resets, refused connections) and 5xx are never proof.
  */
-export function provesNothingWritten(error: unknown): boolean {
+export function provesNothingWritten(error: unknown): error is FinanceError {
   return isFinanceError(error) && isClientError(error.httpStatus) && (!error.retryable || error.httpStatus === 429);
+}
+
+/**
+ * Whether an answer that proves nothing was written retires the write's Idempotency-Key. Not a 429: a rate
+ * limit answers before the key is looked at. Not a 409: it may say that the key's first request is still
+ * running, and a new key could then write the document a second time.
+ */
+function retiresKey(error: FinanceError): boolean {
+  return error.httpStatus !== 409 && error.httpStatus !== 429;
 }
 
 /**

@@ -48,6 +48,8 @@ export type Behaviour =
   | 'timeout-before-write'
   | 'unauthorized'
   | 'unavailable'
+  | 'rate-limited'
+  | 'conflict'
   | { hold: Promise<void> };
 
 /**
@@ -83,6 +85,12 @@ export class FakeErp {
         throw new FinanceError('ERP_AUTH_FAILED', 'ERP "fake" answered 401.', { httpStatus: 401 });
       case 'unavailable':
         throw new FinanceError('ERP_UNAVAILABLE', 'ERP "fake" answered 503.', { httpStatus: 503, retryable: true });
+      case 'rate-limited':
+        throw new FinanceError('ERP_RATE_LIMITED', 'ERP "fake" answered 429.', { httpStatus: 429, retryable: true });
+      case 'conflict':
+        throw new FinanceError('ERP_CONFLICT', 'ERP "fake" answered 409: a request with this key is running.', {
+          httpStatus: 409,
+        });
       case 'timeout-before-write':
         throw timeout();
       default:

@@ -3,6 +3,7 @@ import { FinanceError } from '../../../lib/errors';
 import {
   DEFAULT_TAKEOVER_AFTER_MS,
   LedgerWriter,
+  NEXT_KEY_NAMESPACE,
   UNSETTLED_NAMESPACE,
   idempotencyKeyFor,
   isRefusal,
@@ -127,6 +128,43 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight' });
     expect((await writer.write(request())).outcome).toBe('written');
     expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
+  });
+
+  it.each([
+    ['a refusal (422)', 'refuse', 'refused'],
+    ['a 401', 'unauthorized', 'ERP_AUTH_FAILED'],
+  ] as const)(
+    'after %s the key is retired: later attempts send a new one, the same every time, until the next final answer',
+    async (_what, behaviour, outcome) => {
+      erp.then(behaviour, 'timeout-before-write', 'refuse');
+      const first = await writer.write(request()).catch((err: FinanceError) => ({ outcome: err.code }));
+      expect(first.outcome).toBe(outcome);
+      await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+      expect((await writer.write(request())).outcome).toBe('refused');
+      expect((await writer.write(request())).outcome).toBe('written');
+
+      const keys = erp.calls.filter((call) => call.op === 'post').map((call) => call.ctx.idempotencyKey);
+      // An ERP that keeps its answer under a key would otherwise refuse the corrected document forever.
+      expect(keys[0]).toBe(idempotencyKeyFor(KEY));
+      expect(keys[1]).not.toBe(keys[0]);
+      expect(keys[2]).toBe(keys[1]); // the attempt after the timeout: the same write, perhaps already applied
+      expect(keys[3]).not.toBe(keys[2]);
+      expect(new Set(keys).size).toBe(3);
+      expect(keys.every((key) => /^fs1-[A-Za-z0-9_-]{43}$/.test(key!))).toBe(true);
+      expect(await store.kvGet(NEXT_KEY_NAMESPACE, KEY)).toEqual({ idempotencyKey: keys[3] });
+    },
+  );
+
+  it.each([
+    ['a 429: the rate limit answered before the key was looked at', 'rate-limited'],
+    ['a 409: the first request with the key may still be running', 'conflict'],
+  ] as const)('after %s, the key stays', async (_what, behaviour) => {
+    erp.then(behaviour);
+    await writer.write(request()).catch(() => undefined);
+    expect((await writer.write(request())).outcome).toBe('written');
+    const keys = erp.calls.filter((call) => call.op === 'post').map((call) => call.ctx.idempotencyKey);
+    expect(keys).toEqual([idempotencyKeyFor(KEY), idempotencyKeyFor(KEY)]);
+    expect(await store.kvGet(NEXT_KEY_NAMESPACE, KEY)).toBeUndefined();
   });
 
   it('an answer that proves nothing was written (401) removes the marker; the retry writes without a lookup', async () => {
