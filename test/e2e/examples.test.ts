@@ -44,6 +44,7 @@ function filesUnder(dir: string, relative = ''): string[] {
 
 const ALL_EXAMPLES = filesUnder(EXAMPLES_DIR);
 const NODE_EXAMPLES = ALL_EXAMPLES.filter((file) => !file.startsWith(`${PIPELINES}${path.sep}`));
+const PIPELINE_EXAMPLES = ALL_EXAMPLES.filter((file) => file.startsWith(`${PIPELINES}${path.sep}`));
 
 function readExample(file: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as FlowNode[];
@@ -179,6 +180,23 @@ describe('the example flows', () => {
     const routes = all.map(({ route }) => route);
     expect(all.filter(({ route }, index) => routes.indexOf(route) !== index)).toEqual([]);
   });
+
+  it.each(PIPELINE_EXAMPLES)(
+    '%s keeps what the ERP or the source refuses to post or to be told in its dead-letter queue',
+    (file) => {
+      const nodes = readExample(file);
+      const typeOf = new Map(nodes.map((node) => [node.id, node.type]));
+      const refusing = nodes.filter((node) => node.type === 'finance-post' || node.type === 'finance-writeback');
+      expect(refusing.length).toBeGreaterThan(0);
+      for (const node of refusing) {
+        const refusedTo = (node.wires?.[1] ?? []).map((id) => typeOf.get(id));
+        expect({ node: node.id, refusedTo }).toEqual({
+          node: node.id,
+          refusedTo: expect.arrayContaining(['finance-dead-letter']),
+        });
+      }
+    },
+  );
 
   it('show every flow node of the pack in at least one example (Flow Library rule N02)', () => {
     const used = new Set(examples.flatMap(({ nodes }) => nodes.map((node) => node.type)));

@@ -29,6 +29,13 @@ interface SandboxState {
   counters: Record<string, number>;
 }
 
+interface DeadLetterSeen {
+  id: string;
+  status: string;
+  docId?: string;
+  error: { code?: string; message: string; httpStatus?: number; erpBody?: unknown };
+}
+
 /** A loopback server that the test adds to the flow to see every approved message. */
 function startCollector(): Promise<{ url: string; seen: Observed[]; close: () => Promise<void> }> {
   const seen: Observed[] = [];
@@ -232,4 +239,83 @@ describe('Expense approval sync, end to end', () => {
         `${state.postings.length} postings; ${seconds.toFixed(1)} s from first event to last write-back`,
     );
   }, 300_000);
+
+  it('keeps a report the ERP refuses as a dead letter, and posts it once when it is replayed after the fix', async () => {
+    // A report that waits for its approver (over 500.00 EUR); while it waits, finance closes its cost center.
+    const event = Array.from({ length: 50 }, (_, i) =>
+      sampleEvent({ profile: 'cloudevents', scheme: 'generic', seed: 9000 + i, secret: DEMO_WEBHOOK_SECRET }),
+    ).find((candidate) => BigInt(candidate.expected.total.amount.replace('.', '')) > 50_000n)!;
+    const { reportId } = event.expected;
+    const reference = `${SOURCE_SYSTEM}:${reportId}`;
+    const costCenters = [...new Set(event.expected.lines.map((line) => line.dimensions.costCenter!))];
+    const setOpen = (open: boolean) =>
+      Promise.all(
+        costCenters.map(async (costCenter) => {
+          const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/costCenters/${costCenter}`, {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ open }),
+          });
+          expect(response.status).toBe(200);
+        }),
+      );
+    const sandboxState = async () => (await (await fetch(`${sandbox.url}/_sandbox/state`)).json()) as SandboxState;
+    const lettersOfReport = async () => {
+      const response = await fetch(`${nodeRed.url}/finance-dead-letter/exp-dead-letter/letters?limit=500`);
+      const page = (await response.json()) as { letters: DeadLetterSeen[] };
+      return page.letters.filter((letter) => letter.docId === reportId);
+    };
+    const approveUntilRefused = () =>
+      waitFor(`report ${reportId} to be approved and then refused by the ERP`, async () => {
+        const pending = (await (
+          await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending?limit=1000`)
+        ).json()) as { items: Array<{ reportId: string; approver: string }> };
+        const waiting = pending.items.filter((item) => item.reportId === reportId);
+        for (const item of waiting) {
+          const body = JSON.stringify({ decision: 'approve', approver: item.approver, reportId });
+          await post(`${nodeRed.url}/finance/approvals/decisions`, { 'content-type': 'application/json' }, body);
+        }
+        return waiting.length === 0 && (await lettersOfReport()).length > 0 ? true : undefined;
+      });
+
+    expect((await post(`${nodeRed.url}/finance/expenses`, event.headers, event.rawBody)).status).toBe(202);
+    await waitFor(`report ${reportId} to wait for an approver`, async () => {
+      const pending = (await (await fetch(`${nodeRed.url}/finance-approval/exp-approval/pending`)).json()) as {
+        items: Array<{ reportId: string }>;
+      };
+      return pending.items.some((item) => item.reportId === reportId) ? true : undefined;
+    });
+    await setOpen(false);
+    await approveUntilRefused();
+
+    const [letter] = await lettersOfReport();
+    expect(letter).toMatchObject({ status: 'open', error: { httpStatus: 422 } });
+    expect(letter.error.message).toContain(costCenters[0]);
+    expect(JSON.stringify(letter.error.erpBody)).toContain('closed');
+    const refusedState = await sandboxState();
+    expect(refusedState.postings.filter((posting) => posting.externalReference === reference)).toEqual([]);
+    expect(refusedState.writebacks.filter((writeback) => writeback.documentId === reportId)).toEqual([]);
+
+    // Finance reopens the cost center and replays the letter.
+    await setOpen(true);
+    const replay = await post(
+      `${nodeRed.url}/finance-dead-letter/exp-dead-letter/replay`,
+      { 'content-type': 'application/json' },
+      JSON.stringify({ ids: [letter.id] }),
+    );
+    expect(replay.status).toBe(200);
+    const written = await waitFor(`report ${reportId} to be posted and written back after the replay`, async () => {
+      const current = await sandboxState();
+      return current.writebacks.some((writeback) => writeback.documentId === reportId) ? current : undefined;
+    });
+    const postings = written.postings.filter((posting) => posting.externalReference === reference);
+    expect(postings).toHaveLength(1);
+    const writebacks = written.writebacks.filter((writeback) => writeback.documentId === reportId);
+    expect(writebacks).toEqual([
+      expect.objectContaining({ status: 'posted', erpRef: expect.objectContaining({ number: postings[0].number }) }),
+    ]);
+    await waitFor('the letter to be marked replayed', async () =>
+      (await lettersOfReport())[0]?.status === 'replayed' ? true : undefined,
+    );
+  }, 120_000);
 });
