@@ -4,6 +4,7 @@ export { envelopeWithDocument } from './envelope';
 export { jsonataCompileProblem, jsonataViolation, sourceViolation } from './failures';
 export { completeMapping, invalid, type MappingOutcome, type MappingTarget } from './outcome';
 export { mapWithProfile } from './profile-mapping';
+export { remapReplayed } from './replayed';
 export {
   mapSettings,
   MAPPINGS,

@@ -15,6 +15,7 @@ import {
   jsonataViolation,
   mapSettings,
   mapWithProfile,
+  remapReplayed,
   type MapDialogSettings,
   type MapSettings,
   type MappingOutcome,
@@ -33,6 +34,8 @@ interface FinanceMapDef extends NodeDef, MapDialogSettings {
 interface FinanceMessage extends NodeMessageInFlow {
   finance?: { source?: unknown; id?: unknown; [key: string]: unknown };
   errors?: Violation[];
+  /** Set by finance-dead-letter on a replayed message. */
+  replay?: unknown;
 }
 
 type PreparedExpression = ReturnType<NodeAPI['util']['prepareJSONataExpression']>;
@@ -135,16 +138,18 @@ export = function register(RED: NodeAPI): void {
       async (incoming, send) => {
         if (configError !== undefined || settings === undefined) throw configError;
         const msg = incoming as FinanceMessage;
+        const replayed = msg.replay === undefined ? undefined : remapReplayed(msg.payload, settings.target);
         // A profile maps synchronously; only JSONata needs a callback.
         const outcome =
-          settings.mapping === 'jsonata'
+          replayed ??
+          (settings.mapping === 'jsonata'
             ? await mapWithExpression(msg, settings)
             : mapWithProfile(
                 settings.profile,
                 msg.payload,
                 separateLines(msg, settings.linesProperty),
                 settings.target,
-              );
+              ));
         if (outcome.valid) {
           msg.payload = outcome.document;
           msg.finance = envelopeWithDocument(msg.finance, outcome.docType, outcome.docId);
