@@ -4,7 +4,8 @@
  *
  * A record created or unblocked in the ERP since the last load would be refused wrongly from a stale copy,
  * so a refusal based on a copy older than `recheckAfterMs` reloads it once and validates again; a burst of
- * refusals reloads at most once per that interval.
+ * refusals reloads at most once per that interval. A document replayed from the dead letters, after someone
+ * fixed the master data it was refused for, asks for a younger copy (see sync.ts).
  */
 import type { CallContext, ErpDialect, MasterRecord } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
@@ -26,8 +27,11 @@ export interface MasterDataSnapshot {
 export interface MasterDataSource {
   /** The lookup to validate with; it may be up to a refresh interval old. */
   lookup(): Promise<MasterDataLookup>;
-  /** A freshly loaded lookup when the one in use is old enough to be worth reloading; else undefined. */
-  recheck(): Promise<MasterDataLookup | undefined>;
+  /**
+   * A freshly loaded lookup when the one in use is at least `olderThanMs` old (default: the source's own
+   * recheck interval), so worth reloading; else undefined.
+   */
+  recheck(olderThanMs?: number): Promise<MasterDataLookup | undefined>;
 }
 
 export interface ReadMasterDataOptions {
@@ -117,9 +121,9 @@ export class MasterDataCache implements MasterDataSource {
     return this.#cache.get();
   }
 
-  async recheck(): Promise<MasterDataLookup | undefined> {
+  async recheck(olderThanMs = this.#recheckAfterMs): Promise<MasterDataLookup | undefined> {
     const age = this.#cache.ageMs();
-    if (age === undefined || age < this.#recheckAfterMs) return undefined;
+    if (age === undefined || age < olderThanMs) return undefined;
     return this.#cache.refresh();
   }
 }

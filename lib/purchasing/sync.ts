@@ -96,6 +96,12 @@ export interface SyncDependencies {
   masterData?: MasterDataSource;
 }
 
+/**
+ * How old a copy of the master data may be for a replayed document's refusal to stand. Replays leave the dead
+ * letters at a set rate, so a burst of them reloads the copy about once per this interval.
+ */
+const REPLAY_RECHECK_MS = 1000;
+
 export interface SyncInput {
   /** msg.payload. */
   document: unknown;
@@ -103,6 +109,8 @@ export interface SyncInput {
   envelope?: unknown;
   correlationId: string;
   now: Date;
+  /** msg.replay is set: someone sent the document again from the dead letters, likely after fixing its cause. */
+  replayed?: boolean;
 }
 
 interface PurchaseEvent {
@@ -114,6 +122,7 @@ interface PurchaseEvent {
   envelope: unknown;
   correlationId: string;
   now: Date;
+  replayed: boolean;
 }
 
 /** An applied version that holds an ERP purchase order and the content it was written with. */
@@ -132,6 +141,7 @@ export async function syncPurchaseOrder(deps: SyncDependencies, input: SyncInput
     envelope: input.envelope,
     correlationId: input.correlationId,
     now: input.now,
+    replayed: input.replayed === true,
   };
   return deps.queue.run(event.externalReference, () => applyInOrder(deps, event));
 }
@@ -147,7 +157,7 @@ async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promi
   const unapproved = notApproved(event.document);
   if (unapproved) return { outcome: 'refused', error: unapproved };
   const po = toPurchaseOrder(event.document, record?.content?.orderDate ?? eventDate(event.envelope, event.now));
-  const failures = [...event.documentFailures, ...(await masterDataCheck(deps.masterData, po))];
+  const failures = [...event.documentFailures, ...(await masterDataCheck(deps.masterData, po, event.replayed))];
   if (failures.length > 0) return validationRefusal(failures, event.documentFailures.length > 0);
   if (record?.erpRef !== undefined && record.content !== undefined) {
     return update(deps, event, po, record as OpenRecord);
@@ -292,11 +302,19 @@ function replay(event: PurchaseEvent, record: AppliedVersion): SyncResult {
   return synced(record.erpRef, undefined, event, { action: record.action, replay: true });
 }
 
-async function masterDataCheck(source: MasterDataSource | undefined, po: PurchaseOrder): Promise<ValidationFailure[]> {
+/**
+ * Failures against the ERP's master data. A refusal from a copy old enough is checked again against a fresh
+ * one; for a replayed document, any copy older than REPLAY_RECHECK_MS is (the fix came just before the replay).
+ */
+async function masterDataCheck(
+  source: MasterDataSource | undefined,
+  po: PurchaseOrder,
+  replayed: boolean,
+): Promise<ValidationFailure[]> {
   if (source === undefined) return [];
   const failures = masterDataFailures(po, await source.lookup());
   if (failures.length === 0) return failures;
-  const fresh = await source.recheck();
+  const fresh = await source.recheck(replayed ? REPLAY_RECHECK_MS : undefined);
   return fresh === undefined ? failures : masterDataFailures(po, fresh);
 }
 

@@ -47,6 +47,8 @@ interface PurchaseOrderMessage extends NodeMessageInFlow {
   purchaseOrder?: unknown;
   error?: unknown;
   errors?: unknown;
+  /** Set by finance-dead-letter on a replayed message. */
+  replay?: unknown;
 }
 
 /** A refusal from cached master data this old reloads it once before the message is refused. */
@@ -128,7 +130,13 @@ export = function register(RED: NodeAPI): void {
             queue,
             ...(settings.validateMasterData && { masterData: masterDataOf(dialect, settings.masterDataRefreshMs) }),
           },
-          { document: msg.payload, envelope: msg.finance, correlationId: correlationIdOf(msg), now: new Date() },
+          {
+            document: msg.payload,
+            envelope: msg.finance,
+            correlationId: correlationIdOf(msg),
+            now: new Date(),
+            replayed: msg.replay !== undefined,
+          },
         );
         if (result.outcome === 'refused') {
           msg.error = refusalReport(result.error);

@@ -21,7 +21,7 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
   let store: FinanceStore;
 
   /** One host: its store (ledger and versions), its queue; validation against the ERP's master data unless told. */
-  function host(options: { store?: FinanceStore; validate?: boolean } = {}): SyncDependencies {
+  function host(options: { store?: FinanceStore; validate?: boolean; clock?: () => number } = {}): SyncDependencies {
     const own = options.store ?? store;
     const dialect = createSandboxDialect(http, { name: 'demo-erp', company: 'FS-DEMO' });
     return {
@@ -37,6 +37,7 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
               refreshMs: 60_000,
               retryMs: 1000,
               recheckAfterMs: 60_000,
+              clock: options.clock,
             }),
           }),
     };
@@ -378,6 +379,39 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
         ['1', 'taxCode', 'taxCodeCountry'],
       ]);
       expect(writes()).toEqual([]);
+    });
+
+    it('a replayed document refused from a copy older than a second is checked against a fresh one', async () => {
+      let now = Date.parse('2026-03-12T08:00:00Z');
+      const on = host({ clock: () => now });
+      const setSupplierStatus = async (status: string) => {
+        const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/suppliers/SUP-1001`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ status }),
+        });
+        expect(response.status).toBe(200);
+      };
+      const rules = (result: SyncResult) => refused(result).errors?.map((failure) => failure.rule);
+      const replay = () =>
+        syncPurchaseOrder(on, {
+          document: requisition(),
+          correlationId: 'corr-po',
+          now: new Date(now),
+          replayed: true,
+        });
+
+      await setSupplierStatus('blocked');
+      expect(rules(await sync(requisition(), undefined, on))).toEqual(['supplierBlocked']);
+      // Purchasing unblocks the supplier in the ERP, and someone replays the document from the dead letters.
+      await setSupplierStatus('active');
+      now += 999;
+      expect(rules(await replay())).toEqual(['supplierBlocked']);
+      now += 1;
+      // Not replayed, the refusal stands until the copy is a minute old; replayed, the copy is loaded again.
+      expect(rules(await sync(requisition(), undefined, on))).toEqual(['supplierBlocked']);
+      expect(synced(await replay()).purchaseOrder.action).toBe('created');
+      expect(await purchaseOrders()).toHaveLength(1);
     });
 
     it('document rules and master data together: a split that does not add up and a closed GL account', async () => {
