@@ -210,6 +210,8 @@ describe('Requisition to purchase order sync, end to end', () => {
     const po = flows.find((node: { id: string }) => node.id === 'req-po');
     po.wires[0].push('test-synced');
     po.wires[1].push('test-refused');
+    const masterData = flows.find((node: { id: string }) => node.id === 'req-master-data');
+    masterData.wires[1].push('test-md-synced');
     const observe = (id: string, expression: string) => ({
       id,
       type: 'change',
@@ -222,6 +224,7 @@ describe('Requisition to purchase order sync, end to end', () => {
     flows.push(
       observe('test-synced', '"synced " & purchaseOrder.action & (purchaseOrder.replay ? " (replay)" : "")'),
       observe('test-refused', '"refused " & error.code'),
+      observe('test-md-synced', '"master data synced"'),
       {
         id: 'test-report',
         type: 'http request',
@@ -242,16 +245,18 @@ describe('Requisition to purchase order sync, end to end', () => {
     await collector?.close();
   });
 
+  /** Adds or revises a requisition in the sandbox's Coupa. */
+  async function inject(requisition: Requisition): Promise<void> {
+    const answer = await json(`${sandbox.url}/_sandbox/coupa/requisitions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(coupaDocument(requisition)),
+    });
+    expect([200, 201]).toContain(answer.status);
+  }
+
   it('creates each PO once with the last version, applies cancellations, and writes the PO numbers back', async () => {
     const started = Date.now();
-    const inject = async (requisition: Requisition) => {
-      const answer = await json(`${sandbox.url}/_sandbox/coupa/requisitions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(coupaDocument(requisition)),
-      });
-      expect([200, 201]).toContain(answer.status);
-    };
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
     const requisitions: Requisition[] = Array.from({ length: REQUISITIONS }, (_, i) => ({
@@ -422,4 +427,69 @@ describe('Requisition to purchase order sync, end to end', () => {
         `(at most ${Math.max(...writebacksPerRequisition.values())} per requisition); ${seconds.toFixed(1)} s`,
     );
   }, 420_000);
+
+  it('keeps a PO the ERP refuses as a dead letter, and creates it once when it is replayed after the fix', async () => {
+    await json(`${sandbox.url}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const setSupplierStatus = async (status: 'blocked' | 'active') => {
+      const answer = await json(`${sandbox.url}/api/v1/companies/FS-DEMO/suppliers/SUP-1001`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+      });
+      expect(answer.status).toBe(200);
+    };
+    const state = async () => (await json<State>(`${sandbox.url}/_sandbox/state`)).body;
+    const lettersOf = async (id: number) => {
+      const page = await json<{ letters: Array<Record<string, any>> }>(
+        `${nodeRed.url}/finance-dead-letter/req-dead-letter/letters?limit=500`,
+      );
+      return page.body.letters.filter((letter) => letter.docId === String(id));
+    };
+    const requisition: Requisition = {
+      id: 39001,
+      lines: [{ description: 'Standing desk', quantity: '1', price: '1.50', splits: [['CC-400', '6200']] }],
+      status: 'approved',
+      overBudget: false,
+    };
+
+    // Purchasing blocks the supplier in the ERP; the requisition's PO is refused (by the ERP, or by the PO
+    // node's master-data check if the master-data node synced since) and waits in the dead letters.
+    await setSupplierStatus('blocked');
+    await inject(requisition);
+    const [letter] = await waitFor('the refused PO to wait in the dead letters', async () => {
+      const letters = await lettersOf(requisition.id);
+      return letters.length > 0 ? letters : undefined;
+    });
+    expect(letter).toMatchObject({ status: 'open', error: { code: 'ERP_REJECTED' } });
+    expect(letter.error.message).toContain('SUP-1001');
+    const reference = `coupa:${requisition.id}`;
+    expect((await state()).purchaseOrders.filter((po) => po.externalReference === reference)).toEqual([]);
+
+    // The supplier is unblocked, the master data synced (the button), the letter replayed: the PO is created
+    // once and its number reaches Coupa.
+    await setSupplierStatus('active');
+    const syncs = () => collector.seen.filter((seen) => seen === 'master data synced').length;
+    const syncsBefore = syncs();
+    expect((await fetch(`${nodeRed.url}/inject/req-md-sync-now`, { method: 'POST' })).status).toBe(200);
+    await waitFor('the master data to be synced', async () => (syncs() > syncsBefore ? true : undefined));
+    const replay = await json(`${nodeRed.url}/finance-dead-letter/req-dead-letter/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [letter.id] }),
+    });
+    expect(replay.status).toBe(200);
+    const done = await waitFor('the replayed PO to be created and written back to Coupa', async () => {
+      const current = await state();
+      const coupa = current.coupa.requisitions.find((each) => each.id === requisition.id);
+      return coupa?.['custom-fields']['erp-po-number'] ? { current, coupa } : undefined;
+    });
+    const pos = done.current.purchaseOrders.filter((po) => po.externalReference === reference);
+    expect(pos).toHaveLength(1);
+    expect(done.coupa['custom-fields']).toMatchObject({ 'erp-po-number': pos[0].number, 'erp-po-status': 'ordered' });
+    expect((await lettersOf(requisition.id)).map((each) => each.status)).toEqual(['replayed']);
+  }, 120_000);
 });
