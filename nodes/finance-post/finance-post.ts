@@ -77,7 +77,7 @@ export = function register(RED: NodeAPI): void {
           settings,
         );
         if (result.outcome === 'refused') {
-          msg.error = refusalReport(result.error);
+          msg.error = refusalReport(result.error, this);
           await finishInboxEvent(store, msg.finance, {
             status: 'refused',
             detail: { code: result.error.code, message: result.error.message },

@@ -139,7 +139,7 @@ export = function register(RED: NodeAPI): void {
           },
         );
         if (result.outcome === 'refused') {
-          msg.error = refusalReport(result.error);
+          msg.error = refusalReport(result.error, this);
           if (result.errors) msg.errors = result.errors;
           await finishInboxEvent(store, msg.finance, {
             status: 'refused',
@@ -151,7 +151,7 @@ export = function register(RED: NodeAPI): void {
         if (result.outcome === 'budget_exceeded') {
           delete msg.erp;
           msg.budget = result.budget;
-          msg.error = refusalReport(result.error);
+          msg.error = refusalReport(result.error, this);
           if (!settings.writebackFollows) {
             await finishInboxEvent(store, msg.finance, {
               status: 'budget_exceeded',

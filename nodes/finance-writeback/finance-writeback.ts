@@ -158,7 +158,7 @@ export = function register(RED: NodeAPI): void {
           settings.target === 'coupa' ? perStore.latest : undefined,
         );
         if (result.outcome === 'refused') {
-          msg.error = refusalReport(result.error);
+          msg.error = refusalReport(result.error, this);
           await finishInboxEvent(store, msg.finance, {
             status: 'refused',
             detail: { code: result.error.code, message: result.error.message, writeback: settings.target },

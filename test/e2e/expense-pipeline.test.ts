@@ -33,7 +33,7 @@ interface DeadLetterSeen {
   id: string;
   status: string;
   docId?: string;
-  error: { code?: string; message: string; httpStatus?: number; erpBody?: unknown };
+  error: { code?: string; message: string; httpStatus?: number; erpBody?: unknown; nodeId?: string };
 }
 
 /** A loopback server that the test adds to the flow to see every approved message. */
@@ -289,7 +289,7 @@ describe('Expense approval sync, end to end', () => {
     await approveUntilRefused();
 
     const [letter] = await lettersOfReport();
-    expect(letter).toMatchObject({ status: 'open', error: { httpStatus: 422 } });
+    expect(letter).toMatchObject({ status: 'open', error: { httpStatus: 422, nodeId: 'exp-post' } });
     expect(letter.error.message).toContain(costCenters[0]);
     expect(JSON.stringify(letter.error.erpBody)).toContain('closed');
     const refusedState = await sandboxState();

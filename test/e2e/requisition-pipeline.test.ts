@@ -464,7 +464,7 @@ describe('Requisition to purchase order sync, end to end', () => {
       const letters = await lettersOf(requisition.id);
       return letters.length > 0 ? letters : undefined;
     });
-    expect(letter).toMatchObject({ status: 'open', error: { code: 'ERP_REJECTED' } });
+    expect(letter).toMatchObject({ status: 'open', error: { code: 'ERP_REJECTED', nodeId: 'req-po' } });
     expect(letter.error.message).toContain('SUP-1001');
     const reference = `coupa:${requisition.id}`;
     expect((await state()).purchaseOrders.filter((po) => po.externalReference === reference)).toEqual([]);

@@ -291,6 +291,7 @@ describe('finance-post node', () => {
       message: expect.stringContaining('422'),
       httpStatus: 422,
       erpBody: expect.objectContaining({ code: 'EMPLOYEE_UNKNOWN' }),
+      source: { id: 'post', type: 'finance-post' },
     });
     expect(refused.erp).toBeUndefined();
     expect(await store.get(inboxKey(msg.finance.source, msg.finance.id))).toMatchObject({

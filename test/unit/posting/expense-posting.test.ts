@@ -2,6 +2,7 @@ import { approvalRefusal } from '../../../lib/posting/approval-gate';
 import { documentDate, expensePostingRequest, localDate } from '../../../lib/posting/expense-posting';
 import { externalReferenceFor } from '../../../lib/posting/external-reference';
 import { refusalReport } from '../../../lib/posting/refusal';
+import { readFailedMessage } from '../../../lib/reliability/dead-letter-record';
 import { FinanceError } from '../../../lib/errors';
 import { approvedReport } from './fixtures';
 
@@ -114,17 +115,34 @@ describe('approvalRefusal', () => {
 });
 
 describe('refusalReport', () => {
-  it('carries code, message, HTTP status and the (already redacted) ERP body, nothing else', () => {
+  const node = { id: 'n1', type: 'finance-post', name: 'Post journal' };
+
+  it('carries code, message, HTTP status, the (already redacted) ERP body and the refusing node, nothing else', () => {
     const error = new FinanceError('ERP_REJECTED', 'refused', {
       httpStatus: 422,
       details: { erpBody: { code: 'EMPLOYEE_UNKNOWN' }, method: 'POST', path: '/x' },
     });
-    expect(refusalReport(error)).toEqual({
+    expect(refusalReport(error, node)).toEqual({
       code: 'ERP_REJECTED',
       message: 'refused',
       httpStatus: 422,
       erpBody: { code: 'EMPLOYEE_UNKNOWN' },
+      source: { id: 'n1', type: 'finance-post', name: 'Post journal' },
     });
-    expect(refusalReport(new FinanceError('NOT_APPROVED', 'no'))).toEqual({ code: 'NOT_APPROVED', message: 'no' });
+    expect(refusalReport(new FinanceError('NOT_APPROVED', 'no'), { ...node, name: '' })).toEqual({
+      code: 'NOT_APPROVED',
+      message: 'no',
+      source: { id: 'n1', type: 'finance-post' },
+    });
+  });
+
+  it('names the refusing node the way a Catch message does, so a dead letter made from it names it too', () => {
+    const refused = { payload: {}, error: refusalReport(new FinanceError('ERP_REJECTED', 'refused'), node) };
+    expect(readFailedMessage(refused).error).toMatchObject({
+      code: 'ERP_REJECTED',
+      nodeId: 'n1',
+      nodeType: 'finance-post',
+      nodeName: 'Post journal',
+    });
   });
 });
