@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
+import { patchMasterRecord } from '../support/sandbox-api';
 const { deployableFlows, DEMO_WEBHOOK_SECRET } = require('../../flows/deployable-flows');
 
 const VALID = 240;
@@ -249,16 +250,7 @@ describe('Expense approval sync, end to end', () => {
     const reference = `${SOURCE_SYSTEM}:${reportId}`;
     const costCenters = [...new Set(event.expected.lines.map((line) => line.dimensions.costCenter!))];
     const setOpen = (open: boolean) =>
-      Promise.all(
-        costCenters.map(async (costCenter) => {
-          const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/costCenters/${costCenter}`, {
-            method: 'PATCH',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ open }),
-          });
-          expect(response.status).toBe(200);
-        }),
-      );
+      Promise.all(costCenters.map((costCenter) => patchMasterRecord(sandbox.url, 'costCenters', costCenter, { open })));
     const sandboxState = async () => (await (await fetch(`${sandbox.url}/_sandbox/state`)).json()) as SandboxState;
     const lettersOfReport = async () => {
       const response = await fetch(`${nodeRed.url}/finance-dead-letter/exp-dead-letter/letters?limit=500`);

@@ -18,6 +18,7 @@ import {
 } from '../../lib/masterdata';
 import { openStore, type FinanceStore } from '../../lib/reliability/store';
 import { startSandboxProcess, stopAll, type RunningProcess } from '../support/processes';
+import { patchMasterRecord } from '../support/sandbox-api';
 
 jest.setTimeout(120_000);
 
@@ -49,15 +50,7 @@ describe('finance-master-data sync against the sandbox ERP process', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const patch = async (kind: MasterDataKind, id: string, body: object) => {
-    const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/${kind}/${id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(response.status).toBe(200);
-    return (await response.json()) as Record<string, unknown>;
-  };
+  const patch = (kind: MasterDataKind, id: string, body: object) => patchMasterRecord(sandbox.url, kind, id, body);
 
   /** The sandbox dialect, with a hook that runs before each page after the first of a listing. */
   function listerWithHook(hook: { beforePage?: (kind: MasterDataKind, page: number) => Promise<void> }) {

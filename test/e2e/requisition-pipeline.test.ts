@@ -9,6 +9,7 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { startNodeRed, startSandboxProcess, stopAll, waitFor, type RunningProcess } from '../support/processes';
+import { patchMasterRecord } from '../support/sandbox-api';
 const { deployableFlows } = require('../../flows/deployable-flows');
 
 const REQUISITIONS = 240;
@@ -434,14 +435,8 @@ describe('Requisition to purchase order sync, end to end', () => {
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
-    const setSupplierStatus = async (status: 'blocked' | 'active') => {
-      const answer = await json(`${sandbox.url}/api/v1/companies/FS-DEMO/suppliers/SUP-1001`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status }),
-      });
-      expect(answer.status).toBe(200);
-    };
+    const setSupplierStatus = (status: 'blocked' | 'active') =>
+      patchMasterRecord(sandbox.url, 'suppliers', 'SUP-1001', { status });
     const state = async () => (await json<State>(`${sandbox.url}/_sandbox/state`)).body;
     const lettersOf = async (id: number) => {
       const page = await json<{ letters: Array<Record<string, any>> }>(

@@ -8,6 +8,7 @@ import { waitFor } from '../support/processes';
 import financeErp = require('../../nodes/finance-erp/finance-erp');
 import financeMasterData = require('../../nodes/finance-master-data/finance-master-data');
 import financeStore = require('../../nodes/finance-store/finance-store');
+import { patchMasterRecord } from '../support/sandbox-api';
 
 type Msg = Record<string, any>;
 type Red = Parameters<typeof financeMasterData>[0];
@@ -106,12 +107,7 @@ describe('finance-master-data node against the sandbox ERP', () => {
     return done;
   }
 
-  const patch = (kind: string, id: string, body: unknown) =>
-    fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/${kind}/${id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const patch = (kind: string, id: string, body: object) => patchMasterRecord(sandbox.url, kind, id, body);
 
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0 });
@@ -145,7 +141,7 @@ describe('finance-master-data node against the sandbox ERP', () => {
     expect(changes[0]).toMatchObject({ topic: 'employees/E1001', payload: { kind: 'employees', change: 'created' } });
 
     changes.length = 0;
-    expect((await patch('suppliers', 'SUP-1002', { status: 'blocked' })).status).toBe(200);
+    await patch('suppliers', 'SUP-1002', { status: 'blocked' });
     const delta = await syncNow();
     expect(delta.msg.payload.kinds.every((kind: Msg) => kind.mode === 'delta')).toBe(true);
     expect(changes).toHaveLength(1);

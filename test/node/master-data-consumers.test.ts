@@ -9,6 +9,7 @@ import financeErp = require('../../nodes/finance-erp/finance-erp');
 import financeMasterData = require('../../nodes/finance-master-data/finance-master-data');
 import financePurchaseOrder = require('../../nodes/finance-purchase-order/finance-purchase-order');
 import financeStore = require('../../nodes/finance-store/finance-store');
+import { patchMasterRecord } from '../support/sandbox-api';
 
 type Msg = Record<string, any>;
 
@@ -73,14 +74,7 @@ describe('approval and purchase-order nodes reading the master data cache', () =
     { id: 'caught', type: 'helper', z: 'tab', ...at },
   ];
 
-  const patch = async (kind: string, id: string, body: unknown) => {
-    const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/${kind}/${id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(response.status).toBe(200);
-  };
+  const patch = (kind: string, id: string, body: object) => patchMasterRecord(sandbox.url, kind, id, body);
 
   function next(ids: string[]): Promise<{ on: string; msg: Msg }> {
     return new Promise((resolve) => {

@@ -9,6 +9,7 @@ import { VersionBook } from '../../../lib/purchasing/versions';
 import type { FinanceStore } from '../../../lib/reliability/store';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
 import { line, recording, requisition, revision, storeFolder } from './fixtures';
+import { patchMasterRecord } from '../../support/sandbox-api';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const COMPANY_PATH = '/api/v1/companies/FS-DEMO';
@@ -384,14 +385,7 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
     it('a replayed document refused from a copy older than a second is checked against a fresh one', async () => {
       let now = Date.parse('2026-03-12T08:00:00Z');
       const on = host({ clock: () => now });
-      const setSupplierStatus = async (status: string) => {
-        const response = await fetch(`${sandbox.url}/api/v1/companies/FS-DEMO/suppliers/SUP-1001`, {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ status }),
-        });
-        expect(response.status).toBe(200);
-      };
+      const setSupplierStatus = (status: string) => patchMasterRecord(sandbox.url, 'suppliers', 'SUP-1001', { status });
       const rules = (result: SyncResult) => refused(result).errors?.map((failure) => failure.rule);
       const replay = () =>
         syncPurchaseOrder(on, {
