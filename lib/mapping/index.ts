@@ -3,8 +3,7 @@ export { documentIdOf, isMappedDocType, MAPPED_DOC_TYPES, type MappedDocType, ty
 export { envelopeWithDocument } from './envelope';
 export { jsonataCompileProblem, jsonataViolation, sourceViolation } from './failures';
 export { completeMapping, invalid, type MappingOutcome, type MappingTarget } from './outcome';
-export { mapWithProfile } from './profile-mapping';
-export { remapReplayed } from './replayed';
+export { mapWithProfile, remapReplayed } from './profile-mapping';
 export {
   mapSettings,
   MAPPINGS,
