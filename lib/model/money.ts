@@ -233,7 +233,14 @@ export function multiply(unitPrice: Money, quantity: string, path = 'quantity'):
   const magnitude = product < 0n ? -product : product;
   let rounded = magnitude / divisor;
   if ((magnitude % divisor) * 2n >= divisor) rounded += 1n;
-  return fromMinorUnits(product < 0n ? -rounded : rounded, unitPrice.currency);
+  const result = fromMinorUnits(product < 0n ? -rounded : rounded, unitPrice.currency);
+  if (!DECIMAL.test(result.amount)) {
+    throw invalidAmount(
+      path,
+      `${quantity} x ${unitPrice.amount} ${unitPrice.currency} is ${result.amount}, more than the 18 whole digits an amount may have`,
+    );
+  }
+  return result;
 }
 
 function invalidAmount(path: string, problem: string): FinanceError {

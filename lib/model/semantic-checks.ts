@@ -269,7 +269,14 @@ function checkOrder(order: Requisition | PurchaseOrder, minors: MinorUnits, viol
 function checkLineAmount(line: RequisitionLine, path: string, minors: MinorUnits, violations: Violation[]): void {
   const amount = minors.get(line.amount);
   if (amount === undefined || minors.get(line.unitPrice) === undefined) return;
-  const expected = multiply(line.unitPrice, line.quantity);
+  let expected: Money;
+  try {
+    expected = multiply(line.unitPrice, line.quantity, `${path}/quantity`);
+  } catch (error) {
+    // A product beyond 18 digits is a violation to report, like any other, not a failure of the validation.
+    violations.push({ path: `${path}/amount/amount`, rule: 'lineAmount', message: (error as Error).message });
+    return;
+  }
   if (minorOf(expected) === amount) return;
   violations.push({
     path: `${path}/amount/amount`,

@@ -405,6 +405,20 @@ describe('money rules after the schema', () => {
     ]);
   });
 
+  test('a quantity x unit price beyond 18 digits is a located violation, not a thrown error', () => {
+    const result = validateDocument(
+      'PurchaseOrder',
+      orderWith({ quantity: '1000', unitPrice: '999999999999999999.99', amount: '1.00', splits: byPercent('100') }),
+    );
+    expect(errorsOf(result)).toContainEqual({
+      path: '/lines/0/amount/amount',
+      rule: 'lineAmount',
+      message: expect.stringMatching(
+        /^\/lines\/0\/quantity: 1000 x 999999999999999999.99 EUR is .*more than the 18 whole digits/,
+      ),
+    });
+  });
+
   test('lines of an order must add up to its total', () => {
     const order = purchaseOrder();
     order.total.amount = '1100.01';
