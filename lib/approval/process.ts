@@ -87,6 +87,8 @@ const DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'return'];
 const FINAL_STATE = { approve: 'approved', reject: 'rejected', return: 'returned' } as const;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const HOUR_MS = 60 * 60 * 1000;
+/** How far a decision's time may lie after this host's clock, or before its stage began: the source's clock drifts. */
+export const DECISION_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export function start(plan: ApprovalPlan, now: Date, options: { correlationId?: string } = {}): ApprovalRecord {
   const base = {
@@ -158,6 +160,8 @@ export function decide(
     refusal = `the approval is already ${record.state}${record.approver ? ` by ${record.approver}` : ''}; a new decision needs a new submission`;
   } else if (decision.stage !== undefined && decision.stage !== entry.stage) {
     refusal = `the decision is for stage ${decision.stage} but stage ${entry.stage} is awaiting a decision from ${entry.approver}`;
+  } else if (timingProblem(record, entry, decision.decidedAt, now) !== undefined) {
+    refusal = timingProblem(record, entry, decision.decidedAt, now) as string;
   } else {
     const authority = authorityOf(
       entry.approver,
@@ -264,6 +268,29 @@ function apply(
     outcome,
     duplicate: false,
   };
+}
+
+/**
+ * Why a decision's time cannot be right for the stage awaiting it, or undefined. The time says when the person
+ * decided, and delegations are checked at it, so it must lie within the stage: not later than now (a delegate
+ * could otherwise claim a delegation that starts next week) and not before the stage began (a decision on an
+ * earlier version of the report, delivered again, must not approve the new one). Both allow
+ * DECISION_CLOCK_SKEW_MS, since the source's clock is not ours.
+ */
+function timingProblem(record: ApprovalRecord, entry: ChainEntry, decidedAt: string, now: Date): string | undefined {
+  const decided = Date.parse(decidedAt);
+  if (decided > now.getTime() + DECISION_CLOCK_SKEW_MS) {
+    return `the decision is dated ${decidedAt}, later than now (${now.toISOString()}); send the time it was made`;
+  }
+  if (entry.dueAt === undefined) return undefined;
+  const stageBegan = Date.parse(entry.dueAt) - record.slaHours * HOUR_MS;
+  if (decided < stageBegan - DECISION_CLOCK_SKEW_MS) {
+    return (
+      `the decision is dated ${decidedAt}, before stage ${entry.stage} began at ${new Date(stageBegan).toISOString()} ` +
+      `(a decision on an earlier version of the report, or before an escalation); ${entry.approver} must decide again`
+    );
+  }
+  return undefined;
 }
 
 function findApplied(record: ApprovalRecord, decision: ApprovalDecision, sameInstant: boolean): ChainEntry | undefined {

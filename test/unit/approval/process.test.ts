@@ -1,7 +1,14 @@
 import { FinanceError } from '../../../lib/errors';
 import type { Delegation } from '../../../lib/approval/delegation';
 import { compileMatrix } from '../../../lib/approval/matrix';
-import { decide, escalate, start, type ApprovalDecision, type ApprovalRecord } from '../../../lib/approval/process';
+import {
+  DECISION_CLOCK_SKEW_MS,
+  decide,
+  escalate,
+  start,
+  type ApprovalDecision,
+  type ApprovalRecord,
+} from '../../../lib/approval/process';
 import { planApproval } from '../../../lib/approval/route';
 import { directory, matrixConfig, report, type ReportOptions } from './fixtures';
 
@@ -157,6 +164,35 @@ describe('decide', () => {
     expect(lateDelivery.outcome).toBe('advanced');
     const tooLate = refusal(() => decide(started(), decision('E250', 'approve', later(15)), delegations, later(15)));
     expect(tooLate.code).toBe('APPROVER_NOT_ALLOWED');
+  });
+
+  it('refuses a decision dated in the future, so a delegate cannot claim a delegation that starts later', () => {
+    const nextWeek: Delegation[] = [{ from: 'E200', to: 'E250', validFrom: '2025-03-19', validTo: '2025-03-25' }];
+    const claimed = refusal(() => decide(started(), decision('E250', 'approve', later(24 * 7)), nextWeek, later(1)));
+    expect(claimed.code).toBe('APPROVER_NOT_ALLOWED');
+    expect(claimed.message).toContain('is dated 2025-03-19T09:00:00.000Z, later than now (2025-03-12T10:00:00.000Z)');
+    // Also the expected approver: a decision is made when it is made.
+    expect(refusal(() => decide(started(), decision('E200', 'approve', later(2)), [], later(1))).code).toBe(
+      'APPROVER_NOT_ALLOWED',
+    );
+    // A source clock a little ahead of ours is not a reason to refuse.
+    const skewed = decide(started(), decision('E200', 'approve', later(1, DECISION_CLOCK_SKEW_MS)), [], later(1));
+    expect(skewed.outcome).toBe('advanced');
+  });
+
+  it('refuses a decision dated before its stage began: a decision on an earlier version does not approve a new one', () => {
+    // The report was routed at T0 + 1 h (a new version replaced the approval); the decision was made at T0 + 30 min.
+    const routedLater = start(
+      planApproval({ report: report({ amount: '1200.00' }), directory: directory() }, matrix),
+      later(1),
+    );
+    const earlier = refusal(() => decide(routedLater, decision('E200', 'approve', later(0.5)), [], later(2)));
+    expect(earlier.code).toBe('APPROVER_NOT_ALLOWED');
+    expect(earlier.message).toContain('before stage 1 began at 2025-03-12T10:00:00.000Z');
+    expect(earlier.message).toContain('E200 must decide again');
+    // A few minutes before, within the clock skew, is accepted.
+    const skewed = decide(routedLater, decision('E200', 'approve', later(1, -DECISION_CLOCK_SKEW_MS)), [], later(2));
+    expect(skewed.outcome).toBe('advanced');
   });
 
   it('returns the same outcome without change when a decision is delivered again', () => {

@@ -54,7 +54,9 @@ describe('ApprovalWorkflow', () => {
     };
   }
 
+  /** A decision made `minutes` after T0; the clock moves on to it, as a decision is never dated in the future. */
   function decision(approver: string, kind: DecisionKind = 'approve', id = 'RPT-1', minutes = 60) {
+    now = Math.max(now, T0 + minutes * 60_000);
     return {
       target: { subject: { system: 'concur', id } },
       decision: { decision: kind, approver, decidedAt: new Date(T0 + minutes * 60_000).toISOString() },
