@@ -205,18 +205,19 @@ export class ApprovalWorkflow {
         ...(typeof correlationId === 'string' && { correlationId }),
       });
       const superseded = pending !== undefined;
+      const approval: PendingApproval = {
+        docKey,
+        message: documentParts(message),
+        record,
+        ...(eventKey !== undefined && { eventKey }),
+      };
       if (record.state === 'approved') {
-        if (pending !== undefined) {
-          await this.book.remove(pending);
-          await this.scheduler.cancel(timerIdOf(pending.record));
-        }
+        // A versioned document's outcome is kept like a decided one, so an older version that comes late is
+        // refused as stale instead of being sent for approval after this one was approved.
+        if (report.sourceRef.version !== undefined) await this.book.finish(approval, record);
+        else if (pending !== undefined) await this.book.remove(pending);
+        if (pending !== undefined) await this.scheduler.cancel(timerIdOf(pending.record));
       } else {
-        const approval: PendingApproval = {
-          docKey,
-          message: documentParts(message),
-          record,
-          ...(eventKey !== undefined && { eventKey }),
-        };
         await this.saveWaiting(approval);
         if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
           await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });

@@ -281,6 +281,25 @@ describe('ApprovalWorkflow', () => {
     expect(await flow.pending(10)).toEqual([]);
     now = T0 + 100 * HOUR;
     expect(await flow.checkSla()).toEqual([]);
+    // The automatic approval of version 4 counts like a decision: version 3, arriving again late, is stale.
+    await expect(flow.start(document({ version: 3, amount: '1200.00', eventId: 'evt-3' }))).rejects.toMatchObject({
+      code: 'STALE_VERSION',
+    });
+    expect(await flow.pending(10)).toEqual([]);
+  });
+
+  it('refuses an older version that comes after a newer one was approved automatically', async () => {
+    const flow = workflow();
+    expect(await flow.start(document({ version: 2, amount: '20.00', eventId: 'evt-2' }))).toMatchObject({
+      status: 'auto-approved',
+    });
+    await expect(flow.start(document({ version: 1, amount: '500.00', eventId: 'evt-1' }))).rejects.toMatchObject({
+      code: 'STALE_VERSION',
+    });
+    // The same event of version 2 delivered again gets its recorded outcome.
+    const again = await flow.start(document({ version: 2, amount: '20.00', eventId: 'evt-2' }));
+    expect(again).toMatchObject({ status: 'replayed', record: { state: 'approved', autoApproved: true } });
+    expect(await flow.pending(10)).toEqual([]);
   });
 
   it('refuses a report that is not a valid ExpenseReport and a budget result of the wrong shape', async () => {
