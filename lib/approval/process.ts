@@ -5,7 +5,7 @@
  */
 import { FinanceError } from '../errors';
 import type { PolicyException, SourceRef } from '../model/types';
-import { authorityOf, type Delegation } from './delegation';
+import { authorityOf, type Authority, type Delegation } from './delegation';
 import { nextManager, type ApprovalDirectory } from './directory';
 import type { CompiledMatrix } from './matrix';
 import type { ApprovalPlan, StageKind } from './route';
@@ -154,31 +154,21 @@ export function decide(
   const redelivered = findApplied(record, decision, true);
   if (redelivered !== undefined) return duplicateOf(record, redelivered);
 
-  let refusal: string;
   const entry = currentEntry(record);
-  if (entry === undefined) {
-    refusal = `the approval is already ${record.state}${record.approver ? ` by ${record.approver}` : ''}; a new decision needs a new submission`;
-  } else if (decision.stage !== undefined && decision.stage !== entry.stage) {
-    refusal = `the decision is for stage ${decision.stage} but stage ${entry.stage} is awaiting a decision from ${entry.approver}`;
-  } else if (timingProblem(record, entry, decision.decidedAt, now) !== undefined) {
-    refusal = timingProblem(record, entry, decision.decidedAt, now) as string;
-  } else {
-    const authority = authorityOf(
-      entry.approver,
-      decision.approver,
-      new Date(decision.decidedAt),
-      delegations,
-      record.submitterId,
-    );
-    if (authority.allowed) return apply(record, entry, decision, authority.delegateOf, now);
-    refusal = `${authority.reason}; ask ${entry.approver} to decide, or record a delegation from ${entry.approver}`;
-  }
+  const verdict: Authority =
+    entry === undefined
+      ? {
+          allowed: false,
+          reason: `the approval is already ${record.state}${record.approver ? ` by ${record.approver}` : ''}; a new decision needs a new submission`,
+        }
+      : judge(record, entry, decision, delegations, now);
+  if (verdict.allowed) return apply(record, entry as ChainEntry, decision, verdict.delegateOf, now);
 
   const repeated = findApplied(record, decision, false);
   if (repeated !== undefined) return duplicateOf(record, repeated);
   throw new FinanceError(
     'APPROVER_NOT_ALLOWED',
-    `Decision "${decision.decision}" by ${decision.approver} on ${record.sourceRef.system}/${record.sourceRef.id} was refused: ${refusal}.`,
+    `Decision "${decision.decision}" by ${decision.approver} on ${record.sourceRef.system}/${record.sourceRef.id} was refused: ${verdict.reason}.`,
     {
       details: {
         sourceRef: record.sourceRef,
@@ -268,6 +258,52 @@ function apply(
     outcome,
     duplicate: false,
   };
+}
+
+/** Whether the decision may decide the stage awaiting one, and as whose delegate. */
+function judge(
+  record: ApprovalRecord,
+  entry: ChainEntry,
+  decision: ApprovalDecision,
+  delegations: readonly Delegation[],
+  now: Date,
+): Authority {
+  const refused = (reason: string): Authority => ({ allowed: false, reason });
+  if (decision.stage !== undefined && decision.stage !== entry.stage) {
+    return refused(
+      `the decision is for stage ${decision.stage} but stage ${entry.stage} is awaiting a decision from ${entry.approver}`,
+    );
+  }
+  const timing = timingProblem(record, entry, decision.decidedAt, now);
+  if (timing !== undefined) return refused(timing);
+  const authority = authorityOf(
+    entry.approver,
+    decision.approver,
+    new Date(decision.decidedAt),
+    delegations,
+    record.submitterId,
+  );
+  if (!authority.allowed) {
+    return refused(
+      `${authority.reason}; ask ${entry.approver} to decide, or record a delegation from ${entry.approver}`,
+    );
+  }
+  if (authority.delegateOf === undefined) return authority;
+  // A delegation must not let one person decide two stages of a chain, each meant as a different person's
+  // check. (The expected approver may: the router merges a person named twice, and an escalation may land on
+  // the next stage's approver.)
+  const otherStage = record.chain.find(
+    (other) =>
+      other.stage !== entry.stage && (other.approver === decision.approver || other.decidedBy === decision.approver),
+  );
+  if (otherStage !== undefined) {
+    return refused(
+      `${decision.approver} ${otherStage.decidedBy === decision.approver ? 'decided' : 'is the approver of'} stage ` +
+        `${otherStage.stage} of this approval, so cannot also decide stage ${entry.stage} as the delegate of ` +
+        `${entry.approver}; ask ${entry.approver} to decide, or record a delegation from ${entry.approver} to someone else`,
+    );
+  }
+  return authority;
 }
 
 /**

@@ -437,7 +437,16 @@ export class ApprovalWorkflow {
     const report = approval.message.payload;
     const approvalRequest: ApprovalRequest = {
       approver: entry.approver,
-      delegates: delegatesOf(entry.approver, this.clock(), this.options.delegations, approval.record.submitterId),
+      // Without the people of the other stages, whom decide() refuses as delegates.
+      delegates: delegatesOf(
+        entry.approver,
+        this.clock(),
+        this.options.delegations,
+        approval.record.submitterId,
+      ).filter(
+        (delegate) =>
+          !approval.record.chain.some((other) => other.stage !== entry.stage && other.approver === delegate),
+      ),
       stage: entry.stage,
       ...(entry.dueAt !== undefined && { dueAt: entry.dueAt }),
       reportId: report.reportId,

@@ -158,6 +158,31 @@ describe('decide', () => {
     expect(second.record.chain[1]).toMatchObject({ decidedBy: 'E350', delegateOf: 'E300' });
   });
 
+  it('refuses a delegate who would decide two stages of one chain alone', () => {
+    // 1200.00 EUR needs E200, then E300: two people.
+    const toNextStage: Delegation[] = [{ from: 'E200', to: 'E300', validFrom: '2025-03-12', validTo: '2025-03-12' }];
+    const forE200 = refusal(() => decide(started(), decision('E300', 'approve', later(1)), toNextStage, later(1)));
+    expect(forE200.code).toBe('APPROVER_NOT_ALLOWED');
+    expect(forE200.message).toContain(
+      'E300 is the approver of stage 2 of this approval, so cannot also decide stage 1',
+    );
+
+    const toPreviousStage: Delegation[] = [
+      { from: 'E300', to: 'E200', validFrom: '2025-03-12', validTo: '2025-03-12' },
+    ];
+    const stageOne = decide(started(), decision('E200', 'approve', later(1)), toPreviousStage, later(1));
+    const forE300 = refusal(() =>
+      decide(stageOne.record, { ...decision('E200', 'approve', later(2)), stage: 2 }, toPreviousStage, later(2)),
+    );
+    expect(forE300.message).toContain('E200 decided stage 1 of this approval, so cannot also decide stage 2');
+    // Without a stage it reads as E200's approval of stage 1 sent again: nothing changes.
+    const again = decide(stageOne.record, decision('E200', 'approve', later(2)), toPreviousStage, later(2));
+    expect(again).toMatchObject({ duplicate: true, record: stageOne.record });
+    // Another delegate of E300 may.
+    const other: Delegation[] = [{ from: 'E300', to: 'E350', validFrom: '2025-03-12', validTo: '2025-03-12' }];
+    expect(decide(stageOne.record, decision('E350', 'approve', later(2)), other, later(2)).outcome).toBe('approved');
+  });
+
   it('judges a delegation at the time of the decision, not when the message arrives', () => {
     const delegations: Delegation[] = [{ from: 'E200', to: 'E250', validFrom: '2025-03-12', validTo: '2025-03-12' }];
     const lateDelivery = decide(started(), decision('E250', 'approve', later(14)), delegations, later(40));

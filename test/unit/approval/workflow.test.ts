@@ -187,6 +187,19 @@ describe('ApprovalWorkflow', () => {
     });
   });
 
+  it('does not list as a delegate the approver of another stage, whom a decision as delegate is refused', async () => {
+    const flow = workflow({
+      delegations: [
+        { from: 'E200', to: 'E250', validFrom: '2025-03-12', validTo: '2025-03-12' },
+        { from: 'E200', to: 'E300', validFrom: '2025-03-12', validTo: '2025-03-12' },
+      ],
+    });
+    // 1200.00 EUR: E200, then E300.
+    const started = await flow.start(document({ amount: '1200.00' }));
+    expect(started.emissions[0].message.approvalRequest?.delegates).toEqual(['E250']);
+    await expect(flow.decide(decision('E300'))).rejects.toMatchObject({ code: 'APPROVER_NOT_ALLOWED' });
+  });
+
   it('says which document is unknown, by subject or by report id', async () => {
     const flow = workflow();
     await expect(flow.decide(decision('E200', 'approve', 'RPT-404'))).rejects.toMatchObject({
