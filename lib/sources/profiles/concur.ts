@@ -12,12 +12,26 @@
  * that terminates Concur's mutual TLS and re-signs. Behind a trusted relay, "none" is the alternative.
  */
 import { FinanceError } from '../../errors';
-import { compare, exponentOf, sum } from '../../model/money';
+import { exponentOf, sum } from '../../model/money';
 import { APPROVAL_STATES, type ApprovalState, type ExpenseLine, type ExpenseReport } from '../../model/types';
-import { moneyFromJsonNumber } from '../amounts';
 import type { EventFacts, MappingContext, SourceProfile } from './profile';
 import { shapeReader, withoutUndefined, type JsonObject } from '../shape';
-import { mapOption, stringOption } from './options';
+import { choiceOption, mapOption, stringOption } from './options';
+import {
+  checkDueEmployee,
+  checkReportTotal,
+  COMPANY_PAID_POLICIES,
+  entryAmount,
+  isApprovedOrLater,
+  nothingOwed,
+  PAYERS,
+  payerOf,
+  refuseCompanyPaid,
+  reportAmount,
+  reportTotalField,
+  type CompanyPaidPolicy,
+  type Payer,
+} from './concur-amounts';
 
 export const CONCUR_EXPENSE_TOPIC = 'public.concur.expense.report';
 
@@ -34,6 +48,16 @@ export interface ConcurProfileOptions {
   company?: string;
   /** Extra or overriding approval status codes: Concur allows custom codes per company. */
   approvalStatusMap?: Record<string, ApprovalState>;
+  /**
+   * Who paid the expenses of a payment type, by Concur PaymentTypeID, e.g. { "1022": "company" }: extra or
+   * overriding the standard codes (CASH and IBIP: employee; IBCP, CBCP and COPD: company).
+   */
+  paymentTypePayer?: Record<string, Payer>;
+  /**
+   * Company-paid expenses (company card, direct bill): "refuse" (default) the report, or "exclude" them so only
+   * what the employee is owed is mapped, when the card feed books them in the ERP.
+   */
+  companyPaidExpenses?: CompanyPaidPolicy;
 }
 
 /**
@@ -72,6 +96,14 @@ const readEntries = shapeReader(
   'Concur expenses',
   'Pass the Items of every page of GET /api/v3.0/expense/entries?reportID=<reportId> as context.lines.',
 );
+
+/** One non-personal expense: its canonical line, who paid it and where it sits in the expenses passed. */
+interface Expense {
+  line: ExpenseLine;
+  payer: Payer;
+  entry: JsonObject;
+  path: string;
+}
 
 export function createConcurProfile(options: ConcurProfileOptions = {}): SourceProfile {
   const config = checkedOptions(options);
@@ -118,27 +150,30 @@ function concurReport(
   const reportId = readReport.string(report.reportId, '/reportId');
   const currency = readReport.string(report.currencyCode, '/currencyCode');
   exponentOf(currency, 'Concur expense report /currencyCode');
-  const claimed = readReport.object(report.claimedAmount, '/claimedAmount');
-  const total = moneyFromJsonNumber(claimed.value, claimed.currencyCode, {
-    document: 'Concur expense report',
-    path: '/claimedAmount/value',
-    currencyPath: '/claimedAmount/currencyCode',
-  });
+  const state = stateOf(report, options);
+  const totalField = reportTotalField(state);
+  const stated = reportAmount(report, totalField, currency);
   const customData = customDataOf(report);
 
-  const lines = entriesOf(context?.lines).flatMap((entry) => {
-    const line = lineOf(entry, reportId, currency, customData, options);
-    return line === undefined ? [] : [line];
+  const approved = isApprovedOrLater(state);
+  const expenses = entriesOf(context?.lines).flatMap((entry) => {
+    const expense = expenseOf(entry, reportId, currency, approved, customData, options);
+    return expense === undefined ? [] : [expense];
   });
-  const linesTotal = sum(
-    lines.map((line) => line.amount),
-    currency,
+  checkReportTotal(
+    expenses.map((expense) => expense.line.amount),
+    stated,
+    totalField,
+    reportId,
   );
-  if (compare(linesTotal, total) !== 0) {
-    throw readEntries.fail(
-      '',
-      `the non-personal expenses add up to ${linesTotal.amount} ${currency} but the report's claimedAmount is ` +
-        `${total.amount} ${total.currency}; pass every expense of report ${reportId} (all pages)`,
+  const lines = employeeLines(expenses, reportId, options);
+  // Only when company-paid expenses were left out: the spec's sample report shows amountDueEmployee 0 beside a
+  // claim of 525, so Concur may fill it late, and a report of the employee's own money needs no second check.
+  if (approved && lines.length < expenses.length) {
+    checkDueEmployee(
+      lines.map((line) => line.amount),
+      reportAmount(report, 'amountDueEmployee', currency),
+      reportId,
     );
   }
 
@@ -158,10 +193,29 @@ function concurReport(
       report.submitDate === undefined || report.submitDate === null
         ? undefined
         : readReport.dateTime(report.submitDate, '/submitDate'),
-    state: stateOf(report, options),
-    total,
+    state,
+    // Equal to the report's claimed or approved amount unless company-paid expenses were excluded.
+    total: sum(
+      lines.map((line) => line.amount),
+      currency,
+    ),
     lines,
   });
+}
+
+/**
+ * The lines the employee is owed. Company-paid expenses are refused, or left out under the "exclude" policy:
+ * the canonical model cannot say who is paid, and every posting of an ExpenseReport credits the employee.
+ */
+function employeeLines(expenses: readonly Expense[], reportId: string, options: ConcurProfileOptions): ExpenseLine[] {
+  const policy = options.companyPaidExpenses ?? 'refuse';
+  const companyPaid = expenses.find((expense) => expense.payer === 'company');
+  if (companyPaid !== undefined && policy === 'refuse') {
+    refuseCompanyPaid(companyPaid.entry, companyPaid.path, reportId);
+  }
+  const lines = expenses.filter((expense) => expense.payer === 'employee').map((expense) => expense.line);
+  if (lines.length === 0 && expenses.length > 0) nothingOwed(reportId);
+  return lines;
 }
 
 function stateOf(report: JsonObject, options: ConcurProfileOptions): ApprovalState {
@@ -223,13 +277,14 @@ function entriesOf(lines: unknown): { entry: unknown; path: string }[] {
   return readEntries.array(collection.Items, '/Items').map((entry, index) => ({ entry, path: `/Items/${index}` }));
 }
 
-function lineOf(
+function expenseOf(
   { entry: value, path }: { entry: unknown; path: string },
   reportId: string,
   currency: string,
+  approved: boolean,
   customData: ReadonlyMap<string, string>,
   options: ConcurProfileOptions,
-): ExpenseLine | undefined {
+): Expense | undefined {
   const entry = readEntries.object(value, path);
   const lineId = readEntries.string(entry.ID, `${path}/ID`);
   const entryReportId = readEntries.string(entry.ReportID, `${path}/ReportID`);
@@ -242,7 +297,19 @@ function lineOf(
   // Personal expenses are the employee's own money: Concur leaves them out of claimedAmount, and they are
   // neither reimbursed nor posted.
   if (readEntries.optionalBoolean(entry.IsPersonal, `${path}/IsPersonal`) === true) return undefined;
+  const line = lineOf(entry, path, lineId, currency, approved, customData, options);
+  return { line, payer: payerOf(entry, path, options.paymentTypePayer), entry, path };
+}
 
+function lineOf(
+  entry: JsonObject,
+  path: string,
+  lineId: string,
+  currency: string,
+  approved: boolean,
+  customData: ReadonlyMap<string, string>,
+  options: ConcurProfileOptions,
+): ExpenseLine {
   const expenseType = readEntries.optionalString(entry.ExpenseTypeCode, `${path}/ExpenseTypeCode`);
   const dimension = (field: string | undefined): string | undefined =>
     field === undefined ? undefined : (entryCustomField(entry, field, path) ?? customData.get(field.toLowerCase()));
@@ -256,12 +323,7 @@ function lineOf(
     merchant:
       readEntries.optionalString(entry.VendorDescription, `${path}/VendorDescription`) ??
       readEntries.optionalString(entry.VendorListItemName, `${path}/VendorListItemName`),
-    // PostedAmount is in the report currency (TransactionAmount is in the currency paid to the vendor).
-    amount: moneyFromJsonNumber(entry.PostedAmount, currency, {
-      document: 'Concur expenses',
-      path: `${path}/PostedAmount`,
-      currencyPath: "the report's /currencyCode",
-    }),
+    amount: entryAmount(entry, path, currency, approved),
     dimensions: withoutUndefined({
       costCenter: dimension(options.costCenterField),
       project: dimension(options.projectField),
@@ -314,5 +376,7 @@ function checkedOptions(options: ConcurProfileOptions): ConcurProfileOptions {
       '{ "A_CUST": "pending_approval" }',
       APPROVAL_STATES,
     ),
+    paymentTypePayer: mapOption('concur', options, 'paymentTypePayer', '{ "1022": "company" }', PAYERS),
+    companyPaidExpenses: choiceOption('concur', options, 'companyPaidExpenses', COMPANY_PAID_POLICIES),
   });
 }
