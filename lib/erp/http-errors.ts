@@ -5,6 +5,7 @@
  */
 import { FinanceError, type ErrorCode } from '../errors';
 import { withoutQuery } from './config';
+import { UnreadableAnswerError, describeBytes } from './http-transport';
 import { isRecord } from './records';
 import { redactText, redactValue } from './redact';
 
@@ -132,17 +133,24 @@ export function errorForResponse(facts: CallFacts, response: FailedResponse, now
   );
 }
 
-/** A failure without an HTTP answer: refused or reset connection, DNS, TLS, or our own deadline. */
+/**
+ * The longest Retry-After honoured: one day. An ERP or a proxy that asks for more (a misconfigured
+ * "3000000") is more likely wrong than meaning it, and a wait beyond 2^31-1 ms (24.8 days) would make
+ * setTimeout fire after 1 ms instead: a poller or a retry would hammer the ERP instead of backing off.
+ */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A failure of the exchange: no HTTP answer (refused or reset connection, DNS, TLS, our own deadline), or an
+ * answer whose body could not be read.
+ */
 export function errorForTransport(
   facts: CallFacts,
   error: unknown,
   outcome: { timedOutAfterMs?: number },
 ): FinanceError {
   const details = { method: facts.method, path: facts.path, transportCode: transportCodeOf(error) };
-  const write = facts.method !== 'GET' && facts.method !== 'HEAD';
-  const ambiguity = write
-    ? ' The ERP may or may not have applied this write; look the document up by its external reference before sending it again.'
-    : '';
+  const ambiguity = ambiguityOf(facts);
   if (outcome.timedOutAfterMs !== undefined || details.transportCode === 'ETIMEDOUT') {
     const after = outcome.timedOutAfterMs !== undefined ? ` within ${outcome.timedOutAfterMs} ms` : '';
     return new FinanceError(
@@ -151,6 +159,7 @@ export function errorForTransport(
       { retryable: true, details },
     );
   }
+  if (error instanceof UnreadableAnswerError) return errorForUnreadableAnswer(facts, error);
   if (details.transportCode !== undefined && TLS_ERROR_CODES.has(details.transportCode)) {
     return new FinanceError(
       'ERP_UNAVAILABLE',
@@ -167,10 +176,48 @@ export function errorForTransport(
 }
 
 /**
- * Retry-After as milliseconds from `nowMs` (wall clock): delta-seconds or an HTTP-date (RFC 9110 10.2.3).
- * Anything else is ignored rather than guessed at.
+ * The ERP answered but its body could not be read. Retryable like a failure without an answer, and for a
+ * write just as ambiguous: a 2xx whose body is lost may well mean the document was created, so the ledger
+ * must look it up before sending it again. The status is kept: it is what the ERP said.
+ */
+function errorForUnreadableAnswer(facts: CallFacts, error: UnreadableAnswerError): FinanceError {
+  const answered = `ERP "${facts.connection}" answered ${error.status} to ${facts.method} ${facts.path}`;
+  const details: Record<string, unknown> = { method: facts.method, path: facts.path, transportCode: error.code };
+  let message: string;
+  if (error.kind === 'too-large') {
+    details.maxAnswerBytes = error.limitBytes;
+    const limit = error.limitBytes === undefined ? 'the limit' : describeBytes(error.limitBytes);
+    message = `${answered}, but the answer is larger than ${limit}, the most the pack reads, so it was not read. Retrying will most likely get the same answer: ask for less per call (a smaller page size or a narrower filter), or check that the base URL points at the ERP's API.`;
+  } else {
+    const reason = shorten(redactText(`${error.code}: ${error.message}`, facts.secrets));
+    const what = error.kind === 'cut-off' ? 'was cut off before its end' : 'could not be decoded';
+    message = `${answered}, but its body ${what} (${reason}). The call is retryable; if this keeps happening, check the ERP or a proxy in between that compresses or cuts off answers.`;
+  }
+  return new FinanceError('ERP_UNAVAILABLE', message + ambiguityOf(facts), {
+    httpStatus: error.status,
+    retryable: true,
+    details,
+  });
+}
+
+/** For a write without a readable answer: whether it was applied is unknown, and what to do about it. */
+function ambiguityOf(facts: CallFacts): string {
+  const write = facts.method !== 'GET' && facts.method !== 'HEAD';
+  return write
+    ? ' The ERP may or may not have applied this write; look the document up by its external reference before sending it again.'
+    : '';
+}
+
+/**
+ * Retry-After as milliseconds from `nowMs` (wall clock): delta-seconds or an HTTP-date (RFC 9110 10.2.3),
+ * at most MAX_RETRY_AFTER_MS (see there). Anything else is ignored rather than guessed at.
  */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  const waitMs = retryAfterMs(value, nowMs);
+  return waitMs === undefined ? undefined : Math.min(waitMs, MAX_RETRY_AFTER_MS);
+}
+
+function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;

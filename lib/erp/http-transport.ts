@@ -9,6 +9,10 @@
  * (encodeURIComponent, then `:` `$` `,` kept and spaces as `+`, which OData `$filter` values rely on), gzip,
  * deflate and br answers are accepted and decompressed, redirects are not followed (a redirect would carry
  * credentials elsewhere), and no proxy from the environment is used.
+ *
+ * Unlike axios (whose default maxContentLength is unlimited), an answer is read up to MAX_ANSWER_BYTES after
+ * decompression: a runaway listing or a gzip bomb would otherwise grow one buffer until the string conversion
+ * throws outside any promise and takes the whole Node-RED process down.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -27,6 +31,8 @@ export interface HttpExchange {
   cancel: ExchangeCancel;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
+  /** Most bytes of the (decompressed) answer read before the exchange fails; MAX_ANSWER_BYTES when not given. */
+  maxAnswerBytes?: number;
 }
 
 export interface HttpResult {
@@ -38,6 +44,45 @@ export interface HttpResult {
 }
 
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
+/**
+ * 50 MB: far above a page of any ERP listing (Business Central's largest page, 20,000 records, is a few tens of
+ * MB at most), far below what makes a string too long for V8 (about 512 MB) or starves a Node-RED host.
+ */
+export const MAX_ANSWER_BYTES = 50 * 1024 * 1024;
+
+/** Why an answer could not be read: over the size limit, not decodable (compression, text), or cut off. */
+export type UnreadableKind = 'too-large' | 'undecodable' | 'cut-off';
+
+/**
+ * The ERP answered (the status line arrived) but the body could not be read. Kept apart from failures
+ * without an answer, so the error can say what the ERP answered; for a write it still means "may have been
+ * applied" (errorForTransport in http-errors.ts).
+ */
+export class UnreadableAnswerError extends Error {
+  /** The HTTP status the ERP answered with. */
+  readonly status: number;
+  readonly kind: UnreadableKind;
+  /** The code of the underlying failure (Z_DATA_ERROR, ECONNRESET...), or ANSWER_TOO_LARGE. */
+  readonly code: string;
+  /** For 'too-large': the limit, in bytes. */
+  readonly limitBytes?: number;
+
+  constructor(
+    status: number,
+    kind: UnreadableKind,
+    code: string,
+    reason: string,
+    options: { cause?: unknown; limitBytes?: number } = {},
+  ) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UnreadableAnswerError';
+    this.status = status;
+    this.kind = kind;
+    this.code = code;
+    this.limitBytes = options.limitBytes;
+  }
+}
 
 /**
  * Stops an exchange in progress: the request is destroyed and the exchange rejects with the reason given. It
@@ -59,6 +104,11 @@ export class ExchangeCancel {
   attach(request: http.ClientRequest): void {
     this.#request = request;
     if (this.#reason !== undefined) request.destroy(this.#reason);
+  }
+
+  /** Why the exchange was stopped, once it was. */
+  get reason(): Error | undefined {
+    return this.#reason;
   }
 
   /** The exchange is over: nothing left to stop, and the request is not held on to. */
@@ -93,23 +143,89 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
         headers,
         agent: secure ? request.httpsAgent : request.httpAgent,
       },
-      (response) => {
-        const chunks: Buffer[] = [];
-        const body = decoded(response, request.method);
-        body.on('data', (chunk: Buffer) => chunks.push(chunk));
-        body.on('error', reject);
-        response.on('error', reject);
-        body.on('end', () => {
-          const headersOut = { ...response.headers } as Record<string, string | string[]>;
-          if (body !== response) delete headersOut['content-encoding'];
-          resolve({ status: response.statusCode ?? 0, data: parsed(Buffer.concat(chunks)), headers: headersOut });
-        });
-      },
+      (response) =>
+        readAnswer(response, request.method, request.maxAnswerBytes ?? MAX_ANSWER_BYTES, resolve, (error) => {
+          // A cancel (deadline, close) also breaks the body off: its reason says more than the broken body.
+          reject(request.cancel.reason ?? error);
+          // The rest of the answer is not wanted, and the socket must not go back to the pool half-read.
+          outgoing.destroy();
+        }),
     );
     outgoing.on('error', reject);
     request.cancel.attach(outgoing);
     outgoing.end(payload);
   }).finally(() => request.cancel.detach());
+}
+
+/**
+ * Reads the body up to `maxBytes`, then resolves with the result. Every failure after the status line (the
+ * size limit, a corrupt compressed body, a connection cut mid-body, text that cannot be made) goes to `fail`
+ * as an UnreadableAnswerError: thrown in a stream listener it would crash the process instead.
+ */
+function readAnswer(
+  response: http.IncomingMessage,
+  method: string,
+  maxBytes: number,
+  resolve: (result: HttpResult) => void,
+  fail: (error: UnreadableAnswerError) => void,
+): void {
+  const status = response.statusCode ?? 0;
+  const body = decoded(response, method);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  const unreadable = (error: UnreadableAnswerError) => {
+    if (failed) return;
+    failed = true;
+    chunks.length = 0;
+    // Stops decompressing too: a gzip bomb must not go on inflating after the limit.
+    if (body !== response) body.destroy();
+    fail(error);
+  };
+  // Counted after decompression: a small compressed answer can unpack to hundreds of MB.
+  body.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) unreadable(tooLarge(status, maxBytes));
+    else if (!failed) chunks.push(chunk);
+  });
+  // Without compression the body is the response, and its only errors are the connection's.
+  const bodyFailure: UnreadableKind = body === response ? 'cut-off' : 'undecodable';
+  body.on('error', (error: Error) => unreadable(brokenBody(status, bodyFailure, error)));
+  if (body !== response) response.on('error', (error: Error) => unreadable(brokenBody(status, 'cut-off', error)));
+  body.on('end', () => {
+    if (failed) return;
+    try {
+      resolve({ status, data: parsed(Buffer.concat(chunks)), headers: answerHeaders(response, body) });
+    } catch (error) {
+      // The text conversion (ERR_STRING_TOO_LONG) or anything else: a rejection, never an uncaught throw.
+      unreadable(brokenBody(status, 'undecodable', error));
+    }
+  });
+}
+
+function tooLarge(status: number, maxBytes: number): UnreadableAnswerError {
+  const reason = `the answer is larger than ${describeBytes(maxBytes)}`;
+  return new UnreadableAnswerError(status, 'too-large', 'ANSWER_TOO_LARGE', reason, { limitBytes: maxBytes });
+}
+
+function brokenBody(status: number, kind: UnreadableKind, error: unknown): UnreadableAnswerError {
+  const facts = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  const code = typeof facts.code === 'string' ? facts.code : 'ERR_BODY';
+  const message = typeof facts.message === 'string' && facts.message !== '' ? facts.message : String(error);
+  return new UnreadableAnswerError(status, kind, code, message, { cause: error });
+}
+
+/** Whole MB when the limit is whole MB (the default), else bytes: a message names the limit exactly. */
+export function describeBytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return Number.isInteger(mb) ? `${mb} MB` : `${bytes} bytes`;
+}
+
+function answerHeaders(response: http.IncomingMessage, body: Readable): Record<string, string | string[]> {
+  const headers = { ...response.headers } as Record<string, string | string[]>;
+  // The body handed on is decompressed: its encoding header would be false.
+  if (body !== response) delete headers['content-encoding'];
+  return headers;
 }
 
 /** axios's combineURLs: exactly one slash between the base and the path. */

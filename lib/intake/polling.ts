@@ -20,6 +20,12 @@ export const POLL_STATE_NAMESPACE = 'intake-poll';
 /** How long closing waits for the round in progress (Node-RED gives a close 15 s in all). */
 const STOP_WAIT_MS = 2_000;
 
+/**
+ * The longest wait setTimeout keeps (2^31-1 ms, 24.8 days): Node fires a longer one after 1 ms, which would
+ * turn an absurd Retry-After into polling nonstop.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What the store keeps per polling intake. */
 export interface PollRecord {
   cursor?: CoupaPollState;
@@ -147,14 +153,15 @@ export class PollingLoop {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.#round();
-    }, waitMs);
+    }, timerDelay(waitMs));
   }
 
   async #round(): Promise<void> {
-    let waitMs = this.#options.intervalMs;
+    let waitMs = timerDelay(this.#options.intervalMs);
     try {
       const report = await this.#options.round();
-      waitMs = Math.max(waitMs, report.retryAfterMs ?? 0);
+      // Capped here too, so the due time kept in the store is the one the timer keeps.
+      waitMs = timerDelay(Math.max(waitMs, askedWait(report.retryAfterMs)));
       await this.#options.state.recordRound(report, new Date(this.#now()), this.#now() + waitMs);
       this.#options.onRound?.(report);
     } catch (error) {
@@ -162,4 +169,14 @@ export class PollingLoop {
     }
     this.#schedule(waitMs);
   }
+}
+
+/** A wait setTimeout keeps as it is: from 0 (also for NaN) to MAX_TIMER_MS. */
+function timerDelay(waitMs: number): number {
+  return Number.isNaN(waitMs) ? 0 : Math.min(Math.max(0, waitMs), MAX_TIMER_MS);
+}
+
+/** The Retry-After of a round as a number to compare with the interval (NaN would win Math.max). */
+function askedWait(retryAfterMs: number | undefined): number {
+  return retryAfterMs === undefined || Number.isNaN(retryAfterMs) ? 0 : retryAfterMs;
 }

@@ -1,6 +1,8 @@
 import type http from 'node:http';
+import zlib from 'node:zlib';
 import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
+import { provesNothingWritten } from '../../../lib/posting/idempotent-write';
 import { closedPortUrl, sendJson, startServer, until, type TestServer } from './helpers';
 
 /** Each test sets what the server does with the next requests. */
@@ -175,5 +177,81 @@ describe('ErpClient transport failures', () => {
     expect(errors[0].message).toContain('closed');
     expect(arrived).toBe(1);
     await expect(erp.request({ method: 'GET', path: '/c' })).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+  });
+});
+
+describe('ErpClient answers it cannot read', () => {
+  /** Sends `body` as the raw bytes of a gzip answer with this status. */
+  const gzipAnswer = (status: number, body: Buffer) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    res.end(body);
+  };
+
+  /** What every unreadable answer to a write must be: retryable, with its status, and not proof of "not written". */
+  const expectAmbiguousWrite = (error: FinanceError, status: number) => {
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: true, httpStatus: status });
+    expect(error.message).toContain(`answered ${status} to POST /docs`);
+    expect(error.message).toContain('external reference');
+    expect(error.message).not.toContain('Could not reach');
+    // The ledger must look the document up before sending it again, never create it blindly.
+    expect(provesNothingWritten(error)).toBe(false);
+  };
+
+  it('reports a corrupt gzip body with the status the ERP answered, not as unreachable', async () => {
+    respond = gzipAnswer(200, Buffer.from('not gzip at all'));
+    const error = await failure(client().request({ method: 'POST', path: '/docs', body: { a: 1 } }));
+    expectAmbiguousWrite(error, 200);
+    expect(error.message).toContain('could not be decoded (Z_DATA_ERROR');
+    expect(error.details).toMatchObject({ transportCode: 'Z_DATA_ERROR' });
+  });
+
+  it('reports a gzip body cut short the same way', async () => {
+    respond = gzipAnswer(201, zlib.gzipSync(JSON.stringify({ id: 'x', pad: 'y'.repeat(1000) })).subarray(0, -10));
+    const error = await failure(client().request({ method: 'POST', path: '/docs', body: { a: 1 } }));
+    expectAmbiguousWrite(error, 201);
+    expect(error.message).toContain('could not be decoded (Z_BUF_ERROR');
+  });
+
+  it('rejects an answer over 50 MB once inflated (a gzip bomb) instead of taking the process down', async () => {
+    // 60 gzip members of 1 MB each: a valid gzip stream of about 60 KB that inflates to 60 MB.
+    const member = zlib.gzipSync(Buffer.alloc(1024 * 1024, 0x61), { level: 9 });
+    respond = gzipAnswer(201, Buffer.concat(Array.from({ length: 60 }, () => member)));
+    const error = await failure(client().request({ method: 'POST', path: '/docs', body: { a: 1 } }));
+    expectAmbiguousWrite(error, 201);
+    expect(error.message).toContain('larger than 50 MB');
+    expect(error.message).toContain('smaller page size');
+    expect(error.details).toMatchObject({ transportCode: 'ANSWER_TOO_LARGE', maxAnswerBytes: 50 * 1024 * 1024 });
+  });
+
+  it('says a GET answer over the limit was too large, without the write warning', async () => {
+    respond = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      // Stops writing once the client has gone: it must not read (or the server send) all 60 MB.
+      const write = () => {
+        while (sent < 60 && !res.destroyed) {
+          sent += 1;
+          if (!res.write(chunk)) return void res.once('drain', write);
+        }
+        if (!res.destroyed) res.end();
+      };
+      write();
+    };
+    const error = await failure(client().request({ method: 'GET', path: '/docs' }));
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: true, httpStatus: 200 });
+    expect(error.message).toContain('answered 200 to GET /docs, but the answer is larger than 50 MB');
+    expect(error.message).not.toContain('external reference');
+  });
+
+  it('says a body cut off mid-way was cut off, keeping the status', async () => {
+    respond = (req, res) => {
+      res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"id":"abc"');
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const error = await failure(client().request({ method: 'POST', path: '/docs', body: { a: 1 } }));
+    expectAmbiguousWrite(error, 201);
+    expect(error.message).toContain('was cut off before its end');
   });
 });

@@ -3,7 +3,13 @@ import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { ExchangeCancel, exchange, type HttpExchange } from '../../../lib/erp/http-transport';
+import {
+  ExchangeCancel,
+  MAX_ANSWER_BYTES,
+  UnreadableAnswerError,
+  exchange,
+  type HttpExchange,
+} from '../../../lib/erp/http-transport';
 
 interface Seen {
   method?: string;
@@ -166,5 +172,62 @@ describe('exchange (the ERP client transport)', () => {
 
   it('rejects with the socket code when nothing listens', async () => {
     await expect(call({ baseUrl: 'http://127.0.0.1:1/' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  describe('an answer that cannot be read rejects, naming the status, and never throws out of the stream', () => {
+    it('stops reading a plain answer above the size limit', async () => {
+      answer = { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(64 * 1024, 0x20) };
+      const error = await call({ maxAnswerBytes: 16 * 1024 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnreadableAnswerError);
+      expect(error).toMatchObject({ status: 200, kind: 'too-large', code: 'ANSWER_TOO_LARGE', limitBytes: 16 * 1024 });
+      // The connection is still usable for the next exchange (the half-read socket was not pooled).
+      answer = { status: 200, headers: {}, body: Buffer.from('{"after":1}') };
+      expect((await call()).data).toEqual({ after: 1 });
+    });
+
+    it('counts decompressed bytes, so a small gzip bomb hits the default limit', async () => {
+      // 60 gzip members of 1 MB each (a valid gzip stream): about 60 KB on the wire, 60 MB once inflated.
+      const member = zlib.gzipSync(Buffer.alloc(1024 * 1024, 0x61), { level: 9 });
+      const bomb = Buffer.concat(Array.from({ length: 60 }, () => member));
+      answer = { status: 201, headers: { 'content-encoding': 'gzip' }, body: bomb };
+      await expect(call({ method: 'POST', body: {} })).rejects.toMatchObject({
+        status: 201,
+        kind: 'too-large',
+        limitBytes: MAX_ANSWER_BYTES,
+      });
+    });
+
+    it.each([
+      ['not gzip at all', 200, Buffer.from('not gzip at all'), 'Z_DATA_ERROR'],
+      [
+        'cut short',
+        201,
+        zlib.gzipSync(Buffer.from(`{"id":"x","pad":"${'y'.repeat(1000)}"}`)).subarray(0, -10),
+        'Z_BUF_ERROR',
+      ],
+    ])('keeps the status of a gzip body that is %s', async (_what, status, body, code) => {
+      answer = { status, headers: { 'content-encoding': 'gzip' }, body };
+      await expect(call({ method: 'POST', body: {} })).rejects.toMatchObject({ status, kind: 'undecodable', code });
+    });
+
+    it('rejects when the body cannot be turned into text (ERR_STRING_TOO_LONG past ~512 MB)', async () => {
+      const toString = Buffer.prototype.toString;
+      const marker = 12_345;
+      // Only the answer of this test has this length; everything else converts as usual.
+      const spy = jest.spyOn(Buffer.prototype, 'toString').mockImplementation(function (this: Buffer, ...args) {
+        if (this.length === marker) {
+          throw Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), {
+            code: 'ERR_STRING_TOO_LONG',
+          });
+        }
+        return toString.apply(this, args as Parameters<Buffer['toString']>);
+      });
+      try {
+        answer = { status: 200, headers: {}, body: Buffer.alloc(marker, 0x61) };
+        await expect(call()).rejects.toMatchObject({ status: 200, kind: 'undecodable', code: 'ERR_STRING_TOO_LONG' });
+      } finally {
+        spy.mockRestore();
+      }
+    });
   });
 });

@@ -1,5 +1,7 @@
 import { FinanceError } from '../../../lib/errors';
+import { UnreadableAnswerError } from '../../../lib/erp/http-transport';
 import {
+  MAX_RETRY_AFTER_MS,
   errorForResponse,
   errorForTransport,
   parseRetryAfter,
@@ -65,6 +67,14 @@ describe('Retry-After', () => {
   it('reads an HTTP-date relative to now, and a date in the past as no wait', () => {
     expect(parseRetryAfter('Fri, 27 Nov 2026 12:01:30 GMT', now)).toBe(90_000);
     expect(parseRetryAfter('Fri, 27 Nov 2026 11:59:00 GMT', now)).toBe(0);
+  });
+
+  it('caps an absurd wait at a day, so no timer gets a delay Node would turn into 1 ms', () => {
+    expect(MAX_RETRY_AFTER_MS).toBe(86_400_000);
+    expect(parseRetryAfter('86400', now)).toBe(86_400_000);
+    expect(parseRetryAfter('3000000', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('Fri, 27 Nov 2099 12:00:00 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
   });
 
   it('ignores what it cannot read', () => {
@@ -153,5 +163,19 @@ describe('errorForTransport', () => {
     expect(errorForTransport({ ...facts, method: 'GET' }, { code: 'ECONNRESET' }, {}).message).not.toContain(
       'external reference',
     );
+  });
+
+  it('keeps the status of an answer whose body could not be read, and redacts the reason', () => {
+    const broken = new UnreadableAnswerError(201, 'undecodable', 'Z_DATA_ERROR', 'bad header near s3cr3t-value');
+    const error = errorForTransport(facts, broken, {});
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: true, httpStatus: 201 });
+    expect(error.message).toContain('answered 201 to POST /purchaseOrders, but its body could not be decoded');
+    expect(error.message).toContain('external reference');
+    expect(JSON.stringify(error)).not.toContain('s3cr3t-value');
+  });
+
+  it('lets our own deadline win over a body broken off by it', () => {
+    const broken = new UnreadableAnswerError(200, 'cut-off', 'ECONNRESET', 'aborted');
+    expect(errorForTransport(facts, broken, { timedOutAfterMs: 50 }).code).toBe('ERP_TIMEOUT');
   });
 });

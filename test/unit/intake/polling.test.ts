@@ -6,7 +6,7 @@
 import { ErpClient } from '../../../lib/erp/client';
 import { startCoupaPolling } from '../../../lib/intake/coupa-polling';
 import type { IntakeResult } from '../../../lib/intake/intake';
-import { POLL_STATE_NAMESPACE, PollingLoop, PollState } from '../../../lib/intake/polling';
+import { MAX_TIMER_MS, POLL_STATE_NAMESPACE, PollingLoop, PollState } from '../../../lib/intake/polling';
 import type { FinanceStore } from '../../../lib/reliability/store';
 import { coupaStoreOf } from '../../../lib/sandbox/coupa';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
@@ -100,6 +100,28 @@ describe('PollingLoop', () => {
     await loop.stop();
     const saved = await state.read();
     expect(saved).toMatchObject({ nextRoundAt: now + 30_000, lastRound: { interrupted: 'ERP_RATE_LIMITED' } });
+  });
+
+  it('does not poll nonstop after a Retry-After longer than a timer can wait (Node turns it into 1 ms)', async () => {
+    const now = 1_800_000_000_000;
+    const state = new PollState(() => store, 'node-6:requisitions');
+    let rounds = 0;
+    const loop = new PollingLoop({
+      intervalMs: 60_000,
+      state,
+      now: () => now,
+      round: async () => {
+        rounds += 1;
+        // 34 days: what "Retry-After: 3000000" meant before parseRetryAfter capped it, or a source's own value.
+        return report({ retryAfterMs: 3_000_000_000 });
+      },
+    });
+    loop.start();
+    await until(() => rounds === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    await loop.stop();
+    expect(rounds).toBe(1);
+    expect((await state.read()).nextRoundAt).toBe(now + MAX_TIMER_MS);
   });
 
   it('stops without waiting long for a round that hangs (a source that does not answer)', async () => {
