@@ -9,11 +9,15 @@
  * - Purchase Order: inserted as a draft with its `items`, then submitted (PUT `docstatus: 1`); a change to a
  *   submitted order cancels it (`docstatus: 2`) and inserts its amendment (`amended_from`), as ERPNext does;
  *   cancel is `docstatus: 2`. The version is the document's `modified`: a PUT with an older one fails with
- *   TimestampMismatchError, reported as ERP_CONFLICT 412. One item per account assignment (an item has one
- *   cost center and project);
+ *   TimestampMismatchError, reported as ERP_CONFLICT 412. An id that names a cancelled order stands for its
+ *   live amendment (followed down `amended_from`), so a change retried after a lost answer continues with
+ *   the amendment an earlier attempt left instead of amending the original twice. One item per account
+ *   assignment (an item has one cost center and project); amounts and quantities travel as JSON numbers of
+ *   at most 15 significant digits (jsonNumber);
  * - the lookup key is a Custom Field on Purchase Order (default `custom_external_ref`, Data, 140 characters;
  *   README says how to add it); expenses are Journal Entries whose Reference Number `cheque_no` (with
- *   `cheque_date`) holds the reference, balanced on the configured payable account;
+ *   `cheque_date`) holds the reference, balanced on the configured payable account, in the Company's
+ *   `default_currency` only (no exchange rate is sent; another currency is CURRENCY_MISMATCH, as for budgets);
  * - payables are Purchase Invoices (purchase_invoice.json at 89466e00, purchase_invoice_item.json at 05c13711)
  *   to the posting's supplier or, for an expense report, the employee's own Supplier (found by a Custom Field
  *   on Supplier, default `custom_employee`), keyed by Supplier Invoice No `bill_no` (Data, 140) with
@@ -57,6 +61,7 @@ import type {
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
+import { jsonNumber } from '../json-number';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
 
@@ -67,6 +72,8 @@ type Filter = [string, string, unknown] | [string, string, string, unknown];
 export const FRAPPE_DATA_LENGTH = 140;
 const PO = 'Purchase Order';
 const PI = 'Purchase Invoice';
+/** How far an amendment chain (`amended_from`) is followed. */
+const MAX_AMENDMENTS = 50;
 
 export function createErpnextDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
   return new ErpnextDialect(http, config);
@@ -97,6 +104,7 @@ class ErpnextDialect implements ErpDialect {
   readonly #payableAccount?: string;
   readonly #employeeField: string;
   readonly #names = new Map<string, Promise<string>>();
+  #companyCurrency?: Promise<string>;
 
   constructor(http: ErpHttp, config: DialectConfig) {
     const options = config.options ?? {};
@@ -129,7 +137,7 @@ class ErpnextDialect implements ErpDialect {
 
   async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
     const existing = po.erpRef?.documentId
-      ? await this.#get(PO, po.erpRef.documentId, ctx)
+      ? await this.#currentPurchaseOrder(po.erpRef.documentId, ctx)
       : await this.#findPurchaseOrder(po.externalReference, ctx, true);
     const desired = await this.#purchaseOrderBody(po, ctx);
     if (!existing) {
@@ -139,10 +147,7 @@ class ErpnextDialect implements ErpDialect {
     }
     if (existing.docstatus === 0) {
       // A draft left by an attempt that stopped before submitting: bring it up to date, then submit.
-      const current = sameOrder(existing, desired)
-        ? existing
-        : await this.#put(PO, existing, { ...desired, modified: existing.modified }, ctx);
-      const submitted = await this.#submit(PO, current, ctx);
+      const submitted = await this.#finishDraft(existing, desired, String(existing.modified), ctx);
       return { ...this.#ref(submitted), action: 'updated', version: String(submitted.modified) };
     }
     if (existing.docstatus === 2 || sameOrder(existing, desired)) {
@@ -152,16 +157,74 @@ class ErpnextDialect implements ErpDialect {
     return { ...this.#ref(amended), action: 'updated', version: String(amended.modified) };
   }
 
-  /** Cancels the submitted order (with its version) and submits its amendment. */
+  /**
+   * Cancels the submitted order (with its version) and submits its amendment. Three writes: an answer lost
+   * after any of them is picked up by the next call through #currentPurchaseOrder, which continues with the
+   * amendment instead of amending the (by then cancelled) original a second time.
+   */
   async #amend(current: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
     await this.#put(PO, current, { docstatus: 2, modified: version }, ctx);
     const draft = await this.#insert(PO, { ...desired, amended_from: current.name }, ctx);
     return this.#submit(PO, draft, ctx);
   }
 
+  /** Brings a draft to the desired content (only when it differs; `version` guards that save) and submits it. */
+  async #finishDraft(draft: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
+    const current = sameOrder(draft, desired)
+      ? draft
+      : await this.#put(PO, draft, { ...desired, modified: version }, ctx);
+    return this.#submit(PO, current, ctx);
+  }
+
+  /**
+   * The Purchase Order that stands for `documentId` now. ERPNext changes a submitted order by cancelling it
+   * and inserting an amendment (`amended_from`, named `<id>-1`), so an id handed out earlier may name a
+   * cancelled order whose content lives on in its amendment; a retry after a lost answer must continue with
+   * that amendment. Answers the first live (draft or submitted) document down the chain, the last cancelled
+   * one when none is live, undefined when `documentId` does not exist.
+   */
+  async #currentPurchaseOrder(documentId: string, ctx: CallContext): Promise<Doc | undefined> {
+    let doc = await this.#get(PO, documentId, ctx);
+    // An amendment always names an older document, so the chain ends; the bound only guards a corrupt one.
+    for (let step = 0; doc?.docstatus === 2 && step < MAX_AMENDMENTS; step += 1) {
+      const amendment = await this.#amendmentOf(String(doc.name), ctx);
+      if (!amendment) return doc;
+      doc = amendment;
+    }
+    return doc;
+  }
+
+  /** The amendment of a cancelled order: its live one, else a cancelled one to follow further. */
+  async #amendmentOf(name: string, ctx: CallContext): Promise<Doc | undefined> {
+    const rows = await this.#list(
+      PO,
+      {
+        filters: [
+          ['amended_from', '=', name],
+          ['company', '=', this.#company],
+        ],
+        fields: ['name', 'docstatus'],
+        orderBy: 'modified desc',
+        limit: 20,
+      },
+      ctx,
+    );
+    const live = rows.filter((row) => row.docstatus !== 2);
+    if (live.length > 1) {
+      const names = live.map((row) => String(row.name)).join(', ');
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (ERPNext) holds ${live.length} live amendments of Purchase Order ${name} (${names}), so the order is committed more than once. Cancel the ones that should not exist in ERPNext, then replay the dead letter.`,
+        { details: { documentId: name, amendments: live.map((row) => String(row.name)) } },
+      );
+    }
+    const chosen = live[0] ?? rows[0];
+    return chosen ? this.#get(PO, String(chosen.name), ctx) : undefined;
+  }
+
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
     const found = key.documentId
-      ? await this.#get(PO, key.documentId, ctx)
+      ? await this.#currentPurchaseOrder(key.documentId, ctx)
       : await this.#findPurchaseOrder(key.externalReference, ctx, false);
     if (!found) {
       throw new FinanceError(
@@ -180,6 +243,8 @@ class ErpnextDialect implements ErpDialect {
     for (let attempt = 0; ; attempt += 1) {
       const current = attempt === 0 ? found : await this.#get(PO, String(found.name), ctx);
       if (!current) throw new FinanceError('ERP_NOT_FOUND', `Purchase Order ${String(found.name)} is gone.`);
+      // Cancelled by someone in between: ERPNext refuses to cancel it again, and it is what was asked.
+      if (current.docstatus === 2) return this.#ref(current);
       try {
         return this.#ref(await this.#put(PO, current, { docstatus: 2, modified: current.modified }, ctx));
       } catch (error) {
@@ -189,7 +254,7 @@ class ErpnextDialect implements ErpDialect {
   }
 
   async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
-    const doc = await this.#get(PO, documentId, ctx);
+    const doc = await this.#currentPurchaseOrder(documentId, ctx);
     if (!doc) throw new FinanceError('ERP_NOT_FOUND', `ERP "${this.#system}" has no Purchase Order ${documentId}.`);
     return this.#canonical(doc);
   }
@@ -200,12 +265,13 @@ class ErpnextDialect implements ErpDialect {
     ifMatch: string,
     ctx: CallContext,
   ): Promise<ErpPurchaseOrder> {
-    const current = await this.#get(PO, documentId, ctx);
+    const current = await this.#currentPurchaseOrder(documentId, ctx);
     if (!current) throw new FinanceError('ERP_NOT_FOUND', `ERP "${this.#system}" has no Purchase Order ${documentId}.`);
+    if (current.docstatus === 2) throw this.#cancelledWithoutAmendment(documentId, String(current.name));
     const canonical = this.#canonical(current);
     const merged: PurchaseOrder = {
       docType: 'PurchaseOrder',
-      sourceRef: { system: this.#system, id: documentId },
+      sourceRef: { system: this.#system, id: String(current.name) },
       externalReference: String(current[this.#referenceField] ?? ''),
       supplierId: patch.supplierId ?? canonical.supplierId,
       orderDate: patch.orderDate ?? canonical.orderDate,
@@ -215,7 +281,22 @@ class ErpnextDialect implements ErpDialect {
     };
     const desired = await this.#purchaseOrderBody(merged, ctx);
     desired[this.#referenceField] = current[this.#referenceField];
+    // A draft or an amendment already holding the content is what an earlier attempt left: carry on with it.
+    if (current.docstatus === 0) return this.#canonical(await this.#finishDraft(current, desired, ifMatch, ctx));
+    if (sameOrder(current, desired)) return this.#canonical(current);
     return this.#canonical(await this.#amend(current, desired, ifMatch, ctx));
+  }
+
+  /**
+   * Not amended again: ERPNext refuses to cancel a cancelled order, and whether a user cancelled it or an
+   * earlier attempt of this change stopped between the cancel and the amendment cannot be told from here.
+   */
+  #cancelledWithoutAmendment(documentId: string, name: string): FinanceError {
+    return new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase Order ${name} is cancelled in ERP "${this.#system}" (ERPNext) and has no live amendment, so this change has no order to go to. Either it was cancelled in ERPNext, or an earlier attempt of this change stopped after the cancel; check ${name} in ERPNext, amend it there by hand with the new content if the order should stand, then resolve the dead letter.`,
+      { details: { documentId, cancelled: name, vendorCode: 'CANCELLED_WITHOUT_AMENDMENT' } },
+    );
   }
 
   async #purchaseOrderBody(po: PurchaseOrder, ctx: CallContext): Promise<Doc> {
@@ -242,10 +323,12 @@ class ErpnextDialect implements ErpDialect {
           item_code: line.itemCode ?? this.#defaultItem,
           item_name: line.description,
           description: line.description,
-          qty: split ? 1 : Number(line.quantity),
+          qty: split ? 1 : jsonNumber(line.quantity, `${where}.quantity`),
           uom: line.unitOfMeasure ?? 'Nos',
           conversion_factor: 1,
-          rate: Number((split ? amounts[i] : line.unitPrice).amount),
+          rate: split
+            ? jsonNumber(amounts[i].amount, `${where}.accountAssignments[${i}] amount`)
+            : jsonNumber(line.unitPrice.amount, `${where}.unitPrice`),
           schedule_date: line.needBy ?? po.orderDate,
           ...(await this.#dimensions(assignment.dimensions, `${where}.accountAssignments[${i}]`, ctx)),
         });
@@ -397,6 +480,9 @@ class ErpnextDialect implements ErpDialect {
         `ERP "${this.#system}" (ERPNext): set the payable account (the account number the journal credits, e.g. the employee payable account).`,
       );
     }
+    const currencies = [posting.currency, ...posting.lines.map((line) => line.amount.currency)];
+    for (const currency of new Set(currencies))
+      await this.#requireCompanyCurrency(currency, `Journal posting ${posting.externalReference}`, ctx);
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findJournal(reference, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
@@ -407,7 +493,7 @@ class ErpnextDialect implements ErpDialect {
       for (const [index, line] of posting.lines.entries()) {
         total += minorOf(line.amount);
         rows.push({
-          debit_in_account_currency: Number(line.amount.amount),
+          debit_in_account_currency: jsonNumber(line.amount.amount, `lines[${index}].amount`),
           ...(await this.#dimensions(line.dimensions, `lines[${index}]`, ctx)),
           user_remark: line.description ?? '',
         });
@@ -415,7 +501,10 @@ class ErpnextDialect implements ErpDialect {
       const accounts: Doc[] = rows.map(({ expense_account, ...row }) => ({ account: expense_account, ...row }));
       accounts.push({
         account: await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx),
-        credit_in_account_currency: Number(fromMinorUnits(total, posting.currency).amount),
+        credit_in_account_currency: jsonNumber(
+          fromMinorUnits(total, posting.currency).amount,
+          'journal total (payable credit)',
+        ),
       });
       draft = await this.#insert(
         'Journal Entry',
@@ -458,7 +547,7 @@ class ErpnextDialect implements ErpDialect {
           description: line.description ?? posting.externalReference,
           qty: 1,
           uom: 'Nos',
-          rate: Number(line.amount.amount),
+          rate: jsonNumber(line.amount.amount, `${where}.amount`),
           ...(await this.#dimensions(line.dimensions, where, ctx)),
         });
       }
@@ -582,7 +671,12 @@ class ErpnextDialect implements ErpDialect {
   // ---- budgets -----------------------------------------------------------------------------------
 
   async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
-    const currency = request.amount.currency;
+    // Budgets, GL Entries and base amounts are in the company currency; the answer is labelled with it.
+    const currency = await this.#requireCompanyCurrency(
+      request.amount.currency,
+      `The budget check for ${describe(request)} in ${request.period}`,
+      ctx,
+    );
     const year = request.period.slice(0, 4);
     const periodEnd = lastDay(request.period);
     const filters: Filter[] = [
@@ -686,6 +780,48 @@ class ErpnextDialect implements ErpDialect {
       status: minorOf(request.amount) > available ? 'exceeded' : 'within',
       erpMessages: messages,
     };
+  }
+
+  // ---- company currency --------------------------------------------------------------------------
+
+  /**
+   * The company currency when `currency` is it; else CURRENCY_MISMATCH. Journal Entry amounts
+   * (`*_in_account_currency` on company-currency accounts) and budget figures are company-currency amounts,
+   * and this dialect sends no exchange rate: a JPY amount would be booked, or a EUR figure labelled, as the
+   * other currency.
+   */
+  async #requireCompanyCurrency(currency: string, what: string, ctx: CallContext): Promise<string> {
+    const companyCurrency = await this.#currencyOfCompany(ctx);
+    if (currency === companyCurrency) return companyCurrency;
+    throw new FinanceError(
+      'CURRENCY_MISMATCH',
+      `${what} is in ${currency}, but ERPNext company ${this.#company} (ERP "${this.#system}") keeps its books in ${companyCurrency} and this connection sends no exchange rate. Convert the amounts to ${companyCurrency} in the source system (or book this one by hand in ERPNext); retrying will not help.`,
+      { retryable: false, details: { currency, companyCurrency, company: this.#company } },
+    );
+  }
+
+  /** The Company's `default_currency`, read once per connection (a failed read is tried again next time). */
+  #currencyOfCompany(ctx: CallContext): Promise<string> {
+    if (!this.#companyCurrency) {
+      const read = (async () => {
+        const company = await this.#get('Company', this.#company, ctx);
+        if (!company) {
+          throw new FinanceError(
+            'CONFIG_INVALID',
+            `ERP "${this.#system}" (ERPNext) has no Company "${this.#company}"; set company to the Company's name as ERPNext shows it.`,
+          );
+        }
+        const currency = company.default_currency;
+        if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+          throw this.#unexpected(`Company ${this.#company}`, 'no default_currency');
+        return currency;
+      })();
+      this.#companyCurrency = read;
+      read.catch(() => {
+        if (this.#companyCurrency === read) this.#companyCurrency = undefined;
+      });
+    }
+    return this.#companyCurrency;
   }
 
   // ---- master data -------------------------------------------------------------------------------

@@ -6,8 +6,8 @@
  *   `order_by`; documents `{data: {...}}`;
  * - `docstatus` 0 draft, 1 submitted, 2 cancelled: PUT `{docstatus: 1}` submits, `{docstatus: 2}` cancels; a
  *   submitted document refuses other changes (UpdateAfterSubmitError); a PUT carrying `modified` older than the
- *   document's fails with TimestampMismatchError; a cancelled document is amended by a new one with
- *   `amended_from`, named `<name>-1`;
+ *   document's fails with TimestampMismatchError; a cancelled document takes no PUT ("Cannot edit cancelled
+ *   document") and is amended by a new one with `amended_from`, named `<name>-1`;
  * - errors: HTTP 417 (ValidationError family), 404 DoesNotExistError, 401/403, 409 DuplicateEntryError, with
  *   `exc_type`, `exception` and `_server_messages` (a JSON string of JSON strings);
  * - Budget doctype (Stop / Warn / Ignore) applied on PO submit and on Journal Entry submit, from the
@@ -929,6 +929,9 @@ function update(store: ErpnextStore, state: SandboxState, doc: Doc, body: Record
       'TimestampMismatchError',
     );
   }
+  // After the version check, as Frappe's check_if_latest -> check_docstatus_transition: a cancelled document
+  // takes no save, submit or second cancel [S frappe/model/document.py].
+  if (doc.docstatus === 2) throw validation('Cannot edit cancelled document');
   const { modified: _ignored, docstatus, ...changes } = body;
   void _ignored;
   const messages: string[] = [];
