@@ -30,9 +30,9 @@
  *   details.notPublished.
  */
 import { FinanceError, isFinanceError } from '../../errors';
-import { fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
+import { exponentOf, fromMinorUnits, minorOf, money, multiply, splitByPercent } from '../../model/money';
 import { currencyExponent } from '../../model/currencies';
-import type { ErpMessage, ErpRef, MasterDataKind, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
+import type { ErpMessage, ErpRef, MasterDataKind, Money, PurchaseOrder, PurchaseOrderLine } from '../../model/types';
 import type { ErpHttp } from '../client';
 import type {
   BudgetAvailability,
@@ -52,6 +52,17 @@ import type {
 } from '../dialect';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
+import {
+  fitDecimal,
+  netValueMinor,
+  parseDecimal,
+  priceForAmount,
+  priceUnitOf,
+  sameRatio,
+  SAP_DECIMALS,
+  unitPriceMinor,
+  type Decimal,
+} from './decimals';
 import { listSapMasterData, SAP_MASTER_DATA_SERVICES, type SapMasterDataConfig } from './master-data';
 import { budgetWarningsOf, sapMessagesOf, SapService } from './service';
 import {
@@ -421,14 +432,22 @@ class SapDialect implements ErpDialect {
         PurchaseOrderItemText: line.description,
         Plant: this.#org.plant,
         MaterialGroup: this.#org.materialGroup,
-        OrderQuantity: line.quantity,
+        OrderQuantity: fitDecimal(
+          line.quantity,
+          SAP_DECIMALS.OrderQuantity,
+          {
+            property: 'OrderQuantity',
+            where: `${where}.quantity`,
+            remedy: 'Round the quantity in the source system, or order in a smaller unit of measure (e.g. G, not KG).',
+          },
+          invalidPo,
+        ),
         PurchaseOrderQuantityUnit: checkLength(
           line.unitOfMeasure ?? 'EA',
           SAP_LENGTHS.PurchaseOrderQuantityUnit,
           `${where}.unitOfMeasure`,
         ),
-        NetPriceAmount: line.unitPrice.amount,
-        NetPriceQuantity: '1',
+        ...sapPrice(line, where),
         // K = cost center, P = project (WBS element) [U category codes of a standard configuration].
         AccountAssignmentCategory: project ? 'P' : 'K',
         ...(split ? { MultipleAcctAssgmtDistribution: '3' } : {}),
@@ -446,7 +465,20 @@ class SapDialect implements ErpDialect {
                 ? { CostCenter: checkLength(d.costCenter, SAP_LENGTHS.CostCenter, `${where}.costCenter`) }
                 : {}),
               ...(d.project ? { WBSElement: checkLength(d.project, SAP_LENGTHS.WBSElement, `${where}.project`) } : {}),
-              ...(split ? { PurgDocNetAmount: amounts[i].amount } : {}),
+              ...(split
+                ? {
+                    PurgDocNetAmount: fitDecimal(
+                      amounts[i].amount,
+                      SAP_DECIMALS.PurgDocNetAmount,
+                      {
+                        property: 'PurgDocNetAmount',
+                        where: `${where}.accountAssignments[${i}].amount`,
+                        remedy: 'Split the line into smaller lines.',
+                      },
+                      invalidPo,
+                    ),
+                  }
+                : {}),
             };
           }),
         },
@@ -457,8 +489,7 @@ class SapDialect implements ErpDialect {
   #canonical(entity: Entity): ErpPurchaseOrder {
     const currency = String(entity.DocumentCurrency);
     const lines: PurchaseOrderLine[] = activeItems(entity).map((item) => {
-      const unitPrice = money(scaled(String(item.NetPriceAmount), currency), currency);
-      const quantity = plainDecimal(String(item.OrderQuantity));
+      const { quantity, unitPrice, amount } = this.#priced(item, currency);
       const assignments =
         isRecord(item.to_AccountAssignment) && Array.isArray(item.to_AccountAssignment.results)
           ? item.to_AccountAssignment.results.filter(isRecord)
@@ -470,7 +501,7 @@ class SapDialect implements ErpDialect {
         quantity,
         unitOfMeasure: String(item.PurchaseOrderQuantityUnit),
         unitPrice,
-        amount: multiply(unitPrice, quantity),
+        amount,
         accountAssignments: assignments.map((a) => ({
           dimensions: {
             glAccount: String(a.GLAccount),
@@ -491,6 +522,27 @@ class SapDialect implements ErpDialect {
       total: fromMinorUnits(total, currency),
       status: entity.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
       lines,
+    };
+  }
+
+  /**
+   * Quantity, price of one unit and net value of an item. SAP's price is per price unit (NetPriceQuantity):
+   * 50.00 per 100 pieces for 1000 pieces is 0.50 a piece and 500.00, not 50.00 and 50000.00. The net value is
+   * computed from SAP's figures, so it is right even when the price of one piece is not a whole cent
+   * (1.00 per 3 pieces: unit price 0.33 rounded, 3 pieces 1.00).
+   */
+  #priced(item: Entity, currency: string): { quantity: string; unitPrice: Money; amount: Money } {
+    const exponent = exponentOf(currency, 'DocumentCurrency');
+    const what = `purchase order item ${String(item.PurchaseOrderItem)}`;
+    const price = parseDecimal(String(item.NetPriceAmount));
+    if (!price) throw this.#unexpected(what, `NetPriceAmount "${String(item.NetPriceAmount)}" is not a decimal`);
+    const quantity = parseDecimal(String(item.OrderQuantity));
+    if (!quantity) throw this.#unexpected(what, `OrderQuantity "${String(item.OrderQuantity)}" is not a decimal`);
+    const priceUnit = priceUnitOf(item.NetPriceQuantity);
+    return {
+      quantity: plainDecimal(String(item.OrderQuantity)),
+      unitPrice: fromMinorUnits(unitPriceMinor(price, priceUnit, exponent).minor, currency),
+      amount: fromMinorUnits(netValueMinor(price, quantity, priceUnit, exponent), currency),
     };
   }
 
@@ -555,6 +607,40 @@ function checkLength(value: string, max: number, where: string): string {
   return value;
 }
 
+/**
+ * NetPriceAmount and NetPriceQuantity of a line: the unit price per 1 unit. A line whose amount is not quantity x
+ * unit price (only a line read back from SAP with a price unit whose piece price is not a whole cent, sent back
+ * in a change) is written as its amount per its quantity instead, so SAP keeps its value.
+ */
+function sapPrice(line: PurchaseOrderLine, where: string): { NetPriceAmount: string; NetPriceQuantity: string } {
+  const fit = (amount: string) =>
+    fitDecimal(
+      amount,
+      SAP_DECIMALS.NetPriceAmount,
+      {
+        property: 'NetPriceAmount',
+        where: `${where}.unitPrice`,
+        remedy: 'Order in a smaller unit of measure, so that one unit costs less.',
+      },
+      invalidPo,
+    );
+  const amountMinor = minorOf(line.amount);
+  if (minorOf(multiply(line.unitPrice, line.quantity, `${where}.quantity`)) === amountMinor) {
+    return { NetPriceAmount: fit(line.unitPrice.amount), NetPriceQuantity: '1' };
+  }
+  const quantity = parseDecimal(line.quantity) as Decimal; // the caller has checked it against OrderQuantity
+  const price = priceForAmount(amountMinor, quantity);
+  if (!price) {
+    throw invalidPo(
+      `${where}.amount ${line.amount.amount} is not quantity ${line.quantity} x unit price ${line.unitPrice.amount}, and no SAP price unit (at most 99999) gives it; correct the line's amount or unit price`,
+    );
+  }
+  return {
+    NetPriceAmount: fit(fromMinorUnits(price.priceMinor, line.amount.currency).amount),
+    NetPriceQuantity: String(price.priceUnit),
+  };
+}
+
 function invalidPo(problem: string): FinanceError {
   return new FinanceError('SCHEMA_INVALID', `Purchase order for SAP: ${problem}.`);
 }
@@ -581,6 +667,19 @@ function scaled(value: string, currency: string): string {
   const [whole, fraction = ''] = plainDecimal(value).split('.');
   if (fraction.length > exponent) return value;
   return exponent === 0 ? whole : `${whole}.${fraction.padEnd(exponent, '0')}`;
+}
+
+/** Price per price unit of an item as SAP holds it, or undefined when NetPriceAmount is not a decimal. */
+function pricePerUnit(item: Entity): { numerator: Decimal; denominator: Decimal } | undefined {
+  const price = parseDecimal(String(item.NetPriceAmount));
+  return price && { numerator: price, denominator: priceUnitOf(item.NetPriceQuantity) };
+}
+
+/** The same price: 50.00 per 100 is 0.50 per 1. */
+function samePrice(have: Entity, want: SapItem): boolean {
+  const a = pricePerUnit(have);
+  const b = pricePerUnit(want as unknown as Entity);
+  return a !== undefined && b !== undefined && sameRatio(a, b);
 }
 
 function etagOf(entity: Entity): string {
@@ -620,7 +719,7 @@ function sameItems(current: Entity[], desired: SapItem[]): boolean {
     return (
       have.PurchaseOrderItemText === want.PurchaseOrderItemText &&
       sameDecimal(have.OrderQuantity, want.OrderQuantity) &&
-      sameDecimal(have.NetPriceAmount, want.NetPriceAmount) &&
+      samePrice(have, want) &&
       have.PurchaseOrderQuantityUnit === want.PurchaseOrderQuantityUnit &&
       haveAssignments.length === wantAssignments.length &&
       wantAssignments.every((a, i) => {

@@ -21,6 +21,7 @@ import { FinanceError } from '../../errors';
 import { fromMinorUnits, minorOf } from '../../model/money';
 import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../dialect';
 import { fitReference } from '../reference';
+import { fitDecimal, type DecimalFacets } from './decimals';
 import type { SapService } from './service';
 
 export const SUPPLIER_INVOICE_SERVICE = 'API_SUPPLIERINVOICE_PROCESS_SRV';
@@ -34,6 +35,17 @@ export const SUPPLIER_INVOICE_LENGTHS = {
   WBSElement: 24,
   SupplierInvoiceItemText: 50,
 } as const;
+
+/**
+ * Edm.Decimal facets of the amounts written [3P: published copies of the service's metadata give both as
+ * precision 14, scale 3; no EDMX in specs]: at most 11 digits before the point.
+ */
+export const SUPPLIER_INVOICE_DECIMALS = {
+  InvoiceGrossAmount: { precision: 14, scale: 3 },
+  SupplierInvoiceItemAmount: { precision: 14, scale: 3 },
+} as const satisfies Record<string, DecimalFacets>;
+
+const SPLIT_IT = 'Post it as several documents, or in a currency SAP can hold it in.';
 
 export interface SupplierInvoiceConfig {
   system: string;
@@ -138,7 +150,12 @@ export async function postSupplierInvoice(
         : {}),
       ...(d.project ? { WBSElement: fit(d.project, SUPPLIER_INVOICE_LENGTHS.WBSElement, `${where}.project`) } : {}),
       DocumentCurrency: posting.currency,
-      SupplierInvoiceItemAmount: magnitude,
+      SupplierInvoiceItemAmount: fitDecimal(
+        magnitude,
+        SUPPLIER_INVOICE_DECIMALS.SupplierInvoiceItemAmount,
+        { property: 'SupplierInvoiceItemAmount', where: `${where}.amount`, remedy: SPLIT_IT },
+        invalid,
+      ),
       // S debit (an expense), H credit (a refund line).
       DebitCreditCode: minor < 0n ? 'H' : 'S',
       // The item text is descriptive only; a longer description is cut rather than the posting refused.
@@ -167,7 +184,12 @@ export async function postSupplierInvoice(
           posting.kind === 'journal' ? 'employeeId' : 'supplierId',
         ),
         DocumentCurrency: posting.currency,
-        InvoiceGrossAmount: fromMinorUnits(total, posting.currency).amount,
+        InvoiceGrossAmount: fitDecimal(
+          fromMinorUnits(total, posting.currency).amount,
+          SUPPLIER_INVOICE_DECIMALS.InvoiceGrossAmount,
+          { property: 'InvoiceGrossAmount', where: 'the total of the lines', remedy: SPLIT_IT },
+          invalid,
+        ),
         TaxIsCalculatedAutomatically: false,
         to_SupplierInvoiceItemGLAcct: { results: items },
       },

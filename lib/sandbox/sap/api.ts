@@ -13,7 +13,7 @@
  * Company codes: FS01 is the sandbox company FS-DEMO, FS02 is FS-JP (SAP company codes have 4 characters).
  */
 import { randomBytes } from 'node:crypto';
-import { fromMinorUnits, minorOf, money, multiply } from '../../model/money';
+import { fromMinorUnits, minorOf, money } from '../../model/money';
 import { budgetFigures } from '../budgets';
 import type { CompanyState } from '../company-state';
 import { ODataSyntaxError, matchesFilter, parseFilter, parseResourcePath } from '../odata';
@@ -670,9 +670,7 @@ function orderCharges(order: Order): Map<string, bigint> {
   const period = (isoDate(order.header.PurchaseOrderDate) ?? '').slice(0, 7);
   for (const item of order.items) {
     if (item.PurchasingDocumentDeletionCode === 'L') continue;
-    const net = minorOf(
-      multiply(money(trimDecimals(String(item.NetPriceAmount), currency), currency), String(item.OrderQuantity)),
-    );
+    const net = netValue(item, currency);
     const single = item.assignments.length === 1;
     for (const assignment of item.assignments) {
       if (!assignment.CostCenter) continue;
@@ -684,6 +682,23 @@ function orderCharges(order: Order): Map<string, bigint> {
     }
   }
   return charges;
+}
+
+/**
+ * An item's net value in minor units: NetPriceAmount x OrderQuantity / NetPriceQuantity, rounded half away from
+ * zero, as SAP values an item whose price is per a price unit (50.00 per 100 pieces) [S EDMX NetPriceQuantity
+ * "Price Unit"]; a missing or zero price unit is 1.
+ */
+function netValue(item: Item, currency: string): bigint {
+  const price = minorOf(money(trimDecimals(String(item.NetPriceAmount), currency), currency));
+  const [whole, fraction = ''] = String(item.OrderQuantity).split('.');
+  const unit = /^\d+(\.0*)?$/.test(String(item.NetPriceQuantity))
+    ? BigInt(String(item.NetPriceQuantity).split('.')[0])
+    : 0n;
+  const numerator = price * BigInt(whole + fraction);
+  const denominator = 10n ** BigInt(fraction.length) * (unit > 0n ? unit : 1n);
+  const rounded = numerator / denominator;
+  return (numerator % denominator) * 2n >= denominator ? rounded + 1n : rounded;
 }
 
 /** "150.000" -> "150.00" for EUR: SAP pads decimals to the field's scale. */
