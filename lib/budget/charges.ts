@@ -14,14 +14,23 @@ export interface ChargeOptions {
   periodFrom: PeriodSource;
   /** The check date, "YYYY-MM-DD": the date of a document that has none of its own. */
   today: string;
+  /**
+   * The order date of the requisition's open purchase order, when it has one (commitment.ts, OpenCommitment):
+   * the date a revision's charges fall on (see documentDate).
+   */
+  orderDate?: string | undefined;
 }
 
 /**
  * The document's own date: when the report was submitted, when the order was placed. A requisition has no
  * date; its purchase order will commit the money when it is ordered, which is now, so the check date is used
- * (as for a report not submitted yet).
+ * (as for a report not submitted yet). Once its purchase order exists, a revision changes that order, which
+ * keeps its order date (finance-purchase-order never moves it) and so the ERP keeps the commitment in that
+ * period: the revision is charged there too, or after a month end its change would be checked against the
+ * wrong month and never netted against the commitment it changes.
  */
-function documentDate(document: MappedDocument, today: string): { date: string; where: string } {
+function documentDate(document: MappedDocument, options: ChargeOptions): { date: string; where: string } {
+  const { today, orderDate } = options;
   switch (document.docType) {
     case 'ExpenseReport':
       return document.submittedAt === undefined
@@ -30,7 +39,9 @@ function documentDate(document: MappedDocument, today: string): { date: string; 
     case 'PurchaseOrder':
       return { date: document.orderDate, where: '/orderDate' };
     case 'Requisition':
-      return { date: today, where: 'the check date' };
+      return orderDate === undefined
+        ? { date: today, where: 'the check date' }
+        : { date: orderDate, where: "the open purchase order's orderDate" };
   }
 }
 
@@ -65,7 +76,7 @@ export function splitAmounts(line: RequisitionLine, path: string): Money[] {
 }
 
 export function chargesOf(document: MappedDocument, options: ChargeOptions): Charge[] {
-  const own = documentDate(document, options.today);
+  const own = documentDate(document, options);
   const documentPeriod = periodOf(own.date, own.where);
   if (document.docType === 'ExpenseReport') {
     return document.lines.map((line, index) => ({

@@ -10,6 +10,7 @@ import type { ErpMessage } from '../model/types';
 import type { MappedDocument } from '../mapping/documents';
 import { aggregateCharges } from './aggregate';
 import { chargesOf } from './charges';
+import type { OpenCommitment } from './commitment';
 import { mapBounded } from './bounded';
 import { documentCurrency } from './document';
 import { dateOf } from './periods';
@@ -32,7 +33,7 @@ export interface BudgetCheckOptions {
    * The document's commitment the ERP already counts (the open purchase order of an earlier version of this
    * requisition, see commitment.ts): taken off per budget key and period, so only the change is checked.
    */
-  committed?: readonly Charge[];
+  committed?: OpenCommitment;
 }
 
 interface KeyAnswer {
@@ -164,9 +165,13 @@ export async function checkDocumentBudget(
 ): Promise<BudgetOutcome> {
   const nowMs = (options.now ?? Date.now)();
   const currency = documentCurrency(document);
-  const charges = chargesOf(document, { periodFrom: options.periodFrom, today: dateOf(nowMs) });
+  const charges = chargesOf(document, {
+    periodFrom: options.periodFrom,
+    today: dateOf(nowMs),
+    orderDate: options.committed?.orderDate,
+  });
   if (checkedAtCreation(dialect)) return deferredOutcome({ name: dialect.name ?? 'erp' }, charges, currency, nowMs);
-  const requests = netOfCommitted(aggregateCharges(charges, currency), options.committed ?? [], currency);
+  const requests = netOfCommitted(aggregateCharges(charges, currency), options.committed?.charges ?? [], currency);
   const ctx: CallContext = { correlationId: options.correlationId };
   const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>
     checkKey(dialect, request, document.company, options, ctx),

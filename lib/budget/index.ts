@@ -10,7 +10,7 @@ export {
   isNoBudget,
   type BudgetCheckOptions,
 } from './check';
-export { openCommitmentOf } from './commitment';
+export { openCommitmentOf, type OpenCommitment } from './commitment';
 export { budgetDocumentOf, documentCurrency } from './document';
 export { dateOf, periodOf } from './periods';
 export {

@@ -99,7 +99,7 @@ export = function register(RED: NodeAPI): void {
                 { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
                 { correlationId },
               )
-            : [];
+            : undefined;
         msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId, committed });
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;

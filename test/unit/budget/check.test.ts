@@ -182,15 +182,23 @@ describe('checkDocumentBudget', () => {
     // Without the earlier version's PO taken off, its 600.00 counts twice: 999.99 > 400.00 available.
     expect((await checkDocumentBudget(erp, revision, OPTIONS)).status).toBe('exceeded');
     erp.calls.length = 0;
-    const committed = [
-      {
-        lineId: '1',
-        period: '2026-03',
-        dimensions: { costCenter: 'CC-400', glAccount: '6200' },
-        amount: eur('600.00'),
-      },
-      { lineId: '2', period: '2026-03', dimensions: { costCenter: 'CC-400', glAccount: '6210' }, amount: eur('25.00') },
-    ];
+    const committed = {
+      orderDate: '2026-03-05',
+      charges: [
+        {
+          lineId: '1',
+          period: '2026-03',
+          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
+          amount: eur('600.00'),
+        },
+        {
+          lineId: '2',
+          period: '2026-03',
+          dimensions: { costCenter: 'CC-400', glAccount: '6210' },
+          amount: eur('25.00'),
+        },
+      ],
+    };
     const budget = await checkDocumentBudget(erp, revision, { ...OPTIONS, committed });
     expect(erp.calls.map(({ request }) => [request.costCenter, request.glAccount, request.amount.amount])).toEqual([
       ['CC-400', '6200', '399.99'],
@@ -198,6 +206,37 @@ describe('checkDocumentBudget', () => {
     ]);
     // 600.00 + 399.99 of 1,000.00 consumed: near the limit, not over it.
     expect(budget).toMatchObject({ status: 'warning', requested: eur('1009.99') });
+  });
+
+  it("checks a revision after a month end in its purchase order's month, where the ERP keeps the commitment", async () => {
+    const erp = new BudgetTable({ 'CC-400/6200': { budget: '1000.00', spent: '600.00' } });
+    const revision = requisition(
+      [
+        orderLine('1', '3', '333.33', '999.99', [
+          { dimensions: { costCenter: 'CC-400', glAccount: '6200' }, percent: '100' },
+        ]),
+      ],
+      '999.99',
+    );
+    // Ordered on 31 March for 600.00; the revision is checked on 1 April.
+    const committed = {
+      orderDate: '2026-03-31',
+      charges: [
+        {
+          lineId: '1',
+          period: '2026-03',
+          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
+          amount: eur('600.00'),
+        },
+      ],
+    };
+    const firstOfApril = { ...OPTIONS, now: () => Date.parse('2026-04-01T08:00:00Z'), committed };
+    await checkDocumentBudget(erp, revision, firstOfApril);
+    expect(erp.calls.map(({ request }) => [request.period, request.amount.amount])).toEqual([['2026-03', '399.99']]);
+    erp.calls.length = 0;
+    // A requisition without a purchase order is still charged in the month it is checked.
+    await checkDocumentBudget(erp, revision, { ...firstOfApril, committed: undefined });
+    expect(erp.calls.map(({ request }) => [request.period, request.amount.amount])).toEqual([['2026-04', '999.99']]);
   });
 
   it('applies the configured behaviour when the ERP has no budget, and says so', async () => {
