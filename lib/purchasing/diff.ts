@@ -1,8 +1,9 @@
 /**
  * What changed between two versions of a purchase order, as a list of changes that can be applied again to
  * whatever the ERP holds now. Lines are matched by lineId, so a quantity revision, an added or removed line
- * and a re-split of the coding are each one change, and a change re-applied after the ERP's copy moved on
- * (HTTP 412) touches only the fields it is about: an edit made in the ERP to another line or field stays.
+ * and a re-split of the coding are each one change. A change re-applied after the ERP's copy moved on
+ * (HTTP 412) touches only the header fields it is about, so a buyer's edit of another header field stays;
+ * the lines are the pack's and are sent as the version wants them (see reconcile).
  */
 import type { PurchaseOrderPatch } from '../erp/dialect';
 import type { PurchaseOrderLine } from '../model/types';
@@ -86,6 +87,34 @@ export function applyChanges(
     }
   }
   return result;
+}
+
+/**
+ * What to send to a PO whose ERP copy is `base`, for a version that wants `wanted` and changed its header by
+ * `changes`. Header fields: only the changed ones are re-applied, so a buyer's edit of another header field in
+ * the ERP stays. Lines: the version's lines whole (added, changed and removed as needed), never the changes
+ * re-applied to the ERP's reading of them, because that reading may be
+ * - another form of the same lines: Business Central and ERPNext read a split line back as amount splits of
+ *   quantity 1, and a quantity change re-applied there keeps the old amounts (the change is lost);
+ * - a half-done earlier attempt: Business Central replaces lines by deleting all and posting them one by one,
+ *   so a failure midway leaves lines missing that the version's changes do not mention.
+ * The lines read back are kept when they already are the wanted ones, so nothing is written needlessly.
+ */
+export function reconcile(
+  base: PurchaseOrderContent,
+  changes: readonly PurchaseOrderChange[],
+  wanted: PurchaseOrderContent,
+): PurchaseOrderContent {
+  const headerChanges = changes.filter((change) => change.kind === 'header');
+  const header = applyChanges({ ...base, lines: [] }, headerChanges);
+  return { ...header, lines: sameLineSet(base.lines, wanted.lines) ? base.lines : wanted.lines };
+}
+
+/** The same lines, whatever their order (an ERP may number and sort its lines itself). */
+function sameLineSet(held: readonly PurchaseOrderLine[], wanted: readonly PurchaseOrderLine[]): boolean {
+  if (held.length !== wanted.length) return false;
+  const byId = new Map(held.map((line) => [line.lineId, line]));
+  return wanted.every((line) => byId.has(line.lineId) && sameValue(byId.get(line.lineId), line));
 }
 
 /** Only the fields in which `target` differs from `base`; `lines` (the whole set) when any line differs. */

@@ -10,8 +10,9 @@
  * 4. Create or update: only an approved requisition; every validation failure at once (the document's
  *    rules and the ERP's master data) -> refused with the list. A PO not yet in the ERP is created through
  *    the ledger (LedgerWriter, operation `create-po`: once per version, looked up by external reference
- *    whenever an earlier attempt may have created it). A PO that exists gets only what changed since the
- *    last applied version, with If-Match (update.ts); nothing changed -> nothing is written.
+ *    whenever an earlier attempt may have created it). A PO that exists gets what changed since the last
+ *    applied version, with If-Match (update.ts): the changed header fields and the version's lines; nothing
+ *    changed -> nothing is written.
  * 5. Record the applied version, so later versions are diffed against it and older ones are stale.
  *
  * A write the ERP refuses for budget (its availability control at creation, see budget-refusal.ts) is the
@@ -215,6 +216,7 @@ async function update(
         documentId: record.erpRef.documentId,
         ...(record.erpCopy === undefined ? {} : { cached: record.erpCopy }),
         changes,
+        wanted,
         ledgerKey: ledgerKey(ledgerParts(event, UPDATE_OPERATION)),
         correlationId: event.correlationId,
       });

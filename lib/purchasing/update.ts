@@ -2,8 +2,13 @@
  * Sending one version's changes to a purchase order that exists in the ERP, with optimistic concurrency:
  * the PATCH carries only the fields that change and If-Match with the ETag of the copy the change was
  * computed on. The first try uses the copy this host wrote last (no read needed); when the ERP answers 412
- * (someone changed the PO since), the PO is read again, the same changes are applied to what it holds now,
- * and the PATCH is tried once more. A second 412 is a retryable ERP_CONFLICT.
+ * (someone changed the PO since, or an earlier attempt of this update was partly applied), the PO is read
+ * again and the PATCH is tried once more. A second 412 is a retryable ERP_CONFLICT.
+ *
+ * What is sent (diff.ts, reconcile): the header fields this version changed, re-applied to what the ERP holds
+ * (a buyer's edit of another header field stays), and the version's lines whole whenever the ERP's lines
+ * are not those: the lines are the pack's, and only the wanted content can restore a line an interrupted
+ * attempt removed or a change the ERP's reading of a split line cannot carry.
  *
  * The Idempotency-Key of each PATCH is derived from the version's ledger key, the ETag and the body, so a
  * repeated request (a retry after a lost answer) is replayed by an ERP that honours the key, and two
@@ -13,13 +18,16 @@ import type { ErpDialect, ErpPurchaseOrder, PurchaseOrderPatch } from '../erp/di
 import { FinanceError, isFinanceError } from '../errors';
 import { idempotencyKeyFor } from '../posting/idempotent-write';
 import { contentOf, type PurchaseOrderContent } from './document';
-import { applyChanges, isEmptyPatch, patchBetween, stableJson, type PurchaseOrderChange } from './diff';
+import { isEmptyPatch, patchBetween, reconcile, stableJson, type PurchaseOrderChange } from './diff';
 
 export interface UpdateRequest {
   documentId: string;
   /** The ERP's copy as this host last wrote it, with its ETag; absent when unknown (the PO is read first). */
   cached?: { content: PurchaseOrderContent; etag: string };
+  /** What changed since the last applied version: its header changes are re-applied to the ERP's copy. */
   changes: readonly PurchaseOrderChange[];
+  /** What the version asks for: its lines are sent whole whenever the ERP's lines differ from them. */
+  wanted: PurchaseOrderContent;
   /** The ledger key of this version's update (`source:docType:docId:version:update-po`). */
   ledgerKey: string;
   correlationId: string;
@@ -58,7 +66,7 @@ export async function updatePurchaseOrder(
     return { content: contentOf(po), etag: po.erpRef.etag, po };
   };
   const send = async (base: Base): Promise<UpdateOutcome> => {
-    const content = applyChanges(base.content, request.changes);
+    const content = reconcile(base.content, request.changes, request.wanted);
     const patch = patchBetween(base.content, content);
     if (isEmptyPatch(patch)) return { action: 'unchanged', ...(base.po === undefined ? {} : { po: base.po }) };
     const idempotencyKey = idempotencyKeyFor(`${request.ledgerKey}|${base.etag}|${stableJson(patch)}`);

@@ -176,7 +176,7 @@ describe('finance-purchase-order node', () => {
     expect(after.etag).not.toBe(before.etag);
   });
 
-  it('412: the PO changed in the ERP since the node wrote it; the node reads it, re-applies its change and keeps the edit', async () => {
+  it("412: the PO changed in the ERP since the node wrote it; the node reads it, re-applies its change, keeps the header edit and sets the lines to the requisition's", async () => {
     await load();
     const created = await send(message(requisition()));
     const url = `${sandboxUrl}/api/v1/companies/FS-DEMO/purchaseOrders/${created.msg.erp.documentId}`;
@@ -186,6 +186,7 @@ describe('finance-purchase-order node', () => {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/json', 'If-Match': current.headers.get('etag')! },
       body: JSON.stringify({
+        orderDate: '2026-03-12',
         lines: doc.lines.map((each: Msg) => (each.lineId === '2' ? { ...each, description: 'Dock (ERP edit)' } : each)),
       }),
     });
@@ -197,7 +198,9 @@ describe('finance-purchase-order node', () => {
     expect(updated.msg.purchaseOrder.action).toBe('updated');
     const [after] = await purchaseOrders();
     expect(after.lines[0].quantity).toBe('3');
-    expect(after.lines[1].description).toBe('Dock (ERP edit)');
+    // The lines are the requisition's (a line edit in the ERP is replaced); the buyer's header edit stays.
+    expect(after.lines[1].description).toBe('USB-C dock');
+    expect(after.orderDate).toBe('2026-03-12');
     expect((await state()).counters.writes).toBe(writesBefore + 1);
   });
 

@@ -236,9 +236,10 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
       expect(refused(await sync(requisition())).error.code).toBe('STALE_VERSION');
     });
 
-    it('412 (changed in the ERP meanwhile): reads it again, re-applies the change, keeps the ERP edit', async () => {
+    it("412 (changed in the ERP meanwhile): reads it again, sends the version's lines, keeps the header edit", async () => {
       const created = synced(await sync(requisition()));
       await editInErp(created.erp.documentId, {
+        orderDate: '2026-03-11',
         lines: (await purchaseOrders())[0].lines.map((each: { lineId: string }) =>
           each.lineId === '2' ? { ...each, description: 'USB-C dock (edited in the ERP)' } : each,
         ),
@@ -253,12 +254,15 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
       ]);
       const [po] = await purchaseOrders();
       expect(po.lines[0].quantity).toBe('3');
-      expect(po.lines[1].description).toBe('USB-C dock (edited in the ERP)');
+      // The lines are the pack's (they carry the requisition's coding); a header field the version did not
+      // change keeps the buyer's edit.
+      expect(po.lines[1].description).toBe('USB-C dock');
+      expect(po.orderDate).toBe('2026-03-11');
       // The next version is sent against the ETag of that write: no 412 again.
       http.log.length = 0;
       synced(await sync(quantityRevision(3, '4')));
       expect(http.log.map((request) => [request.method, request.outcome])).toEqual([['PATCH', 200]]);
-      expect((await purchaseOrders())[0].lines[1].description).toBe('USB-C dock (edited in the ERP)');
+      expect((await purchaseOrders())[0].orderDate).toBe('2026-03-11');
     });
 
     it('an ERP refusal the master data check cannot see leaves as refused with the ERP answer', async () => {

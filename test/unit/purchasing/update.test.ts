@@ -74,6 +74,7 @@ function request(erp: FakeErp, cached: boolean) {
     documentId: 'po-1',
     ...(cached ? { cached: { content: erp.held, etag: `"${erp.etag}"` } } : {}),
     changes: diffPurchaseOrder(base, content(quantityRevision)),
+    wanted: content(quantityRevision),
     ledgerKey: 'coupa:Requisition:REQ-1001:2:update-po',
     correlationId: 'corr-7',
   };
@@ -113,9 +114,12 @@ describe('updatePurchaseOrder', () => {
     expect(erp.calls.map((call) => call.op)).toEqual(['get', 'patch']);
   });
 
-  it('on 412 reads the PO again, re-applies the change to what it holds and sends it once more', async () => {
+  it("on 412 reads the PO again and sends once more: the version's lines, the buyer's header edit kept", async () => {
     const erp = new FakeErp(content());
-    const edited = content((lines) => (lines[1].description = 'USB-C dock, edited in the ERP'));
+    const edited = {
+      ...content((lines) => (lines[1].description = 'USB-C dock, edited in the ERP')),
+      orderDate: '2026-03-11',
+    };
     erp.editsBeforePatch.push(() => edited);
     const outcome = await updatePurchaseOrder(erp, request(erp, true));
     expect(erp.calls.map((call) => [call.op, call.ifMatch])).toEqual([
@@ -124,10 +128,46 @@ describe('updatePurchaseOrder', () => {
       ['patch', '"2"'],
     ]);
     expect(outcome.action).toBe('updated');
-    expect(erp.held.lines[0].quantity).toBe('3');
-    expect(erp.held.lines[1].description).toBe('USB-C dock, edited in the ERP');
+    expect(Object.keys(erp.calls[2].patch!)).toEqual(['lines']);
+    // The lines are the pack's: the ERP holds the version's lines, its line edit is replaced.
+    expect(erp.held.lines).toEqual(content(quantityRevision).lines);
+    // A header field the version did not change keeps the buyer's edit.
+    expect(erp.held.orderDate).toBe('2026-03-11');
     // Each request has its own Idempotency-Key.
     expect(erp.calls[0].ctx.idempotencyKey).not.toBe(erp.calls[2].ctx.idempotencyKey);
+  });
+
+  it("on 412 sends the wanted lines, not the change re-applied to the ERP's reading of a split line", async () => {
+    // Business Central reads a split line back as quantity 1 at the line's total with amount splits; a
+    // quantity change re-applied to that reading would keep the old split amounts, and BC the old total.
+    const folded = content((lines) => {
+      lines[0].quantity = '1';
+      lines[0].unitPrice = eur('300.00');
+      lines[0].accountAssignments = [
+        { dimensions: { costCenter: 'CC-400', glAccount: '0650' }, amount: eur('180.00') },
+        { dimensions: { costCenter: 'CC-500', glAccount: '0650' }, amount: eur('120.00') },
+      ];
+    });
+    const erp = new FakeErp(content());
+    erp.editsBeforePatch.push(() => ({ ...folded, orderDate: '2026-03-11' }));
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(outcome.action).toBe('updated');
+    expect(erp.held.lines[0]).toEqual(content(quantityRevision).lines[0]);
+    expect(erp.held.orderDate).toBe('2026-03-11');
+    expect(outcome.action === 'updated' && outcome.content).toEqual({
+      ...content(quantityRevision),
+      orderDate: '2026-03-11',
+    });
+  });
+
+  it('on 412 restores a line an interrupted earlier attempt removed, though the changes do not mention it', async () => {
+    // Business Central replaces lines by deleting them all and posting them one by one: an attempt that failed
+    // midway leaves the PO with line 1 revised and line 2 gone, and the retry meets a 412.
+    const erp = new FakeErp(content());
+    erp.editsBeforePatch.push(() => content((lines) => (quantityRevision(lines), lines.splice(1, 1))));
+    const outcome = await updatePurchaseOrder(erp, request(erp, true));
+    expect(outcome.action).toBe('updated');
+    expect(erp.held.lines).toEqual(content(quantityRevision).lines);
   });
 
   it('writes nothing when the PO read after a 412 already holds the change', async () => {

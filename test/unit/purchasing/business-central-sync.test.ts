@@ -1,0 +1,151 @@
+/**
+ * finance-purchase-order against the sandbox's Business Central simulator with the real BC dialect: the
+ * updates whose ERP reading differs from what the pack wrote (a split line read back as amount splits of
+ * quantity 1) or was left half-done by an interrupted attempt (BC replaces lines by deleting all and posting
+ * them one by one).
+ */
+import { ErpClient, type ErpHttp, type ErpRequest, type ErpResponse } from '../../../lib/erp/client';
+import { createDialect } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
+import type { PurchaseOrder, PurchaseOrderLine } from '../../../lib/model/types';
+import { LedgerWriter } from '../../../lib/posting/idempotent-write';
+import { KeyedQueue } from '../../../lib/purchasing/keyed-queue';
+import { syncPurchaseOrder, type SyncDependencies, type SyncResult } from '../../../lib/purchasing/sync';
+import { VersionBook } from '../../../lib/purchasing/versions';
+import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
+import { storeFolder } from './fixtures';
+
+const eur = (amount: string) => ({ amount, currency: 'EUR' });
+const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
+const TODAY = new Date().toISOString().slice(0, 10);
+
+/** Passes requests on; `failLinePost` answers the nth POST of purchase order lines with a 503 unsent. */
+class FaultyHttp implements ErpHttp {
+  linePosts = 0;
+  failLinePost?: number;
+  constructor(private readonly inner: ErpHttp) {}
+
+  async request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
+    if (request.method === 'POST' && /purchaseOrderLines$/.test(request.path)) {
+      this.linePosts += 1;
+      if (this.linePosts === this.failLinePost) {
+        throw new FinanceError('ERP_UNAVAILABLE', 'ERP answered 503', { httpStatus: 503, retryable: true });
+      }
+    }
+    return this.inner.request<T>(request);
+  }
+}
+
+function line(lineId: string, quantity: string, price: string, splits: PurchaseOrderLine['accountAssignments']) {
+  const amount = ((Number(quantity) * Number(price) * 100) / 100).toFixed(2);
+  return {
+    lineId,
+    description: `Item ${lineId}`,
+    quantity,
+    unitPrice: eur(price),
+    amount: eur(amount),
+    accountAssignments: splits,
+  };
+}
+
+const whole = [{ percent: '100', dimensions: { costCenter: 'CC-100', glAccount: '6300' } }];
+const halves = [
+  { percent: '50', dimensions: { costCenter: 'CC-100', glAccount: '6300' } },
+  { percent: '50', dimensions: { costCenter: 'CC-200', glAccount: '6300' } },
+];
+
+function order(version: number, lines: PurchaseOrderLine[]): PurchaseOrder {
+  const cents = lines.reduce((sum, each) => sum + BigInt(each.amount.amount.replace('.', '')), 0n);
+  return {
+    docType: 'PurchaseOrder',
+    sourceRef: { system: 'coupa', id: 'PO-88', version },
+    externalReference: 'coupa:PO-88',
+    supplierId: 'SUP-1001',
+    orderDate: TODAY,
+    currency: 'EUR',
+    total: eur(`${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`),
+    lines,
+  };
+}
+
+describe('syncPurchaseOrder against the Business Central simulator', () => {
+  const folder = storeFolder('bc-sync');
+  let sandbox: SandboxHandle;
+  let client: ErpClient;
+  let http: FaultyHttp;
+  let deps: SyncDependencies;
+
+  beforeEach(async () => {
+    sandbox = await startSandbox({ port: 0, auth: { type: 'oauth2', ...CLIENT } });
+    const config = {
+      baseUrl: sandbox.url,
+      name: 'bc',
+      dialect: 'business-central',
+      company: 'FS-DEMO',
+      auth: {
+        type: 'oauth2' as const,
+        tokenUrl: `${sandbox.url}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
+        scope: 'https://api.businesscentral.dynamics.com/.default',
+        clientAuth: 'body' as const,
+        ...CLIENT,
+      },
+      options: { tenant: 'contoso.onmicrosoft.com', environment: 'Production', referenceApi: 'finsync/finance/v1.0' },
+    };
+    client = new ErpClient({ circuitBreaker: null, ...config });
+    http = new FaultyHttp(client);
+    const store = folder.open();
+    deps = {
+      dialect: createDialect('business-central', http, config),
+      writer: new LedgerWriter(store, { ownerPrefix: 'test' }),
+      versions: new VersionBook(store),
+      queue: new KeyedQueue(),
+    };
+  });
+  afterEach(async () => {
+    client.close();
+    await sandbox.close();
+  });
+  afterAll(() => folder.cleanup());
+
+  const sync = (document: PurchaseOrder) =>
+    syncPurchaseOrder(deps, { document, correlationId: 'corr-bc', now: new Date() });
+  const synced = (result: SyncResult) => {
+    if (result.outcome !== 'synced')
+      throw new Error(`expected synced, got ${result.error.code}: ${result.error.message}`);
+    return result;
+  };
+  const held = (id: string) => deps.dialect.getPurchaseOrder(id, { correlationId: 'check' });
+
+  it('a quantity change of a split line after a buyer edited the PO in BC (412) reaches BC; the edit stays', async () => {
+    const created = synced(await sync(order(1, [line('L1', '2', '150.00', halves)])));
+    const id = created.erpRef.documentId;
+    // A buyer moves the order date in BC: the ETag the pack holds is stale now.
+    const current = await held(id);
+    await deps.dialect.patchPurchaseOrder(id, { orderDate: '2099-12-31' }, current.erpRef.etag!, ctx());
+    const result = synced(await sync(order(2, [line('L1', '3', '150.00', halves)])));
+    expect(result.purchaseOrder.action).toBe('updated');
+    const after = await held(id);
+    expect(after.total.amount).toBe('450.00');
+    expect(after.orderDate).toBe('2099-12-31');
+  });
+
+  it('the retry of an update that failed midway through replacing the lines restores every line', async () => {
+    const v1 = [line('L1', '2', '150.00', whole), line('L2', '1', '100.00', whole)];
+    const created = synced(await sync(order(1, v1)));
+    const v2 = order(2, [line('L1', '3', '150.00', whole), v1[1]]);
+    http.failLinePost = http.linePosts + 2;
+    await expect(sync(v2)).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+    // The retry policy sends the same version again.
+    synced(await sync(v2));
+    const after = await held(created.erpRef.documentId);
+    expect(after.lines.map((each) => [each.lineId, each.quantity])).toEqual([
+      ['L1', '3'],
+      ['L2', '1'],
+    ]);
+    expect(after.total.amount).toBe('550.00');
+  });
+});
+
+function ctx() {
+  return { correlationId: 'buyer' };
+}
