@@ -14,10 +14,16 @@
  *   `referenceApi` set (a custom API page, see README) purchase orders go through that page, which adds
  *   `yourReference` (Purchase Header "Your Reference", Text[35]); without it the pack's ledger is the only
  *   guard against a second create;
- * - postings: an expense is a general journal batch (`journals` code EXPENSES by default, `journalLines`,
- *   bound action `Microsoft.NAV.post`) with documentNumber (20) and externalDocumentNumber (35) from the
- *   reference; posted, it is found by documentNumber in `generalLedgerEntries` [S metadata]. A payable is a
- *   `purchaseInvoices` document with `vendorInvoiceNumber` (35), posted with `Microsoft.NAV.post` [S, D];
+ * - postings: an expense is a general journal with documentNumber (20) and externalDocumentNumber (35) from
+ *   the reference, in a journal batch of its own (`journals` code FS + 8 hex digits of the document number,
+ *   created with the balancing account of the configured batch, EXPENSES by default, and deleted once posted)
+ *   because `Microsoft.NAV.post` posts every line of a batch [S metadata: journals insertable and deletable;
+ *   D dynamics_journal_create; U balancingAccountId writable]. A retry inserts only the lines still missing;
+ *   posted, it is found by documentNumber in `generalLedgerEntries` and must total what the posting totals
+ *   (the net outside the balancing account), else it needs a person. Journal lines have no currency: BC books
+ *   them in the local currency (generalLedgerSetup.localCurrencyCode), so another currency is refused. A
+ *   payable is a `purchaseInvoices` document with `vendorInvoiceNumber` (35) and currencyCode, posted with
+ *   `Microsoft.NAV.post` [S, D];
  * - budgets: API v2.0 has no budget entity [S]; the Analytics API's `generalLedgerBudgetEntries` [D] (with
  *   `dimensionSetEntries` [U]) minus actuals from `generalLedgerEntries` minus open purchase order lines of
  *   the period, computed here. Cost centers are the DEPARTMENT dimension, projects the PROJECT dimension
@@ -25,9 +31,11 @@
  * - master data: vendors, employees, accounts, dimension values, projects, with `@odata.nextLink` paging and
  *   `Prefer: odata.maxpagesize`; errors keep BC's `error.code` and message (the client puts them in
  *   details.vendorCode and the message).
- * Decimals travel as JSON numbers (BC's Edm.Decimal); every amount is turned into minor units through its
- * decimal text, never added as a float.
+ * Decimals travel as JSON numbers (BC's Edm.Decimal) through jsonNumber, which refuses what a double cannot
+ * carry exactly; every amount read is turned into minor units through its decimal text, never added as a
+ * float. Budgets, actuals and journals are local-currency figures: a request in another currency is refused.
  */
+import { createHash } from 'node:crypto';
 import { FinanceError, isFinanceError } from '../../errors';
 import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
 import type {
@@ -40,6 +48,7 @@ import type {
   PurchaseOrderLine,
 } from '../../model/types';
 import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import { jsonNumber } from '../json-number';
 import type {
   BudgetAvailability,
   CallContext,
@@ -131,7 +140,9 @@ class BusinessCentralDialect implements ErpDialect {
 
   async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
     const { from, to } = periodRange(request.period);
-    const currency = request.amount.currency;
+    // Budget entries and G/L entries are in the company's local currency; a request in another one would be
+    // compared with figures that only look like its currency.
+    const currency = await this.#requireLocalCurrency(request.amount.currency, 'budget', ctx);
     const wanted = this.#wantedDimensions(request);
     const glFilter = request.glAccount ? ` and glAccountNo eq ${quote(request.glAccount)}` : '';
     const analytics = await this.#analyticsPath();
@@ -187,6 +198,7 @@ class BusinessCentralDialect implements ErpDialect {
       for (const line of asEntities(order.purchaseOrderLines)) {
         if (request.glAccount && line.lineObjectNumber !== request.glAccount) continue;
         if (!matches(dimensionsOf(line.dimensionSetLines), wanted)) continue;
+        this.#requireLocalOrder(order, currency);
         commitments += minor(line.amountExcludingTax, 'amountExcludingTax');
       }
     }
@@ -202,6 +214,20 @@ class BusinessCentralDialect implements ErpDialect {
       status: requested > available ? 'exceeded' : 'within',
       erpMessages: [],
     };
+  }
+
+  /**
+   * Order line amounts are in the order's currency and API v2.0 gives no local-currency amount for them: adding
+   * a foreign-currency order to local-currency budget figures would be money wrong, so the check stops instead.
+   */
+  #requireLocalOrder(order: Entity, local: string): void {
+    const code = this.#currency(order, local);
+    if (code === local) return;
+    throw new FinanceError(
+      'CURRENCY_MISMATCH',
+      `Business Central company "${this.#company}" has open purchase order ${String(order.number)} in ${code} on this budget, but budgets are in its local currency ${local} and API v2.0 gives no ${local} amount for order lines. Check this budget in Business Central, or receive and invoice that order so its cost is in the G/L.`,
+      { retryable: false, details: { currency: code, localCurrency: local, order: order.number } },
+    );
   }
 
   #wantedDimensions(request: { costCenter?: string; project?: string }): Record<string, string> {
@@ -357,7 +383,8 @@ class BusinessCentralDialect implements ErpDialect {
       checkLength(line.lineId, BC_LENGTHS.description2, `${where}.lineId (kept in description2)`);
       const assignments = line.accountAssignments;
       if (assignments.length === 1) {
-        return [this.#line(line, assignments[0].dimensions, Number(line.quantity), line.unitPrice, where)];
+        const quantity = jsonNumber(line.quantity, `${where}.quantity`);
+        return [this.#line(line, assignments[0].dimensions, quantity, line.unitPrice, where)];
       }
       const amounts = assignments.every((a) => a.percent !== undefined)
         ? splitByPercent(
@@ -384,7 +411,7 @@ class BusinessCentralDialect implements ErpDialect {
       description: line.description,
       description2: line.lineId,
       quantity,
-      directUnitCost: Number(unitCost.amount),
+      directUnitCost: jsonNumber(unitCost.amount, `${where} unit cost`),
       dimensionSetLines: this.#dimensionSetLines(dimensions),
     };
   }
@@ -482,51 +509,181 @@ class BusinessCentralDialect implements ErpDialect {
   // ---- postings --------------------------------------------------------------------------------
 
   async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
-    const existing = await this.#findPosting(posting.kind, posting.externalReference, ctx);
-    if (existing) return existing;
-    return posting.kind === 'journal' ? this.#postJournal(posting, ctx) : this.#postInvoice(posting, ctx);
+    if (posting.kind === 'payable') {
+      return (await this.#findPosting('payable', posting.externalReference, ctx)) ?? this.#postInvoice(posting, ctx);
+    }
+    const lines = this.#journalLineBodies(posting);
+    await this.#requireLocalCurrency(posting.currency, 'journal', ctx);
+    const expected = sumMinor(posting.lines.map((line) => line.amount));
+    const existing = await this.#findPosting('journal', posting.externalReference, ctx);
+    if (existing) return this.#completePosting(existing, expected, posting);
+    return this.#postJournal(posting, lines, expected, ctx);
   }
 
-  async #postJournal(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
-    const journalId = await this.#journalId(ctx);
-    const journal = `${await this.#standardPath()}/journals(${journalId})`;
+  /**
+   * A journal goes through a batch of its own, never the shared one: `Microsoft.NAV.post` posts every line of
+   * a batch, so in a shared batch one report's post would also post another report's lines left by a failed
+   * attempt (booking that report in part). Lines an earlier attempt left in this batch are compared with the
+   * posting and only the missing ones are inserted; the G/L total is checked after the post.
+   */
+  async #postJournal(
+    posting: PostingRequest,
+    lines: Entity[],
+    expected: bigint,
+    ctx: CallContext,
+  ): Promise<PostingRef> {
     const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
-    // Lines left by an attempt that stopped before the post action are posted, not inserted again.
-    const waiting = await this.#all(
-      `${journal}/journalLines`,
-      { $filter: `documentNumber eq ${quote(documentNumber)}` },
-      ctx,
-    );
-    if (waiting.length === 0) {
-      for (const [index, line] of posting.lines.entries()) {
-        const where = `lines[${index}]`;
-        if (!line.dimensions.glAccount)
-          throw invalidPosting(`${where}: dimensions.glAccount is required; BC posts the line to it`);
-        const description = line.description ?? posting.externalReference;
-        await this.#call(
-          {
-            method: 'POST',
-            path: `${journal}/journalLines`,
-            body: {
-              accountType: 'G_x002F_L_x0020_Account',
-              accountNumber: line.dimensions.glAccount,
-              postingDate: posting.postingDate,
-              documentNumber,
-              externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber),
-              amount: Number(line.amount.amount),
-              description: description.slice(0, BC_LENGTHS.description),
-              dimensionSetLines: this.#dimensionSetLines(line.dimensions),
-            },
-          },
-          ctx,
-        );
-      }
+    const batch = await this.#postingBatch(documentNumber, ctx);
+    const path = `${await this.#standardPath()}/journals(${String(batch.id)})`;
+    const waiting = await this.#all(`${path}/journalLines`, { $expand: 'dimensionSetLines' }, ctx);
+    for (const line of this.#missingLines(waiting, lines, batch, documentNumber, posting.currency)) {
+      await this.#call({ method: 'POST', path: `${path}/journalLines`, body: line }, ctx);
     }
-    await this.#call({ method: 'POST', path: `${journal}/Microsoft.NAV.post` }, ctx);
+    await this.#call({ method: 'POST', path: `${path}/Microsoft.NAV.post` }, ctx);
     const posted = await this.#findPosting('journal', posting.externalReference, ctx);
     if (!posted)
       throw this.#unexpected('the posted journal', `no general ledger entries with document number ${documentNumber}`);
-    return posted;
+    const complete = this.#completePosting(posted, expected, posting);
+    await this.#dropBatch(path, ctx);
+    return complete;
+  }
+
+  /** The journal line bodies, checked before anything is sent (account, amount as an exact JSON number). */
+  #journalLineBodies(posting: PostingRequest): Entity[] {
+    const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
+    return posting.lines.map((line, index) => {
+      const where = `lines[${index}]`;
+      if (!line.dimensions.glAccount)
+        throw invalidPosting(`${where}: dimensions.glAccount is required; BC posts the line to it`);
+      const description = line.description ?? posting.externalReference;
+      return {
+        accountType: 'G_x002F_L_x0020_Account',
+        accountNumber: line.dimensions.glAccount,
+        postingDate: posting.postingDate,
+        documentNumber,
+        externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber),
+        amount: jsonNumber(line.amount.amount, `journal ${where}.amount`),
+        description: description.slice(0, BC_LENGTHS.description),
+        dimensionSetLines: this.#dimensionSetLines(line.dimensions),
+      };
+    });
+  }
+
+  /**
+   * This posting's own batch: found by its code, or created with the balancing account of the configured
+   * batch (journals are insertable and deletable in API v2.0 [S metadata; D dynamics_journal_create]).
+   */
+  async #postingBatch(documentNumber: string, ctx: CallContext): Promise<Entity> {
+    const journals = `${await this.#standardPath()}/journals`;
+    const code = batchCode(documentNumber);
+    const displayName = `finance-sync ${documentNumber}`;
+    const [found] = await this.#all(journals, { $filter: `code eq ${quote(code)}` }, ctx);
+    if (found) {
+      if (found.displayName !== displayName) throw this.#batchTaken(code, found, documentNumber);
+      return found;
+    }
+    const configured = await this.#configuredJournal(ctx);
+    const balancing = configured.balancingAccountId;
+    const body: Entity = {
+      code,
+      displayName,
+      ...(typeof balancing === 'string' && balancing !== EMPTY_GUID ? { balancingAccountId: balancing } : {}),
+    };
+    const { data } = await this.#call({ method: 'POST', path: journals, body }, ctx);
+    return this.#entity(data, `the created journal batch ${code}`);
+  }
+
+  #batchTaken(code: string, found: Entity, documentNumber: string): FinanceError {
+    return new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (Business Central) already has a general journal batch ${code} ("${String(found.displayName)}") that is not the batch of document ${documentNumber}; rename or delete that batch in Business Central (General Journals), then retry.`,
+      { retryable: false, details: { journal: code, documentNumber } },
+    );
+  }
+
+  /**
+   * The lines still to insert: the posting's lines minus those an earlier attempt left in the batch. A waiting
+   * line that is no line of this posting (another document, or a changed line) needs a person: posting the
+   * batch would book it too.
+   */
+  #missingLines(waiting: Entity[], lines: Entity[], batch: Entity, documentNumber: string, currency: string): Entity[] {
+    const missing = [...lines];
+    for (const have of waiting) {
+      const index = missing.findIndex((line) => this.#sameJournalLine(have, line, currency));
+      if (index < 0) throw this.#foreignLine(have, batch, documentNumber);
+      missing.splice(index, 1);
+    }
+    return missing;
+  }
+
+  #sameJournalLine(have: Entity, line: Entity, currency: string): boolean {
+    const wanted = line.dimensionSetLines as Array<{ code: string; valueCode: string }>;
+    return (
+      have.documentNumber === line.documentNumber &&
+      have.accountNumber === line.accountNumber &&
+      have.postingDate === line.postingDate &&
+      have.description === line.description &&
+      typeof have.amount === 'number' &&
+      this.#minor(have.amount, currency, 'journalLine.amount') === this.#minor(line.amount, currency, 'amount') &&
+      sameDimensions(dimensionsOf(have.dimensionSetLines), wanted)
+    );
+  }
+
+  #foreignLine(have: Entity, batch: Entity, documentNumber: string): FinanceError {
+    return new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (Business Central): journal batch ${String(batch.code)} holds a line that is not part of document ${documentNumber} as it is posted now (document ${String(have.documentNumber)}, account ${String(have.accountNumber)}, amount ${String(have.amount)}). Posting the batch would book it too, so nothing was posted. Check the batch in Business Central (General Journals), delete the lines that do not belong, then retry.`,
+      {
+        retryable: false,
+        details: { journal: batch.code, documentNumber, lineDocumentNumber: have.documentNumber },
+      },
+    );
+  }
+
+  /**
+   * A journal found in the G/L is this posting only when its total is the posting's total: anything else was
+   * posted in part (or changed since) and needs a person, not a second post.
+   */
+  #completePosting(found: PostingRef, expected: bigint, posting: PostingRequest): PostingRef {
+    const booked = found.total ? minorOf(found.total) : undefined;
+    if (booked === expected) return found;
+    const want = fromMinorUnits(expected, posting.currency);
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (Business Central) has general ledger entries for document ${String(found.number)} that total ${found.total ? `${found.total.amount} ${found.total.currency}` : 'an amount the dialect cannot read'}, but the posting totals ${want.amount} ${want.currency}: it was posted in part or differently. Do not retry: compare the G/L entries of that document in Business Central with the report, post the missing lines or reverse the entries by hand, then mark the posting as done.`,
+      {
+        retryable: false,
+        details: { documentNumber: found.number, booked: found.total, expected: want },
+      },
+    );
+  }
+
+  /** The posted batch is empty; removing it keeps General Journals tidy. Failing to is harmless, so ignored. */
+  async #dropBatch(path: string, ctx: CallContext): Promise<void> {
+    try {
+      const { data } = await this.#call({ method: 'GET', path }, ctx);
+      const batch = this.#entity(data, 'the posted journal batch');
+      await this.#call({ method: 'DELETE', path, ifMatch: etagOf(batch) }, ctx);
+    } catch {
+      // An empty batch left behind books nothing; the next attempt of this document would reuse it.
+    }
+  }
+
+  /**
+   * The currency the company books in, or CURRENCY_MISMATCH: journal lines have no currency field in API v2.0
+   * (BC books their amount in the local currency), and budgets and actuals are local-currency figures.
+   */
+  async #requireLocalCurrency(currency: string, use: 'journal' | 'budget', ctx: CallContext): Promise<string> {
+    const local = await this.#localCurrency(ctx);
+    if (currency === local) return local;
+    const what =
+      use === 'journal'
+        ? `books journal lines in its local currency ${local} (a journal line has no currency in API v2.0), but this posting is in ${currency}. Convert the expense report to ${local} in the source system or the mapping before posting, or post it as a payable (a purchase invoice carries its currency)`
+        : `keeps G/L budgets and actuals in its local currency ${local}, but the budget check asks in ${currency}. Convert the requested amount to ${local} before the check`;
+    throw new FinanceError('CURRENCY_MISMATCH', `Business Central company "${this.#company}" ${what}.`, {
+      retryable: false,
+      details: { currency, localCurrency: local },
+    });
   }
 
   async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
@@ -549,7 +706,7 @@ class BusinessCentralDialect implements ErpDialect {
               lineObjectNumber: line.dimensions.glAccount,
               description: (line.description ?? posting.externalReference).slice(0, BC_LENGTHS.description),
               quantity: 1,
-              unitCost: Number(line.amount.amount),
+              unitCost: jsonNumber(line.amount.amount, `lines[${index}].amount`),
               dimensionSetLines: this.#dimensionSetLines(line.dimensions),
             };
           }),
@@ -587,6 +744,7 @@ class BusinessCentralDialect implements ErpDialect {
         number: documentNumber,
         status: 'posted',
         postedAt: String(entries[0].lastModifiedDateTime ?? entries[0].postingDate),
+        total: await this.#bookedTotal(entries, ctx),
       };
     }
     const reference = fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber);
@@ -615,7 +773,28 @@ class BusinessCentralDialect implements ErpDialect {
     };
   }
 
-  async #journalId(ctx: CallContext): Promise<string> {
+  /**
+   * What a journal document booked, in the local currency: the net of its G/L entries except those on the
+   * balancing account of the configured batch (VAT entries count, so a gross line amount still matches). With
+   * no balancing account the lines balance each other and the net is 0, like the posting's total.
+   */
+  async #bookedTotal(entries: Entity[], ctx: CallContext): Promise<Money> {
+    const local = await this.#localCurrency(ctx);
+    const balancing = (await this.#configuredJournal(ctx)).balancingAccountNumber;
+    const net = entries
+      .filter((entry) => !balancing || entry.accountNumber !== balancing)
+      .reduce(
+        (sum, entry) =>
+          sum +
+          this.#minor(entry.debitAmount, local, 'debitAmount') -
+          this.#minor(entry.creditAmount, local, 'creditAmount'),
+        0n,
+      );
+    return fromMinorUnits(net, local);
+  }
+
+  /** The batch named by the connection's journal option: the balancing account of every posting's own batch. */
+  async #configuredJournal(ctx: CallContext): Promise<Entity> {
     const journals = await this.#all(
       `${await this.#standardPath()}/journals`,
       { $filter: `code eq ${quote(this.#journalCode)}` },
@@ -628,7 +807,7 @@ class BusinessCentralDialect implements ErpDialect {
         `ERP "${this.#system}" has no general journal batch ${this.#journalCode}; create it in Business Central (General Journals) or set the journal option of the connection.`,
       );
     }
-    return String(journal.id);
+    return journal;
   }
 
   async findByReference(
@@ -969,6 +1148,25 @@ function sameLines(current: Entity[], desired: BcLine[]): boolean {
         JSON.stringify(Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode])))
     );
   });
+}
+
+const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The code (Code[10]) of a posting's own journal batch: "FS" and 8 hex digits of a hash of the document
+ * number, the same on every attempt. A clash with another document's batch is caught by its displayName.
+ */
+function batchCode(documentNumber: string): string {
+  return `FS${createHash('sha256').update(documentNumber).digest('hex').slice(0, 8).toUpperCase()}`;
+}
+
+function sumMinor(amounts: readonly Money[]): bigint {
+  return amounts.reduce((sum, amount) => sum + minorOf(amount), 0n);
+}
+
+function sameDimensions(have: Record<string, string>, wanted: ReadonlyArray<{ code: string; valueCode: string }>) {
+  const entries = Object.entries(have);
+  return entries.length === wanted.length && wanted.every((d) => have[d.code] === d.valueCode);
 }
 
 function isStale(error: unknown): boolean {

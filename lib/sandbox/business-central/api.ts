@@ -24,7 +24,6 @@ import type { SandboxState } from '../state';
 import type { SandboxResponse } from '../types';
 import {
   DEPARTMENT,
-  EXPENSE_JOURNAL,
   PROJECT,
   bcStoreOf,
   guidOf,
@@ -50,7 +49,6 @@ export interface BcRequest {
 /** BC serves at most 20,000 entities per page [D]; the simulator's default is smaller so paging is exercised. */
 const DEFAULT_PAGE_SIZE = 1000;
 const MAX_PAGE_SIZE = 20_000;
-const JOURNAL_LINE_BALANCE_ACCOUNT = '2910';
 const PAYABLES_ACCOUNT = '2110';
 
 export class BcError extends Error {
@@ -765,6 +763,13 @@ const JOURNAL_LINE_WRITABLE = [
   'balancingAccountNumber',
 ];
 
+const JOURNAL_WRITABLE = ['code', 'displayName', 'balancingAccountId'];
+
+/**
+ * General journal batches: the seeded EXPENSES and any created with `POST journals` [D dynamics_journal_create;
+ * metadata: journals insertable and deletable]. Lines belong to one batch; the post action posts only the lines
+ * of its batch, and deleting a batch deletes its lines (Gen. Journal Batch OnDelete) [D].
+ */
 function journals(
   store: BcStore,
   request: BcRequest,
@@ -772,26 +777,26 @@ function journals(
   key: string | undefined,
   sub: PathSegment | undefined,
 ): SandboxResponse {
-  const journal: Entity = {
-    id: company.journalId,
-    code: EXPENSE_JOURNAL,
-    displayName: 'Expense reports',
-    templateDisplayName: 'GENERAL',
-    balancingAccountNumber: JOURNAL_LINE_BALANCE_ACCOUNT,
-    lastModifiedDateTime: request.state.timestamp(),
-  };
   if (key === undefined) {
-    if (request.method !== 'GET') throw methodNotAllowed(request.method, 'journals');
-    return collection(request, [journal], 'journals');
+    if (request.method === 'GET') return collection(request, [...company.journals.values()], 'journals');
+    if (request.method !== 'POST') throw methodNotAllowed(request.method, 'journals');
+    return single(createJournal(store, company, bodyObject(request.body), request.state.timestamp()), 201);
   }
-  if (key.toLowerCase() !== company.journalId) throw notFound(`The journal ${key} does not exist.`);
-  if (sub === undefined) return single(journal);
+  const journal = company.journals.get(key.toLowerCase());
+  if (!journal) throw notFound(`The journal ${key} does not exist.`);
+  if (sub === undefined) {
+    if (request.method === 'GET') return single(journal);
+    if (request.method !== 'DELETE') throw methodNotAllowed(request.method, 'journals');
+    requireIfMatch(request, String(journal['@odata.etag']));
+    deleteJournal(company, journal.id);
+    return { status: 204 };
+  }
   if (sub.name === 'Microsoft.NAV.post' && request.method === 'POST') {
-    postJournal(store, company, request.state.timestamp());
+    postJournal(store, company, journal.id, request.state.timestamp());
     return { status: 204 };
   }
   if (sub.name !== 'journalLines') throw notFound(`journals has no ${sub.name}.`);
-  const lines = company.journalLines;
+  const lines = company.journalLines.filter((line) => line.journalId === journal.id);
   if (request.method === 'GET') {
     return collection(
       request,
@@ -800,6 +805,75 @@ function journals(
     );
   }
   if (request.method !== 'POST') throw methodNotAllowed(request.method, 'journalLines');
+  const line = createJournalLine(store, company, journal, lines.length, request);
+  return single(withDimensions(line, company.journalLineDimensions, request), 201);
+}
+
+function createJournal(store: BcStore, company: BcCompany, body: Record<string, unknown>, now: string): Entity {
+  checkProperties(body, JOURNAL_WRITABLE, 'journal');
+  const code = stringField(body, 'code', 10, 'journal');
+  if (!code) throw new BcError(400, 'BadRequest', 'The journal needs a code.');
+  const upper = code.toUpperCase();
+  if ([...company.journals.values()].some((journal) => journal.code === upper)) {
+    throw new BcError(
+      400,
+      'Internal_EntityWithSameKeyExists',
+      `The Gen. Journal Batch already exists. Identification fields and values: Journal Template Name='GENERAL',Name='${upper}'`,
+    );
+  }
+  const balancing = balancingAccount(company, body.balancingAccountId);
+  const id = guidOf('journal', company.name, upper);
+  const journal: Entity = {
+    id,
+    code: upper,
+    displayName: stringField(body, 'displayName', 100, 'journal') ?? '',
+    templateDisplayName: 'GENERAL',
+    balancingAccountId: balancing?.id ?? '00000000-0000-0000-0000-000000000000',
+    balancingAccountNumber: balancing?.number ?? '',
+    lastModifiedDateTime: now,
+    '@odata.etag': store.nextEtag(),
+  };
+  company.journals.set(id, journal);
+  return journal;
+}
+
+/**
+ * The G/L account a new batch balances on, by id: one of the accounts, or the balancing account of an existing
+ * batch (the payables account 2910 of EXPENSES is not among the sandbox's expense accounts).
+ */
+function balancingAccount(company: BcCompany, value: unknown): { id: string; number: string } | undefined {
+  if (value === undefined) return undefined;
+  const id = typeof value === 'string' ? value.toLowerCase() : '';
+  const known = [
+    ...(company.master.get('accounts') ?? []).map((a) => ({ id: a.id, number: String(a.number) })),
+    ...[...company.journals.values()].map((j) => ({
+      id: String(j.balancingAccountId),
+      number: String(j.balancingAccountNumber),
+    })),
+  ];
+  const found = known.find((account) => account.id === id && account.number !== '');
+  if (!found)
+    throw new BcError(400, 'Application_RecordNotFound', `The G/L Account with id ${String(value)} does not exist.`);
+  return found;
+}
+
+function deleteJournal(company: BcCompany, journalId: string): void {
+  company.journals.delete(journalId);
+  for (let i = company.journalLines.length - 1; i >= 0; i -= 1) {
+    const line = company.journalLines[i];
+    if (line.journalId !== journalId) continue;
+    company.journalLines.splice(i, 1);
+    company.journalLineDimensions.delete(line.id);
+  }
+}
+
+function createJournalLine(
+  store: BcStore,
+  company: BcCompany,
+  journal: Entity,
+  linesInBatch: number,
+  request: BcRequest,
+): Entity {
   const { dimensionSetLines, ...fields } = bodyObject(request.body);
   checkProperties(fields, JOURNAL_LINE_WRITABLE, 'journalLine');
   const accountNumber = stringField(fields, 'accountNumber', 20, 'journalLine');
@@ -813,13 +887,18 @@ function journals(
   }
   const amount = numberField(fields, 'amount') ?? 0;
   toMoney(amount, company.currency); // refuses more decimals than the currency has
-  const lineNumber = typeof fields.lineNumber === 'number' ? fields.lineNumber : (lines.length + 1) * 10000;
-  const id = guidOf('journalLine', company.name, String(store.etagSequence), String(lines.length), String(Date.now()));
-  store.nextEtag();
+  const lineNumber = typeof fields.lineNumber === 'number' ? fields.lineNumber : (linesInBatch + 1) * 10000;
+  const id = guidOf(
+    'journalLine',
+    company.name,
+    String(store.etagSequence),
+    String(company.journalLines.length),
+    String(Date.now()),
+  );
   const line: Entity = {
     id,
-    journalId: company.journalId,
-    journalDisplayName: EXPENSE_JOURNAL,
+    journalId: journal.id,
+    journalDisplayName: String(journal.code),
     lineNumber,
     accountType: 'G_x002F_L_x0020_Account',
     accountId: account.id,
@@ -831,16 +910,18 @@ function journals(
     description: stringField(fields, 'description', 100, 'journalLine') ?? '',
     comment: stringField(fields, 'comment', 250, 'journalLine') ?? '',
     balanceAccountType: 'G_x002F_L_x0020_Account',
+    // A line takes its batch's balancing account unless it names one [D Gen. Journal Line defaults].
     balancingAccountNumber:
-      stringField(fields, 'balancingAccountNumber', 20, 'journalLine') ?? JOURNAL_LINE_BALANCE_ACCOUNT,
+      stringField(fields, 'balancingAccountNumber', 20, 'journalLine') ?? String(journal.balancingAccountNumber ?? ''),
     lastModifiedDateTime: request.state.timestamp(),
+    '@odata.etag': store.nextEtag(),
   };
-  lines.push(line);
+  company.journalLines.push(line);
   company.journalLineDimensions.set(
     id,
     dimensionLines(company, dimensionSetLines, id, 'Journal_x0020_Line', 'journalLines'),
   );
-  return single(withDimensions(line, company.journalLineDimensions, request), 201);
+  return line;
 }
 
 function addLedgerEntry(
@@ -885,9 +966,13 @@ function addLedgerEntry(
   );
 }
 
-/** Posts every line of the journal: an entry on the account and one on the balancing account; the lines go. */
-function postJournal(store: BcStore, company: BcCompany, now: string): void {
-  for (const line of company.journalLines) {
+/**
+ * Posts every line of one batch (only that batch): an entry on the account and one on the balancing account;
+ * the lines go. A line without a balancing account must balance with the others of its document, like BC.
+ */
+function postJournal(store: BcStore, company: BcCompany, journalId: string, now: string): void {
+  const lines = company.journalLines.filter((line) => line.journalId === journalId);
+  for (const line of lines) {
     if (line.documentNumber === '') {
       throw new BcError(
         400,
@@ -896,7 +981,8 @@ function postJournal(store: BcStore, company: BcCompany, now: string): void {
       );
     }
   }
-  for (const line of company.journalLines.splice(0)) {
+  for (const line of lines) {
+    company.journalLines.splice(company.journalLines.indexOf(line), 1);
     const amount = toMoney(line.amount as number, company.currency);
     const common = {
       postingDate: String(line.postingDate),
@@ -910,12 +996,14 @@ function postJournal(store: BcStore, company: BcCompany, now: string): void {
       company.journalLineDimensions.get(line.id) ?? [],
       now,
     );
-    addLedgerEntry(
-      company,
-      { ...common, accountNumber: String(line.balancingAccountNumber), amount: -amount },
-      [],
-      now,
-    );
+    if (line.balancingAccountNumber) {
+      addLedgerEntry(
+        company,
+        { ...common, accountNumber: String(line.balancingAccountNumber), amount: -amount },
+        [],
+        now,
+      );
+    }
     company.journalLineDimensions.delete(line.id);
   }
   store.nextEtag();

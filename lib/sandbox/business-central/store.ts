@@ -20,6 +20,8 @@ export type Entity = Record<string, unknown> & { id: string };
 export const DEPARTMENT = 'DEPARTMENT';
 export const PROJECT = 'PROJECT';
 export const EXPENSE_JOURNAL = 'EXPENSES';
+/** The balancing account of the seeded batch EXPENSES (employee payables). */
+export const JOURNAL_BALANCE_ACCOUNT = '2910';
 
 /** A stable GUID from a name, so ids survive a reset and tests can predict them. */
 export function guidOf(...parts: string[]): string {
@@ -50,7 +52,11 @@ export class BcCompany {
   readonly budgetEntries: Entity[] = [];
   readonly dimensionSetEntries: DimensionSetEntry[] = [];
   readonly purchaseOrders = new Map<string, PurchaseOrderRecord>();
+  /** The id of the seeded batch EXPENSES. */
   readonly journalId: string;
+  /** General journal batches by id: EXPENSES, and those created through the API (`POST journals`). */
+  readonly journals = new Map<string, Entity>();
+  /** The lines of every batch; each names its batch in journalId. */
   readonly journalLines: Entity[] = [];
   readonly journalLineDimensions = new Map<string, Entity[]>();
   readonly generalLedgerEntries: Entity[] = [];
@@ -64,6 +70,16 @@ export class BcCompany {
     this.name = company.company.id;
     this.currency = company.company.currency;
     this.journalId = guidOf('journal', company.company.id, EXPENSE_JOURNAL);
+    this.journals.set(this.journalId, {
+      id: this.journalId,
+      code: EXPENSE_JOURNAL,
+      displayName: 'Expense reports',
+      templateDisplayName: 'GENERAL',
+      balancingAccountId: guidOf('account', this.name, JOURNAL_BALANCE_ACCOUNT),
+      balancingAccountNumber: JOURNAL_BALANCE_ACCOUNT,
+      lastModifiedDateTime: now,
+      '@odata.etag': 'W/"JzA7Jw=="',
+    });
     const records = <T>(kind: Parameters<CompanyState['records']>[0]) => [...company.records(kind).values()] as T[];
     const stamp = (modifiedAt: unknown) => (typeof modifiedAt === 'string' ? modifiedAt : now);
     type Row = { id: string; name: string; modifiedAt: string } & Record<string, unknown>;
