@@ -17,7 +17,7 @@ import { inboxKey, type FinanceStore, type InboxEntry } from '../reliability/sto
 import { headerValues, type HeaderMap } from '../sources/headers';
 import type { SourceProfile } from '../sources/profiles/profile';
 import { verifySignature, type SignatureScheme } from '../sources/signatures';
-import { httpStatusFor, problemFrom, retryAfterSecondsFor, type Problem } from './problem';
+import { CLOSING_REASON, httpStatusFor, problemFrom, retryAfterSecondsFor, type Problem } from './problem';
 
 /** The header a sender may use to hand in its own correlation id, so its logs and ours share one id. */
 export const CORRELATION_ID_HEADER = 'X-Correlation-Id';
@@ -27,6 +27,9 @@ const MAX_ID_BYTES = 256;
 const MAX_SOURCE_BYTES = 512;
 const MAX_CORRELATION_ID_LENGTH = 200;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+/** C0 and C1 control characters and DEL: CloudEvents forbids them in id and source (see checkIdentifier). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface IntakeOptions {
   /** The store, asked for on every commit: a store that could not be opened throws, which answers 503. */
@@ -223,8 +226,8 @@ export class Intake {
     );
     const body = parseJsonSafely(event.rawBody, { maxBytes });
     const facts = profile.envelopeOf(body, event.headers);
-    checkLength(facts.id, MAX_ID_BYTES, 'event id');
-    checkLength(facts.source, MAX_SOURCE_BYTES, 'event source');
+    checkIdentifier(facts.id, MAX_ID_BYTES, 'id');
+    checkIdentifier(facts.source, MAX_SOURCE_BYTES, 'source');
     let payload: unknown = body;
     if (profile.embedsCanonical) {
       payload = profile.toCanonical(body);
@@ -283,7 +286,7 @@ export function closingRefusal(): IntakeFailed {
     new FinanceError(
       'STORE_UNAVAILABLE',
       'This intake is being redeployed or stopped, so the event was not stored; send it again after the Retry-After interval.',
-      { retryable: true, retryAfterMs: CLOSING_RETRY_AFTER_MS },
+      { retryable: true, retryAfterMs: CLOSING_RETRY_AFTER_MS, details: { reason: CLOSING_REASON } },
     ),
   ) as IntakeFailed;
 }
@@ -311,6 +314,27 @@ function moneyCode(violations: readonly Violation[]): ErrorCode | undefined {
     return 'INVALID_AMOUNT';
   }
   return undefined;
+}
+
+/**
+ * The inbox key joins source and id with a NUL (lib/reliability/store-keys.ts), so a control character in
+ * either would let two different events share one key, and the second would be answered "duplicate" and never
+ * stored. CloudEvents 1.0 forbids control characters in every string attribute; so does this intake, for every
+ * profile and transport (webhook, own port, MQTT, input messages, polling all pass through check()).
+ */
+function checkIdentifier(value: string, maxBytes: number, attribute: 'id' | 'source'): void {
+  const control = CONTROL_CHARACTER.exec(value);
+  if (control) {
+    const codePoint = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `The event ${attribute} contains the control character U+${codePoint} at position ${control.index}; ` +
+        `control characters (U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id or source. ` +
+        'Send the identifier without them.',
+      { details: { field: `event ${attribute}`, attribute, codePoint: `U+${codePoint}`, position: control.index } },
+    );
+  }
+  checkLength(value, maxBytes, `event ${attribute}`);
 }
 
 function checkLength(value: string, maxBytes: number, what: string): void {

@@ -133,6 +133,12 @@ export class MqttIntake {
     if (!client) return Promise.resolve();
     return new Promise((resolve) => {
       client.end(false, removed ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {}, () => resolve());
+      // mqtt.js hands the next packet over only after the last one's handleMessage called back, and after close
+      // nothing calls back (no PUBACK for what is not committed): with messages queued its parser stays blocked,
+      // the socket never finishes reading, and end() never calls back (a redeploy stalls until Node-RED gives up).
+      // Once the DISCONNECT is written (its session expiry matters when the node was removed) the socket is
+      // destroyed; what was not acknowledged stays in the session and the broker delivers it again.
+      forceAfterDisconnect(client);
     });
   }
 
@@ -231,6 +237,22 @@ export class MqttIntake {
       this.#sleeping.add(wake);
     });
   }
+}
+
+/** How long a closing client may take to write its DISCONNECT before its socket is destroyed anyway. */
+const DISCONNECT_WAIT_MS = 1_000;
+
+/** Destroys the client's socket once its DISCONNECT is written (the 'finish' of its writable side), or soon after. */
+function forceAfterDisconnect(client: MqttClient): void {
+  const stream = client.stream;
+  if (!stream || stream.destroyed) return;
+  const destroy = (): void => {
+    clearTimeout(timer);
+    stream.destroy();
+  };
+  const timer = setTimeout(destroy, DISCONNECT_WAIT_MS);
+  timer.unref();
+  stream.once('finish', destroy);
 }
 
 /** MQTT 5 user properties and the content type play the part of HTTP headers (signatures travel in them). */

@@ -10,6 +10,8 @@
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { FinanceError } from '../errors';
+import { httpAnswer } from './answer';
+import { closingRefusal } from './intake';
 import { readRawBody } from './raw-body';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 
@@ -22,12 +24,23 @@ export interface OwnEndpoint {
   path: string;
   maxBytes: number;
   handler: EndpointHandler;
+  /** The node that owns the endpoint (forgetDormantOwnEndpoints); the path when not given. */
+  owner?: string;
 }
 
+/**
+ * A path's route. Without a handler it is dormant: its node closed for a redeploy, a reload or a stop, and the
+ * server keeps listening and answers 503 + Retry-After, so senders retry instead of seeing refused
+ * connections (or a 404, which Concur does not retry) until the node's next deploy takes the route over.
+ */
 interface Route {
+  owner: string;
   maxBytes: number;
-  handler: EndpointHandler;
+  handler?: EndpointHandler;
 }
+
+/** Closes an endpoint; `removed` false (a redeploy, reload or stop) leaves its route dormant. */
+export type CloseOwnEndpoint = (removed?: boolean) => Promise<void>;
 
 interface SharedServer {
   server: Server;
@@ -48,26 +61,28 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const servers = new Map<string, SharedServer>();
 
 /**
- * Starts answering POST `path` on host:port (the server starts with the first endpoint on it). Resolves once
- * it listens, with the function that removes the endpoint again (the last one stops the server); rejects with
- * FinanceError CONFIG_INVALID when the port cannot be used or the path is taken.
+ * Starts answering POST `path` on host:port (the server starts with the first endpoint on it, or is the one a
+ * dormant route kept listening). Resolves once it listens, with the function that closes the endpoint again;
+ * rejects with FinanceError CONFIG_INVALID when the port cannot be used or another live endpoint has the path.
  */
-export async function openOwnEndpoint(endpoint: OwnEndpoint): Promise<() => Promise<void>> {
+export async function openOwnEndpoint(endpoint: OwnEndpoint): Promise<CloseOwnEndpoint> {
   const key = `${endpoint.host}:${endpoint.port}`;
+  const owner = endpoint.owner ?? endpoint.path;
   let shared = servers.get(key);
   if (!shared) {
     shared = startServer(endpoint.host, endpoint.port);
     servers.set(key, shared);
   }
-  if (shared.routes.has(endpoint.path)) {
+  if (shared.routes.get(endpoint.path)?.handler) {
     throw new FinanceError(
       'CONFIG_INVALID',
       `Another finance-event-in node already receives POST ${endpoint.path} on port ${endpoint.port}. Give this ` +
         'node another path or port.',
     );
   }
-  const route: Route = { maxBytes: endpoint.maxBytes, handler: endpoint.handler };
+  const route: Route = { owner, maxBytes: endpoint.maxBytes, handler: endpoint.handler };
   shared.routes.set(endpoint.path, route);
+  shared.server.ref();
   const current = shared;
   try {
     await current.listening;
@@ -76,17 +91,46 @@ export async function openOwnEndpoint(endpoint: OwnEndpoint): Promise<() => Prom
     if (servers.get(key) === current) servers.delete(key);
     throw err;
   }
-  return async () => {
+  // The node moved (another path or port): what it left dormant elsewhere answers for nobody.
+  await forgetDormantOwnEndpoints(owner);
+  return async (removed = true) => {
     if (current.routes.get(endpoint.path) !== route) return;
-    current.routes.delete(endpoint.path);
-    if (current.routes.size > 0) return;
-    if (servers.get(key) === current) servers.delete(key);
-    await new Promise<void>((resolve) => {
-      current.server.close(() => resolve());
-      // Keep-alive connections that wait for a next request would hold close() open for a minute.
-      current.server.closeIdleConnections();
-    });
+    if (removed) {
+      current.routes.delete(endpoint.path);
+    } else {
+      delete route.handler;
+    }
+    await stopWhenUnused(key, current);
   };
+}
+
+/** Forgets the routes node `owner` left dormant (it started again elsewhere, or without a port of its own). */
+export async function forgetDormantOwnEndpoints(owner: string): Promise<void> {
+  for (const [key, shared] of [...servers]) {
+    for (const [path, route] of [...shared.routes]) {
+      if (route.owner === owner && !route.handler) shared.routes.delete(path);
+    }
+    await stopWhenUnused(key, shared);
+  }
+}
+
+/**
+ * No route left: the server stops and frees its port. Only dormant ones left: it goes on answering 503 but no
+ * longer keeps the process alive (unref), so a runtime that ends is not held open by it.
+ */
+async function stopWhenUnused(key: string, shared: SharedServer): Promise<void> {
+  if ([...shared.routes.values()].some((route) => route.handler)) return;
+  if (shared.routes.size > 0) {
+    shared.server.unref();
+    return;
+  }
+  if (servers.get(key) === shared) servers.delete(key);
+  if (!shared.server.listening) return;
+  await new Promise<void>((resolve) => {
+    shared.server.close(() => resolve());
+    // Keep-alive connections that wait for a next request would hold close() open for a minute.
+    shared.server.closeIdleConnections();
+  });
 }
 
 function startServer(host: string, port: number): SharedServer {
@@ -117,6 +161,10 @@ function route(routes: Map<string, Route>, request: IncomingMessage, response: S
     refuse(response, 405, 'Method not allowed', `${path} accepts POST only; send the event as the body of a POST.`);
     return;
   }
+  if (!target.handler) {
+    answerClosing(response);
+    return;
+  }
   const rawBody = readRawBody(request, { maxBytes: target.maxBytes });
   // Handled: keep the promise from being reported as unhandled before the handler awaits it.
   rawBody.catch(() => undefined);
@@ -126,6 +174,17 @@ function route(routes: Map<string, Route>, request: IncomingMessage, response: S
 function pathOf(url: string | undefined): string {
   const path = (url ?? '/').split('?', 1)[0];
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** A dormant route: the same 503 a closing node answers. The body is not read, so the connection is closed. */
+function answerClosing(response: ServerResponse): void {
+  const answer = httpAnswer(closingRefusal());
+  const body = JSON.stringify(answer.body);
+  response.statusCode = answer.status;
+  for (const [name, value] of Object.entries(answer.headers)) response.setHeader(name, value);
+  response.setHeader('Content-Length', Buffer.byteLength(body));
+  response.setHeader('Connection', 'close');
+  response.end(body);
 }
 
 function refuse(response: ServerResponse, status: number, title: string, detail: string): void {

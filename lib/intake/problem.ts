@@ -33,6 +33,12 @@ export const RETRY_AFTER_SECONDS: Readonly<Partial<Record<ErrorCode, number>>> =
   STORE_UNAVAILABLE: 5,
 };
 
+/**
+ * details.reason of a refusal because the intake is closing (a redeploy or a stop): the one 5xx whose cause
+ * the sender may know, because it names no directory or setting and tells it the retry will work.
+ */
+export const CLOSING_REASON = 'closing';
+
 const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   SIGNATURE_INVALID: 401,
   PAYLOAD_TOO_LARGE: 413,
@@ -61,7 +67,7 @@ export function problemFrom(error: FinanceError): Problem {
     type: `https://finance-sync.dev/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[status],
     status,
-    detail: status >= 500 ? serverSideDetail(error.code) : error.message,
+    detail: status >= 500 ? serverSideDetail(error) : error.message,
     code: error.code,
     ...(status < 500 && errors ? { errors } : {}),
   };
@@ -74,8 +80,11 @@ export function retryAfterSecondsFor(error: FinanceError): number | undefined {
   return RETRY_AFTER_SECONDS[error.code] ?? RETRY_AFTER_SECONDS.STORE_UNAVAILABLE;
 }
 
-function serverSideDetail(code: ErrorCode): string {
-  switch (code) {
+function serverSideDetail(error: FinanceError): string {
+  if (error.details?.reason === CLOSING_REASON) {
+    return 'This endpoint is being redeployed or stopped, so nothing was stored. Send the event again after the Retry-After interval.';
+  }
+  switch (error.code) {
     case 'STORE_FULL':
       return 'Too many events are waiting to be processed; nothing was stored. Send the event again after the Retry-After interval.';
     case 'CONFIG_INVALID':

@@ -56,7 +56,8 @@ export function readRawBody(request: IncomingMessage, options: RawBodyOptions): 
       chunks.length = 0;
       if (received > drainLimit) {
         request.pause();
-        finish(() => reject(tooLarge(received, maxBytes, false)));
+        // Only part of the body was read: its real size is unknown, only that it is over the drain limit.
+        finish(() => reject(tooLarge(received, maxBytes, false, drainLimit)));
       }
     };
     const onEnd = (): void =>
@@ -89,10 +90,16 @@ function bodyAlreadyRead(request: IncomingMessage, maxBytes: number): Buffer {
   return body;
 }
 
-function tooLarge(size: number, maxBytes: number, drained: boolean): FinanceError {
+/**
+ * `size` is exact when the body was read to its end or declared in Content-Length. When reading stopped part-way
+ * (`moreThan`, the drain limit) only a lower bound is known, and the answer must not claim the body had only the
+ * bytes read so far.
+ */
+function tooLarge(size: number, maxBytes: number, drained: boolean, moreThan?: number): FinanceError {
+  const has = moreThan === undefined ? `has ${size} bytes` : `has more than ${moreThan} bytes`;
   return new FinanceError(
     'PAYLOAD_TOO_LARGE',
-    `The body has ${size} bytes; this endpoint accepts at most ${maxBytes}. Send one event per request.`,
-    { details: { size, maxBytes, drained } },
+    `The body ${has}; this endpoint accepts at most ${maxBytes}. Send one event per request.`,
+    { details: { size, maxBytes, drained, ...(moreThan === undefined ? {} : { sizeIsLowerBound: true }) } },
   );
 }

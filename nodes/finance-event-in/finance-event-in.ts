@@ -6,7 +6,8 @@
  * their lease ran out (lib/intake/recovery.ts); output 2: rejected ones, with msg.problem.
  *
  * Closing (redeploy, stop): the webhook answers 503 with Retry-After to new events while the requests in
- * progress finish (bounded by CLOSE_WAIT_MS); what is committed but not finished downstream is recovered later.
+ * progress finish (bounded by CLOSE_WAIT_MS), and after that until the next deploy opens the path again (only a
+ * deleted node frees its path and port); what is committed but not finished downstream is recovered later.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
@@ -42,8 +43,8 @@ import type { InboxEntry } from '../../lib/reliability/store';
 import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { reportIntake } from '../shared/observe';
-import { openEndpoint, writeAnswer } from './http-endpoint';
-import { openOwnEndpoint, type EndpointHandler } from '../../lib/intake/own-listener';
+import { forgetDormantEndpoints, openEndpoint, writeAnswer } from './http-endpoint';
+import { forgetDormantOwnEndpoints, openOwnEndpoint, type EndpointHandler } from '../../lib/intake/own-listener';
 import { clearStatus, showStatus } from '../shared/status';
 
 interface FinanceEventInDef extends NodeDef, EventInDialogSettings {
@@ -296,14 +297,17 @@ export = function register(RED: NodeAPI): void {
       if (status) show(status);
     }
 
-    function listenOnNodeRed(path: string, maxBytes: number, handler: EndpointHandler): () => Promise<void> {
+    /** Closes the webhook endpoint: `removed` (the node was deleted) frees its path, else it answers 503. */
+    type CloseEndpoint = (removed: boolean) => Promise<void>;
+
+    function listenOnNodeRed(path: string, maxBytes: number, handler: EndpointHandler): CloseEndpoint {
       if ((RED.settings as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
         node.warn(
           'httpNodeRoot is false in the Node-RED settings, so flow HTTP endpoints are off: this endpoint cannot be reached.',
         );
       }
-      const close = openEndpoint(RED, path, maxBytes, handler);
-      return async () => close();
+      const close = openEndpoint(RED, node.id, path, maxBytes, handler);
+      return async (removed) => close(removed);
     }
 
     /** The node's own server; a port that cannot be used is the node's error until the next deploy. */
@@ -312,14 +316,21 @@ export = function register(RED: NodeAPI): void {
       path: string,
       maxBytes: number,
       handler: EndpointHandler,
-    ): () => Promise<void> {
-      const opened = openOwnEndpoint({ ...server, path, maxBytes, handler }).catch((err: FinanceError) => {
-        node.error(err.message);
-        show({ fill: 'red', shape: 'ring', text: `port ${server.port} unusable` });
-        return async () => undefined;
-      });
-      return async () => (await opened)();
+    ): CloseEndpoint {
+      const opened = openOwnEndpoint({ ...server, path, maxBytes, handler, owner: node.id }).catch(
+        (err: FinanceError) => {
+          node.error(err.message);
+          show({ fill: 'red', shape: 'ring', text: `port ${server.port} unusable` });
+          return async () => undefined;
+        },
+      );
+      return async (removed) => (await opened)(removed);
     }
+
+    // Paths this node left answering 503 when it closed and no longer serves (another mode or port; a new path
+    // on the same server is handled by the open itself).
+    if (settings.mode !== 'http' || settings.ownServer) forgetDormantEndpoints(node.id);
+    if (settings.mode !== 'http' || !settings.ownServer) void forgetDormantOwnEndpoints(node.id);
 
     if (settings.mode === 'http') {
       const maxBytes = settings.maxBytes;
@@ -353,11 +364,13 @@ export = function register(RED: NodeAPI): void {
       const closeEndpoint = settings.ownServer
         ? listenOnOwnPort(settings.ownServer, settings.path!, maxBytes, handler)
         : listenOnNodeRed(settings.path!, maxBytes, handler);
-      node.on('close', (_removed: boolean, done: () => void) => {
+      node.on('close', (removed: boolean, done: () => void) => {
         // New events get 503 + Retry-After; those being received get their answer (202 only once committed).
+        // After the route is gone its path keeps answering 503 until the next deploy takes it over (http-endpoint.ts,
+        // own-listener.ts): only a deleted node (`removed`) frees its path and port.
         closing = true;
         settleWithin([...inProgress], CLOSE_WAIT_MS)
-          .then(closeEndpoint)
+          .then(() => closeEndpoint(removed === true))
           .then(() => {
             clearStatus(node);
             done();

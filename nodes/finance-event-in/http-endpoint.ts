@@ -6,11 +6,14 @@
  * the admin app's JSON body parser runs first: it would consume every `application/json` body before our
  * route sees it. So, like core `http in` does for its raw-body routes (21-httpin.js, rawBodyCapture), one
  * middleware at the very top of the root app starts reading the raw body of our POST paths and marks the
- * request as parsed (`req._body`), which every body-parser honours; the route handler then awaits it.
+ * request as parsed (`req._body`), which every body-parser honours; the route handler then awaits it. The same
+ * middleware answers 503 + Retry-After for a path whose node is closed (a redeploy, a reload, a stop) until the
+ * next deploy opens it again (see `endpoints`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeAPI } from 'node-red';
-import type { HttpAnswer } from '../../lib/intake/answer';
+import { httpAnswer, type HttpAnswer } from '../../lib/intake/answer';
+import { closingRefusal } from '../../lib/intake/intake';
 import { readRawBody } from '../../lib/intake/raw-body';
 import type { EndpointHandler } from '../../lib/intake/own-listener';
 
@@ -35,8 +38,19 @@ interface CapturedRequest extends IncomingMessage {
   financeRawBody?: Promise<Buffer>;
 }
 
-/** Full request paths (with httpNodeRoot) of this runtime's webhook endpoints -> their body limit. */
-const capturedPaths = new Map<string, number>();
+/**
+ * The webhook paths of this runtime (by routeKey, with httpNodeRoot) -> their endpoint. An endpoint stays here,
+ * `live: false`, after its node closed for a redeploy, a reload or a stop: between the old route's removal and
+ * the new one's, Express would answer 404 text/html, and senders such as Concur do not retry a 404 (they drop
+ * the event). A known path without a live route is answered 503 + Retry-After instead. It is forgotten only
+ * when its node is removed, or when the node starts again with another path or mode (forgetDormantEndpoints).
+ */
+interface Endpoint {
+  owner: string;
+  maxBytes: number;
+  live: boolean;
+}
+const endpoints = new Map<string, Endpoint>();
 const appsWithCapture = new WeakSet<object>();
 
 export function stackOf(app: ExpressApp): Layer[] {
@@ -48,15 +62,32 @@ function rootOf(app: ExpressApp): ExpressApp {
   return app.parent ? rootOf(app.parent) : app;
 }
 
-function normalise(path: string): string {
-  return ('/' + path).replace(/\/{2,}/g, '/').replace(/\/$/, '') || '/';
+/** httpNodeRoot and the node's path as one request path: one slash between them, a leading one. */
+function fullPathOf(nodeRoot: string, path: string): string {
+  const root = ('/' + nodeRoot).replace(/^\/+/, '/').replace(/\/+$/, '');
+  return root + ('/' + path).replace(/^\/+/, '/');
 }
 
-function captureRawBodies(request: CapturedRequest, _response: ServerResponse, next: () => void): void {
+/**
+ * The key a request path matches under, the way Express routes match it (Express 4 and 5 alike: `sensitive`
+ * and `strict` off): letter case ignored, one trailing slash optional. A request Express routes to our handler
+ * but this lookup missed would reach Node-RED's body parsers, which destroy the signed bytes.
+ */
+export function routeKey(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+}
+
+function captureRawBodies(request: CapturedRequest, response: ServerResponse, next: () => void): void {
   if (request.method === 'POST' && !request._body) {
-    const maxBytes = capturedPaths.get(normalise(new URL(request.url ?? '/', 'http://localhost').pathname));
-    if (maxBytes !== undefined) {
-      request.financeRawBody = readRawBody(request, { maxBytes });
+    const endpoint = endpoints.get(routeKey(new URL(request.url ?? '/', 'http://localhost').pathname));
+    if (endpoint && !endpoint.live) {
+      // Between a closed route and its successor: "come back shortly", never Express's 404.
+      writeAnswer(response, httpAnswer(closingRefusal()), true);
+      return;
+    }
+    if (endpoint) {
+      request.financeRawBody = readRawBody(request, { maxBytes: endpoint.maxBytes });
       // Handled: keep the promise from being reported as unhandled before the route awaits it.
       request.financeRawBody.catch(() => undefined);
       request._body = true;
@@ -76,22 +107,46 @@ function installCapture(RED: NodeAPI): void {
   if (index > 0) stack.unshift(stack.splice(index, 1)[0]);
 }
 
-/** Registers POST `path`; returns the function that removes exactly this route again (on close). */
-export function openEndpoint(RED: NodeAPI, path: string, maxBytes: number, handler: Handler): () => void {
+/** Closes an endpoint: `removed` (the node was deleted) forgets its path, anything else keeps it answering 503. */
+export type CloseEndpoint = (removed: boolean) => void;
+
+/**
+ * Registers POST `path` for the node `owner`; returns the function that removes exactly this route again (on
+ * close). Another path the same node had before is forgotten: the node moved.
+ */
+export function openEndpoint(
+  RED: NodeAPI,
+  owner: string,
+  path: string,
+  maxBytes: number,
+  handler: Handler,
+): CloseEndpoint {
   const nodeRoot = (RED.settings as unknown as { httpNodeRoot?: string }).httpNodeRoot || '/';
-  const fullPath = normalise(`${nodeRoot}/${path}`);
+  const key = routeKey(fullPathOf(nodeRoot, path));
   installCapture(RED);
-  capturedPaths.set(fullPath, maxBytes);
+  const endpoint: Endpoint = { owner, maxBytes, live: true };
+  endpoints.set(key, endpoint);
+  forgetDormantEndpoints(owner);
   const route = (request: CapturedRequest, response: ServerResponse): void =>
     handler(request, response, request.financeRawBody ?? readRawBody(request, { maxBytes }));
   const app = RED.httpNode as unknown as ExpressApp;
   app.post(path, route);
-  return () => {
-    capturedPaths.delete(fullPath);
+  return (removed) => {
+    if (endpoints.get(key) === endpoint) {
+      if (removed) endpoints.delete(key);
+      else endpoint.live = false;
+    }
     const stack = stackOf(app);
     const index = stack.findIndex((layer) => layer.route?.stack.some((entry) => entry.handle === route));
     if (index !== -1) stack.splice(index, 1);
   };
+}
+
+/** Forgets the paths node `owner` left answering 503: it started again without them (another path or mode). */
+export function forgetDormantEndpoints(owner: string): void {
+  for (const [key, endpoint] of endpoints) {
+    if (endpoint.owner === owner && !endpoint.live) endpoints.delete(key);
+  }
 }
 
 /** Writes an answer unless one was written already (a sender that went away gets none). */

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import express from 'express';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import financeEventIn = require('../../nodes/finance-event-in/finance-event-in');
@@ -24,10 +25,19 @@ const BROKER = 'mqtt://127.0.0.1:1883';
 /** Every MQTT topic and client id of this run is unique, so runs never see each other's messages or sessions. */
 const RUN = randomUUID().slice(0, 8);
 
-/** Captures RED.httpNode, the app core `http in` routes live on, so a loopback server can serve it. */
+/**
+ * Serves RED.httpNode, the app core `http in` routes live on, the way Node-RED does with its default settings:
+ * mounted on one root app behind the editor's admin app, whose JSON and urlencoded body parsers see every request
+ * first (so a request the node's raw-body capture misses arrives parsed, its signed bytes gone).
+ */
 let httpNode: http.RequestListener | undefined;
-const captureHttpNode = (RED: { httpNode: http.RequestListener }) => {
-  httpNode = RED.httpNode;
+const captureHttpNode = (RED: { httpNode: express.Express }) => {
+  const admin = express();
+  admin.use(express.json(), express.urlencoded({ extended: true }));
+  const root = express();
+  root.use('/', admin);
+  root.use('/', RED.httpNode);
+  httpNode = root;
 };
 const NODES = [financeSource, financeStore, financeEventIn, captureHttpNode, coreNodes.catch, coreNodes.complete];
 
@@ -258,12 +268,77 @@ describe('finance-event-in', () => {
       expect(JSON.stringify(problem)).not.toContain(temp.dir);
     });
 
-    it('removes its route on close', async () => {
+    /** A redeploy, a reload or a stop closes the node without removing it; a sender must hear "come back". */
+    async function expectClosingAnswer(response: Response): Promise<void> {
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.json()).toMatchObject({
+        status: 503,
+        code: 'STORE_UNAVAILABLE',
+        detail: expect.stringContaining('being redeployed or stopped'),
+      });
+    }
+
+    it('keeps answering 503 with Retry-After after its route closed, never 404, until a deploy takes it over', async () => {
       await load();
       const event = signed(8);
       await helper.unload();
-      // The captured app is the one the node registered on; without the route Express answers 404.
-      expect((await post(event.rawBody, event.headers)).status).toBe(404);
+      // Between the old route and the new one (a full or reload deploy): Express alone would answer 404 text/html,
+      // which Concur does not retry.
+      await expectClosingAnswer(await post(event.rawBody, event.headers));
+      await expectClosingAnswer(await post(event.rawBody, { ...event.headers, 'Content-Type': 'application/json' }));
+
+      await load();
+      expect((await post(event.rawBody, event.headers)).status).toBe(202);
+    });
+
+    it('frees its path (Express answers 404) once the node is deleted', async () => {
+      await load();
+      const event = signed(9);
+      await helper.setFlows(
+        flow({ mode: 'http', path: '/finance/events' }).filter((node) => node.id !== 'in'),
+        'full',
+        credentials,
+      );
+      const response = await post(event.rawBody, event.headers);
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).not.toBe('application/problem+json');
+    });
+
+    it('forgets its old path when a redeploy gives it another one', async () => {
+      await load({ path: '/finance/old-events' });
+      await helper.unload();
+      await load({ path: '/finance/events' });
+      const event = signed(10);
+      const old = await fetch(`${baseUrl}/finance/old-events`, {
+        method: 'POST',
+        body: new Uint8Array(event.rawBody),
+        headers: event.headers,
+      });
+      expect(old.status).toBe(404);
+    });
+
+    it('answers a path in other letter case or with a trailing slash like Express routes it: the same endpoint', async () => {
+      const { accepted } = await load();
+      const errors = () => (helper.getNode('in').error as any).getCalls().map((call: { args: any[] }) => call.args[0]);
+      for (const [index, path] of ['/FINANCE/Events', '/finance/events/', '/Finance/Events/?x=1'].entries()) {
+        const event = signed(60 + index);
+        for (const contentType of ['application/json', 'application/x-www-form-urlencoded', 'text/plain']) {
+          const response = await fetch(`${baseUrl}${path}`, {
+            method: 'POST',
+            body: new Uint8Array(event.rawBody),
+            headers: { ...event.headers, 'Content-Type': contentType },
+          });
+          expect([path, contentType, response.status]).toEqual([
+            path,
+            contentType,
+            contentType === 'application/json' ? 202 : 200,
+          ]);
+        }
+      }
+      expect(accepted.messages).toHaveLength(3);
+      expect(errors()).toEqual([]);
     });
   });
 
@@ -286,8 +361,36 @@ describe('finance-event-in', () => {
       // Not on Node-RED's server.
       expect((await fetch(`${baseUrl}/own/events`, { method: 'POST', body: 'x' })).status).toBe(404);
 
+      // Stopped (a redeploy or reload closes it the same way): the port stays open and answers "come back".
       await helper.unload();
+      const closed = await fetch(url, { method: 'POST', body: new Uint8Array(event.rawBody), headers: event.headers });
+      expect(closed.status).toBe(503);
+      expect(closed.headers.get('retry-after')).toBe('5');
+      expect(await closed.json()).toMatchObject({ code: 'STORE_UNAVAILABLE', detail: expect.any(String) });
+
+      // The next deploy takes the same server over; deleting the node frees the port.
+      await helper.load(NODES, flow({ mode: 'http', path: '/own/events', listenPort: String(port) }), credentials);
+      const second = signed(22);
+      const reopened = await fetch(url, {
+        method: 'POST',
+        body: new Uint8Array(second.rawBody),
+        headers: second.headers,
+      });
+      expect(reopened.status).toBe(202);
+      await helper.setFlows(
+        flow({ mode: 'http', path: '/own/events', listenPort: String(port) }).filter((node) => node.id !== 'in'),
+        'full',
+        credentials,
+      );
       await expect(fetch(url, { method: 'POST', body: 'x' })).rejects.toThrow();
+    });
+
+    it('frees the port when a redeploy moves the node to another mode', async () => {
+      const port = await freePort();
+      await helper.load(NODES, flow({ mode: 'http', path: '/own/events', listenPort: String(port) }), credentials);
+      await helper.unload();
+      await helper.load(NODES, flow({ mode: 'input' }), credentials);
+      await expect(fetch(`http://127.0.0.1:${port}/own/events`, { method: 'POST', body: 'x' })).rejects.toThrow();
     });
 
     it('turns red and reports the reason when the port is taken', async () => {

@@ -278,6 +278,55 @@ describe('Intake.receive', () => {
     });
   });
 
+  describe('control characters in id and source', () => {
+    it('refuses them, so two different events can never share one inbox key (source + NUL + id)', async () => {
+      const intake = intakeFor(store);
+      const first = sampleBody(40);
+      first.source = 'urn:x\u0000A';
+      first.id = 'B';
+      const second = sampleBody(41);
+      second.source = 'urn:x';
+      second.id = 'A\u0000B';
+      const problems = [];
+      for (const body of [first, second]) {
+        problems.push(expectRejected(await intake.receive(signed(body)), 400, 'SCHEMA_INVALID'));
+      }
+      expect(problems[0].detail).toBe(
+        'The event source contains the control character U+0000 at position 5; control characters ' +
+          "(U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id or source. Send the identifier without them.",
+      );
+      expect(problems[1].detail).toMatch(/^The event id contains the control character U\+0000 at position 1;/);
+      expect(await store.countOpen()).toBe(0);
+    });
+
+    it('refuses every C0 and C1 control character and DEL, and accepts other Unicode', async () => {
+      const intake = intakeFor(store);
+      for (const [index, character] of ['\u001f', '\n', '\u007f', '\u0085', '\u009f'].entries()) {
+        const body = sampleBody(42 + index);
+        body.id = `evt${character}42`;
+        const problem = expectRejected(await intake.receive(signed(body)), 400, 'SCHEMA_INVALID');
+        expect(problem.detail).toContain('The event id contains the control character');
+      }
+      const unicode = sampleBody(47);
+      unicode.source = 'urn:fournisseur:é-ü-€';
+      expect((await intake.receive(signed(unicode))).outcome).toBe('accepted');
+    });
+
+    it('refuses them in check() too, the step MQTT and polling use, for every profile', async () => {
+      const body = sampleBody(48);
+      body.id = 'a\u0001b';
+      expect(intakeFor(store).check(signed(body))).toMatchObject({ outcome: 'rejected', httpStatus: 400 });
+      const concur = sampleEvent({ profile: 'concur', seed: 49, secret: SECRET, now });
+      const concurBody = JSON.parse(concur.rawBody.toString('utf8'));
+      const withControl = JSON.stringify(concurBody).replace(/"(id|Id|ID)":"/, '"$1":"\\u0002');
+      expect(withControl).not.toBe(JSON.stringify(concurBody));
+      const result = intakeFor(store, { profileName: 'concur', signatureScheme: concur.scheme }).check(
+        signed(withControl, { scheme: concur.scheme }),
+      );
+      expect(result).toMatchObject({ outcome: 'rejected', httpStatus: 400, problem: { code: 'SCHEMA_INVALID' } });
+    });
+  });
+
   describe('store trouble', () => {
     it('answers 503 with Retry-After when the inbox is full, and stores nothing', async () => {
       const full = sandbox.open({ maxInboxEntries: 1 });
@@ -353,6 +402,13 @@ describe('Intake.receive', () => {
         retryAfterSeconds: 5,
         problem: { status: 503, code: 'STORE_UNAVAILABLE' },
       });
+    });
+
+    it('says the endpoint is being redeployed or stopped, not that the store is unavailable', () => {
+      expect(closingRefusal().problem.detail).toBe(
+        'This endpoint is being redeployed or stopped, so nothing was stored. Send the event again after the ' +
+          'Retry-After interval.',
+      );
     });
   });
 });

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { openOwnEndpoint, type EndpointHandler } from '../../../lib/intake/own-listener';
+import { forgetDormantOwnEndpoints, openOwnEndpoint, type EndpointHandler } from '../../../lib/intake/own-listener';
 import { freePort } from '../../support/processes';
 
 const HOST = '127.0.0.1';
@@ -20,7 +20,7 @@ const echo: EndpointHandler = (_request, response, rawBody) => {
 };
 
 describe('openOwnEndpoint', () => {
-  const closers: Array<() => Promise<void>> = [];
+  const closers: Array<(removed?: boolean) => Promise<void>> = [];
   afterEach(async () => {
     for (const close of closers.splice(0)) await close();
   });
@@ -74,6 +74,36 @@ describe('openOwnEndpoint', () => {
     // The port is free again: a new endpoint can listen on it.
     await open(port, '/a');
     expect((await fetch(`http://${HOST}:${port}/a`, { method: 'POST', body: 'a' })).status).toBe(202);
+  });
+
+  it('keeps listening after a close that is not a removal, answering 503 + Retry-After until the path is opened again', async () => {
+    const port = await freePort();
+    const close = await open(port, '/kept');
+    await close(false);
+    const closed = await fetch(`http://${HOST}:${port}/kept`, { method: 'POST', body: '{}' });
+    expect(closed.status).toBe(503);
+    expect(closed.headers.get('content-type')).toBe('application/problem+json');
+    expect(closed.headers.get('retry-after')).toBe('5');
+    expect(await closed.json()).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
+
+    await open(port, '/kept');
+    expect((await fetch(`http://${HOST}:${port}/kept`, { method: 'POST', body: 'k' })).status).toBe(202);
+  });
+
+  it("frees a dormant endpoint's port once its owner starts elsewhere, and on removal", async () => {
+    const port = await freePort();
+    const close = await openOwnEndpoint({ host: HOST, port, path: '/moved', maxBytes: 10, handler: echo, owner: 'n1' });
+    await close(false);
+    expect((await fetch(`http://${HOST}:${port}/moved`, { method: 'POST', body: 'x' })).status).toBe(503);
+    await forgetDormantOwnEndpoints('n1');
+    await expect(fetch(`http://${HOST}:${port}/moved`, { method: 'POST', body: 'x' })).rejects.toThrow();
+
+    // Another path on the same port: the old one is forgotten (404), the server goes on.
+    const old = await openOwnEndpoint({ host: HOST, port, path: '/moved', maxBytes: 10, handler: echo, owner: 'n1' });
+    await old(false);
+    closers.push(await openOwnEndpoint({ host: HOST, port, path: '/new', maxBytes: 10, handler: echo, owner: 'n1' }));
+    expect((await fetch(`http://${HOST}:${port}/moved`, { method: 'POST', body: 'x' })).status).toBe(404);
+    expect((await fetch(`http://${HOST}:${port}/new`, { method: 'POST', body: 'x' })).status).toBe(202);
   });
 
   it('rejects with CONFIG_INVALID naming the port when another program holds it, and can try again later', async () => {

@@ -77,6 +77,23 @@ describe('readRawBody', () => {
     });
   });
 
+  it('says "more than" when it stopped reading part-way, not the bytes it happened to read', async () => {
+    const chunks = Array.from({ length: 10 }, () => 'z'.repeat(10));
+    await post(chunks).catch(() => undefined);
+    const error = (await outcomes[outcomes.length - 1].catch((err: unknown) => err)) as FinanceError;
+    expect(error.message).toBe(
+      'The body has more than 64 bytes; this endpoint accepts at most 16. Send one event per request.',
+    );
+    expect(error.details).toMatchObject({ sizeIsLowerBound: true });
+  });
+
+  it('names the exact size of a body it read to its end', async () => {
+    await post(['x'.repeat(20), 'y'.repeat(20)]);
+    await expect(outcomes[outcomes.length - 1]).rejects.toThrow(
+      'The body has 40 bytes; this endpoint accepts at most 16. Send one event per request.',
+    );
+  });
+
   it('rejects with a plain error when the sender goes away mid-body', async () => {
     const request = http.request({
       host: '127.0.0.1',
