@@ -194,11 +194,15 @@ function concurReport(
         ? undefined
         : readReport.dateTime(report.submitDate, '/submitDate'),
     state,
-    // Equal to the report's claimed or approved amount unless company-paid expenses were excluded.
-    total: sum(
-      lines.map((line) => line.amount),
-      currency,
-    ),
+    // The report's claimed or approved amount (the lines were checked to add up to it), unless company-paid
+    // expenses were left out.
+    total:
+      lines.length === expenses.length
+        ? stated
+        : sum(
+            lines.map((line) => line.amount),
+            currency,
+          ),
     lines,
   });
 }
