@@ -46,11 +46,12 @@ export function reportTotalField(state: ApprovalState): ReportTotalField {
   return isApprovedOrLater(state) ? 'approvedAmount' : 'claimedAmount';
 }
 
-const readReport = shapeReader(
+/** Readers of the report and of its expenses, shared with ./concur.ts so both name them the same way. */
+export const readReport = shapeReader(
   'Concur expense report',
   'Pass the JSON that GET /expensereports/v4/users/{userID}/context/TRAVELER/reports/{reportId} returns.',
 );
-const readEntries = shapeReader(
+export const readEntries = shapeReader(
   'Concur expenses',
   'Pass the Items of every page of GET /api/v3.0/expense/entries?reportID=<reportId> as context.lines.',
 );

@@ -26,6 +26,8 @@ import {
   nothingOwed,
   PAYERS,
   payerOf,
+  readEntries,
+  readReport,
   refuseCompanyPaid,
   reportAmount,
   reportTotalField,
@@ -87,14 +89,6 @@ const PAID_STATUS = new Set(['P_PAID', 'P_PAYC']);
 const readEvent = shapeReader(
   'Concur expense event',
   `Subscribe this endpoint to the Concur topic ${CONCUR_EXPENSE_TOPIC} and pass the event body unchanged.`,
-);
-const readReport = shapeReader(
-  'Concur expense report',
-  'Pass the JSON that GET /expensereports/v4/users/{userID}/context/TRAVELER/reports/{reportId} returns.',
-);
-const readEntries = shapeReader(
-  'Concur expenses',
-  'Pass the Items of every page of GET /api/v3.0/expense/entries?reportID=<reportId> as context.lines.',
 );
 
 /** One non-personal expense: its canonical line, who paid it and where it sits in the expenses passed. */
