@@ -310,23 +310,31 @@ function judge(
  * Why a decision's time cannot be right for the stage awaiting it, or undefined. The time says when the person
  * decided, and delegations are checked at it, so it must lie within the stage: not later than now (a delegate
  * could otherwise claim a delegation that starts next week) and not before the stage began (a decision on an
- * earlier version of the report, delivered again, must not approve the new one). Both allow
- * DECISION_CLOCK_SKEW_MS, since the source's clock is not ours.
+ * earlier version of the report, delivered again, must not approve the new one). When the stage began is told
+ * in the source's own times, so that a decision delivered late (a poller, a backlog after an outage) still
+ * counts: stage 1 began when the report was submitted, a later stage when the stage before it was decided.
+ * Both bounds allow DECISION_CLOCK_SKEW_MS, since the source's clock is not ours.
  */
 function timingProblem(record: ApprovalRecord, entry: ChainEntry, decidedAt: string, now: Date): string | undefined {
   const decided = Date.parse(decidedAt);
   if (decided > now.getTime() + DECISION_CLOCK_SKEW_MS) {
     return `the decision is dated ${decidedAt}, later than now (${now.toISOString()}); send the time it was made`;
   }
-  if (entry.dueAt === undefined) return undefined;
-  const stageBegan = Date.parse(entry.dueAt) - record.slaHours * HOUR_MS;
-  if (decided < stageBegan - DECISION_CLOCK_SKEW_MS) {
+  const began = stageBegan(record, entry);
+  if (began !== undefined && decided < Date.parse(began) - DECISION_CLOCK_SKEW_MS) {
+    const since = entry.stage === 1 ? 'the report was submitted' : `stage ${entry.stage - 1} was decided`;
     return (
-      `the decision is dated ${decidedAt}, before stage ${entry.stage} began at ${new Date(stageBegan).toISOString()} ` +
-      `(a decision on an earlier version of the report, or before an escalation); ${entry.approver} must decide again`
+      `the decision is dated ${decidedAt}, before stage ${entry.stage} began (${since} at ${began}): a decision on ` +
+      `an earlier version of the report; ${entry.approver} must decide again`
     );
   }
   return undefined;
+}
+
+/** When the stage began, in the source's times: the submission for stage 1, the previous decision after. */
+function stageBegan(record: ApprovalRecord, entry: ChainEntry): string | undefined {
+  const began = entry.stage === 1 ? record.submittedAt : record.chain[entry.stage - 2]?.decidedAt;
+  return began !== undefined && !Number.isNaN(Date.parse(began)) ? began : undefined;
 }
 
 function findApplied(record: ApprovalRecord, decision: ApprovalDecision, sameInstant: boolean): ChainEntry | undefined {

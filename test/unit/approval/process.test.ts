@@ -206,18 +206,32 @@ describe('decide', () => {
   });
 
   it('refuses a decision dated before its stage began: a decision on an earlier version does not approve a new one', () => {
-    // The report was routed at T0 + 1 h (a new version replaced the approval); the decision was made at T0 + 30 min.
-    const routedLater = start(
-      planApproval({ report: report({ amount: '1200.00' }), directory: directory() }, matrix),
-      later(1),
-    );
-    const earlier = refusal(() => decide(routedLater, decision('E200', 'approve', later(0.5)), [], later(2)));
+    // Version 2 was submitted at T0 + 1 h; a decision made at T0 + 30 min was one on version 1.
+    const version2 = { ...report({ amount: '1200.00' }), submittedAt: later(1).toISOString() };
+    const routed = start(planApproval({ report: version2, directory: directory() }, matrix), later(1));
+    const earlier = refusal(() => decide(routed, decision('E200', 'approve', later(0.5)), [], later(2)));
     expect(earlier.code).toBe('APPROVER_NOT_ALLOWED');
-    expect(earlier.message).toContain('before stage 1 began at 2025-03-12T10:00:00.000Z');
+    expect(earlier.message).toContain(
+      'before stage 1 began (the report was submitted at 2025-03-12T10:00:00.000Z): a decision on an earlier version',
+    );
     expect(earlier.message).toContain('E200 must decide again');
     // A few minutes before, within the clock skew, is accepted.
-    const skewed = decide(routedLater, decision('E200', 'approve', later(1, -DECISION_CLOCK_SKEW_MS)), [], later(2));
+    const skewed = decide(routed, decision('E200', 'approve', later(1, -DECISION_CLOCK_SKEW_MS)), [], later(2));
     expect(skewed.outcome).toBe('advanced');
+  });
+
+  it('accepts decisions delivered late: when a stage began is told in the source times, not when the host saw it', () => {
+    // Submitted at T0; the host routes it only at T0 + 5 h (a poller, a backlog) and both decisions, made in the
+    // source at T0 + 1 h and T0 + 2 h, arrive together at T0 + 6 h.
+    const submitted = { ...report({ amount: '1200.00' }), submittedAt: T0.toISOString() };
+    const routedLate = start(planApproval({ report: submitted, directory: directory() }, matrix), later(5));
+    const first = decide(routedLate, decision('E200', 'approve', later(1)), [], later(6));
+    expect(first.outcome).toBe('advanced');
+    const second = decide(first.record, decision('E300', 'approve', later(2)), [], later(6));
+    expect(second.outcome).toBe('approved');
+    // Stage 2 began when stage 1 was decided: a stage-2 decision dated before that is refused.
+    const tooEarly = refusal(() => decide(first.record, decision('E300', 'approve', later(0.5)), [], later(6)));
+    expect(tooEarly.message).toContain('before stage 2 began (stage 1 was decided at 2025-03-12T10:00:00.000Z)');
   });
 
   it('returns the same outcome without change when a decision is delivered again', () => {
