@@ -445,7 +445,9 @@ export class ApprovalWorkflow {
         approval.record.submitterId,
       ).filter(
         (delegate) =>
-          !approval.record.chain.some((other) => other.stage !== entry.stage && other.approver === delegate),
+          !approval.record.chain.some(
+            (other) => other.stage !== entry.stage && (other.approver === delegate || other.decidedBy === delegate),
+          ),
       ),
       stage: entry.stage,
       ...(entry.dueAt !== undefined && { dueAt: entry.dueAt }),
