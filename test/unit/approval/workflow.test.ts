@@ -200,6 +200,20 @@ describe('ApprovalWorkflow', () => {
     await expect(flow.decide(decision('E300'))).rejects.toMatchObject({ code: 'APPROVER_NOT_ALLOWED' });
   });
 
+  it('does not list as a delegate of the next stage someone who decided an earlier one', async () => {
+    const both = { validFrom: '2025-03-12', validTo: '2025-03-12' };
+    const flow = workflow({
+      delegations: [
+        { from: 'E200', to: 'E250', ...both },
+        { from: 'E300', to: 'E250', ...both },
+        { from: 'E300', to: 'E350', ...both },
+      ],
+    });
+    await flow.start(document({ amount: '1200.00' }));
+    const advanced = await flow.decide(decision('E250'));
+    expect(advanced.emissions[0].message.approvalRequest).toMatchObject({ approver: 'E300', delegates: ['E350'] });
+  });
+
   it('says which document is unknown, by subject or by report id', async () => {
     const flow = workflow();
     await expect(flow.decide(decision('E200', 'approve', 'RPT-404'))).rejects.toMatchObject({
