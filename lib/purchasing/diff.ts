@@ -92,8 +92,8 @@ export function applyChanges(
 /**
  * What to send to a PO whose ERP copy is `base`, for a version that wants `wanted` and changed its header by
  * `changes`. Header fields: only the changed ones are re-applied, so a buyer's edit of another header field in
- * the ERP stays. Lines: the version's lines whole (added, changed and removed as needed), never the changes
- * re-applied to the ERP's reading of them, because that reading may be
+ * the ERP stays. Lines, when the version changed any: the version's lines whole (added, changed and removed as
+ * needed), never the changes re-applied to the ERP's reading of them, because that reading may be
  * - another form of the same lines: Business Central and ERPNext read a split line back as amount splits of
  *   quantity 1, and a quantity change re-applied there keeps the old amounts (the change is lost);
  * - a half-done earlier attempt: Business Central replaces lines by deleting all and posting them one by one,
@@ -107,7 +107,10 @@ export function reconcile(
 ): PurchaseOrderContent {
   const headerChanges = changes.filter((change) => change.kind === 'header');
   const header = applyChanges({ ...base, lines: [] }, headerChanges);
-  return { ...header, lines: sameLineSet(base.lines, wanted.lines) ? base.lines : wanted.lines };
+  // A version that changed no line leaves the lines alone: an ERP reads some lines back in another form (a split
+  // line as amount splits) that never equals the pack's, and replacing them would undo a buyer's line edits.
+  const changesLines = headerChanges.length < changes.length;
+  return { ...header, lines: !changesLines || sameLineSet(base.lines, wanted.lines) ? base.lines : wanted.lines };
 }
 
 /** The same lines, whatever their order (an ERP may number and sort its lines itself). */

@@ -137,6 +137,27 @@ describe('updatePurchaseOrder', () => {
     expect(erp.calls[0].ctx.idempotencyKey).not.toBe(erp.calls[2].ctx.idempotencyKey);
   });
 
+  it('on 412 a version that changed only the header sends only the header: the lines as the ERP reads them stay', async () => {
+    // The ERP reads a split line in its own form (never equal to the pack's) and a buyer edited a line there.
+    const erp = new FakeErp(content());
+    const theErpsReading = content((lines) => {
+      lines[0].quantity = '1';
+      lines[0].unitPrice = eur('300.00');
+      lines[1].description = 'USB-C dock, edited in the ERP';
+    });
+    erp.editsBeforePatch.push(() => theErpsReading);
+    const newSupplier = { ...content(), supplierId: 'SUP-1002' };
+    const outcome = await updatePurchaseOrder(erp, {
+      ...request(erp, true),
+      changes: diffPurchaseOrder(content(), newSupplier),
+      wanted: newSupplier,
+    });
+    expect(outcome.action).toBe('updated');
+    expect(erp.calls.map((call) => call.op)).toEqual(['patch', 'get', 'patch']);
+    expect(erp.calls[2].patch).toEqual({ supplierId: 'SUP-1002' });
+    expect(erp.held.lines).toEqual(theErpsReading.lines);
+  });
+
   it("on 412 sends the wanted lines, not the change re-applied to the ERP's reading of a split line", async () => {
     // Business Central reads a split line back as quantity 1 at the line's total with amount splits; a
     // quantity change re-applied to that reading would keep the old split amounts, and BC the old total.
