@@ -38,9 +38,16 @@ export interface CallContext {
 
 export interface PostingLine {
   lineId: string;
+  /** The expense as paid (gross): the ERP takes the input tax out of it by `taxCode`. */
   amount: Money;
   dimensions: Dimensions;
   description?: string;
+  /**
+   * The ERP's tax code for the line (VAT product posting group, SAP tax code, ERPNext Item Tax Template).
+   * Without it the ERP books the whole amount to the expense account (or applies its own default), so a
+   * dialect that has no place for it refuses the posting rather than dropping it.
+   */
+  taxCode?: string;
 }
 
 /** An approved expense (journal) or invoice (payable) to post. */

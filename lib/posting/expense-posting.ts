@@ -66,5 +66,7 @@ function postingLine(line: ExpenseLine): PostingLine {
     amount: line.amount,
     dimensions: line.dimensions,
     ...(description === undefined ? {} : { description }),
+    // Carried so the ERP can split the input tax out of the gross amount; dropping it would book it as expense.
+    ...(line.taxCode === undefined ? {} : { taxCode: line.taxCode }),
   };
 }

@@ -6,7 +6,7 @@ import { sum, toMinorUnits } from '../model/money';
 import type { Charge } from './budget-ledger';
 import type { CompanyState } from './company-state';
 import { SandboxProblem, notFound } from './problem';
-import { checkDimensions, checkDocumentCurrency, checkEmployee, checkSupplier } from './references';
+import { checkDimensions, checkDocumentCurrency, checkEmployee, checkSupplier, checkTaxCode } from './references';
 import type { SandboxState } from './state';
 import type { PostingDoc, PostingLine, SandboxResponse } from './types';
 import {
@@ -37,8 +37,10 @@ function readLine(value: unknown, path: string, errors: FieldErrors): PostingLin
   const amount = readMoney(value.amount, `${path}/amount`, errors, { required: true });
   const dimensions = readDimensions(value.dimensions, `${path}/dimensions`, errors);
   const description = readString(value, 'description', path, errors, { maxLength: 500 });
+  // The same length as a purchase order line's tax code (purchase-orders.ts).
+  const taxCode = readString(value, 'taxCode', path, errors, { maxLength: 20 });
   if (!lineId || !amount || !dimensions) return undefined;
-  return { lineId, amount, dimensions, ...(description ? { description } : {}) };
+  return { lineId, amount, dimensions, ...(description ? { description } : {}), ...(taxCode ? { taxCode } : {}) };
 }
 
 /** Well-formedness (400). Fields other than the documented ones are ignored. */
@@ -79,6 +81,7 @@ function checkPosting(company: CompanyState, posting: PostingInput): void {
       errors.add(`${path}/amount`, `must be in the document currency ${posting.currency}`, 'CURRENCY_MISMATCH');
     }
     checkDimensions(company, line.dimensions, `${path}/dimensions`, errors);
+    if (line.taxCode !== undefined) checkTaxCode(company, line.taxCode, `${path}/taxCode`, errors);
   });
   errors.throwIfAny(422);
 }

@@ -82,6 +82,8 @@ export interface PostingLine {
   amount: Money;
   dimensions: Dimensions;
   description?: string;
+  /** A tax code of the company's master data: the line amount is gross, the tax is in it. */
+  taxCode?: string;
 }
 
 export interface PostingDoc {

@@ -31,6 +31,10 @@
  * - master data: vendors, employees, accounts, dimension values, projects, with `@odata.nextLink` paging and
  *   `Prefer: odata.maxpagesize`; errors keep BC's `error.code` and message (the client puts them in
  *   details.vendorCode and the message).
+ * - tax codes: a line's taxCode goes to journal lines, purchase invoice lines and purchase order lines as
+ *   `taxCode` [S metadata], which BC validates as the VAT Prod. Posting Group (Tax Group Code without VAT),
+ *   Code[20] [S APIV2 pages]; a journal amount includes VAT, and a payable with tax codes is sent with
+ *   pricesIncludeTax, so BC takes the input tax out of the gross amount instead of booking it as expense;
  * Decimals travel as JSON numbers (BC's Edm.Decimal) through jsonNumber, which refuses what a double cannot
  * carry exactly; every amount read is turned into minor units through its decimal text, never added as a
  * float. Budgets, actuals and journals are local-currency figures: a request in another currency is refused.
@@ -79,6 +83,13 @@ export const BC_LENGTHS = {
   yourReference: 35,
   description: 100,
   description2: 50,
+  /**
+   * A line's taxCode becomes the VAT Prod. Posting Group (or, without VAT, the Tax Group Code), both Code[20]:
+   * the journal line page keeps it in a Code[20] and the purchase line pages cut it with CopyStr(.., 1, 20)
+   * although the metadata says 50 [S ALAppExtensions APIV2JournalLines / APIV2PurchaseOrderLines /
+   * APIV2PurchaseInvoiceLines pages], so a longer code is refused rather than cut to another code.
+   */
+  taxCode: 20,
 } as const;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -94,6 +105,7 @@ interface BcLine {
   description2: string;
   quantity: number;
   directUnitCost: number;
+  taxCode?: string;
   dimensionSetLines: Array<{ code: string; valueCode: string }>;
 }
 
@@ -412,6 +424,7 @@ class BusinessCentralDialect implements ErpDialect {
       description2: line.lineId,
       quantity,
       directUnitCost: jsonNumber(unitCost.amount, `${where} unit cost`),
+      ...taxCodeField(line.taxCode, `${where}.taxCode`, invalidPo),
       dimensionSetLines: this.#dimensionSetLines(dimensions),
     };
   }
@@ -438,6 +451,7 @@ class BusinessCentralDialect implements ErpDialect {
       return {
         lineId,
         description: String(first.description ?? ''),
+        ...readTaxCode(first),
         quantity: single ? String(first.quantity) : '1',
         unitPrice: single
           ? this.#money(first.directUnitCost, currency, 'directUnitCost')
@@ -564,6 +578,8 @@ class BusinessCentralDialect implements ErpDialect {
         externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber),
         amount: jsonNumber(line.amount.amount, `journal ${where}.amount`),
         description: description.slice(0, BC_LENGTHS.description),
+        // The journal amount includes VAT: BC splits the input tax out by the VAT Prod. Posting Group.
+        ...taxCodeField(line.taxCode, `journal ${where}.taxCode`, invalidPosting),
         dimensionSetLines: this.#dimensionSetLines(line.dimensions),
       };
     });
@@ -623,6 +639,7 @@ class BusinessCentralDialect implements ErpDialect {
       have.accountNumber === line.accountNumber &&
       have.postingDate === line.postingDate &&
       have.description === line.description &&
+      sameTaxCode(have.taxCode, line.taxCode as string | undefined) &&
       typeof have.amount === 'number' &&
       this.#minor(have.amount, currency, 'journalLine.amount') === this.#minor(line.amount, currency, 'amount') &&
       sameDimensions(dimensionsOf(have.dimensionSetLines), wanted)
@@ -699,6 +716,9 @@ class BusinessCentralDialect implements ErpDialect {
           invoiceDate: posting.postingDate,
           postingDate: posting.postingDate,
           currencyCode: posting.currency === (await this.#localCurrency(ctx)) ? '' : posting.currency,
+          // An expense amount is what was paid, tax included: with a tax code BC must take the input tax out of
+          // the unit cost, not add it on top (the vendor's default may be prices excluding VAT).
+          ...(posting.lines.some((line) => line.taxCode !== undefined) ? { pricesIncludeTax: true } : {}),
           purchaseInvoiceLines: posting.lines.map((line, index) => {
             if (!line.dimensions.glAccount) throw invalidPosting(`lines[${index}]: dimensions.glAccount is required`);
             return {
@@ -707,6 +727,7 @@ class BusinessCentralDialect implements ErpDialect {
               description: (line.description ?? posting.externalReference).slice(0, BC_LENGTHS.description),
               quantity: 1,
               unitCost: jsonNumber(line.amount.amount, `lines[${index}].amount`),
+              ...taxCodeField(line.taxCode, `lines[${index}].taxCode`, invalidPosting),
               dimensionSetLines: this.#dimensionSetLines(line.dimensions),
             };
           }),
@@ -1080,6 +1101,37 @@ function invalidPosting(problem: string): FinanceError {
   return new FinanceError('SCHEMA_INVALID', `Posting for Business Central: ${problem}.`);
 }
 
+/**
+ * `{ taxCode }` for a line that has one, upper-cased as BC stores a Code value (so what is read back compares
+ * equal); empty without one, so BC applies the G/L account's default VAT Prod. Posting Group.
+ */
+function taxCodeField(
+  taxCode: string | undefined,
+  where: string,
+  invalid: (problem: string) => FinanceError,
+): { taxCode?: string } {
+  if (taxCode === undefined) return {};
+  if (taxCode.length > BC_LENGTHS.taxCode) {
+    throw invalid(
+      `${where} "${taxCode}" has ${taxCode.length} characters; Business Central keeps ${BC_LENGTHS.taxCode} (a VAT Prod. Posting Group or Tax Group Code). Map it to the code Business Central uses`,
+    );
+  }
+  return { taxCode: taxCode.toUpperCase() };
+}
+
+/**
+ * The tax code BC holds is the one wanted. A line sent without one gets the G/L account's default, which is
+ * not a change of ours, so only a wanted code is compared.
+ */
+function sameTaxCode(have: unknown, wanted: string | undefined): boolean {
+  return wanted === undefined || (typeof have === 'string' && have.toUpperCase() === wanted.toUpperCase());
+}
+
+/** The tax code of a BC line as the canonical line carries it; BC answers '' for none. */
+function readTaxCode(line: Entity): { taxCode?: string } {
+  return typeof line.taxCode === 'string' && line.taxCode !== '' ? { taxCode: line.taxCode } : {};
+}
+
 /** An OData string literal: single quotes, a quote inside doubled. */
 function quote(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -1144,6 +1196,7 @@ function sameLines(current: Entity[], desired: BcLine[]): boolean {
       have.description2 === line.description2 &&
       have.quantity === line.quantity &&
       have.directUnitCost === line.directUnitCost &&
+      sameTaxCode(have.taxCode, line.taxCode) &&
       JSON.stringify(dimensionsOf(have.dimensionSetLines)) ===
         JSON.stringify(Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode])))
     );

@@ -29,9 +29,14 @@
  *   message. Fiscal years are taken to be calendar years named by the year [U];
  * - accounts and cost centers are named with the company abbreviation in ERPNext ("6000 - Travel - FSD");
  *   the dialect finds them by `account_number` / `cost_center_number`;
+ * - tax codes: a purchase order line's taxCode is its item's Item Tax Template (`item_tax_template`, Link)
+ *   [S purchase_order_item.json], sent as the template's name. An expense posting with a tax-coded line is
+ *   refused (expense-tax-codes.ts): a Journal Entry account row has no tax field, and a Purchase Invoice's rate
+ *   is net unless a tax row says otherwise, while expense amounts are gross;
  * - errors keep `exc_type` (details.vendorCode) and `_server_messages` (details.erpMessages).
  */
 import { FinanceError, isFinanceError } from '../../errors';
+import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
 import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
 import type {
   BudgetCheckRequest,
@@ -91,6 +96,7 @@ interface PoItem {
   expense_account: string;
   cost_center?: string;
   project?: string;
+  item_tax_template?: string;
 }
 
 class ErpnextDialect implements ErpDialect {
@@ -330,6 +336,7 @@ class ErpnextDialect implements ErpDialect {
             ? jsonNumber(amounts[i].amount, `${where}.accountAssignments[${i}] amount`)
             : jsonNumber(line.unitPrice.amount, `${where}.unitPrice`),
           schedule_date: line.needBy ?? po.orderDate,
+          ...itemTaxTemplate(line.taxCode, `${where}.taxCode`),
           ...(await this.#dimensions(assignment.dimensions, `${where}.accountAssignments[${i}]`, ctx)),
         });
       }
@@ -400,6 +407,7 @@ class ErpnextDialect implements ErpDialect {
         lineId: String(item.idx),
         description: String(item.item_name ?? ''),
         ...(item.item_code && item.item_code !== this.#defaultItem ? { itemCode: String(item.item_code) } : {}),
+        ...(item.item_tax_template ? { taxCode: String(item.item_tax_template) } : {}),
         quantity: decimalText(Number(item.qty)),
         unitOfMeasure: String(item.uom),
         unitPrice,
@@ -486,6 +494,7 @@ class ErpnextDialect implements ErpDialect {
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findJournal(reference, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
+    refuseTaxCodedExpenseLines(posting, 'an ERPNext Journal Entry (its account rows have no tax field)');
     let draft = existing;
     if (!draft) {
       const rows = [];
@@ -534,6 +543,10 @@ class ErpnextDialect implements ErpDialect {
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findInvoice(reference, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
+    refuseTaxCodedExpenseLines(
+      posting,
+      'an ERPNext Purchase Invoice (its rate is net unless a tax row says otherwise)',
+    );
     let draft = existing;
     if (!draft) {
       const supplier = await this.#payee(posting, ctx);
@@ -1086,7 +1099,9 @@ function sameOrder(current: Doc, desired: Doc): boolean {
         h.uom === item.uom &&
         h.expense_account === item.expense_account &&
         (h.cost_center || undefined) === item.cost_center &&
-        (h.project || undefined) === item.project
+        (h.project || undefined) === item.project &&
+        // Only a wanted template counts: an item sent without one may get the Item's own template from ERPNext.
+        (item.item_tax_template === undefined || h.item_tax_template === item.item_tax_template)
       );
     })
   );
@@ -1095,6 +1110,14 @@ function sameOrder(current: Doc, desired: Doc): boolean {
 /** "6000 - Travel - FSD" -> "6000"; "CC-100 - FSD" -> "CC-100". */
 function numberOfName(name: string): string {
   return name.split(' - ')[0];
+}
+
+/** `{ item_tax_template }` for a line with a tax code: the Item Tax Template's name (a Link, Data length). */
+function itemTaxTemplate(taxCode: string | undefined, where: string): { item_tax_template?: string } {
+  if (taxCode === undefined) return {};
+  if (taxCode.length > FRAPPE_DATA_LENGTH)
+    throw invalid(`${where} has more than ${FRAPPE_DATA_LENGTH} characters (item_tax_template)`);
+  return { item_tax_template: taxCode };
 }
 
 function invalid(problem: string): FinanceError {

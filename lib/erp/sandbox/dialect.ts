@@ -525,6 +525,7 @@ function postingBody(posting: PostingRequest) {
       amount: line.amount,
       dimensions: line.dimensions,
       description: line.description,
+      taxCode: line.taxCode,
     })),
   };
 }

@@ -10,6 +10,7 @@
  *   `to_AccountAssignment` [S EDMX navigation; U v2 deep-insert JSON `{results: [...]}`]; change is PATCH with
  *   If-Match (the entity's `__metadata.etag`); changed lines are deleted (deletion code L) and added again;
  *   cancel is DELETE of the purchase order, which sets its deletion code [U, see API.md];
+ * - a line's tax code is the item's `TaxCode` (2 characters, upper case) [S EDMX]; a longer one is refused;
  * - the lookup key is `CorrespncExternalReference` ("Your Reference", 12 characters) [S], holding the
  *   reference, or a digest of it when longer (lib/erp/reference.ts);
  * - errors keep `error.code`, `message.value` and `innererror.errordetails` (in details.erpMessages);
@@ -83,6 +84,8 @@ export const SAP_LENGTHS = {
   GLAccount: 10,
   CostCenter: 10,
   WBSElement: 24,
+  /** A_PurchaseOrderItem TaxCode, "Tax on sales/purchases code", upper case. */
+  TaxCode: 2,
 } as const;
 
 export const DEFAULT_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
@@ -103,6 +106,7 @@ interface SapItem {
   NetPriceQuantity: string;
   AccountAssignmentCategory: string;
   MultipleAcctAssgmtDistribution?: string;
+  TaxCode?: string;
   to_AccountAssignment: { results: Entity[] };
 }
 
@@ -451,6 +455,7 @@ class SapDialect implements ErpDialect {
         // K = cost center, P = project (WBS element) [U category codes of a standard configuration].
         AccountAssignmentCategory: project ? 'P' : 'K',
         ...(split ? { MultipleAcctAssgmtDistribution: '3' } : {}),
+        ...itemTaxCode(line.taxCode, `${where}.taxCode`),
         to_AccountAssignment: {
           results: line.accountAssignments.map((assignment, i) => {
             const d = assignment.dimensions;
@@ -498,6 +503,7 @@ class SapDialect implements ErpDialect {
       return {
         lineId: String(item.PurchaseOrderItem),
         description: String(item.PurchaseOrderItemText ?? ''),
+        ...(typeof item.TaxCode === 'string' && item.TaxCode !== '' ? { taxCode: item.TaxCode } : {}),
         quantity,
         unitOfMeasure: String(item.PurchaseOrderQuantityUnit),
         unitPrice,
@@ -721,6 +727,8 @@ function sameItems(current: Entity[], desired: SapItem[]): boolean {
       sameDecimal(have.OrderQuantity, want.OrderQuantity) &&
       samePrice(have, want) &&
       have.PurchaseOrderQuantityUnit === want.PurchaseOrderQuantityUnit &&
+      // Only a wanted code counts: an item sent without one may get SAP's default (info record, account).
+      (want.TaxCode === undefined || have.TaxCode === want.TaxCode) &&
       haveAssignments.length === wantAssignments.length &&
       wantAssignments.every((a, i) => {
         const h = haveAssignments[i];
@@ -733,6 +741,20 @@ function sameItems(current: Entity[], desired: SapItem[]): boolean {
       })
     );
   });
+}
+
+/**
+ * `{ TaxCode }` for a line with a tax code (SAP keeps it upper case, so it is sent so and compares equal when
+ * read back); a longer code than SAP's 2 characters is refused, not cut into another code.
+ */
+function itemTaxCode(taxCode: string | undefined, where: string): { TaxCode?: string } {
+  if (taxCode === undefined) return {};
+  if (taxCode.length > SAP_LENGTHS.TaxCode) {
+    throw invalidPo(
+      `${where} "${taxCode}" has ${taxCode.length} characters; SAP tax codes have ${SAP_LENGTHS.TaxCode} (e.g. V1). Map the source's tax code to the SAP tax code of the company code`,
+    );
+  }
+  return { TaxCode: taxCode.toUpperCase() };
 }
 
 function isStale(error: unknown): boolean {

@@ -12,11 +12,15 @@
  * SAP_COM_0002), posts G/L lines only and leaves the payable to be built by hand; an invoice from a supplier
  * (`kind: payable`) uses the same call with the supplier as invoicing party.
  *
+ * Tax: a G/L item's amount is net when SAP calculates the tax by code, and expense amounts are gross, so a
+ * posting with a tax-coded line is refused before anything is written (../expense-tax-codes.ts).
+ *
  * Idempotency: the lookup key is the header's Reference, SupplierInvoiceIDByInvcgParty (16 characters), holding
  * the external reference or its digest (lib/erp/reference.ts); SAP's duplicate invoice check (same reference,
  * invoicing party and company code) refuses a second one as a backstop. Posted invoices are not changed: a
  * correction is a reversal in SAP.
  */
+import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
 import { FinanceError } from '../../errors';
 import { fromMinorUnits, minorOf } from '../../model/money';
 import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../dialect';
@@ -131,6 +135,10 @@ export async function postSupplierInvoice(
   if (posting.lines.length === 0) throw invalid('there are no lines to post');
   const existing = await findSupplierInvoice(config, posting.externalReference, ctx);
   if (existing) return existing;
+  refuseTaxCodedExpenseLines(
+    posting,
+    'an SAP supplier invoice (its G/L item amounts are net when SAP calculates the tax)',
+  );
   let total = 0n;
   const items = posting.lines.map((line, index) => {
     const where = `lines[${index}]`;

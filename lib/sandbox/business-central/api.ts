@@ -357,6 +357,25 @@ function stringField(
   return value;
 }
 
+/**
+ * A line's taxCode as BC keeps it: the VAT Prod. Posting Group (Code[20], upper case; the purchase line pages
+ * cut the text to 20 before validating it) that must exist, else BC's "does not exist" error. The simulator's
+ * groups are the company's tax codes (taxGroups); '' when the line names none.
+ */
+function taxCodeField(company: BcCompany, body: Record<string, unknown>, entity: string, maxLength: number): string {
+  const value = stringField(body, 'taxCode', maxLength, entity);
+  if (value === undefined || value === '') return '';
+  const code = value.slice(0, 20).toUpperCase();
+  if (!(company.master.get('taxGroups') ?? []).some((group) => String(group.code).toUpperCase() === code)) {
+    throw new BcError(
+      400,
+      'Application_RecordNotFound',
+      `The VAT Product Posting Group does not exist. Identification fields and values: Code='${code}'`,
+    );
+  }
+  return code;
+}
+
 function numberField(body: Record<string, unknown>, name: string): number | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
@@ -684,7 +703,7 @@ function addLine(
     unitOfMeasureCode: stringField(fields, 'unitOfMeasureCode', 10, 'purchaseOrderLine') ?? '',
     quantity: numberField(fields, 'quantity') ?? 0,
     directUnitCost: numberField(fields, 'directUnitCost') ?? 0,
-    taxCode: stringField(fields, 'taxCode', 50, 'purchaseOrderLine') ?? '',
+    taxCode: taxCodeField(company, fields, 'purchaseOrderLine', 50),
     expectedReceiptDate: dateField(fields, 'expectedReceiptDate') ?? record.header.orderDate,
     receivedQuantity: 0,
     invoicedQuantity: 0,
@@ -759,6 +778,7 @@ const JOURNAL_LINE_WRITABLE = [
   'amount',
   'description',
   'comment',
+  'taxCode',
   'balanceAccountType',
   'balancingAccountNumber',
 ];
@@ -909,6 +929,8 @@ function createJournalLine(
     amount,
     description: stringField(fields, 'description', 100, 'journalLine') ?? '',
     comment: stringField(fields, 'comment', 250, 'journalLine') ?? '',
+    // The page's taxCode is a Code[20] variable [S APIV2JournalLines.Page.al].
+    taxCode: taxCodeField(company, fields, 'journalLine', 20),
     balanceAccountType: 'G_x002F_L_x0020_Account',
     // A line takes its batch's balancing account unless it names one [D Gen. Journal Line defaults].
     balancingAccountNumber:
@@ -1019,6 +1041,7 @@ const INVOICE_WRITABLE = [
   'postingDate',
   'dueDate',
   'currencyCode',
+  'pricesIncludeTax',
 ];
 const INVOICE_LINE_WRITABLE = [
   'sequence',
@@ -1137,6 +1160,7 @@ function createInvoice(store: BcStore, company: BcCompany, body: Record<string, 
       description: stringField(fields, 'description', 100, 'purchaseInvoiceLine') ?? '',
       unitCost: Number(unit.amount),
       quantity,
+      taxCode: taxCodeField(company, fields, 'purchaseInvoiceLine', 50),
       amountExcludingTax: toNumber(amount, currency),
       amountIncludingTax: toNumber(amount, currency),
       dimensionSetLines: dimensionLines(
@@ -1161,6 +1185,7 @@ function createInvoice(store: BcStore, company: BcCompany, body: Record<string, 
       vendorNumber: vendor.number,
       vendorName: vendor.displayName,
       currencyCode: currency === company.currency ? '' : currency,
+      pricesIncludeTax: header.pricesIncludeTax === true,
       totalAmountExcludingTax: toNumber(total, currency),
       totalTaxAmount: 0,
       totalAmountIncludingTax: toNumber(total, currency),

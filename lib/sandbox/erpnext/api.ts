@@ -185,6 +185,10 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
       modified: c.modifiedAt,
     });
   }
+  // The company's tax codes as Item Tax Templates, named by the code (taxes are not computed, see API.md).
+  for (const t of state.records('taxCodes').values() as Iterable<Record<string, unknown>>) {
+    store.put({ ...base, doctype: 'Item Tax Template', name: String(t.id), title: t.name, modified: t.modifiedAt });
+  }
   for (const p of state.records('projects').values() as Iterable<Record<string, unknown>>) {
     const status = p.status === 'open' ? 'Open' : p.status === 'closed' ? 'Completed' : 'Cancelled';
     store.put({
@@ -566,6 +570,7 @@ const PO_ITEM_FIELDS = [
   'expense_account',
   'cost_center',
   'project',
+  'item_tax_template',
 ];
 const PI_FIELDS = [
   'doctype',
@@ -597,6 +602,7 @@ const PI_ITEM_FIELDS = [
   'expense_account',
   'cost_center',
   'project',
+  'item_tax_template',
 ];
 const JE_FIELDS = [
   'doctype',
@@ -653,6 +659,7 @@ function itemCharge(
     throw validation(`Row #${index + 1}: Account ${account.name} does not belong to company ${company.company.id}`);
   if (item.cost_center) linkExists(store, 'Cost Center', item.cost_center, 'Cost Center');
   if (item.project) linkExists(store, 'Project', item.project, 'Project');
+  if (item.item_tax_template) linkExists(store, 'Item Tax Template', item.item_tax_template, 'Item Tax Template');
   const qty = item.qty;
   if (typeof qty !== 'number' || qty <= 0) throw validation(`Row #${index + 1}: Quantity must be greater than 0`);
   const rate = money(String(item.rate ?? 0), currency);
@@ -700,6 +707,7 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
       expense_account: account.name,
       cost_center: item.cost_center ?? '',
       project: item.project ?? '',
+      item_tax_template: item.item_tax_template ?? '',
       received_qty: 0,
       billed_amt: 0,
     };
@@ -885,6 +893,7 @@ function insertPurchaseInvoice(store: ErpnextStore, state: SandboxState, body: R
       expense_account: account.name,
       cost_center: item.cost_center ?? '',
       project: item.project ?? '',
+      item_tax_template: item.item_tax_template ?? '',
     };
   });
   const modified = timestamp(store);

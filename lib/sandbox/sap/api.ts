@@ -609,6 +609,8 @@ function newItem(company: CompanyState, order: Order, body: Entity, index: numbe
     NetPriceQuantity: decimal(body, 'NetPriceQuantity') ?? '1',
     AccountAssignmentCategory: text(body, 'AccountAssignmentCategory', 1) ?? '',
     MultipleAcctAssgmtDistribution: text(body, 'MultipleAcctAssgmtDistribution', 1) ?? '',
+    // Edm.String MaxLength 2, UpperCase [S EDMX]; SAP checks it against the company code's country [U].
+    TaxCode: (text(body, 'TaxCode', 2) ?? '').toUpperCase(),
     assignments: [],
   };
   const raw = body.to_AccountAssignment as { results?: unknown } | undefined;

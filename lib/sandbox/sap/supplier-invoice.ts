@@ -7,7 +7,8 @@
  *   posted at once (SupplierInvoiceStatus 5 [U]) and answered 201 with SupplierInvoice and FiscalYear;
  * - refused: unknown properties, an unknown invoicing party (a sandbox supplier, or an employee, whom SAP
  *   pays through an employee supplier account), unknown or blocked G/L accounts, unknown cost centers or WBS
- *   elements, items that do not add up to InvoiceGrossAmount (no tax: TaxIsCalculatedAutomatically false),
+ *   elements, items that do not add up to InvoiceGrossAmount (the simulator computes no tax, also with
+ *   TaxIsCalculatedAutomatically: item TaxCode, 2 characters, is kept as sent, upper-cased),
  *   and the same Reference (SupplierInvoiceIDByInvcgParty) for the same invoicing party and company code
  *   again (duplicate invoice check, M8/108 [U code]);
  * - GET A_SupplierInvoice with `$filter` (e.g. SupplierInvoiceIDByInvcgParty and CompanyCode) and
@@ -201,6 +202,7 @@ export function writeSupplierInvoice(
       SupplierInvoiceItemAmount: amount,
       DebitCreditCode: debitCredit,
       SupplierInvoiceItemText: text(item, 'SupplierInvoiceItemText', 50) ?? '',
+      TaxCode: (text(item, 'TaxCode', 2) ?? '').toUpperCase(),
     };
   });
   if (total !== minorOf(money(gross, currency))) {

@@ -141,6 +141,20 @@ describe('Business Central journal postings: whole documents only', () => {
     });
   });
 
+  it('does not take a waiting line with another tax code for a line of the posting', async () => {
+    const withTax = (taxCode: string) => {
+      const posting = journal('concur:RPT-TAX', ['119.00', '20.00']);
+      posting.lines[0].taxCode = taxCode;
+      return posting;
+    };
+    http.failNth(2, isLinePost);
+    await expect(dialect.post(withTax('DE-19'), ctx)).rejects.toMatchObject({ retryable: true });
+    // The tax code was corrected before the retry: posting the waiting DE-19 line would book the wrong VAT.
+    const refused = dialect.post(withTax('DE-7'), ctx);
+    await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
+    expect(bookedCents('concur:RPT-TAX')).toBe(0n);
+  });
+
   it('refuses to post a batch holding a line that is not part of the posting', async () => {
     const first = journal('concur:RPT-CHG', ['10.00', '20.00']);
     http.failNth(2, isLinePost);

@@ -5,9 +5,8 @@
  */
 import { sapStoreOf } from '../../../lib/sandbox/sap/api';
 import type { PurchaseOrderLine } from '../../../lib/model/types';
-import { line } from '../purchasing/fixtures';
 import { ctx, startDialectRig, today, type DialectRig } from './harness';
-import { sapConnection, sapPurchaseOrder } from './sap-fixtures';
+import { line, sapConnection, sapPurchaseOrder } from './sap-fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const coding = [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }];

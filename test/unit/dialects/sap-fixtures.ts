@@ -1,6 +1,6 @@
 /** A SAP connection to the sandbox's SAP simulator (company code FS01 = FS-DEMO) and a purchase order for it. */
-import type { PurchaseOrder } from '../../../lib/model/types';
-import { line } from '../purchasing/fixtures';
+import type { PurchaseOrder, PurchaseOrderLine } from '../../../lib/model/types';
+import { line as anyLine } from '../purchasing/fixtures';
 import { today } from './harness';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
@@ -12,6 +12,11 @@ export const SAP_OPTIONS = {
   plant: '1010',
   materialGroup: 'L001',
 };
+
+/** A purchase order line with an SAP tax code (A_PurchaseOrderItem TaxCode holds 2 characters, e.g. V1). */
+export function line(overrides: Partial<PurchaseOrderLine> = {}): PurchaseOrderLine {
+  return anyLine({ taxCode: 'V1', ...overrides });
+}
 
 export function sapConnection() {
   return () => ({

@@ -4,9 +4,8 @@
  * deletion as cancel, lookup by CorrespncExternalReference, availability control and errordetails kept.
  */
 import { sapStoreOf } from '../../../lib/sandbox/sap/api';
-import { line } from '../purchasing/fixtures';
 import { ctx, startDialectRig, today, type DialectRig } from './harness';
-import { sapConnection, sapPurchaseOrder } from './sap-fixtures';
+import { line, sapConnection, sapPurchaseOrder } from './sap-fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 

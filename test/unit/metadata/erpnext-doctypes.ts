@@ -80,6 +80,7 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
     expense_account: { fieldtype: 'Link', options: 'Account' },
     cost_center: { fieldtype: 'Link', options: 'Cost Center' },
     project: { fieldtype: 'Link', options: 'Project' },
+    item_tax_template: { fieldtype: 'Link', options: 'Item Tax Template' },
     received_qty: { fieldtype: 'Float', read_only: true },
     billed_amt: { fieldtype: 'Currency', read_only: true },
   },
@@ -162,6 +163,7 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
     expense_account: { fieldtype: 'Link', options: 'Account' },
     cost_center: { fieldtype: 'Link', options: 'Cost Center' },
     project: { fieldtype: 'Link', options: 'Project' },
+    item_tax_template: { fieldtype: 'Link', options: 'Item Tax Template' },
   },
   Supplier: {
     supplier_name: { fieldtype: 'Data', reqd: true },

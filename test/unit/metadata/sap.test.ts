@@ -9,8 +9,7 @@
 import type { EdmEntityType, EdmModel } from '../../support/edmx';
 import { entityProblems, entityTypeOfPath, loadSpec, payloadProblems, valueProblems } from '../../support/edmx';
 import { ctx, startDialectRig, type DialectRig, type Exchange } from '../dialects/harness';
-import { sapConnection, sapPurchaseOrder } from '../dialects/sap-fixtures';
-import { line } from '../purchasing/fixtures';
+import { line, sapConnection, sapPurchaseOrder } from '../dialects/sap-fixtures';
 
 const sap: EdmModel = loadSpec('API_PURCHASEORDER_PROCESS_SRV.edmx');
 const SERVICE = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';

@@ -62,6 +62,14 @@ describe('expensePostingRequest', () => {
     });
   });
 
+  it("carries a line's tax code, so the ERP splits the input tax out of the gross amount", () => {
+    const report = approvedReport();
+    report.lines[0].taxCode = 'DE7';
+    const request = expensePostingRequest(report, { kind: 'journal', postingDate: 'document', now });
+    expect(request.lines[0].taxCode).toBe('DE7');
+    expect(request.lines[1]).not.toHaveProperty('taxCode');
+  });
+
   it('posts on today (the host calendar day) when asked', () => {
     const request = expensePostingRequest(approvedReport(), { kind: 'journal', postingDate: 'today', now });
     expect(request.postingDate).toBe('2026-06-30');

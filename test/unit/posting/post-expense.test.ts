@@ -39,6 +39,15 @@ describe('postExpenseReport against the sandbox ERP', () => {
     await folder.cleanup();
   });
 
+  it("hands a line's tax code to the ERP, which keeps it with the line", async () => {
+    const report = approvedReport();
+    report.lines[0].taxCode = 'DE-7';
+    expect(await postExpenseReport(writer, dialect(), input(report), journal)).toMatchObject({ outcome: 'posted' });
+    const { postings } = await state();
+    expect(postings[0].lines[0]).toMatchObject({ lineId: report.lines[0].lineId, taxCode: 'DE-7' });
+    expect(postings[0].lines[1]).not.toHaveProperty('taxCode');
+  });
+
   it('posts a journal once and answers msg.erp and payload.erpRef', async () => {
     const result = await postExpenseReport(writer, dialect(), input(approvedReport()), journal);
     expect(result).toEqual({

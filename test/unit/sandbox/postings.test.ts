@@ -62,6 +62,20 @@ describe('sandbox postings and write-backs', () => {
     expect(kind.body.errors[0].path).toBe('/kind');
   });
 
+  it("keeps a line's tax code and refuses one the company does not have", async () => {
+    const body = postingBody();
+    const taxed = { ...body, lines: [{ ...body.lines[0], taxCode: 'DE-19' }] };
+    const posted = await sandbox.call('POST', `${DEMO}/postings`, { body: taxed });
+    expect(posted.status).toBe(201);
+    expect(posted.body.lines[0].taxCode).toBe('DE-19');
+
+    const unknown = await sandbox.call('POST', `${DEMO}/postings`, {
+      body: { ...taxed, externalReference: 'EXP-2002', lines: [{ ...body.lines[0], taxCode: 'XX-99' }] },
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.errors[0]).toMatchObject({ path: '/lines/0/taxCode', code: 'TAX_CODE_UNKNOWN' });
+  });
+
   it('makes each write provable from /_sandbox/state', async () => {
     for (const reference of ['EXP-1', 'EXP-2', 'EXP-1', 'EXP-3', 'EXP-2']) {
       await sandbox.call('POST', `${DEMO}/postings`, { body: postingBody({ externalReference: reference }) });
