@@ -164,6 +164,12 @@ export interface ErpDialect {
     externalReference: string,
     ctx: CallContext,
   ): Promise<FoundDocument | null>;
+  /**
+   * The lookup before a posting is written again, where the ERP can tell more than findByReference: a document
+   * found under the reference but holding another total than `posting` was posted in part, which is an
+   * ERP_CONFLICT for a person, not "found". Without it, findByReference('posting') is used.
+   */
+  findPosting?(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null>;
   listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage>;
   getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder>;
   /**

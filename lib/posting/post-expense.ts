@@ -79,7 +79,9 @@ export async function postExpenseReport(
     correlationId: input.correlationId,
     write: async (ctx) => storedRef(await dialect.post(posting, ctx)),
     lookup: async (ctx) => {
-      const found = await dialect.findByReference('posting', posting.externalReference, ctx);
+      const found = dialect.findPosting
+        ? await dialect.findPosting(posting, ctx)
+        : await dialect.findByReference('posting', posting.externalReference, ctx);
       return found === null ? null : storedRef(found);
     },
   });

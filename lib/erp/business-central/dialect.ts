@@ -122,6 +122,7 @@ class BusinessCentralDialect implements ErpDialect {
   readonly #basePath: string;
   #companyId?: Promise<string>;
   #lcy?: Promise<string>;
+  #journal?: Promise<Entity>;
 
   constructor(http: ErpHttp, config: DialectConfig) {
     const options = config.options ?? {};
@@ -547,6 +548,7 @@ class BusinessCentralDialect implements ErpDialect {
     ctx: CallContext,
   ): Promise<PostingRef> {
     const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
+    await this.#refuseLinesInSharedBatch(documentNumber, ctx);
     const batch = await this.#postingBatch(documentNumber, ctx);
     const path = `${await this.#standardPath()}/journals(${String(batch.id)})`;
     const waiting = await this.#all(`${path}/journalLines`, { $expand: 'dimensionSetLines' }, ctx);
@@ -560,6 +562,26 @@ class BusinessCentralDialect implements ErpDialect {
     const complete = this.#completePosting(posted, expected, posting);
     await this.#dropBatch(path, ctx);
     return complete;
+  }
+
+  /**
+   * Earlier versions of the pack inserted a report's lines into the configured (shared) batch. Lines of this
+   * document still waiting there, left by an attempt that stopped before the post, would be booked a second
+   * time whenever someone posts that batch; so the posting stops for a person instead.
+   */
+  async #refuseLinesInSharedBatch(documentNumber: string, ctx: CallContext): Promise<void> {
+    const shared = await this.#configuredJournal(ctx);
+    const waiting = await this.#all(
+      `${await this.#standardPath()}/journals(${String(shared.id)})/journalLines`,
+      { $filter: `documentNumber eq ${quote(documentNumber)}` },
+      ctx,
+    );
+    if (waiting.length === 0) return;
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (Business Central): ${waiting.length} line(s) of document ${documentNumber} wait in the general journal batch ${this.#journalCode}, left by an interrupted attempt of an earlier version of finance-sync. Nothing was posted: post that batch in Business Central (General Journals) if the lines are complete, or delete them, then replay this posting.`,
+      { retryable: false, details: { journal: this.#journalCode, documentNumber, waitingLines: waiting.length } },
+    );
   }
 
   /** The journal line bodies, checked before anything is sent (account, amount as an exact JSON number). */
@@ -642,7 +664,8 @@ class BusinessCentralDialect implements ErpDialect {
       sameTaxCode(have.taxCode, line.taxCode as string | undefined) &&
       typeof have.amount === 'number' &&
       this.#minor(have.amount, currency, 'journalLine.amount') === this.#minor(line.amount, currency, 'amount') &&
-      sameDimensions(dimensionsOf(have.dimensionSetLines), wanted)
+      // BC adds the G/L account's default dimensions to a line: only those the pack sent must match.
+      wanted.every((dimension) => dimensionsOf(have.dimensionSetLines)[dimension.code] === dimension.valueCode)
     );
   }
 
@@ -814,21 +837,30 @@ class BusinessCentralDialect implements ErpDialect {
     return fromMinorUnits(net, local);
   }
 
-  /** The batch named by the connection's journal option: the balancing account of every posting's own batch. */
-  async #configuredJournal(ctx: CallContext): Promise<Entity> {
-    const journals = await this.#all(
-      `${await this.#standardPath()}/journals`,
-      { $filter: `code eq ${quote(this.#journalCode)}` },
-      ctx,
-    );
-    const journal = journals[0];
-    if (!journal) {
-      throw new FinanceError(
-        'CONFIG_INVALID',
-        `ERP "${this.#system}" has no general journal batch ${this.#journalCode}; create it in Business Central (General Journals) or set the journal option of the connection.`,
+  /**
+   * The batch named by the connection's journal option: the balancing account of every posting's own batch.
+   * Read once per connection (like the local currency), not on every posting.
+   */
+  #configuredJournal(ctx: CallContext): Promise<Entity> {
+    this.#journal ??= (async () => {
+      const journals = await this.#all(
+        `${await this.#standardPath()}/journals`,
+        { $filter: `code eq ${quote(this.#journalCode)}` },
+        ctx,
       );
-    }
-    return journal;
+      const journal = journals[0];
+      if (!journal) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `ERP "${this.#system}" has no general journal batch ${this.#journalCode}; create it in Business Central (General Journals) or set the journal option of the connection.`,
+        );
+      }
+      return journal;
+    })();
+    this.#journal.catch(() => {
+      this.#journal = undefined;
+    });
+    return this.#journal;
   }
 
   async findByReference(
@@ -844,6 +876,14 @@ class BusinessCentralDialect implements ErpDialect {
       (await this.#findPosting('journal', externalReference, ctx)) ??
       (await this.#findPostingReadOnly(externalReference, ctx))
     );
+  }
+
+  /** The ledger's lookup of a posting: a journal found in the G/L must hold the posting's total (#completePosting). */
+  async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
+    if (posting.kind === 'payable') return this.#findPostingReadOnly(posting.externalReference, ctx);
+    const found = await this.#findPosting('journal', posting.externalReference, ctx);
+    if (!found) return null;
+    return this.#completePosting(found, sumMinor(posting.lines.map((line) => line.amount)), posting);
   }
 
   /** A payable found by reference without posting a draft: a lookup must not change the ERP. */
@@ -1215,11 +1255,6 @@ function batchCode(documentNumber: string): string {
 
 function sumMinor(amounts: readonly Money[]): bigint {
   return amounts.reduce((sum, amount) => sum + minorOf(amount), 0n);
-}
-
-function sameDimensions(have: Record<string, string>, wanted: ReadonlyArray<{ code: string; valueCode: string }>) {
-  const entries = Object.entries(have);
-  return entries.length === wanted.length && wanted.every((d) => have[d.code] === d.valueCode);
 }
 
 function isStale(error: unknown): boolean {

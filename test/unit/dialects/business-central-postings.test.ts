@@ -139,6 +139,26 @@ describe('Business Central journal postings: whole documents only', () => {
     expect(await dialect.findByReference('posting', posting.externalReference, ctx)).toMatchObject({
       total: eur('100.00'),
     });
+    // The ledger's lookup after a crash (findPosting) says the same, rather than "found".
+    await expect(dialect.findPosting!(posting, ctx)).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
+    const whole = journal('concur:RPT-WHOLE', ['10.00']);
+    await dialect.post(whole, ctx);
+    expect(await dialect.findPosting!(whole, ctx)).toMatchObject({ status: 'posted', total: eur('10.00') });
+  });
+
+  it('takes a waiting line to which Business Central added a default dimension for the line it is', async () => {
+    const posting = journal('concur:RPT-DIM', ['25.00', '75.00']);
+    http.failNth(2, isLinePost);
+    await expect(dialect.post(posting, ctx)).rejects.toMatchObject({ retryable: true });
+    // BC applies the G/L account's default dimensions to the line it inserted.
+    const waiting = company.journalLines.find((l) => l.documentNumber === 'concur:RPT-DIM')!;
+    const dimensions = company.journalLineDimensions.get(String(waiting.id)) ?? [];
+    company.journalLineDimensions.set(String(waiting.id), [
+      ...dimensions,
+      { id: 'default-dim', code: 'AREA', valueCode: '30' },
+    ]);
+    await expect(dialect.post(posting, ctx)).resolves.toMatchObject({ total: eur('100.00') });
+    expect(bookedCents('concur:RPT-DIM')).toBe(10000n);
   });
 
   it('does not take a waiting line with another tax code for a line of the posting', async () => {
@@ -165,6 +185,51 @@ describe('Business Central journal postings: whole documents only', () => {
     await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
     await expect(refused).rejects.toThrow(/holds a line that is not part of document concur:RPT-CHG/);
     expect(bookedCents('concur:RPT-CHG')).toBe(0n);
+  });
+});
+
+describe('Business Central journal postings after an upgrade', () => {
+  let rig: DialectRig;
+  let company: BcCompany;
+  beforeAll(async () => {
+    rig = await startDialectRig(() => CONFIG);
+    company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+  });
+  afterAll(() => rig.close());
+
+  it("stops for a person when the report's lines wait in the shared batch, where an earlier version put them", async () => {
+    const expenses = [...company.journals.values()].find((j) => j.code === 'EXPENSES')!;
+    const companyPath = `/v2.0/contoso.onmicrosoft.com/Production/api/v2.0/companies(${company.id})`;
+    await rig.http.request({
+      method: 'POST',
+      path: `${companyPath}/journals(${expenses.id})/journalLines`,
+      body: {
+        accountType: 'G_x002F_L_x0020_Account',
+        accountNumber: '6000',
+        postingDate: today(),
+        documentNumber: 'concur:RPT-OLD',
+        amount: 40,
+        description: 'line 1',
+      },
+    });
+    const before = rig.http.exchanges.length;
+    const refused = rig.dialect.post(journal('concur:RPT-OLD', ['40.00', '60.00']), ctx);
+    await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
+    await expect(refused).rejects.toThrow(
+      /1 line\(s\) of document concur:RPT-OLD wait in the general journal batch EXPENSES.*Nothing was posted/,
+    );
+    expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
+    expect(company.generalLedgerEntries.filter((e) => e.documentNumber === 'concur:RPT-OLD')).toEqual([]);
+  });
+
+  it('reads the configured batch once per connection, not on every posting', async () => {
+    const before = rig.http.exchanges.length;
+    await rig.dialect.post(journal('concur:RPT-C1', ['1.00']), ctx);
+    await rig.dialect.post(journal('concur:RPT-C2', ['2.00']), ctx);
+    const readsOfExpenses = rig.http.exchanges
+      .slice(before)
+      .filter((e) => e.request.method === 'GET' && /code eq 'EXPENSES'/.test(JSON.stringify(e.request.query ?? {})));
+    expect(readsOfExpenses.length).toBeLessThanOrEqual(1);
   });
 });
 

@@ -1,4 +1,6 @@
 import { ErpClient } from '../../../lib/erp/client';
+import type { CallContext, ErpDialect, PostingRequest } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
 import { createSandboxDialect } from '../../../lib/erp/sandbox/dialect';
 import { LedgerWriter } from '../../../lib/posting/idempotent-write';
 import { postExpenseReport, type PostExpenseSettings } from '../../../lib/posting/post-expense';
@@ -67,6 +69,31 @@ describe('postExpenseReport against the sandbox ERP', () => {
     const { postings } = await state();
     expect(postings).toHaveLength(1);
     expect(postings[0]).toMatchObject({ externalReference: 'concur:RPT-1001', postingDate: '2026-03-10' });
+  });
+
+  it("after an attempt that may have written, asks the dialect's own posting lookup where it has one", async () => {
+    const erp = dialect();
+    const lookedUp: string[] = [];
+    let answerLost = true;
+    const withLookup = Object.assign(Object.create(erp) as ErpDialect, {
+      post: async (posting: PostingRequest, ctx: CallContext) => {
+        const ref = await erp.post(posting, ctx);
+        if (!answerLost) return ref;
+        answerLost = false;
+        throw new FinanceError('ERP_TIMEOUT', 'no answer within 10 ms', { retryable: true });
+      },
+      findPosting: async (posting: PostingRequest, ctx: CallContext) => {
+        lookedUp.push(posting.externalReference);
+        return erp.findByReference('posting', posting.externalReference, ctx);
+      },
+    });
+    await expect(postExpenseReport(writer, withLookup, input(approvedReport()), journal)).rejects.toMatchObject({
+      code: 'ERP_TIMEOUT',
+    });
+    const retried = await postExpenseReport(writer, withLookup, input(approvedReport()), journal);
+    expect(retried).toMatchObject({ outcome: 'posted', via: 'found' });
+    expect(lookedUp).toEqual(['concur:RPT-1001']);
+    expect((await state()).postings).toHaveLength(1);
   });
 
   it('answers a duplicate from the ledger without any ERP request', async () => {
