@@ -69,6 +69,21 @@ export class PendingApprovals {
 
   /** Records the final record, then forgets the pending approval (a crash in between leaves it pending). */
   async finish(approval: PendingApproval, record: ApprovalRecord): Promise<void> {
+    await this.recordOutcome(approval, record);
+    await this.store.kvPut(
+      this.namespace,
+      `report:${approval.message.payload.reportId}`,
+      approval.docKey,
+      this.retentionMs,
+    );
+    await this.store.kvDelete(this.namespace, `doc:${approval.docKey}`);
+  }
+
+  /**
+   * Records only the outcome (`done:`), for a document approved automatically with nothing pending: no decision
+   * will come for it, so no report id is looked up. One write, since it is on every such event's path.
+   */
+  async recordOutcome(approval: PendingApproval, record: ApprovalRecord): Promise<void> {
     const finished: FinishedApproval = {
       record,
       ...(approval.eventKey !== undefined && { eventKey: approval.eventKey }),
@@ -77,13 +92,6 @@ export class PendingApprovals {
       }),
     };
     await this.store.kvPut(this.namespace, `done:${approval.docKey}`, finished, this.retentionMs);
-    await this.store.kvPut(
-      this.namespace,
-      `report:${approval.message.payload.reportId}`,
-      approval.docKey,
-      this.retentionMs,
-    );
-    await this.store.kvDelete(this.namespace, `doc:${approval.docKey}`);
   }
 
   /** Forgets a pending approval without a decision (a newer version of the document replaced it). */

@@ -169,7 +169,8 @@ export class ApprovalWorkflow {
     assertValid('ExpenseReport', message.payload);
     const budgetStatus = budgetStatusOf(message.budget);
     const directory = await this.options.directory();
-    return this.serial(async () => {
+    let outcomeToRecord: PendingApproval | undefined;
+    const result = await this.serial(async (): Promise<StartResult> => {
       const report = message.payload;
       const docKey = docKeyOf(report.sourceRef);
       const eventKey = eventKeyOf(message.finance);
@@ -214,9 +215,12 @@ export class ApprovalWorkflow {
       if (record.state === 'approved') {
         // A versioned document's outcome is kept like a decided one, so an older version that comes late is
         // refused as stale instead of being sent for approval after this one was approved.
-        if (report.sourceRef.version !== undefined) await this.book.finish(approval, record);
-        else if (pending !== undefined) await this.book.remove(pending);
-        if (pending !== undefined) await this.scheduler.cancel(timerIdOf(pending.record));
+        if (pending !== undefined) {
+          await this.book.finish(approval, record);
+          await this.scheduler.cancel(timerIdOf(pending.record));
+        } else if (report.sourceRef.version !== undefined) {
+          outcomeToRecord = approval;
+        }
       } else {
         await this.saveWaiting(approval);
         if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
@@ -229,6 +233,12 @@ export class ApprovalWorkflow {
       }
       return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
     });
+    // Written after the serial section, still before the message goes on: inside it, every automatic approval
+    // waited for a commit of its own (one disk sync each), which halved the pipeline's throughput; out here the
+    // writes of events in flight share commits. The window it leaves (an older version handled in the
+    // milliseconds before this commit is not seen as stale) is the one a crash before the commit leaves anyway.
+    if (outcomeToRecord !== undefined) await this.book.recordOutcome(outcomeToRecord, result.record);
+    return result;
   }
 
   /**
