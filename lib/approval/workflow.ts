@@ -179,8 +179,13 @@ export class ApprovalWorkflow {
         const order = compareVersions(report, pending.message.payload.sourceRef.version);
         if (order < 0) throw stale(report, pending.message.payload.sourceRef.version);
         if (order === 0) {
-          if (eventKey === undefined || eventKey === pending.eventKey) await this.holdEvent(eventKey, pending.record);
-          else await this.finishEvent(eventKey, 'duplicate', { pendingEvent: pending.eventKey ?? null });
+          if (eventKey === undefined || eventKey === pending.eventKey) {
+            // The same event again: recovery after a crash, which may have come between the approval's save and
+            // its SLA timer's (saveWaiting). Putting the timer again is harmless and the approval cannot wait
+            // for ever without one.
+            await this.scheduler.schedule(pending.record);
+            await this.holdEvent(eventKey, pending.record);
+          } else await this.finishEvent(eventKey, 'duplicate', { pendingEvent: pending.eventKey ?? null });
           return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
         }
       } else {

@@ -1,6 +1,7 @@
 import { compileMatrix } from '../../../lib/approval/matrix';
 import type { DocumentMessage } from '../../../lib/approval/pending-approvals';
 import type { DecisionKind } from '../../../lib/approval/process';
+import { timerIdOf } from '../../../lib/approval/timers';
 import { ApprovalWorkflow, type ApprovalWorkflowOptions, type Emission } from '../../../lib/approval/workflow';
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
 import { storeSandbox } from '../store/store-fixture';
@@ -339,6 +340,19 @@ describe('ApprovalWorkflow', () => {
       code: 'SCHEMA_INVALID',
       details: { field: 'budget.status' },
     });
+  });
+
+  it('gives a pending approval its SLA timer back when its event comes again after a crash lost the timer', async () => {
+    const flow = workflow();
+    const started = await sendAll(flow, await flow.start(document()));
+    // A crash between the approval's save and its timer's: the timer is missing.
+    await flow.scheduler.cancel(timerIdOf(started.record));
+    now = T0 + 24 * HOUR;
+    expect(await flow.checkSla()).toEqual([]);
+    // Recovery emits the event again.
+    expect(await flow.start(document())).toMatchObject({ status: 'already-pending' });
+    const [emissions] = await sendAll(flow, await flow.checkSla());
+    expect(ports(emissions)).toEqual(['escalated', 'request']);
   });
 
   it('escalates an overdue stage to the next manager once, asks them, and keeps the approval open', async () => {
