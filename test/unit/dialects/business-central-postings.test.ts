@@ -49,6 +49,15 @@ class FailingHttp implements ErpHttp {
   }
 }
 
+/** The simulator's company FS-DEMO, whose journals and G/L the tests look at directly. */
+function demoCompany(rig: DialectRig): BcCompany {
+  return [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+}
+
+/** The API path of `company` on the simulator, for requests made around the dialect. */
+const companyPath = (company: BcCompany) =>
+  `/v2.0/contoso.onmicrosoft.com/Production/api/v2.0/companies(${company.id})`;
+
 const isLinePost = (request: ErpRequest) => request.method === 'POST' && request.path.endsWith('/journalLines');
 
 function journal(externalReference: string, amounts: string[], accounts = ['6000', '6010', '6020']): PostingRequest {
@@ -75,7 +84,7 @@ describe('Business Central journal postings: whole documents only', () => {
 
   beforeAll(async () => {
     rig = await startDialectRig(() => CONFIG);
-    company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    company = demoCompany(rig);
   });
   afterAll(() => rig.close());
   beforeEach(() => {
@@ -128,8 +137,10 @@ describe('Business Central journal postings: whole documents only', () => {
     await expect(dialect.post(posting, ctx)).rejects.toMatchObject({ retryable: true });
     // Someone posts the half-filled batch in Business Central.
     const batch = [...company.journals.values()].find((j) => j.code !== 'EXPENSES')!;
-    const companyPath = `/v2.0/contoso.onmicrosoft.com/Production/api/v2.0/companies(${company.id})`;
-    await rig.http.request({ method: 'POST', path: `${companyPath}/journals(${batch.id})/Microsoft.NAV.post` });
+    await rig.http.request({
+      method: 'POST',
+      path: `${companyPath(company)}/journals(${batch.id})/Microsoft.NAV.post`,
+    });
     expect(bookedCents('concur:RPT-PART')).toBe(10000n);
 
     const again = dialect.post(posting, ctx);
@@ -193,16 +204,15 @@ describe('Business Central journal postings after an upgrade', () => {
   let company: BcCompany;
   beforeAll(async () => {
     rig = await startDialectRig(() => CONFIG);
-    company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    company = demoCompany(rig);
   });
   afterAll(() => rig.close());
 
   it("stops for a person when the report's lines wait in the shared batch, where an earlier version put them", async () => {
     const expenses = [...company.journals.values()].find((j) => j.code === 'EXPENSES')!;
-    const companyPath = `/v2.0/contoso.onmicrosoft.com/Production/api/v2.0/companies(${company.id})`;
     await rig.http.request({
       method: 'POST',
-      path: `${companyPath}/journals(${expenses.id})/journalLines`,
+      path: `${companyPath(company)}/journals(${expenses.id})/journalLines`,
       body: {
         accountType: 'G_x002F_L_x0020_Account',
         accountNumber: '6000',
@@ -238,7 +248,7 @@ describe('Business Central amounts and currencies', () => {
   let company: BcCompany;
   beforeAll(async () => {
     rig = await startDialectRig(() => CONFIG);
-    company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    company = demoCompany(rig);
   });
   afterAll(() => rig.close());
 
