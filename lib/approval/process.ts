@@ -292,10 +292,7 @@ function judge(
   // A delegation must not let one person decide two stages of a chain, each meant as a different person's
   // check. (The expected approver may: the router merges a person named twice, and an escalation may land on
   // the next stage's approver.)
-  const otherStage = record.chain.find(
-    (other) =>
-      other.stage !== entry.stage && (other.approver === decision.approver || other.decidedBy === decision.approver),
-  );
+  const otherStage = otherStageOf(record, entry.stage, decision.approver);
   if (otherStage !== undefined) {
     return refused(
       `${decision.approver} ${otherStage.decidedBy === decision.approver ? 'decided' : 'is the approver of'} stage ` +
@@ -304,6 +301,16 @@ function judge(
     );
   }
   return authority;
+}
+
+/**
+ * The stage other than `stage` whose approver `person` is, or which `person` decided: such a person may not
+ * also decide `stage` as a delegate (judge), nor be offered as one (the request's delegates).
+ */
+export function otherStageOf(record: ApprovalRecord, stage: number, person: string): ChainEntry | undefined {
+  return record.chain.find(
+    (other) => other.stage !== stage && (other.approver === person || other.decidedBy === person),
+  );
 }
 
 /**

@@ -23,7 +23,15 @@ import { delegatesOf, type Delegation } from './delegation';
 import type { DecisionInput } from './decision-input';
 import type { ApprovalDirectory } from './directory';
 import type { CompiledMatrix } from './matrix';
-import { currentEntry, decide, escalate, start, type ApprovalRecord, type DecisionOutcome } from './process';
+import {
+  currentEntry,
+  decide,
+  escalate,
+  otherStageOf,
+  start,
+  type ApprovalRecord,
+  type DecisionOutcome,
+} from './process';
 import { planApproval } from './route';
 import { PendingApprovals, docKeyOf, type DocumentMessage, type PendingApproval } from './pending-approvals';
 import { RequestOutbox, matches } from './request-outbox';
@@ -458,12 +466,7 @@ export class ApprovalWorkflow {
         this.clock(),
         this.options.delegations,
         approval.record.submitterId,
-      ).filter(
-        (delegate) =>
-          !approval.record.chain.some(
-            (other) => other.stage !== entry.stage && (other.approver === delegate || other.decidedBy === delegate),
-          ),
-      ),
+      ).filter((delegate) => otherStageOf(approval.record, entry.stage, delegate) === undefined),
       stage: entry.stage,
       ...(entry.dueAt !== undefined && { dueAt: entry.dueAt }),
       reportId: report.reportId,
