@@ -37,7 +37,7 @@ const SCENARIOS = { pipeline, intake, mapping, burst, recovery };
 const FULL = {
   pipeline: { events: 3000, connections: 16, rounds: 3, warmup: 300, pacedSeconds: 10 },
   intake: { events: 20000, connections: 32, rounds: 3, warmup: 2000 },
-  mapping: { seconds: 10, window: 16, rounds: 3, warmupSeconds: 3 },
+  mapping: { seconds: 2, window: 16, rounds: 15, warmupSeconds: 3 },
   burst: { events: 100000, connections: 32, drainSeconds: 60 },
   recovery: { events: 10000, connections: 32, deadlineSeconds: 900 },
 };
@@ -47,7 +47,7 @@ const FULL = {
 const QUICK = {
   pipeline: { events: 1000, connections: 16, rounds: 1, warmup: 100, pacedSeconds: 5 },
   intake: { events: 5000, connections: 32, rounds: 1, warmup: 500 },
-  mapping: { seconds: 5, window: 16, rounds: 1, warmupSeconds: 1 },
+  mapping: { seconds: 1, window: 16, rounds: 5, warmupSeconds: 1 },
   burst: { events: 5000, connections: 32, drainSeconds: 15 },
   recovery: { events: 1000, connections: 32, deadlineSeconds: 300 },
 };

@@ -102,6 +102,31 @@ const median = (values) => {
   return sorted.length === 0 ? null : sorted[Math.floor((sorted.length - 1) / 2)];
 };
 
+/**
+ * The median over rounds of a ratio taken within each round: `numerators[i] / denominators[i]`, both measured in
+ * round i, back to back. The machines these run on change speed for tens of seconds at a time, so a ratio of
+ * medians can compare a variant measured fast with one measured slow; a ratio within a round cannot.
+ */
+const medianRatio = (numerators, denominators) =>
+  median(
+    numerators.map((numerator, index) => {
+      const denominator = denominators[index];
+      // A round where either variant has no figure (a batch that did not finish) gives no ratio.
+      const missing = (value) => value === null || value === undefined;
+      return missing(numerator) || missing(denominator) || denominator === 0 ? null : numerator / denominator;
+    }),
+  );
+
 const round = (value, digits = 0) => (value === null || value === undefined ? null : Number(value.toFixed(digits)));
 
-module.exports = { summary, recorder, steadyRate, timeToReach, endToEndLatencies, waitUntil, median, round };
+module.exports = {
+  summary,
+  recorder,
+  steadyRate,
+  timeToReach,
+  endToEndLatencies,
+  waitUntil,
+  median,
+  medianRatio,
+  round,
+};

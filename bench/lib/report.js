@@ -128,6 +128,8 @@ function printReport(results) {
       r('mapping.jsonataOpsPerSec'),
       r('mapping.vsJsonata', 'x'),
     ]);
+    const [lowest, highest] = results.mapping.vsJsonataRange ?? [];
+    rows.push(['', 'ratio per round: lowest / highest', '', '', `${lowest}x / ${highest}x`]);
     rows.push([
       '',
       'harness ceiling: no-op change node',
@@ -177,6 +179,8 @@ function printReport(results) {
       '',
       '',
     ]);
+    rows.push(['', 's to 99 % done (before the in-flight tail)', r('recovery.secondsTo99Percent', ' s'), '', '']);
+    rows.push(['', 'events/s while recovering', r('recovery.eventsPerSecond'), '', '']);
     rows.push(['', 'lost / duplicated', `${r('recovery.lost')} / ${r('recovery.duplicated')}`, '', '']);
   }
   console.log(

@@ -12,7 +12,7 @@ const { startNodeRed, cpuTimeMs, freePort } = require('../lib/processes');
 const { expenseEvents, runTag } = require('../lib/events');
 const { PATHS, intakeFlows } = require('../lib/flows');
 const { sendEvents } = require('../lib/load');
-const { median, round } = require('../lib/measure');
+const { median, medianRatio, round } = require('../lib/measure');
 
 const VARIANTS = {
   own: { path: PATHS.intake, ok: 202 },
@@ -50,22 +50,24 @@ async function intake(config, fail) {
     const order = names.map((_, i) => names[(i + roundIndex) % names.length]);
     for (const variant of order) measured[variant].push(await batch(variant, events));
   }
-  const rate = (variant) => median(measured[variant].map((run) => run.eventsPerSec));
-  const cpu = (variant) => median(measured[variant].map((run) => run.cpuMsPerEvent));
+  const rates = (variant) => measured[variant].map((run) => run.eventsPerSec);
+  const cpus = (variant) => measured[variant].map((run) => run.cpuMsPerEvent);
+  const rate = (variant) => median(rates(variant));
+  const cpu = (variant) => median(cpus(variant));
   const p99 = (variant) => median(measured[variant].map((run) => run.latency.p99));
   return {
     eventsPerSec: round(rate('own')),
     coreEchoEventsPerSec: round(rate('echo')),
-    vsCoreEcho: round(rate('own') / rate('echo'), 2),
+    vsCoreEcho: round(medianRatio(rates('own'), rates('echo')), 2),
     nodeRedServerEventsPerSec: round(rate('nodeRed')),
-    nodeRedServerVsCoreEcho: round(rate('nodeRed') / rate('echo'), 2),
+    nodeRedServerVsCoreEcho: round(medianRatio(rates('nodeRed'), rates('echo')), 2),
     p99Ms: p99('own'),
     nodeRedServerP99Ms: p99('nodeRed'),
     coreEchoP99Ms: p99('echo'),
     cpuMsPerEvent: round(cpu('own'), 3),
     nodeRedServerCpuMsPerEvent: round(cpu('nodeRed'), 3),
     coreEchoCpuMsPerEvent: round(cpu('echo'), 3),
-    vsCoreEchoByCpu: round(cpu('echo') / cpu('own'), 2),
+    vsCoreEchoByCpu: round(medianRatio(cpus('echo'), cpus('own')), 2),
     eventsPerCpuSecond: round(1000 / cpu('own')),
     rounds: measured,
     settings: { events, connections, rounds, warmup, ownPort: 'free loopback port' },

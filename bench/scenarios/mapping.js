@@ -8,6 +8,11 @@
  * can show (the ceiling of the ratio). Before measuring, the two mappings must agree on every sample, here and
  * inside Node-RED. The Node-RED process's CPU time around each run gives the CPU per message of each variant, which
  * a shared machine disturbs less than the rates; pack minus no-op is what finance-map itself costs.
+ *
+ * Many short rounds, each running the three variants back to back (in turn-about order), and the ratios taken
+ * per round, then their median: the machines this runs on change speed for tens of seconds at a time (the no-op
+ * harness alone was seen at 3.4 and 5.6 us per message in one process, minutes apart), so variants measured in
+ * long runs minutes apart compared one machine state with another (11x and 23x in consecutive runs of one tree).
  */
 'use strict';
 const path = require('node:path');
@@ -15,7 +20,7 @@ const { isDeepStrictEqual } = require('node:util');
 const { startNodeRed, makeUserDir, cpuTimeMs } = require('../lib/processes');
 const { PATHS, mappingFlows } = require('../lib/flows');
 const { concurExpression } = require('../lib/concur-jsonata');
-const { median, round } = require('../lib/measure');
+const { median, medianRatio, round } = require('../lib/measure');
 
 const dist = path.join(__dirname, '..', '..', 'dist', 'lib');
 const { sampleEvent, sampleProfileOptions } = require(path.join(dist, 'sources', 'sampleEvents.js'));
@@ -91,19 +96,22 @@ async function mapping(config, fail) {
       measured[variant].push({ opsPerSec: count / took, count, cpuUsPerMessage: round(cpuUsPerMessage, 1) });
     }
   }
-  const rate = (variant) => median(measured[variant].map((entry) => entry.opsPerSec));
-  const cpu = (variant) => median(measured[variant].map((entry) => entry.cpuUsPerMessage));
+  const rates = (variant) => measured[variant].map((entry) => entry.opsPerSec);
+  const cpus = (variant) => measured[variant].map((entry) => entry.cpuUsPerMessage);
+  const perRound = rates('pack').map((pack, index) => pack / rates('jsonata')[index]);
   return {
-    opsPerSec: round(rate('pack')),
-    jsonataOpsPerSec: round(rate('jsonata')),
-    vsJsonata: round(rate('pack') / rate('jsonata'), 2),
-    harnessCeilingOpsPerSec: round(rate('noop')),
-    ceilingVsJsonata: round(rate('noop') / rate('jsonata'), 2),
-    cpuUsPerMessage: round(cpu('pack'), 1),
-    jsonataCpuUsPerMessage: round(cpu('jsonata'), 1),
-    harnessCpuUsPerMessage: round(cpu('noop'), 1),
-    vsJsonataByCpu: round(cpu('jsonata') / cpu('pack'), 2),
-    ceilingVsJsonataByCpu: round(cpu('jsonata') / cpu('noop'), 2),
+    opsPerSec: round(median(rates('pack'))),
+    jsonataOpsPerSec: round(median(rates('jsonata'))),
+    vsJsonata: round(medianRatio(rates('pack'), rates('jsonata')), 2),
+    // How far one round's ratio can lie from the median.
+    vsJsonataRange: [round(Math.min(...perRound), 2), round(Math.max(...perRound), 2)],
+    harnessCeilingOpsPerSec: round(median(rates('noop'))),
+    ceilingVsJsonata: round(medianRatio(rates('noop'), rates('jsonata')), 2),
+    cpuUsPerMessage: round(median(cpus('pack')), 1),
+    jsonataCpuUsPerMessage: round(median(cpus('jsonata')), 1),
+    harnessCpuUsPerMessage: round(median(cpus('noop')), 1),
+    vsJsonataByCpu: round(medianRatio(cpus('jsonata'), cpus('pack')), 2),
+    ceilingVsJsonataByCpu: round(medianRatio(cpus('jsonata'), cpus('noop')), 2),
     rounds: measured,
     settings: { seconds, window, rounds, samples: SAMPLES },
   };

@@ -16,14 +16,24 @@
  *   divided by the events; it depends less on what else runs on the host than the rates do, so the ratios
  *   are also given by CPU (`vs...ByCpu`: the baseline's CPU per event / the pack's).
  * The variants run in turn, `rounds` times with the order rotated (the host is shared and its load varies);
- * the figures are the medians over the rounds.
+ * the figures are the medians over the rounds, and each ratio is the median of the ratios within the rounds
+ * (measure.js, medianRatio).
  */
 'use strict';
 const { startSandbox, startNodeRed, startNodeScript, waitFor, cpuTimeMs } = require('../lib/processes');
 const { expenseEvents, runTag, SOURCE_SYSTEM } = require('../lib/events');
 const { PATHS, packPipeline, corePipeline } = require('../lib/flows');
 const { sendEvents, sendPaced } = require('../lib/load');
-const { recorder, steadyRate, endToEndLatencies, summary, waitUntil, median, round } = require('../lib/measure');
+const {
+  recorder,
+  steadyRate,
+  endToEndLatencies,
+  summary,
+  waitUntil,
+  median,
+  medianRatio,
+  round,
+} = require('../lib/measure');
 
 const VARIANTS = ['pack', 'core', 'bare'];
 const OK_STATUS = { pack: 202, core: 200, bare: 200 };
@@ -111,8 +121,10 @@ async function pipeline(config, fail) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + roundIndex) % VARIANTS.length]);
     for (const variant of order) measured[variant].push(await batch(variant, events));
   }
-  const rate = (variant) => median(measured[variant].map((run) => run.eventsPerSec));
-  const cpu = (variant) => median(measured[variant].map((run) => run.cpuMsPerEvent));
+  const rates = (variant) => measured[variant].map((run) => run.eventsPerSec);
+  const cpus = (variant) => measured[variant].map((run) => run.cpuMsPerEvent);
+  const rate = (variant) => median(rates(variant));
+  const cpu = (variant) => median(cpus(variant));
 
   // Latency at equal load: half the slowest variant's rate, so no variant queues.
   const pacedRate = Math.max(10, Math.floor(Math.min(...VARIANTS.map(rate)) / 2));
@@ -133,8 +145,8 @@ async function pipeline(config, fail) {
     eventsPerSec: round(rate('pack')),
     coreFlowEventsPerSec: round(rate('core')),
     bareClientEventsPerSec: round(rate('bare')),
-    vsCoreFlow: round(rate('pack') / rate('core'), 2),
-    vsBareClient: round(rate('pack') / rate('bare'), 2),
+    vsCoreFlow: round(medianRatio(rates('pack'), rates('core')), 2),
+    vsBareClient: round(medianRatio(rates('pack'), rates('bare')), 2),
     p50Ms: paced.pack.endToEnd.p50,
     p99Ms: paced.pack.endToEnd.p99,
     coreFlowP50Ms: paced.core.endToEnd.p50,
@@ -145,8 +157,8 @@ async function pipeline(config, fail) {
     cpuMsPerEvent: round(cpu('pack'), 2),
     coreFlowCpuMsPerEvent: round(cpu('core'), 2),
     bareClientCpuMsPerEvent: round(cpu('bare'), 2),
-    vsCoreFlowByCpu: round(cpu('core') / cpu('pack'), 2),
-    vsBareClientByCpu: round(cpu('bare') / cpu('pack'), 2),
+    vsCoreFlowByCpu: round(medianRatio(cpus('core'), cpus('pack')), 2),
+    vsBareClientByCpu: round(medianRatio(cpus('bare'), cpus('pack')), 2),
     webhookAnswerP99Ms: median(measured.pack.map((run) => run.answer.p99)),
     rounds: measured,
     paced,
