@@ -37,7 +37,7 @@
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
-import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import { allocate, fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
 import type {
   BudgetCheckRequest,
   Dimensions,
@@ -755,22 +755,32 @@ class ErpnextDialect implements ErpDialect {
       const childScope: Filter[] = scope.map(
         (f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter,
       );
+      // Submitted orders that are not Closed, less what was billed, as ERPNext's own budget check counts them
+      // [S frappe/erpnext accounts/doctype/budget/budget.py, get_ordered_amount]: what was billed is in the GL
+      // entries above, through the purchase invoice.
       const items = await this.#list(
         PO,
         {
           filters: [
             ['company', '=', this.#company],
             ['docstatus', '=', 1],
+            ['status', '!=', 'Closed'],
             ['transaction_date', '>=', `${year}-01-01`],
             ['transaction_date', '<=', periodEnd],
             ...childScope,
           ],
-          fields: ['name', '`tabPurchase Order Item`.amount as amount'],
+          fields: [
+            'name',
+            'currency',
+            '`tabPurchase Order Item`.amount as amount',
+            '`tabPurchase Order Item`.billed_amt as billed_amt',
+            '`tabPurchase Order Item`.base_amount as base_amount',
+          ],
           limit: 0,
         },
         ctx,
       );
-      commitments += items.reduce((sum, item) => sum + minorOf(this.#money(item.amount, currency, 'amount')), 0n);
+      commitments += items.reduce((sum, item) => sum + this.#unbilled(item, currency), 0n);
       const action = String(
         doc.applicable_on_booking_actual_expenses
           ? doc.action_if_accumulated_monthly_budget_exceeded
@@ -936,6 +946,22 @@ class ErpnextDialect implements ErpDialect {
     if (!isRecord(data) || !isRecord(data.data) || typeof data.data.name !== 'string')
       throw this.#unexpected(what, 'no data.name');
     return data.data;
+  }
+
+  /**
+   * What an order item still commits, in minor units of the company's currency: its amount less what was billed
+   * (ERPNext's rule), carried into the company's currency by the item's base_amount. Both amounts are in the
+   * order's currency; base_amount is split between the unbilled and the billed part in their proportion, so a
+   * foreign-currency order counts at its own exchange rate. (ERPNext's own check adds the order-currency
+   * amounts as they are.)
+   */
+  #unbilled(item: Record<string, unknown>, companyCurrency: string): bigint {
+    const orderCurrency = typeof item.currency === 'string' && item.currency !== '' ? item.currency : companyCurrency;
+    const amount = minorOf(this.#money(item.amount, orderCurrency, 'amount'));
+    const billed = minorOf(this.#money(item.billed_amt ?? 0, orderCurrency, 'billed_amt'));
+    if (amount <= 0n || billed >= amount) return 0n;
+    const base = this.#money(item.base_amount ?? item.amount, companyCurrency, 'base_amount');
+    return minorOf(allocate(base, [amount - billed, billed])[0]);
   }
 
   #money(value: unknown, currency: string, what: string): Money {

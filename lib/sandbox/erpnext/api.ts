@@ -15,7 +15,7 @@
  *   month); GL Entries written on submit.
  * The Company is the sandbox company id (FS-DEMO, abbreviation FSD; FS-JP, FSJ).
  */
-import { fromMinorUnits, minorOf, money, multiply } from '../../model/money';
+import { exponentOf, fromMinorUnits, minorOf, money, multiply } from '../../model/money';
 import type { AuthGate } from '../auth';
 import type { CompanyState } from '../company-state';
 import type { SandboxState } from '../state';
@@ -680,6 +680,14 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
   if (!Array.isArray(items) || items.length === 0)
     throw validation('Error: Value missing for Purchase Order: Items', 'MandatoryError');
   let total = 0n;
+  // "Amount (Company Currency)" of each item: ERPNext rounds amount x conversion_rate to the company's currency.
+  const conversionRate = typeof body.conversion_rate === 'number' ? body.conversion_rate : 1;
+  const baseAmount = (lineAmount: bigint) =>
+    Number(
+      (Number(fromMinorUnits(lineAmount, currency).amount) * conversionRate).toFixed(
+        exponentOf(company.company.currency),
+      ),
+    );
   const rows = items.map((raw, index) => {
     const item = objectBody(raw);
     checkFields(item, PO_ITEM_FIELDS, 'Purchase Order Item');
@@ -703,6 +711,7 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
       conversion_factor: item.conversion_factor ?? 1,
       rate: Number(rate.amount),
       amount: Number(fromMinorUnits(lineAmount, currency).amount),
+      base_amount: baseAmount(lineAmount),
       schedule_date: item.schedule_date ?? body.schedule_date ?? transactionDate,
       expense_account: account.name,
       cost_center: item.cost_center ?? '',
@@ -1051,15 +1060,20 @@ function consumed(store: ErpnextStore, budget: Doc, date: string, currency: stri
       ? row.cost_center === budget.cost_center && account === budget.account
       : row.project === budget.project;
   let total = 0n;
+  // Orders count what is not billed yet, and not at all once Closed [S erpnext budget.py get_ordered_amount].
   for (const po of store.table('Purchase Order').values()) {
     if (
       po.docstatus !== 1 ||
+      po.status === 'Closed' ||
       String(po.transaction_date).slice(0, 4) !== year ||
       String(po.transaction_date) > lastDay(date.slice(0, 7))
     )
       continue;
     for (const item of po.items as Record<string, unknown>[])
-      if (matches(item, item.expense_account)) total += amount(item.amount, currency, 'Amount');
+      if (matches(item, item.expense_account)) {
+        const unbilled = amount(item.amount, currency, 'Amount') - amount(item.billed_amt ?? 0, currency, 'Billed');
+        if (unbilled > 0n) total += unbilled;
+      }
   }
   for (const gl of store.table('GL Entry').values()) {
     if (

@@ -217,6 +217,41 @@ describe('ERPNext dialect against the Frappe simulator', () => {
     ).rejects.toMatchObject({ code: 'ERP_NOT_FOUND', details: { vendorCode: 'NO_BUDGET' } });
   });
 
+  it('counts an order in the budget for what is not billed yet, in the company currency, and a Closed order not at all', async () => {
+    const period = currentPeriod();
+    const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('1.00') };
+    const committed = async () =>
+      BigInt((await rig.dialect.checkBudget(request, ctx)).commitments.amount.replace('.', ''));
+    const before = await committed();
+    const created = await rig.dialect.upsertPurchaseOrder(
+      erpnextPurchaseOrder('budget-erpnext-billed', {
+        orderDate: `${period}-04`,
+        lines: [
+          line({
+            lineId: 'A',
+            quantity: '1',
+            unitPrice: eur('40.00'),
+            amount: eur('40.00'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+          }),
+        ],
+      }),
+      ctx,
+    );
+    expect(await committed()).toBe(before + 4000n);
+    const order = erpnextStoreOf(rig.sandbox.state).table('Purchase Order').get(created.documentId)!;
+    const items = order.items as Array<Record<string, unknown>>;
+    // A purchase invoice for 15.00 of it: ERPNext raises billed_amt, and the 15.00 is in the GL from then on.
+    items[0].billed_amt = 15;
+    expect(await committed()).toBe(before + 2500n);
+    // An order in USD at 0.5: 40.00 USD is 20.00 EUR, of which 25/40 is not billed: 12.50 EUR.
+    order.currency = 'USD';
+    items[0].base_amount = 20;
+    expect(await committed()).toBe(before + 1250n);
+    order.status = 'Closed';
+    expect(await committed()).toBe(before);
+  });
+
   it('keeps exc_type and _server_messages: a Stop budget refuses the submit (BudgetError), an on-hold supplier the insert', async () => {
     const over = erpnextPurchaseOrder('over-budget-erpnext', {
       lines: [

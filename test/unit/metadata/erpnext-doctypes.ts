@@ -77,6 +77,7 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
     conversion_factor: { fieldtype: 'Float', reqd: true },
     rate: { fieldtype: 'Currency' },
     amount: { fieldtype: 'Currency', read_only: true },
+    base_amount: { fieldtype: 'Currency', read_only: true },
     expense_account: { fieldtype: 'Link', options: 'Account' },
     cost_center: { fieldtype: 'Link', options: 'Cost Center' },
     project: { fieldtype: 'Link', options: 'Project' },
