@@ -41,7 +41,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FinanceError, isFinanceError } from '../../errors';
-import { fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import { allocate, fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
 import type {
   BudgetCheckRequest,
   Dimensions,
@@ -212,7 +212,7 @@ class BusinessCentralDialect implements ErpDialect {
         if (request.glAccount && line.lineObjectNumber !== request.glAccount) continue;
         if (!matches(dimensionsOf(line.dimensionSetLines), wanted)) continue;
         this.#requireLocalOrder(order, currency);
-        commitments += minor(line.amountExcludingTax, 'amountExcludingTax');
+        commitments += uninvoiced(this.#money(line.amountExcludingTax, currency, 'amountExcludingTax'), line);
       }
     }
     const available = budget - actuals - commitments;
@@ -1181,6 +1181,26 @@ function quote(value: string): string {
 function decimalText(value: number): string {
   const text = String(value);
   return /e/i.test(text) ? value.toFixed(6).replace(/\.?0+$/, '') : text;
+}
+
+/**
+ * What an order line still commits: its amount for the quantity not invoiced yet. The invoiced part is in the
+ * G/L entries (the actuals) through its posted invoice, and BC deletes an order once it is invoiced in full. The
+ * amount is split between the two parts in proportion to the quantities, so the parts add up to the line.
+ */
+function uninvoiced(amount: Money, line: Entity): bigint {
+  const quantity = quantityWeight(line.quantity);
+  const invoiced = quantityWeight(line.invoicedQuantity);
+  if (invoiced <= 0n) return minorOf(amount);
+  if (invoiced >= quantity) return 0n;
+  return minorOf(allocate(amount, [quantity - invoiced, invoiced])[0]);
+}
+
+/** A quantity (BC keeps five decimals) as a whole number of hundred-thousandths; not a number counts as 0. */
+function quantityWeight(value: unknown): bigint {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return 0n;
+  const [whole, fraction = ''] = decimalText(value).split('.');
+  return BigInt(whole + fraction.padEnd(5, '0').slice(0, 5));
 }
 
 function periodRange(period: string): { from: string; to: string } {

@@ -263,6 +263,37 @@ describe('Business Central dialect against the BC simulator', () => {
     });
   });
 
+  it('counts an open order in the budget for the quantity not invoiced yet', async () => {
+    const period = currentPeriod();
+    const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('1.00') };
+    const committed = async () =>
+      BigInt((await rig.dialect.checkBudget(request, ctx)).commitments.amount.replace('.', ''));
+    const before = await committed();
+    const created = await rig.dialect.upsertPurchaseOrder(
+      purchaseOrder('budget-commitment-invoiced', {
+        orderDate: `${period}-04`,
+        lines: [
+          line({
+            lineId: 'C1',
+            quantity: '3',
+            unitPrice: eur('10.00'),
+            amount: eur('30.00'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
+          }),
+        ],
+      }),
+      ctx,
+    );
+    expect(await committed()).toBe(before + 3000n);
+    const company = [...bcStoreOf(rig.sandbox.state).companies.values()].find((c) => c.name === 'FS-DEMO')!;
+    const orderLine = company.purchaseOrders.get(created.documentId)!.lines[0];
+    // One of three invoiced: its 10.00 is in the G/L through the posted invoice, so 20.00 is still committed.
+    orderLine.invoicedQuantity = 1;
+    expect(await committed()).toBe(before + 2000n);
+    orderLine.invoicedQuantity = 3;
+    expect(await committed()).toBe(before);
+  });
+
   it('pages master data through @odata.nextLink with Prefer: odata.maxpagesize', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
