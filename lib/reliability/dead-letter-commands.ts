@@ -74,7 +74,7 @@ export async function replayLetters(queue: DeadLetterQueue, input: unknown): Pro
   const ids = await queue.letters.select(selection, statuses);
   const selected = new Set(ids);
   const skipped = 'ids' in selection ? selection.ids.filter((id) => !selected.has(id)) : [];
-  const queued = queue.replays.enqueue(ids);
+  const queued = queue.replays.enqueue(ids, statuses);
   return { ids, queued, skipped, pending: queue.replays.pending };
 }
 

@@ -62,6 +62,9 @@ export function parseSelection(input: unknown, action: 'replay' | 'purge'): Lett
   if (!isRecord(input)) throw invalid(`Say which letters to ${action}: ${SELECTION_FORMS}.`);
   if ('ids' in input || 'id' in input) {
     rejectUnknownFields(input, ['ids', 'id'], `${action} selection`);
+    if ('ids' in input && 'id' in input) {
+      throw invalid(`Give either id or ids, not both: say which letters to ${action}.`);
+    }
     const ids = 'ids' in input ? input.ids : [input.id];
     if (
       !Array.isArray(ids) ||
@@ -127,7 +130,22 @@ function time(value: unknown): number {
       `since must be a time: ms since the epoch or ISO 8601 such as 2025-01-31T00:00:00Z; got ${describe(value)}.`,
     );
   }
+  const asMilliseconds = typeof value === 'number' || /^\d+$/.test(value as string);
+  if (asMilliseconds && ms > 0 && ms < MIN_SINCE_MS) throw implausibleSince(value);
   return ms;
+}
+
+/**
+ * Taken as milliseconds, a year (2025), a date without dashes (20250301) or seconds since the epoch
+ * (1740819600) all fall in the first months of 1970 and would select every letter.
+ */
+const MIN_SINCE_MS = 1e10;
+
+function implausibleSince(value: unknown): FinanceError {
+  return invalid(
+    `since ${describe(value)} would be read as milliseconds since the epoch, i.e. early 1970, and select every ` +
+      'letter; give milliseconds since the epoch (e.g. 1740819600000) or an ISO 8601 time such as 2025-01-31T00:00:00Z.',
+  );
 }
 
 function wholeNumber(value: unknown, field: string, min: number, max: number): number {

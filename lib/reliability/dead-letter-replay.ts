@@ -10,7 +10,7 @@
 import { systemClock, type Clock } from '../erp/clock';
 import { Fifo } from '../erp/fifo';
 import { RateLimiter } from '../erp/rate-limiter';
-import type { DeadLetter } from './dead-letter-record';
+import type { DeadLetter, DeadLetterStatus } from './dead-letter-record';
 import type { DeadLetters } from './dead-letters';
 
 export interface ReplayQueueOptions {
@@ -28,8 +28,11 @@ export class ReplayQueue {
   readonly #options: ReplayQueueOptions;
   readonly #limiter: RateLimiter;
   readonly #waiting = new Fifo<string>();
-  /** Ids in #waiting, so a letter asked for twice is replayed once. */
-  readonly #queued = new Set<string>();
+  /**
+   * Ids waiting or being replayed, with the statuses the letter may still have when its turn comes: a letter
+   * asked for twice, even while its replay is being recorded, is replayed once.
+   */
+  readonly #queued = new Map<string, readonly DeadLetterStatus[]>();
   #draining = false;
   #closed = false;
 
@@ -47,13 +50,17 @@ export class ReplayQueue {
     return this.#waiting.length;
   }
 
-  /** Queues letters for replay in the given order; answers how many were not queued already. */
-  enqueue(ids: readonly string[]): number {
+  /**
+   * Queues letters for replay in the given order; answers how many were not queued already. A letter is sent
+   * only if, when its turn comes, its status is still one of `statuses` (a selection of open letters does not
+   * replay a letter that another command has replayed meanwhile).
+   */
+  enqueue(ids: readonly string[], statuses: readonly DeadLetterStatus[] = ['open', 'replayed']): number {
     if (this.#closed) return 0;
     let added = 0;
     for (const id of ids) {
       if (this.#queued.has(id)) continue;
-      this.#queued.add(id);
+      this.#queued.set(id, statuses);
       this.#waiting.push(id);
       added += 1;
     }
@@ -76,8 +83,12 @@ export class ReplayQueue {
       while (this.#waiting.length > 0 && !this.#closed) {
         await this.#limiter.acquire();
         const id = this.#waiting.shift() as string;
-        this.#queued.delete(id);
-        await this.#replay(id);
+        try {
+          await this.#replay(id, this.#queued.get(id));
+        } finally {
+          // Only now: until the letter is marked replayed, a selection of open letters still finds it.
+          this.#queued.delete(id);
+        }
       }
     } catch {
       // acquire() rejects only once the queue is closed: nothing is left to send.
@@ -86,9 +97,9 @@ export class ReplayQueue {
     }
   }
 
-  async #replay(id: string): Promise<void> {
+  async #replay(id: string, statuses: readonly DeadLetterStatus[] | undefined): Promise<void> {
     try {
-      const letter = await this.#options.letters.markReplayed(id);
+      const letter = await this.#options.letters.markReplayed(id, statuses);
       if (letter && !this.#closed) this.#options.emit(replayMessage(letter), letter);
     } catch (err) {
       this.#options.onError(err, id);

@@ -155,12 +155,16 @@ export class DeadLetters {
 
   /**
    * Records that a letter is being replayed (before its message is sent, so a failure of the replay finds it
-   * marked). Undefined for an unknown or purged letter, which is not replayed.
+   * marked). Undefined for an unknown or purged letter, which is not replayed, and for one whose status is no
+   * longer one of `statuses` (what the replay was selected from: another command replayed it meanwhile).
    */
-  markReplayed(id: string): Promise<DeadLetter | undefined> {
+  markReplayed(
+    id: string,
+    statuses: readonly DeadLetterStatus[] = ['open', 'replayed'],
+  ): Promise<DeadLetter | undefined> {
     return this.#change(async (counts) => {
       const stored = await this.#read(id);
-      if (!stored || stored.letter.status === 'purged') return undefined;
+      if (!stored || stored.letter.status === 'purged' || !statuses.includes(stored.letter.status)) return undefined;
       const letter: DeadLetter = {
         ...stored.letter,
         status: 'replayed',
