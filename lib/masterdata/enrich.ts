@@ -130,21 +130,26 @@ export async function enrich(cache: MasterDataCache, document: unknown): Promise
             reason: `owner ${center.ownerId} of cost center ${center.id} is not in the master data cache`,
           });
         }
-        masterData.costCenters[center.id] = { ...center, ...(owner && { owner }) };
+        setById(masterData.costCenters, center.id, { ...center, ...(owner && { owner }) });
         break;
       }
       case 'projects':
-        masterData.projects[record.id] = record as Project;
+        setById(masterData.projects, record.id, record as Project);
         break;
       case 'glAccounts':
-        masterData.glAccounts[record.id] = record;
+        setById(masterData.glAccounts, record.id, record);
         break;
       case 'taxCodes':
-        masterData.taxCodes[record.id] = record;
+        setById(masterData.taxCodes, record.id, record);
         break;
     }
   }
   return { masterData, notFound };
+}
+
+/** Keys a record by its id as an own member, also for the id "__proto__" (assigning it would set the prototype). */
+function setById<T>(byId: Record<string, T>, id: string, record: T): void {
+  Object.defineProperty(byId, id, { value: record, enumerable: true, writable: true, configurable: true });
 }
 
 async function managerChain(

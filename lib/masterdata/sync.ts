@@ -86,6 +86,9 @@ export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult
       result.read += 1;
       const problem = invalidRecord(item);
       if (problem !== undefined) {
+        // Listed, so not gone: a full sync must not remove the cached copy of a record it could not read.
+        const id = (item as { id?: unknown } | null)?.id;
+        if (typeof id === 'string' && id !== '') seen.add(id);
         result.skipped += 1;
         if (result.invalid.length < 10) result.invalid.push({ id: (item as { id?: unknown })?.id, reason: problem });
         continue;
@@ -115,6 +118,17 @@ export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult
     // Only a complete listing proves a record is gone; a delta cannot tell.
     const gone: MasterRecord[] = [];
     for await (const record of cache.all(kind)) if (!seen.has(record.id)) gone.push(record);
+    if (seen.size === 0 && gone.length > 0) {
+      // An owner that suddenly lists nothing (a wrong company or filter, lost permissions, an error answered as
+      // an empty page) must not empty the cache that routing and validation rely on.
+      throw new FinanceError(
+        'ERP_REJECTED',
+        `The owner listed no ${kind} (${result.read} read, ${result.skipped} without an id) while the cache holds ` +
+          `${gone.length}; nothing was removed. Check the owner's ${kind} and the connection's company and ` +
+          'permissions; records removed in the owner leave the cache with the next full sync that lists any.',
+        { details: { kind, cached: gone.length } },
+      );
+    }
     for (const record of gone) {
       await options.onChange({ kind, id: record.id, change: 'removed', before: record });
       await cache.remove(kind, record.id);
