@@ -40,7 +40,7 @@ export function createAuthStrategy(auth: AuthConfig, dependencies: AuthDependenc
     case 'bearer':
       return staticHeaders({ Authorization: `Bearer ${auth.token}` }, [auth.token]);
     case 'apiKey':
-      return staticHeaders({ [auth.headerName]: auth.apiKey }, [auth.apiKey]);
+      return staticHeaders({ [auth.headerName]: auth.apiKey }, apiKeySecrets(auth.apiKey));
     case 'oauth2':
       return oauth2(
         new OAuth2TokenSource({
@@ -51,6 +51,17 @@ export function createAuthStrategy(auth: AuthConfig, dependencies: AuthDependenc
         }),
       );
   }
+}
+
+/**
+ * The key as sent and, for a "<scheme> <credentials>" value such as ERPNext's "token <api_key>:<api_secret>",
+ * the credentials without the scheme and the secret after the colon: an ERP may name either on its own.
+ */
+function apiKeySecrets(apiKey: string): string[] {
+  const credentials = /^\S+\s+(\S+)$/.exec(apiKey.trim())?.[1];
+  if (credentials === undefined) return [apiKey];
+  const colon = credentials.indexOf(':');
+  return colon === -1 ? [apiKey, credentials] : [apiKey, credentials, credentials.slice(colon + 1)];
 }
 
 function staticHeaders(headers: Record<string, string>, secrets: string[]): AuthStrategy {

@@ -115,8 +115,9 @@ export class OAuth2TokenSource {
     }
     const body: unknown = response.data;
     if (response.status !== 200) {
-      const { error, description } = oauthError(body);
-      const said = error ? ` ${error}${description ? `: ${this.#redact(description)}` : ''}` : '';
+      // Both fields are the provider's free text: either may echo the client secret it was sent.
+      const { error, description } = oauthError(body, (text) => this.#redact(text));
+      const said = error ? ` ${error}${description ? `: ${description}` : ''}` : '';
       if (response.status >= 500 || response.status === 429) {
         throw this.#failure(
           `the OAuth2 token endpoint ${this.#endpoint()} answered ${response.status}${said}. The identity provider is failing for now; the call is retryable.`,
@@ -174,10 +175,10 @@ function lifetimeOf(expiresIn: unknown): number {
   return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : Infinity;
 }
 
-function oauthError(body: unknown): { error?: string; description?: string } {
+function oauthError(body: unknown, redact: (text: string) => string): { error?: string; description?: string } {
   if (!isRecord(body)) return {};
   return {
-    error: typeof body.error === 'string' ? body.error : undefined,
-    description: typeof body.error_description === 'string' ? body.error_description : undefined,
+    error: typeof body.error === 'string' ? redact(body.error) : undefined,
+    description: typeof body.error_description === 'string' ? redact(body.error_description) : undefined,
   };
 }

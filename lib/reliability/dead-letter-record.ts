@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { isRecord } from '../erp/records';
 import { redactValue } from '../erp/redact';
 import { FinanceError } from '../errors';
-import { toRedactedJson } from './redact';
+import { toRedactedDocumentJson, toRedactedJson } from './redact';
 
 export const DEAD_LETTER_STATUSES = ['open', 'replayed', 'purged'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
@@ -158,13 +158,19 @@ function errorText(message: string): string {
   return redactValue(message.replace(ERROR_NAME_PREFIX, ''), []) as string;
 }
 
+/**
+ * The message members a replay needs, redacted. The business document (msg.payload) keeps its texts as they
+ * are, so the replay sends the ERP what the original did; see toRedactedDocumentJson.
+ */
 function keptMembers(msg: Record<string, unknown>): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(msg)) {
-    if (key.startsWith('_') || NOT_KEPT.has(key)) continue;
+    if (key.startsWith('_') || NOT_KEPT.has(key) || key === 'payload') continue;
     Object.defineProperty(kept, key, { value, enumerable: true, writable: true, configurable: true });
   }
-  return toRedactedJson(kept) as Record<string, unknown>;
+  const redacted = toRedactedJson(kept) as Record<string, unknown>;
+  if (msg.payload !== undefined) redacted.payload = toRedactedDocumentJson(msg.payload);
+  return redacted;
 }
 
 function readReplayMark(raw: unknown): ReplayMark | undefined {

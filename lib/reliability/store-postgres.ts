@@ -27,6 +27,7 @@
  */
 import * as path from 'node:path';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
+import { redactText } from '../erp/redact';
 import { FinanceError } from '../errors';
 import { fromStoredValue, toStoredValue, type StoredValue } from './store-codec';
 import { DEFAULT_LEASE_MS } from './store-lmdb';
@@ -150,6 +151,8 @@ export class PostgresStore implements FinanceStore {
   private ready: Promise<void>;
   private readonly t: Record<'inbox' | 'ledger' | 'kv' | 'leases' | 'meta', string>;
   private readonly where: string;
+  /** Removed from every error text: the driver's errors name the host, which may be a URL with a password. */
+  private readonly secrets: string[];
 
   private constructor(
     pool: Pool,
@@ -166,9 +169,14 @@ export class PostgresStore implements FinanceStore {
       leases: table('leases'),
       meta: table('meta'),
     };
-    this.where = `PostgreSQL ${settings.connection.host ?? 'localhost'}:${settings.connection.port ?? 5432}/${
-      settings.connection.database ?? '(default database)'
-    } schema ${settings.schema}`;
+    this.secrets = settings.connection.password ? [settings.connection.password] : [];
+    // A server written as a URL ("postgres://user:password@host/db") must not show its password.
+    this.where = redactText(
+      `PostgreSQL ${settings.connection.host ?? 'localhost'}:${settings.connection.port ?? 5432}/${
+        settings.connection.database ?? '(default database)'
+      } schema ${settings.schema}`,
+      this.secrets,
+    );
     this.storeId = storeIdentity(settings);
     this.watchers = acquireWatchers(this.storeId);
     // Started at once so the first call does not pay for it; a failure is reported by every call until it works.
@@ -841,11 +849,15 @@ export class PostgresStore implements FinanceStore {
 
   private failure(action: string, err: unknown): FinanceError {
     if (err instanceof FinanceError) return err;
+    // The driver's error is not kept as the cause (Node-RED copies a cause onto the Catch message): its
+    // hostname and message may hold a password. A redacted stand-in keeps its text and code.
+    const reason = redactText(describe(err), this.secrets);
+    const code = (err as { code?: unknown } | null)?.code;
     return new FinanceError(
       'STORE_UNAVAILABLE',
-      `The finance store (${this.where}) could not ${action} (${describe(err)}). Check that PostgreSQL is ` +
+      `The finance store (${this.where}) could not ${action} (${reason}). Check that PostgreSQL is ` +
         'running and reachable and that the user may write to the schema; the message can be retried.',
-      { retryable: true, cause: err },
+      { retryable: true, cause: Object.assign(new Error(reason), typeof code === 'string' ? { code } : {}) },
     );
   }
 

@@ -15,6 +15,7 @@ import { DEFAULT_RETRY_POLICY } from '../../lib/reliability/retry-policy';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { ErpConnection, FinanceErpNode } from '../shared/config-nodes';
 import { observeErpClient } from '../shared/observe';
+import { withoutCredentials } from '../shared/redact-error';
 
 interface FinanceErpDef extends NodeDef, Omit<ErpDialogSettings, 'name'> {
   tls?: string;
@@ -67,7 +68,9 @@ export = function register(RED: NodeAPI): void {
       // The audit trail and the metrics see every call and every breaker change of this connection.
       stopObserving = observeErpClient(this, client);
       return { client, dialect: createDialect(config.dialect, client, config) };
-    })();
+    })().catch((err: unknown) => {
+      throw withoutCredentials(err);
+    });
     // A wrong setting is reported once at deploy; every node using this connection reports it again per message.
     ready.catch((err: Error) => this.error(`ERP connection "${def.name || def.id}" is not usable: ${err.message}`));
 

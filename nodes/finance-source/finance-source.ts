@@ -13,6 +13,7 @@ import {
   type SourceSettings,
 } from '../../lib/intake/source-settings';
 import type { FinanceSourceNode } from '../shared/config-nodes';
+import { withoutCredentials } from '../shared/redact-error';
 
 interface FinanceSourceDef extends NodeDef, Omit<SourceDialogSettings, 'name'> {}
 
@@ -27,8 +28,8 @@ export = function register(RED: NodeAPI): void {
       settings = sourceSettings(def, credentials);
       api = settings.api ? new ErpClient(settings.api) : undefined;
     } catch (err) {
-      failure =
-        err instanceof FinanceError ? err : new FinanceError('CONFIG_INVALID', (err as Error).message, { cause: err });
+      const redacted = withoutCredentials(err);
+      failure = redacted instanceof FinanceError ? redacted : new FinanceError('CONFIG_INVALID', redacted.message);
       // Reported once at deploy; every node using this source reports it again per event.
       this.error(`Source "${def.name || def.id}" is not usable: ${failure.message}`);
     }

@@ -11,8 +11,10 @@ import {
   type StoreCredentials,
   type StoreDialogSettings,
 } from '../../lib/config/store-settings';
+import { redactText } from '../../lib/erp/redact';
 import { openStore, type FinanceStore } from '../../lib/reliability/store';
 import type { FinanceStoreNode } from '../shared/config-nodes';
+import { withoutCredentials } from '../shared/redact-error';
 
 interface FinanceStoreDef extends NodeDef, StoreDialogSettings {}
 
@@ -22,12 +24,17 @@ export = function register(RED: NodeAPI): void {
     const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
     let store: FinanceStore | undefined;
     let failure: Error | undefined;
+    // The server field may hold a URL with a password ("postgres://user:password@host/db"): it is logged redacted.
+    const password = this.credentials?.pgPassword;
+    const redacted = (text: string) => redactText(text, password ? [password] : []);
     try {
       const options = storeOptions(def, userDir, this.credentials ?? {});
       store = openStore(options);
-      this.log(`finance store: ${describeStore(options)}`);
+      this.log(`finance store: ${redacted(describeStore(options))}`);
     } catch (err) {
-      failure = err as Error;
+      // Every node using the store reports this failure again: without the server's password either.
+      const reason = withoutCredentials(err);
+      failure = Object.assign(reason, { message: redacted(reason.message) });
       this.error(`The finance store could not be opened: ${failure.message}`);
     }
 
