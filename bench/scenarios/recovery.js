@@ -11,10 +11,11 @@
  * The last events to finish are those whose ERP write was in flight when the process was killed (up to the
  * ERP connection's concurrency, 16 in the example). The ledger cannot tell whether such a write reached the
  * ERP, so the restarted process looks it up by reference before writing again, and only once the killed
- * process's heartbeat in the store has lapsed (HEARTBEAT_TTL_MS, 30 s after its last renewal): a request sent
- * just before the kill may still be on its way to, or inside, the ERP (here it is: the ERP answers in 5 s),
- * and a lookup before it lands would write the document twice. So `seconds` is at least the rest of that
- * heartbeat whenever a write was in flight, and `secondsTo99Percent` shows the rest of the recovery.
+ * process's heartbeat in the store has lapsed (lib/posting/attempt-liveness.ts: 10 s after its last renewal
+ * plus the longest request timeout of its clients, at least 30 s; 40 s with the example's 30 s timeout): a
+ * request sent just before the kill may still be inside the ERP (here it is: the ERP answers in 5 s), and a
+ * lookup before it lands would write the document twice. So `seconds` includes the rest of that heartbeat
+ * whenever a write was in flight, and `secondsTo99Percent` shows the rest of the recovery.
  */
 'use strict';
 const { startSandbox, startNodeRed } = require('../lib/processes');
@@ -22,7 +23,6 @@ const { expenseEvents, runTag } = require('../lib/events');
 const { PATHS, packPipeline } = require('../lib/flows');
 const { sendEvents } = require('../lib/load');
 const { recorder, steadyRate, timeToReach, waitUntil, round } = require('../lib/measure');
-const { HEARTBEAT_TTL_MS } = require('../../dist/lib/posting/attempt-liveness');
 
 /** ERP latency while the events arrive: with the example's 16 connections, about 3 ERP calls a second. */
 const SLOW_ERP_MS = 5000;
@@ -83,7 +83,7 @@ async function recovery(config, fail) {
     lost,
     duplicated,
     duplicateWritesPrevented: erpFinal.counters.duplicateWritesPrevented + final.counters.duplicateWritesPrevented,
-    settings: { events: count, connections, deadlineSeconds, slowErpMs: SLOW_ERP_MS, heartbeatTtlMs: HEARTBEAT_TTL_MS },
+    settings: { events: count, connections, deadlineSeconds, slowErpMs: SLOW_ERP_MS },
   };
 }
 

@@ -30,6 +30,7 @@ import {
 import { errorForResponse, errorForTransport, type CallFacts } from './http-errors';
 import { RateLimiter } from './rate-limiter';
 import { Semaphore } from './semaphore';
+import { noteRequestTimeout } from './request-timeouts';
 
 export type { AuthConfig, ConnectionSummary, ErpConnectionConfig, OAuth2ClientCredentials, TlsOptions } from './config';
 export type { RateLimit } from './rate-limiter';
@@ -120,6 +121,7 @@ export class ErpClient implements ErpHttp {
 
   constructor(config: ErpConnectionConfig, dependencies: ErpClientDependencies = {}) {
     this.#config = resolveConnectionConfig(config);
+    noteRequestTimeout(this.#config.timeoutMs);
     const { maxConcurrency, tls, userAgent } = this.#config;
     const clock = dependencies.clock ?? systemClock;
     this.#dateNow = dependencies.dateNow ?? Date.now;

@@ -7,13 +7,16 @@
  * An attempt's owner names its process: `<prefix>:<process id>:<attempt id>`. The attempt is over when
  * - it ran in this process and has ended: this process keeps the set of its running attempts; or
  * - its process is gone: a process with running attempts keeps a heartbeat in the store (kv namespace
- *   HOLDER_NAMESPACE, expiring HEARTBEAT_TTL_MS after its last renewal, renewed every HEARTBEAT_EVERY_MS while
- *   attempts run), so a marker whose process has no live heartbeat was left by a process that crashed or was
- *   killed. The heartbeat outlives the process by up to HEARTBEAT_TTL_MS, which also gives a request the dead
- *   process sent just before it died time to reach the ERP before the lookup.
+ *   HOLDER_NAMESPACE, renewed every HEARTBEAT_EVERY_MS while attempts run), so a marker whose process has no
+ *   live heartbeat was left by a process that crashed or was killed. The heartbeat expires heartbeatTtlMs()
+ *   after its last renewal: HEARTBEAT_TTL_MS, or longer when a client of this process waits longer for an
+ *   answer. A request the dead process sent just before it died (at most HEARTBEAT_EVERY_MS after the last
+ *   renewal) is then past its timeout when the heartbeat lapses, as a live process would wait for it before
+ *   its next attempt looks the document up.
  * Owners in another format (older versions, other writers) are never judged over here: only the timeout applies.
  */
 import { randomUUID } from 'node:crypto';
+import { longestRequestTimeoutMs } from '../erp/request-timeouts';
 import type { FinanceStore } from '../reliability/store';
 
 export const HOLDER_NAMESPACE = 'ledger-holders';
@@ -30,7 +33,17 @@ interface Heartbeat {
   running: number;
   /** When this process last renewed its heartbeat in the store (this host's clock). */
   renewedAt: number;
+  /** The lifetime it was renewed with (heartbeatTtlMs then). */
+  ttlMs: number;
   timer?: NodeJS.Timeout;
+}
+
+/**
+ * How long this process's heartbeat outlives its last renewal: until every request the process may have sent
+ * before dying is past its timeout (lib/erp/request-timeouts.ts), and at least HEARTBEAT_TTL_MS.
+ */
+export function heartbeatTtlMs(): number {
+  return Math.max(HEARTBEAT_TTL_MS, HEARTBEAT_EVERY_MS + longestRequestTimeoutMs());
 }
 
 /** The owners of the attempts running in this process. */
@@ -49,10 +62,13 @@ export function attemptOwner(prefix: string, attemptId: string): string {
 export async function beginAttempt(store: HeartbeatStore, owner: string): Promise<void> {
   let heartbeat = heartbeats.get(store);
   if (!heartbeat) {
-    heartbeat = { running: 0, renewedAt: 0 };
+    heartbeat = { running: 0, renewedAt: 0, ttlMs: 0 };
     heartbeats.set(store, heartbeat);
   }
-  if (Date.now() - heartbeat.renewedAt >= HEARTBEAT_EVERY_MS) await renew(store, heartbeat);
+  // Also at once when a client with a longer timeout appeared since: its requests need the longer lifetime.
+  if (Date.now() - heartbeat.renewedAt >= HEARTBEAT_EVERY_MS || heartbeat.ttlMs < heartbeatTtlMs()) {
+    await renew(store, heartbeat);
+  }
   running.add(owner);
   heartbeat.running += 1;
   if (!heartbeat.timer) {
@@ -86,6 +102,8 @@ export async function isOver(store: HeartbeatStore, owner: string): Promise<bool
 }
 
 async function renew(store: HeartbeatStore, heartbeat: Heartbeat): Promise<void> {
-  await store.kvPut(HOLDER_NAMESPACE, PROCESS_ID, { renewedAt: new Date().toISOString() }, HEARTBEAT_TTL_MS);
+  const ttlMs = heartbeatTtlMs();
+  await store.kvPut(HOLDER_NAMESPACE, PROCESS_ID, { renewedAt: new Date().toISOString() }, ttlMs);
   heartbeat.renewedAt = Date.now();
+  heartbeat.ttlMs = ttlMs;
 }

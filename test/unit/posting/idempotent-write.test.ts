@@ -10,6 +10,7 @@ import {
   provesNothingWritten,
   type IdempotentWrite,
 } from '../../../lib/posting/idempotent-write';
+import { noteRequestTimeout } from '../../../lib/erp/request-timeouts';
 import { HOLDER_NAMESPACE, PROCESS_ID } from '../../../lib/posting/attempt-liveness';
 import { ledgerKey, type FinanceStore, type LedgerKeyParts } from '../../../lib/reliability/store';
 import { FakeErp, manualClock, storeFolder, type ManualClock } from './fixtures';
@@ -283,6 +284,22 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
       clock.advance(30_000);
       expect((await writer.write(request())).outcome).toBe('written');
       expect(erp.calls.map((call) => call.op)).toEqual(['find', 'post']);
+    });
+
+    it('keeps this process alive until the longest request timeout of its clients has passed since the last renewal', async () => {
+      // A client of this process waits up to 120 s for an answer: a request sent just before a crash may still be
+      // inside the ERP that long, so another process must not look the document up and write it again before.
+      noteRequestTimeout(120_000);
+      let release!: () => void;
+      erp.then({ hold: new Promise<void>((resolve) => (release = resolve)) });
+      const first = writer.write(request());
+      await waitFor(() => erp.count('post') === 1);
+      clock.advance(125_000);
+      expect(await store.kvGet(HOLDER_NAMESPACE, PROCESS_ID)).toEqual({ renewedAt: expect.any(String) });
+      clock.advance(6_000);
+      expect(await store.kvGet(HOLDER_NAMESPACE, PROCESS_ID)).toBeUndefined();
+      release();
+      expect((await first).outcome).toBe('written');
     });
 
     it('keeps this process alive in the store while it writes', async () => {
