@@ -2,6 +2,7 @@
  * Reading a node's dialog settings. Node-RED hands every field over as a string (or whatever the editor
  * stored), so numbers are checked here once, at deploy, with a message that names the field.
  */
+import { redactText } from '../erp/redact';
 import { FinanceError } from '../errors';
 
 export function integerSetting(
@@ -40,7 +41,8 @@ export function httpUrl(value: unknown, field: string): string {
   } catch {
     throw new FinanceError(
       'CONFIG_INVALID',
-      `${field} "${text}" is not a URL. Enter e.g. https://erp.example.com/api.`,
+      // Without the credentials a pasted URL may carry (https://user:password@..., ?api_key=...).
+      `${field} "${redactText(text, [])}" is not a URL. Enter e.g. https://erp.example.com/api.`,
       {
         details: { field },
       },

@@ -6,6 +6,7 @@ import { helper } from '../../support/node-red';
 import financeErp = require('../../../nodes/finance-erp/finance-erp');
 import financeSource = require('../../../nodes/finance-source/finance-source');
 import type { FinanceErpNode, FinanceSourceNode } from '../../../nodes/shared/config-nodes';
+import { httpUrl } from '../../../lib/config/settings';
 
 const SECRET = 'erp-Secret-9';
 const BAD_URL = `https://ops:${SECRET}@erp.example.com:99999/api?api_key=k-0815`;
@@ -50,5 +51,13 @@ describe('config nodes with a base URL that holds credentials and does not parse
     expect(everything).toContain('is not usable');
     expect(everything).not.toContain(SECRET);
     expect(everything).not.toContain('k-0815');
+  });
+});
+
+describe('the base URL check', () => {
+  it('says which URL does not parse without the credentials written in it', () => {
+    expect(() => httpUrl('https://ops:pw-Secret-9@erp.example.com:99999/api?api_key=k-Secret-8', 'Base URL')).toThrow(
+      /^Base URL "https:\/\/\[REDACTED\]@erp\.example\.com:99999\/api\?api_key=\[REDACTED\]" is not a URL/,
+    );
   });
 });
