@@ -11,6 +11,8 @@ export const REDACTED = '[REDACTED]';
 export const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
 /** Credentials in header syntax inside free text, e.g. an echoed "Authorization: Bearer eyJ...". */
 const AUTH_SCHEME = /\b(Bearer|Basic)\s+([A-Za-z0-9._~+/=-]+)/g;
+/** The same in any letter case ("authorization: bearer eyJ..."), for redactCredentialShapes. */
+const ANY_CASE_AUTH_SCHEME = new RegExp(AUTH_SCHEME.source, 'gi');
 /**
  * What follows an Authorization header name in header, JSON or form syntax, whatever the scheme and its case
  * ("authorization: bearer ...", "Authorization: token key:secret", "authorization=..."): the scheme is kept.
@@ -75,7 +77,7 @@ export function redactCredentialShapes(text: string): string {
     .replace(URL_USERINFO, `$1${REDACTED}@`)
     .replace(PARAMETER, secretParameter)
     .replace(FRAPPE_TOKEN, `$1 ${REDACTED}`)
-    .replace(AUTH_SCHEME, (match: string, scheme: string, credentials: string) =>
+    .replace(ANY_CASE_AUTH_SCHEME, (match: string, scheme: string, credentials: string) =>
       looksLikeCredentials(scheme, credentials) ? `${scheme} ${REDACTED}` : match,
     );
 }
@@ -85,7 +87,7 @@ export function redactCredentialShapes(text: string): string {
  * punctuation). "Basic meal" and "Bearer bonds" are neither.
  */
 function looksLikeCredentials(scheme: string, credentials: string): boolean {
-  if (scheme === 'Basic' && /^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) {
+  if (scheme.toLowerCase() === 'basic' && /^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) {
     if (Buffer.from(credentials, 'base64').toString('latin1').includes(':')) return true;
   }
   return credentials.length >= 8 && /[\d._~+/=-]/.test(credentials);

@@ -30,6 +30,7 @@ describe('credentials in free text', () => {
       lines: [{ description: 'Bearer bonds seminar, token fee: 5' }],
       apiToken: 'abc999',
       echoed: 'sent Basic dXNlcjpwYXNz and Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln to https://ann:pw77@erp.example.com',
+      lowerCase: 'authorization: bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln',
     };
     const letter = readFailedMessage({
       _msgid: 'm2',
@@ -42,6 +43,7 @@ describe('credentials in free text', () => {
       lines: payload.lines,
       apiToken: '[REDACTED]',
       echoed: 'sent Basic [REDACTED] and Bearer [REDACTED] to https://[REDACTED]@erp.example.com',
+      lowerCase: 'authorization: bearer [REDACTED]',
     });
     // Outside the document every pattern applies, as before.
     expect(letter.original.note).toBe('Basic [REDACTED] allowance');
