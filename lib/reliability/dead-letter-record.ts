@@ -159,8 +159,8 @@ function errorText(message: string): string {
 }
 
 /**
- * The message members a replay needs, redacted. The business document (msg.payload) keeps its texts as they
- * are, so the replay sends the ERP what the original did; see toRedactedDocumentJson.
+ * The message members a replay needs, redacted. The business document (msg.payload) loses only what has the
+ * shape of a credential, so the replay sends the ERP the texts the original did (toRedactedDocumentJson).
  */
 function keptMembers(msg: Record<string, unknown>): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
