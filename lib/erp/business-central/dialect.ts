@@ -33,8 +33,9 @@
  *   details.vendorCode and the message).
  * - tax codes: a line's taxCode goes to journal lines, purchase invoice lines and purchase order lines as
  *   `taxCode` [S metadata], which BC validates as the VAT Prod. Posting Group (Tax Group Code without VAT),
- *   Code[20] [S APIV2 pages]; a journal amount includes VAT, and a payable with tax codes is sent with
- *   pricesIncludeTax, so BC takes the input tax out of the gross amount instead of booking it as expense;
+ *   Code[20] [S APIV2 pages]; a journal amount includes VAT [D dynamics_journalline: "total amount (including
+ *   VAT)"], and a payable is always sent with pricesIncludeTax, so BC takes the input tax (of the line's tax
+ *   code, or of its G/L account's default VAT group) out of the gross amount instead of adding it on top;
  * Decimals travel as JSON numbers (BC's Edm.Decimal) through jsonNumber, which refuses what a double cannot
  * carry exactly; every amount read is turned into minor units through its decimal text, never added as a
  * float. Budgets, actuals and journals are local-currency figures: a request in another currency is refused.
@@ -622,6 +623,9 @@ class BusinessCentralDialect implements ErpDialect {
     }
     const configured = await this.#configuredJournal(ctx);
     const balancing = configured.balancingAccountId;
+    if (configured.balancingAccountNumber && (typeof balancing !== 'string' || balancing === EMPTY_GUID)) {
+      throw this.#balancingAccountNotCopyable(configured);
+    }
     const body: Entity = {
       code,
       displayName,
@@ -629,6 +633,20 @@ class BusinessCentralDialect implements ErpDialect {
     };
     const { data } = await this.#call({ method: 'POST', path: journals, body }, ctx);
     return this.#entity(data, `the created journal batch ${code}`);
+  }
+
+  /**
+   * The configured batch balances to an account API v2.0 names only by number: `balancingAccountId` is the id
+   * of a G/L account [D dynamics_journal: "The balancing G/L Account ID"], so a bank or vendor balancing account
+   * has none. A batch of this posting's own created without it would post unbalanced lines, which BC refuses.
+   */
+  #balancingAccountNotCopyable(configured: Entity): FinanceError {
+    const account = String(configured.balancingAccountNumber);
+    return new FinanceError(
+      'CONFIG_INVALID',
+      `ERP "${this.#system}" (Business Central): the journal batch ${String(configured.code)} balances to account ${account}, which is not a G/L account, and API v2.0 can give a new batch only a G/L balancing account. Set a G/L account (e.g. an employee expenses clearing account) as the batch's balancing account, or none so each posting's lines balance each other, or post expense reports as payables; then replay the dead letter.`,
+      { retryable: false, details: { journal: configured.code, balancingAccountNumber: account } },
+    );
   }
 
   #batchTaken(code: string, found: Entity, documentNumber: string): FinanceError {
@@ -739,9 +757,10 @@ class BusinessCentralDialect implements ErpDialect {
           invoiceDate: posting.postingDate,
           postingDate: posting.postingDate,
           currencyCode: posting.currency === (await this.#localCurrency(ctx)) ? '' : posting.currency,
-          // An expense amount is what was paid, tax included: with a tax code BC must take the input tax out of
-          // the unit cost, not add it on top (the vendor's default may be prices excluding VAT).
-          ...(posting.lines.some((line) => line.taxCode !== undefined) ? { pricesIncludeTax: true } : {}),
+          // An expense amount is what was paid, tax included, on every line: a line without a tax code still
+          // gets the VAT product posting group of its G/L account, and with the vendor's default (often prices
+          // excluding VAT) BC would add that VAT on top and owe the employee more than they paid.
+          pricesIncludeTax: true,
           purchaseInvoiceLines: posting.lines.map((line, index) => {
             if (!line.dimensions.glAccount) throw invalidPosting(`lines[${index}]: dimensions.glAccount is required`);
             return {

@@ -131,6 +131,30 @@ describe('Business Central journal postings: whole documents only', () => {
     expect([...company.journals.values()].map((j) => j.code)).toEqual(['EXPENSES']);
   });
 
+  it('refuses, before writing, a configured batch that balances to an account API v2.0 gives no G/L id', async () => {
+    const expenses = company.journals.get(company.journalId)!;
+    const original = { ...expenses };
+    // A bank account as the balancing account: BC shows its number, but balancingAccountId is a G/L account's.
+    Object.assign(expenses, {
+      balancingAccountId: '00000000-0000-0000-0000-000000000000',
+      balancingAccountNumber: 'BANK-01',
+    });
+    try {
+      const before = http.sent.length;
+      const refused = dialect.post(journal('concur:RPT-BANK', ['10.00']), ctx);
+      await expect(refused).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        retryable: false,
+        details: { journal: 'EXPENSES', balancingAccountNumber: 'BANK-01' },
+      });
+      await expect(refused).rejects.toThrow(/balances to account BANK-01, which is not a G\/L account/);
+      expect(http.sent.slice(before).filter((request) => request.method !== 'GET')).toEqual([]);
+      expect(bookedCents('concur:RPT-BANK')).toBe(0n);
+    } finally {
+      Object.assign(expenses, original);
+    }
+  });
+
   it('reports a journal posted in part as an error for a person, and the lookup carries its total', async () => {
     const posting = journal('concur:RPT-PART', ['100.00', '200.00']);
     http.failNth(2, isLinePost);

@@ -80,7 +80,7 @@ describe('Business Central: tax codes on journal, invoice and purchase order lin
     expect(answered).toEqual(['DE-19', '']);
   });
 
-  it('sends it on the purchase invoice line of a payable, with prices including tax (the amount is gross)', async () => {
+  it('sends it on the purchase invoice line of a payable, always with prices including tax (the amount is gross)', async () => {
     const before = rig.http.exchanges.length;
     await rig.dialect.post(posting('payable', 'bc-tax-payable', 'DE-19'), ctx);
     const [invoice] = sent(rig, '/purchaseInvoices', before);
@@ -91,9 +91,14 @@ describe('Business Central: tax codes on journal, invoice and purchase order lin
     )!;
     expect(held.lines.map((l) => l.taxCode)).toEqual(['DE-19', '']);
 
+    // Without tax codes too: the G/L account's own VAT group would otherwise be added on top of a gross amount.
     const untaxed = rig.http.exchanges.length;
     await rig.dialect.post(posting('payable', 'bc-untaxed-payable'), ctx);
-    expect(sent(rig, '/purchaseInvoices', untaxed)[0]).not.toHaveProperty('pricesIncludeTax');
+    expect(sent(rig, '/purchaseInvoices', untaxed)[0].pricesIncludeTax).toBe(true);
+    const heldUntaxed = [...company().purchaseInvoices.values()].find(
+      (i) => i.header.vendorInvoiceNumber === 'bc-untaxed-payable',
+    )!;
+    expect(heldUntaxed.header.pricesIncludeTax).toBe(true);
   });
 
   it('refuses a tax code longer than the 20 characters BC keeps, before anything is written', async () => {
