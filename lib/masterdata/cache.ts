@@ -16,7 +16,16 @@ export interface KindSyncState {
   fullSyncAt?: string;
   /** When the last sync of any mode finished (ISO). */
   syncedAt?: string;
+  /**
+   * After this time (ISO) the copy is out of date: the scheduled syncs that should have renewed it failed or
+   * stopped. Set by every sync of a node with a schedule (masterDataSettings: freshForMs); absent for a cache
+   * that is synced only on demand, which its flow keeps as fresh as it chooses.
+   */
+  freshUntil?: string;
 }
+
+/** Whether readers may rely on the cache for a kind: complete and, where a schedule promises renewal, renewed. */
+export type CacheReadiness = 'ready' | 'incomplete' | 'outdated';
 
 const PAGE = 500;
 
@@ -74,9 +83,15 @@ export class MasterDataCache {
     await this.#store.kvPut(this.#states(), `state/${kind}`, state);
   }
 
-  /** True once a full sync of the kind has completed, i.e. the cache holds every record of it. */
-  async isComplete(kind: MasterDataKind): Promise<boolean> {
-    return (await this.state(kind)).fullSyncAt !== undefined;
+  /**
+   * `ready` when a full sync of the kind has completed and its copy is not out of date at `nowMs`; `incomplete`
+   * before the first full sync; `outdated` once the copy's freshUntil has passed without a sync renewing it.
+   */
+  async readiness(kind: MasterDataKind, nowMs: number = Date.now()): Promise<CacheReadiness> {
+    const state = await this.state(kind);
+    if (state.fullSyncAt === undefined) return 'incomplete';
+    if (state.freshUntil !== undefined && !(nowMs < Date.parse(state.freshUntil))) return 'outdated';
+    return 'ready';
   }
 
   #records(kind: MasterDataKind): string {

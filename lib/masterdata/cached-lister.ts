@@ -1,8 +1,11 @@
 /**
  * The master data cache as a lister, for the nodes that read master data through listMasterData (approval
  * routing: lib/approval/directory-cache.ts; purchase-order validation: lib/purchasing/master-data.ts). A kind
- * the cache holds completely (a full sync has finished) is read from the store; any other kind, or any query
- * the cache cannot answer (modifiedSince), goes to the fallback, normally the ERP.
+ * the cache holds completely (a full sync has finished) and not out of date (its scheduled syncs keep renewing
+ * it) is read from the store; any other kind, or any query the cache cannot answer (modifiedSince), goes to the
+ * fallback, normally the ERP. So approvals are not routed to a manager who left, nor purchase orders checked
+ * against a supplier's old status, while the sync node fails day after day: the owner is asked instead, and if
+ * it cannot answer either, the message fails and is retried.
  */
 import type { CallContext } from '../erp/dialect';
 import type { FinanceStore } from '../reliability/store';
@@ -13,14 +16,18 @@ import { checkCacheName } from './settings';
 const DEFAULT_LIMIT = 500;
 const CURSOR_PREFIX = 'cache:';
 
-export function cachedLister(cache: MasterDataCache, fallback: MasterDataLister): MasterDataLister {
+export function cachedLister(
+  cache: MasterDataCache,
+  fallback: MasterDataLister,
+  now: () => number = Date.now,
+): MasterDataLister {
   return {
     async listMasterData(kind: MasterDataKind, query: MasterDataQuery, ctx: CallContext): Promise<MasterDataPage> {
       // A listing stays with the lister that gave its first page: the cache's cursors carry a prefix.
       const cursor = query.cursor ?? null;
       const fromCache =
         cursor === null
-          ? query.modifiedSince === undefined && (await cache.isComplete(kind))
+          ? query.modifiedSince === undefined && (await cache.readiness(kind, now())) === 'ready'
           : cursor.startsWith(CURSOR_PREFIX);
       if (!fromCache) return fallback.listMasterData(kind, query, ctx);
       // Records are kept in id order; the cursor is the last id of the previous page.

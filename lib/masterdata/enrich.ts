@@ -91,9 +91,13 @@ function addDimensions(
 }
 
 /** Looks every reference up in the cache; each record is read once however often the document names it. */
-export async function enrich(cache: MasterDataCache, document: unknown): Promise<EnrichResult> {
+export async function enrich(
+  cache: MasterDataCache,
+  document: unknown,
+  nowMs: number = Date.now(),
+): Promise<EnrichResult> {
   const references = referencesOf(document);
-  await requireFilled(cache, references);
+  await requireFilled(cache, references, nowMs);
   const found = new Map<string, MasterRecord | undefined>();
   const lookup = async (kind: MasterDataKind, id: string) => {
     const key = `${kind}/${id}`;
@@ -180,18 +184,34 @@ async function managerChain(
   return chain;
 }
 
-/** A kind never synced is an empty cache, not a miss: every document would be routed to `not found`. */
-async function requireFilled(cache: MasterDataCache, references: Reference[]): Promise<void> {
+/**
+ * A kind never synced is an empty cache, not a miss: every document would be routed to `not found`. A kind whose
+ * scheduled syncs have stopped renewing it is refused too: enrichment has no owner to ask instead, and a manager
+ * chain or approval limit from a copy that is days old would route approvals on data that may no longer hold.
+ */
+async function requireFilled(cache: MasterDataCache, references: Reference[], nowMs: number): Promise<void> {
   const kinds = [...new Set(references.map((reference) => reference.kind))];
   if (kinds.includes('costCenters') && !kinds.includes('employees')) kinds.push('employees');
   for (const kind of kinds) {
-    if (!(await cache.isComplete(kind))) {
+    const readiness = await cache.readiness(kind, nowMs);
+    if (readiness === 'incomplete') {
       throw new FinanceError(
         'STORE_UNAVAILABLE',
         `The master data cache "${cache.name}" has no complete copy of ${kind} yet, so the document cannot be ` +
           'enriched. Run a full sync (send the sync node a message) or wait for the scheduled one; the message ' +
           'can be retried.',
         { retryable: true, details: { cache: cache.name, kind } },
+      );
+    }
+    if (readiness === 'outdated') {
+      const { syncedAt, freshUntil } = await cache.state(kind);
+      throw new FinanceError(
+        'STORE_UNAVAILABLE',
+        `The master data cache "${cache.name}" holds ${kind} last synced at ${syncedAt}, and its scheduled syncs ` +
+          `should have renewed that copy by ${freshUntil}; enriching from it could route approvals on records ` +
+          "that no longer hold. See why the sync node's syncs fail (its status and the debug sidebar) and fix " +
+          'the owner connection; the message can be retried once a sync succeeds.',
+        { retryable: true, details: { cache: cache.name, kind, syncedAt, freshUntil } },
       );
     }
   }

@@ -27,6 +27,8 @@ export interface SyncRunnerOptions {
   overlapMs: number;
   maxPages: number;
   fullAfterMs?: number;
+  /** How long each synced kind counts as fresh (SyncKindOptions.freshForMs). */
+  freshForMs?: number;
   now?: () => Date;
   onChange: (change: MasterDataChange) => void | Promise<void>;
 }
@@ -96,6 +98,7 @@ export class SyncRunner {
             overlapMs: this.#options.overlapMs,
             maxPages: this.#options.maxPages,
             ...(this.#options.fullAfterMs !== undefined && { fullAfterMs: this.#options.fullAfterMs }),
+            ...(this.#options.freshForMs !== undefined && { freshForMs: this.#options.freshForMs }),
             now: this.#now,
             onChange: this.#options.onChange,
           }),

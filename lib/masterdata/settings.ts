@@ -40,6 +40,12 @@ export interface MasterDataSettings {
   /** 0: no schedule, syncs only on demand. */
   intervalMs: number;
   fullAfterMs: number;
+  /**
+   * How long a synced copy counts as fresh: four intervals, at least an hour, so a failed sync or two, or a
+   * standby host taking over the lease (two intervals and a minute), do not make it out of date. Undefined
+   * without a schedule.
+   */
+  freshForMs?: number;
   syncOnStart: boolean;
   pageSize: number;
   overlapMs: number;
@@ -47,6 +53,8 @@ export interface MasterDataSettings {
 }
 
 export const DEFAULT_CACHE = 'default';
+const FRESH_INTERVALS = 4;
+const MIN_FRESH_MS = 3_600_000;
 const CACHE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function checkCacheName(value: unknown, field = 'Cache'): string {
@@ -86,6 +94,8 @@ export function masterDataSettings(dialog: MasterDataDialogSettings): MasterData
           topicPrefix: checkTopicPrefix(typeof dialog.topicPrefix === 'string' ? dialog.topicPrefix : ''),
         }
       : undefined;
+  const intervalMs =
+    integerSetting(dialog.intervalMinutes, 'Sync every (minutes)', { min: 0, max: 10_080, fallback: 15 }) * 60_000;
   return {
     mode,
     cache: checkCacheName(dialog.cache),
@@ -93,8 +103,8 @@ export function masterDataSettings(dialog: MasterDataDialogSettings): MasterData
     sourcePath: owners.some((entry) => entry.owner !== 'erp')
       ? checkSourcePath(typeof dialog.sourcePath === 'string' ? dialog.sourcePath : '')
       : '',
-    intervalMs:
-      integerSetting(dialog.intervalMinutes, 'Sync every (minutes)', { min: 0, max: 10_080, fallback: 15 }) * 60_000,
+    intervalMs,
+    ...(intervalMs > 0 && { freshForMs: Math.max(FRESH_INTERVALS * intervalMs, MIN_FRESH_MS) }),
     fullAfterMs:
       integerSetting(dialog.fullEveryHours, 'Full sync every (hours)', { min: 1, max: 8_760, fallback: 24 }) *
       3_600_000,

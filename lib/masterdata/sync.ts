@@ -33,6 +33,11 @@ export interface SyncKindOptions {
   maxPages: number;
   /** A delta runs as full when the last full sync of the kind is older than this (ms), to find removed records. */
   fullAfterMs?: number;
+  /**
+   * How long the copy counts as fresh after this sync (ms): a node with a schedule promises the next sync within
+   * it (masterDataSettings). Undefined for a cache synced only on demand: never out of date.
+   */
+  freshForMs?: number;
   now: () => Date;
   /** Called for each change before the cache holds it; a rejection stops the sync (the change is found again). */
   onChange: (change: MasterDataChange) => void | Promise<void>;
@@ -136,13 +141,20 @@ export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult
     }
   }
 
-  const finishedAt = options.now().toISOString();
+  const finished = options.now();
+  const finishedAt = finished.toISOString();
   if (highWaterMs !== undefined) result.highWater = new Date(highWaterMs).toISOString();
+  // A promise of freshness is the last sync's: a node whose schedule was removed no longer promises one.
+  const lasting: KindSyncState = { ...state };
+  delete lasting.freshUntil;
   await cache.saveState(kind, {
-    ...state,
+    ...lasting,
     ...(result.highWater !== undefined && { highWater: result.highWater }),
     ...(mode === 'full' && { fullSyncAt: finishedAt }),
     syncedAt: finishedAt,
+    ...(options.freshForMs !== undefined && {
+      freshUntil: new Date(finished.getTime() + options.freshForMs).toISOString(),
+    }),
   });
   return result;
 }

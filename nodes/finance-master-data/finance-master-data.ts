@@ -153,6 +153,7 @@ export = function register(RED: NodeAPI): void {
         overlapMs: settings.overlapMs,
         maxPages: MAX_PAGES,
         fullAfterMs: settings.fullAfterMs,
+        ...(settings.freshForMs !== undefined && { freshForMs: settings.freshForMs }),
         onChange,
       });
       return entry.runner;

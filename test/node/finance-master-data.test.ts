@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connect } from 'mqtt';
+import { MasterDataCache } from '../../lib/masterdata';
+import type { FinanceStore } from '../../lib/reliability/store';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import { coreNodes, helper, tempDir } from '../support/node-red';
 import { waitFor } from '../support/processes';
@@ -182,7 +184,7 @@ describe('finance-master-data node against the sandbox ERP', () => {
     expect(miss.msg.masterData.employee.id).toBe('E1012');
   });
 
-  it('on a schedule, of two nodes sharing the store and cache only the lease holder syncs', async () => {
+  it('on a schedule, of two nodes sharing the store and cache only the lease holder syncs, promising an hour of freshness', async () => {
     const second = {
       id: 'syncer2',
       type: 'finance-master-data',
@@ -209,6 +211,10 @@ describe('finance-master-data node against the sandbox ERP', () => {
     const standby = Object.entries(statuses).filter(([, seen]) => seen.some((status) => status.text === 'standby'));
     expect(standby).toHaveLength(1);
     expect(changes).toHaveLength(67);
+    // Every minute, so the copy counts as fresh for the minimum of an hour (lib/masterdata/settings.ts).
+    const store = (helper.getNode('store') as unknown as { store(): FinanceStore }).store();
+    const state = await new MasterDataCache(store, 'demo').state('employees');
+    expect(Date.parse(state.freshUntil!) - Date.parse(state.syncedAt!)).toBe(3_600_000);
   });
 
   it('publishes every record retained under its topic when Publish is ticked (Mosquitto on 127.0.0.1:1883)', async () => {

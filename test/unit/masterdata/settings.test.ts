@@ -1,7 +1,7 @@
 import { masterDataSettings, syncRequestOf } from '../../../lib/masterdata';
 
 describe('finance-master-data dialog settings', () => {
-  it('defaults: sync every kind from the ERP every 15 minutes, full daily, 60 s overlap', () => {
+  it('defaults: sync every kind from the ERP every 15 minutes, full daily, 60 s overlap, fresh for an hour', () => {
     expect(masterDataSettings({})).toEqual({
       mode: 'sync',
       cache: 'default',
@@ -12,6 +12,7 @@ describe('finance-master-data dialog settings', () => {
       sourcePath: '',
       intervalMs: 900_000,
       fullAfterMs: 86_400_000,
+      freshForMs: 3_600_000,
       syncOnStart: true,
       pageSize: 200,
       overlapMs: 60_000,

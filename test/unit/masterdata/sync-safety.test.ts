@@ -76,7 +76,7 @@ describe('master data sync safety', () => {
     const { cache } = stores.open();
     const { result } = await sync(listing([]), cache);
     expect(result).toMatchObject({ mode: 'full', read: 0, removed: 0 });
-    expect(await cache.isComplete('employees')).toBe(true);
+    expect(await cache.readiness('employees')).toBe('ready');
   });
 
   it('records with the ids __proto__ and constructor are cached, kept and enriched like any other', async () => {

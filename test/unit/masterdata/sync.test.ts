@@ -43,7 +43,7 @@ describe('syncKind: full and delta, paged, with change messages', () => {
     expect(changes[0].before).toBeUndefined();
     expect(changes[0].after).toEqual(owner.records.get('employees')!.get('E1'));
     expect(await cache.get('employees', 'E3')).toEqual(owner.records.get('employees')!.get('E3'));
-    expect(await cache.isComplete('employees')).toBe(true);
+    expect(await cache.readiness('employees')).toBe('ready');
     expect((await cache.state('employees')).highWater).toBe(owner.records.get('employees')!.get('E5')!.modifiedAt);
   });
 
