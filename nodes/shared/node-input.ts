@@ -9,6 +9,7 @@
  * copies only an error's message and code.
  */
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { redactText } from '../../lib/erp/redact';
 import { FinanceError } from '../../lib/errors';
 import { toRedactedJson } from '../../lib/reliability/redact';
 import { observedSend, reportFailure, reportSilent, type NodeFacts } from './observe';
@@ -50,18 +51,26 @@ export function rememberTranslations(
   };
 }
 
-/** Any thrown value as an Error with a code; unknown failures keep their message but get a generic code. */
+/**
+ * Any thrown value as an Error with a code; unknown failures get a generic code and keep their message without
+ * credentials. Such a failure comes from a library or a bug, and its text may echo a connection string or a
+ * header ("connect failed: postgres://user:password@db"); Node-RED logs the message and hands it to Catch nodes,
+ * so only the redacted text is kept, with the original's stack frames but not the original as `cause`.
+ */
 export function asFinanceError(err: unknown): FinanceError {
   if (err instanceof FinanceError) return err;
   const error = err instanceof Error ? err : new Error(String(err));
   const code = (error as { code?: unknown }).code;
   // A failure nobody classified is treated as transient: retrying is safe because every ERP write is
   // idempotent, and a wrong "permanent" verdict would lose the event.
-  return new FinanceError(
+  const failure = new FinanceError(
     typeof code === 'string' && code.startsWith('STORE_') ? (code as 'STORE_UNAVAILABLE') : 'ERP_UNAVAILABLE',
-    error.message,
-    { cause: error, retryable: true },
+    redactText(error.message, []),
+    { retryable: true },
   );
+  const frames = error.stack?.split('\n').filter((line) => line.trimStart().startsWith('at ')) ?? [];
+  if (frames.length > 0) failure.stack = [`${failure.name}: ${failure.message}`, ...frames].join('\n');
+  return failure;
 }
 
 /**
