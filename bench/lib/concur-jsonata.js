@@ -19,7 +19,7 @@ function concurExpression(profileOptions) {
   $states := {
     "A_NOTF": "draft", "A_AAFH": "submitted", "A_RHLD": "submitted", "A_FILE": "pending_approval",
     "A_PEND": "pending_approval", "A_PBDG": "pending_approval", "A_PECO": "pending_approval",
-    "A_EXTV": "pending_approval", "A_PVAL": "pending_approval", "A_APPR": "approved", "A_ACCO": "approved",
+    "A_EXTV": "pending_approval", "A_PVAL": "pending_approval", "A_APPR": "approved", "A_ACCO": "pending_approval",
     "A_RESU": "returned", "A_TEXP": "escalated"
   };
   $glAccounts := ${glAccounts};

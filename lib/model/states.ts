@@ -28,7 +28,7 @@ export const CONCUR_APPROVAL_STATES: StateTable = Object.freeze({
   A_PVAL: 'pending_approval', // Pending prepayment validation
   A_TEXP: 'escalated', // expired in the approval queue: the approver let it sit past the deadline
   A_APPR: 'approved', // Approved
-  A_ACCO: 'approved', // Approved & In Accounting Review
+  A_ACCO: 'pending_approval', // Approved & In Accounting Review: the processor may still send it back (A_RESU)
   A_RESU: 'returned', // Sent Back to Employee, or Recalled by Employee
 });
 
@@ -211,9 +211,10 @@ export function normalisePaymentState(system: 'concur', code: string): 'paid' | 
 
 /**
  * Where a document may go from each state. A source can skip steps (a report approved without a separate
- * "submitted" event, an ERPNext order submitted straight from draft), so forward jumps are allowed; going
- * back is only allowed where a vendor really does it (approved -> returned: Concur sends a report back
- * from accounting review, A_ACCO -> A_RESU in the spec's own example).
+ * "submitted" event, an ERPNext order submitted straight from draft), so forward jumps are allowed. Going
+ * back from approved to returned is allowed too, so a source that reopens an approved document is followed,
+ * not refused (Concur's own send-back from accounting review, A_ACCO -> A_RESU in the spec's example, is
+ * pending_approval -> returned).
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ApprovalState, readonly ApprovalState[]>> = Object.freeze({
   draft: ['submitted', 'pending_approval', 'approved', 'cancelled'],

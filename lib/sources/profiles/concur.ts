@@ -78,7 +78,9 @@ export const CONCUR_APPROVAL_STATUS: Readonly<Record<string, ApprovalState>> = {
   A_EXTV: 'pending_approval', // pending external validation
   A_PVAL: 'pending_approval', // pending prepayment validation
   A_APPR: 'approved',
-  A_ACCO: 'approved', // approved and in accounting review
+  // Approved by the manager and waiting for the processor's accounting review, who may still cut amounts or send
+  // it back (A_ACCO -> A_RESU in v4.expense-events.md); A_APPR (step EXRTREADY, ready for extract) is final.
+  A_ACCO: 'pending_approval',
   A_RESU: 'returned', // sent back to the employee, or recalled
   A_TEXP: 'escalated', // expired in the approval queue: an approval past its deadline
 };

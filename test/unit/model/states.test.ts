@@ -53,7 +53,7 @@ describe('Concur', () => {
     ['A_PECO', 'pending_approval'],
     ['A_EXTV', 'pending_approval'],
     ['A_APPR', 'approved'],
-    ['A_ACCO', 'approved'],
+    ['A_ACCO', 'pending_approval'],
     ['A_RESU', 'returned'],
   ])('%s -> %s', (code, state) => {
     expect(normaliseApprovalState('concur', code)).toBe(state);

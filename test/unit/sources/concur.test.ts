@@ -244,7 +244,8 @@ describe('the Concur report mapping', () => {
       ['A_PBDG', 'P_NOTP', 'pending_approval'],
       ['A_APPR', 'P_PROC', 'approved'],
       ['A_APPR', 'P_HOLD', 'approved'],
-      ['A_ACCO', 'P_NOTP', 'approved'],
+      // In the processor's accounting review, which may still cut amounts or send it back: not yet approved.
+      ['A_ACCO', 'P_NOTP', 'pending_approval'],
       ['A_RESU', 'P_NOTP', 'returned'],
       ['A_TEXP', 'P_NOTP', 'escalated'],
       ['A_APPR', 'P_PAID', 'paid'],
