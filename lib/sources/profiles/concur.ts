@@ -235,13 +235,9 @@ function stateOf(report: JsonObject, options: ConcurProfileOptions): ApprovalSta
   return state;
 }
 
-function employeeIdOf(
-  report: JsonObject,
-  customData: ReadonlyMap<string, string>,
-  options: ConcurProfileOptions,
-): string {
+function employeeIdOf(report: JsonObject, customData: ReportCustomData, options: ConcurProfileOptions): string {
   if (options.employeeIdField === undefined) return readReport.string(report.userId, '/userId');
-  const employeeId = customData.get(options.employeeIdField.toLowerCase());
+  const employeeId = reportFieldValue(customData, options.employeeIdField, 'employeeIdField');
   if (employeeId === undefined) {
     throw readReport.fail(
       '/customData',
@@ -251,17 +247,43 @@ function employeeIdOf(
   return employeeId;
 }
 
-/** Report custom fields by lower-cased id ("custom15" -> value). List fields carry the list item id. */
-function customDataOf(report: JsonObject): Map<string, string> {
-  const values = new Map<string, string>();
+/**
+ * Report custom fields by lower-cased id ("custom15" -> its value and where it sits). The value of a list field
+ * (one with a listItemUrl) is the list item's id, e.g. "582AE31D0F506C4BAA97573F2A90F03B", not its code.
+ */
+type ReportCustomData = ReadonlyMap<string, { value: string; path: string; listItem: boolean }>;
+
+function customDataOf(report: JsonObject): ReportCustomData {
+  const values = new Map<string, { value: string; path: string; listItem: boolean }>();
   if (report.customData === undefined || report.customData === null) return values;
   readReport.array(report.customData, '/customData').forEach((item, index) => {
     const field = readReport.object(item, `/customData/${index}`);
     const id = readReport.string(field.id, `/customData/${index}/id`);
     const value = readReport.optionalString(field.value, `/customData/${index}/value`);
-    if (value !== undefined) values.set(id.toLowerCase(), value);
+    const listItemUrl = readReport.optionalString(field.listItemUrl, `/customData/${index}/listItemUrl`);
+    if (value !== undefined) {
+      values.set(id.toLowerCase(), { value, path: `/customData/${index}`, listItem: listItemUrl !== undefined });
+    }
   });
   return values;
+}
+
+/**
+ * The value of the report field `fieldId`, refused when it is a list field: its value is a list item id, which
+ * as an employee id, cost center or project would be refused by the ERP at best and charge the wrong one at worst.
+ */
+function reportFieldValue(customData: ReportCustomData, fieldId: string, option: string): string | undefined {
+  const field = customData.get(fieldId.toLowerCase());
+  if (field === undefined || !field.listItem) return field?.value;
+  throw readReport.fail(
+    `${field.path}/value`,
+    `is "${field.value}", the id of an item of the list field ${fieldId} (it has a listItemUrl), not its code; ` +
+      (option === 'employeeIdField'
+        ? 'set the profile option employeeIdField to a text field holding the ERP employee id, or leave it out ' +
+          'to use the Concur userId'
+        : `set the profile option ${option} to a text field, or set the value on each expense, where Concur ` +
+          "sends a list field's Code"),
+  );
 }
 
 /** The expenses as an array: either the concatenated Items of all pages, or one complete EntryCollection. */
@@ -282,7 +304,7 @@ function expenseOf(
   reportId: string,
   currency: string,
   approved: boolean,
-  customData: ReadonlyMap<string, string>,
+  customData: ReportCustomData,
   options: ConcurProfileOptions,
 ): Expense | undefined {
   const entry = readEntries.object(value, path);
@@ -307,12 +329,14 @@ function lineOf(
   lineId: string,
   currency: string,
   approved: boolean,
-  customData: ReadonlyMap<string, string>,
+  customData: ReportCustomData,
   options: ConcurProfileOptions,
 ): ExpenseLine {
   const expenseType = readEntries.optionalString(entry.ExpenseTypeCode, `${path}/ExpenseTypeCode`);
-  const dimension = (field: string | undefined): string | undefined =>
-    field === undefined ? undefined : (entryCustomField(entry, field, path) ?? customData.get(field.toLowerCase()));
+  const dimension = (field: string | undefined, option: string): string | undefined =>
+    field === undefined
+      ? undefined
+      : (entryCustomField(entry, field, path) ?? reportFieldValue(customData, field, option));
   const hasExceptions = readEntries.optionalBoolean(entry.HasExceptions, `${path}/HasExceptions`) === true;
 
   return withoutUndefined({
@@ -325,8 +349,8 @@ function lineOf(
       readEntries.optionalString(entry.VendorListItemName, `${path}/VendorListItemName`),
     amount: entryAmount(entry, path, currency, approved),
     dimensions: withoutUndefined({
-      costCenter: dimension(options.costCenterField),
-      project: dimension(options.projectField),
+      costCenter: dimension(options.costCenterField, 'costCenterField'),
+      project: dimension(options.projectField, 'projectField'),
       glAccount: expenseType === undefined ? undefined : options.glAccountByExpenseType?.[expenseType],
     }),
     receiptAttached: readEntries.optionalBoolean(entry.HasImage, `${path}/HasImage`),

@@ -202,11 +202,18 @@ describe('the Concur report mapping', () => {
   });
 
   it('falls back to the report custom field for a dimension the expense does not set', () => {
-    const report = mapSample(undefined, undefined, { ...OPTIONS, costCenterField: 'custom15' });
-    expect(report.lines.map((line) => line.dimensions.costCenter)).toEqual([
-      '4366A89A916F074099A971B000989A94',
-      '4366A89A916F074099A971B000989A94',
-    ]);
+    const report = mapSample(undefined, undefined, { ...OPTIONS, costCenterField: 'custom16' });
+    expect(report.lines.map((line) => line.dimensions.costCenter)).toEqual(['Test33224ASDF', 'Test33224ASDF']);
+  });
+
+  it("refuses a report list field as a dimension: its value is the list item's id, not a cost center", () => {
+    // custom15 in the spec's sample has a listItemUrl, and its value is the id in that URL.
+    const error = financeErrorOf(() => mapSample(undefined, undefined, { ...OPTIONS, costCenterField: 'custom15' }));
+    expect(error.code).toBe('SCHEMA_INVALID');
+    expect(error.message).toContain(
+      '/customData/0/value: is "4366A89A916F074099A971B000989A94", the id of an item of the list field custom15',
+    );
+    expect(error.message).toContain('set the profile option costCenterField to a text field');
   });
 
   it('reads only fields that the spec documents', () => {
@@ -273,9 +280,13 @@ describe('the Concur report mapping', () => {
     );
   });
 
-  it('takes the employee id from a custom field when configured', () => {
-    const options = { ...OPTIONS, employeeIdField: 'custom3' };
-    expect(mapSample(undefined, undefined, options).employeeId).toBe('582AE31D0F506C4BAA97573F2A90F03B');
+  it('takes the employee id from a custom text field when configured, never from a list field', () => {
+    expect(mapSample(undefined, undefined, { ...OPTIONS, employeeIdField: 'custom16' }).employeeId).toBe(
+      'Test33224ASDF',
+    );
+    const list = financeErrorOf(() => mapSample(undefined, undefined, { ...OPTIONS, employeeIdField: 'custom3' }));
+    expect(list.message).toContain('the id of an item of the list field custom3');
+    expect(list.message).toContain('leave it out to use the Concur userId');
     const error = financeErrorOf(() => mapSample(undefined, undefined, { ...OPTIONS, employeeIdField: 'custom9' }));
     expect(error.message).toContain('/customData: has no value for "custom9"');
   });
