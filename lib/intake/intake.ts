@@ -234,6 +234,9 @@ export class Intake {
       validateDocument(facts.docType, payload);
     }
     // Only the envelope's own fields: FinanceEnvelope's schema allows no others (documentUrl stays in the payload).
+    if (!signsTimestamp(signatureScheme)) {
+      refuseBeyondDuplicateMemory(facts.time, this.options.store().dedupRetentionMs, (now ?? Date.now)());
+    }
     const envelope: FinanceEnvelope = {
       id: facts.id,
       source: facts.source,
@@ -249,6 +252,33 @@ export class Intake {
     };
     return { key: inboxKey(envelope.source, envelope.id), envelope, payload };
   }
+}
+
+/** Ramp signs the body only: its signature proves who sent an event, not when. */
+function signsTimestamp(scheme: SignatureScheme): boolean {
+  return scheme !== 'ramp';
+}
+
+/** Clock difference allowed between the sender and this host when judging an event's age. */
+const SENDER_CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/**
+ * A signature without a timestamp is as valid on a captured request replayed a year later, and a replay is
+ * stopped by the duplicate memory only while it remembers the event (from its arrival, which comes after its
+ * creation, for `dedupRetentionMs`). So an event created longer ago than that is refused: it cannot be told
+ * from a replay of one that was handled and forgotten. Senders deliver and retry within hours.
+ */
+function refuseBeyondDuplicateMemory(time: string, dedupRetentionMs: number, nowMs: number): void {
+  const ageMs = nowMs - Date.parse(time);
+  if (ageMs <= dedupRetentionMs - SENDER_CLOCK_SKEW_MS) return;
+  const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+  throw new FinanceError(
+    'SIGNATURE_INVALID',
+    `The event was created at ${time}, ${days(ageMs)} days ago; duplicates are remembered for ${days(dedupRetentionMs)} ` +
+      "days and this source's signature carries no time, so it cannot be told from a replay of an event already " +
+      "handled. If it is genuine, post it by hand or raise the store's 'Remember duplicates for (days)'.",
+    { details: { reason: 'older_than_duplicate_memory', time, dedupRetentionMs } },
+  );
 }
 
 /** The FinanceError behind any failure, as the result a transport answers with. */

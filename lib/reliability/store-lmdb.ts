@@ -148,6 +148,10 @@ export class LmdbStore implements FinanceStore {
     this.environment = environment;
   }
 
+  get dedupRetentionMs(): number {
+    return this.settings.dedupRetentionMs;
+  }
+
   static open(settings: LmdbStoreSettings): LmdbStore {
     if (typeof settings.path !== 'string' || settings.path.trim() === '') {
       throw new FinanceError('CONFIG_INVALID', 'The store needs a directory path; set one in the finance-store node.');

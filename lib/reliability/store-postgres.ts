@@ -154,6 +154,10 @@ export class PostgresStore implements FinanceStore {
   /** Removed from every error text: the driver's errors name the host, which may be a URL with a password. */
   private readonly secrets: string[];
 
+  get dedupRetentionMs(): number {
+    return this.settings.dedupRetentionMs;
+  }
+
   private constructor(
     pool: Pool,
     private readonly codec: MsgPack,

@@ -103,6 +103,9 @@ export interface ExpiredLeasesOptions {
 export interface FinanceStore {
   // ---- inbox -------------------------------------------------------------------------------------
 
+  /** How long a finished event's key is remembered to answer duplicates (ms). */
+  readonly dedupRetentionMs: number;
+
   /**
    * Stores an event unless its key is already known (atomic insert-if-absent). A duplicate answers the
    * first entry, with its outcome when it has one, even when the inbox is full. Rejects with STORE_FULL

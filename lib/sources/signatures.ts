@@ -123,7 +123,8 @@ export function signPayload(
 /**
  * Ramp: hex HMAC-SHA256 of the body. Ramp signs no timestamp, so a captured request could be replayed
  * verbatim; that replay carries the same event id and is stopped by the intake's de-duplication on
- * source + id, not here.
+ * source + id, not here, and once the de-duplication has forgotten it, by the intake's refusal of events
+ * older than its memory (refuseBeyondDuplicateMemory in lib/intake/intake.ts).
  */
 function verifyRamp(request: SignedRequest, secrets: readonly string[]): void {
   const given = singleHeader('ramp', request.headers, RAMP_SIGNATURE_HEADER);

@@ -1,5 +1,6 @@
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
 import { sampleEvent } from '../../../lib/sources/sampleEvents';
+import { signPayload } from '../../../lib/sources/signatures';
 import { closingRefusal, type IntakeResult } from '../../../lib/intake/intake';
 import { intakeFor, now, NOW_MS, sample, sampleBody, SECRET, signed, storeSandbox } from './fixtures';
 
@@ -146,6 +147,32 @@ describe('Intake.receive', () => {
   });
 
   describe('signatures', () => {
+    const DAY_MS = 86_400_000;
+
+    it('refuses a Ramp event older than the duplicate memory: without a signed time it may be a replay', async () => {
+      expect(store.dedupRetentionMs).toBe(7 * DAY_MS);
+      const event = sampleEvent({ profile: 'ramp', seed: 31, secret: SECRET, now });
+      const ramp = (atMs: number) =>
+        intakeFor(store, { profileName: 'ramp', signatureScheme: 'ramp', now: () => atMs });
+
+      const late = expectRejected(await ramp(NOW_MS + 7 * DAY_MS).receive(event), 401, 'SIGNATURE_INVALID');
+      expect(late.detail).toContain('7 days ago; duplicates are remembered for 7 days');
+      expect(late.detail).toContain("raise the store's 'Remember duplicates for (days)'");
+      expect(await store.countOpen()).toBe(0);
+
+      // Within the memory, less an hour for the sender's clock, it is taken (and a replay of it is a duplicate).
+      const inTime = await ramp(NOW_MS + 7 * DAY_MS - 3_600_000).receive(event);
+      expect(inTime.outcome).toBe('accepted');
+    });
+
+    it('takes an old event whose signature carries its own time (a CloudEvent sent late, signed now)', async () => {
+      const monthAgo = NOW_MS - 30 * DAY_MS;
+      const event = sampleEvent({ seed: 32, secret: SECRET, now: () => monthAgo });
+      const headers = signPayload('generic', event.rawBody, SECRET, { timestamp: Math.floor(NOW_MS / 1000) });
+      const result = await intakeFor(store).receive({ rawBody: event.rawBody, headers });
+      expect(result).toMatchObject({ outcome: 'accepted', envelope: { time: new Date(monthAgo).toISOString() } });
+    });
+
     it('refuses a forged signature with 401 and stores nothing', async () => {
       const problem = expectRejected(
         await intakeFor(store).receive(sample(8, 'cloudevents', { secret: 'forged' })),

@@ -197,6 +197,8 @@ describe.each(BACKENDS)('inbox (%s)', (backend) => {
   it('purgeExpired forgets final entries after the retention period and never open ones', async () => {
     const path = sandbox.newPath();
     const short = sandbox.open({ path, now: clock.now, dedupRetentionMs: DAY });
+    // The intake reads it to refuse events older than the memory (lib/intake/intake.ts).
+    expect(short.dedupRetentionMs).toBe(DAY);
     await short.accept(event('done'));
     await short.accept(event('open'));
     await short.finish(inboxKey('concur', 'done'), { status: 'posted' });
