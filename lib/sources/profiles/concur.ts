@@ -248,24 +248,29 @@ function employeeIdOf(report: JsonObject, customData: ReportCustomData, options:
 }
 
 /**
- * Report custom fields by lower-cased id ("custom15" -> its value and where it sits). The value of a list field
- * (one with a listItemUrl) is the list item's id, e.g. "582AE31D0F506C4BAA97573F2A90F03B", not its code.
+ * Report custom fields by lower-cased id ("custom16" -> value), and which of them are list fields (those with a
+ * listItemUrl), by the index they have in customData: a list field's value is the list item's id, e.g.
+ * "582AE31D0F506C4BAA97573F2A90F03B", not its code.
  */
-type ReportCustomData = ReadonlyMap<string, { value: string; path: string; listItem: boolean }>;
+interface ReportCustomData {
+  values: ReadonlyMap<string, string>;
+  /** Undefined when the report has no list field (the usual case: nothing more is allocated). */
+  listFields?: ReadonlyMap<string, number>;
+}
 
 function customDataOf(report: JsonObject): ReportCustomData {
-  const values = new Map<string, { value: string; path: string; listItem: boolean }>();
-  if (report.customData === undefined || report.customData === null) return values;
+  const values = new Map<string, string>();
+  let listFields: Map<string, number> | undefined;
+  if (report.customData === undefined || report.customData === null) return { values };
   readReport.array(report.customData, '/customData').forEach((item, index) => {
     const field = readReport.object(item, `/customData/${index}`);
-    const id = readReport.string(field.id, `/customData/${index}/id`);
+    const id = readReport.string(field.id, `/customData/${index}/id`).toLowerCase();
     const value = readReport.optionalString(field.value, `/customData/${index}/value`);
-    const listItemUrl = readReport.optionalString(field.listItemUrl, `/customData/${index}/listItemUrl`);
-    if (value !== undefined) {
-      values.set(id.toLowerCase(), { value, path: `/customData/${index}`, listItem: listItemUrl !== undefined });
-    }
+    if (value === undefined) return;
+    values.set(id, value);
+    if (field.listItemUrl !== undefined && field.listItemUrl !== null) (listFields ??= new Map()).set(id, index);
   });
-  return values;
+  return { values, ...(listFields && { listFields }) };
 }
 
 /**
@@ -273,11 +278,13 @@ function customDataOf(report: JsonObject): ReportCustomData {
  * as an employee id, cost center or project would be refused by the ERP at best and charge the wrong one at worst.
  */
 function reportFieldValue(customData: ReportCustomData, fieldId: string, option: string): string | undefined {
-  const field = customData.get(fieldId.toLowerCase());
-  if (field === undefined || !field.listItem) return field?.value;
+  const id = fieldId.toLowerCase();
+  const value = customData.values.get(id);
+  const listIndex = customData.listFields?.get(id);
+  if (value === undefined || listIndex === undefined) return value;
   throw readReport.fail(
-    `${field.path}/value`,
-    `is "${field.value}", the id of an item of the list field ${fieldId} (it has a listItemUrl), not its code; ` +
+    `/customData/${listIndex}/value`,
+    `is "${value}", the id of an item of the list field ${fieldId} (it has a listItemUrl), not its code; ` +
       (option === 'employeeIdField'
         ? 'set the profile option employeeIdField to a text field holding the ERP employee id, or leave it out ' +
           'to use the Concur userId'
