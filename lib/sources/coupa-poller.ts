@@ -17,6 +17,7 @@
  * 0; the only state kept between rounds is the optional `updated_at[gt]` cursor, and dropping it is always
  * safe (the exported flag alone decides what is fetched; the cursor only narrows the query).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { FinanceError } from '../errors';
 import type { ErpHttp } from '../erp/client';
 
@@ -265,6 +266,9 @@ export class CoupaPoller {
     if (typeof now !== 'object' || now === null || Array.isArray(now)) return;
     const current = now as CoupaDocument;
     if (idOf(current) !== idOf(read) || current['updated-at'] === read['updated-at']) return;
+    // Whether the mark itself moves updated-at is not documented [U]; if it does, the answer differs from what
+    // was read only in these fields, and committing it would run the same requisition through the flow twice.
+    if (sameExceptExportStamps(current, read)) return;
     try {
       await this.#options.commit(current);
     } catch (error) {
@@ -327,6 +331,15 @@ export class CoupaPoller {
 
 function configInvalid(problem: string): FinanceError {
   return new FinanceError('CONFIG_INVALID', `Coupa poller: ${problem}. Fix it in the node's configuration.`);
+}
+
+/** What marking a document exported may change by itself: the flag, when it was last exported, when it changed. */
+const EXPORT_STAMPS = ['exported', 'last-exported-at', 'updated-at'];
+
+function sameExceptExportStamps(a: CoupaDocument, b: CoupaDocument): boolean {
+  const withoutStamps = (document: CoupaDocument) =>
+    Object.fromEntries(Object.entries(document).filter(([key]) => !EXPORT_STAMPS.includes(key)));
+  return isDeepStrictEqual(withoutStamps(a), withoutStamps(b));
 }
 
 function idOf(document: unknown): number | undefined {

@@ -161,6 +161,24 @@ describe('CoupaPoller against the Coupa simulator', () => {
     expect(store.get('requisitions', 7)).toMatchObject({ exported: true, total: '20.00' });
   });
 
+  it('does not commit a requisition again when only the export mark moved its updated-at', async () => {
+    await inject(requisition(9));
+    // A Coupa whose mark moves updated-at (undocumented either way): the answer differs only in its stamps.
+    const marking: ErpHttp = {
+      request: async <T>(request: ErpRequest) => {
+        const response = await http.request<T>(request);
+        if (request.method !== 'PUT' || request.query?.exported !== 'true') return response;
+        const document = response.data as Record<string, unknown>;
+        return { ...response, data: { ...document, 'updated-at': '2025-03-15T10:05:00Z' } as T };
+      },
+    };
+
+    const report = await poller({ http: marking }).poll();
+
+    expect(report).toMatchObject({ fetched: 1, exported: 1, leftBehind: [] });
+    expect(inbox.commits).toEqual([9]);
+  });
+
   it('takes the export mark back when the revision saved meanwhile cannot be committed', async () => {
     await inject(requisition(8));
     let calls = 0;
