@@ -233,10 +233,10 @@ export class Intake {
       payload = profile.toCanonical(body);
       validateDocument(facts.docType, payload);
     }
-    // Only the envelope's own fields: FinanceEnvelope's schema allows no others (documentUrl stays in the payload).
     if (!signsTimestamp(signatureScheme)) {
       refuseBeyondDuplicateMemory(facts.time, this.options.store().dedupRetentionMs, (now ?? Date.now)());
     }
+    // Only the envelope's own fields: FinanceEnvelope's schema allows no others (documentUrl stays in the payload).
     const envelope: FinanceEnvelope = {
       id: facts.id,
       source: facts.source,
