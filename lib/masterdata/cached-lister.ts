@@ -4,8 +4,8 @@
  * the cache holds completely (a full sync has finished) and not out of date (its scheduled syncs keep renewing
  * it) is read from the store; any other kind, or any query the cache cannot answer (modifiedSince), goes to the
  * fallback, normally the ERP. So approvals are not routed to a manager who left, nor purchase orders checked
- * against a supplier's old status, while the sync node fails day after day: the owner is asked instead, and if
- * it cannot answer either, the message fails and is retried.
+ * against a supplier's old status, while the sync node fails day after day and the ERP could answer. (When the
+ * ERP cannot answer either, the readers' own caches keep serving the last copy they loaded.)
  */
 import type { CallContext } from '../erp/dialect';
 import type { FinanceStore } from '../reliability/store';
