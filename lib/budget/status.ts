@@ -1,6 +1,7 @@
 /**
  * Budget status per key and for the whole document. All comparisons are exact, in minor units:
- * - exceeded: the document asks for more than is available (or the ERP says so: it is the authority);
+ * - exceeded: the document asks for more than is available (or the ERP says so: it is the authority), unless it
+ *   asks for nothing;
  * - warning: it fits, but afterwards at least `warningPercent` of the budget is consumed;
  * - within: otherwise.
  * The document's status is the worst of its keys (exceeded > warning > within). `deferred` (the ERP checks
@@ -21,6 +22,10 @@ export interface BudgetFigures {
 }
 
 export function keyStatus(figures: BudgetFigures, warningPercent: number): BudgetStatus {
+  // Asking for nothing (a revision that lowers an amount, netted in check.ts) consumes nothing: it fits even
+  // an overspent budget, whose ERP may answer "exceeded" to any request, and refusing it would keep the
+  // higher commitment in the ERP.
+  if (minorOf(figures.requested) <= 0n) return 'within';
   if (figures.erpStatus === 'exceeded' || compare(figures.requested, figures.available) > 0) return 'exceeded';
   // Consumed after this document = what was consumed before (budget - available) + what it asks for.
   const consumedAfter = minorOf(add(subtract(figures.budget, figures.available), figures.requested));

@@ -208,6 +208,35 @@ describe('checkDocumentBudget', () => {
     expect(budget).toMatchObject({ status: 'warning', requested: eur('1009.99') });
   });
 
+  it('lets a revision that lowers its purchase order through a budget its order has already overspent', async () => {
+    // 1,000.00 budget; the open PO of 1,000.00 and 100.00 of actuals: 100.00 overspent. The revision lowers the PO.
+    const erp = new BudgetTable({ 'CC-400/6200': { budget: '1000.00', spent: '1100.00' } });
+    const lowered = requisition(
+      [orderLine('1', '1', '900.00', '900.00', [{ dimensions: { costCenter: 'CC-400', glAccount: '6200' } }])],
+      '900.00',
+    );
+    const committed = {
+      orderDate: '2026-03-05',
+      charges: [
+        {
+          lineId: '1',
+          period: '2026-03',
+          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
+          amount: eur('1000.00'),
+        },
+      ],
+    };
+    const budget = await checkDocumentBudget(erp, lowered, { ...OPTIONS, committed });
+    expect(erp.calls.map(({ request }) => request.amount.amount)).toEqual(['0.00']);
+    expect(budget.status).toBe('within');
+    // A revision that raises it is still refused.
+    const raised = requisition(
+      [orderLine('1', '1', '1000.01', '1000.01', [{ dimensions: { costCenter: 'CC-400', glAccount: '6200' } }])],
+      '1000.01',
+    );
+    expect((await checkDocumentBudget(erp, raised, { ...OPTIONS, committed })).status).toBe('exceeded');
+  });
+
   it("checks a revision after a month end in its purchase order's month, where the ERP keeps the commitment", async () => {
     const erp = new BudgetTable({ 'CC-400/6200': { budget: '1000.00', spent: '600.00' } });
     const revision = requisition(

@@ -53,6 +53,12 @@ describe('status of one budget key', () => {
     expect(keyStatus(figures('0.01', '-5.00'), 90)).toBe('exceeded');
     expect(keyStatus(figures('0.00', '0.00', '0.00'), 90)).toBe('within');
   });
+
+  it('lets a request for nothing through an overspent budget, whatever the ERP answers', () => {
+    // A PO revision lowered from 1000.00 to 900.00 nets to 0.00 (check.ts); the budget is 100.00 overspent.
+    expect(keyStatus(figures('0.00', '-100.00', '1000.00'), 90)).toBe('within');
+    expect(keyStatus({ ...figures('0.00', '-100.00', '1000.00'), erpStatus: 'exceeded' }, 90)).toBe('within');
+  });
 });
 
 describe('status of the document', () => {
