@@ -4,6 +4,7 @@
  */
 import type { PostingLine, PostingRequest } from '../erp/dialect';
 import { FinanceError } from '../errors';
+import { calendarDayOf, localDate } from '../model/calendar';
 import type { ExpenseLine, ExpenseReport } from '../model/types';
 import { externalReferenceFor } from './external-reference';
 
@@ -36,11 +37,11 @@ export function expensePostingRequest(report: ExpenseReport, options: ExpensePos
 }
 
 /**
- * The report's date: the day it was submitted, as written in its own timestamp (so the day the employee saw),
- * else the latest expense date, for sources that do not say when a report was submitted.
+ * The report's date: the day it was submitted, on this host's calendar (lib/model/calendar.ts), else the
+ * latest expense date, for sources that do not say when a report was submitted.
  */
-export function documentDate(report: Pick<ExpenseReport, 'submittedAt' | 'lines' | 'reportId'>): string {
-  if (report.submittedAt !== undefined) return report.submittedAt.slice(0, 10);
+export function documentDate(report: Pick<ExpenseReport, 'submittedAt' | 'lines' | 'reportId'>, zone?: string): string {
+  if (report.submittedAt !== undefined) return calendarDayOf(report.submittedAt, zone);
   const dates = report.lines.map((line) => line.date).sort();
   const latest = dates[dates.length - 1];
   if (latest === undefined) {
@@ -50,13 +51,6 @@ export function documentDate(report: Pick<ExpenseReport, 'submittedAt' | 'lines'
     );
   }
   return latest;
-}
-
-/** The calendar day of `now` on this host: a Node-RED host runs in its company's time zone. */
-export function localDate(now: Date): string {
-  const month = String(now.getMonth() + 1).padStart(2, '0');
-  const day = String(now.getDate()).padStart(2, '0');
-  return `${now.getFullYear()}-${month}-${day}`;
 }
 
 function postingLine(line: ExpenseLine): PostingLine {

@@ -5,6 +5,7 @@
  */
 import { FinanceError } from '../errors';
 import { isRecord } from '../erp/records';
+import { localDate } from '../model/calendar';
 import type { PurchaseOrder, Requisition } from '../model/types';
 import { externalReferenceFor } from '../posting/external-reference';
 
@@ -93,10 +94,13 @@ export function contentOf(po: PurchaseOrderContent): PurchaseOrderContent {
   return { supplierId: po.supplierId, orderDate: po.orderDate, currency: po.currency, lines: po.lines };
 }
 
-/** The day an event happened (its envelope's time, in UTC), else today: the order date of a new PO. */
-export function eventDate(envelope: unknown, now: Date): string {
+/**
+ * The day an event happened (its envelope's time), else today, on this host's calendar (lib/model/calendar.ts),
+ * where the budget check dated it too: the order date of a new PO.
+ */
+export function eventDate(envelope: unknown, now: Date, zone?: string): string {
   const time = isRecord(envelope) ? envelope.time : undefined;
   const parsed = typeof time === 'string' ? new Date(time) : undefined;
   const date = parsed !== undefined && !Number.isNaN(parsed.getTime()) ? parsed : now;
-  return date.toISOString().slice(0, 10);
+  return localDate(date, zone);
 }

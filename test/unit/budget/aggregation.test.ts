@@ -1,4 +1,6 @@
 import { aggregateCharges, budgetKey, chargesOf, dateOf, periodOf, splitAmounts } from '../../../lib/budget';
+import { localDate } from '../../../lib/model/calendar';
+import { documentDate } from '../../../lib/posting/expense-posting';
 import { FinanceError } from '../../../lib/errors';
 import { eur, expenseLine, expenseReport, orderLine, purchaseOrder, requisition } from './documents';
 
@@ -34,13 +36,12 @@ describe('charges of a document', () => {
     ]);
   });
 
-  it("reads the submission date as written, in the sender's time zone", () => {
-    const report = expenseReport(
-      [expenseLine('L1', '1.00', { costCenter: 'CC-100' })],
-      '1.00',
-      '2026-03-31T23:30:00-05:00',
-    );
-    expect(chargesOf(report, { periodFrom: 'document', today: TODAY })[0].period).toBe('2026-03');
+  it("reads the submission date on the host's calendar, where the posting date is read too", () => {
+    const submittedAt = '2026-03-31T23:30:00-05:00';
+    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-100' })], '1.00', submittedAt);
+    const postingDay = documentDate(report); // what finance-post books it on with the "document" rule
+    expect(postingDay).toBe(localDate(new Date(submittedAt)));
+    expect(chargesOf(report, { periodFrom: 'document', today: TODAY })[0].period).toBe(postingDay.slice(0, 7));
   });
 
   it('uses the check date for a report not submitted yet and for a requisition', () => {
@@ -222,10 +223,16 @@ describe('aggregation by budget key', () => {
 });
 
 describe('periods', () => {
-  it('is the month of a date or date-time, and today comes from the clock in UTC', () => {
+  it("is the month of a date, or of a date-time on the host's calendar, and today is the host's day", () => {
     expect(periodOf('2026-12-31', '/lines/0/date')).toBe('2026-12');
-    expect(periodOf('2026-01-01T00:30:00+02:00', '/submittedAt')).toBe('2026-01');
-    expect(dateOf(Date.parse('2026-03-31T23:59:59Z'))).toBe('2026-03-31');
+    expect(periodOf('2026-12-31', '/lines/0/date', 'Pacific/Kiritimati')).toBe('2026-12'); // a date is a day
+    // 23:30 on 31 March in New York, written in UTC by the source: March there, April in Berlin.
+    expect(periodOf('2026-04-01T03:30:00Z', '/submittedAt', 'America/New_York')).toBe('2026-03');
+    expect(periodOf('2026-04-01T03:30:00Z', '/submittedAt', 'Europe/Berlin')).toBe('2026-04');
+    expect(periodOf('2026-01-01T00:30:00+02:00', '/submittedAt', 'Europe/Athens')).toBe('2026-01');
+    expect(periodOf('2026-01-01T00:30:00+02:00', '/submittedAt', 'UTC')).toBe('2025-12');
+    expect(dateOf(Date.parse('2026-03-31T23:59:59Z'), 'UTC')).toBe('2026-03-31');
+    expect(dateOf(Date.parse('2026-03-31T23:59:59Z'), 'Asia/Tokyo')).toBe('2026-04-01');
   });
 
   it('refuses something that is not a date, naming where it came from', () => {

@@ -1,5 +1,6 @@
 import { approvalRefusal } from '../../../lib/posting/approval-gate';
-import { documentDate, expensePostingRequest, localDate } from '../../../lib/posting/expense-posting';
+import { localDate } from '../../../lib/model/calendar';
+import { documentDate, expensePostingRequest } from '../../../lib/posting/expense-posting';
 import { externalReferenceFor } from '../../../lib/posting/external-reference';
 import { refusalReport } from '../../../lib/posting/refusal';
 import { readFailedMessage } from '../../../lib/reliability/dead-letter-record';
@@ -76,8 +77,17 @@ describe('expensePostingRequest', () => {
     expect(localDate(new Date(2026, 0, 5))).toBe('2026-01-05');
   });
 
-  it('takes the document date from submittedAt as written, else the latest expense date', () => {
-    expect(documentDate(approvedReport({ submittedAt: '2026-03-31T23:30:00-02:00' }))).toBe('2026-03-31');
+  it("takes the document date from submittedAt on the host's calendar, else the latest expense date", () => {
+    // Concur writes 23:30 on 31 March in New York as 03:30 UTC on 1 April: a New York host posts it in March.
+    const monthEnd = approvedReport({ submittedAt: '2026-04-01T03:30:00Z' });
+    expect(documentDate(monthEnd, 'America/New_York')).toBe('2026-03-31');
+    expect(documentDate(monthEnd, 'Europe/Berlin')).toBe('2026-04-01');
+    // The same day whichever offset the source wrote the moment with.
+    const withOffset = approvedReport({ submittedAt: '2026-03-31T23:30:00-04:00' });
+    expect(documentDate(withOffset, 'America/New_York')).toBe('2026-03-31');
+    expect(documentDate(withOffset, 'UTC')).toBe('2026-04-01');
+    // This host's own zone when none is named.
+    expect(documentDate(monthEnd)).toBe(localDate(new Date('2026-04-01T03:30:00Z')));
     expect(documentDate(approvedReport({ submittedAt: undefined }))).toBe('2026-03-09');
     expect(() => documentDate({ reportId: 'R', lines: [] })).toThrow(
       expect.objectContaining({ code: 'SCHEMA_INVALID' }),

@@ -69,10 +69,11 @@ describe('a requisition as a purchase order', () => {
     expect(externalReferenceOf(po)).toBe('ERP-REF-7');
   });
 
-  it('dates a new order on the day of its event (UTC), or today without a usable event time', () => {
+  it("dates a new order on the day of its event on the host's calendar, or today without a usable event time", () => {
     const now = new Date('2026-05-05T12:00:00Z');
-    expect(eventDate({ time: '2026-03-10T23:30:00-02:00' }, now)).toBe('2026-03-11');
-    expect(eventDate({ time: 'yesterday' }, now)).toBe('2026-05-05');
-    expect(eventDate(undefined, now)).toBe('2026-05-05');
+    expect(eventDate({ time: '2026-03-10T23:30:00-02:00' }, now, 'UTC')).toBe('2026-03-11');
+    expect(eventDate({ time: '2026-03-10T23:30:00-02:00' }, now, 'America/Sao_Paulo')).toBe('2026-03-10');
+    expect(eventDate({ time: 'yesterday' }, now, 'UTC')).toBe('2026-05-05');
+    expect(eventDate(undefined, now, 'Pacific/Auckland')).toBe('2026-05-06');
   });
 });
