@@ -7,6 +7,7 @@ import { FinanceError } from '../errors';
 import { splitByPercent } from '../model/money';
 import type { AccountAssignment, Dimensions, Money, RequisitionLine } from '../model/types';
 import type { MappedDocument } from '../mapping/documents';
+import { documentDate as reportDate } from '../posting/expense-posting';
 import { periodOf } from './periods';
 import type { Charge, PeriodSource } from './types';
 
@@ -22,9 +23,9 @@ export interface ChargeOptions {
 }
 
 /**
- * The document's own date: when the report was submitted, when the order was placed. A requisition has no
- * date; its purchase order will commit the money when it is ordered, which is now, so the check date is used
- * (as for a report not submitted yet). Once its purchase order exists, a revision changes that order, which
+ * The document's own date: the report's posting date by the "document" rule (finance-post: the day it was
+ * submitted, else its latest expense), when the order was placed. A requisition has no date; its purchase
+ * order will commit the money when it is ordered, which is now, so the check date is used. Once its purchase order exists, a revision changes that order, which
  * keeps its order date (finance-purchase-order never moves it) and so the ERP keeps the commitment in that
  * period: the revision is charged there too, or after a month end its change would be checked against the
  * wrong month and never netted against the commitment it changes.
@@ -34,7 +35,7 @@ function documentDate(document: MappedDocument, options: ChargeOptions): { date:
   switch (document.docType) {
     case 'ExpenseReport':
       return document.submittedAt === undefined
-        ? { date: today, where: 'the check date' }
+        ? { date: reportDate(document), where: 'the latest expense date' }
         : { date: document.submittedAt, where: '/submittedAt' };
     case 'PurchaseOrder':
       return { date: document.orderDate, where: '/orderDate' };

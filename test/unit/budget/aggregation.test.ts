@@ -44,9 +44,19 @@ describe('charges of a document', () => {
     expect(chargesOf(report, { periodFrom: 'document', today: TODAY })[0].period).toBe(postingDay.slice(0, 7));
   });
 
-  it('uses the check date for a report not submitted yet and for a requisition', () => {
-    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-100' })], '1.00');
-    expect(chargesOf(report, { periodFrom: 'document', today: TODAY })[0].period).toBe('2026-04');
+  it('uses the latest expense date for a report without a submission date (where finance-post posts it), the check date for a requisition', () => {
+    const report = expenseReport(
+      [
+        expenseLine('L1', '1.00', { costCenter: 'CC-100' }, '2026-02-27'),
+        expenseLine('L2', '2.00', { costCenter: 'CC-100' }, '2026-03-10'),
+      ],
+      '3.00',
+    );
+    expect(documentDate(report)).toBe('2026-03-10');
+    expect(chargesOf(report, { periodFrom: 'document', today: TODAY }).map((charge) => charge.period)).toEqual([
+      '2026-03',
+      '2026-03',
+    ]);
     const order = requisition(
       [orderLine('1', '1', '5.00', '5.00', [{ dimensions: { costCenter: 'CC-500' }, percent: '100' }])],
       '5.00',
