@@ -57,6 +57,11 @@ export interface ApprovalRecord {
   /** How the report was routed, from the plan. */
   routingReason: string;
   slaHours: number;
+  /**
+   * The latest decision on an earlier version of the report that this approval replaced (its decidedAt, the
+   * source's time): a decision dated at or before it was made on that version, and must not approve this one.
+   */
+  earlierVersionDecidedAt?: string;
 }
 
 /** A decision message; an ApprovalEvent of the canonical model fits this shape. */
@@ -90,7 +95,12 @@ const HOUR_MS = 60 * 60 * 1000;
 /** How far a decision's time may lie after this host's clock, or before its stage began: the source's clock drifts. */
 export const DECISION_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export function start(plan: ApprovalPlan, now: Date, options: { correlationId?: string } = {}): ApprovalRecord {
+export function start(
+  plan: ApprovalPlan,
+  now: Date,
+  options: { correlationId?: string; replaces?: ApprovalRecord } = {},
+): ApprovalRecord {
+  const earlierVersionDecidedAt = options.replaces === undefined ? undefined : latestDecisionOf(options.replaces);
   const base = {
     policyExceptions: plan.policyExceptions,
     sourceRef: plan.sourceRef,
@@ -102,6 +112,7 @@ export function start(plan: ApprovalPlan, now: Date, options: { correlationId?: 
     autoApproved: plan.autoApproved,
     routingReason: plan.reason,
     slaHours: plan.slaHours,
+    ...(earlierVersionDecidedAt !== undefined && { earlierVersionDecidedAt }),
   };
   if (plan.state === 'approved') {
     return { ...base, state: 'approved', stage: 0, chain: [], decidedAt: now.toISOString() };
@@ -335,7 +346,28 @@ function timingProblem(record: ApprovalRecord, entry: ChainEntry, decidedAt: str
       `an earlier version of the report; ${entry.approver} must decide again`
     );
   }
+  const earlier = record.earlierVersionDecidedAt;
+  if (earlier !== undefined && decided <= Date.parse(earlier)) {
+    return (
+      `the decision is dated ${decidedAt}, not after the last decision on the version this one replaced ` +
+      `(${earlier}): it was made on that version; ${entry.approver} must decide on version ` +
+      `${record.sourceRef.version ?? 'the new version'} again`
+    );
+  }
   return undefined;
+}
+
+/** The latest decision time of an approval, counting one it replaced in turn; undefined when nobody decided. */
+function latestDecisionOf(record: ApprovalRecord): string | undefined {
+  const times = [
+    record.earlierVersionDecidedAt,
+    ...record.chain.map((entry) => entry.decidedAt),
+    record.autoApproved ? undefined : record.decidedAt,
+  ].filter((time): time is string => time !== undefined && !Number.isNaN(Date.parse(time)));
+  return times.reduce<string | undefined>(
+    (latest, time) => (latest === undefined || Date.parse(time) > Date.parse(latest) ? time : latest),
+    undefined,
+  );
 }
 
 /** When the stage began, in the source's times: the submission for stage 1, the previous decision after. */

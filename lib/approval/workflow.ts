@@ -183,6 +183,8 @@ export class ApprovalWorkflow {
       const docKey = docKeyOf(report.sourceRef);
       const eventKey = eventKeyOf(message.finance);
       const pending = await this.book.get(docKey);
+      /** The approval of an earlier version this one replaces: decisions made on it must not count here. */
+      let replaced = pending?.record;
       if (pending !== undefined) {
         const order = compareVersions(report, pending.message.payload.sourceRef.version);
         if (order < 0) throw stale(report, pending.message.payload.sourceRef.version);
@@ -198,6 +200,7 @@ export class ApprovalWorkflow {
         }
       } else {
         const finished = await this.book.finished(docKey);
+        replaced = finished?.record;
         if (finished !== undefined) {
           const order = compareVersions(report, finished.version);
           if (order < 0) throw stale(report, finished.version);
@@ -217,6 +220,7 @@ export class ApprovalWorkflow {
       const correlationId = message.finance?.correlationId;
       const record = start(plan, this.clock(), {
         ...(typeof correlationId === 'string' && { correlationId }),
+        ...(replaced !== undefined && { replaces: replaced }),
       });
       const superseded = pending !== undefined;
       const approval: PendingApproval = {

@@ -316,6 +316,31 @@ describe('ApprovalWorkflow', () => {
     expect(await flow.pending(10)).toEqual([]);
   });
 
+  it('does not let a decision made on the replaced version approve the newer one', async () => {
+    const flow = workflow();
+    await flow.start(document({ version: 1, amount: '1200.00' }));
+    const onVersion1 = decision('E200', 'approve', 'RPT-1', 60);
+    expect(await flow.decide(onVersion1)).toMatchObject({ outcome: 'advanced' });
+
+    // Version 2 asks for more; it starts over at E200, who has not seen it.
+    now = T0 + 90 * 60_000;
+    const newer = await flow.start(document({ version: 2, amount: '4900.00', eventId: 'evt-2' }));
+    expect(newer.record).toMatchObject({
+      stage: 1,
+      approver: 'E200',
+      earlierVersionDecidedAt: onVersion1.decision.decidedAt,
+    });
+
+    // The source delivers E200's decision on version 1 again: it must not approve version 2.
+    await expect(flow.decide(onVersion1)).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+      message: expect.stringContaining('it was made on that version; E200 must decide on version 2 again'),
+    });
+    expect((await flow.pending(10))[0]).toMatchObject({ stage: 1, approver: 'E200' });
+    // A decision made after version 2 arrived counts.
+    expect(await flow.decide(decision('E200', 'approve', 'RPT-1', 120))).toMatchObject({ outcome: 'advanced' });
+  });
+
   it('refuses an older version that comes after a newer one was approved automatically', async () => {
     const flow = workflow();
     expect(await flow.start(document({ version: 2, amount: '20.00', eventId: 'evt-2' }))).toMatchObject({
