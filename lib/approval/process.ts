@@ -25,6 +25,8 @@ export interface ChainEntry {
   dueAt?: string;
   /** Approvers this stage escalated away from, oldest first. */
   escalatedFrom?: string[];
+  /** When each of those escalations happened (this host's clock), in the same order. */
+  escalatedAt?: string[];
   /** Who actually decided: the approver or their delegate. */
   decidedBy?: string;
   /** Set when `decidedBy` decided as the delegate of this person. */
@@ -212,6 +214,7 @@ export function escalate(
     ...entry,
     approver: target,
     escalatedFrom: [...(entry.escalatedFrom ?? []), entry.approver],
+    escalatedAt: [...(entry.escalatedAt ?? []), now.toISOString()],
     dueAt: addHours(now, record.slaHours),
   };
   return {
@@ -287,6 +290,9 @@ function judge(
   }
   const timing = timingProblem(record, entry, decision.decidedAt, now);
   if (timing !== undefined) return refused(timing);
+  // Decisions delivered late still count: one the stage's approver made before the stage escalated away from
+  // them is theirs to make, and a rejection must not be lost because its message came after the escalation.
+  if (decidedBeforeEscalationFrom(entry, decision)) return { allowed: true };
   const authority = authorityOf(
     entry.approver,
     decision.approver,
@@ -355,6 +361,13 @@ function timingProblem(record: ApprovalRecord, entry: ChainEntry, decidedAt: str
     );
   }
   return undefined;
+}
+
+/** True when `decision` is by an approver this stage escalated away from, dated before that escalation. */
+function decidedBeforeEscalationFrom(entry: ChainEntry, decision: ApprovalDecision): boolean {
+  const index = entry.escalatedFrom?.lastIndexOf(decision.approver) ?? -1;
+  const escalatedAt = index < 0 ? undefined : entry.escalatedAt?.[index];
+  return escalatedAt !== undefined && Date.parse(decision.decidedAt) < Date.parse(escalatedAt);
 }
 
 /** The latest decision time of an approval, counting one it replaced in turn; undefined when nobody decided. */

@@ -325,6 +325,21 @@ describe('escalate', () => {
     expect(decided.record).toMatchObject({ state: 'pending_approval', stage: 2, approver: 'E300' });
   });
 
+  it('counts a decision the approver made before the stage escalated away from them, delivered late', () => {
+    const escalated = escalate(started(), later(24, 1), matrix, directory()).record;
+    expect(escalated.chain[0]).toMatchObject({ escalatedFrom: ['E200'], escalatedAt: [later(24, 1).toISOString()] });
+    // E200 rejected in time; the message arrives two hours after the escalation to E300.
+    const late = decide(escalated, decision('E200', 'reject', later(23)), [], later(26));
+    expect(late).toMatchObject({ outcome: 'rejected', duplicate: false });
+    expect(late.record.chain[0]).toMatchObject({ decidedBy: 'E200', decision: 'reject', approver: 'E300' });
+    // E300 can no longer approve what E200 rejected.
+    const afterwards = refusal(() => decide(late.record, decision('E300', 'approve', later(27)), [], later(27)));
+    expect(afterwards.code).toBe('APPROVER_NOT_ALLOWED');
+    // A decision E200 dates after the escalation is still not theirs to make.
+    const tooLate = refusal(() => decide(escalated, decision('E200', 'approve', later(24, 2)), [], later(26)));
+    expect(tooLate.message).toContain('E300');
+  });
+
   it('escalates to the finance controller without a directory, and counts every escalation', () => {
     const once = escalate(started(), later(24), matrix).record;
     expect(once).toMatchObject({ approver: 'E900', escalations: 1 });
