@@ -9,21 +9,26 @@ const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** One formatter per zone: building one costs far more than formatting with it. */
 const dayFormats = new Map<string, Intl.DateTimeFormat>();
 
-function dayFormat(zone: string | undefined): Intl.DateTimeFormat {
-  const key = zone ?? '';
-  let format = dayFormats.get(key);
+function dayFormat(zone: string): Intl.DateTimeFormat {
+  let format = dayFormats.get(zone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dayFormats.set(key, format);
+    dayFormats.set(zone, format);
   }
   return format;
 }
 
 /** The calendar day of `moment` on this host (or in `zone`), "YYYY-MM-DD". */
 export function localDate(moment: Date, zone?: string): string {
-  const parts: Record<string, string> = {};
-  for (const { type, value } of dayFormat(zone).formatToParts(moment)) parts[type] = value;
-  return `${parts.year}-${parts.month}-${parts.day}`;
+  if (zone !== undefined) {
+    const parts: Record<string, string> = {};
+    for (const { type, value } of dayFormat(zone).formatToParts(moment)) parts[type] = value;
+    return `${parts.year}-${parts.month}-${parts.day}`;
+  }
+  // The host's own zone: Date's local fields, several times cheaper than a formatter (this runs per event).
+  const month = String(moment.getMonth() + 1).padStart(2, '0');
+  const day = String(moment.getDate()).padStart(2, '0');
+  return `${moment.getFullYear()}-${month}-${day}`;
 }
 
 /**
