@@ -25,10 +25,10 @@ export interface ChargeOptions {
 /**
  * The document's own date: the report's posting date by the "document" rule (finance-post: the day it was
  * submitted, else its latest expense), when the order was placed. A requisition has no date; its purchase
- * order will commit the money when it is ordered, which is now, so the check date is used. Once its purchase order exists, a revision changes that order, which
- * keeps its order date (finance-purchase-order never moves it) and so the ERP keeps the commitment in that
- * period: the revision is charged there too, or after a month end its change would be checked against the
- * wrong month and never netted against the commitment it changes.
+ * order will commit the money when it is ordered, which is now, so the check date is used. Once its purchase
+ * order exists, a revision changes that order, which keeps its order date (finance-purchase-order never moves
+ * it) and so the ERP keeps the commitment in that period: the revision is charged there too, or after a month
+ * end its change would be checked against the wrong month and never netted against the commitment it changes.
  */
 function documentDate(document: MappedDocument, options: ChargeOptions): { date: string; where: string } {
   const { today, orderDate } = options;
