@@ -56,6 +56,14 @@ class BudgetTable {
   }
 }
 
+/** What an open purchase order ordered in March 2026 holds on CC-400 and `glAccount`. */
+const marchCharge = (lineId: string, glAccount: string, amount: string) => ({
+  lineId,
+  period: '2026-03',
+  dimensions: { costCenter: 'CC-400', glAccount },
+  amount: eur(amount),
+});
+
 const OPTIONS: BudgetCheckOptions = {
   warningPercent: 90,
   noBudget: 'exceeded',
@@ -184,20 +192,7 @@ describe('checkDocumentBudget', () => {
     erp.calls.length = 0;
     const committed = {
       orderDate: '2026-03-05',
-      charges: [
-        {
-          lineId: '1',
-          period: '2026-03',
-          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
-          amount: eur('600.00'),
-        },
-        {
-          lineId: '2',
-          period: '2026-03',
-          dimensions: { costCenter: 'CC-400', glAccount: '6210' },
-          amount: eur('25.00'),
-        },
-      ],
+      charges: [marchCharge('1', '6200', '600.00'), marchCharge('2', '6210', '25.00')],
     };
     const budget = await checkDocumentBudget(erp, revision, { ...OPTIONS, committed });
     expect(erp.calls.map(({ request }) => [request.costCenter, request.glAccount, request.amount.amount])).toEqual([
@@ -217,14 +212,7 @@ describe('checkDocumentBudget', () => {
     );
     const committed = {
       orderDate: '2026-03-05',
-      charges: [
-        {
-          lineId: '1',
-          period: '2026-03',
-          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
-          amount: eur('1000.00'),
-        },
-      ],
+      charges: [marchCharge('1', '6200', '1000.00')],
     };
     const budget = await checkDocumentBudget(erp, lowered, { ...OPTIONS, committed });
     expect(erp.calls.map(({ request }) => request.amount.amount)).toEqual(['0.00']);
@@ -250,14 +238,7 @@ describe('checkDocumentBudget', () => {
     // Ordered on 31 March for 600.00; the revision is checked on 1 April.
     const committed = {
       orderDate: '2026-03-31',
-      charges: [
-        {
-          lineId: '1',
-          period: '2026-03',
-          dimensions: { costCenter: 'CC-400', glAccount: '6200' },
-          amount: eur('600.00'),
-        },
-      ],
+      charges: [marchCharge('1', '6200', '600.00')],
     };
     const firstOfApril = { ...OPTIONS, now: () => Date.parse('2026-04-01T08:00:00Z'), committed };
     await checkDocumentBudget(erp, revision, firstOfApril);
