@@ -211,15 +211,30 @@ export async function openExamples(page: Page, moduleName: string): Promise<stri
   await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
   const tree = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
   await expand(tree.locator('.red-ui-treeList-label').filter({ hasText: moduleName }).first());
-  // Open every folder of the module, so the files in sub-folders are listed too.
-  for (const folder of await tree.locator('.red-ui-treeList-label:has(.fa-folder)').all()) await expand(folder);
+  // Open every folder of the module, so the files in sub-folders are listed too. An opened folder's entries
+  // appear a moment later, sub-folders among them, so look again until a look opens nothing and finds no new entry.
+  const labels = tree.locator('.red-ui-treeList-label');
+  let seen = -1;
+  for (let look = 0; look < 25; look += 1) {
+    let opened = 0;
+    for (const folder of await tree.locator('.red-ui-treeList-label:has(.fa-folder)').all()) opened += await expand(folder);
+    const count = await labels.count();
+    if (opened === 0 && count === seen) break;
+    seen = count;
+    await page.waitForTimeout(200);
+  }
   return tree.locator('.red-ui-treeList-label-text').allTextContents();
 }
 
-/** Opens a tree entry unless it is open already (the tree keeps its state between openings of the dialog). */
-async function expand(label: Locator): Promise<void> {
+/**
+ * Opens a tree entry unless it is open already (the tree keeps its state between openings of the dialog);
+ * 1 if it opened it.
+ */
+async function expand(label: Locator): Promise<number> {
   const item = label.locator('xpath=..');
-  if (!((await item.getAttribute('class')) ?? '').split(' ').includes('expanded')) await label.click();
+  if (((await item.getAttribute('class')) ?? '').split(' ').includes('expanded')) return 0;
+  await label.click();
+  return 1;
 }
 
 /**
