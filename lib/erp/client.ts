@@ -173,7 +173,7 @@ export class ErpClient implements ErpHttp {
    * While the circuit breaker is open the request is not sent: it fails at once with CIRCUIT_OPEN.
    */
   async request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
-    if (this.#closed) throw this.#closedError();
+    if (this.#closed) throw this.#closedError({ sent: false });
     checkPath(request.path, this.#config.name);
     return this.#breaker ? this.#breaker.run(() => this.#exchange<T>(request)) : this.#exchange<T>(request);
   }
@@ -266,7 +266,7 @@ export class ErpClient implements ErpHttp {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = this.#closedError();
+    const closed = this.#closedError({ sent: false });
     this.#slots.close(closed);
     this.#limiter?.close(closed);
     for (const inFlight of this.#inFlight) inFlight.cancel(closed);
@@ -277,7 +277,7 @@ export class ErpClient implements ErpHttp {
     await this.#auth.prepare();
     if (this.#limiter) await this.#limiter.acquire();
     // close() may have come while this request waited for its token: it must not go out on a closed connection.
-    if (this.#closed) throw this.#closedError();
+    if (this.#closed) throw this.#closedError({ sent: false });
     const sentHeaders = this.#auth.headers();
     const correlationId = request.correlationId ?? randomUUID();
     const headers: Record<string, string> = {
@@ -341,11 +341,16 @@ export class ErpClient implements ErpHttp {
     };
   }
 
-  #closedError(): FinanceError {
+  /**
+   * `unsent`: the request was closed before it went out (details.sent false), so the ERP never saw it and a
+   * retry need not wait for the ERP to settle (lib/posting/idempotent-write.ts).
+   */
+  #closedError(unsent?: { sent: false }): FinanceError {
+    const before = unsent ? 'before the request was sent' : 'before the request was answered';
     return new FinanceError(
       'ERP_UNAVAILABLE',
-      `ERP connection "${this.#config.name}" was closed (redeploy or shutdown) before the request was answered; it can be retried once the connection is open again.`,
-      { retryable: true },
+      `ERP connection "${this.#config.name}" was closed (redeploy or shutdown) ${before}; it can be retried once the connection is open again.`,
+      { retryable: true, ...(unsent ? { details: unsent } : {}) },
     );
   }
 }

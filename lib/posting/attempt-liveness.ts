@@ -11,8 +11,8 @@
  *   live heartbeat was left by a process that crashed or was killed. The heartbeat expires heartbeatTtlMs()
  *   after its last renewal: HEARTBEAT_TTL_MS, or longer when a client of this process waits longer for an
  *   answer. A request the dead process sent just before it died (at most HEARTBEAT_EVERY_MS after the last
- *   renewal) is then past its timeout when the heartbeat lapses, as a live process would wait for it before
- *   its next attempt looks the document up.
+ *   renewal) is then past its timeout and its settle time (settleAfterMs) when the heartbeat lapses, as a live
+ *   process would wait for both before its next attempt looks the document up.
  * Owners in another format (older versions, other writers) are never judged over here: only the timeout applies.
  */
 import { randomUUID } from 'node:crypto';
@@ -39,11 +39,22 @@ interface Heartbeat {
 }
 
 /**
+ * How long the ERP may go on applying a request after its client stopped waiting (a timeout, a reset): as
+ * long again as the longest request timeout of this process (lib/erp/request-timeouts.ts). The ERP does not
+ * know the client's timeout; its own limit is unknown, so the connection's Timeout, which says how long this
+ * ERP may take, is taken once more.
+ */
+export function settleAfterMs(): number {
+  return longestRequestTimeoutMs();
+}
+
+/**
  * How long this process's heartbeat outlives its last renewal: until every request the process may have sent
- * before dying is past its timeout (lib/erp/request-timeouts.ts), and at least HEARTBEAT_TTL_MS.
+ * before dying is past its timeout (lib/erp/request-timeouts.ts) and its settle time, and at least
+ * HEARTBEAT_TTL_MS.
  */
 export function heartbeatTtlMs(): number {
-  return Math.max(HEARTBEAT_TTL_MS, HEARTBEAT_EVERY_MS + longestRequestTimeoutMs());
+  return Math.max(HEARTBEAT_TTL_MS, HEARTBEAT_EVERY_MS + longestRequestTimeoutMs() + settleAfterMs());
 }
 
 /** The owners of the attempts running in this process. */

@@ -29,10 +29,18 @@
  *
  * Unsettled notes. Leaving the marker alone would make the next attempt wait the whole takeover timeout
  * (minutes) although the attempt that holds it is over. So the failing attempt also writes a note "the
- * attempt <owner> ended without knowing whether it wrote" (kv namespace UNSETTLED_NAMESPACE, keyed by the
- * ledger key, expiring with the takeover timeout). A later attempt that finds the marker held by exactly that
- * owner takes it over at once and looks up first. Owners are unique per attempt (prefix + random id), so a
- * note can never vouch for a different, live attempt. The store has no compare-and-swap on the marker, so the
+ * attempt <owner> ended without knowing whether it wrote; the ERP has settled from <settlesAt>" (kv namespace
+ * UNSETTLED_NAMESPACE, keyed by the ledger key, expiring with the takeover timeout). A later attempt that finds
+ * the marker held by exactly that owner takes it over once the ERP has settled and looks up first; before
+ * that it fails with a retryable ERP_CONFLICT that sends nothing and says when to come back (retryAfterMs).
+ * Owners are unique per attempt (prefix + random id), so a note can never vouch for a different, live attempt.
+ *
+ * Settling. A client that stops waiting (timeout, reset, a gateway's 502 or 504) does not stop the ERP: it may
+ * commit the request it received seconds later. A lookup before then finds nothing and the write goes out
+ * again: a second purchase order. So after such a failure the ERP gets as long again as the client waited
+ * (settleAfterMs: the longest request timeout of this process) before anybody looks the document up. A
+ * failure that proves the request never reached the ERP (connection refused, circuit open, closed before it
+ * was sent) needs no wait. The store has no compare-and-swap on the marker, so the
  * immediate takeover is checked afterwards: if the marker it replaced was not the noted one (another attempt
  * took over in between and is writing now), this attempt does not write; the live attempt still finishes
  * with ledgerDone (which does not check the owner), and only a failure of that attempt falls back to the
@@ -51,7 +59,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CallContext } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
 import { ledgerKey, type FinanceStore, type LedgerKeyParts, type LedgerTakeOverResult } from '../reliability/store';
-import { attemptOwner, beginAttempt, endAttempt, isOver } from './attempt-liveness';
+import { attemptOwner, beginAttempt, endAttempt, isOver, settleAfterMs } from './attempt-liveness';
 
 /**
  * How old an in-flight marker must be before another attempt may assume its owner is gone. It must exceed
@@ -102,8 +110,15 @@ export interface LedgerWriterOptions {
    */
   ownerPrefix: string;
   takeoverAfterMs?: number;
+  /**
+   * How long the ERP may go on applying a request after the client stopped waiting for it (see "Settling"
+   * above). Default: settleAfterMs(), read at each failure.
+   */
+  settleAfterMs?: number;
   /** Source of the per-attempt suffix (tests inject a counter). */
   newAttemptId?: () => string;
+  /** The clock of the settle times (ms since the epoch); tests inject the store's. */
+  now?: () => number;
 }
 
 export interface LedgerWriterStats {
@@ -116,13 +131,20 @@ export interface LedgerWriterStats {
 interface UnsettledNote {
   owner: string;
   code?: string;
+  /** From when (ms since the epoch) no request of the attempt can still be applied; notes of older versions lack it. */
+  settlesAt?: number;
 }
+
+/** Transport failures that happen before a request is on its way: the ERP never saw it. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export class LedgerWriter {
   readonly #store: FinanceStore;
   readonly #ownerPrefix: string;
   readonly #takeoverAfterMs: number;
   readonly #newAttemptId: () => string;
+  readonly #settleAfterMs: number | undefined;
+  readonly #now: () => number;
   readonly #stats: LedgerWriterStats = { written: 0, found: 0, duplicatesPrevented: 0, refused: 0 };
 
   constructor(store: FinanceStore, options: LedgerWriterOptions) {
@@ -134,6 +156,8 @@ export class LedgerWriter {
     this.#ownerPrefix = options.ownerPrefix;
     this.#takeoverAfterMs = takeoverAfterMs;
     this.#newAttemptId = options.newAttemptId ?? randomUUID;
+    this.#settleAfterMs = options.settleAfterMs;
+    this.#now = options.now ?? Date.now;
   }
 
   stats(): LedgerWriterStats {
@@ -180,6 +204,7 @@ export class LedgerWriter {
     const begun = await this.#store.ledgerBegin(key, owner);
     if (begun.state !== 'in-flight') return begun;
     const note = (await this.#store.kvGet(UNSETTLED_NAMESPACE, key)) as UnsettledNote | undefined;
+    if (note?.owner === begun.owner) this.#waitUntilSettled(key, note);
     const over = note?.owner === begun.owner || (await isOver(this.#store, begun.owner));
     if (!over) return this.#store.ledgerTakeOver(key, owner, this.#takeoverAfterMs);
     // The holder has ended without knowing whether it wrote: no need to wait for the takeover timeout.
@@ -189,6 +214,18 @@ export class LedgerWriter {
     return { state: 'in-flight', owner: taken.previousOwner, since: taken.previousSince };
   }
 
+  /** Throws a retryable ERP_CONFLICT while the noted attempt's last request may still be applied by the ERP. */
+  #waitUntilSettled(key: string, note: UnsettledNote): void {
+    const waitMs = (note.settlesAt ?? 0) - this.#now();
+    if (waitMs <= 0) return;
+    const settlesAt = new Date(note.settlesAt!).toISOString();
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `An earlier attempt at ${key} ended without an answer from the ERP${note.code ? ` (${note.code})` : ''}, and the ERP may still be applying it, so this attempt looks the document up only from ${settlesAt}; it did not write. The call is retryable and is retried then.`,
+      { retryable: true, retryAfterMs: waitMs, details: { ledgerKey: key, owner: note.owner, settlesAt, sent: false } },
+    );
+  }
+
   async #writeOwned<R>(
     key: string,
     owner: string,
@@ -196,14 +233,21 @@ export class LedgerWriter {
     tookOver: boolean,
     request: IdempotentWrite<R>,
   ): Promise<IdempotentWriteResult<R>> {
+    let found: R | null = null;
+    if (tookOver && request.lookup) {
+      try {
+        found = await request.lookup(ctx);
+      } catch (error) {
+        return this.#lookupFailed(key, owner, error);
+      }
+    }
+    if (found !== null) {
+      await this.#store.ledgerDone(key, found);
+      this.#stats.found += 1;
+      return { outcome: 'found', ref: found };
+    }
     let ref: R;
     try {
-      const found = tookOver && request.lookup ? await request.lookup(ctx) : null;
-      if (found !== null) {
-        await this.#store.ledgerDone(key, found);
-        this.#stats.found += 1;
-        return { outcome: 'found', ref: found };
-      }
       ref = await request.write(ctx);
     } catch (error) {
       return this.#failed(key, owner, error);
@@ -227,12 +271,45 @@ export class LedgerWriter {
       this.#stats.refused += 1;
       return { outcome: 'refused', error };
     }
-    const note: UnsettledNote = { owner, ...(isFinanceError(error) ? { code: error.code } : {}) };
+    const settleMs = neverReachedErp(error) ? 0 : (this.#settleAfterMs ?? settleAfterMs());
+    await this.#noteUnsettled(key, owner, error, settleMs);
+    throw error;
+  }
+
+  /**
+   * The lookup of a taken-over marker failed: an earlier attempt may still have written, so the marker stays,
+   * whatever the lookup's answer was (a 401 or 429 to the lookup proves nothing about the earlier write). This
+   * attempt sent no write, so the next may look up at once.
+   */
+  async #lookupFailed(key: string, owner: string, error: unknown): Promise<never> {
+    await this.#noteUnsettled(key, owner, error, 0);
+    throw error;
+  }
+
+  async #noteUnsettled(key: string, owner: string, error: unknown, settleMs: number): Promise<void> {
+    const note: UnsettledNote = {
+      owner,
+      ...(isFinanceError(error) ? { code: error.code } : {}),
+      settlesAt: this.#now() + settleMs,
+    };
     // Best effort: without the note the next attempt still looks up first, only after the takeover timeout.
     // The ERP's error is what the caller must see, not a store failure while writing the note.
     await this.#store.kvPut(UNSETTLED_NAMESPACE, key, note, this.#takeoverAfterMs).catch(() => undefined);
-    throw error;
   }
+}
+
+/**
+ * True when the failed request certainly never reached the ERP, so nothing of it can still be applied: the
+ * circuit was open, the connection was refused or the host not found, or the client was closed before sending
+ * it (details.sent false). A write's calls run one after another, so only its last call can be in flight.
+ */
+export function neverReachedErp(error: unknown): boolean {
+  if (!isFinanceError(error)) return false;
+  if (error.code === 'CIRCUIT_OPEN') return true;
+  const details = error.details as { sent?: unknown; transportCode?: unknown } | undefined;
+  return (
+    details?.sent === false || (typeof details?.transportCode === 'string' && NOT_CONNECTED.has(details.transportCode))
+  );
 }
 
 /**

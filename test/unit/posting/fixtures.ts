@@ -50,6 +50,7 @@ export type Behaviour =
   | 'unavailable'
   | 'rate-limited'
   | 'conflict'
+  | 'connection-refused'
   | { hold: Promise<void> };
 
 /**
@@ -60,10 +61,17 @@ export class FakeErp {
   readonly documents = new Map<string, PostingRef>();
   readonly calls: Array<{ op: 'post' | 'find'; externalReference: string; ctx: CallContext }> = [];
   readonly #script: Behaviour[] = [];
+  readonly #findFailures: FinanceError[] = [];
   #next = 0;
 
   then(...behaviours: Behaviour[]): this {
     this.#script.push(...behaviours);
+    return this;
+  }
+
+  /** The next lookups fail with these errors, one each. */
+  failFinds(...errors: FinanceError[]): this {
+    this.#findFailures.push(...errors);
     return this;
   }
 
@@ -93,6 +101,11 @@ export class FakeErp {
         });
       case 'timeout-before-write':
         throw timeout();
+      case 'connection-refused':
+        throw new FinanceError('ERP_UNAVAILABLE', 'Could not reach ERP "fake" (ECONNREFUSED).', {
+          retryable: true,
+          details: { transportCode: 'ECONNREFUSED' },
+        });
       default:
     }
     const ref = this.#store(posting);
@@ -102,6 +115,8 @@ export class FakeErp {
 
   async findByReference(_type: 'posting', externalReference: string, ctx: CallContext): Promise<PostingRef | null> {
     this.calls.push({ op: 'find', externalReference, ctx });
+    const failure = this.#findFailures.shift();
+    if (failure) throw failure;
     return this.documents.get(externalReference) ?? null;
   }
 

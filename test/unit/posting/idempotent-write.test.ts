@@ -16,6 +16,8 @@ import { ledgerKey, type FinanceStore, type LedgerKeyParts } from '../../../lib/
 import { FakeErp, manualClock, storeFolder, type ManualClock } from './fixtures';
 
 const TAKEOVER_MS = 60_000;
+/** How long the ERP may go on applying a request after the client stopped waiting (settleAfterMs). */
+const SETTLE_MS = 5_000;
 const parts: LedgerKeyParts = {
   source: 'concur',
   docType: 'ExpenseReport',
@@ -60,7 +62,9 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     writer = new LedgerWriter(store, {
       ownerPrefix: 'node-1',
       takeoverAfterMs: TAKEOVER_MS,
+      settleAfterMs: SETTLE_MS,
       newAttemptId: () => `a${++attempt}`,
+      now: clock.now,
     });
   });
   afterAll(() => folder.cleanup());
@@ -99,12 +103,17 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     expect(erp.count('find')).toBe(0);
   });
 
-  it('timeout after the write: the next attempt takes over at once, finds the document and does not write again', async () => {
+  it('timeout after the write: once the ERP has settled, the next attempt takes over, finds the document and does not write again', async () => {
     erp.then('timeout-after-write');
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight', owner: FIRST });
-    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: FIRST, code: 'ERP_TIMEOUT' });
+    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({
+      owner: FIRST,
+      code: 'ERP_TIMEOUT',
+      settlesAt: clock.now() + SETTLE_MS,
+    });
 
+    clock.advance(SETTLE_MS);
     const retry = await writer.write(request());
     expect(retry).toEqual({ outcome: 'found', ref: expect.objectContaining({ documentId: 'doc-1' }) });
     expect(erp.count('post')).toBe(1);
@@ -115,6 +124,7 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
   it('timeout before the write: the next attempt looks up, finds nothing and writes once', async () => {
     erp.then('timeout-before-write');
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT', retryable: true });
+    clock.advance(SETTLE_MS);
     const retry = await writer.write(request());
     expect(retry.outcome).toBe('written');
     expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
@@ -123,10 +133,61 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     expect(new Set(erp.calls.map((call) => call.ctx.idempotencyKey))).toEqual(new Set([idempotencyKeyFor(KEY)]));
   });
 
+  it('after a timeout the ERP may still be applying the write: until it has settled, an attempt sends nothing and says when to come back', async () => {
+    erp.then('timeout-before-write');
+    await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+    clock.advance(SETTLE_MS - 1_000);
+
+    const early = await writer.write(request()).catch((err: unknown) => err);
+    expect(early).toMatchObject({
+      code: 'ERP_CONFLICT',
+      retryable: true,
+      retryAfterMs: 1_000,
+      details: { owner: FIRST, sent: false },
+    });
+    expect((early as Error).message).toMatch(/may still be applying it.*looks the document up only from/);
+    expect(erp.calls.map((call) => call.op)).toEqual(['post']); // no lookup that could miss a write in progress
+    expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight', owner: FIRST });
+
+    clock.advance(1_000);
+    expect((await writer.write(request())).outcome).toBe('written');
+    expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
+  });
+
+  it('a request that never reached the ERP (connection refused) needs no settling: the retry looks up at once', async () => {
+    erp.then('connection-refused');
+    await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toMatchObject({ owner: FIRST, settlesAt: clock.now() });
+    expect((await writer.write(request())).outcome).toBe('written');
+    expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
+  });
+
+  it.each([
+    ['401', new FinanceError('ERP_AUTH_FAILED', 'ERP "fake" answered 401.', { httpStatus: 401 })],
+    ['429', new FinanceError('ERP_RATE_LIMITED', 'ERP "fake" answered 429.', { httpStatus: 429, retryable: true })],
+  ])(
+    'a lookup answered %s proves nothing about the earlier write: the marker stays and the next attempt looks up again',
+    async (_status, lookupError) => {
+      erp.then('timeout-after-write');
+      await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+      clock.advance(SETTLE_MS);
+      erp.failFinds(lookupError);
+      await expect(writer.write(request())).rejects.toBe(lookupError);
+      expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight' });
+      expect(await store.kvGet(NEXT_KEY_NAMESPACE, KEY)).toBeUndefined(); // the earlier write's key is kept
+
+      // The failed attempt only read, so the next one need not wait to look up.
+      expect((await writer.write(request())).outcome).toBe('found');
+      expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'find']);
+      expect(erp.documents.size).toBe(1);
+    },
+  );
+
   it('a 5xx leaves the marker like a timeout: the retry looks up first', async () => {
     erp.then('unavailable');
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight' });
+    clock.advance(SETTLE_MS);
     expect((await writer.write(request())).outcome).toBe('written');
     expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
   });
@@ -141,6 +202,7 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
       const first = await writer.write(request()).catch((err: FinanceError) => ({ outcome: err.code }));
       expect(first.outcome).toBe(outcome);
       await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+      clock.advance(SETTLE_MS);
       expect((await writer.write(request())).outcome).toBe('refused');
       expect((await writer.write(request())).outcome).toBe('written');
 
@@ -225,8 +287,12 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
     // The marker changed hands after the note was written (another attempt took it over and is writing now).
     expect(await store.ledgerTakeOver(KEY, 'host-b:live', 0)).toMatchObject({ state: 'taken-over' });
-    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toEqual({ owner: FIRST, code: 'ERP_TIMEOUT' });
-    await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
+    expect(await store.kvGet(UNSETTLED_NAMESPACE, KEY)).toMatchObject({ owner: FIRST, code: 'ERP_TIMEOUT' });
+    clock.advance(SETTLE_MS);
+    await expect(writer.write(request())).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      details: { owner: 'host-b:live' },
+    });
     expect(erp.count('post')).toBe(1);
   });
 
@@ -235,7 +301,8 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
     // Let another attempt take the noted marker over just before this attempt does (between its read and its takeover).
     const racing = raceOnNoteRead(store, () => store.ledgerTakeOver(KEY, 'host-b:racer', 0));
-    const racer = new LedgerWriter(racing, { ownerPrefix: 'node-1', takeoverAfterMs: TAKEOVER_MS });
+    clock.advance(SETTLE_MS);
+    const racer = new LedgerWriter(racing, { ownerPrefix: 'node-1', takeoverAfterMs: TAKEOVER_MS, now: clock.now });
     await expect(racer.write(request())).rejects.toMatchObject({
       code: 'ERP_CONFLICT',
       details: { owner: 'host-b:racer' },
@@ -289,12 +356,13 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     it('keeps this process alive until the longest request timeout of its clients has passed since the last renewal', async () => {
       // A client of this process waits up to 120 s for an answer: a request sent just before a crash may still be
       // inside the ERP that long, so another process must not look the document up and write it again before.
+      // And the ERP may go on applying it as long again after the client stopped waiting (settleAfterMs).
       noteRequestTimeout(120_000);
       let release!: () => void;
       erp.then({ hold: new Promise<void>((resolve) => (release = resolve)) });
       const first = writer.write(request());
       await waitFor(() => erp.count('post') === 1);
-      clock.advance(125_000);
+      clock.advance(245_000);
       expect(await store.kvGet(HOLDER_NAMESPACE, PROCESS_ID)).toEqual({ renewedAt: expect.any(String) });
       clock.advance(6_000);
       expect(await store.kvGet(HOLDER_NAMESPACE, PROCESS_ID)).toBeUndefined();
@@ -320,6 +388,7 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     erp.then('timeout-after-write');
     const repeatable = { ...request(), lookup: undefined };
     await expect(writer.write(repeatable)).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+    clock.advance(SETTLE_MS);
     expect((await writer.write(repeatable)).outcome).toBe('written');
     expect(erp.calls.map((call) => call.op)).toEqual(['post', 'post']);
   });
