@@ -8,9 +8,10 @@
  * 3. Cancel: refused when there is no such PO (ERP_NOT_FOUND) or it is cancelled already (ERP_CONFLICT);
  *    otherwise cancelled in the ERP.
  * 4. Create or update: only an approved requisition; every validation failure at once (the document's
- *    rules and the ERP's master data) -> refused with the list. A PO not yet in the ERP is created through
- *    the ledger (LedgerWriter, operation `create-po`: once per version, looked up by external reference
- *    whenever an earlier attempt may have created it). A PO that exists gets what changed since the last
+ *    rules and the ERP's master data) -> refused with the list. A PO not yet applied here is created through
+ *    the ledger (LedgerWriter, operation `create-po`, once per version) with the dialect's upsert, which
+ *    looks the PO up by external reference itself: when an earlier attempt or version created it, it is
+ *    brought to this version instead of created again. A PO that exists gets what changed since the last
  *    applied version, with If-Match (update.ts): the changed header fields and the version's lines; nothing
  *    changed -> nothing is written.
  * 5. Record the applied version, so later versions are diffed against it and older ones are stale.
@@ -171,14 +172,13 @@ async function create(deps: SyncDependencies, event: PurchaseEvent, po: Purchase
   const result = await deps.writer.write<StoredCreate>({
     key: ledgerParts(event, CREATE_OPERATION),
     correlationId: event.correlationId,
+    // No ledger lookup: a PO found by reference may hold an earlier version (the create of version 1 went
+    // through unanswered, then version 2 came), so finding it does not mean this version is applied. The
+    // upsert finds it all the same and changes it to this version, or leaves it if it holds it already.
     write: async (ctx) => {
       const written = await deps.dialect.upsertPurchaseOrder(po, ctx);
       budgetWarnings = written.budgetWarnings;
       return storedCreate(written);
-    },
-    lookup: async (ctx) => {
-      const found = await deps.dialect.findByReference('purchaseOrder', po.externalReference, ctx);
-      return found === null ? null : storedCreate({ ...found, action: 'created' });
     },
   });
   if (result.outcome === 'refused') return refusal(result.error, po, event);

@@ -1,4 +1,5 @@
 import { ErpClient } from '../../../lib/erp/client';
+import { FinanceError } from '../../../lib/errors';
 import { createSandboxDialect } from '../../../lib/erp/sandbox/dialect';
 import type { Requisition } from '../../../lib/model/types';
 import { LedgerWriter } from '../../../lib/posting/idempotent-write';
@@ -153,6 +154,43 @@ describe('syncPurchaseOrder against the sandbox ERP', () => {
       expect(second.erp.documentId).toBe(first.erp.documentId);
       expect(await purchaseOrders()).toHaveLength(1);
       expect((await state()).counters.duplicateWritesPrevented).toBe(1);
+    });
+
+    it('a create whose answer was lost, then a revision cut off mid-change: the retry brings the PO to the revision', async () => {
+      // Faults on the next write: 'lose-answer' lets the ERP apply it and loses its answer; '503' refuses it unapplied.
+      const faults: Array<'lose-answer' | '503'> = ['lose-answer'];
+      const faulty: SyncDependencies['dialect'] = createSandboxDialect(
+        {
+          async request(request) {
+            const fault = request.method === 'GET' ? undefined : faults.shift();
+            if (fault === '503') {
+              throw new FinanceError('ERP_UNAVAILABLE', 'ERP "demo-erp" answered 503.', {
+                httpStatus: 503,
+                retryable: true,
+              });
+            }
+            const response = await http.request(request);
+            if (fault === 'lose-answer')
+              throw new FinanceError('ERP_UNAVAILABLE', 'socket hang up', { retryable: true });
+            return response as never;
+          },
+        },
+        { name: 'demo-erp', company: 'FS-DEMO' },
+      );
+      const on = {
+        ...host(),
+        dialect: faulty,
+        writer: new LedgerWriter(store, { ownerPrefix: 'test', settleAfterMs: 0 }),
+      };
+      await expect(sync(requisition(), undefined, on)).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+      faults.push('503');
+      await expect(sync(quantityRevision(2), undefined, on)).rejects.toMatchObject({ httpStatus: 503 });
+
+      const retry = synced(await sync(quantityRevision(2), undefined, on));
+      expect(retry.purchaseOrder).toMatchObject({ action: 'updated', versionApplied: 2 });
+      const [po] = await purchaseOrders();
+      expect(po.lines[0].quantity).toBe('3'); // what version 2 says, not version 1's 1 that the ERP held
+      expect(await purchaseOrders()).toHaveLength(1);
     });
 
     it('the first version seen may be a later one: v3 creates, then v2 is stale', async () => {
