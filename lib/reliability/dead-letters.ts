@@ -57,9 +57,10 @@ export interface RetentionLimits {
 }
 
 export interface RetentionResult {
+  /** Replayed and purged letters removed. */
   removed: number;
-  /** Letters removed while still open, i.e. never replayed or purged by a person. */
-  removedOpen: number;
+  /** Open letters, all kept. */
+  open: number;
 }
 
 export interface PurgeResult {
@@ -224,8 +225,10 @@ export class DeadLetters {
   }
 
   /**
-   * Removes letters older than `maxAgeDays`, then the oldest beyond `maxEntries`, whatever their status: the
-   * store stays bounded however long nobody looks.
+   * Removes replayed and purged letters older than `maxAgeDays`, then the oldest of them beyond `maxEntries`.
+   * Open letters are never removed: each holds an accepted event nobody has resolved yet, often its only copy
+   * (its inbox entry is finished as dead-lettered), so removing it would lose the expense or the order. They
+   * leave when a person replays or purges them; the node warns while there are more than `maxEntries`.
    */
   async enforceRetention(limits: RetentionLimits): Promise<RetentionResult> {
     if (!(limits.maxAgeDays > 0) || !Number.isInteger(limits.maxEntries) || limits.maxEntries < 0) {
@@ -236,16 +239,17 @@ export class DeadLetters {
     }
     return this.#change(async (counts) => {
       const cutoff = this.#now() - limits.maxAgeDays * DAY_MS;
-      const result: RetentionResult = { removed: 0, removedOpen: 0 };
-      let remaining = total(counts);
+      const result: RetentionResult = { removed: 0, open: counts.open };
+      let settled = counts.replayed + counts.purged;
       let batch: StoredLetter[] = [];
-      // The first page is one letter: after most adds the oldest letter is young enough and nothing is due.
+      // Oldest first; the first page is one letter, as the oldest is often young enough and nothing is due.
       for await (const stored of this.#scan(undefined, 1)) {
-        if (Date.parse(stored.letter.createdAt) >= cutoff && remaining <= limits.maxEntries) break;
+        if (settled === 0) break;
+        if (stored.letter.status === 'open') continue;
+        if (Date.parse(stored.letter.createdAt) >= cutoff && settled <= limits.maxEntries) break;
         batch.push(stored);
-        remaining -= 1;
+        settled -= 1;
         result.removed += 1;
-        if (stored.letter.status === 'open') result.removedOpen += 1;
         if (batch.length >= WRITE_BATCH) {
           await inBatches(batch, (old) => this.#remove(old, counts));
           batch = [];

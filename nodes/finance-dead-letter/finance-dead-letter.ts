@@ -54,11 +54,11 @@ export = function register(RED: NodeAPI): void {
 
     const enforceRetention = async (letters: DeadLetters): Promise<void> => {
       if (!settings) return;
-      const { removedOpen } = await letters.enforceRetention(settings.retention);
-      if (removedOpen > 0) {
+      const { open } = await letters.enforceRetention(settings.retention);
+      if (open > settings.retention.maxEntries) {
         this.warn(
-          `Retention removed ${removedOpen} open dead letter(s) that nobody had replayed or purged. Raise "Keep ` +
-            'letters for" or "Keep at most" if letters must wait longer.',
+          `${open} open dead letters wait, more than "Keep at most" (${settings.retention.maxEntries}). They are ` +
+            'kept, as each holds an event nobody has resolved: fix their cause and replay them, or purge them.',
         );
       }
     };
@@ -123,8 +123,8 @@ export = function register(RED: NodeAPI): void {
           'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge or stats.',
         );
       }
-      const added = await current.letters.add(msg);
-      if (added.status !== 'duplicate') await enforceRetention(current.letters);
+      // No retention here: it removes only replayed and purged letters, and a new failure adds an open one.
+      await current.letters.add(msg);
       return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
     });
 

@@ -411,34 +411,48 @@ describe('dead letters', () => {
   });
 
   describe('retention', () => {
-    it('removes letters older than the maximum age, whatever their status, and says how many were open', async () => {
-      const old = (await letters.add(catchMessage({ msgId: 'old' }))).letter;
+    it('removes replayed and purged letters older than the maximum age; open ones stay, however old', async () => {
+      const oldOpen = (await letters.add(catchMessage({ msgId: 'old' }))).letter;
       const oldReplayed = (await letters.add(catchMessage({ msgId: 'old-2' }))).letter;
       await letters.markReplayed(oldReplayed.id);
+      const oldPurged = (await letters.add(catchMessage({ msgId: 'old-3' }))).letter;
+      await letters.purge({ ids: [oldPurged.id] });
       clock.advance(20 * DAY_MS);
       const young = (await letters.add(catchMessage({ msgId: 'young' }))).letter;
+      await letters.markReplayed(young.id);
       clock.advance(11 * DAY_MS);
 
       const result = await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 100 });
 
-      expect(result).toEqual({ removed: 2, removedOpen: 1 });
-      expect(await letters.get(old.id)).toBeUndefined();
+      expect(result).toEqual({ removed: 2, open: 1 });
+      // The open letter is an accepted event nobody has resolved: removing it would lose it.
+      expect(await letters.get(oldOpen.id)).toMatchObject({ status: 'open' });
       expect(await letters.get(oldReplayed.id)).toBeUndefined();
+      expect(await letters.get(oldPurged.id)).toBeUndefined();
       expect(await letters.get(young.id)).toBeDefined();
-      expect(await letters.count()).toBe(1);
+      expect(await letters.count()).toBe(2);
     });
 
-    it('removes the oldest letters beyond the maximum number', async () => {
+    it('removes the oldest replayed or purged letters beyond the maximum number, skipping open ones', async () => {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i += 1) ids.push((await letters.add(catchMessage({ msgId: `n${i}` }))).letter.id);
+      for (let i = 0; i < 7; i += 1) ids.push((await letters.add(catchMessage({ msgId: `n${i}` }))).letter.id);
+      for (const id of [ids[1], ids[2], ids[4], ids[5], ids[6]]) await letters.markReplayed(id);
 
-      expect(await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 2 })).toEqual({ removed: 3, removedOpen: 3 });
-      expect((await letters.list()).letters.map((letter) => letter.id)).toEqual(ids.slice(3));
-      expect(await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 2 })).toEqual({ removed: 0, removedOpen: 0 });
+      expect(await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 2 })).toEqual({ removed: 3, open: 2 });
+      expect((await letters.list()).letters.map((letter) => letter.id)).toEqual([ids[0], ids[3], ids[5], ids[6]]);
+      expect(await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 2 })).toEqual({ removed: 0, open: 2 });
+    });
+
+    it('keeps open letters beyond the maximum number and says how many there are', async () => {
+      for (let i = 0; i < 4; i += 1) await letters.add(catchMessage({ msgId: `o${i}` }));
+      clock.advance(400 * DAY_MS);
+      expect(await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 2 })).toEqual({ removed: 0, open: 4 });
+      expect(await letters.count({ status: 'open' })).toBe(4);
     });
 
     it('removes the natural keys with the letters, so nothing is left behind', async () => {
-      await letters.add(catchMessage({ msgId: 'k' }));
+      const { letter } = await letters.add(catchMessage({ msgId: 'k' }));
+      await letters.markReplayed(letter.id);
       clock.advance(31 * DAY_MS);
       await letters.enforceRetention({ maxAgeDays: 30, maxEntries: 100 });
       expect(await store.kvList(DLQ_NAMESPACE)).toEqual([]);
