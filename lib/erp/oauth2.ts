@@ -34,12 +34,17 @@ interface HeldToken {
 }
 
 const MAX_REFRESH_LEAD_MS = 60_000;
+/**
+ * How many replaced or invalidated tokens stay on the redaction list. A request still in flight with one of
+ * them may get an error body that echoes it; a few renewals cover any request that is still running.
+ */
+const RETIRED_TOKENS_KEPT = 4;
 
 export class OAuth2TokenSource {
   readonly #options: TokenSourceOptions;
   #held: HeldToken | null = null;
-  /** The token before the current one: in-flight requests may still see it echoed in an error body. */
-  #previous: string | null = null;
+  /** Tokens no longer sent, newest last: in-flight requests may still see them echoed in an error body. */
+  readonly #retired: string[] = [];
   #fetching: Promise<void> | null = null;
 
   constructor(options: TokenSourceOptions) {
@@ -67,7 +72,9 @@ export class OAuth2TokenSource {
 
   /** Drops `token` if it is still the held one (the ERP answered 401 to it). */
   invalidate(token: string): void {
-    if (this.#held?.value === token) this.#held = null;
+    if (this.#held?.value !== token) return;
+    this.#retire(token);
+    this.#held = null;
   }
 
   /** Every value that must never appear in an error, a log or a dead letter. */
@@ -75,8 +82,14 @@ export class OAuth2TokenSource {
     const { clientId, clientSecret } = this.#options.credentials;
     const values = [clientSecret, formEncode(clientSecret), basicCredentials(clientId, clientSecret)];
     if (this.#held) values.push(this.#held.value);
-    if (this.#previous) values.push(this.#previous);
-    return values;
+    return values.concat(this.#retired);
+  }
+
+  #retire(token: string): void {
+    // A provider may hand out the same token again on refresh; one entry is enough.
+    if (this.#retired.includes(token)) return;
+    this.#retired.push(token);
+    if (this.#retired.length > RETIRED_TOKENS_KEPT) this.#retired.shift();
   }
 
   #fetchOnce(): Promise<void> {
@@ -138,7 +151,7 @@ export class OAuth2TokenSource {
     }
     const lifetimeMs = lifetimeOf(isRecord(body) ? body.expires_in : undefined);
     const lead = Math.min(MAX_REFRESH_LEAD_MS, lifetimeMs / 10);
-    if (this.#held) this.#previous = this.#held.value;
+    if (this.#held) this.#retire(this.#held.value);
     this.#held = { value: token, refreshAt: requestedAt + lifetimeMs - lead, expiresAt: requestedAt + lifetimeMs };
   }
 

@@ -1,7 +1,7 @@
 /** An ERP that echoes the credentials it was sent: nothing of them may reach the error, its body or its stack. */
 import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import { ErpClient, type AuthConfig } from '../../../lib/erp/client';
-import { sendJson, startServer, type TestServer } from './helpers';
+import { sendJson, startServer, until, type TestServer } from './helpers';
 
 let server: TestServer;
 let answer: (authorization: string | undefined) => unknown;
@@ -66,6 +66,58 @@ describe('an OAuth2 token endpoint answering 400 with the client secret it was s
       const everything = `${error.message} ${JSON.stringify(error)} ${String(error.stack)}`;
       expect(everything).not.toContain(clientSecret);
     } finally {
+      await tokenServer?.close();
+    }
+  });
+});
+
+describe('an ERP echoing an OAuth2 token that a concurrent 401 has just dropped', () => {
+  it('keeps the dropped token out of the error of the request still in flight with it', async () => {
+    let issued = 0;
+    let releaseSlow: (() => void) | undefined;
+    let slowArrived = false;
+    let tokenServer: TestServer | undefined;
+    let erp: TestServer | undefined;
+    let client: ErpClient | undefined;
+    try {
+      tokenServer = await startServer((_req, res) => {
+        issued += 1;
+        sendJson(res, 200, { access_token: `oauth-token-${issued}-abcdefgh`, expires_in: 3600 });
+      });
+      erp = await startServer((req, res) => {
+        const token = String(req.headers.authorization).replace(/^Bearer /, '');
+        if (req.url === '/slow') {
+          // Answers only after the other request has made the client drop this token.
+          slowArrived = true;
+          releaseSlow = () => sendJson(res, 400, { message: `request with access ${token} has a bad field` });
+        } else if (req.url === '/x' && token === 'oauth-token-1-abcdefgh') {
+          sendJson(res, 401, { message: 'token expired' });
+        } else sendJson(res, 200, { ok: true });
+      });
+      client = new ErpClient({
+        name: 'erp',
+        dialect: 'sandbox',
+        baseUrl: erp.url,
+        auth: { type: 'oauth2', tokenUrl: `${tokenServer.url}/token`, clientId: 'app-id', clientSecret: 'cs-1' },
+      });
+      await client.request({ method: 'GET', path: '/warm-up' });
+      const slow = client.request({ method: 'GET', path: '/slow' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await until(() => slowArrived, 'the slow request');
+      // 401 on token 1: the client drops it, fetches token 2 and succeeds.
+      await client.request({ method: 'GET', path: '/x' });
+      expect(issued).toBe(2);
+      releaseSlow?.();
+      const error = await slow;
+      if (!isFinanceError(error)) throw new Error('expected the slow request to fail with a FinanceError');
+      const everything = `${error.message} ${JSON.stringify(error)} ${String(error.stack)}`;
+      expect(everything).toContain('has a bad field');
+      expect(everything).not.toContain('oauth-token-1-abcdefgh');
+    } finally {
+      client?.close();
+      await erp?.close();
       await tokenServer?.close();
     }
   });
