@@ -217,13 +217,50 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return waitMs === undefined ? undefined : Math.min(waitMs, MAX_RETRY_AFTER_MS);
 }
 
+const DELTA_SECONDS = /^\d+$/;
+/*
+ * The three HTTP-date forms of RFC 9110 5.6.7, exactly: Date.parse would also read "a 1" or "Dec 2099" as
+ * dates and make a retry wait for a time nobody asked for.
+ */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY_NAME = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = `(?<month>${MONTHS.join('|')})`;
+const TIME_OF_DAY = '(?<hour>\\d{2}):(?<minute>\\d{2}):(?<second>\\d{2})';
+/** IMF-fixdate, the one senders must use: "Sun, 06 Nov 1994 08:49:37 GMT". */
+const IMF_FIXDATE = new RegExp(`^${DAY_NAME}, (?<day>\\d{2}) ${MONTH} (?<year>\\d{4}) ${TIME_OF_DAY} GMT$`);
+/** Obsolete RFC 850 form: "Sunday, 06-Nov-94 08:49:37 GMT". */
+const RFC850_DATE = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (?<day>\\d{2})-${MONTH}-(?<year>\\d{2}) ${TIME_OF_DAY} GMT$`,
+);
+/** Obsolete asctime() form: "Sun Nov  6 08:49:37 1994". */
+const ASCTIME_DATE = new RegExp(`^${DAY_NAME} ${MONTH} (?<day>\\d{2}| \\d) ${TIME_OF_DAY} (?<year>\\d{4})$`);
+
 function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  if (DELTA_SECONDS.test(text)) return Number(text) * 1000;
+  const at = httpDateMs(text, nowMs);
+  return at === undefined ? undefined : Math.max(0, at - nowMs);
+}
+
+/** An HTTP-date as epoch ms, or undefined when `text` is none of the three forms or no real date. */
+function httpDateMs(text: string, nowMs: number): number | undefined {
+  const fields = (IMF_FIXDATE.exec(text) ?? RFC850_DATE.exec(text) ?? ASCTIME_DATE.exec(text))?.groups;
+  if (fields === undefined) return undefined;
+  const [day, hour, minute, second] = [fields.day, fields.hour, fields.minute, fields.second].map(Number);
+  const year = fields.year.length === 2 ? rfc850Year(Number(fields.year), nowMs) : Number(fields.year);
+  if (day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const midnight = new Date(Date.UTC(year, MONTHS.indexOf(fields.month), day));
+  // Date.UTC rolls 31 Feb over into March: such a date is not one.
+  if (midnight.getUTCDate() !== day) return undefined;
+  return midnight.getTime() + ((hour * 60 + minute) * 60 + second) * 1000;
+}
+
+/** RFC 9110 5.6.7: a two-digit year more than 50 years ahead is the latest past year with those digits. */
+function rfc850Year(twoDigits: number, nowMs: number): number {
+  const thisYear = new Date(nowMs).getUTCFullYear();
+  const year = thisYear - (thisYear % 100) + twoDigits;
+  return year > thisYear + 50 ? year - 100 : year;
 }
 
 /**

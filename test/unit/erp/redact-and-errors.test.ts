@@ -77,11 +77,35 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('Fri, 27 Nov 2099 12:00:00 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
   });
 
+  it('reads the obsolete RFC 850 and asctime forms of an HTTP-date too', () => {
+    expect(parseRetryAfter('Friday, 27-Nov-26 12:01:30 GMT', now)).toBe(90_000);
+    expect(parseRetryAfter('Fri Nov 27 12:01:30 2026', now)).toBe(90_000);
+    expect(parseRetryAfter('Sun Nov  1 12:00:00 2026', now)).toBe(0); // asctime pads a one-digit day with a space
+    // A two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7): no wait.
+    expect(parseRetryAfter('Friday, 27-Nov-80 12:01:30 GMT', now)).toBe(0);
+  });
+
   it('ignores what it cannot read', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
     expect(parseRetryAfter('-5', now)).toBeUndefined();
     expect(parseRetryAfter('1.5', now)).toBeUndefined();
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+  });
+
+  it.each([
+    'a 1',
+    'Dec 2099',
+    '2026-11-27T12:01:30Z',
+    'Fri, 27 Nov 2026 12:01:30 +0000',
+    'Fri, 27 Nov 2026 12:01:30',
+    'Fri, 27 Nov 2026',
+    'Fri, 7 Nov 2026 12:01:30 GMT',
+    'Fri, 31 Feb 2026 12:01:30 GMT',
+    'Fri, 27 Nov 2026 25:01:30 GMT',
+    'Fri, 27 Nov 2026 12:01:30 GMT trailing',
+    'Sat, 27 Nov 26 12:01:30 GMT',
+  ])('ignores %j, which is none of the HTTP-date forms', (value) => {
+    expect(parseRetryAfter(value, now)).toBeUndefined();
   });
 });
 
