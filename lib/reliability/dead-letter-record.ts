@@ -144,9 +144,10 @@ function readError(raw: unknown, failure: Record<string, unknown> | undefined): 
 /**
  * Whether msg.failure describes the error in msg.error, and not an earlier failure of the same message (one that
  * failed, was retried or replayed, and then failed at a node that sets no msg.failure): the texts match, and so
- * do the codes when the error has one (Node-RED before 4.1 drops it from a Catch message).
+ * do the codes when the error has one (Node-RED before 4.1 drops it from a Catch message). finance-retry reads
+ * msg.failure by the same test (flow-retry.ts).
  */
-function sameFailure(error: Record<string, unknown>, failure: Record<string, unknown>): boolean {
+export function sameFailure(error: Record<string, unknown>, failure: Record<string, unknown>): boolean {
   const message = text(error.message);
   if (message === undefined || message.replace(ERROR_NAME_PREFIX, '') !== text(failure.message)) return false;
   const code = text(error.code);

@@ -10,6 +10,7 @@
 import { parseRetryAfter } from '../erp/http-errors';
 import { isRecord } from '../erp/records';
 import { isRetryable, retryAfterMsOf } from './retry-policy';
+import { sameFailure } from './dead-letter-record';
 import type { FinanceStore } from './store';
 
 export interface Checkpoint {
@@ -35,6 +36,8 @@ export interface CaughtFailure {
   code?: string;
   /** The HTTP status of the failed answer: `msg.error.httpStatus` / `statusCode`, else `msg.statusCode`. */
   httpStatus?: number;
+  /** `sent: false` when the pack's failure says its call never went out: the retry then uses no attempt. */
+  details?: { sent: false };
 }
 
 /**
@@ -52,14 +55,17 @@ export function checkpointKey(msg: { _msgid?: unknown; parts?: unknown }): strin
 
 /**
  * Reads a Catch node's message. Node-RED's Catch message carries `error: {message, source, code?}` (the
- * code since Node-RED 4.1); a failed HTTP answer further up may have left `statusCode` and `headers` (core
- * http request sets them) on the message. See isRetryable() for the verdict on each kind of failure.
+ * code since Node-RED 4.1), nothing of a FinanceError's own facts. The pack's nodes put those in
+ * `msg.failure` (nodes/shared/node-input.ts attachFailure), which is read when it describes this failure.
+ * For any other failure, a failed HTTP answer further up may have left `statusCode` and `headers` (core http
+ * request sets them) on the message. See isRetryable() for the verdict on each kind of failure.
  */
 export function caughtFailure(
-  msg: { error?: unknown; statusCode?: unknown; headers?: unknown },
+  msg: { error?: unknown; failure?: unknown; statusCode?: unknown; headers?: unknown },
   nowMs: number,
 ): CaughtFailure {
   const error = isRecord(msg.error) ? msg.error : { message: String(msg.error) };
+  if (isRecord(msg.failure) && sameFailure(error, msg.failure)) return packFailure(msg.error, msg.failure);
   const facts = error.statusCode === undefined ? { ...error, statusCode: msg.statusCode } : error;
   const retryAfterMs = retryAfterMsOf(error) ?? parseRetryAfter(headerOf(msg.headers, 'retry-after'), nowMs);
   const status = [facts.httpStatus, facts.statusCode].map(Number).find((n) => Number.isInteger(n) && n >= 100);
@@ -69,6 +75,24 @@ export function caughtFailure(
     retryAfterMs,
     ...(typeof error.code === 'string' ? { code: error.code } : {}),
     ...(status === undefined ? {} : { httpStatus: status }),
+  };
+}
+
+/**
+ * The pack's own failure, read from the facts its node attached. Its verdict is the error's own
+ * `retryable` (a TLS error or a 501 is ERP_UNAVAILABLE too, but permanent; a retryable ERP_CONFLICT or
+ * ERP_AUTH_FAILED is not), and `details.sent` false means the call never went out. Leftover `statusCode` or
+ * `headers` on the message belong to some earlier HTTP answer, not to this failure, so they are not read.
+ */
+function packFailure(error: unknown, facts: Record<string, unknown>): CaughtFailure {
+  const status = facts.httpStatus;
+  return {
+    error,
+    retryable: isRetryable(facts),
+    retryAfterMs: retryAfterMsOf(facts),
+    ...(typeof facts.code === 'string' ? { code: facts.code } : {}),
+    ...(typeof status === 'number' && Number.isInteger(status) && status >= 100 ? { httpStatus: status } : {}),
+    ...(isRecord(facts.details) && facts.details.sent === false ? { details: { sent: false } } : {}),
   };
 }
 

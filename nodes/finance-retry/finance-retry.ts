@@ -71,7 +71,7 @@ export = function register(RED: NodeAPI): void {
       send: Send,
     ): Promise<Status | void> => {
       const now = Date.now();
-      const failure = caughtFailure(msg as { error?: unknown }, now);
+      const failure = caughtFailure(msg as { error?: unknown; failure?: unknown }, now);
       const checkpoint = await setup.checkpoints.get(key);
       // A second report of a failure whose retry is already parked (two nodes failed on one message).
       if (checkpoint?.parked) return undefined;

@@ -1,5 +1,7 @@
+import { FinanceError } from '../../../lib/errors';
 import { caughtFailure, checkpointKey, MessageCheckpoints } from '../../../lib/reliability/flow-retry';
-import { isThrottled } from '../../../lib/reliability/retry-policy';
+import { decideRetry, isThrottled, retryPolicy } from '../../../lib/reliability/retry-policy';
+import { toRedactedJson } from '../../../lib/reliability/redact';
 import { manualClock, storeSandbox } from '../store/store-fixture';
 
 const sandbox = storeSandbox('flow-retry');
@@ -62,6 +64,83 @@ describe('caughtFailure', () => {
     const error = { message: 'slow down', retryAfterMs: 5000, source };
     const failure = caughtFailure({ error, headers: { 'retry-after': '120' } }, NOW);
     expect(failure).toEqual({ error, retryable: true, retryAfterMs: 5000 });
+  });
+});
+
+/**
+ * A Catch node's message for a pack error, as Node-RED 4.1 builds it (error: message from toString(), source,
+ * code, stack), with msg.failure as the pack's nodes attach it (nodes/shared/node-input.ts attachFailure).
+ */
+function caughtPackError(error: FinanceError, extra: Record<string, unknown> = {}) {
+  return {
+    error: { message: error.toString(), source, code: error.code, stack: error.stack },
+    failure: toRedactedJson(error.toJSON()),
+    ...extra,
+  };
+}
+
+describe('caughtFailure of a pack error', () => {
+  const policy = retryPolicy({ maximumAttempts: 3 });
+
+  it('keeps the Retry-After and HTTP status the error carries', () => {
+    const error = new FinanceError('ERP_UNAVAILABLE', 'ERP "bc" answered 503 to GET /x.', {
+      httpStatus: 503,
+      retryable: true,
+      retryAfterMs: 300_000,
+    });
+    expect(caughtFailure(caughtPackError(error), NOW)).toMatchObject({
+      retryable: true,
+      retryAfterMs: 300_000,
+      code: 'ERP_UNAVAILABLE',
+      httpStatus: 503,
+    });
+  });
+
+  it.each([
+    ['a TLS failure', new FinanceError('ERP_UNAVAILABLE', 'the TLS connection failed', { retryable: false })],
+    ['a 501', new FinanceError('ERP_UNAVAILABLE', 'answered 501', { httpStatus: 501, retryable: false })],
+  ])('gives up on %s, an ERP_UNAVAILABLE the error itself calls permanent', (_, error) => {
+    const failure = caughtFailure(caughtPackError(error), NOW);
+    expect(failure.retryable).toBe(false);
+    expect(decideRetry(policy, { attempt: 1, throttledWaits: 0 }, failure)).toEqual({
+      retry: false,
+      reason: 'permanent',
+    });
+  });
+
+  it('retries an ERP_AUTH_FAILED the error calls retryable (the token endpoint was down)', () => {
+    const error = new FinanceError('ERP_AUTH_FAILED', 'token endpoint answered 503', { retryable: true });
+    expect(caughtFailure(caughtPackError(error), NOW).retryable).toBe(true);
+  });
+
+  it('retries an ERP_CONFLICT that sent nothing without using up an attempt, even after the last one', () => {
+    const error = new FinanceError('ERP_CONFLICT', 'Another attempt is writing it right now', {
+      retryable: true,
+      retryAfterMs: 4000,
+      details: { ledgerKey: 'k', sent: false },
+    });
+    const failure = caughtFailure(caughtPackError(error), NOW);
+    expect(failure).toMatchObject({ retryable: true, details: { sent: false } });
+    const decision = decideRetry(policy, { attempt: 3, throttledWaits: 0 }, failure, () => 0.5);
+    expect(decision).toMatchObject({ retry: true, next: { attempt: 3, throttledWaits: 0 } });
+    expect(decision.retry && decision.delayMs).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('does not take the Retry-After of an earlier HTTP answer left on the message', () => {
+    const error = new FinanceError('ERP_TIMEOUT', 'ERP "bc" did not answer', { retryable: true });
+    const failure = caughtFailure(caughtPackError(error, { headers: { 'retry-after': '3600' }, statusCode: 503 }), NOW);
+    expect(failure.retryAfterMs).toBeUndefined();
+    expect(failure.httpStatus).toBeUndefined();
+  });
+
+  it('ignores msg.failure left by an earlier failure of the message, and judges msg.error as before', () => {
+    const earlier = new FinanceError('ERP_UNAVAILABLE', 'the TLS connection failed', { retryable: false });
+    const now = new FinanceError('ERP_UNAVAILABLE', 'ERP "bc" answered 502 to GET /x.', { retryable: true });
+    const otherText = { ...caughtPackError(now), failure: caughtPackError(earlier).failure };
+    expect(caughtFailure(otherText, NOW).retryable).toBe(true);
+    const otherCode = caughtPackError(new FinanceError('ERP_UNAVAILABLE', 'x', { retryable: true }));
+    otherCode.failure = toRedactedJson(new FinanceError('ERP_REJECTED', 'x', { retryable: false }).toJSON());
+    expect(caughtFailure(otherCode, NOW).retryable).toBe(true);
   });
 });
 
