@@ -77,6 +77,18 @@ interface VersionedDoc {
   etag: string;
 }
 
+/** The ERP's answer a document is read from, so that an error about its body can say what the ERP did. */
+interface Answer {
+  status: number;
+  /** True for the answer to a write: a 2xx then means the ERP most likely applied it, whatever the body. */
+  write: boolean;
+}
+
+interface Found {
+  raw: Record<string, unknown>;
+  answer: Answer;
+}
+
 export function createSandboxDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
   return new SandboxDialect(http, config);
 }
@@ -105,8 +117,8 @@ class SandboxDialect implements ErpDialect {
       amount: request.amount,
     };
     // A funds check is a read sent as POST: no Idempotency-Key, or it would be replayed as a stale answer.
-    const { data } = await this.#call({ method: 'POST', path: `${this.#base}/budget-availability`, body }, ctx);
-    return this.#budgetAvailability(data);
+    const response = await this.#call({ method: 'POST', path: `${this.#base}/budget-availability`, body }, ctx);
+    return this.#budgetAvailability(response.data, readAnswer(response));
   }
 
   async upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef> {
@@ -122,7 +134,7 @@ class SandboxDialect implements ErpDialect {
         },
         ctx,
       );
-      const doc = this.#purchaseOrderDoc(response.data);
+      const doc = this.#purchaseOrderDoc(response.data, writeAnswer(response));
       return { ...this.#purchaseOrderRef(doc, response.etag), action: 'created', version: response.etag ?? doc.etag };
     } catch (error) {
       if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
@@ -164,12 +176,12 @@ class SandboxDialect implements ErpDialect {
         },
         ctx,
       );
-      return this.#postingRef(this.#postingDoc(response.data));
+      return this.#postingRef(this.#postingDoc(response.data, writeAnswer(response)));
     } catch (error) {
       if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
       const existing = await this.#findOne('postings', posting.externalReference, ctx);
       if (!existing) throw error;
-      return this.#postingRef(this.#postingDoc(existing));
+      return this.#postingRef(this.#postingDoc(existing.raw, existing.answer));
     }
   }
 
@@ -179,27 +191,32 @@ class SandboxDialect implements ErpDialect {
     ctx: CallContext,
   ): Promise<FoundDocument | null> {
     if (documentType === 'purchaseOrder') {
-      const raw = await this.#findOne('purchaseOrders', externalReference, ctx);
-      return raw === null ? null : { ...this.#purchaseOrderRef(this.#purchaseOrderDoc(raw)), raw };
+      const found = await this.#findOne('purchaseOrders', externalReference, ctx);
+      if (found === null) return null;
+      return { ...this.#purchaseOrderRef(this.#purchaseOrderDoc(found.raw, found.answer)), raw: found.raw };
     }
-    const raw = await this.#findOne('postings', externalReference, ctx);
-    return raw === null ? null : { ...this.#postingRef(this.#postingDoc(raw)), raw };
+    const found = await this.#findOne('postings', externalReference, ctx);
+    return found === null ? null : { ...this.#postingRef(this.#postingDoc(found.raw, found.answer)), raw: found.raw };
   }
 
   async spendByCostCenter(query: { period?: string }, ctx: CallContext): Promise<CostCenterSpend[]> {
-    const { data } = await this.#call(
+    const response = await this.#call(
       { method: 'GET', path: `${this.#base}/spend`, query: { period: query.period } },
       ctx,
     );
-    if (!isRecord(data) || !Array.isArray(data.items) || !data.items.every(isRecord)) {
-      throw this.#unexpected('the spend report', 'no items list');
+    const answer = readAnswer(response);
+    const data = this.#record(response.data, 'the spend report', answer);
+    if (!Array.isArray(data.items) || !data.items.every(isRecord)) {
+      throw this.#unexpected('the spend report', 'no items list', answer);
     }
     return data.items.map((item) => {
-      if (typeof item.costCenter !== 'string') throw this.#unexpected('the spend report', 'an item without costCenter');
+      if (typeof item.costCenter !== 'string') {
+        throw this.#unexpected('the spend report', 'an item without costCenter', answer);
+      }
       return {
         costCenter: item.costCenter,
-        committed: this.#money(item.committed, `spend of ${item.costCenter} committed`),
-        actual: this.#money(item.actual, `spend of ${item.costCenter} actual`),
+        committed: this.#money(item.committed, `spend of ${item.costCenter} committed`, answer),
+        actual: this.#money(item.actual, `spend of ${item.costCenter} actual`, answer),
       };
     });
   }
@@ -211,7 +228,7 @@ class SandboxDialect implements ErpDialect {
         `Master data kind "${String(kind)}" is not known; use one of: ${MASTER_DATA_KINDS.join(', ')}.`,
       );
     }
-    const { data } = await this.#call(
+    const response = await this.#call(
       {
         method: 'GET',
         path: `${this.#base}/${kind}`,
@@ -219,12 +236,14 @@ class SandboxDialect implements ErpDialect {
       },
       ctx,
     );
-    if (!isRecord(data) || !Array.isArray(data.items) || !data.items.every(isRecord)) {
-      throw this.#unexpected(`the ${kind} page`, 'no items list');
+    const answer = readAnswer(response);
+    const data = this.#record(response.data, `the ${kind} page`, answer);
+    if (!Array.isArray(data.items) || !data.items.every(isRecord)) {
+      throw this.#unexpected(`the ${kind} page`, 'no items list', answer);
     }
     const nextCursor = data.nextCursor ?? null;
     if (nextCursor !== null && typeof nextCursor !== 'string')
-      throw this.#unexpected(`the ${kind} page`, 'nextCursor is not a string');
+      throw this.#unexpected(`the ${kind} page`, 'nextCursor is not a string', answer);
     return { items: data.items as unknown as MasterRecord[], nextCursor };
   }
 
@@ -249,7 +268,7 @@ class SandboxDialect implements ErpDialect {
       },
       ctx,
     );
-    const doc = this.#purchaseOrderDoc(response.data);
+    const doc = this.#purchaseOrderDoc(response.data, writeAnswer(response));
     return this.#erpPurchaseOrder(doc, response.etag ?? doc.etag);
   }
 
@@ -302,7 +321,7 @@ class SandboxDialect implements ErpDialect {
       },
       ctx,
     );
-    const doc = this.#purchaseOrderDoc(response.data);
+    const doc = this.#purchaseOrderDoc(response.data, writeAnswer(response));
     const etag = response.etag ?? doc.etag;
     return { ...this.#purchaseOrderRef(doc, etag), action: 'updated', version: etag };
   }
@@ -320,7 +339,7 @@ class SandboxDialect implements ErpDialect {
         },
         ctx,
       );
-      return this.#purchaseOrderRef(this.#purchaseOrderDoc(response.data), response.etag);
+      return this.#purchaseOrderRef(this.#purchaseOrderDoc(response.data, writeAnswer(response)), response.etag);
     } catch (error) {
       // Cancelled by someone else in between: the outcome asked for holds.
       if (!hasVendorCode(error, 'ALREADY_CANCELLED')) throw error;
@@ -334,32 +353,34 @@ class SandboxDialect implements ErpDialect {
       { method: 'GET', path: `${this.#base}/purchaseOrders/${encodeURIComponent(id)}` },
       ctx,
     );
-    const doc = this.#purchaseOrderDoc(response.data);
+    const answer = readAnswer(response);
+    const doc = this.#purchaseOrderDoc(response.data, answer);
     const etag = response.etag ?? doc.etag;
-    if (etag === undefined) throw this.#unexpected(`purchase order ${id}`, 'no ETag');
+    if (etag === undefined) throw this.#unexpected(`purchase order ${id}`, 'no ETag', answer);
     return { doc, etag };
   }
 
   async #findPurchaseOrder(externalReference: string, ctx: CallContext): Promise<PurchaseOrderDoc | null> {
-    const raw = await this.#findOne('purchaseOrders', externalReference, ctx);
-    return raw === null ? null : this.#purchaseOrderDoc(raw);
+    const found = await this.#findOne('purchaseOrders', externalReference, ctx);
+    return found === null ? null : this.#purchaseOrderDoc(found.raw, found.answer);
   }
 
   async #findOne(
     collection: 'purchaseOrders' | 'postings',
     externalReference: string,
     ctx: CallContext,
-  ): Promise<Record<string, unknown> | null> {
-    const { data } = await this.#call(
+  ): Promise<Found | null> {
+    const response = await this.#call(
       { method: 'GET', path: `${this.#base}/${collection}`, query: { externalReference } },
       ctx,
     );
-    if (!isRecord(data) || !Array.isArray(data.items))
-      throw this.#unexpected(`the ${collection} lookup`, 'no items list');
+    const answer = readAnswer(response);
+    const data = this.#record(response.data, `the ${collection} lookup`, answer);
+    if (!Array.isArray(data.items)) throw this.#unexpected(`the ${collection} lookup`, 'no items list', answer);
     const first: unknown = data.items[0];
     if (first === undefined) return null;
-    if (!isRecord(first)) throw this.#unexpected(`the ${collection} lookup`, 'an item is not an object');
-    return first;
+    if (!isRecord(first)) throw this.#unexpected(`the ${collection} lookup`, 'an item is not an object', answer);
+    return { raw: first, answer };
   }
 
   /** Sends one request with the call's correlation id and puts sandbox-only error codes into the pack's terms. */
@@ -379,42 +400,45 @@ class SandboxDialect implements ErpDialect {
     }
   }
 
-  #budgetAvailability(data: unknown): BudgetAvailability {
+  #budgetAvailability(body: unknown, answer: Answer): BudgetAvailability {
     const what = 'the budget availability';
-    if (!isRecord(data)) throw this.#unexpected(what, 'not an object');
+    const data = this.#record(body, what, answer);
     const { status, period } = data;
-    if (status !== 'within' && status !== 'exceeded') throw this.#unexpected(what, 'status is not within or exceeded');
-    if (typeof period !== 'string') throw this.#unexpected(what, 'no period');
+    if (status !== 'within' && status !== 'exceeded') {
+      throw this.#unexpected(what, 'status is not within or exceeded', answer);
+    }
+    if (typeof period !== 'string') throw this.#unexpected(what, 'no period', answer);
     return {
-      budget: this.#money(data.budget, `${what} budget`),
-      actuals: this.#money(data.actuals, `${what} actuals`),
-      commitments: this.#money(data.commitments, `${what} commitments`),
-      available: this.#money(data.available, `${what} available`),
-      requested: this.#money(data.requested, `${what} requested`),
+      budget: this.#money(data.budget, `${what} budget`, answer),
+      actuals: this.#money(data.actuals, `${what} actuals`, answer),
+      commitments: this.#money(data.commitments, `${what} commitments`, answer),
+      available: this.#money(data.available, `${what} available`, answer),
+      requested: this.#money(data.requested, `${what} requested`, answer),
       period,
       status,
       erpMessages: [],
     };
   }
 
-  #purchaseOrderDoc(data: unknown): PurchaseOrderDoc {
+  #purchaseOrderDoc(body: unknown, answer: Answer): PurchaseOrderDoc {
     const what = 'a purchase order';
-    if (!isRecord(data)) throw this.#unexpected(what, 'not an object');
+    const data = this.#record(body, what, answer);
     for (const field of ['id', 'externalReference', 'supplierId', 'orderDate', 'currency'] as const) {
-      if (typeof data[field] !== 'string') throw this.#unexpected(what, `no ${field}`);
+      if (typeof data[field] !== 'string') throw this.#unexpected(what, `no ${field}`, answer);
     }
     if (!PURCHASE_ORDER_STATUSES.includes(data.status as PurchaseOrderDoc['status'])) {
-      throw this.#unexpected(what, 'status is not open, cancelled or closed');
+      throw this.#unexpected(what, 'status is not open, cancelled or closed', answer);
     }
     const linesValid =
       Array.isArray(data.lines) && data.lines.every((line) => isRecord(line) && Array.isArray(line.accountAssignments));
-    if (!linesValid) throw this.#unexpected(what, 'lines without account assignments');
+    if (!linesValid) throw this.#unexpected(what, 'lines without account assignments', answer);
     const doc = data as unknown as PurchaseOrderDoc;
-    return { ...doc, total: this.#money(data.total, `${what} total`) };
+    return { ...doc, total: this.#money(data.total, `${what} total`, answer) };
   }
 
-  #postingDoc(data: unknown): PostingDoc {
-    if (!isRecord(data) || typeof data.id !== 'string') throw this.#unexpected('a posting', 'no id');
+  #postingDoc(body: unknown, answer: Answer): PostingDoc {
+    const data = this.#record(body, 'a posting', answer);
+    if (typeof data.id !== 'string') throw this.#unexpected('a posting', 'no id', answer);
     return data as unknown as PostingDoc;
   }
 
@@ -443,7 +467,7 @@ class SandboxDialect implements ErpDialect {
     };
   }
 
-  #money(value: unknown, what: string): Money {
+  #money(value: unknown, what: string, answer: Answer): Money {
     if (isRecord(value)) {
       try {
         return money(value.amount, value.currency, { allowNegative: true, path: what });
@@ -451,16 +475,61 @@ class SandboxDialect implements ErpDialect {
         // Reported below with the dialect's words: an ERP sending bad money is a protocol problem here.
       }
     }
-    throw this.#unexpected(what, 'not a money object with a decimal string amount');
+    throw this.#unexpected(what, 'not a money object with a decimal string amount', answer);
   }
 
-  #unexpected(what: string, problem: string): FinanceError {
+  /** The body as a JSON object, or the error saying what came instead. */
+  #record(body: unknown, what: string, answer: Answer): Record<string, unknown> {
+    if (isRecord(body)) return body;
+    // The client hands over a body that is not JSON as text: an HTML page or a JSON body cut off short.
+    if (typeof body === 'string') throw this.#notJson(what, body, answer);
+    throw this.#unexpected(what, 'not an object', answer);
+  }
+
+  /**
+   * JSON, but not what the sandbox API documents: a base URL pointing elsewhere or a sandbox of another
+   * version, which retrying does not change.
+   */
+  #unexpected(what: string, problem: string, answer: Answer): FinanceError {
     return new FinanceError(
       'ERP_UNAVAILABLE',
-      `ERP "${this.#system}" answered ${what} in a shape the sandbox dialect does not know (${problem}). Check that the connection's base URL points at the sandbox ERP and that its version matches this pack; retrying will not help.`,
-      { retryable: false },
+      `ERP "${this.#system}" answered ${answer.status} with ${what} in a shape the sandbox dialect does not know (${problem}).${appliedNote(answer)} Check that the connection's base URL points at the sandbox ERP and that its version matches this pack; retrying will not help.`,
+      { httpStatus: answer.status, retryable: false },
     );
   }
+
+  /**
+   * Text where JSON belongs: mostly a proxy's or gateway's page, or an answer cut off on the way. Both tend to
+   * go away, so it is retryable, also after a write: the retry reads the document before writing again.
+   */
+  #notJson(what: string, body: string, answer: Answer): FinanceError {
+    const came =
+      body.trim() === '' ? 'an empty body' : /^\s*</.test(body) ? 'an HTML page' : 'text that is not JSON (cut off?)';
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `ERP "${this.#system}" answered ${answer.status} with ${came} instead of ${what}.${appliedNote(answer)} The call is retryable; if this keeps happening, check that the connection's base URL points at the sandbox ERP and that no proxy in between answers in its place.`,
+      { httpStatus: answer.status, retryable: true },
+    );
+  }
+}
+
+function readAnswer(response: ErpResponse<unknown>): Answer {
+  return { status: response.status, write: false };
+}
+
+function writeAnswer(response: ErpResponse<unknown>): Answer {
+  return { status: response.status, write: true };
+}
+
+/**
+ * For the answer to a write: the ERP said 2xx, so the write most likely took effect, whatever body came with
+ * it. Its next attempt reads the document first: the ledger keeps its in-flight marker (only a final 4xx
+ * proves nothing was written) and looks a create up by external reference; an update or cancel fetches the PO.
+ */
+function appliedNote(answer: Answer): string {
+  return answer.write
+    ? ' A 2xx answer to a write means it was most likely applied: the next attempt (a retry or a replay) looks the document up in the ERP before it sends anything again.'
+    : '';
 }
 
 /** The fields of a PO the sandbox stores and the dialect writes, in its documented shape (API.md). */

@@ -20,6 +20,8 @@ export interface CannedAnswer {
   method?: string;
   status: number;
   body: unknown;
+  /** Sent as it is instead of `body` as JSON: an HTML page from a proxy, a JSON body cut off short. */
+  text?: { contentType: string; content: string };
   /** Runs when the answer is given, e.g. to change state as a concurrent client would have. */
   sideEffect?: () => void;
 }
@@ -60,7 +62,10 @@ export async function startFakeSandbox(): Promise<FakeSandbox> {
     doc.etag = `"${Number(doc.etag.replace(/"/g, '')) + 1}"`;
   }
 
-  function route(req: http.IncomingMessage, rawBody: string): { status: number; body: unknown; etag?: string } {
+  function route(
+    req: http.IncomingMessage,
+    rawBody: string,
+  ): { status: number; body: unknown; etag?: string; text?: CannedAnswer['text'] } {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const body: unknown = rawBody ? JSON.parse(rawBody) : undefined;
     state.requests.push({
@@ -138,6 +143,11 @@ export async function startFakeSandbox(): Promise<FakeSandbox> {
 
   const server: TestServer = await startServer((req, res, rawBody) => {
     const answer = route(req, rawBody);
+    if (answer.text) {
+      res.writeHead(answer.status, { 'Content-Type': answer.text.contentType });
+      res.end(answer.text.content);
+      return;
+    }
     const contentType = answer.status >= 400 ? 'application/problem+json' : 'application/json';
     sendJson(res, answer.status, answer.body, {
       'Content-Type': contentType,

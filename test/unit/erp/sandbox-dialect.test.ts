@@ -1,4 +1,5 @@
 import { ErpClient } from '../../../lib/erp/client';
+import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import {
   createDialect,
   DIALECT_NAMES,
@@ -313,6 +314,59 @@ describe('sandbox dialect: postings and lookups', () => {
   });
 });
 
+describe('sandbox dialect: a 2xx answer to a write whose body cannot be read', () => {
+  const posting: PostingRequest = {
+    kind: 'journal',
+    externalReference: 'concur:RPT-9:1',
+    employeeId: 'EMP-7',
+    postingDate: '2026-11-27',
+    currency: 'EUR',
+    lines: [{ lineId: '1', amount: { amount: '12.50', currency: 'EUR' }, dimensions: { glAccount: '6400' } }],
+  };
+
+  async function failure(promise: Promise<unknown>): Promise<FinanceError> {
+    const error: unknown = await promise.then(
+      () => new Error('expected the call to fail'),
+      (reason: unknown) => reason,
+    );
+    if (!isFinanceError(error)) throw error;
+    return error;
+  }
+
+  it.each([
+    ['an HTML page from a proxy', 'text/html', '<html><body>Service temporarily unavailable</body></html>'],
+    ['a JSON body cut off short', 'application/json', '{"id":"pst-1","number":"JNL-0'],
+  ])('is retryable for %s, keeps the status and says the write was most likely applied', async (_, type, content) => {
+    fake.nextAnswer = { method: 'POST', status: 201, body: undefined, text: { contentType: type, content } };
+    const error = await failure(dialect.post(posting, ctx));
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', httpStatus: 201, retryable: true });
+    expect(error.message).toContain('answered 201');
+    expect(error.message).toContain('most likely applied');
+    expect(error.message).toContain('looks the document up');
+    expect(error.message).not.toContain('retrying will not help');
+  });
+
+  it('says the same of a purchase order answered in an unknown JSON shape, which retrying does not fix', async () => {
+    fake.nextAnswer = { method: 'POST', status: 201, body: { id: 'po-1' } };
+    const error = await failure(dialect.upsertPurchaseOrder(purchaseOrder(), ctx));
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', httpStatus: 201, retryable: false });
+    expect(error.message).toContain('most likely applied');
+    expect(error.message).toContain('looks the document up');
+  });
+
+  it('does not speak of a write for a read answered with an HTML page', async () => {
+    fake.nextAnswer = {
+      status: 200,
+      body: undefined,
+      text: { contentType: 'text/html', content: '<html>login</html>' },
+    };
+    const error = await failure(dialect.findByReference('posting', 'concur:RPT-9:1', ctx));
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', httpStatus: 200, retryable: true });
+    expect(error.message).toContain('an HTML page instead of the postings lookup');
+    expect(error.message).not.toContain('applied');
+  });
+});
+
 describe('sandbox dialect: budget availability', () => {
   const request = {
     costCenter: 'CC-100',
@@ -397,6 +451,7 @@ describe('sandbox dialect: budget availability', () => {
     };
     await expect(dialect.checkBudget(request, ctx)).rejects.toMatchObject({
       code: 'ERP_UNAVAILABLE',
+      httpStatus: 200,
       retryable: false,
     });
     fake.budgetAnswer = {
@@ -413,6 +468,7 @@ describe('sandbox dialect: budget availability', () => {
     };
     await expect(dialect.checkBudget(request, ctx)).rejects.toMatchObject({
       code: 'ERP_UNAVAILABLE',
+      httpStatus: 200,
       retryable: false,
     });
   });
