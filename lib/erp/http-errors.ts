@@ -3,7 +3,7 @@
  * and 7), so Catch, retry and dead-letter nodes act on `code` and `retryable` without knowing the ERP.
  * Every message names the connection, the call and what to do; the ERP's body is carried redacted.
  */
-import { FinanceError, type ErrorCode } from '../errors';
+import { FinanceError, isFinanceError, type ErrorCode } from '../errors';
 import { withoutQuery } from './config';
 import { UnreadableAnswerError, describeBytes } from './http-transport';
 import { isRecord } from './records';
@@ -206,6 +206,16 @@ function ambiguityOf(facts: CallFacts): string {
   return write
     ? ' The ERP may or may not have applied this write; look the document up by its external reference before sending it again.'
     : '';
+}
+
+/**
+ * The ERP's final no to a request, which it did not apply: a 4xx answer that is not retryable (so not a 408,
+ * 425 or 429). A dialect that changed a document in several requests puts it back after one of these; after
+ * any other failure the request may have been applied, and the retry of the whole change finishes it.
+ */
+export function isFinalRefusal(error: unknown): error is FinanceError {
+  const status = isFinanceError(error) && !error.retryable ? error.httpStatus : undefined;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /**

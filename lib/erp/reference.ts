@@ -2,8 +2,10 @@
  * External references in ERP fields that are shorter than the pack's references
  * (`source:docType:docId:version`, often 40+ characters): Business Central's documentNumber (20) and
  * externalDocumentNumber / vendorInvoiceNumber / "Your Reference" (35), SAP's CorrespncExternalReference (12).
- * A reference that fits is sent as it is; a longer one becomes "FS" + a SHA-256 digest in base 32 (upper case,
- * as SAP stores it), deterministic so the lookup before a create finds what an earlier attempt wrote.
+ * A reference that fits is sent as it is (`upperCase` only for a field the ERP keeps in upper case, such as SAP's
+ * supplier invoice Reference); a longer one becomes "FS" + a SHA-256 digest of the reference as given, in base 32
+ * (upper case, so a field that upper-cases keeps it), deterministic so the lookup before a create finds what an
+ * earlier attempt wrote.
  * Collision odds: 12 characters keep 50 bits (one in 10^6 at 45,000 documents); 20 keep 90 bits.
  */
 import { createHash } from 'node:crypto';

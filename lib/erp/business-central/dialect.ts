@@ -53,6 +53,7 @@ import type {
   PurchaseOrderLine,
 } from '../../model/types';
 import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
+import { isFinalRefusal } from '../http-errors';
 import { jsonNumber } from '../json-number';
 import type {
   BudgetAvailability,
@@ -289,7 +290,14 @@ class BusinessCentralDialect implements ErpDialect {
     }
   }
 
-  /** PATCH of the header with If-Match (also when only lines change, to test the version), then the lines. */
+  /**
+   * PATCH of the header with If-Match (also when only lines change, to test the version), then the lines
+   * replaced: every old line deleted, every new one posted, one request each (API v2.0 changes lines no other
+   * way). A line BC refuses part-way (an unknown VAT group, a blocked account) would leave the order with the
+   * new header and only some of the lines of either version, while the pack still holds the old version as the
+   * one applied and no retry comes; so the order is put back as it was (#restore) and the refusal thrown as it
+   * came.
+   */
   async #applyChange(
     id: string,
     current: Entity,
@@ -301,17 +309,85 @@ class BusinessCentralDialect implements ErpDialect {
     const path = `${await this.#purchaseOrderPath()}(${id})`;
     await this.#call({ method: 'PATCH', path, body: header, ifMatch }, ctx);
     if (lines !== undefined) {
-      for (const line of asEntities(current.purchaseOrderLines)) {
+      const removed: Entity[] = [];
+      try {
+        for (const line of asEntities(current.purchaseOrderLines)) {
+          await this.#call(
+            { method: 'DELETE', path: `${path}/purchaseOrderLines(${String(line.id)})`, ifMatch: etagOf(line) },
+            ctx,
+          );
+          removed.push(line);
+        }
+        for (const line of lines) {
+          await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: line }, ctx);
+        }
+      } catch (error) {
+        // Any other failure may have been applied: the retry of the whole change replaces the lines again.
+        if (!isFinalRefusal(error)) throw error;
+        throw await this.#restore(id, current, header, removed, error, ctx);
+      }
+    }
+    return this.#fetchPurchaseOrder(id, ctx);
+  }
+
+  /**
+   * Puts an order back as `current` held it after a change failed part-way: the lines added since are deleted
+   * (read again, so a line whose POST answered with an error but was saved goes too), the header fields the
+   * change patched get their old values back, and the old lines that were deleted are added again (they fitted
+   * before). A header field that no longer holds the change's value was changed by someone else meanwhile and
+   * is left as it is. Answers the error to throw: the failure as it came, or, when the order could not be put
+   * back, one that says so.
+   */
+  async #restore(
+    id: string,
+    current: Entity,
+    header: Entity,
+    removed: Entity[],
+    failure: unknown,
+    ctx: CallContext,
+  ): Promise<unknown> {
+    const path = `${await this.#purchaseOrderPath()}(${id})`;
+    const old = new Set(asEntities(current.purchaseOrderLines).map((line) => line.id));
+    try {
+      const now = await this.#fetchPurchaseOrder(id, ctx);
+      for (const line of asEntities(now.purchaseOrderLines).filter((each) => !old.has(each.id))) {
         await this.#call(
           { method: 'DELETE', path: `${path}/purchaseOrderLines(${String(line.id)})`, ifMatch: etagOf(line) },
           ctx,
         );
       }
-      for (const line of lines) {
-        await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: line }, ctx);
+      const back = Object.keys(header).filter((name) => now[name] === header[name] && now[name] !== current[name]);
+      let headerError: unknown;
+      if (back.length > 0) {
+        try {
+          // Every line written changes the order's ETag: the PATCH needs the one BC holds now.
+          const latest = await this.#fetchPurchaseOrder(id, ctx);
+          const body = Object.fromEntries(back.map((name) => [name, current[name]]));
+          await this.#call({ method: 'PATCH', path, body, ifMatch: etagOf(latest) }, ctx);
+        } catch (error) {
+          headerError = error; // the old lines are still added back: an order without its lines is worse
+        }
       }
+      for (const line of removed) {
+        await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: lineBody(line) }, ctx);
+      }
+      if (headerError !== undefined) throw headerError;
+      return failure;
+    } catch (restoreError) {
+      const original = isFinanceError(failure) ? failure : undefined;
+      return new FinanceError(
+        original?.code ?? 'ERP_REJECTED',
+        `${original?.message ?? String(failure)} The purchase order could not be put back as it was before this change (${
+          isFinanceError(restoreError) ? restoreError.message : String(restoreError)
+        }): check purchase order ${String(current.number)} in Business Central (vendor, dates and lines) against the last version the pack applied.`,
+        {
+          httpStatus: original?.httpStatus,
+          retryable: original?.retryable,
+          details: { ...original?.details, restored: false },
+          cause: failure,
+        },
+      );
     }
-    return this.#fetchPurchaseOrder(id, ctx);
   }
 
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
@@ -1280,6 +1356,20 @@ function sameLines(current: Entity[], desired: BcLine[]): boolean {
         JSON.stringify(Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode])))
     );
   });
+}
+
+/** A line as BC holds it, as the body that adds it again: what the pack writes, and the line type BC has. */
+function lineBody(line: Entity): Entity {
+  return {
+    lineType: line.lineType,
+    lineObjectNumber: line.lineObjectNumber,
+    description: line.description,
+    description2: line.description2,
+    quantity: line.quantity,
+    directUnitCost: line.directUnitCost,
+    ...readTaxCode(line),
+    dimensionSetLines: asEntities(line.dimensionSetLines).map((d) => ({ code: d.code, valueCode: d.valueCode })),
+  };
 }
 
 const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';

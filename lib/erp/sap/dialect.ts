@@ -11,8 +11,8 @@
  *   If-Match (the entity's `__metadata.etag`); changed lines are deleted (deletion code L) and added again;
  *   cancel is DELETE of the purchase order, which sets its deletion code [U, see API.md];
  * - a line's tax code is the item's `TaxCode` (2 characters, upper case) [S EDMX]; a longer one is refused;
- * - the lookup key is `CorrespncExternalReference` ("Your Reference", 12 characters) [S], holding the
- *   reference, or a digest of it when longer (lib/erp/reference.ts);
+ * - the lookup key is `CorrespncExternalReference` ("Your Reference", 12 characters, letter case kept: no
+ *   UpperCase display format) [S], holding the reference, or a digest of it when longer (lib/erp/reference.ts);
  * - errors keep `error.code`, `message.value` and `innererror.errordetails` (in details.erpMessages);
  *   availability-control refusals (BP/604, FCO_AVC_*) also carry details.budget = { status: 'exceeded' }.
  * The organisational data a PO needs (purchasing organisation and group, plant, material group, order
@@ -51,6 +51,7 @@ import type {
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
+import { isFinalRefusal } from '../http-errors';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
 import {
@@ -68,6 +69,7 @@ import { listSapMasterData, SAP_MASTER_DATA_SERVICES, type SapMasterDataConfig }
 import { budgetWarningsOf, sapMessagesOf, SapService } from './service';
 import {
   findSupplierInvoice,
+  findSupplierInvoicePosting,
   postSupplierInvoice,
   SUPPLIER_INVOICE_SERVICE,
   type SupplierInvoiceConfig,
@@ -262,7 +264,14 @@ class SapDialect implements ErpDialect {
     }
   }
 
-  /** PATCH of the header with If-Match (an empty one when only lines change), then items replaced. */
+  /**
+   * PATCH of the header with If-Match (an empty one when only lines change), then items replaced: the old ones
+   * deleted (deletion code L) and the new ones added, one request each. A refusal part-way (availability
+   * control, a bad account or WBS element) would leave the order with the new header and only some items of
+   * either version, while the pack still records the old version as applied; so the order is put back as it was
+   * (#restore) and the refusal thrown as it came. SAP's own answer to this is a $batch changeset (one LUW);
+   * this dialect does not send $batch yet.
+   */
   async #apply(
     number: string,
     current: Entity,
@@ -272,83 +281,96 @@ class SapDialect implements ErpDialect {
     ctx: CallContext,
   ): Promise<{ entity: Entity; budgetWarnings: ErpMessage[] }> {
     const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
+    // Checked before anything is written; numbered after every item the order ever had (deleted ones keep theirs).
+    const items = lines === undefined ? undefined : this.#items(lines, highestItem(allItems(current)));
     // Availability control judges the whole order on every write; the last write's warnings are the final word.
     let budgetWarnings = budgetWarningsOf(
       sapMessagesOf(await this.#po.write({ method: 'PATCH', path, body: header, ifMatch }, ctx)),
     );
-    if (lines !== undefined) {
-      const items = activeItems(current);
-      for (const item of items) {
-        const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
-        await this.#po.write(
-          { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
-          ctx,
-        );
-      }
-      const highest = allItems(current).reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
-      const added: Entity[] = [];
+    if (items !== undefined) {
+      const removed: Entity[] = [];
       try {
-        for (const item of this.#items(lines, highest)) {
+        for (const item of activeItems(current)) {
+          await this.#po.write({ method: 'DELETE', path: this.#itemPath(number, item), ifMatch: etagOf(item) }, ctx);
+          removed.push(item);
+        }
+        for (const item of items) {
           const response = await this.#po.write(
             { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
             ctx,
           );
-          added.push(this.#po.entity(response.data, 'the added item', 'PurchaseOrderItem'));
           budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
         }
       } catch (error) {
-        throw await this.#restoreLines(number, current, added, error, ctx);
+        // Any other failure may have been applied: the retry of the whole change replaces the items again.
+        if (!isFinalRefusal(error)) throw error;
+        throw await this.#restore(number, current, header, removed, error, ctx);
       }
     }
     return { entity: await this.#fetch(number, ctx), budgetWarnings };
   }
 
   /**
-   * A refused item (availability control, a bad account) after the old items were deleted would leave the order
-   * without its lines, while the pack still records the old version as applied. So the items added so far are
-   * deleted again and the old lines added back (they fitted before); the refusal is then thrown as it came.
-   * SAP's own answer to this is a $batch changeset (one LUW); this dialect does not send $batch yet.
+   * Puts an order back as `current` held it after a change failed part-way: the items added since are deleted
+   * (read again, so an item whose POST answered with an error but was saved goes too), the header fields the
+   * change patched get their old values back, and the old items that were deleted are added again (they fitted
+   * before). A header field that no longer holds the change's value was changed by someone else meanwhile and
+   * is left as it is. Answers the error to throw: the refusal as it came, or, when the order could not be put
+   * back, one that says so.
    */
-  async #restoreLines(
+  async #restore(
     number: string,
     current: Entity,
-    added: Entity[],
+    header: Entity,
+    removed: Entity[],
     refusal: unknown,
     ctx: CallContext,
   ): Promise<unknown> {
+    const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
+    const old = new Set(allItems(current).map((item) => String(item.PurchaseOrderItem)));
     try {
-      for (const item of added) {
-        const key = `PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}'`;
-        await this.#po.write(
-          { method: 'DELETE', path: `${this.#servicePath}/A_PurchaseOrderItem(${key})`, ifMatch: etagOf(item) },
-          ctx,
-        );
+      const now = await this.#fetch(number, ctx);
+      for (const item of activeItems(now).filter((each) => !old.has(String(each.PurchaseOrderItem)))) {
+        await this.#po.write({ method: 'DELETE', path: this.#itemPath(number, item), ifMatch: etagOf(item) }, ctx);
       }
-      const highest = [...allItems(current), ...added].reduce(
-        (max, item) => Math.max(max, Number(item.PurchaseOrderItem)),
-        0,
-      );
-      for (const item of this.#items(this.#canonical(current).lines, highest)) {
-        await this.#po.write(
-          {
-            method: 'POST',
-            path: `${this.#servicePath}/A_PurchaseOrder('${number}')/to_PurchaseOrderItem`,
-            body: item,
-          },
-          ctx,
-        );
+      const back = Object.keys(header).filter((name) => now[name] === header[name] && now[name] !== current[name]);
+      let headerError: unknown;
+      if (back.length > 0) {
+        try {
+          // Every item written changes the order's ETag: the PATCH needs the one SAP holds now.
+          const latest = await this.#fetch(number, ctx);
+          const body = Object.fromEntries(back.map((name) => [name, current[name]]));
+          await this.#po.write({ method: 'PATCH', path, body, ifMatch: etagOf(latest) }, ctx);
+        } catch (error) {
+          headerError = error; // the old items are still added back: an order without its lines is worse
+        }
       }
+      const currency = String(current.DocumentCurrency);
+      const lines = removed.map((item) => this.#canonicalLine(item, currency));
+      for (const item of this.#items(lines, highestItem(allItems(now)))) {
+        await this.#po.write({ method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item }, ctx);
+      }
+      if (headerError !== undefined) throw headerError;
       return refusal;
     } catch (restoreError) {
       const original = isFinanceError(refusal) ? refusal : undefined;
       return new FinanceError(
         original?.code ?? 'ERP_REJECTED',
-        `${original?.message ?? String(refusal)} The lines removed for this change could not be added back (${
+        `${original?.message ?? String(refusal)} The purchase order could not be put back as it was before this change (${
           isFinanceError(restoreError) ? restoreError.message : String(restoreError)
-        }): check purchase order ${number} in SAP.`,
-        { httpStatus: original?.httpStatus, details: { ...original?.details, linesRestored: false }, cause: refusal },
+        }): check purchase order ${number} in SAP (supplier, dates and items) against the last version the pack applied.`,
+        {
+          httpStatus: original?.httpStatus,
+          retryable: original?.retryable,
+          details: { ...original?.details, restored: false },
+          cause: refusal,
+        },
       );
     }
+  }
+
+  #itemPath(number: string, item: Entity): string {
+    return `${this.#servicePath}/A_PurchaseOrderItem(PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}')`;
   }
 
   async cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef> {
@@ -389,6 +411,11 @@ class SapDialect implements ErpDialect {
     return found ? { ...this.#ref(found), raw: found } : null;
   }
 
+  /** The ledger's lookup of a posting: a supplier invoice found must be this posting (findSupplierInvoicePosting). */
+  findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
+    return findSupplierInvoicePosting(this.#invoices, posting, ctx);
+  }
+
   async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
     return this.#canonical(await this.#fetch(documentId, ctx));
   }
@@ -408,8 +435,13 @@ class SapDialect implements ErpDialect {
     return { ...this.#canonical(entity), ...(budgetWarnings.length > 0 ? { budgetWarnings } : {}) };
   }
 
+  /**
+   * Your Reference as sent and looked up: the reference in its own letter case. CorrespncExternalReference has
+   * no sap:display-format="UpperCase" in the EDMX (DocumentCurrency, Supplier have it), so SAP keeps and compares
+   * it as written; upper-casing it would give coupa:po-1 and coupa:PO-1 one purchase order.
+   */
   #reference(externalReference: string): string {
-    return fitReference(externalReference, SAP_LENGTHS.CorrespncExternalReference, { upperCase: true });
+    return fitReference(externalReference, SAP_LENGTHS.CorrespncExternalReference);
   }
 
   /** Items numbered from `after` + 10 in steps of 10; a split line is distributed by amount (indicator 3). */
@@ -493,31 +525,7 @@ class SapDialect implements ErpDialect {
 
   #canonical(entity: Entity): ErpPurchaseOrder {
     const currency = String(entity.DocumentCurrency);
-    const lines: PurchaseOrderLine[] = activeItems(entity).map((item) => {
-      const { quantity, unitPrice, amount } = this.#priced(item, currency);
-      const assignments =
-        isRecord(item.to_AccountAssignment) && Array.isArray(item.to_AccountAssignment.results)
-          ? item.to_AccountAssignment.results.filter(isRecord)
-          : [];
-      const split = assignments.length > 1;
-      return {
-        lineId: String(item.PurchaseOrderItem),
-        description: String(item.PurchaseOrderItemText ?? ''),
-        ...(typeof item.TaxCode === 'string' && item.TaxCode !== '' ? { taxCode: item.TaxCode } : {}),
-        quantity,
-        unitOfMeasure: String(item.PurchaseOrderQuantityUnit),
-        unitPrice,
-        amount,
-        accountAssignments: assignments.map((a) => ({
-          dimensions: {
-            glAccount: String(a.GLAccount),
-            ...(a.CostCenter ? { costCenter: String(a.CostCenter) } : {}),
-            ...(a.WBSElement ? { project: String(a.WBSElement) } : {}),
-          },
-          ...(split ? { amount: money(scaled(String(a.PurgDocNetAmount), currency), currency) } : {}),
-        })),
-      };
-    });
+    const lines = activeItems(entity).map((item) => this.#canonicalLine(item, currency));
     const total = lines.reduce((sum, line) => sum + minorOf(line.amount), 0n);
     return {
       erpRef: this.#ref(entity),
@@ -528,6 +536,32 @@ class SapDialect implements ErpDialect {
       total: fromMinorUnits(total, currency),
       status: entity.PurchasingDocumentDeletionCode === 'L' ? 'cancelled' : 'open',
       lines,
+    };
+  }
+
+  #canonicalLine(item: Entity, currency: string): PurchaseOrderLine {
+    const { quantity, unitPrice, amount } = this.#priced(item, currency);
+    const assignments =
+      isRecord(item.to_AccountAssignment) && Array.isArray(item.to_AccountAssignment.results)
+        ? item.to_AccountAssignment.results.filter(isRecord)
+        : [];
+    const split = assignments.length > 1;
+    return {
+      lineId: String(item.PurchaseOrderItem),
+      description: String(item.PurchaseOrderItemText ?? ''),
+      ...(typeof item.TaxCode === 'string' && item.TaxCode !== '' ? { taxCode: item.TaxCode } : {}),
+      quantity,
+      unitOfMeasure: String(item.PurchaseOrderQuantityUnit),
+      unitPrice,
+      amount,
+      accountAssignments: assignments.map((a) => ({
+        dimensions: {
+          glAccount: String(a.GLAccount),
+          ...(a.CostCenter ? { costCenter: String(a.CostCenter) } : {}),
+          ...(a.WBSElement ? { project: String(a.WBSElement) } : {}),
+        },
+        ...(split ? { amount: money(scaled(String(a.PurgDocNetAmount), currency), currency) } : {}),
+      })),
     };
   }
 
@@ -694,6 +728,11 @@ function etagOf(entity: Entity): string {
     throw new FinanceError('ERP_UNAVAILABLE', 'SAP answered an entity without __metadata.etag.', { retryable: false });
   }
   return metadata.etag;
+}
+
+/** The highest item number among `items`: SAP never numbers a new item like one it has, deleted or not. */
+function highestItem(items: Entity[]): number {
+  return items.reduce((max, item) => Math.max(max, Number(item.PurchaseOrderItem)), 0);
 }
 
 function allItems(entity: Entity): Entity[] {

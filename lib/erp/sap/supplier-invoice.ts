@@ -18,7 +18,10 @@
  * Idempotency: the lookup key is the header's Reference, SupplierInvoiceIDByInvcgParty (16 characters), holding
  * the external reference or its digest (lib/erp/reference.ts); SAP's duplicate invoice check (same reference,
  * invoicing party and company code) refuses a second one as a backstop. Posted invoices are not changed: a
- * correction is a reversal in SAP.
+ * correction is a reversal in SAP. So an invoice found under the reference is this posting only when it holds
+ * the posting's gross amount, currency and invoicing party; anything else (an earlier version of the report
+ * with other amounts, another document whose reference differs only in letter case) is an ERP_CONFLICT for a
+ * person, never "posted".
  */
 import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
 import { FinanceError } from '../../errors';
@@ -57,8 +60,20 @@ export interface SupplierInvoiceConfig {
   service: SapService;
 }
 
+/**
+ * The Reference as SAP keeps it: upper case. Published copies of the service's metadata give
+ * SupplierInvoiceIDByInvcgParty sap:display-format="UpperCase" [3P, no EDMX in specs], unlike the purchase
+ * order's Your Reference; sent otherwise, the lookup would not find what SAP stored. References that differ only
+ * in letter case share a Reference: the amount, currency and party check of findSupplierInvoicePosting stops
+ * such a second document.
+ */
 function reference(externalReference: string): string {
   return fitReference(externalReference, SUPPLIER_INVOICE_LENGTHS.SupplierInvoiceIDByInvcgParty, { upperCase: true });
+}
+
+/** Who the invoice is owed to: the employee for an expense report, the supplier (else the employee) for a payable. */
+function invoicingParty(posting: PostingRequest): string | undefined {
+  return posting.kind === 'journal' ? posting.employeeId : (posting.supplierId ?? posting.employeeId);
 }
 
 function invalid(problem: string): FinanceError {
@@ -103,7 +118,7 @@ export async function findSupplierInvoice(
   config: SupplierInvoiceConfig,
   externalReference: string,
   ctx: CallContext,
-): Promise<FoundDocument | null> {
+): Promise<(FoundDocument & PostingRef) | null> {
   const { service } = config;
   const { data } = await service.read(
     {
@@ -119,12 +134,67 @@ export async function findSupplierInvoice(
   return found ? { ...refOf(config, found), raw: found } : null;
 }
 
+/**
+ * The supplier invoice under the posting's Reference, checked to be this posting (see the module comment): the
+ * lookup before a post, and the ledger's lookup (ErpDialect.findPosting).
+ */
+export async function findSupplierInvoicePosting(
+  config: SupplierInvoiceConfig,
+  posting: PostingRequest,
+  ctx: CallContext,
+): Promise<(FoundDocument & PostingRef) | null> {
+  const found = await findSupplierInvoice(config, posting.externalReference, ctx);
+  if (found) requireSamePosting(config, found, posting);
+  return found;
+}
+
+function requireSamePosting(
+  config: SupplierInvoiceConfig,
+  found: FoundDocument & PostingRef,
+  posting: PostingRequest,
+): void {
+  const expected = fromMinorUnits(
+    posting.lines.reduce((sum, line) => sum + minorOf(line.amount), 0n),
+    posting.currency,
+  );
+  const party = invoicingParty(posting);
+  const raw = (found.raw ?? {}) as Record<string, unknown>;
+  const foundParty = typeof raw.InvoicingParty === 'string' ? raw.InvoicingParty : undefined;
+  const sameTotal =
+    found.total !== undefined &&
+    found.total.currency === expected.currency &&
+    minorOf(found.total) === minorOf(expected);
+  const sameParty = party === undefined || foundParty === undefined || sameSupplier(foundParty, party);
+  if (sameTotal && sameParty) return;
+  const booked = found.total ? `${found.total.amount} ${found.total.currency}` : 'an amount the dialect cannot read';
+  throw new FinanceError(
+    'ERP_CONFLICT',
+    `ERP "${config.system}" (SAP S/4HANA) has supplier invoice ${String(found.number)} under Reference ${reference(posting.externalReference)} (external reference "${posting.externalReference}") for ${booked}${foundParty ? `, invoicing party ${foundParty}` : ''}, but this posting is ${expected.amount} ${expected.currency}${party ? ` for ${party}` : ''}: it is an earlier version of this document or another document, and SAP does not change a posted invoice. Nothing was posted. Do not retry: compare that invoice in SAP with the document, reverse it or post the difference by hand, then mark the posting as done.`,
+    {
+      retryable: false,
+      details: {
+        supplierInvoice: found.documentId,
+        booked: found.total,
+        expected,
+        ...(foundParty ? { bookedInvoicingParty: foundParty } : {}),
+        ...(party ? { invoicingParty: party } : {}),
+      },
+    },
+  );
+}
+
+/** The same supplier number: SAP answers a numeric one without the leading zeros it keeps (ALPHA conversion). */
+function sameSupplier(a: string, b: string): boolean {
+  const plain = (value: string) => (/^\d+$/.test(value) ? value.replace(/^0+(?=\d)/, '') : value);
+  return plain(a) === plain(b);
+}
+
 export async function postSupplierInvoice(
   config: SupplierInvoiceConfig,
   posting: PostingRequest,
   ctx: CallContext,
 ): Promise<PostingRef> {
-  const party = posting.kind === 'journal' ? posting.employeeId : (posting.supplierId ?? posting.employeeId);
+  const party = invoicingParty(posting);
   if (!party) {
     throw invalid(
       posting.kind === 'journal'
@@ -133,7 +203,7 @@ export async function postSupplierInvoice(
     );
   }
   if (posting.lines.length === 0) throw invalid('there are no lines to post');
-  const existing = await findSupplierInvoice(config, posting.externalReference, ctx);
+  const existing = await findSupplierInvoicePosting(config, posting, ctx);
   if (existing) return existing;
   refuseTaxCodedExpenseLines(
     posting,

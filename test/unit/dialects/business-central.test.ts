@@ -4,6 +4,7 @@
  * reference page), postings (journal and purchase invoice, once), budgets computed from budget entries,
  * actuals and open orders, master data paging, and BC's errors kept in the pack's codes.
  */
+import type { ErpHttp, ErpRequest, ErpResponse } from '../../../lib/erp/client';
 import { createDialect } from '../../../lib/erp/dialect';
 import { FinanceError } from '../../../lib/errors';
 import type { PurchaseOrder } from '../../../lib/model/types';
@@ -13,6 +14,25 @@ import { ctx, currentPeriod, startDialectRig, today, type DialectRig } from './h
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
+
+/** Passes requests on, but refuses (400) every order line POST from the `from`th on, as BC would a blocked account. */
+/** Fails every line POST from the `from`th on: with a refusal (400), or with `failure`. */
+class RefusingLines implements ErpHttp {
+  #lines = 0;
+  constructor(
+    private readonly inner: ErpHttp,
+    private readonly from: number,
+    private readonly failure = () =>
+      new FinanceError('ERP_REJECTED', 'ERP "bc" answered 400: The G/L Account 6300 is blocked.', { httpStatus: 400 }),
+  ) {}
+
+  request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
+    if (request.method === 'POST' && request.path.endsWith('/purchaseOrderLines') && ++this.#lines >= this.from) {
+      return Promise.reject(this.failure());
+    }
+    return this.inner.request<T>(request);
+  }
+}
 
 function bcConnection(referenceApi?: string) {
   return (url: string) => ({
@@ -143,6 +163,78 @@ describe('Business Central dialect against the BC simulator', () => {
         accountAssignments: [{ dimensions: { glAccount: '6000', costCenter: 'CC-200', project: 'PRJ-2001' } }],
       }),
     ]);
+  });
+
+  it('puts the order back as it was (vendor, date and lines) when BC refuses a line part-way through a change', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7785:1';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    const before = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    // Version 2: another vendor and date, L1's quantity changed, and a line with a VAT group BC does not know (tax
+    // codes are not in BC's published master data, so only BC can refuse it): refused after the old lines went.
+    const revision = purchaseOrder(reference, {
+      supplierId: 'SUP-1002',
+      orderDate: '2026-01-20',
+      lines: [
+        line({
+          lineId: 'L1',
+          quantity: '3',
+          unitPrice: eur('150.00'),
+          amount: eur('450.00'),
+          accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }],
+        }),
+        line({
+          lineId: 'L3',
+          taxCode: 'VAT-XX',
+          accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }],
+        }),
+      ],
+    });
+    const refused = await rig.dialect.upsertPurchaseOrder(revision, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400 });
+    expect((refused as FinanceError).details).not.toHaveProperty('restored');
+    const after = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    expect({ ...after, erpRef: undefined }).toEqual({ ...before, erpRef: undefined });
+    expect(after).toMatchObject({ supplierId: 'SUP-1001', orderDate: today(), total: eur('400.00') });
+  });
+
+  it('says so when an order cannot be put back after a refused change', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7786:1';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    // From the second line of the change on, BC refuses every line: the old ones cannot be added back either.
+    const dialect = createDialect('business-central', new RefusingLines(rig.http, 2), {
+      baseUrl: rig.sandbox.url,
+      ...bcConnection('finsync/finance/v1.0')(rig.sandbox.url),
+    });
+    const revision = purchaseOrder(reference, { supplierId: 'SUP-1002' });
+    revision.lines[0] = { ...revision.lines[0], quantity: '3', amount: eur('450.00') };
+    const refused = await dialect.upsertPurchaseOrder(revision, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400, details: { restored: false } });
+    expect((refused as Error).message).toMatch(/could not be put back .*check purchase order \d+ in Business Central/);
+    // The vendor went back before the lines were tried.
+    expect((await rig.dialect.getPurchaseOrder(created.documentId, ctx)).supplierId).toBe('SUP-1001');
+  });
+
+  it('leaves a change cut off by a 503 part-way to its retry: nothing is put back, the error is thrown as it came', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7787:1';
+    const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
+    const unavailable = new FinanceError('ERP_UNAVAILABLE', 'ERP "bc" answered 503.', {
+      httpStatus: 503,
+      retryable: true,
+    });
+    const dialect = createDialect('business-central', new RefusingLines(rig.http, 1, () => unavailable), {
+      baseUrl: rig.sandbox.url,
+      ...bcConnection('finsync/finance/v1.0')(rig.sandbox.url),
+    });
+    const revision = purchaseOrder(reference, { supplierId: 'SUP-1002' });
+    revision.lines[0] = { ...revision.lines[0], quantity: '3', amount: eur('450.00') };
+    await expect(dialect.upsertPurchaseOrder(revision, ctx)).rejects.toBe(unavailable);
+    // The line POST may have been applied: the retry of the whole change (same header, all lines) finishes it.
+    expect((await rig.dialect.getPurchaseOrder(created.documentId, ctx)).supplierId).toBe('SUP-1002');
+    const retried = await rig.dialect.upsertPurchaseOrder(revision, ctx);
+    expect(await rig.dialect.getPurchaseOrder(retried.documentId, ctx)).toMatchObject({
+      supplierId: 'SUP-1002',
+      total: eur('550.00'), // L1 now 3 x 150.00, L2 100.00
+    });
   });
 
   it('cancels by deleting the unposted order with If-Match, and a second cancel still succeeds', async () => {

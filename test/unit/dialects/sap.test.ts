@@ -3,11 +3,34 @@
  * simulator: CSRF token and cookies (fetched once, again after a 403), deep insert, PATCH with If-Match,
  * deletion as cancel, lookup by CorrespncExternalReference, availability control and errordetails kept.
  */
+import type { ErpHttp, ErpRequest, ErpResponse } from '../../../lib/erp/client';
+import { createDialect } from '../../../lib/erp/dialect';
+import { FinanceError } from '../../../lib/errors';
 import { sapStoreOf } from '../../../lib/sandbox/sap/api';
 import { ctx, startDialectRig, today, type DialectRig } from './harness';
 import { line, sapConnection, sapPurchaseOrder } from './sap-fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
+
+/** Passes requests on, but refuses (400) every item POST from the `from`th on, as SAP would a blocked account. */
+class RefusingItems implements ErpHttp {
+  #items = 0;
+  constructor(
+    private readonly inner: ErpHttp,
+    private readonly from: number,
+  ) {}
+
+  request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
+    if (request.method === 'POST' && request.path.endsWith('/to_PurchaseOrderItem') && ++this.#items >= this.from) {
+      return Promise.reject(
+        new FinanceError('ERP_REJECTED', 'ERP "sap" answered 400: G/L account 6300 is blocked for posting', {
+          httpStatus: 400,
+        }),
+      );
+    }
+    return this.inner.request<T>(request);
+  }
+}
 
 describe('SAP S/4HANA dialect against the SAP simulator', () => {
   let rig: DialectRig;
@@ -117,6 +140,75 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
     expect(
       order.find((o) => o.PurchaseOrder === created.documentId)?.items.map((i) => i.PurchasingDocumentDeletionCode),
     ).toEqual(['L', 'L', '']);
+  });
+
+  it('puts the order back as it was (supplier, date and items) when SAP refuses an item part-way through a change', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9005:1';
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    const before = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    // Version 2: another supplier and date, L1's quantity changed, and an item on a WBS element SAP does not know
+    // (projects are not read from SAP, so only SAP can refuse it): refused after the old items were deleted.
+    const revision = sapPurchaseOrder(reference, {
+      supplierId: 'SUP-1002',
+      orderDate: '2026-01-20',
+      lines: [
+        line({
+          lineId: 'L1',
+          quantity: '3',
+          unitPrice: eur('150.00'),
+          amount: eur('450.00'),
+          accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }],
+        }),
+        line({ lineId: 'L3', accountAssignments: [{ dimensions: { glAccount: '6300', project: 'WBS-NOPE' } }] }),
+      ],
+    });
+    const refused = await rig.dialect.upsertPurchaseOrder(revision, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400 });
+    expect((refused as FinanceError).details).not.toHaveProperty('restored');
+    const after = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
+    // The items added back have new numbers (SAP never reuses one); everything else is as before.
+    const content = (po: typeof before) => ({
+      ...po,
+      erpRef: undefined,
+      lines: po.lines.map((each) => ({ ...each, lineId: undefined })),
+    });
+    expect(content(after)).toEqual(content(before));
+    expect(after).toMatchObject({ supplierId: 'SUP-1001', orderDate: today(), total: eur('400.00') });
+  });
+
+  it('says so when an order cannot be put back after a refused change', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9006:1';
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    // From the second item of the change on, SAP refuses every item: the old ones cannot be added back either.
+    const dialect = createDialect('sap', new RefusingItems(rig.http, 2), {
+      baseUrl: rig.sandbox.url,
+      ...sapConnection()(),
+    });
+    const revision = sapPurchaseOrder(reference, { supplierId: 'SUP-1002' });
+    revision.lines[1] = { ...revision.lines[1], quantity: '2', amount: eur('200.00') };
+    const refused = await dialect.upsertPurchaseOrder(revision, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400, details: { restored: false } });
+    expect((refused as Error).message).toMatch(
+      new RegExp(`could not be put back .*check purchase order ${created.documentId} in SAP`),
+    );
+    // The supplier went back before the items were tried.
+    expect((await rig.dialect.getPurchaseOrder(created.documentId, ctx)).supplierId).toBe('SUP-1001');
+  });
+
+  it('keeps the letter case of Your Reference: references that differ only in case are two purchase orders', async () => {
+    const lower = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder('PO-abc'), ctx);
+    const upper = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder('PO-ABC', { supplierId: 'SUP-1002' }), ctx);
+    expect(upper.action).toBe('created');
+    expect(upper.documentId).not.toBe(lower.documentId);
+    const sent = rig.http.exchanges
+      .filter((e) => e.request.method === 'POST' && e.request.path.endsWith('/A_PurchaseOrder'))
+      .map((e) => (e.request.body as { CorrespncExternalReference: string }).CorrespncExternalReference);
+    expect(sent.slice(-2)).toEqual(['PO-abc', 'PO-ABC']);
+    expect(await rig.dialect.getPurchaseOrder(lower.documentId, ctx)).toMatchObject({
+      externalReference: 'PO-abc',
+      supplierId: 'SUP-1001',
+    });
+    expect((await rig.dialect.findByReference('purchaseOrder', 'PO-ABC', ctx))?.documentId).toBe(upper.documentId);
   });
 
   it('cancels by deleting the purchase order (deletion code L); a second cancel sends nothing', async () => {
@@ -318,6 +410,57 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
     expect(await rig.dialect.findByReference('posting', 'never-posted', ctx)).toBeNull();
     const invoices = (sapStoreOf(rig.sandbox.state).snapshot().supplierInvoices as unknown[]).length;
     expect(invoices).toBe(1);
+  });
+
+  it('does not answer "posted" for a revised report whose Reference holds an invoice with other amounts', async () => {
+    const base = {
+      kind: 'journal' as const,
+      externalReference: 'concur:RPT-REV-1',
+      employeeId: 'E1017',
+      postingDate: today(),
+      currency: 'EUR',
+    };
+    const item = (lineId: string, amount: string) => ({
+      lineId,
+      amount: eur(amount),
+      dimensions: { costCenter: 'CC-400', glAccount: '6000' },
+    });
+    const v1 = { ...base, lines: [item('1', '100.00')] };
+    const v2 = { ...base, lines: [item('1', '100.00'), item('2', '80.00')] };
+    const posted = await rig.dialect.post(v1, ctx);
+    const writes = rig.http.exchanges.filter((e) => e.request.method === 'POST').length;
+    const refused = await rig.dialect.post(v2, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'ERP_CONFLICT',
+      retryable: false,
+      details: { supplierInvoice: posted.documentId, booked: eur('100.00'), expected: eur('180.00') },
+    });
+    expect((refused as Error).message).toMatch(/for 100\.00 EUR.*this posting is 180\.00 EUR.*Do not retry/);
+    expect(rig.http.exchanges.filter((e) => e.request.method === 'POST').length).toBe(writes);
+    // The ledger's lookup says the same; the version that was posted is found.
+    await expect(rig.dialect.findPosting!(v2, ctx)).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
+    expect(await rig.dialect.findPosting!(v1, ctx)).toMatchObject({ number: posted.number, total: eur('100.00') });
+  });
+
+  it("sends the supplier invoice Reference upper-cased as SAP keeps it, and takes no other party's invoice for posted", async () => {
+    const posting = (externalReference: string, employeeId: string) => ({
+      kind: 'journal' as const,
+      externalReference,
+      employeeId,
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [{ lineId: '1', amount: eur('42.00'), dimensions: { costCenter: 'CC-400', glAccount: '6000' } }],
+    });
+    const posted = await rig.dialect.post(posting('concur:rpt-9', 'E1017'), ctx);
+    const sent = rig.http.exchanges.filter(
+      (e) => e.request.method === 'POST' && e.request.path.endsWith('/A_SupplierInvoice'),
+    );
+    expect((sent.at(-1)?.request.body as Record<string, unknown>).SupplierInvoiceIDByInvcgParty).toBe('CONCUR:RPT-9');
+    // Another employee's report whose reference differs only in case meets the same Reference, same amount.
+    await expect(rig.dialect.post(posting('concur:RPT-9', 'E1010'), ctx)).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      details: { supplierInvoice: posted.documentId, bookedInvoicingParty: 'E1017', invoicingParty: 'E1010' },
+    });
   });
 
   it("refuses postings SAP would refuse, before or at the write, with SAP's messages", async () => {
