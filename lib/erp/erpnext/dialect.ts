@@ -11,9 +11,10 @@
  *   cancel is `docstatus: 2`. The version is the document's `modified`: a PUT with an older one fails with
  *   TimestampMismatchError, reported as ERP_CONFLICT 412. An id that names a cancelled order stands for its
  *   live amendment (followed down `amended_from`), so a change retried after a lost answer continues with
- *   the amendment an earlier attempt left instead of amending the original twice. One item per account
- *   assignment (an item has one cost center and project); amounts and quantities travel as JSON numbers of
- *   at most 15 significant digits (jsonNumber);
+ *   the amendment an earlier attempt left instead of amending the original twice. A change ERPNext refuses
+ *   (after the cancel, which cannot be undone) is answered by submitting the previous version again as the
+ *   amendment (#putBack). One item per account assignment (an item has one cost center and project);
+ *   amounts and quantities travel as JSON numbers of at most 15 significant digits (jsonNumber);
  * - the lookup key is a Custom Field on Purchase Order (default `custom_external_ref`, Data, 140 characters;
  *   README says how to add it); expenses are Journal Entries whose Reference Number `cheque_no` (with
  *   `cheque_date`) holds the reference, balanced on the configured payable account, in the Company's
@@ -22,7 +23,9 @@
  *   to the posting's supplier or, for an expense report, the employee's own Supplier (found by a Custom Field
  *   on Supplier, default `custom_employee`), keyed by Supplier Invoice No `bill_no` (Data, 140) with
  *   `bill_date`, inserted as a draft and submitted (`docstatus: 1`); `credit_to` is left to ERPNext's party
- *   account. A submit that meets TimestampMismatchError reads the draft again and submits it once more;
+ *   account. A submit that meets TimestampMismatchError reads the draft again and submits it once more. A
+ *   journal or invoice found under the reference (or a draft left) that holds another total than the posting
+ *   is ERP_CONFLICT, never "posted" nor submitted;
  * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
  *   accumulated monthly budget to the end of the period, less GL Entries (actuals) and submitted purchase
  *   order items (commitments) of the fiscal year; its action (Stop / Warn / Ignore) travels as an ERP
@@ -37,7 +40,7 @@
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
-import { allocate, fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import { allocate, fromMinorUnits, minorOf, money, splitByPercent, sum } from '../../model/money';
 import type {
   BudgetCheckRequest,
   Dimensions,
@@ -66,6 +69,7 @@ import type {
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
+import { isFinalRefusal } from '../http-errors';
 import { jsonNumber } from '../json-number';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
@@ -166,20 +170,90 @@ class ErpnextDialect implements ErpDialect {
   /**
    * Cancels the submitted order (with its version) and submits its amendment. Three writes: an answer lost
    * after any of them is picked up by the next call through #currentPurchaseOrder, which continues with the
-   * amendment instead of amending the (by then cancelled) original a second time.
+   * amendment instead of amending the (by then cancelled) original a second time. An amendment ERPNext
+   * refuses is answered by #putBack, so the previous version stays in force.
+   *
+   * The cancel has to come first, and nothing can be checked by ERPNext before it: Frappe refuses to insert an
+   * amendment of a document that is not cancelled ("cannot be amended because it is not cancelled",
+   * Document.validate_amended_from, frappe/frappe#28617, in v15 and later) [S]; a cancelled document takes no
+   * further change, so a cancel cannot be undone (check_docstatus_transition) [S]; and the budget check that
+   * refuses most revisions runs only when the order is submitted [S erpnext purchase_order.py on_submit].
    */
   async #amend(current: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
     await this.#put(PO, current, { docstatus: 2, modified: version }, ctx);
-    const draft = await this.#insert(PO, { ...desired, amended_from: current.name }, ctx);
-    return this.#submit(PO, draft, ctx);
+    let draft: Doc | undefined;
+    try {
+      draft = await this.#insert(PO, { ...desired, amended_from: current.name }, ctx);
+      return await this.#submit(PO, draft, ctx);
+    } catch (error) {
+      throw await this.#putBack(current, draft, error, ctx);
+    }
   }
 
   /** Brings a draft to the desired content (only when it differs; `version` guards that save) and submits it. */
   async #finishDraft(draft: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
-    const current = sameOrder(draft, desired)
-      ? draft
-      : await this.#put(PO, draft, { ...desired, modified: version }, ctx);
-    return this.#submit(PO, current, ctx);
+    let latest = draft;
+    try {
+      if (!sameOrder(draft, desired)) latest = await this.#put(PO, draft, { ...desired, modified: version }, ctx);
+      return await this.#submit(PO, latest, ctx);
+    } catch (error) {
+      // The draft amendment an earlier attempt left: the order it amends is cancelled and holds the version in force.
+      const amended =
+        isRefused(error) && draft.amended_from ? await this.#get(PO, String(draft.amended_from), ctx) : undefined;
+      if (amended?.docstatus !== 2) throw error;
+      throw await this.#putBack(amended, latest, error, ctx);
+    }
+  }
+
+  /**
+   * ERPNext refused the amendment of `cancelled` (its insert, save or submit), after `cancelled` was cancelled
+   * for it: left so, no order would be in force while the pack still holds the previous version as open. So
+   * the previous version is submitted again as the amendment: the refused draft, when there is one, is brought
+   * back to the cancelled order's content, else an amendment with that content is inserted. Its budget fits,
+   * as the cancelled order no longer counts. Answers the error to throw: the refusal (still a refusal to the
+   * pack), naming the order that holds the previous version; or, when that failed too, an ERP_CONFLICT for a
+   * person. Only a refusal proves the write was not applied: after a lost answer it may have been, and the
+   * retry continues with what it left (#currentPurchaseOrder), so any other error is answered as it is.
+   */
+  async #putBack(cancelled: Doc, draft: Doc | undefined, refusal: unknown, ctx: CallContext): Promise<unknown> {
+    if (!isRefused(refusal)) return refusal;
+    const previous = orderContent(cancelled, this.#referenceField);
+    let restored: Doc;
+    try {
+      const ready = !draft
+        ? await this.#insert(PO, { ...previous, amended_from: cancelled.name }, ctx)
+        : sameOrder(draft, previous)
+          ? draft
+          : await this.#put(PO, draft, { ...previous, modified: draft.modified }, ctx);
+      restored = await this.#submit(PO, ready, ctx);
+    } catch (failure) {
+      const why = isFinanceError(failure) ? failure.message : String(failure);
+      return new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (ERPNext) refused the change of Purchase Order ${String(cancelled.name)} after the order was cancelled for it (ERPNext changes a submitted order by cancelling it and submitting an amendment): ${refusal.message}. Submitting the previous version again as its amendment failed too (${why}), so no submitted order may hold this purchase order now${draft ? `; draft ${String(draft.name)} is left` : ''}. In ERPNext, amend ${String(cancelled.name)} with its previous content (or correct${draft ? ' and submit the draft' : ' the change'}) and submit it, then resolve the dead letter.`,
+        {
+          retryable: false,
+          details: {
+            documentId: String(cancelled.name),
+            vendorCode: 'AMENDMENT_NOT_RESTORED',
+            refusal: { code: refusal.code, message: refusal.message },
+            failure: isFinanceError(failure) ? { code: failure.code, message: failure.message } : why,
+          },
+          cause: refusal,
+        },
+      );
+    }
+    return new FinanceError(
+      refusal.code,
+      `${refusal.message} The change was not applied: ERPNext had cancelled Purchase Order ${String(cancelled.name)} to amend it and a cancel cannot be undone, so its previous version was submitted again as ${String(restored.name)}.`,
+      {
+        httpStatus: refusal.httpStatus,
+        retryable: refusal.retryable,
+        retryAfterMs: refusal.retryAfterMs,
+        details: { ...refusal.details, cancelled: String(cancelled.name), restoredAs: String(restored.name) },
+        cause: refusal,
+      },
+    );
   }
 
   /**
@@ -493,6 +567,7 @@ class ErpnextDialect implements ErpDialect {
       await this.#requireCompanyCurrency(currency, `Journal posting ${posting.externalReference}`, ctx);
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findJournal(reference, ctx);
+    if (existing) await this.#requireSameTotal(existing, 'Journal Entry', posting, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
     refuseTaxCodedExpenseLines(posting, 'an ERPNext Journal Entry (its account rows have no tax field)');
     let draft = existing;
@@ -529,7 +604,7 @@ class ErpnextDialect implements ErpDialect {
         ctx,
       );
     }
-    return this.#postingRef(await this.#submitOnce('Journal Entry', draft, ctx));
+    return this.#postingRef(await this.#submitOnce('Journal Entry', draft, posting, ctx));
   }
 
   /**
@@ -537,11 +612,12 @@ class ErpnextDialect implements ErpDialect {
    * keyed by Supplier Invoice No `bill_no` (Data, 140) with `bill_date`, one item per line on the line's
    * expense account, cost center and project. `credit_to` is left to ERPNext, which takes the supplier's (or
    * the company's default) payable account. Lookup before insert; a draft left by an earlier attempt is
-   * submitted, not inserted again.
+   * submitted, not inserted again, when it holds the posting's total (#requireSameTotal).
    */
   async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findInvoice(reference, ctx);
+    if (existing) await this.#requireSameTotal(existing, PI, posting, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
     refuseTaxCodedExpenseLines(
       posting,
@@ -582,7 +658,7 @@ class ErpnextDialect implements ErpDialect {
         ctx,
       );
     }
-    return this.#postingRef(await this.#submitOnce(PI, draft, ctx));
+    return this.#postingRef(await this.#submitOnce(PI, draft, posting, ctx));
   }
 
   /** The Supplier paid: the posting's supplier, else the Supplier whose employee field names the employee. */
@@ -624,18 +700,59 @@ class ErpnextDialect implements ErpDialect {
 
   /**
    * Submits the draft; when someone saved it in between (TimestampMismatchError, 412 here) it is read again
-   * and submitted with its new `modified`, or taken as it is when that save already submitted it.
+   * and submitted with its new `modified`, or taken as it is when that save already submitted it; either only
+   * while it still holds the posting's total, as that save may have changed it.
    */
-  async #submitOnce(doctype: string, draft: Doc, ctx: CallContext): Promise<Doc> {
+  async #submitOnce(doctype: string, draft: Doc, posting: PostingRequest, ctx: CallContext): Promise<Doc> {
     try {
       return await this.#submit(doctype, draft, ctx);
     } catch (error) {
       if (!isStale(error)) throw error;
       const current = await this.#get(doctype, String(draft.name), ctx);
       if (!current) throw error;
+      await this.#requireSameTotal(current, doctype, posting, ctx);
       if (current.docstatus === 1) return current;
       return this.#submit(doctype, current, ctx);
     }
+  }
+
+  /**
+   * A journal or invoice found under the posting's reference is this posting only when it holds the posting's
+   * total (the dialect contract, ErpDialect.findPosting): another total is an earlier version of the report
+   * (or a document changed in ERPNext), and answering it as posted, or submitting it when it is a draft, would
+   * book amounts the report no longer has. A journal's total is `total_debit`, in the company's currency; an
+   * invoice's is `grand_total`, in its own.
+   */
+  async #requireSameTotal(doc: Doc, doctype: string, posting: PostingRequest, ctx: CallContext): Promise<void> {
+    const want = sum(
+      posting.lines.map((line) => line.amount),
+      posting.currency,
+    );
+    const invoice = doctype === PI;
+    const currency = invoice ? String(doc.currency) : await this.#currencyOfCompany(ctx);
+    const held = this.#money(
+      invoice ? doc.grand_total : doc.total_debit,
+      currency,
+      invoice ? 'grand_total' : 'total_debit',
+    );
+    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return;
+    const draft = doc.docstatus === 0;
+    const name = String(doc.name);
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (ERPNext) already holds ${draft ? 'draft ' : ''}${doctype} ${name} for ${posting.externalReference}, totalling ${held.amount} ${held.currency}, but this posting totals ${want.amount} ${want.currency}: ${name} holds an earlier version of the document, or was changed in ERPNext, so it was ${draft ? 'not submitted' : 'not taken as this posting'} and nothing was written. Do not retry: compare ${name} in ERPNext with the document; to book this version, ${draft ? 'delete the draft' : `cancel ${name}`} in ERPNext and replay the posting; if ${name} is right, mark the posting as done.`,
+      {
+        retryable: false,
+        details: {
+          documentId: name,
+          doctype,
+          docstatus: doc.docstatus,
+          externalReference: posting.externalReference,
+          booked: held,
+          expected: want,
+        },
+      },
+    );
   }
 
   async #findJournal(reference: string, ctx: CallContext): Promise<Doc | undefined> {
@@ -664,6 +781,21 @@ class ErpnextDialect implements ErpDialect {
         : {}),
       postedAt: String(doc.modified),
     };
+  }
+
+  /**
+   * The ledger's lookup of a posting (ErpDialect.findPosting): a submitted document of the posting's kind that
+   * holds its total; another total is an ERP_CONFLICT (#requireSameTotal). A draft is not a posting: null, and
+   * post() checks it and submits it. A lookup writes nothing.
+   */
+  async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
+    const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
+    const doctype = posting.kind === 'payable' ? PI : 'Journal Entry';
+    const doc =
+      posting.kind === 'payable' ? await this.#findInvoice(reference, ctx) : await this.#findJournal(reference, ctx);
+    if (doc?.docstatus !== 1) return null;
+    await this.#requireSameTotal(doc, doctype, posting, ctx);
+    return { ...this.#postingRef(doc), raw: doc };
   }
 
   async findByReference(
@@ -1104,6 +1236,39 @@ function withFrappeMessages(error: unknown): unknown {
   });
 }
 
+/** The header and item fields #purchaseOrderBody writes. */
+const ORDER_FIELDS = ['supplier', 'company', 'transaction_date', 'schedule_date', 'currency'];
+const ORDER_ITEM_FIELDS: ReadonlyArray<keyof PoItem> = [
+  'item_code',
+  'item_name',
+  'description',
+  'qty',
+  'uom',
+  'conversion_factor',
+  'rate',
+  'schedule_date',
+  'expense_account',
+  'cost_center',
+  'project',
+  'item_tax_template',
+];
+
+/** What `doc` holds of the fields this dialect writes: the body of an order with the same content. */
+function orderContent(doc: Doc, referenceField: string): Doc {
+  const items = (Array.isArray(doc.items) ? doc.items.filter(isRecord) : []).map((item) =>
+    Object.fromEntries(
+      ORDER_ITEM_FIELDS.filter((field) => item[field] !== undefined && item[field] !== null && item[field] !== '').map(
+        (field) => [field, item[field]],
+      ),
+    ),
+  );
+  return {
+    ...Object.fromEntries(ORDER_FIELDS.map((field) => [field, doc[field]])),
+    [referenceField]: doc[referenceField],
+    items,
+  };
+}
+
 function sameOrder(current: Doc, desired: Doc): boolean {
   if (
     current.supplier !== desired.supplier ||
@@ -1152,6 +1317,15 @@ function invalid(problem: string): FinanceError {
 
 function isStale(error: unknown): boolean {
   return isFinanceError(error) && error.httpStatus === 412;
+}
+
+/**
+ * ERPNext's final no to a write, which it did not apply: a 4xx that is not retryable. Not a stale version
+ * (412, someone saved in between) nor a duplicate name (409, another document is in the way): those ask for a
+ * fresh read, not for a write of the previous content.
+ */
+function isRefused(error: unknown): error is FinanceError {
+  return isFinalRefusal(error) && error.httpStatus !== 409 && error.httpStatus !== 412;
 }
 
 function decimalText(value: number): string {

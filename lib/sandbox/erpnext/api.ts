@@ -724,8 +724,12 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
   let name: string;
   if (typeof body.amended_from === 'string' && body.amended_from !== '') {
     const original = linkExists(store, 'Purchase Order', body.amended_from, 'Purchase Order');
+    // Frappe refuses to amend a document that is not cancelled [S frappe/model/document.py validate_amended_from,
+    // frappe/frappe#28617]: an order cannot be amended (and so checked) while it is still submitted.
     if (original.docstatus !== 2)
-      throw validation(`Purchase Order ${original.name} must be cancelled before it is amended`);
+      throw validation(
+        `Purchase Order ${original.name} cannot be amended because it is not cancelled. Please cancel the document before creating an amendment.`,
+      );
     // PUR-ORD-2026-00001 is amended as PUR-ORD-2026-00001-1, that one as PUR-ORD-2026-00001-2 [D Frappe amendments].
     const root = original.amended_from ? String(original.name).replace(/-\d+$/, '') : String(original.name);
     let counter = 1;

@@ -393,19 +393,29 @@ describe('ERPNext payables: Purchase Invoice against the Frappe simulator', () =
     expect((await rig.dialect.findByReference('posting', reference, ctx))?.documentId).toBe(first.documentId);
   });
 
-  it('submits a draft an earlier attempt left instead of inserting a second invoice', async () => {
+  it("submits a draft an earlier attempt left (holding the posting's total) instead of inserting a second invoice", async () => {
     const posting = payable('draft-left-behind');
+    const supplier = [...erpnextStoreOf(rig.sandbox.state).table('Supplier').values()].find(
+      (s) => s.custom_employee === 'E1010',
+    )!;
+    const item = (rate: number, account: string) => ({
+      item_name: 'x',
+      qty: 1,
+      uom: 'Nos',
+      rate,
+      expense_account: account,
+    });
     const { data } = await rig.http.request<{ data: { name: string } }>({
       method: 'POST',
       path: '/api/resource/Purchase%20Invoice',
       correlationId: 'test',
       body: {
-        supplier: 'SUP-1001',
+        supplier: supplier.name,
         company: 'FS-DEMO',
         posting_date: today(),
         set_posting_time: 1,
         bill_no: 'draft-left-behind',
-        items: [{ item_name: 'x', qty: 1, uom: 'Nos', rate: 5, expense_account: '6000 - Travel - FSD' }],
+        items: [item(12.34, '6000 - Travel - FSD'), item(20, '6010 - Meals and entertainment - FSD')],
       },
     });
     const posted = await rig.dialect.post(posting, ctx);
