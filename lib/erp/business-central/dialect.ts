@@ -602,12 +602,13 @@ class BusinessCentralDialect implements ErpDialect {
 
   async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
     if (posting.kind === 'payable') {
-      return (await this.#findPosting('payable', posting.externalReference, ctx)) ?? this.#postInvoice(posting, ctx);
+      const found = await this.#invoiceOf(posting, ctx);
+      return found ? this.#postedInvoice(found, ctx) : this.#postInvoice(posting, ctx);
     }
     const lines = this.#journalLineBodies(posting);
     await this.#requireLocalCurrency(posting.currency, 'journal', ctx);
     const expected = sumMinor(posting.lines.map((line) => line.amount));
-    const existing = await this.#findPosting('journal', posting.externalReference, ctx);
+    const existing = await this.#findJournal(posting.externalReference, ctx);
     if (existing) return this.#completePosting(existing, expected, posting);
     return this.#postJournal(posting, lines, expected, ctx);
   }
@@ -633,7 +634,7 @@ class BusinessCentralDialect implements ErpDialect {
       await this.#call({ method: 'POST', path: `${path}/journalLines`, body: line }, ctx);
     }
     await this.#call({ method: 'POST', path: `${path}/Microsoft.NAV.post` }, ctx);
-    const posted = await this.#findPosting('journal', posting.externalReference, ctx);
+    const posted = await this.#findJournal(posting.externalReference, ctx);
     if (!posted)
       throw this.#unexpected('the posted journal', `no general ledger entries with document number ${documentNumber}`);
     const complete = this.#completePosting(posted, expected, posting);
@@ -853,53 +854,47 @@ class BusinessCentralDialect implements ErpDialect {
       },
       ctx,
     );
-    const invoice = this.#entity(data, 'the created purchase invoice');
-    await this.#call({ method: 'POST', path: `${invoices}(${String(invoice.id)})/Microsoft.NAV.post` }, ctx);
-    const posted = await this.#findPosting('payable', posting.externalReference, ctx);
-    if (!posted) throw this.#unexpected('the posted purchase invoice', 'it is gone after posting');
-    return posted;
+    return this.#postedInvoice(this.#entity(data, 'the created purchase invoice'), ctx);
   }
 
-  /** Posted journals by document number in the G/L; invoices by vendor invoice number (a draft is posted). */
-  async #findPosting(
-    kind: PostingRequest['kind'],
-    externalReference: string,
-    ctx: CallContext,
-  ): Promise<PostingRef | null> {
-    const standard = await this.#standardPath();
-    if (kind === 'journal') {
-      const documentNumber = fitReference(externalReference, BC_LENGTHS.documentNumber);
-      const entries = await this.#all(
-        `${standard}/generalLedgerEntries`,
-        { $filter: `documentNumber eq ${quote(documentNumber)}` },
-        ctx,
-      );
-      if (entries.length === 0) return null;
-      return {
-        system: this.#system,
-        dialect: this.name,
-        documentType: 'posting',
-        documentId: documentNumber,
-        number: documentNumber,
-        status: 'posted',
-        postedAt: String(entries[0].lastModifiedDateTime ?? entries[0].postingDate),
-        total: await this.#bookedTotal(entries, ctx),
-      };
-    }
-    const reference = fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber);
-    const invoices = await this.#all(
-      `${standard}/purchaseInvoices`,
+  /** Posts `invoice` if it is a draft, and answers it as BC holds it then. */
+  async #postedInvoice(invoice: Entity, ctx: CallContext): Promise<PostingRef> {
+    const path = `${await this.#standardPath()}/purchaseInvoices(${String(invoice.id)})`;
+    if (invoice.status !== 'Draft') return this.#invoiceRef(invoice, ctx);
+    await this.#call({ method: 'POST', path: `${path}/Microsoft.NAV.post` }, ctx);
+    const { data } = await this.#call({ method: 'GET', path }, ctx);
+    return this.#invoiceRef(this.#entity(data, 'the posted purchase invoice'), ctx);
+  }
+
+  /**
+   * The purchase invoice under the posting's vendor invoice number, draft or posted, or null. One that holds
+   * another total or currency is not this posting (an earlier version of the report, or an invoice changed in
+   * BC): ERP_CONFLICT for a person, never posted or taken as posted.
+   */
+  async #invoiceOf(posting: PostingRequest, ctx: CallContext): Promise<Entity | null> {
+    const reference = fitReference(posting.externalReference, BC_LENGTHS.vendorInvoiceNumber);
+    const [invoice] = await this.#all(
+      `${await this.#standardPath()}/purchaseInvoices`,
       { $filter: `vendorInvoiceNumber eq ${quote(reference)}` },
       ctx,
     );
-    const invoice = invoices[0];
     if (!invoice) return null;
-    if (invoice.status === 'Draft') {
-      await this.#call(
-        { method: 'POST', path: `${standard}/purchaseInvoices(${String(invoice.id)})/Microsoft.NAV.post` },
-        ctx,
-      );
-    }
+    const held = this.#money(
+      invoice.totalAmountIncludingTax,
+      this.#currency(invoice, await this.#localCurrency(ctx)),
+      'totalAmountIncludingTax',
+    );
+    const want = fromMinorUnits(sumMinor(posting.lines.map((line) => line.amount)), posting.currency);
+    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return invoice;
+    const what = invoice.status === 'Draft' ? 'draft purchase invoice' : 'purchase invoice';
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (Business Central) has ${what} ${String(invoice.number)} under vendor invoice number ${reference}, totalling ${held.amount} ${held.currency}, but this posting totals ${want.amount} ${want.currency}: it is another version of the report or was changed in Business Central, so it is neither posted nor taken as this posting. Do not retry: settle it in Business Central (correct or delete the draft, or cancel the posted invoice with a credit memo), then replay this posting or mark it as done.`,
+      { retryable: false, details: { invoice: invoice.number, vendorInvoiceNumber: reference, held, expected: want } },
+    );
+  }
+
+  async #invoiceRef(invoice: Entity, ctx: CallContext): Promise<PostingRef> {
     const currency = this.#currency(invoice, await this.#localCurrency(ctx));
     return {
       system: this.#system,
@@ -907,8 +902,29 @@ class BusinessCentralDialect implements ErpDialect {
       documentType: 'posting',
       documentId: String(invoice.id),
       number: String(invoice.number),
-      status: 'posted',
+      status: invoice.status === 'Draft' ? 'draft' : 'posted',
       total: this.#money(invoice.totalAmountIncludingTax, currency, 'totalAmountIncludingTax'),
+    };
+  }
+
+  /** A posted journal by its document number in the G/L, with what it booked, or null. */
+  async #findJournal(externalReference: string, ctx: CallContext): Promise<PostingRef | null> {
+    const documentNumber = fitReference(externalReference, BC_LENGTHS.documentNumber);
+    const entries = await this.#all(
+      `${await this.#standardPath()}/generalLedgerEntries`,
+      { $filter: `documentNumber eq ${quote(documentNumber)}` },
+      ctx,
+    );
+    if (entries.length === 0) return null;
+    return {
+      system: this.#system,
+      dialect: this.name,
+      documentType: 'posting',
+      documentId: documentNumber,
+      number: documentNumber,
+      status: 'posted',
+      postedAt: String(entries[0].lastModifiedDateTime ?? entries[0].postingDate),
+      total: await this.#bookedTotal(entries, ctx),
     };
   }
 
@@ -968,15 +984,20 @@ class BusinessCentralDialect implements ErpDialect {
       return found ? { ...this.#poRef(found), raw: found } : null;
     }
     return (
-      (await this.#findPosting('journal', externalReference, ctx)) ??
-      (await this.#findPostingReadOnly(externalReference, ctx))
+      (await this.#findJournal(externalReference, ctx)) ?? (await this.#findPostingReadOnly(externalReference, ctx))
     );
   }
 
-  /** The ledger's lookup of a posting: a journal found in the G/L must hold the posting's total (#completePosting). */
+  /**
+   * The ledger's lookup of a posting: a journal found in the G/L must hold the posting's total (#completePosting),
+   * and so must an invoice (#invoiceOf). A draft invoice is not posted yet: null, so the write posts it.
+   */
   async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
-    if (posting.kind === 'payable') return this.#findPostingReadOnly(posting.externalReference, ctx);
-    const found = await this.#findPosting('journal', posting.externalReference, ctx);
+    if (posting.kind === 'payable') {
+      const invoice = await this.#invoiceOf(posting, ctx);
+      return invoice && invoice.status !== 'Draft' ? this.#invoiceRef(invoice, ctx) : null;
+    }
+    const found = await this.#findJournal(posting.externalReference, ctx);
     if (!found) return null;
     return this.#completePosting(found, sumMinor(posting.lines.map((line) => line.amount)), posting);
   }

@@ -308,6 +308,67 @@ describe('Business Central dialect against the BC simulator', () => {
     expect(invoices.map((i) => i.header.status)).toEqual(['Open']);
   });
 
+  describe('a payable found under its vendor invoice number', () => {
+    let reference = 'concur:RPT-7000';
+    beforeEach(() => {
+      reference = reference.replace(/\d+$/, (n) => String(Number(n) + 1)); // the simulator keeps its invoices
+    });
+    const payable = (amount: string) => ({
+      kind: 'payable' as const,
+      externalReference: reference,
+      supplierId: 'SUP-1002',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [{ lineId: '1', amount: eur(amount), dimensions: { costCenter: 'CC-300', glAccount: '6400' } }],
+    });
+    /** Posts `posting` with BC's post action failing unsent: the invoice stays a draft, as after a cut-off attempt. */
+    async function leaveDraft(posting: ReturnType<typeof payable>): Promise<void> {
+      const failingPost: ErpHttp = {
+        request: (request) =>
+          request.path.endsWith('/Microsoft.NAV.post')
+            ? Promise.reject(new FinanceError('ERP_TIMEOUT', 'no answer', { retryable: true }))
+            : rig.http.request(request),
+      };
+      const dialect = createDialect('business-central', failingPost, {
+        baseUrl: rig.sandbox.url,
+        ...bcConnection('finsync/finance/v1.0')(rig.sandbox.url),
+      });
+      await expect(dialect.post(posting, ctx)).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+    }
+    const statuses = () =>
+      [
+        ...[...bcStoreOf(rig.sandbox.state).companies.values()]
+          .find((c) => c.name === 'FS-DEMO')!
+          .purchaseInvoices.values(),
+      ]
+        .filter((i) => i.header.vendorInvoiceNumber === reference)
+        .map((i) => i.header.status);
+
+    it('a draft left by an earlier attempt is not taken for posted by the lookup; the write posts it', async () => {
+      await leaveDraft(payable('120.00'));
+      expect(await rig.dialect.findPosting!(payable('120.00'), ctx)).toBeNull();
+      const posted = await rig.dialect.post(payable('120.00'), ctx);
+      expect(posted).toMatchObject({ status: 'posted', total: eur('120.00') });
+      expect(statuses()).toEqual(['Open']);
+    });
+
+    it('one with another total (an earlier version of the report) is ERP_CONFLICT, and a draft of it is not posted', async () => {
+      await leaveDraft(payable('120.00'));
+      const conflict = {
+        code: 'ERP_CONFLICT',
+        retryable: false,
+        details: { held: eur('120.00'), expected: eur('180.00') },
+      };
+      await expect(rig.dialect.post(payable('180.00'), ctx)).rejects.toMatchObject(conflict);
+      await expect(rig.dialect.findPosting!(payable('180.00'), ctx)).rejects.toMatchObject(conflict);
+      expect(statuses()).toEqual(['Draft']);
+      await rig.dialect.post(payable('120.00'), ctx);
+      await expect(rig.dialect.findPosting!(payable('180.00'), ctx)).rejects.toThrow(
+        /totalling 120.00 EUR, but this posting totals 180.00 EUR/,
+      );
+    });
+  });
+
   it('computes the budget from G/L budget entries minus actuals minus open purchase orders', async () => {
     const period = currentPeriod();
     const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('100.00') };
