@@ -33,7 +33,8 @@ describe('postExpenseReport against the sandbox ERP', () => {
   beforeEach(async () => {
     await fetch(`${sandbox.url}/_sandbox/reset`, { method: 'POST' });
     store = folder.open(Date.now);
-    writer = new LedgerWriter(store, { ownerPrefix: 'test' });
+    // No settle wait after an unanswered write here: that wait is the subject of idempotent-write.test.ts.
+    writer = new LedgerWriter(store, { ownerPrefix: 'test', settleAfterMs: 0 });
   });
   afterAll(async () => {
     client.close();
