@@ -103,7 +103,10 @@ export = function register(RED: NodeAPI): void {
         return waitedOutThrottle ? throttledStatus(delayMs) : retryStatus(next.attempt, delayMs);
       }
       await setup.checkpoints.drop(key);
-      send([null, { ...original, error: failure.error, retry: { attempt, lastError: failure.error } } as NodeMessage]);
+      // msg.failure goes along: a dead-letter node behind keeps the status and the ERP's answer it describes.
+      const facts = (msg as { failure?: unknown }).failure;
+      const gaveUp = { ...original, error: failure.error, retry: { attempt, lastError: failure.error } };
+      send([null, (facts === undefined ? gaveUp : { ...gaveUp, failure: facts }) as NodeMessage]);
       return { fill: 'red', shape: 'ring', text: `gave up after ${attempt}` };
     };
 

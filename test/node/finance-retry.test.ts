@@ -114,7 +114,10 @@ describe('finance-retry node', () => {
         id: 'check',
         z: 'tab',
         type: 'function',
-        func: 'if (msg.statusCode >= 400) { node.error("HTTP " + msg.statusCode, msg); return null; }\nreturn msg;',
+        // A 501 fails as the pack's nodes fail: with the error's facts in msg.failure (attachFailure).
+        func:
+          'if (msg.statusCode === 501) msg.failure = { code: "ERP_UNAVAILABLE", message: "HTTP 501", retryable: false, httpStatus: 501, details: { erpBody: "not here" } };\n' +
+          'if (msg.statusCode >= 400) { node.error("HTTP " + msg.statusCode, msg); return null; }\nreturn msg;',
         wires: [['done']],
       },
       { id: 'catcher', z: 'tab', type: 'catch', scope: ['http', 'check'], uncaught: false, wires: [['retry']] },
@@ -221,6 +224,23 @@ describe('finance-retry node', () => {
       payload: { order: 9 },
       retry: { attempt: 1 },
       error: { message: 'HTTP 404' },
+    });
+  });
+
+  it('gives up at once on a pack failure its msg.failure calls final, and passes msg.failure on for the dead letters', async () => {
+    respond = (_req, res) => {
+      res.writeHead(501);
+      res.end('not here');
+    };
+    const received = await load();
+    helper.getNode('retry').receive({ payload: { order: 10 } });
+    await waitFor(() => received.gaveUp.length === 1, 'giving up');
+
+    expect(requests).toBe(1);
+    expect(received.gaveUp[0]).toMatchObject({
+      payload: { order: 10 },
+      retry: { attempt: 1 },
+      failure: { code: 'ERP_UNAVAILABLE', httpStatus: 501, details: { erpBody: 'not here' } },
     });
   });
 
