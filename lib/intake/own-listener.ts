@@ -4,7 +4,8 @@
  * CORS, httpNodeMiddleware): on the benchmark machine that costs more CPU per webhook than the intake's own work
  * (signature, validation, durable commit). A plain node:http server leaves only the intake's work.
  *
- * One server per host and port is shared by every endpoint on it, each owning one path. The server is plain
+ * One server per host and port is shared by every endpoint on it, each owning one path, matched like a route on
+ * Node-RED's server (routeKey: any letter case, trailing slash optional). The server is plain
  * HTTP: it is meant for loopback or a private network behind a TLS-terminating proxy, and Node-RED's
  * httpNodeAuth and httpNodeMiddleware do not apply to it (the webhook signature is the sender's proof).
  */
@@ -14,6 +15,7 @@ import { httpAnswer } from './answer';
 import { closingRefusal } from './intake';
 import { readRawBody } from './raw-body';
 import { PROBLEM_CONTENT_TYPE } from './problem';
+import { routeKey } from './route-key';
 
 export type EndpointHandler = (request: IncomingMessage, response: ServerResponse, rawBody: Promise<Buffer>) => void;
 
@@ -35,6 +37,8 @@ export interface OwnEndpoint {
  */
 interface Route {
   owner: string;
+  /** The path as its node configured it, for messages. */
+  path: string;
   maxBytes: number;
   handler?: EndpointHandler;
 }
@@ -44,6 +48,7 @@ export type CloseOwnEndpoint = (removed?: boolean) => Promise<void>;
 
 interface SharedServer {
   server: Server;
+  /** By routeKey of the path. */
   routes: Map<string, Route>;
   listening: Promise<void>;
 }
@@ -68,35 +73,40 @@ const servers = new Map<string, SharedServer>();
 export async function openOwnEndpoint(endpoint: OwnEndpoint): Promise<CloseOwnEndpoint> {
   const key = `${endpoint.host}:${endpoint.port}`;
   const owner = endpoint.owner ?? endpoint.path;
+  const pathKey = routeKey(endpoint.path);
   let shared = servers.get(key);
   if (!shared) {
     shared = startServer(endpoint.host, endpoint.port);
     servers.set(key, shared);
   }
-  if (shared.routes.get(endpoint.path)?.handler) {
+  const taken = shared.routes.get(pathKey);
+  if (taken?.handler) {
     throw new FinanceError(
       'CONFIG_INVALID',
-      `Another finance-event-in node already receives POST ${endpoint.path} on port ${endpoint.port}. Give this ` +
-        'node another path or port.',
+      `Another finance-event-in node already receives POST ${taken.path} on port ${endpoint.port}` +
+        (taken.path === endpoint.path
+          ? ''
+          : `, which matches ${endpoint.path} (paths match in any letter case, with or without a trailing slash)`) +
+        '. Give this node another path or port.',
     );
   }
-  const route: Route = { owner, maxBytes: endpoint.maxBytes, handler: endpoint.handler };
-  shared.routes.set(endpoint.path, route);
+  const route: Route = { owner, path: endpoint.path, maxBytes: endpoint.maxBytes, handler: endpoint.handler };
+  shared.routes.set(pathKey, route);
   shared.server.ref();
   const current = shared;
   try {
     await current.listening;
   } catch (err) {
-    current.routes.delete(endpoint.path);
+    current.routes.delete(pathKey);
     if (servers.get(key) === current) servers.delete(key);
     throw err;
   }
   // The node moved (another path or port): what it left dormant elsewhere answers for nobody.
   await forgetDormantOwnEndpoints(owner);
   return async (removed = true) => {
-    if (current.routes.get(endpoint.path) !== route) return;
+    if (current.routes.get(pathKey) !== route) return;
     if (removed) {
-      current.routes.delete(endpoint.path);
+      current.routes.delete(pathKey);
     } else {
       delete route.handler;
     }
@@ -107,8 +117,8 @@ export async function openOwnEndpoint(endpoint: OwnEndpoint): Promise<CloseOwnEn
 /** Forgets the routes node `owner` left dormant (it started again elsewhere, or without a port of its own). */
 export async function forgetDormantOwnEndpoints(owner: string): Promise<void> {
   for (const [key, shared] of [...servers]) {
-    for (const [path, route] of [...shared.routes]) {
-      if (route.owner === owner && !route.handler) shared.routes.delete(path);
+    for (const [pathKey, route] of [...shared.routes]) {
+      if (route.owner === owner && !route.handler) shared.routes.delete(pathKey);
     }
     await stopWhenUnused(key, shared);
   }
@@ -151,7 +161,7 @@ function startServer(host: string, port: number): SharedServer {
 
 function route(routes: Map<string, Route>, request: IncomingMessage, response: ServerResponse): void {
   const path = pathOf(request.url);
-  const target = routes.get(path);
+  const target = routes.get(routeKey(path));
   if (!target) {
     refuse(response, 404, 'Not found', `Nothing receives events at ${path} on this port.`);
     return;
@@ -171,9 +181,9 @@ function route(routes: Map<string, Route>, request: IncomingMessage, response: S
   target.handler(request, response, rawBody);
 }
 
+/** The request's path as sent, for lookup (by routeKey) and for messages. */
 function pathOf(url: string | undefined): string {
-  const path = (url ?? '/').split('?', 1)[0];
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return (url ?? '/').split('?', 1)[0];
 }
 
 /** A dormant route: the same 503 a closing node answers. The body is not read, so the connection is closed. */

@@ -16,6 +16,7 @@ import { httpAnswer, type HttpAnswer } from '../../lib/intake/answer';
 import { closingRefusal } from '../../lib/intake/intake';
 import { readRawBody } from '../../lib/intake/raw-body';
 import type { EndpointHandler } from '../../lib/intake/own-listener';
+import { routeKey } from '../../lib/intake/route-key';
 
 type Handler = EndpointHandler;
 
@@ -68,18 +69,10 @@ function fullPathOf(nodeRoot: string, path: string): string {
   return root + ('/' + path).replace(/^\/+/, '/');
 }
 
-/**
- * The key a request path matches under, the way Express routes match it (Express 4 and 5 alike: `sensitive`
- * and `strict` off): letter case ignored, one trailing slash optional. A request Express routes to our handler
- * but this lookup missed would reach Node-RED's body parsers, which destroy the signed bytes.
- */
-export function routeKey(path: string): string {
-  const lower = path.toLowerCase();
-  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
-}
-
 function captureRawBodies(request: CapturedRequest, response: ServerResponse, next: () => void): void {
   if (request.method === 'POST' && !request._body) {
+    // routeKey matches like Express: a request Express routes to our handler but this lookup missed would
+    // reach Node-RED's body parsers, which destroy the signed bytes.
     const endpoint = endpoints.get(routeKey(new URL(request.url ?? '/', 'http://localhost').pathname));
     if (endpoint && !endpoint.live) {
       // Between a closed route and its successor: "come back shortly", never Express's 404.

@@ -50,6 +50,41 @@ describe('openOwnEndpoint', () => {
     expect(wrongMethod.headers.get('allow')).toBe('POST');
   });
 
+  it('matches its path like a Node-RED route: in any letter case, with or without a trailing slash', async () => {
+    const port = await freePort();
+    await open(port, '/Finance/Expenses');
+    for (const path of ['/Finance/Expenses', '/finance/expenses', '/FINANCE/EXPENSES/', '/finance/Expenses?x=1']) {
+      const response = await fetch(`http://${HOST}:${port}${path}`, { method: 'POST', body: path });
+      expect([path, response.status, await response.text()]).toEqual([path, 202, path]);
+    }
+  });
+
+  it('refuses a second path that differs only in letter case or a trailing slash, naming the path taken', async () => {
+    const port = await freePort();
+    await open(port, '/finance/expenses');
+    for (const path of ['/Finance/Expenses', '/finance/expenses/']) {
+      const opening = openOwnEndpoint({ host: HOST, port, path, maxBytes: 10, handler: echo });
+      // Closed after the test should it open after all, so a failure does not leave the port listening.
+      opening.then(
+        (close) => closers.push(close),
+        () => undefined,
+      );
+      await expect(opening).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('already receives POST /finance/expenses'),
+      });
+    }
+  });
+
+  it('answers 503 for a dormant path in any letter case, and a differently written path takes it over', async () => {
+    const port = await freePort();
+    const close = await open(port, '/kept');
+    await close(false);
+    expect((await fetch(`http://${HOST}:${port}/KEPT`, { method: 'POST', body: '{}' })).status).toBe(503);
+    await open(port, '/Kept/');
+    expect((await fetch(`http://${HOST}:${port}/kept`, { method: 'POST', body: 'k' })).status).toBe(202);
+  });
+
   it('reads no more than the limit: a larger body reaches the handler as PAYLOAD_TOO_LARGE', async () => {
     const port = await freePort();
     await open(port, '/small', echo, 10);
