@@ -221,7 +221,7 @@ export class LedgerWriter {
     const settlesAt = new Date(note.settlesAt!).toISOString();
     throw new FinanceError(
       'ERP_CONFLICT',
-      `An earlier attempt at ${key} ended without an answer from the ERP${note.code ? ` (${note.code})` : ''}, and the ERP may still be applying it, so this attempt looks the document up only from ${settlesAt}; it did not write. The call is retryable and is retried then.`,
+      `An earlier attempt at ${key} ended without an answer${note.code ? ` (${note.code})` : ''}, and the system it wrote to may still be applying it, so this attempt writes (looking the document up first) only from ${settlesAt}; it sent nothing. The call is retryable and is retried then.`,
       { retryable: true, retryAfterMs: waitMs, details: { ledgerKey: key, owner: note.owner, settlesAt, sent: false } },
     );
   }

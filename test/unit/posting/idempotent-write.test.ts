@@ -145,7 +145,7 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
       retryAfterMs: 1_000,
       details: { owner: FIRST, sent: false },
     });
-    expect((early as Error).message).toMatch(/may still be applying it.*looks the document up only from/);
+    expect((early as Error).message).toMatch(/may still be applying it.*only from/);
     expect(erp.calls.map((call) => call.op)).toEqual(['post']); // no lookup that could miss a write in progress
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight', owner: FIRST });
 

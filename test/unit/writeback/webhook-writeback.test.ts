@@ -40,7 +40,8 @@ describe('performWriteback to the sandbox write-back target (webhook)', () => {
   beforeEach(async () => {
     await fetch(`${sandbox.url}/_sandbox/reset`, { method: 'POST' });
     store = folder.open(Date.now);
-    writer = new LedgerWriter(store, { ownerPrefix: 'wb' });
+    // No settle wait after an unanswered write here: that wait is the subject of idempotent-write.test.ts.
+    writer = new LedgerWriter(store, { ownerPrefix: 'wb', settleAfterMs: 0 });
   });
   afterAll(async () => {
     api.close();
