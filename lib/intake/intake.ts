@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { FinanceError, type ErrorCode } from '../errors';
 import { parseJsonSafely } from '../model/safe-json';
-import { assertValid } from '../model/validate';
+import { summariseViolations, validateDocument } from '../model/validate';
 import type { FinanceEnvelope } from '../model/types';
 import type { Violation } from '../model/violations';
 import { inboxKey, type FinanceStore, type InboxEntry } from '../reliability/store';
@@ -231,7 +231,7 @@ export class Intake {
     let payload: unknown = body;
     if (profile.embedsCanonical) {
       payload = profile.toCanonical(body);
-      validateDocument(facts.docType, payload);
+      checkDocument(facts.docType, payload, profile.canonicalPointer ?? '');
     }
     if (!signsTimestamp(signatureScheme)) {
       refuseBeyondDuplicateMemory(facts.time, this.options.store().dedupRetentionMs, (now ?? Date.now)());
@@ -322,25 +322,36 @@ export function closingRefusal(): IntakeFailed {
 }
 
 /**
- * Schema validation of an embedded document. When every violation is about money, the refusal carries the
- * money code (UNKNOWN_CURRENCY, INVALID_AMOUNT) so a sender can tell it from a structural mistake.
+ * Schema validation of an embedded document. Its violations point into the document, which sits at `at` in
+ * the event body ("/data" in a CloudEvent): they are moved there, because a refusal's fields are pointers into
+ * the body the sender sent, like those of the envelope (problem.ts). When every violation is about money, the
+ * refusal carries the money code (UNKNOWN_CURRENCY, INVALID_AMOUNT) so a sender can tell it from a structural
+ * mistake.
  */
-function validateDocument(docType: string, payload: unknown): void {
-  try {
-    assertValid(docType, payload);
-  } catch (err) {
-    const violations = (err as FinanceError).details?.violations as Violation[] | undefined;
-    const code = violations ? moneyCode(violations) : undefined;
-    if (code === undefined) throw err;
-    const error = err as FinanceError;
-    throw new FinanceError(code, error.message, { details: error.details });
-  }
+function checkDocument(docType: string, payload: unknown, at: string): void {
+  const result = validateDocument(docType, payload);
+  if (result.valid) return;
+  const violations = at === '' ? result.errors : result.errors.map((violation) => underPointer(violation, at));
+  throw new FinanceError(
+    moneyCode(violations) ?? 'SCHEMA_INVALID',
+    `${docType} is not valid: ${summariseViolations(violations)}`,
+    { details: { docType, violations } },
+  );
 }
+
+/** The violation with its path, and the pointer its message starts with, under `at`. */
+function underPointer(violation: Violation, at: string): Violation {
+  const { path, message } = violation;
+  return { ...violation, path: at + path, message: message.startsWith('/') ? at + message : message };
+}
+
+/** The money rules (lib/model/semantic-checks.ts) that are about how an amount is written. */
+const AMOUNT_RULES: ReadonlySet<string> = new Set(['precision', 'negative', 'canonical']);
 
 function moneyCode(violations: readonly Violation[]): ErrorCode | undefined {
   if (violations.length === 0) return undefined;
   if (violations.every((violation) => violation.rule === 'currency')) return 'UNKNOWN_CURRENCY';
-  if (violations.every((violation) => violation.rule === 'precision' || violation.rule === 'negative')) {
+  if (violations.every((violation) => AMOUNT_RULES.has(violation.rule))) {
     return 'INVALID_AMOUNT';
   }
   return undefined;

@@ -69,6 +69,11 @@ function profileOptions(text: unknown): ProfileOptions {
   try {
     options = parseJsonSafely(String(text));
   } catch (error) {
+    // The parser words its problems for a request body; the operator typed these options into the dialog.
+    const { key, path } = (error as FinanceError).details ?? {};
+    if (typeof key === 'string') {
+      throw configInvalid('Profile options', `have a key "${key}" at ${String(path)}; rename or remove it`);
+    }
     throw configInvalid('Profile options', `are not valid JSON (${(error as Error).message})`);
   }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {

@@ -14,15 +14,27 @@ export interface ParseOptions {
   allowNegative?: boolean;
   /** Where the amount sits in the document, for the error message, e.g. "/lines/2/amount". */
   path?: string;
+  /**
+   * The document `path` points into, when it is not the canonical one ("Concur expenses"): the message names
+   * it, while details.path stays a plain JSON pointer (mapping violations carry it as their path).
+   */
+  document?: string;
 }
 
-export function exponentOf(currency: unknown, path = 'currency'): number {
+/** "Concur expenses /0/PostedAmount" for a message; the pointer alone without a document. */
+function placeOf(path: string, document: string | undefined): string {
+  return document === undefined ? path : `${document} ${path}`;
+}
+
+/** `document` names the document `path` points into, as in ParseOptions. */
+export function exponentOf(currency: unknown, path = 'currency', document?: string): number {
   const exponent = typeof currency === 'string' ? currencyExponent(currency) : undefined;
   if (exponent === undefined) {
     throw new FinanceError(
       'UNKNOWN_CURRENCY',
-      `${path}: "${String(currency)}" is not an ISO 4217 currency code. Use an upper-case code such as EUR, USD or JPY.`,
-      { details: { path, currency: String(currency) } },
+      `${placeOf(path, document)}: "${String(currency)}" is not an ISO 4217 currency code. Use an upper-case code ` +
+        'such as EUR, USD or JPY.',
+      { details: { path, currency: String(currency), ...(document === undefined ? {} : { document }) } },
     );
   }
   return exponent;
@@ -32,27 +44,29 @@ export function exponentOf(currency: unknown, path = 'currency'): number {
 export function toMinorUnits(amount: unknown, currency: string, options: ParseOptions = {}): bigint {
   const path = options.path ?? 'amount';
   // The text naming the currency's place is built only when the currency is unknown.
-  const exponent = currencyExponent(currency) ?? exponentOf(currency, `${path}.currency`);
+  const exponent = currencyExponent(currency) ?? exponentOf(currency, `${path}.currency`, options.document);
   if (typeof amount !== 'string') {
     throw invalidAmount(
       path,
       `must be a decimal string such as "12.50", not a ${amount === null ? 'null' : typeof amount}` +
         (typeof amount === 'number' ? ' (numbers lose cents in JSON; quote the amount)' : ''),
+      options.document,
     );
   }
   const plain = plainMinorUnits(amount, exponent);
   if (plain !== undefined) return BigInt(plain);
   const match = DECIMAL.exec(amount);
-  if (!match) throw invalidAmount(path, `"${amount}" is not a decimal number such as "12.50"`);
+  if (!match) throw invalidAmount(path, `"${amount}" is not a decimal number such as "12.50"`, options.document);
   const [, sign, whole, fraction = ''] = match;
   if (fraction.length > exponent) {
     throw invalidAmount(
       path,
       `"${amount}" has ${fraction.length} decimals but ${currency} has ${exponent}; round it in the source system`,
+      options.document,
     );
   }
   if (sign && !options.allowNegative && /[1-9]/.test(whole + fraction)) {
-    throw invalidAmount(path, `"${amount}" is negative; only positive amounts are accepted here`);
+    throw invalidAmount(path, `"${amount}" is negative; only positive amounts are accepted here`, options.document);
   }
   const minor = BigInt(whole + fraction.padEnd(exponent, '0'));
   return sign ? -minor : minor;
@@ -105,8 +119,7 @@ export function formatMinorUnits(minor: bigint, currency: string): string {
 
 /** Checks and normalises a money object: "12.5" EUR becomes "12.50". */
 export function money(amount: unknown, currency: unknown, options: ParseOptions = {}): Money {
-  const path = options.path ?? 'amount';
-  exponentOf(currency, `${path}.currency`);
+  exponentOf(currency, `${options.path ?? 'amount'}.currency`, options.document);
   const code = currency as string;
   return { amount: formatMinorUnits(toMinorUnits(amount, code, options), code), currency: code };
 }
@@ -243,6 +256,8 @@ export function multiply(unitPrice: Money, quantity: string, path = 'quantity'):
   return result;
 }
 
-function invalidAmount(path: string, problem: string): FinanceError {
-  return new FinanceError('INVALID_AMOUNT', `${path}: ${problem}.`, { details: { path } });
+function invalidAmount(path: string, problem: string, document?: string): FinanceError {
+  return new FinanceError('INVALID_AMOUNT', `${placeOf(path, document)}: ${problem}.`, {
+    details: { path, ...(document === undefined ? {} : { document }) },
+  });
 }

@@ -5,7 +5,7 @@
  * refused at the door (DESIGN section 8). Whether the values make sense is the schema's job, not this one's.
  */
 import { FinanceError } from '../errors';
-import { joinPointer } from './violations';
+import { joinPointer, pointerCut } from './violations';
 
 export interface ParseJsonOptions {
   /** Largest body accepted, in bytes (UTF-8). Default 1 MiB. */
@@ -143,7 +143,8 @@ function describeProblem(root: unknown, maxDepth: number): never {
     if (depth + 1 > maxDepth) {
       throw new FinanceError(
         'SCHEMA_INVALID',
-        `The body is nested more than ${maxDepth} levels deep (at ${path || 'the top level'}); flatten the document.`,
+        `The body is nested more than ${maxDepth} levels deep (at ${pointerCut(path) || 'the top level'}); ` +
+          'flatten the document.',
         { details: { path, maxDepth } },
       );
     }
@@ -153,8 +154,8 @@ function describeProblem(root: unknown, maxDepth: number): never {
       const keyPath = joinPointer(path, forbidden);
       throw new FinanceError(
         'SCHEMA_INVALID',
-        `The body has a key "${forbidden}" at ${keyPath}; keys named __proto__, constructor or prototype are ` +
-          'refused because they can change how JavaScript objects behave. Rename or remove the key.',
+        `The body has a key "${forbidden}" at ${pointerCut(keyPath)}; keys named __proto__, constructor or ` +
+          'prototype are refused because they can change how JavaScript objects behave. Rename or remove the key.',
         { details: { path: keyPath, key: forbidden } },
       );
     }

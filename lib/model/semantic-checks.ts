@@ -1,8 +1,8 @@
 /**
  * The money rules JSON Schema cannot express, run after a document passed its schema: the currency exists,
- * the amount has no more decimals than the currency has and is not negative, the lines of a document are in
- * its currency and add up to its total exactly, a line amount is quantity x unit price, and the splits of a
- * line add up to exactly 100 percent or exactly the line amount. Failures are reported as violations in the
+ * the amount is written canonically (exactly the currency's decimals) and is not negative, the lines of a
+ * document are in its currency and add up to its total exactly, a line amount is quantity x unit price, and the
+ * splits of a line add up to exactly 100 percent or exactly the line amount. Failures are reported as violations in the
  * same shape as schema failures, so a caller handles one list.
  */
 import { currencyExponent } from './currencies';
@@ -17,7 +17,7 @@ import type {
   Requisition,
   RequisitionLine,
 } from './types';
-import { joinPointer, type Violation } from './violations';
+import { joinPointer, quoteCut, type Violation } from './violations';
 
 /** Amounts that may legitimately be negative: an overspent budget has negative funds available. */
 const NEGATIVE_ALLOWED: Partial<Record<DocType, ReadonlySet<string>>> = {
@@ -145,7 +145,44 @@ function checkMoney(
     });
     return undefined;
   }
+  const problem = notCanonical(value, decimals, exponent, minor);
+  if (problem !== undefined) {
+    const amountPath = pointerOf([...keys, 'amount']);
+    violations.push({
+      path: amountPath,
+      rule: 'canonical',
+      message:
+        `${amountPath} "${value.amount}" must be written ${problem}: ` +
+        `"${formatMinorUnits(minor, value.currency)}".`,
+    });
+    return undefined;
+  }
   return minor;
+}
+
+const MINUS = 45; // "-"
+const ZERO = 48; // "0"
+const POINT = 46; // "."
+
+/**
+ * How an amount the schema accepted differs from its one canonical form (DESIGN section 6: exactly the
+ * currency's ISO 4217 decimals, no leading zeros, no "-0"), or undefined when it does not. Accepted amounts
+ * are passed on as sent, and flows, ERPs and anything that compares documents as text would otherwise see
+ * "1469.8", "001469.80" and "1469.80" as different amounts. Character codes only, no regular expression and
+ * nothing allocated: this runs for every amount of every document.
+ */
+function notCanonical(value: Money, decimals: number, exponent: number, minor: bigint): string | undefined {
+  if (decimals < exponent) {
+    return `with ${exponent} ${exponent === 1 ? 'decimal' : 'decimals'} for ${value.currency}`;
+  }
+  const amount = value.amount;
+  const negative = amount.charCodeAt(0) === MINUS;
+  const first = negative ? 1 : 0;
+  if (amount.charCodeAt(first) === ZERO && first + 1 < amount.length && amount.charCodeAt(first + 1) !== POINT) {
+    return 'without leading zeros';
+  }
+  if (negative && minor === 0n) return 'as zero, without a minus sign';
+  return undefined;
 }
 
 function currencyMismatch(path: string, actual: string, expected: string, what: string): Violation {
@@ -199,7 +236,9 @@ function checkUniqueLineIds(lines: ReadonlyArray<{ lineId: string }>, violations
     violations.push({
       path: `/lines/${index}/lineId`,
       rule: 'uniqueLineId',
-      message: `/lines/${index}/lineId "${line.lineId}" is already used by /lines/${first}; every line needs its own lineId.`,
+      message:
+        `/lines/${index}/lineId ${quoteCut(line.lineId)} is already used by /lines/${first}; ` +
+        'every line needs its own lineId.',
     });
   });
 }
@@ -225,7 +264,9 @@ function checkExpenseReport(report: ExpenseReport, minors: MinorUnits, violation
     violations.push({
       path,
       rule: 'lineReference',
-      message: `${path} "${lineId}" names no line of this report; use the lineId of one of its lines or leave it out.`,
+      message:
+        `${path} ${quoteCut(lineId)} names no line of this report; ` +
+        'use the lineId of one of its lines or leave it out.',
     });
   };
   report.policyExceptions?.forEach((exception, index) =>

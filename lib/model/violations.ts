@@ -55,13 +55,31 @@ function subject(path: string): string {
   return path === '' ? 'The document' : path;
 }
 
+/**
+ * At most this many characters of a value, key or identifier from the document are quoted in a message. A
+ * refusal repeats its messages (errors[] and detail), so an uncut 800 KB lineId or field name would come back
+ * larger than it was sent. Paths stay whole: they are the pointers a sender needs to find the field.
+ */
+const MAX_QUOTED_CHARACTERS = 40;
+
+/** Text from the document, quoted for a message and cut to MAX_QUOTED_CHARACTERS ("..." marks the cut). */
+export function quoteCut(text: string): string {
+  return JSON.stringify(text.length > MAX_QUOTED_CHARACTERS ? text.slice(0, MAX_QUOTED_CHARACTERS) + '...' : text);
+}
+
+/** A JSON pointer for a message, each key in it cut like quoteCut cuts (the whole pointer stays in `path`). */
+export function pointerCut(pointer: string): string {
+  if (pointer.length <= MAX_QUOTED_CHARACTERS) return pointer;
+  return pointer
+    .split('/')
+    .map((key) => (key.length > MAX_QUOTED_CHARACTERS ? key.slice(0, MAX_QUOTED_CHARACTERS) + '...' : key))
+    .join('/');
+}
+
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') {
-    const shown = value.length > 40 ? value.slice(0, 40) + '...' : value;
-    return JSON.stringify(shown);
-  }
+  if (typeof value === 'string') return quoteCut(value);
   if (typeof value === 'object') return 'an object';
   return `the ${typeof value} ${String(value)}`;
 }
@@ -125,7 +143,7 @@ function toViolation(error: ErrorObject): Violation {
         path: joinPointer(path, field),
         rule,
         message:
-          `${subject(path)} has a field "${field}" that is not allowed (check the spelling` +
+          `${subject(path)} has a field ${quoteCut(field)} that is not allowed (check the spelling` +
           (allowed.length > 0 ? `; allowed fields: ${allowed.join(', ')})` : ')') +
           '.',
       };

@@ -55,6 +55,7 @@ export interface DocumentCheck {
 const RULES_OF_WELL_FORMED_DOCUMENTS: ReadonlySet<string> = new Set([
   'currency',
   'precision',
+  'canonical',
   'negative',
   'currencyMismatch',
   'total',

@@ -27,7 +27,7 @@ const MAX_SIGNIFICANT_DIGITS = 15;
 export function moneyFromJsonNumber(value: unknown, currency: unknown, at: AmountLocation): Money {
   // The text naming the currency's place is built only when the currency is unknown (this runs per amount).
   const known = typeof currency === 'string' ? currencyExponent(currency) : undefined;
-  const exponent = known ?? exponentOf(currency, `${at.document} ${at.currencyPath}`);
+  const exponent = known ?? exponentOf(currency, at.currencyPath, at.document);
   if (typeof value !== 'number') {
     throw invalidAmount(at, `must be a JSON number, got ${describe(value)}`);
   }
@@ -58,7 +58,7 @@ export function moneyFromJsonNumber(value: unknown, currency: unknown, at: Amoun
       `${text} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits, more than a JSON number carries exactly`,
     );
   }
-  if (value < 0) return money(text, currency, { path: `${at.document} ${at.path}` }); // money() says why not
+  if (value < 0) return money(text, currency, { path: at.path, document: at.document }); // money() says why not
   // A non-negative number's text is already "digits[.digits]" with at most `exponent` decimals: padding the
   // decimals is the canonical amount, the same string money() makes through minor units, at a fraction of its
   // cost (the mapping runs this for every amount of every document).
@@ -77,7 +77,7 @@ function padDecimals(text: string, decimals: number, exponent: number): string {
 
 /** `{ amount: 4000, currency_code: "USD" }` style amounts: an integer count of minor units (Ramp's canonical form). */
 export function moneyFromMinorUnits(value: unknown, currency: unknown, at: AmountLocation): Money {
-  exponentOf(currency, `${at.document} ${at.currencyPath}`);
+  exponentOf(currency, at.currencyPath, at.document);
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw invalidAmount(at, `must be a whole number of minor units (cents), got ${describe(value)}`);
   }

@@ -367,7 +367,7 @@ const SCENARIOS: Record<string, Scenario> = {
     const refused = await run.seen('evin-answer', (o) => o.statusCode === 400);
     expect(refused.payload).toMatchObject({
       code: 'SCHEMA_INVALID',
-      errors: [expect.objectContaining({ path: '/total/amount' })],
+      errors: [expect.objectContaining({ path: '/data/total/amount' })],
     });
     const rejected = await run.seen('evin-rejected');
     expect(rejected.problem).toMatchObject({ status: 400, code: expect.any(String) });

@@ -5,7 +5,11 @@
  * because JSON Schema cannot look a currency's exponent up.
  */
 
-/** A decimal string: optional '-', up to 18 digits, up to 6 decimals. Never a JSON number (floats lose cents). */
+/**
+ * A decimal string: optional '-', up to 18 digits, up to 6 decimals. Never a JSON number (floats lose cents).
+ * The exact number of decimals and the canonical form ("12.50", not "12.5" or "012.50") depend on the currency
+ * and are checked after the schema (../semantic-checks.ts).
+ */
 export const AMOUNT_PATTERN = '^-?\\d{1,18}(\\.\\d{1,6})?$';
 
 /** An upper-case ISO 4217 alphabetic code. */
@@ -23,7 +27,8 @@ export const moneySchema = {
     Amount: {
       type: 'string',
       pattern: AMOUNT_PATTERN,
-      description: 'Decimal string such as "12.50"; at most the currency\'s number of decimals.',
+      description:
+        'Decimal string such as "12.50": exactly the currency\'s number of decimals, no leading zeros, no "-0".',
     },
     CurrencyCode: {
       type: 'string',

@@ -4,7 +4,7 @@
  * The document is only checked lightly here; the full schema validation happens in the map node.
  */
 import type { CanonicalDocument, EventFacts, SourceDocType, SourceProfile } from './profile';
-import { shapeReader, withoutUndefined, type JsonObject } from '../shape';
+import { describe, shapeReader, withoutUndefined, type JsonObject } from '../shape';
 
 const read = shapeReader(
   'CloudEvent',
@@ -26,6 +26,7 @@ export function createCloudEventsProfile(): SourceProfile {
     docType: 'ExpenseReport',
     signatureScheme: 'generic',
     embedsCanonical: true,
+    canonicalPointer: '/data',
     envelopeOf(body: unknown): EventFacts {
       const event = read.object(body, '');
       checkSpecVersion(event);
@@ -65,7 +66,7 @@ function checkSpecVersion(event: JsonObject): void {
     throw read.fail('/specversion', 'is missing (binary-mode events with ce-* headers are not supported)');
   }
   if (event.specversion !== '1.0') {
-    throw read.fail('/specversion', `must be "1.0", got ${JSON.stringify(event.specversion)}`);
+    throw read.fail('/specversion', `must be "1.0", got ${describe(event.specversion)}`);
   }
 }
 
@@ -78,7 +79,10 @@ function documentOf(event: JsonObject): {
   if (event.datacontenttype !== undefined) {
     const contentType = read.string(event.datacontenttype, '/datacontenttype');
     if (!JSON_CONTENT_TYPE.test(contentType)) {
-      throw read.fail('/datacontenttype', `must be a JSON media type such as "application/json", got "${contentType}"`);
+      throw read.fail(
+        '/datacontenttype',
+        `must be a JSON media type such as "application/json", got ${describe(contentType)}`,
+      );
     }
   }
   if (event.data_base64 !== undefined) {
@@ -87,7 +91,7 @@ function documentOf(event: JsonObject): {
   const data = read.object(event.data, '/data');
   const docType = data.docType;
   if (docType !== 'ExpenseReport' && docType !== 'Requisition') {
-    throw read.fail('/data/docType', `must be "ExpenseReport" or "Requisition", got ${JSON.stringify(docType)}`);
+    throw read.fail('/data/docType', `must be "ExpenseReport" or "Requisition", got ${describe(docType)}`);
   }
   const idField = ID_FIELD[docType];
   const docId = read.string(data[idField], `/data/${idField}`);

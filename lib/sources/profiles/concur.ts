@@ -15,7 +15,7 @@ import { FinanceError } from '../../errors';
 import { exponentOf, sum } from '../../model/money';
 import { APPROVAL_STATES, type ApprovalState, type ExpenseLine, type ExpenseReport } from '../../model/types';
 import type { EventFacts, MappingContext, SourceProfile } from './profile';
-import { shapeReader, withoutUndefined, type JsonObject } from '../shape';
+import { describe, shapeReader, withoutUndefined, type JsonObject } from '../shape';
 import { choiceOption, mapOption, stringOption } from './options';
 import {
   checkDueEmployee,
@@ -117,7 +117,7 @@ function concurEnvelope(body: unknown): EventFacts {
   const event = readEvent.object(body, '');
   const topic = readEvent.string(event.topic, '/topic');
   if (topic !== CONCUR_EXPENSE_TOPIC) {
-    throw readEvent.fail('/topic', `is "${topic}" but this profile reads expense report events only`);
+    throw readEvent.fail('/topic', `is ${describe(topic)} but this profile reads expense report events only`);
   }
   const eventType = readEvent.string(event.eventType, '/eventType');
   // The schema table calls the field "Facts", every sample sends "facts": accept both.
@@ -145,7 +145,7 @@ function concurReport(
   const report = readReport.object(body, '');
   const reportId = readReport.string(report.reportId, '/reportId');
   const currency = readReport.string(report.currencyCode, '/currencyCode');
-  exponentOf(currency, 'Concur expense report /currencyCode');
+  exponentOf(currency, '/currencyCode', 'Concur expense report');
   const state = stateOf(report, options);
   const totalField = reportTotalField(state);
   const stated = reportAmount(report, totalField, currency);

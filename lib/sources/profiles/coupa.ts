@@ -370,7 +370,7 @@ function supplierIdOf(value: unknown, path: string, config: CoupaConfig, read: S
 function currencyOf(doc: JsonObject, path: string, read: ShapeReader): string {
   const currency = read.object(doc.currency, `${path}/currency`);
   const code = read.string(currency.code, `${path}/currency/code`);
-  exponentOf(code, `${documentOf(read)} ${path}/currency/code`);
+  exponentOf(code, `${path}/currency/code`, documentOf(read));
   return code;
 }
 
@@ -575,7 +575,7 @@ function coupaMoney(value: unknown, currency: string, path: string, read: ShapeR
     throw invalidAmount(document, path, `must be a decimal such as "12.50", got ${describe(value)}`);
   }
   const decimals = text.split('.')[1]?.length ?? 0;
-  const exponent = exponentOf(currency, `${document} /currency/code`);
+  const exponent = exponentOf(currency, '/currency/code', document);
   if (decimals > exponent) {
     throw invalidAmount(
       document,
@@ -584,7 +584,7 @@ function coupaMoney(value: unknown, currency: string, path: string, read: ShapeR
         'rounded here: correct it in Coupa (or its price) so it fits the currency',
     );
   }
-  return money(text, currency, { path: `${document} ${path}` });
+  return money(text, currency, { path, document });
 }
 
 function quantityOf(value: unknown, path: string, read: ShapeReader): string {

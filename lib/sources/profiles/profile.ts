@@ -50,6 +50,11 @@ export interface SourceProfile {
    * Ramp) and passed to `toCanonical`.
    */
   readonly embedsCanonical: boolean;
+  /**
+   * Where the embedded canonical document sits in the event body, as a JSON pointer ("/data" for CloudEvents);
+   * intake puts it before the paths of the document's violations, so they point into the body the sender sent.
+   */
+  readonly canonicalPointer?: string;
   /** Reads and checks the envelope; throws FinanceError('SCHEMA_INVALID') naming the field. */
   envelopeOf(body: unknown, headers?: HeaderMap): EventFacts;
   /** Maps the source's document; throws FinanceError('SCHEMA_INVALID' | 'INVALID_AMOUNT' | ...) naming the field. */

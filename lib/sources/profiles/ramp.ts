@@ -14,7 +14,7 @@ import { FinanceError } from '../../errors';
 import { compare, exponentOf, sum } from '../../model/money';
 import type { ApprovalState, Dimensions, ExpenseLine, ExpenseReport, Money } from '../../model/types';
 import { moneyFromJsonNumber, moneyFromMinorUnits } from '../amounts';
-import { shapeReader, withoutUndefined, type JsonObject } from '../shape';
+import { describe, shapeReader, withoutUndefined, type JsonObject } from '../shape';
 import { choiceOption, stringOption } from './options';
 import type { EventFacts, SourceProfile } from './profile';
 
@@ -114,7 +114,7 @@ function rampEnvelope(body: unknown): EventFacts {
       type === 'webhooks.verification'
         ? ' (a subscription challenge: answer it with POST /developer/v1/webhooks/{id}/verify)'
         : '';
-    throw readEvent.fail('/type', `is "${type}" but this profile maps reimbursement events only${hint}`);
+    throw readEvent.fail('/type', `is ${describe(type)} but this profile maps reimbursement events only${hint}`);
   }
   const object = readEvent.object(event.object, '/object');
   const reimbursementId = readEvent.string(object.id, '/object/id');
@@ -135,7 +135,7 @@ function rampReimbursement(body: unknown, config: RampConfig): ExpenseReport {
   const reimbursement = readReimbursement.object(body, '');
   const id = readReimbursement.string(reimbursement.id, '/id');
   const currency = readReimbursement.string(reimbursement.currency, '/currency');
-  exponentOf(currency, 'Ramp reimbursement /currency');
+  exponentOf(currency, '/currency', 'Ramp reimbursement');
   if (reimbursement.direction === 'USER_TO_BUSINESS') {
     throw readReimbursement.fail(
       '/direction',

@@ -235,8 +235,27 @@ describe('Intake.receive', () => {
       body.data.total.amount = 12.5;
       body.data.employeeId = 7;
       const problem = expectRejected(await intakeFor(store).receive(signed(body)), 400, 'SCHEMA_INVALID');
-      expect(problem.errors!.map((error) => error.path).sort()).toEqual(['/employeeId', '/total/amount']);
+      expect(problem.errors!.map((error) => error.path).sort()).toEqual(['/data/employeeId', '/data/total/amount']);
       expect(await store.countOpen()).toBe(0);
+    });
+
+    it('points every field of a refusal into the event body, the canonical document at /data like the envelope', async () => {
+      const body = sampleBody(13);
+      body.data.total.currency = 'eur';
+      delete body.data.employeeId;
+      const problem = expectRejected(await intakeFor(store).receive(signed(body)), 400, 'SCHEMA_INVALID');
+      expect(problem.errors).toEqual([
+        { path: '/data/employeeId', message: 'The document is missing the required field "employeeId".' },
+        { path: '/data/total/currency', message: expect.stringMatching(/^\/data\/total\/currency must be a 3-letter/) },
+      ]);
+      expect(problem.detail).toMatch(
+        /^ExpenseReport is not valid: The document is missing .*; \/data\/total\/currency must/,
+      );
+
+      const envelope = sampleBody(13);
+      delete envelope.data.docType;
+      const refused = expectRejected(await intakeFor(store).receive(signed(envelope)), 400, 'SCHEMA_INVALID');
+      expect(refused.errors!.map((error) => error.path)).toEqual(['/data/docType']);
     });
 
     function withOneLine(seed: number, amount: string, currency: string) {
@@ -254,8 +273,8 @@ describe('Intake.receive', () => {
         'UNKNOWN_CURRENCY',
       );
       expect(problem.errors!.map((error) => error.path).sort()).toEqual([
-        '/lines/0/amount/currency',
-        '/total/currency',
+        '/data/lines/0/amount/currency',
+        '/data/total/currency',
       ]);
     });
 
@@ -272,6 +291,58 @@ describe('Intake.receive', () => {
         'INVALID_AMOUNT',
       );
       expect(precise.detail).toMatch(/has 3 decimal\(s\) but EUR has only 2/);
+      expect(await store.countOpen()).toBe(0);
+    });
+
+    it('refuses amounts not written canonically with INVALID_AMOUNT, naming the form to send', async () => {
+      const cases: Array<[string, string]> = [
+        ['1469.8', 'must be written with 2 decimals for EUR: "1469.80"'],
+        ['001469.80', 'must be written without leading zeros: "1469.80"'],
+        ['-0.00', 'must be written as zero, without a minus sign: "0.00"'],
+      ];
+      for (const [index, [amount, message]] of cases.entries()) {
+        const problem = expectRejected(
+          await intakeFor(store).receive(withOneLine(30 + index, amount, 'EUR')),
+          400,
+          'INVALID_AMOUNT',
+        );
+        expect(problem.errors).toEqual([
+          { path: '/data/total/amount', message: `/data/total/amount "${amount}" ${message}.` },
+          { path: '/data/lines/0/amount/amount', message: `/data/lines/0/amount/amount "${amount}" ${message}.` },
+        ]);
+      }
+      expect(await store.countOpen()).toBe(0);
+    });
+
+    it('quotes at most 40 characters of what was sent, so a refusal is never larger than the body', async () => {
+      const lineId = 'L'.repeat(100_000);
+      const body = sampleBody(18);
+      const line = { ...body.data.lines[0], lineId };
+      body.data.lines = [line, line, line];
+      body.data.total = { amount: '3.00', currency: 'EUR' };
+      line.amount = { amount: '1.00', currency: 'EUR' };
+      body.data['K'.repeat(100_000)] = 1;
+      const raw = JSON.stringify(body);
+      const problem = expectRejected(await intakeFor(store).receive(signed(raw)), 400, 'SCHEMA_INVALID');
+      expect(problem.errors).toEqual([
+        { path: `/data/${'K'.repeat(100_000)}`, message: expect.stringContaining(`"${'K'.repeat(40)}..."`) },
+      ]);
+      const duplicates = expectRejected(
+        await intakeFor(store).receive(signed(raw.replace(/,"K+":1/, ''))),
+        400,
+        'SCHEMA_INVALID',
+      );
+      expect(duplicates.errors!.map((error) => error.path)).toEqual(['/data/lines/1/lineId', '/data/lines/2/lineId']);
+      expect(duplicates.errors![0].message).toContain(`"${'L'.repeat(40)}..." is already used by /lines/0`);
+      for (const refusal of [problem, duplicates]) {
+        expect(refusal.detail.length).toBeLessThan(1000);
+        for (const error of refusal.errors!) expect(error.message.length).toBeLessThan(1000);
+      }
+
+      const envelope = sampleBody(18);
+      envelope.specversion = { v: 'x'.repeat(100_000) };
+      const wrongVersion = expectRejected(await intakeFor(store).receive(signed(envelope)), 400, 'SCHEMA_INVALID');
+      expect(wrongVersion.detail).toMatch(/\/specversion: must be "1.0", got an object/);
       expect(await store.countOpen()).toBe(0);
     });
 

@@ -148,6 +148,25 @@ describe('mapping with the Concur profile (spec sample)', () => {
     });
   });
 
+  it('gives a currency or amount violation a JSON pointer as its path and names the document in the message', () => {
+    const lowerCase = concurSampleReport();
+    lowerCase.currencyCode = 'usd';
+    const negativeClaim = concurSampleReport();
+    negativeClaim.claimedAmount.value = -525;
+    const negativeEntry = concurSampleEntries();
+    negativeEntry.Items[0].PostedAmount = -400;
+    const cases: Array<[Json, Json, string, string]> = [
+      [lowerCase, concurSampleEntries(), '/currencyCode', 'Concur expense report /currencyCode: "usd"'],
+      [negativeClaim, concurSampleEntries(), '/claimedAmount/value', 'Concur expense report /claimedAmount/value:'],
+      [concurSampleReport(), negativeEntry, '/Items/0/PostedAmount', 'Concur expenses /Items/0/PostedAmount:'],
+    ];
+    for (const [report, entries, path, message] of cases) {
+      expect(errorsOf(mapWithProfile(profile, report, entries, target))).toEqual([
+        { path, rule: expect.any(String), message: expect.stringContaining(message) },
+      ]);
+    }
+  });
+
   it('reports expenses that do not add up to the claimed amount', () => {
     const entries = concurSampleEntries();
     entries.Items[1].PostedAmount = 124.99;
@@ -192,6 +211,16 @@ describe('mapping with the Ramp profile', () => {
         ],
       },
     });
+  });
+
+  it('gives a currency or amount violation a JSON pointer as its path and names the document in the message', () => {
+    const target = { docType: 'ExpenseReport' as const };
+    expect(errorsOf(mapWithProfile(profile, { ...reimbursement(), currency: 'XYZ' }, undefined, target))).toEqual([
+      { path: '/currency', rule: 'currency', message: expect.stringContaining('Ramp reimbursement /currency: "XYZ"') },
+    ]);
+    expect(errorsOf(mapWithProfile(profile, { ...reimbursement(), amount: -84.5 }, undefined, target))).toEqual([
+      { path: '/amount', rule: 'amount', message: expect.stringContaining('Ramp reimbursement /amount: "-84.5"') },
+    ]);
   });
 
   it('reports an unknown state as a source violation', () => {

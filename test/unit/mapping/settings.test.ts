@@ -51,4 +51,14 @@ describe('finance-map settings', () => {
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain(message);
   });
+
+  it('names a __proto__ key in valid profile options as the problem, not the JSON', () => {
+    const profileOptions = '{"glAccountByExpenseType": {"__proto__": {"MEALS": "6010"}}}';
+    const error = configError(() => mapSettings({ mapping: 'concur', profileOptions }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toBe(
+      'Profile options have a key "__proto__" at /glAccountByExpenseType/__proto__; rename or remove it. ' +
+        "Fix it in the node's dialog.",
+    );
+  });
 });

@@ -286,8 +286,60 @@ describe('money rules after the schema', () => {
     expect(errors[1].message).toContain('has 4 decimal(s) but KWD has only 3');
   });
 
-  test('fewer decimals than the currency has are accepted', () => {
-    expect(validateDocument('ExpenseReport', reportWith(['12.5', '7'], '19.50'))).toEqual({ valid: true });
+  test('an amount with fewer decimals than its currency has is refused, naming the canonical form', () => {
+    expect(errorsOf(validateDocument('ExpenseReport', reportWith(['12.5', '7'], '19.50')))).toEqual([
+      {
+        path: '/lines/0/amount/amount',
+        rule: 'canonical',
+        message: '/lines/0/amount/amount "12.5" must be written with 2 decimals for EUR: "12.50".',
+      },
+      {
+        path: '/lines/1/amount/amount',
+        rule: 'canonical',
+        message: '/lines/1/amount/amount "7" must be written with 2 decimals for EUR: "7.00".',
+      },
+    ]);
+    expect(errorsOf(validateDocument('Money', m('1.25', 'KWD')))[0].message).toBe(
+      '/amount "1.25" must be written with 3 decimals for KWD: "1.250".',
+    );
+  });
+
+  test('leading zeros and a minus sign on zero are refused, naming the canonical form', () => {
+    const cases: Array<[string, string, string]> = [
+      ['001469.80', 'EUR', '/amount "001469.80" must be written without leading zeros: "1469.80".'],
+      ['00.50', 'EUR', '/amount "00.50" must be written without leading zeros: "0.50".'],
+      ['0100', 'JPY', '/amount "0100" must be written without leading zeros: "100".'],
+      ['-0.00', 'EUR', '/amount "-0.00" must be written as zero, without a minus sign: "0.00".'],
+      ['-0', 'JPY', '/amount "-0" must be written as zero, without a minus sign: "0".'],
+      ['-00.00', 'EUR', '/amount "-00.00" must be written without leading zeros: "0.00".'],
+    ];
+    for (const [amount, currency, message] of cases) {
+      expect(errorsOf(validateDocument('Money', m(amount, currency)))).toEqual([
+        { path: '/amount', rule: 'canonical', message },
+      ]);
+    }
+  });
+
+  test('canonical amounts pass, including zero, amounts below one and allowed negative ones', () => {
+    for (const [amount, currency] of [
+      ['0.00', 'EUR'],
+      ['0.05', 'EUR'],
+      ['10.00', 'EUR'],
+      ['1469.80', 'EUR'],
+      ['0', 'JPY'],
+      ['100', 'JPY'],
+      ['0.125', 'KWD'],
+      ['999999999999999999.99', 'EUR'],
+    ]) {
+      expect([amount, validateDocument('Money', m(amount, currency))]).toEqual([amount, { valid: true }]);
+    }
+    const overspent = clone(SCHEMA_BY_DOC_TYPE.BudgetCheckResult.examples[0]);
+    overspent.available.amount = '-0.50';
+    expect(validateDocument('BudgetCheckResult', overspent)).toEqual({ valid: true });
+    overspent.available.amount = '-0.5';
+    expect(errorsOf(validateDocument('BudgetCheckResult', overspent)).map((e) => [e.path, e.rule])).toEqual([
+      ['/available/amount', 'canonical'],
+    ]);
   });
 
   test('over-precise EUR amounts are refused', () => {
@@ -310,7 +362,7 @@ describe('money rules after the schema', () => {
         message: '/lines/0/amount/amount "-5.00" is negative; only zero or positive amounts are accepted here.',
       },
     ]);
-    expect(validateDocument('Money', m('-0.00'))).toEqual({ valid: true });
+    expect(errorsOf(validateDocument('Money', m('-0.00'))).map((e) => e.rule)).toEqual(['canonical']);
   });
 
   test('an overspent budget may show negative funds available, but the request may not be negative', () => {
@@ -541,6 +593,32 @@ describe('money rules after the schema', () => {
           '/policyExceptions/0/lineId "9" names no line of this report; use the lineId of one of its lines or leave it out.',
       },
     ]);
+  });
+
+  test('messages quote at most 40 characters of a line id or a field name; the path stays whole', () => {
+    const long = 'x'.repeat(50_000);
+    const cut = `"${'x'.repeat(40)}..."`;
+    const report = expenseReport();
+    report.lines[0].lineId = long;
+    report.lines[1].lineId = long;
+    delete report.lines[1].policyExceptions;
+    report.policyExceptions = [{ code: 'LATE', message: 'Submitted late', lineId: `${long}y` }];
+    report.lines[0][long] = true;
+    const [unknownField] = errorsOf(validateDocument('ExpenseReport', report));
+    expect(unknownField).toEqual({
+      path: `/lines/0/${long}`,
+      rule: 'additionalProperties',
+      message: expect.stringMatching(
+        new RegExp(`^/lines/0 has a field ${cut.replace(/\./g, '\\.')} that is not allowed`),
+      ),
+    });
+    delete report.lines[0][long];
+    const errors = errorsOf(validateDocument('ExpenseReport', report));
+    expect(errors.map((error) => error.message)).toEqual([
+      `/lines/1/lineId ${cut} is already used by /lines/0; every line needs its own lineId.`,
+      `/policyExceptions/0/lineId ${cut} names no line of this report; use the lineId of one of its lines or leave it out.`,
+    ]);
+    expect(unknownField.message.length).toBeLessThan(1000);
   });
 });
 

@@ -40,6 +40,20 @@ describe('moneyFromJsonNumber', () => {
     expect(financeErrorOf(() => fromNumber(-12.3)).message).toMatch(/negative/);
   });
 
+  it('gives the JSON pointer alone as the path of a negative amount or an unknown currency, the document in the message', () => {
+    const negative = financeErrorOf(() => fromNumber(-12.3));
+    expect(negative.details).toEqual({ document: 'Test report', path: '/amount/value' });
+    expect(negative.message).toContain('Test report /amount/value: "-12.3" is negative');
+    for (const unknown of [() => fromNumber(12.3, 'usd'), () => moneyFromMinorUnits(1230, 'XYZ', at)]) {
+      const error = financeErrorOf(unknown);
+      expect(error.code).toBe('UNKNOWN_CURRENCY');
+      expect(error.details).toMatchObject({ document: 'Test report', path: '/amount/currencyCode' });
+      expect(error.message).toMatch(
+        /^Test report \/amount\/currencyCode: "(usd|XYZ)" is not an ISO 4217 currency code/,
+      );
+    }
+  });
+
   it('reads what JSON.parse makes of Concur-style numbers such as 525.00000000 and 0E-8', () => {
     const parsed = JSON.parse('{"a": 525.00000000, "b": 0E-8, "c": 19.990}') as Record<string, number>;
     expect(fromNumber(parsed.a, 'USD').amount).toBe('525.00');

@@ -402,8 +402,20 @@ describe('the coupa profile: requisitions', () => {
       expect(error.message).toContain('Coupa requisition');
     });
 
+    it('refuses a negative amount with the JSON pointer alone as its path', () => {
+      const error = mapError((doc) => (doc['requisition-lines'][1]['unit-price'] = '-110.00'));
+      expect(error.code).toBe('INVALID_AMOUNT');
+      expect(error.details).toEqual({ document: 'Coupa requisition', path: '/requisition-lines/1/unit-price' });
+      expect(error.message).toContain('Coupa requisition /requisition-lines/1/unit-price: "-110" is negative');
+    });
+
     it('refuses an unknown currency and a line in another currency', () => {
-      expect(mapError((doc) => (doc.currency = { code: 'XYZ' })).code).toBe('UNKNOWN_CURRENCY');
+      const unknown = mapError((doc) => (doc.currency = { code: 'XYZ' }));
+      expect(unknown.code).toBe('UNKNOWN_CURRENCY');
+      expect(unknown.details).toMatchObject({ document: 'Coupa requisition', path: '/currency/code' });
+      expect(unknown.message).toContain('Coupa requisition /currency/code: "XYZ"');
+      const unknownOnLine = mapError((doc) => (doc['requisition-lines'][1].currency = { code: 'eur' }));
+      expect(unknownOnLine.details).toMatchObject({ path: '/requisition-lines/1/currency/code' });
       const mismatch = mapError((doc) => (doc['requisition-lines'][0].currency = { code: 'USD' }));
       expect(mismatch.code).toBe('CURRENCY_MISMATCH');
       expect(mismatch.details?.path).toBe('/requisition-lines/0/currency/code');
