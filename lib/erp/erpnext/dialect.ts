@@ -657,8 +657,31 @@ class ErpnextDialect implements ErpDialect {
         },
         ctx,
       );
+      this.#refuseAddedCharges(draft, posting);
     }
     return this.#postingRef(await this.#submitOnce(PI, draft, posting, ctx));
+  }
+
+  /**
+   * ERPNext may add rows of its own to a new invoice (a default Purchase Taxes and Charges Template, a Tax
+   * Rule for the supplier): on the gross amounts of an expense report that owes the payee more than was paid.
+   * So a new draft whose grand total is not the posting's is left unsubmitted, for a person.
+   */
+  #refuseAddedCharges(draft: Doc, posting: PostingRequest): void {
+    const want = sum(
+      posting.lines.map((line) => line.amount),
+      posting.currency,
+    );
+    const held = this.#money(draft.grand_total, String(draft.currency), 'grand_total');
+    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return;
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (ERPNext) made the new Purchase Invoice ${String(draft.name)} for ${posting.externalReference} total ${held.amount} ${held.currency}, but the posting totals ${want.amount} ${want.currency}: ERPNext added charges of its own (a default Purchase Taxes and Charges Template, or a Tax Rule for the supplier), which on amounts paid tax included would owe the payee more than was paid. The draft was not submitted. Remove the taxes from draft ${String(draft.name)} and submit it, or delete it and turn the default template or tax rule off for this supplier, then replay the posting.`,
+      {
+        retryable: false,
+        details: { documentId: String(draft.name), externalReference: posting.externalReference, held, expected: want },
+      },
+    );
   }
 
   /** The Supplier paid: the posting's supplier, else the Supplier whose employee field names the employee. */

@@ -157,3 +157,34 @@ describe.each<Kind>(['journal', 'payable'])('ERPNext %s posting of a revised exp
     expect(documents(reference).map((doc) => doc.docstatus)).toEqual([0]);
   });
 });
+
+describe('ERPNext payable: charges ERPNext adds to a new invoice', () => {
+  let rig: DialectRig;
+  beforeAll(async () => {
+    rig = await startDialectRig(erpnextConnection());
+  });
+  afterAll(() => rig.close());
+
+  it('a new draft whose grand total ERPNext raised (a default tax template) is not submitted: ERP_CONFLICT', async () => {
+    const sent: ErpRequest[] = [];
+    // As ERPNext answers an insert when a default Purchase Taxes and Charges Template added 19 % on top.
+    const http: ErpHttp = {
+      request: async <T>(request: ErpRequest): Promise<ErpResponse<T>> => {
+        sent.push(request);
+        const response = await rig.http.request<T>(request);
+        if (request.method !== 'POST' || !request.path.includes('Purchase')) return response;
+        const doc = (response.data as { data: Record<string, unknown> }).data;
+        return { ...response, data: { data: { ...doc, grand_total: Number(doc.grand_total) * 1.19 } } as T };
+      },
+    };
+    const dialect = createDialect('erpnext', http, { ...erpnextConnection()(), baseUrl: rig.sandbox.url });
+    const error = await dialect.post(posting('payable', 'concur:RPT-TAX-1', ['100.00']), ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'ERP_CONFLICT',
+      retryable: false,
+      details: { held: eur('119.00'), expected: eur('100.00') },
+    });
+    expect((error as Error).message).toMatch(/added charges of its own.*not submitted/);
+    expect(sent.filter(isSubmit)).toEqual([]);
+  });
+});
