@@ -242,6 +242,14 @@ export class ErpClient implements ErpHttp {
     };
   }
 
+  /**
+   * How long a request waits for its answer (the connection's Timeout). The ledger gives the ERP as long again to
+   * settle after a write that got no answer (lib/posting/idempotent-write.ts).
+   */
+  get timeoutMs(): number {
+    return this.#config.timeoutMs;
+  }
+
   /** A summary without secrets, for status, logs and the editor. */
   describe(): ConnectionSummary {
     return summarizeConnection(this.#config);

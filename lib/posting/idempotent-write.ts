@@ -38,9 +38,9 @@
  * Settling. A client that stops waiting (timeout, reset, a gateway's 502 or 504) does not stop the ERP: it may
  * commit the request it received seconds later. A lookup before then finds nothing and the write goes out
  * again: a second purchase order. So after such a failure the ERP gets as long again as the client waited
- * (settleAfterMs: the longest request timeout of this process) before anybody looks the document up. A
- * failure that proves the request never reached the ERP (connection refused, circuit open, closed before it
- * was sent) needs no wait. The store has no compare-and-swap on the marker, so the
+ * (the connection's timeout, which the node passes as settleAfterMs) before anybody looks the document up.
+ * An answer of the ERP itself (a 500, a 503) and a request that never reached it (connection refused, circuit
+ * open, closed before it was sent) need no wait (mayStillBeApplied). The store has no compare-and-swap on the marker, so the
  * immediate takeover is checked afterwards: if the marker it replaced was not the noted one (another attempt
  * took over in between and is writing now), this attempt does not write; the live attempt still finishes
  * with ledgerDone (which does not check the owner), and only a failure of that attempt falls back to the
@@ -137,6 +137,8 @@ interface UnsettledNote {
 
 /** Transport failures that happen before a request is on its way: the ERP never saw it. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+/** A gateway's answers that it stopped waiting for the ERP (Bad Gateway, Gateway Timeout). */
+const GATEWAY_GAVE_UP = new Set([502, 504]);
 
 export class LedgerWriter {
   readonly #store: FinanceStore;
@@ -271,7 +273,7 @@ export class LedgerWriter {
       this.#stats.refused += 1;
       return { outcome: 'refused', error };
     }
-    const settleMs = neverReachedErp(error) ? 0 : (this.#settleAfterMs ?? settleAfterMs());
+    const settleMs = mayStillBeApplied(error) ? (this.#settleAfterMs ?? settleAfterMs()) : 0;
     await this.#noteUnsettled(key, owner, error, settleMs);
     throw error;
   }
@@ -299,17 +301,20 @@ export class LedgerWriter {
 }
 
 /**
- * True when the failed request certainly never reached the ERP, so nothing of it can still be applied: the
- * circuit was open, the connection was refused or the host not found, or the client was closed before sending
- * it (details.sent false). A write's calls run one after another, so only its last call can be in flight.
+ * Whether the failed request may still be applied after the failure: it got no answer (a timeout, a reset: the
+ * ERP may still be working on it) or a gateway's 502 or 504 (the gateway stopped waiting, the ERP may not have).
+ * Not when the ERP answered itself (a 500, a 503, a 2xx whose body was cut off: it is done with the request,
+ * whatever it did), nor when the request never reached it: the circuit was open, the connection was refused or
+ * the host not found, or the client was closed before sending it (details.sent false). A write's calls run one
+ * after another, so only its last call can be in flight. A failure of another kind is assumed in flight.
  */
-export function neverReachedErp(error: unknown): boolean {
-  if (!isFinanceError(error)) return false;
-  if (error.code === 'CIRCUIT_OPEN') return true;
+export function mayStillBeApplied(error: unknown): boolean {
+  if (!isFinanceError(error)) return true;
+  if (error.code === 'CIRCUIT_OPEN') return false;
   const details = error.details as { sent?: unknown; transportCode?: unknown } | undefined;
-  return (
-    details?.sent === false || (typeof details?.transportCode === 'string' && NOT_CONNECTED.has(details.transportCode))
-  );
+  if (details?.sent === false) return false;
+  if (typeof details?.transportCode === 'string' && NOT_CONNECTED.has(details.transportCode)) return false;
+  return error.httpStatus === undefined || GATEWAY_GAVE_UP.has(error.httpStatus);
 }
 
 /**

@@ -44,9 +44,14 @@ export = function register(RED: NodeAPI): void {
     }
     let writer: { store: FinanceStore; writer: LedgerWriter } | undefined;
 
-    /** One ledger writer per store instance (the store node reopens it after a redeploy). */
-    const writerFor = (store: FinanceStore): LedgerWriter => {
-      if (writer?.store !== store) writer = { store, writer: new LedgerWriter(store, { ownerPrefix: this.id }) };
+    /**
+     * One ledger writer per store instance (the store node reopens it after a redeploy); after a write without an
+     * answer it gives the ERP as long again as the connection's timeout to settle.
+     */
+    const writerFor = (store: FinanceStore, settleAfterMs: number): LedgerWriter => {
+      if (writer?.store !== store) {
+        writer = { store, writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs }) };
+      }
       return writer.writer;
     };
 
@@ -64,9 +69,9 @@ export = function register(RED: NodeAPI): void {
         if (!erpNode) throw missingConfig('ERP connection', 'finance-erp');
         if (!storeNode) throw missingConfig('store', 'finance-store');
         const store = storeNode.store();
-        const { dialect } = await erpNode.connection();
+        const { dialect, client } = await erpNode.connection();
         const result = await postExpenseReport(
-          writerFor(store),
+          writerFor(store, client.timeoutMs),
           dialect,
           {
             document: msg.payload,

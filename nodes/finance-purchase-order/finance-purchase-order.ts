@@ -76,12 +76,15 @@ export = function register(RED: NodeAPI): void {
     // One queue for all messages of this node: the events of one purchase order are applied one at a time.
     const queue = new KeyedQueue();
     let perStore: { store: FinanceStore; writer: LedgerWriter; versions: VersionBook } | undefined;
-    /** The ledger writer and version records of the store in use (the store node reopens it after a redeploy). */
-    const forStore = (store: FinanceStore) => {
+    /**
+     * The ledger writer and version records of the store in use (the store node reopens it after a redeploy); the
+     * writer gives the ERP as long again as the connection's timeout to settle after a write without an answer.
+     */
+    const forStore = (store: FinanceStore, settleAfterMs: number) => {
       if (perStore?.store !== store) {
         perStore = {
           store,
-          writer: new LedgerWriter(store, { ownerPrefix: this.id }),
+          writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs }),
           versions: new VersionBook(store),
         };
       }
@@ -120,8 +123,8 @@ export = function register(RED: NodeAPI): void {
         if (configError !== undefined || !settings || !erpNode || !storeNode) throw configError;
         const msg = incoming as PurchaseOrderMessage;
         const store = storeNode.store();
-        const { writer, versions } = forStore(store);
-        const { dialect } = await erpNode.connection();
+        const { dialect, client } = await erpNode.connection();
+        const { writer, versions } = forStore(store, client.timeoutMs);
         const result = await syncPurchaseOrder(
           {
             dialect,

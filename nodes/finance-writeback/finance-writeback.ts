@@ -117,12 +117,16 @@ export = function register(RED: NodeAPI): void {
     };
 
     let writer: { store: FinanceStore; writer: LedgerWriter; latest: LatestVersionGuard } | undefined;
-    /** One ledger writer per store instance (the store node reopens it after a redeploy). */
+    /**
+     * One ledger writer per store instance (the store node reopens it after a redeploy). After a write without an
+     * answer it gives the source as long again as its API timeout to settle; an MQTT status event is simply sent
+     * again (a repeat of the same status).
+     */
     const writerFor = (store: FinanceStore) => {
       if (writer?.store !== store) {
         writer = {
           store,
-          writer: new LedgerWriter(store, { ownerPrefix: this.id }),
+          writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs: sourceNode?.api()?.timeoutMs ?? 0 }),
           latest: new LatestVersionGuard(store),
         };
       }

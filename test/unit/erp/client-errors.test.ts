@@ -2,7 +2,7 @@ import type http from 'node:http';
 import zlib from 'node:zlib';
 import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
-import { neverReachedErp, provesNothingWritten } from '../../../lib/posting/idempotent-write';
+import { mayStillBeApplied, provesNothingWritten } from '../../../lib/posting/idempotent-write';
 import { closedPortUrl, sendJson, startServer, until, type TestServer } from './helpers';
 
 /** Each test sets what the server does with the next requests. */
@@ -153,7 +153,7 @@ describe('ErpClient transport failures', () => {
       retryable: true,
       details: { transportCode: 'ECONNREFUSED' },
     });
-    expect(neverReachedErp(error)).toBe(true); // so the ledger's retry need not wait for the ERP to settle
+    expect(mayStillBeApplied(error)).toBe(false); // so the ledger's retry need not wait for the ERP to settle
   });
 
   it('maps a reset connection to ERP_UNAVAILABLE, retryable', async () => {
@@ -179,7 +179,7 @@ describe('ErpClient transport failures', () => {
     expect(arrived).toBe(1);
     // Only the unsent one says so: the ERP may still apply the aborted one (lib/posting/idempotent-write.ts).
     expect([errors[0].details?.sent, errors[1].details?.sent]).toEqual([undefined, false]);
-    expect([neverReachedErp(errors[0]), neverReachedErp(errors[1])]).toEqual([false, true]);
+    expect([mayStillBeApplied(errors[0]), mayStillBeApplied(errors[1])]).toEqual([true, false]);
     await expect(erp.request({ method: 'GET', path: '/c' })).rejects.toMatchObject({
       code: 'ERP_UNAVAILABLE',
       details: { sent: false },

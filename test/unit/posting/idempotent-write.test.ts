@@ -7,6 +7,7 @@ import {
   UNSETTLED_NAMESPACE,
   idempotencyKeyFor,
   isRefusal,
+  mayStillBeApplied,
   provesNothingWritten,
   type IdempotentWrite,
 } from '../../../lib/posting/idempotent-write';
@@ -183,11 +184,10 @@ describe('LedgerWriter: the ledger protocol of an ERP write', () => {
     },
   );
 
-  it('a 5xx leaves the marker like a timeout: the retry looks up first', async () => {
+  it('a 5xx of the ERP itself leaves the marker like a timeout: the retry looks up first, at once (the ERP is done with it)', async () => {
     erp.then('unavailable');
     await expect(writer.write(request())).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
     expect(await store.ledgerGet(KEY)).toMatchObject({ state: 'in-flight' });
-    clock.advance(SETTLE_MS);
     expect((await writer.write(request())).outcome).toBe('written');
     expect(erp.calls.map((call) => call.op)).toEqual(['post', 'find', 'post']);
   });
@@ -416,6 +416,21 @@ describe('classifying ERP failures', () => {
     expect(isRefusal(error('ERP_REJECTED', 302))).toBe(false);
     expect(isRefusal(error('ERP_NOT_FOUND', 404))).toBe(false);
     expect(isRefusal(new Error('boom'))).toBe(false);
+  });
+
+  it('a request may still be applied after no answer or a gateway giving up, not after an answer of the ERP or no connection', () => {
+    const transport = (transportCode: string) =>
+      new FinanceError('ERP_UNAVAILABLE', 'x', { retryable: true, details: { transportCode } });
+    expect(mayStillBeApplied(error('ERP_TIMEOUT', undefined, true))).toBe(true);
+    expect(mayStillBeApplied(transport('ECONNRESET'))).toBe(true);
+    expect(mayStillBeApplied(error('ERP_UNAVAILABLE', 504, true))).toBe(true);
+    expect(mayStillBeApplied(error('ERP_UNAVAILABLE', 502, true))).toBe(true);
+    expect(mayStillBeApplied(new Error('socket hang up'))).toBe(true);
+    expect(mayStillBeApplied(error('ERP_UNAVAILABLE', 503, true))).toBe(false);
+    expect(mayStillBeApplied(error('ERP_UNAVAILABLE', 500, true))).toBe(false);
+    expect(mayStillBeApplied(transport('ECONNREFUSED'))).toBe(false);
+    expect(mayStillBeApplied(new FinanceError('CIRCUIT_OPEN', 'x', { retryable: true }))).toBe(false);
+    expect(mayStillBeApplied(new FinanceError('ERP_UNAVAILABLE', 'x', { details: { sent: false } }))).toBe(false);
   });
 
   it('only final 4xx answers and 429 prove that nothing was written', () => {
