@@ -219,6 +219,24 @@ export function isFinalRefusal(error: unknown): error is FinanceError {
 }
 
 /**
+ * A purchase order change the ERP refused part-way, which could not be put back either: the refusal as it came
+ * (code, status, retryability), why putting it back failed, what a person must check, and details.restored false.
+ */
+export function notPutBack(refusal: FinanceError, restoreError: unknown, check: string): FinanceError {
+  const why = isFinanceError(restoreError) ? restoreError.message : String(restoreError);
+  return new FinanceError(
+    refusal.code,
+    `${refusal.message} The purchase order could not be put back as it was before this change (${why}): ${check}`,
+    {
+      httpStatus: refusal.httpStatus,
+      retryable: refusal.retryable,
+      details: { ...refusal.details, restored: false },
+      cause: refusal,
+    },
+  );
+}
+
+/**
  * Retry-After as milliseconds from `nowMs` (wall clock): delta-seconds or an HTTP-date (RFC 9110 10.2.3),
  * at most MAX_RETRY_AFTER_MS (see there). Anything else is ignored rather than guessed at.
  */

@@ -53,7 +53,7 @@ import type {
   PurchaseOrderLine,
 } from '../../model/types';
 import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
-import { isFinalRefusal } from '../http-errors';
+import { isFinalRefusal, notPutBack } from '../http-errors';
 import { jsonNumber } from '../json-number';
 import type {
   BudgetAvailability,
@@ -343,9 +343,9 @@ class BusinessCentralDialect implements ErpDialect {
     current: Entity,
     header: Entity,
     removed: Entity[],
-    failure: unknown,
+    failure: FinanceError,
     ctx: CallContext,
-  ): Promise<unknown> {
+  ): Promise<FinanceError> {
     const path = `${await this.#purchaseOrderPath()}(${id})`;
     const old = new Set(asEntities(current.purchaseOrderLines).map((line) => line.id));
     try {
@@ -374,18 +374,10 @@ class BusinessCentralDialect implements ErpDialect {
       if (headerError !== undefined) throw headerError;
       return failure;
     } catch (restoreError) {
-      const original = isFinanceError(failure) ? failure : undefined;
-      return new FinanceError(
-        original?.code ?? 'ERP_REJECTED',
-        `${original?.message ?? String(failure)} The purchase order could not be put back as it was before this change (${
-          isFinanceError(restoreError) ? restoreError.message : String(restoreError)
-        }): check purchase order ${String(current.number)} in Business Central (vendor, dates and lines) against the last version the pack applied.`,
-        {
-          httpStatus: original?.httpStatus,
-          retryable: original?.retryable,
-          details: { ...original?.details, restored: false },
-          cause: failure,
-        },
+      return notPutBack(
+        failure,
+        restoreError,
+        `check purchase order ${String(current.number)} in Business Central (vendor, dates and lines) against the last version the pack applied.`,
       );
     }
   }

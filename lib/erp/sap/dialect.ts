@@ -51,7 +51,7 @@ import type {
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
-import { isFinalRefusal } from '../http-errors';
+import { isFinalRefusal, notPutBack } from '../http-errors';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
 import {
@@ -323,9 +323,9 @@ class SapDialect implements ErpDialect {
     current: Entity,
     header: Entity,
     removed: Entity[],
-    refusal: unknown,
+    refusal: FinanceError,
     ctx: CallContext,
-  ): Promise<unknown> {
+  ): Promise<FinanceError> {
     const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
     const old = new Set(allItems(current).map((item) => String(item.PurchaseOrderItem)));
     try {
@@ -353,18 +353,10 @@ class SapDialect implements ErpDialect {
       if (headerError !== undefined) throw headerError;
       return refusal;
     } catch (restoreError) {
-      const original = isFinanceError(refusal) ? refusal : undefined;
-      return new FinanceError(
-        original?.code ?? 'ERP_REJECTED',
-        `${original?.message ?? String(refusal)} The purchase order could not be put back as it was before this change (${
-          isFinanceError(restoreError) ? restoreError.message : String(restoreError)
-        }): check purchase order ${number} in SAP (supplier, dates and items) against the last version the pack applied.`,
-        {
-          httpStatus: original?.httpStatus,
-          retryable: original?.retryable,
-          details: { ...original?.details, restored: false },
-          cause: refusal,
-        },
+      return notPutBack(
+        refusal,
+        restoreError,
+        `check purchase order ${number} in SAP (supplier, dates and items) against the last version the pack applied.`,
       );
     }
   }
