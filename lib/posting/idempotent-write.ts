@@ -34,17 +34,18 @@
  * the marker held by exactly that owner takes it over once the ERP has settled and looks up first; before
  * that it fails with a retryable ERP_CONFLICT that sends nothing and says when to come back (retryAfterMs).
  * Owners are unique per attempt (prefix + random id), so a note can never vouch for a different, live attempt.
+ * The store has no compare-and-swap on the marker, so the immediate takeover is checked afterwards: if the
+ * marker it replaced was not the noted one (another attempt took over in between and is writing now), this
+ * attempt does not write; the live attempt still finishes with ledgerDone (which does not check the owner),
+ * and only a failure of that attempt falls back to the takeover timeout. Safety never depends on the note:
+ * without it, only the timeout applies.
  *
  * Settling. A client that stops waiting (timeout, reset, a gateway's 502 or 504) does not stop the ERP: it may
  * commit the request it received seconds later. A lookup before then finds nothing and the write goes out
  * again: a second purchase order. So after such a failure the ERP gets as long again as the client waited
  * (the connection's timeout, which the node passes as settleAfterMs) before anybody looks the document up.
  * An answer of the ERP itself (a 500, a 503) and a request that never reached it (connection refused, circuit
- * open, closed before it was sent) need no wait (mayStillBeApplied). The store has no compare-and-swap on the marker, so the
- * immediate takeover is checked afterwards: if the marker it replaced was not the noted one (another attempt
- * took over in between and is writing now), this attempt does not write; the live attempt still finishes
- * with ledgerDone (which does not check the owner), and only a failure of that attempt falls back to the
- * takeover timeout. Safety never depends on the note: without it, only the timeout applies.
+ * open, closed before it was sent) need no wait (mayStillBeApplied).
  *
  * Attempts that are over. A marker whose attempt is known to be over (it ended in this process, or its process
  * crashed or was killed: lib/posting/attempt-liveness.ts) is taken over at once, like a noted one, and the same
@@ -131,7 +132,7 @@ export interface LedgerWriterStats {
 interface UnsettledNote {
   owner: string;
   code?: string;
-  /** From when (ms since the epoch) no request of the attempt can still be applied; notes of older versions lack it. */
+  /** From when (ms since the epoch) no request of the attempt can still be applied; older versions' notes lack it. */
   settlesAt?: number;
 }
 
