@@ -217,7 +217,8 @@ export async function openExamples(page: Page, moduleName: string): Promise<stri
   let seen = -1;
   for (let look = 0; look < 25; look += 1) {
     let opened = 0;
-    for (const folder of await tree.locator('.red-ui-treeList-label:has(.fa-folder)').all()) opened += await expand(folder);
+    for (const folder of await tree.locator('.red-ui-treeList-label:has(.fa-folder)').all())
+      opened += await expand(folder);
     const count = await labels.count();
     if (opened === 0 && count === seen) break;
     seen = count;
