@@ -176,6 +176,11 @@ export function compare(a: Money, b: Money): -1 | 0 | 1 {
   return difference < 0n ? -1 : difference > 0n ? 1 : 0;
 }
 
+/** The same amount in the same currency, however many decimals each was written with; false across currencies. */
+export function sameAmount(a: Money, b: Money): boolean {
+  return a.currency === b.currency && minorOf(a) === minorOf(b);
+}
+
 export function isZero(value: Money): boolean {
   return minorOf(value) === 0n;
 }

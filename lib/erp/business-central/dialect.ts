@@ -42,7 +42,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FinanceError, isFinanceError } from '../../errors';
-import { allocate, fromMinorUnits, minorOf, money, splitByPercent } from '../../model/money';
+import { allocate, fromMinorUnits, minorOf, money, sameAmount, splitByPercent } from '../../model/money';
 import type {
   BudgetCheckRequest,
   Dimensions,
@@ -877,7 +877,7 @@ class BusinessCentralDialect implements ErpDialect {
       'totalAmountIncludingTax',
     );
     const want = fromMinorUnits(sumMinor(posting.lines.map((line) => line.amount)), posting.currency);
-    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return invoice;
+    if (sameAmount(held, want)) return invoice;
     const what = invoice.status === 'Draft' ? 'draft purchase invoice' : 'purchase invoice';
     throw new FinanceError(
       'ERP_CONFLICT',

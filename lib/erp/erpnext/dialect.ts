@@ -40,7 +40,7 @@
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
-import { allocate, fromMinorUnits, minorOf, money, splitByPercent, sum } from '../../model/money';
+import { allocate, fromMinorUnits, minorOf, money, sameAmount, splitByPercent, sum } from '../../model/money';
 import type {
   BudgetCheckRequest,
   Dimensions,
@@ -673,7 +673,7 @@ class ErpnextDialect implements ErpDialect {
       posting.currency,
     );
     const held = this.#money(draft.grand_total, String(draft.currency), 'grand_total');
-    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return;
+    if (sameAmount(held, want)) return;
     throw new FinanceError(
       'ERP_CONFLICT',
       `ERP "${this.#system}" (ERPNext) made the new Purchase Invoice ${String(draft.name)} for ${posting.externalReference} total ${held.amount} ${held.currency}, but the posting totals ${want.amount} ${want.currency}: ERPNext added charges of its own (a default Purchase Taxes and Charges Template, or a Tax Rule for the supplier), which on amounts paid tax included would owe the payee more than was paid. The draft was not submitted. Remove the taxes from draft ${String(draft.name)} and submit it, or delete it and turn the default template or tax rule off for this supplier, then replay the posting.`,
@@ -758,7 +758,7 @@ class ErpnextDialect implements ErpDialect {
       currency,
       invoice ? 'grand_total' : 'total_debit',
     );
-    if (held.currency === want.currency && minorOf(held) === minorOf(want)) return;
+    if (sameAmount(held, want)) return;
     const draft = doc.docstatus === 0;
     const name = String(doc.name);
     throw new FinanceError(

@@ -12,6 +12,7 @@ import {
   money,
   multiply,
   percentWeights,
+  sameAmount,
   splitByPercent,
   subtract,
   sum,
@@ -108,6 +109,12 @@ describe('parsing and formatting', () => {
 });
 
 describe('arithmetic', () => {
+  test('the same amount whatever its decimals, never across currencies', () => {
+    expect(sameAmount(eur('119.00'), eur('119'))).toBe(true);
+    expect(sameAmount(eur('119.00'), eur('119.01'))).toBe(false);
+    expect(sameAmount(eur('119.00'), { amount: '119.00', currency: 'USD' })).toBe(false);
+  });
+
   test('0.10 + 0.20 is exactly 0.30', () => {
     expect(add(eur('0.10'), eur('0.20'))).toEqual({ amount: '0.30', currency: 'EUR' });
     expect(sum(Array.from({ length: 10 }, () => eur('0.10')))).toEqual({ amount: '1.00', currency: 'EUR' });
