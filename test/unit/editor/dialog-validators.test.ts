@@ -1,0 +1,166 @@
+/**
+ * The edit dialogs accept what deploy accepts: each field's validator (run as Node-RED 4.1 runs it, see
+ * editor-harness.ts) against the runtime's settings parser, value by value.
+ */
+import { erpConnectionConfig } from '../../../lib/config/erp-connection';
+import { metricsSettings } from '../../../lib/config/observability-settings';
+import { storeOptions } from '../../../lib/config/store-settings';
+import { eventInSettings } from '../../../lib/intake/event-in-settings';
+import { sourceSettings } from '../../../lib/intake/source-settings';
+import { masterDataSettings } from '../../../lib/masterdata/settings';
+import { writebackSettings } from '../../../lib/writeback/settings';
+import { dialogAccepts, editorOf, newNode, openDialog } from './editor-harness';
+
+type Parser = (config: Record<string, any>) => unknown;
+
+const parsers: Record<string, Parser> = {
+  'finance-erp': (config) => erpConnectionConfig(config, {}),
+  'finance-store': (config) => storeOptions(config, '/tmp/finance-sync-editor-test', {}),
+  'finance-master-data': (config) => masterDataSettings(config),
+  'finance-metrics': (config) => metricsSettings(config),
+  'finance-event-in': (config) => eventInSettings(config, 'n1', 'host~dir'),
+  'finance-source': (config) => sourceSettings(config, {}),
+  'finance-writeback': (config) => writebackSettings(config),
+};
+
+function runtimeAccepts(type: string, config: Record<string, unknown>): boolean {
+  try {
+    parsers[type](config);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'CONFIG_INVALID') throw error;
+    return false;
+  }
+}
+
+/** The dialog's and the runtime's verdict on `value` in `field` of a new node with `extra` set. */
+function verdicts(type: string, field: string, value: unknown, extra: Record<string, unknown> = {}) {
+  const { definition } = editorOf(type);
+  const config = { ...newNode(definition, type), ...extra, [field]: value };
+  return { value, dialog: dialogAccepts(definition, field, config), runtime: runtimeAccepts(type, config) };
+}
+
+describe('a new node of each type passes its own dialog and deploy', () => {
+  it.each(Object.keys(parsers))('%s', (type) => {
+    const { definition } = editorOf(type);
+    const config = newNode(definition, type);
+    expect(runtimeAccepts(type, config)).toBe(true);
+    for (const field of Object.keys(definition.defaults)) {
+      if (definition.defaults[field].type) continue; // config node references: not set in a new node
+      expect({ field, valid: dialogAccepts(definition, field, config) }).toEqual({ field, valid: true });
+    }
+  });
+});
+
+describe('whole-number fields accept exactly the runtime range (integerSetting)', () => {
+  // [type, field, min, max, required, extra settings the field needs]
+  const fields: Array<[string, string, number, number, boolean, Record<string, unknown>?]> = [
+    ['finance-erp', 'timeoutMs', 100, 600000, true],
+    ['finance-erp', 'maxConcurrency', 1, 100, true],
+    ['finance-erp', 'rateLimitRequests', 0, 1000000, false],
+    ['finance-erp', 'rateLimitWindowSeconds', 1, 3600, false],
+    ['finance-store', 'maxInboxEntries', 10, 100000000, true],
+    ['finance-store', 'dedupRetentionDays', 1, 3650, true],
+    ['finance-store', 'pgPoolSize', 1, 100, false, { backend: 'postgres' }],
+    ['finance-master-data', 'intervalMinutes', 0, 10080, false],
+    ['finance-master-data', 'fullEveryHours', 1, 8760, false],
+    ['finance-master-data', 'overlapSeconds', 0, 86400, false],
+  ];
+  it.each(fields)('%s %s from %d to %d', (type, field, min, max, required, extra = {}) => {
+    for (const value of [String(min - 1), String(min), String(max), String(max + 1), '1.5', 'abc', min, max + 1]) {
+      const verdict = verdicts(type, field, value, extra);
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    // Empty: the runtime takes its default. A required field still asks for a value in the dialog (its default
+    // is only there for configs saved before the field existed); an optional one accepts the empty field.
+    const empty = verdicts(type, field, '', extra);
+    expect(empty).toEqual({ value: '', dialog: !required, runtime: true });
+  });
+
+  it('finance-store: the pool size is not checked for LMDB, which does not use it', () => {
+    expect(verdicts('finance-store', 'pgPoolSize', '0', { backend: 'lmdb' })).toEqual({
+      value: '0',
+      dialog: true,
+      runtime: true,
+    });
+  });
+});
+
+describe('text fields follow the runtime rules', () => {
+  it('finance-metrics path', () => {
+    const values = ['metrics', '/metrics', '//metrics', ' metrics ', 'metrics/v1', 'metrics/..', '..', '.', 'a/./b'];
+    for (const value of [...values, 'a/.../b', 'a//b', 'a b', 'a?b', '', 'métriques']) {
+      const verdict = verdicts('finance-metrics', 'path', value);
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-metrics', 'path', 'metrics/..').runtime).toBe(false);
+  });
+
+  it('finance-event-in MQTT topic filter', () => {
+    const values = ['finance/#', 'finance/+/events', '#', '+', 'finance/#/events', 'fin#', 'a/b+', '$share/g', ''];
+    for (const value of [...values, '$share/g/', '$share//finance/#', '$share/g+/t', '$share/g/finance/+/x', '  ']) {
+      const verdict = verdicts('finance-event-in', 'topic', value, { mode: 'mqtt' });
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-event-in', 'topic', '$share/g', { mode: 'mqtt' }).runtime).toBe(false);
+    expect(verdicts('finance-event-in', 'topic', 'finance/#/events', { mode: 'mqtt' }).runtime).toBe(false);
+  });
+
+  it.each(['concur', 'coupa'])('finance-source custom approval statuses, profile %s', (profile) => {
+    for (const value of ['', '{"pending_buyer_action": "pending_approval"}', '{"pending_buyer_action": ', '[1]', '3']) {
+      const verdict = verdicts('finance-source', 'approvalStatusMap', value, { profile, signatureScheme: 'none' });
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+  });
+
+  it('finance-writeback ERP number field for Coupa', () => {
+    for (const value of ['', 'erp-po-number', 'erp_po_number', 'X1', '1abc', 'a b', '-x']) {
+      const verdict = verdicts('finance-writeback', 'numberField', value, { target: 'coupa' });
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    // Deliberately stricter than the runtime: a Concur field id under the Coupa target is the Concur default
+    // left behind, not a Coupa field name.
+    for (const value of ['custom15', 'orgUnit1']) {
+      expect(verdicts('finance-writeback', 'numberField', value, { target: 'coupa' })).toEqual({
+        value,
+        dialog: false,
+        runtime: true,
+      });
+    }
+  });
+});
+
+describe('finance-writeback dialog: switching the target', () => {
+  function writebackDialog(saved: Record<string, unknown> = {}) {
+    const { definition } = editorOf('finance-writeback');
+    const node = { ...newNode(definition, 'finance-writeback'), ...saved };
+    return { definition, dialog: openDialog('finance-writeback', node) };
+  }
+
+  it('a new node switched to Coupa writes to erp-po-number, and back to Concur to custom15', () => {
+    const { definition, dialog } = writebackDialog();
+    dialog.set('target', 'coupa');
+    const coupa = dialog.done();
+    expect(coupa).toMatchObject({ target: 'coupa', numberField: 'erp-po-number' });
+    expect(writebackSettings(coupa)).toMatchObject({ target: 'coupa', numberField: 'erp-po-number' });
+    expect(dialogAccepts(definition, 'numberField', coupa)).toBe(true);
+
+    dialog.set('target', 'concur');
+    expect(dialog.done()).toMatchObject({ target: 'concur', numberField: 'custom15' });
+  });
+
+  it('also through another target, and a field the analyst named stays', () => {
+    const { dialog } = writebackDialog({ target: 'concur' });
+    dialog.set('target', 'webhook');
+    dialog.set('target', 'coupa');
+    expect(dialog.value('numberField')).toBe('erp-po-number');
+    dialog.set('numberField', 'po-number');
+    dialog.set('target', 'concur');
+    expect(dialog.value('numberField')).toBe('po-number');
+  });
+
+  it('opening a dialog changes nothing', () => {
+    const { dialog } = writebackDialog({ target: 'coupa', numberField: 'custom15' });
+    expect(dialog.done()).toMatchObject({ target: 'coupa', numberField: 'custom15' });
+  });
+});
