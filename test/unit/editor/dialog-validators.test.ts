@@ -8,6 +8,7 @@ import { storeOptions } from '../../../lib/config/store-settings';
 import { eventInSettings } from '../../../lib/intake/event-in-settings';
 import { sourceSettings } from '../../../lib/intake/source-settings';
 import { masterDataSettings } from '../../../lib/masterdata/settings';
+import { APPROVAL_STATES } from '../../../lib/model/types';
 import { writebackSettings } from '../../../lib/writeback/settings';
 import { dialogAccepts, editorOf, newNode, openDialog } from './editor-harness';
 
@@ -107,10 +108,33 @@ describe('text fields follow the runtime rules', () => {
   });
 
   it.each(['concur', 'coupa'])('finance-source custom approval statuses, profile %s', (profile) => {
-    for (const value of ['', '{"pending_buyer_action": "pending_approval"}', '{"pending_buyer_action": ', '[1]', '3']) {
+    const values = ['', '{"pending_buyer_action": "pending_approval"}', '{"pending_buyer_action": ', '[1]', '3'];
+    for (const value of [
+      ...values,
+      '{"x": "waiting"}',
+      '{"x": ""}',
+      '{"x": 1}',
+      '{"a": "approved", "r": "rejected"}',
+    ]) {
       const verdict = verdicts('finance-source', 'approvalStatusMap', value, { profile, signatureScheme: 'none' });
       expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
     }
+    expect(verdicts('finance-source', 'approvalStatusMap', '{"x": "waiting"}', { profile }).runtime).toBe(false);
+  });
+
+  it("finance-source knows the runtime's approval states", () => {
+    const { context } = editorOf('finance-source');
+    expect([...(context.FINANCE_SOURCE_APPROVAL_STATES as string[])]).toEqual([...APPROVAL_STATES]);
+  });
+
+  it('finance-source GL account by expense type (Concur)', () => {
+    for (const value of ['', '{"AIRFR": "6100"}', '{"AIRFR": ""}', '{"AIRFR": 6100}', '{"AIRFR": ', '[]']) {
+      const verdict = verdicts('finance-source', 'glAccountByExpenseType', value, { profile: 'concur' });
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-source', 'glAccountByExpenseType', '{"AIRFR": 6100}', { profile: 'concur' }).runtime).toBe(
+      false,
+    );
   });
 
   it('finance-writeback ERP number field for Coupa', () => {
