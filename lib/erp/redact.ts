@@ -7,8 +7,12 @@
  */
 export const REDACTED = '[REDACTED]';
 
-/** Keys whose values are credentials, whatever the vendor spells around them (access_token, X-Api-Key...). */
-export const SECRET_KEY = /pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|signature/i;
+/**
+ * Keys whose values are credentials, whatever the vendor spells around them (access_token, X-Api-Key...). Short
+ * names only whole ("pwd", "auth"): a plain "key" stays, business documents use it for key-value pairs.
+ */
+export const SECRET_KEY =
+  /pass(word|wd|phrase)|secret|token|authori[sz]ation|api[-_]?key|private[-_]?key|cookie|credential|signature|^(pwd|auth)$/i;
 /** Credentials in header syntax inside free text, e.g. an echoed "Authorization: Bearer eyJ...". */
 const AUTH_SCHEME = /\b(Bearer|Basic)\s+([A-Za-z0-9._~+/=-]+)/g;
 /** The same in any letter case ("authorization: bearer eyJ..."), for redactCredentialShapes. */
@@ -22,6 +26,10 @@ const AUTHORIZATION = /(\bauthori[sz]ation["']?\s*[:=]\s*["']?)(?:([A-Za-z][\w-]
 const FRAPPE_TOKEN = /\b(token)\s+[^\s:"',;]+:[^\s"',;)}\]]+/gi;
 /** The user name and password of a URL: https://user:password@host, postgres://user:password@host. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
+/** A JSON Web Token: three base64url parts, the first two JSON objects, so both begin with "eyJ" ('{"'). */
+const JWT = /\beyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*/g;
+/** A PEM private key block, whatever its kind ("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"...). */
+const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
 /** A query or form parameter (?name=value, &name=value); its value goes when its name looks secret. */
 const PARAMETER = /([?&])([^\s=&#?"'<>]+)=([^\s&#"'<>]+)/g;
 /** Parameter names of credentials besides SECRET_KEY's: Azure SAS "sig", Google "key", "pwd", "auth". */
@@ -62,13 +70,15 @@ function scrub(text: string, sortedSecrets: readonly string[]): string {
       scheme === undefined ? `${name}${REDACTED}` : `${name}${scheme} ${REDACTED}`,
     )
     .replace(FRAPPE_TOKEN, `$1 ${REDACTED}`)
-    .replace(AUTH_SCHEME, `$1 ${REDACTED}`);
+    .replace(AUTH_SCHEME, `$1 ${REDACTED}`)
+    .replace(JWT, REDACTED)
+    .replace(PEM_PRIVATE_KEY, REDACTED);
 }
 
 /**
  * Only what has the shape of a credential, for business text that is stored to be replayed (a dead letter's
- * msg.payload): a URL's user name and password, secret-looking query parameters, "token key:secret", and
- * "Bearer"/"Basic" only when what follows looks like a token. The wider patterns of redactText also match prose
+ * msg.payload): a URL's user name and password, secret-looking query parameters, "token key:secret", a JSON
+ * Web Token, a PEM private key, and "Bearer"/"Basic" only when what follows looks like a token. The wider patterns of redactText also match prose
  * ("Basic meal allowance", "travel authorization: approved by ..."), which a replay would send to the ERP
  * changed; a credential pasted into a document or echoed in an ERP answer still goes.
  */
@@ -79,7 +89,9 @@ export function redactCredentialShapes(text: string): string {
     .replace(FRAPPE_TOKEN, `$1 ${REDACTED}`)
     .replace(ANY_CASE_AUTH_SCHEME, (match: string, scheme: string, credentials: string) =>
       looksLikeCredentials(scheme, credentials) ? `${scheme} ${REDACTED}` : match,
-    );
+    )
+    .replace(JWT, REDACTED)
+    .replace(PEM_PRIVATE_KEY, REDACTED);
 }
 
 /**

@@ -76,11 +76,12 @@ function copy(value: unknown, ancestors: Set<object>, depth: number, scrub: (tex
 
 /**
  * A superset of what redactText replaces when no secrets are given: header-syntax credentials ("Bearer ...",
- * "Basic ...", "Authorization: ...", "token key:secret"), a URL's user name and password, query parameters.
+ * "Basic ...", "Authorization: ...", "token key:secret"), a URL's user name and password, query parameters,
+ * JSON Web Tokens and PEM private keys.
  * Most texts (ids, dates, codes) hold none of these, and redactText allocates for every call
  * (test/unit/dead-letters/redact.test.ts and test/unit/reliability/redact-credentials.test.ts check the two agree).
  */
-const MAY_HOLD_CREDENTIALS = /Bearer|Basic|authori[sz]ation|token|:\/\/[^\s/?#@]*@|[?&][^\s=&#?]+=/i;
+const MAY_HOLD_CREDENTIALS = /Bearer|Basic|authori[sz]ation|token|eyJ|PRIVATE KEY|:\/\/[^\s/?#@]*@|[?&][^\s=&#?]+=/i;
 
 export function mayHoldCredentials(text: string): boolean {
   return MAY_HOLD_CREDENTIALS.test(text);

@@ -36,6 +36,15 @@ describe('redactText without a secret list', () => {
     expect(redacted).toBe(`rejected token ${REDACTED} for user`);
   });
 
+  it('removes a JSON Web Token and a PEM private key, wherever they appear', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl';
+    expect(redactText(`session ${jwt} expired`, [])).toBe(`session ${REDACTED} expired`);
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----';
+    expect(redactText(`key: ${pem} (rotated)`, [])).toBe(`key: ${REDACTED} (rotated)`);
+    // A block cut short (a truncated error body) goes to the end of the text.
+    expect(redactText('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg', [])).toBe(REDACTED);
+  });
+
   it('leaves ordinary texts alone', () => {
     for (const text of [
       'ER-1001',
@@ -43,6 +52,8 @@ describe('redactText without a secret list', () => {
       'a@b.example',
       'x=1&y=2',
       'see https://erp/x?page=2',
+      'eyJ is how base64 of {" begins',
+      '-----BEGIN PUBLIC KEY-----',
     ]) {
       expect(redactText(text, [])).toBe(text);
     }

@@ -4,7 +4,7 @@
  */
 import { redactText } from '../../../lib/erp/redact';
 import { readFailedMessage } from '../../../lib/reliability/dead-letter-record';
-import { mayHoldCredentials, toRedactedJson } from '../../../lib/reliability/redact';
+import { mayHoldCredentials, toRedactedDocumentJson, toRedactedJson } from '../../../lib/reliability/redact';
 
 const SECRETS = ['pw77', 't0k', 'k1:s2', 'abc999', 'eyJhbGci.x.y'];
 
@@ -49,6 +49,37 @@ describe('credentials in free text', () => {
     expect(letter.original.note).toBe('Basic [REDACTED] allowance');
   });
 
+  it('go under the key names people give them; a plain "key" of a key-value pair stays', () => {
+    const note = {
+      pwd: 'Hunter2!pwd',
+      passphrase: 'correct horse',
+      privateKey: 'MIIEvQIBADANBg',
+      private_key: 'MIIEvQIBADANBg',
+      auth: 'c2VjcmV0LXZhbHVl',
+      fields: [{ key: 'cost_center', value: 'CC-10' }],
+      author: 'Ann',
+    };
+    for (const copy of [toRedactedJson(note), toRedactedDocumentJson(note)]) {
+      expect(copy).toEqual({
+        pwd: '[REDACTED]',
+        passphrase: '[REDACTED]',
+        privateKey: '[REDACTED]',
+        private_key: '[REDACTED]',
+        auth: '[REDACTED]',
+        fields: [{ key: 'cost_center', value: 'CC-10' }],
+        author: 'Ann',
+      });
+    }
+  });
+
+  it('go from a business document when they are a JSON Web Token or a PEM private key', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl';
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----';
+    expect(toRedactedDocumentJson({ comment: `pasted ${jwt} and ${pem}` })).toEqual({
+      comment: 'pasted [REDACTED] and [REDACTED]',
+    });
+  });
+
   it('are removed by toRedactedJson exactly as redactText removes them', () => {
     const texts = [
       'https://u:pw@host/x',
@@ -57,6 +88,8 @@ describe('credentials in free text', () => {
       'Authorization: token key1:sec2',
       'authorization: bearer abc',
       'token a1b2:c3d4',
+      'id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2ln',
+      '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----',
       'plain text',
       'x=1&y=2',
     ];
