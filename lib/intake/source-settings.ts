@@ -2,6 +2,8 @@
  * Turns the `finance-source` dialog (settings + credentials) into what intake and write-back need: the
  * profile with its options, the signature scheme, the secrets and the source API's connection. Every field
  * is checked once, at deploy, so a wrong setting is reported by name instead of failing on the first event.
+ * The webhook secrets are checked apart (webhookSecrets): only an intake that verifies signatures needs them,
+ * not one that polls the source's API or a write-back.
  */
 import { FinanceError } from '../errors';
 import { erpConnectionConfig } from '../config/erp-connection';
@@ -72,8 +74,6 @@ export interface SourceSettings {
   profile: SourceProfile;
   signatureScheme: SignatureScheme;
   toleranceSeconds: number;
-  /** Current secret first, then the previous one during a rotation. */
-  secrets: string[];
   /** The source API for write-back; undefined when no API base URL is set. */
   api?: ErpConnectionConfig;
 }
@@ -94,7 +94,6 @@ export function sourceSettings(settings: SourceDialogSettings, credentials: Sour
       max: 86_400,
       fallback: DEFAULT_TOLERANCE_SECONDS,
     }),
-    secrets: secretsFor(signatureScheme, credentials),
     api: apiConfig(settings, credentials, profileName),
   };
 }
@@ -156,7 +155,12 @@ function schemeOf(value: string | undefined, profile: SourceProfile): SignatureS
   return scheme;
 }
 
-function secretsFor(scheme: SignatureScheme, credentials: SourceCredentials): string[] {
+/**
+ * The secrets an intake verifies signatures with: the current one first, then the previous one during a
+ * rotation; none for the scheme "none". Throws CONFIG_INVALID naming the field when the scheme needs a secret
+ * that is missing or cannot key it.
+ */
+export function webhookSecrets(scheme: SignatureScheme, credentials: SourceCredentials): string[] {
   const named: Array<[string, string | undefined]> = [
     ['Webhook secret', credentials.secret],
     ['Previous secret', credentials.previousSecret],

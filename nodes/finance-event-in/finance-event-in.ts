@@ -120,7 +120,8 @@ export = function register(RED: NodeAPI): void {
         store: () => store.store(),
         profile: source.profile,
         signatureScheme: source.signatureScheme,
-        secrets: source.webhookSecrets(),
+        // Polled documents come over the source's authenticated API unsigned (lib/intake/coupa-polling.ts).
+        secrets: settings.mode === 'poll' ? [] : source.webhookSecrets(),
         maxBytes: settings.maxBytes,
         toleranceSeconds: source.toleranceSeconds,
         lease: { owner, ms: settings.leaseMs },

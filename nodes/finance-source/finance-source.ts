@@ -1,5 +1,5 @@
 /**
- * `finance-source`: one source system (CloudEvents sender, SAP Concur, Ramp). It knows how to read the
+ * `finance-source`: one source system (CloudEvents sender, SAP Concur, Ramp, Coupa). It knows how to read the
  * source's events (profile with its options), how to verify them (signature scheme, secrets, tolerance) and
  * how to reach the source's API for write-back (one HTTP client, built at deploy and closed on close).
  */
@@ -8,6 +8,7 @@ import { FinanceError } from '../../lib/errors';
 import { ErpClient } from '../../lib/erp/client';
 import {
   sourceSettings,
+  webhookSecrets,
   type SourceCredentials,
   type SourceDialogSettings,
   type SourceSettings,
@@ -28,8 +29,7 @@ export = function register(RED: NodeAPI): void {
       settings = sourceSettings(def, credentials);
       api = settings.api ? new ErpClient(settings.api) : undefined;
     } catch (err) {
-      const redacted = withoutCredentials(err);
-      failure = redacted instanceof FinanceError ? redacted : new FinanceError('CONFIG_INVALID', redacted.message);
+      failure = configFailure(err);
       // Reported once at deploy; every node using this source reports it again per event.
       this.error(`Source "${def.name || def.id}" is not usable: ${failure.message}`);
     }
@@ -45,7 +45,16 @@ export = function register(RED: NodeAPI): void {
       signatureScheme: { get: () => usable().signatureScheme, enumerable: false },
       toleranceSeconds: { get: () => usable().toleranceSeconds, enumerable: false },
     });
-    this.webhookSecrets = () => [...usable().secrets];
+    // Checked when an intake that verifies signatures asks (it reports a missing secret at its deploy), so a
+    // source used only for polling or write-back needs no webhook secret.
+    this.webhookSecrets = () => {
+      const scheme = usable().signatureScheme;
+      try {
+        return webhookSecrets(scheme, credentials);
+      } catch (err) {
+        throw configFailure(err);
+      }
+    };
     this.api = () => {
       usable();
       return api;
@@ -56,6 +65,12 @@ export = function register(RED: NodeAPI): void {
       api = undefined;
       done();
     });
+  }
+
+  /** A setting's error as CONFIG_INVALID, with any credential it might quote taken out. */
+  function configFailure(err: unknown): FinanceError {
+    const redacted = withoutCredentials(err);
+    return redacted instanceof FinanceError ? redacted : new FinanceError('CONFIG_INVALID', redacted.message);
   }
 
   // Node-RED's typings cannot express a node that adds members of its own; the constructor adds them.

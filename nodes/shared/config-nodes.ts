@@ -36,13 +36,17 @@ export interface FinanceStoreNode extends Node {
  * When the source's settings are invalid, every member throws FinanceError CONFIG_INVALID naming the setting.
  */
 export interface FinanceSourceNode extends Node {
-  /** Profile name: cloudevents | concur | ramp (lib/sources/profiles). */
+  /** Profile name: cloudevents | concur | ramp | coupa (lib/sources/profiles). */
   profileName: string;
   profile: SourceProfile;
   signatureScheme: SignatureScheme;
   /** How far a signed timestamp may be from this host's clock, in seconds (default 300). */
   toleranceSeconds: number;
-  /** Current and previous webhook secrets from the credential store; never logged or sent on. */
+  /**
+   * Current and previous webhook secrets from the credential store; never logged or sent on. Throws
+   * CONFIG_INVALID when the signature scheme needs a secret that is missing or unusable: only an intake that
+   * verifies signatures asks, so a source used for polling or write-back alone needs none.
+   */
   webhookSecrets(): string[];
   /**
    * The source system's API for write-back (status and ERP references): an HTTP client with the source's

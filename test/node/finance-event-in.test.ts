@@ -617,14 +617,17 @@ describe('finance-event-in', () => {
       await sandbox.close();
     });
 
-    /** The flow with a Coupa source whose API is the sandbox's Coupa simulator. */
+    /**
+     * The flow with a Coupa source whose API is the sandbox's Coupa simulator, on the profile's default signature
+     * scheme and without a webhook secret: polling verifies no signature, so it needs none.
+     */
     async function load(
       eventIn: Record<string, unknown> = {},
       apiBaseUrl: string | undefined = `${sandbox.url}/coupa`,
     ) {
       const nodes = flow({ mode: 'poll', pollSeconds: '60', ...eventIn }).map((node) =>
         node.id === 'src'
-          ? { id: 'src', type: 'finance-source', profile: 'coupa', signatureScheme: 'none', apiBaseUrl }
+          ? { id: 'src', type: 'finance-source', profile: 'coupa', apiBaseUrl }
           : node,
       );
       await helper.load(NODES, nodes, {});

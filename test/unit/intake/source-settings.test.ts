@@ -2,7 +2,9 @@ import {
   DEFAULT_SOURCE_API_MAX_CONCURRENCY,
   DEFAULT_SOURCE_API_TIMEOUT_MS,
   sourceSettings,
+  webhookSecrets,
 } from '../../../lib/intake/source-settings';
+import type { SignatureScheme } from '../../../lib/sources/signatures';
 
 const STANDARD_SECRET = 'whsec_' + Buffer.from('a-standard-webhooks-key').toString('base64');
 
@@ -17,13 +19,10 @@ function errorOf(fn: () => unknown): any {
 
 describe('sourceSettings', () => {
   it('builds the profile with its default scheme, the default tolerance and both secrets', () => {
-    const settings = sourceSettings({ profile: 'ramp' }, { secret: 'new', previousSecret: 'old' });
-    expect(settings).toMatchObject({
-      profileName: 'ramp',
-      signatureScheme: 'ramp',
-      toleranceSeconds: 300,
-      secrets: ['new', 'old'],
-    });
+    const credentials = { secret: 'new', previousSecret: 'old' };
+    const settings = sourceSettings({ profile: 'ramp' }, credentials);
+    expect(settings).toMatchObject({ profileName: 'ramp', signatureScheme: 'ramp', toleranceSeconds: 300 });
+    expect(webhookSecrets(settings.signatureScheme, credentials)).toEqual(['new', 'old']);
     expect(settings.profile.name).toBe('ramp');
     expect(settings.api).toBeUndefined();
   });
@@ -53,14 +52,6 @@ describe('sourceSettings', () => {
       [{ profile: 'brex' }, {}, /Profile "brex" is not one of cloudevents, concur, ramp, coupa/, 'profile'],
       [{ signatureScheme: 'md5' }, { secret: 's' }, /Signature scheme "md5"/, 'signatureScheme'],
       [{ toleranceSeconds: '0' }, { secret: 's' }, /Timestamp tolerance \(s\) must be a whole number from 1 to 86400/],
-      [{}, {}, /Webhook secret is empty/, 'secret'],
-      [{}, { previousSecret: 'only-the-old-one' }, /Webhook secret is empty/, 'secret'],
-      [
-        { signatureScheme: 'standard-webhooks' },
-        { secret: STANDARD_SECRET, previousSecret: 'not base64!' },
-        /Previous secret is not valid/,
-        'previousSecret',
-      ],
       [
         { profile: 'concur', glAccountByExpenseType: '{AIRFR: 6100}' },
         { secret: 's' },
@@ -103,10 +94,33 @@ describe('sourceSettings', () => {
   });
 
   it('needs no secret with the scheme none, and accepts Standard Webhooks secrets as the sender shows them', () => {
-    expect(sourceSettings({ signatureScheme: 'none' }, {}).secrets).toEqual([]);
-    expect(sourceSettings({ signatureScheme: 'standard-webhooks' }, { secret: STANDARD_SECRET }).secrets).toEqual([
-      STANDARD_SECRET,
-    ]);
+    expect(webhookSecrets('none', {})).toEqual([]);
+    expect(webhookSecrets('standard-webhooks', { secret: STANDARD_SECRET })).toEqual([STANDARD_SECRET]);
+  });
+
+  it('reports a missing or unusable webhook secret by name, only when the secrets are asked for', () => {
+    const cases: Array<[SignatureScheme, object, RegExp, string]> = [
+      ['generic', {}, /Webhook secret is empty, and the "generic" signature scheme needs it/, 'secret'],
+      ['ramp', { previousSecret: 'only-the-old-one' }, /Webhook secret is empty/, 'secret'],
+      [
+        'standard-webhooks',
+        { secret: STANDARD_SECRET, previousSecret: 'not base64!' },
+        /Previous secret is not valid/,
+        'previousSecret',
+      ],
+    ];
+    for (const [scheme, credentials, message, field] of cases) {
+      const error = errorOf(() => webhookSecrets(scheme, credentials));
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) });
+      expect(error.details).toEqual({ field });
+    }
+    // A Coupa source polled over its API, or one used for write-back only, is usable without a webhook secret.
+    const coupa = sourceSettings(
+      { profile: 'coupa', apiBaseUrl: 'https://acme.coupahost.com', apiAuthType: 'none' },
+      {},
+    );
+    expect(coupa).toMatchObject({ profileName: 'coupa', signatureScheme: 'generic' });
+    expect(coupa.api).toMatchObject({ baseUrl: 'https://acme.coupahost.com' });
   });
 
   it("gives the write-back API the dialog's timeout and width, and the ERP connection's defaults without them", () => {
