@@ -219,6 +219,15 @@ export function isFinalRefusal(error: unknown): error is FinanceError {
 }
 
 /**
+ * How an "answered in a shape this dialect does not know" error ends. Such an answer comes from a base URL that
+ * points elsewhere or from another API version, which retrying does not change. It may have been the 2xx of a
+ * write, though: then the write most likely took effect, and since the ledger keeps its note after anything but a
+ * final refusal, a replay looks the document up before it writes.
+ */
+export const UNKNOWN_SHAPE_ADVICE =
+  'retrying will not help. If this was the answer to a write, the write most likely took effect: check the document in the ERP; a replay looks it up before it sends anything again.';
+
+/**
  * A purchase order change the ERP refused part-way, which could not be put back either: the refusal as it came
  * (code, status, retryability), why putting it back failed, what a person must check, and details.restored false.
  */

@@ -53,7 +53,7 @@ import type {
   PurchaseOrderLine,
 } from '../../model/types';
 import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
-import { isFinalRefusal, notPutBack } from '../http-errors';
+import { isFinalRefusal, notPutBack, UNKNOWN_SHAPE_ADVICE } from '../http-errors';
 import { jsonNumber } from '../json-number';
 import type {
   BudgetAvailability,
@@ -1215,7 +1215,7 @@ class BusinessCentralDialect implements ErpDialect {
   #unexpected(what: string, problem: string): FinanceError {
     return new FinanceError(
       'ERP_UNAVAILABLE',
-      `ERP "${this.#system}" (Business Central) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL, tenant and environment; retrying will not help.`,
+      `ERP "${this.#system}" (Business Central) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL, tenant and environment; ${UNKNOWN_SHAPE_ADVICE}`,
       { retryable: false },
     );
   }

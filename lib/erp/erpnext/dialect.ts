@@ -69,7 +69,7 @@ import type {
   PurchaseOrderPatch,
   PurchaseOrderRef,
 } from '../dialect';
-import { isFinalRefusal } from '../http-errors';
+import { isFinalRefusal, UNKNOWN_SHAPE_ADVICE } from '../http-errors';
 import { jsonNumber } from '../json-number';
 import { isRecord } from '../records';
 import { fitReference } from '../reference';
@@ -1131,7 +1131,7 @@ class ErpnextDialect implements ErpDialect {
   #unexpected(what: string, problem: string): FinanceError {
     return new FinanceError(
       'ERP_UNAVAILABLE',
-      `ERP "${this.#system}" (ERPNext) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL (the site's address); retrying will not help.`,
+      `ERP "${this.#system}" (ERPNext) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL (the site's address); ${UNKNOWN_SHAPE_ADVICE}`,
       {
         retryable: false,
       },

@@ -13,6 +13,7 @@ import { FinanceError, isFinanceError } from '../../errors';
 import type { ErpMessage } from '../../model/types';
 import type { ErpHttp, ErpRequest, ErpResponse } from '../client';
 import type { CallContext } from '../dialect';
+import { UNKNOWN_SHAPE_ADVICE } from '../http-errors';
 import { isRecord } from '../records';
 
 /** Availability control's message codes: classic budget control (BP/60x) and S/4HANA AVC (FCO_AVC_*). */
@@ -81,7 +82,7 @@ export class SapService {
   unexpected(what: string, problem: string): FinanceError {
     return new FinanceError(
       'ERP_UNAVAILABLE',
-      `ERP "${this.#options.system}" (SAP) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL and service path ${this.path}; retrying will not help.`,
+      `ERP "${this.#options.system}" (SAP) answered ${what} in a shape this dialect does not know (${problem}). Check the base URL and service path ${this.path}; ${UNKNOWN_SHAPE_ADVICE}`,
       { retryable: false },
     );
   }

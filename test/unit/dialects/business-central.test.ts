@@ -10,7 +10,7 @@ import { FinanceError } from '../../../lib/errors';
 import type { PurchaseOrder } from '../../../lib/model/types';
 import { bcStoreOf } from '../../../lib/sandbox/business-central/store';
 import { line } from '../purchasing/fixtures';
-import { ctx, currentPeriod, startDialectRig, today, type DialectRig } from './harness';
+import { ctx, currentPeriod, startDialectRig, today, UnreadableAnswer, type DialectRig } from './harness';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
@@ -195,6 +195,24 @@ describe('Business Central dialect against the BC simulator', () => {
     const after = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
     expect({ ...after, erpRef: undefined }).toEqual({ ...before, erpRef: undefined });
     expect(after).toMatchObject({ supplierId: 'SUP-1001', orderDate: today(), total: eur('400.00') });
+  });
+
+  it('says that a create answered in an unknown shape most likely took effect, and the order is there', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-7789:1';
+    const unreadable = new UnreadableAnswer(
+      rig.http,
+      (request) => request.method === 'POST' && request.path.endsWith('/purchaseOrders'),
+    );
+    const dialect = createDialect('business-central', unreadable, {
+      baseUrl: rig.sandbox.url,
+      ...bcConnection('finsync/finance/v1.0')(rig.sandbox.url),
+    });
+    const error = await dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx).catch((e: unknown) => e);
+    expect(unreadable.used).toBe(true);
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: false });
+    expect((error as Error).message).toMatch(/shape this dialect does not know \(no id\)/);
+    expect((error as Error).message).toMatch(/If this was the answer to a write, the write most likely took effect/);
+    expect(await rig.dialect.findByReference('purchaseOrder', reference, ctx)).toBeDefined();
   });
 
   it('says so when an order cannot be put back after a refused change', async () => {

@@ -9,7 +9,7 @@ import { createDialect, type PostingRequest } from '../../../lib/erp/dialect';
 import { erpnextStoreOf } from '../../../lib/sandbox/erpnext/api';
 import { line } from '../purchasing/fixtures';
 import { erpnextConnection, erpnextPurchaseOrder } from './erpnext-fixtures';
-import { ctx, currentPeriod, startDialectRig, today, type DialectRig } from './harness';
+import { ctx, currentPeriod, startDialectRig, today, UnreadableAnswer, type DialectRig } from './harness';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const CLIENT = { clientId: 'fs-api-key', clientSecret: 'fs-api-secret' };
@@ -49,6 +49,17 @@ describe('ERPNext dialect against the Frappe simulator', () => {
       status: 'open',
       externalReference: reference,
     });
+  });
+
+  it('says that an insert answered in an unknown shape most likely took effect, and the order is there', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-5009:1';
+    const unreadable = new UnreadableAnswer(rig.http, (request) => request.method === 'POST');
+    const dialect = createDialect('erpnext', unreadable, { ...erpnextConnection()(), baseUrl: rig.sandbox.url });
+    const error = await dialect.upsertPurchaseOrder(erpnextPurchaseOrder(reference), ctx).catch((e: unknown) => e);
+    expect(unreadable.used).toBe(true);
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: false });
+    expect((error as Error).message).toMatch(/If this was the answer to a write, the write most likely took effect/);
+    expect(await rig.dialect.findByReference('purchaseOrder', reference, ctx)).toBeDefined();
   });
 
   it('refuses a wrong key with 401 AuthenticationError', async () => {

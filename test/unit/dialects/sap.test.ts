@@ -7,7 +7,7 @@ import type { ErpHttp, ErpRequest, ErpResponse } from '../../../lib/erp/client';
 import { createDialect } from '../../../lib/erp/dialect';
 import { FinanceError } from '../../../lib/errors';
 import { sapStoreOf } from '../../../lib/sandbox/sap/api';
-import { ctx, startDialectRig, today, type DialectRig } from './harness';
+import { ctx, startDialectRig, today, UnreadableAnswer, type DialectRig } from './harness';
 import { line, sapConnection, sapPurchaseOrder } from './sap-fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
@@ -69,6 +69,17 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
       ['CC-400', '60.00'],
       ['CC-500', '40.00'],
     ]);
+  });
+
+  it('says that a create answered in an unknown shape most likely took effect, and the order is there', async () => {
+    const reference = 'coupa:PurchaseOrder:PO-9009:1';
+    const unreadable = new UnreadableAnswer(rig.http, (request) => request.method === 'POST', { d: {} });
+    const dialect = createDialect('sap', unreadable, { baseUrl: rig.sandbox.url, ...sapConnection()() });
+    const error = await dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx).catch((e: unknown) => e);
+    expect(unreadable.used).toBe(true);
+    expect(error).toMatchObject({ code: 'ERP_UNAVAILABLE', retryable: false });
+    expect((error as Error).message).toMatch(/If this was the answer to a write, the write most likely took effect/);
+    expect(await rig.dialect.findByReference('purchaseOrder', reference, ctx)).toBeDefined();
   });
 
   it('fetches the token once for many writes, and again (once) after a 403 when the session expired', async () => {
