@@ -15,7 +15,7 @@ import type { FinanceStore } from '../reliability/store';
 import { CoupaPoller, type CoupaDocument, type CoupaPollReport, type CoupaResource } from '../sources/coupa-poller';
 import type { CoupaProfile } from '../sources/profiles/coupa';
 import type { SourceProfile } from '../sources/profiles/profile';
-import { Intake, type IntakeResult } from './intake';
+import { Intake, type Admission, type IntakeResult } from './intake';
 import { PollingLoop, PollState } from './polling';
 
 export interface CoupaPollingOptions {
@@ -32,8 +32,18 @@ export interface CoupaPollingOptions {
   /** The first cursor, before any round saved one (RFC 3339). */
   updatedAfter?: string;
   maxBytes: number;
+  /** The intake node's lease owner (leaseOwnerFor: node id and process), as its other transports use. */
   lease?: { owner: string; ms: number };
-  /** Each document's intake result (accepted, duplicate, rejected, failed) with the bytes committed. */
+  /**
+   * With a lease: the intake node's in-flight window (its InboxRecovery), as the webhook uses it. A document
+   * committed while the window is full waits in the store and recovery emits it when a slot frees, so a
+   * backlog in Coupa is buffered on disk, not emitted at once.
+   */
+  admission?: Admission;
+  /**
+   * Each document's intake result (accepted, duplicate, rejected, failed) with the bytes committed. An accepted
+   * one that is `waiting` must not be emitted: recovery hands it out when its turn comes.
+   */
   onResult: (result: IntakeResult, rawBody: Buffer) => void;
   onRound?: (report: CoupaPollReport) => void;
   onError?: (error: unknown) => void;
@@ -61,6 +71,7 @@ export function startCoupaPolling(options: CoupaPollingOptions): CoupaPolling {
     secrets: [],
     maxBytes: options.maxBytes,
     ...(options.lease && { lease: options.lease }),
+    ...(options.admission && { admission: options.admission }),
   });
   const state = new PollState(options.store, `${options.key}:${options.resource}`);
   const reported = new Set<string>();

@@ -2,7 +2,8 @@
  * The polling pattern of `finance-event-in` (mode "poll"): a loop that runs one round of a poller every
  * interval, one round at a time, with what must survive a restart kept in the store (kv namespace
  * `intake-poll`, one record per intake node and resource):
- * - the cursor the poller saves between rounds (Coupa `updated_at[gt]`);
+ * - what the poller saves between rounds: its cursor (Coupa `updated_at[gt]`) and the export marks it must
+ *   take back first thing next round (a mark that may hide a revision not committed; see CoupaPollState);
  * - when the next round is due, so a restart or a redeploy does not poll again before the interval is up,
  *   and a round that a 429 interrupted waits as long as Retry-After asked;
  * - the figures of the last round (pages read, documents fetched and exported, what was left behind), for
@@ -28,6 +29,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the store keeps per polling intake. */
 export interface PollRecord {
+  /** The poller's state (cursor and marks to take back); named for the cursor it first held. */
   cursor?: CoupaPollState;
   /** Epoch ms at which the next round is due. */
   nextRoundAt?: number;

@@ -13,9 +13,14 @@
  * round, where the inbox recognises the duplicate. What is not committed is never marked: it comes back.
  *
  * Paging: the `exported=false` set shrinks while a round marks documents, so the offset of the next page is
- * the number of documents this round left unexported, not the number read. A round always starts at offset
- * 0; the only state kept between rounds is the optional `updated_at[gt]` cursor, and dropping it is always
- * safe (the exported flag alone decides what is fetched; the cursor only narrows the query).
+ * the number of documents this round left unexported, not the number read. That count is only a guess once a
+ * document was left behind: one that leaves the set meanwhile (a buyer's edit sends it back to approval) makes
+ * the next page start one too far, and a document is not read. So only a round that read every page at
+ * offset 0 moves the cursor (see #nextCursor), so a document one round skipped comes in the next.
+ *
+ * Between rounds the poller keeps the optional `updated_at[gt]` cursor, and dropping it is always safe (the
+ * exported flag alone decides what is fetched; the cursor only narrows the query), and the export marks it
+ * must take back before it reads anything (CoupaPollState.unmark, see #leaveRevision).
  */
 import { isDeepStrictEqual } from 'node:util';
 import { FinanceError } from '../errors';
@@ -46,6 +51,13 @@ const DEFAULT_FILTERS: Readonly<Record<CoupaResource, Readonly<Record<string, st
 export interface CoupaPollState {
   /** Only documents updated after this instant are asked for (Coupa `updated_at[gt]`). */
   updatedAfter?: string;
+  /**
+   * Ids whose export mark must be taken back (PUT exported=false) before the next round reads anything,
+   * because the mark may hide a revision that was never committed. An id is noted before its mark is sent and
+   * the note is cleared once the mark's answer showed no revision or the revision is committed, so a take-back
+   * that failed, or a process that ended between the mark and the revision's commit, leaves the note here.
+   */
+  unmark?: number[];
 }
 
 export interface CoupaPollStateStore {
@@ -83,8 +95,11 @@ export interface CoupaPollerOptions {
 export interface CoupaLeftBehind {
   /** Coupa's id, when the document had a usable one. */
   id?: number;
-  /** Where it stopped: reading it, committing it, or marking it exported after the commit. */
-  stage: 'read' | 'commit' | 'mark-exported';
+  /**
+   * Where it stopped: reading it, committing it, marking it exported after the commit, or taking back a mark
+   * that hides an uncommitted revision (the take-back is tried again first thing next round).
+   */
+  stage: 'read' | 'commit' | 'mark-exported' | 'unmark-exported';
   error: FinanceError;
 }
 
@@ -105,6 +120,18 @@ export interface CoupaPollReport {
 
 type Handled =
   { outcome: 'exported'; updatedAt?: number } | { outcome: 'left'; updatedAt?: number } | { outcome: 'stop' };
+
+/** What a round learnt while paging that decides how far its cursor may move (see #nextCursor). */
+interface CursorEvidence {
+  /** The newest `updated-at` handled. */
+  newest?: number;
+  /** The oldest `updated-at` of a document left unexported. */
+  oldestLeft?: number;
+  /** A document without a readable `updated-at` was left unexported. */
+  leftWithoutTime: boolean;
+  /** A page was asked for at an offset above 0, so a document may have been skipped (see the paging note). */
+  pagedPastLeftBehind: boolean;
+}
 
 export class CoupaPoller {
   readonly #options: CoupaPollerOptions;
@@ -135,9 +162,13 @@ export class CoupaPoller {
     this.#initialCursor = options.updatedAfter;
   }
 
-  /** One round: every page of not-exported documents, each committed and then marked exported. */
+  /**
+   * One round: the export marks left to take back, then every page of not-exported documents, each committed
+   * and then marked exported.
+   */
   async poll(): Promise<CoupaPollReport> {
-    const cursor = await this.#loadCursor();
+    const state = new RoundState(this.#options.state, await this.#options.state.load());
+    const cursor = state.cursor ?? this.#initialCursor;
     const report: CoupaPollReport = {
       resource: this.#options.resource,
       pages: 0,
@@ -146,35 +177,42 @@ export class CoupaPoller {
       leftBehind: [],
       ...(cursor === undefined ? {} : { updatedAfter: cursor }),
     };
+    try {
+      await this.#round(state, cursor, report);
+    } catch (error) {
+      // What is unsaved is only notes cleared (see RoundState): worth a try, but the round's failure is reported.
+      await state.flush().catch(() => undefined);
+      throw error;
+    }
+    await state.flush();
+    return report;
+  }
+
+  async #round(state: RoundState, cursor: string | undefined, report: CoupaPollReport): Promise<void> {
+    if (!(await this.#takeBackMarks(state, report))) return;
+    const evidence: CursorEvidence = { leftWithoutTime: false, pagedPastLeftBehind: false };
     let offset = 0;
-    let newest: number | undefined;
-    let oldestLeft: number | undefined;
-    let leftWithoutTime = false;
     for (;;) {
       const page = await this.#page(offset, cursor, report);
-      if (page === undefined) return report;
+      if (page === undefined) return;
       report.pages += 1;
       report.fetched += page.length;
       let leftOnPage = 0;
       for (const document of page) {
-        const handled = await this.#handle(document, report);
-        if (handled.outcome === 'stop') return report;
-        if (handled.updatedAt !== undefined) newest = Math.max(newest ?? handled.updatedAt, handled.updatedAt);
-        if (handled.outcome === 'left') {
-          leftOnPage += 1;
-          if (handled.updatedAt === undefined) leftWithoutTime = true;
-          else oldestLeft = Math.min(oldestLeft ?? handled.updatedAt, handled.updatedAt);
-        }
+        const handled = await this.#handle(document, state, report);
+        if (handled.outcome === 'stop') return;
+        if (handled.outcome === 'left') leftOnPage += 1;
+        addEvidence(evidence, handled);
       }
       if (page.length < this.#pageSize) break;
       offset += leftOnPage;
+      if (offset > 0) evidence.pagedPastLeftBehind = true;
     }
-    const next = leftWithoutTime ? cursor : this.#advancedCursor(cursor, newest, oldestLeft);
+    const next = this.#nextCursor(cursor, evidence, state);
     if (next !== cursor && next !== undefined) {
-      await this.#options.state.save({ updatedAfter: next });
+      state.advance(next);
       report.updatedAfter = next;
     }
-    return report;
   }
 
   /** One page, or undefined when a retryable failure ended the round (recorded in the report). */
@@ -211,7 +249,29 @@ export class CoupaPoller {
     }
   }
 
-  async #handle(document: unknown, report: CoupaPollReport): Promise<Handled> {
+  /**
+   * Takes back, before anything is read, the export marks noted as possibly hiding an uncommitted revision, so
+   * those documents come in this round. False when a retryable failure ended the round; a refusal that waiting
+   * cannot fix is reported, and the note stays for the next round.
+   */
+  async #takeBackMarks(state: RoundState, report: CoupaPollReport): Promise<boolean> {
+    for (const id of [...state.unmark]) {
+      try {
+        await this.#markExported(id, false);
+        state.clear(id);
+      } catch (error) {
+        if (error instanceof FinanceError && !error.retryable) {
+          report.leftBehind.push({ id, stage: 'unmark-exported', error });
+          continue;
+        }
+        this.#interrupt(error, report);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async #handle(document: unknown, state: RoundState, report: CoupaPollReport): Promise<Handled> {
     const id = idOf(document);
     if (id === undefined) {
       report.leftBehind.push({
@@ -235,15 +295,16 @@ export class CoupaPoller {
       this.#interrupt(error, report);
       return { outcome: 'stop' };
     }
+    let answer: unknown;
     try {
-      const marked = await this.#options.http.request<unknown>({
-        method: 'PUT',
-        path: `/api/${this.#options.resource}/${id}`,
-        query: { exported: 'true' },
-        correlationId: this.#options.correlationId,
-      });
-      await this.#revisedMeanwhile(document as CoupaDocument, marked.data);
+      // Noted before the mark is sent: a process that ends after the mark and before a revision the mark's
+      // answer shows is committed leaves the note, and the next round takes the mark back.
+      await state.note(id);
+      answer = await this.#markExported(id, true);
     } catch (error) {
+      // A mark Coupa answered with 4xx was not made, so it hides nothing; after a 5xx or a lost answer it may
+      // have been, and the note stays.
+      if (refusedByCoupa(error)) state.clear(id);
       if (error instanceof FinanceError && !error.retryable) {
         // Committed but still marked unexported: it comes again next round and the inbox sees a duplicate.
         report.leftBehind.push({ id, stage: 'mark-exported', error });
@@ -252,62 +313,92 @@ export class CoupaPoller {
       this.#interrupt(error, report);
       return { outcome: 'stop' };
     }
+    const revision = revisionIn(document as CoupaDocument, answer);
+    if (revision !== undefined) {
+      try {
+        await this.#options.commit(revision);
+      } catch (error) {
+        return this.#leaveRevision(id, revision, error, state, report);
+      }
+    }
+    state.clear(id);
     report.exported += 1;
     return { outcome: 'exported', updatedAt };
   }
 
   /**
-   * A revision saved in Coupa between this round's read and its export mark would be hidden by the mark (the
-   * flag is per record, not per revision). The PUT answers with the record as it is now: when its `updated-at`
-   * is not the one read, that newer revision is committed too; if that fails, the mark is taken back so the
-   * revision comes next round. A failure here ends the round like any other.
+   * A revision saved in Coupa between this round's read and its export mark is hidden by the mark (the flag is
+   * per record, not per revision); #handle commits it from the mark's answer. When that commit failed, the mark
+   * is taken back so the revision comes again; when the take-back fails too, its note stays in the poll state
+   * and the next round takes the mark back before it reads anything. The commit's failure, not the take-back's,
+   * decides how the round goes on.
    */
-  async #revisedMeanwhile(read: CoupaDocument, now: unknown): Promise<void> {
-    if (typeof now !== 'object' || now === null || Array.isArray(now)) return;
-    const current = now as CoupaDocument;
-    if (idOf(current) !== idOf(read) || current['updated-at'] === read['updated-at']) return;
-    // Whether the mark itself moves updated-at is not documented [U]; if it does, the answer differs from what
-    // was read only in these fields, and committing it would run the same requisition through the flow twice.
-    if (sameExceptExportStamps(current, read)) return;
+  async #leaveRevision(
+    id: number,
+    revision: CoupaDocument,
+    commitError: unknown,
+    state: RoundState,
+    report: CoupaPollReport,
+  ): Promise<Handled> {
     try {
-      await this.#options.commit(current);
+      await this.#markExported(id, false);
+      state.clear(id);
     } catch (error) {
-      await this.#options.http.request({
-        method: 'PUT',
-        path: `/api/${this.#options.resource}/${String(read.id)}`,
-        query: { exported: 'false' },
-        correlationId: this.#options.correlationId,
-      });
-      if (error instanceof FinanceError && !error.retryable) return;
-      throw error;
+      report.leftBehind.push({ id, stage: 'unmark-exported', error: this.#failure(error) });
     }
+    if (commitError instanceof FinanceError && !commitError.retryable) {
+      report.leftBehind.push({ id, stage: 'commit', error: commitError });
+      // Unexported again (or about to be) with the revision's updated-at: the cursor must stay below that one.
+      return { outcome: 'left', updatedAt: instantOf(revision['updated-at']) };
+    }
+    this.#interrupt(commitError, report);
+    return { outcome: 'stop' };
+  }
+
+  /** PUT ?exported=true|false, in a request of its own as Coupa asks [D]; resolves with the record as it is now. */
+  async #markExported(id: number, exported: boolean): Promise<unknown> {
+    const response = await this.#options.http.request<unknown>({
+      method: 'PUT',
+      path: `/api/${this.#options.resource}/${id}`,
+      query: { exported: String(exported) },
+      correlationId: this.#options.correlationId,
+    });
+    return response.data;
   }
 
   /** Ends the round on a retryable failure; anything else is not a matter of waiting and is thrown. */
   #interrupt(error: unknown, report: CoupaPollReport): undefined {
-    const failure =
-      error instanceof FinanceError
-        ? error
-        : new FinanceError(
-            'STORE_UNAVAILABLE',
-            `Polling Coupa ${this.#options.resource} failed: ${error instanceof Error ? error.message : String(error)}. ` +
-              'Nothing was marked exported; the round is tried again.',
-            { retryable: true, cause: error },
-          );
+    const failure = this.#failure(error);
     if (!failure.retryable) throw failure;
     report.interrupted = failure;
     if (failure.retryAfterMs !== undefined) report.retryAfterMs = failure.retryAfterMs;
     return undefined;
   }
 
-  async #loadCursor(): Promise<string | undefined> {
-    const saved = await this.#options.state.load();
-    const updatedAfter =
-      typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>).updatedAfter : undefined;
-    // An unreadable saved cursor is dropped rather than trusted: without it more is asked for, never less.
-    return typeof updatedAfter === 'string' && instantOf(updatedAfter) !== undefined
-      ? updatedAfter
-      : this.#initialCursor;
+  /** The FinanceError behind a failure; anything else (a store that threw) is one to retry. */
+  #failure(error: unknown): FinanceError {
+    return error instanceof FinanceError
+      ? error
+      : new FinanceError(
+          'STORE_UNAVAILABLE',
+          `Polling Coupa ${this.#options.resource} failed: ${error instanceof Error ? error.message : String(error)}. ` +
+            'Nothing was marked exported; the round is tried again.',
+          { retryable: true, cause: error },
+        );
+  }
+
+  /**
+   * Where the cursor may go after a complete round. It must never pass a document the round did not see: no
+   * later round would ask for it. A round that asked for every page at offset 0 saw them all, in whatever
+   * order Coupa answers: its last page came back short, so it held the whole `exported=false` set as it was
+   * then, and a document that joins the set later does so with a newer `updated-at` (a revision; the overlap
+   * covers writes committed after their timestamp). A round that paged past documents it left behind may have
+   * skipped one (see the paging note at the top), and a mark still to be taken back puts a document back into
+   * the set with the `updated-at` it has by then; both keep the cursor where it is, which only widens the query.
+   */
+  #nextCursor(cursor: string | undefined, evidence: CursorEvidence, state: RoundState): string | undefined {
+    if (evidence.leftWithoutTime || evidence.pagedPastLeftBehind || state.unmark.size > 0) return cursor;
+    return this.#advancedCursor(cursor, evidence.newest, evidence.oldestLeft);
   }
 
   /**
@@ -329,6 +420,63 @@ export class CoupaPoller {
   }
 }
 
+function addEvidence(evidence: CursorEvidence, handled: Exclude<Handled, { outcome: 'stop' }>): void {
+  const { updatedAt } = handled;
+  if (updatedAt !== undefined) evidence.newest = Math.max(evidence.newest ?? updatedAt, updatedAt);
+  if (handled.outcome !== 'left') return;
+  if (updatedAt === undefined) evidence.leftWithoutTime = true;
+  else evidence.oldestLeft = Math.min(evidence.oldestLeft ?? updatedAt, updatedAt);
+}
+
+/**
+ * The poll state during one round: loaded at its start, written before each export mark (so a note is durable
+ * before the mark can hide anything) and at the end. A cleared note is written with the next note or at the
+ * end: a note that outlives its reason costs one needless take-back and a duplicate, never a lost revision.
+ */
+class RoundState {
+  readonly #store: CoupaPollStateStore;
+  /** The saved cursor when it is readable: an unreadable one is dropped rather than trusted (more is asked for). */
+  cursor: string | undefined;
+  /** The ids whose export mark is to be taken back (CoupaPollState.unmark). */
+  readonly unmark: Set<number>;
+  #changed = false;
+
+  constructor(store: CoupaPollStateStore, saved: unknown) {
+    this.#store = store;
+    const record = typeof saved === 'object' && saved !== null ? (saved as Record<string, unknown>) : {};
+    const { updatedAfter, unmark } = record;
+    this.cursor = typeof updatedAfter === 'string' && instantOf(updatedAfter) !== undefined ? updatedAfter : undefined;
+    this.unmark = new Set(Array.isArray(unmark) ? unmark.filter(isCoupaId) : []);
+  }
+
+  /** Notes `id` and saves at once. */
+  async note(id: number): Promise<void> {
+    this.unmark.add(id);
+    await this.#save();
+  }
+
+  clear(id: number): void {
+    if (this.unmark.delete(id)) this.#changed = true;
+  }
+
+  advance(cursor: string): void {
+    this.cursor = cursor;
+    this.#changed = true;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#changed) await this.#save();
+  }
+
+  #save(): Promise<void> {
+    this.#changed = false;
+    return this.#store.save({
+      ...(this.cursor === undefined ? {} : { updatedAfter: this.cursor }),
+      ...(this.unmark.size === 0 ? {} : { unmark: [...this.unmark] }),
+    });
+  }
+}
+
 function configInvalid(problem: string): FinanceError {
   return new FinanceError('CONFIG_INVALID', `Coupa poller: ${problem}. Fix it in the node's configuration.`);
 }
@@ -342,10 +490,33 @@ function sameExceptExportStamps(a: CoupaDocument, b: CoupaDocument): boolean {
   return isDeepStrictEqual(withoutStamps(a), withoutStamps(b));
 }
 
+/**
+ * The revision the export mark's answer shows, when it is not the one read. Whether the mark itself moves
+ * updated-at is not documented [U]; if it does, the answer differs from what was read only in the export
+ * stamps, and committing it would run the same requisition through the flow twice.
+ */
+function revisionIn(read: CoupaDocument, answer: unknown): CoupaDocument | undefined {
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return undefined;
+  const current = answer as CoupaDocument;
+  if (idOf(current) !== idOf(read) || current['updated-at'] === read['updated-at']) return undefined;
+  return sameExceptExportStamps(current, read) ? undefined : current;
+}
+
+/** Coupa answered 4xx (429 included): it did not carry the request out. */
+function refusedByCoupa(error: unknown): boolean {
+  return (
+    error instanceof FinanceError && error.httpStatus !== undefined && error.httpStatus >= 400 && error.httpStatus < 500
+  );
+}
+
 function idOf(document: unknown): number | undefined {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return undefined;
   const id = (document as CoupaDocument).id;
-  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  return isCoupaId(id) ? id : undefined;
+}
+
+function isCoupaId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;

@@ -441,7 +441,10 @@ export = function register(RED: NodeAPI): void {
           pageSize: poll.pageSize,
           ...(poll.updatedAfter === undefined ? {} : { updatedAfter: poll.updatedAfter }),
           maxBytes: current.maxBytes,
-          lease: { owner: node.id, ms: current.leaseMs },
+          // The owner and the in-flight window of the node's other transports: recovery knows these leases as
+          // this process's, and a backlog in Coupa waits in the store instead of entering the flow at once.
+          lease: { owner, ms: current.leaseMs },
+          admission: recovery,
           onResult: (result, rawBody) => emitOwn(result, rawBody),
           onRound: (report) => {
             if (report.interrupted) {
