@@ -3,13 +3,17 @@
  * event's source, or the ERP connection) and per process (expense, procurement, ...). The finance-metrics node
  * reads its snapshot and adds what is read at scrape time (dead letters open, spend from the ERP).
  *
- * Memory stays bounded: label values come from configured systems and a fixed list of processes, and the
- * events already counted as completed are remembered in a bounded set.
+ * Memory stays bounded. The system of an event is what its sender wrote (e.g. a CloudEvents `source`), so only
+ * the first MAX_SYSTEM_LABELS systems keep their own label, cut to MAX_LABEL_LENGTH characters, and later ones
+ * are counted as system="other" (labels.ts). Processes come from a fixed list (processOf), ERP names from the
+ * configured connections, request statuses are status classes or the pack's error codes. The events already
+ * counted as completed are remembered in a bounded set.
  */
 import { observations, type ObservationHub } from '../observe/hub';
 import type { Observation } from '../observe/observation';
 import { COMPLETING_OUTPUTS, FINAL_DECISION_OUTPUTS, REFUSING_OUTPUTS } from '../observe/outputs';
 import { Histogram, type HistogramSnapshot } from './histogram';
+import { BoundedLabels } from './labels';
 
 /** Approval cycle buckets in seconds: a minute, 5 and 15 minutes, an hour, 4 hours, a day, 3 days, a week. */
 export const APPROVAL_CYCLE_BUCKETS = [60, 300, 900, 3600, 14_400, 86_400, 259_200, 604_800];
@@ -74,9 +78,21 @@ export class MetricsRegistry {
   readonly #erp = new Map<string, ErpCounters>();
   readonly #completed = new Set<string>();
   #intakeRefused = new Map<string, number>();
+  readonly #systems = new BoundedLabels();
 
   constructor(hub?: ObservationHub) {
     hub?.subscribe((observation) => this.record(observation));
+  }
+
+  /**
+   * The label a system is counted under: its own (shortened) name, or "other" past the limit. The dead-letter
+   * figures use it too, so every family names the same systems.
+   */
+  readonly systemLabel = (system: string): string => this.#systems.labelOf(system);
+
+  /** True once some system was counted as "other" because MAX_SYSTEM_LABELS systems were already named. */
+  get systemsFolded(): boolean {
+    return this.#systems.folded;
   }
 
   record(observation: Observation): void {
@@ -134,12 +150,14 @@ export class MetricsRegistry {
   }
 
   #intake(observation: Observation): void {
-    const counters = this.#counters(observation);
+    const system = this.#systemOf(observation);
+    const process = processOfObservation(observation);
+    const counters = this.#countersOf(system, process);
     if (observation.output === 'accepted') counters.accepted += 1;
     else if (observation.output === 'duplicate') counters.duplicatesSuppressed += 1;
     else if (observation.output === 'rejected') {
       counters.refused += 1;
-      const k = key(systemOf(observation), processOfObservation(observation));
+      const k = key(system, process);
       this.#intakeRefused.set(k, (this.#intakeRefused.get(k) ?? 0) + 1);
     }
     // 'failed' (the store could not take the event): nothing was accepted and the sender tries again.
@@ -198,8 +216,14 @@ export class MetricsRegistry {
   }
 
   #counters(observation: Observation): ProcessCounters {
-    const system = systemOf(observation);
-    const process = processOfObservation(observation);
+    return this.#countersOf(this.#systemOf(observation), processOfObservation(observation));
+  }
+
+  #systemOf(observation: Observation): string {
+    return this.systemLabel(observation.system ?? 'unknown');
+  }
+
+  #countersOf(system: string, process: string): ProcessCounters {
     let byProcess = this.#processes.get(system);
     if (!byProcess) {
       byProcess = new Map();
@@ -235,10 +259,6 @@ export class MetricsRegistry {
 
 function key(system: string, process: string): string {
   return `${system}\u0000${process}`;
-}
-
-function systemOf(observation: Observation): string {
-  return observation.system ?? 'unknown';
 }
 
 function processOfObservation(observation: Observation): string {

@@ -10,7 +10,7 @@ import { processOf } from '../observe/observation';
 import { DLQ_NAMESPACE } from '../reliability/dead-letters';
 import type { FinanceStore } from '../reliability/store';
 import type { FullSnapshot } from './prometheus';
-import type { MetricsSnapshot } from './registry';
+import type { MetricsRegistry } from './registry';
 
 export interface DeadLettersOpen {
   system: string;
@@ -18,14 +18,41 @@ export interface DeadLettersOpen {
   open: number;
 }
 
-/** Letters read at most per scrape; a larger queue is reported as at least this many (`truncated`). */
-export const MAX_LETTERS_SCANNED = 50_000;
-const PAGE = 1000;
+export interface DeadLetterCount {
+  items: DeadLettersOpen[];
+  /** More letters than MAX_LETTERS_SCANNED: the items count only the first ones. */
+  truncated: boolean;
+}
 
-/** Open dead letters of every queue in the store, per source system and process. */
+/** Letters read at most per count; a larger queue is reported as at least this many (`truncated`). */
+export const MAX_LETTERS_SCANNED = 50_000;
+/**
+ * Letters read per page, between which the event loop runs. A page of 1,000 letters of about 1 KB held the loop
+ * for 60-100 ms in a probe; 200 keeps each turn to a fraction of that.
+ */
+const PAGE = 200;
+/**
+ * How long a dead-letter count is served before the store is read again. Counting reads up to 50,000 letters
+ * (seconds of the store's synchronous reads), so scrapes and snapshots in this window share one count.
+ */
+export const DEAD_LETTERS_MAX_AGE_MS = 15_000;
+
+/**
+ * Lets timers, I/O and HTTP requests run: LMDB reads are synchronous, and an `await` between pages alone
+ * only lets promise callbacks run, so a large queue would stall the runtime for the whole count.
+ */
+function nextTurnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Open dead letters of every queue in the store, per source system and process. The source is what the sender
+ * wrote, so it is named through `systemLabel` (MetricsRegistry.systemLabel), which bounds the distinct labels.
+ */
 export async function deadLettersOpen(
   store: Pick<FinanceStore, 'kvList'>,
-): Promise<{ items: DeadLettersOpen[]; truncated: boolean }> {
+  systemLabel: (system: string) => string,
+): Promise<DeadLetterCount> {
   const counts = new Map<string, DeadLettersOpen>();
   let after: string | undefined;
   let scanned = 0;
@@ -36,7 +63,7 @@ export async function deadLettersOpen(
       // Natural-key entries point at a letter by id (a string); letters are stored as { letter, naturalKeys }.
       const letter = isRecord(entry.value) && isRecord(entry.value.letter) ? entry.value.letter : undefined;
       if (!letter || letter.status !== 'open') continue;
-      const system = typeof letter.source === 'string' ? letter.source : 'unknown';
+      const system = systemLabel(typeof letter.source === 'string' ? letter.source : 'unknown');
       const process = processOf(letter.docType);
       const key = `${system}\u0000${process}`;
       const item = counts.get(key) ?? { system, process, open: 0 };
@@ -46,7 +73,21 @@ export async function deadLettersOpen(
     if (page.length < PAGE) return { items: [...counts.values()], truncated: false };
     if (scanned >= MAX_LETTERS_SCANNED) return { items: [...counts.values()], truncated: true };
     after = page[page.length - 1]!.key;
+    await nextTurnOfEventLoop();
   }
+}
+
+/**
+ * Counts the open dead letters of the store at most once per DEAD_LETTERS_MAX_AGE_MS, one count shared by
+ * concurrent callers: the public endpoint has no auth, so each scrape must not start a count of its own.
+ */
+export function cachedDeadLetterCount(
+  store: () => Pick<FinanceStore, 'kvList'>,
+  systemLabel: (system: string) => string,
+  now: () => number = () => Date.now(),
+): () => Promise<DeadLetterCount> {
+  const cache = new ReadCache(() => deadLettersOpen(store(), systemLabel), DEAD_LETTERS_MAX_AGE_MS, now);
+  return () => cache.get();
 }
 
 export interface SpendFigure {
@@ -86,10 +127,10 @@ export async function spendFigures(erp: string, dialect: ErpDialect, ctx: CallCo
 }
 
 export interface CollectOptions {
-  registry: { snapshot(): MetricsSnapshot };
-  /** The store whose dead letters are counted; none: no dead-letter figures. */
-  store?: () => Pick<FinanceStore, 'kvList'>;
-  /** Reads the spend figures (usually a SpendCache); none: no spend figures. */
+  registry: Pick<MetricsRegistry, 'snapshot'>;
+  /** Counts the open dead letters (usually cachedDeadLetterCount); none: no dead-letter figures. */
+  deadLetters?: () => Promise<DeadLetterCount>;
+  /** Reads the spend figures (usually a ReadCache); none: no spend figures. */
   spend?: () => Promise<SpendFigure[]>;
 }
 
@@ -100,11 +141,12 @@ export interface CollectOptions {
 export async function collectSnapshot(options: CollectOptions): Promise<FullSnapshot> {
   const problems: string[] = [];
   const [deadLetters, spend] = await Promise.all([
-    options.store
-      ? deadLettersOpen(options.store()).then(
+    options.deadLetters
+      ? options.deadLetters().then(
           (result) => {
             if (result.truncated) problems.push(`dead letters: only the first ${MAX_LETTERS_SCANNED} were counted`);
-            return result.items;
+            // Copies: the count is shared by the scrapes of the next seconds, the snapshot goes to a flow.
+            return result.items.map((item) => ({ ...item }));
           },
           (err: Error) => {
             problems.push(`dead letters: ${err.message}`);
@@ -122,23 +164,26 @@ export async function collectSnapshot(options: CollectOptions): Promise<FullSnap
   return { ...options.registry.snapshot(), deadLetters, spend, problems };
 }
 
-/** Reads spend from the ERP at most once per `maxAgeMs`; concurrent scrapes share one read. */
-export class SpendCache {
-  #value: { at: number; figures: SpendFigure[] } | undefined;
-  #reading: Promise<SpendFigure[]> | undefined;
+/**
+ * Reads something costly (spend from the ERP, the dead-letter count) at most once per `maxAgeMs`; concurrent
+ * scrapes share one read. A failed read is not kept, so the next scrape tries again.
+ */
+export class ReadCache<T> {
+  #kept: { at: number; value: T } | undefined;
+  #reading: Promise<T> | undefined;
 
   constructor(
-    private readonly read: () => Promise<SpendFigure[]>,
+    private readonly read: () => Promise<T>,
     private readonly maxAgeMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
-  get(): Promise<SpendFigure[]> {
-    if (this.#value && this.now() - this.#value.at < this.maxAgeMs) return Promise.resolve(this.#value.figures);
+  get(): Promise<T> {
+    if (this.#kept && this.now() - this.#kept.at < this.maxAgeMs) return Promise.resolve(this.#kept.value);
     this.#reading ??= this.read()
-      .then((figures) => {
-        this.#value = { at: this.now(), figures };
-        return figures;
+      .then((value) => {
+        this.#kept = { at: this.now(), value };
+        return value;
       })
       .finally(() => {
         this.#reading = undefined;

@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { metricsSettings, type MetricsDialogSettings } from '../../lib/config/observability-settings';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../lib/metrics/prometheus';
+import { MAX_LABEL_LENGTH, MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
 import { metrics } from '../../lib/metrics/registry';
-import { collectSnapshot, SpendCache, spendFigures } from '../../lib/metrics/scrape';
+import { cachedDeadLetterCount, collectSnapshot, ReadCache, spendFigures } from '../../lib/metrics/scrape';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText } from '../shared/node-input';
 import { openMetricsEndpoint } from './endpoint';
@@ -18,6 +19,21 @@ import { showStatus } from '../shared/status';
 interface FinanceMetricsDef extends NodeDef, MetricsDialogSettings {
   store?: string;
   erp?: string;
+}
+
+const SYSTEMS_FOLDED_WARNING =
+  `More than ${MAX_SYSTEM_LABELS} systems (event sources) were seen: the metrics count the later ones as ` +
+  `system="other", and cut system names to ${MAX_LABEL_LENGTH} characters. Sources are what senders write; ` +
+  `check which ones send events if you expected fewer.`;
+
+/** Calls `warn` the first time the registry has folded systems into "other", so the log says it once. */
+function warnOnceWhenSystemsFolded(warn: (text: string) => void): () => void {
+  let warned = false;
+  return () => {
+    if (warned || !metrics.systemsFolded) return;
+    warned = true;
+    warn(SYSTEMS_FOLDED_WARNING);
+  };
 }
 
 export = function register(RED: NodeAPI): void {
@@ -35,17 +51,22 @@ export = function register(RED: NodeAPI): void {
       const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
       const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
       const spend = erpNode
-        ? new SpendCache(async () => {
+        ? new ReadCache(async () => {
             const connection = await erpNode.connection();
             return spendFigures(connection.client.name, connection.dialect, { correlationId: randomUUID() });
           }, settings.spendMaxAgeMs)
         : undefined;
-      collect = () =>
-        collectSnapshot({
+      const deadLetters = storeNode ? cachedDeadLetterCount(() => storeNode.store(), metrics.systemLabel) : undefined;
+      const warnIfFolded = warnOnceWhenSystemsFolded((text) => node.warn(text));
+      collect = async () => {
+        const snapshot = await collectSnapshot({
           registry: metrics,
-          store: storeNode ? () => storeNode.store() : undefined,
+          deadLetters,
           spend: spend ? () => spend.get() : undefined,
         });
+        warnIfFolded();
+        return snapshot;
+      };
       if (settings.access !== 'none') {
         closeEndpoint = openMetricsEndpoint(RED, settings.access, settings.path, PROMETHEUS_CONTENT_TYPE, async () =>
           toPrometheus(await collect()),

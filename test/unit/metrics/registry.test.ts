@@ -2,6 +2,7 @@ import { recordOfMessage, recordOfObservation } from '../../../lib/audit/record'
 import { ObservationHub } from '../../../lib/observe/hub';
 import type { Observation } from '../../../lib/observe/observation';
 import { toPrometheus } from '../../../lib/metrics/prometheus';
+import { MAX_LABEL_LENGTH, MAX_SYSTEM_LABELS, shortLabel } from '../../../lib/metrics/labels';
 import { MetricsRegistry } from '../../../lib/metrics/registry';
 
 const at = '2026-03-01T10:00:00.000Z';
@@ -140,6 +141,63 @@ describe('MetricsRegistry', () => {
       'finance_spend_actual{erp="ERP \\"main\\"\\\\x",cost_center="CC-1",currency="JPY"} 99999999999999999\n',
     );
     expect(text).toContain('finance_metrics_problems 1\n');
+  });
+});
+
+describe('system labels, which come from what senders write', () => {
+  const accepted = (system: string): Observation => ({
+    kind: 'intake',
+    at,
+    node: node('finance-event-in'),
+    output: 'accepted',
+    system,
+    process: 'expense',
+  });
+
+  it(`keep their own label for the first ${MAX_SYSTEM_LABELS} systems and count later ones as "other"`, () => {
+    const registry = new MetricsRegistry();
+    for (let i = 0; i < 20_000; i++) registry.record(accepted(`/tenants/acme/reports/${i}`));
+    expect(registry.systemsFolded).toBe(true);
+
+    const snapshot = registry.snapshot();
+    expect(snapshot.processes).toHaveLength(MAX_SYSTEM_LABELS + 1);
+    expect(snapshot.processes.find((p) => p.system === '/tenants/acme/reports/0')!.accepted).toBe(1);
+    expect(snapshot.processes.find((p) => p.system === 'other')!.accepted).toBe(20_000 - MAX_SYSTEM_LABELS);
+    // A system seen before the limit keeps its label after it.
+    registry.record(accepted('/tenants/acme/reports/7'));
+    expect(registry.snapshot().processes.find((p) => p.system === '/tenants/acme/reports/7')!.accepted).toBe(2);
+
+    const text = toPrometheus({ ...registry.snapshot(), deadLetters: [], spend: [], problems: [] });
+    const systems = new Set([...text.matchAll(/system="([^"]*)"/g)].map((match) => match[1]));
+    expect(systems.size).toBe(MAX_SYSTEM_LABELS + 1);
+  });
+
+  it(`are cut to ${MAX_LABEL_LENGTH} characters, and do not fold below the limit`, () => {
+    const registry = new MetricsRegistry();
+    const long = `/tenants/${'a'.repeat(500)}`;
+    registry.record(accepted(long));
+    registry.record(accepted(`${long}/another-report`));
+    expect(registry.snapshot().processes).toEqual([
+      expect.objectContaining({ system: long.slice(0, MAX_LABEL_LENGTH), accepted: 2 }),
+    ]);
+    expect(registry.systemsFolded).toBe(false);
+  });
+
+  it('never cut a character made of two UTF-16 units in half', () => {
+    const label = shortLabel(`${'a'.repeat(MAX_LABEL_LENGTH - 1)}\u{1F4B6}rest`);
+    expect(label).toBe('a'.repeat(MAX_LABEL_LENGTH - 1));
+  });
+
+  it('count rejected intakes (the exception rate) under the same bounded label', () => {
+    const registry = new MetricsRegistry();
+    for (let i = 0; i < MAX_SYSTEM_LABELS; i++) registry.record(accepted(`s${i}`));
+    registry.record({ ...accepted('late-1'), output: 'rejected' });
+    registry.record({ ...accepted('late-2'), output: 'accepted' });
+    expect(registry.snapshot().processes.find((p) => p.system === 'other')).toMatchObject({
+      accepted: 1,
+      refused: 1,
+      exceptionRate: 0.5,
+    });
   });
 });
 
