@@ -4,7 +4,14 @@
  * mqtt.js sends the PUBACK of a QoS 1 message when `client.handleMessage(packet, callback)` calls back, and
  * hands the connection's next packet over only after that, so the broker keeps every message this host has
  * not committed. The session is persistent (fixed client id, clean start off, a session expiry), so
- * unacknowledged messages come back after a restart or a lost connection.
+ * unacknowledged messages come back after a restart, a redeploy, a disabled node or a lost connection. Closing never
+ * ends the session: Node-RED closes a disabled node as it closes a deleted one, and the session of a deleted node
+ * simply expires.
+ *
+ * The session also keeps its subscriptions, so the filter it is subscribed to is remembered in the store (kv
+ * SUBSCRIPTIONS_NAMESPACE, by client id); a filter the node no longer has is unsubscribed on the next connection,
+ * or its messages would still be accepted. A subscription the broker grants only at QoS 0 is refused: nothing would
+ * keep a message until it is committed.
  *
  * - accepted, duplicate, rejected: committed (or definitely refused), so acknowledged; a refused message is
  *   acknowledged too, or it would come back forever.
@@ -13,8 +20,9 @@
  *   connection and this attempt stops: an acknowledgement never crosses connections, where its packet id
  *   could name another message.
  */
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import { FinanceError } from '../errors';
+import type { FinanceStore } from '../reliability/store';
 import type { TlsOptions } from '../erp/config';
 import type { HeaderMap } from '../sources/headers';
 import { publishedEventOf } from './event-publisher';
@@ -33,6 +41,12 @@ import type { MqttSettings } from './event-in-settings';
 /** How long the broker keeps this host's session, and the messages waiting in it, while the host is away. */
 export const SESSION_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 
+/**
+ * The store's kv namespace of the topic filters each broker session (key: the client id) may be subscribed to.
+ * Kept without expiry: a session may outlive any fixed time while it stays connected.
+ */
+export const SUBSCRIPTIONS_NAMESPACE = 'intake-mqtt-subscriptions';
+
 interface Backoff {
   initialMs: number;
   maxMs: number;
@@ -43,6 +57,8 @@ export interface MqttIntakeOptions extends MqttSettings {
   password?: string;
   tls?: TlsOptions;
   intake: Intake;
+  /** Where the filters of the session are remembered (SUBSCRIPTIONS_NAMESPACE); may throw when it is unavailable. */
+  store(): Pick<FinanceStore, 'kvGet' | 'kvPut'>;
   /**
    * With `claim`: called after the acknowledgement of a message that named an inbox entry (event-publisher.ts)
    * and was taken over, found taken, or not found. Must not throw.
@@ -75,12 +91,51 @@ export class MqttIntake {
   #connection = 0;
   #closed = false;
   readonly #sleeping = new Set<() => void>();
+  /** Filters the session may still be subscribed to that the configuration no longer has. */
+  #staleFilters: string[] = [];
+  /** The store work in progress: close() waits for it, so the next deploy reads what this one wrote. */
+  #recording: Promise<void> = Promise.resolve();
 
   constructor(options: MqttIntakeOptions) {
     this.#options = options;
   }
 
+  /** Records the configured filter in the store, then connects. */
   start(): void {
+    this.#report({ state: 'connecting' });
+    this.#recording = this.#recordFilter()
+      .then((stale) => {
+        this.#staleFilters = stale;
+        if (!this.#closed) this.#connect();
+      })
+      .catch((err: Error) => this.#report({ state: 'error', error: err }));
+  }
+
+  /**
+   * Adds the configured filter to the session's record before it is subscribed, so the record always holds every
+   * filter the session may have (a crash at any point forgets none), and returns the other filters in it. Waits
+   * with backoff while the store is unavailable: nothing could be committed meanwhile anyway.
+   */
+  async #recordFilter(): Promise<string[]> {
+    const { clientId, topic } = this.#options;
+    let delayMs = RETRY.initialMs;
+    while (!this.#closed) {
+      try {
+        const store = this.#options.store();
+        const recorded = filtersIn(await store.kvGet(SUBSCRIPTIONS_NAMESPACE, clientId));
+        const stale = recorded.filter((filter) => filter !== topic);
+        if (!recorded.includes(topic)) await store.kvPut(SUBSCRIPTIONS_NAMESPACE, clientId, [...stale, topic]);
+        return stale;
+      } catch (err) {
+        this.#report({ state: 'error', error: recordFailure(err, delayMs) });
+        await this.#sleep(delayMs);
+        delayMs = Math.min(delayMs * 2, RETRY.maxMs);
+      }
+    }
+    return [];
+  }
+
+  #connect(): void {
     const { url, clientId, username, password, tls } = this.#options;
     const clientOptions: IClientOptions = {
       clientId,
@@ -96,7 +151,6 @@ export class MqttIntake {
       // The tls-config node fills ca as one list of strings or Buffers, which mqtt.js accepts at run time.
       ...((tls ?? {}) as Partial<IClientOptions>),
     };
-    this.#report({ state: 'connecting' });
     const client = connect(url, clientOptions);
     this.#client = client;
     client.handleMessage = (packet: IPublishPacket, callback: () => void) => {
@@ -123,21 +177,25 @@ export class MqttIntake {
   }
 
   /**
-   * Stops the subscription. Messages not yet committed stay with the broker. When the node was removed
-   * (not just redeployed) the session is ended too, so the broker stops keeping messages for it.
+   * Stops the subscription and keeps the session: messages not yet committed, and those published until the node
+   * runs again (a disabled node or tab, a redeploy), wait in it; a deleted node's session expires.
    */
-  close(removed = false): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     for (const wake of this.#sleeping) wake();
+    await Promise.all([this.#recording, this.#disconnect()]);
+  }
+
+  #disconnect(): Promise<void> {
     const client = this.#client;
     if (!client) return Promise.resolve();
     return new Promise((resolve) => {
-      client.end(false, removed ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {}, () => resolve());
+      client.end(false, {}, () => resolve());
       // mqtt.js hands the next packet over only after the last one's handleMessage called back, and after close
       // nothing calls back (no PUBACK for what is not committed): with messages queued its parser stays blocked,
       // the socket never finishes reading, and end() never calls back (a redeploy stalls until Node-RED gives up).
-      // Once the DISCONNECT is written (its session expiry matters when the node was removed) the socket is
-      // destroyed; what was not acknowledged stays in the session and the broker delivers it again.
+      // Once the DISCONNECT is written the socket is destroyed; what was not acknowledged stays in the session and
+      // the broker delivers it again.
       forceAfterDisconnect(client);
     });
   }
@@ -147,23 +205,38 @@ export class MqttIntake {
     if (!this.#closed) this.#options.onState(state);
   }
 
+  /** Drops the filters the configuration no longer has (sent first, so the broker handles it first), then subscribes. */
   #subscribe(client: MqttClient): void {
+    if (this.#staleFilters.length > 0) this.#unsubscribeStale(client, this.#staleFilters);
+    const topic = this.#options.topic;
     // rh 1: retained messages only for a new subscription, not again on every reconnection.
-    client.subscribe(this.#options.topic, { qos: 1, rh: 1 }, (err, granted) => {
-      const refused = granted?.find((grant) => grant.qos >= 128);
-      if (!err && !refused) {
-        this.#report({ state: 'connected' });
-      } else {
-        const reason = err ? err.message : `reason code ${refused?.qos}`;
-        this.#report({
-          state: 'error',
-          error: new FinanceError(
-            'CONFIG_INVALID',
-            `The broker refused the subscription to "${this.#options.topic}" (${reason}). Check the topic and ` +
-              "the user's permissions on the broker.",
-          ),
-        });
+    client.subscribe(topic, { qos: 1, rh: 1 }, (err, granted) => {
+      const problem = subscriptionProblem(topic, err, granted);
+      if (!problem) return this.#report({ state: 'connected' });
+      this.#report({ state: 'error', error: problem });
+      // Granted at QoS 0: dropped again, so no event is taken without a PUBACK that waits for its commit.
+      if (!err && granted?.[0]?.qos === 0) client.unsubscribe(topic);
+    });
+  }
+
+  /** Unsubscribes `stale`; once the broker confirms, only the configured filter is left in the record. */
+  #unsubscribeStale(client: MqttClient, stale: string[]): void {
+    client.unsubscribe(stale, (err, packet) => {
+      // The connection went before the answer: the filters stay stale and are unsubscribed on the next one.
+      if (err) return;
+      const codes = (packet as { granted?: number[] } | undefined)?.granted ?? [];
+      const refused = codes.find((code) => code >= 128);
+      if (refused !== undefined) {
+        this.#report({ state: 'error', error: unsubscribeFailure(stale, refused) });
+        return;
       }
+      if (this.#closed) return;
+      this.#staleFilters = [];
+      const { clientId, topic } = this.#options;
+      // Best effort: a record that still names the stale filters only makes the next start unsubscribe them again.
+      this.#recording = this.#recording
+        .then(() => this.#options.store().kvPut(SUBSCRIPTIONS_NAMESPACE, clientId, [topic]))
+        .catch(() => undefined);
     });
   }
 
@@ -261,6 +334,54 @@ function headersOf(packet: IPublishPacket): HeaderMap {
   const headers: HeaderMap = { ...(properties?.userProperties ?? {}) };
   if (properties?.contentType) headers['content-type'] = properties.contentType;
   return headers;
+}
+
+/** Why a subscription cannot take events: refused, or granted only at QoS 0; undefined when granted at QoS 1. */
+function subscriptionProblem(
+  topic: string,
+  err: Error | null,
+  granted: ISubscriptionGrant[] | undefined,
+): FinanceError | undefined {
+  const qos = granted?.[0]?.qos;
+  if (err || qos === undefined || qos >= 128) {
+    const reason = err ? err.message : `reason code ${qos}`;
+    return new FinanceError(
+      'CONFIG_INVALID',
+      `The broker refused the subscription to "${topic}" (${reason}). Check the topic and the user's permissions on ` +
+        'the broker.',
+    );
+  }
+  if (qos < 1) {
+    return new FinanceError(
+      'CONFIG_INVALID',
+      `The broker granted QoS 0 for "${topic}"; the intake needs QoS 1 (at least once) to lose nothing: at QoS 0 ` +
+        'the broker neither keeps a message until it is committed nor delivers it again. Allow QoS 1 on the ' +
+        'broker (mosquitto: max_qos).',
+    );
+  }
+  return undefined;
+}
+
+function unsubscribeFailure(stale: string[], reasonCode: number): FinanceError {
+  return new FinanceError(
+    'CONFIG_INVALID',
+    `The broker refused to unsubscribe the topic filters this node no longer has (${stale.join(', ')}; reason ` +
+      `code ${reasonCode}): their messages may still be accepted. Check the user's permissions on the broker.`,
+  );
+}
+
+function recordFailure(err: unknown, delayMs: number): FinanceError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new FinanceError(
+    err instanceof FinanceError ? err.code : 'STORE_UNAVAILABLE',
+    `Not subscribed yet: the store did not say which topic filters this broker session has (${message}). ` +
+      `Trying again in ${delayMs} ms.`,
+  );
+}
+
+/** The record's filters; anything else (no record) as none. */
+function filtersIn(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((filter): filter is string => typeof filter === 'string') : [];
 }
 
 function isFailed(result: { outcome: string }): result is IntakeFailed {

@@ -385,13 +385,15 @@ export = function register(RED: NodeAPI): void {
         password: credentials.password,
         tls: tlsOptions(def.tls),
         intake,
+        store: () => store.store(),
         onResult: (result, message) => emitOwn(result, message.rawBody, { topic: message.topic }),
         onClaim: (result) => claimed(result),
         onState: (state) => showMqttState(state),
       });
       subscription.start();
-      node.on('close', (removed: boolean, done: () => void) => {
-        subscription.close(removed).then(() => {
+      // The session is kept even when the node is deleted: Node-RED says `removed` for a disabled node too.
+      node.on('close', (_removed: boolean, done: () => void) => {
+        subscription.close().then(() => {
           clearStatus(node);
           done();
         });
