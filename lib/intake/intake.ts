@@ -14,6 +14,7 @@ import { summariseViolations, validateDocument } from '../model/validate';
 import type { FinanceEnvelope } from '../model/types';
 import type { Violation } from '../model/violations';
 import { inboxKey, type FinanceStore, type InboxEntry } from '../reliability/store';
+import { LONE_SURROGATE } from '../reliability/store-arguments';
 import { headerValues, type HeaderMap } from '../sources/headers';
 import type { SourceProfile } from '../sources/profiles/profile';
 import { verifySignature, type SignatureScheme } from '../sources/signatures';
@@ -373,6 +374,18 @@ function checkIdentifier(value: string, maxBytes: number, attribute: 'id' | 'sou
         `control characters (U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id or source. ` +
         'Send the identifier without them.',
       { details: { field: `event ${attribute}`, attribute, codePoint: `U+${codePoint}`, position: control.index } },
+    );
+  }
+  // A lone surrogate (JSON "\ud800") has no UTF-8 form; the store would keep it as U+FFFD, the same key as
+  // another event's, so the second would be answered "duplicate" and never processed.
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone) {
+    const codePoint = lone[0].charCodeAt(0).toString(16).toUpperCase();
+    throw new FinanceError(
+      'SCHEMA_INVALID',
+      `The event ${attribute} contains the unpaired surrogate U+${codePoint} at position ${lone.index}; an ` +
+        "event's id and source must be well-formed Unicode text. Send the identifier without it.",
+      { details: { field: `event ${attribute}`, attribute, codePoint: `U+${codePoint}`, position: lone.index } },
     );
   }
   checkLength(value, maxBytes, `event ${attribute}`);

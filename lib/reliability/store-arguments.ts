@@ -8,9 +8,21 @@ import { nodeIdOfOwner } from './store-keys';
 /** LMDB keys are limited to 1,978 bytes and index keys add a few bytes; PostgreSQL keeps the same limit. */
 export const MAX_KEY_BYTES = 1000;
 
+/** A UTF-16 surrogate without its partner (JSON "\ud800"): the string has no UTF-8 form. */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function requireKey(key: unknown, what: string): string {
   if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw invalid(`The ${what} must be a non-empty string of at most ${MAX_KEY_BYTES} bytes.`);
+  }
+  // Keys are stored as UTF-8, which writes every lone surrogate as U+FFFD: two different keys would become
+  // one, and the second event would be answered "duplicate" or given the first one's ERP reference.
+  const lone = LONE_SURROGATE.exec(key);
+  if (lone) {
+    throw invalid(
+      `The ${what} holds a lone UTF-16 surrogate (U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}) at ` +
+        `position ${lone.index}; keys must be well-formed Unicode text.`,
+    );
   }
   return key;
 }
@@ -30,18 +42,17 @@ export function requireOwner(owner: unknown): void {
   }
 }
 
-export function requirePositive(
-  value: unknown,
-  name: string,
-  code: 'SCHEMA_INVALID' | 'CONFIG_INVALID' = 'SCHEMA_INVALID',
-  integer = false,
-): void {
-  const ok = typeof value === 'number' && value > 0 && (integer ? Number.isSafeInteger(value) : Number.isFinite(value));
-  if (!ok)
-    throw new FinanceError(
-      code,
-      `${name} must be a positive ${integer ? 'whole number' : 'number'} (got ${String(value)}).`,
-    );
+type CheckCode = 'SCHEMA_INVALID' | 'CONFIG_INVALID';
+
+/**
+ * A count or a duration in ms. Whole numbers only, in both backends: PostgreSQL keeps them (and the times made
+ * from them) as bigint, which refuses fractions and numbers beyond its range, and would report that as a
+ * retryable store failure.
+ */
+export function requirePositive(value: unknown, name: string, code: CheckCode = 'SCHEMA_INVALID'): void {
+  if (!(isWholeNumber(value) && value > 0)) {
+    throw new FinanceError(code, `${name} must be a positive whole number (got ${String(value)}).`);
+  }
 }
 
 export function invalid(message: string, cause?: unknown): FinanceError {
@@ -52,10 +63,23 @@ export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A duration in ms that may be 0; whole, as requirePositive explains. */
 export function requireZeroOrPositive(value: unknown, name: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalid(`${name} must be zero or a positive number (got ${String(value)}).`);
+  if (!(isWholeNumber(value) && value >= 0)) {
+    throw invalid(`${name} must be zero or a positive whole number (got ${String(value)}).`);
   }
+}
+
+/** A time in ms since the epoch: a whole number, as requirePositive explains. */
+export function requireTime(value: unknown, name: string): void {
+  if (!isWholeNumber(value)) {
+    throw invalid(`${name} must be a time in whole milliseconds since the epoch (got ${String(value)}).`);
+  }
+}
+
+/** A safe integer: exact as a double and well inside PostgreSQL's bigint, also after adding a clock time. */
+function isWholeNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
 }
 
 /** Whether the inbox lease owner `leaseOwner` is the node `nodeId` (any process of it; see nodeIdOfOwner). */

@@ -45,6 +45,7 @@ import {
   requireOwner,
   ownedByNode,
   requirePositive,
+  requireTime,
   requireZeroOrPositive,
 } from './store-arguments';
 
@@ -156,7 +157,7 @@ export class LmdbStore implements FinanceStore {
     if (typeof settings.path !== 'string' || settings.path.trim() === '') {
       throw new FinanceError('CONFIG_INVALID', 'The store needs a directory path; set one in the finance-store node.');
     }
-    requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID', true);
+    requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID');
     requirePositive(settings.dedupRetentionMs, 'dedupRetentionMs', 'CONFIG_INVALID');
     requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
     return new LmdbStore(acquireEnvironment(path.resolve(settings.path)), settings);
@@ -169,9 +170,7 @@ export class LmdbStore implements FinanceStore {
     if (typeof input.envelope !== 'object' || input.envelope === null || Array.isArray(input.envelope)) {
       throw invalid('The event envelope must be an object (msg.finance).');
     }
-    if (input.receivedAt !== undefined && !Number.isFinite(input.receivedAt)) {
-      throw invalid('receivedAt must be a time in milliseconds since the epoch.');
-    }
+    if (input.receivedAt !== undefined) requireTime(input.receivedAt, 'receivedAt');
     if (input.lease !== undefined) {
       requireOwner(input.lease.owner);
       if (input.lease.ms !== 0) requirePositive(input.lease.ms, 'lease duration (ms)');
@@ -246,9 +245,7 @@ export class LmdbStore implements FinanceStore {
 
   async holdLease(key: string, ms: number): Promise<LeaseResult> {
     requireKey(key, 'inbox key');
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw invalid(`The hold must be zero or a positive number of ms (got ${String(ms)}).`);
-    }
+    requireZeroOrPositive(ms, 'The hold (ms)');
     const now = this.settings.now();
     return this.write('hold an event', (dbs): LeaseResult => {
       const record = dbs.inbox.get(key);
@@ -304,8 +301,8 @@ export class LmdbStore implements FinanceStore {
   }
 
   async expiredLeases(limit: number, graceMs: number, options: ExpiredLeasesOptions = {}): Promise<InboxEntry[]> {
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
-    if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid('graceMs must be zero or a positive number of ms.');
+    requirePositive(limit, 'limit');
+    requireZeroOrPositive(graceMs, 'graceMs');
     const { ownedBy } = options;
     const now = this.settings.now();
     return this.read('list expired leases', (dbs) => {
@@ -393,7 +390,7 @@ export class LmdbStore implements FinanceStore {
 
   async listOpen(options: { limit?: number; after?: string } = {}): Promise<InboxEntry[]> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    requirePositive(limit, 'limit');
     if (options.after !== undefined) requireKey(options.after, 'after key');
     return this.read('list open events', (dbs) => {
       const keys = dbs.inboxOpen.getKeys({ start: options.after, exclusiveStart: options.after !== undefined, limit });
@@ -513,7 +510,7 @@ export class LmdbStore implements FinanceStore {
     }
     const after = options.after === undefined ? undefined : requireKvKey(namespace, options.after)[1];
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    requirePositive(limit, 'limit');
     const now = this.settings.now();
     // Keys that start with the prefix are contiguous in LMDB's order, beginning at [namespace, prefix]; a page
     // that continues after a key inside that range starts there instead.

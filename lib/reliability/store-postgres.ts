@@ -16,8 +16,8 @@
  *
  * Every operation is one statement or one short transaction, and every lease change is a conditional UPDATE
  * (its WHERE clause is evaluated again after a row lock wait, so two hosts can never both win). Values are
- * stored as MessagePack (the encoder LMDB uses) so they round-trip exactly as with the LMDB store. Times come
- * from the host's clock like in the LMDB store: hosts sharing a database must keep their clocks in step (NTP);
+ * stored as MessagePack (the encoder LMDB uses) so JSON-like data round-trips exactly as with the LMDB store;
+ * Maps and Sets are not supported (a Map comes back as a plain object). Times come from the host's clock like in the LMDB store: hosts sharing a database must keep their clocks in step (NTP);
  * a skew of a few seconds is harmless against leases of minutes.
  *
  * watchInbox() listeners are kept per database, schema and table prefix in this process (see inboxWatchers), as
@@ -52,6 +52,7 @@ import {
   requireKvKey,
   requireOwner,
   requirePositive,
+  requireTime,
   requireZeroOrPositive,
 } from './store-arguments';
 
@@ -77,9 +78,19 @@ export interface PostgresStoreSettings {
   dedupRetentionMs: number;
   ledgerRetentionMs: number;
   now: () => number;
+  /** How long one statement may wait for the server's answer (default QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number;
 }
 
 const LAYOUT_VERSION = 1;
+/**
+ * Every statement here takes milliseconds; one that has no answer after this long is on a connection the
+ * network lost without a word (no RST: a partition, a dead NAT entry). It fails as STORE_UNAVAILABLE, which
+ * the caller retries, instead of hanging the flow for ever.
+ */
+const QUERY_TIMEOUT_MS = 30_000;
+/** The server ends a transaction that waits this long for its next statement (its host froze or vanished). */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 const PURGE_BATCH = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 /** Rows of the finished-entry counter; the count is their sum. */
@@ -144,6 +155,8 @@ const OWNED_BY_NODE = (param: string): string =>
   `(lease_owner = ${param} OR left(lease_owner, length(${param}) + 1) = ${param} || '@')`;
 
 export class PostgresStore implements FinanceStore {
+  /** Several hosts share this store: exclusion between them needs a lease in it (FinanceStore.sharedAcrossHosts). */
+  readonly sharedAcrossHosts = true;
   private pool: Pool | undefined;
   private watchers: InboxWatchers | undefined;
   private readonly storeId: string;
@@ -202,7 +215,7 @@ export class PostgresStore implements FinanceStore {
         `The table prefix "${settings.tablePrefix}" must be lower-case letters, digits and _ (at most 40).`,
       );
     }
-    requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID', true);
+    requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID');
     requirePositive(settings.dedupRetentionMs, 'dedupRetentionMs', 'CONFIG_INVALID');
     requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
     const pg = loadDriver();
@@ -215,6 +228,11 @@ export class PostgresStore implements FinanceStore {
       // Also how long a call waits for a free connection of the pool: a burst of calls queues behind `max`
       // connections, so this is generous; a server that refuses connections fails at once anyway.
       connectionTimeoutMillis: 60_000,
+      query_timeout: settings.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      // TCP keep-alive finds a dead peer of an idle connection; the server side ends the abandoned transaction
+      // (releasing its row locks) of a host it no longer hears from.
+      keepAlive: true,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     });
     // An idle connection that breaks (server restart, network) is reported here; without a listener the
     // error would end the Node-RED process. The pool drops it and the next query opens a new one.
@@ -229,9 +247,7 @@ export class PostgresStore implements FinanceStore {
     if (typeof input.envelope !== 'object' || input.envelope === null || Array.isArray(input.envelope)) {
       throw invalid('The event envelope must be an object (msg.finance).');
     }
-    if (input.receivedAt !== undefined && !Number.isFinite(input.receivedAt)) {
-      throw invalid('receivedAt must be a time in milliseconds since the epoch.');
-    }
+    if (input.receivedAt !== undefined) requireTime(input.receivedAt, 'receivedAt');
     if (input.lease !== undefined) {
       requireOwner(input.lease.owner);
       if (input.lease.ms !== 0) requirePositive(input.lease.ms, 'lease duration (ms)');
@@ -244,25 +260,17 @@ export class PostgresStore implements FinanceStore {
     const handedOut = lease !== undefined && lease.ms > 0;
     const max = this.settings.maxInboxEntries;
     const result = await this.transaction('store an accepted event', async (client) => {
-      const inserted = await client.query<InboxRow>(
-        `INSERT INTO ${this.t.inbox} (key, envelope, payload, received_at, state, lease_owner, lease_until, lease_ms, attempts)
-         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)
-         ON CONFLICT (key) DO NOTHING RETURNING *`,
-        [
-          bytes(key),
-          envelope,
-          payload,
-          input.receivedAt ?? now,
-          lease?.owner ?? null,
-          lease ? now + lease.ms : null,
-          handedOut ? lease.ms : null,
-          handedOut ? 1 : 0,
-        ],
-      );
-      if (inserted.rows.length === 0) {
-        const existing = await client.query<InboxRow>(`SELECT * FROM ${this.t.inbox} WHERE key = $1`, [bytes(key)]);
-        return { duplicate: existing.rows[0] };
-      }
+      const stored = await this.insertUnlessKnown(client, [
+        bytes(key),
+        envelope,
+        payload,
+        input.receivedAt ?? now,
+        lease?.owner ?? null,
+        lease ? now + lease.ms : null,
+        handedOut ? lease.ms : null,
+        handedOut ? 1 : 0,
+      ]);
+      if ('existing' in stored) return { duplicate: stored.existing };
       // The row lock on the accepted counter orders concurrent accepts, and its WHERE is evaluated again on
       // the latest count after a wait, so no two of them can pass the mark together.
       const counted = await client.query(
@@ -274,7 +282,7 @@ export class PostgresStore implements FinanceStore {
         await client.query('ROLLBACK');
         return { full: await this.openCount(client), rolledBack: true };
       }
-      return { entry: inserted.rows[0] };
+      return { entry: stored.inserted };
     });
     if (result.duplicate) return { status: 'duplicate', entry: this.toEntry(result.duplicate) };
     if (result.full !== undefined) {
@@ -286,6 +294,28 @@ export class PostgresStore implements FinanceStore {
       );
     }
     return { status: 'accepted', entry: this.toEntry(result.entry as InboxRow) };
+  }
+
+  /**
+   * Inserts a new inbox row (`values` in column order, the key first), or reads the row its key already has.
+   * Between the two, another host's purge may remove that row (an expired final entry): the key is free
+   * again, so the insert is tried once more rather than a duplicate of nothing answered.
+   */
+  private async insertUnlessKnown(
+    client: PoolClient,
+    values: unknown[],
+  ): Promise<{ inserted: InboxRow } | { existing: InboxRow }> {
+    for (;;) {
+      const inserted = await client.query<InboxRow>(
+        `INSERT INTO ${this.t.inbox} (key, envelope, payload, received_at, state, lease_owner, lease_until, lease_ms, attempts)
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8)
+         ON CONFLICT (key) DO NOTHING RETURNING *`,
+        values,
+      );
+      if (inserted.rows[0]) return { inserted: inserted.rows[0] };
+      const existing = await client.query<InboxRow>(`SELECT * FROM ${this.t.inbox} WHERE key = $1`, [values[0]]);
+      if (existing.rows[0]) return { existing: existing.rows[0] };
+    }
   }
 
   async lease(key: string, owner: string, ms: number): Promise<LeaseResult> {
@@ -318,9 +348,7 @@ export class PostgresStore implements FinanceStore {
 
   async holdLease(key: string, ms: number): Promise<LeaseResult> {
     requireKey(key, 'inbox key');
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw invalid(`The hold must be zero or a positive number of ms (got ${String(ms)}).`);
-    }
+    requireZeroOrPositive(ms, 'The hold (ms)');
     const now = this.settings.now();
     // A hold of 0 ms gives back an ordinary lease: the step has resumed.
     const result = await this.changeOpen(
@@ -373,8 +401,8 @@ export class PostgresStore implements FinanceStore {
   }
 
   async expiredLeases(limit: number, graceMs: number, options: ExpiredLeasesOptions = {}): Promise<InboxEntry[]> {
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
-    if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid('graceMs must be zero or a positive number of ms.');
+    requirePositive(limit, 'limit');
+    requireZeroOrPositive(graceMs, 'graceMs');
     const { ownedBy } = options;
     const now = this.settings.now();
     // Expired leases first: their worker is gone, and they are the oldest work. Another node's entries are
@@ -461,13 +489,18 @@ export class PostgresStore implements FinanceStore {
   }
 
   async countOpen(): Promise<number> {
+    const pool = this.requireOpen();
     await this.ensureReady('count open events');
-    return this.openCount(this.requireOpen());
+    try {
+      return await this.openCount(pool);
+    } catch (err) {
+      throw this.failure('count open events', err);
+    }
   }
 
   async listOpen(options: { limit?: number; after?: string } = {}): Promise<InboxEntry[]> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    requirePositive(limit, 'limit');
     if (options.after !== undefined) requireKey(options.after, 'after key');
     const result = await this.query<InboxRow>(
       'list open events',
@@ -504,16 +537,20 @@ export class PostgresStore implements FinanceStore {
     const storedRef = this.encode(ref, 'ERP reference');
     const now = this.settings.now();
     const expiresAt = now + this.settings.ledgerRetentionMs;
-    const written = await this.query<LedgerRow>(
-      'record a finished ERP write',
-      `INSERT INTO ${this.t.ledger} AS l (key, state, ref, at, expires_at) VALUES ($1, 'done', $2, $3, $4)
-       ON CONFLICT (key) DO UPDATE SET state = 'done', owner = NULL, since = NULL, ref = EXCLUDED.ref,
-         at = EXCLUDED.at, expires_at = EXCLUDED.expires_at
-       WHERE l.state <> 'done' RETURNING *`,
-      [bytes(key), storedRef, now, expiresAt],
-    );
-    const row = written.rows[0] ?? (await this.ledgerRow(key));
-    return this.toLedgerRecord(row as LedgerRow);
+    // Done already: the first reference stands and is read. Another host's purge may remove that expired
+    // record before the read sees it; then the key is free again, so write it once more.
+    for (;;) {
+      const written = await this.query<LedgerRow>(
+        'record a finished ERP write',
+        `INSERT INTO ${this.t.ledger} AS l (key, state, ref, at, expires_at) VALUES ($1, 'done', $2, $3, $4)
+         ON CONFLICT (key) DO UPDATE SET state = 'done', owner = NULL, since = NULL, ref = EXCLUDED.ref,
+           at = EXCLUDED.at, expires_at = EXCLUDED.expires_at
+         WHERE l.state <> 'done' RETURNING *`,
+        [bytes(key), storedRef, now, expiresAt],
+      );
+      const row = written.rows[0] ?? (await this.ledgerRow(key));
+      if (row) return this.toLedgerRecord(row);
+    }
   }
 
   async ledgerAbort(key: string, owner?: string): Promise<boolean> {
@@ -539,7 +576,22 @@ export class PostgresStore implements FinanceStore {
     if (!Number.isFinite(olderThanMs) || olderThanMs < 0)
       throw invalid('olderThanMs must be zero or a positive number of ms.');
     const now = this.settings.now();
-    return this.transaction('take over an in-flight ERP write', async (client): Promise<LedgerTakeOverResult> => {
+    // As in ledgerBegin: a marker aborted between the insert and the read is tried again, so `started` is only
+    // ever answered with our own marker in the ledger (else another host's begin would start the write too).
+    for (;;) {
+      const answer = await this.tryLedgerTakeOver(key, owner, now - olderThanMs, now);
+      if (answer) return answer;
+    }
+  }
+
+  /** One try of ledgerTakeOver; undefined when the marker it found was gone by the time it was locked. */
+  private async tryLedgerTakeOver(
+    key: string,
+    owner: string,
+    staleBefore: number,
+    now: number,
+  ): Promise<LedgerTakeOverResult | undefined> {
+    return this.transaction('take over an in-flight ERP write', async (client) => {
       const inserted = await client.query(
         `INSERT INTO ${this.t.ledger} (key, state, owner, since) VALUES ($1, 'in-flight', $2, $3)
          ON CONFLICT (key) DO NOTHING`,
@@ -550,8 +602,8 @@ export class PostgresStore implements FinanceStore {
         bytes(key),
       ]);
       const record = locked.rows[0];
-      if (!record) return { state: 'started' }; // aborted meanwhile: the next begin starts it afresh
-      if (record.state === 'done' || Number(record.since) > now - olderThanMs) return this.beginAnswer(record);
+      if (!record) return undefined;
+      if (record.state === 'done' || Number(record.since) > staleBefore) return this.beginAnswer(record);
       await client.query(`UPDATE ${this.t.ledger} SET owner = $2, since = $3 WHERE key = $1`, [bytes(key), owner, now]);
       return { state: 'taken-over', previousOwner: record.owner as string, previousSince: Number(record.since) };
     });
@@ -604,7 +656,7 @@ export class PostgresStore implements FinanceStore {
     }
     if (options.after !== undefined) requireKvKey(namespace, options.after);
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    requirePositive(limit, 'limit', 'SCHEMA_INVALID', true);
+    requirePositive(limit, 'limit');
     const result = await this.query<{ key: Buffer; value: Buffer; expires_at: string | null }>(
       'list values',
       `SELECT key, value, expires_at FROM ${this.t.kv}
@@ -652,10 +704,12 @@ export class PostgresStore implements FinanceStore {
     const purge = async (table: string, keyColumns: string, condition: string): Promise<number> => {
       let removed = 0;
       for (;;) {
+        // The condition again outside the sub-select: a row another host rewrote meanwhile (a new kv value)
+        // is locked and waited for, and after the wait PostgreSQL checks only this outer WHERE on the new row.
         const result = await this.query(
           'remove expired records',
           `DELETE FROM ${table} WHERE (${keyColumns}) IN (
-             SELECT ${keyColumns} FROM ${table} WHERE ${condition} LIMIT ${PURGE_BATCH})`,
+             SELECT ${keyColumns} FROM ${table} WHERE ${condition} LIMIT ${PURGE_BATCH}) AND ${condition}`,
           [now],
         );
         removed += result.rowCount ?? 0;
@@ -798,15 +852,24 @@ export class PostgresStore implements FinanceStore {
     return this.pool;
   }
 
+  /**
+   * Waits for the tables. A failed attempt (PostgreSQL was down) is started again and awaited once, so the
+   * first call after the server is back succeeds instead of reporting the old attempt's error.
+   */
   private async ensureReady(action: string): Promise<void> {
     const attempt = this.ready;
     try {
       await attempt;
-    } catch (err) {
+      return;
+    } catch {
       if (this.ready === attempt && this.pool) {
         this.ready = this.createTables();
         this.ready.catch(() => undefined);
       }
+    }
+    try {
+      await this.ready;
+    } catch (err) {
       throw this.failure(action, err);
     }
   }
@@ -839,11 +902,15 @@ export class PostgresStore implements FinanceStore {
       return result;
     } catch (err) {
       if (client) {
-        // A broken connection is destroyed rather than returned to the pool.
-        const broken = await client.query('ROLLBACK').then(
-          () => false,
-          () => true,
-        );
+        // A broken connection is destroyed rather than returned to the pool. One the server did not answer
+        // (lost, or silent past the query timeout) is not sent a ROLLBACK, which would only wait as long again:
+        // destroying it ends the transaction on the server.
+        const broken =
+          !answeredByServer(err) ||
+          (await client.query('ROLLBACK').then(
+            () => false,
+            () => true,
+          ));
         client.off('error', ignoreError);
         client.release(broken ? (err as Error) : undefined);
       }
@@ -1019,6 +1086,11 @@ function loadMsgPack(): MsgPack {
     Packr: new (options: object) => MsgPack;
   };
   return new Packr({ useRecords: false });
+}
+
+/** Whether `err` is the server's answer to a statement (a SQL error), so the connection is still in step. */
+function answeredByServer(err: unknown): boolean {
+  return typeof (err as { severity?: unknown } | null)?.severity === 'string';
 }
 
 /** For connection errors that the failing query reports anyway (see transaction and open). */

@@ -100,7 +100,18 @@ export interface ExpiredLeasesOptions {
   ownedBy?: string;
 }
 
+/**
+ * The durable store's contract, kept by both backends alike. Values are plain JSON-like data (objects, arrays,
+ * strings, numbers, booleans, null, plus Dates, Buffers and bigints); Maps and Sets are not supported
+ * (PostgreSQL gives a Map back as a plain object).
+ */
 export interface FinanceStore {
+  /**
+   * True for a store several hosts share (PostgreSQL): what one process holds in memory does not stop another,
+   * so mutual exclusion needs a lease in the store (claimLease). Absent for LMDB, a store of one host.
+   */
+  readonly sharedAcrossHosts?: boolean;
+
   // ---- inbox -------------------------------------------------------------------------------------
 
   /** How long a finished event's key is remembered to answer duplicates (ms). */

@@ -627,9 +627,7 @@ describe('finance-event-in', () => {
       apiBaseUrl: string | undefined = `${sandbox.url}/coupa`,
     ) {
       const nodes = flow({ mode: 'poll', pollSeconds: '60', ...eventIn }).map((node) =>
-        node.id === 'src'
-          ? { id: 'src', type: 'finance-source', profile: 'coupa', apiBaseUrl }
-          : node,
+        node.id === 'src' ? { id: 'src', type: 'finance-source', profile: 'coupa', apiBaseUrl } : node,
       );
       await helper.load(NODES, nodes, {});
       return { accepted: collect('accepted'), rejected: collect('rejected') };
