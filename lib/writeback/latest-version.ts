@@ -1,38 +1,153 @@
 /**
  * Keeps write-backs of a versioned document in version order: once version N has been written back, an older
  * version's write-back (a retry that was parked while N went through, a late duplicate) is not sent, so the
- * source ends with the latest version's outcome. Used for purchase orders, where a later version supersedes an
- * earlier one: an "ordered" of version 1 retried after the "cancelled" of version 2 must not undo it.
+ * source ends with the latest version's outcome. A later version supersedes an earlier one: an "ordered" of
+ * version 1 retried after the "cancelled" of version 2 must not undo it.
  *
- * The last version written per document and target is kept in the store (kv namespace `writeback-versions`);
- * the write-backs of one document run one at a time (KeyedQueue), so the check and the record cannot interleave.
+ * The last version written per document and target is kept in the store (kv namespace `writeback-versions`).
+ * Checking it, writing and recording the new version must be one step per document, everywhere the store is
+ * shared: several hosts on one PostgreSQL store, or two write-back nodes on one store, each with its own guard.
+ * In one process every guard, whatever node or store handle it serves, queues a document's write-backs one
+ * after the other (KeyedQueue): that is all a store of one host (LMDB) needs. On a store several hosts share
+ * (FinanceStore.sharedAcrossHosts) the step also runs under a lease per document and target (claimLease, one
+ * holder per name across every process on the store). A guard that finds another holder's lease sends nothing
+ * and fails with a retryable ERP_CONFLICT (details.sent false), so the node's retry or finance-retry brings the
+ * write-back back once the other one is done, and it is then checked against that one's version. The lease
+ * costs two store writes per write-back, which is why a store of one host goes without it.
+ *
+ * The lease is given back after the record. A host that dies holding it blocks the document until the lease
+ * lapses, so its TTL is the longest a write can take and not much more (lockTtlMs). Should a write outlast it
+ * all the same, the record still never goes back: it is the larger of this version and the one stored, read
+ * again under the lease just before it is written.
  */
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_TIMEOUT_MS } from '../erp/config';
+import { FinanceError } from '../errors';
 import { KeyedQueue } from '../purchasing/keyed-queue';
+import { runnerHolder } from '../reliability/single-runner';
 import type { FinanceStore } from '../reliability/store';
 
 export const WRITEBACK_VERSIONS_NAMESPACE = 'writeback-versions';
 
-export class LatestVersionGuard {
-  readonly #store: Pick<FinanceStore, 'kvGet' | 'kvPut'>;
-  readonly #queue = new KeyedQueue();
+/** Prefix of the lease names (FinanceStore.claimLease) that lock one document and target. */
+export const WRITEBACK_LOCK_PREFIX = 'writeback-version/';
 
-  constructor(store: Pick<FinanceStore, 'kvGet' | 'kvPut'>) {
+/** Time a write may spend waiting for a connection slot and the rate limit before its request goes out. */
+const QUEUEING_ALLOWANCE_MS = 60_000;
+
+export type LatestVersionStore = Pick<FinanceStore, 'kvGet' | 'kvPut' | 'claimLease' | 'sharedAcrossHosts'>;
+
+/** The write-backs of this process, one at a time per document and target, across all guards. */
+const writebacksInProcess = new KeyedQueue();
+
+export interface LatestVersionGuardOptions {
+  /**
+   * How long one request to the target waits for its answer: the source API's timeout, or the MQTT target's
+   * wait for the PUBACK. Default: the HTTP client's default timeout.
+   */
+  writeTimeoutMs?: number;
+  /** Names this guard's lease holder, e.g. the node id; the host, the process and a random id are added. */
+  holderPrefix?: string;
+  /** The queue of this process's write-backs; tests give each simulated host its own. */
+  queue?: KeyedQueue;
+}
+
+export class LatestVersionGuard {
+  readonly #store: LatestVersionStore;
+  readonly #queue: KeyedQueue;
+  /**
+   * Unique per guard, not per node or process: after a redeploy the new node's guard and its predecessor's
+   * last write-back may run side by side in one process, and one holder name would let both through.
+   */
+  readonly #holder: string;
+  readonly #lockTtlMs: number;
+
+  constructor(store: LatestVersionStore, options: LatestVersionGuardOptions = {}) {
     this.#store = store;
+    this.#queue = options.queue ?? writebacksInProcess;
+    this.#holder = `${options.holderPrefix ?? 'writeback'}/${runnerHolder()}/${randomUUID()}`;
+    this.#lockTtlMs = lockTtlMs(options.writeTimeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
   /**
    * Runs `task` unless a newer version of the document was written back already (then answers 'superseded'
-   * without running it); records `version` once `task` resolved with `written` true.
+   * without running it); records `version` once `task` resolved with `written` true. On a store several hosts
+   * share, rejects with a retryable ERP_CONFLICT, without running `task`, while another host's guard is writing
+   * back the same document.
    */
   run<T>(key: string, version: number, task: () => Promise<{ value: T; written: boolean }>): Promise<T | 'superseded'> {
-    return this.#queue.run(key, async () => {
-      const last = await this.#store.kvGet(WRITEBACK_VERSIONS_NAMESPACE, key);
-      if (typeof last === 'number' && last > version) return 'superseded';
-      const { value, written } = await task();
-      if (written && (typeof last !== 'number' || version > last)) {
-        await this.#store.kvPut(WRITEBACK_VERSIONS_NAMESPACE, key, version);
-      }
-      return value;
-    });
+    return this.#queue.run(key, () =>
+      this.#store.sharedAcrossHosts ? this.#runLocked(key, version, task) : this.#runChecked(key, version, task),
+    );
   }
+
+  /** Check, write and record, under the lease that keeps every other host's guard out meanwhile. */
+  async #runLocked<T>(
+    key: string,
+    version: number,
+    task: () => Promise<{ value: T; written: boolean }>,
+  ): Promise<T | 'superseded'> {
+    const lock = `${WRITEBACK_LOCK_PREFIX}${key}`;
+    if (!(await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs))) throw lockedError(key, lock);
+    try {
+      return await this.#runChecked(key, version, task);
+    } finally {
+      await this.#release(lock);
+    }
+  }
+
+  /** Check, write and record; the caller keeps every other write-back of the document out meanwhile. */
+  async #runChecked<T>(
+    key: string,
+    version: number,
+    task: () => Promise<{ value: T; written: boolean }>,
+  ): Promise<T | 'superseded'> {
+    if (olderThan(version, await this.#lastWritten(key))) return 'superseded';
+    const { value, written } = await task();
+    if (written) await this.#record(key, version);
+    return value;
+  }
+
+  /** Records `version` unless a newer one is stored: another guard's, if this write outlasted the lease. */
+  async #record(key: string, version: number): Promise<void> {
+    const last = await this.#lastWritten(key);
+    if (last === undefined || version > last) await this.#store.kvPut(WRITEBACK_VERSIONS_NAMESPACE, key, version);
+  }
+
+  async #lastWritten(key: string): Promise<number | undefined> {
+    const last = await this.#store.kvGet(WRITEBACK_VERSIONS_NAMESPACE, key);
+    return typeof last === 'number' ? last : undefined;
+  }
+
+  /**
+   * The store has no release for a named lease: shortening this holder's own lease to 1 ms gives it back (if
+   * another holder has it by now, claimLease leaves theirs alone); a claim in that same millisecond is still
+   * refused and simply retried. A failure here must not hide the write's outcome; the lease then lapses after
+   * its TTL.
+   */
+  async #release(lock: string): Promise<void> {
+    await this.#store.claimLease(lock, this.#holder, 1).catch(() => undefined);
+  }
+}
+
+/**
+ * The lease's TTL: longer than a write can take. One write is a token fetch and the request, each waiting up
+ * to the timeout, twice when the target answers 401 and the token is renewed (lib/erp/client.ts), after a
+ * wait for a connection slot and the rate limit.
+ */
+export function lockTtlMs(writeTimeoutMs: number): number {
+  return 4 * writeTimeoutMs + QUEUEING_ALLOWANCE_MS;
+}
+
+function olderThan(version: number, last: number | undefined): boolean {
+  return last !== undefined && version < last;
+}
+
+function lockedError(key: string, lock: string): FinanceError {
+  return new FinanceError(
+    'ERP_CONFLICT',
+    `Another write-back of ${key} is running right now (on another host, or in another write-back node on the same store), so this one sent nothing: the versions of a document are written back one at a time, in order. The call is retryable: it is retried once that write-back is done.`,
+    // sent: false: nothing went out, so a retry policy need not count this attempt (nodes/shared/retrying.ts).
+    { retryable: true, details: { lock, sent: false } },
+  );
 }

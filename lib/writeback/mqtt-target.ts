@@ -3,7 +3,8 @@
  * with QoS 1 (the broker acknowledges it; at-least-once) and retain off (a status event is news, not state a
  * late subscriber should receive as current). A publish that times out may still reach the broker later, and
  * its retry publishes again, so subscribers de-duplicate on `idempotencyKey`, which is the same for every
- * attempt of one write-back.
+ * attempt of one write-back. A versioned document's events carry its `version` (sourceRef.version), so
+ * subscribers can also drop an event older than the last one they applied.
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
@@ -58,6 +59,11 @@ export class MqttWritebackTarget implements WritebackTarget {
     this.#client.on('error', (error) => onState('disconnected', error));
   }
 
+  /** How long a publish waits for the broker's PUBACK: the longest one write-back to this target can take. */
+  get publishTimeoutMs(): number {
+    return this.#publishTimeoutMs;
+  }
+
   get connected(): boolean {
     return this.#client.connected;
   }
@@ -71,7 +77,13 @@ export class MqttWritebackTarget implements WritebackTarget {
       );
     }
     const topic = this.#topic(request.outcome);
-    const body = JSON.stringify({ ...request.outcome, idempotencyKey: request.idempotencyKey, at: request.at });
+    const body = JSON.stringify({
+      ...request.outcome,
+      // Subscribers order a versioned document's events by it: a late event of an older version is stale.
+      ...(request.version === undefined ? {} : { version: request.version }),
+      idempotencyKey: request.idempotencyKey,
+      at: request.at,
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(

@@ -15,6 +15,12 @@ export interface WritebackRequest {
   userId?: string;
   /** The canonical document type, for APIs with one resource per type (Coupa requisitions, purchase orders). */
   docType?: string;
+  /**
+   * The document's version in the source (sourceRef.version), when it has one. Targets that send an event
+   * (webhook, MQTT) carry it, so a receiver can order them too: a late event of an older version must not
+   * overwrite a newer one's status there either.
+   */
+  version?: number;
 }
 
 /** `skipped`: the target has no field for this outcome (e.g. Concur without a status field for a rejection). */

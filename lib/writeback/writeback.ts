@@ -38,7 +38,8 @@ export type WritebackResult =
 
 /**
  * With `latest`, a versioned document's write-backs are kept in version order: an older version than the
- * last one written back is answered done, `superseded`, and not sent.
+ * last one written back is answered done, `superseded`, and not sent. While another host or node writes back
+ * the same document, this one rejects with a retryable ERP_CONFLICT and sends nothing (latest-version.ts).
  */
 export async function performWriteback(
   writer: LedgerWriter,
@@ -81,6 +82,7 @@ async function writeOnce(
         correlationId,
         at,
         docType: document.docType,
+        ...(document.sourceRef.version === undefined ? {} : { version: document.sourceRef.version }),
         ...(input.userId === undefined ? {} : { userId: input.userId }),
       });
       return { target: target.name, status: outcome.status, at, sent: delivery === 'sent' };

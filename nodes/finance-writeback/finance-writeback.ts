@@ -118,16 +118,22 @@ export = function register(RED: NodeAPI): void {
 
     let writer: { store: FinanceStore; writer: LedgerWriter; latest: LatestVersionGuard } | undefined;
     /**
-     * One ledger writer per store instance (the store node reopens it after a redeploy). After a write without an
-     * answer it gives the source as long again as its API timeout to settle; an MQTT status event is simply sent
-     * again (a repeat of the same status).
+     * One ledger writer and version guard per store instance (the store node reopens it after a redeploy).
+     * After a write without an answer the writer gives the source as long again as its API timeout to settle;
+     * an MQTT status event is simply sent again (a repeat of the same status). The guard's per-document lease
+     * must outlast one write: the source API's timeout, or the MQTT target's wait for the PUBACK.
      */
     const writerFor = (store: FinanceStore) => {
       if (writer?.store !== store) {
+        const sourceTimeoutMs = sourceNode?.api()?.timeoutMs;
+        const writeTimeoutMs = mqtt ? mqtt.publishTimeoutMs : sourceTimeoutMs;
         writer = {
           store,
-          writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs: sourceNode?.api()?.timeoutMs ?? 0 }),
-          latest: new LatestVersionGuard(store),
+          writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs: sourceTimeoutMs ?? 0 }),
+          latest: new LatestVersionGuard(store, {
+            holderPrefix: this.id,
+            ...(writeTimeoutMs === undefined ? {} : { writeTimeoutMs }),
+          }),
         };
       }
       return writer;
@@ -149,7 +155,9 @@ export = function register(RED: NodeAPI): void {
         const userId =
           settings.target === 'concur' ? RED.util.getMessageProperty(msg, settings.userIdProperty) : undefined;
         const perStore = writerFor(store);
-        // Coupa is told about purchase orders, whose later versions supersede earlier ones: keep them in order.
+        // Every target is kept in version order when the document has a version (performWriteback writes an
+        // unversioned one as it is): a later version supersedes an earlier one, so a parked retry of version 1
+        // must not land after version 2's status, whether it goes to Coupa, Concur, a webhook or MQTT.
         const result = await performWriteback(
           perStore.writer,
           target,
@@ -159,7 +167,7 @@ export = function register(RED: NodeAPI): void {
             ...(typeof userId === 'string' ? { userId } : {}),
             now: new Date(),
           },
-          settings.target === 'coupa' ? perStore.latest : undefined,
+          perStore.latest,
         );
         if (result.outcome === 'refused') {
           msg.error = refusalReport(result.error, this);
