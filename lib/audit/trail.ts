@@ -3,6 +3,9 @@
  *
  * - Appends are serialized: records waiting while a write runs go out together in the next write, each
  *   chained to the one before, then the file is synced before their promises resolve.
+ * - A write is all or nothing: every byte is written (a full disk may take only part of it) and synced, or
+ *   the file is cut back to its size before the write and the chain stays where it was. Records whose write
+ *   failed are counted like refused ones (below).
  * - Restarts continue the chain: opening reads the last record of the newest file for its seq and hash.
  *   A last line cut short by a crash (never acknowledged, since appends resolve after the sync) is removed and
  *   a `trail-repaired` record says how many bytes were dropped.
@@ -10,13 +13,18 @@
  * - A bounded queue: when the disk falls behind by `maxPendingRecords`, new records are refused rather than
  *   held in memory until the process runs out of it; the gap is then written into the chain as one
  *   `records-dropped` record (how many, first and last time), so a reader of the trail sees it.
- * - One writer per directory in a process (openAuditTrail shares it); two processes must not share one.
+ * - Records are limited in size (limit.ts), so the last one can always be read back.
+ * - One writer per directory: openAuditTrail shares it in a process (keyed by the directory's real path, so a
+ *   symlink names the same trail), and a lock file refuses a second process (lock.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FinanceError } from '../errors';
 import { chainLine, checkLine, GENESIS_HASH, type ChainPosition } from './chain';
+import { endsWithNewline, lastNewlineBefore, readRange, realDisk, writeAll, type TrailDisk } from './disk';
 import { listTrailFiles, trailFileName } from './files';
+import { limitRecordSize } from './limit';
+import { lockTrailDirectory } from './lock';
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** About 50 MB of records at ~1 KB each: minutes of a busy host's records while its disk stalls. */
@@ -30,13 +38,21 @@ export interface AuditTrailOptions {
   sync?: boolean;
   /** Records waiting for the disk beyond which appends are refused (and counted in the trail). Default 50,000. */
   maxPendingRecords?: number;
+  /** The disk calls used to write; tests replace them to act out a full disk. */
+  disk?: TrailDisk;
 }
 
-/** Records refused while the queue was full, written into the chain once there is room again. */
-interface DroppedRecords {
+/** Records that never reached the trail (refused, or their write failed), written into the chain later. */
+export interface DroppedRecords {
   count: number;
   firstAt: string;
   lastAt: string;
+}
+
+/** The part of a trail written so far: every file before `file` whole, and `file` up to `bytes`. */
+export interface WrittenExtent {
+  file: string;
+  bytes: number;
 }
 
 interface Pending {
@@ -45,18 +61,28 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** How many bytes at the end of the newest file are read to find its last record. */
-const TAIL_BYTES = 1 << 20;
+/** The records of one batch that go into the current file in one write. */
+interface Chunk {
+  entries: Pending[];
+  positions: ChainPosition[];
+  data: Buffer;
+}
 
 export class AuditTrail {
   readonly dir: string;
   readonly #maxFileBytes: number;
   readonly #sync: boolean;
   readonly #maxPending: number;
+  readonly #disk: TrailDisk;
+  readonly #unlock: () => void;
+  readonly #failureListeners = new Set<(error: Error) => void>();
   #dropped: DroppedRecords | undefined;
   #position: ChainPosition = { seq: 0, hash: GENESIS_HASH };
   #fileIndex = 1;
+  /** Size of the current file as far as whole, synced records go; a failed write is cut back to it. */
   #fileBytes = 0;
+  /** A failed write's bytes could not be cut off yet: the next write tries again first. */
+  #fileHasFragment = false;
   #fd: number | undefined;
   #pending: Pending[] = [];
   #writing: Promise<void> | undefined;
@@ -64,30 +90,47 @@ export class AuditTrail {
   #repairedBytes = 0;
 
   constructor(options: AuditTrailOptions) {
-    this.dir = path.resolve(options.dir);
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.#sync = options.sync ?? true;
     this.#maxPending = options.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
+    this.#disk = options.disk ?? realDisk;
     if (!Number.isInteger(this.#maxFileBytes) || this.#maxFileBytes < 1024) {
       throw new FinanceError('CONFIG_INVALID', 'The audit trail file size must be at least 1024 bytes.');
     }
     if (!Number.isInteger(this.#maxPending) || this.#maxPending < 1) {
       throw new FinanceError('CONFIG_INVALID', 'The audit queue limit must be a whole number of at least 1.');
     }
-    this.#openNewest();
-    if (this.#repairedBytes > 0) {
-      void this.append({
-        at: new Date().toISOString(),
-        kind: 'trail',
-        step: 'trail-repaired',
-        droppedBytes: this.#repairedBytes,
-      });
+    this.dir = realTrailDirectory(options.dir);
+    this.#unlock = lockTrailDirectory(this.dir);
+    try {
+      this.#openNewest();
+    } catch (err) {
+      this.#unlock();
+      throw err;
     }
+    // The repair note goes out now; should that write fail, it waits for the next one (see #takeBatch).
+    if (this.#repairedBytes > 0) this.#startWriting();
   }
 
   /** seq and hash of the last record written. */
   get position(): ChainPosition {
     return { ...this.#position };
+  }
+
+  /** How far the trail is written: a verifier that stops there never meets a write under way. */
+  writtenExtent(): WrittenExtent {
+    return { file: path.join(this.dir, trailFileName(this.#fileIndex)), bytes: this.#fileBytes };
+  }
+
+  /**
+   * Hears about failed writes of the records the trail writes on its own (`trail-repaired`,
+   * `records-dropped`), which no caller waits for. Returns the function that stops listening.
+   */
+  onFailure(listener: (error: Error) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => {
+      this.#failureListeners.delete(listener);
+    };
   }
 
   /** Appends one record (plain, redacted JSON fields); resolves with its seq and hash once it is on disk. */
@@ -96,8 +139,7 @@ export class AuditTrail {
       return Promise.reject(new FinanceError('STORE_UNAVAILABLE', `The audit trail in ${this.dir} is closed.`));
     }
     if (this.#pending.length >= this.#maxPending) {
-      const at = new Date().toISOString();
-      this.#dropped = { count: (this.#dropped?.count ?? 0) + 1, firstAt: this.#dropped?.firstAt ?? at, lastAt: at };
+      this.#countDropped(1);
       return Promise.reject(
         new FinanceError(
           'STORE_UNAVAILABLE',
@@ -106,9 +148,20 @@ export class AuditTrail {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ fields, resolve, reject });
-      this.#writing ??= this.#drain();
+      const failed = (error: Error) => {
+        // Its write failed: the next write says in the chain that it is missing.
+        this.#countDropped(1);
+        reject(error);
+      };
+      this.#pending.push({ fields: limitRecordSize(fields), resolve, reject: failed });
+      this.#startWriting();
     });
+  }
+
+  /** Counts records lost before they reached this trail (e.g. by a redeploy); the next write records the gap. */
+  recordDropped(dropped: DroppedRecords): void {
+    this.#countDropped(dropped.count, dropped.firstAt, dropped.lastAt);
+    if (!this.#closed) this.#startWriting();
   }
 
   /** Resolves once every record appended so far is on disk (or failed), e.g. before a verification. */
@@ -116,99 +169,161 @@ export class AuditTrail {
     while (this.#writing) await this.#writing;
   }
 
-  /** Waits for the records already appended, then closes the file. */
+  /** Waits for the records already appended, then closes the file and gives up the directory's lock. */
   async close(): Promise<void> {
+    if (this.#closed) return this.idle();
     this.#closed = true;
-    while (this.#writing) await this.#writing;
+    await this.idle();
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
+    this.#unlock();
+  }
+
+  #countDropped(count: number, firstAt = new Date().toISOString(), lastAt = firstAt): void {
+    const before = this.#dropped;
+    this.#dropped = {
+      count: (before?.count ?? 0) + count,
+      firstAt: before && before.firstAt < firstAt ? before.firstAt : firstAt,
+      lastAt: before && before.lastAt > lastAt ? before.lastAt : lastAt,
+    };
+  }
+
+  #startWriting(): void {
+    this.#writing ??= this.#drain();
   }
 
   async #drain(): Promise<void> {
     // Yield once so that records appended in the same tick share one write and one sync.
     await Promise.resolve();
     try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending;
-        this.#pending = [];
-        // Records are dropped only while the queue is full, so after every record of this batch was queued.
-        if (this.#dropped) batch.push(this.#gapRecord(this.#dropped));
-        this.#dropped = undefined;
-        try {
-          const positions = await this.#write(batch.map((entry) => entry.fields));
-          batch.forEach((entry, index) => entry.resolve(positions[index]!));
-        } catch (err) {
-          const error = new FinanceError(
-            'STORE_UNAVAILABLE',
-            `The audit trail in ${this.dir} could not be written: ${(err as Error).message}`,
-            { cause: err },
-          );
-          batch.forEach((entry) => entry.reject(error));
-        }
+      let batch = this.#takeBatch();
+      while (batch.length > 0) {
+        await this.#writeBatch(batch);
+        // Only appends keep the loop going: the trail's own notes, put back after a failed write, wait for
+        // the next append instead of retrying a full disk for ever.
+        batch = this.#pending.length > 0 ? this.#takeBatch() : [];
       }
     } finally {
       this.#writing = undefined;
     }
   }
 
-  /** The record that says how many records were dropped while the queue was full (no one waits for it). */
+  /** The waiting appends, after a repair note and followed by a gap record if either is due. */
+  #takeBatch(): Pending[] {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (this.#repairedBytes > 0) batch.unshift(this.#repairRecord(this.#repairedBytes));
+    this.#repairedBytes = 0;
+    // Records are refused only while the queue is full, so after every record of this batch was queued.
+    if (this.#dropped) batch.push(this.#gapRecord(this.#dropped));
+    this.#dropped = undefined;
+    return batch;
+  }
+
+  /** The record that says how many bytes of a cut-short last line were removed at start. */
+  #repairRecord(droppedBytes: number): Pending {
+    const fields = { at: new Date().toISOString(), kind: 'trail', step: 'trail-repaired', droppedBytes };
+    return this.#ownRecord(fields, () => {
+      this.#repairedBytes += droppedBytes;
+    });
+  }
+
+  /** The record that says how many records were dropped, and between which times. */
   #gapRecord(dropped: DroppedRecords): Pending {
+    const fields = { at: dropped.lastAt, kind: 'trail', step: 'records-dropped', ...dropped };
+    return this.#ownRecord(fields, () => this.#countDropped(dropped.count, dropped.firstAt, dropped.lastAt));
+  }
+
+  /** A record no caller waits for: if its write fails, `keepForNextWrite` puts it back and listeners hear. */
+  #ownRecord(fields: Record<string, unknown>, keepForNextWrite: () => void): Pending {
     return {
-      fields: { at: dropped.lastAt, kind: 'trail', step: 'records-dropped', ...dropped },
+      fields,
       resolve: () => undefined,
-      reject: () => undefined,
+      reject: (error) => {
+        keepForNextWrite();
+        for (const listener of this.#failureListeners) listener(error);
+      },
     };
   }
 
-  async #write(batch: Array<Record<string, unknown>>): Promise<ChainPosition[]> {
-    const positions: ChainPosition[] = [];
-    let chunk: string[] = [];
-    let chunkBytes = 0;
-    let position = this.#position;
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      await this.#writeToFile(chunk.join(''));
-      this.#fileBytes += chunkBytes;
-      // The chain moves on only as far as its records are on disk: a failed write leaves it there.
-      this.#position = position;
-      chunk = [];
-      chunkBytes = 0;
-    };
-    for (const fields of batch) {
-      const chained = chainLine(position, fields);
-      const text = chained.line + '\n';
-      const bytes = Buffer.byteLength(text);
-      if (this.#fileBytes + chunkBytes > 0 && this.#fileBytes + chunkBytes + bytes > this.#maxFileBytes) {
-        await flush();
-        this.#rotate();
+  /** Writes the batch file by file; the first failure fails the rest of the batch and the chain stays there. */
+  async #writeBatch(batch: Pending[]): Promise<void> {
+    let rest = batch;
+    try {
+      while (rest.length > 0) {
+        const chunk = this.#nextChunk(rest);
+        if (chunk.entries.length === 0) {
+          this.#rotate();
+          continue;
+        }
+        await this.#writeToFile(chunk.data);
+        this.#fileBytes += chunk.data.length;
+        this.#position = chunk.positions.at(-1)!;
+        chunk.entries.forEach((entry, index) => entry.resolve(chunk.positions[index]!));
+        rest = rest.slice(chunk.entries.length);
       }
-      chunk.push(text);
-      chunkBytes += bytes;
+    } catch (err) {
+      const error = new FinanceError(
+        'STORE_UNAVAILABLE',
+        `The audit trail in ${this.dir} could not be written: ${(err as Error).message}`,
+        { cause: err },
+      );
+      rest.forEach((entry) => entry.reject(error));
+    }
+  }
+
+  /** The first records of `entries` that fit into the current file, chained on from the last one written. */
+  #nextChunk(entries: Pending[]): Chunk {
+    const lines: string[] = [];
+    const positions: ChainPosition[] = [];
+    let bytes = 0;
+    let position = this.#position;
+    for (const entry of entries) {
+      const chained = chainLine(position, entry.fields);
+      const text = chained.line + '\n';
+      const size = Buffer.byteLength(text);
+      const used = this.#fileBytes + bytes;
+      // A record that would take a non-empty file past its size starts the next file.
+      if (used > 0 && used + size > this.#maxFileBytes) break;
+      lines.push(text);
+      bytes += size;
       position = { seq: chained.seq, hash: chained.hash };
       positions.push(position);
     }
-    await flush();
-    return positions;
+    return { entries: entries.slice(0, positions.length), positions, data: Buffer.from(lines.join(''), 'utf8') };
   }
 
-  async #writeToFile(text: string): Promise<void> {
+  /** Writes and syncs all of `data`, or cuts the file back to where it was, so no fragment stays in it. */
+  async #writeToFile(data: Buffer): Promise<void> {
     const fd = this.#fd!;
-    await new Promise<void>((resolve, reject) =>
-      fs.write(fd, text, null, 'utf8', (err) => (err ? reject(err) : resolve())),
-    );
-    if (this.#sync)
-      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    try {
+      if (this.#fileHasFragment) await this.#cutBackFragment(fd);
+      await writeAll(this.#disk, fd, data);
+      if (this.#sync) await this.#disk.fdatasync(fd);
+    } catch (err) {
+      this.#fileHasFragment = true;
+      // If even this fails, the next write tries again before it writes.
+      await this.#cutBackFragment(fd).catch(() => undefined);
+      throw err;
+    }
   }
 
+  async #cutBackFragment(fd: number): Promise<void> {
+    await this.#disk.ftruncate(fd, this.#fileBytes);
+    this.#fileHasFragment = false;
+  }
+
+  /** Starts the next file; the current one stays open until the next one is. */
   #rotate(): void {
+    const fd = fs.openSync(path.join(this.dir, trailFileName(this.#fileIndex + 1)), 'a');
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = fd;
     this.#fileIndex += 1;
-    this.#fd = fs.openSync(path.join(this.dir, trailFileName(this.#fileIndex)), 'a');
     this.#fileBytes = 0;
+    this.#fileHasFragment = false;
   }
 
   #openNewest(): void {
-    fs.mkdirSync(this.dir, { recursive: true });
     const newest = listTrailFiles(this.dir).at(-1);
     this.#fileIndex = newest?.index ?? 1;
     const file = newest?.file ?? path.join(this.dir, trailFileName(this.#fileIndex));
@@ -226,40 +341,42 @@ export class AuditTrail {
 
   /** Reads the last record of `file` for the chain's position; removes a last line cut short by a crash. */
   #readPosition(file: string): void {
-    const size = fs.statSync(file).size;
-    if (size === 0) return;
-    const start = Math.max(0, size - TAIL_BYTES);
-    const fd = fs.openSync(file, 'r');
-    let tail: Buffer;
+    const fd = fs.openSync(file, 'r+');
     try {
-      tail = Buffer.alloc(size - start);
-      fs.readSync(fd, tail, 0, tail.length, start);
+      const size = this.#removeCutShortLine(fd, fs.fstatSync(fd).size);
+      if (size === 0) return;
+      // The last line runs from the newline before it (however far back) to its own newline.
+      const start = lastNewlineBefore(fd, size - 1) + 1;
+      const lastLine = readRange(fd, start, size - 1).toString('utf8');
+      if (lastLine.length === 0) return;
+      const checked = checkLine(lastLine);
+      if (!checked.ok) {
+        throw new FinanceError(
+          'STORE_UNAVAILABLE',
+          `The last record of ${file} ${checked.reason}; run finance-audit-verify on ${this.dir} and keep the trail as evidence before starting a new one in another directory.`,
+        );
+      }
+      this.#position = { seq: checked.seq, hash: checked.hash };
     } finally {
       fs.closeSync(fd);
     }
-    let end = tail.length;
-    if (tail[end - 1] !== 0x0a) {
-      const lastNewline = tail.lastIndexOf(0x0a);
-      if (lastNewline === -1 && start > 0) {
-        throw new FinanceError('STORE_UNAVAILABLE', `The last record of ${file} is longer than ${TAIL_BYTES} bytes.`);
-      }
-      const keep = start + lastNewline + 1;
-      this.#repairedBytes += size - keep;
-      fs.truncateSync(file, keep);
-      end = lastNewline + 1;
-    }
-    const text = tail.subarray(0, end).toString('utf8').replace(/\n$/, '');
-    const lastLine = text.slice(text.lastIndexOf('\n') + 1);
-    if (lastLine.length === 0) return;
-    const checked = checkLine(lastLine);
-    if (!checked.ok) {
-      throw new FinanceError(
-        'STORE_UNAVAILABLE',
-        `The last record of ${file} ${checked.reason}; run finance-audit-verify on ${this.dir} and keep the trail as evidence before starting a new one in another directory.`,
-      );
-    }
-    this.#position = { seq: checked.seq, hash: checked.hash };
   }
+
+  /** Cuts a last line without its newline (a write cut short by a crash); returns the file's size after. */
+  #removeCutShortLine(fd: number, size: number): number {
+    if (size === 0 || endsWithNewline(fd, size)) return size;
+    const keep = lastNewlineBefore(fd, size) + 1;
+    fs.ftruncateSync(fd, keep);
+    this.#repairedBytes += size - keep;
+    return keep;
+  }
+}
+
+/** The real path of a trail directory, made if missing: two names of one directory must share one writer. */
+function realTrailDirectory(dir: string): string {
+  const resolved = path.resolve(dir);
+  fs.mkdirSync(resolved, { recursive: true });
+  return fs.realpathSync(resolved);
 }
 
 const shared = new Map<string, { trail: AuditTrail; users: number }>();
@@ -269,7 +386,7 @@ const shared = new Map<string, { trail: AuditTrail; users: number }>();
  * release it with the returned function (the last release closes it).
  */
 export function openAuditTrail(options: AuditTrailOptions): { trail: AuditTrail; release: () => Promise<void> } {
-  const dir = path.resolve(options.dir);
+  const dir = realTrailDirectory(options.dir);
   let entry = shared.get(dir);
   if (!entry) {
     entry = { trail: new AuditTrail({ ...options, dir }), users: 0 };

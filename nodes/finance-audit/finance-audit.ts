@@ -7,11 +7,11 @@
  */
 import * as os from 'node:os';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { auditSettings, type AuditDialogSettings } from '../../lib/config/observability-settings';
+import { auditSettings, type AuditDialogSettings, type AuditSettings } from '../../lib/config/observability-settings';
 import { recordOfMessage } from '../../lib/audit/record';
 import { startRecording, type Recorder } from '../../lib/audit/recorder';
 import { openAuditTrail, type AuditTrail } from '../../lib/audit/trail';
-import { verifyTrail } from '../../lib/audit/verify';
+import { verifyTrailAsync } from '../../lib/audit/verify';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
 import { showStatus } from '../shared/status';
 
@@ -28,26 +28,23 @@ export = function register(RED: NodeAPI): void {
     const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
     let trail: AuditTrail;
     let release: () => Promise<void>;
+    let lastProblem = '';
+    const reportFailure = (error: Error) => {
+      // A full disk fails every record: say so once per different reason, not per record.
+      if (error.message !== lastProblem) node.error(`Audit records could not be written: ${error.message}`);
+      lastProblem = error.message;
+      showStatus(node, { fill: 'red', shape: 'ring', text: statusText(asFinanceError(error).code) });
+    };
     try {
       const settings = auditSettings(def, userDir);
-      if (settings.recordNodes) {
-        let lastProblem = '';
-        const recorder: Recorder = startRecording(
-          { dir: settings.dir, maxFileBytes: settings.maxFileBytes },
-          (error) => {
-            // A full disk fails every record: say so once per different reason, not per record.
-            if (error.message !== lastProblem) node.error(`Audit records could not be written: ${error.message}`);
-            lastProblem = error.message;
-            showStatus(node, { fill: 'red', shape: 'ring', text: statusText(asFinanceError(error).code) });
-          },
-        );
-        trail = recorder.trail;
-        release = () => recorder.release();
-      } else {
-        const opened = openAuditTrail({ dir: settings.dir, maxFileBytes: settings.maxFileBytes });
-        trail = opened.trail;
-        release = opened.release;
-      }
+      const opened = openTrail(settings, reportFailure);
+      trail = opened.trail;
+      // The trail's own records (trail-repaired, records-dropped) have no caller to tell when they fail.
+      const stopHearing = trail.onFailure(reportFailure);
+      release = () => {
+        stopHearing();
+        return opened.release();
+      };
       node.log(`finance audit trail in ${settings.dir}`);
       showStatus(node, {
         fill: 'grey',
@@ -66,10 +63,9 @@ export = function register(RED: NodeAPI): void {
 
     onInput(node, async (msg, send): Promise<Status> => {
       if (msg.topic === 'verify') {
-        // The verification reads synchronously, so no write starts while it runs: waiting for the writes under
-        // way means it never sees a half-written last line.
-        await trail.idle();
-        const result = verifyTrail(trail.dir);
+        // Verified asynchronously, so the runtime keeps working on a big trail; only as far as the trail is
+        // written when it starts, so records written meanwhile are never read half done.
+        const result = await verifyTrailAsync(trail.dir, { extent: trail.writtenExtent() });
         msg.payload = result;
         send(msg);
         return result.ok
@@ -90,6 +86,17 @@ export = function register(RED: NodeAPI): void {
         () => done(),
       );
     });
+  }
+
+  /** A recorder of every node's outcomes, or (notes only) just the trail for the messages sent to the node. */
+  function openTrail(
+    settings: AuditSettings,
+    onFailure: (error: Error) => void,
+  ): { trail: AuditTrail; release: () => Promise<void> } {
+    const options = { dir: settings.dir, maxFileBytes: settings.maxFileBytes };
+    if (!settings.recordNodes) return openAuditTrail(options);
+    const recorder: Recorder = startRecording(options, onFailure);
+    return { trail: recorder.trail, release: () => recorder.release() };
   }
 
   RED.nodes.registerType('finance-audit', FinanceAudit);

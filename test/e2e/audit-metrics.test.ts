@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { listTrailFiles } from '../../lib/audit/files';
 import { formatMinorUnits, toMinorUnits } from '../../lib/model/money';
 import { sampleEvent, type SampleEvent } from '../../lib/sources/sampleEvents';
 import { signPayload } from '../../lib/sources/signatures';
@@ -80,6 +81,11 @@ describe('audit trail and metrics, end to end', () => {
   let sandbox: RunningProcess;
   let nodeRed: RunningProcess & { userDir: string };
   const auditDir = () => path.join(nodeRed.userDir, 'finance-sync', 'audit');
+  /** Every record of the trail, oldest first (the trail files only: the directory also holds audit.lock). */
+  const trailRecords = () =>
+    listTrailFiles(auditDir())
+      .flatMap(({ file }) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as Record<string, any>);
 
   beforeAll(async () => {
     sandbox = await startSandboxProcess();
@@ -212,11 +218,7 @@ describe('audit trail and metrics, end to end', () => {
     const verified = spawnSync(process.execPath, [cli, auditDir(), '--json'], { encoding: 'utf8' });
     expect(verified.status).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
-    const records = fs
-      .readdirSync(auditDir())
-      .sort()
-      .flatMap((file) => fs.readFileSync(path.join(auditDir(), file), 'utf8').split('\n').filter(Boolean))
-      .map((line) => JSON.parse(line) as Record<string, any>);
+    const records = trailRecords();
     const byStep = (step: string) => records.filter((record) => record.step === step);
     expect(byStep('finance-event-in:accepted')).toHaveLength(VALID);
     expect(byStep('finance-event-in:duplicate')).toHaveLength(DUPLICATES);
@@ -277,11 +279,7 @@ describe('audit trail and metrics, end to end', () => {
     expect(
       Number(sample(afterFaults, 'finance_erp_requests_total', { erp: 'Sandbox ERP', status: '5xx' })),
     ).toBeGreaterThanOrEqual(1);
-    const parked = fs
-      .readdirSync(auditDir())
-      .flatMap((file) => fs.readFileSync(path.join(auditDir(), file), 'utf8').split('\n').filter(Boolean))
-      .map((line) => JSON.parse(line) as Record<string, any>)
-      .filter((record) => record.step.endsWith(':retry-parked'));
+    const parked = trailRecords().filter((record) => record.step.endsWith(':retry-parked'));
     expect(parked.length).toBeGreaterThanOrEqual(1);
     expect(parked[0]).toMatchObject({
       error: { code: expect.any(String), httpStatus: 503 },
