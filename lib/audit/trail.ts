@@ -23,7 +23,7 @@ import { FinanceError } from '../errors';
 import { chainLine, checkLine, GENESIS_HASH, type ChainPosition } from './chain';
 import { endsWithNewline, lastNewlineBefore, readRange, realDisk, writeAll, type TrailDisk } from './disk';
 import { listTrailFiles, trailFileName } from './files';
-import { limitRecordSize } from './limit';
+import { limitRecordSize, MAX_RECORD_BYTES } from './limit';
 import { lockTrailDirectory } from './lock';
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -153,7 +153,7 @@ export class AuditTrail {
         this.#countDropped(1);
         reject(error);
       };
-      this.#pending.push({ fields: limitRecordSize(fields), resolve, reject: failed });
+      this.#pending.push({ fields, resolve, reject: failed });
       this.#startWriting();
     });
   }
@@ -279,9 +279,15 @@ export class AuditTrail {
     let bytes = 0;
     let position = this.#position;
     for (const entry of entries) {
-      const chained = chainLine(position, entry.fields);
-      const text = chained.line + '\n';
-      const size = Buffer.byteLength(text);
+      let chained = chainLine(position, entry.fields);
+      let text = chained.line + '\n';
+      let size = Buffer.byteLength(text);
+      // Checked on the line the chain makes anyway, so a record of usual size costs no second serialisation.
+      if (size > MAX_RECORD_BYTES) {
+        chained = chainLine(position, limitRecordSize(entry.fields));
+        text = chained.line + '\n';
+        size = Buffer.byteLength(text);
+      }
       const used = this.#fileBytes + bytes;
       // A record that would take a non-empty file past its size starts the next file.
       if (used > 0 && used + size > this.#maxFileBytes) break;
