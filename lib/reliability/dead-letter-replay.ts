@@ -50,6 +50,11 @@ export class ReplayQueue {
     return this.#waiting.length;
   }
 
+  /** Letters waiting or being replayed (the one in progress until its replay is recorded and sent). */
+  get unfinished(): number {
+    return this.#queued.size;
+  }
+
   /**
    * Queues letters for replay in the given order; answers how many were not queued already. A letter is sent
    * only if, when its turn comes, its status is still one of `statuses` (a selection of open letters does not
