@@ -197,7 +197,8 @@ export function decide(
 /**
  * When the current stage is at or past its due time, hands it to the approver's next active manager (when a
  * directory is given) or else the finance controller, and starts a new SLA period. The record's state becomes
- * 'escalated' for the message the node emits; it still awaits a decision, now from the new approver.
+ * 'escalated' for the message the node emits; it still awaits a decision, now from the new approver. Nobody who
+ * is the approver of another stage, or decided one, is chosen (escalationTarget).
  */
 export function escalate(
   record: ApprovalRecord,
@@ -209,7 +210,7 @@ export function escalate(
   if (entry === undefined || entry.dueAt === undefined || now.getTime() < Date.parse(entry.dueAt)) {
     return { record, escalated: false };
   }
-  const target = escalationTarget(entry.approver, record.submitterId, matrix, directory);
+  const target = escalationTarget(record, entry, matrix, directory);
   const escalated: ChainEntry = {
     ...entry,
     approver: target,
@@ -307,8 +308,8 @@ function judge(
   }
   if (authority.delegateOf === undefined) return authority;
   // A delegation must not let one person decide two stages of a chain, each meant as a different person's
-  // check. (The expected approver may: the router merges a person named twice, and an escalation may land on
-  // the next stage's approver.)
+  // check. (The expected approver may: the router merges a person named twice; an escalation never lands on
+  // another stage's approver, see escalationTarget.)
   const otherStage = otherStageOf(record, entry.stage, decision.approver);
   if (otherStage !== undefined) {
     return refused(
@@ -411,17 +412,36 @@ function outcomeOf(decision: DecisionKind, lastStage: boolean): DecisionOutcome 
   return decision === 'approve' && !lastStage ? 'advanced' : FINAL_STATE[decision];
 }
 
+/**
+ * Who an overdue stage goes to: the first active manager above its approver (not the submitter), else the
+ * finance controller, else (nobody else may take it) the same approver again, reminded with a new due time.
+ * Passed over on the way is anyone who is the approver of another stage of this approval, or decided one: each
+ * stage is a different person's check, and an escalation must not fold two of them into one person, any more
+ * than a delegation may (judge). The climb goes on above such a person, so the stage still reaches someone
+ * senior to its approver.
+ */
 function escalationTarget(
-  approver: string,
-  submitterId: string,
+  record: ApprovalRecord,
+  entry: ChainEntry,
   matrix: CompiledMatrix,
   directory: ApprovalDirectory | undefined,
 ): string {
-  const manager = directory === undefined ? undefined : nextManager(directory, approver, submitterId).manager;
-  if (manager !== undefined) return manager.id;
-  if (matrix.financeController !== submitterId) return matrix.financeController;
-  // Nobody else may take it: the same approver is reminded with a new due time.
-  return approver;
+  const decidesAnotherStage = (person: string): boolean => otherStageOf(record, entry.stage, person) !== undefined;
+  if (directory !== undefined) {
+    // nextManager stops at a loop within one climb; `climbed` stops one across the climbs past such people.
+    const climbed = new Set<string>([entry.approver]);
+    let from = entry.approver;
+    for (;;) {
+      const manager = nextManager(directory, from, record.submitterId).manager;
+      if (manager === undefined || climbed.has(manager.id)) break;
+      if (!decidesAnotherStage(manager.id)) return manager.id;
+      climbed.add(manager.id);
+      from = manager.id;
+    }
+  }
+  const controller = matrix.financeController;
+  if (controller !== record.submitterId && !decidesAnotherStage(controller)) return controller;
+  return entry.approver;
 }
 
 function replaceEntry(chain: readonly ChainEntry[], entry: ChainEntry): ChainEntry[] {

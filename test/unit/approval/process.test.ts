@@ -308,7 +308,8 @@ describe('escalate', () => {
   });
 
   it("hands an overdue stage to the approver's manager with a new due time, still awaiting a decision", () => {
-    const record = started();
+    // 500.00 EUR: one stage, E200.
+    const record = started({ amount: '500.00' });
     const result = escalate(record, later(24, 1), matrix, directory());
     expect(result.escalated).toBe(true);
     expect(result.record).toMatchObject({ state: 'escalated', stage: 1, approver: 'E300', escalations: 1 });
@@ -322,11 +323,45 @@ describe('escalate', () => {
     const error = refusal(() => decide(result.record, decision('E200', 'approve', later(25)), [], later(25)));
     expect(error.code).toBe('APPROVER_NOT_ALLOWED');
     const decided = decide(result.record, decision('E300', 'approve', later(25)), [], later(25));
-    expect(decided.record).toMatchObject({ state: 'pending_approval', stage: 2, approver: 'E300' });
+    expect(decided).toMatchObject({ outcome: 'approved', record: { state: 'approved', approver: 'E300' } });
+  });
+
+  it("passes over the approver of another stage, so two stages stay two people's checks", () => {
+    // 1200.00 EUR: E200, then E300. E200's manager is E300, who decides stage 2: stage 1 climbs on to E400.
+    const escalated = escalate(started(), later(24, 1), matrix, directory()).record;
+    expect(escalated).toMatchObject({ state: 'escalated', stage: 1, approver: 'E400' });
+    expect(escalated.chain.map((entry) => entry.approver)).toEqual(['E400', 'E300']);
+    const stageOne = decide(escalated, decision('E400', 'approve', later(25)), [], later(25));
+    expect(stageOne.record).toMatchObject({ state: 'pending_approval', stage: 2, approver: 'E300' });
+
+    // Stage 2 overdue: E300's manager E400 decided stage 1, and E400 is the top; the finance controller takes it.
+    const stageTwo = escalate(stageOne.record, later(50), matrix, directory()).record;
+    expect(stageTwo).toMatchObject({ stage: 2, approver: 'E900' });
+  });
+
+  it('reminds the same approver when everyone above and the controller decide other stages, even in a loop', () => {
+    // E200 -> E300 -> E900 (the finance controller) -> E300 again (bad data). A third stage, E900, is added to the
+    // chain: E300 and E900 each decide a stage, so nobody may take stage 1 and E200 is reminded.
+    const people = directory([
+      { id: 'E300', managerId: 'E900', active: true, approvalLimit: { amount: '5000.00', currency: 'EUR' } },
+      { id: 'E900', managerId: 'E300', active: true },
+    ]);
+    const record = started();
+    const threeStages = { ...record, chain: [...record.chain, { ...record.chain[1], stage: 3, approver: 'E900' }] };
+    expect(threeStages.chain.map((entry) => entry.approver)).toEqual(['E200', 'E300', 'E900']);
+    const reminded = escalate(threeStages, later(25), matrix, people).record;
+    expect(reminded).toMatchObject({ state: 'escalated', approver: 'E200', escalations: 1 });
+    expect(reminded.chain[0]).toMatchObject({
+      approver: 'E200',
+      escalatedFrom: ['E200'],
+      dueAt: later(49).toISOString(),
+    });
+    // Without the third stage, E900 is free: the climb passes E300 and stops at E900.
+    expect(escalate(record, later(25), matrix, people).record.approver).toBe('E900');
   });
 
   it('counts a decision the approver made before the stage escalated away from them, delivered late', () => {
-    const escalated = escalate(started(), later(24, 1), matrix, directory()).record;
+    const escalated = escalate(started({ amount: '500.00' }), later(24, 1), matrix, directory()).record;
     expect(escalated.chain[0]).toMatchObject({ escalatedFrom: ['E200'], escalatedAt: [later(24, 1).toISOString()] });
     // E200 rejected in time; the message arrives two hours after the escalation to E300.
     const late = decide(escalated, decision('E200', 'reject', later(23)), [], later(26));
@@ -372,8 +407,11 @@ describe('escalate', () => {
   });
 
   it('does not let a redelivered decision count twice when its author is also the next approver', () => {
-    // E200's stage escalates to E300, who is also the approver of stage 2.
-    const escalated = escalate(started(), later(25), matrix, directory()).record;
+    // E200's stage escalated to E300, who is also the approver of stage 2: escalations no longer do that, but an
+    // approval stored by an earlier version of the pack may still wait like this.
+    const current = escalate(started(), later(25), matrix, directory()).record;
+    const stageOne = { ...current.chain[0], approver: 'E300' };
+    const escalated = { ...current, approver: 'E300', chain: [stageOne, current.chain[1]] };
     const first = decide(escalated, decision('E300', 'approve', later(26)), [], later(26));
     expect(first.record).toMatchObject({ stage: 2, approver: 'E300', state: 'pending_approval' });
 
