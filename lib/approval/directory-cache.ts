@@ -6,8 +6,14 @@
  * older than the refresh interval is still served while a fresh one loads in the background, and after a
  * restart with the ERP unreachable the last snapshot kept in the store is used. Only when there has never
  * been a snapshot does a caller wait for (and see the failure of) the load.
+ *
+ * But only for so long: a snapshot older than `maxAgeMs` (from its loadedAt) is not served, since after weeks
+ * without the ERP it routes to managers who left or lost their approval limit, and nobody would notice. Beyond
+ * that age a caller waits for the load as if there were no snapshot, and when the ERP still does not answer it
+ * gets a retryable ERP_UNAVAILABLE that says how old the copy is and what to do.
  */
 import type { ErpDialect, CallContext, MasterDataPage, MasterRecord } from '../erp/dialect';
+import { redactText } from '../erp/redact';
 import { FinanceError, isFinanceError } from '../errors';
 import type { CostCenter, Employee, MasterDataKind } from '../model/types';
 import type { ApprovalDirectory, DirectoryEmployee } from './directory';
@@ -65,6 +71,8 @@ export interface DirectoryCacheOptions {
   refreshMs: number;
   /** After a failed load, how long to keep serving the old snapshot before asking the source again. */
   retryMs: number;
+  /** A snapshot older than this (from its loadedAt) is not served while the source fails; 0: no limit. */
+  maxAgeMs: number;
   /** Epoch milliseconds. */
   clock?: () => number;
   /** A background refresh or a save failed; the cache goes on with what it has. */
@@ -75,6 +83,8 @@ export class DirectoryCache {
   private current?: { snapshot: DirectorySnapshot; directory: ApprovalDirectory };
   /** When the source may be asked again: after refreshMs on success, after retryMs on failure. */
   private nextLoadAt = 0;
+  /** Since when (epoch ms) the loads have failed, and the last failure; none after a successful load. */
+  private failing?: { since: number; error: unknown };
   private loading?: Promise<ApprovalDirectory>;
   private readonly clock: () => number;
 
@@ -83,12 +93,19 @@ export class DirectoryCache {
   }
 
   /**
-   * The directory to route with. Waits only when there is no snapshot at all: then the source is read,
-   * and if that fails the kept snapshot is used; with neither, the load's error is thrown.
+   * The directory to route with. Waits only when there is no snapshot young enough to use: then the source is
+   * read, and if that fails the kept snapshot is used; with neither, the load's error is thrown, or the
+   * snapshot's age when it is too old.
    */
   async directory(): Promise<ApprovalDirectory> {
     if (this.current === undefined) return this.refresh();
-    if (this.clock() >= this.nextLoadAt) {
+    const due = this.clock() >= this.nextLoadAt;
+    if (this.tooOld(this.current.snapshot)) {
+      // The source was asked less than retryMs ago and failed: refuse now instead of asking it for every report.
+      if (this.failing !== undefined && !due) throw this.tooOldError(this.current.snapshot);
+      return this.refresh();
+    }
+    if (due) {
       this.refresh().catch((error: unknown) => this.options.onError?.(error));
     }
     return this.current.directory;
@@ -113,16 +130,23 @@ export class DirectoryCache {
       snapshot = await this.options.load();
     } catch (error) {
       this.nextLoadAt = this.clock() + this.options.retryMs;
-      if (this.current !== undefined) throw error;
+      this.failing = { since: this.failing?.since ?? this.clock(), error };
+      if (this.current !== undefined) {
+        throw this.tooOld(this.current.snapshot) ? this.tooOldError(this.current.snapshot) : error;
+      }
       const kept = await this.options.keeper.restore();
       if (kept === undefined) {
         // Nothing to route with: the next caller tries the source again instead of waiting for retryMs.
         this.nextLoadAt = 0;
         throw error;
       }
+      // Kept even when too old: snapshot() shows it, and the next callers are refused until retryMs has passed.
+      const directory = this.use(kept);
+      if (this.tooOld(kept)) throw this.tooOldError(kept);
       this.options.onError?.(error);
-      return this.use(kept);
+      return directory;
     }
+    this.failing = undefined;
     const directory = this.use(snapshot);
     this.nextLoadAt = this.clock() + this.options.refreshMs;
     try {
@@ -137,6 +161,40 @@ export class DirectoryCache {
     this.current = { snapshot, directory: directoryOf(snapshot) };
     return this.current.directory;
   }
+
+  /** Over the age limit; a loadedAt that is not a date counts as too old, its age being unknown. */
+  private tooOld(snapshot: DirectorySnapshot): boolean {
+    if (this.options.maxAgeMs === 0) return false;
+    return !(this.clock() - Date.parse(snapshot.loadedAt) <= this.options.maxAgeMs);
+  }
+
+  private tooOldError(snapshot: DirectorySnapshot): FinanceError {
+    const ageHours = Math.floor((this.clock() - Date.parse(snapshot.loadedAt)) / HOUR_MS);
+    const maxAgeHours = this.options.maxAgeMs / HOUR_MS;
+    const failingSince = new Date(this.failing?.since ?? this.clock()).toISOString();
+    // The failure may quote what the ERP sent back; keep credentials out of the message and the dead letter.
+    const lastError = redactText(messageOf(this.failing?.error), []);
+    return new FinanceError(
+      'ERP_UNAVAILABLE',
+      `The employee directory's last copy is ${Number.isNaN(ageHours) ? 'of unknown age' : `${ageHours} hours old`} ` +
+        `(read from the ERP at ${snapshot.loadedAt}), more than the ${maxAgeHours} hours a last copy may be used, ` +
+        `and the ERP could not be reached to refresh it since ${failingSince} (${lastError}). Routing on it could ` +
+        'pick managers who left or lost their approval limit, so the report waits: restore the ERP connection, or ' +
+        'raise "Use a directory copy for at most" in the finance-approval dialog (0: no limit). The report is ' +
+        'tried again.',
+      {
+        retryable: true,
+        details: { loadedAt: snapshot.loadedAt, maxAgeHours, failingSince, lastError },
+        cause: this.failing?.error,
+      },
+    );
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

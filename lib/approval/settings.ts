@@ -13,6 +13,7 @@ export interface ApprovalDialogSettings {
   /** Delegation[], or the same as JSON text. */
   delegations?: unknown;
   directoryRefreshMinutes?: string | number;
+  directoryMaxAgeHours?: string | number;
   slaCheckSeconds?: string | number;
   /** The dialog's checkbox: true, or "true" in a flow edited by hand. */
   writebackFollows?: unknown;
@@ -22,12 +23,16 @@ export interface ApprovalSettings {
   matrix: CompiledMatrix;
   delegations: Delegation[];
   directoryRefreshMs: number;
+  /** How old a last copy of the directory may be and still be routed with while the ERP is down; 0: no limit. */
+  directoryMaxAgeMs: number;
   slaCheckMs: number;
   /** A write-back after the rejected output ends rejected and returned events (see ApprovalWorkflowOptions). */
   writebackFollows: boolean;
 }
 
 export const DEFAULT_DIRECTORY_REFRESH_MINUTES = 15;
+/** A long weekend without the ERP; beyond it a copy may route to people who left or lost their approval limit. */
+export const DEFAULT_DIRECTORY_MAX_AGE_HOURS = 72;
 export const DEFAULT_SLA_CHECK_SECONDS = 60;
 
 /** Throws CONFIG_INVALID with every violation in details.violations (paths like "matrix.rules[1].maxAmount"). */
@@ -57,6 +62,12 @@ export function approvalSettings(settings: ApprovalDialogSettings): ApprovalSett
         max: 1440,
         fallback: DEFAULT_DIRECTORY_REFRESH_MINUTES,
       }) * 60_000,
+    directoryMaxAgeMs:
+      integerSetting(settings.directoryMaxAgeHours, 'Use a directory copy for at most (hours)', {
+        min: 0,
+        max: 8760,
+        fallback: DEFAULT_DIRECTORY_MAX_AGE_HOURS,
+      }) * 3_600_000,
     slaCheckMs:
       integerSetting(settings.slaCheckSeconds, 'Check SLAs every (seconds)', {
         min: 1,

@@ -5,7 +5,8 @@
  * it) is read from the store; any other kind, or any query the cache cannot answer (modifiedSince), goes to the
  * fallback, normally the ERP. So approvals are not routed to a manager who left, nor purchase orders checked
  * against a supplier's old status, while the sync node fails day after day and the ERP could answer. (When the
- * ERP cannot answer either, the readers' own caches keep serving the last copy they loaded.)
+ * ERP cannot answer either, the readers' own caches keep serving the last copy they loaded, up to the age they
+ * allow: lib/approval/directory-cache.ts maxAgeMs.)
  */
 import type { CallContext } from '../erp/dialect';
 import type { FinanceStore } from '../reliability/store';

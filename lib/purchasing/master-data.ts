@@ -8,9 +8,10 @@
  * fixed the master data it was refused for, asks for a younger copy (see sync.ts).
  */
 import type { CallContext, ErpDialect, MasterRecord } from '../erp/dialect';
+import { redactText } from '../erp/redact';
 import { FinanceError, isFinanceError } from '../errors';
 import type { CostCenter, GlAccount, MasterDataKind, Project, Supplier, TaxCode } from '../model/types';
-import { RefreshingCache } from './refreshing-cache';
+import { RefreshingCache, type StaleValue } from './refreshing-cache';
 import type { MasterDataLookup } from './validate';
 
 export interface MasterDataSnapshot {
@@ -98,6 +99,11 @@ export interface MasterDataCacheOptions {
   retryMs: number;
   /** A refusal based on a copy at least this old reloads it once (see above). */
   recheckAfterMs: number;
+  /**
+   * A copy older than this is not validated against while the ERP fails (a supplier blocked since would pass);
+   * the document waits with a retryable ERP_UNAVAILABLE instead. 0 or absent: no limit.
+   */
+  maxAgeMs?: number;
   clock?: () => number;
   onError?: (error: unknown) => void;
 }
@@ -112,6 +118,8 @@ export class MasterDataCache implements MasterDataSource {
       load: async () => lookupOf(await options.read()),
       refreshMs: options.refreshMs,
       retryMs: options.retryMs,
+      maxAgeMs: options.maxAgeMs,
+      tooOld: copyTooOld,
       clock: options.clock,
       onError: options.onError,
     });
@@ -126,6 +134,28 @@ export class MasterDataCache implements MasterDataSource {
     if (age === undefined || age < olderThanMs) return undefined;
     return this.#cache.refresh();
   }
+}
+
+const HOUR_MS = 3_600_000;
+
+function copyTooOld(stale: StaleValue): FinanceError {
+  const loadedAt = new Date(stale.loadedAt).toISOString();
+  const failingSince = new Date(stale.failingSince).toISOString();
+  const maxAgeHours = stale.maxAgeMs / HOUR_MS;
+  // The failure may quote what the ERP sent back; keep credentials out of the message and the dead letter.
+  const lastError = redactText(
+    stale.lastError instanceof Error ? stale.lastError.message : String(stale.lastError),
+    [],
+  );
+  return new FinanceError(
+    'ERP_UNAVAILABLE',
+    `The master data copy for purchase-order validation is ${Math.floor(stale.ageMs / HOUR_MS)} hours old ` +
+      `(read from the ERP at ${loadedAt}), more than the ${maxAgeHours} hours a last copy may be used, and the ERP ` +
+      `could not be reached to refresh it since ${failingSince} (${lastError}). Validating against it could pass a ` +
+      'supplier blocked since, so the purchase order waits: restore the ERP connection, or raise "Use a copy for ' +
+      'at most" in the finance-purchase-order dialog (0: no limit). The message is tried again.',
+    { retryable: true, details: { loadedAt, maxAgeHours, failingSince, lastError }, cause: stale.lastError },
+  );
 }
 
 async function readKind(

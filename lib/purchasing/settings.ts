@@ -7,6 +7,7 @@ import { integerSetting } from '../config/settings';
 export interface PurchaseOrderDialogSettings {
   validateMasterData?: unknown;
   masterDataRefreshMinutes?: unknown;
+  masterDataMaxAgeHours?: unknown;
   writebackFollows?: unknown;
 }
 
@@ -15,6 +16,8 @@ export interface PurchaseOrderSettings {
   validateMasterData: boolean;
   /** How long the cached master data is used before it is loaded again. */
   masterDataRefreshMs: number;
+  /** How old a last copy may be and still be validated against while the ERP is down; 0: no limit. */
+  masterDataMaxAgeMs: number;
   /**
    * A finance-writeback follows the synced output and records the event's final outcome, so this node leaves
    * a synced event open: if the write-back fails, the event is not finished and recovery runs it again.
@@ -24,6 +27,8 @@ export interface PurchaseOrderSettings {
 }
 
 export const DEFAULT_MASTER_DATA_REFRESH_MINUTES = 15;
+/** A long weekend without the ERP; beyond it a copy may pass a supplier blocked since. */
+export const DEFAULT_MASTER_DATA_MAX_AGE_HOURS = 72;
 
 export function purchaseOrderSettings(dialog: PurchaseOrderDialogSettings): PurchaseOrderSettings {
   const minutes = integerSetting(dialog.masterDataRefreshMinutes, 'Master data refresh (minutes)', {
@@ -31,10 +36,16 @@ export function purchaseOrderSettings(dialog: PurchaseOrderDialogSettings): Purc
     max: 1440,
     fallback: DEFAULT_MASTER_DATA_REFRESH_MINUTES,
   });
+  const maxAgeHours = integerSetting(dialog.masterDataMaxAgeHours, 'Master data: use a copy for at most (hours)', {
+    min: 0,
+    max: 8760,
+    fallback: DEFAULT_MASTER_DATA_MAX_AGE_HOURS,
+  });
   return {
     // Safe by default: only an explicit "false" from the dialog turns validation off.
     validateMasterData: dialog.validateMasterData !== false && dialog.validateMasterData !== 'false',
     masterDataRefreshMs: minutes * 60_000,
+    masterDataMaxAgeMs: maxAgeHours * 3_600_000,
     writebackFollows: dialog.writebackFollows === true || dialog.writebackFollows === 'true',
   };
 }

@@ -96,6 +96,8 @@ export = function register(RED: NodeAPI): void {
         keeper: snapshotKeeper(store, `${namespace}/directory`),
         refreshMs: settings.directoryRefreshMs,
         retryMs: Math.min(settings.directoryRefreshMs, DIRECTORY_RETRY_MS),
+        // Beyond this age routing fails with ERP_UNAVAILABLE, handled (parked, retried, reported) like any failure.
+        maxAgeMs: settings.directoryMaxAgeMs,
         clock: () => clock().getTime(),
         onError: (err) => this.warn(`Employee directory: ${(err as Error).message} (routing uses the last snapshot).`),
       });

@@ -91,7 +91,7 @@ export = function register(RED: NodeAPI): void {
       return perStore;
     };
     let masterData: { dialect: ErpDialect; cache: MasterDataCache } | undefined;
-    const masterDataOf = (dialect: ErpDialect, refreshMs: number): MasterDataCache => {
+    const masterDataOf = (dialect: ErpDialect, refreshMs: number, maxAgeMs: number): MasterDataCache => {
       if (masterData?.dialect !== dialect) {
         const cache = new MasterDataCache({
           read: () =>
@@ -101,6 +101,8 @@ export = function register(RED: NodeAPI): void {
           refreshMs,
           retryMs: Math.min(refreshMs, MASTER_DATA_RECHECK_MS),
           recheckAfterMs: MASTER_DATA_RECHECK_MS,
+          // Beyond this age validation fails with ERP_UNAVAILABLE, parked and retried like any other failure.
+          maxAgeMs,
           onError: (error) =>
             this.warn(
               `the ERP's master data could not be refreshed; using the copy loaded earlier (${asFinanceError(error).message})`,
@@ -131,7 +133,9 @@ export = function register(RED: NodeAPI): void {
             writer,
             versions,
             queue,
-            ...(settings.validateMasterData && { masterData: masterDataOf(dialect, settings.masterDataRefreshMs) }),
+            ...(settings.validateMasterData && {
+              masterData: masterDataOf(dialect, settings.masterDataRefreshMs, settings.masterDataMaxAgeMs),
+            }),
           },
           {
             document: msg.payload,

@@ -141,11 +141,19 @@ describe('DirectoryCache', () => {
     now = 1_000_000;
   });
 
-  function cache(load: () => Promise<DirectorySnapshot>, keeper = memoryKeeper(), onError = jest.fn()) {
+  function cache(load: () => Promise<DirectorySnapshot>, keeper = memoryKeeper(), onError = jest.fn(), maxAgeMs = 0) {
     return {
       keeper,
       onError,
-      cache: new DirectoryCache({ load, keeper, refreshMs: 60_000, retryMs: 10_000, clock: () => now, onError }),
+      cache: new DirectoryCache({
+        load,
+        keeper,
+        refreshMs: 60_000,
+        retryMs: 10_000,
+        maxAgeMs,
+        clock: () => now,
+        onError,
+      }),
     };
   }
 
@@ -230,5 +238,177 @@ describe('DirectoryCache', () => {
     const { cache: directories } = cache(load);
     await Promise.all([directories.directory(), directories.directory(), directories.directory()]);
     expect(load).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('DirectoryCache: how old a last copy may be', () => {
+  const HOUR = 3_600_000;
+  const loadedAt = '2025-03-12T09:00:00.000Z';
+  let now: number;
+  beforeEach(() => {
+    now = Date.parse(loadedAt);
+  });
+
+  function cache(load: () => Promise<DirectorySnapshot>, options: { keeper?: SnapshotKeeper; maxAgeMs?: number } = {}) {
+    const onError = jest.fn();
+    return {
+      onError,
+      cache: new DirectoryCache({
+        load,
+        keeper: options.keeper ?? memoryKeeper(),
+        refreshMs: HOUR,
+        retryMs: 60_000,
+        maxAgeMs: options.maxAgeMs ?? 72 * HOUR,
+        clock: () => now,
+        onError,
+      }),
+    };
+  }
+
+  /** The first load answers snapshot('M1') read at loadedAt; the ERP is down from then on. */
+  function erpDownAfterFirstLoad() {
+    const failure = new FinanceError(
+      'ERP_UNAVAILABLE',
+      'ERP "main" answered 503 to GET /employees?api_key=abc123: Authorization: Bearer eyJhbGciOi.eyJzdWIiOi.sig',
+      { retryable: true },
+    );
+    const load = jest.fn().mockResolvedValueOnce(snapshot('M1', loadedAt)).mockRejectedValue(failure);
+    return { load, failure };
+  }
+
+  /** Lets the background refresh that directory() started settle. */
+  async function settled(directories: DirectoryCache): Promise<void> {
+    await directories.refresh().catch(() => undefined);
+  }
+
+  it('serves the last copy while the ERP fails, up to the limit', async () => {
+    const { load } = erpDownAfterFirstLoad();
+    const { cache: directories, onError } = cache(load);
+    await directories.directory();
+    now += 72 * HOUR;
+    expect((await directories.directory()).employee('E1')?.managerId).toBe('M1');
+    await settled(directories);
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining('503') }));
+  });
+
+  it('refuses it beyond the limit with a retryable ERP_UNAVAILABLE that says how old it is and what to do', async () => {
+    const { load, failure } = erpDownAfterFirstLoad();
+    const { cache: directories } = cache(load);
+    await directories.directory();
+    now += 2 * HOUR; // the first refresh fails here
+    await directories.directory();
+    await settled(directories);
+    now += 78 * HOUR + 1;
+    const error = await directories.directory().then(
+      () => undefined,
+      (err: unknown) => err as FinanceError,
+    );
+    expect(error).toBeInstanceOf(FinanceError);
+    expect(error).toMatchObject({
+      code: 'ERP_UNAVAILABLE',
+      retryable: true,
+      details: {
+        loadedAt,
+        maxAgeHours: 72,
+        failingSince: '2025-03-12T11:00:00.000Z',
+        lastError: expect.stringContaining('answered 503'),
+      },
+    });
+    expect(error!.cause).toBe(failure);
+    expect(error!.message).toContain(
+      "The employee directory's last copy is 80 hours old (read from the ERP at 2025-03-12T09:00:00.000Z)",
+    );
+    expect(error!.message).toContain('more than the 72 hours a last copy may be used');
+    expect(error!.message).toContain('could not be reached to refresh it since 2025-03-12T11:00:00.000Z');
+    expect(error!.message).toContain('restore the ERP connection, or raise "Use a directory copy for at most"');
+    // The refresh error is quoted without what its syntax shows to be a credential.
+    expect(error!.message).toContain('answered 503 to GET /employees');
+    expect(error!.message).not.toMatch(/abc123|eyJhbGciOi/);
+    expect(JSON.stringify(error!.details)).not.toMatch(/abc123|eyJhbGciOi/);
+  });
+
+  it('beyond the limit refuses at once until the ERP may be asked again, instead of asking it for every report', async () => {
+    const { load } = erpDownAfterFirstLoad();
+    const { cache: directories } = cache(load);
+    await directories.directory();
+    now += 73 * HOUR;
+    await expect(directories.directory()).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+    expect(load).toHaveBeenCalledTimes(2);
+    now += 59_999;
+    await expect(directories.directory()).rejects.toThrow('73 hours old');
+    expect(load).toHaveBeenCalledTimes(2);
+    now += 1;
+    await expect(directories.directory()).rejects.toThrow('73 hours old');
+    expect(load).toHaveBeenCalledTimes(3);
+  });
+
+  it('serves again after a successful refresh beyond the limit', async () => {
+    const { load } = erpDownAfterFirstLoad();
+    load.mockRejectedValueOnce(new Error('ERP down')).mockResolvedValueOnce(snapshot('M2', '2025-03-15T12:00:00.000Z'));
+    const { cache: directories } = cache(load);
+    await directories.directory();
+    now += 75 * HOUR;
+    await expect(directories.directory()).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+    now += 60_000;
+    expect((await directories.directory()).employee('E1')?.managerId).toBe('M2');
+    expect(directories.snapshot()?.loadedAt).toBe('2025-03-15T12:00:00.000Z');
+  });
+
+  it('loads a copy that passed the limit without a failure (a limit below the refresh interval) and waits for it', async () => {
+    const load = jest
+      .fn()
+      .mockResolvedValueOnce(snapshot('M1', loadedAt))
+      .mockResolvedValueOnce(snapshot('M2', '2025-03-12T09:30:00.001Z'));
+    const { cache: directories } = cache(load, { maxAgeMs: HOUR / 2 });
+    await directories.directory();
+    now += HOUR / 2 + 1;
+    expect((await directories.directory()).employee('E1')?.managerId).toBe('M2');
+  });
+
+  it('0 sets no limit: a copy months old is still served while the ERP fails', async () => {
+    const { load } = erpDownAfterFirstLoad();
+    const { cache: directories, onError } = cache(load, { maxAgeMs: 0 });
+    await directories.directory();
+    now += 24 * 90 * HOUR;
+    expect((await directories.directory()).employee('E1')?.managerId).toBe('M1');
+    await settled(directories);
+    now += 60_000;
+    expect((await directories.directory()).employee('E1')?.managerId).toBe('M1');
+    expect(onError).toHaveBeenCalled();
+  });
+
+  describe('after a restart, with the ERP down, the copy kept in the store', () => {
+    const down = (): Promise<DirectorySnapshot> => Promise.reject(new Error('ERP "main" is down'));
+
+    it('is used while under the limit', async () => {
+      now += 71 * HOUR;
+      const { cache: directories, onError } = cache(down, { keeper: memoryKeeper(snapshot('KEPT', loadedAt)) });
+      expect((await directories.directory()).employee('E1')?.managerId).toBe('KEPT');
+      expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'ERP "main" is down' }));
+    });
+
+    it('is refused beyond it, and the ERP asked again after the retry interval', async () => {
+      now += 100 * HOUR;
+      const load = jest.fn(down);
+      const { cache: directories } = cache(load, { keeper: memoryKeeper(snapshot('KEPT', loadedAt)) });
+      await expect(directories.directory()).rejects.toMatchObject({
+        code: 'ERP_UNAVAILABLE',
+        retryable: true,
+        message: expect.stringMatching(/100 hours old .*since 2025-03-16T13:00:00.000Z \(ERP "main" is down\)/),
+      });
+      expect(directories.snapshot()?.loadedAt).toBe(loadedAt);
+      await expect(directories.directory()).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
+      expect(load).toHaveBeenCalledTimes(1);
+      load.mockResolvedValueOnce(snapshot('M2', '2025-03-16T13:01:00.000Z'));
+      now += 60_000;
+      expect((await directories.directory()).employee('E1')?.managerId).toBe('M2');
+    });
+
+    it('is used however old with no limit', async () => {
+      now += 1000 * HOUR;
+      const { cache: directories } = cache(down, { keeper: memoryKeeper(snapshot('KEPT', loadedAt)), maxAgeMs: 0 });
+      expect((await directories.directory()).employee('E1')?.managerId).toBe('KEPT');
+    });
   });
 });

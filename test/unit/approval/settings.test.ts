@@ -81,4 +81,29 @@ describe('approvalSettings', () => {
       'CONFIG_INVALID',
     );
   });
+
+  describe('Use a directory copy for at most (hours)', () => {
+    const maxAgeMs = (directoryMaxAgeHours: unknown) =>
+      approvalSettings({ matrix: matrixConfig(), directoryMaxAgeHours: directoryMaxAgeHours as string })
+        .directoryMaxAgeMs;
+
+    it('is 72 hours by default, also in flows saved before the setting existed', () => {
+      expect(maxAgeMs(undefined)).toBe(72 * 3_600_000);
+      expect(maxAgeMs('')).toBe(72 * 3_600_000);
+    });
+
+    it('reads whole hours, as a number or the dialog text, and 0 for no limit', () => {
+      expect(maxAgeMs('24')).toBe(24 * 3_600_000);
+      expect(maxAgeMs(' 168 ')).toBe(168 * 3_600_000);
+      expect(maxAgeMs(0)).toBe(0);
+      expect(maxAgeMs('8760')).toBe(8760 * 3_600_000);
+    });
+
+    it.each(['-1', '1.5', 'abc', '8761'])('refuses %s, naming the field', (value) => {
+      const error = configError(() => maxAgeMs(value));
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toContain('Use a directory copy for at most (hours) must be a whole number from 0 to 8760');
+      expect(error.details).toEqual({ field: 'Use a directory copy for at most (hours)' });
+    });
+  });
 });

@@ -2,12 +2,14 @@
  * The edit dialogs accept what deploy accepts: each field's validator (run as Node-RED 4.1 runs it, see
  * editor-harness.ts) against the runtime's settings parser, value by value.
  */
+import { approvalSettings, DEFAULT_DIRECTORY_MAX_AGE_HOURS } from '../../../lib/approval/settings';
 import { erpConnectionConfig } from '../../../lib/config/erp-connection';
 import { metricsSettings } from '../../../lib/config/observability-settings';
 import { storeOptions } from '../../../lib/config/store-settings';
 import { eventInSettings } from '../../../lib/intake/event-in-settings';
 import { sourceSettings } from '../../../lib/intake/source-settings';
 import { masterDataSettings } from '../../../lib/masterdata/settings';
+import { DEFAULT_MASTER_DATA_MAX_AGE_HOURS, purchaseOrderSettings } from '../../../lib/purchasing/settings';
 import { APPROVAL_STATES } from '../../../lib/model/types';
 import { writebackSettings } from '../../../lib/writeback/settings';
 import { dialogAccepts, editorOf, newNode, openDialog } from './editor-harness';
@@ -22,6 +24,8 @@ const parsers: Record<string, Parser> = {
   'finance-event-in': (config) => eventInSettings(config, 'n1', 'host~dir'),
   'finance-source': (config) => sourceSettings(config, {}),
   'finance-writeback': (config) => writebackSettings(config),
+  'finance-approval': (config) => approvalSettings(config),
+  'finance-purchase-order': (config) => purchaseOrderSettings(config),
 };
 
 function runtimeAccepts(type: string, config: Record<string, unknown>): boolean {
@@ -66,6 +70,11 @@ describe('whole-number fields accept exactly the runtime range (integerSetting)'
     ['finance-master-data', 'intervalMinutes', 0, 10080, false],
     ['finance-master-data', 'fullEveryHours', 1, 8760, false],
     ['finance-master-data', 'overlapSeconds', 0, 86400, false],
+    ['finance-approval', 'directoryRefreshMinutes', 1, 1440, true],
+    ['finance-approval', 'directoryMaxAgeHours', 0, 8760, true],
+    ['finance-approval', 'slaCheckSeconds', 1, 3600, true],
+    ['finance-purchase-order', 'masterDataRefreshMinutes', 1, 1440, true],
+    ['finance-purchase-order', 'masterDataMaxAgeHours', 0, 8760, true],
   ];
   it.each(fields)('%s %s from %d to %d', (type, field, min, max, required, extra = {}) => {
     for (const value of [String(min - 1), String(min), String(max), String(max + 1), '1.5', 'abc', min, max + 1]) {
@@ -76,6 +85,18 @@ describe('whole-number fields accept exactly the runtime range (integerSetting)'
     // is only there for configs saved before the field existed); an optional one accepts the empty field.
     const empty = verdicts(type, field, '', extra);
     expect(empty).toEqual({ value: '', dialog: !required, runtime: true });
+  });
+
+  it("finance-approval: a new node's directory copy limit is the runtime's default", () => {
+    expect(editorOf('finance-approval').definition.defaults.directoryMaxAgeHours.value).toBe(
+      DEFAULT_DIRECTORY_MAX_AGE_HOURS,
+    );
+  });
+
+  it("finance-purchase-order: a new node's master data copy limit is the runtime's default", () => {
+    expect(editorOf('finance-purchase-order').definition.defaults.masterDataMaxAgeHours.value).toBe(
+      DEFAULT_MASTER_DATA_MAX_AGE_HOURS,
+    );
   });
 
   it('finance-store: the pool size is not checked for LMDB, which does not use it', () => {

@@ -224,3 +224,117 @@ describe('MasterDataCache', () => {
     expect(reads).toBe(2);
   });
 });
+
+describe('a last copy has an age limit (maxAgeMs)', () => {
+  const HOUR = 3_600_000;
+  const start = Date.parse('2026-03-10T08:00:00.000Z');
+
+  /** Loads 1, then fails with `failure` until `recover` is called; then loads 2, 3... */
+  function erpDownAfterFirstLoad(maxAgeMs: number) {
+    const clock = manualClock(start);
+    const failure = new FinanceError('ERP_UNAVAILABLE', 'ERP "main" answered 503 to GET /suppliers?api_key=abc123');
+    let down = false;
+    let loads = 0;
+    const errors: unknown[] = [];
+    const cache = new RefreshingCache({
+      load: async () => {
+        if (down) throw failure;
+        loads += 1;
+        return loads;
+      },
+      refreshMs: HOUR,
+      retryMs: 60_000,
+      maxAgeMs,
+      tooOld: (stale) => Object.assign(new Error('too old'), { stale }),
+      clock: clock.now,
+      onError: (error) => errors.push(error),
+    });
+    return {
+      cache,
+      clock,
+      failure,
+      errors,
+      goDown: () => (down = true),
+      recover: () => (down = false),
+    };
+  }
+
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('serves the copy while the source fails, up to the limit', async () => {
+    const erp = erpDownAfterFirstLoad(72 * HOUR);
+    expect(await erp.cache.get()).toBe(1);
+    erp.goDown();
+    erp.clock.advance(72 * HOUR);
+    expect(await erp.cache.get()).toBe(1);
+    await settle();
+    expect(erp.errors).toEqual([erp.failure]);
+  });
+
+  it("refuses it beyond the limit with tooOld's error, and at once until retryMs has passed", async () => {
+    const erp = erpDownAfterFirstLoad(72 * HOUR);
+    await erp.cache.get();
+    erp.goDown();
+    erp.clock.advance(2 * HOUR); // the first failed refresh
+    await erp.cache.get();
+    await settle();
+    erp.clock.advance(70 * HOUR + 1);
+    await expect(erp.cache.get()).rejects.toMatchObject({
+      message: 'too old',
+      stale: {
+        loadedAt: start,
+        ageMs: 72 * HOUR + 1,
+        maxAgeMs: 72 * HOUR,
+        failingSince: start + 2 * HOUR,
+        lastError: erp.failure,
+      },
+    });
+    erp.recover();
+    erp.clock.advance(59_999);
+    await expect(erp.cache.get()).rejects.toThrow('too old'); // not asked again yet
+    erp.clock.advance(1);
+    expect(await erp.cache.get()).toBe(2); // a successful load serves again
+  });
+
+  it('0 sets no limit', async () => {
+    const erp = erpDownAfterFirstLoad(0);
+    await erp.cache.get();
+    erp.goDown();
+    erp.clock.advance(24 * 365 * HOUR);
+    expect(await erp.cache.get()).toBe(1);
+  });
+
+  it('MasterDataCache: the refusal says how old the copy is, since when the ERP fails, and what to do', async () => {
+    const clock = manualClock(start);
+    let down = false;
+    const cache = new MasterDataCache({
+      read: async () => {
+        if (down) throw new FinanceError('ERP_UNAVAILABLE', 'ERP "main" answered 503 to GET /suppliers?api_key=abc123');
+        return demoMasterData();
+      },
+      refreshMs: 15 * 60_000,
+      retryMs: 60_000,
+      recheckAfterMs: 60_000,
+      maxAgeMs: 72 * HOUR,
+      clock: clock.now,
+    });
+    await cache.lookup();
+    down = true;
+    clock.advance(80 * HOUR);
+    const error = (await cache.lookup().catch((err: unknown) => err)) as FinanceError;
+    expect(error).toMatchObject({
+      code: 'ERP_UNAVAILABLE',
+      retryable: true,
+      details: {
+        loadedAt: '2026-03-10T08:00:00.000Z',
+        maxAgeHours: 72,
+        failingSince: '2026-03-13T16:00:00.000Z',
+        lastError: expect.stringContaining('answered 503'),
+      },
+    });
+    expect(error.message).toContain('The master data copy for purchase-order validation is 80 hours old');
+    expect(error.message).toContain('could not be reached to refresh it since 2026-03-13T16:00:00.000Z');
+    expect(error.message).toContain('restore the ERP connection, or raise "Use a copy for at most"');
+    expect(error.message).not.toContain('abc123');
+  });
+});
