@@ -16,9 +16,12 @@
  * costs two store writes per write-back, which is why a store of one host goes without it.
  *
  * The lease is given back after the record. A host that dies holding it blocks the document until the lease
- * lapses, so its TTL is the longest a write can take and not much more (lockTtlMs). Should a write outlast it
- * all the same, the record still never goes back: it is the larger of this version and the one stored, read
- * again under the lease just before it is written.
+ * lapses, so its TTL is the longest a write should take and not much more (lockTtlMs). A write can take longer
+ * all the same (stuck in the rate limit's queue), so while it runs the guard claims the lease again every third
+ * of its TTL (claimLease by the same holder extends it): another host's guard cannot take the lease from a live
+ * holder, only from a dead one. Should the lease be lost anyway (a renewal that failed or came too late, while
+ * another host took it), the write is already on its way and goes on; the record still never goes back: it is
+ * the larger of this version and the one stored, read again just before it is written.
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TIMEOUT_MS } from '../erp/config';
@@ -50,6 +53,10 @@ export interface LatestVersionGuardOptions {
   holderPrefix?: string;
   /** The queue of this process's write-backs; tests give each simulated host its own. */
   queue?: KeyedQueue;
+  /** How often a running write-back's lease is claimed again. Default: a third of the lease's TTL. */
+  renewEveryMs?: number;
+  /** Told when a running write-back's lease could not be renewed (it goes on all the same). Default: nobody. */
+  warn?: (text: string) => void;
 }
 
 export class LatestVersionGuard {
@@ -61,12 +68,17 @@ export class LatestVersionGuard {
    */
   readonly #holder: string;
   readonly #lockTtlMs: number;
+  readonly #renewEveryMs: number;
+  readonly #warn: (text: string) => void;
 
   constructor(store: LatestVersionStore, options: LatestVersionGuardOptions = {}) {
     this.#store = store;
     this.#queue = options.queue ?? writebacksInProcess;
     this.#holder = `${options.holderPrefix ?? 'writeback'}/${runnerHolder()}/${randomUUID()}`;
     this.#lockTtlMs = lockTtlMs(options.writeTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    // A third: two renewals may fail or come late (a store hiccup) before the lease lapses under a live write.
+    this.#renewEveryMs = options.renewEveryMs ?? Math.floor(this.#lockTtlMs / 3);
+    this.#warn = options.warn ?? (() => undefined);
   }
 
   /**
@@ -89,11 +101,43 @@ export class LatestVersionGuard {
   ): Promise<T | 'superseded'> {
     const lock = `${WRITEBACK_LOCK_PREFIX}${key}`;
     if (!(await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs))) throw lockedError(key, lock);
+    const renewal = this.#keepLease(key, lock);
     try {
       return await this.#runChecked(key, version, task);
     } finally {
+      await renewal.stop();
       await this.#release(lock);
     }
+  }
+
+  /**
+   * Claims the lease again every #renewEveryMs until stop(). A renewal never fails the write: a store error is
+   * reported and the next renewal tries again; a lease another holder has taken meanwhile is reported and left
+   * to them (the write is on its way and cannot be called back). stop() waits for a renewal in flight, so the
+   * release that follows is not undone by a renewal landing after it.
+   */
+  #keepLease(key: string, lock: string): { stop: () => Promise<void> } {
+    let inFlight: Promise<void> | undefined;
+    const renew = async (): Promise<void> => {
+      try {
+        if (await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs)) return;
+        clearInterval(timer);
+        this.#warn(leaseLostWarning(key));
+      } catch (err) {
+        this.#warn(renewalFailedWarning(key, err));
+      }
+    };
+    const timer = setInterval(() => {
+      inFlight ??= renew().finally(() => (inFlight = undefined));
+    }, this.#renewEveryMs);
+    // The timer must not keep Node-RED from exiting; the write it serves has its own timeouts.
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
   }
 
   /** Check, write and record; the caller keeps every other write-back of the document out meanwhile. */
@@ -141,6 +185,22 @@ export function lockTtlMs(writeTimeoutMs: number): number {
 
 function olderThan(version: number, last: number | undefined): boolean {
   return last !== undefined && version < last;
+}
+
+function leaseLostWarning(key: string): string {
+  return (
+    `The write-back of ${key} ran longer than its lease, and another write-back of the document took the lease ` +
+    'meanwhile. This one is on its way and goes on; the version recorded never goes back. If this recurs, ' +
+    'raise the target timeout or check why writes wait so long (rate limit, slow target).'
+  );
+}
+
+function renewalFailedWarning(key: string, err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  return (
+    `The lease of the running write-back of ${key} could not be renewed (${reason}); the write goes on and the ` +
+    'renewal is tried again. Check the store connection if this recurs.'
+  );
 }
 
 function lockedError(key: string, lock: string): FinanceError {

@@ -132,6 +132,7 @@ export = function register(RED: NodeAPI): void {
           writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs: sourceTimeoutMs ?? 0 }),
           latest: new LatestVersionGuard(store, {
             holderPrefix: this.id,
+            warn: (text) => this.warn(text),
             ...(writeTimeoutMs === undefined ? {} : { writeTimeoutMs }),
           }),
         };

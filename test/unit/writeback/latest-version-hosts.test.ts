@@ -91,6 +91,39 @@ describe('LatestVersionGuard on a store two hosts share (postgres)', () => {
     expect(await guardA.run(KEY, 1, write('ordered v1 again'))).toBe('superseded');
   });
 
+  it('keeps the lease in the store while a write outlasts its TTL, renewing it as it runs', async () => {
+    let renewed!: () => void;
+    const renewal = new Promise<void>((resolve) => (renewed = resolve));
+    const renewing = new LatestVersionGuard(
+      {
+        sharedAcrossHosts: hostA.sharedAcrossHosts,
+        kvGet: hostA.kvGet.bind(hostA),
+        kvPut: hostA.kvPut.bind(hostA),
+        claimLease: async (...args: Parameters<FinanceStore['claimLease']>) => {
+          const claimed = await hostA.claimLease(...args);
+          if (claimed && clock.now() > start) renewed();
+          return claimed;
+        },
+      },
+      { holderPrefix: 'wb-a', queue: new KeyedQueue(), writeTimeoutMs: WRITE_TIMEOUT_MS, renewEveryMs: 10 },
+    );
+    const start = clock.now();
+    const slow = heldWrite(landed, 'ordered v1');
+    const first = renewing.run(KEY, 1, slow.task);
+    await slow.running;
+    clock.advance(lockTtlMs(WRITE_TIMEOUT_MS) - 1);
+    await renewal;
+    clock.advance(2); // past the TTL of the first claim
+    await expect(guardB.run(KEY, 2, write('cancelled v2'))).rejects.toMatchObject({ code: 'ERP_CONFLICT' });
+    slow.finish();
+    expect(await first).toBe('ordered v1');
+    clock.advance(1);
+    expect(await guardB.run(KEY, 2, write('cancelled v2'))).toBe('cancelled v2');
+    expect(landed).toEqual(['ordered v1', 'cancelled v2']);
+  });
+
+  // A holder whose renewals stopped: its host froze or died (renewals run every third of the TTL, far beyond
+  // this test's run time, so guardA's never come here).
   it('lets another guard write once a stuck holder’s lease has lapsed, not before', async () => {
     const stuck = heldWrite(landed, 'ordered v1');
     const first = guardA.run(KEY, 1, stuck.task);
