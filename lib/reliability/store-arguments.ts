@@ -17,14 +17,31 @@ export function requireKey(key: unknown, what: string): string {
   }
   // Keys are stored as UTF-8, which writes every lone surrogate as U+FFFD: two different keys would become
   // one, and the second event would be answered "duplicate" or given the first one's ERP reference.
-  const lone = LONE_SURROGATE.exec(key);
+  requireWellFormed(key, what);
+  return key;
+}
+
+/**
+ * The prefix of a kv listing (kvList): a string, possibly empty, that fits in a key with its namespace, and
+ * well-formed like a key. PostgreSQL compares it as UTF-8, which writes a lone surrogate as U+FFFD, so it
+ * would list keys that hold U+FFFD there, while LMDB lists none: both refuse it instead.
+ */
+export function requireKvPrefix(namespace: string, prefix: unknown): string {
+  if (typeof prefix !== 'string' || Buffer.byteLength(namespace) + Buffer.byteLength(prefix) > MAX_KEY_BYTES) {
+    throw invalid(`The prefix must be a string; with the namespace at most ${MAX_KEY_BYTES} bytes.`);
+  }
+  requireWellFormed(prefix, 'key prefix');
+  return prefix;
+}
+
+function requireWellFormed(text: string, what: string): void {
+  const lone = LONE_SURROGATE.exec(text);
   if (lone) {
     throw invalid(
       `The ${what} holds a lone UTF-16 surrogate (U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}) at ` +
         `position ${lone.index}; keys must be well-formed Unicode text.`,
     );
   }
-  return key;
 }
 
 export function requireKvKey(namespace: string, key: string): [string, string] {

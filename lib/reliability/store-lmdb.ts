@@ -37,11 +37,11 @@ import type {
   PurgeResult,
 } from './store';
 import {
-  MAX_KEY_BYTES,
   describe,
   invalid,
   requireKey,
   requireKvKey,
+  requireKvPrefix,
   requireOwner,
   ownedByNode,
   requirePositive,
@@ -504,10 +504,7 @@ export class LmdbStore implements FinanceStore {
     options: { prefix?: string; after?: string; limit?: number } = {},
   ): Promise<KvEntry[]> {
     requireKey(namespace, 'namespace');
-    const prefix = options.prefix ?? '';
-    if (typeof prefix !== 'string' || Buffer.byteLength(namespace) + Buffer.byteLength(prefix) > MAX_KEY_BYTES) {
-      throw invalid(`The prefix must be a string; with the namespace at most ${MAX_KEY_BYTES} bytes.`);
-    }
+    const prefix = requireKvPrefix(namespace, options.prefix ?? '');
     const after = options.after === undefined ? undefined : requireKvKey(namespace, options.after)[1];
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     requirePositive(limit, 'limit');

@@ -45,11 +45,11 @@ import type {
   PurgeResult,
 } from './store';
 import {
-  MAX_KEY_BYTES,
   describe,
   invalid,
   requireKey,
   requireKvKey,
+  requireKvPrefix,
   requireOwner,
   requirePositive,
   requireTime,
@@ -78,7 +78,10 @@ export interface PostgresStoreSettings {
   dedupRetentionMs: number;
   ledgerRetentionMs: number;
   now: () => number;
-  /** How long one statement may wait for the server's answer (default QUERY_TIMEOUT_MS). */
+  /**
+   * How long one statement may wait for the server's answer, and a call for its connection (a new one, or a
+   * free one of the pool): default QUERY_TIMEOUT_MS.
+   */
   queryTimeoutMs?: number;
 }
 
@@ -86,7 +89,7 @@ const LAYOUT_VERSION = 1;
 /**
  * Every statement here takes milliseconds; one that has no answer after this long is on a connection the
  * network lost without a word (no RST: a partition, a dead NAT entry). It fails as STORE_UNAVAILABLE, which
- * the caller retries, instead of hanging the flow for ever.
+ * the caller retries, instead of hanging the flow for ever. A new connection is given as long (Pool options).
  */
 const QUERY_TIMEOUT_MS = 30_000;
 /** The server ends a transaction that waits this long for its next statement (its host froze or vanished). */
@@ -220,15 +223,18 @@ export class PostgresStore implements FinanceStore {
     requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
     const pg = loadDriver();
     const { poolSize, ssl, ...connection } = settings.connection;
+    const timeoutMs = settings.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
     const pool = new pg.Pool({
       ...connection,
       max: poolSize ?? 10,
       ssl: ssl ? { rejectUnauthorized: true } : undefined,
       application_name: 'finance-sync',
-      // Also how long a call waits for a free connection of the pool: a burst of calls queues behind `max`
-      // connections, so this is generous; a server that refuses connections fails at once anyway.
-      connectionTimeoutMillis: 60_000,
-      query_timeout: settings.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      // How long a new connection may take (a server behind a silent network never answers the SYN) and a
+      // call may wait for a free connection of the pool. The same bound as a statement's, so a caller waits
+      // one documented time for either; statements take milliseconds, so a burst queued behind `max`
+      // connections is served long before. A server that refuses connections fails at once anyway.
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
       // TCP keep-alive finds a dead peer of an idle connection; the server side ends the abandoned transaction
       // (releasing its row locks) of a host it no longer hears from.
       keepAlive: true,
@@ -650,10 +656,7 @@ export class PostgresStore implements FinanceStore {
     options: { prefix?: string; after?: string; limit?: number } = {},
   ): Promise<KvEntry[]> {
     requireKey(namespace, 'namespace');
-    const prefix = options.prefix ?? '';
-    if (typeof prefix !== 'string' || Buffer.byteLength(namespace) + Buffer.byteLength(prefix) > MAX_KEY_BYTES) {
-      throw invalid(`The prefix must be a string; with the namespace at most ${MAX_KEY_BYTES} bytes.`);
-    }
+    const prefix = requireKvPrefix(namespace, options.prefix ?? '');
     if (options.after !== undefined) requireKvKey(namespace, options.after);
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
     requirePositive(limit, 'limit');

@@ -4,6 +4,7 @@
  */
 import { FinanceError } from '../../../lib/errors';
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
+import { MAX_KEY_BYTES, requireKvPrefix } from '../../../lib/reliability/store-arguments';
 import { intakeFor, sampleBody, signed, storeSandbox as intakeSandbox } from '../intake/fixtures';
 import { BACKENDS, manualClock, storeSandbox } from './store-fixture';
 
@@ -39,6 +40,16 @@ describe.each(BACKENDS)('store arguments (%s)', (backend) => {
         await refusal(() => store.claimLease(id, 'host-a', 1000));
       }
       expect(await store.countOpen()).toBe(0);
+    });
+
+    it('are refused as a kv listing prefix', async () => {
+      await store.kvPut('ns', 'INV-7\ufffd-a', 1);
+      for (const id of lone) {
+        const err = await refusal(() => store.kvList('ns', { prefix: id }));
+        expect(err.message).toMatch(/key prefix holds a lone UTF-16 surrogate \(U\+D[8C]00\) at position \d+/);
+      }
+      // The same prefix well-formed: U+FFFD is a character like any other.
+      expect(await store.kvList('ns', { prefix: 'INV-7\ufffd' })).toEqual([{ key: 'INV-7\ufffd-a', value: 1 }]);
     });
 
     it('leave U+FFFD and surrogate pairs as distinct keys', async () => {
@@ -110,5 +121,20 @@ describe('intake: event ids and sources that are not well-formed UTF-16', () => 
       problem: { detail: expect.stringContaining('The event source contains the unpaired surrogate U+DC00') },
     });
     expect(await store.countOpen()).toBe(0);
+  });
+});
+
+describe('requireKvPrefix, the kv listing prefix check of both backends', () => {
+  it('refuses a lone surrogate with the words a key gets, and accepts well-formed text', () => {
+    expect(() => requireKvPrefix('ns', 'INV-7\ud800')).toThrow(
+      'The key prefix holds a lone UTF-16 surrogate (U+D800) at position 5; keys must be well-formed Unicode text.',
+    );
+    expect(() => requireKvPrefix('ns', '\udc00')).toThrow(/U\+DC00\) at position 0/);
+    for (const prefix of ['', 'INV-7\ufffd', 'INV-7\ud83d\udcb6']) expect(requireKvPrefix('ns', prefix)).toBe(prefix);
+  });
+
+  it('still refuses what it refused before: no string, or too long with the namespace', () => {
+    expect(() => requireKvPrefix('ns', 7)).toThrow('The prefix must be a string');
+    expect(() => requireKvPrefix('ns', 'x'.repeat(MAX_KEY_BYTES - 1))).toThrow(`at most ${MAX_KEY_BYTES} bytes`);
   });
 });

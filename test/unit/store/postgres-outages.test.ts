@@ -98,11 +98,27 @@ describe('PostgreSQL store when the server is unreachable', () => {
     }
   });
 
+  it('gives up on a new connection that gets no answer after the statement timeout', async () => {
+    const proxy = pgProxy(43604);
+    await proxy.up();
+    // Connections are accepted and then hear nothing: a server behind a network that went silent.
+    proxy.silence();
+    const store = storeBehind(proxy, 300, 1);
+    try {
+      const started = Date.now();
+      expect(await failure(store.countOpen())).toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
+      // The first call also waits for the table set-up's own failed connect: twice the timeout, and some slack.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await proxy.down();
+    }
+  }, 15_000);
+
   it('has the server end a transaction its host abandoned, and keeps idle connections alive', async () => {
     const store = openStore({ ...TEST_PG, poolSize: 1 });
     await store.countOpen();
     const pool = (store as any).pool;
-    expect(pool.options).toMatchObject({ keepAlive: true, query_timeout: 30_000 });
+    expect(pool.options).toMatchObject({ keepAlive: true, query_timeout: 30_000, connectionTimeoutMillis: 30_000 });
     const own = await pool.query('SHOW idle_in_transaction_session_timeout');
     expect(own.rows[0].idle_in_transaction_session_timeout).toBe('1min');
   });
