@@ -5,15 +5,17 @@
  *
  * Memory stays bounded. The system of an event is what its sender wrote (e.g. a CloudEvents `source`), so only
  * the first MAX_SYSTEM_LABELS systems keep their own label, cut to MAX_LABEL_LENGTH characters, and later ones
- * are counted as system="other" (labels.ts). Processes come from a fixed list (processOf), ERP names from the
- * configured connections, request statuses are status classes or the pack's error codes. The events already
- * counted as completed are remembered in a bounded set.
+ * are counted as system="other" (labels.ts); so are the cost centers of the spend figures, past
+ * MAX_COST_CENTER_LABELS. Processes come from a fixed list (processOf), ERP names from the configured
+ * connections, request statuses are status classes or the pack's error codes. The events already counted as
+ * completed are remembered in a bounded set, each by a digest of fixed size.
  */
+import { createHash } from 'node:crypto';
 import { observations, type ObservationHub } from '../observe/hub';
 import type { Observation } from '../observe/observation';
 import { COMPLETING_OUTPUTS, FINAL_DECISION_OUTPUTS, REFUSING_OUTPUTS } from '../observe/outputs';
 import { Histogram, type HistogramSnapshot } from './histogram';
-import { BoundedLabels } from './labels';
+import { BoundedLabels, MAX_COST_CENTER_LABELS } from './labels';
 
 /** Approval cycle buckets in seconds: a minute, 5 and 15 minutes, an hour, 4 hours, a day, 3 days, a week. */
 export const APPROVAL_CYCLE_BUCKETS = [60, 300, 900, 3600, 14_400, 86_400, 259_200, 604_800];
@@ -79,6 +81,7 @@ export class MetricsRegistry {
   readonly #completed = new Set<string>();
   #intakeRefused = new Map<string, number>();
   readonly #systems = new BoundedLabels();
+  readonly #costCenters = new BoundedLabels(MAX_COST_CENTER_LABELS);
 
   constructor(hub?: ObservationHub) {
     hub?.subscribe((observation) => this.record(observation));
@@ -93,6 +96,17 @@ export class MetricsRegistry {
   /** True once some system was counted as "other" because MAX_SYSTEM_LABELS systems were already named. */
   get systemsFolded(): boolean {
     return this.#systems.folded;
+  }
+
+  /**
+   * The label a cost center of the spend figures is shown under: its own (shortened) name, or "other" past
+   * MAX_COST_CENTER_LABELS, across the ERPs of this runtime. Kept here so it stays the same from scrape to scrape.
+   */
+  readonly costCenterLabel = (costCenter: string): string => this.#costCenters.labelOf(costCenter);
+
+  /** True once some cost center was shown as "other" because MAX_COST_CENTER_LABELS were already named. */
+  get costCentersFolded(): boolean {
+    return this.#costCenters.folded;
   }
 
   record(observation: Observation): void {
@@ -205,7 +219,7 @@ export class MetricsRegistry {
   #firstCompletion(observation: Observation): boolean {
     const eventId = observation.sourceIds?.eventId;
     if (eventId === undefined) return true;
-    const k = `${observation.system ?? ''}\u0000${eventId}`;
+    const k = completedEventKey(observation.system ?? '', eventId);
     if (this.#completed.has(k)) return false;
     if (this.#completed.size >= COMPLETED_MEMORY) {
       const oldest = this.#completed.values().next().value as string;
@@ -255,6 +269,15 @@ export class MetricsRegistry {
     }
     return counters;
   }
+}
+
+/**
+ * The key a completed event is remembered by: a SHA-256 digest of its source and id (NUL cannot occur in either,
+ * see inboxKey), 44 characters whatever their length. A source and an id can each be a kilobyte, and the set
+ * holds COMPLETED_MEMORY of them; two events sharing a digest is beyond any real chance.
+ */
+export function completedEventKey(system: string, eventId: string): string {
+  return createHash('sha256').update(`${system}\u0000${eventId}`).digest('base64');
 }
 
 function key(system: string, process: string): string {

@@ -1,6 +1,7 @@
 /**
  * What the metrics read at the moment they are asked for, on top of the counters: the dead letters still
- * open (from the store) and committed vs actual spend per cost center (from the ERP).
+ * open (from the store) and committed vs actual spend per cost center (from the ERP). Both are labelled
+ * through the registry's bounded labels (labels.ts).
  */
 import type { CallContext, CostCenterSpend, ErpDialect } from '../erp/dialect';
 import { isRecord } from '../erp/records';
@@ -101,7 +102,11 @@ export interface SpendFigure {
   total: string;
 }
 
-/** Committed vs actual spend per cost center from the ERP; an ERP without the report gives none. */
+/**
+ * Committed vs actual spend per cost center from the ERP; an ERP without the report gives none. The currency
+ * of every figure is an ISO 4217 code (minorOf refuses any other with UNKNOWN_CURRENCY), so as a label it is
+ * bounded; the cost center is not (boundedSpend).
+ */
 export async function spendFigures(erp: string, dialect: ErpDialect, ctx: CallContext): Promise<SpendFigure[]> {
   if (!dialect.spendByCostCenter) return [];
   const items: CostCenterSpend[] = await dialect.spendByCostCenter({}, ctx);
@@ -126,8 +131,40 @@ export async function spendFigures(erp: string, dialect: ErpDialect, ctx: CallCo
   });
 }
 
+/**
+ * The figures with each cost center under its bounded label (MetricsRegistry.costCenterLabel): the cost centers
+ * past the limit are added up per ERP and currency under cost_center="other", so every series is one figure.
+ * New objects: the figures read are shared by the scrapes of the next minutes (ReadCache).
+ */
+export function boundedSpend(figures: SpendFigure[], costCenterLabel: (costCenter: string) => string): SpendFigure[] {
+  const bySeries = new Map<string, SpendFigure[]>();
+  for (const figure of figures) {
+    const labelled = { ...figure, costCenter: costCenterLabel(figure.costCenter) };
+    const series = `${labelled.erp}\u0000${labelled.costCenter}\u0000${labelled.currency}`;
+    const same = bySeries.get(series);
+    if (same) same.push(labelled);
+    else bySeries.set(series, [labelled]);
+  }
+  return [...bySeries.values()].map((same) => (same.length === 1 ? same[0]! : addedUp(same)));
+}
+
+/** Figures of one ERP, label and currency added up in minor units, each amount read once. */
+function addedUp(figures: SpendFigure[]): SpendFigure {
+  const first = figures[0]!;
+  const currency = first.currency;
+  const sum = (amounts: string[]) => amounts.reduce((total, amount) => total + minorOf({ amount, currency }), 0n);
+  const committed = sum(figures.map((figure) => figure.committed));
+  const actual = sum(figures.map((figure) => figure.actual));
+  return {
+    ...first,
+    committed: formatMinorUnits(committed, currency),
+    actual: formatMinorUnits(actual, currency),
+    total: formatMinorUnits(committed + actual, currency),
+  };
+}
+
 export interface CollectOptions {
-  registry: Pick<MetricsRegistry, 'snapshot'>;
+  registry: Pick<MetricsRegistry, 'snapshot' | 'costCenterLabel'>;
   /** Counts the open dead letters (usually cachedDeadLetterCount); none: no dead-letter figures. */
   deadLetters?: () => Promise<DeadLetterCount>;
   /** Reads the spend figures (usually a ReadCache); none: no spend figures. */
@@ -155,10 +192,13 @@ export async function collectSnapshot(options: CollectOptions): Promise<FullSnap
         )
       : [],
     options.spend
-      ? options.spend().catch((err: Error) => {
-          problems.push(`spend: ${err.message}`);
-          return [];
-        })
+      ? options
+          .spend()
+          .then((figures) => boundedSpend(figures, options.registry.costCenterLabel))
+          .catch((err: Error) => {
+            problems.push(`spend: ${err.message}`);
+            return [];
+          })
       : [],
   ]);
   return { ...options.registry.snapshot(), deadLetters, spend, problems };

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { metricsSettings, type MetricsDialogSettings } from '../../lib/config/observability-settings';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../lib/metrics/prometheus';
-import { MAX_LABEL_LENGTH, MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
+import { MAX_COST_CENTER_LABELS, MAX_LABEL_LENGTH, MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
 import { metrics } from '../../lib/metrics/registry';
 import { cachedDeadLetterCount, collectSnapshot, ReadCache, spendFigures } from '../../lib/metrics/scrape';
 import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
@@ -26,13 +26,23 @@ const SYSTEMS_FOLDED_WARNING =
   `system="other", and cut system names to ${MAX_LABEL_LENGTH} characters. Sources are what senders write; ` +
   `check which ones send events if you expected fewer.`;
 
-/** Calls `warn` the first time the registry has folded systems into "other", so the log says it once. */
-function warnOnceWhenSystemsFolded(warn: (text: string) => void): () => void {
-  let warned = false;
+const COST_CENTERS_FOLDED_WARNING =
+  `More than ${MAX_COST_CENTER_LABELS} cost centers have spend figures: the later ones are added up as ` +
+  `cost_center="other", and cost center names are cut to ${MAX_LABEL_LENGTH} characters. The ERP's own figures ` +
+  `per cost center are unchanged; only the metrics fold them.`;
+
+/** Calls `warn` the first time the registry has folded systems or cost centers into "other": the log says it once each. */
+function warnOnceWhenFolded(warn: (text: string) => void): () => void {
+  const warned = { systems: false, costCenters: false };
   return () => {
-    if (warned || !metrics.systemsFolded) return;
-    warned = true;
-    warn(SYSTEMS_FOLDED_WARNING);
+    if (!warned.systems && metrics.systemsFolded) {
+      warned.systems = true;
+      warn(SYSTEMS_FOLDED_WARNING);
+    }
+    if (!warned.costCenters && metrics.costCentersFolded) {
+      warned.costCenters = true;
+      warn(COST_CENTERS_FOLDED_WARNING);
+    }
   };
 }
 
@@ -57,7 +67,7 @@ export = function register(RED: NodeAPI): void {
           }, settings.spendMaxAgeMs)
         : undefined;
       const deadLetters = storeNode ? cachedDeadLetterCount(() => storeNode.store(), metrics.systemLabel) : undefined;
-      const warnIfFolded = warnOnceWhenSystemsFolded((text) => node.warn(text));
+      const warnIfFolded = warnOnceWhenFolded((text) => node.warn(text));
       collect = async () => {
         const snapshot = await collectSnapshot({
           registry: metrics,

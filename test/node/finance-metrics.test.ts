@@ -1,10 +1,11 @@
 /**
- * The finance-metrics node in a real Node-RED runtime: it says once in the log that systems were folded into
- * "other", and concurrent snapshots share one count of the dead letters.
+ * The finance-metrics node in a real Node-RED runtime: it says once in the log that systems or cost centers were
+ * folded into "other", and concurrent snapshots share one count of the dead letters.
  */
 import * as path from 'node:path';
 import type { Node } from 'node-red';
-import { MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
+import { MAX_COST_CENTER_LABELS, MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
+import { metrics } from '../../lib/metrics/registry';
 import { observations } from '../../lib/observe/hub';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 import { helper, tempDir } from '../support/node-red';
@@ -63,6 +64,29 @@ describe('finance-metrics node', () => {
     expect(first!.processes.some((p: Msg) => p.system === 'other')).toBe(true);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0]![0]).toContain(`More than ${MAX_SYSTEM_LABELS} systems`);
+  });
+
+  it('warns once when later cost centers are counted as "other"', async () => {
+    await helper.load(
+      [financeMetrics],
+      [
+        { id: 'tab', type: 'tab' },
+        { id: 'metrics', type: 'finance-metrics', ...at, access: 'none', wires: [['out']] },
+        { id: 'out', type: 'helper', ...at },
+      ],
+    );
+    const warn = jest.spyOn(helper.getNode('metrics') as Node, 'warn');
+    const costCenterWarnings = (): unknown[] =>
+      warn.mock.calls.filter(([text]) => String(text).includes('cost centers have spend figures'));
+    await snapshots(1);
+    expect(costCenterWarnings()).toHaveLength(0);
+
+    // The spend figures of an ERP label their cost centers through the registry, as a scrape does.
+    for (let i = 0; i <= MAX_COST_CENTER_LABELS; i++) metrics.costCenterLabel(`CC-${i}`);
+    expect(metrics.costCenterLabel(`CC-${MAX_COST_CENTER_LABELS}`)).toBe('other');
+    await snapshots(2);
+    expect(costCenterWarnings()).toHaveLength(1);
+    expect(String(costCenterWarnings()[0])).toContain(`More than ${MAX_COST_CENTER_LABELS} cost centers`);
   });
 
   it('shares one count of the dead letters among concurrent snapshots', async () => {
