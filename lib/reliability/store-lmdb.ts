@@ -53,7 +53,8 @@ export interface LmdbStoreSettings {
   path: string;
   maxInboxEntries: number;
   dedupRetentionMs: number;
-  ledgerRetentionMs: number;
+  /** Undefined: done records are kept for ever (see OpenStoreOptions.ledgerRetentionMs). */
+  ledgerRetentionMs?: number;
   now: () => number;
 }
 
@@ -100,7 +101,7 @@ interface StoredInboxRecord {
 
 type StoredLedgerRecord =
   | { state: 'in-flight'; owner: string; since: number }
-  | { state: 'done'; ref: StoredValue; at: number; expiresAt: number };
+  | { state: 'done'; ref: StoredValue; at: number; expiresAt?: number };
 
 interface StoredKvRecord {
   value: StoredValue;
@@ -159,7 +160,9 @@ export class LmdbStore implements FinanceStore {
     }
     requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID');
     requirePositive(settings.dedupRetentionMs, 'dedupRetentionMs', 'CONFIG_INVALID');
-    requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
+    if (settings.ledgerRetentionMs !== undefined) {
+      requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
+    }
     return new LmdbStore(acquireEnvironment(path.resolve(settings.path)), settings);
   }
 
@@ -416,13 +419,15 @@ export class LmdbStore implements FinanceStore {
     requireKey(key, 'ledger key');
     const storedRef = storable(ref, 'ERP reference');
     const now = this.settings.now();
-    const expiresAt = now + this.settings.ledgerRetentionMs;
+    const retention = this.settings.ledgerRetentionMs;
+    const expiresAt = retention === undefined ? undefined : now + retention;
     return this.write('record a finished ERP write', (dbs) => {
       const record = dbs.ledger.get(key);
       if (record?.state === 'done') return toLedgerRecord(record);
-      const done: StoredLedgerRecord = { state: 'done', ref: storedRef, at: now, expiresAt };
+      const done: StoredLedgerRecord = { state: 'done', ref: storedRef, at: now };
+      if (expiresAt !== undefined) done.expiresAt = expiresAt;
       putRecord(dbs.ledger, key, done, 'ERP reference');
-      dbs.expiry.put([expiresAt, 'ledger', key], null);
+      if (expiresAt !== undefined) dbs.expiry.put([expiresAt, 'ledger', key], null);
       return toLedgerRecord(done);
     });
   }
@@ -547,14 +552,26 @@ export class LmdbStore implements FinanceStore {
 
   async purgeExpired(): Promise<PurgeResult> {
     const now = this.settings.now();
-    const total: PurgeResult = { inbox: 0, ledger: 0, kv: 0 };
+    const total: PurgeResult = { inbox: 0, ledger: 0, kv: 0, leases: 0 };
     for (;;) {
       const batch = await this.write('remove expired records', (dbs) => purgeBatch(dbs, now));
       total.inbox += batch.removed.inbox;
       total.ledger += batch.removed.ledger;
       total.kv += batch.removed.kv;
-      if (!batch.more) return total;
+      if (!batch.more) break;
     }
+    // A store of one host holds a few named leases (scheduled work), so they are simply read through; an
+    // expired lease is free to claim, removed or not.
+    total.leases = await this.write('remove expired leases', (dbs) => {
+      let removed = 0;
+      for (const { key, value } of dbs.leases.getRange()) {
+        if (value.until > now) continue;
+        dbs.leases.remove(key);
+        removed += 1;
+      }
+      return removed;
+    });
+    return total;
   }
 
   watchInbox(listener: (key: string) => void): () => void {
@@ -802,8 +819,8 @@ function expired(record: { expiresAt?: number }, now: number): boolean {
 }
 
 /** Removes up to PURGE_BATCH expired records; `more` when there may be others. */
-function purgeBatch(dbs: Databases, now: number): { removed: PurgeResult; more: boolean } {
-  const removed: PurgeResult = { inbox: 0, ledger: 0, kv: 0 };
+function purgeBatch(dbs: Databases, now: number): { removed: Omit<PurgeResult, 'leases'>; more: boolean } {
+  const removed = { inbox: 0, ledger: 0, kv: 0 };
   const due: ExpiryKey[] = [];
   for (const key of dbs.expiry.getKeys()) {
     if (key[0] > now || due.length >= PURGE_BATCH) break;

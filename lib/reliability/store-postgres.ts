@@ -76,7 +76,8 @@ export interface PostgresStoreSettings {
   tablePrefix: string;
   maxInboxEntries: number;
   dedupRetentionMs: number;
-  ledgerRetentionMs: number;
+  /** Undefined: done records are kept for ever (see OpenStoreOptions.ledgerRetentionMs). */
+  ledgerRetentionMs?: number;
   now: () => number;
   /**
    * How long one statement may wait for the server's answer, and a call for its connection (a new one, or a
@@ -220,7 +221,9 @@ export class PostgresStore implements FinanceStore {
     }
     requirePositive(settings.maxInboxEntries, 'maxInboxEntries', 'CONFIG_INVALID');
     requirePositive(settings.dedupRetentionMs, 'dedupRetentionMs', 'CONFIG_INVALID');
-    requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
+    if (settings.ledgerRetentionMs !== undefined) {
+      requirePositive(settings.ledgerRetentionMs, 'ledgerRetentionMs', 'CONFIG_INVALID');
+    }
     const pg = loadDriver();
     const { poolSize, ssl, ...connection } = settings.connection;
     const timeoutMs = settings.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
@@ -542,7 +545,8 @@ export class PostgresStore implements FinanceStore {
     requireKey(key, 'ledger key');
     const storedRef = this.encode(ref, 'ERP reference');
     const now = this.settings.now();
-    const expiresAt = now + this.settings.ledgerRetentionMs;
+    const retention = this.settings.ledgerRetentionMs;
+    const expiresAt = retention === undefined ? null : now + retention;
     // Done already: the first reference stands and is read. Another host's purge may remove that expired
     // record before the read sees it; then the key is free again, so write it once more.
     for (;;) {
@@ -702,6 +706,11 @@ export class PostgresStore implements FinanceStore {
 
   // ---- housekeeping ------------------------------------------------------------------------------
 
+  /**
+   * The hourly purge (store-housekeeping.ts). Only the inbox has an index on its expiry: kv values and leases
+   * are read through in batches, as are done ledger records where a retention is set. An index added to an
+   * existing deployment's tables would be built inside the start-up transaction that every host waits for.
+   */
   async purgeExpired(): Promise<PurgeResult> {
     const now = this.settings.now();
     const purge = async (table: string, keyColumns: string, condition: string): Promise<number> => {
@@ -723,6 +732,9 @@ export class PostgresStore implements FinanceStore {
       inbox: await purge(this.t.inbox, 'key', `state = 'final' AND expires_at <= $1`),
       ledger: await purge(this.t.ledger, 'key', `state = 'done' AND expires_at <= $1`),
       kv: await purge(this.t.kv, 'namespace, key', `expires_at <= $1`),
+      // One per document and target written back on several hosts (lib/writeback/latest-version.ts): these
+      // grow with the documents. An expired lease is free to claim, so removing it changes nothing.
+      leases: await purge(this.t.leases, 'name', `until <= $1`),
     };
   }
 

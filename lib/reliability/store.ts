@@ -89,6 +89,7 @@ export interface PurgeResult {
   inbox: number;
   ledger: number;
   kv: number;
+  leases: number;
 }
 
 export interface ExpiredLeasesOptions {
@@ -232,7 +233,11 @@ export interface FinanceStore {
 
   // ---- housekeeping ------------------------------------------------------------------------------
 
-  /** Removes final inbox entries, done ledger records and kv values whose time has passed. */
+  /**
+   * Removes final inbox entries, kv values and leases whose time has passed (reads treat them as gone already),
+   * and done ledger records when a ledger retention was set (by default they are kept). Scheduled by the
+   * finance-store node (lib/reliability/store-housekeeping.ts).
+   */
   purgeExpired(): Promise<PurgeResult>;
   /** Releases this handle; the underlying database closes when its last handle in the process closes. */
   close(): Promise<void>;
@@ -253,8 +258,10 @@ export interface OpenStoreOptions {
   /** How long a final inbox entry is remembered for de-duplication. Default 7 days. */
   dedupRetentionMs?: number;
   /**
-   * How long a done ledger record is kept. Default 30 days; after that the lookup by external reference
-   * that precedes every ERP create is what prevents a second document.
+   * How long a done ledger record is kept. Default: for ever. The ledger is what keeps a write from being sent
+   * twice: a write with no record is sent without a lookup first (lib/posting/idempotent-write.ts), and a dead
+   * letter may be replayed months later, or an event sent again after its duplicate memory ran out. A record is
+   * a key and the ERP's reference, about 150 bytes per write.
    */
   ledgerRetentionMs?: number;
   /** The clock (ms since the epoch); tests inject their own. */
@@ -273,7 +280,7 @@ export function openStore(options: OpenStoreOptions): FinanceStore {
   const common = {
     maxInboxEntries: options.maxInboxEntries ?? 1_000_000,
     dedupRetentionMs: options.dedupRetentionMs ?? 7 * DAY_MS,
-    ledgerRetentionMs: options.ledgerRetentionMs ?? 30 * DAY_MS,
+    ledgerRetentionMs: options.ledgerRetentionMs,
     now: options.now ?? Date.now,
   };
   if (options.backend === 'postgres') {

@@ -13,6 +13,7 @@ import {
 } from '../../lib/config/store-settings';
 import { redactText } from '../../lib/erp/redact';
 import { openStore, type FinanceStore } from '../../lib/reliability/store';
+import { StoreHousekeeping } from '../../lib/reliability/store-housekeeping';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { withoutCredentials } from '../shared/redact-error';
 
@@ -23,6 +24,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
     let store: FinanceStore | undefined;
+    let housekeeping: StoreHousekeeping | undefined;
     let failure: Error | undefined;
     // The server field may hold a URL with a password ("postgres://user:password@host/db"): it is logged redacted.
     const password = this.credentials?.pgPassword;
@@ -31,6 +33,19 @@ export = function register(RED: NodeAPI): void {
       const options = storeOptions(def, userDir, this.credentials ?? {});
       store = openStore(options);
       this.log(`finance store: ${redacted(describeStore(options))}`);
+      housekeeping = new StoreHousekeeping({
+        store,
+        onPurged: (removed) =>
+          this.log(
+            `finance store: removed what had expired: ${removed.inbox} finished events, ${removed.ledger} ledger ` +
+              `records, ${removed.kv} values, ${removed.leases} leases`,
+          ),
+        onError: (err) =>
+          this.warn(
+            `finance store: removing expired records failed, tried again in an hour: ${redacted((err as Error).message)}`,
+          ),
+      });
+      housekeeping.start();
     } catch (err) {
       // Every node using the store reports this failure again: without the server's password either.
       const reason = withoutCredentials(err);
@@ -44,8 +59,10 @@ export = function register(RED: NodeAPI): void {
     };
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      const closing = store ? store.close() : Promise.resolve();
+      const open = store;
+      const closing = (housekeeping?.stop() ?? Promise.resolve()).then(() => open?.close());
       store = undefined;
+      housekeeping = undefined;
       failure = new Error('The finance store is closed (the flow is being redeployed or stopped).');
       closing.then(
         () => done(),

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { StoreHousekeeping } from '../../lib/reliability/store-housekeeping';
 import { TEST_PG, dropSchemas } from '../unit/store/store-fixture';
 import { helper, tempDir } from '../support/node-red';
 import financeStore = require('../../nodes/finance-store/finance-store');
@@ -24,6 +25,26 @@ describe('finance-store config node', () => {
     const again = await second.accept({ key: 'src\u0000evt-1', envelope: { id: 'evt-1' }, payload: { n: 1 } });
     expect(again.status).toBe('duplicate');
     expect(await second.countOpen()).toBe(1);
+  });
+
+  it('removes expired records on a schedule, stopped before the store closes', async () => {
+    const start = jest.spyOn(StoreHousekeeping.prototype, 'start');
+    const stop = jest.spyOn(StoreHousekeeping.prototype, 'stop');
+    try {
+      await helper.load(financeStore, [{ id: 'store', type: 'finance-store', path: path.join(temp.dir, 'h') }]);
+      expect(start).toHaveBeenCalledTimes(1);
+      const housekeeping = start.mock.contexts[0] as StoreHousekeeping;
+      const store = (helper.getNode('store') as FinanceStoreNode).store();
+      expect(await housekeeping.purgeNow()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
+      await store.kvPut('ns', 'gone', 1, 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await housekeeping.purgeNow()).toMatchObject({ kv: 1 });
+      await helper.unload();
+      expect(stop).toHaveBeenCalledTimes(1);
+    } finally {
+      start.mockRestore();
+      stop.mockRestore();
+    }
   });
 
   it('reports a bad setting and refuses to hand out a store', async () => {

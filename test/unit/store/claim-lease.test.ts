@@ -51,4 +51,15 @@ describe.each(BACKENDS)('claimLease (%s)', (backend) => {
     await expect(store.claimLease('x', '', 1000)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(store.claimLease('x', 'host-a', 0)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
   });
+
+  it('purges leases that ran out, and only those; a purged lease is free to claim', async () => {
+    expect(await store.claimLease('writeback-version/doc-1', 'host-a', 1000)).toBe(true);
+    expect(await store.claimLease('sla-timers', 'host-b', 5000)).toBe(true);
+    clock.advance(1000);
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 1 });
+    // The running lease is still host-b's; the purged one is free.
+    expect(await store.claimLease('sla-timers', 'host-a', 5000)).toBe(false);
+    expect(await store.claimLease('writeback-version/doc-1', 'host-c', 1000)).toBe(true);
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
+  });
 });

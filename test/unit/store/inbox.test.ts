@@ -204,9 +204,9 @@ describe.each(BACKENDS)('inbox (%s)', (backend) => {
     await short.finish(inboxKey('concur', 'done'), { status: 'posted' });
 
     clock.advance(DAY - 1);
-    expect(await short.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0 });
+    expect(await short.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
     clock.advance(1);
-    expect(await short.purgeExpired()).toEqual({ inbox: 1, ledger: 0, kv: 0 });
+    expect(await short.purgeExpired()).toEqual({ inbox: 1, ledger: 0, kv: 0, leases: 0 });
     expect(await short.get(inboxKey('concur', 'done'))).toBeUndefined();
     expect(await short.get(inboxKey('concur', 'open'))).toMatchObject({ state: 'open' });
 
@@ -223,7 +223,7 @@ describe.each(BACKENDS)('inbox (%s)', (backend) => {
     await Promise.all(keys.map((key) => busy.accept({ key, envelope: {}, payload: null })));
     await Promise.all(keys.map((key) => busy.finish(key, { status: 'posted' })));
     clock.advance(1000);
-    expect(await busy.purgeExpired()).toEqual({ inbox: 2500, ledger: 0, kv: 0 });
+    expect(await busy.purgeExpired()).toEqual({ inbox: 2500, ledger: 0, kv: 0, leases: 0 });
     expect(await busy.get(keys[2499])).toBeUndefined();
   });
 

@@ -45,7 +45,7 @@ describe.each(BACKENDS)('namespaced key-value (%s)', (backend) => {
     clock.advance(1);
     expect(await store.kvGet('timers', 'approval-1')).toBeUndefined();
     expect((await store.kvList('timers')).map((entry) => entry.key)).toEqual(['forever']);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 1 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 1, leases: 0 });
     expect(await store.kvGet('timers', 'forever')).toBe('x');
   });
 
@@ -53,22 +53,22 @@ describe.each(BACKENDS)('namespaced key-value (%s)', (backend) => {
     await store.kvPut('retry', 'job', { attempt: 1 }, 1000);
     await store.kvPut('retry', 'job', { attempt: 2 });
     clock.advance(5000);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
     expect(await store.kvGet('retry', 'job')).toEqual({ attempt: 2 });
 
     await store.kvPut('retry', 'job', { attempt: 3 }, 1000);
     await store.kvPut('retry', 'job', { attempt: 4 }, 10_000);
     clock.advance(5000);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
     clock.advance(5000);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 1 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 1, leases: 0 });
   });
 
   it('deleting an expired value reports that nothing live was removed', async () => {
     await store.kvPut('cache', 'k', 1, 10);
     clock.advance(10);
     expect(await store.kvDelete('cache', 'k')).toBe(false);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
   });
 
   it('lists a namespace in key order by prefix, up to a limit', async () => {

@@ -97,9 +97,22 @@ describe.each(BACKENDS)('ledger (%s)', (backend) => {
     await store.ledgerDone(key, 'PO-1');
     await store.ledgerBegin(inFlight, 'host-a');
     clock.advance(30 * DAY);
-    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 1, kv: 0 });
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 1, kv: 0, leases: 0 });
     expect(await store.ledgerGet(key)).toBeUndefined();
     expect(await store.ledgerGet(inFlight)).toMatchObject({ state: 'in-flight' });
+  });
+
+  it('keeps done records for ever by default: a replay years later finds the write done', async () => {
+    const keeping = sandbox.open({ path: sandbox.newPath(), now: clock.now });
+    try {
+      await keeping.ledgerBegin(key, 'host-a');
+      await keeping.ledgerDone(key, 'JE-1');
+      clock.advance(3 * 365 * DAY);
+      expect(await keeping.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
+      expect(await keeping.ledgerBegin(key, 'host-b')).toEqual({ state: 'done', ref: 'JE-1' });
+    } finally {
+      await keeping.close();
+    }
   });
 
   it('rejects bad keys and owners with SCHEMA_INVALID', async () => {

@@ -85,7 +85,7 @@ describe('PostgreSQL store: races between hosts', () => {
     await other.waitForWaiters(schema, 2);
     await other.commit();
     await put;
-    expect(await purge).toEqual({ inbox: 0, ledger: 0, kv: 0 });
+    expect(await purge).toEqual({ inbox: 0, ledger: 0, kv: 0, leases: 0 });
     expect(await b.kvGet('timers', 'due/1')).toEqual({ v: 'new' });
   });
 
