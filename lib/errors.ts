@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'APPROVAL_NOT_FOUND',
   /** A document that reached the posting step without an approval that allows posting it. */
   'NOT_APPROVED',
+  /** An event whose source and id were already used for a different event (the intake answers 409). */
+  'EVENT_ID_REUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

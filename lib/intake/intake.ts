@@ -12,9 +12,8 @@ import { FinanceError, type ErrorCode } from '../errors';
 import { parseJsonSafely } from '../model/safe-json';
 import { summariseViolations, validateDocument } from '../model/validate';
 import type { FinanceEnvelope } from '../model/types';
-import type { Violation } from '../model/violations';
+import { joinPointer, pointerCut, quoteCut, type Violation } from '../model/violations';
 import { inboxKey, type FinanceStore, type InboxEntry } from '../reliability/store';
-import { LONE_SURROGATE } from '../reliability/store-arguments';
 import { headerValues, type HeaderMap } from '../sources/headers';
 import type { SourceProfile } from '../sources/profiles/profile';
 import { verifySignature, type SignatureScheme } from '../sources/signatures';
@@ -31,6 +30,12 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 /** C0 and C1 control characters and DEL: CloudEvents forbids them in id and source (see checkIdentifier). */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Unicode bidirectional controls (ALM, LRM, RLM, the embeddings and overrides U+202A-U+202E, the isolates
+ * U+2066-U+2069): they reorder how the text around them is shown, so an identifier holding one displays as
+ * another identifier in the audit trail, the logs and the editor ("Trojan Source", CVE-2021-42574).
+ */
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 export interface IntakeOptions {
   /** The store, asked for on every commit: a store that could not be opened throws, which answers 503. */
@@ -166,6 +171,8 @@ export class Intake {
       }
       if (result.status === 'duplicate') {
         const first = result.entry;
+        const difference = differenceFrom(first, event, this.options.profile);
+        if (difference) return refusal(idReused(event.envelope, first, difference));
         return {
           outcome: 'duplicate',
           httpStatus: 200,
@@ -229,6 +236,8 @@ export class Intake {
     const facts = profile.envelopeOf(body, event.headers);
     checkIdentifier(facts.id, MAX_ID_BYTES, 'id');
     checkIdentifier(facts.source, MAX_SOURCE_BYTES, 'source');
+    // The document id becomes the ERP's external document number and the write-back key.
+    checkCharacters(facts.docId, 'docId');
     let payload: unknown = body;
     if (profile.embedsCanonical) {
       payload = profile.toCanonical(body);
@@ -305,6 +314,95 @@ export function refusal(err: unknown): IntakeRejected | IntakeFailed {
   };
 }
 
+/**
+ * What says which event an id stands for. A redelivery of the same event may differ in delivery metadata (the
+ * CloudEvents `time`, extension attributes such as `traceparent`, Concur's `timeStamp`, the correlation id), so
+ * raw bodies are not compared.
+ */
+const MEANING_FIELDS = ['type', 'docType', 'docId', 'subject', 'version'] as const;
+
+/** The first thing that differs between a stored event and a new one under the same key. */
+type Difference =
+  { field: (typeof MEANING_FIELDS)[number]; first: unknown; now: unknown } | { field: 'document'; path: string };
+
+/**
+ * How the event `event` differs from the stored one with its key, or undefined when it is the same event
+ * delivered again. A sender that reuses an id for another event (a bug, a counter reset) would otherwise be told
+ * "duplicate" and the new event would be lost. The embedded canonical document (CloudEvents) is compared as
+ * parsed values, in any key order; other profiles only announce a document, so their envelope is all there is.
+ */
+function differenceFrom(first: InboxEntry, event: CheckedEvent, profile: SourceProfile): Difference | undefined {
+  if (profile.derivesEventIds) return undefined;
+  const envelope = event.envelope as unknown as Record<string, unknown>;
+  for (const field of MEANING_FIELDS) {
+    if (first.envelope[field] !== envelope[field]) {
+      return { field, first: first.envelope[field], now: envelope[field] };
+    }
+  }
+  if (!profile.embedsCanonical) return undefined;
+  const path = firstDifference(first.payload, event.payload, profile.canonicalPointer ?? '');
+  return path === undefined ? undefined : { field: 'document', path };
+}
+
+/**
+ * The JSON pointer (under `at`) of the first place where two parsed JSON values differ, or undefined when they
+ * are equal. Members compare by name, whatever their order; an undefined member counts as absent, as in JSON.
+ */
+function firstDifference(first: unknown, now: unknown, at: string): string | undefined {
+  if (first === now) return undefined;
+  if (!isContainer(first) || !isContainer(now) || Array.isArray(first) !== Array.isArray(now)) return at;
+  if (Array.isArray(first)) {
+    const other = now as unknown[];
+    for (let index = 0; index < Math.max(first.length, other.length); index += 1) {
+      const path = firstDifference(first[index], other[index], joinPointer(at, index));
+      if (path !== undefined) return path;
+    }
+    return undefined;
+  }
+  for (const name of new Set([...Object.keys(first), ...Object.keys(now)])) {
+    const path = firstDifference(ownMember(first, name), ownMember(now, name), joinPointer(at, name));
+    if (path !== undefined) return path;
+  }
+  return undefined;
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A member of the value itself: a name such as "toString" present on one side must not find Object.prototype's. */
+function ownMember(value: object, name: string): unknown {
+  return Object.prototype.hasOwnProperty.call(value, name) ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function idReused(envelope: FinanceEnvelope, first: InboxEntry, difference: Difference): FinanceError {
+  const receivedAt = new Date(first.receivedAt).toISOString();
+  const differs =
+    difference.field === 'document'
+      ? `the document differs at ${pointerCut(difference.path) || 'its top level'}`
+      : `its ${difference.field} was ${shown(difference.first)}, this event's is ${shown(difference.now)}`;
+  return new FinanceError(
+    'EVENT_ID_REUSED',
+    `The event id ${quoteCut(envelope.id)} of source ${quoteCut(envelope.source)} was already used for another ` +
+      `event, received at ${receivedAt}: ${differs}. That event and its outcome stay as they are and this one ` +
+      'was not stored; send it with a new id.',
+    {
+      details: {
+        field: difference.field,
+        id: envelope.id,
+        source: envelope.source,
+        firstReceivedAt: receivedAt,
+        ...(difference.field === 'document' && { path: difference.path }),
+      },
+    },
+  );
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'absent';
+  return typeof value === 'string' ? quoteCut(value) : String(value);
+}
+
 /** How long a sender is asked to wait while the intake is being redeployed or stopped. */
 export const CLOSING_RETRY_AFTER_MS = 5_000;
 
@@ -365,30 +463,52 @@ function moneyCode(violations: readonly Violation[]): ErrorCode | undefined {
  * profile and transport (webhook, own port, MQTT, input messages, polling all pass through check()).
  */
 function checkIdentifier(value: string, maxBytes: number, attribute: 'id' | 'source'): void {
+  checkCharacters(value, attribute);
+  checkLength(value, maxBytes, `event ${attribute}`);
+}
+
+/** How an identifier is named in a refusal, by its envelope attribute. */
+const IDENTIFIER_NAMES = { id: 'event id', source: 'event source', docId: 'document id' } as const;
+
+/** Refuses control characters and bidirectional controls in an identifier. */
+function checkCharacters(value: string, attribute: keyof typeof IDENTIFIER_NAMES): void {
   const control = CONTROL_CHARACTER.exec(value);
   if (control) {
-    const codePoint = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    throw new FinanceError(
-      'SCHEMA_INVALID',
-      `The event ${attribute} contains the control character U+${codePoint} at position ${control.index}; ` +
-        `control characters (U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id or source. ` +
-        'Send the identifier without them.',
-      { details: { field: `event ${attribute}`, attribute, codePoint: `U+${codePoint}`, position: control.index } },
+    throw characterRefusal(
+      attribute,
+      control,
+      'the control character',
+      'control characters (U+0000-U+001F, U+007F-U+009F) are not allowed in ' +
+        "an event's id, source or document id. Send the identifier without them.",
     );
   }
-  // A lone surrogate (JSON "\ud800") has no UTF-8 form; the store would keep it as U+FFFD, the same key as
-  // another event's, so the second would be answered "duplicate" and never processed.
-  const lone = LONE_SURROGATE.exec(value);
-  if (lone) {
-    const codePoint = lone[0].charCodeAt(0).toString(16).toUpperCase();
-    throw new FinanceError(
-      'SCHEMA_INVALID',
-      `The event ${attribute} contains the unpaired surrogate U+${codePoint} at position ${lone.index}; an ` +
-        "event's id and source must be well-formed Unicode text. Send the identifier without it.",
-      { details: { field: `event ${attribute}`, attribute, codePoint: `U+${codePoint}`, position: lone.index } },
+  // Unpaired surrogates never get this far: parseJsonSafely refuses them anywhere in the body.
+  const bidi = BIDI_CONTROL.exec(value);
+  if (bidi) {
+    throw characterRefusal(
+      attribute,
+      bidi,
+      'the bidirectional control character',
+      'bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) are not allowed in ' +
+        "an event's id, source or document id: they make one identifier display as another. Send the identifier " +
+        'without them.',
     );
   }
-  checkLength(value, maxBytes, `event ${attribute}`);
+}
+
+function characterRefusal(
+  attribute: keyof typeof IDENTIFIER_NAMES,
+  found: RegExpExecArray,
+  what: string,
+  rule: string,
+): FinanceError {
+  const name = IDENTIFIER_NAMES[attribute];
+  const codePoint = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return new FinanceError(
+    'SCHEMA_INVALID',
+    `The ${name} contains ${what} ${codePoint} at position ${found.index}; ${rule}`,
+    { details: { field: name, attribute, codePoint, position: found.index } },
+  );
 }
 
 function checkLength(value: string, maxBytes: number, what: string): void {

@@ -41,6 +41,7 @@ export const CLOSING_REASON = 'closing';
 
 const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   SIGNATURE_INVALID: 401,
+  EVENT_ID_REUSED: 409,
   PAYLOAD_TOO_LARGE: 413,
   CONFIG_INVALID: 500,
   STORE_FULL: 503,
@@ -50,6 +51,7 @@ const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
 const TITLES: Readonly<Record<number, string>> = {
   400: 'The event is not valid',
   401: 'The signature does not match',
+  409: 'The event id was already used for another event',
   413: 'The body is too large',
   500: 'The endpoint is not configured correctly',
   503: 'The event cannot be stored right now',

@@ -1,11 +1,16 @@
 /**
- * Strict JSON parsing for bodies from outside (webhooks, MQTT, polled APIs): a size limit, a nesting limit
- * and no keys that can reach an object's prototype. JSON.parse itself never pollutes (a "__proto__" key
- * becomes an ordinary own property), but code that later merges or copies the object can, so such keys are
- * refused at the door (DESIGN section 8). Whether the values make sense is the schema's job, not this one's.
+ * Strict JSON parsing for bodies from outside (webhooks, MQTT, polled APIs): a size limit, a nesting limit,
+ * no keys that can reach an object's prototype and no member named twice in one object. JSON.parse itself
+ * never pollutes (a "__proto__" key becomes an ordinary own property), but code that later merges or copies
+ * the object can, so such keys are refused at the door (DESIGN section 8). Whether the values make sense is the
+ * schema's job, not this one's.
+ *
+ * A member named twice (`{"amount":"10.00","amount":"9999.00"}`) is refused because parsers disagree on it:
+ * JSON.parse keeps the last value, others keep the first or fail, so a signed body could mean one thing to the
+ * sender and another here (a parser differential). I-JSON (RFC 7493) says member names MUST be unique.
  */
 import { FinanceError } from '../errors';
-import { joinPointer, pointerCut } from './violations';
+import { joinPointer, pointerCut, quoteCut } from './violations';
 
 export interface ParseJsonOptions {
   /** Largest body accepted, in bytes (UTF-8). Default 1 MiB. */
@@ -18,6 +23,14 @@ export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A UTF-16 surrogate without its partner (JSON "\ud800"): the string has no UTF-8 form. */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * The bytes are decoded strictly (no UTF-8 form of a surrogate gets through), so only a JSON escape can make one:
+ * a text without this needs no look for lone surrogates.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** fatal: bytes that are not UTF-8 are an error, not silently replaced with U+FFFD. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -43,7 +56,10 @@ export function parseJsonSafely(raw: Buffer | string, options: ParseJsonOptions 
   } catch (error) {
     throw syntaxError(text, error);
   }
-  checkStructure(value, maxDepth);
+  const members = checkStructure(value, maxDepth);
+  // JSON.parse keeps one key per name, so fewer keys than names written means a name was written twice.
+  if (members !== countMemberNames(text)) describeDuplicate(text);
+  if (SURROGATE_ESCAPE.test(text)) refuseLoneSurrogates(value);
   return value;
 }
 
@@ -109,9 +125,11 @@ function syntaxError(text: string, error: unknown): FinanceError {
 /**
  * Walks the parsed value without recursion, so a deep document cannot exhaust the stack. The walk that passes
  * keeps no paths (building a JSON pointer for every value was half the cost of parsing a webhook); only a
- * document that breaks a rule is walked again to say where.
+ * document that breaks a rule is walked again to say where. Returns the number of keys of all objects, which
+ * the walk visits anyway, for the duplicate check.
  */
-function checkStructure(root: unknown, maxDepth: number): void {
+function checkStructure(root: unknown, maxDepth: number): number {
+  let members = 0;
   const values: unknown[] = [root];
   const depths: number[] = [0];
   while (values.length > 0) {
@@ -130,8 +148,10 @@ function checkStructure(root: unknown, maxDepth: number): void {
       if (FORBIDDEN_KEYS.has(key)) describeProblem(root, maxDepth);
       values.push((value as Record<string, unknown>)[key]);
       depths.push(depth + 1);
+      members += 1;
     }
   }
+  return members;
 }
 
 /** The first problem in reading order, with its JSON pointer; only called for a document that has one. */
@@ -167,4 +187,132 @@ function describeProblem(root: unknown, maxDepth: number): never {
     }
   }
   throw new Error('describeProblem was called for a document without a problem');
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+/**
+ * How many member names `text` (valid JSON: JSON.parse took it) writes. Every string is a member name or a
+ * value, and only a member name is followed (after optional whitespace) by ':'; so the scan jumps from quote to
+ * quote with indexOf and never decodes a string, which keeps it a small part of the parse.
+ */
+function countMemberNames(text: string): number {
+  let names = 0;
+  let start = text.indexOf('"');
+  while (start !== -1) {
+    let after = stringEnd(text, start) + 1;
+    let code = text.charCodeAt(after);
+    while (isJsonWhitespace(code)) code = text.charCodeAt(++after);
+    if (code === COLON) names += 1;
+    start = text.indexOf('"', after);
+  }
+  return names;
+}
+
+/** The index of the quote that closes the string opening at `start`: the first quote not escaped by a backslash. */
+function stringEnd(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  while (text.charCodeAt(end - 1) === BACKSLASH && isEscaped(text, end)) end = text.indexOf('"', end + 1);
+  return end;
+}
+
+/** An odd run of backslashes before a quote escapes it (`\"`); an even one is escaped backslashes (`\\"`). */
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes += 1;
+  return backslashes % 2 === 1;
+}
+
+function isJsonWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+/** An object or array the locator is inside, with its pointer and the member or index it is at. */
+interface OpenContainer {
+  pointer: string;
+  /** The decoded member names seen so far; undefined for an array. */
+  names: Set<string> | undefined;
+  /** The member whose value comes next, or the index of the current element. */
+  at: string | number;
+}
+
+/**
+ * Names the first member written twice in one object, in reading order, with the pointer of that object; only
+ * called when the counts say there is one. Reads the text token by token, decoding each member name with
+ * JSON.parse, because "a" and "\u0061" are the same name.
+ */
+function describeDuplicate(text: string): never {
+  const open: OpenContainer[] = [];
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    const current = open[open.length - 1];
+    if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
+      const pointer = current === undefined ? '' : joinPointer(current.pointer, current.at);
+      open.push({ pointer, names: code === 0x7b ? new Set() : undefined, at: 0 });
+    } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
+      open.pop();
+    } else if (code === 0x2c /* , */ && current.names === undefined) {
+      current.at = (current.at as number) + 1;
+    } else if (code === QUOTE) {
+      const end = stringEnd(text, index);
+      let after = end + 1;
+      while (isJsonWhitespace(text.charCodeAt(after))) after += 1;
+      if (text.charCodeAt(after) === COLON) {
+        const member = JSON.parse(text.slice(index, end + 1)) as string;
+        if (current.names!.has(member)) throw duplicateMember(current.pointer, member);
+        current.names!.add(member);
+        current.at = member;
+      }
+      index = end;
+    }
+  }
+  throw new Error('describeDuplicate was called for a document without a duplicate member');
+}
+
+function duplicateMember(pointer: string, member: string): FinanceError {
+  const where = pointer === '' ? 'the top-level object' : `the object at ${pointerCut(pointer)}`;
+  const field = joinPointer(pointer, member);
+  return new FinanceError(
+    'SCHEMA_INVALID',
+    `The body has the member ${quoteCut(member)} more than once in ${where}; JSON parsers disagree on which ` +
+      'value counts, so such a body is refused. Send each member once.',
+    { details: { field, path: field, pointer, member } },
+  );
+}
+
+/**
+ * Refuses a text with an unpaired surrogate (JSON "\ud83d", e.g. an emoji cut in half), in a value or a member
+ * name. It has no UTF-8 form, so the store would keep replacement characters instead of what was sent (and a
+ * redelivery of the same bytes would no longer equal its stored copy); I-JSON (RFC 7493) forbids it too.
+ */
+function refuseLoneSurrogates(root: unknown): void {
+  const pending: Array<{ value: unknown; pointer: string }> = [{ value: root, pointer: '' }];
+  while (pending.length > 0) {
+    const { value, pointer } = pending.pop()!;
+    if (typeof value === 'string') {
+      const lone = LONE_SURROGATE.exec(value);
+      if (lone) throw loneSurrogate(lone, pointer, 'text');
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => pending.push({ value: item, pointer: joinPointer(pointer, index) }));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [name, member] of Object.entries(value)) {
+        const lone = LONE_SURROGATE.exec(name);
+        if (lone) throw loneSurrogate(lone, joinPointer(pointer, name), 'member name');
+        pending.push({ value: member, pointer: joinPointer(pointer, name) });
+      }
+    }
+  }
+}
+
+function loneSurrogate(lone: RegExpExecArray, pointer: string, what: string): FinanceError {
+  const codePoint = `U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}`;
+  return new FinanceError(
+    'SCHEMA_INVALID',
+    `The body has the unpaired surrogate ${codePoint} in the ${what} at ${pointerCut(pointer) || 'the top level'} ` +
+      `(position ${lone.index}): it is half of a character (an emoji cut in two, for example) and has no UTF-8 ` +
+      'form, so it cannot be stored as sent. Send well-formed text.',
+    { details: { field: pointer, path: pointer, codePoint, position: lone.index } },
+  );
 }

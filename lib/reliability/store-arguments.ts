@@ -3,13 +3,13 @@
  * refused by the other with the same words.
  */
 import { FinanceError } from '../errors';
+import { LONE_SURROGATE } from '../model/safe-json';
 import { nodeIdOfOwner } from './store-keys';
 
 /** LMDB keys are limited to 1,978 bytes and index keys add a few bytes; PostgreSQL keeps the same limit. */
 export const MAX_KEY_BYTES = 1000;
 
-/** A UTF-16 surrogate without its partner (JSON "\ud800"): the string has no UTF-8 form. */
-export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export { LONE_SURROGATE };
 
 export function requireKey(key: unknown, what: string): string {
   if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {

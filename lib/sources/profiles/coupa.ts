@@ -141,6 +141,8 @@ export function createCoupaProfile(options: CoupaProfileOptions = {}): CoupaProf
     // pack's generic HMAC.
     signatureScheme: 'generic',
     embedsCanonical: false,
+    // Ids are `requisition-<id>-<updated-at>` and `purchase-order-<id>-<version>`, made here (see the envelopes).
+    derivesEventIds: true,
     envelopeOf: (body: unknown) => requisitionEnvelope(body, config),
     toCanonical: (body: unknown) => requisitionOf(body, config),
     purchaseOrderEnvelopeOf: (body: unknown) => purchaseOrderEnvelope(body, config),

@@ -55,6 +55,12 @@ export interface SourceProfile {
    * intake puts it before the paths of the document's violations, so they point into the body the sender sent.
    */
   readonly canonicalPointer?: string;
+  /**
+   * True when the event id is not the sender's but made here from the document and its version (Coupa polling:
+   * `purchase-order-<id>-<version>`). The same id then means the same revision by construction, so a second
+   * event under it is a duplicate, not a sender reusing an id (intake's EVENT_ID_REUSED check is skipped).
+   */
+  readonly derivesEventIds?: boolean;
   /** Reads and checks the envelope; throws FinanceError('SCHEMA_INVALID') naming the field. */
   envelopeOf(body: unknown, headers?: HeaderMap): EventFacts;
   /** Maps the source's document; throws FinanceError('SCHEMA_INVALID' | 'INVALID_AMOUNT' | ...) naming the field. */

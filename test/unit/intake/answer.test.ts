@@ -53,6 +53,26 @@ describe('httpAnswer', () => {
     const full = httpAnswer(refusal(new FinanceError('STORE_FULL', 'The inbox holds 10 unfinished events.')));
     expect(full).toMatchObject({ status: 503, headers: { 'Retry-After': '30' }, body: { code: 'STORE_FULL' } });
   });
+
+  it('answers an id reused for another event with 409 and the problem, never as a duplicate', () => {
+    const detail =
+      'The event id "evt-1" of source "urn:test" was already used for another event, received at ' +
+      '2026-11-27T12:00:00.000Z: its docId was "ER-1", this event\'s is "ER-2". That event and its outcome stay as ' +
+      'they are and this one was not stored; send it with a new id.';
+    const result = refusal(new FinanceError('EVENT_ID_REUSED', detail, { details: { field: 'docId' } }));
+    expect(result.outcome).toBe('rejected');
+    expect(httpAnswer(result)).toEqual({
+      status: 409,
+      headers: { 'Content-Type': 'application/problem+json' },
+      body: {
+        type: 'https://finance-sync.dev/problems/event-id-reused',
+        title: 'The event id was already used for another event',
+        status: 409,
+        detail,
+        code: 'EVENT_ID_REUSED',
+      },
+    });
+  });
 });
 
 describe('problemFrom', () => {
@@ -65,9 +85,10 @@ describe('problemFrom', () => {
         'INVALID_AMOUNT',
         'STORE_FULL',
         'CONFIG_INVALID',
+        'EVENT_ID_REUSED',
       ] as const
     ).map((code) => problemFrom(new FinanceError(code, 'x')).status);
-    expect(statuses).toEqual([401, 413, 400, 400, 503, 500]);
+    expect(statuses).toEqual([401, 413, 400, 400, 503, 500, 409]);
   });
 
   it('names the fields of schema violations, or the one field a refusal is about', () => {

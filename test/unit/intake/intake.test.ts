@@ -1,8 +1,14 @@
 import { inboxKey, type FinanceStore } from '../../../lib/reliability/store';
-import { sampleEvent } from '../../../lib/sources/sampleEvents';
+import { getProfile } from '../../../lib/sources/profiles';
+import { sampleEvent, sampleProfileOptions } from '../../../lib/sources/sampleEvents';
 import { signPayload } from '../../../lib/sources/signatures';
-import { closingRefusal, type IntakeResult } from '../../../lib/intake/intake';
+import { closingRefusal, type Intake, type IntakeRejected, type IntakeResult } from '../../../lib/intake/intake';
 import { intakeFor, now, NOW_MS, sample, sampleBody, SECRET, signed, storeSandbox } from './fixtures';
+
+/** The store an intake made by intakeFor() commits to. */
+function intakeStore(intake: Intake): FinanceStore {
+  return (intake as unknown as { options: { store: () => FinanceStore } }).options.store();
+}
 
 function expectRejected(result: IntakeResult, status: number, code: string) {
   expect(result).toMatchObject({ outcome: 'rejected', httpStatus: status, problem: { status, code } });
@@ -143,6 +149,149 @@ describe('Intake.receive', () => {
       });
       expect(first.outcome).toBe('accepted');
       expect((await dayLater.receive(event)).outcome).toBe('duplicate');
+    });
+  });
+
+  describe('an id reused for another event', () => {
+    /** The same value with its object members in reverse order, at every depth. */
+    const reordered = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(reordered);
+      if (value === null || typeof value !== 'object') return value;
+      return Object.fromEntries(
+        Object.entries(value)
+          .reverse()
+          .map(([name, member]) => [name, reordered(member)]),
+      );
+    };
+    /** A decimal amount string plus one whole unit (1.00), in integer cents so no float rounding. */
+    const plusOne = (amount: string) => {
+      const cents = Math.round(Number(amount.replace('.', ''))) + 100;
+      return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    };
+
+    it('is still a duplicate when only delivery metadata changed: time, extensions, correlation id', async () => {
+      const intake = intakeFor(store);
+      const body = sampleBody(50);
+      expect((await intake.receive(signed(body))).outcome).toBe('accepted');
+      const redelivered = {
+        ...body,
+        time: new Date(NOW_MS + 60_000).toISOString(),
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        comexampledelivery: 'retry-2',
+      };
+      const second = await intake.receive(signed(redelivered, { headers: { 'X-Correlation-Id': 'other-trace' } }));
+      expect(second).toMatchObject({ outcome: 'duplicate', httpStatus: 200, envelope: { time: body.time } });
+    });
+
+    it('is still a duplicate when the embedded document has its members in another order', async () => {
+      const intake = intakeFor(store);
+      const body = sampleBody(51);
+      expect((await intake.receive(signed(body))).outcome).toBe('accepted');
+      const again = reordered(body) as Record<string, any>;
+      expect(JSON.stringify(again)).not.toBe(JSON.stringify(body));
+      expect((await intake.receive(signed(again))).outcome).toBe('duplicate');
+    });
+
+    it('answers 409 naming the field when the type, document id or version differs, and stores nothing', async () => {
+      const changes: Array<[string, (body: Record<string, any>) => void, string]> = [
+        [
+          'type',
+          (body) => (body.type = 'finance.expense-report.approved'),
+          'its type was "finance.expense-report.submitted", this event\'s is "finance.expense-report.approved"',
+        ],
+        [
+          'docId',
+          (body) => (body.data.reportId = 'ER-999999'),
+          'its docId was "ER-000052", this event\'s is "ER-999999"',
+        ],
+        ['version', (body) => (body.data.sourceRef.version = 2), "its version was 1, this event's is 2"],
+        ['subject', (body) => delete body.subject, 'its subject was "ER-000052", this event\'s is absent'],
+      ];
+      for (const [field, change, differs] of changes) {
+        const intake = intakeFor(sandbox.open());
+        const body = sampleBody(52);
+        const first = await intake.receive(signed(body));
+        if (first.outcome !== 'accepted') throw new Error('not accepted');
+        change(body);
+        const result = await intake.receive(signed(body));
+        const problem = expectRejected(result, 409, 'EVENT_ID_REUSED');
+        expect(problem.title).toBe('The event id was already used for another event');
+        expect(problem.type).toBe('https://finance-sync.dev/problems/event-id-reused');
+        const stored = await intakeStore(intake).get(first.key);
+        const receivedAt = new Date(stored!.receivedAt).toISOString();
+        expect(problem.detail).toBe(
+          'The event id "evt-ER-000052-1" of source "urn:finance-sync:samples" was already used for another event, ' +
+            `received at ${receivedAt}: ${differs}. That event and its outcome stay as they are and this one was ` +
+            'not stored; send it with a new id.',
+        );
+        expect((result as IntakeRejected).error.details).toEqual({
+          field,
+          id: 'evt-ER-000052-1',
+          source: 'urn:finance-sync:samples',
+          firstReceivedAt: receivedAt,
+        });
+        expect(stored).toMatchObject({ envelope: first.envelope, payload: first.payload });
+        expect(await intakeStore(intake).countOpen()).toBe(1);
+      }
+    });
+
+    it('answers 409 pointing into the document when the embedded document differs (another amount)', async () => {
+      const intake = intakeFor(store);
+      const body = sampleBody(53);
+      const first = await intake.receive(signed(body));
+      if (first.outcome !== 'accepted') throw new Error('not accepted');
+      const finished = await store.finish(first.key, { status: 'posted', detail: { documentId: 'JE-53' } });
+      body.data.lines[0].amount.amount = plusOne(body.data.lines[0].amount.amount);
+      body.data.total.amount = plusOne(body.data.total.amount);
+      const result = await intake.receive(signed(body));
+      const problem = expectRejected(result, 409, 'EVENT_ID_REUSED');
+      expect(problem.detail).toContain('was already used for another event, received at ');
+      expect(problem.detail).toContain(': the document differs at /data/total/amount.');
+      expect(problem.errors).toEqual([{ path: '/data/total/amount', message: problem.detail }]);
+      if (result.outcome !== 'rejected') throw new Error('not rejected');
+      expect(result.error.details).toMatchObject({ field: 'document', path: '/data/total/amount' });
+      // The first event and its outcome stay as they are.
+      expect(await store.get(first.key)).toMatchObject({ payload: first.payload, outcome: finished!.outcome });
+    });
+
+    it('refuses an unpaired surrogate anywhere in the body, so what is stored is what was sent', async () => {
+      const intake = intakeFor(store);
+      const body = sampleBody(55);
+      // A cut emoji: JSON.stringify writes the lone high surrogate as "\ud83d". It has no UTF-8 form, so the
+      // store would keep replacement characters and a redelivery of these bytes would differ from its copy.
+      body.data.lines[0].merchant = 'Caf\u00e9 \ud83d';
+      const problem = expectRejected(await intake.receive(signed(body)), 400, 'SCHEMA_INVALID');
+      expect(problem.detail).toContain('unpaired surrogate U+D83D in the text at /data/lines/0/merchant (position 5)');
+      expect(await store.countOpen()).toBe(0);
+      // The whole emoji is text like any other, and its redelivery a duplicate.
+      body.data.lines[0].merchant = 'Caf\u00e9 \ud83d\ude00';
+      expect((await intake.receive(signed(body))).outcome).toBe('accepted');
+      expect((await intake.receive(signed(body))).outcome).toBe('duplicate');
+    });
+
+    it('is not checked for profiles whose ids are made from the document and its version (Coupa polling)', async () => {
+      const cloudevents = getProfile('cloudevents', sampleProfileOptions());
+      const intake = intakeFor(store, { profile: { ...cloudevents, derivesEventIds: true } });
+      const body = sampleBody(56);
+      expect((await intake.receive(signed(body))).outcome).toBe('accepted');
+      body.type = 'finance.expense-report.approved';
+      expect((await intake.receive(signed(body))).outcome).toBe('duplicate');
+      expect(getProfile('coupa', sampleProfileOptions()).derivesEventIds).toBe(true);
+    });
+
+    it('compares the envelope of profiles that only announce a document (Concur): timeStamp may change, not the report', async () => {
+      const concur = sampleEvent({ profile: 'concur', seed: 54, secret: SECRET, now });
+      const intake = intakeFor(store, { profileName: 'concur', signatureScheme: concur.scheme });
+      expect((await intake.receive(concur)).outcome).toBe('accepted');
+      const body = JSON.parse(concur.rawBody.toString('utf8'));
+      body.timeStamp = new Date(NOW_MS + 120_000).toISOString();
+      const later = signed(body, { scheme: concur.scheme, headers: { 'Content-Type': 'application/json' } });
+      expect((await intake.receive(later)).outcome).toBe('duplicate');
+      const firstReportId = body.facts.reportId;
+      body.facts.reportId = 'OTHER-REPORT';
+      const other = signed(body, { scheme: concur.scheme, headers: { 'Content-Type': 'application/json' } });
+      const problem = expectRejected(await intake.receive(other), 409, 'EVENT_ID_REUSED');
+      expect(problem.detail).toContain(`its docId was "${firstReportId}", this event's is "OTHER-REPORT"`);
     });
   });
 
@@ -391,7 +540,8 @@ describe('Intake.receive', () => {
       }
       expect(problems[0].detail).toBe(
         'The event source contains the control character U+0000 at position 5; control characters ' +
-          "(U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id or source. Send the identifier without them.",
+          "(U+0000-U+001F, U+007F-U+009F) are not allowed in an event's id, source or document id. Send the " +
+          'identifier without them.',
       );
       expect(problems[1].detail).toMatch(/^The event id contains the control character U\+0000 at position 1;/);
       expect(await store.countOpen()).toBe(0);
@@ -422,6 +572,70 @@ describe('Intake.receive', () => {
         signed(withControl, { scheme: concur.scheme }),
       );
       expect(result).toMatchObject({ outcome: 'rejected', httpStatus: 400, problem: { code: 'SCHEMA_INVALID' } });
+    });
+  });
+
+  describe('bidirectional controls, and the document id', () => {
+    const BIDI_CONTROLS = ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e'].concat([
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+    ]);
+
+    it('refuses every bidirectional control in the id and the source, naming the code point and position', async () => {
+      const intake = intakeFor(store);
+      for (const [index, character] of BIDI_CONTROLS.entries()) {
+        const body = sampleBody(60 + index);
+        if (index % 2 === 0) body.id = `evt-1${character}2`;
+        else body.source = `urn:acme${character}:x`;
+        const problem = expectRejected(await intake.receive(signed(body)), 400, 'SCHEMA_INVALID');
+        const codePoint = character.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+        const attribute = index % 2 === 0 ? 'id' : 'source';
+        const position = index % 2 === 0 ? 5 : 8;
+        expect(problem.detail).toBe(
+          `The event ${attribute} contains the bidirectional control character U+${codePoint} at position ` +
+            `${position}; bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) are not ` +
+            "allowed in an event's id, source or document id: they make one identifier display as another. Send " +
+            'the identifier without them.',
+        );
+      }
+      expect(await store.countOpen()).toBe(0);
+    });
+
+    it('refuses control characters and bidirectional controls in the document id', async () => {
+      const intake = intakeFor(store);
+      const cases: Array<[string, string]> = [
+        ['ER-\u0001-1', 'the control character U+0001 at position 3;'],
+        ['ER-\u009f', 'the control character U+009F at position 3;'],
+        ['ER-1\u202e9', 'the bidirectional control character U+202E at position 4;'],
+      ];
+      for (const [index, [docId, found]] of cases.entries()) {
+        const body = sampleBody(80 + index);
+        body.data.reportId = docId;
+        const result = await intake.receive(signed(body));
+        const problem = expectRejected(result, 400, 'SCHEMA_INVALID');
+        expect(problem.detail).toMatch(new RegExp(`^The document id contains ${found.replace(/[+]/g, '\\+')} `));
+        expect(problem.detail).toMatch(/Send the identifier without (them|it)\.$/);
+        expect((result as IntakeRejected).error.details).toMatchObject({ field: 'document id', attribute: 'docId' });
+      }
+      expect(await store.countOpen()).toBe(0);
+      const rightToLeft = sampleBody(85);
+      rightToLeft.data.reportId = 'ER-\u05d0\u05d1-\u0627\u0644-1';
+      expect((await intake.receive(signed(rightToLeft))).outcome).toBe('accepted');
+    });
+
+    it('checks the document id of profiles that only announce a document too (Concur reportId)', () => {
+      const concur = sampleEvent({ profile: 'concur', seed: 86, secret: SECRET, now });
+      const body = JSON.parse(concur.rawBody.toString('utf8'));
+      body.facts.reportId = `${body.facts.reportId}\u2067`;
+      const result = intakeFor(store, { profileName: 'concur', signatureScheme: concur.scheme }).check(
+        signed(body, { scheme: concur.scheme, headers: { 'Content-Type': 'application/json' } }),
+      );
+      expect(result).toMatchObject({ outcome: 'rejected', httpStatus: 400, problem: { code: 'SCHEMA_INVALID' } });
+      expect((result as IntakeRejected).problem.detail).toMatch(
+        /^The document id contains the bidirectional control character U\+2067 at position \d+;/,
+      );
     });
   });
 

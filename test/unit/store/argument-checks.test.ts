@@ -110,15 +110,15 @@ describe('intake: event ids and sources that are not well-formed UTF-16', () => 
     expect(result).toMatchObject({ outcome: 'rejected', httpStatus: 400, problem: { code: 'SCHEMA_INVALID' } });
     if (result.outcome !== 'rejected') throw new Error('not rejected');
     expect(result.problem.detail).toBe(
-      "The event id contains the unpaired surrogate U+D800 at position 4; an event's id and source must be " +
-        'well-formed Unicode text. Send the identifier without it.',
+      'The body has the unpaired surrogate U+D800 in the text at /id (position 4): it is half of a character (an ' +
+        'emoji cut in two, for example) and has no UTF-8 form, so it cannot be stored as sent. Send well-formed text.',
     );
     const source = sampleBody(61);
     source.source = 'urn:x:\udc00';
     expect(intake.check(signed(source))).toMatchObject({
       outcome: 'rejected',
       httpStatus: 400,
-      problem: { detail: expect.stringContaining('The event source contains the unpaired surrogate U+DC00') },
+      problem: { detail: expect.stringContaining('The body has the unpaired surrogate U+DC00 in the text at /source') },
     });
     expect(await store.countOpen()).toBe(0);
   });
