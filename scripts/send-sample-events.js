@@ -6,6 +6,10 @@
  *   node scripts/send-sample-events.js                 # 5 events to http://127.0.0.1:1880/finance/expenses
  *   node scripts/send-sample-events.js --count 50 --seed 7 --url http://127.0.0.1:1880/finance/expenses
  *
+ * A seed picks the reports and their event ids; they are submitted now. So the same --seed a second time sends
+ * other events (a later submittedAt) under ids already used, which the intake refuses with 409 EVENT_ID_REUSED:
+ * pick another seed (without --seed one comes from the clock).
+ *
  * The secret defaults to the demo secret that `npm start` deploys (FINANCE_WEBHOOK_SECRET to change it).
  * Run `npm run build` first (npm start does).
  */
