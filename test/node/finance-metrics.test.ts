@@ -39,6 +39,19 @@ function accepted(system: string): void {
   });
 }
 
+/** Deploys a metrics node (snapshot only) wired to the helper `out`; resolves with a spy on its warnings. */
+async function metricsNodeWarnings() {
+  await helper.load(
+    [financeMetrics],
+    [
+      { id: 'tab', type: 'tab' },
+      { id: 'metrics', type: 'finance-metrics', ...at, access: 'none', wires: [['out']] },
+      { id: 'out', type: 'helper', ...at },
+    ],
+  );
+  return jest.spyOn(helper.getNode('metrics') as Node, 'warn');
+}
+
 describe('finance-metrics node', () => {
   const temp = tempDir('metrics-node');
   afterEach(async () => {
@@ -47,15 +60,7 @@ describe('finance-metrics node', () => {
   afterAll(() => temp.remove());
 
   it('warns once, naming the limit, when later systems are counted as "other"', async () => {
-    await helper.load(
-      [financeMetrics],
-      [
-        { id: 'tab', type: 'tab' },
-        { id: 'metrics', type: 'finance-metrics', ...at, access: 'none', wires: [['out']] },
-        { id: 'out', type: 'helper', ...at },
-      ],
-    );
-    const warn = jest.spyOn(helper.getNode('metrics') as Node, 'warn');
+    const warn = await metricsNodeWarnings();
     await snapshots(1);
     expect(warn).not.toHaveBeenCalled();
 
@@ -67,15 +72,7 @@ describe('finance-metrics node', () => {
   });
 
   it('warns once when later cost centers are counted as "other"', async () => {
-    await helper.load(
-      [financeMetrics],
-      [
-        { id: 'tab', type: 'tab' },
-        { id: 'metrics', type: 'finance-metrics', ...at, access: 'none', wires: [['out']] },
-        { id: 'out', type: 'helper', ...at },
-      ],
-    );
-    const warn = jest.spyOn(helper.getNode('metrics') as Node, 'warn');
+    const warn = await metricsNodeWarnings();
     const costCenterWarnings = (): unknown[] =>
       warn.mock.calls.filter(([text]) => String(text).includes('cost centers have spend figures'));
     await snapshots(1);
