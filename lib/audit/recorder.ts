@@ -7,7 +7,13 @@
  * `maxRecords`) are held and handed to the next recorder of that directory. What could not be handed over
  * (the grace ended, or more arrived than are held) is written by that next recorder as a `records-dropped`
  * record, so the gap shows in the chain.
+ *
+ * A stop of Node-RED closes all nodes at once, so the audit node may close while others still finish their
+ * work (a retrying node waits up to 3 s). What they report then is held the same way, and when the process
+ * exits it is saved next to the trail (`audit-handover.json`) for the next start's recorder to write first.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { observations, type ObservationHub } from '../observe/hub';
 import type { Observation } from '../observe/observation';
 import { recordOfObservation } from './record';
@@ -27,6 +33,9 @@ export interface HandoverLimits {
 
 /** Long enough for a deploy of a big flow; bounded so a removed audit node costs little memory. */
 export const DEFAULT_HANDOVER: HandoverLimits = { graceMs: 30_000, maxRecords: 10_000 };
+
+/** Where a process that exits leaves the records it held, in the trail directory. */
+export const HANDOVER_FILE_NAME = 'audit-handover.json';
 
 interface SharedRecorder {
   users: number;
@@ -65,6 +74,7 @@ export function startRecording(
       trail.append(record).catch((error: Error) => {
         for (const listener of failureListeners) listener(error);
       });
+    takeSavedHandover(trail, write, onFailure);
     takeHandover(trail, write);
     const stop = hub.subscribe((observation) => void write(recordOfObservation(observation)));
     shared = { users: 0, stop, failureListeners };
@@ -105,6 +115,106 @@ function holdForNextRecorder(dir: string, hub: ObservationHub, limits: HandoverL
     else countDropped(handover, 1, atOf(observation), atOf(observation));
   });
   handovers.set(dir, handover);
+  if (!savingAtExit) {
+    savingAtExit = true;
+    process.on('exit', saveHandovers);
+  }
+}
+
+let savingAtExit = false;
+
+/**
+ * Saves what every directory's handover holds into its `audit-handover.json`.
+ * Runs when the process exits, so it is synchronous; a failure has nowhere to be reported but stderr.
+ */
+export function saveHandovers(): void {
+  for (const [dir, handover] of handovers) {
+    clearTimeout(handover.timer);
+    handover.stop();
+    if (handover.records.length === 0 && !handover.dropped) continue;
+    const file = path.join(dir, HANDOVER_FILE_NAME);
+    try {
+      // A file there already was taken by this process's recorder (at its start) and is in the trail: replace it.
+      const saved: SavedHandover = { records: handover.records, dropped: handover.dropped };
+      const temporary = `${file}.${process.pid}.tmp`;
+      const fd = fs.openSync(temporary, 'w', 0o600);
+      try {
+        fs.writeSync(fd, JSON.stringify(saved));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temporary, file);
+    } catch (err) {
+      process.stderr.write(
+        `finance-audit: ${handover.records.length} audit records held at exit could not be saved in ${file}: ${String(err)}\n`,
+      );
+    }
+  }
+  handovers.clear();
+}
+
+interface SavedHandover {
+  records: Array<Record<string, unknown>>;
+  dropped?: DroppedRecords | undefined;
+}
+
+/** The handover a stopped process saved in `file`, or undefined if there is none; throws if it is unreadable. */
+function readSavedHandover(file: string): SavedHandover | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const saved = JSON.parse(text) as Partial<SavedHandover> | null;
+  const records = saved?.records;
+  const isRecord = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!Array.isArray(records) || !records.every(isRecord) || (saved?.dropped && !isDropped(saved.dropped))) {
+    throw new Error('it is not a saved handover (records and dropped)');
+  }
+  return { records, dropped: saved?.dropped };
+}
+
+function isDropped(value: unknown): value is DroppedRecords {
+  const dropped = value as DroppedRecords;
+  return Number.isInteger(dropped.count) && typeof dropped.firstAt === 'string' && typeof dropped.lastAt === 'string';
+}
+
+/**
+ * Writes what a stopped process saved, oldest first, and removes the file once written. A file that cannot be
+ * read is moved aside (`.unreadable`) and reported, so it neither blocks recording nor is written twice.
+ */
+function takeSavedHandover(
+  trail: AuditTrail,
+  write: (record: Record<string, unknown>) => Promise<unknown>,
+  onFailure: (error: Error) => void,
+): void {
+  const file = path.join(trail.dir, HANDOVER_FILE_NAME);
+  let saved: SavedHandover | undefined;
+  try {
+    saved = readSavedHandover(file);
+  } catch (err) {
+    fs.rmSync(`${file}.unreadable`, { force: true });
+    fs.renameSync(file, `${file}.unreadable`);
+    onFailure(new Error(`${file} could not be read (${(err as Error).message}); it is kept as ${file}.unreadable`));
+    return;
+  }
+  if (!saved) return;
+  const written = saved.records.map(write);
+  if (saved.dropped) trail.recordDropped(saved.dropped);
+  // Failed writes are counted by the trail itself (records-dropped), so the file goes once all are settled.
+  void Promise.allSettled(written).then(() => fs.rmSync(file, { force: true }));
+}
+
+function mergeDropped(a: DroppedRecords | undefined, b: DroppedRecords | undefined): DroppedRecords | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    count: a.count + b.count,
+    firstAt: a.firstAt < b.firstAt ? a.firstAt : b.firstAt,
+    lastAt: a.lastAt > b.lastAt ? a.lastAt : b.lastAt,
+  };
 }
 
 /** No recorder came in time: stop holding, and leave only the count for the next recorder to write. */
@@ -129,12 +239,7 @@ function takeHandover(trail: AuditTrail, write: (record: Record<string, unknown>
 }
 
 function countDropped(handover: Handover, count: number, firstAt: string, lastAt: string): void {
-  const before = handover.dropped;
-  handover.dropped = {
-    count: (before?.count ?? 0) + count,
-    firstAt: before?.firstAt ?? firstAt,
-    lastAt,
-  };
+  handover.dropped = mergeDropped(handover.dropped, { count, firstAt, lastAt });
 }
 
 function atOf(record: Observation | Record<string, unknown>): string {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startRecording, type HandoverLimits } from '../../../lib/audit/recorder';
+import { HANDOVER_FILE_NAME, saveHandovers, startRecording, type HandoverLimits } from '../../../lib/audit/recorder';
 import { ObservationHub } from '../../../lib/observe/hub';
 import type { Observation } from '../../../lib/observe/observation';
 import { verifyTrail } from '../../../lib/audit/verify';
@@ -99,5 +99,81 @@ describe('recording across a redeploy', () => {
     expect(records.map((r) => r.correlationId ?? r.step)).toEqual(['c-1', 'c-9', 'records-dropped']);
     expect(records[2]).toMatchObject({ count: 2, firstAt: erpCall(2).at, lastAt: erpCall(3).at });
     expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 3 });
+  });
+});
+
+describe('recording across a stop of the process', () => {
+  afterEach(() => jest.useRealTimers());
+  const limits = { graceMs: 30_000, maxRecords: 100 };
+
+  /** Records observation 1, stops, has `whileStopping` published, and exits (the exit hook runs). */
+  async function stopProcess(dir: string, hub: ObservationHub, whileStopping: () => void): Promise<void> {
+    const recorder = startRecording({ dir, sync: false }, fail, hub, limits);
+    hub.publish(erpCall(1));
+    await recorder.release();
+    whileStopping();
+    saveHandovers();
+  }
+
+  async function nextStart(dir: string, hub: ObservationHub, onFailure: (error: Error) => void = fail) {
+    const recorder = startRecording({ dir, sync: false }, onFailure, hub, limits);
+    hub.publish(erpCall(9));
+    await recorder.trail.idle();
+    await recorder.release();
+  }
+
+  it('saves what was reported after the recorder stopped, and the next start writes it first, once', async () => {
+    const dir = tempDir();
+    const hub = new ObservationHub();
+    await stopProcess(dir, hub, () => {
+      hub.publish(erpCall(2));
+      hub.publish(erpCall(3));
+    });
+    const savedFile = path.join(dir, HANDOVER_FILE_NAME);
+    expect(JSON.parse(fs.readFileSync(savedFile, 'utf8')).records).toHaveLength(2);
+    // Nothing is held after the exit.
+    hub.publish(erpCall(4));
+
+    await nextStart(dir, hub);
+    expect(recorded(dir).map((r) => r.correlationId)).toEqual(['c-1', 'c-2', 'c-3', 'c-9']);
+    expect(fs.existsSync(savedFile)).toBe(false);
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 4 });
+  });
+
+  it('saves the count of what the grace period gave up, for a records-dropped record', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const dir = tempDir();
+    const hub = new ObservationHub();
+    await stopProcess(dir, hub, () => {
+      hub.publish(erpCall(2));
+      jest.advanceTimersByTime(30_000);
+    });
+    await nextStart(dir, hub);
+    const records = recorded(dir);
+    expect(records.map((r) => r.correlationId ?? r.step)).toEqual(['c-1', 'c-9', 'records-dropped']);
+    expect(records[2]).toMatchObject({ count: 1, firstAt: erpCall(2).at, lastAt: erpCall(2).at });
+  });
+
+  it('writes each saved record once when a start stops again at once', async () => {
+    const dir = tempDir();
+    const hub = new ObservationHub();
+    await stopProcess(dir, hub, () => hub.publish(erpCall(2)));
+    // The second start takes c-2 and stops with c-3 held.
+    await stopProcess(dir, hub, () => hub.publish(erpCall(3)));
+    await nextStart(dir, hub);
+    expect(recorded(dir).map((r) => r.correlationId)).toEqual(['c-1', 'c-2', 'c-1', 'c-3', 'c-9']);
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 5 });
+  });
+
+  it('moves an unreadable saved handover aside, says so, and records on', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, HANDOVER_FILE_NAME), '{"records": [1, 2');
+    const failures: Error[] = [];
+    await nextStart(dir, new ObservationHub(), (error) => failures.push(error));
+    expect(failures.map((error) => error.message)).toEqual([
+      expect.stringMatching(/audit-handover\.json could not be read .* kept as .*audit-handover\.json\.unreadable/),
+    ]);
+    expect(fs.existsSync(path.join(dir, `${HANDOVER_FILE_NAME}.unreadable`))).toBe(true);
+    expect(recorded(dir).map((r) => r.correlationId)).toEqual(['c-9']);
   });
 });
