@@ -4,6 +4,7 @@
  * last record, so the second one is refused. A lock whose pid is no longer running (a crash, a kill -9) is
  * stale and taken over.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FinanceError } from '../errors';
@@ -19,15 +20,34 @@ const lockedHere = new Set<string>();
 /** Takes the lock of `dir` (a real path) or throws naming the holder; returns the function that releases it. */
 export function lockTrailDirectory(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE_NAME);
-  if (!createLock(file)) {
+  if (!createLock(file)) takeOverStaleLock(dir, file);
+  lockedHere.add(dir);
+  return () => releaseLock(dir, file);
+}
+
+/**
+ * Takes over a lock whose holder no longer runs, or throws naming the holder. Removing a stale lock and creating
+ * ours are two steps, so two processes doing them at once could each remove the other's new lock: only the holder
+ * of `audit.lock.takeover` may do them. A take-over lock left by a crash in those few lines is removed once its
+ * process is gone.
+ */
+function takeOverStaleLock(dir: string, file: string): void {
+  const takeover = `${file}.takeover`;
+  if (!createLock(takeover)) {
+    const other = lockHolder(takeover);
+    if (other !== undefined && other !== process.pid && isRunning(other)) throw refusal(dir, lockHolder(file) ?? other);
+    fs.rmSync(takeover, { force: true });
+    if (!createLock(takeover)) throw refusal(dir, lockHolder(file));
+  }
+  try {
+    if (createLock(file)) return; // its holder released it meanwhile
     const holder = lockHolder(file);
     if (holder !== undefined && isHolding(holder, dir)) throw refusal(dir, holder);
     fs.rmSync(file, { force: true });
-    // Another process may have taken the stale lock over at the same moment: only one create succeeds.
     if (!createLock(file)) throw refusal(dir, lockHolder(file));
+  } finally {
+    fs.rmSync(takeover, { force: true });
   }
-  lockedHere.add(dir);
-  return () => releaseLock(dir, file);
 }
 
 function releaseLock(dir: string, file: string): void {
@@ -36,21 +56,23 @@ function releaseLock(dir: string, file: string): void {
   if (lockHolder(file) === process.pid) fs.rmSync(file, { force: true });
 }
 
-/** Creates the lock file with our pid; false if it exists already. */
+/**
+ * Creates the lock file with our pid in it; false if it exists already. The pid is written to a file of our own
+ * first and that file is then linked under the lock's name, so the lock never exists without its pid (a lock
+ * seen empty would be taken for stale).
+ */
 function createLock(file: string): boolean {
-  let fd: number;
+  const ours = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  fs.writeFileSync(ours, `${process.pid}\n`, { flag: 'wx' });
   try {
-    fd = fs.openSync(file, 'wx');
+    fs.linkSync(ours, file);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  try {
-    fs.writeSync(fd, `${process.pid}\n`);
   } finally {
-    fs.closeSync(fd);
+    fs.rmSync(ours, { force: true });
   }
-  return true;
 }
 
 /** The pid in a lock file; undefined if it is gone or holds no pid (cut short by a crash right after creating it). */
@@ -66,7 +88,10 @@ function lockHolder(file: string): number | undefined {
 }
 
 function isHolding(pid: number, dir: string): boolean {
-  if (pid === process.pid) return lockedHere.has(dir);
+  return pid === process.pid ? lockedHere.has(dir) : isRunning(pid);
+}
+
+function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
