@@ -64,3 +64,13 @@ export function checkLine(line: string): LineCheck {
   }
   return { ok: true, seq, hash: ending[1], prev: record.prev };
 }
+
+/** Whether a line is whole JSON: a last line without its line end that is one was not cut short by a crash. */
+export function isWholeJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FinanceError } from '../errors';
-import { chainLine, checkLine, GENESIS_HASH, type ChainPosition } from './chain';
+import { chainLine, checkLine, GENESIS_HASH, isWholeJson, type ChainPosition } from './chain';
 import { endsWithNewline, lastNewlineBefore, readRange, realDisk, writeAll, type TrailDisk } from './disk';
 import { listTrailFiles, trailFileName } from './files';
 import { limitRecordSize, MAX_RECORD_BYTES } from './limit';
@@ -349,29 +349,41 @@ export class AuditTrail {
   #readPosition(file: string): void {
     const fd = fs.openSync(file, 'r+');
     try {
-      const size = this.#removeCutShortLine(fd, fs.fstatSync(fd).size);
+      const size = this.#removeCutShortLine(fd, fs.fstatSync(fd).size, file);
       if (size === 0) return;
       // The last line runs from the newline before it (however far back) to its own newline.
       const start = lastNewlineBefore(fd, size - 1) + 1;
       const lastLine = readRange(fd, start, size - 1).toString('utf8');
       if (lastLine.length === 0) return;
       const checked = checkLine(lastLine);
-      if (!checked.ok) {
-        throw new FinanceError(
-          'STORE_UNAVAILABLE',
-          `The last record of ${file} ${checked.reason}; run finance-audit-verify on ${this.dir} and keep the trail as evidence before starting a new one in another directory.`,
-        );
-      }
+      if (!checked.ok) throw this.#badLastRecord(file, checked.reason);
       this.#position = { seq: checked.seq, hash: checked.hash };
     } finally {
       fs.closeSync(fd);
     }
   }
 
-  /** Cuts a last line without its newline (a write cut short by a crash); returns the file's size after. */
-  #removeCutShortLine(fd: number, size: number): number {
+  #badLastRecord(file: string, reason: string): FinanceError {
+    return new FinanceError(
+      'STORE_UNAVAILABLE',
+      `The last record of ${file} ${reason}; run finance-audit-verify on ${this.dir} and keep the trail as evidence before starting a new one in another directory.`,
+    );
+  }
+
+  /**
+   * Cuts a last line without its newline (a write cut short by a crash); returns the file's size after. A whole
+   * record there lost only its line end, which is added back; an edited one is kept as evidence and refused.
+   */
+  #removeCutShortLine(fd: number, size: number, file: string): number {
     if (size === 0 || endsWithNewline(fd, size)) return size;
     const keep = lastNewlineBefore(fd, size) + 1;
+    const lastLine = readRange(fd, keep, size).toString('utf8');
+    if (isWholeJson(lastLine)) {
+      const checked = checkLine(lastLine);
+      if (!checked.ok) throw this.#badLastRecord(file, checked.reason);
+      fs.writeSync(fd, '\n', size);
+      return size + 1;
+    }
     fs.ftruncateSync(fd, keep);
     this.#repairedBytes += size - keep;
     return keep;

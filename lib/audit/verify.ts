@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkLine, GENESIS_HASH } from './chain';
+import { checkLine, GENESIS_HASH, isWholeJson } from './chain';
 import { listTrailFiles, readLines, readLinesAsync, type TrailLine } from './files';
 import type { WrittenExtent } from './trail';
 
@@ -136,7 +136,9 @@ class ChainWalk {
   step(line: TrailLine): Step {
     this.#lineNo += 1;
     if (line.text.length === 0) return { kind: 'next' };
-    if (!line.terminated && this.#file === this.#files.at(-1)) {
+    // A whole record without its line end is no write cut short (the line end alone was lost, or the line was
+    // edited): it is checked like any other.
+    if (!line.terminated && this.#file === this.#files.at(-1) && !isWholeJson(line.text)) {
       return { kind: 'done', result: this.#incomplete(line.text) };
     }
     const checked = checkLine(line.text);

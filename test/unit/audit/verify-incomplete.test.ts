@@ -33,6 +33,40 @@ function cli(args: string[]): { code: number; stdout: string } {
   return { code, stdout };
 }
 
+/** The newest file of a 4-record trail with its line end removed, and the last record changed or not. */
+async function lastLineWithoutEnd(edit: boolean): Promise<{ dir: string; file: string }> {
+  const dir = tempDir();
+  await writeTrail(dir, 4);
+  const file = path.join(dir, 'audit-000001.jsonl');
+  let content = fs.readFileSync(file, 'utf8').replace(/\n$/, '');
+  if (edit) content = content.replace('"n":3', '"n":33');
+  fs.writeFileSync(file, content);
+  return { dir, file };
+}
+
+describe('a whole last record without its line end', () => {
+  it('verifies when only the line end was lost, and the writer adds it back and continues the chain', async () => {
+    const { dir, file } = await lastLineWithoutEnd(false);
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 4 });
+    expect(verifyTrail(dir).incompleteLastRecord).toBeUndefined();
+    await writeTrail(dir, 1);
+    expect(verifyTrail(dir)).toMatchObject({ ok: true, records: 5 });
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('trail-repaired');
+  });
+
+  it('is a break when it was edited, and the writer refuses the trail instead of removing the evidence', async () => {
+    const { dir, file } = await lastLineWithoutEnd(true);
+    for (const result of [verifyTrail(dir), await verifyTrailAsync(dir)]) {
+      expect(result).toMatchObject({ ok: false, records: 3, firstBad: { line: 4, seq: 4 } });
+      expect(result.firstBad!.reason).toMatch(/edited/);
+    }
+    expect(cli([dir]).code).toBe(1);
+    const before = fs.readFileSync(file);
+    expect(() => new AuditTrail({ dir, sync: false })).toThrow(/last record of .*audit-000001\.jsonl was edited/);
+    expect(fs.readFileSync(file)).toEqual(before);
+  });
+});
+
 describe('a last record cut short by a crash', () => {
   it('is a warning, not a break, in the newest file', async () => {
     const dir = tempDir();
