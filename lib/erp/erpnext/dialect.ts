@@ -28,8 +28,12 @@
  *   is ERP_CONFLICT, never "posted" nor submitted;
  * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
  *   accumulated monthly budget to the end of the period, less GL Entries (actuals) and submitted purchase
- *   order items (commitments) of the fiscal year; its action (Stop / Warn / Ignore) travels as an ERP
- *   message. Fiscal years are taken to be calendar years named by the year [U];
+ *   order items (commitments) from the start of its fiscal year; its action (Stop / Warn / Ignore) travels as
+ *   an ERP message. Fiscal years are the company's Fiscal Year documents (any start month, any name, e.g.
+ *   "2026-2027"), found as ERPNext's get_fiscal_year finds them (not disabled, listing no company or this one
+ *   in Fiscal Year Company, the latest start first) [S erpnext accounts/utils.py]; a Budget applies from the
+ *   start of its from_fiscal_year to the end of its to_fiscal_year, as in budget.py [S]. They are read once and
+ *   kept for FISCAL_YEARS_TTL_MS;
  * - accounts and cost centers are named with the company abbreviation in ERPNext ("6000 - Travel - FSD");
  *   the dialect finds them by `account_number` / `cost_center_number`;
  * - tax codes: a purchase order line's taxCode is its item's Item Tax Template (`item_tax_template`, Link)
@@ -83,6 +87,19 @@ const PO = 'Purchase Order';
 const PI = 'Purchase Invoice';
 /** How far an amendment chain (`amended_from`) is followed. */
 const MAX_AMENDMENTS = 50;
+/**
+ * How long the Fiscal Year list is kept: ERPNext adds a year about once a year, and a year's dates cannot change
+ * (year_start_date / year_end_date are set_only_once [S fiscal_year.json]). A date in no kept year reads the
+ * list again (at most every FISCAL_YEARS_REREAD_MS), so a year created in ERPNext is seen at the next check.
+ */
+export const FISCAL_YEARS_TTL_MS = 6 * 60 * 60 * 1000;
+export const FISCAL_YEARS_REREAD_MS = 30 * 1000;
+
+interface FiscalYear {
+  name: string;
+  start: string;
+  end: string;
+}
 
 export function createErpnextDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
   return new ErpnextDialect(http, config);
@@ -115,6 +132,7 @@ class ErpnextDialect implements ErpDialect {
   readonly #employeeField: string;
   readonly #names = new Map<string, Promise<string>>();
   #companyCurrency?: Promise<string>;
+  #fiscalYears?: { readAt: number; years: Promise<FiscalYear[]> };
 
   constructor(http: ErpHttp, config: DialectConfig) {
     const options = config.options ?? {};
@@ -845,12 +863,15 @@ class ErpnextDialect implements ErpDialect {
       `The budget check for ${describe(request)} in ${request.period}`,
       ctx,
     );
-    const year = request.period.slice(0, 4);
     const periodEnd = lastDay(request.period);
+    // The fiscal year that holds the period's end, and the Budgets whose fiscal years span it (ERPNext's
+    // budget_start_date <= date <= budget_end_date, through the Fiscal Year names).
+    const { year, years } = await this.#fiscalYearOf(periodEnd, ctx);
     const filters: Filter[] = [
       ['company', '=', this.#company],
       ['docstatus', '=', 1],
-      ['from_fiscal_year', '=', year],
+      ['from_fiscal_year', 'in', years.filter((fy) => fy.start <= periodEnd).map((fy) => fy.name)],
+      ['to_fiscal_year', 'in', years.filter((fy) => fy.end >= periodEnd).map((fy) => fy.name)],
     ];
     const dimension: Filter[] = [];
     if (request.costCenter) {
@@ -867,7 +888,7 @@ class ErpnextDialect implements ErpDialect {
     if (found.length === 0 || dimension.length === 0) {
       throw new FinanceError(
         'ERP_NOT_FOUND',
-        `ERP "${this.#system}" (ERPNext) has no submitted Budget for ${describe(request)} in fiscal year ${year}.`,
+        `ERP "${this.#system}" (ERPNext) has no submitted Budget for ${describe(request)} in fiscal year ${year.name}.`,
         {
           details: { vendorCode: 'NO_BUDGET' },
         },
@@ -885,6 +906,8 @@ class ErpnextDialect implements ErpDialect {
         .filter((entry) => String(entry.end_date) <= periodEnd)
         .reduce((sum, entry) => sum + minorOf(this.#money(entry.amount, currency, 'budget_distribution.amount')), 0n);
       const account = String(doc.account);
+      // Actuals and orders count from the start of the Budget's first fiscal year (budget_start_date).
+      const from = years.find((fy) => fy.name === doc.from_fiscal_year)?.start ?? year.start;
       const scope: Filter[] = request.costCenter ? [...dimension, ['account', '=', account]] : dimension;
       const gl = await this.#list(
         'GL Entry',
@@ -893,7 +916,7 @@ class ErpnextDialect implements ErpDialect {
             ...scope,
             ['company', '=', this.#company],
             ['is_cancelled', '=', 0],
-            ['posting_date', '>=', `${year}-01-01`],
+            ['posting_date', '>=', from],
             ['posting_date', '<=', periodEnd],
           ],
           fields: ['debit', 'credit'],
@@ -920,7 +943,7 @@ class ErpnextDialect implements ErpDialect {
             ['company', '=', this.#company],
             ['docstatus', '=', 1],
             ['status', '!=', 'Closed'],
-            ['transaction_date', '>=', `${year}-01-01`],
+            ['transaction_date', '>=', from],
             ['transaction_date', '<=', periodEnd],
             ...childScope,
           ],
@@ -958,6 +981,74 @@ class ErpnextDialect implements ErpDialect {
       status: minorOf(request.amount) > available ? 'exceeded' : 'within',
       erpMessages: messages,
     };
+  }
+
+  // ---- fiscal years ------------------------------------------------------------------------------
+
+  /**
+   * The company's fiscal year that holds `date` and all the company's fiscal years (latest start first), from
+   * the kept list; a list older than FISCAL_YEARS_TTL_MS is read again, and so is one without the date (if it
+   * is older than FISCAL_YEARS_REREAD_MS). No year holds it: ERP_NOT_FOUND (NO_FISCAL_YEAR), as ERPNext's own
+   * FiscalYearError.
+   */
+  async #fiscalYearOf(date: string, ctx: CallContext): Promise<{ year: FiscalYear; years: FiscalYear[] }> {
+    let kept = this.#fiscalYears;
+    if (!kept || Date.now() - kept.readAt >= FISCAL_YEARS_TTL_MS) kept = this.#readFiscalYears(ctx);
+    let years = await kept.years;
+    let year = years.find((fy) => fy.start <= date && date <= fy.end);
+    if (!year && Date.now() - kept.readAt >= FISCAL_YEARS_REREAD_MS) {
+      years = await this.#readFiscalYears(ctx).years;
+      year = years.find((fy) => fy.start <= date && date <= fy.end);
+    }
+    if (!year) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" (ERPNext) has no active Fiscal Year for company ${this.#company} that holds ${date}. Create it in ERPNext (Accounting > Fiscal Year: Year Start Date on or before ${date}, Year End Date on or after it, and no Companies listed or ${this.#company} among them), or enable it if it is disabled; then retry.`,
+        { retryable: false, details: { vendorCode: 'NO_FISCAL_YEAR', date, company: this.#company } },
+      );
+    }
+    return { year, years };
+  }
+
+  /**
+   * GET the Fiscal Year list with its Fiscal Year Company rows (a left join: one row per listed company, one row
+   * with company null for a year that lists none), kept as the company's years; a failed read is not kept.
+   */
+  #readFiscalYears(ctx: CallContext): { readAt: number; years: Promise<FiscalYear[]> } {
+    const years = (async () => {
+      const rows = await this.#list(
+        'Fiscal Year',
+        {
+          filters: [['disabled', '=', 0]],
+          fields: ['name', 'year_start_date', 'year_end_date', '`tabFiscal Year Company`.company as company'],
+          orderBy: 'year_start_date desc',
+          limit: 0,
+        },
+        ctx,
+      );
+      const byName = new Map<string, FiscalYear & { companies: Set<string>; forAll: boolean }>();
+      for (const row of rows) {
+        const name = row.name;
+        const start = row.year_start_date;
+        const end = row.year_end_date;
+        if (typeof name !== 'string' || !isDate(start) || !isDate(end))
+          throw this.#unexpected('the Fiscal Year list', 'a row without name, year_start_date or year_end_date');
+        const year = byName.get(name) ?? { name, start, end, companies: new Set<string>(), forAll: false };
+        if (typeof row.company === 'string' && row.company !== '') year.companies.add(row.company);
+        else year.forAll = true;
+        byName.set(name, year);
+      }
+      return [...byName.values()]
+        .filter((fy) => fy.forAll || fy.companies.has(this.#company))
+        .sort((a, b) => (a.start < b.start ? 1 : a.start > b.start ? -1 : 0))
+        .map(({ name, start, end }) => ({ name, start, end }));
+    })();
+    const kept = { readAt: Date.now(), years };
+    this.#fiscalYears = kept;
+    years.catch(() => {
+      if (this.#fiscalYears === kept) this.#fiscalYears = undefined;
+    });
+    return kept;
   }
 
   // ---- company currency --------------------------------------------------------------------------
@@ -1359,6 +1450,10 @@ function decimalText(value: number): string {
 function lastDay(period: string): string {
   const [year, month] = period.split('-').map(Number);
   return `${period}-${String(new Date(Date.UTC(year, month, 0)).getUTCDate()).padStart(2, '0')}`;
+}
+
+function isDate(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
 }
 
 function frappeDateTime(iso: string): string {

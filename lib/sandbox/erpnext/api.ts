@@ -10,9 +10,13 @@
  *   document") and is amended by a new one with `amended_from`, named `<name>-1`;
  * - errors: HTTP 417 (ValidationError family), 404 DoesNotExistError, 401/403, 409 DuplicateEntryError, with
  *   `exc_type`, `exception` and `_server_messages` (a JSON string of JSON strings);
+ * - Fiscal Year doctype: calendar years named "2026" by default, from the year before the budgets and today to
+ *   the year after; `setFiscalYearStart(4)` makes them April to March, named "2026-2027" as ERPNext names them,
+ *   for all companies or (with the `companies` child table, Fiscal Year Company) for some;
  * - Budget doctype (Stop / Warn / Ignore) applied on PO submit and on Journal Entry submit, from the
- *   sandbox's budgets (one Budget per cost center and account, or per project, for the year, distributed by
- *   month); GL Entries written on submit.
+ *   sandbox's budgets (one Budget per cost center and account, or per project, for each fiscal year,
+ *   distributed by month); a Budget applies to the dates from its from_fiscal_year's start to its
+ *   to_fiscal_year's end, and counts orders and GL entries from that start; GL Entries written on submit.
  * The Company is the sandbox company id (FS-DEMO, abbreviation FSD; FS-JP, FSJ).
  */
 import { exponentOf, fromMinorUnits, minorOf, money, multiply } from '../../model/money';
@@ -72,6 +76,8 @@ function timestamp(store: ErpnextStore): string {
 export class ErpnextStore {
   readonly docs = new Map<string, Map<string, Doc>>();
   readonly series = new Map<string, number>();
+  /** The month (1-12) each company's fiscal year starts in; a company not listed starts in January. */
+  readonly fiscalYearStart = new Map<string, number>();
   clock = 0;
   counters = { requests: 0 };
 
@@ -102,9 +108,30 @@ export class ErpnextStore {
   reset(): void {
     this.docs.clear();
     this.series.clear();
+    this.fiscalYearStart.clear();
     this.counters = { requests: 0 };
-    const modified = '2026-01-01 00:00:00.000000';
-    for (const company of this.state.companies.values()) seedCompany(this, company, modified);
+    for (const company of this.state.companies.values()) seedCompany(this, company, SEED_MODIFIED);
+    this.seedBudgets();
+  }
+
+  /**
+   * Fiscal years that start in `month` (4: April to March, named "2026-2027") for `companies` (default: all),
+   * and the Fiscal Year and Budget documents seeded again by them; other documents stay. reset() returns to
+   * calendar years.
+   */
+  setFiscalYearStart(month: number, companies: readonly string[] = [...this.state.companies.keys()]): void {
+    if (!Number.isInteger(month) || month < 1 || month > 12) throw new RangeError(`month ${month} is not 1 to 12`);
+    for (const company of companies) this.fiscalYearStart.set(company, month);
+    this.seedBudgets();
+  }
+
+  /** Fiscal Years, then one Budget per dimension and fiscal year (BUDGET-00000001...). */
+  seedBudgets(): void {
+    this.table('Fiscal Year').clear();
+    this.table('Budget').clear();
+    this.series.delete('BUDGET-');
+    seedFiscalYears(this, this.state);
+    for (const company of this.state.companies.values()) seedBudgets(this, company, SEED_MODIFIED);
   }
 
   snapshot(): Record<string, unknown> {
@@ -118,6 +145,8 @@ export class ErpnextStore {
     };
   }
 }
+
+const SEED_MODIFIED = '2026-01-01 00:00:00.000000';
 
 function seedCompany(store: ErpnextStore, state: CompanyState, modified: string): void {
   const company = state.company.id;
@@ -240,13 +269,101 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
       modified: a.modified,
     });
   }
-  // One Budget per cost center and account (or per project) and year, distributed by month.
+}
+
+/**
+ * Fiscal Year documents [S erpnext fiscal_year.json: year, disabled, is_short_year, year_start_date,
+ * year_end_date, companies (Fiscal Year Company)]: for each start month in use, the years that cover the
+ * calendar year before the earliest budget (or today) to the one after the latest. Calendar years are named
+ * "2026", others "2026-2027". When the companies do not all share one start month, each year lists its
+ * companies (a year listing none is every company's, as in ERPNext), and a name another month also gives is
+ * suffixed with them.
+ */
+function seedFiscalYears(store: ErpnextStore, state: SandboxState): void {
+  const companies = [...state.companies.values()];
+  const years = [state.now().getUTCFullYear()];
+  for (const company of companies) for (const line of company.budgets) years.push(Number(line.period.slice(0, 4)));
+  const first = Math.min(...years) - 1;
+  const last = Math.max(...years) + 1;
+  const groups = new Map<number, string[]>();
+  for (const company of companies) {
+    const month = store.fiscalYearStart.get(company.company.id) ?? 1;
+    groups.set(month, [...(groups.get(month) ?? []), company.company.id]);
+  }
+  const baseName = (year: number, month: number) => (month === 1 ? String(year) : `${year}-${year + 1}`);
+  for (const [month, members] of groups) {
+    const shared = groups.size === 1;
+    // A year that starts after January begins one earlier, so the whole calendar year before is covered too.
+    for (let year = month === 1 ? first : first - 1; year <= last; year += 1) {
+      const base = baseName(year, month);
+      const clash = [...groups.keys()].some((other) => other !== month && baseName(year, other) === base);
+      const name = clash ? `${base} (${members.join(', ')})` : base;
+      const endMonth = `${month === 1 ? year : year + 1}-${String(month === 1 ? 12 : month - 1).padStart(2, '0')}`;
+      store.put({
+        doctype: 'Fiscal Year',
+        name,
+        year: name,
+        disabled: 0,
+        is_short_year: 0,
+        year_start_date: `${year}-${String(month).padStart(2, '0')}-01`,
+        year_end_date: lastDay(endMonth),
+        auto_created: 0,
+        companies: shared
+          ? []
+          : members.map((company, index) => ({
+              name: `${name}-${index + 1}`,
+              doctype: 'Fiscal Year Company',
+              parent: name,
+              parenttype: 'Fiscal Year',
+              parentfield: 'companies',
+              idx: index + 1,
+              company,
+            })),
+        docstatus: 0,
+        owner: 'Administrator',
+        creation: SEED_MODIFIED,
+        modified: SEED_MODIFIED,
+      });
+    }
+  }
+}
+
+/**
+ * The fiscal year of `company` that holds `date`, as ERPNext's get_fiscal_year finds it [S erpnext
+ * accounts/utils.py get_fiscal_years]: not disabled, listing no company or this one, the latest start first.
+ */
+export function fiscalYearOf(store: ErpnextStore, company: string, date: string): Doc | undefined {
+  return [...store.table('Fiscal Year').values()]
+    .filter((fy) => !fy.disabled && appliesTo(fy, company))
+    .sort((a, b) => (String(a.year_start_date) < String(b.year_start_date) ? 1 : -1))
+    .find((fy) => String(fy.year_start_date) <= date && date <= String(fy.year_end_date));
+}
+
+function appliesTo(fy: Doc, company: string): boolean {
+  const rows = Array.isArray(fy.companies) ? (fy.companies as Array<Record<string, unknown>>) : [];
+  return rows.length === 0 || rows.some((row) => row.company === company);
+}
+
+/** From the start of a Budget's from_fiscal_year to the end of its to_fiscal_year (ERPNext's budget_start/end_date). */
+function budgetRange(store: ErpnextStore, budget: Doc): { start: string; end: string } | undefined {
+  const from = store.table('Fiscal Year').get(String(budget.from_fiscal_year));
+  const to = store.table('Fiscal Year').get(String(budget.to_fiscal_year));
+  return from && to ? { start: String(from.year_start_date), end: String(to.year_end_date) } : undefined;
+}
+
+/** One Budget per cost center and account (or per project) and fiscal year, distributed by month. */
+function seedBudgets(store: ErpnextStore, state: CompanyState, modified: string): void {
+  const company = state.company.id;
+  const abbr = ABBR[company] ?? company.slice(0, 3).toUpperCase();
+  const base = { company, modified, creation: modified, docstatus: 0, owner: 'Administrator' };
   const byKey = new Map<
     string,
     { costCenter?: string; project?: string; glAccount?: string; year: string; months: Map<string, bigint> }
   >();
   for (const line of state.budgets) {
-    const year = line.period.slice(0, 4);
+    const fiscalYear = fiscalYearOf(store, company, `${line.period}-01`);
+    if (!fiscalYear) continue;
+    const year = fiscalYear.name;
     const key = `${line.costCenter ?? ''}|${line.project ?? ''}|${line.glAccount ?? ''}|${year}`;
     const entry = byKey.get(key) ?? {
       costCenter: line.costCenter,
@@ -398,6 +515,7 @@ const KNOWN_DOCTYPES = [
   'Project',
   'Account',
   'Budget',
+  'Fiscal Year',
   'Purchase Order',
   'Journal Entry',
   'Purchase Invoice',
@@ -478,7 +596,8 @@ function list(store: ErpnextStore, doctype: string, query: URLSearchParams): San
         Object.fromEntries(
           fields.map((field) => {
             const childMatch = /^`tab[^`]+`\.`?(\w+)`?(?: as (\w+))?$/.exec(field);
-            if (childMatch) return [childMatch[2] ?? childMatch[1], child?.[childMatch[1]]];
+            // A parent without children comes once with null child fields (Frappe's left join).
+            if (childMatch) return [childMatch[2] ?? childMatch[1], child ? child[childMatch[1]] : null];
             return [field, doc[field]];
           }),
         ),
@@ -496,7 +615,11 @@ function list(store: ErpnextStore, doctype: string, query: URLSearchParams): San
   return { status: 200, body: { data: length === 0 ? rows.slice(start) : rows.slice(start, start + length) } };
 }
 
-/** With a child-table field or filter, one row per matching child; otherwise the document once. */
+/**
+ * With a child-table field or filter, one row per matching child; otherwise the document once. Frappe joins
+ * the child table with a left join [S frappe/model/db_query.py]: with a child field and no child filter, a
+ * document without children is still listed once.
+ */
 function childRowsOf(
   doc: Doc,
   filters: Filter[],
@@ -504,8 +627,9 @@ function childRowsOf(
 ): Array<Record<string, unknown> | undefined> {
   const childFilters = filters.filter((filter) => filter.length === 4) as Array<[string, string, string, unknown]>;
   if (childFilters.length === 0 && childField === undefined) return [undefined];
-  const table = doc.doctype === 'Purchase Order' ? 'items' : doc.doctype === 'Journal Entry' ? 'accounts' : 'items';
+  const table = doc.doctype === 'Journal Entry' ? 'accounts' : doc.doctype === 'Fiscal Year' ? 'companies' : 'items';
   const children = Array.isArray(doc[table]) ? (doc[table] as Record<string, unknown>[]) : [];
+  if (children.length === 0 && childFilters.length === 0) return [undefined];
   return children.filter((child) =>
     childFilters.every(([, field, operator, value]) => compare(child[field], operator, value)),
   );
@@ -1021,14 +1145,19 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   for (const [key, value] of charges) {
     const [against, dimension, account] = key.split('|');
     if (!dimension) continue;
-    const budget = [...store.table('Budget').values()].find(
-      (b) =>
+    // ERPNext: the Budget whose budget_start_date..budget_end_date (its fiscal years) holds the date [S budget.py].
+    const budget = [...store.table('Budget').values()].find((b) => {
+      const range = budgetRange(store, b);
+      return (
         b.docstatus === 1 &&
         b.company === company.company.id &&
         b.budget_against === against &&
         (against === 'Cost Center' ? b.cost_center === dimension && b.account === account : b.project === dimension) &&
-        String(b.from_fiscal_year) === date.slice(0, 4),
-    );
+        range !== undefined &&
+        range.start <= date &&
+        date <= range.end
+      );
+    });
     if (!budget) continue;
     const isPo = doc.doctype === 'Purchase Order';
     if (!(isPo ? budget.applicable_on_purchase_order : budget.applicable_on_booking_actual_expenses)) continue;
@@ -1056,9 +1185,14 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   return messages;
 }
 
-/** Submitted POs and GL entries of the budget's year up to the date, on its account and dimension. */
+/**
+ * Submitted POs and GL entries from the start of the budget's (first) fiscal year to the end of the date's month,
+ * on its account and dimension.
+ */
 function consumed(store: ErpnextStore, budget: Doc, date: string, currency: string): bigint {
-  const year = String(budget.from_fiscal_year);
+  const from = budgetRange(store, budget)?.start ?? date;
+  const to = lastDay(date.slice(0, 7));
+  const within = (day: unknown) => String(day) >= from && String(day) <= to;
   const matches = (row: Record<string, unknown>, account: unknown) =>
     budget.budget_against === 'Cost Center'
       ? row.cost_center === budget.cost_center && account === budget.account
@@ -1066,13 +1200,7 @@ function consumed(store: ErpnextStore, budget: Doc, date: string, currency: stri
   let total = 0n;
   // Orders count what is not billed yet, and not at all once Closed [S erpnext budget.py get_ordered_amount].
   for (const po of store.table('Purchase Order').values()) {
-    if (
-      po.docstatus !== 1 ||
-      po.status === 'Closed' ||
-      String(po.transaction_date).slice(0, 4) !== year ||
-      String(po.transaction_date) > lastDay(date.slice(0, 7))
-    )
-      continue;
+    if (po.docstatus !== 1 || po.status === 'Closed' || !within(po.transaction_date)) continue;
     for (const item of po.items as Record<string, unknown>[])
       if (matches(item, item.expense_account)) {
         const unbilled = amount(item.amount, currency, 'Amount') - amount(item.billed_amt ?? 0, currency, 'Billed');
@@ -1080,12 +1208,7 @@ function consumed(store: ErpnextStore, budget: Doc, date: string, currency: stri
       }
   }
   for (const gl of store.table('GL Entry').values()) {
-    if (
-      gl.is_cancelled ||
-      String(gl.posting_date).slice(0, 4) !== year ||
-      String(gl.posting_date) > lastDay(date.slice(0, 7))
-    )
-      continue;
+    if (gl.is_cancelled || !within(gl.posting_date)) continue;
     if (matches(gl, gl.account)) total += amount(gl.debit, currency, 'Debit') - amount(gl.credit, currency, 'Credit');
   }
   return total;
