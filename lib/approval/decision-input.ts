@@ -7,8 +7,12 @@ import { FinanceError } from '../errors';
 import type { SourceRef } from '../model/types';
 import { checkDecision, type ApprovalDecision, type DecisionKind } from './process';
 
-/** The document a decision is about: its source reference, or the report id the approver saw. */
-export type DecisionTarget = { subject: SourceRef } | { reportId: string };
+/**
+ * The document a decision is about: its source reference, or the report id the approver saw; with the version
+ * the approver saw when the decision names one (subject.version, or `version` next to reportId). A decision
+ * about another version than the one pending is refused (ApprovalWorkflow.decide).
+ */
+export type DecisionTarget = { subject: SourceRef } | { reportId: string; version?: number };
 
 export interface DecisionInput {
   target: DecisionTarget;
@@ -26,15 +30,16 @@ export function isDecisionMessage(msg: { topic?: unknown; payload?: unknown }): 
 }
 
 /**
- * `{ decision, approver, comment?, subject: {system, id} | reportId, decidedAt?, stage? }`. A decision
- * without `decidedAt` is taken as made at `now`; sending it lets a redelivered decision be recognised as
- * the same one.
+ * `{ decision, approver, comment?, subject: {system, id, version?} | reportId, version?, decidedAt?, stage? }`.
+ * A decision without `decidedAt` is taken as made at `now`; sending it lets a redelivered decision be
+ * recognised as the same one. Sending the version the approver saw (the pending list and the request show it)
+ * is what makes sure a decision never approves a later version of the document with other amounts.
  */
 export function parseDecision(payload: unknown, now: Date): DecisionInput {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw invalid(
       'payload',
-      'must be an object { decision, approver, subject or reportId, comment?, decidedAt? } (send JSON with Content-Type: application/json)',
+      'must be an object { decision, approver, subject or reportId, version?, comment?, decidedAt? } (send JSON with Content-Type: application/json)',
     );
   }
   const input = payload as Record<string, unknown>;
@@ -55,13 +60,34 @@ function targetOf(input: Record<string, unknown>): DecisionTarget {
     if (typeof subject !== 'object' || subject === null) {
       throw invalid('subject', 'must be the source reference { system, id } of the document decided on');
     }
-    const { system, id } = subject as Record<string, unknown>;
+    const { system, id, version } = subject as Record<string, unknown>;
     if (!isText(system)) throw invalid('subject.system', 'must name the source system, e.g. "concur"');
     if (!isText(id)) throw invalid('subject.id', "must be the document's id in the source system");
-    return { subject: { system, id } };
+    const subjectVersion = versionOf(version, 'subject.version');
+    const topVersion = versionOf(input.version, 'version');
+    if (subjectVersion !== undefined && topVersion !== undefined && subjectVersion !== topVersion) {
+      throw invalid('version', `is ${topVersion} but subject.version is ${subjectVersion}; send one of them`);
+    }
+    const known = subjectVersion ?? topVersion;
+    return { subject: { system, id, ...(known !== undefined && { version: known }) } };
   }
-  if (isText(input.reportId)) return { reportId: input.reportId };
+  if (isText(input.reportId)) {
+    const version = versionOf(input.version, 'version');
+    return { reportId: input.reportId, ...(version !== undefined && { version }) };
+  }
   throw invalid('subject', 'or reportId is needed to know which document the decision is about');
+}
+
+/** The document version the decision names (a whole number from 0, as SourceRef.version), or undefined. */
+function versionOf(value: unknown, field: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(
+      field,
+      `must be the version of the document decided on, a whole number from 0, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 function isText(value: unknown): value is string {

@@ -8,6 +8,7 @@
  *   `done:<docKey>`     -> FinishedApproval  (for `retentionMs` after the last decision)
  *   `report:<reportId>` -> docKey            (decisions may name the report id instead of the source reference)
  */
+import { createHash } from 'node:crypto';
 import type { FinanceStore } from '../reliability/store';
 import type { ExpenseReport, SourceRef } from '../model/types';
 import type { ApprovalRecord } from './process';
@@ -27,15 +28,46 @@ export interface PendingApproval {
   record: ApprovalRecord;
   /** Inbox key of the event that started the approval, when the message had an envelope. */
   eventKey?: string;
+  /**
+   * The document's content digest (contentDigestOf), kept for a document without a version only: a changed
+   * document is then told from a redelivery by it. Absent in approvals stored before it was kept.
+   */
+  digest?: string;
 }
 
 export interface FinishedApproval {
   record: ApprovalRecord;
   eventKey?: string;
   version?: number;
+  /** As PendingApproval.digest. */
+  digest?: string;
 }
 
 export type ApprovalBookStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList'>;
+
+/**
+ * A digest of what is approved in a document: the whole canonical document but `state` and `erpRef`, which say
+ * where the document is in its life, not what it asks for. Keys are sorted, so the same content always gives
+ * the same digest whatever the order its fields came in. For a source without versions (Ramp), whose changed
+ * document comes again under the same id: a different digest means a new submission, not a redelivery.
+ */
+export function contentDigestOf(report: ExpenseReport): string {
+  const content: Partial<ExpenseReport> = { ...report };
+  delete content.state;
+  delete content.erpRef;
+  return createHash('sha256').update(stableJson(content)).digest('base64url');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => stableJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
 
 /** One key per source document: system and id, with `:` and `%` escaped so no two documents share a key. */
 export function docKeyOf(sourceRef: SourceRef): string {
@@ -90,6 +122,7 @@ export class PendingApprovals {
       ...(approval.message.payload.sourceRef.version !== undefined && {
         version: approval.message.payload.sourceRef.version,
       }),
+      ...(approval.digest !== undefined && { digest: approval.digest }),
     };
     await this.store.kvPut(this.namespace, `done:${approval.docKey}`, finished, this.retentionMs);
   }

@@ -5,8 +5,10 @@
  * the emissions into messages on its outputs.
  *
  * Every change to an approval runs one at a time (a queue per workflow), so a duplicate delivery arriving
- * while the first is being stored, or a decision racing an escalation, sees the other's result. Each change
- * is stored before anything is emitted: what was emitted is always on disk.
+ * while the first is being stored, or a decision racing an escalation, sees the other's result. On a store
+ * several hosts share, each change also holds a lease on its document and reads the approval inside it
+ * (DocumentLock), so the same holds between hosts. Each change is stored before anything is emitted: what was
+ * emitted is always on disk.
  *
  * The event that started an approval stays open in the store's inbox while a person decides, and the intake
  * re-emits open events whose lease ran out. So while an approval waits, its event's inbox entry is held until
@@ -21,6 +23,7 @@ import { assertValid } from '../model/validate';
 import type { BudgetStatus, ExpenseReport, Money } from '../model/types';
 import { delegatesOf, type Delegation } from './delegation';
 import type { DecisionInput } from './decision-input';
+import { DocumentLock, isDocumentBusy } from './document-lock';
 import type { ApprovalDirectory } from './directory';
 import type { CompiledMatrix } from './matrix';
 import {
@@ -33,12 +36,21 @@ import {
   type DecisionOutcome,
 } from './process';
 import { planApproval } from './route';
-import { PendingApprovals, docKeyOf, type DocumentMessage, type PendingApproval } from './pending-approvals';
+import {
+  PendingApprovals,
+  contentDigestOf,
+  docKeyOf,
+  type DocumentMessage,
+  type PendingApproval,
+} from './pending-approvals';
 import { RequestOutbox, matches } from './request-outbox';
 import { StoreTimerRepository } from './store-timers';
 import { SlaScheduler, timerIdOf } from './timers';
 
-export type WorkflowStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish' | 'holdLease'>;
+export type WorkflowStore = Pick<
+  FinanceStore,
+  'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish' | 'holdLease' | 'claimLease' | 'sharedAcrossHosts'
+>;
 
 export interface ApprovalWorkflowOptions {
   store: WorkflowStore;
@@ -73,6 +85,12 @@ export interface ApprovalWorkflowOptions {
    * it back and the outcome is emitted again instead of being lost. False (the default): the event ends here.
    */
   writebackFollows?: boolean;
+  /**
+   * On a store several hosts share: how long a change to one document's approval waits for another host's
+   * change to it before failing (retryable), and how long its lease lasts (see DocumentLock). Defaults 5 s, 30 s.
+   */
+  documentLockWaitMs?: number;
+  documentLockTtlMs?: number;
 }
 
 /** What an approver is asked, for the notification (msg.approvalRequest). */
@@ -83,6 +101,11 @@ export interface ApprovalRequest {
   stage: number;
   dueAt?: string;
   reportId: string;
+  /**
+   * The version of the document asked about, when the source has one: the approver's app sends it back with
+   * the decision, so that a decision is refused if the document changed since.
+   */
+  version?: number;
   total: Money;
   reason: string;
   /**
@@ -131,7 +154,7 @@ export interface WorkflowDecision {
 /** One line of the pending list (admin endpoint). */
 export interface PendingSummary {
   reportId: string;
-  sourceRef: { system: string; id: string };
+  sourceRef: { system: string; id: string; version?: number };
   state: ApprovalRecord['state'];
   approver?: string;
   stage: number;
@@ -152,6 +175,7 @@ export class ApprovalWorkflow {
   readonly scheduler: SlaScheduler;
   private readonly book: PendingApprovals;
   private readonly outbox: RequestOutbox;
+  private readonly lock: DocumentLock;
   private readonly clock: () => Date;
   private queue: Promise<unknown> = Promise.resolve();
   private slaInterval?: NodeJS.Timeout;
@@ -164,6 +188,12 @@ export class ApprovalWorkflow {
       options.retentionMs ?? 30 * DAY_MS,
     );
     this.outbox = new RequestOutbox(options.store, `${options.namespace}/outbox`);
+    this.lock = new DocumentLock(options.store, {
+      namespace: options.namespace,
+      ttlMs: options.documentLockTtlMs,
+      waitMs: options.documentLockWaitMs,
+      warn: options.warn,
+    });
     this.scheduler = new SlaScheduler({
       repository: new StoreTimerRepository<ApprovalRecord>(options.store, `${options.namespace}/timers`),
       clock: this.clock,
@@ -177,91 +207,111 @@ export class ApprovalWorkflow {
     assertValid('ExpenseReport', message.payload);
     const budgetStatus = budgetStatusOf(message.budget);
     const directory = await this.options.directory();
+    const docKey = docKeyOf(message.payload.sourceRef);
+    const shared = this.options.store.sharedAcrossHosts === true;
     let outcomeToRecord: PendingApproval | undefined;
-    const result = await this.serial(async (): Promise<StartResult> => {
-      const report = message.payload;
-      const docKey = docKeyOf(report.sourceRef);
-      const eventKey = eventKeyOf(message.finance);
-      const pending = await this.book.get(docKey);
-      /** The approval of an earlier version this one replaces: decisions made on it must not count here. */
-      let replaced = pending?.record;
-      if (pending !== undefined) {
-        const order = compareVersions(report, pending.message.payload.sourceRef.version);
-        if (order < 0) throw stale(report, pending.message.payload.sourceRef.version);
-        if (order === 0) {
-          if (eventKey === undefined || eventKey === pending.eventKey) {
-            // The same event again: recovery after a crash, which may have come between the approval's save and
-            // its SLA timer's (saveWaiting). Putting the timer again is harmless and the approval cannot wait
-            // for ever without one.
-            await this.scheduler.schedule(pending.record);
-            await this.holdEvent(eventKey, pending.record);
-          } else await this.finishEvent(eventKey, 'duplicate', { pendingEvent: pending.eventKey ?? null });
-          return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
-        }
-      } else {
-        const finished = await this.book.finished(docKey);
-        replaced = finished?.record;
-        if (finished !== undefined) {
-          const order = compareVersions(report, finished.version);
-          if (order < 0) throw stale(report, finished.version);
-          const sameEvent = eventKey === undefined || finished.eventKey === undefined || eventKey === finished.eventKey;
-          if (order === 0 && sameEvent) {
-            return {
-              status: 'replayed',
-              superseded: false,
-              record: finished.record,
-              emissions: [finalEmission(message, finished.record)],
-            };
+    const result = await this.serial(() =>
+      this.lock.run(docKey, async (): Promise<StartResult> => {
+        const report = message.payload;
+        const eventKey = eventKeyOf(message.finance);
+        // Only a document without a version is told from its redelivery by its content.
+        const digest = report.sourceRef.version === undefined ? contentDigestOf(report) : undefined;
+        const pending = await this.book.get(docKey);
+        /** The approval of an earlier version this one replaces: decisions made on it must not count here. */
+        let replaced = pending?.record;
+        if (pending !== undefined) {
+          const known = pending.message.payload.sourceRef.version;
+          const order = compareVersions(report, known);
+          if (order < 0) throw stale(report, known);
+          const sameEvent = eventKey !== undefined && eventKey === pending.eventKey;
+          if (order === 0 && (sameEvent || !changedWithoutVersion(report, known, digest, pending.digest))) {
+            if (eventKey === undefined || sameEvent) {
+              // The same event again: recovery after a crash, which may have come between the approval's save and
+              // its SLA timer's (saveWaiting). Putting the timer again is harmless and the approval cannot wait
+              // for ever without one.
+              await this.scheduler.schedule(pending.record);
+              await this.holdEvent(eventKey, pending.record);
+            } else await this.finishEvent(eventKey, 'duplicate', { pendingEvent: pending.eventKey ?? null });
+            return { status: 'already-pending', superseded: false, record: pending.record, emissions: [] };
+          }
+          // A newer version, or a document without versions whose content changed: this one replaces it.
+        } else {
+          const finished = await this.book.finished(docKey);
+          replaced = finished?.record;
+          if (finished !== undefined) {
+            const order = compareVersions(report, finished.version);
+            if (order < 0) throw stale(report, finished.version);
+            const sameEvent = eventKey !== undefined && eventKey === finished.eventKey;
+            const maybeSameEvent = eventKey === undefined || finished.eventKey === undefined || sameEvent;
+            if (
+              order === 0 &&
+              maybeSameEvent &&
+              (sameEvent || !changedWithoutVersion(report, finished.version, digest, finished.digest))
+            ) {
+              return {
+                status: 'replayed',
+                superseded: false,
+                record: finished.record,
+                emissions: [finalEmission(message, finished.record)],
+              };
+            }
           }
         }
-      }
 
-      const plan = planApproval({ report, budgetStatus, directory }, this.options.matrix);
-      const correlationId = message.finance?.correlationId;
-      const record = start(plan, this.clock(), {
-        ...(typeof correlationId === 'string' && { correlationId }),
-        ...(replaced !== undefined && { replaces: replaced }),
-      });
-      const superseded = pending !== undefined;
-      const approval: PendingApproval = {
-        docKey,
-        message: documentParts(message),
-        record,
-        ...(eventKey !== undefined && { eventKey }),
-      };
-      if (record.state === 'approved') {
-        // A versioned document's outcome is kept like a decided one, so an older version that comes late is
-        // refused as stale instead of being sent for approval after this one was approved.
-        if (pending !== undefined) {
-          await this.book.finish(approval, record);
-          await this.scheduler.cancel(timerIdOf(pending.record));
-        } else if (report.sourceRef.version !== undefined) {
-          outcomeToRecord = approval;
+        const plan = planApproval({ report, budgetStatus, directory }, this.options.matrix);
+        const correlationId = message.finance?.correlationId;
+        const record = start(plan, this.clock(), {
+          ...(typeof correlationId === 'string' && { correlationId }),
+          ...(replaced !== undefined && { replaces: replaced }),
+        });
+        const superseded = pending !== undefined;
+        const approval: PendingApproval = {
+          docKey,
+          message: documentParts(message),
+          record,
+          ...(eventKey !== undefined && { eventKey }),
+          ...(digest !== undefined && { digest }),
+        };
+        if (record.state === 'approved') {
+          // A versioned document's outcome is kept like a decided one, so an older version that comes late is
+          // refused as stale instead of being sent for approval after this one was approved.
+          if (pending !== undefined) {
+            await this.book.finish(approval, record);
+            await this.scheduler.cancel(timerIdOf(pending.record));
+          } else if (report.sourceRef.version !== undefined) {
+            // On a shared store inside the document's lease, or another host could start the older version
+            // between the lease's release and this write (see below).
+            if (shared) await this.book.recordOutcome(approval, record);
+            else outcomeToRecord = approval;
+          }
+        } else {
+          await this.saveWaiting(approval);
+          if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
+            await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
+          }
+          return { status: 'pending', superseded, record, emissions: [this.request(approval, message)] };
         }
-      } else {
-        await this.saveWaiting(approval);
         if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
           await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
         }
-        return { status: 'pending', superseded, record, emissions: [this.request(approval, message)] };
-      }
-      if (pending?.eventKey !== undefined && pending.eventKey !== eventKey) {
-        await this.finishEvent(pending.eventKey, 'superseded', { by: eventKey ?? null });
-      }
-      return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
-    });
+        return { status: 'auto-approved', superseded, record, emissions: [finalEmission(message, record)] };
+      }),
+    );
     // Written after the serial section, still before the message goes on: inside it, every automatic approval
     // waited for a commit of its own (one disk sync each), which halved the pipeline's throughput; out here the
     // writes of events in flight share commits. The window it leaves (an older version handled in the
     // milliseconds before this commit is not seen as stale) is the one a crash before the commit leaves anyway.
+    // Only on a store of one host: on a shared store another host could use that window, so it is written
+    // inside the document's lease there.
     if (outcomeToRecord !== undefined) await this.book.recordOutcome(outcomeToRecord, result.record);
     return result;
   }
 
   /**
    * Applies an approver's decision. APPROVAL_NOT_FOUND when no approval of that document is known;
-   * APPROVER_NOT_ALLOWED (from the engine) when the person may not decide; a redelivered decision is a
-   * duplicate with nothing to emit.
+   * APPROVER_NOT_ALLOWED (from the engine) when the person may not decide, or when the decision names a version
+   * of the document other than the one pending (or decided); a redelivered decision is a duplicate with nothing
+   * to emit.
    */
   decide(input: DecisionInput): Promise<WorkflowDecision> {
     return this.serial(async () => {
@@ -269,34 +319,42 @@ export class ApprovalWorkflow {
         'subject' in input.target
           ? docKeyOf(input.target.subject)
           : await this.book.docKeyOfReport(input.target.reportId);
-      const pending = docKey === undefined ? undefined : await this.book.get(docKey);
-      if (pending === undefined) {
-        const finished = docKey === undefined ? undefined : await this.book.finished(docKey);
-        if (finished === undefined) throw notFound(input);
-        // A decided approval only accepts the same decision again (a duplicate); anything else is refused.
-        const result = decide(finished.record, input.decision, this.options.delegations, this.clock());
-        return { outcome: result.outcome, duplicate: true, record: result.record, emissions: [] };
-      }
-
-      const result = decide(pending.record, input.decision, this.options.delegations, this.clock());
-      if (result.duplicate) return { ...result, emissions: [] };
-      if (result.outcome === 'advanced') {
-        const advanced: PendingApproval = { ...pending, record: result.record };
-        await this.saveWaiting(advanced);
-        return { ...result, emissions: [this.request(advanced, pending.message)] };
-      }
-
-      await this.book.finish(pending, result.record);
-      await this.scheduler.cancel(timerIdOf(result.record));
-      const refused = result.outcome === 'rejected' || result.outcome === 'returned';
-      if (refused && this.options.writebackFollows !== true) {
-        await this.finishInbox(pending.message, result.record, result.outcome as 'rejected' | 'returned');
-      } else {
-        // The event moves on (to posting, or to the write-back), with an ordinary lease from now.
-        await this.holdEvent(pending.eventKey, result.record);
-      }
-      return { ...result, emissions: [finalEmission(pending.message, result.record)] };
+      if (docKey === undefined) throw notFound(input);
+      // Read (again) inside the lease: a decision or escalation on another host may have changed the approval.
+      return this.lock.run(docKey, () => this.decideLocked(docKey, input));
     });
+  }
+
+  private async decideLocked(docKey: string, input: DecisionInput): Promise<WorkflowDecision> {
+    const pending = await this.book.get(docKey);
+    if (pending === undefined) {
+      const finished = await this.book.finished(docKey);
+      if (finished === undefined) throw notFound(input);
+      checkVersion(input, finished.record, finished.version, 'decided');
+      // A decided approval only accepts the same decision again (a duplicate); anything else is refused.
+      const result = decide(finished.record, input.decision, this.options.delegations, this.clock());
+      return { outcome: result.outcome, duplicate: true, record: result.record, emissions: [] };
+    }
+
+    checkVersion(input, pending.record, pending.message.payload.sourceRef.version, 'pending');
+    const result = decide(pending.record, input.decision, this.options.delegations, this.clock());
+    if (result.duplicate) return { ...result, emissions: [] };
+    if (result.outcome === 'advanced') {
+      const advanced: PendingApproval = { ...pending, record: result.record };
+      await this.saveWaiting(advanced);
+      return { ...result, emissions: [this.request(advanced, pending.message)] };
+    }
+
+    await this.book.finish(pending, result.record);
+    await this.scheduler.cancel(timerIdOf(result.record));
+    const refused = result.outcome === 'rejected' || result.outcome === 'returned';
+    if (refused && this.options.writebackFollows !== true) {
+      await this.finishInbox(pending.message, result.record, result.outcome as 'rejected' | 'returned');
+    } else {
+      // The event moves on (to posting, or to the write-back), with an ordinary lease from now.
+      await this.holdEvent(pending.eventKey, result.record);
+    }
+    return { ...result, emissions: [finalEmission(pending.message, result.record)] };
   }
 
   /** Overdue approvals claimed by one SLA tick, escalated; one list of emissions per escalated approval. */
@@ -312,7 +370,17 @@ export class ApprovalWorkflow {
     }
     const escalated: Emission[][] = [];
     for (const record of due) {
-      const emissions = await this.serial(() => this.escalateOne(record, directory));
+      const docKey = docKeyOf(record.sourceRef);
+      let emissions: Emission[];
+      try {
+        emissions = await this.serial(() => this.lock.run(docKey, () => this.escalateOne(record, directory)));
+      } catch (error) {
+        // Another host is changing this approval: its timer fires again once its claim runs out (leaseMs), and
+        // the other overdue approvals of this check go on.
+        if (!isDocumentBusy(error)) throw error;
+        this.options.warn?.(`SLA escalation postponed: ${(error as Error).message}`);
+        continue;
+      }
       if (emissions.length > 0) escalated.push(emissions);
     }
     return escalated;
@@ -368,7 +436,8 @@ export class ApprovalWorkflow {
       .map((emission) => emission.message.approval);
     for (const record of sent) {
       try {
-        await this.serial(() => this.outbox.sent(docKeyOf(record.sourceRef), record));
+        const docKey = docKeyOf(record.sourceRef);
+        await this.serial(() => this.lock.run(docKey, () => this.outbox.sent(docKey, record)));
       } catch (error) {
         this.options.warn?.(
           `A sent approval request could not be marked as sent, so it will be sent again: ${(error as Error).message}`,
@@ -382,7 +451,13 @@ export class ApprovalWorkflow {
       const dueAt = currentEntry(record)?.dueAt;
       return {
         reportId: message.payload.reportId,
-        sourceRef: { system: record.sourceRef.system, id: record.sourceRef.id },
+        // The version too, when the source has one: an approver's app sends it with the decision, which is then
+        // refused if the document changed meanwhile, instead of approving what the approver did not see.
+        sourceRef: {
+          system: record.sourceRef.system,
+          id: record.sourceRef.id,
+          ...(record.sourceRef.version !== undefined && { version: record.sourceRef.version }),
+        },
         state: record.state,
         ...(record.approver !== undefined && { approver: record.approver }),
         stage: record.stage,
@@ -398,7 +473,8 @@ export class ApprovalWorkflow {
     timerRecord: ApprovalRecord,
     directory: ApprovalDirectory | undefined,
   ): Promise<Emission[]> {
-    // The stored approval is the truth; the timer's copy may be older (decided or advanced since it was set).
+    // The stored approval is the truth; the timer's copy may be older (decided or advanced since it was set,
+    // here or, on a shared store, on another host: this runs in the document's lease).
     const pending = await this.book.get(docKeyOf(timerRecord.sourceRef));
     if (pending === undefined) {
       await this.scheduler.cancel(timerIdOf(timerRecord));
@@ -430,15 +506,21 @@ export class ApprovalWorkflow {
     const writtenBy = this.clock().getTime() - (this.options.resendAfterMs ?? DEFAULT_RESEND_AFTER_MS);
     const emissions: Emission[] = [];
     for (const unsent of await this.outbox.olderThan(writtenBy, RESEND_BATCH)) {
-      const emission = await this.serial(async () => {
-        const pending = await this.book.get(unsent.docKey);
-        if (pending === undefined || !matches(unsent, pending.record)) {
-          await this.outbox.remove(unsent.docKey);
-          return undefined;
-        }
-        const request = this.request(pending, structuredClone(pending.message), unsent.reason);
-        request.message.approvalRequest!.resent = true;
-        return request;
+      const emission = await this.serial(() =>
+        this.lock.run(unsent.docKey, async () => {
+          const pending = await this.book.get(unsent.docKey);
+          if (pending === undefined || !matches(unsent, pending.record)) {
+            await this.outbox.remove(unsent.docKey);
+            return undefined;
+          }
+          const request = this.request(pending, structuredClone(pending.message), unsent.reason);
+          request.message.approvalRequest!.resent = true;
+          return request;
+        }),
+      ).catch((error: unknown) => {
+        // Another host is changing this approval: the next SLA check looks at the request again.
+        if (!isDocumentBusy(error)) throw error;
+        return undefined;
       });
       if (emission !== undefined) emissions.push(emission);
     }
@@ -474,6 +556,7 @@ export class ApprovalWorkflow {
       stage: entry.stage,
       ...(entry.dueAt !== undefined && { dueAt: entry.dueAt }),
       reportId: report.reportId,
+      ...(report.sourceRef.version !== undefined && { version: report.sourceRef.version }),
       total: report.total,
       reason: reason ?? entry.reason,
     };
@@ -595,5 +678,62 @@ function notFound(input: DecisionInput): FinanceError {
     `No approval of ${what} is pending or recently decided at this node; check the document id, ` +
       'and that the document reached this finance-approval node before the decision.',
     { details: { target: input.target, decidedBy: input.decision.approver } },
+  );
+}
+
+/**
+ * A document without versions whose content differs from the one known: a changed document, not a redelivery.
+ * False when the known approval was stored without a digest (before digests were kept): treated as before.
+ */
+function changedWithoutVersion(
+  report: ExpenseReport,
+  knownVersion: number | undefined,
+  digest: string | undefined,
+  knownDigest: string | undefined,
+): boolean {
+  return (
+    report.sourceRef.version === undefined &&
+    knownVersion === undefined &&
+    digest !== undefined &&
+    knownDigest !== undefined &&
+    digest !== knownDigest
+  );
+}
+
+/**
+ * Refuses a decision that names a version of the document other than the approval's (pending or decided): the
+ * approver decided on what they saw, and the document changed since (or has not reached this node yet).
+ * A decision without a version, or about a document without versions, is left to the timing checks.
+ */
+function checkVersion(
+  input: DecisionInput,
+  record: ApprovalRecord,
+  known: number | undefined,
+  state: 'pending' | 'decided',
+): void {
+  const version = 'subject' in input.target ? input.target.subject.version : input.target.version;
+  if (version === undefined || known === undefined || version === known) return;
+  const entry = currentEntry(record);
+  const who = entry?.approver ?? input.decision.approver;
+  const what = `${record.sourceRef.system}/${record.sourceRef.id}`;
+  throw new FinanceError(
+    'APPROVER_NOT_ALLOWED',
+    state === 'pending'
+      ? `Decision "${input.decision.decision}" by ${input.decision.approver} on ${what} was refused: it is about ` +
+          `version ${version}, but version ${known} is the one pending; ${who} must decide again on version ${known}.`
+      : `Decision "${input.decision.decision}" by ${input.decision.approver} on ${what} was refused: it is about ` +
+          `version ${version}, but version ${known} is the one this node approved or refused (${record.state}); ` +
+          'a decision on another version needs that version to be submitted.',
+    {
+      details: {
+        sourceRef: record.sourceRef,
+        decidedBy: input.decision.approver,
+        state: record.state,
+        stage: record.stage,
+        expectedApprover: entry?.approver,
+        decisionVersion: version,
+        [state === 'pending' ? 'pendingVersion' : 'decidedVersion']: known,
+      },
+    },
   );
 }

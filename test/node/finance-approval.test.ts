@@ -261,6 +261,7 @@ describe('finance-approval node', () => {
       stage: 1,
       dueAt: new Date(now + 24 * HOUR).toISOString(),
       reportId: 'R-1',
+      version: 1,
       total: { amount: '300.00', currency: 'EUR' },
       reason: 'manager of E1011',
     });
@@ -353,6 +354,29 @@ describe('finance-approval node', () => {
     expect(record.outputs()).toBe(1);
     // Status text stays under 20 characters (nodes/shared/node-input.ts shortens the code).
     expect(lastStatus(node)).toEqual({ fill: 'red', shape: 'ring', text: 'APPROVER_NOT_ALLOW…' });
+  });
+
+  it('refuses through Catch a decision about an earlier version than the pending one, and takes it on the pending one', async () => {
+    const { node, record } = await deploy();
+    const first = record.next('request');
+    node.receive(documentMsg('R-V', '300.00'));
+    expect((await first).approvalRequest).toMatchObject({ reportId: 'R-V', version: 1 });
+    const second = record.next('request');
+    node.receive(
+      documentMsg('R-V', '900.00', { sourceRef: { system: 'expenses', id: 'R-V', version: 2 } }, 'evt-R-V-2'),
+    );
+    expect((await second).approvalRequest).toMatchObject({ reportId: 'R-V', version: 2 });
+
+    const stale = decisionMsg('R-V', 'approve', 'E1013', { version: 1 });
+    node.receive(stale);
+    const error = (await record.caught(stale)).error;
+    expect(error.code).toBe('APPROVER_NOT_ALLOWED');
+    expect(error.message).toContain('version 2 is the one pending; E1013 must decide again on version 2');
+    expect(record.outputs()).toBe(2);
+
+    const approved = record.next('approved');
+    node.receive(decisionMsg('R-V', 'approve', 'E1013', { version: 2 }));
+    expect((await approved).payload.total).toEqual({ amount: '900.00', currency: 'EUR' });
   });
 
   it('says APPROVAL_NOT_FOUND for an unknown document and SCHEMA_INVALID for a bad message', async () => {
@@ -555,7 +579,7 @@ describe('finance-approval node', () => {
       items: [
         {
           reportId: 'R-7',
-          sourceRef: { system: 'expenses', id: 'R-7' },
+          sourceRef: { system: 'expenses', id: 'R-7', version: 1 },
           state: 'pending_approval',
           approver: 'E1013',
           stage: 1,

@@ -27,7 +27,7 @@ describe('parseDecision', () => {
         NOW,
       ),
     ).toEqual({
-      target: { subject: { system: 'concur', id: 'RPT-1' } },
+      target: { subject: { system: 'concur', id: 'RPT-1', version: 2 } },
       decision: { decision: 'reject', approver: 'E200', comment: 'No receipts', decidedAt: '2025-03-12T09:30:00Z' },
     });
   });
@@ -36,6 +36,21 @@ describe('parseDecision', () => {
     expect(parseDecision({ reportId: 'RPT-9', decision: 'approve', approver: 'E300', stage: 2 }, NOW)).toEqual({
       target: { reportId: 'RPT-9' },
       decision: { decision: 'approve', approver: 'E300', decidedAt: NOW.toISOString(), stage: 2 },
+    });
+  });
+
+  it('keeps the version the approver saw, next to a report id or in the subject', () => {
+    expect(parseDecision({ reportId: 'RPT-9', version: 3, decision: 'approve', approver: 'E300' }, NOW).target).toEqual(
+      { reportId: 'RPT-9', version: 3 },
+    );
+    expect(
+      parseDecision(
+        { subject: { system: 'concur', id: 'RPT-1' }, version: 0, decision: 'approve', approver: 'E3' },
+        NOW,
+      ).target,
+    ).toEqual({ subject: { system: 'concur', id: 'RPT-1', version: 0 } });
+    expect(parseDecision({ reportId: 'RPT-9', decision: 'approve', approver: 'E300' }, NOW).target).toEqual({
+      reportId: 'RPT-9',
     });
   });
 
@@ -54,6 +69,18 @@ describe('parseDecision', () => {
     ['a subject without id', { subject: { system: 'concur' }, decision: 'approve', approver: 'E1' }, 'subject.id'],
     ['a subject without system', { subject: { id: 'R' }, decision: 'approve', approver: 'E1' }, 'subject.system'],
     ['a text subject', { subject: 'R', decision: 'approve', approver: 'E1' }, 'subject'],
+    ['a text version', { reportId: 'R', version: '2', decision: 'approve', approver: 'E1' }, 'version'],
+    ['a negative version', { reportId: 'R', version: -1, decision: 'approve', approver: 'E1' }, 'version'],
+    [
+      'a fractional subject version',
+      { subject: { system: 'concur', id: 'R', version: 1.5 }, decision: 'approve', approver: 'E1' },
+      'subject.version',
+    ],
+    [
+      'two different versions',
+      { subject: { system: 'concur', id: 'R', version: 1 }, version: 2, decision: 'approve', approver: 'E1' },
+      'version',
+    ],
   ])('refuses %s with SCHEMA_INVALID naming the field', (_what, payload, field) => {
     expect(() => parseDecision(payload, NOW)).toThrow(
       expect.objectContaining({ code: 'SCHEMA_INVALID', details: { field } }),

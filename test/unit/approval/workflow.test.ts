@@ -85,6 +85,7 @@ describe('ApprovalWorkflow', () => {
         stage: 1,
         dueAt: new Date(T0 + 24 * HOUR).toISOString(),
         reportId: 'RPT-1',
+        version: 1,
         total: { amount: '500.00', currency: 'EUR' },
         reason: 'manager of E100',
       },
@@ -94,7 +95,7 @@ describe('ApprovalWorkflow', () => {
     expect(await workflow().pending(10)).toEqual([
       {
         reportId: 'RPT-1',
-        sourceRef: { system: 'concur', id: 'RPT-1' },
+        sourceRef: { system: 'concur', id: 'RPT-1', version: 1 },
         state: 'pending_approval',
         approver: 'E200',
         stage: 1,
@@ -339,6 +340,61 @@ describe('ApprovalWorkflow', () => {
     expect((await flow.pending(10))[0]).toMatchObject({ stage: 1, approver: 'E200' });
     // A decision made after version 2 arrived counts.
     expect(await flow.decide(decision('E200', 'approve', 'RPT-1', 120))).toMatchObject({ outcome: 'advanced' });
+  });
+
+  it('refuses a decision naming another version than the pending one, and says which one to decide on', async () => {
+    const flow = workflow();
+    await flow.start(document({ version: 1, amount: '500.00' }));
+    // Two hours later the submitter raises the amount; the edit keeps the report's submittedAt.
+    now = T0 + 2 * HOUR;
+    await flow.start(document({ version: 2, amount: '950.00', eventId: 'evt-2' }));
+
+    // The approver's app still shows version 1; the approval, made after version 2 arrived, says so.
+    now = T0 + 2 * HOUR + 60_000;
+    const made = { decision: 'approve' as const, approver: 'E200', decidedAt: new Date(now).toISOString() };
+    const onVersion1 = { target: { subject: { system: 'concur', id: 'RPT-1', version: 1 } }, decision: made };
+    await expect(flow.decide(onVersion1)).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+      message: expect.stringContaining(
+        'it is about version 1, but version 2 is the one pending; E200 must decide again on version 2',
+      ),
+      details: { decisionVersion: 1, pendingVersion: 2, expectedApprover: 'E200' },
+    });
+    await expect(flow.decide({ target: { reportId: 'RPT-1', version: 1 }, decision: made })).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+    });
+    // Nor may a decision about a version that has not arrived yet count for this one.
+    await expect(flow.decide({ target: { reportId: 'RPT-1', version: 3 }, decision: made })).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+    });
+    const [listed] = await flow.pending(10);
+    expect(listed).toMatchObject({ sourceRef: { version: 2 }, total: { amount: '950.00' }, stage: 1 });
+
+    // On the version the list shows, it counts.
+    const approved = await flow.decide({ target: { reportId: 'RPT-1', version: 2 }, decision: made });
+    expect(approved.outcome).toBe('approved');
+    expect(approved.emissions[0].message.payload.total.amount).toBe('950.00');
+    // Once decided, the decision about version 1 is still refused (not answered as a duplicate), and the
+    // decision on version 2 delivered again is a duplicate.
+    await expect(flow.decide(onVersion1)).rejects.toMatchObject({
+      code: 'APPROVER_NOT_ALLOWED',
+      details: { decisionVersion: 1, decidedVersion: 2 },
+    });
+    expect(
+      await flow.decide({ target: { subject: { system: 'concur', id: 'RPT-1', version: 2 } }, decision: made }),
+    ).toMatchObject({ outcome: 'approved', duplicate: true, emissions: [] });
+  });
+
+  it('still takes a decision without a version, checked by its time as before', async () => {
+    const flow = workflow();
+    await flow.start(document({ version: 1, amount: '500.00' }));
+    now = T0 + 2 * HOUR;
+    await flow.start(document({ version: 2, amount: '950.00', eventId: 'evt-2' }));
+    const approved = await flow.decide({
+      target: { reportId: 'RPT-1' },
+      decision: { decision: 'approve', approver: 'E200', decidedAt: new Date(now + 60_000).toISOString() },
+    });
+    expect(approved).toMatchObject({ outcome: 'approved', record: { sourceRef: { version: 2 } } });
   });
 
   it('refuses an older version that comes after a newer one was approved automatically', async () => {
@@ -689,6 +745,76 @@ describe('ApprovalWorkflow', () => {
         outcome: { status: 'superseded', detail: { by: eventKey('evt-3') } },
       });
       expect(await store.get(eventKey('evt-3'))).toMatchObject({ state: 'open' });
+    });
+
+    /** A document from a source without versions (Ramp), with its keys in the given order. */
+    function unversioned(amount: string, eventId?: string, reversed = false): DocumentMessage {
+      const base = report({ amount });
+      const payload = { ...base, sourceRef: { system: 'ramp', id: 'RPT-1' } };
+      return {
+        payload: reversed ? (Object.fromEntries(Object.entries(payload).reverse()) as typeof payload) : payload,
+        ...(eventId !== undefined && { finance: { source: SOURCE, id: eventId, correlationId: `corr-${eventId}` } }),
+        budget: { status: 'within' },
+      };
+    }
+
+    const approve = (minutes: number) => {
+      now = Math.max(now, T0 + minutes * 60_000);
+      return {
+        target: { reportId: 'RPT-1' },
+        decision: { decision: 'approve' as const, approver: 'E200', decidedAt: new Date(now).toISOString() },
+      };
+    };
+
+    it('replaces the approval of a document without versions that comes again changed; the same content is a duplicate', async () => {
+      await accepted();
+      await accepted('evt-2');
+      await accepted('evt-3');
+      const flow = workflow();
+      expect((await flow.start(unversioned('500.00', 'evt-1'))).status).toBe('pending');
+
+      // The same content in another event (its fields in another order): a redelivery, finished as a duplicate.
+      expect((await flow.start(unversioned('500.00', 'evt-2', true))).status).toBe('already-pending');
+      expect(await store.get(eventKey('evt-2'))).toMatchObject({ state: 'final', outcome: { status: 'duplicate' } });
+
+      // Changed: a new submission, which replaces the pending approval; the old event is superseded.
+      now = T0 + HOUR;
+      const changed = await flow.start(unversioned('950.00', 'evt-3'));
+      expect(changed).toMatchObject({ status: 'pending', superseded: true });
+      expect(ports(changed.emissions)).toEqual(['request']);
+      expect(await store.get(eventKey())).toMatchObject({
+        state: 'final',
+        outcome: { status: 'superseded', detail: { by: eventKey('evt-3') } },
+      });
+      expect(await store.get(eventKey('evt-3'))).toMatchObject({ state: 'open' });
+      const approved = await flow.decide(approve(120));
+      expect(approved.outcome).toBe('approved');
+      expect(approved.emissions[0].message.payload.total.amount).toBe('950.00');
+    });
+
+    it('starts over for a changed document without versions or envelope after its approval was decided', async () => {
+      const flow = workflow();
+      await flow.start(unversioned('500.00'));
+      await flow.decide(approve(60));
+      // The same content again is the decided approval's redelivery; changed content is a new submission.
+      expect(await flow.start(unversioned('500.00'))).toMatchObject({ status: 'replayed' });
+      now = T0 + 2 * HOUR;
+      const changed = await flow.start(unversioned('950.00'));
+      expect(changed).toMatchObject({ status: 'pending', record: { state: 'pending_approval' } });
+      expect((await flow.pending(10))[0]).toMatchObject({ total: { amount: '950.00' } });
+    });
+
+    it('treats an approval stored without a content digest (by an earlier release) as before', async () => {
+      await accepted();
+      await accepted('evt-2');
+      const flow = workflow();
+      await flow.start(unversioned('500.00', 'evt-1'));
+      const key = 'doc:ramp:RPT-1';
+      const stored = (await store.kvGet('finance-approval/n1/approvals', key)) as Record<string, unknown>;
+      expect(stored.digest).toEqual(expect.any(String));
+      delete stored.digest;
+      await store.kvPut('finance-approval/n1/approvals', key, stored);
+      expect((await flow.start(unversioned('950.00', 'evt-2'))).status).toBe('already-pending');
     });
 
     it('warns and carries on when the entry cannot be held', async () => {
