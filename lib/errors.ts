@@ -31,6 +31,11 @@ export const ERROR_CODES = [
   'NOT_APPROVED',
   /** An event whose source and id were already used for a different event (the intake answers 409). */
   'EVENT_ID_REUSED',
+  /**
+   * An earlier attempt at an ERP write ended without an answer, and the ERP cannot be asked whether it went
+   * through (a Business Central purchase order without the reference API page): a person checks the ERP.
+   */
+  'ERP_OUTCOME_UNKNOWN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

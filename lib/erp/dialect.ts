@@ -154,6 +154,14 @@ export interface ErpDialect {
   checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability>;
   /** Creates the PO, or updates it when it exists (by erpRef.documentId or external reference). */
   upsertPurchaseOrder(po: PurchaseOrder, ctx: CallContext): Promise<PurchaseOrderRef>;
+  /**
+   * False when the ERP cannot find a purchase order by its external reference (Business Central without its
+   * reference API page): a create whose outcome is unknown is then never sent again (purchasing/unsettled-create).
+   * Absent means true.
+   */
+  readonly findsPurchaseOrdersByReference?: boolean;
+  /** A purchase order by the number the ERP gave it, for a person's check after ERP_OUTCOME_UNKNOWN. */
+  findPurchaseOrderByNumber?(number: string, ctx: CallContext): Promise<FoundDocument | null>;
   /** Cancels the PO; cancelling a cancelled PO succeeds with its reference. */
   cancelPurchaseOrder(key: PurchaseOrderKey, ctx: CallContext): Promise<ErpRef>;
   /** Posts once: a posting that exists under the same external reference is returned, not posted again. */

@@ -64,4 +64,11 @@ export {
   type PurchaseOrderDialogSettings,
   type PurchaseOrderSettings,
 } from './settings';
+export {
+  PURCHASE_ORDER_CHECKED_TOPIC,
+  UNSETTLED_CREATES_NAMESPACE,
+  UnsettledCreates,
+  recordPurchaseOrderCheck,
+  type UnsettledCreate,
+} from './unsettled-create';
 export { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';

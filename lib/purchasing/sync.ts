@@ -11,9 +11,11 @@
  *    rules and the ERP's master data) -> refused with the list. A PO not yet applied here is created through
  *    the ledger (LedgerWriter, operation `create-po`, once per version) with the dialect's upsert, which
  *    looks the PO up by external reference itself: when an earlier attempt or version created it, it is
- *    brought to this version instead of created again. A PO that exists gets what changed since the last
- *    applied version, with If-Match (update.ts): the changed header fields and the version's lines; nothing
- *    changed -> nothing is written.
+ *    brought to this version instead of created again. Where the ERP cannot look a PO up by reference (Business
+ *    Central without its reference API page), a create whose outcome is unknown is never sent again, for this
+ *    version or a later one: ERP_OUTCOME_UNKNOWN for a person (unsettled-create.ts). A PO that exists gets
+ *    what changed since the last applied version, with If-Match (update.ts): the changed header fields and
+ *    the version's lines; nothing changed -> nothing is written.
  * 5. Record the applied version, so later versions are diffed against it and older ones are stale.
  *
  * A write the ERP refuses for budget (its availability control at creation, see budget-refusal.ts) is the
@@ -23,10 +25,16 @@
  * Refusals are business outcomes, returned; technical failures (the ERP unreachable, 5xx, a store error)
  * are thrown as FinanceError for the retry policy.
  */
-import type { ErpDialect, PurchaseOrderRef } from '../erp/dialect';
+import type { CallContext, ErpDialect, PurchaseOrderRef } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
 import type { BudgetCheckResult, ErpRef, PurchaseOrder } from '../model/types';
-import { idempotencyKeyFor, isRefusal, type LedgerWriter } from '../posting/idempotent-write';
+import {
+  idempotencyKeyFor,
+  isRefusal,
+  provesNothingWritten,
+  type IdempotentWriteResult,
+  type LedgerWriter,
+} from '../posting/idempotent-write';
 import { ledgerKey, type LedgerKeyParts } from '../reliability/store';
 import { budgetRefusalResult, budgetWarningResult, isBudgetRefusal } from './budget-refusal';
 import { diffPurchaseOrder, summarise, type ChangeSummary } from './diff';
@@ -42,6 +50,14 @@ import {
 } from './document';
 import type { KeyedQueue } from './keyed-queue';
 import type { MasterDataSource } from './master-data';
+import {
+  createRunning,
+  findsPurchaseOrdersByReference,
+  outcomeUnknown,
+  PURCHASE_ORDER_CHECKED_TOPIC,
+  type SentPurchaseOrder,
+  type UnsettledCreate,
+} from './unsettled-create';
 import { updatePurchaseOrder, type UpdateOutcome } from './update';
 import { documentCheck, masterDataFailures, type ValidationFailure } from './validate';
 import { versionVerdict, type AppliedVersion, type PurchaseOrderAction, type VersionBook } from './versions';
@@ -169,19 +185,52 @@ async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promi
 
 async function create(deps: SyncDependencies, event: PurchaseEvent, po: PurchaseOrder): Promise<SyncResult> {
   let budgetWarnings: PurchaseOrderRef['budgetWarnings'];
-  const result = await deps.writer.write<StoredCreate>({
-    key: ledgerParts(event, CREATE_OPERATION),
-    correlationId: event.correlationId,
-    // No ledger lookup: a PO found by reference may hold an earlier version (the create of version 1 went
-    // through unanswered, then version 2 came), so finding it does not mean this version is applied. The
-    // upsert finds it all the same and changes it to this version, or leaves it if it holds it already.
-    write: async (ctx) => {
-      const written = await deps.dialect.upsertPurchaseOrder(po, ctx);
-      budgetWarnings = written.budgetWarnings;
-      return storedCreate(written);
-    },
-  });
-  if (result.outcome === 'refused') return refusal(result.error, po, event);
+  const parts = ledgerParts(event, CREATE_OPERATION);
+  const key = ledgerKey(parts);
+  // An ERP that cannot find a PO by reference: a create whose outcome is unknown is never repeated (see
+  // unsettled-create.ts). `noted` holds the note this attempt left: what it writes to (undefined: a create).
+  const guarded = !findsPurchaseOrdersByReference(deps.dialect);
+  let noted: { documentId?: string } | undefined;
+  let result: IdempotentWriteResult<StoredCreate>;
+  try {
+    result = await deps.writer.write<StoredCreate>({
+      key: parts,
+      correlationId: event.correlationId,
+      // No ledger lookup: a PO found by reference may hold an earlier version (the create of version 1 went
+      // through unanswered, then version 2 came), so finding it does not mean this version is applied. The
+      // upsert finds it all the same and changes it to this version, or leaves it if it holds it already.
+      write: async (ctx) => {
+        let target = po;
+        if (guarded) {
+          const documentId = await earlierCreate(deps, event, po, key, ctx);
+          if (documentId !== undefined) target = { ...po, erpRef: poRef(deps.dialect, documentId) };
+          await deps.versions.unsettled.put(event.externalReference, {
+            ledgerKey: key,
+            ...versionOfEvent(event),
+            since: new Date().toISOString(),
+            ...(documentId === undefined ? {} : { documentId }),
+            sent: sentOf(event, po),
+          });
+          noted = documentId === undefined ? {} : { documentId };
+        }
+        const written = await deps.dialect.upsertPurchaseOrder(target, ctx);
+        budgetWarnings = written.budgetWarnings;
+        return storedCreate(written);
+      },
+    });
+  } catch (error) {
+    // The ERP's answer proves the create wrote nothing: no PO to look for.
+    if (noted !== undefined && noted.documentId === undefined && provesNothingWritten(error)) {
+      await deps.versions.unsettled.clear(event.externalReference, key);
+    }
+    throw error;
+  }
+  if (result.outcome === 'refused') {
+    if (noted !== undefined && noted.documentId === undefined) {
+      await deps.versions.unsettled.clear(event.externalReference, key);
+    }
+    return refusal(result.error, po, event);
+  }
   const { action, ...erpRef } = result.ref;
   const content = contentOf(po);
   await deps.versions.record(event.externalReference, {
@@ -194,11 +243,111 @@ async function create(deps: SyncDependencies, event: PurchaseEvent, po: Purchase
     action,
     appliedAt: event.now.toISOString(),
   });
+  // Only now that the version record holds the PO: before, a crash would leave a later version to create again.
+  if (guarded) await deps.versions.unsettled.clear(event.externalReference, key);
   const httpStatus =
     result.outcome === 'duplicate' ? undefined : result.outcome === 'written' && action === 'created' ? 201 : 200;
   const done = synced(erpRef, httpStatus, event, { action, replay: result.outcome === 'duplicate' });
   if (done.outcome !== 'synced' || !budgetWarnings?.length) return done;
   return { ...done, budget: budgetWarningResult(budgetWarnings, po, event.now) };
+}
+
+/**
+ * For an ERP that cannot find a PO by reference, before a create writes: what an earlier attempt of this
+ * document left (unsettled-create.ts). Undefined: create. A document id: change that PO (a person linked it,
+ * or the ledger knows the earlier create). Throws ERP_OUTCOME_UNKNOWN when an earlier create may have written
+ * and nobody checked the ERP since, and a retryable ERP_CONFLICT while that attempt is still running.
+ */
+async function earlierCreate(
+  deps: SyncDependencies,
+  event: PurchaseEvent,
+  po: PurchaseOrder,
+  key: string,
+  ctx: CallContext,
+): Promise<string | undefined> {
+  const note = await deps.versions.unsettled.get(event.externalReference);
+  if (note === undefined) return undefined;
+  if (note.documentId !== undefined) return note.documentId;
+  if (note.checked !== undefined) {
+    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, po, ctx);
+  }
+  // The attempt of the same key is over: the ledger took its marker over before calling this write.
+  if (note.ledgerKey !== key) {
+    const attempt = await deps.versions.unsettled.attemptOf(note);
+    if (attempt.state === 'done' && typeof attempt.ref.documentId === 'string') return attempt.ref.documentId;
+    if (attempt.state === 'running') throw createRunning(event.externalReference, note);
+  }
+  throw outcomeUnknown(erpLabel(deps.dialect), note);
+}
+
+/**
+ * The cancel's counterpart of earlierCreate: the PO an earlier create wrote to or a person found, undefined when
+ * a person found none; ERP_OUTCOME_UNKNOWN when nobody knows.
+ */
+async function earlierCreateToCancel(
+  deps: SyncDependencies,
+  event: PurchaseEvent,
+  note: UnsettledCreate,
+  ctx: CallContext,
+): Promise<string | undefined> {
+  if (note.documentId !== undefined) return note.documentId;
+  if (note.checked !== undefined) {
+    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, note.sent, ctx);
+  }
+  const attempt = await deps.versions.unsettled.attemptOf(note);
+  if (attempt.state === 'done' && typeof attempt.ref.documentId === 'string') return attempt.ref.documentId;
+  if (attempt.state === 'running') throw createRunning(event.externalReference, note);
+  throw outcomeUnknown(erpLabel(deps.dialect), note, 'cancel');
+}
+
+/** The PO a person found in the ERP by its number: its id, once it is certain to be this document's. */
+async function linkedPurchaseOrder(
+  deps: SyncDependencies,
+  number: string,
+  po: Pick<PurchaseOrder, 'supplierId' | 'externalReference'>,
+  ctx: CallContext,
+): Promise<string> {
+  const dialect = deps.dialect;
+  const label = erpLabel(dialect);
+  const found = dialect.findPurchaseOrderByNumber ? await dialect.findPurchaseOrderByNumber(number, ctx) : null;
+  const again = `send the "${PURCHASE_ORDER_CHECKED_TOPIC}" message again with the right number (or null when there is none) and replay the dead letter.`;
+  if (found === null) {
+    throw new FinanceError(
+      'ERP_NOT_FOUND',
+      `${label} has no purchase order number "${number}", which was given as the one created for "${po.externalReference}"; nothing was written. Check the number, ${again}`,
+      { details: { externalReference: po.externalReference, number, sent: false } },
+    );
+  }
+  const held = await deps.dialect.getPurchaseOrder(found.documentId, ctx);
+  if (held.supplierId !== po.supplierId) {
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase order ${number} in ${label} is for vendor ${held.supplierId}, but "${po.externalReference}" is for vendor ${po.supplierId}, so it is not the one an earlier attempt created; nothing was written. Check the number, ${again}`,
+      { details: { externalReference: po.externalReference, number, vendor: held.supplierId, sent: false } },
+    );
+  }
+  return found.documentId;
+}
+
+function poRef(dialect: ErpDialect, documentId: string): ErpRef {
+  return { system: dialect.name, dialect: dialect.name, documentType: 'purchaseOrder', documentId };
+}
+
+function sentOf(event: PurchaseEvent, po: PurchaseOrder): SentPurchaseOrder {
+  return {
+    externalReference: event.externalReference,
+    source: `${event.document.docType} ${event.document.sourceRef.id}`,
+    supplierId: po.supplierId,
+    orderDate: po.orderDate,
+    total: po.total,
+    lineDescriptions: po.lines.map((line) => line.description),
+  };
+}
+
+const ERP_LABELS: Readonly<Record<string, string>> = { 'business-central': 'Business Central' };
+
+function erpLabel(dialect: ErpDialect): string {
+  return ERP_LABELS[dialect.name] ?? `the ERP (${dialect.name})`;
 }
 
 async function update(
@@ -262,7 +411,7 @@ async function cancel(
     return alreadyCancelled(event, record.erpRef, `by ${by}`);
   }
   const ctx = { correlationId: event.correlationId };
-  const cancelled = (erpRef?: ErpRef): Promise<void> =>
+  const recordCancelled = (erpRef?: ErpRef): Promise<void> =>
     deps.versions.record(event.externalReference, {
       ...versionOfEvent(event),
       ...(erpRef === undefined ? {} : { erpRef }),
@@ -271,9 +420,21 @@ async function cancel(
       action: 'cancelled',
       appliedAt: event.now.toISOString(),
     });
+  // An ERP that cannot find a PO by reference: what an earlier create of this document left (unsettled-create.ts).
+  const note =
+    record?.erpRef === undefined && !findsPurchaseOrdersByReference(deps.dialect)
+      ? await deps.versions.unsettled.get(event.externalReference)
+      : undefined;
+  const cancelled = async (erpRef?: ErpRef): Promise<void> => {
+    await recordCancelled(erpRef);
+    if (note !== undefined) await deps.versions.unsettled.clear(event.externalReference, note.ledgerKey);
+  };
+  // Outside the try: its ERP_NOT_FOUND is about the number a person gave, not about the reference.
+  const earlier = note === undefined ? undefined : await earlierCreateToCancel(deps, event, note, ctx);
   try {
     const documentId =
       record?.erpRef?.documentId ??
+      earlier ??
       (await deps.dialect.findByReference('purchaseOrder', event.externalReference, ctx))?.documentId;
     if (documentId === undefined) {
       // Recorded all the same: an older version that turns up later (say the create) must not bring it back.

@@ -13,6 +13,7 @@ import { FinanceError } from '../errors';
 import type { ErpRef } from '../model/types';
 import type { FinanceStore } from '../reliability/store';
 import type { PurchaseOrderContent } from './document';
+import { UnsettledCreates, type UnsettledStore } from './unsettled-create';
 
 export const VERSIONS_NAMESPACE = 'po-versions';
 
@@ -46,9 +47,12 @@ export function versionVerdict(lastApplied: number | undefined, incoming: number
 
 export class VersionBook {
   readonly #store: Pick<FinanceStore, 'kvGet' | 'kvPut'>;
+  /** Creates whose outcome is unknown, for an ERP that cannot find a PO by reference (unsettled-create.ts). */
+  readonly unsettled: UnsettledCreates;
 
-  constructor(store: Pick<FinanceStore, 'kvGet' | 'kvPut'>) {
+  constructor(store: UnsettledStore) {
     this.#store = store;
+    this.unsettled = new UnsettledCreates(store);
   }
 
   async get(externalReference: string): Promise<AppliedVersion | undefined> {

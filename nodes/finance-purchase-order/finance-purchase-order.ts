@@ -19,8 +19,10 @@ import { refusalReport } from '../../lib/posting/refusal';
 import {
   KeyedQueue,
   MasterDataCache,
+  PURCHASE_ORDER_CHECKED_TOPIC,
   purchaseOrderSettings,
   readMasterData,
+  recordPurchaseOrderCheck,
   syncPurchaseOrder,
   VersionBook,
   type PurchaseOrderDialogSettings,
@@ -127,6 +129,17 @@ export = function register(RED: NodeAPI): void {
         const store = storeNode.store();
         const { dialect, client } = await erpNode.connection();
         const { writer, versions } = forStore(store, client.timeoutMs);
+        if (msg.topic === PURCHASE_ORDER_CHECKED_TOPIC) {
+          // A person's answer to ERP_OUTCOME_UNKNOWN: recorded for the replay of the dead letter; nothing is sent on.
+          const reference = (msg.payload as { externalReference?: unknown } | null)?.externalReference;
+          const checked = await queue.run(typeof reference === 'string' ? reference : '', () =>
+            recordPurchaseOrderCheck(versions.unsettled, msg.payload, new Date()),
+          );
+          this.log(
+            `purchase order check recorded for "${checked.externalReference}": ${checked.number === null ? 'none in the ERP' : `number ${checked.number}`}; replay its dead letter now`,
+          );
+          return { fill: 'green', shape: 'ring', text: RED._('finance-purchase-order.status.checked') };
+        }
         const result = await syncPurchaseOrder(
           {
             dialect,

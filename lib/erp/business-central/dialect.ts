@@ -113,6 +113,11 @@ interface BcLine {
 
 class BusinessCentralDialect implements ErpDialect {
   readonly name = 'business-central';
+  /**
+   * False without the reference API page: a purchase order cannot be found by external reference, so a create
+   * that got no answer must not be sent again (lib/purchasing/unsettled-create.ts).
+   */
+  readonly findsPurchaseOrdersByReference: boolean;
   readonly #http: ErpHttp;
   readonly #system: string;
   readonly #company: string;
@@ -146,6 +151,7 @@ class BusinessCentralDialect implements ErpDialect {
       }
       this.#referenceApi = referenceApi;
     }
+    this.findsPurchaseOrdersByReference = this.#referenceApi !== undefined;
     this.#journalCode = options.journal?.trim() || 'EXPENSES';
     this.#costCenterDimension = options.costCenterDimension?.trim() || 'DEPARTMENT';
     this.#projectDimension = options.projectDimension?.trim() || 'PROJECT';
@@ -576,6 +582,12 @@ class BusinessCentralDialect implements ErpDialect {
       ctx,
     );
     return found[0];
+  }
+
+  /** A purchase order by the number BC gave it (a person found it there), or null. */
+  async findPurchaseOrderByNumber(number: string, ctx: CallContext): Promise<FoundDocument | null> {
+    const found = await this.#all(await this.#purchaseOrderPath(), { $filter: `number eq ${quote(number)}` }, ctx);
+    return found[0] ? { ...this.#poRef(found[0]), raw: found[0] } : null;
   }
 
   #poRef(entity: Entity): ErpRef {
