@@ -66,7 +66,7 @@ import {
   type Decimal,
 } from './decimals';
 import { listSapMasterData, SAP_MASTER_DATA_SERVICES, type SapMasterDataConfig } from './master-data';
-import { budgetWarningsOf, sapMessagesOf, SapService } from './service';
+import { budgetWarningsOf, odataString, sapMessagesOf, SapService } from './service';
 import {
   findSupplierInvoice,
   findSupplierInvoicePosting,
@@ -606,7 +606,7 @@ class SapDialect implements ErpDialect {
       {
         path: `${this.#servicePath}/A_PurchaseOrder`,
         query: {
-          $filter: `CorrespncExternalReference eq '${reference}' and CompanyCode eq '${this.#companyCode}'`,
+          $filter: `CorrespncExternalReference eq ${odataString(reference)} and CompanyCode eq ${odataString(this.#companyCode)}`,
           $top: 1,
           $expand: EXPAND,
         },

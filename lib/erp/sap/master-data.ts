@@ -23,7 +23,7 @@ import { FinanceError } from '../../errors';
 import type { MasterDataKind } from '../../model/types';
 import type { CallContext, MasterDataPage, MasterDataQuery, MasterRecord } from '../dialect';
 import { isRecord } from '../records';
-import type { SapService } from './service';
+import { odataString, type SapService } from './service';
 
 export const SAP_MASTER_DATA_SERVICES = {
   suppliers: 'API_BUSINESS_PARTNER',
@@ -118,10 +118,13 @@ function requestOf(
     case 'suppliers':
       return { set: 'A_Supplier', filter: undefined };
     case 'costCenters':
-      return { set: 'A_CostCenter', filter: `CompanyCode eq '${config.companyCode}'` };
+      return { set: 'A_CostCenter', filter: `CompanyCode eq ${odataString(config.companyCode)}` };
     case 'glAccounts': {
       const since = query.modifiedSince ? ` and LastChangeDateTime ge datetimeoffset'${query.modifiedSince}'` : '';
-      return { set: 'A_GLAccountInChartOfAccounts', filter: `ChartOfAccounts eq '${config.chartOfAccounts}'${since}` };
+      return {
+        set: 'A_GLAccountInChartOfAccounts',
+        filter: `ChartOfAccounts eq ${odataString(config.chartOfAccounts)}${since}`,
+      };
     }
   }
 }

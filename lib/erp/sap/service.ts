@@ -16,6 +16,14 @@ import type { CallContext } from '../dialect';
 import { UNKNOWN_SHAPE_ADVICE } from '../http-errors';
 import { isRecord } from '../records';
 
+/**
+ * An OData string literal: in single quotes, a quote inside doubled (OData v2 URI conventions, 2.2.2), so a
+ * reference such as `coupa:O'Brien-1` is looked up as it is instead of breaking the $filter (400).
+ */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** Availability control's message codes: classic budget control (BP/60x) and S/4HANA AVC (FCO_AVC_*). */
 export const AVAILABILITY_CONTROL = /^(BP\/60[0-9]|FCO_AVC_)/;
 

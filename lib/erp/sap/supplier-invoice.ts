@@ -29,7 +29,7 @@ import { fromMinorUnits, minorOf } from '../../model/money';
 import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../dialect';
 import { fitReference } from '../reference';
 import { fitDecimal, type DecimalFacets } from './decimals';
-import type { SapService } from './service';
+import { odataString, type SapService } from './service';
 
 export const SUPPLIER_INVOICE_SERVICE = 'API_SUPPLIERINVOICE_PROCESS_SRV';
 
@@ -124,7 +124,7 @@ export async function findSupplierInvoice(
     {
       path: `${service.path}/A_SupplierInvoice`,
       query: {
-        $filter: `SupplierInvoiceIDByInvcgParty eq '${reference(externalReference)}' and CompanyCode eq '${config.companyCode}'`,
+        $filter: `SupplierInvoiceIDByInvcgParty eq ${odataString(reference(externalReference))} and CompanyCode eq ${odataString(config.companyCode)}`,
         $top: 1,
       },
     },

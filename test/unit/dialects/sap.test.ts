@@ -515,4 +515,30 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
     ).rejects.toThrow(/cost center or a project/);
     expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
   });
+
+  it("finds a purchase order and a supplier invoice whose reference holds a quote (OData literal, '' inside)", async () => {
+    const reference = "coupa:O'B-1";
+    const created = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    expect(created.action).toBe('created');
+    const lookup = rig.http.exchanges.filter((e) => e.request.method === 'GET' && e.request.query?.$filter);
+    expect(lookup.at(-1)?.request.query?.$filter).toBe(
+      "CorrespncExternalReference eq 'coupa:O''B-1' and CompanyCode eq 'FS01'",
+    );
+    expect((await rig.dialect.findByReference('purchaseOrder', reference, ctx))?.documentId).toBe(created.documentId);
+    // The retry of the create finds it instead of refusing it as a bad request.
+    const again = await rig.dialect.upsertPurchaseOrder(sapPurchaseOrder(reference), ctx);
+    expect(again).toMatchObject({ action: 'unchanged', documentId: created.documentId });
+
+    const posting = {
+      kind: 'journal' as const,
+      externalReference: "coupa:O'B",
+      employeeId: 'E1017',
+      postingDate: today(),
+      currency: 'EUR',
+      lines: [{ lineId: '1', amount: eur('12.50'), dimensions: { costCenter: 'CC-400', glAccount: '6000' } }],
+    };
+    const posted = await rig.dialect.post(posting, ctx);
+    expect((await rig.dialect.post(posting, ctx)).documentId).toBe(posted.documentId);
+    expect((await rig.dialect.findByReference('posting', "coupa:O'B", ctx))?.documentId).toBe(posted.documentId);
+  });
 });
