@@ -7,7 +7,7 @@
  * - skip the PATCH when the ERP already holds the desired content, so a replay writes nothing.
  */
 import { FinanceError, isFinanceError } from '../../errors';
-import { money } from '../../model/money';
+import { money, sameAmount, sum } from '../../model/money';
 import type {
   BudgetCheckRequest,
   ErpRef,
@@ -181,8 +181,44 @@ class SandboxDialect implements ErpDialect {
       if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
       const existing = await this.#findOne('postings', posting.externalReference, ctx);
       if (!existing) throw error;
-      return this.#postingRef(this.#postingDoc(existing.raw, existing.answer));
+      return this.#samePosting(this.#postingRef(this.#postingDoc(existing.raw, existing.answer)), posting);
     }
+  }
+
+  /**
+   * The ledger's lookup of a posting: one found under the reference is this posting only when it holds the
+   * posting's total and currency (#samePosting), as in the other dialects.
+   */
+  async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
+    const found = await this.#findOne('postings', posting.externalReference, ctx);
+    if (found === null) return null;
+    return {
+      ...this.#samePosting(this.#postingRef(this.#postingDoc(found.raw, found.answer)), posting),
+      raw: found.raw,
+    };
+  }
+
+  /**
+   * A posting found under the reference, when it holds what `posting` would post; else ERP_CONFLICT for a
+   * person: the reference holds an earlier version of the report (with another total) or another document, and
+   * a posted document is not changed. Never "posted" with the old figures.
+   */
+  #samePosting(found: PostingRef, posting: PostingRequest): PostingRef {
+    const expected = sum(
+      posting.lines.map((line) => line.amount),
+      posting.currency,
+    );
+    const booked = found.total;
+    if (booked !== undefined && holds(booked, expected)) return found;
+    const held = booked ? `${booked.amount} ${booked.currency}` : 'an amount the dialect cannot read';
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (sandbox) has posting ${found.number ?? found.documentId} under external reference "${posting.externalReference}" for ${held}, but this posting is ${expected.amount} ${expected.currency}: it is an earlier version of this document or another document, and a posted document is not changed. Nothing was posted. Do not retry: compare that posting with the document, reverse it or post the difference by hand, then mark the posting as done.`,
+      {
+        retryable: false,
+        details: { posting: found.documentId, number: found.number, booked, expected },
+      },
+    );
   }
 
   async findByReference(
@@ -597,6 +633,15 @@ function postingBody(posting: PostingRequest) {
       taxCode: line.taxCode,
     })),
   };
+}
+
+/** Whether an amount the ERP answered (not checked yet) is `expected`; false for one that is not money. */
+function holds(booked: Money, expected: Money): boolean {
+  try {
+    return sameAmount(booked, expected);
+  } catch {
+    return false;
+  }
 }
 
 /** Equal as JSON with keys sorted: the ERP may store object keys in another order. */
