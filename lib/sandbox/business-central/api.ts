@@ -17,6 +17,8 @@
  *   (also issued at `/{tenant}/oauth2/v2.0/token`, Entra ID's path).
  */
 import { multiply, money, minorOf, fromMinorUnits } from '../../model/money';
+import type { Money } from '../../model/types';
+import { isFinanceError } from '../../errors';
 import type { AuthGate } from '../auth';
 import { ODataSyntaxError, matchesFilter, parseFilter, parseResourcePath, type PathSegment } from '../odata';
 import { SandboxProblem } from '../problem';
@@ -99,6 +101,8 @@ export function handleBusinessCentral(request: BcRequest): SandboxResponse {
   } catch (error) {
     if (error instanceof BcError) return errorResponse(error);
     if (error instanceof ODataSyntaxError) return errorResponse(new BcError(400, 'BadRequest', error.message));
+    // A value of the request the money model refuses (an amount, a currency): the request's fault, not the simulator's.
+    if (isFinanceError(error)) return errorResponse(new BcError(400, 'BadRequest', error.message));
     const message = error instanceof Error ? error.message : String(error);
     return errorResponse(new BcError(500, 'Internal_ServerError', `The simulator failed: ${message}`));
   }
@@ -431,8 +435,39 @@ function currencyOf(company: BcCompany, code: string | undefined): string {
   return code === undefined || code === '' ? company.currency : code;
 }
 
-function toMoney(value: number, currency: string): bigint {
-  return minorOf(money(String(value), currency, { allowNegative: true }));
+/**
+ * An amount of a request in `currency`, exactly as sent: the simulator books what it is given and rounds
+ * nothing, so an amount with more decimals than the currency has (or not a decimal at all) is refused with
+ * 400 naming the field, as BC's validation would, never a 500.
+ */
+function toMoney(value: unknown, currency: string, field = 'Amount'): bigint {
+  return minorOf(amountIn(value, currency, field));
+}
+
+function amountIn(value: unknown, currency: string, field: string): Money {
+  try {
+    return money(String(value), currency, { allowNegative: true });
+  } catch (error) {
+    throw new BcError(
+      400,
+      'Application_DialogException',
+      `${field} ${String(value)} cannot be booked in ${currency}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** quantity x unit cost in `currency`, or 400 naming the line's fields. */
+function lineAmount(unitCost: unknown, quantity: unknown, currency: string, unitField: string): bigint {
+  const unit = amountIn(unitCost, currency, unitField);
+  try {
+    return minorOf(multiply(unit, String(quantity)));
+  } catch (error) {
+    throw new BcError(
+      400,
+      'Application_DialogException',
+      `Quantity ${String(quantity)} x ${unitField} ${unit.amount} cannot be booked in ${currency}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function toNumber(minor: bigint, currency: string): number {
@@ -709,6 +744,13 @@ function addLine(
     invoicedQuantity: 0,
     '@odata.etag': store.nextEtag(),
   };
+  // Refused before the line is kept: a line the order cannot total must not stay on it.
+  lineAmount(
+    line.directUnitCost,
+    line.quantity,
+    currencyOf(company, record.header.currencyCode as string),
+    'Direct Unit Cost',
+  );
   record.lines.push(line);
   record.lineDimensions.set(
     id,
@@ -722,8 +764,7 @@ function recalculate(company: BcCompany, record: PurchaseOrderRecord): void {
   const currency = currencyOf(company, record.header.currencyCode as string);
   let total = 0n;
   for (const line of record.lines) {
-    const unit = money(String(line.directUnitCost), currency, { allowNegative: true });
-    const amount = minorOf(multiply(unit, String(line.quantity)));
+    const amount = lineAmount(line.directUnitCost, line.quantity, currency, 'Direct Unit Cost');
     total += amount;
     Object.assign(line, {
       amountExcludingTax: toNumber(amount, currency),
@@ -906,7 +947,7 @@ function createJournalLine(
     );
   }
   const amount = numberField(fields, 'amount') ?? 0;
-  toMoney(amount, company.currency); // refuses more decimals than the currency has
+  toMoney(amount, company.currency, 'Amount'); // refuses more decimals than the currency has (400)
   const lineNumber = typeof fields.lineNumber === 'number' ? fields.lineNumber : (linesInBatch + 1) * 10000;
   const id = guidOf(
     'journalLine',
@@ -1135,6 +1176,14 @@ function createInvoice(store: BcStore, company: BcCompany, body: Record<string, 
     }
   }
   const currency = currencyOf(company, stringField(header, 'currencyCode', 10, 'purchaseInvoice'));
+  if (currency !== company.currency) {
+    // Posting books the invoice in the company currency; without exchange rates it would be booked 1:1.
+    throw new BcError(
+      400,
+      'Application_RecordNotFound',
+      `The Currency Exchange Rate does not exist. Identification fields and values: Currency Code='${currency}'. The simulator keeps no exchange rates: it books purchase invoices in the company currency ${company.currency} only.`,
+    );
+  }
   const id = guidOf('purchaseInvoice', company.name, String(company.purchaseInvoices.size), String(store.etagSequence));
   const lines = (Array.isArray(purchaseInvoiceLines) ? purchaseInvoiceLines : []).map((raw, index) => {
     const { dimensionSetLines, ...fields } = bodyObject(raw);
@@ -1147,9 +1196,9 @@ function createInvoice(store: BcStore, company: BcCompany, body: Record<string, 
         `The G/L Account does not exist. Identification fields and values: No.='${accountNumber}'`,
       );
     }
-    const unit = money(String(numberField(fields, 'unitCost') ?? 0), currency, { allowNegative: true });
+    const unit = amountIn(numberField(fields, 'unitCost') ?? 0, currency, 'Unit Cost');
     const quantity = numberField(fields, 'quantity') ?? 1;
-    const amount = minorOf(multiply(unit, String(quantity)));
+    const amount = lineAmount(unit.amount, quantity, currency, 'Unit Cost');
     const lineId = guidOf('purchaseInvoiceLine', id, String(index));
     return {
       id: lineId,

@@ -332,8 +332,13 @@ describe('Business Central amounts and currencies', () => {
       currency: 'USD',
       lines: [{ lineId: '1', amount: { amount: '100.00', currency: 'USD' }, dimensions: { glAccount: '6400' } }],
     };
-    const posted = await rig.dialect.post(usd, ctx);
-    expect(posted.total).toEqual({ amount: '100.00', currency: 'USD' });
+    // The simulator keeps no exchange rates, so it refuses to book a foreign-currency invoice (BC does so too
+    // when the currency has no exchange rate); a BC company with rates books it in USD.
+    await expect(rig.dialect.post(usd, ctx)).rejects.toMatchObject({
+      code: 'ERP_REJECTED',
+      httpStatus: 400,
+      message: expect.stringContaining("Currency Code='USD'"),
+    });
     const create = rig.http.exchanges.find(
       (e) => e.request.method === 'POST' && e.request.path.endsWith('/purchaseInvoices'),
     );
