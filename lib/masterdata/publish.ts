@@ -34,10 +34,16 @@ export function checkTopicPrefix(prefix: string): string {
   return trimmed;
 }
 
-/** The topic of one record: ids are made safe as one topic level. */
+/**
+ * The topic of one record. The id becomes one topic level with the characters MQTT gives a meaning (/ + #),
+ * NUL and % percent-encoded: reversible, so two ids never share a topic ("A/B" and "A_B" did, when / became _,
+ * and the removal of one cleared the other's retained copy).
+ */
 export function recordTopic(prefix: string, change: Pick<MasterDataChange, 'kind' | 'id'>): string {
+  const percent = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
   // eslint-disable-next-line no-control-regex
-  return `${prefix}/${change.kind}/${change.id.replace(/[/+#\u0000]/g, '_')}`;
+  const level = change.id.replace(/[%/+#\u0000]/g, percent);
+  return `${prefix}/${change.kind}/${level}`;
 }
 
 export class RetainedPublisher {

@@ -32,11 +32,16 @@ describe('RetainedPublisher: one retained message per record', () => {
     await publisher.publish({ kind: 'employees', id: 'E1', change: 'created', after: e1 });
     await publisher.publish({ kind: 'employees', id: 'E1', change: 'updated', before: e1, after: e1b });
     await publisher.publish({ kind: 'employees', id: 'E/2', change: 'created', after: e2 });
-    expect(recordTopic(prefix, { kind: 'employees', id: 'E/2' })).toBe(`${prefix}/employees/E_2`);
+    expect(recordTopic(prefix, { kind: 'employees', id: 'E/2' })).toBe(`${prefix}/employees/E%2F2`);
+    // Reversible: ids that differ keep different topics (A/B and A_B shared one when / became _).
+    const ids = ['A/B', 'A_B', 'A%2FB', 'A+B', 'A#B', 'A\u0000B', 'A%B'];
+    const topics = ids.map((id) => recordTopic(prefix, { kind: 'costCenters', id }));
+    expect(new Set(topics).size).toBe(ids.length);
+    expect(topics.map((topic) => decodeURIComponent(topic.split('/').at(-1)!))).toEqual(ids);
 
     const first = await retained();
     expect(JSON.parse(first.get(`${prefix}/employees/E1`)!)).toEqual(e1b);
-    expect(JSON.parse(first.get(`${prefix}/employees/E_2`)!)).toEqual(e2);
+    expect(JSON.parse(first.get(`${prefix}/employees/E%2F2`)!)).toEqual(e2);
 
     await publisher.publish({ kind: 'employees', id: 'E/2', change: 'removed', before: e2 });
     await publisher.publish({ kind: 'employees', id: 'E1', change: 'removed', before: e1b });
