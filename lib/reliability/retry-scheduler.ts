@@ -13,6 +13,13 @@
  *   over: the retry then runs once more, later.
  * - Complete after run: the claim is marked done before the record is deleted, so a record whose deletion
  *   was cut short is recognised as already run and dropped, never run again.
+ * - One waiting retry per id. Parking writes the record, then a park marker `<namespace>:<id>` in the ledger
+ *   that names the record (insert-if-absent, atomic on both backends, so it holds across the hosts of a shared
+ *   store). A second park under an id whose retry still waits is refused and its record removed: two Catch
+ *   messages for one failure park one retry. The marker is replaced when the retry it names is gone or has
+ *   been claimed (a run that fails parks its next attempt), and removed when that retry completes.
+ * - Every scheduler notes its namespace under RETRY_NAMESPACES, so a parked retry whose node is no longer
+ *   deployed can be found (parkedRetries()).
  *
  * Messages must be plain data the store can keep: see parkableMessage().
  */
@@ -53,6 +60,11 @@ const CLAIMED_ELSEWHERE_ALLOWANCE = 64;
 /** The ledger "source" of claim markers; no event source is named like this, so no ERP write shares a key. */
 const CLAIM_SOURCE = 'urn:finance-sync:retry-scheduler';
 const DUE_DIGITS = 15;
+/** Tries to replace a park marker whose retry has gone, before giving up (another park keeps replacing it). */
+const MAX_PARK_TRIES = 5;
+
+/** The kv namespace that lists the namespaces of parked retries: key = namespace. */
+export const RETRY_NAMESPACES = 'retry-namespaces';
 
 export class RetryScheduler {
   readonly #store: FinanceStore;
@@ -62,6 +74,7 @@ export class RetryScheduler {
   readonly #owner = `retry-scheduler:${randomUUID()}`;
   /** Retries this scheduler has claimed and not yet completed: id -> kv key. */
   readonly #claims = new Map<string, string>();
+  #registered = false;
 
   constructor(store: FinanceStore, options: RetrySchedulerOptions) {
     if (typeof options.namespace !== 'string' || options.namespace === '') {
@@ -72,15 +85,34 @@ export class RetryScheduler {
     this.#leaseMs = options.leaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   }
 
-  /** Parks a retry; resolves once it is committed to disk. */
-  async schedule(retry: ScheduledRetry): Promise<void> {
+  /**
+   * Parks a retry; resolves once it is committed to disk: true when parked, false when a retry under the same
+   * id already waits (here or on another host of a shared store), which is then the only one.
+   */
+  async schedule(retry: ScheduledRetry): Promise<boolean> {
     const stored: StoredRetry = {
       id: retry.id,
       attempt: retry.attempt,
       ...(retry.throttledWaits ? { throttledWaits: retry.throttledWaits } : {}),
       msg: retry.msg,
     };
-    await this.#store.kvPut(this.#namespace, retryKey(retry.dueAt), stored);
+    await this.#register();
+    const key = retryKey(retry.dueAt);
+    // The record first: a crash before the marker leaves a retry that runs, never a marker without its retry.
+    await this.#store.kvPut(this.#namespace, key, stored);
+    const marker = this.#parkKey(retry.id);
+    for (let tries = 0; tries < MAX_PARK_TRIES; tries += 1) {
+      const begun = await this.#store.ledgerBegin(marker, key);
+      if (begun.state !== 'in-flight' || begun.owner === key) return true;
+      if (!(await this.#replaceable(begun.owner))) {
+        await this.#store.kvDelete(this.#namespace, key);
+        return false;
+      }
+      // Conditional on the owner: of two parks replacing one stale marker, one removes it and wins the next begin.
+      await this.#store.ledgerAbort(marker, begun.owner);
+    }
+    // The marker keeps changing hands: keep this retry rather than lose it.
+    return true;
   }
 
   /**
@@ -97,6 +129,7 @@ export class RetryScheduler {
    * reschedule(); until then no scheduler hands it out again, unless the claim expires.
    */
   async due(now: number, limit: number): Promise<ScheduledRetry[]> {
+    await this.#register();
     const listed = await this.#store.kvList(this.#namespace, {
       limit: limit + this.#claims.size + CLAIMED_ELSEWHERE_ALLOWANCE,
     });
@@ -135,6 +168,8 @@ export class RetryScheduler {
     try {
       await this.#store.ledgerDone(this.#claimKey(key), { completed: true });
       await this.#store.kvDelete(this.#namespace, key);
+      // Only if the marker still names this retry (a next attempt parked meanwhile keeps its own).
+      await this.#store.ledgerAbort(this.#parkKey(id), key);
     } finally {
       this.#claims.delete(id);
     }
@@ -153,6 +188,47 @@ export class RetryScheduler {
 
   #claimKey(key: string): string {
     return ledgerKey({ source: CLAIM_SOURCE, docType: this.#namespace, docId: key, version: 1, operation: 'run' });
+  }
+
+  #parkKey(id: string): string {
+    return ledgerKey({ source: CLAIM_SOURCE, docType: this.#namespace, docId: id, version: 1, operation: 'park' });
+  }
+
+  /** Whether the retry a park marker names no longer waits: its record is gone, or it has been claimed. */
+  async #replaceable(key: string): Promise<boolean> {
+    if ((await this.#store.kvGet(this.#namespace, key)) === undefined) return true;
+    return (await this.#store.ledgerGet(this.#claimKey(key))) !== undefined;
+  }
+
+  /** Notes this scheduler's namespace once per scheduler, so its retries can be found if its node goes. */
+  async #register(): Promise<void> {
+    if (this.#registered) return;
+    await this.#store.kvPut(RETRY_NAMESPACES, this.#namespace, { namespace: this.#namespace });
+    this.#registered = true;
+  }
+}
+
+export interface ParkedRetries {
+  namespace: string;
+  /** Parked retries, up to `countLimit`. */
+  count: number;
+}
+
+/**
+ * The namespaces of schedulers (`retry:<nodeId>`) that hold parked retries, with how many (counted up to
+ * `countLimit` each). Namespaces noted before RETRY_NAMESPACES existed are not known.
+ */
+export async function parkedRetries(store: Pick<FinanceStore, 'kvList'>, countLimit = 1000): Promise<ParkedRetries[]> {
+  const found: ParkedRetries[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.kvList(RETRY_NAMESPACES, { after, limit: 100 });
+    for (const { key } of page) {
+      const count = (await store.kvList(key, { limit: countLimit })).length;
+      if (count > 0) found.push({ namespace: key, count });
+    }
+    if (page.length < 100) return found;
+    after = page[page.length - 1].key;
   }
 }
 

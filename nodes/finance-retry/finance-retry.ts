@@ -40,6 +40,9 @@ interface Parts {
   scheduler: RetryScheduler;
 }
 
+/** `gaveUp`: the message went to "gave up"; a second report of that failure is not a new first failure. */
+type NodeCheckpoint = Checkpoint & { gaveUp?: true };
+
 const HOUR_MS = 60 * 60 * 1000;
 /** How long a close waits for re-emissions in progress. */
 const CLOSE_WAIT_MS = 3000;
@@ -63,6 +66,20 @@ export = function register(RED: NodeAPI): void {
 
     const cleanCopy = (msg: NodeMessageInFlow): Record<string, unknown> => parkableMessage(RED.util.cloneMessage(msg));
 
+    // What happens to one message (its checkpoint key) happens one step at a time: two Catch messages for one
+    // failure (two branches failed), or a Catch message that overtakes the re-emission it reports on, must
+    // each see what the one before did to the checkpoint, or the retry is parked twice.
+    const steps = new Map<string, Promise<unknown>>();
+    const oneAtATime = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+      const result = (steps.get(key) ?? Promise.resolve()).then(work);
+      const tail = result.catch(() => undefined);
+      steps.set(key, tail);
+      void tail.then(() => {
+        if (steps.get(key) === tail) steps.delete(key);
+      });
+      return result;
+    };
+
     /** A Catch node reported that the message failed: park its original, or give up. */
     const handleFailure = async (
       setup: Parts,
@@ -72,9 +89,10 @@ export = function register(RED: NodeAPI): void {
     ): Promise<Status | void> => {
       const now = Date.now();
       const failure = caughtFailure(msg as { error?: unknown; failure?: unknown }, now);
-      const checkpoint = await setup.checkpoints.get(key);
-      // A second report of a failure whose retry is already parked (two nodes failed on one message).
-      if (checkpoint?.parked) return undefined;
+      const checkpoint = (await setup.checkpoints.get(key)) as NodeCheckpoint | undefined;
+      // A second report of a failure whose retry is already parked, or whose message has gone to "gave up"
+      // (two nodes failed on one message).
+      if (checkpoint?.parked || checkpoint?.gaveUp) return undefined;
       const original = checkpoint?.msg ?? withoutError(cleanCopy(msg));
       const attempt = checkpoint?.attempt ?? 1;
       // A 429 waits without using an attempt, up to the policy's throttled waits (retry-policy.ts).
@@ -82,13 +100,15 @@ export = function register(RED: NodeAPI): void {
       if (decision.retry) {
         const { next, delayMs } = decision;
         const throttledWaits = next.throttledWaits > 0 ? { throttledWaits: next.throttledWaits } : {};
-        await setup.scheduler.schedule({
+        const parkedNow = await setup.scheduler.schedule({
           id: key,
           dueAt: now + delayMs,
           attempt: next.attempt,
           ...throttledWaits,
           msg: original,
         });
+        // A retry under this key waits already (parked by another report of this failure): it is the one.
+        if (!parkedNow) return undefined;
         const parked: Checkpoint = {
           msg: original,
           attempt,
@@ -102,7 +122,15 @@ export = function register(RED: NodeAPI): void {
         const waitedOutThrottle = next.throttledWaits > (checkpoint?.throttledWaits ?? 0);
         return waitedOutThrottle ? throttledStatus(delayMs) : retryStatus(next.attempt, delayMs);
       }
-      await setup.checkpoints.drop(key);
+      // Kept, marked, so that another report of this failure does not start the retries over.
+      const gaveUpMark: NodeCheckpoint = {
+        msg: original,
+        attempt,
+        parked: false,
+        lastError: failure.error,
+        gaveUp: true,
+      };
+      await setup.checkpoints.put(key, gaveUpMark);
       // msg.failure goes along: a dead-letter node behind keeps the status and the ERP's answer it describes.
       const facts = (msg as { failure?: unknown }).failure;
       const gaveUp = { ...original, error: failure.error, retry: { attempt, lastError: failure.error } };
@@ -113,7 +141,9 @@ export = function register(RED: NodeAPI): void {
     // A re-emission leaves outside any input: report it through the shared hook for the audit and metrics.
     const reemitSend = observedSend(this, (out) => this.send(out));
     /** A parked retry is due: send the original again, then forget the retry (in that order: never lose it). */
-    const reemit = async (setup: Parts, retry: ScheduledRetry): Promise<void> => {
+    const reemit = (setup: Parts, retry: ScheduledRetry): Promise<void> =>
+      oneAtATime(retry.id, () => reemitNow(setup, retry));
+    const reemitNow = async (setup: Parts, retry: ScheduledRetry): Promise<void> => {
       const lastError = (await setup.checkpoints.get(retry.id))?.lastError;
       const throttledWaits = retry.throttledWaits ? { throttledWaits: retry.throttledWaits } : {};
       await setup.checkpoints.put(retry.id, {
@@ -128,24 +158,32 @@ export = function register(RED: NodeAPI): void {
       showStatus(this, { fill: 'green', shape: 'dot', text: statusText(`attempt ${retry.attempt} sent`) });
     };
 
-    onInput(this, async (msg: NodeMessageInFlow, send: Send): Promise<Status | void> => {
-      if (!parts) throw problem;
-      const key = checkpointKey(msg);
-      if (key === undefined) {
-        throw new FinanceError('SCHEMA_INVALID', 'finance-retry needs messages with a _msgid; this one has none.');
-      }
-      if ((msg as { error?: unknown }).error !== undefined) return handleFailure(parts, key, msg, send);
+    /** A message on its way into the part of the flow that may fail: remember it, then pass it on. */
+    const checkpoint = async (setup: Parts, key: string, msg: NodeMessageInFlow, send: Send): Promise<void> => {
       // A message that comes round to this node again keeps counting its attempts.
-      const previous = await parts.checkpoints.get(key);
+      // One that went to "gave up" before starts over, as a new message.
+      const kept = (await setup.checkpoints.get(key)) as NodeCheckpoint | undefined;
+      const previous = kept?.gaveUp ? undefined : kept;
       const throttledWaits = previous?.throttledWaits ? { throttledWaits: previous.throttledWaits } : {};
-      await parts.checkpoints.put(key, {
+      await setup.checkpoints.put(key, {
         msg: cleanCopy(msg),
         attempt: previous?.attempt ?? 1,
         ...throttledWaits,
         parked: false,
       });
       send([msg, null]);
-      return undefined;
+    };
+
+    onInput(this, async (msg: NodeMessageInFlow, send: Send): Promise<Status | void> => {
+      if (!parts) throw problem;
+      const key = checkpointKey(msg);
+      if (key === undefined) {
+        throw new FinanceError('SCHEMA_INVALID', 'finance-retry needs messages with a _msgid; this one has none.');
+      }
+      if ((msg as { error?: unknown }).error !== undefined) {
+        return oneAtATime(key, () => handleFailure(parts, key, msg, send));
+      }
+      return oneAtATime(key, () => checkpoint(parts, key, msg, send));
     });
 
     const loop = parts ? startRetryLoop(this, parts.scheduler, (retry) => reemit(parts, retry)) : undefined;

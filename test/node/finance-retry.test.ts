@@ -365,6 +365,70 @@ describe('finance-retry node', () => {
     expect((await store.get(key))?.attempts).toBe(1);
   }, 20_000);
 
+  it('runs each attempt once when two branches fail on one message, and gives up once', async () => {
+    // finance-retry -> two function nodes that both fail -> one Catch node -> finance-retry: each failure of a
+    // message is reported twice, at the same moment.
+    const branch = (id: string) => ({
+      id,
+      z: 'tab',
+      x: 100,
+      y: 100,
+      type: 'function',
+      func:
+        `node.send([null, { branch: '${id}', attempt: msg.retry ? msg.retry.attempt : 1, id: msg._msgid }]);\n` +
+        `throw new Error('boom ${id}');`,
+      outputs: 2,
+      wires: [[], ['runs']],
+    });
+    await helper.load(nodes, [
+      { id: 'tab', type: 'tab' },
+      { id: 'store', type: 'finance-store', path: storePath },
+      {
+        id: 'retry',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        type: 'finance-retry',
+        store: 'store',
+        retryInitialSeconds: '0.05',
+        retryBackoffCoefficient: '1',
+        retryMaximumSeconds: '0.05',
+        retryMaximumAttempts: '3',
+        wires: [['fa', 'fb'], ['gaveUp']],
+      },
+      branch('fa'),
+      branch('fb'),
+      {
+        id: 'catcher',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        type: 'catch',
+        scope: ['fa', 'fb'],
+        uncaught: false,
+        wires: [['retry']],
+      },
+      { id: 'runs', z: 'tab', type: 'helper' },
+      { id: 'gaveUp', z: 'tab', type: 'helper' },
+    ]);
+    const runs: { branch: string; attempt: number }[] = [];
+    const gaveUp: Record<string, unknown>[] = [];
+    helper.getNode('runs').on('input', (msg: { branch: string; attempt: number }) => runs.push(msg));
+    helper.getNode('gaveUp').on('input', (msg: Record<string, unknown>) => gaveUp.push(msg));
+
+    helper.getNode('retry').receive({ payload: { order: 21 } });
+    await waitFor(() => gaveUp.length >= 1, 'giving up');
+    // Time for any duplicated retry to show itself (three more backoffs).
+    await new Promise((resolve) => setTimeout(resolve, 600));
+
+    const attemptsOf = (name: string) => runs.filter((run) => run.branch === name).map((run) => run.attempt);
+    expect(attemptsOf('fa')).toEqual([1, 2, 3]);
+    expect(attemptsOf('fb')).toEqual([1, 2, 3]);
+    expect(gaveUp).toHaveLength(1);
+    expect(gaveUp[0]).toMatchObject({ payload: { order: 21 }, retry: { attempt: 3 } });
+    expect(await parkedRetries()).toEqual([]);
+  });
+
   it('refuses every message with CONFIG_INVALID when no store is selected', async () => {
     const received = await load({}, { store: false });
     helper.getNode('retry').receive({ payload: { order: 12 } });

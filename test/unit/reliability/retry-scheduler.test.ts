@@ -1,6 +1,7 @@
 import { FinanceError } from '../../../lib/errors';
 import {
   parkableMessage,
+  parkedRetries,
   RetryLoop,
   RetryScheduler,
   type ScheduledRetry,
@@ -158,6 +159,66 @@ describe('RetryScheduler', () => {
     expect(await retries.due(T0 + 10, 10)).toEqual([]);
     await retries.complete('twin');
     expect(await retries.due(T0 + 10, 10)).toEqual([expect.objectContaining({ id: 'twin', dueAt: T0 + 10 })]);
+  });
+});
+
+describe('RetryScheduler: one waiting retry per id', () => {
+  it('refuses a second park under an id whose retry still waits, and parks it again once that one ran', async () => {
+    const { scheduler } = setUp();
+    const retries = scheduler();
+    expect(await retries.schedule(retry('twice', T0 + 1000))).toBe(true);
+    expect(await retries.schedule(retry('twice', T0 + 1000))).toBe(false);
+    expect(await retries.count()).toBe(1);
+    const [due] = await retries.due(T0 + 1000, 10);
+    expect(due).toMatchObject({ id: 'twice' });
+    await retries.complete('twice');
+    expect(await retries.count()).toBe(0);
+    // Its run failed: the next attempt is parked.
+    expect(await retries.schedule(retry('twice', T0 + 2000, 3))).toBe(true);
+    expect(await retries.due(T0 + 2000, 10)).toEqual([expect.objectContaining({ id: 'twice', attempt: 3 })]);
+  });
+
+  it('refuses it from a second scheduler on the same store too (an old and a new deploy)', async () => {
+    const { scheduler } = setUp();
+    const [first, second] = [scheduler(), scheduler()];
+    const answers = await Promise.all([
+      first.schedule(retry('both', T0 + 1000)),
+      second.schedule(retry('both', T0 + 1000)),
+    ]);
+    expect(answers.sort()).toEqual([false, true]);
+    expect(await first.count()).toBe(1);
+  });
+
+  it('parks again under the id of a retry whose record was lost (a crash after it ran)', async () => {
+    const { store, scheduler } = setUp();
+    const retries = scheduler();
+    await retries.schedule(retry('lost', T0 + 1000));
+    const [record] = await store.kvList('retry:node-1');
+    await store.kvDelete('retry:node-1', record.key);
+    expect(await retries.schedule(retry('lost', T0 + 2000))).toBe(true);
+    expect(await retries.count()).toBe(1);
+  });
+
+  it('notes its namespace, so parked retries of a node that is gone can be found', async () => {
+    const { store, scheduler } = setUp();
+    await scheduler().schedule(retry('a', T0 + 1000));
+    await scheduler().schedule(retry('b', T0 + 1000));
+    await new RetryScheduler(store, { namespace: 'retry:node-2' }).due(T0, 10);
+    expect(await parkedRetries(store)).toEqual([{ namespace: 'retry:node-1', count: 2 }]);
+  });
+});
+
+describe('RetryScheduler on a PostgreSQL store several hosts share', () => {
+  const pg = storeSandbox('fd-retry-pg', 'postgres');
+  afterAll(() => pg.cleanup());
+
+  it('parks one retry when four hosts park the same id at once', async () => {
+    const location = pg.newPath();
+    const hosts = Array.from({ length: 4 }, () => pg.open({ path: location }));
+    const schedulers = hosts.map((store) => new RetryScheduler(store, { namespace: 'retry:node-1' }));
+    const answers = await Promise.all(schedulers.map((each) => each.schedule(retry('shared', Date.now() + 60_000))));
+    expect(answers.filter(Boolean)).toHaveLength(1);
+    expect(await schedulers[0].count()).toBe(1);
   });
 });
 
