@@ -3,13 +3,21 @@
  * them, in the durable store's key-value space (namespace `dlq`), so they survive restarts.
  *
  * Each queue (one per finance-dead-letter node) owns the keys under `<queue>/` in that namespace:
- *   `<queue>/L/<id>`          the letter (ids sort by time, so this is the queue in arrival order)
+ *   `<queue>/L/<id>`          the letter without its message (ids sort by time, so this is the queue in arrival
+ *                             order), with `originalBytes`, the size of the message as JSON
  *   `<queue>/N/<natural key>` -> id: the same Catch message delivered twice makes one letter
+ * and the message itself under `<queue>/<id>` in namespace `dlq-message`, so that listing, counting and
+ * retention never read the messages (a failed message may be tens of megabytes). Letters stored before that
+ * split hold their message inline; both are read alike.
  *
- * Changes go through one at a time (a promise chain), which keeps the per-status counts exact without a
- * counter in the store: the counts are taken by one scan when first needed and then kept in step. Every store
- * write is committed to disk before the call resolves.
+ * Changes go through one at a time (a promise chain). On a store of one host this keeps the per-status counts
+ * exact without a counter in the store: they are taken by one scan when first needed and then kept in step.
+ * On a store several hosts share (PostgreSQL), another host changes letters too: the counts are taken from the
+ * store on each request, and a change of a letter's status holds a lock on that letter in the store (an
+ * in-flight marker in the ledger, atomic across hosts), so of two hosts replaying one letter one does, and the
+ * other skips it. Every store write is committed to disk before the call resolves.
  */
+import { randomUUID } from 'node:crypto';
 import { FinanceError } from '../errors';
 import { isLetterId, LetterIds, timeKey } from './dead-letter-ids';
 import { matchesFilter, DEFAULT_LIST_LIMIT, type LetterSelection, type ListQuery } from './dead-letter-filter';
@@ -20,16 +28,19 @@ import {
   type DeadLetterStatus,
   type FailedMessage,
 } from './dead-letter-record';
-import { inboxKey, type FinanceStore } from './store';
+import { inboxKey, ledgerKey, type FinanceStore } from './store';
 
 export type { DeadLetter, DeadLetterError, DeadLetterStatus, ReplayMark } from './dead-letter-record';
 export type { DeadLetterFilter, LetterSelection, ListQuery } from './dead-letter-filter';
 
 export const DLQ_NAMESPACE = 'dlq';
+/** The messages of the letters, apart from the letters: key `<queue>/<id>`. */
+export const DLQ_MESSAGE_NAMESPACE = 'dlq-message';
 /** The inbox outcome of an event whose message became a dead letter: recovery does not emit it again. */
 export const DEAD_LETTERED = 'dead-lettered';
 
-export type DeadLetterStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish'>;
+export type DeadLetterStore = Pick<FinanceStore, 'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'finish'> &
+  Partial<Pick<FinanceStore, 'sharedAcrossHosts' | 'ledgerTakeOver' | 'ledgerAbort'>>;
 
 export interface DeadLettersOptions {
   store: DeadLetterStore;
@@ -43,10 +54,15 @@ export interface DeadLettersOptions {
 export interface AddResult {
   status: 'added' | 'reopened' | 'duplicate';
   letter: DeadLetter;
+  /** The size of the stored message as JSON (bytes). */
+  originalBytes: number;
 }
 
+/** A letter as a list shows it: without its message, with the message's size as JSON (in bytes). */
+export type ListedLetter = Omit<DeadLetter, 'original'> & { originalBytes?: number };
+
 export interface LetterPage {
-  letters: DeadLetter[];
+  letters: ListedLetter[];
   /** Present when there may be more: pass it as `cursor` for the next page. */
   nextCursor?: string;
 }
@@ -69,7 +85,8 @@ export interface PurgeResult {
 }
 
 interface StoredLetter {
-  letter: DeadLetter;
+  /** Without `original` (kept under DLQ_MESSAGE_NAMESPACE) since originalBytes exists; with it before. */
+  letter: DeadLetter & { originalBytes?: number };
   /** The natural keys that point at this letter, removed with it. */
   naturalKeys: string[];
 }
@@ -83,14 +100,28 @@ const MAX_SCANNED_PER_PAGE = 5000;
 /** Writes issued together: LMDB commits them in one transaction and one disk sync. */
 const WRITE_BATCH = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The ledger "source" of letter locks; no event source is named like this, so no ERP write shares a key. */
+const LOCK_SOURCE = 'urn:finance-sync:dead-letters';
+/** A lock older than this is taken over: its holder died during the change (a change takes milliseconds). */
+const LOCK_STALE_MS = 60_000;
+/** How long a failure that reopens a letter waits for another host's change of it, before writing anyway. */
+const REOPEN_WAIT_MS = 3000;
+const REOPEN_POLL_MS = 100;
 
 export class DeadLetters {
   readonly #store: DeadLetterStore;
+  readonly #queue: string;
   readonly #prefix: string;
   readonly #now: () => number;
   readonly #ids: LetterIds;
+  readonly #shared: boolean;
+  /** Names this object's locks in a shared store. */
+  readonly #owner = `dead-letters:${randomUUID()}`;
   #changes: Promise<unknown> = Promise.resolve();
   #counts: Promise<Counts> | undefined;
+  /** Shared store: the count being taken, and the one queued behind it for callers that came meanwhile. */
+  #countScan: Promise<Counts> | undefined;
+  #nextCountScan: Promise<Counts> | undefined;
 
   constructor(options: DeadLettersOptions) {
     if (typeof options.queue !== 'string' || !/^[\w.-]{1,100}$/.test(options.queue)) {
@@ -100,6 +131,8 @@ export class DeadLetters {
       );
     }
     this.#store = options.store;
+    this.#queue = options.queue;
+    this.#shared = options.store.sharedAcrossHosts === true;
     this.#prefix = `${options.queue}/`;
     this.#now = options.now ?? Date.now;
     this.#ids = new LetterIds(this.#now);
@@ -115,20 +148,26 @@ export class DeadLetters {
       if (failed.naturalKey !== undefined) {
         const knownId = await this.#store.kvGet(DLQ_NAMESPACE, this.#naturalKey(failed.naturalKey));
         const known = typeof knownId === 'string' ? await this.#read(knownId) : undefined;
-        if (known) return { status: 'duplicate', letter: known.letter };
+        if (known) return this.#result('duplicate', known.letter);
       }
       const replayed = failed.replay ? await this.#read(failed.replay.deadLetterId) : undefined;
       if (replayed && replayed.letter.status !== 'purged') {
-        return { status: 'reopened', letter: await this.#reopen(replayed, failed, counts) };
+        const reopened = await this.#whenLocked(replayed.letter.id, async () => {
+          // Read again under the lock: another host may have changed it meanwhile.
+          const current = this.#shared ? await this.#read(replayed.letter.id) : replayed;
+          if (!current || current.letter.status === 'purged') return undefined;
+          return this.#reopen(current, failed, counts);
+        });
+        if (reopened) return this.#result('reopened', reopened);
       }
-      const letter = await this.#create(failed, counts);
+      const { letter, originalBytes } = await this.#create(failed, counts);
       if (failed.source !== undefined && failed.eventId !== undefined) {
         await this.#store.finish(inboxKey(failed.source, failed.eventId), {
           status: DEAD_LETTERED,
           detail: { deadLetterId: letter.id, code: letter.error.code },
         });
       }
-      return { status: 'added', letter };
+      return { status: 'added', letter, originalBytes };
     });
   }
 
@@ -138,20 +177,22 @@ export class DeadLetters {
     if (query.cursor !== undefined && !isLetterId(query.cursor)) {
       throw new FinanceError('SCHEMA_INVALID', 'cursor must be the nextCursor of a previous page of this queue.');
     }
-    const letters: DeadLetter[] = [];
+    const letters: ListedLetter[] = [];
     let scanned = 0;
     let lastId: string | undefined;
     for await (const stored of this.#scan(this.#startAfter(query))) {
       scanned += 1;
       lastId = stored.letter.id;
-      if (matchesFilter(stored.letter, query)) letters.push(stored.letter);
+      if (matchesFilter(stored.letter, query)) letters.push(listed(stored.letter));
       if (letters.length >= limit || scanned >= MAX_SCANNED_PER_PAGE) return { letters, nextCursor: lastId };
     }
     return { letters };
   }
 
+  /** One letter, with its message. */
   async get(id: string): Promise<DeadLetter | undefined> {
-    return (await this.#read(id))?.letter;
+    const stored = await this.#read(id);
+    return stored ? this.#withOriginal(stored.letter) : undefined;
   }
 
   /**
@@ -163,18 +204,23 @@ export class DeadLetters {
     id: string,
     statuses: readonly DeadLetterStatus[] = ['open', 'replayed'],
   ): Promise<DeadLetter | undefined> {
-    return this.#change(async (counts) => {
-      const stored = await this.#read(id);
-      if (!stored || stored.letter.status === 'purged' || !statuses.includes(stored.letter.status)) return undefined;
-      const letter: DeadLetter = {
-        ...stored.letter,
-        status: 'replayed',
-        replayedAt: this.#isoNow(),
-        replayCount: stored.letter.replayCount + 1,
-      };
-      await this.#write({ ...stored, letter }, counts, stored.letter.status);
-      return letter;
-    });
+    return this.#change(async (counts) =>
+      // Another host changing this letter now (replaying it too): it is that host's to replay.
+      this.#ifUnlocked(id, async () => {
+        const stored = await this.#read(id);
+        if (!stored || stored.letter.status === 'purged' || !statuses.includes(stored.letter.status)) {
+          return undefined;
+        }
+        const letter: DeadLetter = {
+          ...stored.letter,
+          status: 'replayed',
+          replayedAt: this.#isoNow(),
+          replayCount: stored.letter.replayCount + 1,
+        };
+        await this.#write({ ...stored, letter }, counts, stored.letter.status);
+        return this.#withOriginal(letter);
+      }),
+    );
   }
 
   /**
@@ -185,7 +231,7 @@ export class DeadLetters {
     const ids: string[] = [];
     if ('ids' in selection) {
       for (const id of selection.ids) {
-        const letter = await this.get(id);
+        const letter = (await this.#read(id))?.letter;
         if (letter && statuses.includes(letter.status)) ids.push(id);
       }
       return ids;
@@ -206,18 +252,23 @@ export class DeadLetters {
     return this.#change(async (counts) => {
       const purged: string[] = [];
       await inBatches(ids, async (id) => {
-        const stored = await this.#read(id);
-        if (!stored || stored.letter.status === 'purged') return;
-        const letter: DeadLetter = {
-          ...stored.letter,
-          error: { ...stored.letter.error },
-          status: 'purged',
-          purgedAt: this.#isoNow(),
-        };
-        delete letter.original;
-        delete letter.error.erpBody;
-        await this.#write({ ...stored, letter }, counts, stored.letter.status);
-        purged.push(id);
+        // A letter another host is changing now is left to it (it may be replaying it): purge it again after.
+        await this.#ifUnlocked(id, async () => {
+          const stored = await this.#read(id);
+          if (!stored || stored.letter.status === 'purged') return;
+          const letter: DeadLetter & { originalBytes?: number } = {
+            ...stored.letter,
+            error: { ...stored.letter.error },
+            status: 'purged',
+            purgedAt: this.#isoNow(),
+          };
+          delete letter.original;
+          delete letter.originalBytes;
+          delete letter.error.erpBody;
+          await this.#write({ ...stored, letter }, counts, stored.letter.status);
+          await this.#store.kvDelete(DLQ_MESSAGE_NAMESPACE, this.#messageKey(id));
+          purged.push(id);
+        });
       });
       purged.sort();
       return { purged: purged.length, ids: purged };
@@ -237,7 +288,8 @@ export class DeadLetters {
         'Retention needs a positive maximum age and a maximum number of letters.',
       );
     }
-    return this.#change(async (counts) => {
+    return this.#change(async (changing) => {
+      const counts = this.#shared ? await this.#freshCounts() : changing;
       const cutoff = this.#now() - limits.maxAgeDays * DAY_MS;
       const result: RetentionResult = { removed: 0, open: counts.open };
       let settled = counts.replayed + counts.purged;
@@ -251,18 +303,18 @@ export class DeadLetters {
         settled -= 1;
         result.removed += 1;
         if (batch.length >= WRITE_BATCH) {
-          await inBatches(batch, (old) => this.#remove(old, counts));
+          result.removed -= await this.#removeAll(batch, counts);
           batch = [];
         }
       }
-      await inBatches(batch, (old) => this.#remove(old, counts));
+      result.removed -= await this.#removeAll(batch, counts);
       return result;
     });
   }
 
   /** Letters in a status, or all letters. */
   async count(options: { status?: DeadLetterStatus } = {}): Promise<number> {
-    const counts = await this.#countsReady();
+    const counts = this.#shared ? await this.#freshCounts() : await this.#countsReady();
     return options.status === undefined ? total(counts) : counts[options.status];
   }
 
@@ -270,18 +322,17 @@ export class DeadLetters {
 
   /** Runs one change after the previous ones have finished, with the counts it must keep in step. */
   #change<T>(work: (counts: Counts) => Promise<T>): Promise<T> {
-    const result = this.#changes.then(async () => work(await this.#countsReady()));
+    // A shared store's counts are taken from the store when asked for: the change keeps a scratch copy.
+    const result = this.#changes.then(async () =>
+      work(this.#shared ? { open: 0, replayed: 0, purged: 0 } : await this.#countsReady()),
+    );
     this.#changes = result.catch(() => undefined);
     return result;
   }
 
   #countsReady(): Promise<Counts> {
     if (!this.#counts) {
-      this.#counts = (async () => {
-        const counts: Counts = { open: 0, replayed: 0, purged: 0 };
-        for await (const { letter } of this.#scan(undefined)) counts[letter.status] += 1;
-        return counts;
-      })();
+      this.#counts = this.#scanCounts();
       // A failed scan (store closed) is tried again by the next caller.
       this.#counts.catch(() => {
         this.#counts = undefined;
@@ -290,7 +341,82 @@ export class DeadLetters {
     return this.#counts;
   }
 
-  async #create(failed: FailedMessage, counts: Counts): Promise<DeadLetter> {
+  async #scanCounts(): Promise<Counts> {
+    const counts: Counts = { open: 0, replayed: 0, purged: 0 };
+    for await (const { letter } of this.#scan(undefined)) counts[letter.status] += 1;
+    return counts;
+  }
+
+  /**
+   * Counts taken from the store, begun after the call: callers that come while a count runs share the next one,
+   * so a burst of requests costs two scans, and no caller gets counts older than its call.
+   */
+  #freshCounts(): Promise<Counts> {
+    if (!this.#countScan) {
+      this.#countScan = this.#scanCounts().finally(() => {
+        this.#countScan = undefined;
+      });
+      return this.#countScan;
+    }
+    this.#nextCountScan ??= this.#countScan
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextCountScan = undefined;
+        return this.#freshCounts();
+      });
+    return this.#nextCountScan;
+  }
+
+  /**
+   * Runs `work` holding the lock on letter `id` in a shared store; undefined, without running it, while another
+   * host (or another DeadLetters of this queue) holds it. On a store of one host the promise chain is enough.
+   */
+  async #ifUnlocked<T>(id: string, work: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (!this.#shared) return work();
+    const { ledgerTakeOver, ledgerAbort } = this.#store;
+    if (!ledgerTakeOver || !ledgerAbort) {
+      throw new FinanceError('CONFIG_INVALID', 'A shared store must offer ledgerTakeOver and ledgerAbort.');
+    }
+    const key = this.#lockKey(id);
+    const lock = await ledgerTakeOver.call(this.#store, key, this.#owner, LOCK_STALE_MS);
+    if (lock.state !== 'started' && lock.state !== 'taken-over') return undefined;
+    try {
+      return await work();
+    } finally {
+      await ledgerAbort.call(this.#store, key, this.#owner);
+    }
+  }
+
+  /** As #ifUnlocked, but waits a while for the lock, then runs `work` without it: a failure is never dropped. */
+  async #whenLocked<T>(id: string, work: () => Promise<T | undefined>): Promise<T | undefined> {
+    const giveUpAt = Date.now() + REOPEN_WAIT_MS;
+    for (;;) {
+      let ran = false;
+      const result = await this.#ifUnlocked(id, async () => {
+        ran = true;
+        return work();
+      });
+      if (ran) return result;
+      if (Date.now() >= giveUpAt) return work();
+      await new Promise((resolve) => setTimeout(resolve, REOPEN_POLL_MS));
+    }
+  }
+
+  /** The letter with its message, wherever that is kept. */
+  async #withOriginal(letter: StoredLetter['letter']): Promise<DeadLetter> {
+    const { originalBytes, ...rest } = letter;
+    if (originalBytes === undefined || rest.original !== undefined) return rest;
+    const original = (await this.#store.kvGet(DLQ_MESSAGE_NAMESPACE, this.#messageKey(letter.id))) as
+      Record<string, unknown> | undefined;
+    return original === undefined ? rest : { ...rest, original };
+  }
+
+  async #result(status: AddResult['status'], stored: StoredLetter['letter']): Promise<AddResult> {
+    const letter = await this.#withOriginal(stored);
+    return { status, letter, originalBytes: stored.originalBytes ?? jsonBytes(letter.original) };
+  }
+
+  async #create(failed: FailedMessage, counts: Counts): Promise<{ letter: DeadLetter; originalBytes: number }> {
     const now = this.#isoNow();
     const letter: DeadLetter = {
       id: this.#ids.next(),
@@ -309,12 +435,21 @@ export class DeadLetters {
       replayCount: 0,
     };
     const naturalKeys = failed.naturalKey === undefined ? [] : [failed.naturalKey];
-    await this.#write({ letter, naturalKeys }, counts, undefined, failed.naturalKey);
-    return letter;
+    // The message before its letter: a crash in between leaves a message nobody lists, never a letter without it.
+    await this.#store.kvPut(DLQ_MESSAGE_NAMESPACE, this.#messageKey(letter.id), failed.original);
+    const { original, ...withoutOriginal } = letter;
+    const originalBytes = jsonBytes(original);
+    await this.#write(
+      { letter: { ...withoutOriginal, originalBytes }, naturalKeys },
+      counts,
+      undefined,
+      failed.naturalKey,
+    );
+    return { letter, originalBytes };
   }
 
-  async #reopen(stored: StoredLetter, failed: FailedMessage, counts: Counts): Promise<DeadLetter> {
-    const letter: DeadLetter = {
+  async #reopen(stored: StoredLetter, failed: FailedMessage, counts: Counts): Promise<StoredLetter['letter']> {
+    const letter: StoredLetter['letter'] = {
       ...stored.letter,
       status: 'open',
       lastFailedAt: this.#isoNow(),
@@ -345,9 +480,27 @@ export class DeadLetters {
     }
   }
 
+  /** Removes settled letters; answers how many it left (reopened, or being changed by another host). */
+  async #removeAll(batch: readonly StoredLetter[], counts: Counts): Promise<number> {
+    let kept = 0;
+    await inBatches(batch, async (old) => {
+      const removed = await this.#ifUnlocked(old.letter.id, async () => {
+        // Shared store: read again under the lock, as another host may have reopened it since the scan.
+        const current = this.#shared ? await this.#read(old.letter.id) : old;
+        if (!current) return true;
+        if (current.letter.status === 'open') return undefined;
+        await this.#remove(current, counts);
+        return true;
+      });
+      if (removed === undefined) kept += 1;
+    });
+    return kept;
+  }
+
   async #remove(stored: StoredLetter, counts: Counts): Promise<void> {
     for (const key of stored.naturalKeys) await this.#store.kvDelete(DLQ_NAMESPACE, this.#naturalKey(key));
     await this.#store.kvDelete(DLQ_NAMESPACE, this.#letterKey(stored.letter.id));
+    await this.#store.kvDelete(DLQ_MESSAGE_NAMESPACE, this.#messageKey(stored.letter.id));
     counts[stored.letter.status] -= 1;
   }
 
@@ -388,8 +541,61 @@ export class DeadLetters {
     return `${this.#prefix}N/${key}`;
   }
 
+  #messageKey(id: string): string {
+    return `${this.#prefix}${id}`;
+  }
+
+  #lockKey(id: string): string {
+    return ledgerKey({ source: LOCK_SOURCE, docType: this.#queue, docId: id, version: 1, operation: 'change' });
+  }
+
   #isoNow(): string {
     return new Date(this.#now()).toISOString();
+  }
+}
+
+/** The letter as lists show it: its message left out, its size given. */
+function listed(letter: StoredLetter['letter']): ListedLetter {
+  const { original, ...rest } = letter;
+  return original === undefined ? rest : { ...rest, originalBytes: jsonBytes(original) };
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '');
+}
+
+export interface QueueInStore {
+  queue: string;
+  open: number;
+  total: number;
+}
+
+/**
+ * The dead-letter queues in a store with their letters, read page by page (for the warning about queues whose
+ * node is no longer deployed). Stops after `maxLetters` letters, answering what it counted so far.
+ */
+export async function queuesInStore(
+  store: Pick<FinanceStore, 'kvList'>,
+  maxLetters = 200_000,
+): Promise<QueueInStore[]> {
+  const queues = new Map<string, QueueInStore>();
+  let after: string | undefined;
+  let scanned = 0;
+  for (;;) {
+    const page = await store.kvList(DLQ_NAMESPACE, { after, limit: PAGE_SIZE });
+    for (const { key, value } of page) {
+      const match = /^([\w.-]{1,100})\/L\//.exec(key);
+      if (!match) continue;
+      scanned += 1;
+      const item = queues.get(match[1]) ?? { queue: match[1], open: 0, total: 0 };
+      item.total += 1;
+      if ((value as Partial<StoredLetter> | undefined)?.letter?.status === 'open') item.open += 1;
+      queues.set(match[1], item);
+    }
+    if (page.length < PAGE_SIZE || scanned >= maxLetters) return [...queues.values()];
+    after = page[page.length - 1].key;
+    // LMDB reads are synchronous: let timers and requests run between pages.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

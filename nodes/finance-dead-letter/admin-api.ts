@@ -8,6 +8,9 @@
  *   POST /finance-dead-letter/:nodeId/purge    {ids: [...]} | {filter: {...}} | {all: true}
  *   GET  /finance-dead-letter/:nodeId/stats
  *
+ * A list leaves each letter's message out (`originalBytes` gives its size as JSON): a few letters of tens of
+ * megabytes would otherwise fill a small host's memory. `GET .../letters/:id` answers one letter with it.
+ *
  * Node-RED cannot remove admin routes, so they are registered once per runtime and find the node by id on
  * each request: a node that is not deployed answers 404. Errors are problem+json (RFC 9457).
  */

@@ -1,8 +1,8 @@
 /**
  * `finance-dead-letter`: keeps failed messages with their reason in the durable store until a person replays or
- * purges them (DESIGN 7). A Catch node feeds it; commands (msg.topic list | replay | purge | stats) and the
- * admin HTTP API (admin-api.ts) look after the letters. Replays leave through output 1 at the configured rate;
- * command answers through output 2.
+ * purges them (DESIGN 7). A Catch node feeds it; commands (msg.topic list | replay | purge | stats, on a message
+ * without msg.error) and the admin HTTP API (admin-api.ts) look after the letters. Replays leave through output 1
+ * at the configured rate; command answers through output 2.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { FinanceError } from '../../lib/errors';
@@ -14,11 +14,14 @@ import type { FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { registerAdminApi } from './admin-api';
+import { warnAboutOrphans } from './orphans';
 import { showStatus } from '../shared/status';
 
 const TYPE = 'finance-dead-letter';
 /** Retention also runs after every new letter; the timer covers a queue that receives none for a while. */
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** A letter whose message is larger than this is kept, with a warning: such letters fill a small host's memory. */
+const LARGE_LETTER_BYTES = 1024 * 1024;
 
 interface FinanceDeadLetterDef extends NodeDef, DeadLetterDialogSettings {
   store?: string;
@@ -112,19 +115,27 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const current = this.queue();
-      if (isCommand(msg.topic)) {
+      // A failure is kept whatever its topic: a failed message whose topic is "purge" is a letter, not a command.
+      if (error === undefined) {
+        if (!isCommand(msg.topic)) {
+          throw new FinanceError(
+            'SCHEMA_INVALID',
+            'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge or stats.',
+          );
+        }
         msg.payload = await runCommand(current, msg.topic, msg.payload);
         send([null, msg]);
         return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
       }
-      if (error === undefined) {
-        throw new FinanceError(
-          'SCHEMA_INVALID',
-          'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge or stats.',
+      // No retention here: it removes only replayed and purged letters, and a new failure adds an open one.
+      const kept = await current.letters.add(msg);
+      if (kept.status === 'added' && kept.originalBytes > LARGE_LETTER_BYTES) {
+        this.warn(
+          `Dead letter ${kept.letter.id} holds a message of ${(kept.originalBytes / 1024 / 1024).toFixed(1)} MB. It is ` +
+            'kept; lists show its size only, GET .../letters/<id> reads it whole. Large messages fill the memory of a ' +
+            'small host: keep bulky data out of messages that may fail (e.g. store it and pass a reference).',
         );
       }
-      // No retention here: it removes only replayed and purged letters, and a new failure adds an open one.
-      await current.letters.add(msg);
       return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
     });
 
@@ -134,7 +145,19 @@ export = function register(RED: NodeAPI): void {
     timer.unref();
     if (queue) enforceRetention(queue.letters).then(showQueueStatus, (err: unknown) => this.error(describe(err)));
 
+    // Once every node of the deploy has started: letters and retries of nodes that are gone (new ids after an
+    // import as a copy or a cut and paste) are reported, as nothing else shows them.
+    const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    const lookForOrphans = (): void => {
+      if (!queue || !storeNode) return;
+      warnAboutOrphans(this, storeNode.store(), (id) => RED.nodes.getNode(id) !== null).catch((err: unknown) =>
+        this.warn(`Could not look for dead letters and retries of nodes no longer deployed: ${describe(err)}`),
+      );
+    };
+    RED.events.once('flows:started', lookForOrphans);
+
     this.on('close', () => {
+      RED.events.removeListener('flows:started', lookForOrphans);
       clearInterval(timer);
       queue?.replays.close();
     });

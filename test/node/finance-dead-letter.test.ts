@@ -4,8 +4,10 @@ import financeDeadLetter = require('../../nodes/finance-dead-letter/finance-dead
 import financeStore = require('../../nodes/finance-store/finance-store');
 import type { Node } from 'node-red';
 import type { DeadLetterQueue } from '../../lib/reliability/dead-letter-commands';
-import { DLQ_NAMESPACE, type DeadLetter } from '../../lib/reliability/dead-letters';
-import { inboxKey } from '../../lib/reliability/store';
+import { DLQ_MESSAGE_NAMESPACE, DLQ_NAMESPACE, type DeadLetter } from '../../lib/reliability/dead-letters';
+import { DeadLetters } from '../../lib/reliability/dead-letters';
+import { RetryScheduler } from '../../lib/reliability/retry-scheduler';
+import { inboxKey, openStore } from '../../lib/reliability/store';
 import { observations } from '../../lib/observe/hub';
 import type { Observation } from '../../lib/observe/observation';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
@@ -117,11 +119,12 @@ describe('finance-dead-letter node', () => {
     };
   }
 
-  /** Fails `count` events through the function node and waits until they are dead letters. */
+  /** Fails `count` events through the function node and waits until they are dead letters (read whole). */
   async function failEvents(dl: DeadLetterNode, count: number): Promise<DeadLetter[]> {
     for (let n = 1; n <= count; n += 1) helper.getNode('fail').receive(event(n));
     await waitFor(async () => (await dl.queue().letters.count()) === count, `${count} dead letters`);
-    return (await dl.queue().letters.list()).letters;
+    const listed = (await dl.queue().letters.list()).letters;
+    return Promise.all(listed.map(async (letter) => (await dl.queue().letters.get(letter.id)) as DeadLetter));
   }
 
   async function command(topic: string, payload: unknown, result: Msg[]): Promise<any> {
@@ -154,6 +157,7 @@ describe('finance-dead-letter node', () => {
       headers: { authorization: '[REDACTED]' },
     });
     expect(JSON.stringify(await store.kvList(DLQ_NAMESPACE))).not.toContain(BEARER);
+    expect(JSON.stringify(await store.kvList(DLQ_MESSAGE_NAMESPACE))).not.toContain(BEARER);
 
     // The status is set once the message is handled, i.e. after its event was finished in the inbox.
     await waitFor(() => statuses.some((status) => status.text === '1 open'), 'the open count in the status');
@@ -251,7 +255,8 @@ describe('finance-dead-letter node', () => {
     await helper.unload();
 
     const second = await load();
-    expect((await second.dl.queue().letters.list()).letters).toEqual(letters);
+    const kept = (await second.dl.queue().letters.list()).letters;
+    expect(await Promise.all(kept.map((letter) => second.dl.queue().letters.get(letter.id)))).toEqual(letters);
   });
 
   it('reports bad input to Catch with a code, and never keeps or re-runs its own failures', async () => {
@@ -280,6 +285,73 @@ describe('finance-dead-letter node', () => {
     dl.receive({ topic: 'stats' });
     await waitFor(() => errors.length === 1, 'the error');
     expect(errors[0].error.code).toBe('CONFIG_INVALID');
+  });
+
+  it('keeps a failure whose topic is a command name as a letter, and runs nothing', async () => {
+    const { dl, result } = await load();
+    const [kept] = await failEvents(dl, 1);
+    // Failed messages whose topics happen to be commands, "purge" with {all: true} among them.
+    const fail = helper.getNode('fail');
+    fail.receive({ ...event(2), topic: 'list' });
+    fail.receive({ ...event(3), topic: 'stats' });
+    fail.receive({ ...event(4), topic: 'purge', payload: { all: true } });
+    await waitFor(async () => (await dl.queue().letters.count({ status: 'open' })) === 4, 'four open letters');
+    expect(result).toEqual([]);
+    expect(await dl.queue().letters.count({ status: 'purged' })).toBe(0);
+    expect((await dl.queue().letters.get(kept.id))?.status).toBe('open');
+    const page = (await dl.queue().letters.list()).letters;
+    expect(page.map((letter) => letter.docId)).toEqual(['ER-1', 'ER-2', 'ER-3', 'ER-4']);
+    expect((await dl.queue().letters.get(page[3].id))?.original).toMatchObject({
+      topic: 'purge',
+      payload: { all: true },
+    });
+    // Without msg.error, the topic is a command.
+    expect(await command('stats', undefined, result)).toMatchObject({ open: 4, purged: 0 });
+  });
+
+  it('keeps a letter of more than 1 MB with one warning; lists give its size, reading it by id gives it whole', async () => {
+    const { dl } = await load();
+    const warnings: string[] = [];
+    helper.getNode('dl').on('call:warn', (call: { args: unknown[] }) => warnings.push(String(call.args[0])));
+    helper.getNode('fail').receive(event(1, { attachment: 'x'.repeat(1_500_000) }));
+    await waitFor(async () => (await dl.queue().letters.count()) === 1, 'the letter');
+    await waitFor(() => warnings.length === 1, 'the warning');
+    expect(warnings[0]).toMatch(/holds a message of 1\.\d MB\. It is kept/);
+
+    const list = await helper.request().get('/finance-dead-letter/dl/letters').expect(200);
+    expect(list.body.letters[0]).not.toHaveProperty('original');
+    expect(list.body.letters[0].originalBytes).toBeGreaterThan(1_500_000);
+    expect(JSON.stringify(list.body).length).toBeLessThan(10_000);
+    const one = await helper.request().get(`/finance-dead-letter/dl/letters/${list.body.letters[0].id}`).expect(200);
+    expect(one.body.original.attachment).toHaveLength(1_500_000);
+  });
+
+  it('warns once at start about letters and parked retries of nodes that are not deployed', async () => {
+    // What a flow leaves behind when it is imported again as a copy: its nodes got new ids.
+    const before = openStore({ path: storePath });
+    await new DeadLetters({ store: before, queue: 'old-dl' }).add(event(1, { error: { message: 'refused' } }));
+    await new DeadLetters({ store: before, queue: 'old-dl' }).add(event(2, { error: { message: 'refused' } }));
+    await new RetryScheduler(before, { namespace: 'retry:old-retry' }).schedule({
+      id: 'm1',
+      dueAt: Date.now() + 3_600_000,
+      attempt: 2,
+      msg: { payload: 1 },
+    });
+    await before.close();
+
+    const { dl } = await load();
+    await failEvents(dl, 1);
+    const warned = () =>
+      helper
+        .log()
+        .args.map((args: [{ msg?: unknown }]) => String(args[0].msg))
+        .filter((text: string) => text.includes('not deployed'));
+    await waitFor(() => warned().length > 0, 'the warning');
+    expect(warned()).toHaveLength(1);
+    expect(warned()[0]).toContain('dead-letter node old-dl: 2 open letter(s)');
+    expect(warned()[0]).toContain('node old-retry: 1 parked retry');
+    // Its own queue is deployed: not named.
+    expect(warned()[0]).not.toMatch(/node dl:/);
   });
 
   describe('admin API', () => {

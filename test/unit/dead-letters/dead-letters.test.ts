@@ -163,7 +163,7 @@ describe('dead letters', () => {
       const first = await letters.add(catchMessage({ msgId: 'm-1' }));
       const again = await letters.add(catchMessage({ msgId: 'm-1' }));
 
-      expect(again).toEqual({ status: 'duplicate', letter: first.letter });
+      expect(again).toEqual({ status: 'duplicate', letter: first.letter, originalBytes: first.originalBytes });
       expect(await letters.count()).toBe(1);
     });
 

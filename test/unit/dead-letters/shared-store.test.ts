@@ -1,0 +1,58 @@
+/**
+ * Dead letters on a PostgreSQL store several hosts share: each host sees the counts of the store, and two hosts
+ * replaying (or purging) the same letters at once change each letter once.
+ */
+import { DeadLetters } from '../../../lib/reliability/dead-letters';
+import { storeSandbox } from '../store/store-fixture';
+import { catchMessage } from './fixture';
+
+describe('dead letters on a store several hosts share', () => {
+  const sandbox = storeSandbox('fd-dlq-shared', 'postgres');
+  afterAll(() => sandbox.cleanup());
+
+  function twoHosts() {
+    const location = sandbox.newPath();
+    return [0, 1].map(() => new DeadLetters({ store: sandbox.open({ path: location }), queue: 'dl' }));
+  }
+
+  async function addLetters(host: DeadLetters, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let n = 1; n <= count; n += 1) {
+      ids.push((await host.add(catchMessage({ msgId: `m-${n}`, eventId: `e-${n}`, docId: `ER-${n}` }))).letter.id);
+    }
+    return ids;
+  }
+
+  it("counts the letters another host added, and never below zero after another host's replays", async () => {
+    const [one, two] = twoHosts();
+    expect(await two.count({ status: 'open' })).toBe(0);
+    const ids = await addLetters(one, 3);
+    expect(await two.count({ status: 'open' })).toBe(3);
+    expect((await two.list({ status: 'open' })).letters).toHaveLength(3);
+
+    for (const id of ids) await one.markReplayed(id, ['open']);
+    expect(await two.count({ status: 'open' })).toBe(0);
+    expect(await two.count({ status: 'replayed' })).toBe(3);
+    await two.purge({ filter: {} });
+    expect(await one.count({ status: 'purged' })).toBe(3);
+    expect(await one.count({ status: 'replayed' })).toBe(0);
+    expect(await one.count()).toBe(3);
+  });
+
+  it('replays each letter once when two hosts replay all open letters at the same moment', async () => {
+    const [one, two] = twoHosts();
+    const ids = await addLetters(one, 8);
+    const [byOne, byTwo] = await Promise.all(
+      [one, two].map((host) => Promise.all(ids.map((id) => host.markReplayed(id, ['open'])))),
+    );
+    const replayed = ids.filter((_, i) => byOne[i] !== undefined || byTwo[i] !== undefined);
+    const twice = ids.filter((_, i) => byOne[i] !== undefined && byTwo[i] !== undefined);
+    expect(twice).toEqual([]);
+    expect(replayed).toEqual(ids);
+    for (const letter of [...byOne, ...byTwo]) if (letter) expect(letter.replayCount).toBe(1);
+    // What a replay sends is the message, read with the letter.
+    expect([...byOne, ...byTwo].find(Boolean)?.original).toMatchObject({ payload: { total: { amount: '120.50' } } });
+    expect(await two.count({ status: 'open' })).toBe(0);
+    expect(await one.count({ status: 'replayed' })).toBe(8);
+  });
+});
