@@ -19,11 +19,14 @@
  *   README says how to add it); expenses are Journal Entries whose Reference Number `cheque_no` (with
  *   `cheque_date`) holds the reference, balanced on the configured payable account, in the Company's
  *   `default_currency` only (no exchange rate is sent; another currency is CURRENCY_MISMATCH, as for budgets);
+ *   a refund (negative line) is a credit row on its account, a 0.00 line is left out (ERPNext refuses a row of
+ *   zero debit and credit), and a journal whose lines add up to zero or less is refused (SCHEMA_INVALID);
  * - payables are Purchase Invoices (purchase_invoice.json at 89466e00, purchase_invoice_item.json at 05c13711)
  *   to the posting's supplier or, for an expense report, the employee's own Supplier (found by a Custom Field
  *   on Supplier, default `custom_employee`), keyed by Supplier Invoice No `bill_no` (Data, 140) with
  *   `bill_date`, inserted as a draft and submitted (`docstatus: 1`); `credit_to` is left to ERPNext's party
- *   account. A submit that meets TimestampMismatchError reads the draft again and submits it once more. A
+ *   account; a refund line is refused (SCHEMA_INVALID), as ERPNext takes no negative rate outside a return.
+ *   A submit that meets TimestampMismatchError reads the draft again and submits it once more. A
  *   journal or invoice found under the reference (or a draft left) that holds another total than the posting
  *   is ERP_CONFLICT, never "posted" nor submitted;
  * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
@@ -588,19 +591,40 @@ class ErpnextDialect implements ErpDialect {
     if (existing) await this.#requireSameTotal(existing, 'Journal Entry', posting, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
     refuseTaxCodedExpenseLines(posting, 'an ERPNext Journal Entry (its account rows have no tax field)');
+    const total = posting.lines.reduce((net, line) => net + minorOf(line.amount), 0n);
+    if (total <= 0n) {
+      throw new FinanceError(
+        'SCHEMA_INVALID',
+        `Posting ${posting.externalReference}: its lines add up to ${fromMinorUnits(total, posting.currency).amount} ${posting.currency}, so the payable account would be credited nothing or debited; this dialect posts only what is owed to the payee. Nothing was written. Book the report by hand in ERPNext, or mark the posting as done.`,
+        {
+          retryable: false,
+          details: { externalReference: posting.externalReference, total: fromMinorUnits(total, posting.currency) },
+        },
+      );
+    }
     let draft = existing;
     if (!draft) {
-      const rows = [];
-      let total = 0n;
+      // One row per line on its own side: an expense is debited, a refund (a negative line) credited with its
+      // absolute value; a 0.00 line is left out, as ERPNext refuses a row whose debit and credit are both zero
+      // [S journal_entry.py validate_debit_credit_amount]. The payable is credited with the net total, so the
+      // debits (the expense lines) equal the credits (refunds + payable) exactly, in minor units.
+      const accounts: Doc[] = [];
       for (const [index, line] of posting.lines.entries()) {
-        total += minorOf(line.amount);
-        rows.push({
-          debit_in_account_currency: jsonNumber(line.amount.amount, `lines[${index}].amount`),
-          ...(await this.#dimensions(line.dimensions, `lines[${index}]`, ctx)),
+        const minor = minorOf(line.amount);
+        if (minor === 0n) continue;
+        const where = `lines[${index}]`;
+        const magnitude = jsonNumber(
+          fromMinorUnits(minor < 0n ? -minor : minor, posting.currency).amount,
+          `${where}.amount`,
+        );
+        const { expense_account, ...dimensions } = await this.#dimensions(line.dimensions, where, ctx);
+        accounts.push({
+          account: expense_account,
+          ...(minor > 0n ? { debit_in_account_currency: magnitude } : { credit_in_account_currency: magnitude }),
+          ...dimensions,
           user_remark: line.description ?? '',
         });
       }
-      const accounts: Doc[] = rows.map(({ expense_account, ...row }) => ({ account: expense_account, ...row }));
       accounts.push({
         account: await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx),
         credit_in_account_currency: jsonNumber(
@@ -641,6 +665,7 @@ class ErpnextDialect implements ErpDialect {
       posting,
       'an ERPNext Purchase Invoice (its rate is net unless a tax row says otherwise)',
     );
+    refuseRefundLines(posting);
     let draft = existing;
     if (!draft) {
       const supplier = await this.#payee(posting, ctx);
@@ -761,22 +786,32 @@ class ErpnextDialect implements ErpDialect {
    * A journal or invoice found under the posting's reference is this posting only when it holds the posting's
    * total (the dialect contract, ErpDialect.findPosting): another total is an earlier version of the report
    * (or a document changed in ERPNext), and answering it as posted, or submitting it when it is a draft, would
-   * book amounts the report no longer has. A journal's total is `total_debit`, in the company's currency; an
-   * invoice's is `grand_total`, in its own.
+   * book amounts the report no longer has. An invoice's total is `grand_total`, in its own currency. A
+   * journal's, in the company's currency, is what it credits the payable account (the net total) and its
+   * `total_debit`: the sum of the expense (positive) lines, as refunds are credit rows (#postJournal); a
+   * journal an earlier version wrote with refunds as negative debits holds the net total there, taken too.
    */
   async #requireSameTotal(doc: Doc, doctype: string, posting: PostingRequest, ctx: CallContext): Promise<void> {
-    const want = sum(
-      posting.lines.map((line) => line.amount),
-      posting.currency,
-    );
+    const amounts = posting.lines.map((line) => line.amount);
+    let want = sum(amounts, posting.currency);
     const invoice = doctype === PI;
-    const currency = invoice ? String(doc.currency) : await this.#currencyOfCompany(ctx);
-    const held = this.#money(
-      invoice ? doc.grand_total : doc.total_debit,
-      currency,
-      invoice ? 'grand_total' : 'total_debit',
-    );
-    if (sameAmount(held, want)) return;
+    let held: Money;
+    if (invoice) {
+      held = this.#money(doc.grand_total, String(doc.currency), 'grand_total');
+      if (sameAmount(held, want)) return;
+    } else {
+      const currency = await this.#currencyOfCompany(ctx);
+      const debits = this.#money(doc.total_debit, currency, 'total_debit');
+      const owed = this.#payableAccount
+        ? await this.#payableCredit(doc, this.#payableAccount, currency, ctx)
+        : undefined;
+      const expectedDebits = journalDebits(amounts, posting.currency);
+      const sameDebits = sameAmount(debits, expectedDebits) || sameAmount(debits, want);
+      if (sameDebits && (owed === undefined || sameAmount(owed, want))) return;
+      // The error compares like with like: what the journal owes the payee, else its debits.
+      if (owed !== undefined && !sameAmount(owed, want)) held = owed;
+      else [held, want] = [debits, expectedDebits];
+    }
     const draft = doc.docstatus === 0;
     const name = String(doc.name);
     throw new FinanceError(
@@ -794,6 +829,21 @@ class ErpnextDialect implements ErpDialect {
         },
       },
     );
+  }
+
+  /** What a Journal Entry credits the payable account, less what it debits it (its `accounts` rows). */
+  async #payableCredit(doc: Doc, payableAccount: string, currency: string, ctx: CallContext): Promise<Money> {
+    const payable = await this.#nameOf('Account', 'account_number', payableAccount, ctx);
+    const rows = Array.isArray(doc.accounts) ? doc.accounts.filter(isRecord) : [];
+    let owed = 0n;
+    for (const row of rows) {
+      if (row.account !== payable) continue;
+      owed += minorOf(
+        this.#money(row.credit_in_account_currency ?? 0, currency, 'accounts.credit_in_account_currency'),
+      );
+      owed -= minorOf(this.#money(row.debit_in_account_currency ?? 0, currency, 'accounts.debit_in_account_currency'));
+    }
+    return fromMinorUnits(owed, currency);
   }
 
   async #findJournal(reference: string, ctx: CallContext): Promise<Doc | undefined> {
@@ -1423,6 +1473,43 @@ function itemTaxTemplate(taxCode: string | undefined, where: string): { item_tax
   if (taxCode.length > FRAPPE_DATA_LENGTH)
     throw invalid(`${where} has more than ${FRAPPE_DATA_LENGTH} characters (item_tax_template)`);
   return { item_tax_template: taxCode };
+}
+
+/**
+ * ERPNext refuses a Purchase Invoice item with a negative rate unless the invoice is a return (`is_return`,
+ * a debit note against an earlier invoice) or Buying Settings "Allow Negative rates for Items" is on
+ * [S erpnext controllers/status_updater.py, frappe/erpnext#54254]; this dialect sends no returns, so a refund line is refused before anything
+ * is written. A 0.00 line is sent as an item of rate 0, which ERPNext takes.
+ */
+function refuseRefundLines(posting: PostingRequest): void {
+  const refunds = posting.lines.filter((line) => minorOf(line.amount) < 0n);
+  if (refunds.length === 0) return;
+  const lines = refunds.map((line) => `${line.lineId} (${line.amount.amount} ${line.amount.currency})`).join(', ');
+  throw new FinanceError(
+    'SCHEMA_INVALID',
+    `Posting ${posting.externalReference}: line ${lines} is negative (a refund), but an ERPNext Purchase Invoice ` +
+      'takes no negative rate outside a return (ERPNext: "rate must be a positive number"), and this dialect ' +
+      'sends no returns. Nothing was written. Post the report as a journal (finance-post "Post as": journal, ' +
+      'which credits refunds), net the refund into another line in the mapping, or book it by hand.',
+    {
+      retryable: false,
+      details: {
+        externalReference: posting.externalReference,
+        lines: refunds.map((line) => ({ lineId: line.lineId, amount: line.amount })),
+      },
+    },
+  );
+}
+
+/** The debit side of a posting's Journal Entry: its expense (positive) lines; refunds are credited. */
+function journalDebits(amounts: readonly Money[], currency: string): Money {
+  return fromMinorUnits(
+    amounts.reduce((debits, amount) => {
+      const minor = minorOf(amount);
+      return minor > 0n ? debits + minor : debits;
+    }, 0n),
+    currency,
+  );
 }
 
 function invalid(problem: string): FinanceError {

@@ -656,13 +656,24 @@ function companyOf(state: SandboxState, name: unknown): CompanyState {
   return company;
 }
 
-function amount(value: unknown, currency: string, what: string): bigint {
+/**
+ * A Currency value in minor units, signed; a value that is not a number, or has more decimals than the
+ * currency, is a 417 ValidationError naming `what` (never an internal failure: bad input is the client's).
+ */
+function signedAmount(value: unknown, currency: string, what: string): bigint {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw validation(`${what} must be a number`);
   try {
-    return minorOf(money(String(value), currency, { allowNegative: false }));
+    return minorOf(money(String(value), currency, { allowNegative: true }));
   } catch {
     throw validation(`${what} ${value} has more decimals than ${currency}`);
   }
+}
+
+/** A Currency value that cannot be negative (see signedAmount); a negative one is a 417 naming the sign. */
+function amount(value: unknown, currency: string, what: string): bigint {
+  const minor = signedAmount(value, currency, what);
+  if (minor < 0n) throw validation(`${what} ${String(value)} cannot be negative`);
+  return minor;
 }
 
 const PO_FIELDS = [
@@ -786,8 +797,24 @@ function itemCharge(
   if (item.item_tax_template) linkExists(store, 'Item Tax Template', item.item_tax_template, 'Item Tax Template');
   const qty = item.qty;
   if (typeof qty !== 'number' || qty <= 0) throw validation(`Row #${index + 1}: Quantity must be greater than 0`);
-  const rate = money(String(item.rate ?? 0), currency);
-  return { account, qty, rate, lineAmount: minorOf(multiply(rate, String(qty))) };
+  const rateMinor = signedAmount(item.rate ?? 0, currency, `Row #${index + 1}: Rate`);
+  if (rateMinor < 0n) {
+    // ERPNext: an invoice item's rate must be positive outside a return, unless Buying Settings allows
+    // negative rates (off here) [S erpnext controllers/status_updater.py, frappe/erpnext#54254]; an order's [U].
+    throw validation(
+      accountLabel === 'Expense Head'
+        ? `For item ${String(item.item_code ?? item.item_name)}, rate must be a positive number. To Allow negative rates, enable \`Allow Negative rates for Items\` in Buying Settings`
+        : `Row #${index + 1}: Rate ${String(item.rate)} cannot be negative`,
+    );
+  }
+  const rate = fromMinorUnits(rateMinor, currency);
+  let lineAmount: bigint;
+  try {
+    lineAmount = minorOf(multiply(rate, String(qty)));
+  } catch {
+    throw validation(`Row #${index + 1}: Quantity ${qty} is not a quantity the simulator can multiply`);
+  }
+  return { account, qty, rate, lineAmount };
 }
 
 function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
@@ -915,10 +942,23 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
     if (account.disabled) throw validation(`Row ${index + 1}: Account ${account.name} is disabled`);
     if (row.cost_center) linkExists(store, 'Cost Center', row.cost_center, 'Cost Center');
     if (row.project) linkExists(store, 'Project', row.project, 'Project');
-    const d =
-      row.debit_in_account_currency === undefined ? 0n : amount(row.debit_in_account_currency, currency, 'Debit');
-    const c =
-      row.credit_in_account_currency === undefined ? 0n : amount(row.credit_in_account_currency, currency, 'Credit');
+    // Frappe takes a missing Currency as 0 [U]. ERPNext itself takes a negative Debit or Credit and books it
+    // on the other side when it writes the GL [S general_ledger.py toggle_debit_credit_if_negative]; the
+    // simulator refuses it, naming the sign, so a dialect sends each amount on its own side.
+    const side = (value: unknown, label: string): bigint => {
+      if (value === undefined || value === null) return 0n;
+      const minor = signedAmount(value, currency, `Row ${index + 1}: ${label}`);
+      if (minor < 0n)
+        throw validation(
+          `Row ${index + 1}: ${label} ${String(value)} is negative; the simulator takes no negative ${label} in a Journal Entry Account row: send it as a ${label === 'Debit' ? 'Credit' : 'Debit'} of ${fromMinorUnits(-minor, currency).amount}`,
+        );
+      return minor;
+    };
+    const d = side(row.debit_in_account_currency, 'Debit');
+    const c = side(row.credit_in_account_currency, 'Credit');
+    // [S journal_entry.py validate_debit_credit_amount, set_total_debit_credit]
+    if (d === 0n && c === 0n) throw validation(`Row ${index + 1}: Both Debit and Credit values cannot be zero`);
+    if (d !== 0n && c !== 0n) throw validation('You cannot credit and debit same account at the same time');
     debit += d;
     credit += c;
     return {
@@ -1135,7 +1175,11 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   const rows = (isJournal ? doc.accounts : doc.items) as Record<string, unknown>[];
   for (const row of rows) {
     const account = String(isJournal ? row.account : row.expense_account);
-    const value = isJournal ? amount(row.debit, currency, 'Debit') : amount(row.amount, currency, 'Amount');
+    // A journal's credit on an expense (a refund) lessens its debit on the same head, as ERPNext merges the
+    // GL entries of one account and dimension before the budget check [U].
+    const value = isJournal
+      ? amount(row.debit, currency, 'Debit') - amount(row.credit, currency, 'Credit')
+      : amount(row.amount, currency, 'Amount');
     if (value === 0n) continue;
     for (const key of [`Cost Center|${String(row.cost_center)}|${account}`, `Project|${String(row.project)}|*`]) {
       charges.set(key, (charges.get(key) ?? 0n) + value);
@@ -1144,7 +1188,7 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
   const messages: string[] = [];
   for (const [key, value] of charges) {
     const [against, dimension, account] = key.split('|');
-    if (!dimension) continue;
+    if (!dimension || value <= 0n) continue;
     // ERPNext: the Budget whose budget_start_date..budget_end_date (its fiscal years) holds the date [S budget.py].
     const budget = [...store.table('Budget').values()].find((b) => {
       const range = budgetRange(store, b);

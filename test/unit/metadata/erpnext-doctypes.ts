@@ -19,6 +19,10 @@
  * - Budget Distribution (the monthly rows of the 2025 Budget model): start_date, end_date, amount, percent are
  *   assumed [U]; the stored budget_distribution.json is the 2014 standalone doctype of the same name
  * - the Custom Field `custom_external_ref` (Data) is what the README asks the administrator to add [setup].
+ * - Fiscal Year: erpnext/accounts/doctype/fiscal_year/fiscal_year.json @ 00cc94e84f53872f4536669b3ea8ff43c1f2042c
+ *   (modified 2024-05-27; named by `year` (autoname field:year), so `name` is the Year Name)
+ * - Fiscal Year Company: erpnext/accounts/doctype/fiscal_year_company/fiscal_year_company.json @ 03c6b744da21198ace3ea46d479b58fe5c391bac
+ *   (modified 2014-10-02; one field, `company`)
  */
 export interface FieldSpec {
   fieldtype:
@@ -170,6 +174,18 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
     supplier_name: { fieldtype: 'Data', reqd: true },
     disabled: { fieldtype: 'Check' },
     custom_employee: { fieldtype: 'Link', options: 'Employee' },
+  },
+  'Fiscal Year': {
+    year: { fieldtype: 'Data', reqd: true },
+    disabled: { fieldtype: 'Check' },
+    is_short_year: { fieldtype: 'Check' },
+    year_start_date: { fieldtype: 'Date', reqd: true },
+    year_end_date: { fieldtype: 'Date', reqd: true },
+    companies: { fieldtype: 'Table', options: 'Fiscal Year Company' },
+    auto_created: { fieldtype: 'Check', read_only: true },
+  },
+  'Fiscal Year Company': {
+    company: { fieldtype: 'Link', options: 'Company' },
   },
   'Journal Entry Account': {
     account: { fieldtype: 'Link', reqd: true, options: 'Account' },

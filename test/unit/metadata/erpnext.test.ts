@@ -14,6 +14,34 @@ const eur = (amount: string) => ({ amount, currency: 'EUR' });
 /** Doctypes the dialect only reads (master data, lookups); their fields are checked by name only where listed. */
 const READ_ONLY_DOCTYPES = ['Account', 'Cost Center', 'Supplier', 'Employee', 'Project', 'GL Entry'];
 
+/**
+ * Problems of a list query: filters (also child-table filters) and selected fields (also `` `tabChild`.field as
+ * alias ``) that the doctypes lack; and the aliases it selects, which its answer rows carry as field names.
+ */
+function listProblems(
+  doctype: string,
+  query: Record<string, unknown>,
+  where = `GET ${doctype}`,
+): { problems: string[]; aliases: string[] } {
+  const problems: string[] = [];
+  const aliases: string[] = [];
+  for (const filter of JSON.parse(String(query.filters ?? '[]')) as unknown[][]) {
+    const [childDoctype, field] =
+      filter.length === 4 ? [String(filter[0]), String(filter[1])] : [doctype, String(filter[0])];
+    if (!DOCTYPES[childDoctype]?.[field] && !STANDARD_FIELDS.includes(field))
+      problems.push(`${where}: filter on unknown ${childDoctype}.${field}`);
+  }
+  for (const field of JSON.parse(String(query.fields ?? '[]')) as string[]) {
+    const child = /^`tab([^`]+)`\.(\w+)/.exec(field);
+    const [owner, fieldName] = child ? [child[1], child[2]] : [doctype, field];
+    if (!DOCTYPES[owner]?.[fieldName] && !STANDARD_FIELDS.includes(fieldName))
+      problems.push(`${where}: selects unknown ${owner}.${fieldName}`);
+    const alias = / as (\w+)$/.exec(field);
+    if (alias) aliases.push(alias[1]);
+  }
+  return { problems, aliases };
+}
+
 function check(exchanges: readonly Exchange[]): { problems: string[]; covered: Set<string> } {
   const problems: string[] = [];
   const covered = new Set<string>();
@@ -32,26 +60,19 @@ function check(exchanges: readonly Exchange[]): { problems: string[]; covered: S
       );
     }
     const fields = DOCTYPES[doctype];
+    const aliases: string[] = [];
     if (request.method === 'GET' && request.query?.filters && fields) {
-      for (const filter of JSON.parse(String(request.query.filters)) as unknown[][]) {
-        const [childDoctype, field] =
-          filter.length === 4 ? [String(filter[0]), String(filter[1])] : [doctype, String(filter[0])];
-        if (!DOCTYPES[childDoctype]?.[field] && !STANDARD_FIELDS.includes(field))
-          problems.push(`${where}: filter on unknown ${childDoctype}.${field}`);
-      }
-      for (const field of JSON.parse(String(request.query.fields ?? '[]')) as string[]) {
-        const child = /^`tab([^`]+)`\.(\w+)/.exec(field);
-        const [owner, fieldName] = child ? [child[1], child[2]] : [doctype, field];
-        if (!DOCTYPES[owner]?.[fieldName] && !STANDARD_FIELDS.includes(fieldName))
-          problems.push(`${where}: selects unknown ${owner}.${fieldName}`);
-      }
+      const list = listProblems(doctype, request.query, where);
+      problems.push(...list.problems);
+      aliases.push(...list.aliases);
+      covered.add(`GET ${doctype} list checked`);
     }
     const data = (response?.data as { data?: unknown })?.data;
     if (fields && data && !READ_ONLY_DOCTYPES.includes(doctype)) {
       const docs = Array.isArray(data) ? data : [data];
       for (const doc of docs)
         problems.push(
-          ...docProblems(doctype, doc as Record<string, unknown>, ['currency_of_company']).map(
+          ...docProblems(doctype, doc as Record<string, unknown>, ['currency_of_company', ...aliases]).map(
             (p) => `${where} answer: ${p}`,
           ),
         );
@@ -91,7 +112,11 @@ describe('ERPNext dialect and simulator against the frappe/erpnext doctype field
         externalReference: 'metadata-journal',
         postingDate: today(),
         currency: 'EUR',
-        lines: [{ lineId: '1', amount: eur('1.00'), dimensions: { costCenter: 'CC-100', glAccount: '6000' } }],
+        lines: [
+          { lineId: '1', amount: eur('1.00'), dimensions: { costCenter: 'CC-100', glAccount: '6000' } },
+          // A refund: a credit row on the expense account.
+          { lineId: '2', amount: eur('-0.40'), dimensions: { costCenter: 'CC-100', glAccount: '6000' } },
+        ],
       },
       ctx,
     );
@@ -134,8 +159,25 @@ describe('ERPNext dialect and simulator against the frappe/erpnext doctype field
         'GET Purchase Invoice',
         'GET Budget',
         'GET GL Entry',
+        'GET Fiscal Year list checked',
       ]),
     );
+  });
+
+  it('checks the Fiscal Year list fields and filters, child table too (the check can fail)', () => {
+    expect(
+      listProblems('Fiscal Year', {
+        filters: JSON.stringify([
+          ['enabled', '=', 1],
+          ['Fiscal Year Company', 'company', '=', 'FS-DEMO'],
+        ]),
+        fields: JSON.stringify(['name', 'year_start_date', 'end_date', '`tabFiscal Year Company`.company_name as c']),
+      }).problems,
+    ).toEqual([
+      'GET Fiscal Year: filter on unknown Fiscal Year.enabled',
+      'GET Fiscal Year: selects unknown Fiscal Year.end_date',
+      'GET Fiscal Year: selects unknown Fiscal Year Company.company_name',
+    ]);
   });
 
   it('catches a read-only or unknown invoice field and an over-long Supplier Invoice No (the check can fail)', () => {
