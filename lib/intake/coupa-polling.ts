@@ -13,10 +13,11 @@ import { FinanceError } from '../errors';
 import type { ErpHttp } from '../erp/client';
 import type { FinanceStore } from '../reliability/store';
 import { CoupaPoller, type CoupaDocument, type CoupaPollReport, type CoupaResource } from '../sources/coupa-poller';
-import type { CoupaProfile } from '../sources/profiles/coupa';
+import { coupaContentDigest, type CoupaProfile } from '../sources/profiles/coupa';
 import type { SourceProfile } from '../sources/profiles/profile';
+import { runnerHolder, runnerTtlMs } from '../reliability/single-runner';
 import { Intake, type Admission, type IntakeResult } from './intake';
-import { PollingLoop, PollState } from './polling';
+import { POLL_LEASE_PREFIX, PollingLoop, PollState, RoundLease } from './polling';
 
 export interface CoupaPollingOptions {
   /** The source's API connection (finance-source: API base URL = the Coupa instance). */
@@ -46,7 +47,11 @@ export interface CoupaPollingOptions {
    */
   onResult: (result: IntakeResult, rawBody: Buffer) => void;
   onRound?: (report: CoupaPollReport) => void;
+  /** A round skipped: another host (or process) on the shared store holds the polling lease. */
+  onSkip?: () => void;
   onError?: (error: unknown) => void;
+  /** Who holds the polling lease: unique per host and process; default runnerHolder() (host name and pid). */
+  holder?: string;
   now?: () => number;
 }
 
@@ -73,7 +78,19 @@ export function startCoupaPolling(options: CoupaPollingOptions): CoupaPolling {
     ...(options.lease && { lease: options.lease }),
     ...(options.admission && { admission: options.admission }),
   });
-  const state = new PollState(options.store, `${options.key}:${options.resource}`);
+  const recordKey = `${options.key}:${options.resource}`;
+  const state = new PollState(options.store, recordKey);
+  // One host of several polls a node's resource at a time (see lib/intake/polling.ts). The TTL is the
+  // SingleRunner rule, three intervals and at least 10 s, so the holder keeps the polling from round to round and
+  // a dead holder is replaced within three intervals; a longer round renews it as it goes (RoundLease.keep).
+  const lease = new RoundLease({
+    store: options.store,
+    name: `${POLL_LEASE_PREFIX}${recordKey}`,
+    holder: options.holder ?? runnerHolder(),
+    ttlMs: runnerTtlMs(options.intervalMs),
+    ...(options.now && { now: options.now }),
+    ...(options.onError && { onError: options.onError }),
+  });
   const reported = new Set<string>();
   const poller = new CoupaPoller({
     http: options.http,
@@ -81,12 +98,13 @@ export function startCoupaPolling(options: CoupaPollingOptions): CoupaPolling {
     state,
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
     ...(options.updatedAfter === undefined ? {} : { updatedAfter: options.updatedAfter }),
+    mayContinue: () => lease.keep(),
     commit: async (document: CoupaDocument) => {
       const rawBody = Buffer.from(JSON.stringify(document), 'utf8');
       const result = await intake.receive({ rawBody, headers: {} });
       if (result.outcome === 'rejected') {
         // Reported once per revision; the poller leaves it unexported, so it comes back every round.
-        const revision = `${String(document.id)}@${String(document['updated-at'])}`;
+        const revision = `${String(document.id)}@${coupaContentDigest(document)}`;
         if (!reported.has(revision)) {
           reported.add(revision);
           options.onResult(result, rawBody);
@@ -101,7 +119,9 @@ export function startCoupaPolling(options: CoupaPollingOptions): CoupaPolling {
     intervalMs: options.intervalMs,
     state,
     round: () => poller.poll(),
+    mayRun: () => lease.claim(),
     ...(options.onRound && { onRound: options.onRound }),
+    ...(options.onSkip && { onSkip: options.onSkip }),
     ...(options.onError && { onError: options.onError }),
     ...(options.now && { now: options.now }),
   });

@@ -77,6 +77,14 @@ export interface IncomingEvent {
   /** The body exactly as received. */
   rawBody: Buffer;
   headers: HeaderMap;
+  /**
+   * True for an event a broker kept for this intake (the MQTT subscription's persistent session holds messages
+   * for days while the node is stopped): a signed timestamp then says when the sender signed, not when the event
+   * arrives, so its age is not refused (the webhook's tolerance would refuse, and the broker then drop, every
+   * event that waited longer than it). The signature is verified all the same, and replays are stopped as for
+   * Ramp: by the de-duplication, and by refusing a timestamp older than the duplicate memory.
+   */
+  heldByBroker?: boolean;
 }
 
 /** An event that passed every check and may be committed. */
@@ -227,10 +235,11 @@ export class Intake {
         { details: { size: event.rawBody.length, maxBytes } },
       );
     }
-    verifySignature(
+    const heldByBroker = event.heldByBroker === true;
+    const { signedAt } = verifySignature(
       signatureScheme,
       { headers: event.headers, rawBody: event.rawBody, secrets },
-      { toleranceSeconds, now },
+      { toleranceSeconds, now, acceptOldTimestamps: heldByBroker },
     );
     const body = parseJsonSafely(event.rawBody, { maxBytes });
     const facts = profile.envelopeOf(body, event.headers);
@@ -244,7 +253,18 @@ export class Intake {
       checkDocument(facts.docType, payload, profile.canonicalPointer ?? '');
     }
     if (!signsTimestamp(signatureScheme)) {
-      refuseBeyondDuplicateMemory(facts.time, this.options.store().dedupRetentionMs, (now ?? Date.now)());
+      refuseBeyondDuplicateMemory(
+        { time: facts.time, what: 'created' },
+        this.options.store().dedupRetentionMs,
+        (now ?? Date.now)(),
+      );
+    } else if (heldByBroker && signedAt !== undefined) {
+      // The age check verifySignature skipped, widened to what the duplicate memory covers.
+      refuseBeyondDuplicateMemory(
+        { time: new Date(signedAt * 1000).toISOString(), what: 'signed' },
+        this.options.store().dedupRetentionMs,
+        (now ?? Date.now)(),
+      );
     }
     // Only the envelope's own fields: FinanceEnvelope's schema allows no others (documentUrl stays in the payload).
     const envelope: FinanceEnvelope = {
@@ -277,16 +297,29 @@ const SENDER_CLOCK_SKEW_MS = 60 * 60 * 1000;
  * stopped by the duplicate memory only while it remembers the event (from its arrival, which comes after its
  * creation, for `dedupRetentionMs`). So an event created longer ago than that is refused: it cannot be told
  * from a replay of one that was handled and forgotten. Senders deliver and retry within hours.
+ *
+ * The same holds for a signed timestamp whose age is not checked against the tolerance (an event a broker kept,
+ * IncomingEvent.heldByBroker): it was signed before it first arrived, so while it is younger than the memory, a
+ * replay of it is answered as a duplicate.
  */
-function refuseBeyondDuplicateMemory(time: string, dedupRetentionMs: number, nowMs: number): void {
+function refuseBeyondDuplicateMemory(
+  at: { time: string; what: 'created' | 'signed' },
+  dedupRetentionMs: number,
+  nowMs: number,
+): void {
+  const { time, what } = at;
   const ageMs = nowMs - Date.parse(time);
   if (ageMs <= dedupRetentionMs - SENDER_CLOCK_SKEW_MS) return;
   const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+  const why =
+    what === 'created'
+      ? "this source's signature carries no time, so it cannot be told from a replay of an event already handled"
+      : 'a signature this old cannot be told from a replay of an event already handled';
   throw new FinanceError(
     'SIGNATURE_INVALID',
-    `The event was created at ${time}, ${days(ageMs)} days ago; duplicates are remembered for ${days(dedupRetentionMs)} ` +
-      "days and this source's signature carries no time, so it cannot be told from a replay of an event already " +
-      "handled. If it is genuine, post it by hand or raise the store's 'Remember duplicates for (days)'.",
+    `The event was ${what} at ${time}, ${days(ageMs)} days ago; duplicates are remembered for ` +
+      `${days(dedupRetentionMs)} days and ${why}. If it is genuine, post it by hand or raise the store's ` +
+      "'Remember duplicates for (days)'.",
     { details: { reason: 'older_than_duplicate_memory', time, dedupRetentionMs } },
   );
 }

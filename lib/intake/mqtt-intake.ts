@@ -14,7 +14,8 @@
  * keep a message until it is committed.
  *
  * - accepted, duplicate, rejected: committed (or definitely refused), so acknowledged; a refused message is
- *   acknowledged too, or it would come back forever.
+ *   acknowledged too, or it would come back forever. So nothing is refused for having waited in the session: a
+ *   signed timestamp's age is not checked against the webhook's tolerance (IncomingEvent.heldByBroker).
  * - failed (store full or unavailable): not acknowledged; the commit is retried with backoff while the
  *   broker holds the message. If the connection drops meanwhile, the message will come again on the next
  *   connection and this attempt stops: an acknowledgement never crosses connections, where its packet id
@@ -255,6 +256,9 @@ export class MqttIntake {
     const event: IncomingEvent = {
       rawBody: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       headers: headersOf(packet),
+      // The session keeps messages while the node is stopped (SESSION_EXPIRY_SECONDS): a signed timestamp older
+      // than the webhook's tolerance is no reason to refuse, and so to drop, one of them.
+      heldByBroker: true,
     };
     const intake = this.#options.intake;
     let checked: CheckResult | undefined;

@@ -12,8 +12,14 @@
  * Paging inside a round is not resumed from the store, on purpose: the `exported=false` set shrinks while a
  * round marks documents, so a saved offset would skip documents after a restart. A round always starts at
  * offset 0 and ends when a page comes back short (lib/sources/coupa-poller.ts).
+ *
+ * The same flows may run on several hosts with one shared store (PostgreSQL): every host then runs this loop for
+ * the same record, and each round reads and writes it whole. So a round runs only under the record's lease
+ * (RoundLease, claimed in the shared store): one host polls a node's resource at a time, the others skip the
+ * round, and a holder that dies is replaced once its lease lapses.
  */
 import type { FinanceStore } from '../reliability/store';
+import { SingleRunner } from '../reliability/single-runner';
 import type { CoupaPollReport, CoupaPollState, CoupaPollStateStore } from '../sources/coupa-poller';
 
 export const POLL_STATE_NAMESPACE = 'intake-poll';
@@ -88,9 +94,71 @@ export class PollState implements CoupaPollStateStore {
   }
 }
 
+/** Prefix of the lease names (FinanceStore.claimLease) of polling rounds; the rest is the record's key. */
+export const POLL_LEASE_PREFIX = 'intake-poll/';
+
+export interface RoundLeaseOptions {
+  store: () => Pick<FinanceStore, 'claimLease'>;
+  /** The lease name, the same on every host: POLL_LEASE_PREFIX + the poll record's key. */
+  name: string;
+  /** This host and process (runnerHolder()). */
+  holder: string;
+  /** How long a claim holds: it must outlast the interval, so the holder keeps the polling (runnerTtlMs). */
+  ttlMs: number;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The lease a polling round runs under (see the note at the top). claim() at the start of a round; keep() before
+ * every page and document, which claims again once a third of the TTL has passed since the last claim, so a round
+ * of any length keeps the lease while it makes progress. A round whose keep() says false stops at once: another
+ * host may hold the lease by now (this one stalled longer than the TTL, or the store could not be reached).
+ */
+export class RoundLease {
+  readonly #runner: SingleRunner;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  /** When the last claim that succeeded was asked for (a claim holds from then, at the latest). */
+  #claimedAt: number | undefined;
+
+  constructor(options: RoundLeaseOptions) {
+    this.#runner = new SingleRunner({
+      store: options.store,
+      name: options.name,
+      holder: options.holder,
+      ttlMs: options.ttlMs,
+      ...(options.onError && { onError: options.onError }),
+    });
+    this.#ttlMs = options.ttlMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Claims or renews the lease: true when this holder has it now. A store failure answers false. */
+  async claim(): Promise<boolean> {
+    const askedAt = this.#now();
+    const held = await this.#runner.mayRun();
+    this.#claimedAt = held ? askedAt : undefined;
+    return held;
+  }
+
+  /** During a round: true while the lease is held, renewing it once a third of its TTL has passed. */
+  async keep(): Promise<boolean> {
+    if (this.#claimedAt !== undefined && this.#now() - this.#claimedAt < this.#ttlMs / 3) return true;
+    return this.claim();
+  }
+}
+
 export interface PollingLoopOptions {
   intervalMs: number;
   state: PollState;
+  /**
+   * Asked before every round (RoundLease.claim): false skips the round, nothing read or written, and the next
+   * tick comes one interval later. Must not throw.
+   */
+  mayRun?: () => Promise<boolean>;
+  /** A round skipped because mayRun said false (another host polls). */
+  onSkip?: () => void;
   /** One round of the poller. */
   round: () => Promise<CoupaPollReport>;
   /** After every round, with its report. */
@@ -161,10 +229,18 @@ export class PollingLoop {
   async #round(): Promise<void> {
     let waitMs = timerDelay(this.#options.intervalMs);
     try {
+      if (this.#options.mayRun && !(await this.#options.mayRun())) {
+        this.#options.onSkip?.();
+        this.#schedule(waitMs);
+        return;
+      }
       const report = await this.#options.round();
       // Capped here too, so the due time kept in the store is the one the timer keeps.
       waitMs = timerDelay(Math.max(waitMs, askedWait(report.retryAfterMs)));
-      await this.#options.state.recordRound(report, new Date(this.#now()), this.#now() + waitMs);
+      // A round that lost its lease leaves the record to the host that holds it now.
+      if (report.cutShort !== 'lease') {
+        await this.#options.state.recordRound(report, new Date(this.#now()), this.#now() + waitMs);
+      }
       this.#options.onRound?.(report);
     } catch (error) {
       this.#options.onError?.(error);

@@ -22,15 +22,23 @@
  * exported flag alone decides what is fetched; the cursor only narrows the query), and the export marks it
  * must take back before it reads anything (CoupaPollState.unmark, see #leaveRevision).
  */
-import { isDeepStrictEqual } from 'node:util';
 import { FinanceError } from '../errors';
 import type { ErpHttp } from '../erp/client';
+import { coupaContentDigest } from './profiles/coupa';
 
 export const COUPA_RESOURCES = ['requisitions', 'purchase_orders'] as const;
 export type CoupaResource = (typeof COUPA_RESOURCES)[number];
 
 /** Coupa answers at most 50 documents per request [D Arguments]. */
 export const COUPA_MAX_PAGE_SIZE = 50;
+
+/**
+ * The most documents one round reads (its pages are capped at this over the page size). A round normally ends
+ * when a page comes back short; this bound ends one that would not (Coupa answering the same documents again and
+ * again, e.g. when its `exported=false` filter is not applied), and the next round starts after the interval.
+ * A larger backlog is read over several rounds: the documents a round exported have left the set.
+ */
+export const MAX_DOCUMENTS_PER_ROUND = 5_000;
 
 /** How far the cursor stays behind the newest `updated-at` seen, for writes committed after their timestamp. */
 export const DEFAULT_CURSOR_OVERLAP_MS = 10 * 60 * 1000;
@@ -89,6 +97,11 @@ export interface CoupaPollerOptions {
   cursorOverlapMs?: number;
   /** Sent as X-Correlation-Id on every request of a round. */
   correlationId?: string;
+  /**
+   * Asked before every page and every document: false ends the round at once, nothing more read, committed or
+   * saved (the polling loop's lease on a store several hosts share was lost, see lib/intake/coupa-polling.ts).
+   */
+  mayContinue?: () => Promise<boolean>;
 }
 
 /** A document this round did not mark exported, and why. */
@@ -112,6 +125,11 @@ export interface CoupaPollReport {
   leftBehind: CoupaLeftBehind[];
   /** A retryable failure (429, 5xx, network, store) ended the round early; poll again later. */
   interrupted?: FinanceError;
+  /**
+   * The round stopped before its last page: it read MAX_DOCUMENTS_PER_ROUND documents, or (`lease`) the poller
+   * may no longer go on (mayContinue). The next round goes on from the first page.
+   */
+  cutShort?: 'page-limit' | 'lease';
   /** The wait the failure asked for (Retry-After), when it named one. */
   retryAfterMs?: number;
   /** The cursor after the round. */
@@ -131,6 +149,8 @@ interface CursorEvidence {
   leftWithoutTime: boolean;
   /** A page was asked for at an offset above 0, so a document may have been skipped (see the paging note). */
   pagedPastLeftBehind: boolean;
+  /** The content digest of each document this round marked exported, by id (see #markNotKept). */
+  exported: Map<number, string>;
 }
 
 export class CoupaPoller {
@@ -184,27 +204,37 @@ export class CoupaPoller {
       await state.flush().catch(() => undefined);
       throw error;
     }
-    await state.flush();
+    // Without the lease another host may be running a round on the same state: what is unsaved here (notes
+    // cleared, a cursor) would overwrite its notes. A note kept too long costs a take-back, never a revision.
+    if (report.cutShort !== 'lease') await state.flush();
     return report;
   }
 
   async #round(state: RoundState, cursor: string | undefined, report: CoupaPollReport): Promise<void> {
     if (!(await this.#takeBackMarks(state, report))) return;
-    const evidence: CursorEvidence = { leftWithoutTime: false, pagedPastLeftBehind: false };
+    const evidence: CursorEvidence = { leftWithoutTime: false, pagedPastLeftBehind: false, exported: new Map() };
+    const maxPages = Math.ceil(MAX_DOCUMENTS_PER_ROUND / this.#pageSize);
     let offset = 0;
     for (;;) {
+      if (!(await this.#mayContinue(report))) return;
       const page = await this.#page(offset, cursor, report);
       if (page === undefined) return;
       report.pages += 1;
       report.fetched += page.length;
       let leftOnPage = 0;
       for (const document of page) {
-        const handled = await this.#handle(document, state, report);
+        if (!(await this.#mayContinue(report))) return;
+        const handled = await this.#handle(document, state, report, evidence);
         if (handled.outcome === 'stop') return;
         if (handled.outcome === 'left') leftOnPage += 1;
         addEvidence(evidence, handled);
       }
       if (page.length < this.#pageSize) break;
+      // Not the last page, so the cursor stays where it is (#nextCursor): this round did not see the whole set.
+      if (report.pages >= maxPages) {
+        report.cutShort = 'page-limit';
+        return;
+      }
       offset += leftOnPage;
       if (offset > 0) evidence.pagedPastLeftBehind = true;
     }
@@ -213,6 +243,13 @@ export class CoupaPoller {
       state.advance(next);
       report.updatedAfter = next;
     }
+  }
+
+  /** False (the report says why) when the round must end now: see CoupaPollerOptions.mayContinue. */
+  async #mayContinue(report: CoupaPollReport): Promise<boolean> {
+    if (this.#options.mayContinue === undefined || (await this.#options.mayContinue())) return true;
+    report.cutShort = 'lease';
+    return false;
   }
 
   /** One page, or undefined when a retryable failure ended the round (recorded in the report). */
@@ -271,7 +308,12 @@ export class CoupaPoller {
     return true;
   }
 
-  async #handle(document: unknown, state: RoundState, report: CoupaPollReport): Promise<Handled> {
+  async #handle(
+    document: unknown,
+    state: RoundState,
+    report: CoupaPollReport,
+    evidence: CursorEvidence,
+  ): Promise<Handled> {
     const id = idOf(document);
     if (id === undefined) {
       report.leftBehind.push({
@@ -285,6 +327,13 @@ export class CoupaPoller {
       return { outcome: 'left' };
     }
     const updatedAt = instantOf((document as CoupaDocument)['updated-at']);
+    const digest = coupaContentDigest(document);
+    if (evidence.exported.get(id) === digest) {
+      // Marked exported earlier in this round, and the same content is still unexported: the mark did not last.
+      // Left behind, so the round pages past it instead of reading the same page again and again.
+      report.leftBehind.push({ id, stage: 'mark-exported', error: this.#markNotKept(id) });
+      return { outcome: 'left', updatedAt };
+    }
     try {
       await this.#options.commit(document as CoupaDocument);
     } catch (error) {
@@ -313,6 +362,14 @@ export class CoupaPoller {
       this.#interrupt(error, report);
       return { outcome: 'stop' };
     }
+    if (markRefused(document as CoupaDocument, answer)) {
+      // Answered 200, but the record still says exported: false. Nothing is hidden by a mark that was not made;
+      // the document stays in the exported=false set and comes again (a duplicate, already committed).
+      state.clear(id);
+      report.leftBehind.push({ id, stage: 'mark-exported', error: this.#markNotKept(id) });
+      return { outcome: 'left', updatedAt };
+    }
+    evidence.exported.set(id, digest);
     const revision = revisionIn(document as CoupaDocument, answer);
     if (revision !== undefined) {
       try {
@@ -353,6 +410,20 @@ export class CoupaPoller {
     }
     this.#interrupt(commitError, report);
     return { outcome: 'stop' };
+  }
+
+  /** Coupa did not keep the export mark of `id` (the same message every time, so it is reported once). */
+  #markNotKept(id: number): FinanceError {
+    const resource = this.#options.resource;
+    return new FinanceError(
+      'ERP_REJECTED',
+      `Coupa accepted the export mark (PUT /api/${resource}/<id>?exported=true) but the ${resource} stay ` +
+        'unexported, so they are committed (as duplicates) and marked again every round. Check in Coupa that the ' +
+        "integration's API user or OAuth client may update " +
+        `${resource} (write scope), that nothing between this host and Coupa drops the query string of a PUT, and ` +
+        'that no Coupa integration or workflow resets "exported" right after the mark.',
+      { details: { id, resource, reason: 'export_mark_not_kept' } },
+    );
   }
 
   /** PUT ?exported=true|false, in a request of its own as Coupa asks [D]; resolves with the record as it is now. */
@@ -481,25 +552,25 @@ function configInvalid(problem: string): FinanceError {
   return new FinanceError('CONFIG_INVALID', `Coupa poller: ${problem}. Fix it in the node's configuration.`);
 }
 
-/** What marking a document exported may change by itself: the flag, when it was last exported, when it changed. */
-const EXPORT_STAMPS = ['exported', 'last-exported-at', 'updated-at'];
-
-function sameExceptExportStamps(a: CoupaDocument, b: CoupaDocument): boolean {
-  const withoutStamps = (document: CoupaDocument) =>
-    Object.fromEntries(Object.entries(document).filter(([key]) => !EXPORT_STAMPS.includes(key)));
-  return isDeepStrictEqual(withoutStamps(a), withoutStamps(b));
-}
-
 /**
- * The revision the export mark's answer shows, when it is not the one read. Whether the mark itself moves
- * updated-at is not documented [U]; if it does, the answer differs from what was read only in the export
- * stamps, and committing it would run the same requisition through the flow twice.
+ * The revision the export mark's answer shows, when its content is not the one read. The content is compared
+ * without the export stamps (COUPA_EXPORT_STAMPS in ./profiles/coupa.ts, as the requisition's event id is): not by
+ * `updated-at`, which Coupa stamps in whole seconds, so a revision saved in the second of the one read has the same
+ * one. Whether the mark itself moves updated-at is not documented [U]; if it does, the answer differs from what was
+ * read only in the export stamps, and committing it would run the same requisition through the flow twice.
  */
 function revisionIn(read: CoupaDocument, answer: unknown): CoupaDocument | undefined {
   if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return undefined;
   const current = answer as CoupaDocument;
-  if (idOf(current) !== idOf(read) || current['updated-at'] === read['updated-at']) return undefined;
-  return sameExceptExportStamps(current, read) ? undefined : current;
+  if (idOf(current) !== idOf(read)) return undefined;
+  return coupaContentDigest(current) === coupaContentDigest(read) ? undefined : current;
+}
+
+/** The export mark's answer is the record, and it still says `exported: false`: Coupa did not make the mark. */
+function markRefused(read: CoupaDocument, answer: unknown): boolean {
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return false;
+  const current = answer as CoupaDocument;
+  return idOf(current) === idOf(read) && current.exported === false;
 }
 
 /** Coupa answered 4xx (429 included): it did not carry the request out. */

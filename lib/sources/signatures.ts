@@ -33,6 +33,14 @@ export interface SignedRequest {
 
 export interface VerifyOptions {
   toleranceSeconds?: number;
+  /**
+   * Skips only the check that the signed timestamp is not older than the tolerance; its form, the HMAC over it
+   * and the check against a timestamp in the future stay. For events a broker held for this host (the MQTT
+   * intake's persistent session keeps messages for days while the node is stopped): the timestamp says when the
+   * sender signed, which for those is not when they arrive. The caller must stop replays another way (the
+   * intake: de-duplication, and refusing events older than its duplicate memory, as for Ramp).
+   */
+  acceptOldTimestamps?: boolean;
   /** Current time in milliseconds; injected so tests need no real clock. */
   now?: () => number;
 }
@@ -42,6 +50,12 @@ export interface SignOptions {
   timestamp?: number;
   /** Message id for Standard Webhooks; defaults to a random one. */
   id?: string;
+}
+
+/** What a valid signature vouches for beyond the body. */
+export interface VerifiedSignature {
+  /** The signed timestamp (unix seconds), for the schemes that sign one. */
+  signedAt?: number;
 }
 
 type FailureReason = 'missing_header' | 'malformed_header' | 'stale_timestamp' | 'future_timestamp' | 'no_match';
@@ -57,11 +71,15 @@ export function isSignatureScheme(value: unknown): value is SignatureScheme {
 }
 
 /** Returns when the request carries a valid signature; throws FinanceError('SIGNATURE_INVALID') otherwise. */
-export function verifySignature(scheme: SignatureScheme, request: SignedRequest, options: VerifyOptions = {}): void {
+export function verifySignature(
+  scheme: SignatureScheme,
+  request: SignedRequest,
+  options: VerifyOptions = {},
+): VerifiedSignature {
   if (!isSignatureScheme(scheme)) throw unknownScheme(scheme);
   // 'none' is for trusted upstream nodes (an MQTT subscription on a private broker, a relay that already
   // verified the sender): there is nothing to check.
-  if (scheme === 'none') return;
+  if (scheme === 'none') return {};
 
   if (!Buffer.isBuffer(request.rawBody)) {
     throw new FinanceError(
@@ -72,16 +90,29 @@ export function verifySignature(scheme: SignatureScheme, request: SignedRequest,
   }
   const secrets = checkedSecrets(scheme, request.secrets);
   const toleranceSeconds = checkedTolerance(options.toleranceSeconds);
-  const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+  const clock: Clock = {
+    toleranceSeconds,
+    nowSeconds: Math.floor((options.now ?? Date.now)() / 1000),
+    acceptOld: options.acceptOldTimestamps === true,
+  };
 
   switch (scheme) {
     case 'ramp':
-      return verifyRamp(request, secrets);
+      verifyRamp(request, secrets);
+      return {};
     case 'standard-webhooks':
-      return verifyStandardWebhooks(request, secrets, toleranceSeconds, nowSeconds);
+      return { signedAt: verifyStandardWebhooks(request, secrets, clock) };
     case 'generic':
-      return verifyGeneric(request, secrets, toleranceSeconds, nowSeconds);
+      return { signedAt: verifyGeneric(request, secrets, clock) };
   }
+}
+
+/** How a signed timestamp is judged. */
+interface Clock {
+  toleranceSeconds: number;
+  nowSeconds: number;
+  /** True: an old timestamp is not refused (VerifyOptions.acceptOldTimestamps). */
+  acceptOld: boolean;
 }
 
 /** The headers a sender attaches to `rawBody` (for tests, the demo script and benchmarks). */
@@ -140,26 +171,22 @@ function verifyRamp(request: SignedRequest, secrets: readonly string[]): void {
   if (!anyMatches(expected, [Buffer.from(given, 'hex')])) throw noMatch('ramp');
 }
 
-/** Standard Webhooks (Brex, Svix): `v1,<base64>` signatures over "<id>.<timestamp>.<body>". */
-function verifyStandardWebhooks(
-  request: SignedRequest,
-  secrets: readonly string[],
-  toleranceSeconds: number,
-  nowSeconds: number,
-): void {
+/**
+ * Standard Webhooks (Brex, Svix): `v1,<base64>` signatures over "<id>.<timestamp>.<body>". Returns the signed
+ * timestamp.
+ */
+function verifyStandardWebhooks(request: SignedRequest, secrets: readonly string[], clock: Clock): number {
   const scheme = 'standard-webhooks';
   const id = singleHeader(scheme, request.headers, STANDARD_WEBHOOK_ID_HEADER);
   const timestamp = singleHeader(scheme, request.headers, STANDARD_WEBHOOK_TIMESTAMP_HEADER);
   const signatureValues = headerValues(request.headers, STANDARD_WEBHOOK_SIGNATURE_HEADER);
   if (signatureValues.length === 0) throw missingHeader(scheme, STANDARD_WEBHOOK_SIGNATURE_HEADER);
 
-  checkTimestamp(scheme, STANDARD_WEBHOOK_TIMESTAMP_HEADER, timestamp, toleranceSeconds, nowSeconds);
+  const signedAt = checkTimestamp(scheme, STANDARD_WEBHOOK_TIMESTAMP_HEADER, timestamp, clock);
 
   // Several signatures are normal during a secret rotation; versions other than v1 (v1a is an asymmetric
   // Ed25519 signature) are skipped, as the Standard Webhooks libraries do.
-  const given = signatureValues
-    .join(' ')
-    .split(/\s+/)
+  const given = signatureEntries(signatureValues)
     .filter((entry) => entry.startsWith('v1,'))
     .map((entry) => entry.slice(3))
     .filter((encoded) => encoded.length > 0 && BASE64.test(encoded))
@@ -175,19 +202,29 @@ function verifyStandardWebhooks(
   const content = standardWebhooksContent(id, timestamp, request.rawBody);
   const expected = secrets.map((secret, index) => hmacSha256(standardWebhooksKey(secret, index + 1), content));
   if (!anyMatches(expected, given)) throw noMatch(scheme);
+  return signedAt;
 }
 
-/** The pack's own scheme: "sha256=<hex>" over "<timestamp>.<body>", so a replay goes stale. */
-function verifyGeneric(
-  request: SignedRequest,
-  secrets: readonly string[],
-  toleranceSeconds: number,
-  nowSeconds: number,
-): void {
+/**
+ * The entries of the signature header values, "v1,<base64>" each. Entries are separated by spaces; a header
+ * sent several times arrives joined by ", " (Node's HTTP server does that, and so may a proxy), which leaves a
+ * comma after an entry or between two: a comma right before a version tag ("v1,", "v1a,") separates entries, and
+ * a trailing comma is dropped, as the Svix libraries read it. Base64 has no comma, so no signature is cut.
+ */
+function signatureEntries(values: readonly string[]): string[] {
+  return values
+    .join(' ')
+    .split(/\s+|,(?=v\d+[a-z]?,)/)
+    .map((entry) => entry.replace(/,+$/, ''))
+    .filter((entry) => entry !== '');
+}
+
+/** The pack's own scheme: "sha256=<hex>" over "<timestamp>.<body>", so a replay goes stale. Returns the timestamp. */
+function verifyGeneric(request: SignedRequest, secrets: readonly string[], clock: Clock): number {
   const scheme = 'generic';
   const timestamp = singleHeader(scheme, request.headers, GENERIC_TIMESTAMP_HEADER);
   const signature = singleHeader(scheme, request.headers, GENERIC_SIGNATURE_HEADER);
-  checkTimestamp(scheme, GENERIC_TIMESTAMP_HEADER, timestamp, toleranceSeconds, nowSeconds);
+  const signedAt = checkTimestamp(scheme, GENERIC_TIMESTAMP_HEADER, timestamp, clock);
 
   const hex = signature.startsWith(GENERIC_PREFIX) ? signature.slice(GENERIC_PREFIX.length) : '';
   if (!HEX_SHA256.test(hex)) {
@@ -201,6 +238,7 @@ function verifyGeneric(
   const content = genericContent(timestamp, request.rawBody);
   const expected = secrets.map((secret) => hmacSha256(Buffer.from(secret, 'utf8'), content));
   if (!anyMatches(expected, [Buffer.from(hex, 'hex')])) throw noMatch(scheme);
+  return signedAt;
 }
 
 // ---- building blocks -----------------------------------------------------------------------------
@@ -246,13 +284,9 @@ function anyMatches(expected: readonly Buffer[], given: readonly Buffer[]): bool
   return matched;
 }
 
-function checkTimestamp(
-  scheme: SignatureScheme,
-  header: string,
-  value: string,
-  toleranceSeconds: number,
-  nowSeconds: number,
-): void {
+/** The timestamp in unix seconds, once its form and its distance from this host's clock are acceptable. */
+function checkTimestamp(scheme: SignatureScheme, header: string, value: string, clock: Clock): number {
+  const { toleranceSeconds, nowSeconds } = clock;
   if (!UNIX_SECONDS.test(value)) {
     throw rejected(
       scheme,
@@ -262,7 +296,7 @@ function checkTimestamp(
     );
   }
   const age = nowSeconds - Number(value);
-  if (age > toleranceSeconds) {
+  if (age > toleranceSeconds && !clock.acceptOld) {
     throw rejected(
       scheme,
       'stale_timestamp',
@@ -282,6 +316,7 @@ function checkTimestamp(
       { skewSeconds: -age },
     );
   }
+  return Number(value);
 }
 
 function singleHeader(scheme: SignatureScheme, headers: HeaderMap, name: string): string {

@@ -449,11 +449,18 @@ export = function register(RED: NodeAPI): void {
           admission: recovery,
           onResult: (result, rawBody) => emitOwn(result, rawBody),
           onRound: (report) => {
+            // Coupa answered export marks 200 without keeping them: said once (the words are the same every round).
+            const notKept = report.leftBehind.find((left) => left.error.details?.reason === 'export_mark_not_kept');
             if (report.interrupted) {
               reportOnce(`Polling ${report.resource} stopped early, tried again later: ${report.interrupted.message}`);
               show({ fill: 'yellow', shape: 'ring', text: report.interrupted.code });
+            } else if (notKept) {
+              reportOnce(`Polling ${report.resource}: ${notKept.error.message}`);
+              show({ fill: 'yellow', shape: 'ring', text: 'mark not kept' });
             } else if (report.fetched === 0) show({ fill: 'grey', shape: 'dot', text: 'polled' });
           },
+          // On a store several hosts share, one of them polls at a time (lib/intake/polling.ts).
+          onSkip: () => show({ fill: 'grey', shape: 'ring', text: 'standby' }),
           onError: (err) => {
             const failure = asFinanceError(err);
             reportOnce(`Polling failed, tried again next round: ${failure.message}`);

@@ -18,6 +18,7 @@
  * both are read digit by digit, never through float arithmetic. Trailing zeros beyond the currency's
  * exponent are dropped ("50.000000" -> "50.00"); any other extra digit is refused, never rounded.
  */
+import { createHash } from 'node:crypto';
 import { FinanceError } from '../../errors';
 import { compare, exponentOf, money, multiply, sum } from '../../model/money';
 import { normaliseApprovalState } from '../../model/states';
@@ -141,7 +142,8 @@ export function createCoupaProfile(options: CoupaProfileOptions = {}): CoupaProf
     // pack's generic HMAC.
     signatureScheme: 'generic',
     embedsCanonical: false,
-    // Ids are `requisition-<id>-<updated-at>` and `purchase-order-<id>-<version>`, made here (see the envelopes).
+    // Ids are `requisition-<id>-<version>-<content digest>` and `purchase-order-<id>-<version>`, made here (see the
+    // envelopes).
     derivesEventIds: true,
     envelopeOf: (body: unknown) => requisitionEnvelope(body, config),
     toCanonical: (body: unknown) => requisitionOf(body, config),
@@ -162,11 +164,12 @@ function requisitionEnvelope(body: unknown, config: CoupaConfig): EventFacts {
   );
   const docId = coupaId(requisition, readRequisition);
   const updatedAt = readRequisition.dateTime(requisition['updated-at'], '/updated-at');
-  const version = requisitionVersion(updatedAt);
   const status = readRequisition.string(requisition.status, '/status');
+  const version = requisitionVersion(updatedAt, status, config);
   return {
-    // One event per revision: the same revision polled twice is a duplicate, a new revision is a new event.
-    id: `requisition-${docId}-${version}`,
+    // One event per revision: the same revision polled twice is a duplicate, a new revision is a new event. The
+    // content digest tells two revisions apart that Coupa stamped with the same second (see requisitionVersion).
+    id: `requisition-${docId}-${version}-${coupaContentDigest(requisition)}`,
     source: config.source,
     type: `coupa.requisition.${status}`,
     subject: docId,
@@ -199,10 +202,71 @@ function purchaseOrderEnvelope(body: unknown, config: CoupaConfig): CoupaPurchas
 /**
  * Requisitions have no revision number in Coupa's API, so their version is `updated-at` as epoch
  * milliseconds: it grows with every change Coupa records. Coupa stamps whole seconds, so two changes within
- * one second share a version; the later one is then taken for a duplicate.
+ * one second share `updated-at`. The event id carries a digest of the content, so the later one is a new event
+ * all the same (not a duplicate); and its version is ordered by the requisition's life cycle within the second
+ * (REQUISITION_LIFECYCLE_RANK, added as milliseconds, which Coupa leaves at 0): a requisition approved and
+ * cancelled (or ordered) in one second gets a higher version for the cancellation, so what orders versions
+ * downstream (the purchase-order sync, the approval workflow) applies it instead of taking it for a replay. Two
+ * changes in one second that leave the status as it was still share a version (see the README).
  */
-function requisitionVersion(updatedAt: string): number {
-  return Date.parse(updatedAt);
+function requisitionVersion(updatedAt: string, status: string, config: CoupaConfig): number {
+  const epochMs = Date.parse(updatedAt);
+  return epochMs % 1000 === 0 ? epochMs + lifecycleRank(status, config) : epochMs;
+}
+
+/**
+ * Where a status comes in a requisition's life once it is approved, which is when it is polled: ordered and
+ * received follow approval, and a cancellation ends it. Statuses before approval (and any other) are 0.
+ */
+const REQUISITION_LIFECYCLE_RANK: Readonly<Record<string, number>> = {
+  ordered: 1,
+  partially_received: 2,
+  received: 3,
+};
+const CANCELLED_RANK = 9;
+
+function lifecycleRank(status: string, config: CoupaConfig): number {
+  if (Object.hasOwn(REQUISITION_LIFECYCLE_RANK, status)) return REQUISITION_LIFECYCLE_RANK[status];
+  let state: ApprovalState | undefined;
+  try {
+    state = requisitionStateOf({ status }, config);
+  } catch {
+    // A status the profile does not know: finance-map refuses the document; its version needs no rank.
+  }
+  return state === 'cancelled' ? CANCELLED_RANK : 0;
+}
+
+/**
+ * What marking a document exported may change by itself [D: the mark "requires its own request"; U: which fields
+ * it touches]: the flag, when it was last exported, and when and by whom the record was last changed. A digest or
+ * a comparison without them tells a revision from the same revision marked.
+ */
+export const COUPA_EXPORT_STAMPS: readonly string[] = ['exported', 'last-exported-at', 'updated-at', 'updated-by'];
+
+/**
+ * A digest of a Coupa document's content without its export stamps (COUPA_EXPORT_STAMPS), whatever the order of
+ * its keys: the same revision read again (before or after its export mark) gives the same digest, a change to
+ * anything else another one. 16 hexadecimal characters (64 bits of SHA-256).
+ */
+export function coupaContentDigest(document: unknown): string {
+  const content =
+    typeof document === 'object' && document !== null && !Array.isArray(document)
+      ? Object.fromEntries(Object.entries(document as JsonObject).filter(([key]) => !COUPA_EXPORT_STAMPS.includes(key)))
+      : document;
+  return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex').slice(0, 16);
+}
+
+/** JSON with the members of every object in key order; undefined members are left out, as JSON.stringify does. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.keys(value)
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Purchase orders carry Coupa's own `version`, which a revision raises and which resets `exported` [D]. */
@@ -250,7 +314,11 @@ function requisitionOf(body: unknown, config: CoupaConfig): Requisition {
     sourceRef: {
       system: 'coupa',
       id,
-      version: requisitionVersion(read.dateTime(requisition['updated-at'], '/updated-at')),
+      version: requisitionVersion(
+        read.dateTime(requisition['updated-at'], '/updated-at'),
+        read.string(requisition.status, '/status'),
+        config,
+      ),
     },
     requisitionId: id,
     requesterId: requesterIdOf(requisition, config),

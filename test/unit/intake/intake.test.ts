@@ -322,6 +322,49 @@ describe('Intake.receive', () => {
       expect(result).toMatchObject({ outcome: 'accepted', envelope: { time: new Date(monthAgo).toISOString() } });
     });
 
+    describe.each(['generic', 'standard-webhooks'] as const)('an event a broker kept (heldByBroker), %s', (scheme) => {
+      const secret = scheme === 'generic' ? SECRET : `whsec_${Buffer.alloc(24, 5).toString('base64')}`;
+      const keptEvent = (seed: number, signedAtMs: number) => {
+        const event = sampleEvent({ seed, secret, now: () => signedAtMs });
+        const headers = signPayload(scheme, event.rawBody, secret, { timestamp: Math.floor(signedAtMs / 1000) });
+        return { rawBody: event.rawBody, headers };
+      };
+      const intakeAt = (atMs: number) =>
+        intakeFor(store, { signatureScheme: scheme, secrets: [secret], now: () => atMs });
+
+      it('is taken after a stop longer than the tolerance; over the webhook the same bytes are stale', async () => {
+        const signedAt = NOW_MS - 6 * 60 * 1000;
+        const event = keptEvent(40, signedAt);
+        const webhook = expectRejected(await intakeAt(NOW_MS).receive(event), 401, 'SIGNATURE_INVALID');
+        expect(webhook.detail).toContain('tolerance');
+        const kept = await intakeAt(NOW_MS).receive({ ...event, heldByBroker: true });
+        expect(kept.outcome).toBe('accepted');
+        // Delivered again (a replay, or the broker's redelivery): a duplicate.
+        expect((await intakeAt(NOW_MS).receive({ ...event, heldByBroker: true })).outcome).toBe('duplicate');
+      });
+
+      it('is still refused with a forged signature, and beyond the duplicate memory', async () => {
+        const event = keptEvent(41, NOW_MS - 3_600_000);
+        const forged = { ...event, headers: { ...event.headers }, heldByBroker: true };
+        const name = Object.keys(forged.headers).find((key) => /timestamp/i.test(key))!;
+        (forged.headers as Record<string, string>)[name] = String(Math.floor(NOW_MS / 1000));
+        const problem = expectRejected(await intakeAt(NOW_MS).receive(forged), 401, 'SIGNATURE_INVALID');
+        expect(problem.detail).toContain('no signature matched');
+
+        const old = keptEvent(42, NOW_MS - 7 * DAY_MS);
+        const late = expectRejected(
+          await intakeAt(NOW_MS).receive({ ...old, heldByBroker: true }),
+          401,
+          'SIGNATURE_INVALID',
+        );
+        expect(late.detail).toContain('was signed at');
+        expect(late.detail).toContain('duplicates are remembered for 7 days');
+        const inTime = keptEvent(43, NOW_MS - 7 * DAY_MS + 3_600_000);
+        expect((await intakeAt(NOW_MS).receive({ ...inTime, heldByBroker: true })).outcome).toBe('accepted');
+        expect(await store.countOpen()).toBe(1);
+      });
+    });
+
     it('refuses a forged signature with 401 and stores nothing', async () => {
       const problem = expectRejected(
         await intakeFor(store).receive(sample(8, 'cloudevents', { secret: 'forged' })),

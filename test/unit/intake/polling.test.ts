@@ -6,7 +6,7 @@
 import { ErpClient } from '../../../lib/erp/client';
 import { startCoupaPolling } from '../../../lib/intake/coupa-polling';
 import type { IntakeResult } from '../../../lib/intake/intake';
-import { MAX_TIMER_MS, POLL_STATE_NAMESPACE, PollingLoop, PollState } from '../../../lib/intake/polling';
+import { MAX_TIMER_MS, POLL_STATE_NAMESPACE, PollingLoop, PollState, RoundLease } from '../../../lib/intake/polling';
 import type { FinanceStore } from '../../../lib/reliability/store';
 import { coupaStoreOf } from '../../../lib/sandbox/coupa';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
@@ -205,7 +205,7 @@ describe('startCoupaPolling', () => {
         source: 'coupa',
         docType: 'Requisition',
         docId: '1001',
-        id: expect.stringMatching(/^requisition-1001-\d+$/),
+        id: expect.stringMatching(/^requisition-1001-\d+-[0-9a-f]{16}$/),
       },
       payload: { id: 1001, status: 'approved' },
     });
@@ -245,5 +245,99 @@ describe('startCoupaPolling', () => {
     await polling.stop();
     expect(results.filter((r) => r.result.outcome === 'rejected')).toHaveLength(1);
     expect(coupaStoreOf(sandbox.state).get('requisitions', 2001)?.exported).toBe(false);
+  });
+});
+
+describe('RoundLease', () => {
+  /** claimLease as the stores keep it: one holder per name until its time is up; the same holder renews. */
+  function leases(now: () => number) {
+    const held = new Map<string, { holder: string; until: number }>();
+    const claims: string[] = [];
+    return {
+      claims,
+      store: {
+        claimLease: async (name: string, holder: string, ttlMs: number) => {
+          claims.push(holder);
+          const current = held.get(name);
+          if (current && current.holder !== holder && current.until > now()) return false;
+          held.set(name, { holder, until: now() + ttlMs });
+          return true;
+        },
+      },
+    };
+  }
+
+  it('keeps the lease through a round longer than its TTL, renewing it as the round goes on', async () => {
+    let time = 1_000_000;
+    const now = () => time;
+    const shared = leases(now);
+    const lease = (holder: string) =>
+      new RoundLease({ store: () => shared.store, name: 'intake-poll/n:requisitions', holder, ttlMs: 9_000, now });
+    const a = lease('host-a');
+    const b = lease('host-b');
+    expect(await a.claim()).toBe(true);
+    expect(await b.claim()).toBe(false);
+    // A long round: every page and document asks keep(); a claim goes to the store once a third of the TTL passed.
+    for (let step = 0; step < 20; step += 1) {
+      time += 1_000;
+      expect(await a.keep()).toBe(true);
+      expect(await b.claim()).toBe(false);
+    }
+    expect(shared.claims.filter((holder) => holder === 'host-a').length).toBeLessThanOrEqual(8);
+    // A host that stalled longer than the TTL has lost it to the other one, and keep() says so.
+    time += 10_000;
+    expect(await b.claim()).toBe(true);
+    expect(await a.keep()).toBe(false);
+  });
+
+  it('answers false when the store cannot be reached', async () => {
+    const errors: unknown[] = [];
+    const lease = new RoundLease({
+      store: () => ({
+        claimLease: async () => {
+          throw new Error('connection refused');
+        },
+      }),
+      name: 'intake-poll/n:requisitions',
+      holder: 'host-a',
+      ttlMs: 10_000,
+      onError: (error) => errors.push(error),
+    });
+    expect(await lease.claim()).toBe(false);
+    expect(await lease.keep()).toBe(false);
+    expect(errors).toHaveLength(2);
+  });
+});
+
+describe('PollingLoop with mayRun', () => {
+  it('skips a round another host runs: no round, nothing recorded, the next tick one interval later', async () => {
+    const kv = new Map<string, unknown>();
+    const store = {
+      kvGet: async (namespace: string, key: string) => kv.get(`${namespace}/${key}`),
+      kvPut: async (namespace: string, key: string, value: unknown) => {
+        kv.set(`${namespace}/${key}`, value);
+      },
+    };
+    let rounds = 0;
+    let skips = 0;
+    let allowed = false;
+    const loop = new PollingLoop({
+      intervalMs: 10,
+      state: new PollState(() => store, 'n:requisitions'),
+      mayRun: async () => allowed,
+      onSkip: () => (skips += 1),
+      round: async () => {
+        rounds += 1;
+        return report();
+      },
+    });
+    loop.start();
+    await until(() => skips >= 3);
+    expect(rounds).toBe(0);
+    expect(kv.size).toBe(0);
+    allowed = true;
+    await until(() => rounds >= 1);
+    await loop.stop();
+    expect(kv.get(`${POLL_STATE_NAMESPACE}/n:requisitions`)).toMatchObject({ lastRound: { fetched: 2 } });
   });
 });

@@ -1,6 +1,7 @@
 import { getProfile, isProfileName } from '../../../lib/sources/profiles';
 import {
   COUPA_PURCHASE_ORDER_STATUS,
+  coupaContentDigest,
   createCoupaProfile,
   type CoupaProfileOptions,
 } from '../../../lib/sources/profiles/coupa';
@@ -175,7 +176,7 @@ describe('the coupa profile: requisitions', () => {
     const facts = profile.envelopeOf(requisition());
     const version = Date.parse(UPDATED_AT);
     expect(facts).toEqual({
-      id: `requisition-4711-${version}`,
+      id: `requisition-4711-${version}-${coupaContentDigest(requisition())}`,
       source: 'coupa:acme.coupahost.com',
       type: 'coupa.requisition.approved',
       subject: '4711',
@@ -189,6 +190,47 @@ describe('the coupa profile: requisitions', () => {
     expect(next.version).toBe(version + 1000);
     expect(next.id).not.toBe(facts.id);
     expect(createCoupaProfile().envelopeOf(requisition()).source).toBe('coupa');
+  });
+
+  describe('a revision Coupa stamps with the same second as the one before', () => {
+    const profile = createCoupaProfile();
+
+    it('is a new event when its content differs, and the same event when only the export stamps do', () => {
+      const first = profile.envelopeOf(requisition());
+      const edited = requisition();
+      edited['requisition-lines'][0].description = 'Edited in the same second';
+      expect(profile.envelopeOf(edited).id).not.toBe(first.id);
+
+      // The export mark's answer (exported, last-exported-at, updated-by and even updated-at moved), or the same
+      // revision with its keys in another order: a redelivery, so the same id.
+      const marked = {
+        ...requisition(),
+        exported: true,
+        'last-exported-at': '2025-03-15T10:00:09-07:00',
+        'updated-by': { id: 1, login: 'integration' },
+      };
+      expect(profile.envelopeOf(marked).id).toBe(first.id);
+      const reordered = Object.fromEntries(Object.entries(requisition()).reverse());
+      expect(profile.envelopeOf(reordered).id).toBe(first.id);
+      expect(coupaContentDigest(reordered)).toBe(coupaContentDigest(requisition()));
+      expect(coupaContentDigest(requisition())).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it('gets a higher version when it moves the requisition on (cancelled, ordered), in the envelope and the document', () => {
+      const approved = profile.envelopeOf(requisition());
+      const cancelledDocument = { ...requisition(), status: 'cancelled' };
+      const cancelled = profile.envelopeOf(cancelledDocument);
+      const ordered = profile.envelopeOf({ ...requisition(), status: 'ordered' });
+      expect(cancelled.id).not.toBe(approved.id);
+      expect(ordered.version).toBeGreaterThan(approved.version!);
+      expect(cancelled.version).toBeGreaterThan(ordered.version!);
+      // Still below the next second's revision, and the same version the mapped document carries.
+      expect(cancelled.version).toBeLessThan(Date.parse(UPDATED_AT) + 1000);
+      expect((profile.toCanonical(cancelledDocument) as Requisition).sourceRef.version).toBe(cancelled.version);
+      // A status mapped to "cancelled" by the instance's option counts as a cancellation too.
+      const custom = createCoupaProfile({ approvalStatusMap: { voided: 'cancelled' } });
+      expect(custom.envelopeOf({ ...requisition(), status: 'voided' }).version).toBe(cancelled.version);
+    });
   });
 
   it('uses the allocation amounts when the percentages need more than 2 decimals', () => {

@@ -180,6 +180,31 @@ describe.each(TIMESTAMPED_SCHEMES)('the timestamp of the %s scheme', (scheme) =>
     const error = rejection(scheme, { headers: { ...headers, [name]: String(NOW_S - 1) } });
     expect(error.details).toMatchObject({ reason: 'no_match' });
   });
+
+  describe('with acceptOldTimestamps (an event a broker kept while the node was stopped)', () => {
+    const verifyOld = (headers: Record<string, string>, secrets = [SECRETS[scheme].current]) =>
+      verifySignature(scheme, { headers, rawBody: body, secrets }, { now, acceptOldTimestamps: true });
+
+    it('accepts a timestamp older than the tolerance and returns it', () => {
+      const timestamp = NOW_S - 6 * 60 * 60;
+      expect(verifyOld(signed(scheme, { timestamp }))).toEqual({ signedAt: timestamp });
+      // Without the option the same request is stale.
+      rejection(scheme, { headers: signed(scheme, { timestamp }) });
+    });
+
+    it('still checks the HMAC over the timestamp, its form and a timestamp in the future', () => {
+      const headers = signed(scheme, { timestamp: NOW_S - 3600 });
+      const name = Object.keys(headers).find((key) => /timestamp/i.test(key))!;
+      const moved = financeErrorOf(() => verifyOld({ ...headers, [name]: String(NOW_S - 3599) }));
+      expect(moved.details).toMatchObject({ reason: 'no_match' });
+      const forged = financeErrorOf(() => verifyOld(headers, [SECRETS[scheme].wrong]));
+      expect(forged.details).toMatchObject({ reason: 'no_match' });
+      const malformed = financeErrorOf(() => verifyOld({ ...headers, [name]: 'yesterday' }));
+      expect(malformed.details).toMatchObject({ reason: 'malformed_header' });
+      const future = financeErrorOf(() => verifyOld(signed(scheme, { timestamp: NOW_S + 3600 })));
+      expect(future.details).toMatchObject({ reason: 'future_timestamp' });
+    });
+  });
 });
 
 describe('the ramp scheme specifically', () => {
@@ -236,6 +261,20 @@ describe('the standard-webhooks scheme specifically', () => {
     const forged = signed('standard-webhooks', { secret: SECRETS['standard-webhooks'].wrong })['webhook-signature'];
     const repeated = { ...headers, 'webhook-signature': [forged, headers['webhook-signature']] };
     expect(() => verify('standard-webhooks', { headers: repeated })).not.toThrow();
+  });
+
+  it('reads a repeated header as Node joins it ("v1,A, v1,B"), whichever entry matches', () => {
+    const headers = signed('standard-webhooks');
+    const good = headers['webhook-signature'];
+    const forged = signed('standard-webhooks', { secret: SECRETS['standard-webhooks'].wrong })['webhook-signature'];
+    for (const joined of [`${good}, ${forged}`, `${forged}, ${good}`, `${good},${forged}`, `${forged},${good}`]) {
+      expect(() => verify('standard-webhooks', { headers: { ...headers, 'webhook-signature': joined } })).not.toThrow();
+    }
+    expect(() =>
+      verify('standard-webhooks', { headers: { ...headers, 'webhook-signature': `v1a,bm90LWVkMjU1MTk=, ${good}` } }),
+    ).not.toThrow();
+    const bothForged = `${forged}, v1,${Buffer.alloc(32).toString('base64')}`;
+    rejection('standard-webhooks', { headers: { ...headers, 'webhook-signature': bothForged } });
   });
 
   it('rejects a signature header without any v1 signature', () => {
