@@ -4,7 +4,14 @@
  * source ends with the latest version's outcome. A later version supersedes an earlier one: an "ordered" of
  * version 1 retried after the "cancelled" of version 2 must not undo it.
  *
- * The last version written per document and target is kept in the store (kv namespace `writeback-versions`).
+ * Within one version, the statuses are kept in lifecycle order the same way: with the version the guard keeps
+ * the rank of the status last written (outcome.ts, WRITEBACK_STATUS_RANKS), and a write-back of the same
+ * version with a lower rank (an `approved` parked while the report was posted) is not sent either. A document
+ * without a version is kept in rank order alone; a status without a rank (a custom one) in version order alone.
+ *
+ * The last version and rank written per document and destination are kept in the store (kv namespace
+ * `writeback-versions`: `{ version, rank, status }`, or the plain version number, as earlier versions of the
+ * pack wrote it, when the status has no rank).
  * Checking it, writing and recording the new version must be one step per document, everywhere the store is
  * shared: several hosts on one PostgreSQL store, or two write-back nodes on one store, each with its own guard.
  * In one process every guard, whatever node or store handle it serves, queues a document's write-backs one
@@ -39,6 +46,23 @@ export const WRITEBACK_LOCK_PREFIX = 'writeback-version/';
 const QUEUEING_ALLOWANCE_MS = 60_000;
 
 export type LatestVersionStore = Pick<FinanceStore, 'kvGet' | 'kvPut' | 'claimLease' | 'sharedAcrossHosts'>;
+
+/** Where a write-back stands: the document's version (when it has one) and its status's rank (when it has one). */
+export interface WritebackMark {
+  version?: number;
+  rank?: number;
+  /** The status, kept for whoever reads the store; the order goes by version and rank. */
+  status?: string;
+}
+
+export interface GuardRunOptions {
+  /**
+   * The key an earlier version of the pack kept this document's version under (without the destination). Read
+   * only while `key` has no record yet, so a parked older version is not sent after a newer one written back
+   * before the upgrade; never written.
+   */
+  legacyKey?: string;
+}
 
 /** The write-backs of this process, one at a time per document and target, across all guards. */
 const writebacksInProcess = new KeyedQueue();
@@ -82,28 +106,37 @@ export class LatestVersionGuard {
   }
 
   /**
-   * Runs `task` unless a newer version of the document was written back already (then answers 'superseded'
-   * without running it); records `version` once `task` resolved with `written` true. On a store several hosts
-   * share, rejects with a retryable ERP_CONFLICT, without running `task`, while another host's guard is writing
-   * back the same document.
+   * Runs `task` unless a newer version of the document, or a later status of the same version, was written
+   * back already (then answers 'superseded' without running it); records `mark` (a number: a version) once
+   * `task` resolved with `written` true. On a store several hosts share, rejects with a retryable ERP_CONFLICT,
+   * without running `task`, while another host's guard is writing back the same document.
    */
-  run<T>(key: string, version: number, task: () => Promise<{ value: T; written: boolean }>): Promise<T | 'superseded'> {
+  run<T>(
+    key: string,
+    mark: number | WritebackMark,
+    task: () => Promise<{ value: T; written: boolean }>,
+    options: GuardRunOptions = {},
+  ): Promise<T | 'superseded'> {
+    const checked: Checked = {
+      mark: typeof mark === 'number' ? { version: mark } : mark,
+      legacyKey: options.legacyKey,
+    };
     return this.#queue.run(key, () =>
-      this.#store.sharedAcrossHosts ? this.#runLocked(key, version, task) : this.#runChecked(key, version, task),
+      this.#store.sharedAcrossHosts ? this.#runLocked(key, checked, task) : this.#runChecked(key, checked, task),
     );
   }
 
   /** Check, write and record, under the lease that keeps every other host's guard out meanwhile. */
   async #runLocked<T>(
     key: string,
-    version: number,
+    checked: Checked,
     task: () => Promise<{ value: T; written: boolean }>,
   ): Promise<T | 'superseded'> {
     const lock = `${WRITEBACK_LOCK_PREFIX}${key}`;
     if (!(await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs))) throw lockedError(key, lock);
     const renewal = this.#keepLease(key, lock);
     try {
-      return await this.#runChecked(key, version, task);
+      return await this.#runChecked(key, checked, task);
     } finally {
       await renewal.stop();
       await this.#release(lock);
@@ -143,24 +176,32 @@ export class LatestVersionGuard {
   /** Check, write and record; the caller keeps every other write-back of the document out meanwhile. */
   async #runChecked<T>(
     key: string,
-    version: number,
+    { mark, legacyKey }: Checked,
     task: () => Promise<{ value: T; written: boolean }>,
   ): Promise<T | 'superseded'> {
-    if (olderThan(version, await this.#lastWritten(key))) return 'superseded';
+    let last = await this.#lastWritten(key);
+    if (last === undefined && legacyKey !== undefined) last = await this.#lastWritten(legacyKey);
+    if (isSuperseded(mark, last)) return 'superseded';
     const { value, written } = await task();
-    if (written) await this.#record(key, version);
+    if (written) await this.#record(key, mark);
     return value;
   }
 
-  /** Records `version` unless a newer one is stored: another guard's, if this write outlasted the lease. */
-  async #record(key: string, version: number): Promise<void> {
+  /**
+   * Records `mark` unless a later one is stored: another guard's, if this write outlasted the lease. Within one
+   * version the rank only goes up, and a status without a rank leaves the stored one.
+   */
+  async #record(key: string, mark: WritebackMark): Promise<void> {
     const last = await this.#lastWritten(key);
-    if (last === undefined || version > last) await this.#store.kvPut(WRITEBACK_VERSIONS_NAMESPACE, key, version);
+    const next = laterOf(mark, last);
+    if (next === last || next === undefined) return;
+    // A version without a rank is stored as the plain number earlier versions of the pack read and write.
+    const value = next.rank === undefined && next.version !== undefined ? next.version : next;
+    await this.#store.kvPut(WRITEBACK_VERSIONS_NAMESPACE, key, value);
   }
 
-  async #lastWritten(key: string): Promise<number | undefined> {
-    const last = await this.#store.kvGet(WRITEBACK_VERSIONS_NAMESPACE, key);
-    return typeof last === 'number' ? last : undefined;
+  async #lastWritten(key: string): Promise<WritebackMark | undefined> {
+    return markOf(await this.#store.kvGet(WRITEBACK_VERSIONS_NAMESPACE, key));
   }
 
   /**
@@ -183,8 +224,51 @@ export function lockTtlMs(writeTimeoutMs: number): number {
   return 4 * writeTimeoutMs + QUEUEING_ALLOWANCE_MS;
 }
 
-function olderThan(version: number, last: number | undefined): boolean {
-  return last !== undefined && version < last;
+interface Checked {
+  mark: WritebackMark;
+  legacyKey: string | undefined;
+}
+
+/** A stored record: `{ version, rank, status }`, or a plain version number (earlier versions of the pack). */
+function markOf(stored: unknown): WritebackMark | undefined {
+  if (typeof stored === 'number') return { version: stored };
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const { version, rank, status } = stored as Record<string, unknown>;
+  return {
+    ...(typeof version === 'number' ? { version } : {}),
+    ...(typeof rank === 'number' ? { rank } : {}),
+    ...(typeof status === 'string' ? { status } : {}),
+  };
+}
+
+/**
+ * Whether `mark` comes before the one written last: an older version, or the same version (or a document
+ * without one) with a lower rank. Ranks are compared only when both statuses have one.
+ */
+export function isSuperseded(mark: WritebackMark, last: WritebackMark | undefined): boolean {
+  if (last === undefined) return false;
+  if (mark.version !== undefined && last.version !== undefined && mark.version !== last.version) {
+    return mark.version < last.version;
+  }
+  return mark.rank !== undefined && last.rank !== undefined && mark.rank < last.rank;
+}
+
+/** What to keep after `mark` was written: `last` itself when nothing changes (then nothing is stored). */
+function laterOf(mark: WritebackMark, last: WritebackMark | undefined): WritebackMark | undefined {
+  if (last === undefined) return mark;
+  if (mark.version !== undefined && last.version !== undefined && mark.version !== last.version) {
+    return mark.version > last.version ? mark : last;
+  }
+  // The same version, or a document without one: the rank only goes up, and a status without a rank leaves
+  // the stored one (of an equal rank, the status written last is kept, for whoever reads the store).
+  const version = mark.version ?? last.version;
+  const kept = mark.rank !== undefined && (last.rank === undefined || mark.rank >= last.rank) ? mark : last;
+  const next: WritebackMark = {
+    ...(version === undefined ? {} : { version }),
+    ...(kept.rank === undefined ? {} : { rank: kept.rank }),
+    ...(kept.status === undefined ? {} : { status: kept.status }),
+  };
+  return next.version === last.version && next.rank === last.rank && next.status === last.status ? last : next;
 }
 
 function leaseLostWarning(key: string): string {

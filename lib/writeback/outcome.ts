@@ -82,6 +82,44 @@ export function endsJourney(status: string): boolean {
   return FINAL_WRITEBACK_STATUSES.includes(status);
 }
 
+/**
+ * Where each status the pack writes back stands in a document's lifecycle, for the order of the write-backs
+ * of one version (latest-version.ts): once a status was written back, a write-back of the same version with a
+ * lower rank is a retry that was parked meanwhile (an `approved` that failed while the report was posted) and
+ * is not sent, so the source keeps the later status. Equal ranks are not ordered.
+ *
+ * 1. `pending_approval`, `escalated` (still waiting for a decision; they alternate);
+ * 2. the decisions that write nothing to the ERP: `approved`, `returned`, `rejected`, `budget_exceeded`. They
+ *    share a rank because a document may start over under the same version (finance-approval starts a new
+ *    approval for a new event of a decided version, e.g. a returned report submitted again): `approved` after
+ *    `returned` and `rejected` after `approved` are then news, not stale;
+ * 3. `posted`, `ordered`: the ERP holds the document, which no decision of the same version follows (the
+ *    lifecycle goes from posted only to paid), so a `rejected` or `approved` that comes after it is stale, and
+ *    a `posted` after a `rejected` (the document started over) is still sent;
+ * 4. `paid`, `cancelled`: nothing follows them.
+ *
+ * A status not listed (a custom approval state) has no rank: its write-backs are kept in version order only.
+ */
+export const WRITEBACK_STATUS_RANKS: Readonly<Record<string, number>> = Object.freeze({
+  pending_approval: 1,
+  escalated: 1,
+  approved: 2,
+  returned: 2,
+  rejected: 2,
+  budget_exceeded: 2,
+  posted: 3,
+  ordered: 3,
+  paid: 4,
+  cancelled: 4,
+});
+
+/** The status's rank in the lifecycle (WRITEBACK_STATUS_RANKS), or undefined for a status not listed there. */
+export function writebackRank(status: string): number | undefined {
+  return Object.prototype.hasOwnProperty.call(WRITEBACK_STATUS_RANKS, status)
+    ? WRITEBACK_STATUS_RANKS[status]
+    : undefined;
+}
+
 export function writebackOutcome(msg: WritebackMessage): WritebackOutcome {
   const document = writebackDocument(msg.payload);
   const erpRef = erpRefOf(msg.erp) ?? erpRefOf((msg.payload as { erpRef?: unknown }).erpRef);

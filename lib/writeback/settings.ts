@@ -38,10 +38,12 @@ export function writebackSettings(dialog: WritebackDialogSettings): WritebackSet
       return { target: 'webhook', path: webhookPath(text(dialog.path) ?? DEFAULT_WEBHOOK_PATH) };
     case 'concur': {
       const statusField = text(dialog.statusField);
+      const numberField = customField(text(dialog.numberField), 'ERP number field');
+      if (statusField !== undefined) notTheNumberField(customField(statusField, 'Status field'), numberField);
       return {
         target: 'concur',
-        numberField: customField(text(dialog.numberField), 'ERP number field'),
-        ...(statusField === undefined ? {} : { statusField: customField(statusField, 'Status field') }),
+        numberField,
+        ...(statusField === undefined ? {} : { statusField }),
         // The dialog shows "msg." in front of the field; someone typing it again means the same property.
         userIdProperty: text(dialog.userIdProperty)?.replace(/^msg\./, '') ?? DEFAULT_USER_ID_PROPERTY,
       };
@@ -55,15 +57,51 @@ export function writebackSettings(dialog: WritebackDialogSettings): WritebackSet
     }
     case 'coupa': {
       const statusField = text(dialog.statusField);
+      const numberField = coupaField(text(dialog.numberField) ?? DEFAULT_COUPA_NUMBER_FIELD, 'ERP number field');
+      if (statusField !== undefined) notTheNumberField(coupaField(statusField, 'Status field'), numberField);
       return {
         target: 'coupa',
-        numberField: coupaField(text(dialog.numberField) ?? DEFAULT_COUPA_NUMBER_FIELD, 'ERP number field'),
-        ...(statusField === undefined ? {} : { statusField: coupaField(statusField, 'Status field') }),
+        numberField,
+        ...(statusField === undefined ? {} : { statusField }),
       };
     }
     default:
       throw invalid('Target', `"${String(target)}" is not one of ${WRITEBACK_TARGETS.join(', ')}`);
   }
+}
+
+/**
+ * Where a node's write-backs go, as the ledger and the version guard key them (writeback.ts): the
+ * finance-source (its config node id) and what is written there (path, custom fields) for the HTTP targets, the
+ * broker and topic template for MQTT. The source's id rather than its API base URL, which its node does not
+ * disclose: it stays the same across redeploys, edits of the write-back node and copies of the flow in the
+ * editor (they use the same finance-source), and every write-back node telling that source shares it, so their
+ * write-backs of one document are kept in order together. A new finance-source (deleted and created again)
+ * is a new destination: write-backs replayed after that are sent again (never lost).
+ */
+export function writebackDestination(settings: WritebackSettings, sourceId: string | undefined): string {
+  const source = `source=${sourceId ?? ''}`;
+  switch (settings.target) {
+    case 'webhook':
+      return ['webhook', source, `path=${settings.path}`].join('|');
+    case 'concur':
+    case 'coupa':
+      return [settings.target, source, `number=${settings.numberField}`, `status=${settings.statusField ?? ''}`].join(
+        '|',
+      );
+    case 'mqtt':
+      return ['mqtt', `broker=${settings.brokerUrl}`, `topic=${settings.topicTemplate}`].join('|');
+  }
+}
+
+/** The status in the ERP number's field would overwrite the number (Concur and Coupa keep one value per field). */
+function notTheNumberField(statusField: string, numberField: string): void {
+  if (statusField.toLowerCase() !== numberField.toLowerCase()) return;
+  throw new FinanceError(
+    'CONFIG_INVALID',
+    `Status field "${statusField}" is the ERP number field too, so the status would overwrite the ERP document number there; choose another custom field for the status, or leave Status field empty; fix it in the node's dialog.`,
+    { details: { field: 'statusField' } },
+  );
 }
 
 /** A path below the source's API base URL: relative, so the write-back cannot be sent to another host. */

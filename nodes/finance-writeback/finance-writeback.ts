@@ -19,7 +19,12 @@ import { createCoupaTarget } from '../../lib/writeback/coupa-target';
 import { LatestVersionGuard } from '../../lib/writeback/latest-version';
 import { MqttWritebackTarget } from '../../lib/writeback/mqtt-target';
 import { endsJourney } from '../../lib/writeback/outcome';
-import { writebackSettings, type WritebackDialogSettings, type WritebackSettings } from '../../lib/writeback/settings';
+import {
+  writebackDestination,
+  writebackSettings,
+  type WritebackDialogSettings,
+  type WritebackSettings,
+} from '../../lib/writeback/settings';
 import type { WritebackTarget } from '../../lib/writeback/target';
 import { createWebhookTarget } from '../../lib/writeback/webhook-target';
 import { performWriteback } from '../../lib/writeback/writeback';
@@ -156,14 +161,19 @@ export = function register(RED: NodeAPI): void {
         const userId =
           settings.target === 'concur' ? RED.util.getMessageProperty(msg, settings.userIdProperty) : undefined;
         const perStore = writerFor(store);
-        // Every target is kept in version order when the document has a version (performWriteback writes an
-        // unversioned one as it is): a later version supersedes an earlier one, so a parked retry of version 1
-        // must not land after version 2's status, whether it goes to Coupa, Concur, a webhook or MQTT.
+        // Keys the ledger and the version guard per destination: two write-back nodes telling two systems
+        // (two webhooks on two sources) must not take one another's write-backs for their own.
+        const destination = writebackDestination(settings, def.source || undefined);
+        // Every target is kept in version order when the document has a version, and within a version (or
+        // without one) in the order of the statuses' lifecycle (performWriteback): a later version supersedes an
+        // earlier one, so a parked retry of version 1 must not land after version 2's status, and a parked
+        // `approved` not after the `posted` of its version, whether it goes to Coupa, Concur, a webhook or MQTT.
         const result = await performWriteback(
           perStore.writer,
           target,
           {
             message: msg,
+            destination,
             correlationId: msg._msgid,
             ...(typeof userId === 'string' ? { userId } : {}),
             now: new Date(),

@@ -39,6 +39,7 @@ describe('write-back to Coupa', () => {
   const target = () => createCoupaTarget(api, { numberField: 'erp-po-number', statusField: 'erp-po-status' });
   const input = (message: WritebackInput['message']): WritebackInput => ({
     message: { finance: { correlationId: 'corr-coupa' }, ...message },
+    destination: 'coupa|source=src|number=erp-po-number|status=erp-po-status',
     correlationId: 'msg-id',
     now: new Date('2026-03-11T10:00:00Z'),
   });

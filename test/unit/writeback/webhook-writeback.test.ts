@@ -22,6 +22,7 @@ describe('performWriteback to the sandbox write-back target (webhook)', () => {
   };
   const input = (message: WritebackInput['message'] = { payload: approvedReport(), erp }): WritebackInput => ({
     message: { finance: { correlationId: 'corr-wb' }, ...message },
+    destination: 'webhook|source=src|path=api/v1/writebacks',
     correlationId: 'msg-id',
     now: new Date('2026-03-11T10:00:00Z'),
   });

@@ -18,6 +18,7 @@ const BROKER = 'mqtt://127.0.0.1:1883';
 const erp = { system: 'erp', dialect: 'sandbox', documentType: 'purchaseOrder', documentId: 'po-1', number: 'PO-42' };
 const input = (sourceRef: { system: string; id: string; version?: number }): WritebackInput => ({
   message: { payload: { docType: 'Requisition', sourceRef }, erp, purchaseOrder: { action: 'cancelled' } },
+  destination: 'version-body-test',
   correlationId: 'corr-version',
   now: new Date('2026-03-11T10:00:00Z'),
 });
