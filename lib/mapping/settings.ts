@@ -3,7 +3,7 @@
  * the source status codes to normalise. A wrong setting is a CONFIG_INVALID error naming the field, reported
  * when the flow is deployed rather than on the first message.
  */
-import { FinanceError } from '../errors';
+import { FinanceError, isFinanceError } from '../errors';
 import { parseJsonSafely } from '../model/safe-json';
 import { APPROVAL_STATE_TABLES, type StateSystem } from '../model/states';
 import { getProfile, PROFILE_NAMES, type ProfileOptions } from '../sources/profiles';
@@ -82,6 +82,42 @@ function profileOptions(text: unknown): ProfileOptions {
   return options as ProfileOptions;
 }
 
+/**
+ * Profiles that take no options: what the (hidden) *Profile options* field still holds from another mapping is
+ * ignored, not parsed, so it cannot fail a deploy. JSONata never reads it either.
+ */
+const PROFILES_WITHOUT_OPTIONS: readonly MappingName[] = ['cloudevents'];
+
+/**
+ * The profile with the dialog's options. A wrong option value is refused naming this node's *Profile options*
+ * field, where it was typed, rather than the finance-source configuration the profile's own message also names.
+ */
+function profileOf(mapping: Exclude<MappingName, 'jsonata'>, text: unknown): SourceProfile {
+  if (PROFILES_WITHOUT_OPTIONS.includes(mapping)) return getProfile(mapping);
+  const options = profileOptions(text);
+  try {
+    return getProfile(mapping, options);
+  } catch (error) {
+    if (!isFinanceError(error) || error.code !== 'CONFIG_INVALID' || typeof error.details?.option !== 'string') {
+      throw error;
+    }
+    const { option, problem } = error.details;
+    // The profile's message ends with where to fix it ("Fix it in the source configuration."): replaced here.
+    const what =
+      typeof problem === 'string'
+        ? `the ${mapping} profile option "${option}" ${problem}`
+        : error.message
+            .replace(/\s*Fix it\b[\s\S]*$/, '')
+            .replace(/\.$/, '')
+            .replace(/^The /, 'the ');
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `Profile options: ${what}. Fix it in the Profile options of this finance-map node's dialog.`,
+      { details: { field: 'Profile options', profile: mapping, option }, cause: error },
+    );
+  }
+}
+
 /** Where Concur expenses are read from unless the dialog says otherwise; an empty field means nowhere. */
 export const DEFAULT_LINES_PROPERTY = 'payload.expenses';
 
@@ -100,7 +136,7 @@ export function mapSettings(settings: MapDialogSettings): MapSettings {
   }
   return {
     mapping,
-    profile: getProfile(mapping, profileOptions(settings.profileOptions)),
+    profile: profileOf(mapping, settings.profileOptions),
     linesProperty: messageProperty(settings.linesProperty),
     target: target(settings),
   };

@@ -255,6 +255,36 @@ describe('finance-map node', () => {
     ]);
   });
 
+  it('sends a Concur expense it cannot map right to the invalid output, naming it (cash advance, VAT)', async () => {
+    await helper.load(nodes, flow({ mapping: 'concur', profileOptions: JSON.stringify(CONCUR_OPTIONS) }));
+    const expenses = concurSampleEntries();
+    expenses.Items[0].HasAppliedCashAdvance = true;
+    const advance = await send({ payload: { ...concurSampleReport(), expenses } });
+    expect(advance.on).toBe('invalid');
+    expect(advance.msg.errors).toEqual([
+      expect.objectContaining({
+        path: '/Items/0/HasAppliedCashAdvance',
+        message: expect.stringContaining('cash advances are not supported'),
+      }),
+    ]);
+
+    const vat = concurSampleEntries();
+    vat.Items[1].HasVAT = true;
+    expect((await send({ payload: { ...concurSampleReport(), expenses: vat } })).on).toBe('invalid');
+    await helper.unload();
+    const gross = JSON.stringify({ ...CONCUR_OPTIONS, vatExpenses: 'gross' });
+    await helper.load(nodes, flow({ mapping: 'concur', profileOptions: gross }));
+    expect((await send({ payload: { ...concurSampleReport(), expenses: vat } })).on).toBe('valid');
+  });
+
+  it.each(['[]', '1', 'null', '"x"', '{not json'])(
+    'ignores profile options %s left from another mapping for CloudEvents',
+    async (profileOptions) => {
+      await helper.load(nodes, flow({ mapping: 'cloudevents', profileOptions }));
+      expect((await send({ payload: cloudEvent() })).on).toBe('valid');
+    },
+  );
+
   it('maps with a JSONata expression compiled once per deploy, normalising the source status', async () => {
     await helper.load(nodes, flow({ mapping: 'jsonata', expression: CUSTOM_EXPRESSION, stateSystem: 'concur' }));
     expect(prepareSpy).toHaveBeenCalledTimes(1);
@@ -342,6 +372,12 @@ describe('finance-map node', () => {
 
   it.each([
     [{ mapping: 'concur', profileOptions: '{"costCenterField": 7}' }, 'option "costCenterField" must be'],
+    [
+      { mapping: 'concur', profileOptions: '{"vatExpenses": "net"}' },
+      'Profile options: the concur profile option "vatExpenses" must be one of refuse, gross, got "net". ' +
+        "Fix it in the Profile options of this finance-map node's dialog.",
+    ],
+    [{ mapping: 'ramp', profileOptions: '[]' }, 'Profile options must be a JSON object'],
     [{ mapping: 'concur', linesProperty: 'expenses[' }, 'Expenses property "msg.expenses[" is not a message property'],
     [{ store: 'no-such-store' }, 'The finance store this node records outcomes in is not deployed'],
     [{ docType: 'Invoice' }, 'Document type is "Invoice"'],

@@ -85,6 +85,12 @@ export function reportAmount(report: JsonObject, field: string, currency: string
   return value;
 }
 
+/** A report amount that Concur may leave out (absent or null): undefined then, else read as reportAmount. */
+export function optionalReportAmount(report: JsonObject, field: string, currency: string): Money | undefined {
+  if (report[field] === undefined || report[field] === null) return undefined;
+  return reportAmount(report, field, currency);
+}
+
 /**
  * The amount of one expense in the report currency. After approval it is `ApprovedAmount` ("the approved
  * amount of the expense entry, in the report currency"), which is below `PostedAmount` when the approver cut
@@ -154,19 +160,21 @@ export function checkReportTotal(amounts: readonly Money[], stated: Money, field
 }
 
 /**
- * After approval, with company-paid expenses left out, what the employee is reimbursed must be what Concur
- * says the company owes them (`amountDueEmployee`). A difference means an expense the company paid carries a payment type mapped to the
- * employee, or Concur nets something this pack does not post (a cash advance, personal charges on a company card).
+ * After approval, what the employee is reimbursed (the mapped lines) must be what Concur says the company owes
+ * them (`amountDueEmployee`), whatever happens to company-paid expenses. A difference means Concur nets something
+ * this pack does not post (a cash advance, personal charges on a company card), or an expense the company paid
+ * carries a payment type mapped to the employee; posting the lines would then pay the employee the wrong amount.
  */
-export function checkDueEmployee(amounts: readonly Money[], due: Money, reportId: string): void {
+export function checkDueEmployee(amounts: readonly Money[], due: Money, reportId: string, excluded: boolean): void {
   const owed = sum(amounts, due.currency);
   if (compare(owed, due) === 0) return;
   throw reimburse.fail(
     '/amountDueEmployee',
-    `is ${due.amount} ${due.currency} but the expenses the employee paid add up to ${owed.amount} ${owed.currency}, ` +
-      `so report ${reportId} would reimburse the wrong amount. If a company-paid payment type is taken for the ` +
-      'employee\'s, map its PaymentTypeID with the profile option paymentTypePayer ("company"); if Concur nets a ' +
-      'cash advance or personal card charges, post this report by hand',
+    `is ${due.amount} ${due.currency} but the expenses ${excluded ? 'the employee paid' : 'mapped for reimbursement'} ` +
+      `add up to ${owed.amount} ${owed.currency}, so report ${reportId} would reimburse the employee the wrong ` +
+      'amount. Likely causes: a cash advance applied to the report, or personal charges on a company card, which ' +
+      'Concur nets and this pack does not post (post this report by hand); or a company-paid payment type taken ' +
+      'for the employee\'s (say so with the profile option paymentTypePayer, e.g. { "<PaymentTypeID>": "company" })',
   );
 }
 

@@ -58,10 +58,16 @@ export function choiceOption<V extends string>(
   return value as V;
 }
 
+/**
+ * A wrong option. The options are set in two places, so the message names both and the details say which
+ * option of which profile: finance-map names its own *Profile options* field instead (lib/mapping/settings.ts).
+ */
 function invalid(profile: string, key: string, expectation: string, value: unknown): FinanceError {
+  const problem = `must be ${expectation}, got ${describe(value)}`;
   return new FinanceError(
     'CONFIG_INVALID',
-    `The ${profile} profile option "${key}" must be ${expectation}, got ${describe(value)}. Fix it in the source configuration.`,
-    { details: { profile, option: key } },
+    `The ${profile} profile option "${key}" ${problem}. Fix it where the profile options are set: the Profile ` +
+      'options of the finance-map node, or the finance-source configuration node.',
+    { details: { profile, option: key, problem } },
   );
 }

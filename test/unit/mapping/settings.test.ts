@@ -52,6 +52,43 @@ describe('finance-map settings', () => {
     expect(error.message).toContain(message);
   });
 
+  it.each(['[]', '1', 'null', '"x"', '{"costCenterField": 7}', '{oops'])(
+    'ignores profile options %s for the CloudEvents mapping, which has none',
+    (profileOptions) => {
+      const settings = mapSettings({ mapping: 'cloudevents', profileOptions });
+      if (settings.mapping === 'jsonata') throw new Error('expected a profile');
+      expect(settings.profile.name).toBe('cloudevents');
+      expect(mapSettings({ mapping: 'jsonata', expression: 'payload', profileOptions }).mapping).toBe('jsonata');
+    },
+  );
+
+  it.each(['[]', '1', 'null', '"x"'])('refuses profile options %s for a profile that reads them', (profileOptions) => {
+    for (const mapping of ['concur', 'ramp', 'coupa']) {
+      const error = configError(() => mapSettings({ mapping, profileOptions }));
+      expect([error.code, error.message]).toEqual([
+        'CONFIG_INVALID',
+        expect.stringContaining('Profile options must be a JSON object'),
+      ]);
+    }
+  });
+
+  it.each([
+    ['concur', '{"companyPaidExpenses": "drop"}', '"companyPaidExpenses" must be one of refuse, exclude, got "drop"'],
+    ['concur', '{"vatExpenses": "net"}', '"vatExpenses" must be one of refuse, gross, got "net"'],
+    ['ramp', '{"company": 3}', '"company" must be a non-empty string'],
+    ['coupa', '{"costCenterSegment": "segment-99"}', '"costCenterSegment" must be "code" or "segment-1"'],
+  ])(
+    'names the Profile options of finance-map for a wrong %s option, not the source configuration',
+    (mapping, profileOptions, problem) => {
+      const error = configError(() => mapSettings({ mapping, profileOptions }));
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toContain(`Profile options: the ${mapping} profile option ${problem}`);
+      expect(error.message).toMatch(/Fix it in the Profile options of this finance-map node's dialog\.$/);
+      expect(error.message).not.toContain('source configuration');
+      expect(error.details).toMatchObject({ field: 'Profile options', profile: mapping });
+    },
+  );
+
   it('names a __proto__ key in valid profile options as the problem, not the JSON', () => {
     const profileOptions = '{"glAccountByExpenseType": {"__proto__": {"MEALS": "6010"}}}';
     const error = configError(() => mapSettings({ mapping: 'concur', profileOptions }));

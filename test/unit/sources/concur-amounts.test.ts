@@ -20,9 +20,12 @@ function sampleReport(): Json {
 
 const usd = (value: number): Json => ({ value, currencyCode: 'USD' });
 
-/** The sample report (claimed 525.00 USD) in a given approval status. */
+/**
+ * The sample report (claimed 525.00 USD) in a given approval status. The sample is not submitted and shows
+ * amountDueEmployee 0; once submitted Concur owes the employee the claim, 525.00 unless a case says otherwise.
+ */
 function report(approvalStatusId: string, amounts: Json = {}): Json {
-  return { ...sampleReport(), approvalStatusId, ...amounts };
+  return { ...sampleReport(), approvalStatusId, amountDueEmployee: usd(525), ...amounts };
 }
 
 /** E1 400 and E2 125 as the employee claimed them (PostedAmount), plus what the approver let through. */
@@ -79,7 +82,8 @@ describe('the amounts Concur documents', () => {
 
 describe('the Concur profile after approval (defect: the claimed amount was posted)', () => {
   // The approver cut E2 from 125 to 100: Concur reports approvedAmount 500 and amountNotApproved 25.
-  const cut = (): Json => report('A_APPR', { approvedAmount: usd(500), amountNotApproved: usd(25) });
+  const cut = (): Json =>
+    report('A_APPR', { approvedAmount: usd(500), amountNotApproved: usd(25), amountDueEmployee: usd(500) });
 
   it('maps and posts the approved amounts, not the claim', () => {
     const mapped = map(cut(), entries({ ApprovedAmount: 400 }, { ApprovedAmount: 100 }));

@@ -262,6 +262,8 @@ describe('the Concur report mapping', () => {
       const report = mapSample((sample) => {
         sample.approvalStatusId = approval;
         sample.paymentStatusId = payment;
+        // The sample is not submitted and owes 0; an approved report owes the employee its 525.00.
+        sample.amountDueEmployee.value = 525;
       });
       expect([approval, payment, report.state]).toEqual([approval, payment, state]);
     }
