@@ -158,6 +158,15 @@ describe('text fields follow the runtime rules', () => {
     );
   });
 
+  it('finance-writeback webhook path', () => {
+    const values = ['api/v1/writebacks', '/api/v1/writebacks', '../etc', 'a/../b', 'a/..', '..', '.', 'a/.../b'];
+    for (const value of [...values, 'a/./b', 'https://other.example/x', 'mailto:x']) {
+      const verdict = verdicts('finance-writeback', 'path', value, { target: 'webhook' });
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-writeback', 'path', '../etc', { target: 'webhook' }).runtime).toBe(false);
+  });
+
   it('finance-writeback ERP number field for Coupa', () => {
     for (const value of ['', 'erp-po-number', 'erp_po_number', 'X1', '1abc', 'a b', '-x']) {
       const verdict = verdicts('finance-writeback', 'numberField', value, { target: 'coupa' });
