@@ -10,6 +10,11 @@
  *   the high-water mark (the newest modifiedAt seen) minus an overlap, so a change up to `overlapMs` older than
  *   the newest record seen is read again. Re-read records that did not change emit nothing (changes.ts).
  * A delta of a kind that has never completed a full sync runs as a full sync, so the cache is complete.
+ *
+ * Nothing is removed that the owner still has: a full sync removes a cached record only when a second listing,
+ * asked only when the first one missed records, misses it too. An owner that pages by offset (or by anything
+ * but a stable key) moves rows onto pages already read when a record is deleted during the listing; the first
+ * listing then misses a live record, the second one finds it. The dialects page by key; this is the second line.
  */
 import type { CallContext } from '../erp/dialect';
 import { FinanceError } from '../errors';
@@ -56,6 +61,11 @@ export interface KindSyncResult {
   unchanged: number;
   /** Records older than the cached copy (not applied). */
   stale: number;
+  /**
+   * Records a full sync's first listing missed but its confirming listing found (so not removed); absent when
+   * the confirming listing was not needed or found none.
+   */
+  relisted?: number;
   /** Records without an id or a valid modifiedAt: not cached, listed in `invalid` (the first ten). */
   skipped: number;
   invalid: Array<{ id?: unknown; reason: string }>;
@@ -121,7 +131,7 @@ export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult
 
   if (mode === 'full') {
     // Only a complete listing proves a record is gone; a delta cannot tell.
-    const gone: MasterRecord[] = [];
+    let gone: MasterRecord[] = [];
     for await (const record of cache.all(kind)) if (!seen.has(record.id)) gone.push(record);
     if (seen.size === 0 && gone.length > 0) {
       // An owner that suddenly lists nothing (a wrong company or filter, lost permissions, an error answered as
@@ -133,6 +143,23 @@ export async function syncKind(options: SyncKindOptions): Promise<KindSyncResult
           'permissions; records removed in the owner leave the cache with the next full sync that lists any.',
         { details: { kind, cached: gone.length } },
       );
+    }
+    if (gone.length > 0) {
+      // Confirm before removing: a record the listing missed because rows moved between its pages (a deletion
+      // in the owner during the listing) is listed again now. Only ids are read; changes wait for the next sync.
+      const listed = new Set<string>();
+      for await (const page of pages(options, undefined)) {
+        result.pages += 1;
+        for (const item of page) {
+          const id = (item as { id?: unknown } | null)?.id;
+          if (typeof id === 'string' && id !== '') listed.add(id);
+        }
+      }
+      const kept = gone.filter((record) => listed.has(record.id)).length;
+      if (kept > 0) {
+        result.relisted = kept;
+        gone = gone.filter((record) => !listed.has(record.id));
+      }
     }
     for (const record of gone) {
       await options.onChange({ kind, id: record.id, change: 'removed', before: record });

@@ -74,9 +74,29 @@ export async function readMasterData(
   };
 }
 
-/** A lookup over a snapshot: one map per kind, built once. */
-export function lookupOf(snapshot: MasterDataSnapshot): MasterDataLookup {
-  const byId = <T extends { id: string }>(records: T[]) => new Map(records.map((record) => [record.id, record]));
+/**
+ * A lookup over a snapshot: one map per kind, built once. An id listed more than once (time-dependent master
+ * data such as SAP's cost centers, one row per validity interval, from a reader that did not narrow them to
+ * today's) stands for its row in force at `now`: the newest modifiedAt not after `now` (a planned row for
+ * next year does not replace today's owner and open flag), else the earliest.
+ */
+export function lookupOf(snapshot: MasterDataSnapshot, now: number = Date.now()): MasterDataLookup {
+  const inForce = <T extends { modifiedAt?: string }>(a: T, b: T): T => {
+    const at = (record: { modifiedAt?: string }) => Date.parse(record.modifiedAt ?? '');
+    const [x, y] = [at(a), at(b)];
+    const [xDue, yDue] = [!(x > now), !(y > now)];
+    if (xDue !== yDue) return xDue ? a : b;
+    // Both in force: the newer one; both planned: the sooner one. A later row wins a tie (as before).
+    return xDue ? (x > y ? a : b) : x < y ? a : b;
+  };
+  const byId = <T extends { id: string; modifiedAt?: string }>(records: T[]) => {
+    const map = new Map<string, T>();
+    for (const record of records) {
+      const kept = map.get(record.id);
+      map.set(record.id, kept === undefined ? record : inForce(kept, record));
+    }
+    return map;
+  };
   const suppliers = byId(snapshot.suppliers);
   const taxCodes = snapshot.taxCodes === undefined ? undefined : byId(snapshot.taxCodes);
   const costCenters = byId(snapshot.costCenters);
@@ -115,7 +135,7 @@ export class MasterDataCache implements MasterDataSource {
   constructor(options: MasterDataCacheOptions) {
     this.#recheckAfterMs = options.recheckAfterMs;
     this.#cache = new RefreshingCache({
-      load: async () => lookupOf(await options.read()),
+      load: async () => lookupOf(await options.read(), (options.clock ?? Date.now)()),
       refreshMs: options.refreshMs,
       retryMs: options.retryMs,
       maxAgeMs: options.maxAgeMs,

@@ -1153,8 +1153,10 @@ class ErpnextDialect implements ErpDialect {
         `ERPNext keeps ${String(kind)} as tax templates without a single rate; sync ${String(kind)} from another source.`,
       );
     const limit = query.limit ?? 100;
-    const start = query.cursor ? Number(query.cursor) : 0;
-    if (!Number.isInteger(start) || start < 0)
+    // Paged by name (the key), not by limit_start: a record deleted while the listing runs would shift later
+    // rows onto pages already read, and a full sync would remove a record that still exists.
+    const after = query.cursor ?? undefined;
+    if (after === '')
       throw new FinanceError(
         'CONFIG_INVALID',
         'The paging cursor is not one this dialect handed out; start the sync again.',
@@ -1164,14 +1166,14 @@ class ErpnextDialect implements ErpDialect {
       ...(spec.filters ?? []),
     ];
     if (query.modifiedSince) filters.push(['modified', '>=', frappeDateTime(query.modifiedSince)]);
-    const rows = await this.#list(
-      spec.doctype,
-      { filters, fields: spec.fields, orderBy: 'name asc', limit, start },
-      ctx,
-    );
+    if (after !== undefined) filters.push(['name', '>', after]);
+    const rows = await this.#list(spec.doctype, { filters, fields: spec.fields, orderBy: 'name asc', limit }, ctx);
+    const last = rows.at(-1)?.name;
+    if (rows.length === limit && (typeof last !== 'string' || last === ''))
+      throw this.#unexpected(`the ${spec.doctype} list`, 'a row without name');
     return {
       items: rows.map((row) => spec.map(row, this.#company)),
-      nextCursor: rows.length === limit ? String(start + limit) : null,
+      nextCursor: rows.length === limit ? String(last) : null,
     };
   }
 

@@ -37,7 +37,7 @@ import {
   type Entity,
   type SapRequest,
 } from './common';
-import { readMasterData } from './master-data';
+import { readMasterData, type CostCenterInterval } from './master-data';
 import { readSupplierInvoices, writeSupplierInvoice, type SupplierInvoice } from './supplier-invoice';
 
 export { COMPANY_CODES, SAP_ODATA_ROOT, type SapRequest } from './common';
@@ -65,9 +65,9 @@ const SERVICES: Readonly<
     read: (store, request) => readSupplierInvoices(store.invoices, request),
     write: (store, request) => writeSupplierInvoice(store.invoices, request, () => (store.nextInvoice += 1)),
   },
-  API_BUSINESS_PARTNER: { read: (_store, request) => readMasterData(request) },
-  API_COSTCENTER_SRV: { read: (_store, request) => readMasterData(request) },
-  API_GLACCOUNTINCHARTOFACCOUNTS_SRV: { read: (_store, request) => readMasterData(request) },
+  API_BUSINESS_PARTNER: { read: (store, request) => readMasterData(request, store) },
+  API_COSTCENTER_SRV: { read: (store, request) => readMasterData(request, store) },
+  API_GLACCOUNTINCHARTOFACCOUNTS_SRV: { read: (store, request) => readMasterData(request, store) },
 };
 
 export const SAP_SERVICE_NAMES: readonly string[] = Object.keys(SERVICES);
@@ -109,9 +109,12 @@ export class SapStore {
   nextNumber = 4500000000;
   etagSequence = 0;
   counters = { requests: 0, csrfRejected: 0 };
+  /** Validity intervals of time-dependent cost centers, by cost center id (see master-data.ts). */
+  readonly costCenterIntervals = new Map<string, CostCenterInterval[]>();
 
   reset(): void {
     this.orders.clear();
+    this.costCenterIntervals.clear();
     this.invoices.clear();
     this.nextInvoice = 5100000000;
     this.sessions.clear();

@@ -300,7 +300,7 @@ describe('ERPNext dialect against the Frappe simulator', () => {
     });
   });
 
-  it('pages master data with limit_start / limit_page_length and maps it to the canonical records', async () => {
+  it('pages master data by name (order_by name asc, name > last) and maps it to the canonical records', async () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {

@@ -318,18 +318,26 @@ describe('SAP S/4HANA dialect against the SAP simulator', () => {
     const reads = rig.http.exchanges.filter(
       (e) => e.request.path.endsWith('/A_Supplier') && e.request.query?.$top === 3,
     );
-    expect(reads[1].request.query?.$skip).toBe(3);
+    // Paged by key: ordered by Supplier, the next page after the last Supplier read (no $skip).
     expect(reads[0].request).toMatchObject({
       path: '/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_Supplier',
-      query: { $top: 3, $skip: 0, $inlinecount: 'allpages', 'sap-client': '100' },
+      query: { $top: 3, $orderby: 'Supplier asc', 'sap-client': '100' },
     });
+    expect(reads[0].request.query?.$filter).toBeUndefined();
+    expect(reads.every((read) => read.request.query?.$skip === undefined)).toBe(true);
+    const lastOfFirst = (reads[0].response?.data as { d: { results: Array<{ Supplier: string }> } }).d.results[2];
+    expect(reads[1].request.query?.$filter).toBe(`Supplier gt '${lastOfFirst.Supplier}'`);
     expect(new Set(suppliers.items.map((s) => s.id)).size).toBe(suppliers.items.length);
 
     const centers = await all('costCenters', 4);
     expect(centers.items.map((c) => c.id)).toEqual(expect.arrayContaining(['CC-100', 'CC-400']));
     expect(centers.items.find((c) => c.id === 'CC-100')).toMatchObject({ name: 'Finance and Management', open: true });
     const centerRead = rig.http.exchanges.find((e) => e.request.path.endsWith('/A_CostCenter'));
-    expect(centerRead?.request.query).toMatchObject({ $filter: "CompanyCode eq 'FS01'", $expand: 'to_Text' });
+    expect(centerRead?.request.query).toMatchObject({
+      $filter: `CompanyCode eq 'FS01' and ValidityStartDate le datetime'${today()}T00:00:00' and ValidityEndDate ge datetime'${today()}T00:00:00'`,
+      $orderby: 'CostCenter asc',
+      $expand: 'to_Text',
+    });
 
     const accounts = await all('glAccounts', 500);
     expect(accounts.pages).toBe(1);

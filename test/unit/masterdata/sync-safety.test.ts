@@ -49,6 +49,30 @@ describe('master data sync safety', () => {
     expect(await cache.get('employees', 'E2')).toEqual(e2);
   });
 
+  it('an offset-paging owner that deletes a record between pages does not lose a live one (second listing)', async () => {
+    const owner = new FakeOwner('id-offset');
+    for (let i = 1; i <= 6; i += 1) owner.set('employees', employee(`E${i}`));
+    const { cache } = stores.open();
+    await sync(owner, cache);
+    // After page 1 (E1, E2) was read, E1 is deleted: E3 moves onto page 1 and the first listing misses it.
+    let deleted = false;
+    owner.beforePage = (page) => {
+      if (page === 1 && !deleted) {
+        deleted = true;
+        owner.remove('employees', 'E1');
+      }
+    };
+    const { result, changes } = await sync(owner, cache);
+    expect(result.relisted).toBe(1);
+    expect(changes).toEqual([]);
+    expect(await cache.get('employees', 'E3')).toBeDefined();
+    // The deleted one goes with the next full sync, confirmed by its second listing.
+    const next = await sync(owner, cache);
+    expect(next.changes.map((change) => [change.change, change.id])).toEqual([['removed', 'E1']]);
+    expect(next.result.relisted).toBeUndefined();
+    for (const id of ['E2', 'E3', 'E4', 'E5', 'E6']) expect(await cache.get('employees', id)).toBeDefined();
+  });
+
   it('a full listing with no records at all does not empty a filled cache', async () => {
     const owner = new FakeOwner();
     owner.set('employees', employee('E1'));

@@ -45,6 +45,30 @@ describe('readMasterData', () => {
     expect(dialect.pages.some((page) => page.kind === 'employees')).toBe(false);
   });
 
+  it("looks a cost center listed once per validity interval up as its row in force today, not next year's", () => {
+    const snapshot = demoMasterData();
+    const now = Date.parse('2026-06-15T00:00:00Z');
+    const row = (from: string, ownerId: string, open: boolean) => ({
+      id: 'CC-T',
+      name: 'Time-dependent',
+      modifiedAt: `${from}T00:00:00.000Z`,
+      company: 'FS-DEMO',
+      open,
+      ownerId,
+    });
+    // In SAP's order (by ValidityEndDate): expired, today's, planned for next year (closed, new owner).
+    snapshot.costCenters.push(
+      row('2015-01-01', 'E0999', false),
+      row('2020-01-01', 'E1001', true),
+      row('2027-01-01', 'E1002', false),
+    );
+    expect(lookupOf(snapshot, now).costCenter('CC-T')).toMatchObject({ ownerId: 'E1001', open: true });
+    // Only planned rows: the soonest one.
+    const planned = demoMasterData();
+    planned.costCenters.push(row('2028-01-01', 'E3', true), row('2027-01-01', 'E2', true));
+    expect(lookupOf(planned, now).costCenter('CC-T')).toMatchObject({ ownerId: 'E2' });
+  });
+
   it('leaves out records without an id and stops a source whose cursor repeats', async () => {
     const snapshot = demoMasterData();
     snapshot.projects!.push({ id: '', name: 'nameless', modifiedAt: '', status: 'open' });
