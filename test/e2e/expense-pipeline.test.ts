@@ -146,6 +146,25 @@ describe('Expense approval sync, end to end', () => {
     await collector?.close();
   });
 
+  it('shows a decision from the demo buttons that the approval refuses, instead of keeping it as a dead letter', async () => {
+    // No request yet: the button's decision names no approver, and finance-approval refuses it. A dead letter of
+    // it could never be replayed (the letters replay into finance-map), so the example shows it in the debug
+    // sidebar instead.
+    const letters = async () =>
+      (
+        (await (await fetch(`${nodeRed.url}/finance-dead-letter/exp-dead-letter/letters?limit=500`)).json()) as {
+          letters: DeadLetterSeen[];
+        }
+      ).letters;
+    const before = nodeRed.output().length;
+    const pressed = await fetch(`${nodeRed.url}/inject/exp-approve-latest`, { method: 'POST' });
+    expect(pressed.status).toBe(200);
+    await waitFor('finance-approval to refuse the decision, shown by the debug node', async () =>
+      /\[debug:Refused decisions \(buttons\)\][\s\S]*approver/.test(nodeRed.output().slice(before)) ? true : undefined,
+    );
+    expect((await letters()).filter((letter) => letter.error.nodeId === 'exp-approval')).toEqual([]);
+  });
+
   it('posts every valid report exactly once, through the controller when over budget, and refuses invalid ones', async () => {
     const webhook = `${nodeRed.url}/finance/expenses`;
     const started = Date.now();
