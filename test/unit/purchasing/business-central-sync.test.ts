@@ -13,10 +13,9 @@ import { KeyedQueue } from '../../../lib/purchasing/keyed-queue';
 import { syncPurchaseOrder, type SyncDependencies, type SyncResult } from '../../../lib/purchasing/sync';
 import { VersionBook } from '../../../lib/purchasing/versions';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
-import { storeFolder } from './fixtures';
+import { BC_CLIENT, bcConnection, storeFolder } from './fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
-const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
 const TODAY = new Date().toISOString().slice(0, 10);
 
 /** Passes requests on; `failLinePost` answers the nth POST of purchase order lines with a 503 unsent. */
@@ -76,21 +75,8 @@ describe('syncPurchaseOrder against the Business Central simulator', () => {
   let deps: SyncDependencies;
 
   beforeEach(async () => {
-    sandbox = await startSandbox({ port: 0, auth: { type: 'oauth2', ...CLIENT } });
-    const config = {
-      baseUrl: sandbox.url,
-      name: 'bc',
-      dialect: 'business-central',
-      company: 'FS-DEMO',
-      auth: {
-        type: 'oauth2' as const,
-        tokenUrl: `${sandbox.url}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
-        scope: 'https://api.businesscentral.dynamics.com/.default',
-        clientAuth: 'body' as const,
-        ...CLIENT,
-      },
-      options: { tenant: 'contoso.onmicrosoft.com', environment: 'Production', referenceApi: 'finsync/finance/v1.0' },
-    };
+    sandbox = await startSandbox({ port: 0, auth: { type: 'oauth2', ...BC_CLIENT } });
+    const config = bcConnection(sandbox.url, 'finsync/finance/v1.0');
     client = new ErpClient({ circuitBreaker: null, ...config });
     http = new FaultyHttp(client);
     const store = folder.open();

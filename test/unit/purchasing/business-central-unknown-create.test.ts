@@ -14,10 +14,9 @@ import { recordPurchaseOrderCheck, UNSETTLED_CREATES_NAMESPACE } from '../../../
 import { VersionBook } from '../../../lib/purchasing/versions';
 import type { FinanceStore } from '../../../lib/reliability/store';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
-import { storeFolder } from './fixtures';
+import { BC_CLIENT, bcConnection, storeFolder } from './fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
-const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
 const TODAY = new Date().toISOString().slice(0, 10);
 const API = '/v2.0/contoso.onmicrosoft.com/Production/api/v2.0';
 
@@ -85,21 +84,8 @@ describe.each([
   let deps: SyncDependencies;
 
   beforeEach(async () => {
-    sandbox = await startSandbox({ port: 0, auth: { type: 'oauth2', ...CLIENT } });
-    const config = {
-      baseUrl: sandbox.url,
-      name: 'bc',
-      dialect: 'business-central',
-      company: 'FS-DEMO',
-      auth: {
-        type: 'oauth2' as const,
-        tokenUrl: `${sandbox.url}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
-        scope: 'https://api.businesscentral.dynamics.com/.default',
-        clientAuth: 'body' as const,
-        ...CLIENT,
-      },
-      options: { tenant: 'contoso.onmicrosoft.com', environment: 'Production', ...(referenceApi && { referenceApi }) },
-    };
+    sandbox = await startSandbox({ port: 0, auth: { type: 'oauth2', ...BC_CLIENT } });
+    const config = bcConnection(sandbox.url, referenceApi);
     client = new ErpClient({ circuitBreaker: null, ...config });
     http = new LossyHttp(client);
     store = folder.open();

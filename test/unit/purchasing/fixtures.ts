@@ -115,3 +115,24 @@ export function recording(http: ErpHttp): ErpHttp & { log: Array<ErpRequest & { 
     },
   };
 }
+
+/** The OAuth2 client the Business Central simulator is started with (`startSandbox({ auth: ... })`). */
+export const BC_CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
+
+/** An ERP connection to the Business Central simulator at `baseUrl`, with or without the reference API page. */
+export function bcConnection(baseUrl: string, referenceApi?: string) {
+  return {
+    baseUrl,
+    name: 'bc',
+    dialect: 'business-central',
+    company: 'FS-DEMO',
+    auth: {
+      type: 'oauth2' as const,
+      tokenUrl: `${baseUrl}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
+      scope: 'https://api.businesscentral.dynamics.com/.default',
+      clientAuth: 'body' as const,
+      ...BC_CLIENT,
+    },
+    options: { tenant: 'contoso.onmicrosoft.com', environment: 'Production', ...(referenceApi && { referenceApi }) },
+  };
+}
