@@ -11,11 +11,12 @@
  * host's change is a handful of store writes), then fails with a retryable STORE_UNAVAILABLE that says so and
  * changed nothing (details.sent false, so a parked retry does not use up an attempt). A host that dies holding
  * a lease blocks the document until the lease lapses after `ttlMs`; a change that runs longer (a slow store)
- * claims it again every third of `ttlMs`. The lease costs two store round trips per change (the claim and the
+ * keeps it (reliability/kept-lease.ts). The lease costs two store round trips per change (the claim and the
  * release), which is why a store of one host (LMDB) goes without it.
  */
 import { randomUUID } from 'node:crypto';
 import { FinanceError } from '../errors';
+import { whileKeepingLease } from '../reliability/kept-lease';
 import { runnerHolder } from '../reliability/single-runner';
 import type { FinanceStore } from '../reliability/store';
 
@@ -62,13 +63,23 @@ export class DocumentLock {
     if (this.store.sharedAcrossHosts !== true) return work();
     const name = this.leaseName(docKey);
     await this.acquire(name, docKey);
-    const renewal = this.keep(name, docKey);
-    try {
-      return await work();
-    } finally {
-      await renewal.stop();
-      await this.release(name);
-    }
+    const warn = this.options.warn ?? (() => undefined);
+    const lease = {
+      store: this.store,
+      name,
+      holder: this.holder,
+      ttlMs: this.ttlMs,
+      onLost: () =>
+        warn(
+          `A change to the approval of ${docKey} ran longer than its lease (${this.ttlMs} ms), and another host ` +
+            'took the lease meanwhile; check why the store is so slow.',
+        ),
+      onRenewalFailed: (error: unknown) =>
+        warn(
+          `The lease of a running change to the approval of ${docKey} could not be renewed: ${(error as Error).message}`,
+        ),
+    };
+    return whileKeepingLease(lease, work);
   }
 
   private async acquire(name: string, docKey: string): Promise<void> {
@@ -81,47 +92,6 @@ export class DocumentLock {
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
       pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
     }
-  }
-
-  /** Claims the lease again every third of its TTL until stop(), which waits for a renewal in flight. */
-  private keep(name: string, docKey: string): { stop: () => Promise<void> } {
-    let inFlight: Promise<void> | undefined;
-    const renew = async (): Promise<void> => {
-      try {
-        if (await this.store.claimLease(name, this.holder, this.ttlMs)) return;
-        clearInterval(timer);
-        this.options.warn?.(
-          `A change to the approval of ${docKey} ran longer than its lease (${this.ttlMs} ms), and another host ` +
-            'took the lease meanwhile; check why the store is so slow.',
-        );
-      } catch (error) {
-        this.options.warn?.(
-          `The lease of a running change to the approval of ${docKey} could not be renewed: ${(error as Error).message}`,
-        );
-      }
-    };
-    const timer = setInterval(
-      () => {
-        inFlight ??= renew().finally(() => (inFlight = undefined));
-      },
-      Math.max(1, Math.floor(this.ttlMs / 3)),
-    );
-    timer.unref();
-    return {
-      stop: async () => {
-        clearInterval(timer);
-        await inFlight;
-      },
-    };
-  }
-
-  /**
-   * The store has no release for a named lease: shortening this holder's own lease to 1 ms gives it back (one
-   * another holder has by now is left alone). A failure must not hide the change's outcome: the lease then
-   * lapses after its TTL.
-   */
-  private async release(name: string): Promise<void> {
-    await this.store.claimLease(name, this.holder, 1).catch(() => undefined);
   }
 }
 

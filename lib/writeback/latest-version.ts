@@ -34,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_TIMEOUT_MS } from '../erp/config';
 import { FinanceError } from '../errors';
 import { KeyedQueue } from '../purchasing/keyed-queue';
+import { whileKeepingLease } from '../reliability/kept-lease';
 import { runnerHolder } from '../reliability/single-runner';
 import type { FinanceStore } from '../reliability/store';
 
@@ -134,43 +135,16 @@ export class LatestVersionGuard {
   ): Promise<T | 'superseded'> {
     const lock = `${WRITEBACK_LOCK_PREFIX}${key}`;
     if (!(await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs))) throw lockedError(key, lock);
-    const renewal = this.#keepLease(key, lock);
-    try {
-      return await this.#runChecked(key, checked, task);
-    } finally {
-      await renewal.stop();
-      await this.#release(lock);
-    }
-  }
-
-  /**
-   * Claims the lease again every #renewEveryMs until stop(). A renewal never fails the write: a store error is
-   * reported and the next renewal tries again; a lease another holder has taken meanwhile is reported and left
-   * to them (the write is on its way and cannot be called back). stop() waits for a renewal in flight, so the
-   * release that follows is not undone by a renewal landing after it.
-   */
-  #keepLease(key: string, lock: string): { stop: () => Promise<void> } {
-    let inFlight: Promise<void> | undefined;
-    const renew = async (): Promise<void> => {
-      try {
-        if (await this.#store.claimLease(lock, this.#holder, this.#lockTtlMs)) return;
-        clearInterval(timer);
-        this.#warn(leaseLostWarning(key));
-      } catch (err) {
-        this.#warn(renewalFailedWarning(key, err));
-      }
+    const lease = {
+      store: this.#store,
+      name: lock,
+      holder: this.#holder,
+      ttlMs: this.#lockTtlMs,
+      renewEveryMs: this.#renewEveryMs,
+      onLost: () => this.#warn(leaseLostWarning(key)),
+      onRenewalFailed: (err: unknown) => this.#warn(renewalFailedWarning(key, err)),
     };
-    const timer = setInterval(() => {
-      inFlight ??= renew().finally(() => (inFlight = undefined));
-    }, this.#renewEveryMs);
-    // The timer must not keep Node-RED from exiting; the write it serves has its own timeouts.
-    timer.unref();
-    return {
-      stop: async () => {
-        clearInterval(timer);
-        await inFlight;
-      },
-    };
+    return whileKeepingLease(lease, () => this.#runChecked(key, checked, task));
   }
 
   /** Check, write and record; the caller keeps every other write-back of the document out meanwhile. */
@@ -202,16 +176,6 @@ export class LatestVersionGuard {
 
   async #lastWritten(key: string): Promise<WritebackMark | undefined> {
     return markOf(await this.#store.kvGet(WRITEBACK_VERSIONS_NAMESPACE, key));
-  }
-
-  /**
-   * The store has no release for a named lease: shortening this holder's own lease to 1 ms gives it back (if
-   * another holder has it by now, claimLease leaves theirs alone); a claim in that same millisecond is still
-   * refused and simply retried. A failure here must not hide the write's outcome; the lease then lapses after
-   * its TTL.
-   */
-  async #release(lock: string): Promise<void> {
-    await this.#store.claimLease(lock, this.#holder, 1).catch(() => undefined);
   }
 }
 
