@@ -186,13 +186,15 @@ function concurReport(
     reportId,
   );
   const lines = employeeLines(expenses, reportId, options);
-  // From approval on, what is reimbursed must be what Concur says the company owes the employee, whether or not
+  // Once approved, what is reimbursed must be what Concur says the company owes the employee, whether or not
   // company-paid expenses were left out: a cash advance or personal card charges netted by Concur would otherwise
   // be paid out again. Before approval Concur may not have filled it (the spec's sample, not submitted, shows
-  // amountDueEmployee 0 beside a claim of 525). Left out by Concur, it is required only when company-paid
-  // expenses were excluded, where the lines are not the whole report.
+  // amountDueEmployee 0 beside a claim of 525), and once paid it may show what is still due (0) rather than what
+  // was owed, so a report's payment event is not checked. Left out by Concur, it is required only when
+  // company-paid expenses were excluded (then in every state from approval on, as before), where the lines are not
+  // the whole report.
   const excluded = lines.length < expenses.length;
-  if (approved) {
+  if (excluded ? approved : state === 'approved') {
     const due = excluded
       ? reportAmount(report, 'amountDueEmployee', currency)
       : optionalReportAmount(report, 'amountDueEmployee', currency);
