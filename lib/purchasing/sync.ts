@@ -25,9 +25,10 @@
  * Refusals are business outcomes, returned; technical failures (the ERP unreachable, 5xx, a store error)
  * are thrown as FinanceError for the retry policy.
  */
-import type { CallContext, ErpDialect, PurchaseOrderRef } from '../erp/dialect';
+import type { CallContext, ErpDialect, ErpPurchaseOrder, PurchaseOrderRef } from '../erp/dialect';
 import { FinanceError, isFinanceError } from '../errors';
 import type { BudgetCheckResult, ErpRef, PurchaseOrder } from '../model/types';
+import { minorOf } from '../model/money';
 import {
   idempotencyKeyFor,
   isRefusal,
@@ -269,7 +270,7 @@ async function earlierCreate(
   if (note === undefined) return undefined;
   if (note.documentId !== undefined) return note.documentId;
   if (note.checked !== undefined) {
-    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, po, ctx);
+    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, note, ctx);
   }
   // The attempt of the same key is over: the ledger took its marker over before calling this write.
   if (note.ledgerKey !== key) {
@@ -292,7 +293,7 @@ async function earlierCreateToCancel(
 ): Promise<string | undefined> {
   if (note.documentId !== undefined) return note.documentId;
   if (note.checked !== undefined) {
-    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, note.sent, ctx);
+    return note.checked.number === null ? undefined : linkedPurchaseOrder(deps, note.checked.number, note, ctx);
   }
   const attempt = await deps.versions.unsettled.attemptOf(note);
   if (attempt.state === 'done' && typeof attempt.ref.documentId === 'string') return attempt.ref.documentId;
@@ -300,33 +301,64 @@ async function earlierCreateToCancel(
   throw outcomeUnknown(erpLabel(deps.dialect), note, 'cancel');
 }
 
-/** The PO a person found in the ERP by its number: its id, once it is certain to be this document's. */
+/**
+ * The PO a person found in the ERP by its number: its id, once it is certain to be the one the earlier attempt
+ * sent. It must hold what that attempt sent (vendor, order date, total, line texts), and the pack must not have
+ * recorded it for another document: a PO of another requisition of the same vendor would otherwise be
+ * overwritten with this one's lines.
+ */
 async function linkedPurchaseOrder(
   deps: SyncDependencies,
   number: string,
-  po: Pick<PurchaseOrder, 'supplierId' | 'externalReference'>,
+  note: UnsettledCreate,
   ctx: CallContext,
 ): Promise<string> {
-  const dialect = deps.dialect;
-  const label = erpLabel(dialect);
-  const found = dialect.findPurchaseOrderByNumber ? await dialect.findPurchaseOrderByNumber(number, ctx) : null;
+  const { sent } = note;
+  const label = erpLabel(deps.dialect);
+  const found = deps.dialect.findPurchaseOrderByNumber
+    ? await deps.dialect.findPurchaseOrderByNumber(number, ctx)
+    : null;
   const again = `send the "${PURCHASE_ORDER_CHECKED_TOPIC}" message again with the right number (or null when there is none) and replay the dead letter.`;
+  const details = { externalReference: sent.externalReference, number, sent: false };
   if (found === null) {
     throw new FinanceError(
       'ERP_NOT_FOUND',
-      `${label} has no purchase order number "${number}", which was given as the one created for "${po.externalReference}"; nothing was written. Check the number, ${again}`,
-      { details: { externalReference: po.externalReference, number, sent: false } },
+      `${label} has no purchase order number "${number}", which was given as the one created for "${sent.externalReference}"; nothing was written. Check the number, ${again}`,
+      { details },
     );
   }
-  const held = await deps.dialect.getPurchaseOrder(found.documentId, ctx);
-  if (held.supplierId !== po.supplierId) {
+  const problems = differencesFromSent(await deps.dialect.getPurchaseOrder(found.documentId, ctx), sent);
+  const owner = await deps.versions.referenceOf(found.documentId);
+  if (owner !== undefined && owner !== sent.externalReference) {
+    problems.push(`the pack recorded it as the purchase order of "${owner}"`);
+  }
+  if (problems.length > 0) {
     throw new FinanceError(
       'ERP_CONFLICT',
-      `Purchase order ${number} in ${label} is for vendor ${held.supplierId}, but "${po.externalReference}" is for vendor ${po.supplierId}, so it is not the one an earlier attempt created; nothing was written. Check the number, ${again}`,
-      { details: { externalReference: po.externalReference, number, vendor: held.supplierId, sent: false } },
+      `Purchase order ${number} in ${label} is not the one the earlier attempt for "${sent.externalReference}" (${sent.source}) sent: ${problems.join('; ')}. Nothing was written. If it was changed in ${label} after it was created, undo the change first; otherwise check the number, ${again}`,
+      { details: { ...details, problems } },
     );
   }
   return found.documentId;
+}
+
+/** How a PO found in the ERP differs from what an attempt sent; empty when it holds just that. */
+function differencesFromSent(held: ErpPurchaseOrder, sent: SentPurchaseOrder): string[] {
+  const problems: string[] = [];
+  if (held.supplierId !== sent.supplierId) problems.push(`its vendor is ${held.supplierId}, not ${sent.supplierId}`);
+  if (held.orderDate !== sent.orderDate) problems.push(`its order date is ${held.orderDate}, not ${sent.orderDate}`);
+  if (held.total.currency !== sent.total.currency || minorOf(held.total) !== minorOf(sent.total)) {
+    problems.push(
+      `its total is ${held.total.amount} ${held.total.currency}, not ${sent.total.amount} ${sent.total.currency}`,
+    );
+  }
+  const texts = (descriptions: string[]) => JSON.stringify([...new Set(descriptions)].sort());
+  if (texts(held.lines.map((line) => line.description)) !== texts(sent.lineDescriptions)) {
+    problems.push(
+      `its line texts are ${texts(held.lines.map((line) => line.description))}, not ${texts(sent.lineDescriptions)}`,
+    );
+  }
+  return problems;
 }
 
 function poRef(dialect: ErpDialect, documentId: string): ErpRef {

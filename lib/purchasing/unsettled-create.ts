@@ -47,7 +47,7 @@ export interface UnsettledCreate {
   checked?: { number: string | null; at: string };
 }
 
-export type UnsettledStore = Pick<FinanceStore, 'kvGet' | 'kvPut' | 'kvDelete' | 'ledgerGet'>;
+export type UnsettledStore = Pick<FinanceStore, 'kvGet' | 'kvPut' | 'kvDelete' | 'kvList' | 'ledgerGet'>;
 
 export class UnsettledCreates {
   readonly #store: UnsettledStore;

@@ -46,13 +46,33 @@ export function versionVerdict(lastApplied: number | undefined, incoming: number
 }
 
 export class VersionBook {
-  readonly #store: Pick<FinanceStore, 'kvGet' | 'kvPut'>;
+  readonly #store: Pick<FinanceStore, 'kvGet' | 'kvPut' | 'kvList'>;
   /** Creates whose outcome is unknown, for an ERP that cannot find a PO by reference (unsettled-create.ts). */
   readonly unsettled: UnsettledCreates;
 
   constructor(store: UnsettledStore) {
     this.#store = store;
     this.unsettled = new UnsettledCreates(store);
+  }
+
+  /**
+   * The external reference whose applied version holds the ERP purchase order `documentId`, if any. It reads
+   * every record, so it is only for a person's rare check (unsettled-create.ts), never for the flow.
+   */
+  async referenceOf(documentId: string): Promise<string | undefined> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#store.kvList(VERSIONS_NAMESPACE, {
+        limit: 500,
+        ...(after === undefined ? {} : { after }),
+      });
+      const holding = page.find(
+        (entry) => (entry.value as AppliedVersion | undefined)?.erpRef?.documentId === documentId,
+      );
+      if (holding) return holding.key;
+      if (page.length < 500) return undefined;
+      after = page.at(-1)!.key;
+    }
   }
 
   async get(externalReference: string): Promise<AppliedVersion | undefined> {

@@ -226,6 +226,47 @@ describe.each([
     expect(await purchaseOrders()).toHaveLength(2);
   });
 
+  it('refuses the number of a PO that holds other content, or that the pack recorded for another document', async () => {
+    // PO-77: same vendor, same date, same lines and total as PO-88's lost create, but another requisition's PO.
+    const sameContent = synced(
+      await sync({
+        ...order(1),
+        sourceRef: { system: 'coupa', id: 'PO-77', version: 1 },
+        externalReference: 'coupa:PO-77',
+      }),
+    );
+    // PO-66: same vendor, other lines and total.
+    const otherContent = synced(
+      await sync({
+        ...order(1, '5'),
+        sourceRef: { system: 'coupa', id: 'PO-66', version: 1 },
+        externalReference: 'coupa:PO-66',
+      }),
+    );
+    http.lose = 'unsent';
+    await expect(sync(order(1))).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+    await expect(sync(order(1))).rejects.toMatchObject({ code: 'ERP_OUTCOME_UNKNOWN' });
+
+    await check(String(sameContent.erp.number));
+    await expect(sync(order(1), true)).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      retryable: false,
+      message: expect.stringContaining('the pack recorded it as the purchase order of "coupa:PO-77"'),
+    });
+    await check(String(otherContent.erp.number));
+    await expect(sync(order(1), true)).rejects.toMatchObject({
+      code: 'ERP_CONFLICT',
+      message: expect.stringContaining('its total is 750.00 EUR, not 300.00 EUR'),
+    });
+    const held = await deps.dialect.getPurchaseOrder(String(sameContent.erp.documentId), { correlationId: 'check' });
+    expect(held.total.amount).toBe('300.00');
+    expect(await purchaseOrders()).toHaveLength(2);
+    // Checked right at last (none was created): created once.
+    await check(null);
+    expect(synced(await sync(order(1), true)).purchaseOrder.action).toBe('created');
+    expect(await purchaseOrders()).toHaveLength(3);
+  });
+
   it('a create BC refuses leaves nothing to check: the corrected replay creates it', async () => {
     const refused = await sync({ ...order(1), supplierId: 'NO-SUCH-VENDOR' });
     expect(refused.outcome).toBe('refused');
