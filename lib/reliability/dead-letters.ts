@@ -122,6 +122,8 @@ export class DeadLetters {
   /** Shared store: the count being taken, and the one queued behind it for callers that came meanwhile. */
   #countScan: Promise<Counts> | undefined;
   #nextCountScan: Promise<Counts> | undefined;
+  /** The last counts read from a shared store, and when the read began. */
+  #lastCounts: { readAt: number; counts: Counts } | undefined;
 
   constructor(options: DeadLettersOptions) {
     if (typeof options.queue !== 'string' || !/^[\w.-]{1,100}$/.test(options.queue)) {
@@ -312,9 +314,13 @@ export class DeadLetters {
     });
   }
 
-  /** Letters in a status, or all letters. */
-  async count(options: { status?: DeadLetterStatus } = {}): Promise<number> {
-    const counts = this.#shared ? await this.#freshCounts() : await this.#countsReady();
+  /**
+   * Letters in a status, or all letters. On a shared store the counts are read from the store (a scan of the
+   * queue's letters): `maxAgeMs` lets a caller that asks after every change (the node's status) take counts read
+   * that long ago instead, so a burst of failures does not scan a long queue once per failure.
+   */
+  async count(options: { status?: DeadLetterStatus; maxAgeMs?: number } = {}): Promise<number> {
+    const counts = this.#shared ? await this.#sharedCounts(options.maxAgeMs ?? 0) : await this.#countsReady();
     return options.status === undefined ? total(counts) : counts[options.status];
   }
 
@@ -344,6 +350,15 @@ export class DeadLetters {
   async #scanCounts(): Promise<Counts> {
     const counts: Counts = { open: 0, replayed: 0, purged: 0 };
     for await (const { letter } of this.#scan(undefined)) counts[letter.status] += 1;
+    return counts;
+  }
+
+  async #sharedCounts(maxAgeMs: number): Promise<Counts> {
+    const last = this.#lastCounts;
+    if (maxAgeMs > 0 && last && this.#now() - last.readAt <= maxAgeMs) return last.counts;
+    const readAt = this.#now();
+    const counts = await this.#freshCounts();
+    this.#lastCounts = { readAt, counts };
     return counts;
   }
 

@@ -22,6 +22,11 @@ const TYPE = 'finance-dead-letter';
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** A letter whose message is larger than this is kept, with a warning: such letters fill a small host's memory. */
 const LARGE_LETTER_BYTES = 1024 * 1024;
+/**
+ * The status after each letter may show counts this old: on a shared store a count scans the queue, and a burst
+ * of failures during an outage would otherwise scan it once per failure (the admin API's stats stay exact).
+ */
+const STATUS_COUNT_MAX_AGE_MS = 5_000;
 
 interface FinanceDeadLetterDef extends NodeDef, DeadLetterDialogSettings {
   store?: string;
@@ -125,7 +130,10 @@ export = function register(RED: NodeAPI): void {
         }
         msg.payload = await runCommand(current, msg.topic, msg.payload);
         send([null, msg]);
-        return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
+        return statusOf(
+          await current.letters.count({ status: 'open', maxAgeMs: STATUS_COUNT_MAX_AGE_MS }),
+          current.replays.pending,
+        );
       }
       // No retention here: it removes only replayed and purged letters, and a new failure adds an open one.
       const kept = await current.letters.add(msg);
@@ -136,7 +144,10 @@ export = function register(RED: NodeAPI): void {
             'small host: keep bulky data out of messages that may fail (e.g. store it and pass a reference).',
         );
       }
-      return statusOf(await current.letters.count({ status: 'open' }), current.replays.pending);
+      return statusOf(
+        await current.letters.count({ status: 'open', maxAgeMs: STATUS_COUNT_MAX_AGE_MS }),
+        current.replays.pending,
+      );
     });
 
     const timer = setInterval(() => {

@@ -39,6 +39,26 @@ describe('dead letters on a store several hosts share', () => {
     expect(await one.count()).toBe(3);
   });
 
+  it('lets a status take counts read a moment ago, so a burst of letters does not scan the queue per letter', async () => {
+    const location = sandbox.newPath();
+    const store = sandbox.open({ path: location });
+    let now = Date.parse('2026-11-29T10:00:00Z');
+    const scans = jest.spyOn(store, 'kvList');
+    const host = new DeadLetters({ store, queue: 'dl', now: () => now });
+    await addLetters(host, 3);
+    expect(await host.count({ status: 'open', maxAgeMs: 5_000 })).toBe(3);
+    const scansAfterFirst = scans.mock.calls.length;
+    await host.add(catchMessage({ msgId: 'm-4', eventId: 'e-4', docId: 'ER-4' }));
+    now += 4_000;
+    expect(await host.count({ status: 'open', maxAgeMs: 5_000 })).toBe(3);
+    expect(scans.mock.calls.length).toBe(scansAfterFirst);
+    now += 2_000;
+    expect(await host.count({ status: 'open', maxAgeMs: 5_000 })).toBe(4);
+    // Without maxAgeMs (the admin API's stats) a count is always read from the store.
+    await host.add(catchMessage({ msgId: 'm-5', eventId: 'e-5', docId: 'ER-5' }));
+    expect(await host.count({ status: 'open' })).toBe(5);
+  });
+
   it('replays each letter once when two hosts replay all open letters at the same moment', async () => {
     const [one, two] = twoHosts();
     const ids = await addLetters(one, 8);
