@@ -175,7 +175,7 @@ export async function recordPurchaseOrderCheck(
     );
   }
   const note = await creates.get(externalReference);
-  if (note === undefined || note.documentId !== undefined) {
+  if (note === undefined) {
     throw checkRefused(
       `No purchase order create for "${externalReference}" waits for a check; nothing was recorded. Check the reference (details.externalReference of the ERP_OUTCOME_UNKNOWN error).`,
     );
@@ -192,7 +192,11 @@ export async function recordPurchaseOrderCheck(
     );
   }
   const checked = { number: number === null ? null : number.trim(), at: now.toISOString() };
-  await creates.put(externalReference, { ...note, checked });
+  // A note that still names a PO is one whose write to that PO did not end well (the PO was deleted or refused
+  // the change): the new check replaces it, so a person is never stuck with a PO that cannot be written.
+  const unlinked: UnsettledCreate = { ...note, checked };
+  delete unlinked.documentId;
+  await creates.put(externalReference, unlinked);
   return { externalReference, number: checked.number };
 }
 

@@ -267,6 +267,19 @@ describe.each([
     expect(await purchaseOrders()).toHaveLength(3);
   });
 
+  it('takes a new check when the write to a linked PO did not end well, so nobody is stuck with it', async () => {
+    http.lose = 'unsent';
+    await expect(sync(order(1))).rejects.toMatchObject({ code: 'ERP_TIMEOUT' });
+    await expect(sync(order(1))).rejects.toMatchObject({ code: 'ERP_OUTCOME_UNKNOWN' });
+    // As a linked PO's refused change leaves it: the note names the PO.
+    const note = (await deps.versions.unsettled.get('coupa:PO-88'))!;
+    await deps.versions.unsettled.put('coupa:PO-88', { ...note, documentId: 'gone-in-bc' });
+    await check(null);
+    expect(await deps.versions.unsettled.get('coupa:PO-88')).not.toHaveProperty('documentId');
+    expect(synced(await sync(order(1), true)).purchaseOrder.action).toBe('created');
+    expect(await purchaseOrders()).toHaveLength(1);
+  });
+
   it('a create BC refuses leaves nothing to check: the corrected replay creates it', async () => {
     const refused = await sync({ ...order(1), supplierId: 'NO-SUCH-VENDOR' });
     expect(refused.outcome).toBe('refused');
