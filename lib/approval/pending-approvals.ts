@@ -9,6 +9,7 @@
  *   `report:<reportId>` -> docKey            (decisions may name the report id instead of the source reference)
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../model/canonical-json';
 import type { FinanceStore } from '../reliability/store';
 import type { ExpenseReport, SourceRef } from '../model/types';
 import type { ApprovalRecord } from './process';
@@ -55,18 +56,7 @@ export function contentDigestOf(report: ExpenseReport): string {
   const content: Partial<ExpenseReport> = { ...report };
   delete content.state;
   delete content.erpRef;
-  return createHash('sha256').update(stableJson(content)).digest('base64url');
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => stableJson(item ?? null)).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  return createHash('sha256').update(canonicalJson(content)).digest('base64url');
 }
 
 /** One key per source document: system and id, with `:` and `%` escaped so no two documents share a key. */

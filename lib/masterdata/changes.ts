@@ -2,6 +2,7 @@
  * Change detection: a record from the owner compared with the cached copy. Equal content (in any key order) is
  * no change, so re-reading a record (the delta overlap, a record seen again behind the cursor) emits nothing.
  */
+import { canonicalJson } from '../model/canonical-json';
 import type { MasterDataKind, MasterRecord } from './kinds';
 
 export type ChangeType = 'created' | 'updated' | 'removed';
@@ -31,12 +32,4 @@ export function compareRecords(
 
 export function sameContent(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : inner,
-  );
 }

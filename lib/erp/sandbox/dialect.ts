@@ -7,6 +7,7 @@
  * - skip the PATCH when the ERP already holds the desired content, so a replay writes nothing.
  */
 import { FinanceError, isFinanceError } from '../../errors';
+import { canonicalJson } from '../../model/canonical-json';
 import { money, sameAmount, sum } from '../../model/money';
 import type {
   BudgetCheckRequest,
@@ -647,18 +648,6 @@ function holds(booked: Money, expected: Money): boolean {
 /** Equal as JSON with keys sorted: the ERP may store object keys in another order. */
 function sameContent(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isRecord(value)) {
-    const entries = Object.keys(value)
-      .filter((key) => value[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /**

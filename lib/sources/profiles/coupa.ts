@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { FinanceError } from '../../errors';
+import { canonicalJson } from '../../model/canonical-json';
 import { compare, exponentOf, money, multiply, sum } from '../../model/money';
 import { normaliseApprovalState } from '../../model/states';
 import {
@@ -254,19 +255,6 @@ export function coupaContentDigest(document: unknown): string {
       ? Object.fromEntries(Object.entries(document as JsonObject).filter(([key]) => !COUPA_EXPORT_STAMPS.includes(key)))
       : document;
   return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex').slice(0, 16);
-}
-
-/** JSON with the members of every object in key order; undefined members are left out, as JSON.stringify does. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const members = Object.keys(value)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-    return `{${members.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** Purchase orders carry Coupa's own `version`, which a revision raises and which resets `exported` [D]. */
