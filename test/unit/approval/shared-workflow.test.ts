@@ -18,6 +18,13 @@ const NS = 'finance-approval/fa-shared';
 /** How long a paused host waits for the other one before it goes on anyway. */
 const PAUSE_MS = 300;
 
+/**
+ * A change gives its lease back by shortening it to 1 ms (kept-lease.ts), so a claim by another holder in that same
+ * millisecond is still refused (the workflow's own claims wait and try again). A test that claims the lease right
+ * after a change waits that long first.
+ */
+const leaseGivenBack = () => new Promise((resolve) => setTimeout(resolve, 20));
+
 describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
   const sandbox = storeSandbox('fa_shared_approval', 'postgres');
   afterAll(() => sandbox.cleanup());
@@ -159,6 +166,7 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
     await hostA.start(document('RPT-L1'));
     // A host that stopped in the middle of a change left the document's lease behind, for another 1.5 s.
     const lease = `${NS}/lock:${docKeyOf({ system: 'concur', id: 'RPT-L1' })}`;
+    await leaseGivenBack();
     expect(await storeB.claimLease(lease, 'stopped-host', 1_500)).toBe(true);
 
     const began = Date.now();
@@ -182,6 +190,7 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
     await slaHost.start(document('RPT-S1'));
     await slaHost.start(document('RPT-S2'));
     const lease = `${NS}/lock:${docKeyOf({ system: 'concur', id: 'RPT-S1' })}`;
+    await leaseGivenBack();
     expect(await storeB.claimLease(lease, 'stopped-host', 10_000)).toBe(true);
 
     now = T0 + 25 * HOUR;
