@@ -63,11 +63,16 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
     const otherDone = new Promise<void>((resolve) => {
       done = resolve;
     });
+    let pausing: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => {
+      pausing = resolve;
+    });
     const paused = Object.assign(Object.create(store) as FinanceStore, {
       kvGet: async (namespace: string, key: string) => {
         const value = await store.kvGet(namespace, key);
         if (armed && key.startsWith('doc:')) {
           armed = false;
+          pausing();
           await Promise.race([otherDone, new Promise((resolve) => setTimeout(resolve, PAUSE_MS))]);
         }
         return value;
@@ -78,6 +83,8 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
       arm: () => {
         armed = true;
       },
+      /** Resolves when the armed read has happened and the host pauses. */
+      reached,
       done,
     };
   }
@@ -113,7 +120,7 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
     a.arm();
     const approval = hostA.decide(decision('RPT-R1', 'approve'));
     // Host A has read the pending approval and pauses before writing it; host B's rejection comes meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await a.reached;
     const rejection = hostB.decide(decision('RPT-R1', 'reject', 'E200', 61));
     void rejection.finally(a.done).catch(() => undefined);
     const [approved, rejected] = await Promise.allSettled([approval, rejection]);
@@ -139,7 +146,7 @@ describe('ApprovalWorkflow on a PostgreSQL store two hosts share', () => {
     now = T0 + 25 * HOUR;
     b.arm();
     const check = slaHost.checkSla();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await b.reached;
     // E200 rejected before the SLA ran out; the message reaches the other host while the check runs.
     const rejection = decidingHost.decide({
       target: { subject: { system: 'concur', id: 'RPT-E1' } },
