@@ -1186,7 +1186,7 @@ class ErpnextDialect implements ErpDialect {
 
   async #list(
     doctype: string,
-    options: { filters: Filter[]; fields: string[]; orderBy?: string; limit: number; start?: number },
+    options: { filters: Filter[]; fields: string[]; orderBy?: string; limit: number },
     ctx: CallContext,
   ): Promise<Doc[]> {
     const { data } = await this.#call(
@@ -1197,7 +1197,6 @@ class ErpnextDialect implements ErpDialect {
           fields: JSON.stringify(options.fields),
           filters: JSON.stringify(options.filters),
           limit_page_length: options.limit,
-          ...(options.start ? { limit_start: options.start } : {}),
           ...(options.orderBy ? { order_by: options.orderBy } : {}),
         },
       },
