@@ -28,6 +28,7 @@
  * when a record is deleted during the listing, and a full sync would then remove a live record from the cache.
  */
 import { FinanceError } from '../../errors';
+import { localDate } from '../../model/calendar';
 import type { MasterDataKind } from '../../model/types';
 import type { CallContext, MasterDataPage, MasterDataQuery, MasterRecord } from '../dialect';
 import { isRecord } from '../records';
@@ -49,6 +50,8 @@ export interface SapMasterDataConfig {
   chartOfAccounts: string;
   services: Readonly<Record<PublishedKind, SapService>>;
   now?: () => Date;
+  /** An IANA zone to read today in instead of this host's (for tests, as in model/calendar.ts). */
+  zone?: string;
 }
 
 /** "/Date(1767225600000)/" or "/Date(1767225600000+0000)/" -> ISO date-time; undefined when not a date. */
@@ -96,7 +99,9 @@ export async function listSapMasterData(
     after = query.cursor.slice(CURSOR_PREFIX.length);
   }
   const now = (config.now ?? (() => new Date()))();
-  const today = now.toISOString().slice(0, 10);
+  // Today on this host's calendar, as every posting and budget date is (model/calendar.ts): a cost center that
+  // closes at the turn of the year is closed from local midnight, not from UTC's.
+  const today = localDate(now, config.zone);
   const { set, filter, key } = requestOf(config, kind, query, today);
   const { data } = await service.read(
     {

@@ -11,6 +11,8 @@ import { createDialect } from '../../../lib/erp/dialect';
 import type { MasterDataKind } from '../../../lib/model/types';
 import { MasterDataCache, syncKind, type MasterDataChange } from '../../../lib/masterdata';
 import { openStore, type FinanceStore } from '../../../lib/reliability/store';
+import { listSapMasterData } from '../../../lib/erp/sap/master-data';
+import { SapService } from '../../../lib/erp/sap/service';
 import { sapStoreOf } from '../../../lib/sandbox/sap/api';
 import { ctx, startDialectRig, type DialectRig } from './harness';
 import { SAP_OPTIONS, sapConnection } from './sap-fixtures';
@@ -198,5 +200,46 @@ describe('SAP master data: key paging and time-dependent cost centers', () => {
       expect.objectContaining({ id: 'CC-100', open: true, ownerId: 'E1001', modifiedAt: '2020-01-01T00:00:00.000Z' }),
     ]);
     expect(page.nextCursor).toBeNull();
+  });
+
+  it("takes today from this host's calendar, not UTC's: past local midnight of 1 January the new year's row holds", async () => {
+    const d = (iso: string) => `/Date(${Date.parse(iso)})/`;
+    const rows = [
+      { ValidityStartDate: d('2020-01-01'), ValidityEndDate: d('2026-12-31'), CostCtrResponsibleUser: 'E1001' },
+      {
+        ValidityStartDate: d('2027-01-01'),
+        ValidityEndDate: d('9999-12-31'),
+        IsBlkdForPrimaryCostsPosting: 'X',
+        CostCtrResponsibleUser: 'E1002',
+      },
+    ].map((row) => ({ CostCenter: 'CC-100', IsBlkdForPrimaryCostsPosting: '', to_Text: { results: [] }, ...row }));
+    const filters: string[] = [];
+    const http: ErpHttp = {
+      request: async <T>(request: ErpRequest): Promise<ErpResponse<T>> => {
+        filters.push(String(request.query?.$filter));
+        return { status: 200, headers: {}, data: { d: { results: rows } } as T, durationMs: 1 };
+      },
+    };
+    const service = (path: string) => new SapService({ http, system: 'sap', path, scenario: 'SAP_COM_0179' });
+    const list = (zone: string) =>
+      listSapMasterData(
+        {
+          system: 'sap',
+          companyCode: 'FS01',
+          chartOfAccounts: 'YCOA',
+          services: { suppliers: service('/bp'), costCenters: service('/cc'), glAccounts: service('/gl') },
+          // 01:00 on 1 January 2027 in Auckland (UTC+13), still 31 December in UTC.
+          now: () => new Date('2026-12-31T12:00:00Z'),
+          zone,
+        },
+        'costCenters',
+        { limit: 50 },
+        ctx,
+      );
+    const auckland = await list('Pacific/Auckland');
+    expect(auckland.items).toEqual([expect.objectContaining({ id: 'CC-100', open: false, ownerId: 'E1002' })]);
+    expect(filters[0]).toContain("ValidityStartDate le datetime'2027-01-01T00:00:00'");
+    const london = await list('Europe/London');
+    expect(london.items).toEqual([expect.objectContaining({ id: 'CC-100', open: true, ownerId: 'E1001' })]);
   });
 });
