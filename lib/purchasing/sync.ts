@@ -4,7 +4,8 @@
  *
  * 1. Read the document (a Requisition or a PurchaseOrder) and check its own rules.
  * 2. In turn with every other event of the same purchase order (KeyedQueue), compare its version with the
- *    last one applied (VersionBook): older -> refused STALE_VERSION; the same -> the recorded outcome again.
+ *    last one applied (VersionBook): older -> refused STALE_VERSION; the same -> the recorded outcome again,
+ *    unless it cancels a PO still open (a status change within the version, eventVerdict): then step 3.
  * 3. Cancel: refused when there is no such PO (ERP_NOT_FOUND) or it is cancelled already (ERP_CONFLICT);
  *    otherwise cancelled in the ERP.
  * 4. Create or update: only an approved requisition; every validation failure at once (the document's
@@ -61,7 +62,7 @@ import {
 } from './unsettled-create';
 import { updatePurchaseOrder, type UpdateOutcome } from './update';
 import { documentCheck, masterDataFailures, type ValidationFailure } from './validate';
-import { versionVerdict, type AppliedVersion, type PurchaseOrderAction, type VersionBook } from './versions';
+import { eventVerdict, type AppliedVersion, type PurchaseOrderAction, type VersionBook } from './versions';
 
 export const CREATE_OPERATION = 'create-po';
 export const UPDATE_OPERATION = 'update-po';
@@ -167,7 +168,7 @@ export async function syncPurchaseOrder(deps: SyncDependencies, input: SyncInput
 
 async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promise<SyncResult> {
   const record = await deps.versions.get(event.externalReference);
-  const verdict = versionVerdict(record?.version, event.version);
+  const verdict = eventVerdict(record, event.version, isCancel(event.document));
   if (verdict === 'stale') return staleRefusal(event, record?.version as number);
   if (verdict === 'replay') return replay(event, record as AppliedVersion);
   if (isCancel(event.document)) return cancel(deps, event, record);

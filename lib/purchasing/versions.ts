@@ -2,7 +2,8 @@
  * The last version of each purchase order applied to the ERP, kept in the store (kv namespace `po-versions`,
  * keyed by the PO's external reference), and the rule that decides what an arriving version does:
  * - newer than the last applied (or the first one seen): apply it;
- * - the same as the last applied: a duplicate delivery or a replay, answered with the recorded outcome;
+ * - the same as the last applied: a duplicate delivery or a replay, answered with the recorded outcome; except a
+ *   cancel of a PO still open, which is applied (eventVerdict: a status change need not raise the version);
  * - older: STALE_VERSION, reported and not applied, so v3 followed by a late v2 ends with v3's content.
  * A document without versions has no order to keep: each of its events is applied as it arrives.
  *
@@ -43,6 +44,22 @@ export type VersionVerdict = 'apply' | 'replay' | 'stale';
 export function versionVerdict(lastApplied: number | undefined, incoming: number | undefined): VersionVerdict {
   if (incoming === undefined || lastApplied === undefined || incoming > lastApplied) return 'apply';
   return incoming === lastApplied ? 'replay' : 'stale';
+}
+
+/**
+ * What an event does, given the record of the last version applied: versionVerdict, except for a cancel of the
+ * version applied while the PO is still open. A source may change a document's status without raising its version
+ * (Coupa does not document whether cancelling or closing a PO raises `version`), so that cancel is news, not a
+ * replay: it is applied. Once the PO is cancelled, the same cancel again and an open event of the same version (a
+ * late delivery of the state before) are replays, answered with the recorded outcome: nothing reopens it.
+ */
+export function eventVerdict(
+  record: Pick<AppliedVersion, 'version' | 'status'> | undefined,
+  incoming: number | undefined,
+  cancels: boolean,
+): VersionVerdict {
+  const verdict = versionVerdict(record?.version, incoming);
+  return verdict === 'replay' && cancels && record?.status === 'open' ? 'apply' : verdict;
 }
 
 export class VersionBook {

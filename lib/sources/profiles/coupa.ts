@@ -143,8 +143,8 @@ export function createCoupaProfile(options: CoupaProfileOptions = {}): CoupaProf
     // pack's generic HMAC.
     signatureScheme: 'generic',
     embedsCanonical: false,
-    // Ids are `requisition-<id>-<version>-<content digest>` and `purchase-order-<id>-<version>`, made here (see the
-    // envelopes).
+    // Ids are `requisition-<id>-<version>-<content digest>` and `purchase-order-<id>-<version>-<content digest>`,
+    // made here (see the envelopes).
     derivesEventIds: true,
     envelopeOf: (body: unknown) => requisitionEnvelope(body, config),
     toCanonical: (body: unknown) => requisitionOf(body, config),
@@ -189,7 +189,11 @@ function purchaseOrderEnvelope(body: unknown, config: CoupaConfig): CoupaPurchas
   // The PO number, like the canonical externalReference, so the envelope and the mapped order agree on docId.
   const poNumber = readPurchaseOrder.string(order['po-number'], '/po-number');
   return {
-    id: `purchase-order-${id}-${version}`,
+    // One event per revision, as for requisitions: the same revision polled again is a duplicate. Whether Coupa
+    // raises `version` when a PO is only cancelled or closed is not documented [U]; the content digest makes such a
+    // status change a new event either way, and the purchase-order sync decides what it does within the version
+    // (lib/purchasing/versions.ts, eventVerdict).
+    id: `purchase-order-${id}-${version}-${coupaContentDigest(order)}`,
     source: config.source,
     type: `coupa.purchase_order.${readPurchaseOrder.string(order.status, '/status')}`,
     subject: poNumber,
@@ -257,7 +261,11 @@ export function coupaContentDigest(document: unknown): string {
   return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex').slice(0, 16);
 }
 
-/** Purchase orders carry Coupa's own `version`, which a revision raises and which resets `exported` [D]. */
+/**
+ * Purchase orders carry Coupa's own `version`, which a revision raises and which resets `exported` [D]. It is kept
+ * as Coupa's number (no life-cycle rank as for requisitions): a status change that does not raise it shares the
+ * version, and the purchase-order sync applies a cancel within the version all the same.
+ */
 function purchaseOrderVersion(order: JsonObject): number {
   const version = readPurchaseOrder.optionalInteger(order.version, '/version');
   if (version === undefined || version < 1) {

@@ -57,7 +57,7 @@ export interface SourceProfile {
   readonly canonicalPointer?: string;
   /**
    * True when the event id is not the sender's but made here from the document and its version (Coupa polling:
-   * `purchase-order-<id>-<version>`). The same id then means the same revision by construction, so a second
+   * `purchase-order-<id>-<version>-<content digest>`). The same id then means the same revision by construction, so a second
    * event under it is a duplicate, not a sender reusing an id (intake's EVENT_ID_REUSED check is skipped).
    */
   readonly derivesEventIds?: boolean;

@@ -1,4 +1,4 @@
-import { VERSIONS_NAMESPACE, VersionBook, versionVerdict } from '../../../lib/purchasing/versions';
+import { VERSIONS_NAMESPACE, VersionBook, eventVerdict, versionVerdict } from '../../../lib/purchasing/versions';
 import { storeFolder } from './fixtures';
 
 describe('versionVerdict', () => {
@@ -13,6 +13,25 @@ describe('versionVerdict', () => {
   it('applies events without a version in arrival order', () => {
     expect(versionVerdict(3, undefined)).toBe('apply');
     expect(versionVerdict(undefined, undefined)).toBe('apply');
+  });
+});
+
+describe('eventVerdict', () => {
+  const open = { version: 3, status: 'open' as const };
+  const cancelled = { version: 3, status: 'cancelled' as const };
+
+  it('applies a cancel of the applied version while the PO is still open (a status change within a version)', () => {
+    expect(eventVerdict(open, 3, true)).toBe('apply');
+  });
+
+  it('replays the same cancel again and an open event of a cancelled version; older versions stay stale', () => {
+    expect(eventVerdict(cancelled, 3, true)).toBe('replay');
+    expect(eventVerdict(cancelled, 3, false)).toBe('replay');
+    expect(eventVerdict(open, 3, false)).toBe('replay');
+    expect(eventVerdict(open, 2, true)).toBe('stale');
+    expect(eventVerdict(cancelled, 2, false)).toBe('stale');
+    expect(eventVerdict(open, 4, false)).toBe('apply');
+    expect(eventVerdict(undefined, 3, true)).toBe('apply');
   });
 });
 

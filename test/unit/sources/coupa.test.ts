@@ -530,7 +530,7 @@ describe('the coupa profile: purchase orders', () => {
 
   it('takes the version from Coupa’s PO version', () => {
     expect(profile.purchaseOrderEnvelopeOf(purchaseOrder())).toEqual({
-      id: 'purchase-order-501-3',
+      id: `purchase-order-501-3-${coupaContentDigest(purchaseOrder())}`,
       source: 'coupa',
       type: 'coupa.purchase_order.issued',
       subject: 'PO-501',
@@ -541,6 +541,36 @@ describe('the coupa profile: purchase orders', () => {
     });
     const error = financeErrorOf(() => profile.purchaseOrderEnvelopeOf({ ...purchaseOrder(), version: undefined }));
     expect(error.details?.path).toBe('/version');
+  });
+
+  it('is a new event when only the status changes within one Coupa version, the same event when only the export stamps do', () => {
+    const issued = profile.purchaseOrderEnvelopeOf(purchaseOrder());
+    // Whether Coupa raises `version` on a cancel or close is not documented: one that does not is news all the same.
+    const cancelledDocument = { ...purchaseOrder(), status: 'cancelled' };
+    const cancelled = profile.purchaseOrderEnvelopeOf(cancelledDocument);
+    expect(cancelled.id).not.toBe(issued.id);
+    expect(cancelled).toMatchObject({ type: 'coupa.purchase_order.cancelled', version: 3, docId: 'PO-501' });
+    expect(cancelled.id).toMatch(/^purchase-order-501-3-[0-9a-f]{16}$/);
+    expect(profile.toPurchaseOrder(cancelledDocument)).toMatchObject({
+      status: 'cancelled',
+      sourceRef: { version: 3 },
+    });
+    expect(profile.purchaseOrderEnvelopeOf({ ...purchaseOrder(), status: 'closed' }).id).not.toBe(issued.id);
+    // One that does raise it is a new event too.
+    expect(profile.purchaseOrderEnvelopeOf({ ...cancelledDocument, version: 4 }).id).not.toBe(cancelled.id);
+
+    // The same revision read again after its export mark, or with its keys in another order: a duplicate.
+    const marked = {
+      ...purchaseOrder(),
+      exported: true,
+      'last-exported-at': '2025-03-15T08:00:09+01:00',
+      'updated-at': '2025-03-15T08:00:09+01:00',
+      'updated-by': { id: 1, login: 'integration' },
+    };
+    expect(profile.purchaseOrderEnvelopeOf(marked).id).toBe(issued.id);
+    expect(profile.purchaseOrderEnvelopeOf(Object.fromEntries(Object.entries(purchaseOrder()).reverse())).id).toBe(
+      issued.id,
+    );
   });
 
   it.each(Object.entries(COUPA_PURCHASE_ORDER_STATUS))('maps status %s to %s', (status, expected) => {
