@@ -212,6 +212,26 @@ function ownServer(settings: EventInDialogSettings): { ownServer?: { host: strin
   return { ownServer: { host, port } };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: a listener only this host can reach. */
+const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
+
+/**
+ * Refuses an own-port listener open to other hosts for a source whose signature scheme is "none". On its own
+ * port the webhook is outside Node-RED's httpNodeAuth: the signature is the only proof of the sender, so without
+ * one anyone who can reach the port could post expense reports into budget checks, approvals and postings.
+ */
+export function checkOwnPortSigning(settings: EventInSettings, signatureScheme: string): void {
+  if (settings.mode !== 'http' || settings.ownServer === undefined || signatureScheme !== 'none') return;
+  if (LOOPBACK_HOST.test(settings.ownServer.host)) return;
+  throw invalid(
+    'listenHost',
+    `The source's signature scheme is "none", so the own port on ${settings.ownServer.host} would accept unsigned ` +
+      "events from any host that reaches it (Node-RED's HTTP authentication does not cover its own port). Choose a " +
+      'signature scheme and secret in the finance-source node, or listen on 127.0.0.1 behind a proxy that ' +
+      'authenticates the sender.',
+  );
+}
+
 function brokerUrl(value: unknown): string {
   const text = requiredText(value, 'Broker URL', 'enter the broker address, e.g. mqtt://127.0.0.1:1883');
   let url: URL;

@@ -15,7 +15,12 @@ import { upgradeConfig } from '../../lib/config/migrations';
 import { FinanceError } from '../../lib/errors';
 import type { TlsOptions } from '../../lib/erp/client';
 import { httpAnswer } from '../../lib/intake/answer';
-import { eventInSettings, type EventInDialogSettings, type EventInSettings } from '../../lib/intake/event-in-settings';
+import {
+  checkOwnPortSigning,
+  eventInSettings,
+  type EventInDialogSettings,
+  type EventInSettings,
+} from '../../lib/intake/event-in-settings';
 import {
   Intake,
   closingRefusal,
@@ -97,6 +102,7 @@ export = function register(RED: NodeAPI): void {
     try {
       settings = eventInSettings(def, node.id, instanceId(instanceDir));
       source = configNode<FinanceSourceNode>(def.source, 'Source');
+      checkOwnPortSigning(settings, source.signatureScheme);
       store = configNode<FinanceStoreNode>(def.store, 'Store');
       recovery = new InboxRecovery({
         store: () => store.store(),

@@ -1,4 +1,4 @@
-import { eventInSettings } from '../../../lib/intake/event-in-settings';
+import { checkOwnPortSigning, eventInSettings } from '../../../lib/intake/event-in-settings';
 
 function errorOf(fn: () => unknown): any {
   try {
@@ -40,6 +40,22 @@ describe('eventInSettings', () => {
       code: 'CONFIG_INVALID',
       details: { field: 'listenHost' },
     });
+  });
+
+  it('refuses an own port open to other hosts for unsigned events, and allows it on loopback or when signed', () => {
+    const open = eventInSettings({ path: '/e', listenPort: '8090', listenHost: '0.0.0.0' }, 'n1');
+    expect(errorOf(() => checkOwnPortSigning(open, 'none'))).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('would accept unsigned events from any host'),
+      details: { field: 'listenHost' },
+    });
+    expect(() => checkOwnPortSigning(open, 'generic')).not.toThrow();
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) {
+      const loopback = eventInSettings({ path: '/e', listenPort: '8090', listenHost: host }, 'n1');
+      expect(() => checkOwnPortSigning(loopback, 'none')).not.toThrow();
+    }
+    // On Node-RED's own server the endpoint is behind httpNodeAuth when that is set: the user's choice.
+    expect(() => checkOwnPortSigning(eventInSettings({ path: '/e' }, 'n1'), 'none')).not.toThrow();
   });
 
   it('gives an MQTT subscription a stable client id from the node id and the instance', () => {
