@@ -69,11 +69,24 @@ function fullPathOf(nodeRoot: string, path: string): string {
   return root + ('/' + path).replace(/^\/+/, '/');
 }
 
+/**
+ * The path of a request target, or '' for one that is no URL (`POST //[`): this runs at the top of Node-RED's
+ * root app, before its authentication, so a throw here would answer anyone with a 500 and a stack trace. Express
+ * answers such a request 404 itself. (Absolute-form targets, `POST http://host/path`, are URLs and keep working.)
+ */
+function pathnameOf(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
 function captureRawBodies(request: CapturedRequest, response: ServerResponse, next: () => void): void {
   if (request.method === 'POST' && !request._body) {
     // routeKey matches like Express: a request Express routes to our handler but this lookup missed would
     // reach Node-RED's body parsers, which destroy the signed bytes.
-    const endpoint = endpoints.get(routeKey(new URL(request.url ?? '/', 'http://localhost').pathname));
+    const endpoint = endpoints.get(routeKey(pathnameOf(request.url)));
     if (endpoint && !endpoint.live) {
       // Between a closed route and its successor: "come back shortly", never Express's 404.
       writeAnswer(response, httpAnswer(closingRefusal()), true);

@@ -320,6 +320,23 @@ describe('finance-event-in', () => {
       expect(old.status).toBe(404);
     });
 
+    it('leaves a request target that is no URL (POST //[) to Express: no 500, no stack trace', async () => {
+      await load();
+      const { port } = new URL(baseUrl);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () =>
+          // write, not end: a half-closed client may get no answer at all, which would prove nothing.
+          socket.write('POST //[ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'),
+        );
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+      expect(answer).not.toContain('TypeError');
+    });
+
     it('answers a path in other letter case or with a trailing slash like Express routes it: the same endpoint', async () => {
       const { accepted } = await load();
       const errors = () => (helper.getNode('in').error as any).getCalls().map((call: { args: any[] }) => call.args[0]);
