@@ -13,7 +13,7 @@ import {
   type DialectDialogSettings,
 } from './erp-dialect-settings';
 import type { RetryDialogSettings } from './retry-settings';
-import { httpUrl, integerSetting, optionalText, requiredText } from './settings';
+import { httpBaseUrl, httpUrl, integerSetting, optionalText, requiredText } from './settings';
 
 export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2', 'frappeToken'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
@@ -123,7 +123,7 @@ export function erpConnectionConfig(
     max: 3600,
     fallback: 1,
   });
-  const baseUrl = baseUrlOverride ?? httpUrl(settings.baseUrl, 'Base URL');
+  const baseUrl = baseUrlOverride ?? httpBaseUrl(settings.baseUrl, 'Base URL');
   const options = dialectOptions(settings);
   return {
     name: optionalText(settings.name),

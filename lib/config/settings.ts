@@ -62,3 +62,22 @@ export function httpUrl(value: unknown, field: string): string {
   }
   return text.replace(/\/+$/, '');
 }
+
+/**
+ * A base URL that request paths are appended to (an ERP's or a source's API): httpUrl without a query or a
+ * fragment, which would end up in the middle of every request's path (`/api?api_key=K/v2.0/companies`), and a
+ * key in it would sit in the flow file, readable by any editor user.
+ */
+export function httpBaseUrl(value: unknown, field: string): string {
+  const text = httpUrl(value, field);
+  const url = new URL(text);
+  if (url.search || url.hash) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} must not contain a query (?...) or a fragment (#...): request paths are appended to it. Put an API ` +
+        'key in the Authentication fields (e.g. an API key header), where it is kept as a credential.',
+      { details: { field } },
+    );
+  }
+  return text;
+}

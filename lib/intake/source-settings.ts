@@ -7,7 +7,7 @@
  */
 import { FinanceError } from '../errors';
 import { erpConnectionConfig } from '../config/erp-connection';
-import { httpUrl, integerSetting, optionalText } from '../config/settings';
+import { httpBaseUrl, integerSetting, optionalText } from '../config/settings';
 import type { ErpConnectionConfig } from '../erp/client';
 import { getProfile, isProfileName, PROFILE_NAMES, type ProfileName, type ProfileOptions } from '../sources/profiles';
 import type { SourceProfile } from '../sources/profiles/profile';
@@ -195,7 +195,7 @@ function apiConfig(
   profileName: ProfileName,
 ): ErpConnectionConfig | undefined {
   if (optionalText(settings.apiBaseUrl) === undefined) return undefined;
-  const baseUrl = httpUrl(settings.apiBaseUrl, 'API base URL');
+  const baseUrl = httpBaseUrl(settings.apiBaseUrl, 'API base URL');
   const authType = optionalText(settings.apiAuthType) ?? 'none';
   if (!(SOURCE_API_AUTH_TYPES as readonly string[]).includes(authType)) {
     throw invalid('apiAuthType', `API authentication "${authType}" is not one of ${SOURCE_API_AUTH_TYPES.join(', ')}.`);

@@ -96,6 +96,23 @@ describe('circuit breaker from the finance-erp dialog', () => {
     );
   });
 
+  it('refuses a Base URL with a query or a fragment, which request paths would be appended after', () => {
+    for (const baseUrl of ['http://127.0.0.1:8089/api?api_key=QSKEY-321', 'http://127.0.0.1:8089/api#x']) {
+      let error: unknown;
+      try {
+        erpConnectionConfig({ ...base, baseUrl }, {});
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('Base URL must not contain a query'),
+        details: { field: 'Base URL' },
+      });
+      expect((error as Error).message).not.toContain('QSKEY');
+    }
+  });
+
   it('keeps the connection settings it read before', () => {
     const config = erpConnectionConfig({ ...base, rateLimitRequests: '100', rateLimitWindowSeconds: '60' }, {});
     expect(config).toMatchObject({

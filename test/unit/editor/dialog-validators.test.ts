@@ -158,6 +158,17 @@ describe('text fields follow the runtime rules', () => {
     );
   });
 
+  it('finance-erp and finance-source base URLs: no user info, query or fragment', () => {
+    const values = ['http://127.0.0.1:8089', 'https://erp.example/api/', 'https://u:p@erp.example', 'ftp://x'];
+    for (const value of [...values, 'https://erp.example/api?api_key=K', 'https://erp.example/api#x']) {
+      const erp = verdicts('finance-erp', 'baseUrl', value);
+      expect(erp).toEqual({ ...erp, dialog: erp.runtime });
+      const source = verdicts('finance-source', 'apiBaseUrl', value, { profile: 'coupa', signatureScheme: 'none' });
+      expect(source).toEqual({ ...source, dialog: source.runtime });
+    }
+    expect(verdicts('finance-erp', 'baseUrl', 'https://erp.example/api?api_key=K').runtime).toBe(false);
+  });
+
   it('finance-writeback webhook path', () => {
     const values = ['api/v1/writebacks', '/api/v1/writebacks', '../etc', 'a/../b', 'a/..', '..', '.', 'a/.../b'];
     for (const value of [...values, 'a/./b', 'https://other.example/x', 'mailto:x']) {

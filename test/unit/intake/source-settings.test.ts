@@ -165,5 +165,7 @@ describe('sourceSettings', () => {
     );
     expect(error.message).toMatch(/API base URL must not contain a user name or password/);
     expect(error.message).not.toContain('pa55word');
+    const query = errorOf(() => sourceSettings({ apiBaseUrl: 'https://api.example.com/v1?key=K-1' }, { secret: 's' }));
+    expect(query.message).toMatch(/API base URL must not contain a query/);
   });
 });
