@@ -12,12 +12,14 @@
  *   not finished within `leaseMs` (the process died, or a close gave up waiting for the run) may be taken
  *   over: the retry then runs once more, later.
  * - Complete after run: the claim is marked done before the record is deleted, so a record whose deletion
- *   was cut short is recognised as already run and dropped, never run again.
+ *   was cut short is recognised as already run and dropped, never run again. A done claim is kept for
+ *   DONE_CLAIM_RETENTION_MS, then housekeeping purges it (unlike the ERP writes' records, kept for ever).
  * - One waiting retry per id. Parking writes the record, then a park marker `<namespace>:<id>` in the ledger
  *   that names the record (insert-if-absent, atomic on both backends, so it holds across the hosts of a shared
  *   store). A second park under an id whose retry still waits is refused and its record removed: two Catch
  *   messages for one failure park one retry. The marker is replaced when the retry it names is gone or has
- *   been claimed (a run that fails parks its next attempt), and removed when that retry completes.
+ *   been claimed (a run that fails parks its next attempt), and removed when that retry completes, before its
+ *   record is deleted: a marker never outlives its retry.
  * - Every scheduler notes its namespace under RETRY_NAMESPACES, so a parked retry whose node is no longer
  *   deployed can be found (parkedRetries()).
  *
@@ -54,6 +56,29 @@ interface StoredRetry {
 }
 
 export const DEFAULT_CLAIM_LEASE_MS = 60_000;
+
+/**
+ * How long a done claim stays in the ledger before housekeeping purges it (ledgerDone's retainMs). Kept for
+ * ever, as ERP writes' records are by default, every run of a retry would leave one (about 150 bytes), and a
+ * long ERP outage (thousands of retries, several runs each) would grow the store of a small host without bound.
+ *
+ * A done claim has two jobs, and both end soon after the run:
+ * - a scheduler that listed the record just before it was deleted and claims it just after must find the claim
+ *   done, or it would start a new claim and run the retry again: a window of milliseconds;
+ * - a record whose deletion was cut short (a crash or a store error after ledgerDone) must be dropped, not run:
+ *   the next due() of any scheduler on its namespace drops it, moments after the node runs again.
+ * A week covers both with a wide margin (a host down for days, a node undeployed and deployed again). Only a
+ * record left by a cut-short deletion whose node stays away longer than that would run once more, as a run
+ * whose lease ran out does; its ERP writes are still kept from being sent twice by their own ledger records.
+ *
+ * Why an expiry rather than deleting the done claim right after the record: the scheduler that listed the record
+ * before its deletion would then find no claim at all, start one and run the retry a second time (it would
+ * have to read the record again after every claim), and a crash between the two deletions would leave that
+ * claim for ever. An expiry needs no ordering, holds after any crash, and works alike on LMDB and on a
+ * PostgreSQL store several hosts share (whichever host purges removes only what has expired; a week dwarfs
+ * any clock skew between them).
+ */
+export const DONE_CLAIM_RETENTION_MS = 7 * 24 * 60 * 60_000;
 
 /** Claims held by other schedulers (an earlier deploy's abandoned runs) that a due() scan may step over. */
 const CLAIMED_ELSEWHERE_ALLOWANCE = 64;
@@ -142,7 +167,8 @@ export class RetryScheduler {
       if (this.#claims.has(stored.id)) continue;
       const claim = await this.#store.ledgerTakeOver(this.#claimKey(key), this.#owner, this.#leaseMs);
       if (claim.state === 'done') {
-        await this.#store.kvDelete(this.#namespace, key);
+        // It ran, but its deletion was cut short.
+        await this.#forget(stored.id, key);
         continue;
       }
       if (claim.state === 'in-flight') continue;
@@ -166,10 +192,8 @@ export class RetryScheduler {
     const key = this.#claims.get(id);
     if (key === undefined) return false;
     try {
-      await this.#store.ledgerDone(this.#claimKey(key), { completed: true });
-      await this.#store.kvDelete(this.#namespace, key);
-      // Only if the marker still names this retry (a next attempt parked meanwhile keeps its own).
-      await this.#store.ledgerAbort(this.#parkKey(id), key);
+      await this.#store.ledgerDone(this.#claimKey(key), { completed: true }, { retainMs: DONE_CLAIM_RETENTION_MS });
+      await this.#forget(id, key);
     } finally {
       this.#claims.delete(id);
     }
@@ -192,6 +216,17 @@ export class RetryScheduler {
 
   #parkKey(id: string): string {
     return ledgerKey({ source: CLAIM_SOURCE, docType: this.#namespace, docId: id, version: 1, operation: 'park' });
+  }
+
+  /**
+   * Removes a retry that has run (its claim is done): its park marker, then its record. In that order, so a
+   * crash in between leaves a record with a done claim, which the next due() drops, and never a park marker
+   * without its record: a marker is an in-flight ledger record, which no purge removes. Only a marker that
+   * still names this retry is removed (a next attempt parked meanwhile keeps its own).
+   */
+  async #forget(id: string, key: string): Promise<void> {
+    await this.#store.ledgerAbort(this.#parkKey(id), key);
+    await this.#store.kvDelete(this.#namespace, key);
   }
 
   /** Whether the retry a park marker names no longer waits: its record is gone, or it has been claimed. */

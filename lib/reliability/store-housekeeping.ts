@@ -3,7 +3,8 @@
  * past *Remember duplicates for*, kv values past their lifetime (retry schedules, approval timers, heartbeats,
  * caches) and leases that ran out. Reads treat such records as gone already; without this they would stay on
  * disk for ever, and an LMDB file keeps every page it grew to resident, so the store of a small host would grow
- * by each event it ever took. The idempotency ledger is kept (OpenStoreOptions.ledgerRetentionMs).
+ * by each event it ever took. The idempotency ledger of ERP writes is kept (OpenStoreOptions.ledgerRetentionMs);
+ * the retry scheduler's done claims go after a week (retry-scheduler.ts DONE_CLAIM_RETENTION_MS).
  *
  * The first purge runs a few minutes after start (not during the recovery that follows a restart), then one
  * every interval, one at a time. On a store several hosts share, only the holder of the lease

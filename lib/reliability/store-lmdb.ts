@@ -32,6 +32,7 @@ import type {
   KvEntry,
   LeaseResult,
   LedgerBeginResult,
+  LedgerDoneOptions,
   LedgerRecord,
   LedgerTakeOverResult,
   PurgeResult,
@@ -415,11 +416,12 @@ export class LmdbStore implements FinanceStore {
     });
   }
 
-  async ledgerDone(key: string, ref: unknown): Promise<LedgerRecord> {
+  async ledgerDone(key: string, ref: unknown, options: LedgerDoneOptions = {}): Promise<LedgerRecord> {
     requireKey(key, 'ledger key');
+    if (options.retainMs !== undefined) requirePositive(options.retainMs, 'retainMs');
     const storedRef = storable(ref, 'ERP reference');
     const now = this.settings.now();
-    const retention = this.settings.ledgerRetentionMs;
+    const retention = options.retainMs ?? this.settings.ledgerRetentionMs;
     const expiresAt = retention === undefined ? undefined : now + retention;
     return this.write('record a finished ERP write', (dbs) => {
       const record = dbs.ledger.get(key);

@@ -40,6 +40,7 @@ import type {
   KvEntry,
   LeaseResult,
   LedgerBeginResult,
+  LedgerDoneOptions,
   LedgerRecord,
   LedgerTakeOverResult,
   PurgeResult,
@@ -541,11 +542,12 @@ export class PostgresStore implements FinanceStore {
     }
   }
 
-  async ledgerDone(key: string, ref: unknown): Promise<LedgerRecord> {
+  async ledgerDone(key: string, ref: unknown, options: LedgerDoneOptions = {}): Promise<LedgerRecord> {
     requireKey(key, 'ledger key');
+    if (options.retainMs !== undefined) requirePositive(options.retainMs, 'retainMs');
     const storedRef = this.encode(ref, 'ERP reference');
     const now = this.settings.now();
-    const retention = this.settings.ledgerRetentionMs;
+    const retention = options.retainMs ?? this.settings.ledgerRetentionMs;
     const expiresAt = retention === undefined ? null : now + retention;
     // Done already: the first reference stands and is read. Another host's purge may remove that expired
     // record before the read sees it; then the key is free again, so write it once more.
@@ -708,8 +710,9 @@ export class PostgresStore implements FinanceStore {
 
   /**
    * The hourly purge (store-housekeeping.ts). Only the inbox has an index on its expiry: kv values and leases
-   * are read through in batches, as are done ledger records where a retention is set. An index added to an
-   * existing deployment's tables would be built inside the start-up transaction that every host waits for.
+   * are read through in batches, as are done ledger records (retry claims, and ERP writes where a retention is
+   * set). An index added to an existing deployment's tables would be built inside the start-up transaction that
+   * every host waits for.
    */
   async purgeExpired(): Promise<PurgeResult> {
     const now = this.settings.now();

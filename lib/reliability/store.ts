@@ -78,6 +78,15 @@ export type LedgerBeginResult =
 export type LedgerTakeOverResult =
   LedgerBeginResult | { state: 'taken-over'; previousOwner: string; previousSince: number };
 
+export interface LedgerDoneOptions {
+  /**
+   * How long this done record is kept (ms), in place of the store's ledgerRetentionMs; purgeExpired() removes
+   * it after that. Only for ledger records that are not ERP writes, such as the retry scheduler's claims (which
+   * would otherwise be kept for ever, one per retry run): an ERP write's record keeps the store's retention.
+   */
+  retainMs?: number;
+}
+
 export interface KvEntry {
   key: string;
   value: unknown;
@@ -191,8 +200,11 @@ export interface FinanceStore {
    * reference of the finished write.
    */
   ledgerBegin(key: string, owner: string): Promise<LedgerBeginResult>;
-  /** Records that the write happened, with the ERP's reference. A write already done keeps its first reference. */
-  ledgerDone(key: string, ref: unknown): Promise<LedgerRecord>;
+  /**
+   * Records that the write happened, with the ERP's reference. A write already done keeps its first reference
+   * (and its retention).
+   */
+  ledgerDone(key: string, ref: unknown, options?: LedgerDoneOptions): Promise<LedgerRecord>;
   /**
    * Removes the in-flight marker after a failure that certainly did not write to the ERP (so the write may be
    * tried again). With `owner`, only that owner's marker is removed. A done record is never removed.
@@ -235,7 +247,8 @@ export interface FinanceStore {
 
   /**
    * Removes final inbox entries, kv values and leases whose time has passed (reads treat them as gone already),
-   * and done ledger records when a ledger retention was set (by default they are kept). Scheduled by the
+   * and done ledger records whose retention has passed: those written with `retainMs`, and all of them when a
+   * ledger retention was set (by default ERP writes' records are kept). Scheduled by the
    * finance-store node (lib/reliability/store-housekeeping.ts).
    */
   purgeExpired(): Promise<PurgeResult>;
@@ -261,7 +274,8 @@ export interface OpenStoreOptions {
    * How long a done ledger record is kept. Default: for ever. The ledger is what keeps a write from being sent
    * twice: a write with no record is sent without a lookup first (lib/posting/idempotent-write.ts), and a dead
    * letter may be replayed months later, or an event sent again after its duplicate memory ran out. A record is
-   * a key and the ERP's reference, about 150 bytes per write.
+   * a key and the ERP's reference, about 150 bytes per write. (Records that are not ERP writes, the retry
+   * scheduler's claims, carry their own retention: LedgerDoneOptions.)
    */
   ledgerRetentionMs?: number;
   /** The clock (ms since the epoch); tests inject their own. */

@@ -115,9 +115,43 @@ describe.each(BACKENDS)('ledger (%s)', (backend) => {
     }
   });
 
+  it('purges a record done with its own retention after that, whatever the store keeps the others for', async () => {
+    const marker = `${key}-marker`;
+    const keeping = sandbox.open({ path: sandbox.newPath(), now: clock.now });
+    try {
+      for (const each of [store, keeping]) {
+        await each.ledgerBegin(marker, 'host-a');
+        await each.ledgerDone(marker, { completed: true }, { retainMs: 7 * DAY });
+        await each.ledgerBegin(key, 'host-a');
+        await each.ledgerDone(key, 'PO-1');
+        // Done already: neither the first reference nor its retention changes.
+        await each.ledgerDone(marker, 'again', { retainMs: 365 * DAY });
+      }
+      clock.advance(7 * DAY - 1);
+      expect(await store.purgeExpired()).toMatchObject({ ledger: 0 });
+      expect(await keeping.purgeExpired()).toMatchObject({ ledger: 0 });
+      clock.advance(1);
+      for (const each of [store, keeping]) {
+        expect(await each.purgeExpired()).toMatchObject({ ledger: 1 });
+        expect(await each.ledgerGet(marker)).toBeUndefined();
+        expect(await each.ledgerGet(key)).toMatchObject({ state: 'done', ref: 'PO-1' });
+      }
+      // The ERP write keeps the store's retention: 30 days here, for ever by default.
+      clock.advance(23 * DAY);
+      expect(await store.purgeExpired()).toMatchObject({ ledger: 1 });
+      expect(await keeping.purgeExpired()).toMatchObject({ ledger: 0 });
+      expect(await keeping.ledgerGet(key)).toMatchObject({ state: 'done', ref: 'PO-1' });
+    } finally {
+      await keeping.close();
+    }
+  });
+
   it('rejects bad keys and owners with SCHEMA_INVALID', async () => {
     await expect(store.ledgerBegin('', 'host-a')).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(store.ledgerBegin(key, '')).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(store.ledgerTakeOver(key, 'host-a', -1)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    await expect(store.ledgerDone(key, 'PO-1', { retainMs: 0 })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    await expect(store.ledgerDone(key, 'PO-1', { retainMs: 1.5 })).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    expect(await store.ledgerGet(key)).toBeUndefined();
   });
 });
