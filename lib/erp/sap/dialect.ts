@@ -8,7 +8,10 @@
  *   send both; a 403 (token expired with the session) fetches them again and repeats the write once;
  * - create is one deep insert of A_PurchaseOrder with `to_PurchaseOrderItem` and each item's
  *   `to_AccountAssignment` [S EDMX navigation; U v2 deep-insert JSON `{results: [...]}`]; change is PATCH with
- *   If-Match (the entity's `__metadata.etag`); changed lines are deleted (deletion code L) and added again;
+ *   If-Match (the entity's `__metadata.etag`); a changed line PATCHes its own item and account assignments (found by the line's key in
+ *   RequisitionerName, so the item keeps its number, receipts and invoices), a removed line's item gets the
+ *   deletion code L, an added line is POSTed; supplier or currency changes, and removing, reducing or re-coding
+ *   an item flagged delivery completed or final invoice, are refused before any write (ERP_CONFLICT, 409);
  *   cancel is DELETE of the purchase order, which sets its deletion code [U, see API.md];
  * - a line's tax code is the item's `TaxCode` (2 characters, upper case) [S EDMX]; a longer one is refused;
  * - the lookup key is `CorrespncExternalReference` ("Your Reference", 12 characters, letter case kept: no
@@ -88,7 +91,17 @@ export const SAP_LENGTHS = {
   WBSElement: 24,
   /** A_PurchaseOrderItem TaxCode, "Tax on sales/purchases code", upper case. */
   TaxCode: 2,
+  /** A_PurchaseOrderItem RequisitionerName: the pack's key of the item's line (LINE_KEY), letter case kept. */
+  RequisitionerName: 12,
 } as const;
+
+/**
+ * The item property that keeps the line id the item was written for (or a digest of a longer one), so that a
+ * revision finds the item of each line again and changes it in place. API_PURCHASEORDER_PROCESS_SRV has no
+ * property for an external item id; "Requisitioner" (AFNAM, free text, creatable and updatable [S EDMX]) is the
+ * one a source's requisition line naturally names.
+ */
+const LINE_KEY = 'RequisitionerName';
 
 export const DEFAULT_SERVICE_PATH = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
 const EXPAND = 'to_PurchaseOrderItem,to_PurchaseOrderItem/to_AccountAssignment';
@@ -109,7 +122,21 @@ interface SapItem {
   AccountAssignmentCategory: string;
   MultipleAcctAssgmtDistribution?: string;
   TaxCode?: string;
+  RequisitionerName: string;
   to_AccountAssignment: { results: Entity[] };
+}
+
+/** What a revision does to the items (SapDialect #plan). */
+interface ItemPlan {
+  removed: Entity[];
+  changed: Array<{ item: Entity; body: Entity; assignments: Array<{ assignment: Entity; body: Entity }> }>;
+  added: PurchaseOrderLine[];
+}
+
+/** What a revision wrote so far, for #restore: the items it deleted, and the old values of what it patched. */
+interface Done {
+  removed: Entity[];
+  patched: Array<{ path: string; old: Entity }>;
 }
 
 class SapDialect implements ErpDialect {
@@ -238,9 +265,8 @@ class SapDialect implements ErpDialect {
         PurchaseOrderDate: sapDate(po.orderDate),
         DocumentCurrency: po.currency,
       });
-      const items = this.#items(po.lines, 0);
-      const itemsChanged = !sameItems(activeItems(current), items);
-      if (Object.keys(header).length === 0 && !itemsChanged) {
+      const plan = this.#plan(number, current, po.lines);
+      if (Object.keys(header).length === 0 && isEmptyPlan(plan)) {
         return { ...this.#ref(current), action: 'unchanged', version: etagOf(current) };
       }
       try {
@@ -248,7 +274,7 @@ class SapDialect implements ErpDialect {
           number,
           current,
           header,
-          itemsChanged ? po.lines : undefined,
+          po.lines,
           etagOf(current),
           ctx,
         );
@@ -265,12 +291,15 @@ class SapDialect implements ErpDialect {
   }
 
   /**
-   * PATCH of the header with If-Match (an empty one when only lines change), then items replaced: the old ones
-   * deleted (deletion code L) and the new ones added, one request each. A refusal part-way (availability
-   * control, a bad account or WBS element) would leave the order with the new header and only some items of
-   * either version, while the pack still records the old version as applied; so the order is put back as it was
-   * (#restore) and the refusal thrown as it came. SAP's own answer to this is a $batch changeset (one LUW);
-   * this dialect does not send $batch yet.
+   * PATCH of the header with If-Match (an empty one when only lines change), then the items, one request each:
+   * items of removed lines get the deletion indicator (DELETE), changed lines PATCH their item and its account
+   * assignments, added lines are POSTed under new numbers. An item keeps its number, and with it its goods
+   * receipts and invoices, for as long as its line exists (#plan). What SAP's state forbids or what would lose
+   * history is refused before anything is written (#plan, #refuseHeader).
+   * A refusal part-way (availability control, a bad account or WBS element) would leave the order with only
+   * some of the change, while the pack still records the old version as applied; so the order is put back as
+   * it was (#restore) and the refusal thrown as it came. SAP's own answer to this is a $batch changeset (one
+   * LUW); this dialect does not send $batch yet.
    */
   async #apply(
     number: string,
@@ -281,20 +310,52 @@ class SapDialect implements ErpDialect {
     ctx: CallContext,
   ): Promise<{ entity: Entity; budgetWarnings: ErpMessage[] }> {
     const path = `${this.#servicePath}/A_PurchaseOrder('${number}')`;
-    // Checked before anything is written; numbered after every item the order ever had (deleted ones keep theirs).
-    const items = lines === undefined ? undefined : this.#items(lines, highestItem(allItems(current)));
+    // Checked before anything is written.
+    this.#refuseHeader(number, current, header);
+    const plan = lines === undefined ? undefined : this.#plan(number, current, lines);
     // Availability control judges the whole order on every write; the last write's warnings are the final word.
     let budgetWarnings = budgetWarningsOf(
       sapMessagesOf(await this.#po.write({ method: 'PATCH', path, body: header, ifMatch }, ctx)),
     );
-    if (items !== undefined) {
-      const removed: Entity[] = [];
+    if (plan !== undefined && !isEmptyPlan(plan)) {
+      const done: Done = { removed: [], patched: [] };
       try {
-        for (const item of activeItems(current)) {
+        // Deletions first: availability control sees the order's value go down before it goes up again.
+        for (const item of plan.removed) {
           await this.#po.write({ method: 'DELETE', path: this.#itemPath(number, item), ifMatch: etagOf(item) }, ctx);
-          removed.push(item);
+          done.removed.push(item);
         }
-        for (const item of items) {
+        for (const change of plan.changed) {
+          if (Object.keys(change.body).length > 0) {
+            const response = await this.#po.write(
+              {
+                method: 'PATCH',
+                path: this.#itemPath(number, change.item),
+                body: change.body,
+                ifMatch: etagOf(change.item),
+              },
+              ctx,
+            );
+            done.patched.push({ path: this.#itemPath(number, change.item), old: pick(change.item, change.body) });
+            budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+          }
+          for (const assignment of change.assignments) {
+            const assignmentPath = this.#assignmentPath(number, change.item, assignment.assignment);
+            const response = await this.#po.write(
+              {
+                method: 'PATCH',
+                path: assignmentPath,
+                body: assignment.body,
+                ifMatch: etagOrAny(assignment.assignment),
+              },
+              ctx,
+            );
+            done.patched.push({ path: assignmentPath, old: pick(assignment.assignment, assignment.body) });
+            budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
+          }
+        }
+        const numbered = this.#items(plan.added, highestItem(allItems(current)));
+        for (const item of numbered) {
           const response = await this.#po.write(
             { method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item },
             ctx,
@@ -302,27 +363,135 @@ class SapDialect implements ErpDialect {
           budgetWarnings = budgetWarningsOf(sapMessagesOf(response));
         }
       } catch (error) {
-        // Any other failure may have been applied: the retry of the whole change replaces the items again.
+        // Any other failure may have been applied: the retry of the whole change plans again from SAP's state.
         if (!isFinalRefusal(error)) throw error;
-        throw await this.#restore(number, current, header, removed, error, ctx);
+        throw await this.#restore(number, current, header, done, error, ctx);
       }
     }
     return { entity: await this.#fetch(number, ctx), budgetWarnings };
   }
 
   /**
+   * Supplier and currency of an existing order are not changed: SAP keeps the item prices as numbers when the
+   * currency changes (they would be read in the new currency) [D SAP Note 24526], and goods receipts and
+   * invoices already posted stay with the old supplier and currency [D SAP Note 457511].
+   */
+  #refuseHeader(number: string, current: Entity, header: Entity): void {
+    const fields = (['Supplier', 'DocumentCurrency'] as const).filter((name) => name in header);
+    if (fields.length === 0) return;
+    const what = fields
+      .map(
+        (name) =>
+          `${name === 'Supplier' ? 'supplier' : 'currency'} ${String(current[name])} -> ${String(header[name])}`,
+      )
+      .join(', ');
+    throw conflict(
+      `purchase order ${number} would change its ${what}. finance-sync does not change the supplier or currency of an existing SAP purchase order (SAP keeps the item prices as they are, and receipts and invoices stay with the old ones): cancel the order in the source and raise a new one, or change purchase order ${number} in SAP (Manage Purchase Orders / ME22N) and send this revision again (replay it).`,
+      { documentId: number, fields },
+    );
+  }
+
+  /**
+   * Which item each line is and what changes, checked before anything is written. A line's item is the active
+   * item whose RequisitionerName holds the line's key (written when the item was added, see #items); an item
+   * without a key (added before the pack kept keys, or in SAP) is the line whose lineId is its number, else
+   * the first line that holds exactly its content. A line without an item is added; an item without a line
+   * gets the deletion indicator. A line whose account assignment category, distribution or number of
+   * assignments changed cannot be patched into its item: the item is replaced.
+   * Refused (ERP_CONFLICT): removing, replacing, reducing or re-coding an item that SAP flags delivery
+   * completed or final invoice: its receipts and invoices would lose their order item or no longer match it,
+   * and SAP refuses account assignment changes after a valuated goods receipt [D SAP help "Displaying and
+   * Changing Account Assignments"]. This API does not answer received quantities, so a partly received item
+   * is not guarded here; SAP's own checks answer for it.
+   */
+  #plan(number: string, current: Entity, lines: readonly PurchaseOrderLine[]): ItemPlan {
+    const wanted = this.#items(lines, 0);
+    const active = activeItems(current);
+    const matched = new Map<number, Entity>();
+    const used = new Set<Entity>();
+    wanted.forEach((want, index) => {
+      const item = active.find((each) => !used.has(each) && each[LINE_KEY] === want[LINE_KEY]);
+      if (item) {
+        matched.set(index, item);
+        used.add(item);
+      }
+    });
+    const unkeyed = (each: Entity) => !used.has(each) && (each[LINE_KEY] ?? '') === '';
+    wanted.forEach((want, index) => {
+      if (matched.has(index)) return;
+      const item =
+        active.find((each) => unkeyed(each) && String(each.PurchaseOrderItem) === lines[index].lineId) ??
+        active.find((each) => unkeyed(each) && sameItem(each, want));
+      if (item) {
+        matched.set(index, item);
+        used.add(item);
+      }
+    });
+    const plan: ItemPlan = { removed: [], changed: [], added: [] };
+    const refusals: string[] = [];
+    const guard = (item: Entity, what: string) => {
+      if (hasHistory(item)) refusals.push(`item ${String(item.PurchaseOrderItem)} (${historyOf(item)}) ${what}`);
+    };
+    wanted.forEach((want, index) => {
+      const item = matched.get(index);
+      const line = lines[index];
+      if (!item) {
+        plan.added.push(line);
+        return;
+      }
+      const have = assignmentsOf(item);
+      const restructured =
+        String(item.AccountAssignmentCategory ?? '') !== want.AccountAssignmentCategory ||
+        (String(item.MultipleAcctAssgmtDistribution ?? '') || undefined) !== want.MultipleAcctAssgmtDistribution ||
+        have.length !== want.to_AccountAssignment.results.length;
+      if (restructured) {
+        guard(item, `would be replaced for line ${line.lineId} (its account assignment is split or typed differently)`);
+        plan.removed.push(item);
+        plan.added.push(line);
+        return;
+      }
+      const body = itemChanges(item, want);
+      const assignments = want.to_AccountAssignment.results
+        .map((a, i) => ({ assignment: have[i], body: assignmentChanges(have[i], a) }))
+        .filter((each) => Object.keys(each.body).length > 0);
+      if ('OrderQuantity' in body && lessThan(String(want.OrderQuantity), String(item.OrderQuantity))) {
+        guard(
+          item,
+          `would go down from quantity ${plainDecimal(String(item.OrderQuantity))} to ${line.quantity} for line ${line.lineId}`,
+        );
+      }
+      if (assignments.length > 0) guard(item, `would get another account assignment for line ${line.lineId}`);
+      if (Object.keys(body).length === 0 && assignments.length === 0) return;
+      if (item[LINE_KEY] !== want[LINE_KEY]) body[LINE_KEY] = want[LINE_KEY];
+      plan.changed.push({ item, body, assignments });
+    });
+    for (const item of active.filter((each) => !used.has(each))) {
+      guard(item, 'would be deleted (its line is gone)');
+      plan.removed.push(item);
+    }
+    if (refusals.length > 0) {
+      throw conflict(
+        `purchase order ${number} cannot take this revision: ${refusals.join('; ')}. Its receipts and invoices would lose their order item or no longer match it. Change the order in SAP (Manage Purchase Orders / ME22N: e.g. reverse the goods receipt, or leave the item and add a new one) or revise the document in the source so that it keeps these items, then send this revision again (replay it).`,
+        { documentId: number, items: refusals },
+      );
+    }
+    return plan;
+  }
+
+  /**
    * Puts an order back as `current` held it after a change failed part-way: the items added since are deleted
-   * (read again, so an item whose POST answered with an error but was saved goes too), the header fields the
-   * change patched get their old values back, and the old items that were deleted are added again (they fitted
-   * before). A header field that no longer holds the change's value was changed by someone else meanwhile and
-   * is left as it is. Answers the error to throw: the refusal as it came, or, when the order could not be put
-   * back, one that says so.
+   * (read again, so an item whose POST answered with an error but was saved goes too), the items and account
+   * assignments patched get their old values back, the header fields the change patched get their old values
+   * back, and the old items that were deleted are added again (they fitted before; under new numbers, SAP
+   * never takes a deletion indicator back through this API). A header field that no longer holds the change's
+   * value was changed by someone else meanwhile and is left as it is. Answers the error to throw: the refusal
+   * as it came, or, when the order could not be put back, one that says so.
    */
   async #restore(
     number: string,
     current: Entity,
     header: Entity,
-    removed: Entity[],
+    done: Done,
     refusal: FinanceError,
     ctx: CallContext,
   ): Promise<FinanceError> {
@@ -332,6 +501,15 @@ class SapDialect implements ErpDialect {
       const now = await this.#fetch(number, ctx);
       for (const item of activeItems(now).filter((each) => !old.has(String(each.PurchaseOrderItem)))) {
         await this.#po.write({ method: 'DELETE', path: this.#itemPath(number, item), ifMatch: etagOf(item) }, ctx);
+      }
+      for (const patched of done.patched) {
+        // The entity's ETag now, read again: the PATCH of the change gave it a new one.
+        const { data } = await this.#po.read({ path: patched.path }, ctx);
+        const entity = this.#po.entity(data, patched.path, 'PurchaseOrderItem');
+        await this.#po.write(
+          { method: 'PATCH', path: patched.path, body: patched.old, ifMatch: etagOrAny(entity) },
+          ctx,
+        );
       }
       const back = Object.keys(header).filter((name) => now[name] === header[name] && now[name] !== current[name]);
       let headerError: unknown;
@@ -346,8 +524,13 @@ class SapDialect implements ErpDialect {
         }
       }
       const currency = String(current.DocumentCurrency);
-      const lines = removed.map((item) => this.#canonicalLine(item, currency));
-      for (const item of this.#items(lines, highestItem(allItems(now)))) {
+      const lines = done.removed.map((item) => this.#canonicalLine(item, currency));
+      const keys = done.removed.map((item) => item[LINE_KEY]);
+      const items = this.#items(lines, highestItem(allItems(now))).map((item, i) => ({
+        ...item,
+        [LINE_KEY]: typeof keys[i] === 'string' ? keys[i] : '',
+      }));
+      for (const item of items) {
         await this.#po.write({ method: 'POST', path: `${path}/to_PurchaseOrderItem`, body: item }, ctx);
       }
       if (headerError !== undefined) throw headerError;
@@ -359,6 +542,10 @@ class SapDialect implements ErpDialect {
         `check purchase order ${number} in SAP (supplier, dates and items) against the last version the pack applied.`,
       );
     }
+  }
+
+  #assignmentPath(number: string, item: Entity, assignment: Entity): string {
+    return `${this.#servicePath}/A_PurOrdAccountAssignment(PurchaseOrder='${number}',PurchaseOrderItem='${String(item.PurchaseOrderItem)}',AccountAssignmentNumber='${String(assignment.AccountAssignmentNumber)}')`;
   }
 
   #itemPath(number: string, item: Entity): string {
@@ -458,6 +645,7 @@ class SapDialect implements ErpDialect {
       return {
         PurchaseOrderItem: String(after + (index + 1) * 10),
         PurchaseOrderItemText: line.description,
+        RequisitionerName: fitReference(line.lineId, SAP_LENGTHS.RequisitionerName),
         Plant: this.#org.plant,
         MaterialGroup: this.#org.materialGroup,
         OrderQuantity: fitDecimal(
@@ -744,34 +932,94 @@ function sameDecimal(a: unknown, b: unknown): boolean {
   return plainDecimal(String(a)) === plainDecimal(String(b));
 }
 
-function sameItems(current: Entity[], desired: SapItem[]): boolean {
-  if (current.length !== desired.length) return false;
-  return desired.every((want, index) => {
-    const have = current[index];
-    const haveAssignments =
-      isRecord(have.to_AccountAssignment) && Array.isArray(have.to_AccountAssignment.results)
-        ? have.to_AccountAssignment.results.filter(isRecord)
-        : [];
-    const wantAssignments = want.to_AccountAssignment.results;
-    return (
-      have.PurchaseOrderItemText === want.PurchaseOrderItemText &&
-      sameDecimal(have.OrderQuantity, want.OrderQuantity) &&
-      samePrice(have, want) &&
-      have.PurchaseOrderQuantityUnit === want.PurchaseOrderQuantityUnit &&
-      // Only a wanted code counts: an item sent without one may get SAP's default (info record, account).
-      (want.TaxCode === undefined || have.TaxCode === want.TaxCode) &&
-      haveAssignments.length === wantAssignments.length &&
-      wantAssignments.every((a, i) => {
-        const h = haveAssignments[i];
-        return (
-          h.GLAccount === a.GLAccount &&
-          (h.CostCenter ?? '') === (a.CostCenter ?? '') &&
-          (h.WBSElement ?? '') === (a.WBSElement ?? '') &&
-          (a.PurgDocNetAmount === undefined || sameDecimal(h.PurgDocNetAmount, a.PurgDocNetAmount))
-        );
-      })
-    );
-  });
+function isEmptyPlan(plan: ItemPlan): boolean {
+  return plan.removed.length === 0 && plan.changed.length === 0 && plan.added.length === 0;
+}
+
+function assignmentsOf(item: Entity): Entity[] {
+  return isRecord(item.to_AccountAssignment) && Array.isArray(item.to_AccountAssignment.results)
+    ? item.to_AccountAssignment.results.filter(isRecord)
+    : [];
+}
+
+/** The item properties a revision PATCHes, where `want` differs from `have`. */
+function itemChanges(have: Entity, want: SapItem): Entity {
+  const body: Entity = {};
+  if (have.PurchaseOrderItemText !== want.PurchaseOrderItemText)
+    body.PurchaseOrderItemText = want.PurchaseOrderItemText;
+  if (!sameDecimal(have.OrderQuantity, want.OrderQuantity)) body.OrderQuantity = want.OrderQuantity;
+  if (have.PurchaseOrderQuantityUnit !== want.PurchaseOrderQuantityUnit)
+    body.PurchaseOrderQuantityUnit = want.PurchaseOrderQuantityUnit;
+  if (!samePrice(have, want)) {
+    body.NetPriceAmount = want.NetPriceAmount;
+    body.NetPriceQuantity = want.NetPriceQuantity;
+  }
+  // Only a wanted code counts: an item sent without one may get SAP's default (info record, account).
+  if (want.TaxCode !== undefined && have.TaxCode !== want.TaxCode) body.TaxCode = want.TaxCode;
+  return body;
+}
+
+/** The account assignment properties a revision PATCHes, where `want` differs from `have`. */
+function assignmentChanges(have: Entity, want: Entity): Entity {
+  const body: Entity = {};
+  for (const name of ['GLAccount', 'CostCenter', 'WBSElement']) {
+    if (String(have[name] ?? '') !== String(want[name] ?? '')) body[name] = want[name] ?? '';
+  }
+  if (want.PurgDocNetAmount !== undefined && !sameDecimal(have.PurgDocNetAmount, want.PurgDocNetAmount))
+    body.PurgDocNetAmount = want.PurgDocNetAmount;
+  return body;
+}
+
+/** The same item: nothing a revision would write differs. */
+function sameItem(have: Entity, want: SapItem): boolean {
+  const assignments = assignmentsOf(have);
+  return (
+    Object.keys(itemChanges(have, want)).length === 0 &&
+    String(have.AccountAssignmentCategory ?? '') === want.AccountAssignmentCategory &&
+    assignments.length === want.to_AccountAssignment.results.length &&
+    want.to_AccountAssignment.results.every((a, i) => Object.keys(assignmentChanges(assignments[i], a)).length === 0)
+  );
+}
+
+/** SAP's flags of an item with follow-on documents: delivery completed, final invoice. */
+function hasHistory(item: Entity): boolean {
+  return item.IsCompletelyDelivered === true || item.IsFinallyInvoiced === true;
+}
+
+function historyOf(item: Entity): string {
+  return [
+    item.IsCompletelyDelivered === true ? 'delivery completed' : '',
+    item.IsFinallyInvoiced === true ? 'final invoice' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** a < b for two decimal strings ("1.5" < "2.000"). */
+function lessThan(a: string, b: string): boolean {
+  const x = parseDecimal(a);
+  const y = parseDecimal(b);
+  if (!x || !y) return false;
+  return x.digits * 10n ** BigInt(y.scale) < y.digits * 10n ** BigInt(x.scale);
+}
+
+/** The values `entity` holds for the properties of `body`: what puts a PATCH of `body` back. */
+function pick(entity: Entity, body: Entity): Entity {
+  return Object.fromEntries(Object.keys(body).map((name) => [name, entity[name] ?? '']));
+}
+
+/** An entity's ETag, or `*` for one SAP answers without (account assignments carry none in some releases [U]). */
+function etagOrAny(entity: Entity): string {
+  const metadata = isRecord(entity.__metadata) ? entity.__metadata : {};
+  return typeof metadata.etag === 'string' ? metadata.etag : '*';
+}
+
+/**
+ * A revision SAP's state forbids or that would lose history: refused before anything is written, for a person
+ * (not retryable; 409 so that the pack treats it as a refusal, not a failure to retry).
+ */
+function conflict(problem: string, details: Record<string, unknown>): FinanceError {
+  return new FinanceError('ERP_CONFLICT', `SAP ${problem}`, { httpStatus: 409, retryable: false, details });
 }
 
 /**

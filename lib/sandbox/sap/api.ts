@@ -79,6 +79,11 @@ interface AccountAssignment extends Entity {
 interface Item extends Entity {
   PurchaseOrderItem: string;
   assignments: AccountAssignment[];
+  /**
+   * The item's purchase order history as goods and invoice receipts left it (EKBE; not a property of
+   * A_PurchaseOrderItem, so never answered). Set by tests through SapStore.postGoodsReceipt / postInvoiceReceipt.
+   */
+  history: { received: number; invoiced: number };
 }
 
 interface Order {
@@ -120,6 +125,25 @@ export class SapStore {
     this.sessions.clear();
     this.nextNumber = 4500000000;
     this.counters = { requests: 0, csrfRejected: 0 };
+  }
+
+  /**
+   * Test hook: a goods receipt of `quantity` for an item (MIGO), valuated; `complete` sets its "delivery
+   * completed" indicator as SAP does when the order quantity is reached or the receipt says so.
+   */
+  postGoodsReceipt(purchaseOrder: string, item: string, quantity: number, options: { complete?: boolean } = {}): void {
+    const found = itemOf(this, purchaseOrder, item);
+    found.history.received += quantity;
+    if (options.complete ?? found.history.received >= Number(found.OrderQuantity)) found.IsCompletelyDelivered = true;
+    found.etag = etag(this);
+  }
+
+  /** Test hook: an invoice receipt of `quantity` for an item (MIRO); `final` sets its "final invoice" indicator. */
+  postInvoiceReceipt(purchaseOrder: string, item: string, quantity: number, options: { final?: boolean } = {}): void {
+    const found = itemOf(this, purchaseOrder, item);
+    found.history.invoiced += quantity;
+    if (options.final) found.IsFinallyInvoiced = true;
+    found.etag = etag(this);
   }
 
   /** Ends every session, as an application server restart or a session timeout does. */
@@ -266,6 +290,19 @@ const ITEM_WRITABLE = [
   'MultipleAcctAssgmtDistribution',
   'TaxCode',
   'Material',
+  'RequisitionerName',
+];
+/** What an item PATCH may change here (the properties this simulator keeps; the EDMX allows more). */
+const ITEM_UPDATABLE = [
+  'PurchaseOrderItemText',
+  'OrderQuantity',
+  'PurchaseOrderQuantityUnit',
+  'NetPriceAmount',
+  'NetPriceQuantity',
+  'TaxCode',
+  'RequisitionerName',
+  'Plant',
+  'MaterialGroup',
 ];
 const ASSIGNMENT_WRITABLE = [
   'PurchaseOrder',
@@ -305,7 +342,8 @@ function headerView(request: SapRequest, order: Order, expand: Set<string>): Ent
 
 function itemView(request: SapRequest, order: Order, item: Item, expand: Set<string>): Entity {
   const key = `PurchaseOrder='${String(order.header.PurchaseOrder)}',PurchaseOrderItem='${item.PurchaseOrderItem}'`;
-  const { assignments, ...fields } = item;
+  const { assignments, history, ...fields } = item;
+  void history; // not a property of the service
   const view: Entity = {
     __metadata: {
       id: `${request.serviceRoot}/A_PurchaseOrderItem(${key})`,
@@ -317,13 +355,46 @@ function itemView(request: SapRequest, order: Order, item: Item, expand: Set<str
   };
   if (expand.has('to_PurchaseOrderItem/to_AccountAssignment') || expand.has('to_AccountAssignment')) {
     view.to_AccountAssignment = {
-      results: assignments.map((assignment) => ({
-        __metadata: { type: `${ENTITY_TYPE}.A_PurOrdAccountAssignmentType` },
-        ...assignment,
-      })),
+      results: assignments.map((assignment) => assignmentView(request, order, item, assignment)),
     };
   }
   return view;
+}
+
+function assignmentView(request: SapRequest, order: Order, item: Item, assignment: AccountAssignment): Entity {
+  const key = `PurchaseOrder='${String(order.header.PurchaseOrder)}',PurchaseOrderItem='${item.PurchaseOrderItem}',AccountAssignmentNumber='${assignment.AccountAssignmentNumber}'`;
+  return {
+    __metadata: {
+      id: `${request.serviceRoot}/A_PurOrdAccountAssignment(${key})`,
+      uri: `${request.serviceRoot}/A_PurOrdAccountAssignment(${key})`,
+      type: `${ENTITY_TYPE}.A_PurOrdAccountAssignmentType`,
+      etag: assignment.etag,
+    },
+    ...withoutEtag(assignment),
+  };
+}
+
+function itemOf(store: SapStore, purchaseOrder: string | undefined, number: string | undefined): Item {
+  const order = orderOf(store, purchaseOrder);
+  const item = order.items.find((candidate) => candidate.PurchaseOrderItem === number);
+  if (!item) throw new SapError(404, 'ME/058', `Item ${String(number)} does not exist`);
+  return item;
+}
+
+function assignmentOf(item: Item, number: string | undefined): AccountAssignment {
+  const assignment = item.assignments.find((candidate) => candidate.AccountAssignmentNumber === number);
+  if (!assignment)
+    throw new SapError(
+      404,
+      'ME/058',
+      `Account assignment ${String(number)} of item ${item.PurchaseOrderItem} does not exist`,
+    );
+  return assignment;
+}
+
+/** Goods or invoices were received for the item (its purchase order history is not empty). */
+function hasHistory(item: Item): boolean {
+  return item.history.received > 0 || item.history.invoiced > 0;
 }
 
 function withoutEtag(entity: Entity): Entity {
@@ -380,6 +451,11 @@ function read(store: SapStore, request: SapRequest): SandboxResponse {
         body: { d: { results: order.items.map((item) => itemView(request, order, item, expand)) } },
       };
     }
+  }
+  if (first.name === 'A_PurOrdAccountAssignment' && first.keys) {
+    const order = orderOf(store, first.keys.PurchaseOrder);
+    const item = itemOf(store, first.keys.PurchaseOrder, first.keys.PurchaseOrderItem);
+    return single(assignmentView(request, order, item, assignmentOf(item, first.keys.AccountAssignmentNumber)));
   }
   if (first.name === 'A_PurchaseOrderItem' && first.keys) {
     const order = orderOf(store, first.keys.PurchaseOrder);
@@ -446,6 +522,7 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
         ['Supplier', 'PurchaseOrderDate', 'DocumentCurrency', 'CorrespncExternalReference', 'PaymentTerms'],
         'A_PurchaseOrder',
       );
+      refuseAfterReceipts(order, body);
       const company = companyOf(request, order.header.CompanyCode);
       const before = { ...order.header };
       applyHeader(company, order.header, body);
@@ -468,32 +545,133 @@ function write(store: SapStore, request: SapRequest): SandboxResponse {
   }
   if (first?.name === 'A_PurchaseOrderItem' && first.keys && second === undefined) {
     const order = orderOf(store, first.keys.PurchaseOrder);
-    const item = order.items.find((candidate) => candidate.PurchaseOrderItem === first.keys?.PurchaseOrderItem);
-    if (!item) throw new SapError(404, 'ME/058', `Item ${String(first.keys.PurchaseOrderItem)} does not exist`);
+    const item = itemOf(store, first.keys.PurchaseOrder, first.keys.PurchaseOrderItem);
     requireIfMatch(request, item.etag);
+    checkOpen(order);
     if (method === 'DELETE') {
+      // Goods received but not yet invoiced: GR/IR would stay open on a deleted item [U message and code].
+      if (item.history.received > item.history.invoiced) {
+        throw itemRefusal(
+          'ME/040',
+          `Item ${item.PurchaseOrderItem}: goods receipt quantity exceeds invoice receipt quantity; deletion not possible`,
+        );
+      }
       item.PurchasingDocumentDeletionCode = 'L';
       touch(store, order, item);
       return { status: 204 };
     }
     if (method === 'PATCH') {
       const body = objectBody(request.body);
-      checkProperties(
-        body,
-        ['PurchaseOrderItemText', 'OrderQuantity', 'NetPriceAmount', 'Plant', 'MaterialGroup'],
-        'A_PurchaseOrderItem',
-      );
-      Object.assign(item, body);
-      availabilityControl(store, companyOf(request, order.header.CompanyCode), order);
+      checkProperties(body, ITEM_UPDATABLE, 'A_PurchaseOrderItem');
+      const quantity = decimal(body, 'OrderQuantity');
+      // SAP warns below the received quantity in the dialog; the API answers it as an error [U code].
+      if (quantity !== undefined && Number(quantity) < item.history.received) {
+        throw itemRefusal(
+          'ME/407',
+          `Item ${item.PurchaseOrderItem}: order quantity ${quantity} is less than the quantity received (${item.history.received})`,
+        );
+      }
+      const before = { ...item };
+      const values: Entity = {};
+      for (const name of ['PurchaseOrderItemText', 'PurchaseOrderQuantityUnit', 'TaxCode', 'RequisitionerName']) {
+        const max =
+          { PurchaseOrderItemText: 40, PurchaseOrderQuantityUnit: 3, TaxCode: 2, RequisitionerName: 12 }[name] ?? 0;
+        const value = text(body, name, max);
+        if (value !== undefined) values[name] = name === 'TaxCode' ? value.toUpperCase() : value;
+      }
+      for (const name of ['OrderQuantity', 'NetPriceAmount', 'NetPriceQuantity']) {
+        const value = decimal(body, name);
+        if (value !== undefined) values[name] = value;
+      }
+      for (const name of ['Plant', 'MaterialGroup']) {
+        const value = text(body, name, name === 'Plant' ? 4 : 9);
+        if (value !== undefined) values[name] = value;
+      }
+      Object.assign(item, values);
+      try {
+        availabilityControl(store, companyOf(request, order.header.CompanyCode), order);
+      } catch (error) {
+        Object.assign(item, before); // a refused change is not saved
+        throw error;
+      }
       touch(store, order, item);
-      return { status: 204 };
+      return withWarnings({ status: 204 }, order);
     }
+  }
+  if (first?.name === 'A_PurOrdAccountAssignment' && first.keys && second === undefined && method === 'PATCH') {
+    const order = orderOf(store, first.keys.PurchaseOrder);
+    const item = itemOf(store, first.keys.PurchaseOrder, first.keys.PurchaseOrderItem);
+    const assignment = assignmentOf(item, first.keys.AccountAssignmentNumber);
+    requireIfMatch(request, assignment.etag);
+    checkOpen(order);
+    // The account assignment cannot change once a valuated goods receipt was posted [D SAP help, "Displaying
+    // and Changing Account Assignments"; U message code].
+    if (item.history.received > 0) {
+      throw itemRefusal(
+        'ME/250',
+        `Item ${item.PurchaseOrderItem}: account assignment cannot be changed after a valuated goods receipt`,
+      );
+    }
+    const body = objectBody(request.body);
+    checkProperties(body, ['GLAccount', 'CostCenter', 'WBSElement', 'PurgDocNetAmount'], 'A_PurOrdAccountAssignment');
+    const company = companyOf(request, order.header.CompanyCode);
+    const glAccount = text(body, 'GLAccount', 10);
+    if (glAccount !== undefined && !company.records('glAccounts').has(glAccount))
+      throw fieldError(
+        'GLAccount',
+        `G/L account ${glAccount} does not exist in company code ${String(order.header.CompanyCode)}`,
+      );
+    const costCenter = text(body, 'CostCenter', 10);
+    if (costCenter !== undefined && costCenter !== '' && !company.records('costCenters').has(costCenter))
+      throw fieldError('CostCenter', `Cost center ${costCenter} does not exist`);
+    const wbs = text(body, 'WBSElement', 24);
+    if (wbs !== undefined && wbs !== '' && !company.records('projects').has(wbs))
+      throw fieldError('WBSElement', `WBS element ${wbs} does not exist`);
+    const amount = decimal(body, 'PurgDocNetAmount');
+    const before = { ...assignment };
+    Object.assign(assignment, {
+      ...(glAccount === undefined ? {} : { GLAccount: glAccount }),
+      ...(costCenter === undefined ? {} : { CostCenter: costCenter }),
+      ...(wbs === undefined ? {} : { WBSElement: wbs }),
+      ...(amount === undefined ? {} : { PurgDocNetAmount: amount }),
+    });
+    try {
+      availabilityControl(store, company, order);
+    } catch (error) {
+      Object.assign(assignment, before);
+      throw error;
+    }
+    assignment.etag = etag(store);
+    touch(store, order, item);
+    return withWarnings({ status: 204 }, order);
   }
   throw new SapError(
     405,
     '/IWBEP/CM_MGW_RT/021',
     `${request.method} is not supported on ${request.segments.join('/')}`,
   );
+}
+
+function itemRefusal(code: string, message: string): SapError {
+  return new SapError(400, code, message, [{ code, message, severity: 'error', target: '' }]);
+}
+
+/**
+ * Supplier and currency stay once goods or invoices were received for the order: its history is in them
+ * [3P SAP Note 457511 FAQ, question 7; U message codes].
+ */
+function refuseAfterReceipts(order: Order, body: Entity): void {
+  if (!order.items.some(hasHistory)) return;
+  if (body.Supplier !== undefined && body.Supplier !== order.header.Supplier)
+    throw itemRefusal(
+      'ME/083',
+      `Purchase order ${String(order.header.PurchaseOrder)} has follow-on documents; the supplier cannot be changed`,
+    );
+  if (body.DocumentCurrency !== undefined && body.DocumentCurrency !== order.header.DocumentCurrency)
+    throw itemRefusal(
+      'ME/084',
+      `Purchase order ${String(order.header.PurchaseOrder)} has follow-on documents; the currency cannot be changed`,
+    );
 }
 
 function checkOpen(order: Order): void {
@@ -614,7 +792,11 @@ function newItem(company: CompanyState, order: Order, body: Entity, index: numbe
     MultipleAcctAssgmtDistribution: text(body, 'MultipleAcctAssgmtDistribution', 1) ?? '',
     // Edm.String MaxLength 2, UpperCase [S EDMX]; SAP checks it against the company code's country [U].
     TaxCode: (text(body, 'TaxCode', 2) ?? '').toUpperCase(),
+    RequisitionerName: text(body, 'RequisitionerName', 12) ?? '',
+    IsCompletelyDelivered: false,
+    IsFinallyInvoiced: false,
     assignments: [],
+    history: { received: 0, invoiced: 0 },
   };
   const raw = body.to_AccountAssignment as { results?: unknown } | undefined;
   const assignments = raw === undefined ? [] : raw.results;
@@ -654,6 +836,7 @@ function newItem(company: CompanyState, order: Order, body: Entity, index: numbe
       GLAccount: glAccount,
       CostCenter: costCenter ?? '',
       WBSElement: wbs ?? '',
+      etag: `W/"${number}-${position + 1}-0"`,
     });
   });
   return item;

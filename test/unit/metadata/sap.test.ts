@@ -110,7 +110,7 @@ describe('SAP dialect and simulator against the API_PURCHASEORDER_PROCESS_SRV ED
       sapPurchaseOrder(reference, { orderDate: '2026-03-01' }),
       ctx,
     );
-    await rig.dialect.patchPurchaseOrder(
+    const replaced = await rig.dialect.patchPurchaseOrder(
       created.documentId,
       {
         lines: [
@@ -122,6 +122,21 @@ describe('SAP dialect and simulator against the API_PURCHASEORDER_PROCESS_SRV ED
         ],
       },
       changed.version!,
+      ctx,
+    );
+    // The same line changed: its item and its account assignment are patched in place.
+    await rig.dialect.patchPurchaseOrder(
+      created.documentId,
+      {
+        lines: [
+          line({
+            lineId: 'P',
+            quantity: '2',
+            accountAssignments: [{ dimensions: { project: 'PRJ-2001', glAccount: '6400' } }],
+          }),
+        ],
+      },
+      replaced.erpRef.etag!,
       ctx,
     );
     await rig.dialect.findByReference('purchaseOrder', reference, ctx);
@@ -137,6 +152,8 @@ describe('SAP dialect and simulator against the API_PURCHASEORDER_PROCESS_SRV ED
         'GET A_PurchaseOrderType',
         'POST A_PurchaseOrderItemType',
         'DELETE A_PurchaseOrderItemType',
+        'PATCH A_PurchaseOrderItemType',
+        'PATCH A_PurOrdAccountAssignmentType',
       ]),
     );
   });
