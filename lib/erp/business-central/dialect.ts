@@ -6,10 +6,13 @@
  * against Entra ID (the client does it). What lives where in BC, and how sure each fact is:
  * - purchase orders: `purchaseOrders` with deep insert of `purchaseOrderLines` and their `dimensionSetLines`
  *   [S metadata; D deep insert; U dimension set lines inside a deep-inserted line]; PATCH/DELETE need
- *   `If-Match: <@odata.etag>` [D]; lines are changed by DELETE + POST of lines; there is no cancel action in
- *   API v2.0, so cancelling deletes the unposted order [D]. One canonical line becomes one BC line of type
- *   Account per account assignment; the canonical line id travels in `description2` (50) so the lines can be
- *   grouped again when read back;
+ *   `If-Match: <@odata.etag>` [D]; a revision writes only the lines that differ (PATCH of a changed line with
+ *   its own @odata.etag, POST of an added one, DELETE of a removed one [D]) and is refused before anything is
+ *   written when the order is not Draft (API `Open` is BC's Released, `In_x0020_Review` its Pending
+ *   Approval) or would undo what was received or invoiced; there is no cancel action in API v2.0, so
+ *   cancelling deletes the order [D], refused once anything is received or invoiced. One canonical line
+ *   becomes one BC line of type Account per account assignment; the canonical line id travels in
+ *   `description2` (50) so the lines can be grouped and matched again when read back;
  * - external reference: API v2.0 has no writable reference field on purchase orders [S metadata]. With
  *   `referenceApi` set (a custom API page, see README) purchase orders go through that page, which adds
  *   `yourReference` (Purchase Header "Your Reference", Text[35]); without it the pack's ledger is the only
@@ -26,7 +29,8 @@
  *   `Microsoft.NAV.post` [S, D];
  * - budgets: API v2.0 has no budget entity [S]; the Analytics API's `generalLedgerBudgetEntries` [D] (with
  *   `dimensionSetEntries` [U]) minus actuals from `generalLedgerEntries` minus open purchase order lines of
- *   the period, computed here. Cost centers are the DEPARTMENT dimension, projects the PROJECT dimension
+ *   the period, computed here, on the G/L accounts of the matching budget entries only (the balancing entry
+ *   of a journal line carries the line's dimensions too). Cost centers are the DEPARTMENT dimension, projects the PROJECT dimension
  *   (option `costCenterDimension` / `projectDimension` to change them);
  * - master data: vendors, employees, accounts, dimension values, projects, with `@odata.nextLink` paging and
  *   `Prefer: odata.maxpagesize`; errors keep BC's `error.code` and message (the client puts them in
@@ -206,9 +210,14 @@ class BusinessCentralDialect implements ErpDialect {
         { details: { vendorCode: 'NO_BUDGET' } },
       );
     }
+    // Without a G/L account the dimension alone would take in every entry that carries it: BC gives the
+    // balancing entry of a journal line (and VAT and payables entries) the line's dimension set, so an expense
+    // and its credit would cancel out. Only the accounts the matching budget entries are on count.
+    const accounts = new Set(budgetLines.map((entry) => String(entry.glAccountNo)));
     const minor = (value: unknown, what: string) => this.#minor(value, currency, what);
     const budget = budgetLines.reduce((sum, entry) => sum + minor(entry.budgetAmount, 'budgetAmount'), 0n);
     const actuals = ledgerEntries
+      .filter((entry) => accounts.has(String(entry.accountNumber)))
       .filter((entry) => matches(dimensionsOf(entry.dimensionSetLines), wanted))
       .reduce(
         (sum, entry) => sum + minor(entry.debitAmount, 'debitAmount') - minor(entry.creditAmount, 'creditAmount'),
@@ -217,7 +226,7 @@ class BusinessCentralDialect implements ErpDialect {
     let commitments = 0n;
     for (const order of orders) {
       for (const line of asEntities(order.purchaseOrderLines)) {
-        if (request.glAccount && line.lineObjectNumber !== request.glAccount) continue;
+        if (!accounts.has(String(line.lineObjectNumber))) continue;
         if (!matches(dimensionsOf(line.dimensionSetLines), wanted)) continue;
         this.#requireLocalOrder(order, currency);
         commitments += uninvoiced(this.#money(line.amountExcludingTax, currency, 'amountExcludingTax'), line);
@@ -277,18 +286,12 @@ class BusinessCentralDialect implements ErpDialect {
     for (let attempt = 0; ; attempt += 1) {
       const current = await this.#fetchPurchaseOrder(id, ctx);
       const headerChange = changedFields(current, this.#header(po, await this.#localCurrency(ctx)));
-      const linesChanged = !sameLines(asEntities(current.purchaseOrderLines), this.#lines(po.lines));
-      if (Object.keys(headerChange).length === 0 && !linesChanged) {
+      const plan = planLines(asEntities(current.purchaseOrderLines), this.#lines(po.lines));
+      if (Object.keys(headerChange).length === 0 && isEmptyPlan(plan)) {
         return { ...this.#poRef(current), action: 'unchanged', version: etagOf(current) };
       }
       try {
-        const updated = await this.#applyChange(
-          id,
-          current,
-          headerChange,
-          linesChanged ? this.#lines(po.lines) : undefined,
-          ctx,
-        );
+        const updated = await this.#applyChange(id, current, headerChange, plan, ctx);
         return { ...this.#poRef(updated), action: 'updated', version: etagOf(updated) };
       } catch (error) {
         if (attempt > 0 || !isStale(error)) throw error;
@@ -297,58 +300,119 @@ class BusinessCentralDialect implements ErpDialect {
   }
 
   /**
-   * PATCH of the header with If-Match (also when only lines change, to test the version), then the lines
-   * replaced: every old line deleted, every new one posted, one request each (API v2.0 changes lines no other
-   * way). A line BC refuses part-way (an unknown VAT group, a blocked account) would leave the order with the
-   * new header and only some of the lines of either version, while the pack still holds the old version as the
-   * one applied and no retry comes; so the order is put back as it was (#restore) and the refusal thrown as it
-   * came.
+   * PATCH of the header with If-Match (also when only lines change, to test the version), then only the lines
+   * that differ, one request each (API v2.0 has no deep update): removed lines deleted, changed lines PATCHed
+   * with their own If-Match (a line keeps its id, so what BC posted against it, receipts and invoices, stays
+   * attached), added lines posted. Before anything is written, a change BC's order would not take or that
+   * would undo what was received or invoiced is refused (#refusal). A line BC refuses part-way (an unknown VAT
+   * group, a blocked account) would leave the order with part of the change while the pack still holds the
+   * old version as the one applied and no retry comes; so the order is put back as it was (#restore) and the
+   * refusal thrown as it came.
    */
   async #applyChange(
     id: string,
     current: Entity,
     header: Entity,
-    lines: BcLine[] | undefined,
+    plan: LinePlan,
     ctx: CallContext,
     ifMatch = etagOf(current),
   ): Promise<Entity> {
+    const refusal = this.#refusal(current, header, plan);
+    if (refusal !== undefined) {
+      // Judged on the order as BC holds it now; a change computed on an older copy is read again first.
+      if (ifMatch !== etagOf(current)) throw changedSince(current, ifMatch);
+      throw refusal;
+    }
     const path = `${await this.#purchaseOrderPath()}(${id})`;
     await this.#call({ method: 'PATCH', path, body: header, ifMatch }, ctx);
-    if (lines !== undefined) {
-      const removed: Entity[] = [];
-      try {
-        for (const line of asEntities(current.purchaseOrderLines)) {
-          await this.#call(
-            { method: 'DELETE', path: `${path}/purchaseOrderLines(${String(line.id)})`, ifMatch: etagOf(line) },
-            ctx,
-          );
-          removed.push(line);
-        }
-        for (const line of lines) {
-          await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: line }, ctx);
-        }
-      } catch (error) {
-        // Any other failure may have been applied: the retry of the whole change replaces the lines again.
-        if (!isFinalRefusal(error)) throw error;
-        throw await this.#restore(id, current, header, removed, error, ctx);
+    const done: AppliedLines = { removed: [], changed: [] };
+    try {
+      for (const line of plan.remove) {
+        await this.#call({ method: 'DELETE', path: linePath(path, line), ifMatch: etagOf(line) }, ctx);
+        done.removed.push(line);
       }
+      for (const change of plan.change) {
+        await this.#call(
+          { method: 'PATCH', path: linePath(path, change.line), body: change.body, ifMatch: etagOf(change.line) },
+          ctx,
+        );
+        done.changed.push(change);
+      }
+      for (const line of plan.add) {
+        await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: line }, ctx);
+      }
+    } catch (error) {
+      // Any other failure may have been applied: the retry of the whole change compares the lines again.
+      if (!isFinalRefusal(error)) throw error;
+      throw await this.#restore(id, current, header, done, error, ctx);
     }
     return this.#fetchPurchaseOrder(id, ctx);
   }
 
   /**
+   * Why BC's order cannot take this change, or undefined when it can. BC allows no line insert, change or
+   * delete and no vendor or currency change unless the order's Status is Open (API status `Draft`)
+   * [S TestStatusOpen in Purchase Line OnInsert/OnDelete/OnValidate, Purchase Header Buy-from Vendor No.];
+   * the API's `Open` is BC's Released (or Pending Prepayment) and `In_x0020_Review` its Pending Approval
+   * [S codeunit 5497]. What was received or invoiced against a line is BC's record of goods and money: a line
+   * with either is never removed or re-coded, its quantity never goes below it, and the vendor or currency of
+   * an order with receipts never changes. Refused before anything is written, so BC's order stays whole.
+   */
+  #refusal(current: Entity, header: Entity, plan: LinePlan): FinanceError | undefined {
+    const number = String(current.number ?? current.id);
+    const lines = asEntities(current.purchaseOrderLines);
+    const vendorChange = header.vendorNumber !== undefined && header.vendorNumber !== current.vendorNumber;
+    const currencyChange = header.currencyCode !== undefined && header.currencyCode !== current.currencyCode;
+    const status = current.status;
+    if (typeof status === 'string' && status !== 'Draft' && (!isEmptyPlan(plan) || vendorChange || currencyChange)) {
+      return poConflict(
+        current,
+        `PO ${number} is ${statusInBc(status)} (API status ${status}), and Business Central takes no change of its lines, vendor or currency then; nothing was changed. Reopen it in Business Central, then replay this change`,
+        { status },
+      );
+    }
+    const problems: string[] = [];
+    for (const line of plan.remove) {
+      if (received(line) > 0 || invoiced(line) > 0) {
+        problems.push(
+          `${lineName(line)} has ${decimalText(received(line))} received and ${decimalText(invoiced(line))} invoiced, so it cannot be removed or moved to another G/L account or dimension`,
+        );
+      }
+    }
+    for (const { line, body } of plan.change) {
+      const quantity = typeof body.quantity === 'number' ? body.quantity : Number(line.quantity);
+      const floor = Math.max(received(line), invoiced(line));
+      if (quantity < floor) {
+        problems.push(
+          `${lineName(line)} would go to quantity ${decimalText(quantity)}, below the ${decimalText(floor)} already received or invoiced`,
+        );
+      }
+    }
+    if ((vendorChange || currencyChange) && lines.some((line) => received(line) > 0 || invoiced(line) > 0)) {
+      const what = [vendorChange ? 'vendor' : '', currencyChange ? 'currency' : ''].filter(Boolean).join(' and ');
+      problems.push(`its ${what} cannot change once anything is received (a new vendor or currency is a new order)`);
+    }
+    if (problems.length === 0) return undefined;
+    return poConflict(
+      current,
+      `PO ${number} in Business Central: ${problems.join('; ')}. Nothing was changed. Settle it in Business Central (undo the receipt, or raise a new purchase order for what changed), then replay this change or discard it`,
+      { problems },
+    );
+  }
+
+  /**
    * Puts an order back as `current` held it after a change failed part-way: the lines added since are deleted
    * (read again, so a line whose POST answered with an error but was saved goes too), the header fields the
-   * change patched get their old values back, and the old lines that were deleted are added again (they fitted
-   * before). A header field that no longer holds the change's value was changed by someone else meanwhile and
-   * is left as it is. Answers the error to throw: the failure as it came, or, when the order could not be put
-   * back, one that says so.
+   * change patched get their old values back, then the changed lines their old fields, and the old lines that
+   * were deleted are added again (they fitted before). A field that no longer holds the change's value
+   * was changed by someone else meanwhile and is left as it is. Answers the error to throw: the failure as it
+   * came, or, when the order could not be put back, one that says so.
    */
   async #restore(
     id: string,
     current: Entity,
     header: Entity,
-    removed: Entity[],
+    done: AppliedLines,
     failure: FinanceError,
     ctx: CallContext,
   ): Promise<FinanceError> {
@@ -356,11 +420,9 @@ class BusinessCentralDialect implements ErpDialect {
     const old = new Set(asEntities(current.purchaseOrderLines).map((line) => line.id));
     try {
       const now = await this.#fetchPurchaseOrder(id, ctx);
-      for (const line of asEntities(now.purchaseOrderLines).filter((each) => !old.has(each.id))) {
-        await this.#call(
-          { method: 'DELETE', path: `${path}/purchaseOrderLines(${String(line.id)})`, ifMatch: etagOf(line) },
-          ctx,
-        );
+      const nowLines = asEntities(now.purchaseOrderLines);
+      for (const line of nowLines.filter((each) => !old.has(each.id))) {
+        await this.#call({ method: 'DELETE', path: linePath(path, line), ifMatch: etagOf(line) }, ctx);
       }
       const back = Object.keys(header).filter((name) => now[name] === header[name] && now[name] !== current[name]);
       let headerError: unknown;
@@ -374,7 +436,15 @@ class BusinessCentralDialect implements ErpDialect {
           headerError = error; // the old lines are still added back: an order without its lines is worse
         }
       }
-      for (const line of removed) {
+      for (const { line, body } of done.changed) {
+        const held = nowLines.find((each) => each.id === line.id);
+        if (held === undefined) continue;
+        const back = Object.keys(body).filter((name) => held[name] === body[name]);
+        if (back.length === 0) continue;
+        const previous = Object.fromEntries(back.map((name) => [name, line[name] ?? '']));
+        await this.#call({ method: 'PATCH', path: linePath(path, held), body: previous, ifMatch: etagOf(held) }, ctx);
+      }
+      for (const line of done.removed) {
         await this.#call({ method: 'POST', path: `${path}/purchaseOrderLines`, body: lineBody(line) }, ctx);
       }
       if (headerError !== undefined) throw headerError;
@@ -410,6 +480,14 @@ class BusinessCentralDialect implements ErpDialect {
         if (isFinanceError(error) && error.httpStatus === 404) return this.#cancelledRef(String(id));
         throw error;
       }
+      const booked = asEntities(current.purchaseOrderLines).filter((line) => received(line) > 0 || invoiced(line) > 0);
+      if (booked.length > 0) {
+        throw poConflict(
+          current,
+          `PO ${String(current.number)} in Business Central has ${booked.map((line) => `${lineName(line)} with ${decimalText(received(line))} received and ${decimalText(invoiced(line))} invoiced`).join('; ')}; deleting the order would cut those receipts and invoices off from it, so nothing was deleted. Finish it in Business Central instead (reduce the open quantities to what was received and invoice the receipts, after which Business Central removes the order), then replay this cancel`,
+          { lines: booked.map((line) => line.description2) },
+        );
+      }
       try {
         await this.#call(
           { method: 'DELETE', path: `${await this.#purchaseOrderPath()}(${String(id)})`, ifMatch: etagOf(current) },
@@ -443,14 +521,17 @@ class BusinessCentralDialect implements ErpDialect {
     ctx: CallContext,
   ): Promise<ErpPurchaseOrder> {
     const current = await this.#fetchPurchaseOrder(documentId, ctx);
-    const header: Entity = {};
-    if (patch.supplierId !== undefined) header.vendorNumber = patch.supplierId;
-    if (patch.orderDate !== undefined) header.orderDate = patch.orderDate;
+    const wanted: Entity = {};
+    if (patch.supplierId !== undefined) wanted.vendorNumber = patch.supplierId;
+    if (patch.orderDate !== undefined) wanted.orderDate = patch.orderDate;
     if (patch.currency !== undefined) {
-      header.currencyCode = patch.currency === (await this.#localCurrency(ctx)) ? '' : patch.currency;
+      wanted.currencyCode = patch.currency === (await this.#localCurrency(ctx)) ? '' : patch.currency;
     }
-    const lines = patch.lines === undefined ? undefined : this.#lines(patch.lines);
-    const updated = await this.#applyChange(documentId, current, header, lines, ctx, ifMatch);
+    const plan =
+      patch.lines === undefined
+        ? NO_LINE_CHANGE
+        : planLines(asEntities(current.purchaseOrderLines), this.#lines(patch.lines));
+    const updated = await this.#applyChange(documentId, current, changedFields(current, wanted), plan, ctx, ifMatch);
     return this.#erpPurchaseOrder(updated, await this.#localCurrency(ctx));
   }
 
@@ -597,7 +678,7 @@ class BusinessCentralDialect implements ErpDialect {
       documentType: 'purchaseOrder',
       documentId: String(entity.id),
       number: typeof entity.number === 'string' ? entity.number : undefined,
-      status: 'open',
+      status: poStatus(entity.status),
       etag: typeof entity['@odata.etag'] === 'string' ? entity['@odata.etag'] : undefined,
     };
   }
@@ -1366,21 +1447,134 @@ function changedFields(current: Entity, desired: Entity): Entity {
   return Object.fromEntries(Object.entries(desired).filter(([name, value]) => current[name] !== value));
 }
 
-function sameLines(current: Entity[], desired: BcLine[]): boolean {
-  if (current.length !== desired.length) return false;
-  return desired.every((line, index) => {
-    const have = current[index];
-    return (
-      have.lineObjectNumber === line.lineObjectNumber &&
-      have.description === line.description &&
-      have.description2 === line.description2 &&
-      have.quantity === line.quantity &&
-      have.directUnitCost === line.directUnitCost &&
-      sameTaxCode(have.taxCode, line.taxCode) &&
-      JSON.stringify(dimensionsOf(have.dimensionSetLines)) ===
-        JSON.stringify(Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode])))
-    );
+/** The lines of a change: only those that differ from what BC holds are written. */
+interface LinePlan {
+  /** Lines BC holds that go: no longer wanted, or wanted on another G/L account or dimensions. */
+  remove: Entity[];
+  /** Lines that stay (with their id, receipts and invoices) and the fields of theirs to PATCH. */
+  change: Array<{ line: Entity; body: Entity }>;
+  add: BcLine[];
+}
+
+/** What a change wrote to the lines before it failed, for #restore. */
+interface AppliedLines {
+  removed: Entity[];
+  changed: Array<{ line: Entity; body: Entity }>;
+}
+
+const NO_LINE_CHANGE: LinePlan = { remove: [], change: [], add: [] };
+
+function isEmptyPlan(plan: LinePlan): boolean {
+  return plan.remove.length === 0 && plan.change.length === 0 && plan.add.length === 0;
+}
+
+/**
+ * Pairs the wanted lines with BC's as the dialect identifies them: by the canonical line id in description2,
+ * and within one canonical line (one BC line per account assignment) in sequence order. A pair on the same
+ * G/L account and dimensions is changed in place; one on another account or dimensions is replaced (BC
+ * re-initialises a line whose No. changes, and its dimension set lines are a collection of their own).
+ * BC lines without a line id (added by hand in BC) are not the pack's and go, as the version's lines are the
+ * whole order.
+ */
+function planLines(current: Entity[], desired: BcLine[]): LinePlan {
+  const held = new Map<string, Entity[]>();
+  for (const line of [...current].sort((a, b) => Number(a.sequence) - Number(b.sequence))) {
+    const key =
+      typeof line.description2 === 'string' && line.description2 !== '' ? line.description2 : `#${String(line.id)}`;
+    held.set(key, [...(held.get(key) ?? []), line]);
+  }
+  const plan: LinePlan = { remove: [], change: [], add: [] };
+  const used = new Map<string, number>();
+  for (const line of desired) {
+    const index = used.get(line.description2) ?? 0;
+    used.set(line.description2, index + 1);
+    const have = held.get(line.description2)?.[index];
+    if (have === undefined) {
+      plan.add.push(line);
+    } else if (!sameCoding(have, line)) {
+      plan.remove.push(have);
+      plan.add.push(line);
+    } else {
+      const body = lineChange(have, line);
+      if (Object.keys(body).length > 0) plan.change.push({ line: have, body });
+    }
+  }
+  for (const [key, lines] of held) plan.remove.push(...lines.slice(used.get(key) ?? 0));
+  return plan;
+}
+
+/** Same line type, G/L account and dimension values. */
+function sameCoding(have: Entity, line: BcLine): boolean {
+  const held = dimensionsOf(have.dimensionSetLines);
+  const wanted = Object.fromEntries(line.dimensionSetLines.map((d) => [d.code, d.valueCode]));
+  return (
+    have.lineType === line.lineType &&
+    have.lineObjectNumber === line.lineObjectNumber &&
+    Object.keys(held).length === Object.keys(wanted).length &&
+    matches(held, wanted)
+  );
+}
+
+/** The fields of a kept line that the wanted line changes: only those go into its PATCH. */
+function lineChange(have: Entity, line: BcLine): Entity {
+  const body: Entity = {};
+  for (const name of ['description', 'quantity', 'directUnitCost'] as const) {
+    if (have[name] !== line[name]) body[name] = line[name];
+  }
+  if (!sameTaxCode(have.taxCode, line.taxCode)) body.taxCode = line.taxCode;
+  return body;
+}
+
+function linePath(orderPath: string, line: Entity): string {
+  return `${orderPath}/purchaseOrderLines(${String(line.id)})`;
+}
+
+function received(line: Entity): number {
+  return typeof line.receivedQuantity === 'number' ? line.receivedQuantity : 0;
+}
+
+function invoiced(line: Entity): number {
+  return typeof line.invoicedQuantity === 'number' ? line.invoicedQuantity : 0;
+}
+
+function lineName(line: Entity): string {
+  const id = typeof line.description2 === 'string' && line.description2 !== '' ? line.description2 : 'without id';
+  return `line ${id} (G/L account ${String(line.lineObjectNumber)}, sequence ${String(line.sequence)})`;
+}
+
+/** BC's Status behind the API's status of a purchase order [S codeunit 5497 SetStatusOptionFromPurchaseHeader]. */
+function statusInBc(status: string): string {
+  if (status === 'Open') return 'Released (or Pending Prepayment)';
+  if (status === 'In_x0020_Review') return 'Pending Approval';
+  return status;
+}
+
+/** The order's state for ErpRef.status: draft (BC Open), in review (Pending Approval), released. */
+function poStatus(status: unknown): string {
+  if (status === 'Open') return 'released';
+  if (status === 'In_x0020_Review') return 'in review';
+  return status === 'Draft' ? 'draft' : 'open';
+}
+
+/** A change or cancel BC's order cannot take: for a person, never retried; nothing was written. */
+function poConflict(order: Entity, message: string, details: Record<string, unknown>): FinanceError {
+  return new FinanceError('ERP_CONFLICT', `${message}.`, {
+    retryable: false,
+    httpStatus: 409,
+    details: { documentId: order.id, number: order.number, ...details },
   });
+}
+
+/**
+ * The order changed in BC since the copy a patch was computed on: answered like BC's 412, without writing,
+ * so the caller reads the order again and computes its change anew.
+ */
+function changedSince(order: Entity, ifMatch: string): FinanceError {
+  return new FinanceError(
+    'ERP_CONFLICT',
+    `Purchase order ${String(order.number)} changed in Business Central since the copy this change was computed on (version ${ifMatch}); read it again and reapply the change.`,
+    { retryable: false, httpStatus: 412, details: { documentId: order.id } },
+  );
 }
 
 /** A line as BC holds it, as the body that adds it again: what the pack writes, and the line type BC has. */

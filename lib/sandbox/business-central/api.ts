@@ -5,7 +5,10 @@
  *   (`value`, `@odata.context`, `@odata.etag`, `@odata.nextLink` server paging honouring
  *   `Prefer: odata.maxpagesize`);
  * - purchase orders with deep insert of `purchaseOrderLines` (and their `dimensionSetLines`), PATCH and DELETE
- *   that demand `If-Match` (428 without, 412 when stale), lines added and removed one by one;
+ *   that demand `If-Match` (428 without, 412 when stale), lines added, changed (PATCH with the line's own
+ *   If-Match) and removed one by one; BC's TestStatusOpen (no line or vendor/currency change unless the order
+ *   is Draft) and its receipt checks, with status and received/invoiced quantities set by the test hooks
+ *   BcStore.setPurchaseOrderStatus and postAgainstLine;
  * - journals with `journalLines` and the bound action `Microsoft.NAV.post`; purchase invoices with
  *   `purchaseInvoiceLines` and `Microsoft.NAV.post`; posting writes general ledger entries with their
  *   dimension set lines;
@@ -574,12 +577,14 @@ function purchaseOrders(
       requireIfMatch(request, String(record.header['@odata.etag']));
       const body = bodyObject(request.body);
       checkProperties(body, custom ? [...PO_WRITABLE, 'yourReference'] : PO_WRITABLE, 'purchaseOrder');
+      checkHeaderChange(company, record, body);
       applyHeader(company, record, body, custom);
       touch(store, record, request.state.timestamp());
       return single(view(record));
     }
     if (method === 'DELETE') {
       requireIfMatch(request, String(record.header['@odata.etag']));
+      for (const line of record.lines) testNothingReceivedUninvoiced(record, line);
       company.purchaseOrders.delete(record.header.id);
       return { status: 204 };
     }
@@ -596,6 +601,7 @@ function purchaseOrders(
       );
     }
     if (method === 'POST') {
+      testStatusOpen(record);
       const line = addLine(store, company, record, bodyObject(request.body), record.lines.length);
       recalculate(company, record);
       touch(store, record, request.state.timestamp());
@@ -606,8 +612,19 @@ function purchaseOrders(
   const line = record.lines.find((candidate) => candidate.id === lineKey?.toLowerCase());
   if (!line) throw notFound(`The purchaseOrderLine ${String(lineKey)} does not exist.`);
   if (method === 'GET') return single(lineView(record, line, request));
+  if (method === 'PATCH') {
+    requireIfMatch(request, String(line['@odata.etag']));
+    testStatusOpen(record);
+    changeLine(company, record, line, bodyObject(request.body));
+    line['@odata.etag'] = store.nextEtag();
+    recalculate(company, record);
+    touch(store, record, request.state.timestamp());
+    return single(lineView(record, line, request));
+  }
   if (method === 'DELETE') {
     requireIfMatch(request, String(line['@odata.etag']));
+    testStatusOpen(record);
+    testNothingReceivedUninvoiced(record, line);
     record.lines.splice(record.lines.indexOf(line), 1);
     record.lineDimensions.delete(line.id);
     recalculate(company, record);
@@ -615,6 +632,123 @@ function purchaseOrders(
     return { status: 204 };
   }
   throw methodNotAllowed(method, 'purchaseOrderLines');
+}
+
+/** BC's Status of an order behind the API status (codeunit 5497): the API's Draft is BC's Open. */
+const STATUS_IN_BC: Record<string, string> = { Draft: 'Open', In_x0020_Review: 'Pending Approval', Open: 'Released' };
+
+/**
+ * Purchase Line OnInsert / OnDelete / OnValidate and the header's Buy-from Vendor No. and Currency Code call
+ * TestStatusOpen: nothing of the lines, vendor or currency changes unless BC's Status is Open (API Draft)
+ * [S PurchaseLine.Table.al; message as BC words it, D; error code U].
+ */
+function testStatusOpen(record: PurchaseOrderRecord): void {
+  const status = String(record.header.status);
+  if (status === 'Draft') return;
+  throw new BcError(
+    400,
+    'Application_DialogException',
+    `Status must be equal to 'Open'  in Purchase Header: Document Type=Order, No.=${String(record.header.number)}. Current value is '${STATUS_IN_BC[status] ?? status}'.`,
+  );
+}
+
+/** A line received and not invoiced cannot go (Purchase Line OnDelete: TestField "Qty. Rcd. Not Invoiced" 0) [U]. */
+function testNothingReceivedUninvoiced(record: PurchaseOrderRecord, line: Entity): void {
+  const open = Number(line.receivedQuantity) - Number(line.invoicedQuantity);
+  if (open === 0) return;
+  throw new BcError(
+    400,
+    'Application_DialogException',
+    `Qty. Rcd. Not Invoiced must be equal to '0'  in Purchase Line: Document Type=Order, Document No.=${String(record.header.number)}, Line No.=${String(line.sequence)}. Current value is '${open}'.`,
+  );
+}
+
+/** A vendor or currency change: TestStatusOpen, and never on an order with receipts (CheckReceiptInfo) [3P]. */
+function checkHeaderChange(company: BcCompany, record: PurchaseOrderRecord, body: Record<string, unknown>): void {
+  const vendor =
+    (body.vendorNumber !== undefined && body.vendorNumber !== record.header.vendorNumber) ||
+    (typeof body.vendorId === 'string' && body.vendorId.toLowerCase() !== record.header.vendorId);
+  const currency =
+    typeof body.currencyCode === 'string' &&
+    (body.currencyCode === company.currency ? '' : body.currencyCode) !== record.header.currencyCode;
+  if (!vendor && !currency) return;
+  testStatusOpen(record);
+  if (record.lines.some((line) => Number(line.receivedQuantity) !== 0)) {
+    const field = vendor ? 'Buy-from Vendor No.' : 'Currency Code';
+    throw new BcError(
+      400,
+      'Application_DialogException',
+      `You cannot change ${field} because the order is associated with one or more purchase receipts.`,
+    );
+  }
+}
+
+/** A line PATCH: the fields sent, validated as on insert; not below what was received or invoiced [U wording]. */
+function changeLine(
+  company: BcCompany,
+  record: PurchaseOrderRecord,
+  line: Entity,
+  body: Record<string, unknown>,
+): void {
+  checkProperties(
+    body,
+    PO_LINE_WRITABLE.filter((name) => name !== 'sequence' && name !== 'lineType'),
+    'purchaseOrderLine',
+  );
+  const booked = Math.max(Number(line.receivedQuantity), Number(line.invoicedQuantity));
+  const changed: Entity = { id: line.id };
+  if (body.lineObjectNumber !== undefined && body.lineObjectNumber !== line.lineObjectNumber) {
+    if (booked !== 0) {
+      throw new BcError(
+        400,
+        'Application_DialogException',
+        `Quantity Received must be equal to '0'  in Purchase Line: Document Type=Order, Document No.=${String(record.header.number)}, Line No.=${String(line.sequence)}. Current value is '${String(line.receivedQuantity)}'.`,
+      );
+    }
+    const number = stringField(body, 'lineObjectNumber', 20, 'purchaseOrderLine');
+    const account = (company.master.get('accounts') ?? []).find((a) => a.number === number);
+    if (!account) {
+      throw new BcError(
+        400,
+        'Application_RecordNotFound',
+        `The G/L Account does not exist. Identification fields and values: No.='${number}'`,
+      );
+    }
+    Object.assign(changed, { lineObjectNumber: account.number, accountId: account.id });
+  }
+  for (const name of ['description', 'description2', 'unitOfMeasureCode'] as const) {
+    const value = stringField(
+      body,
+      name,
+      name === 'description' ? 100 : name === 'description2' ? 50 : 10,
+      'purchaseOrderLine',
+    );
+    if (value !== undefined) changed[name] = value;
+  }
+  const quantity = numberField(body, 'quantity');
+  if (quantity !== undefined) {
+    if (quantity < booked) {
+      throw new BcError(
+        400,
+        'Application_DialogException',
+        `Quantity must not be less than ${booked} (received or invoiced) in Purchase Line: Document Type=Order, Document No.=${String(record.header.number)}, Line No.=${String(line.sequence)}.`,
+      );
+    }
+    changed.quantity = quantity;
+  }
+  const cost = numberField(body, 'directUnitCost');
+  if (cost !== undefined) changed.directUnitCost = cost;
+  if (body.taxCode !== undefined) changed.taxCode = taxCodeField(company, body, 'purchaseOrderLine', 50);
+  const date = dateField(body, 'expectedReceiptDate');
+  if (date !== undefined) changed.expectedReceiptDate = date;
+  // Refused before the line changes: a line the order cannot total must not stay on it.
+  lineAmount(
+    changed.directUnitCost ?? line.directUnitCost,
+    changed.quantity ?? line.quantity,
+    currencyOf(company, record.header.currencyCode as string),
+    'Direct Unit Cost',
+  );
+  Object.assign(line, changed);
 }
 
 function createPurchaseOrder(
@@ -724,7 +858,10 @@ function addLine(
       `The G/L Account does not exist. Identification fields and values: No.='${accountNumber}'`,
     );
   }
-  const sequence = typeof fields.sequence === 'number' ? fields.sequence : (index + 1) * 10000;
+  // BC numbers a new line after the last one (Line No. + 10000), so a line added after a delete takes no
+  // number a line already has.
+  const last = record.lines.reduce((max, each) => Math.max(max, Number(each.sequence)), 0);
+  const sequence = typeof fields.sequence === 'number' ? fields.sequence : Math.max(last, index * 10000) + 10000;
   const id = guidOf('purchaseOrderLine', record.header.id, String(sequence), String(store.etagSequence));
   const line: Entity = {
     id,
@@ -1030,8 +1167,8 @@ function addLedgerEntry(
 }
 
 /**
- * Posts every line of one batch (only that batch): an entry on the account and one on the balancing account;
- * the lines go. A line without a balancing account must balance with the others of its document, like BC.
+ * Posts every line of one batch (only that batch): an entry on the account and one on the balancing account,
+ * both with the line's dimension set; the lines go. A line without a balancing account must balance with the others of its document, like BC.
  */
 function postJournal(store: BcStore, company: BcCompany, journalId: string, now: string): void {
   const lines = company.journalLines.filter((line) => line.journalId === journalId);
@@ -1063,7 +1200,8 @@ function postJournal(store: BcStore, company: BcCompany, journalId: string, now:
       addLedgerEntry(
         company,
         { ...common, accountNumber: String(line.balancingAccountNumber), amount: -amount },
-        [],
+        // BC books the balancing entry with the journal line's dimension set, like the line's own entry.
+        company.journalLineDimensions.get(line.id) ?? [],
         now,
       );
     }

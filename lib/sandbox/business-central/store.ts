@@ -7,11 +7,12 @@
  * - cost centers and projects -> values of the dimensions DEPARTMENT and PROJECT (the global dimensions 1
  *   and 2 of a standard BC company, CRONUS) [D: shortcutDimension1Code/2Code are the global dimensions];
  * - budget lines -> Analytics API G/L budget entries on the first day of their month, with their dimensions in
- *   a dimension set [D dynamics_generalledgerbudgetentry; [U] the dimensionSetEntries entity of the Analytics
+ *   a dimension set (a line without a G/L account, a project's budget, becomes one entry per expense account) [D dynamics_generalledgerbudgetentry; [U] the dimensionSetEntries entity of the Analytics
  *   API is assumed to carry dimensionSetID, dimensionCode, dimensionValueCode].
  * The store is kept beside the SandboxState (like the Coupa store) and reset with it.
  */
 import { createHash } from 'node:crypto';
+import { allocate } from '../../model/money';
 import type { SandboxState } from '../state';
 import type { CompanyState } from '../company-state';
 
@@ -162,17 +163,29 @@ export class BcCompany {
       ...values(DEPARTMENT, records<Row>('costCenters')),
       ...values(PROJECT, records<Row>('projects')),
     ]);
+    // A G/L budget entry is always on a G/L account. A sandbox budget line without one (a project's budget over
+    // all its accounts) becomes one entry per expense account, its amount split evenly to the minor unit.
+    const expenseAccounts = records<Row>('glAccounts')
+      .filter((a) => a.type === 'expense')
+      .map((a) => a.id);
     let entryNo = 0;
     for (const line of company.budgets) {
-      entryNo += 1;
-      this.budgetEntries.push({
-        id: guidOf('budget', this.name, line.id),
-        entryNo,
-        budgetName: 'FS-BUDGET',
-        glAccountNo: line.glAccount ?? '',
-        budgetDate: `${line.period}-01`,
-        budgetAmount: Number(line.amount.amount),
-        dimensionSetID: this.dimensionSetOf({ [DEPARTMENT]: line.costCenter, [PROJECT]: line.project }),
+      const accounts = line.glAccount ? [line.glAccount] : expenseAccounts;
+      const amounts = allocate(
+        line.amount,
+        accounts.map(() => 1n),
+      );
+      accounts.forEach((glAccountNo, index) => {
+        entryNo += 1;
+        this.budgetEntries.push({
+          id: guidOf('budget', this.name, line.id, ...(line.glAccount ? [] : [glAccountNo])),
+          entryNo,
+          budgetName: 'FS-BUDGET',
+          glAccountNo,
+          budgetDate: `${line.period}-01`,
+          budgetAmount: Number(amounts[index].amount),
+          dimensionSetID: this.dimensionSetOf({ [DEPARTMENT]: line.costCenter, [PROJECT]: line.project }),
+        });
       });
     }
   }
@@ -232,6 +245,42 @@ export class BcStore {
   nextEtag(): string {
     this.etagSequence += 1;
     return `W/"${Buffer.from(`'${this.etagSequence};'`).toString('base64')}"`;
+  }
+
+  /**
+   * Test hook: a purchase order's API status as approval or release sets it in BC (`Open` is BC's Released,
+   * `In_x0020_Review` its Pending Approval); `Draft` is BC's Open, as a reopen leaves it. Changes its ETag.
+   */
+  setPurchaseOrderStatus(documentId: string, status: 'Draft' | 'In_x0020_Review' | 'Open'): void {
+    const record = this.#purchaseOrder(documentId);
+    record.header.status = status;
+    record.header['@odata.etag'] = this.nextEtag();
+  }
+
+  /**
+   * Test hook: what BC posted against a purchase order line (Post Receive / Post Invoice), as cumulative
+   * quantities. A posted receipt releases the order (API status Open) [3P]; the line's and the order's ETags
+   * change.
+   */
+  postAgainstLine(
+    documentId: string,
+    lineId: string,
+    posted: { receivedQuantity?: number; invoicedQuantity?: number },
+  ): void {
+    const record = this.#purchaseOrder(documentId);
+    const line = record.lines.find((each) => each.id === lineId.toLowerCase());
+    if (!line) throw new Error(`The simulator's purchase order ${documentId} has no line ${lineId}.`);
+    Object.assign(line, posted, { '@odata.etag': this.nextEtag() });
+    record.header.status = 'Open';
+    record.header['@odata.etag'] = this.nextEtag();
+  }
+
+  #purchaseOrder(documentId: string): PurchaseOrderRecord {
+    for (const company of this.companies.values()) {
+      const record = company.purchaseOrders.get(documentId.toLowerCase());
+      if (record) return record;
+    }
+    throw new Error(`The simulator has no purchase order ${documentId}.`);
   }
 
   snapshot(): Record<string, unknown> {

@@ -15,8 +15,7 @@ import { ctx, currentPeriod, startDialectRig, today, UnreadableAnswer, type Dial
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const CLIENT = { clientId: 'bc-app', clientSecret: 'bc-secret-value' };
 
-/** Passes requests on, but refuses (400) every order line POST from the `from`th on, as BC would a blocked account. */
-/** Fails every line POST from the `from`th on: with a refusal (400), or with `failure`. */
+/** Fails every order line write (POST or PATCH) from the `from`th on: with a refusal (400), or with `failure`. */
 class RefusingLines implements ErpHttp {
   #lines = 0;
   constructor(
@@ -27,7 +26,9 @@ class RefusingLines implements ErpHttp {
   ) {}
 
   request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
-    if (request.method === 'POST' && request.path.endsWith('/purchaseOrderLines') && ++this.#lines >= this.from) {
+    const lineWrite =
+      (request.method === 'POST' || request.method === 'PATCH') && request.path.includes('/purchaseOrderLines');
+    if (lineWrite && ++this.#lines >= this.from) {
       return Promise.reject(this.failure());
     }
     return this.inner.request<T>(request);
@@ -218,13 +219,17 @@ describe('Business Central dialect against the BC simulator', () => {
   it('says so when an order cannot be put back after a refused change', async () => {
     const reference = 'coupa:PurchaseOrder:PO-7786:1';
     const created = await rig.dialect.upsertPurchaseOrder(purchaseOrder(reference), ctx);
-    // From the second line of the change on, BC refuses every line: the old ones cannot be added back either.
+    // From the second line write of the change on (L1's PATCH passes, L3's POST is refused), BC refuses every
+    // line write: L1's old quantity cannot be put back either.
     const dialect = createDialect('business-central', new RefusingLines(rig.http, 2), {
       baseUrl: rig.sandbox.url,
       ...bcConnection('finsync/finance/v1.0')(rig.sandbox.url),
     });
     const revision = purchaseOrder(reference, { supplierId: 'SUP-1002' });
-    revision.lines[0] = { ...revision.lines[0], quantity: '3', amount: eur('450.00') };
+    revision.lines = [
+      { ...revision.lines[0], quantity: '3', amount: eur('450.00') },
+      line({ lineId: 'L3', accountAssignments: [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }] }),
+    ];
     const refused = await dialect.upsertPurchaseOrder(revision, ctx).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'ERP_REJECTED', httpStatus: 400, details: { restored: false } });
     expect((refused as Error).message).toMatch(/could not be put back .*check purchase order \d+ in Business Central/);

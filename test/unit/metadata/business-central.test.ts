@@ -160,7 +160,13 @@ async function roundOfWork(rig: DialectRig, reference: (name: string) => string)
   const created = await rig.dialect.upsertPurchaseOrder(po, ctx);
   await rig.dialect.upsertPurchaseOrder({ ...po, erpRef: created, orderDate: `${period}-01` }, ctx);
   const current = await rig.dialect.getPurchaseOrder(created.documentId, ctx);
-  await rig.dialect.patchPurchaseOrder(created.documentId, { lines: [lines[0]] }, current.erpRef.etag!, ctx);
+  // L1's quantity changes (a line PATCH), L2 goes (a line DELETE), L3 comes (a line POST).
+  await rig.dialect.patchPurchaseOrder(
+    created.documentId,
+    { lines: [{ ...lines[0], quantity: '3', amount: eur('450.00') }, line({ lineId: 'L3' })] },
+    current.erpRef.etag!,
+    ctx,
+  );
   await rig.dialect.findByReference('purchaseOrder', po.externalReference, ctx);
   await rig.dialect.cancelPurchaseOrder(
     { externalReference: po.externalReference, documentId: created.documentId },
@@ -224,6 +230,7 @@ describe('Business Central dialect and simulator against the API v2.0 $metadata'
           'DELETE purchaseOrder',
           'GET purchaseOrder',
           'POST purchaseOrderLine',
+          'PATCH purchaseOrderLine',
           'DELETE purchaseOrderLine',
           'POST journalLine',
           'POST Microsoft.NAV.post',

@@ -1,8 +1,8 @@
 /**
  * finance-purchase-order against the sandbox's Business Central simulator with the real BC dialect: the
  * updates whose ERP reading differs from what the pack wrote (a split line read back as amount splits of
- * quantity 1) or was left half-done by an interrupted attempt (BC replaces lines by deleting all and posting
- * them one by one).
+ * quantity 1) or was left half-done by an interrupted attempt (BC changes lines one request at a time: a
+ * PATCH per changed line, a POST per added one, a DELETE per removed one).
  */
 import { ErpClient, type ErpHttp, type ErpRequest, type ErpResponse } from '../../../lib/erp/client';
 import { createDialect } from '../../../lib/erp/dialect';
@@ -12,22 +12,23 @@ import { LedgerWriter } from '../../../lib/posting/idempotent-write';
 import { KeyedQueue } from '../../../lib/purchasing/keyed-queue';
 import { syncPurchaseOrder, type SyncDependencies, type SyncResult } from '../../../lib/purchasing/sync';
 import { VersionBook } from '../../../lib/purchasing/versions';
+import { bcStoreOf } from '../../../lib/sandbox/business-central/store';
 import { startSandbox, type SandboxHandle } from '../../../lib/sandbox/server';
 import { BC_CLIENT, bcConnection, storeFolder } from './fixtures';
 
 const eur = (amount: string) => ({ amount, currency: 'EUR' });
 const TODAY = new Date().toISOString().slice(0, 10);
 
-/** Passes requests on; `failLinePost` answers the nth POST of purchase order lines with a 503 unsent. */
+/** Passes requests on; `failLineWrite` answers the nth POST or PATCH of purchase order lines with a 503 unsent. */
 class FaultyHttp implements ErpHttp {
-  linePosts = 0;
-  failLinePost?: number;
+  lineWrites = 0;
+  failLineWrite?: number;
   constructor(private readonly inner: ErpHttp) {}
 
   async request<T>(request: ErpRequest): Promise<ErpResponse<T>> {
-    if (request.method === 'POST' && /purchaseOrderLines$/.test(request.path)) {
-      this.linePosts += 1;
-      if (this.linePosts === this.failLinePost) {
+    if ((request.method === 'POST' || request.method === 'PATCH') && request.path.includes('/purchaseOrderLines')) {
+      this.lineWrites += 1;
+      if (this.lineWrites === this.failLineWrite) {
         throw new FinanceError('ERP_UNAVAILABLE', 'ERP answered 503', { httpStatus: 503, retryable: true });
       }
     }
@@ -115,11 +116,12 @@ describe('syncPurchaseOrder against the Business Central simulator', () => {
     expect(after.orderDate).toBe('2099-12-31');
   });
 
-  it('the retry of an update that failed midway through replacing the lines restores every line', async () => {
+  it('the retry of an update that failed midway through its line writes finishes every line', async () => {
     const v1 = [line('L1', '2', '150.00', whole), line('L2', '1', '100.00', whole)];
     const created = synced(await sync(order(1, v1)));
-    const v2 = order(2, [line('L1', '3', '150.00', whole), v1[1]]);
-    http.failLinePost = http.linePosts + 2;
+    // L1's quantity is PATCHed, then L3's POST fails unanswered.
+    const v2 = order(2, [line('L1', '3', '150.00', whole), v1[1], line('L3', '1', '50.00', whole)]);
+    http.failLineWrite = http.lineWrites + 2;
     await expect(sync(v2)).rejects.toMatchObject({ code: 'ERP_UNAVAILABLE' });
     // The retry policy sends the same version again.
     synced(await sync(v2));
@@ -127,8 +129,24 @@ describe('syncPurchaseOrder against the Business Central simulator', () => {
     expect(after.lines.map((each) => [each.lineId, each.quantity])).toEqual([
       ['L1', '3'],
       ['L2', '1'],
+      ['L3', '1'],
     ]);
-    expect(after.total.amount).toBe('550.00');
+    expect(after.total.amount).toBe('600.00');
+  });
+
+  it('a change BC refuses before writing (a released order) is refused, not retried; after a reopen the same version applies', async () => {
+    const created = synced(await sync(order(1, [line('L1', '2', '150.00', whole)])));
+    const id = created.erpRef.documentId;
+    bcStoreOf(sandbox.state).setPurchaseOrderStatus(id, 'Open');
+    const v2 = order(2, [line('L1', '3', '150.00', whole)]);
+    const refused = await sync(v2);
+    expect(refused).toMatchObject({ outcome: 'refused', error: { code: 'ERP_CONFLICT', retryable: false } });
+    expect((await held(id)).total.amount).toBe('300.00');
+    // A person reopens the order in Business Central and replays the message.
+    bcStoreOf(sandbox.state).setPurchaseOrderStatus(id, 'Draft');
+    const applied = synced(await sync(v2));
+    expect(applied.purchaseOrder.action).toBe('updated');
+    expect((await held(id)).total.amount).toBe('450.00');
   });
 });
 
