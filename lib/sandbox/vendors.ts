@@ -9,7 +9,7 @@ import type { AuthGate } from './auth';
 import { handleBusinessCentral } from './business-central/api';
 import { bcStoreOf } from './business-central/store';
 import { parseJsonBody } from './http-body';
-import { erpnextStoreOf, handleFrappe } from './erpnext/api';
+import { FRAPPE_METHOD_PREFIX, erpnextStoreOf, handleFrappe } from './erpnext/api';
 import { SAP_ODATA_ROOT, SAP_SERVICE_NAMES, handleSap, sapStoreOf } from './sap/api';
 import type { SandboxState } from './state';
 import type { SandboxResponse } from './types';
@@ -29,6 +29,7 @@ export function isVendorPath(path: string): boolean {
     /^\/v2\.0\/[^/]+\/[^/]+\//.test(path) ||
     /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path) ||
     path.startsWith('/api/resource/') ||
+    path.startsWith(FRAPPE_METHOD_PREFIX) ||
     sapService(path) !== undefined
   );
 }
@@ -54,6 +55,19 @@ export function handleVendor(request: VendorRequest): SandboxResponse {
       auth: request.auth,
       method: req.method ?? 'GET',
       segments: path.slice('/api/resource/'.length).split('/').filter(Boolean).map(decodeURIComponent),
+      query: request.query,
+      headers: req.headers,
+      body,
+    });
+  }
+  if (path.startsWith(FRAPPE_METHOD_PREFIX)) {
+    // Frappe's whitelisted methods (update_child_qty_rate), answered by the same simulator.
+    return handleFrappe({
+      state: request.state,
+      auth: request.auth,
+      method: req.method ?? 'GET',
+      kind: 'method',
+      segments: [decodeURIComponent(path.slice(FRAPPE_METHOD_PREFIX.length))],
       query: request.query,
       headers: req.headers,
       body,

@@ -6,9 +6,15 @@
  * name [U]. Field names come from the doctype definitions in frappe/erpnext (purchase_order.json at
  * 009e0427, purchase_order_item.json at 01473129, budget.json at 0637e2eb; test/unit/metadata/erpnext.test.ts
  * holds the lists) [S]:
- * - Purchase Order: inserted as a draft with its `items`, then submitted (PUT `docstatus: 1`); a change to a
- *   submitted order cancels it (`docstatus: 2`) and inserts its amendment (`amended_from`), as ERPNext does;
- *   cancel is `docstatus: 2`. The version is the document's `modified`: a PUT with an older one fails with
+ * - Purchase Order: inserted as a draft with its `items`, then submitted (PUT `docstatus: 1`) once its item
+ *   amounts and total are the canonical ones (ERPNext rounds qty x rate by its own Rounding Method); a change
+ *   of quantities, rates, dates or removed lines of a submitted order goes through Update Items
+ *   (erpnext.controllers.accounts_controller.update_child_qty_rate: the order keeps its name, its receipts and
+ *   bills); any other change cancels it (`docstatus: 2`) and inserts its amendment (`amended_from`), as ERPNext
+ *   does, only while nothing is received or billed (ERPNext refuses to cancel a linked order: LinkExistsError);
+ *   otherwise, and for what Update Items refuses (a line below what was received or billed), ERP_CONFLICT before
+ *   anything is written. Cancel is `docstatus: 2`, refused the same way for an order with receipts or bills
+ *   (closing it is left to a person). The version is the document's `modified`: a PUT with an older one fails with
  *   TimestampMismatchError, reported as ERP_CONFLICT 412. An id that names a cancelled order stands for its
  *   live amendment (followed down `amended_from`), so a change retried after a lost answer continues with
  *   the amendment an earlier attempt left instead of amending the original twice. A change ERPNext refuses
@@ -134,6 +140,8 @@ class ErpnextDialect implements ErpDialect {
   readonly #payableAccount?: string;
   readonly #employeeField: string;
   readonly #names = new Map<string, Promise<string>>();
+  /** The canonical amount of each item #purchaseOrderBody built, for #requireCanonicalAmounts. */
+  readonly #expectedAmounts = new WeakMap<PoItem, Money>();
   #companyCurrency?: Promise<string>;
   #fiscalYears?: { readAt: number; years: Promise<FiscalYear[]> };
 
@@ -173,6 +181,7 @@ class ErpnextDialect implements ErpDialect {
     const desired = await this.#purchaseOrderBody(po, ctx);
     if (!existing) {
       const draft = await this.#insert(PO, desired, ctx);
+      this.#requireCanonicalAmounts(draft, desired, po.externalReference, 'draft');
       const submitted = await this.#submit(PO, draft, ctx);
       return { ...this.#ref(submitted), action: 'created', version: String(submitted.modified) };
     }
@@ -184,8 +193,198 @@ class ErpnextDialect implements ErpDialect {
     if (existing.docstatus === 2 || sameOrder(existing, desired)) {
       return { ...this.#ref(existing), action: 'unchanged', version: String(existing.modified) };
     }
-    const amended = await this.#amend(existing, desired, String(existing.modified), ctx);
-    return { ...this.#ref(amended), action: 'updated', version: String(amended.modified) };
+    const revised = await this.#revise(existing, desired, String(existing.modified), ctx);
+    return { ...this.#ref(revised), action: 'updated', version: String(revised.modified) };
+  }
+
+  /**
+   * A change to a submitted order, made as an ERPNext user makes it. A change of quantities, rates, units or
+   * dates of its lines, or removing lines, goes through "Update Items" (update_child_qty_rate): the order keeps
+   * its name (the number the supplier has) and its receipts and bills, and ERPNext refuses what it refuses
+   * there (checked first here, #refuseItemUpdate). Anything else (supplier, currency, order date, a line's
+   * item, description, account, cost center, project or tax template, an added line, which Update Items would
+   * give the Item's defaults instead of the line's account assignment) needs cancel + amend (#amend), which
+   * ERPNext refuses once the order has a Purchase Receipt or Purchase Invoice (LinkExistsError): refused here
+   * before anything is written (#notAmendable).
+   */
+  async #revise(current: Doc, desired: Doc, version: string, ctx: CallContext): Promise<Doc> {
+    const plan = itemPlan(current, desired);
+    const header = headerChanges(current, desired);
+    if (header.length === 0 && plan.added.length === 0) return this.#updateItems(current, desired, plan, version, ctx);
+    const progress = progressOf(current);
+    if (progress) throw this.#notAmendable(current, progress, header, plan);
+    return this.#amend(current, desired, version, ctx);
+  }
+
+  /**
+   * POST erpnext.controllers.accounts_controller.update_child_qty_rate with every line to keep (its row's
+   * docname, qty, rate, uom, conversion_factor, schedule_date, description): ERPNext deletes the rows left out,
+   * updates the others and checks the budget again, all in one request. It takes no `modified`, so the
+   * version is compared here first (what ERPNext's save does, check_if_latest). Read back afterwards: the
+   * answer holds no document.
+   */
+  async #updateItems(current: Doc, desired: Doc, plan: ItemPlan, version: string, ctx: CallContext): Promise<Doc> {
+    const name = String(current.name);
+    if (version !== String(current.modified)) {
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `Purchase Order ${name} was changed in ERP "${this.#system}" (ERPNext) after version ${version} (now ${String(current.modified)}); read it again and apply the change to what it holds.`,
+        { httpStatus: 412, retryable: false, details: { documentId: name, vendorCode: 'TimestampMismatchError' } },
+      );
+    }
+    this.#refuseItemUpdate(current, plan);
+    const transItems = plan.pairs.map(({ row, item }) => ({
+      docname: row.name,
+      idx: row.idx,
+      item_code: row.item_code,
+      qty: item.qty,
+      rate: item.rate,
+      uom: item.uom,
+      conversion_factor: item.conversion_factor,
+      schedule_date: item.schedule_date,
+      description: item.description,
+    }));
+    await this.#call(
+      {
+        method: 'POST',
+        path: `/api/method/${UPDATE_CHILD_QTY_RATE}`,
+        body: {
+          parent_doctype: PO,
+          parent_doctype_name: name,
+          child_docname: 'items',
+          trans_items: JSON.stringify(transItems),
+        },
+      },
+      ctx,
+    );
+    const updated = await this.#get(PO, name, ctx);
+    if (!updated)
+      throw new FinanceError('ERP_NOT_FOUND', `Purchase Order ${name} is gone after its items were updated.`);
+    if (!sameOrder(updated, desired)) {
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (ERPNext) took the item update of Purchase Order ${name} (Update Items), but the order does not hold the change afterwards (its lines differ from the purchase order's). Do not retry: compare ${name} in ERPNext with the purchase order, correct it there with Update Items, then resolve the dead letter.`,
+        { retryable: false, details: { documentId: name, vendorCode: 'ITEM_UPDATE_NOT_HELD' } },
+      );
+    }
+    this.#requireCanonicalAmounts(updated, desired, String(current[this.#referenceField] ?? name), 'applied');
+    return updated;
+  }
+
+  /** What ERPNext's Update Items refuses (validate_child_on_delete, validate_quantity, the billed amount), first. */
+  #refuseItemUpdate(current: Doc, plan: ItemPlan): void {
+    const currency = String(current.currency);
+    const problems: string[] = [];
+    for (const row of plan.removed) {
+      const received = Number(row.received_qty ?? 0);
+      const billed = Number(row.billed_amt ?? 0);
+      if (received > 0 || billed > 0)
+        problems.push(
+          `row ${String(row.idx)} (${String(row.item_name)}) would be removed, but ${received > 0 ? `${received} of it ${received === 1 ? 'was' : 'were'} received` : ''}${received > 0 && billed > 0 ? ' and ' : ''}${billed > 0 ? `${billed} ${currency} of it was billed` : ''}`,
+        );
+    }
+    for (const { row, item } of plan.pairs) {
+      const received = Number(row.received_qty ?? 0);
+      if (item.qty < received)
+        problems.push(
+          `row ${String(row.idx)} (${item.item_name}) would order ${item.qty}, but ${received} ${row.uom === undefined ? '' : `${String(row.uom)} `}were received`,
+        );
+      const expected = this.#expectedAmounts.get(item);
+      const billed = minorOf(this.#money(row.billed_amt ?? 0, currency, 'billed_amt'));
+      if (expected && billed > minorOf(expected))
+        problems.push(
+          `row ${String(row.idx)} (${item.item_name}) would amount to ${expected.amount} ${currency}, but ${fromMinorUnits(billed, currency).amount} ${currency} of it was billed`,
+        );
+    }
+    if (problems.length === 0) return;
+    const name = String(current.name);
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase Order ${name} in ERP "${this.#system}" (ERPNext) cannot take this change: ${problems.join('; ')}. ERPNext refuses to remove or reduce a line below what was received or billed. Nothing was written. Do not retry: change the purchase order in the source so it keeps what was received and billed, or cancel the Purchase Receipt / Purchase Invoice in ERPNext first, then replay.`,
+      {
+        httpStatus: 409,
+        retryable: false,
+        details: { documentId: name, vendorCode: 'BELOW_RECEIVED_OR_BILLED', problems },
+      },
+    );
+  }
+
+  /** A change only cancel + amend can make, of an order ERPNext will not cancel (it has receipts or bills). */
+  #notAmendable(current: Doc, progress: Progress, header: string[], plan: ItemPlan): FinanceError {
+    const name = String(current.name);
+    const what = [
+      ...header,
+      ...(plan.added.length > 0
+        ? [
+            `${plan.added.length} line${plan.added.length === 1 ? '' : 's'} with a new item, description, account, cost center, project or tax template`,
+          ]
+        : []),
+    ].join(', ');
+    // Another supplier or currency is another order.
+    const newOrder = header.some((change) => /^(supplier|currency) /.test(change));
+    return new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase Order ${name} in ERP "${this.#system}" (ERPNext) is ${progress.received}% received and ${progress.billed}% billed, so this change cannot be made to it: ${what}. ERPNext makes such a change only by cancelling the order and submitting an amendment, and refuses to cancel an order that has a Purchase Receipt or Purchase Invoice (LinkExistsError); its Update Items changes only quantities, rates and dates. Nothing was written. Do not retry: ${newOrder ? `for another supplier or currency, close ${name} in ERPNext (Status > Close) and issue a new purchase order in the source` : `change only quantities, prices and dates of ${name} (or remove lines not received), put new or re-assigned lines on a new purchase order, or cancel the receipts and invoices of ${name} in ERPNext first and send the change again`}.`,
+      {
+        httpStatus: 409,
+        retryable: false,
+        details: {
+          documentId: name,
+          vendorCode: 'ORDER_RECEIVED_OR_BILLED',
+          perReceived: progress.received,
+          perBilled: progress.billed,
+          changes: what,
+        },
+      },
+    );
+  }
+
+  /**
+   * The amounts ERPNext computed for an order (each item's qty x rate, and the total) against the canonical
+   * ones #purchaseOrderBody recorded: ERPNext rounds qty x rate by System Settings "Rounding Method", where
+   * the pack rounds half away from zero. "Banker's Rounding" rounds a half to even (2.5 x 0.05 = 0.12 there,
+   * 0.13 here); the default "Banker's Rounding (legacy)" does so for a currency without decimals (2.5 x 1 JPY =
+   * 2 there, 3 here) and rounds up otherwise [S frappe/utils/data.py rounded, _bankers_rounding_legacy];
+   * "Commercial Rounding" is the pack's rule. A draft that differs is not submitted (as #refuseAddedCharges
+   * for an invoice). Content not built from a document (a put-back) is not checked.
+   */
+  #requireCanonicalAmounts(
+    doc: Doc,
+    desired: Doc,
+    reference: string,
+    outcome: 'draft' | 'amendment' | 'applied',
+  ): void {
+    const wanted = (desired.items as PoItem[]).map((item) => this.#expectedAmounts.get(item));
+    if (wanted.length === 0 || wanted.some((amount) => amount === undefined)) return;
+    const currency = String(doc.currency);
+    const items = (Array.isArray(doc.items) ? doc.items.filter(isRecord) : []).sort(
+      (a, b) => Number(a.idx) - Number(b.idx),
+    );
+    const differences: string[] = [];
+    wanted.forEach((want, i) => {
+      const held = this.#money(items[i]?.amount, currency, 'amount');
+      if (!sameAmount(held, want as Money))
+        differences.push(`row ${i + 1}: ${held.amount} ${currency} (the purchase order: ${(want as Money).amount})`);
+    });
+    const total = this.#money(doc.total, currency, 'total');
+    const expected = sum(wanted as Money[], currency);
+    if (differences.length === 0 && sameAmount(total, expected)) return;
+    const name = String(doc.name);
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (ERPNext) computed Purchase Order ${name} for ${reference} with other amounts than the purchase order: ${differences.join('; ') || 'the items match'}; total ${total.amount} ${currency} (the purchase order: ${expected.amount}). ERPNext rounds quantity x rate by System Settings "Rounding Method"; "Banker's Rounding", and "Banker's Rounding (legacy)" for a currency without decimals, round a half to even, the pack rounds it away from zero. ${AMOUNTS_OUTCOME[outcome](name)} Do not retry: set System Settings > Rounding Method to "Commercial Rounding"${outcome === 'applied' ? ` (${name} keeps its amounts until its lines change)` : outcome === 'draft' ? ` and delete draft ${name}` : ''}, or change the line in the source so that quantity x price needs no rounding; then replay.`,
+      {
+        retryable: false,
+        details: {
+          documentId: name,
+          vendorCode: AMOUNTS_DIFFER,
+          externalReference: reference,
+          held: total,
+          expected,
+          differences,
+        },
+      },
+    );
   }
 
   /**
@@ -205,6 +404,7 @@ class ErpnextDialect implements ErpDialect {
     let draft: Doc | undefined;
     try {
       draft = await this.#insert(PO, { ...desired, amended_from: current.name }, ctx);
+      this.#requireCanonicalAmounts(draft, desired, String(current[this.#referenceField] ?? current.name), 'amendment');
       return await this.#submit(PO, draft, ctx);
     } catch (error) {
       throw await this.#putBack(current, draft, error, ctx);
@@ -216,11 +416,19 @@ class ErpnextDialect implements ErpDialect {
     let latest = draft;
     try {
       if (!sameOrder(draft, desired)) latest = await this.#put(PO, draft, { ...desired, modified: version }, ctx);
+      this.#requireCanonicalAmounts(
+        latest,
+        desired,
+        String(draft[this.#referenceField] ?? draft.name),
+        draft.amended_from ? 'amendment' : 'draft',
+      );
       return await this.#submit(PO, latest, ctx);
     } catch (error) {
       // The draft amendment an earlier attempt left: the order it amends is cancelled and holds the version in force.
       const amended =
-        isRefused(error) && draft.amended_from ? await this.#get(PO, String(draft.amended_from), ctx) : undefined;
+        (isRefused(error) || isAmountsDiffer(error)) && draft.amended_from
+          ? await this.#get(PO, String(draft.amended_from), ctx)
+          : undefined;
       if (amended?.docstatus !== 2) throw error;
       throw await this.#putBack(amended, latest, error, ctx);
     }
@@ -237,7 +445,8 @@ class ErpnextDialect implements ErpDialect {
    * retry continues with what it left (#currentPurchaseOrder), so any other error is answered as it is.
    */
   async #putBack(cancelled: Doc, draft: Doc | undefined, refusal: unknown, ctx: CallContext): Promise<unknown> {
-    if (!isRefused(refusal)) return refusal;
+    // Amounts ERPNext rounded otherwise: the draft was not submitted, so the change is not applied either.
+    if (!isRefused(refusal) && !isAmountsDiffer(refusal)) return refusal;
     const previous = orderContent(cancelled, this.#referenceField);
     let restored: Doc;
     try {
@@ -346,12 +555,38 @@ class ErpnextDialect implements ErpDialect {
       if (!current) throw new FinanceError('ERP_NOT_FOUND', `Purchase Order ${String(found.name)} is gone.`);
       // Cancelled by someone in between: ERPNext refuses to cancel it again, and it is what was asked.
       if (current.docstatus === 2) return this.#ref(current);
+      const progress = progressOf(current);
+      if (progress) throw this.#notCancellable(current, progress);
       try {
         return this.#ref(await this.#put(PO, current, { docstatus: 2, modified: current.modified }, ctx));
       } catch (error) {
         if (attempt > 0 || !isStale(error)) throw error;
       }
     }
+  }
+
+  /**
+   * A submitted order with a Purchase Receipt or Purchase Invoice: ERPNext refuses its cancel (LinkExistsError,
+   * check_no_back_links_exist). Closing it (purchase_order.update_status "Closed") would release what is not
+   * received, but also stops billing what was received and leaves the order in force: a person's decision, not
+   * the pack's reading of "cancelled". So refused before anything is written, saying how.
+   */
+  #notCancellable(current: Doc, progress: Progress): FinanceError {
+    const name = String(current.name);
+    return new FinanceError(
+      'ERP_CONFLICT',
+      `Purchase Order ${name} in ERP "${this.#system}" (ERPNext) is ${progress.received}% received and ${progress.billed}% billed, so it cannot be cancelled: ERPNext refuses to cancel an order that has a Purchase Receipt or Purchase Invoice (LinkExistsError). Nothing was written. Do not retry: in ERPNext, close ${name} (Status > Close) to stop what is not received yet, or cancel its receipts and invoices and send the cancel again.`,
+      {
+        httpStatus: 409,
+        retryable: false,
+        details: {
+          documentId: name,
+          vendorCode: 'ORDER_RECEIVED_OR_BILLED',
+          perReceived: progress.received,
+          perBilled: progress.billed,
+        },
+      },
+    );
   }
 
   async getPurchaseOrder(documentId: string, ctx: CallContext): Promise<ErpPurchaseOrder> {
@@ -385,7 +620,7 @@ class ErpnextDialect implements ErpDialect {
     // A draft or an amendment already holding the content is what an earlier attempt left: carry on with it.
     if (current.docstatus === 0) return this.#canonical(await this.#finishDraft(current, desired, ifMatch, ctx));
     if (sameOrder(current, desired)) return this.#canonical(current);
-    return this.#canonical(await this.#amend(current, desired, ifMatch, ctx));
+    return this.#canonical(await this.#revise(current, desired, ifMatch, ctx));
   }
 
   /**
@@ -420,7 +655,7 @@ class ErpnextDialect implements ErpDialect {
               return a.amount;
             });
       for (const [i, assignment] of line.accountAssignments.entries()) {
-        items.push({
+        const item: PoItem = {
           item_code: line.itemCode ?? this.#defaultItem,
           item_name: line.description,
           description: line.description,
@@ -433,7 +668,9 @@ class ErpnextDialect implements ErpDialect {
           schedule_date: line.needBy ?? po.orderDate,
           ...itemTaxTemplate(line.taxCode, `${where}.taxCode`),
           ...(await this.#dimensions(assignment.dimensions, `${where}.accountAssignments[${i}]`, ctx)),
-        });
+        };
+        this.#expectedAmounts.set(item, amounts[i]);
+        items.push(item);
       }
     }
     return {
@@ -958,7 +1195,10 @@ class ErpnextDialect implements ErpDialect {
       const account = String(doc.account);
       // Actuals and orders count from the start of the Budget's first fiscal year (budget_start_date).
       const from = years.find((fy) => fy.name === doc.from_fiscal_year)?.start ?? year.start;
-      const scope: Filter[] = request.costCenter ? [...dimension, ['account', '=', account]] : dimension;
+      // Each Budget counts its own account only, for a project too: ERPNext keeps one Budget per account, and
+      // its own check filters GL entries and orders by the Budget's account [S erpnext budget.py
+      // get_actual_expense, get_ordered_amount]; without it every Budget of a project adds all of its spend.
+      const scope: Filter[] = [...dimension, ['account', '=', account]];
       const gl = await this.#list(
         'GL Entry',
         {
@@ -1399,6 +1639,89 @@ function withFrappeMessages(error: unknown): unknown {
     },
     cause: error,
   });
+}
+
+const UPDATE_CHILD_QTY_RATE = 'erpnext.controllers.accounts_controller.update_child_qty_rate';
+/** What #requireCanonicalAmounts says happened to the order. */
+const AMOUNTS_OUTCOME: Record<'draft' | 'amendment' | 'applied', (name: string) => string> = {
+  draft: (name) => `The order was not submitted; draft ${name} is left.`,
+  amendment: (name) => `Amendment ${name} was not submitted.`,
+  applied: (name) => `The change is applied to ${name} with ERPNext's amounts.`,
+};
+/** details.vendorCode of #requireCanonicalAmounts. */
+const AMOUNTS_DIFFER = 'AMOUNTS_DIFFER';
+
+function isAmountsDiffer(error: unknown): error is FinanceError {
+  return isFinanceError(error) && error.details?.vendorCode === AMOUNTS_DIFFER;
+}
+
+/** How far an order is received and billed (percent), when anything is; else undefined. */
+interface Progress {
+  received: number;
+  billed: number;
+}
+
+function progressOf(doc: Doc): Progress | undefined {
+  const items = Array.isArray(doc.items) ? doc.items.filter(isRecord) : [];
+  const received = Number(doc.per_received ?? 0);
+  const billed = Number(doc.per_billed ?? 0);
+  const rows = items.some((item) => Number(item.received_qty ?? 0) > 0 || Number(item.billed_amt ?? 0) > 0);
+  return received > 0 || billed > 0 || rows ? { received, billed } : undefined;
+}
+
+/** The header fields a change would alter that ERPNext does not change on a submitted order. */
+function headerChanges(current: Doc, desired: Doc): string[] {
+  const changes: string[] = [];
+  if (current.supplier !== desired.supplier)
+    changes.push(`supplier ${String(current.supplier)} -> ${String(desired.supplier)}`);
+  if (current.currency !== desired.currency)
+    changes.push(`currency ${String(current.currency)} -> ${String(desired.currency)}`);
+  if (current.transaction_date !== desired.transaction_date)
+    changes.push(`order date ${String(current.transaction_date)} -> ${String(desired.transaction_date)}`);
+  return changes;
+}
+
+/**
+ * The order's rows against the wanted items, in order: a row is the same line when its item, name, account,
+ * cost center, project and tax template are the wanted item's (Update Items can change its quantity, rate,
+ * unit and date); the rows no wanted item takes are removed; a wanted item no row matches is added (or a row
+ * whose assignment changed: Update Items cannot change that).
+ */
+interface ItemPlan {
+  pairs: Array<{ row: Doc; item: PoItem }>;
+  removed: Doc[];
+  added: PoItem[];
+}
+
+function itemPlan(current: Doc, desired: Doc): ItemPlan {
+  const rows = (Array.isArray(current.items) ? current.items.filter(isRecord) : []).sort(
+    (a, b) => Number(a.idx) - Number(b.idx),
+  );
+  const plan: ItemPlan = { pairs: [], removed: [], added: [] };
+  let next = 0;
+  for (const item of desired.items as PoItem[]) {
+    const at = rows.findIndex((row, index) => index >= next && sameLine(row, item));
+    if (at < 0) {
+      plan.added.push(item);
+      continue;
+    }
+    plan.removed.push(...rows.slice(next, at));
+    plan.pairs.push({ row: rows[at], item });
+    next = at + 1;
+  }
+  plan.removed.push(...rows.slice(next));
+  return plan;
+}
+
+function sameLine(row: Doc, item: PoItem): boolean {
+  return (
+    row.item_code === item.item_code &&
+    row.item_name === item.item_name &&
+    row.expense_account === item.expense_account &&
+    (row.cost_center || undefined) === item.cost_center &&
+    (row.project || undefined) === item.project &&
+    (item.item_tax_template === undefined || row.item_tax_template === item.item_tax_template)
+  );
 }
 
 /** The header and item fields #purchaseOrderBody writes. */

@@ -16,10 +16,15 @@
  * - Budget doctype (Stop / Warn / Ignore) applied on PO submit and on Journal Entry submit, from the
  *   sandbox's budgets (one Budget per cost center and account, or per project, for each fiscal year,
  *   distributed by month); a Budget applies to the dates from its from_fiscal_year's start to its
- *   to_fiscal_year's end, and counts orders and GL entries from that start; GL Entries written on submit.
+ *   to_fiscal_year's end, and counts orders and GL entries from that start; GL Entries written on submit;
+ * - item amounts rounded by System Settings "Rounding Method" (`roundingMethod`, default "Banker's Rounding
+ *   (legacy)": a half to even for a currency without decimals, up otherwise); Update Items
+ *   (`/api/method/erpnext.controllers.accounts_controller.update_child_qty_rate`) with its refusals; receipts
+ *   and bills through test hooks (receivePurchaseOrder, billPurchaseOrder), which block an order's cancel
+ *   (LinkExistsError).
  * The Company is the sandbox company id (FS-DEMO, abbreviation FSD; FS-JP, FSJ).
  */
-import { exponentOf, fromMinorUnits, minorOf, money, multiply } from '../../model/money';
+import { exponentOf, fromMinorUnits, minorOf, money } from '../../model/money';
 import type { AuthGate } from '../auth';
 import type { CompanyState } from '../company-state';
 import type { SandboxState } from '../state';
@@ -73,6 +78,9 @@ function timestamp(store: ErpnextStore): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
 }
 
+export type RoundingMethod = "Banker's Rounding (legacy)" | "Banker's Rounding" | 'Commercial Rounding';
+const DEFAULT_ROUNDING: RoundingMethod = "Banker's Rounding (legacy)";
+
 export class ErpnextStore {
   readonly docs = new Map<string, Map<string, Doc>>();
   readonly series = new Map<string, number>();
@@ -80,6 +88,8 @@ export class ErpnextStore {
   readonly fiscalYearStart = new Map<string, number>();
   clock = 0;
   counters = { requests: 0 };
+  /** System Settings "Rounding Method" [S frappe system_settings.json]; reset() returns to the default. */
+  roundingMethod: RoundingMethod = DEFAULT_ROUNDING;
 
   constructor(private readonly state: SandboxState) {
     this.reset();
@@ -110,6 +120,7 @@ export class ErpnextStore {
     this.series.clear();
     this.fiscalYearStart.clear();
     this.counters = { requests: 0 };
+    this.roundingMethod = DEFAULT_ROUNDING;
     for (const company of this.state.companies.values()) seedCompany(this, company, SEED_MODIFIED);
     this.seedBudgets();
   }
@@ -132,6 +143,24 @@ export class ErpnextStore {
     this.series.delete('BUDGET-');
     seedFiscalYears(this, this.state);
     for (const company of this.state.companies.values()) seedBudgets(this, company, SEED_MODIFIED);
+  }
+
+  /**
+   * Test hook for what the simulator does not serve: a submitted Purchase Receipt against order `name`,
+   * receiving `quantities` (by item idx). The items' received_qty, the order's per_received and status move
+   * as ERPNext's status updater moves them, and the receipt is a link that blocks the order's cancel.
+   */
+  receivePurchaseOrder(name: string, quantities: Readonly<Record<number, number>>): Doc {
+    return linkTransaction(this, name, 'Purchase Receipt', quantities);
+  }
+
+  /**
+   * Test hook: a submitted Purchase Invoice made from order `name`, billing `amounts` (by item idx, in the
+   * order's currency): billed_amt, per_billed and status move, its GL entries are written, and it is a link
+   * that blocks the order's cancel.
+   */
+  billPurchaseOrder(name: string, amounts: Readonly<Record<number, number>>): Doc {
+    return linkTransaction(this, name, 'Purchase Invoice', amounts);
   }
 
   snapshot(): Record<string, unknown> {
@@ -446,11 +475,16 @@ export function erpnextStoreOf(state: SandboxState): ErpnextStore {
   return store;
 }
 
+/** Where Frappe serves whitelisted methods: `/api/method/<dotted.path>` [D Frappe REST API]. */
+export const FRAPPE_METHOD_PREFIX = '/api/method/';
+
 export interface FrappeRequest {
   state: SandboxState;
   auth: AuthGate;
   method: string;
-  /** Path segments after /api/resource/. */
+  /** `resource` (default): segments after /api/resource/; `method`: the dotted method path after /api/method/. */
+  kind?: 'resource' | 'method';
+  /** Path segments after /api/resource/ (for `method`: the method path as one segment). */
   segments: string[];
   query: URLSearchParams;
   headers: Record<string, string | string[] | undefined>;
@@ -476,6 +510,7 @@ export function handleFrappe(request: FrappeRequest): SandboxResponse {
     if (fault.kind === 'error')
       throw new FrappeError(fault.status, 'Exception', `Injected fault: HTTP ${fault.status}.`);
     checkToken(request);
+    if (request.kind === 'method') return callMethod(store, request);
     const [doctype, name] = request.segments;
     if (!doctype) throw new FrappeError(404, 'DoesNotExistError', 'DocType not given');
     if (!KNOWN_DOCTYPES.includes(doctype))
@@ -519,6 +554,7 @@ const KNOWN_DOCTYPES = [
   'Purchase Order',
   'Journal Entry',
   'Purchase Invoice',
+  'Purchase Receipt',
   'GL Entry',
 ];
 
@@ -808,13 +844,29 @@ function itemCharge(
     );
   }
   const rate = fromMinorUnits(rateMinor, currency);
-  let lineAmount: bigint;
-  try {
-    lineAmount = minorOf(multiply(rate, String(qty)));
-  } catch {
-    throw validation(`Row #${index + 1}: Quantity ${qty} is not a quantity the simulator can multiply`);
-  }
-  return { account, qty, rate, lineAmount };
+  return { account, qty, rate, lineAmount: frappeAmount(store, rateMinor, qty, currency, `Row #${index + 1}`) };
+}
+
+/**
+ * An item's amount as ERPNext computes it, `flt(rate * qty, precision)`, in minor units, by System Settings
+ * "Rounding Method" [S frappe/utils/data.py flt, rounded]: "Banker's Rounding (legacy)" (the default) rounds a
+ * half to even only at precision 0 (a currency without decimals, JPY) and up otherwise
+ * (_bankers_rounding_legacy); "Banker's Rounding" rounds a half to even; "Commercial Rounding" away from zero.
+ * The product is taken exactly, so a half is a half (Frappe's rounding to 8 places or its epsilon do the same).
+ */
+function frappeAmount(store: ErpnextStore, rateMinor: bigint, qty: number, currency: string, where: string): bigint {
+  const match = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(String(qty));
+  if (!match) throw validation(`${where}: Quantity ${qty} is not a quantity the simulator can multiply`);
+  const divisor = 10n ** BigInt((match[2] ?? '').length);
+  const product = rateMinor * BigInt(match[1] + (match[2] ?? ''));
+  const magnitude = product < 0n ? -product : product;
+  let rounded = magnitude / divisor;
+  const twiceRest = (magnitude % divisor) * 2n;
+  const method = store.roundingMethod;
+  const toEven =
+    method === "Banker's Rounding" || (method === "Banker's Rounding (legacy)" && exponentOf(currency) === 0);
+  if (twiceRest > divisor || (twiceRest === divisor && (!toEven || rounded % 2n === 1n))) rounded += 1n;
+  return product < 0n ? -rounded : rounded;
 }
 
 function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
@@ -831,14 +883,9 @@ function insertPurchaseOrder(store: ErpnextStore, state: SandboxState, body: Rec
   if (!Array.isArray(items) || items.length === 0)
     throw validation('Error: Value missing for Purchase Order: Items', 'MandatoryError');
   let total = 0n;
-  // "Amount (Company Currency)" of each item: ERPNext rounds amount x conversion_rate to the company's currency.
   const conversionRate = typeof body.conversion_rate === 'number' ? body.conversion_rate : 1;
   const baseAmount = (lineAmount: bigint) =>
-    Number(
-      (Number(fromMinorUnits(lineAmount, currency).amount) * conversionRate).toFixed(
-        exponentOf(company.company.currency),
-      ),
-    );
+    baseAmountOf(lineAmount, currency, conversionRate, company.company.currency);
   const rows = items.map((raw, index) => {
     const item = objectBody(raw);
     checkFields(item, PO_ITEM_FIELDS, 'Purchase Order Item');
@@ -1167,6 +1214,22 @@ function pickWritable(doc: Doc): Record<string, unknown> {
 }
 
 function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
+  const messages = checkBudgets(store, state, doc);
+  doc.docstatus = 1;
+  if (doc.doctype === 'Purchase Order') doc.status = 'To Receive and Bill';
+  else if (doc.doctype === 'Purchase Invoice') {
+    doc.status = 'Unpaid';
+    postInvoiceGl(store, doc);
+  } else postGl(store, doc);
+  return messages;
+}
+
+/**
+ * The Budgets `doc` charges, checked as on submit: Stop throws BudgetError, Warn answers its message. `exclude`
+ * is an order not to count among the submitted ones (the order whose items update_child_qty_rate changes: its
+ * new amounts are `doc`'s).
+ */
+function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclude?: string): string[] {
   const company = companyOf(state, doc.company);
   const currency = company.company.currency;
   const charges = new Map<string, bigint>();
@@ -1213,19 +1276,13 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
     const accumulated = (budget.budget_distribution as Array<{ end_date: string; amount: number }>)
       .filter((row) => row.end_date.slice(0, 7) <= date.slice(0, 7))
       .reduce((sum, row) => sum + amount(row.amount, currency, 'Budget'), 0n);
-    const used = consumed(store, budget, date, currency);
+    const used = consumed(store, budget, date, currency, exclude);
     if (used + value > accumulated && action !== 'Ignore') {
       const message = `Accumulated Monthly Budget for Account ${String(budget.account)} against ${against} ${dimension} is ${fromMinorUnits(accumulated, currency).amount}. It will be exceeded by ${fromMinorUnits(used + value - accumulated, currency).amount}`;
       if (action === 'Stop') throw new FrappeError(417, 'BudgetError', message, 'Budget Exceeded');
       messages.push(message);
     }
   }
-  doc.docstatus = 1;
-  if (doc.doctype === 'Purchase Order') doc.status = 'To Receive and Bill';
-  else if (doc.doctype === 'Purchase Invoice') {
-    doc.status = 'Unpaid';
-    postInvoiceGl(store, doc);
-  } else postGl(store, doc);
   return messages;
 }
 
@@ -1233,7 +1290,7 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
  * Submitted POs and GL entries from the start of the budget's (first) fiscal year to the end of the date's month,
  * on its account and dimension.
  */
-function consumed(store: ErpnextStore, budget: Doc, date: string, currency: string): bigint {
+function consumed(store: ErpnextStore, budget: Doc, date: string, currency: string, exclude?: string): bigint {
   const from = budgetRange(store, budget)?.start ?? date;
   const to = lastDay(date.slice(0, 7));
   const within = (day: unknown) => String(day) >= from && String(day) <= to;
@@ -1244,7 +1301,7 @@ function consumed(store: ErpnextStore, budget: Doc, date: string, currency: stri
   let total = 0n;
   // Orders count what is not billed yet, and not at all once Closed [S erpnext budget.py get_ordered_amount].
   for (const po of store.table('Purchase Order').values()) {
-    if (po.docstatus !== 1 || po.status === 'Closed' || !within(po.transaction_date)) continue;
+    if (po.docstatus !== 1 || po.status === 'Closed' || po.name === exclude || !within(po.transaction_date)) continue;
     for (const item of po.items as Record<string, unknown>[])
       if (matches(item, item.expense_account)) {
         const unbilled = amount(item.amount, currency, 'Amount') - amount(item.billed_amt ?? 0, currency, 'Billed');
@@ -1304,7 +1361,278 @@ function postInvoiceGl(store: ErpnextStore, doc: Doc): void {
 }
 
 function cancel(store: ErpnextStore, doc: Doc): void {
+  // Frappe's check_no_back_links_exist on cancel: a submitted receipt or invoice whose items name this order
+  // (purchase_order) blocks it [S frappe/model/delete_doc.py check_if_doc_is_linked, LinkExistsError].
+  if (doc.doctype === 'Purchase Order') {
+    const link = linkedTransaction(store, doc.name);
+    if (link) {
+      throw validation(
+        `Cannot delete or cancel because Purchase Order ${doc.name} is linked with ${link.doctype} ${link.name}`,
+        'LinkExistsError',
+      );
+    }
+  }
   doc.docstatus = 2;
   if (doc.doctype === 'Purchase Order' || doc.doctype === 'Purchase Invoice') doc.status = 'Cancelled';
   for (const gl of store.table('GL Entry').values()) if (gl.voucher_no === doc.name) gl.is_cancelled = 1;
+}
+
+/** "Amount (Company Currency)" of an item: ERPNext rounds amount x conversion_rate to the company's currency. */
+function baseAmountOf(lineAmount: bigint, currency: string, conversionRate: number, companyCurrency: string): number {
+  return Number(
+    (Number(fromMinorUnits(lineAmount, currency).amount) * conversionRate).toFixed(exponentOf(companyCurrency)),
+  );
+}
+
+// ---- receipts and bills (test hooks), order status ----------------------------------------------------
+
+/** A submitted receipt or invoice whose items name order `name` (purchase_order), if any. */
+function linkedTransaction(store: ErpnextStore, name: string): Doc | undefined {
+  for (const doctype of ['Purchase Receipt', 'Purchase Invoice']) {
+    for (const doc of store.table(doctype).values()) {
+      const items = Array.isArray(doc.items) ? (doc.items as Record<string, unknown>[]) : [];
+      if (doc.docstatus === 1 && items.some((item) => item.purchase_order === name)) return doc;
+    }
+  }
+  return undefined;
+}
+
+function linkTransaction(
+  store: ErpnextStore,
+  name: string,
+  doctype: 'Purchase Receipt' | 'Purchase Invoice',
+  byIdx: Readonly<Record<number, number>>,
+): Doc {
+  const po = store.table('Purchase Order').get(name);
+  if (!po || po.docstatus !== 1) throw new Error(`Purchase Order ${name} is not submitted`);
+  const currency = String(po.currency);
+  const rows = po.items as Record<string, unknown>[];
+  const receipt = doctype === 'Purchase Receipt';
+  const items = Object.entries(byIdx).map(([idx, value]) => {
+    const row = rows.find((item) => item.idx === Number(idx));
+    if (!row) throw new Error(`Purchase Order ${name} has no item ${idx}`);
+    if (receipt) row.received_qty = Number(row.received_qty ?? 0) + value;
+    else
+      row.billed_amt = Number(
+        fromMinorUnits(amount(row.billed_amt ?? 0, currency, 'Billed') + amount(value, currency, 'Billed'), currency)
+          .amount,
+      );
+    return {
+      doctype: `${doctype} Item`,
+      idx: Number(idx),
+      item_code: row.item_code,
+      purchase_order: name,
+      [receipt ? 'purchase_order_item' : 'po_detail']: row.name,
+      qty: receipt ? value : row.qty,
+      amount: receipt ? 0 : value,
+      expense_account: row.expense_account,
+      cost_center: row.cost_center,
+      project: row.project,
+    };
+  });
+  const modified = timestamp(store);
+  const year = String(po.transaction_date).slice(0, 4);
+  const total = items.reduce((sum, item) => sum + amount(item.amount, currency, 'Amount'), 0n);
+  const doc = store.put({
+    doctype,
+    name: store.nextName(receipt ? `MAT-PRE-${year}-` : `ACC-PINV-${year}-`, 5),
+    docstatus: 1,
+    company: po.company,
+    supplier: po.supplier,
+    currency,
+    posting_date: po.transaction_date,
+    items,
+    creation: modified,
+    modified,
+    ...(receipt
+      ? { status: 'To Bill' }
+      : {
+          status: 'Unpaid',
+          bill_no: '',
+          credit_to: [...store.table('Account').values()].find(
+            (a) => a.company === po.company && a.account_type === 'Payable',
+          )?.name,
+          grand_total: Number(fromMinorUnits(total, currency).amount),
+        }),
+  });
+  if (!receipt) postInvoiceGl(store, doc);
+  updateOrderProgress(po);
+  po.modified = timestamp(store);
+  return doc;
+}
+
+/**
+ * per_received (received over ordered quantity) and per_billed (billed over ordered amount), in percent, and the
+ * status they give an order that is not Closed [S erpnext purchase_order.py update_receiving_percentage,
+ * status_updater.py: To Receive and Bill / To Bill / To Receive / Completed].
+ */
+function updateOrderProgress(po: Doc): void {
+  const rows = po.items as Record<string, unknown>[];
+  const ordered = rows.reduce((sum, row) => sum + Number(row.qty), 0);
+  const received = rows.reduce((sum, row) => sum + Math.min(Number(row.received_qty ?? 0), Number(row.qty)), 0);
+  const amounts = rows.reduce((sum, row) => sum + Number(row.amount), 0);
+  const billed = rows.reduce((sum, row) => sum + Math.min(Number(row.billed_amt ?? 0), Number(row.amount)), 0);
+  po.per_received = ordered > 0 ? Number(((received / ordered) * 100).toFixed(6)) : 0;
+  po.per_billed = amounts > 0 ? Number(((billed / amounts) * 100).toFixed(6)) : 0;
+  if (po.docstatus !== 1 || po.status === 'Closed') return;
+  const allReceived = Number(po.per_received) >= 100;
+  const allBilled = Number(po.per_billed) >= 100;
+  po.status = allReceived ? (allBilled ? 'Completed' : 'To Bill') : allBilled ? 'To Receive' : 'To Receive and Bill';
+}
+
+// ---- whitelisted methods ---------------------------------------------------------------------------
+
+const UPDATE_CHILD_QTY_RATE = 'erpnext.controllers.accounts_controller.update_child_qty_rate';
+
+/** POST /api/method/<path>: the arguments are the JSON body's keys (Frappe's form_dict). */
+function callMethod(store: ErpnextStore, request: FrappeRequest): SandboxResponse {
+  const path = request.segments.join('/');
+  if (path !== UPDATE_CHILD_QTY_RATE)
+    throw new FrappeError(404, 'DoesNotExistError', `Failed to get method for command ${path}`);
+  if (request.method !== 'POST') throw new FrappeError(405, 'MethodNotAllowed', `${request.method} not allowed`);
+  const messages = updateChildQtyRate(store, request.state, objectBody(request.body));
+  const body: Record<string, unknown> = {};
+  if (messages.length > 0) {
+    body._server_messages = JSON.stringify(
+      messages.map((message) => JSON.stringify({ message, title: 'Budget Exceeded', indicator: 'orange' })),
+    );
+  }
+  return { status: 200, body };
+}
+
+/**
+ * ERPNext's "Update Items" of a submitted order [S erpnext controllers/accounts_controller.py
+ * update_child_qty_rate, validate_and_delete_children, validate_child_on_delete; the ChildItemUpdater of
+ * later versions]: `trans_items` (a JSON list) holds every row to keep; a row with `docname` updates that item's
+ * qty, rate, uom, conversion_factor, schedule_date and description (nothing else: not its item, account, cost
+ * center or project); a row without one is a new item with the Item's defaults (here: item name and
+ * description from the item code, no expense account, cost center or project); an item left out is deleted.
+ * Refused: deleting an item received or billed, a quantity of 0 or below the received one, an amount below
+ * the billed one; the order's budget is checked again (validate_budget). All or nothing, as in one request.
+ * A draft, cancelled or Closed order is refused [U].
+ */
+function updateChildQtyRate(store: ErpnextStore, state: SandboxState, args: Record<string, unknown>): string[] {
+  if (args.parent_doctype !== 'Purchase Order')
+    throw validation(`The simulator updates the items of Purchase Orders only, not ${String(args.parent_doctype)}`);
+  if ((args.child_docname ?? 'items') !== 'items')
+    throw validation(`Unknown child table ${String(args.child_docname)}`);
+  const parent = store.table('Purchase Order').get(String(args.parent_doctype_name));
+  if (!parent)
+    throw new FrappeError(404, 'DoesNotExistError', `Purchase Order ${String(args.parent_doctype_name)} not found`);
+  if (parent.docstatus !== 1 || parent.status === 'Closed')
+    throw validation(
+      `Cannot update items of Purchase Order ${parent.name}: it is ${parent.docstatus === 1 ? 'Closed' : parent.docstatus === 0 ? 'not submitted' : 'cancelled'}`,
+    );
+  let data: unknown;
+  try {
+    data = typeof args.trans_items === 'string' ? JSON.parse(args.trans_items) : args.trans_items;
+  } catch {
+    throw validation('trans_items is not valid JSON');
+  }
+  if (!Array.isArray(data)) throw validation('trans_items must be a list');
+  const currency = String(parent.currency);
+  const company = companyOf(state, parent.company);
+  const rows = parent.items as Record<string, unknown>[];
+  const kept = new Set(data.map((d) => (isObject(d) ? d.docname : undefined)).filter(Boolean));
+  for (const row of rows) {
+    if (kept.has(row.name)) continue;
+    if (Number(row.received_qty ?? 0))
+      throw validation(
+        `Row #${String(row.idx)}: Cannot delete item ${String(row.item_code)} which has already been received`,
+      );
+    if (Number(row.billed_amt ?? 0))
+      throw validation(
+        `Row #${String(row.idx)}: Cannot delete item ${String(row.item_code)} which has already been billed.`,
+      );
+  }
+  const next = rows.filter((row) => kept.has(row.name)).map((row) => ({ ...row }));
+  for (const raw of data) {
+    if (!isObject(raw) || !raw.item_code) continue;
+    const d = raw;
+    const where = `Row #${String(d.idx ?? '')}`;
+    let row: Record<string, unknown>;
+    if (!d.docname) {
+      row = {
+        name: store.nextName('poi-', 10),
+        doctype: 'Purchase Order Item',
+        parentfield: 'items',
+        parenttype: 'Purchase Order',
+        parent: parent.name,
+        item_code: d.item_code,
+        item_name: d.item_code,
+        description: d.item_code,
+        qty: 0,
+        rate: 0,
+        uom: d.uom || 'Nos',
+        stock_uom: d.uom || 'Nos',
+        conversion_factor: 1,
+        schedule_date: d.schedule_date || parent.schedule_date,
+        expense_account: '',
+        cost_center: '',
+        project: '',
+        item_tax_template: '',
+        received_qty: 0,
+        billed_amt: 0,
+      };
+      next.push(row);
+    } else {
+      const found = next.find((item) => item.name === d.docname);
+      if (!found) throw new FrappeError(404, 'DoesNotExistError', `Purchase Order Item ${String(d.docname)} not found`);
+      row = found;
+      const unchanged =
+        Number(row.rate) === Number(d.rate) &&
+        Number(row.qty) === Number(d.qty) &&
+        Number(row.conversion_factor) === Number(d.conversion_factor) &&
+        row.uom === d.uom &&
+        row.schedule_date === d.schedule_date &&
+        row.description === d.description;
+      if (unchanged) continue;
+    }
+    const qty = d.qty;
+    if (typeof qty !== 'number' || !(qty > 0))
+      throw validation(`${where}:Quantity for Item ${String(d.item_code)} cannot be zero.`);
+    if (qty < Number(row.received_qty ?? 0))
+      throw validation(`${where}:Cannot set quantity less than received quantity.`);
+    const rateMinor = signedAmount(d.rate ?? 0, currency, `${where}: Rate`);
+    if (rateMinor < 0n) throw validation(`${where}: Rate ${String(d.rate)} cannot be negative`);
+    const lineAmount = frappeAmount(store, rateMinor, qty, currency, where);
+    if (rateMinor > 0n && amount(row.billed_amt ?? 0, currency, 'Billed') > lineAmount)
+      throw validation(
+        `Row #${String(row.idx)}: Cannot set Rate if the billed amount is greater than the amount for Item ${String(row.item_code)}.`,
+      );
+    Object.assign(row, {
+      qty,
+      rate: Number(fromMinorUnits(rateMinor, currency).amount),
+      amount: Number(fromMinorUnits(lineAmount, currency).amount),
+      base_amount: baseAmountOf(
+        lineAmount,
+        currency,
+        typeof parent.conversion_rate === 'number' ? parent.conversion_rate : 1,
+        company.company.currency,
+      ),
+      ...(typeof d.description === 'string' ? { description: d.description } : {}),
+      ...(d.uom ? { uom: d.uom } : {}),
+      ...(d.schedule_date ? { schedule_date: d.schedule_date } : {}),
+    });
+  }
+  if (next.length === 0) throw validation('Error: Value missing for Purchase Order: Items', 'MandatoryError');
+  next.forEach((row, index) => (row.idx = index + 1));
+  const total = next.reduce((sum, row) => sum + amount(row.amount, currency, 'Amount'), 0n);
+  const totalNumber = Number(fromMinorUnits(total, currency).amount);
+  const updated = { ...parent, items: next };
+  const messages = checkBudgets(store, state, updated, parent.name);
+  Object.assign(parent, {
+    items: next,
+    total: totalNumber,
+    net_total: totalNumber,
+    grand_total: totalNumber,
+    base_grand_total: totalNumber,
+  });
+  updateOrderProgress(parent);
+  parent.modified = timestamp(store);
+  return messages;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -110,7 +110,8 @@ describe('ERPNext purchase-order change that ERPNext refuses', () => {
     const v1 = order(reference, [poLine('L1', '2', '150.00', '300.00'), poLine('L2', '1', '50.00', '50.00')]);
     const created = await rig.dialect.upsertPurchaseOrder(v1, ctx);
     const id = created.documentId;
-    const v2 = { ...v1, lines: [v1.lines[0], poLine('L2', '0', '50.00', '0.00')] };
+    // A renamed line (not a quantity change alone, which goes through Update Items) is cancel + amend.
+    const v2 = { ...v1, lines: [v1.lines[0], poLine('L2b', '0', '50.00', '0.00')] };
 
     const refused = await updatePurchaseOrder(rig.dialect, change(id, v1, v2, created.version!, 2)).catch(
       (e: unknown) => e,
@@ -137,7 +138,7 @@ describe('ERPNext purchase-order change that ERPNext refuses', () => {
     });
 
     // The pack still holds version 1 with its old ETag: the 412 makes it read the order in force and amend that.
-    const v3 = { ...v1, lines: [poLine('L1', '3', '150.00', '450.00')] };
+    const v3 = { ...v1, lines: [poLine('L1c', '3', '150.00', '450.00')] };
     const applied = await updatePurchaseOrder(rig.dialect, change(id, v1, v3, created.version!, 3));
     expect(applied.action === 'updated' && applied.po).toMatchObject({
       erpRef: { documentId: `${id}-2` },
@@ -155,7 +156,7 @@ describe('ERPNext purchase-order change that ERPNext refuses', () => {
     const reference = 'refused-budget-stop';
     const v1 = order(reference, [poLine('L1', '1', '100.00', '100.00', 'CC-300', '6000')]);
     const id = (await rig.dialect.upsertPurchaseOrder(v1, ctx)).documentId;
-    const v2 = order(reference, [poLine('L1', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
+    const v2 = order(reference, [poLine('L1b', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
 
     const refused = await rig.dialect.upsertPurchaseOrder(v2, ctx).catch((e: unknown) => e);
     expect(refused).toMatchObject({
@@ -181,7 +182,7 @@ describe('ERPNext purchase-order change that ERPNext refuses', () => {
     const reference = 'refused-left-draft';
     const v1 = order(reference, [poLine('L1', '1', '100.00', '100.00', 'CC-300', '6000')]);
     const id = (await rig.dialect.upsertPurchaseOrder(v1, ctx)).documentId;
-    const v2 = order(reference, [poLine('L1', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
+    const v2 = order(reference, [poLine('L1b', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
     let lost = false;
     const dialect = interceptedDialect(rig, (request) => {
       if (lost || !isSubmitOf(request, `${id}-1`)) return undefined;
@@ -210,7 +211,7 @@ describe('ERPNext purchase-order change that ERPNext refuses', () => {
     const reference = 'refused-not-restored';
     const v1 = order(reference, [poLine('L1', '1', '100.00', '100.00', 'CC-300', '6000')]);
     const id = (await rig.dialect.upsertPurchaseOrder(v1, ctx)).documentId;
-    const v2 = order(reference, [poLine('L1', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
+    const v2 = order(reference, [poLine('L1b', '1000', '100.00', '100000.00', 'CC-300', '6000')]);
     let submits = 0;
     // The first submit of the amendment reaches ERPNext (budget Stop); the second, of the previous version, does not.
     const dialect = interceptedDialect(rig, (request) =>

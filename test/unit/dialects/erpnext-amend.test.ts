@@ -68,13 +68,16 @@ describe('ERPNext purchase-order change after a lost answer', () => {
       .filter((doc) => doc.custom_external_ref === reference)
       .map((doc) => [doc.name, doc.docstatus]);
 
-  /** An order with two lines in ERPNext, and the update request that raises line 1 from 2 to 3 pieces. */
+  /**
+   * An order with two lines in ERPNext, and the update request that raises line 1 from 2 to 3 pieces and
+   * renames it: a change of a line's description is one Update Items cannot make, so it is cancel + amend.
+   */
   async function orderAndChange(reference: string): Promise<{ id: string; request: UpdateRequest }> {
     const v1 = erpnextPurchaseOrder(reference, {
       total: eur('400.00'),
       lines: [poLine('L1', '2', '150.00', '300.00'), poLine('L2', '1', '100.00', '100.00')],
     });
-    const v2 = { ...v1, lines: [poLine('L1', '3', '150.00', '450.00'), v1.lines[1]] };
+    const v2 = { ...v1, lines: [poLine('L1b', '3', '150.00', '450.00'), v1.lines[1]] };
     const created = await rig.dialect.upsertPurchaseOrder(v1, ctx);
     const request = {
       documentId: created.documentId,
