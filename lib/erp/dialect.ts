@@ -57,6 +57,8 @@ export interface PostingRequest {
   employeeId?: string;
   supplierId?: string;
   postingDate: string; // YYYY-MM-DD
+  /** The document's own date (YYYY-MM-DD): the report's or invoice's date; absent: postingDate. */
+  documentDate?: string;
   currency: string;
   lines: PostingLine[];
 }

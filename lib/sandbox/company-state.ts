@@ -17,6 +17,12 @@ import {
 
 export type NumberSeries = 'PO' | 'JNL' | 'PAY';
 
+/** The months (YYYY-MM, both included) open for posting; absent: every month is open. */
+export interface OpenPostingPeriods {
+  from: string;
+  to: string;
+}
+
 export class CompanyState {
   readonly company: Company;
   readonly master = new Map<MasterDataKind, Map<string, MasterRecord>>();
@@ -28,6 +34,13 @@ export class CompanyState {
   readonly postingByReference = new Map<string, string>();
   readonly ledger = new BudgetLedger();
   private readonly series: Record<NumberSeries, number> = { PO: 0, JNL: 0, PAY: 0 };
+  /**
+   * The posting periods open in this company (ERPs close past months at month end). Open for every month by
+   * default, so `npm start` and the demos post on any date; tests and demos close periods through
+   * openPostingPeriods or POST /_sandbox/companies/{company}/posting-periods. The sandbox's postings and the
+   * SAP simulator's supplier invoices (for this company's company code) both refuse a date outside them.
+   */
+  postingPeriods?: OpenPostingPeriods;
   /** The latest master-data modification time handed out, in epoch milliseconds. */
   private lastModifiedMs = 0;
 
@@ -55,6 +68,20 @@ export class CompanyState {
     return records;
   }
 
+  /** Test hook: only the months `from`..`to` (YYYY-MM) are open for posting; no argument opens every month. */
+  openPostingPeriods(periods?: OpenPostingPeriods): void {
+    if (periods !== undefined && !(isMonth(periods.from) && isMonth(periods.to) && periods.from <= periods.to)) {
+      throw new Error('posting periods are { from: "YYYY-MM", to: "YYYY-MM" } with from <= to');
+    }
+    this.postingPeriods = periods;
+  }
+
+  /** Whether a posting dated `date` (YYYY-MM-DD) falls into an open period. */
+  isPostingPeriodOpen(date: string): boolean {
+    const month = date.slice(0, 7);
+    return this.postingPeriods === undefined || (month >= this.postingPeriods.from && month <= this.postingPeriods.to);
+  }
+
   /** The next number of a series: PO-000001, JNL-000001, PAY-000001. */
   nextNumber(series: NumberSeries): string {
     this.series[series] += 1;
@@ -70,4 +97,8 @@ export class CompanyState {
     this.lastModifiedMs = Math.max(now.getTime(), this.lastModifiedMs + 1);
     return new Date(this.lastModifiedMs).toISOString();
   }
+}
+
+function isMonth(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-(0[1-9]|1[0-2])$/.test(value);
 }

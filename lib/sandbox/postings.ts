@@ -69,9 +69,17 @@ function readPosting(body: JsonObject): PostingInput {
   };
 }
 
-/** Business rules (422): who is paid, the currency and the dimensions. */
+/** Business rules (422): the posting period, who is paid, the currency and the dimensions. */
 function checkPosting(company: CompanyState, posting: PostingInput): void {
   const errors = new FieldErrors();
+  const periods = company.postingPeriods;
+  if (periods !== undefined && !company.isPostingPeriodOpen(posting.postingDate)) {
+    errors.add(
+      '/postingDate',
+      `falls into the posting period ${posting.postingDate.slice(0, 7)}, which is closed; the open periods are ${periods.from} to ${periods.to}`,
+      'POSTING_PERIOD_CLOSED',
+    );
+  }
   if (posting.supplierId !== undefined) checkSupplier(company, posting.supplierId, '/supplierId', errors);
   if (posting.employeeId !== undefined) checkEmployee(company, posting.employeeId, '/employeeId', errors);
   checkDocumentCurrency(company, posting.currency, '/currency', errors);
@@ -148,4 +156,30 @@ export function findPostings(company: CompanyState, externalReference: string | 
   const id = company.postingByReference.get(externalReference);
   const posting = id === undefined ? undefined : company.postings.get(id);
   return { status: 200, body: { items: posting ? [posting] : [] } };
+}
+
+/**
+ * POST /_sandbox/companies/{company}/posting-periods: `{ "from": "YYYY-MM", "to": "YYYY-MM" }` leaves only
+ * those months open for posting (the sandbox's postings and the SAP simulator's supplier invoices), `{}` opens
+ * every month again (the default).
+ */
+export function setPostingPeriods(company: CompanyState, rawBody: unknown): SandboxResponse {
+  const body = bodyObject(rawBody ?? {});
+  const errors = new FieldErrors();
+  if (body.from === undefined && body.to === undefined) {
+    company.openPostingPeriods();
+    return { status: 200, body: { postingPeriods: 'all open' } };
+  }
+  const month = (key: 'from' | 'to') => {
+    const value = body[key];
+    if (typeof value === 'string' && /^\d{4}-(0[1-9]|1[0-2])$/.test(value)) return value;
+    errors.add(`/${key}`, 'must be a month YYYY-MM');
+    return undefined;
+  };
+  const from = month('from');
+  const to = month('to');
+  if (from !== undefined && to !== undefined && from > to) errors.add('/to', `must not be before from (${from})`);
+  errors.throwIfAny(400);
+  company.openPostingPeriods({ from: from as string, to: to as string });
+  return { status: 200, body: { postingPeriods: { from, to } } };
 }

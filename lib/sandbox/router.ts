@@ -16,7 +16,7 @@ import {
   patchMasterRecord,
   removeMasterRecord,
 } from './master-data';
-import { createPosting, findPostings, getPosting } from './postings';
+import { createPosting, findPostings, getPosting, setPostingPeriods } from './postings';
 import { SandboxProblem } from './problem';
 import { spendByCostCenter } from './spend';
 import {
@@ -141,6 +141,10 @@ export const CONTROL_ROUTES: readonly Route[] = [
       return { status: 200, body: { reset: true } };
     },
     'raw',
+  ),
+  // Month-end closing, for tests and demos of a posting refused for its date: { from, to } (YYYY-MM) or {}.
+  route('POST', '/_sandbox/companies/:company/posting-periods', (request) =>
+    setPostingPeriods(companyOf(request), request.body),
   ),
   // A master record deleted in the ERP, for tests and demos of a full sync that finds it gone.
   route(

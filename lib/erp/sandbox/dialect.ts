@@ -8,7 +8,7 @@
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import { canonicalJson } from '../../model/canonical-json';
-import { money, sameAmount, sum } from '../../model/money';
+import { fromMinorUnits, minorOf, money, sameAmount, sum } from '../../model/money';
 import type {
   BudgetCheckRequest,
   ErpRef,
@@ -71,6 +71,8 @@ interface PostingDoc {
   status?: string;
   total?: Money;
   postedAt?: string;
+  /** The lines as posted (API.md), compared with a posting's lines by #samePosting. */
+  lines?: unknown;
 }
 
 interface VersionedDoc {
@@ -182,7 +184,7 @@ class SandboxDialect implements ErpDialect {
       if (!hasVendorCode(error, 'DUPLICATE_REFERENCE')) throw error;
       const existing = await this.#findOne('postings', posting.externalReference, ctx);
       if (!existing) throw error;
-      return this.#samePosting(this.#postingRef(this.#postingDoc(existing.raw, existing.answer)), posting);
+      return this.#samePosting(this.#postingDoc(existing.raw, existing.answer), posting);
     }
   }
 
@@ -193,31 +195,52 @@ class SandboxDialect implements ErpDialect {
   async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
     const found = await this.#findOne('postings', posting.externalReference, ctx);
     if (found === null) return null;
-    return {
-      ...this.#samePosting(this.#postingRef(this.#postingDoc(found.raw, found.answer)), posting),
-      raw: found.raw,
-    };
+    return { ...this.#samePosting(this.#postingDoc(found.raw, found.answer), posting), raw: found.raw };
   }
 
   /**
-   * A posting found under the reference, when it holds what `posting` would post; else ERP_CONFLICT for a
-   * person: the reference holds an earlier version of the report (with another total) or another document, and
-   * a posted document is not changed. Never "posted" with the old figures.
+   * A posting found under the reference, when it holds what `posting` would post: the same total and currency,
+   * and the same amounts charged to the same dimensions (and tax codes). Else ERP_CONFLICT for a person, naming
+   * what differs: the reference holds an earlier version of the report (other amounts, or the same total
+   * re-coded to other accounts or cost centers) or another document, and a posted document is not changed.
+   * Never "posted" with the old figures.
    */
-  #samePosting(found: PostingRef, posting: PostingRequest): PostingRef {
+  #samePosting(doc: PostingDoc, posting: PostingRequest): PostingRef {
+    const found = this.#postingRef(doc);
     const expected = sum(
       posting.lines.map((line) => line.amount),
       posting.currency,
     );
     const booked = found.total;
-    if (booked !== undefined && holds(booked, expected)) return found;
+    const differences = lineDifferences(doc.lines, posting);
+    if (booked !== undefined && holds(booked, expected) && differences?.length === 0) return found;
     const held = booked ? `${booked.amount} ${booked.currency}` : 'an amount the dialect cannot read';
+    const lines =
+      differences === undefined
+        ? ', and its lines are not in a shape the dialect can read, so it cannot tell whether it is this posting'
+        : differences.length > 0
+          ? ` with other lines (${differences.map((d) => describeDifference(d, posting.currency)).join('; ')})`
+          : '';
     throw new FinanceError(
       'ERP_CONFLICT',
-      `ERP "${this.#system}" (sandbox) has posting ${found.number ?? found.documentId} under external reference "${posting.externalReference}" for ${held}, but this posting is ${expected.amount} ${expected.currency}: it is an earlier version of this document or another document, and a posted document is not changed. Nothing was posted. Do not retry: compare that posting with the document, reverse it or post the difference by hand, then mark the posting as done.`,
+      `ERP "${this.#system}" (sandbox) has posting ${found.number ?? found.documentId} under external reference "${posting.externalReference}" for ${held}, but this posting is ${expected.amount} ${expected.currency}${lines}: it is an earlier version of this document or another document, and a posted document is not changed. Nothing was posted. Do not retry: compare that posting with the document, reverse it or post the difference by hand, then mark the posting as done.`,
       {
         retryable: false,
-        details: { posting: found.documentId, number: found.number, booked, expected },
+        details: {
+          posting: found.documentId,
+          number: found.number,
+          booked,
+          expected,
+          ...(differences && differences.length > 0
+            ? {
+                differences: differences.map((d) => ({
+                  ...d.charge,
+                  booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
+                  expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
+                })),
+              }
+            : {}),
+        },
       },
     );
   }
@@ -634,6 +657,78 @@ function postingBody(posting: PostingRequest) {
       taxCode: line.taxCode,
     })),
   };
+}
+
+/** Where a line's amount goes: its dimensions (without empty ones) and its tax code. */
+interface Charge {
+  dimensions: Record<string, string>;
+  taxCode?: string;
+}
+
+/** Signed amounts in minor units per charge, keyed by its canonical JSON. */
+type Charges = Map<string, { charge: Charge; minor: bigint }>;
+
+interface ChargeDifference {
+  charge: Charge;
+  booked?: bigint;
+  expected?: bigint;
+}
+
+function addCharge(charges: Charges, dimensions: unknown, taxCode: unknown, minor: bigint): void {
+  const kept = Object.entries(isRecord(dimensions) ? dimensions : {}).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '',
+  );
+  const charge: Charge = {
+    dimensions: Object.fromEntries(kept),
+    ...(typeof taxCode === 'string' && taxCode !== '' ? { taxCode } : {}),
+  };
+  const key = canonicalJson(charge);
+  charges.set(key, { charge, minor: (charges.get(key)?.minor ?? 0n) + minor });
+}
+
+/**
+ * The charges whose amounts differ between the lines the ERP holds and the posting's; undefined when the ERP's
+ * lines cannot be read. Lines are summed per charge: two lines on the same dimensions post what one line of
+ * their sum posts, so a revision that only splits or merges lines (or changes texts) is the same posting.
+ */
+function lineDifferences(heldLines: unknown, posting: PostingRequest): ChargeDifference[] | undefined {
+  if (!Array.isArray(heldLines)) return undefined;
+  const held: Charges = new Map();
+  for (const line of heldLines) {
+    if (!isRecord(line) || !isRecord(line.amount)) return undefined;
+    let minor: bigint;
+    try {
+      minor = minorOf(money(line.amount.amount, line.amount.currency, { allowNegative: true }));
+    } catch {
+      return undefined;
+    }
+    addCharge(held, line.dimensions, line.taxCode, minor);
+  }
+  const wanted: Charges = new Map();
+  for (const line of posting.lines) addCharge(wanted, line.dimensions, line.taxCode, minorOf(line.amount));
+  const differences: ChargeDifference[] = [];
+  for (const key of new Set([...held.keys(), ...wanted.keys()])) {
+    const have = held.get(key);
+    const want = wanted.get(key);
+    if ((have?.minor ?? 0n) === (want?.minor ?? 0n)) continue;
+    differences.push({
+      charge: (have ?? want)!.charge,
+      ...(have && have.minor !== 0n ? { booked: have.minor } : {}),
+      ...(want && want.minor !== 0n ? { expected: want.minor } : {}),
+    });
+  }
+  return differences;
+}
+
+function describeDifference(difference: ChargeDifference, currency: string): string {
+  const { dimensions, taxCode } = difference.charge;
+  const where = [
+    ...Object.entries(dimensions).map(([name, value]) => `${name} ${value}`),
+    ...(taxCode ? [`taxCode ${taxCode}`] : []),
+  ].join(', ');
+  const amount = (minor: bigint | undefined) =>
+    minor === undefined ? 'none' : `${fromMinorUnits(minor, currency).amount} ${currency}`;
+  return `${where || 'no dimensions'}: ${amount(difference.booked)} in the ERP, ${amount(difference.expected)} in this posting`;
 }
 
 /** Whether an amount the ERP answered (not checked yet) is `expected`; false for one that is not money. */

@@ -19,9 +19,14 @@
  * the external reference or its digest (lib/erp/reference.ts); SAP's duplicate invoice check (same reference,
  * invoicing party and company code) refuses a second one as a backstop. Posted invoices are not changed: a
  * correction is a reversal in SAP. So an invoice found under the reference is this posting only when it holds
- * the posting's gross amount, currency and invoicing party; anything else (an earlier version of the report
- * with other amounts, another document whose reference differs only in letter case) is an ERP_CONFLICT for a
- * person, never "posted".
+ * the posting's gross amount, currency and invoicing party, and its G/L items (read with
+ * $expand=to_SupplierInvoiceItemGLAcct) charge the same amounts to the same G/L accounts, cost centers and WBS
+ * elements; anything else (an earlier version of the report with other amounts or re-coded lines, another
+ * document whose reference differs only in letter case) is an ERP_CONFLICT for a person, never "posted".
+ *
+ * Dates: DocumentDate is the report's or invoice's own date (PostingRequest.documentDate, else the posting
+ * date), PostingDate the date the posting rule chose; SAP derives the posting period from PostingDate and
+ * refuses one that is not open (F5/201), which reaches the caller as ERP_REJECTED with SAP's message.
  */
 import { refuseTaxCodedExpenseLines } from '../expense-tax-codes';
 import { FinanceError } from '../../errors';
@@ -53,6 +58,9 @@ export const SUPPLIER_INVOICE_DECIMALS = {
 } as const satisfies Record<string, DecimalFacets>;
 
 const SPLIT_IT = 'Post it as several documents, or in a currency SAP can hold it in.';
+
+/** The navigation property of a supplier invoice's G/L account items [3P: published CAP imports of the service]. */
+const GL_ITEMS = 'to_SupplierInvoiceItemGLAcct';
 
 export interface SupplierInvoiceConfig {
   system: string;
@@ -114,10 +122,12 @@ function scaled(value: string, currency: string): string {
   return exponent === 0 ? whole : `${whole}.${fraction.padEnd(exponent, '0').slice(0, exponent)}`;
 }
 
+/** The supplier invoice under a Reference; `withItems` also reads its G/L account items. */
 export async function findSupplierInvoice(
   config: SupplierInvoiceConfig,
   externalReference: string,
   ctx: CallContext,
+  withItems = false,
 ): Promise<(FoundDocument & PostingRef) | null> {
   const { service } = config;
   const { data } = await service.read(
@@ -126,6 +136,7 @@ export async function findSupplierInvoice(
       query: {
         $filter: `SupplierInvoiceIDByInvcgParty eq ${odataString(reference(externalReference))} and CompanyCode eq ${odataString(config.companyCode)}`,
         $top: 1,
+        ...(withItems ? { $expand: GL_ITEMS } : {}),
       },
     },
     ctx,
@@ -143,7 +154,7 @@ export async function findSupplierInvoicePosting(
   posting: PostingRequest,
   ctx: CallContext,
 ): Promise<(FoundDocument & PostingRef) | null> {
-  const found = await findSupplierInvoice(config, posting.externalReference, ctx);
+  const found = await findSupplierInvoice(config, posting.externalReference, ctx, true);
   if (found) requireSamePosting(config, found, posting);
   return found;
 }
@@ -165,11 +176,26 @@ function requireSamePosting(
     found.total.currency === expected.currency &&
     minorOf(found.total) === minorOf(expected);
   const sameParty = party === undefined || foundParty === undefined || sameSupplier(foundParty, party);
-  if (sameTotal && sameParty) return;
-  const booked = found.total ? `${found.total.amount} ${found.total.currency}` : 'an amount the dialect cannot read';
+  const booked = bookedCodings(raw, found);
+  const differences = booked === undefined ? undefined : codingDifferences(booked, postingCodings(posting));
+  if (sameTotal && sameParty && differences?.length === 0) return;
+  const bookedText = found.total
+    ? `${found.total.amount} ${found.total.currency}`
+    : 'an amount the dialect cannot read';
+  // Items SAP answered in a shape the dialect cannot read leave it unable to tell: a person decides.
+  const lines =
+    differences === undefined
+      ? ', and SAP answered the invoice without G/L items the dialect can read, so it cannot tell whether that invoice is this posting'
+      : differences.length > 0
+        ? ` with other G/L items (${differences.map((d) => describe(d, posting.currency)).join('; ')})`
+        : '';
+  const verdict =
+    differences === undefined && sameTotal && sameParty
+      ? 'SAP does not change a posted invoice'
+      : 'it is an earlier version of this document or another document, and SAP does not change a posted invoice';
   throw new FinanceError(
     'ERP_CONFLICT',
-    `ERP "${config.system}" (SAP S/4HANA) has supplier invoice ${String(found.number)} under Reference ${reference(posting.externalReference)} (external reference "${posting.externalReference}") for ${booked}${foundParty ? `, invoicing party ${foundParty}` : ''}, but this posting is ${expected.amount} ${expected.currency}${party ? ` for ${party}` : ''}: it is an earlier version of this document or another document, and SAP does not change a posted invoice. Nothing was posted. Do not retry: compare that invoice in SAP with the document, reverse it or post the difference by hand, then mark the posting as done.`,
+    `ERP "${config.system}" (SAP S/4HANA) has supplier invoice ${String(found.number)} under Reference ${reference(posting.externalReference)} (external reference "${posting.externalReference}") for ${bookedText}${foundParty ? `, invoicing party ${foundParty}` : ''}, but this posting is ${expected.amount} ${expected.currency}${party ? ` for ${party}` : ''}${lines}: ${verdict}. Nothing was posted. Do not retry: compare that invoice in SAP with the document, reverse it or post the difference by hand, then mark the posting as done.`,
     {
       retryable: false,
       details: {
@@ -178,9 +204,137 @@ function requireSamePosting(
         expected,
         ...(foundParty ? { bookedInvoicingParty: foundParty } : {}),
         ...(party ? { invoicingParty: party } : {}),
+        ...(differences && differences.length > 0
+          ? {
+              differences: differences.map((d) => ({
+                ...d.coding,
+                booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
+                expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
+              })),
+            }
+          : {}),
       },
     },
   );
+}
+
+/** Where a G/L item charges its amount. */
+interface Coding {
+  glAccount: string;
+  costCenter?: string;
+  wbsElement?: string;
+}
+
+/** Signed amounts (debit positive) in minor units per coding, keyed by codingKey. */
+type Codings = Map<string, { coding: Coding; minor: bigint }>;
+
+/**
+ * A key that is the same for a coding as sent and as SAP answers it: SAP keeps these codes upper case, and a
+ * numeric one may come with or without the leading zeros SAP stores (ALPHA conversion), as in sameSupplier.
+ */
+function codingKey(coding: Coding): string {
+  const plain = (value: string | undefined) => {
+    const code = (value ?? '').trim().toUpperCase();
+    return /^\d+$/.test(code) ? code.replace(/^0+(?=\d)/, '') : code;
+  };
+  return JSON.stringify([plain(coding.glAccount), plain(coding.costCenter), plain(coding.wbsElement)]);
+}
+
+function addCoding(codings: Codings, coding: Coding, minor: bigint): void {
+  const key = codingKey(coding);
+  const held = codings.get(key);
+  codings.set(key, { coding: held?.coding ?? coding, minor: (held?.minor ?? 0n) + minor });
+}
+
+/**
+ * What the posting charges per coding. Lines are summed per coding: two lines on one account and cost center
+ * post what one line of their sum posts, so a revision that only splits or merges them is the same posting.
+ */
+function postingCodings(posting: PostingRequest): Codings {
+  const codings: Codings = new Map();
+  for (const line of posting.lines) {
+    const d = line.dimensions;
+    addCoding(
+      codings,
+      {
+        glAccount: d.glAccount ?? '',
+        ...(d.costCenter ? { costCenter: d.costCenter } : {}),
+        ...(d.project ? { wbsElement: d.project } : {}),
+      },
+      minorOf(line.amount),
+    );
+  }
+  return codings;
+}
+
+/**
+ * What the invoice SAP holds charges per coding, from its G/L account items (S debit, H credit); undefined
+ * when SAP answered without them or with an amount that is not one, which the caller reports.
+ */
+function bookedCodings(raw: Record<string, unknown>, found: PostingRef): Codings | undefined {
+  const navigation = raw[GL_ITEMS] as { results?: unknown } | undefined;
+  const items = navigation?.results;
+  if (!Array.isArray(items)) return undefined;
+  const currency = String(raw.DocumentCurrency ?? found.total?.currency ?? '');
+  const codings: Codings = new Map();
+  for (const item of items as Array<Record<string, unknown>>) {
+    const amount = item.SupplierInvoiceItemAmount;
+    if (typeof amount !== 'string' || !/^-?\d+(\.\d+)?$/.test(amount)) return undefined;
+    let minor: bigint;
+    try {
+      minor = minorOf({ amount: scaled(amount, currency), currency });
+    } catch {
+      return undefined;
+    }
+    const text = (name: string) =>
+      typeof item[name] === 'string' && item[name] !== '' ? String(item[name]) : undefined;
+    const costCenter = text('CostCenter');
+    const wbsElement = text('WBSElement');
+    addCoding(
+      codings,
+      {
+        glAccount: text('GLAccount') ?? '',
+        ...(costCenter ? { costCenter } : {}),
+        ...(wbsElement ? { wbsElement } : {}),
+      },
+      item.DebitCreditCode === 'H' ? -minor : minor,
+    );
+  }
+  return codings;
+}
+
+interface CodingDifference {
+  coding: Coding;
+  booked?: bigint;
+  expected?: bigint;
+}
+
+/** The codings whose amounts differ between the invoice SAP holds and the posting (a missing one is none). */
+function codingDifferences(booked: Codings, expected: Codings): CodingDifference[] {
+  const differences: CodingDifference[] = [];
+  for (const key of new Set([...booked.keys(), ...expected.keys()])) {
+    const have = booked.get(key);
+    const want = expected.get(key);
+    if ((have?.minor ?? 0n) === (want?.minor ?? 0n)) continue;
+    differences.push({
+      coding: (have ?? want)!.coding,
+      ...(have && have.minor !== 0n ? { booked: have.minor } : {}),
+      ...(want && want.minor !== 0n ? { expected: want.minor } : {}),
+    });
+  }
+  return differences;
+}
+
+function describe(difference: CodingDifference, currency: string): string {
+  const { coding } = difference;
+  const where = [
+    `G/L account ${coding.glAccount}`,
+    ...(coding.costCenter ? [`cost center ${coding.costCenter}`] : []),
+    ...(coding.wbsElement ? [`WBS element ${coding.wbsElement}`] : []),
+  ].join(', ');
+  const amount = (minor: bigint | undefined) =>
+    minor === undefined ? 'none' : `${fromMinorUnits(minor, currency).amount} ${currency}`;
+  return `${where}: ${amount(difference.booked)} in SAP, ${amount(difference.expected)} in this posting`;
 }
 
 /** The same supplier number: SAP answers a numeric one without the leading zeros it keeps (ALPHA conversion). */
@@ -253,7 +407,8 @@ export async function postSupplierInvoice(
       path: `${service.path}/A_SupplierInvoice`,
       body: {
         CompanyCode: config.companyCode,
-        DocumentDate: sapDate(posting.postingDate),
+        // The document's own date (the report's, the invoice's); SAP takes the period from PostingDate.
+        DocumentDate: sapDate(posting.documentDate ?? posting.postingDate),
         PostingDate: sapDate(posting.postingDate),
         SupplierInvoiceIDByInvcgParty: reference(posting.externalReference),
         InvoicingParty: fit(

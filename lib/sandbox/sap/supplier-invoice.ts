@@ -5,7 +5,10 @@
  *
  * - POST A_SupplierInvoice: deep insert with `to_SupplierInvoiceItemGLAcct: {results: [...]}`; the invoice is
  *   posted at once (SupplierInvoiceStatus 5 [U]) and answered 201 with SupplierInvoice and FiscalYear;
- * - refused: unknown properties, an unknown invoicing party (a sandbox supplier, or an employee, whom SAP
+ * - refused: a PostingDate in a posting period that is not open (F5/201 "Posting period 003 2026 is not open"
+ *   [3P message text], as in an SAP whose periods were closed in "Manage Posting Periods"; the company's
+ *   open periods, CompanyState.openPostingPeriods, every month by default), unknown properties, an unknown
+ *   invoicing party (a sandbox supplier, or an employee, whom SAP
  *   pays through an employee supplier account), unknown or blocked G/L accounts, unknown cost centers or WBS
  *   elements, items that do not add up to InvoiceGrossAmount (the simulator computes no tax, also with
  *   TaxIsCalculatedAutomatically: item TaxCode, 2 characters, is kept as sent, upper-cased),
@@ -146,6 +149,11 @@ export function writeSupplierInvoice(
   const postingDate = isoDate(body.PostingDate);
   if (documentDate === undefined || postingDate === undefined) {
     throw new SapError(400, '/IWBEP/CM_MGW_RT/022', 'DocumentDate and PostingDate are Edm.DateTime: send /Date(ms)/');
+  }
+  if (!company.isPostingPeriodOpen(postingDate)) {
+    // Fiscal year variant K4: the periods are the calendar months, written with three digits.
+    const message = `Posting period ${postingDate.slice(5, 7).padStart(3, '0')} ${postingDate.slice(0, 4)} is not open`;
+    throw new SapError(400, 'F5/201', message, [{ code: 'F5/201', message, severity: 'error', target: 'PostingDate' }]);
   }
   const gross = decimal(body, 'InvoiceGrossAmount');
   if (gross === undefined) throw fieldError('InvoiceGrossAmount', 'Enter the gross invoice amount');
