@@ -24,6 +24,9 @@
  *      outcome, not thrown;
  *    - another answer that proves nothing was written (401, 403, 404, 429...): the key retired (not by a 409
  *      or 429, see retiresKey), the marker removed, the error thrown;
+ *    - an error the dialect raised before its first writing request (details.written false: a document it
+ *      checks and refuses itself, a read that failed): the marker removed, the key kept (nothing was sent under
+ *      it), the error thrown. Only a dialect can say this: the client sees single requests, not the write;
  *    - anything else (timeout, reset, 5xx, an answer in an unexpected shape): the write MAY have happened.
  *      The marker stays, so the next attempt looks the document up before it writes.
  *
@@ -265,7 +268,7 @@ export class LedgerWriter {
   async #failed<R>(key: string, owner: string, error: unknown): Promise<IdempotentWriteResult<R>> {
     if (provesNothingWritten(error)) {
       // Before the marker goes: an attempt that starts once it is gone must find the new key.
-      if (retiresKey(error)) {
+      if (retiresKey(error) && !stoppedBeforeWriting(error)) {
         const next = { idempotencyKey: idempotencyKeyFor(`${key}|${owner}`) };
         await this.#store.kvPut(NEXT_KEY_NAMESPACE, key, next, NEXT_KEY_TTL_MS);
       }
@@ -338,7 +341,17 @@ export function isRefusal(error: unknown): error is FinanceError {
  * Errors without an answer (timeouts, resets, refused connections) and 5xx are never proof.
  */
 export function provesNothingWritten(error: unknown): error is FinanceError {
+  if (stoppedBeforeWriting(error)) return true;
   return isFinanceError(error) && isClientError(error.httpStatus) && (!error.retryable || error.httpStatus === 429);
+}
+
+/**
+ * The dialect says its write stopped before the first request that could change the ERP (details.written
+ * false): its own checks refused the document, or a read before the write failed. Only reads went out, so
+ * whatever this error is (a SCHEMA_INVALID, a timeout of a GET), no write of this attempt can be in flight.
+ */
+export function stoppedBeforeWriting(error: unknown): error is FinanceError {
+  return isFinanceError(error) && (error.details as { written?: unknown } | undefined)?.written === false;
 }
 
 /**

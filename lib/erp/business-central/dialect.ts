@@ -18,15 +18,17 @@
  *   `yourReference` (Purchase Header "Your Reference", Text[35]); without it the pack's ledger is the only
  *   guard against a second create;
  * - postings: an expense is a general journal with documentNumber (20) and externalDocumentNumber (35) from
- *   the reference, in a journal batch of its own (`journals` code FS + 8 hex digits of the document number,
- *   created with the balancing account of the configured batch, EXPENSES by default, and deleted once posted)
- *   because `Microsoft.NAV.post` posts every line of a batch [S metadata: journals insertable and deletable;
- *   D dynamics_journal_create; U balancingAccountId writable]. A retry inserts only the lines still missing;
- *   posted, it is found by documentNumber in `generalLedgerEntries` and must total what the posting totals
- *   (the net outside the balancing account), else it needs a person. Journal lines have no currency: BC books
- *   them in the local currency (generalLedgerSetup.localCurrencyCode), so another currency is refused. A
- *   payable is a `purchaseInvoices` document with `vendorInvoiceNumber` (35) and currencyCode, posted with
- *   `Microsoft.NAV.post` [S, D];
+ *   the reference, upper-cased as BC keeps Code fields, in a journal batch of its own (`journals` code FS + 8
+ *   hex digits of the document number, created with the balancing account of the configured batch, EXPENSES by
+ *   default, which must have one, and deleted once posted) because `Microsoft.NAV.post` posts every line of a
+ *   batch [S metadata: journals insertable and deletable; D dynamics_journal_create; U balancingAccountId
+ *   writable]. A retry inserts only the lines still missing; posted, it is found by documentNumber in
+ *   `generalLedgerEntries` and must hold the posting's lines (total, and amounts per G/L account and
+ *   dimensions), else it needs a person. Journal lines have no currency: BC books them in the local currency
+ *   (generalLedgerSetup.localCurrencyCode), so another currency is refused. A payable is a `purchaseInvoices`
+ *   document with `vendorInvoiceNumber` (35, upper case) and currencyCode, posted with `Microsoft.NAV.post`
+ *   [S, D], owed to the posting's supplier or else to the vendor numbered like the employee; one found under
+ *   the number must hold the posting's lines and still book them (not Canceled or Corrective);
  * - budgets: API v2.0 has no budget entity [S]; the Analytics API's `generalLedgerBudgetEntries` [D] (with
  *   `dimensionSetEntries` [U]) minus actuals from `generalLedgerEntries` minus open purchase order lines of
  *   the period, computed here, on the G/L accounts of the matching budget entries only (the balancing entry
@@ -685,17 +687,32 @@ class BusinessCentralDialect implements ErpDialect {
 
   // ---- postings --------------------------------------------------------------------------------
 
+  /**
+   * Everything that can refuse the posting before anything is written (the document's own checks, the
+   * lookup of what BC already holds under its number, the configuration) runs first, and an error from there
+   * says so (details.written false, lib/posting/idempotent-write.ts): only reads went out, so the ledger lets
+   * the next attempt start afresh instead of treating the attempt as one that may still be applied.
+   */
   async post(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
     if (posting.kind === 'payable') {
-      const found = await this.#invoiceOf(posting, ctx);
-      return found ? this.#postedInvoice(found, ctx) : this.#postInvoice(posting, ctx);
+      const next = await beforeWriting(async () => {
+        const found = await this.#invoiceOf(posting, ctx);
+        return found ? { found } : { body: await this.#invoiceBody(posting, ctx) };
+      });
+      return next.found ? this.#postedInvoice(next.found, ctx) : this.#postInvoice(next.body, ctx);
     }
-    const lines = this.#journalLineBodies(posting);
-    await this.#requireLocalCurrency(posting.currency, 'journal', ctx);
-    const expected = sumMinor(posting.lines.map((line) => line.amount));
-    const existing = await this.#findJournal(posting.externalReference, ctx);
-    if (existing) return this.#completePosting(existing, expected, posting);
-    return this.#postJournal(posting, lines, expected, ctx);
+    const next = await beforeWriting(async () => {
+      const lines = this.#journalLineBodies(posting);
+      await this.#requireLocalCurrency(posting.currency, 'journal', ctx);
+      const expected = sumMinor(posting.lines.map((line) => line.amount));
+      const existing = await this.#findJournal(posting.externalReference, ctx);
+      if (existing) return { posted: await this.#completePosting(existing, expected, posting, ctx) };
+      await this.#requireBalancing(expected, ctx);
+      await this.#refuseLinesInSharedBatch(documentNumberOf(posting.externalReference), ctx);
+      return { lines, expected };
+    });
+    if (next.posted) return next.posted;
+    return this.#postJournal(posting, next.lines, next.expected, ctx);
   }
 
   /**
@@ -710,9 +727,8 @@ class BusinessCentralDialect implements ErpDialect {
     expected: bigint,
     ctx: CallContext,
   ): Promise<PostingRef> {
-    const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
-    await this.#refuseLinesInSharedBatch(documentNumber, ctx);
-    const batch = await this.#postingBatch(documentNumber, ctx);
+    const documentNumber = documentNumberOf(posting.externalReference);
+    const batch = await this.#postingBatch(posting.externalReference, ctx);
     const path = `${await this.#standardPath()}/journals(${String(batch.id)})`;
     const waiting = await this.#all(`${path}/journalLines`, { $expand: 'dimensionSetLines' }, ctx);
     for (const line of this.#missingLines(waiting, lines, batch, documentNumber, posting.currency)) {
@@ -722,7 +738,7 @@ class BusinessCentralDialect implements ErpDialect {
     const posted = await this.#findJournal(posting.externalReference, ctx);
     if (!posted)
       throw this.#unexpected('the posted journal', `no general ledger entries with document number ${documentNumber}`);
-    const complete = this.#completePosting(posted, expected, posting);
+    const complete = await this.#completePosting(posted, expected, posting, ctx);
     await this.#dropBatch(path, ctx);
     return complete;
   }
@@ -749,7 +765,7 @@ class BusinessCentralDialect implements ErpDialect {
 
   /** The journal line bodies, checked before anything is sent (account, amount as an exact JSON number). */
   #journalLineBodies(posting: PostingRequest): Entity[] {
-    const documentNumber = fitReference(posting.externalReference, BC_LENGTHS.documentNumber);
+    const documentNumber = documentNumberOf(posting.externalReference);
     return posting.lines.map((line, index) => {
       const where = `lines[${index}]`;
       if (!line.dimensions.glAccount)
@@ -760,7 +776,7 @@ class BusinessCentralDialect implements ErpDialect {
         accountNumber: line.dimensions.glAccount,
         postingDate: posting.postingDate,
         documentNumber,
-        externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber),
+        externalDocumentNumber: fitReference(posting.externalReference, BC_LENGTHS.externalDocumentNumber, UPPER),
         amount: jsonNumber(line.amount.amount, `journal ${where}.amount`),
         description: description.slice(0, BC_LENGTHS.description),
         // The journal amount includes VAT: BC splits the input tax out by the VAT Prod. Posting Group.
@@ -774,20 +790,22 @@ class BusinessCentralDialect implements ErpDialect {
    * This posting's own batch: found by its code, or created with the balancing account of the configured
    * batch (journals are insertable and deletable in API v2.0 [S metadata; D dynamics_journal_create]).
    */
-  async #postingBatch(documentNumber: string, ctx: CallContext): Promise<Entity> {
+  async #postingBatch(externalReference: string, ctx: CallContext): Promise<Entity> {
     const journals = `${await this.#standardPath()}/journals`;
-    const code = batchCode(documentNumber);
+    const documentNumber = documentNumberOf(externalReference);
+    // From the reference as the pack fitted it before document numbers were upper-cased, so a batch an
+    // attempt of an earlier version left is found (and its lines compared) instead of a second one made.
+    const code = batchCode(fitReference(externalReference, BC_LENGTHS.documentNumber));
     const displayName = `finance-sync ${documentNumber}`;
     const [found] = await this.#all(journals, { $filter: `code eq ${quote(code)}` }, ctx);
     if (found) {
-      if (found.displayName !== displayName) throw this.#batchTaken(code, found, documentNumber);
+      if (String(found.displayName).toUpperCase() !== displayName.toUpperCase()) {
+        throw this.#batchTaken(code, found, documentNumber);
+      }
       return found;
     }
     const configured = await this.#configuredJournal(ctx);
     const balancing = configured.balancingAccountId;
-    if (configured.balancingAccountNumber && (typeof balancing !== 'string' || balancing === EMPTY_GUID)) {
-      throw this.#balancingAccountNotCopyable(configured);
-    }
     const body: Entity = {
       code,
       displayName,
@@ -798,16 +816,34 @@ class BusinessCentralDialect implements ErpDialect {
   }
 
   /**
-   * The configured batch balances to an account API v2.0 names only by number: `balancingAccountId` is the id
-   * of a G/L account [D dynamics_journal: "The balancing G/L Account ID"], so a bank or vendor balancing account
-   * has none. A batch of this posting's own created without it would post unbalanced lines, which BC refuses.
+   * A posting's own batch takes the configured batch's balancing account, which must be a G/L account: API
+   * v2.0 names a bank or vendor balancing account only by number, `balancingAccountId` being the id of a G/L
+   * account [D dynamics_journal: "The balancing G/L Account ID"]. Without one, each line would be booked on
+   * its expense account alone; BC refuses a document out of balance [D], and the lines of an expense report
+   * are all debits, so only a posting whose own lines add up to zero needs none. Checked before anything is
+   * written.
    */
-  #balancingAccountNotCopyable(configured: Entity): FinanceError {
-    const account = String(configured.balancingAccountNumber);
-    return new FinanceError(
+  async #requireBalancing(expected: bigint, ctx: CallContext): Promise<void> {
+    const configured = await this.#configuredJournal(ctx);
+    const id = configured.balancingAccountId;
+    const hasId = typeof id === 'string' && id !== '' && id !== EMPTY_GUID;
+    const number = configured.balancingAccountNumber;
+    if (hasId) return;
+    const where = `ERP "${this.#system}" (Business Central): the journal batch ${String(configured.code)}`;
+    const advice =
+      'Set a G/L account (the account expense reports are owed on, e.g. an employee expenses clearing account) as its balancing account (Bal. Account Type G/L Account) in Business Central (General Journals), or post expense reports as payables; then replay the dead letter.';
+    if (typeof number === 'string' && number !== '') {
+      throw new FinanceError(
+        'CONFIG_INVALID',
+        `${where} balances to account ${number}, which is not a G/L account, and API v2.0 can give a new batch only a G/L balancing account. ${advice}`,
+        { retryable: false, details: { journal: configured.code, balancingAccountNumber: number } },
+      );
+    }
+    if (expected === 0n) return; // the lines balance each other
+    throw new FinanceError(
       'CONFIG_INVALID',
-      `ERP "${this.#system}" (Business Central): the journal batch ${String(configured.code)} balances to account ${account}, which is not a G/L account, and API v2.0 can give a new batch only a G/L balancing account. Set a G/L account (e.g. an employee expenses clearing account) as the batch's balancing account, or none so each posting's lines balance each other, or post expense reports as payables; then replay the dead letter.`,
-      { retryable: false, details: { journal: configured.code, balancingAccountNumber: account } },
+      `${where} has no balancing account, so each line of an expense report (all debits) would be booked without its credit, and Business Central refuses a document out of balance. ${advice}`,
+      { retryable: false, details: { journal: configured.code } },
     );
   }
 
@@ -850,9 +886,15 @@ class BusinessCentralDialect implements ErpDialect {
   }
 
   #foreignLine(have: Entity, batch: Entity, documentNumber: string): FinanceError {
+    // A line of this very document number was inserted by an attempt of the pack (the batch is the document's
+    // own) and never posted: another version of the report, or another posting date, was tried before.
+    const advice =
+      have.documentNumber === documentNumber
+        ? `It was left, never posted, by an earlier attempt at another version or posting date of this document: delete the lines of batch ${String(batch.code)} in Business Central (General Journals), then retry.`
+        : 'Check the batch in Business Central (General Journals), delete the lines that do not belong, then retry.';
     return new FinanceError(
       'ERP_CONFLICT',
-      `ERP "${this.#system}" (Business Central): journal batch ${String(batch.code)} holds a line that is not part of document ${documentNumber} as it is posted now (document ${String(have.documentNumber)}, account ${String(have.accountNumber)}, amount ${String(have.amount)}). Posting the batch would book it too, so nothing was posted. Check the batch in Business Central (General Journals), delete the lines that do not belong, then retry.`,
+      `ERP "${this.#system}" (Business Central): journal batch ${String(batch.code)} holds a line that is not part of document ${documentNumber} as it is posted now (document ${String(have.documentNumber)}, account ${String(have.accountNumber)}, amount ${String(have.amount)}, posting date ${String(have.postingDate)}). Posting the batch would book it too, so nothing was posted. ${advice}`,
       {
         retryable: false,
         details: { journal: batch.code, documentNumber, lineDocumentNumber: have.documentNumber },
@@ -861,21 +903,118 @@ class BusinessCentralDialect implements ErpDialect {
   }
 
   /**
-   * A journal found in the G/L is this posting only when its total is the posting's total: anything else was
-   * posted in part (or changed since) and needs a person, not a second post.
+   * A journal found in the G/L is this posting only when it booked the posting's lines: the same total, and
+   * per G/L account and dimensions the same amounts (#journalDifferences). Anything else was posted in part,
+   * differently, or is another version of the report, and needs a person, not a second post.
    */
-  #completePosting(found: PostingRef, expected: bigint, posting: PostingRequest): PostingRef {
-    const booked = found.total ? minorOf(found.total) : undefined;
-    if (booked === expected) return found;
+  async #completePosting(
+    found: JournalFound,
+    expected: bigint,
+    posting: PostingRequest,
+    ctx: CallContext,
+  ): Promise<PostingRef> {
+    const ref = withoutEntries(found);
+    const booked = ref.total ? minorOf(ref.total) : undefined;
     const want = fromMinorUnits(expected, posting.currency);
+    if (booked !== expected) {
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (Business Central) has general ledger entries for document ${String(ref.number)} that total ${ref.total ? `${ref.total.amount} ${ref.total.currency}` : 'an amount the dialect cannot read'}, but the posting totals ${want.amount} ${want.currency}: it was posted in part, differently, or is another version of the report. Do not retry: compare the G/L entries of that document in Business Central with the report, post the missing lines or reverse the entries by hand, then mark the posting as done.`,
+        {
+          retryable: false,
+          details: { documentNumber: ref.number, booked: ref.total, expected: want },
+        },
+      );
+    }
+    const differences = await this.#journalDifferences(found.entries, posting, ctx);
+    if (differences.length === 0) return ref;
     throw new FinanceError(
       'ERP_CONFLICT',
-      `ERP "${this.#system}" (Business Central) has general ledger entries for document ${String(found.number)} that total ${found.total ? `${found.total.amount} ${found.total.currency}` : 'an amount the dialect cannot read'}, but the posting totals ${want.amount} ${want.currency}: it was posted in part or differently. Do not retry: compare the G/L entries of that document in Business Central with the report, post the missing lines or reverse the entries by hand, then mark the posting as done.`,
-      {
-        retryable: false,
-        details: { documentNumber: found.number, booked: found.total, expected: want },
-      },
+      `ERP "${this.#system}" (Business Central) has general ledger entries for document ${String(ref.number)} with the posting's total ${want.amount} ${want.currency}, but not its lines: ${differences.join('; ')}. It is another version of the report (re-coded or re-split) or was changed in Business Central, so it is not taken as this posting and nothing was posted. Do not retry: reverse the document in Business Central and post this version by hand, or keep what is booked, then mark the posting as done.`,
+      { retryable: false, details: { documentNumber: ref.number, differences } },
     );
+  }
+
+  /**
+   * How the G/L entries of a journal differ from the posting's lines, as sentences (none: the same). Entries on
+   * the balancing account are the lines' credits and left out. The others are grouped by the G/L account and
+   * dimensions of the posting's lines (an entry may carry more dimensions: BC adds an account's defaults) and
+   * must add up to each group's amount. With VAT split out of a line BC books the net on the expense account
+   * and the tax on a VAT account, a balance sheet account (category Assets or Liabilities) of none of the
+   * posting's lines: then each group may hold less than its gross amount (never more, never nothing), and
+   * together the groups must miss exactly what those accounts booked. An entry on any other account (an
+   * expense account a line was moved away from) is a difference.
+   */
+  async #journalDifferences(entries: Entity[], posting: PostingRequest, ctx: CallContext): Promise<string[]> {
+    const local = await this.#localCurrency(ctx);
+    const balancing = (await this.#configuredJournal(ctx)).balancingAccountNumber;
+    const groups: Array<{ account: string; dimensions: Record<string, string>; want: bigint; booked: bigint }> = [];
+    for (const line of posting.lines) {
+      const account = String(line.dimensions.glAccount);
+      const dimensions = dimensionsOf(this.#dimensionSetLines(line.dimensions));
+      const group = groups.find((g) => g.account === account && sameDimensions(g.dimensions, dimensions));
+      if (group) group.want += minorOf(line.amount);
+      else groups.push({ account, dimensions, want: minorOf(line.amount), booked: 0n });
+    }
+    const others = new Map<string, bigint>();
+    const differences: string[] = [];
+    for (const entry of entries) {
+      if (balancing && entry.accountNumber === balancing) continue;
+      const amount =
+        this.#minor(entry.debitAmount, local, 'debitAmount') - this.#minor(entry.creditAmount, local, 'creditAmount');
+      const account = String(entry.accountNumber);
+      const held = dimensionsOf(entry.dimensionSetLines);
+      const group = groups
+        .filter((g) => g.account === account && matches(held, g.dimensions))
+        .sort((a, b) => Object.keys(b.dimensions).length - Object.keys(a.dimensions).length)[0];
+      if (group) group.booked += amount;
+      else if (groups.some((g) => g.account === account)) {
+        differences.push(
+          `${decimalOf(amount, local)} on G/L account ${account} with ${describeDimensions(held)}, which no line of the posting has`,
+        );
+      } else others.set(account, (others.get(account) ?? 0n) + amount);
+    }
+    let elsewhere = 0n;
+    for (const [account, amount] of others) {
+      const category = await this.#accountCategory(account, ctx);
+      if (TAX_CATEGORIES.has(category)) elsewhere += amount;
+      else {
+        differences.push(
+          `${decimalOf(amount, local)} on G/L account ${account} (category ${category || 'unknown'}), which no line of the posting has`,
+        );
+      }
+    }
+    const exact = elsewhere === 0n;
+    for (const group of groups) {
+      const fits = exact
+        ? group.booked === group.want
+        : group.want > 0n
+          ? group.booked > 0n && group.booked <= group.want
+          : group.booked < 0n && group.booked >= group.want;
+      if (fits) continue;
+      differences.push(
+        `G/L account ${group.account} with ${describeDimensions(group.dimensions)} holds ${decimalOf(group.booked, local)} where the posting has ${decimalOf(group.want, local)}${exact ? '' : ' (gross, tax included)'}`,
+      );
+    }
+    if (!exact && differences.length === 0) {
+      const missing = groups.reduce((sum, g) => sum + g.want - g.booked, 0n);
+      if (missing !== elsewhere) {
+        differences.push(
+          `other G/L accounts hold ${decimalOf(elsewhere, local)}, which is not the tax the posting's lines miss (${decimalOf(missing, local)})`,
+        );
+      }
+    }
+    return differences;
+  }
+
+  /** The category of a G/L account (Assets, Liabilities, Expense...), '' when BC has no such account. */
+  async #accountCategory(number: string, ctx: CallContext): Promise<string> {
+    const [account] = await this.#all(
+      `${await this.#standardPath()}/accounts`,
+      { $filter: `number eq ${quote(number)}` },
+      ctx,
+    );
+    return typeof account?.category === 'string' ? account.category : '';
   }
 
   /** The posted batch is empty; removing it keeps General Journals tidy. Failing to is harmless, so ignored. */
@@ -906,39 +1045,62 @@ class BusinessCentralDialect implements ErpDialect {
     });
   }
 
-  async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
-    if (!posting.supplierId) throw invalidPosting('a payable needs supplierId (the BC vendor number)');
-    const invoices = `${await this.#standardPath()}/purchaseInvoices`;
-    const { data } = await this.#call(
-      {
-        method: 'POST',
-        path: invoices,
-        body: {
-          vendorNumber: posting.supplierId,
-          vendorInvoiceNumber: fitReference(posting.externalReference, BC_LENGTHS.vendorInvoiceNumber),
-          invoiceDate: posting.postingDate,
-          postingDate: posting.postingDate,
-          currencyCode: posting.currency === (await this.#localCurrency(ctx)) ? '' : posting.currency,
-          // An expense amount is what was paid, tax included, on every line: a line without a tax code still
-          // gets the VAT product posting group of its G/L account, and with the vendor's default (often prices
-          // excluding VAT) BC would add that VAT on top and owe the employee more than they paid.
-          pricesIncludeTax: true,
-          purchaseInvoiceLines: posting.lines.map((line, index) => {
-            if (!line.dimensions.glAccount) throw invalidPosting(`lines[${index}]: dimensions.glAccount is required`);
-            return {
-              lineType: 'Account',
-              lineObjectNumber: line.dimensions.glAccount,
-              description: (line.description ?? posting.externalReference).slice(0, BC_LENGTHS.description),
-              quantity: 1,
-              unitCost: jsonNumber(line.amount.amount, `lines[${index}].amount`),
-              ...taxCodeField(line.taxCode, `lines[${index}].taxCode`, invalidPosting),
-              dimensionSetLines: this.#dimensionSetLines(line.dimensions),
-            };
-          }),
-        },
-      },
+  /**
+   * The purchase invoice to create, checked before anything is written. The vendor is the posting's supplier,
+   * else the reimbursed employee's vendor: BC pays an employee's expenses through a vendor, and API v2.0 links
+   * no vendor to an employee, so it is the vendor numbered like the employee (README "Business Central"), as
+   * SAP's supplier invoice falls back to the employee's number too.
+   */
+  async #invoiceBody(posting: PostingRequest, ctx: CallContext): Promise<Entity> {
+    const lines = posting.lines.map((line, index) => {
+      if (!line.dimensions.glAccount) throw invalidPosting(`lines[${index}]: dimensions.glAccount is required`);
+      return {
+        lineType: 'Account',
+        lineObjectNumber: line.dimensions.glAccount,
+        description: (line.description ?? posting.externalReference).slice(0, BC_LENGTHS.description),
+        quantity: 1,
+        unitCost: jsonNumber(line.amount.amount, `lines[${index}].amount`),
+        ...taxCodeField(line.taxCode, `lines[${index}].taxCode`, invalidPosting),
+        dimensionSetLines: this.#dimensionSetLines(line.dimensions),
+      };
+    });
+    return {
+      vendorNumber: await this.#payee(posting, ctx),
+      vendorInvoiceNumber: vendorInvoiceNumberOf(posting.externalReference),
+      invoiceDate: posting.postingDate,
+      postingDate: posting.postingDate,
+      currencyCode: posting.currency === (await this.#localCurrency(ctx)) ? '' : posting.currency,
+      // An expense amount is what was paid, tax included, on every line: a line without a tax code still
+      // gets the VAT product posting group of its G/L account, and with the vendor's default (often prices
+      // excluding VAT) BC would add that VAT on top and owe the employee more than they paid.
+      pricesIncludeTax: true,
+      purchaseInvoiceLines: lines,
+    };
+  }
+
+  /** The vendor number a payable is owed to (a Code[20], upper case in BC): see #invoiceBody. */
+  async #payee(posting: PostingRequest, ctx: CallContext): Promise<string> {
+    if (posting.supplierId) return posting.supplierId.toUpperCase();
+    if (!posting.employeeId) {
+      throw invalidPosting('a payable needs supplierId (the BC vendor number) or employeeId (whose vendor is paid)');
+    }
+    const number = posting.employeeId.toUpperCase();
+    const [vendor] = await this.#all(
+      `${await this.#standardPath()}/vendors`,
+      { $filter: `number eq ${quote(number)}` },
       ctx,
     );
+    if (vendor) return number;
+    throw new FinanceError(
+      'ERP_REJECTED',
+      `ERP "${this.#system}" (Business Central) has no vendor ${number} for employee ${posting.employeeId}: an expense report posted as a payable is owed to the vendor numbered like the employee. Create that vendor in Business Central (one per reimbursed employee, with the employee's bank account), or post expense reports as journals; then replay the dead letter.`,
+      { retryable: false, details: { vendorCode: 'NO_EMPLOYEE_VENDOR', employeeId: posting.employeeId } },
+    );
+  }
+
+  async #postInvoice(body: Entity, ctx: CallContext): Promise<PostingRef> {
+    const invoices = `${await this.#standardPath()}/purchaseInvoices`;
+    const { data } = await this.#call({ method: 'POST', path: invoices, body }, ctx);
     return this.#postedInvoice(this.#entity(data, 'the created purchase invoice'), ctx);
   }
 
@@ -952,31 +1114,99 @@ class BusinessCentralDialect implements ErpDialect {
   }
 
   /**
-   * The purchase invoice under the posting's vendor invoice number, draft or posted, or null. One that holds
-   * another total or currency is not this posting (an earlier version of the report, or an invoice changed in
-   * BC): ERP_CONFLICT for a person, never posted or taken as posted.
+   * The purchase invoice under the posting's vendor invoice number, draft or posted, or null. It must be this
+   * posting: the same total and currency, and per line the same G/L account, dimensions and amount (tax
+   * included, as sent). One that differs is another version of the report or was changed in BC, and one
+   * cancelled or corrected in BC (#liveInvoice) no longer books it: ERP_CONFLICT for a person, never posted or
+   * taken as posted.
    */
   async #invoiceOf(posting: PostingRequest, ctx: CallContext): Promise<Entity | null> {
-    const reference = fitReference(posting.externalReference, BC_LENGTHS.vendorInvoiceNumber);
-    const [invoice] = await this.#all(
+    const reference = vendorInvoiceNumberOf(posting.externalReference);
+    const found = await this.#all(
       `${await this.#standardPath()}/purchaseInvoices`,
-      { $filter: `vendorInvoiceNumber eq ${quote(reference)}` },
+      {
+        $filter: `vendorInvoiceNumber eq ${quote(reference)}`,
+        $expand: 'purchaseInvoiceLines($expand=dimensionSetLines)',
+      },
       ctx,
     );
-    if (!invoice) return null;
-    const held = this.#money(
-      invoice.totalAmountIncludingTax,
-      this.#currency(invoice, await this.#localCurrency(ctx)),
-      'totalAmountIncludingTax',
-    );
+    if (found.length === 0) return null;
+    const invoice = this.#liveInvoice(found, reference);
+    const currency = this.#currency(invoice, await this.#localCurrency(ctx));
+    const held = this.#money(invoice.totalAmountIncludingTax, currency, 'totalAmountIncludingTax');
     const want = fromMinorUnits(sumMinor(posting.lines.map((line) => line.amount)), posting.currency);
-    if (sameAmount(held, want)) return invoice;
-    const what = invoice.status === 'Draft' ? 'draft purchase invoice' : 'purchase invoice';
+    const differences = sameAmount(held, want)
+      ? this.#invoiceLineDifferences(asEntities(invoice.purchaseInvoiceLines), posting, currency)
+      : [`it totals ${held.amount} ${held.currency}, the posting ${want.amount} ${want.currency}`];
+    if (differences.length === 0) return invoice;
+    const draft = invoice.status === 'Draft';
     throw new FinanceError(
       'ERP_CONFLICT',
-      `ERP "${this.#system}" (Business Central) has ${what} ${String(invoice.number)} under vendor invoice number ${reference}, totalling ${held.amount} ${held.currency}, but this posting totals ${want.amount} ${want.currency}: it is another version of the report or was changed in Business Central, so it is neither posted nor taken as this posting. Do not retry: settle it in Business Central (correct or delete the draft, or cancel the posted invoice with a credit memo), then replay this posting or mark it as done.`,
-      { retryable: false, details: { invoice: invoice.number, vendorInvoiceNumber: reference, held, expected: want } },
+      `ERP "${this.#system}" (Business Central) has ${draft ? 'draft purchase invoice' : 'purchase invoice'} ${String(invoice.number)} under vendor invoice number ${reference}, but not as this posting: ${differences.join('; ')}. It is another version of the report or was changed in Business Central, so it is neither posted nor taken as this posting. Do not retry: ${draft ? 'correct the draft to the report (or delete it), then replay this posting' : 'Business Central keeps the vendor invoice number of a posted invoice even once it is cancelled, so post this version by hand (with another vendor invoice number, after cancelling the invoice with a credit memo if it is wrong), then mark the posting as done'}.`,
+      {
+        retryable: false,
+        details: { invoice: invoice.number, vendorInvoiceNumber: reference, held, expected: want, differences },
+      },
     );
+  }
+
+  /**
+   * The invoice under a vendor invoice number that still books something. A posted invoice cancelled in BC
+   * (API status Canceled: a corrective credit memo reverses it) or corrected (Corrective) books nothing, yet
+   * BC keeps its vendor invoice number [D "Correct or cancel unpaid purchase invoices"], so the posting can
+   * be neither taken as done nor posted again under that number: ERP_CONFLICT for a person. One pending
+   * approval (In Review) is not posted and cannot be posted until approved.
+   */
+  #liveInvoice(found: Entity[], reference: string): Entity {
+    const live = found.filter((invoice) => !CANCELLED_INVOICE.has(String(invoice.status)));
+    const invoice = live[0];
+    if (invoice === undefined) {
+      const cancelled = found[0];
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (Business Central) has purchase invoice ${String(cancelled.number)} under vendor invoice number ${reference}, ${cancelled.status === 'Corrective' ? 'corrected' : 'cancelled'} in Business Central (status ${String(cancelled.status)}), so the report is not booked, and Business Central refuses another invoice of the vendor with that number. Nothing was posted. Post the report by hand with another vendor invoice number (or leave it unbooked if the cancel was meant), then mark the posting as done; replaying would only meet this invoice again.`,
+        {
+          retryable: false,
+          details: { invoice: cancelled.number, vendorInvoiceNumber: reference, status: cancelled.status },
+        },
+      );
+    }
+    if (invoice.status === 'In_x0020_Review') {
+      throw new FinanceError(
+        'ERP_CONFLICT',
+        `ERP "${this.#system}" (Business Central) has purchase invoice ${String(invoice.number)} under vendor invoice number ${reference} pending approval, so it is not posted and cannot be posted yet. Approve it in Business Central (or reopen it), then replay this posting.`,
+        {
+          retryable: false,
+          details: { invoice: invoice.number, vendorInvoiceNumber: reference, status: invoice.status },
+        },
+      );
+    }
+    return invoice;
+  }
+
+  /** How an invoice's lines differ from the posting's (G/L account, dimensions, amount tax included). */
+  #invoiceLineDifferences(lines: Entity[], posting: PostingRequest, currency: string): string[] {
+    const describeHeld = (line: Entity) =>
+      `${String(line.amountIncludingTax)} on G/L account ${String(line.lineObjectNumber)} with ${describeDimensions(dimensionsOf(line.dimensionSetLines))}`;
+    const unmatched = [...lines];
+    const differences: string[] = [];
+    for (const line of posting.lines) {
+      const dimensions = dimensionsOf(this.#dimensionSetLines(line.dimensions));
+      const index = unmatched.findIndex(
+        (held) =>
+          held.lineObjectNumber === line.dimensions.glAccount &&
+          matches(dimensionsOf(held.dimensionSetLines), dimensions) &&
+          this.#minor(held.amountIncludingTax, currency, 'amountIncludingTax') === minorOf(line.amount),
+      );
+      if (index >= 0) unmatched.splice(index, 1);
+      else {
+        differences.push(
+          `no line of ${line.amount.amount} on G/L account ${String(line.dimensions.glAccount)} with ${describeDimensions(dimensions)}`,
+        );
+      }
+    }
+    for (const held of unmatched) differences.push(`a line of ${describeHeld(held)} that the posting does not have`);
+    return differences;
   }
 
   async #invoiceRef(invoice: Entity, ctx: CallContext): Promise<PostingRef> {
@@ -987,17 +1217,17 @@ class BusinessCentralDialect implements ErpDialect {
       documentType: 'posting',
       documentId: String(invoice.id),
       number: String(invoice.number),
-      status: invoice.status === 'Draft' ? 'draft' : 'posted',
+      status: invoiceStatus(invoice.status),
       total: this.#money(invoice.totalAmountIncludingTax, currency, 'totalAmountIncludingTax'),
     };
   }
 
-  /** A posted journal by its document number in the G/L, with what it booked, or null. */
-  async #findJournal(externalReference: string, ctx: CallContext): Promise<PostingRef | null> {
-    const documentNumber = fitReference(externalReference, BC_LENGTHS.documentNumber);
+  /** A posted journal by its document number in the G/L, with what it booked and its entries, or null. */
+  async #findJournal(externalReference: string, ctx: CallContext): Promise<JournalFound | null> {
+    const documentNumber = documentNumberOf(externalReference);
     const entries = await this.#all(
       `${await this.#standardPath()}/generalLedgerEntries`,
-      { $filter: `documentNumber eq ${quote(documentNumber)}` },
+      { $filter: `documentNumber eq ${quote(documentNumber)}`, $expand: 'dimensionSetLines' },
       ctx,
     );
     if (entries.length === 0) return null;
@@ -1010,6 +1240,7 @@ class BusinessCentralDialect implements ErpDialect {
       status: 'posted',
       postedAt: String(entries[0].lastModifiedDateTime ?? entries[0].postingDate),
       total: await this.#bookedTotal(entries, ctx),
+      entries,
     };
   }
 
@@ -1068,13 +1299,12 @@ class BusinessCentralDialect implements ErpDialect {
       const found = await this.#findPurchaseOrder(externalReference, ctx);
       return found ? { ...this.#poRef(found), raw: found } : null;
     }
-    return (
-      (await this.#findJournal(externalReference, ctx)) ?? (await this.#findPostingReadOnly(externalReference, ctx))
-    );
+    const journal = await this.#findJournal(externalReference, ctx);
+    return journal ? withoutEntries(journal) : this.#findPostingReadOnly(externalReference, ctx);
   }
 
   /**
-   * The ledger's lookup of a posting: a journal found in the G/L must hold the posting's total (#completePosting),
+   * The ledger's lookup of a posting: a journal found in the G/L must hold the posting's lines (#completePosting),
    * and so must an invoice (#invoiceOf). A draft invoice is not posted yet: null, so the write posts it.
    */
   async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
@@ -1084,18 +1314,18 @@ class BusinessCentralDialect implements ErpDialect {
     }
     const found = await this.#findJournal(posting.externalReference, ctx);
     if (!found) return null;
-    return this.#completePosting(found, sumMinor(posting.lines.map((line) => line.amount)), posting);
+    return this.#completePosting(found, sumMinor(posting.lines.map((line) => line.amount)), posting, ctx);
   }
 
   /** A payable found by reference without posting a draft: a lookup must not change the ERP. */
   async #findPostingReadOnly(externalReference: string, ctx: CallContext): Promise<FoundDocument | null> {
-    const reference = fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber);
+    const reference = vendorInvoiceNumberOf(externalReference);
     const invoices = await this.#all(
       `${await this.#standardPath()}/purchaseInvoices`,
       { $filter: `vendorInvoiceNumber eq ${quote(reference)}` },
       ctx,
     );
-    const invoice = invoices[0];
+    const invoice = invoices.find((each) => !CANCELLED_INVOICE.has(String(each.status))) ?? invoices[0];
     if (!invoice) return null;
     return {
       system: this.#system,
@@ -1103,7 +1333,7 @@ class BusinessCentralDialect implements ErpDialect {
       documentType: 'posting',
       documentId: String(invoice.id),
       number: String(invoice.number),
-      status: invoice.status === 'Draft' ? 'draft' : 'posted',
+      status: invoiceStatus(invoice.status),
       raw: invoice,
     };
   }
@@ -1607,4 +1837,72 @@ function sumMinor(amounts: readonly Money[]): bigint {
 
 function isStale(error: unknown): boolean {
   return isFinanceError(error) && error.httpStatus === 412;
+}
+
+/** Code fields of BC (Document No., External Document No., Vendor Invoice No.) hold upper case only [D]. */
+const UPPER = { upperCase: true } as const;
+
+function documentNumberOf(externalReference: string): string {
+  return fitReference(externalReference, BC_LENGTHS.documentNumber, UPPER);
+}
+
+function vendorInvoiceNumberOf(externalReference: string): string {
+  return fitReference(externalReference, BC_LENGTHS.vendorInvoiceNumber, UPPER);
+}
+
+/** A journal found in the G/L: its reference and the entries it booked (with their dimension set lines). */
+type JournalFound = PostingRef & { entries: Entity[] };
+
+/** G/L account categories [S glAccountCategory] a VAT account has: the balance sheet's, never an expense. */
+const TAX_CATEGORIES = new Set(['Assets', 'Liabilities']);
+
+function withoutEntries(found: JournalFound): PostingRef {
+  const ref: PostingRef & { entries?: Entity[] } = { ...found };
+  delete ref.entries;
+  return ref;
+}
+
+/** Purchase invoice statuses [S invoiceEntityAggregateStatus] of an invoice that no longer books anything. */
+const CANCELLED_INVOICE = new Set(['Canceled', 'Corrective']);
+
+/** ErpRef.status of a purchase invoice: posted once BC posted it (Open, Paid), else what it is. */
+function invoiceStatus(status: unknown): string {
+  if (status === 'Draft') return 'draft';
+  if (status === 'In_x0020_Review') return 'in review';
+  if (CANCELLED_INVOICE.has(String(status))) return 'cancelled';
+  return 'posted';
+}
+
+function sameDimensions(a: Record<string, string>, b: Record<string, string>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && matches(a, b);
+}
+
+function describeDimensions(dimensions: Record<string, string>): string {
+  const entries = Object.entries(dimensions);
+  return entries.length === 0 ? 'no dimensions' : entries.map(([code, value]) => `${code} ${value}`).join(', ');
+}
+
+function decimalOf(minor: bigint, currency: string): string {
+  const amount = fromMinorUnits(minor, currency);
+  return `${amount.amount} ${amount.currency}`;
+}
+
+/**
+ * Runs the checks and reads before a write's first writing request; an error from them is marked
+ * details.written false (lib/posting/idempotent-write.ts: the ledger then knows no write of this attempt can
+ * be in flight). Errors of other kinds than FinanceError (a defect) are left as they are.
+ */
+async function beforeWriting<T>(checks: () => Promise<T>): Promise<T> {
+  try {
+    return await checks();
+  } catch (error) {
+    if (!isFinanceError(error)) throw error;
+    throw new FinanceError(error.code, error.message, {
+      httpStatus: error.httpStatus,
+      retryable: error.retryable,
+      retryAfterMs: error.retryAfterMs,
+      details: { ...error.details, written: false },
+      cause: error,
+    });
+  }
 }

@@ -11,7 +11,9 @@
  *   BcStore.setPurchaseOrderStatus and postAgainstLine;
  * - journals with `journalLines` and the bound action `Microsoft.NAV.post`; purchase invoices with
  *   `purchaseInvoiceLines` and `Microsoft.NAV.post`; posting writes general ledger entries with their
- *   dimension set lines;
+ *   dimension set lines, and refuses a document out of balance and a posting date outside the allowed posting
+ *   dates (test hook BcStore.setAllowedPostingDates); Code fields (document numbers, vendor invoice numbers)
+ *   are kept in upper case as BC keeps them;
  * - the Analytics API's `generalLedgerBudgetEntries` and `dimensionSetEntries` for budgets;
  * - a custom API page `api/finsync/finance/v1.0/companies({id})/purchaseOrders`: the standard fields plus
  *   `yourReference` (Purchase Header "Your Reference", Text[35]), which API v2.0 does not expose;
@@ -396,6 +398,26 @@ function numberField(body: Record<string, unknown>, name: string): number | unde
   return value;
 }
 
+/** A Code field of BC: kept in upper case [D AL Code data type]; '' when not sent. */
+function codeField(body: Record<string, unknown>, name: string, maxLength: number, entity: string): string {
+  return (stringField(body, name, maxLength, entity) ?? '').toUpperCase();
+}
+
+/**
+ * BC's allowed posting dates (General Ledger Setup / User Setup "Allow Posting From/To", set by a test through
+ * BcStore.setAllowedPostingDates): posting outside them is refused when the document is posted, not when it is
+ * written [D; 3P message "The Posting Date is not within your range of allowed posting dates."; U error code].
+ */
+function requireAllowedPostingDate(company: BcCompany, postingDate: string, where: string): void {
+  const { from, to } = company.allowedPostingDates;
+  if ((from === undefined || postingDate >= from) && (to === undefined || postingDate <= to)) return;
+  throw new BcError(
+    400,
+    'Application_DialogException',
+    `The Posting Date is not within your range of allowed posting dates. ${where}, Posting Date ${postingDate}.`,
+  );
+}
+
 function dateField(body: Record<string, unknown>, name: string): string | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
@@ -416,7 +438,8 @@ function vendorOf(company: BcCompany, body: Record<string, unknown>): Entity {
   if (number === undefined && id === undefined) {
     throw new BcError(400, 'Application_InvalidArgument', 'A "vendorNumber" or a "vendorId" must be provided.');
   }
-  const vendor = vendors.find((v) => (id !== undefined ? v.id === id : v.number === number));
+  // A Code field: BC upper-cases what is written to it, so 'sup-1001' names vendor SUP-1001.
+  const vendor = vendors.find((v) => (id !== undefined ? v.id === id : v.number === number?.toUpperCase()));
   if (!vendor) {
     throw new BcError(
       400,
@@ -1102,8 +1125,9 @@ function createJournalLine(
     accountId: account.id,
     accountNumber: account.number,
     postingDate: dateField(fields, 'postingDate') ?? request.state.timestamp().slice(0, 10),
-    documentNumber: stringField(fields, 'documentNumber', 20, 'journalLine') ?? '',
-    externalDocumentNumber: stringField(fields, 'externalDocumentNumber', 35, 'journalLine') ?? '',
+    // Code[20] and Code[35]: BC keeps Code values in upper case, whatever case was sent [D].
+    documentNumber: codeField(fields, 'documentNumber', 20, 'journalLine'),
+    externalDocumentNumber: codeField(fields, 'externalDocumentNumber', 35, 'journalLine'),
     amount,
     description: stringField(fields, 'description', 100, 'journalLine') ?? '',
     comment: stringField(fields, 'comment', 250, 'journalLine') ?? '',
@@ -1172,6 +1196,7 @@ function addLedgerEntry(
  */
 function postJournal(store: BcStore, company: BcCompany, journalId: string, now: string): void {
   const lines = company.journalLines.filter((line) => line.journalId === journalId);
+  const unbalanced = new Map<string, bigint>();
   for (const line of lines) {
     if (line.documentNumber === '') {
       throw new BcError(
@@ -1180,6 +1205,24 @@ function postJournal(store: BcStore, company: BcCompany, journalId: string, now:
         `Document No. must have a value in Gen. Journal Line: Line No.=${String(line.lineNumber)}`,
       );
     }
+    requireAllowedPostingDate(
+      company,
+      String(line.postingDate),
+      `Gen. Journal Line: Journal Batch Name=${String(line.journalDisplayName)}, Line No.=${String(line.lineNumber)}`,
+    );
+    if (line.balancingAccountNumber) continue;
+    const key = `${String(line.postingDate)}|${String(line.documentNumber)}`;
+    unbalanced.set(key, (unbalanced.get(key) ?? 0n) + toMoney(line.amount as number, company.currency));
+  }
+  // Lines without a balancing account must balance each other per document and date; BC posts nothing else.
+  for (const [key, sum] of unbalanced) {
+    if (sum === 0n) continue;
+    const [postingDate, documentNumber] = key.split('|');
+    throw new BcError(
+      400,
+      'Application_DialogException',
+      `Document No. ${documentNumber} is out of balance by ${String(toNumber(sum, company.currency))}. Please check that Posting Date (${postingDate}), Document Type, Document No. and amounts are correct for each line.`,
+    );
   }
   for (const line of lines) {
     company.journalLines.splice(company.journalLines.indexOf(line), 1);
@@ -1259,6 +1302,11 @@ function purchaseInvoices(
         `The purchase invoice ${String(invoice.header.number)} is posted already.`,
       );
     }
+    requireAllowedPostingDate(
+      company,
+      String(invoice.header.postingDate),
+      `Purchase Header: Document Type=Invoice, No.=${String(invoice.header.number)}`,
+    );
     const now = request.state.timestamp();
     for (const line of invoice.lines) {
       addLedgerEntry(
@@ -1299,7 +1347,7 @@ function createInvoice(store: BcStore, company: BcCompany, body: Record<string, 
   const { purchaseInvoiceLines, ...header } = body;
   checkProperties(header, INVOICE_WRITABLE, 'purchaseInvoice');
   const vendor = vendorOf(company, header);
-  const vendorInvoiceNumber = stringField(header, 'vendorInvoiceNumber', 35, 'purchaseInvoice') ?? '';
+  const vendorInvoiceNumber = codeField(header, 'vendorInvoiceNumber', 35, 'purchaseInvoice');
   for (const existing of company.purchaseInvoices.values()) {
     if (
       existing.header.vendorId === vendor.id &&

@@ -63,6 +63,8 @@ export class BcCompany {
   readonly generalLedgerEntries: Entity[] = [];
   readonly generalLedgerEntryDimensions = new Map<string, Entity[]>();
   readonly purchaseInvoices = new Map<string, { header: Entity; lines: Entity[] }>();
+  /** BC's Allow Posting From / To (inclusive, YYYY-MM-DD); unset: any date. Set by BcStore.setAllowedPostingDates. */
+  allowedPostingDates: { from?: string; to?: string } = {};
   private readonly dimensionSets = new Map<string, number>();
   private series = { PO: 1000, GL: 0, PI: 1000 };
 
@@ -273,6 +275,17 @@ export class BcStore {
     Object.assign(line, posted, { '@odata.etag': this.nextEtag() });
     record.header.status = 'Open';
     record.header['@odata.etag'] = this.nextEtag();
+  }
+
+  /**
+   * Test hook: the allowed posting dates of General Ledger Setup, for every company (or the one named), as a
+   * closed period or a "this month only" setup leaves them; `{}` allows any date again. Posting a journal or a
+   * purchase invoice dated outside them is refused, as BC does at posting.
+   */
+  setAllowedPostingDates(range: { from?: string; to?: string }, companyName?: string): void {
+    for (const company of this.companies.values()) {
+      if (companyName === undefined || company.name === companyName) company.allowedPostingDates = { ...range };
+    }
   }
 
   #purchaseOrder(documentId: string): PurchaseOrderRecord {

@@ -56,7 +56,7 @@ describe('Business Central budget check without a G/L account', () => {
     );
     // As BC books it: the balancing entry (2910) has the line's dimensions too.
     const company = demoCompany(rig);
-    const entries = company.generalLedgerEntries.filter((e) => e.documentNumber === 'budget-accounts-1');
+    const entries = company.generalLedgerEntries.filter((e) => e.documentNumber === 'BUDGET-ACCOUNTS-1');
     expect(entries.map((e) => e.accountNumber)).toEqual(['6000', '2910']);
     for (const entry of entries) {
       expect(company.generalLedgerEntryDimensions.get(entry.id)?.map((d) => [d.code, d.valueCode])).toEqual([

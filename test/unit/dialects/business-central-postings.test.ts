@@ -94,9 +94,12 @@ describe('Business Central journal postings: whole documents only', () => {
 
   /** What the G/L booked for a document on its expense accounts (without the balancing entries), in cents. */
   function bookedCents(documentNumber: string): bigint {
-    return company.generalLedgerEntries
-      .filter((e) => e.documentNumber === documentNumber && e.accountNumber !== BALANCING_ACCOUNT)
-      .reduce((sum, e) => sum + cents(e.debitAmount) - cents(e.creditAmount), 0n);
+    return (
+      company.generalLedgerEntries
+        // BC keeps the document number (a Code field) in upper case.
+        .filter((e) => e.documentNumber === documentNumber.toUpperCase() && e.accountNumber !== BALANCING_ACCOUNT)
+        .reduce((sum, e) => sum + cents(e.debitAmount) - cents(e.creditAmount), 0n)
+    );
   }
 
   it('inserts only the missing lines when a retry finds some of them waiting, and posts all of them', async () => {
@@ -186,7 +189,7 @@ describe('Business Central journal postings: whole documents only', () => {
     http.failNth(2, isLinePost);
     await expect(dialect.post(posting, ctx)).rejects.toMatchObject({ retryable: true });
     // BC applies the G/L account's default dimensions to the line it inserted.
-    const waiting = company.journalLines.find((l) => l.documentNumber === 'concur:RPT-DIM')!;
+    const waiting = company.journalLines.find((l) => l.documentNumber === 'CONCUR:RPT-DIM')!;
     const dimensions = company.journalLineDimensions.get(String(waiting.id)) ?? [];
     company.journalLineDimensions.set(String(waiting.id), [
       ...dimensions,
@@ -218,7 +221,7 @@ describe('Business Central journal postings: whole documents only', () => {
     const changed = journal('concur:RPT-CHG', ['11.00', '20.00']);
     const refused = dialect.post(changed, ctx);
     await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
-    await expect(refused).rejects.toThrow(/holds a line that is not part of document concur:RPT-CHG/);
+    await expect(refused).rejects.toThrow(/holds a line that is not part of document CONCUR:RPT-CHG/);
     expect(bookedCents('concur:RPT-CHG')).toBe(0n);
   });
 });
@@ -250,10 +253,10 @@ describe('Business Central journal postings after an upgrade', () => {
     const refused = rig.dialect.post(journal('concur:RPT-OLD', ['40.00', '60.00']), ctx);
     await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
     await expect(refused).rejects.toThrow(
-      /1 line\(s\) of document concur:RPT-OLD wait in the general journal batch EXPENSES.*Nothing was posted/,
+      /1 line\(s\) of document CONCUR:RPT-OLD wait in the general journal batch EXPENSES.*Nothing was posted/,
     );
     expect(rig.http.exchanges.slice(before).filter((e) => e.request.method !== 'GET')).toEqual([]);
-    expect(company.generalLedgerEntries.filter((e) => e.documentNumber === 'concur:RPT-OLD')).toEqual([]);
+    expect(company.generalLedgerEntries.filter((e) => e.documentNumber === 'CONCUR:RPT-OLD')).toEqual([]);
   });
 
   it('reads the configured batch once per connection, not on every posting', async () => {
@@ -320,7 +323,7 @@ describe('Business Central amounts and currencies', () => {
     });
     await expect(refused).rejects.toThrow(/local currency EUR .*post it as a payable/);
     expect(writes(before)).toEqual([]);
-    expect(company.generalLedgerEntries.filter((e) => e.documentNumber === 'usd-journal')).toEqual([]);
+    expect(company.generalLedgerEntries.filter((e) => e.documentNumber === 'USD-JOURNAL')).toEqual([]);
   });
 
   it('sends the currency of a payable, which a purchase invoice can carry', async () => {
