@@ -6,6 +6,7 @@
  */
 import { FinanceError } from '../errors';
 import type { Violation } from './matrix';
+import { personKey, sameId } from './person-id';
 
 export interface Delegation {
   /** Person id of the approver who is away. */
@@ -22,6 +23,8 @@ export interface Delegation {
 export type Authority = { allowed: true; delegateOf?: string } | { allowed: false; reason: string };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long before its receipt a delegate's decision may have been made for an ended delegation to still count. */
+export const DELEGATION_RECEIPT_SKEW_MS = 5 * 60 * 1000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 export function validateDelegations(value: unknown): Violation[] {
@@ -40,7 +43,11 @@ export function validateDelegations(value: unknown): Violation[] {
         violations.push({ path: `${path}.${field}`, message: `Give the person id in "${field}".` });
       }
     }
-    if (delegation.from === delegation.to && typeof delegation.from === 'string') {
+    if (
+      typeof delegation.from === 'string' &&
+      typeof delegation.to === 'string' &&
+      sameId(delegation.from, delegation.to)
+    ) {
       violations.push({ path: `${path}.to`, message: 'A person cannot delegate to themself.' });
     }
     const start = parseDay(delegation.validFrom);
@@ -72,31 +79,51 @@ export function delegatesOf(
   delegations: readonly Delegation[],
   submitterId: string,
 ): string[] {
-  const delegates = delegations
-    .filter((d) => d.from === approver && d.to !== approver && d.to !== submitterId && isDelegationValidAt(d, at))
-    .map((d) => d.to);
-  return [...new Set(delegates)];
+  const delegates = new Map<string, string>();
+  for (const d of delegations) {
+    if (!sameId(d.from, approver) || sameId(d.to, approver) || sameId(d.to, submitterId)) continue;
+    if (isDelegationValidAt(d, at) && !delegates.has(personKey(d.to))) delegates.set(personKey(d.to), d.to);
+  }
+  return [...delegates.values()];
 }
 
-/** Whether `decider` may decide a stage expected from `expected` at instant `at`. */
+/**
+ * Whether `decider` may decide a stage expected from `expected`: a decision made at `at` and received at
+ * `receivedAt` (this host's clock). A delegate's delegation must be valid at both: `at` is what the decision
+ * claims, and a claimed time alone would let a delegate whose delegation ended date their decision back into it.
+ * DELEGATION_RECEIPT_SKEW_MS before `receivedAt` also counts, so a decision made just before midnight on the
+ * delegation's last day and received just after still stands.
+ */
 export function authorityOf(
   expected: string,
   decider: string,
   at: Date,
   delegations: readonly Delegation[],
   submitterId: string,
+  receivedAt: Date,
 ): Authority {
-  if (decider === submitterId) {
+  if (sameId(decider, submitterId)) {
     return { allowed: false, reason: `${decider} submitted the report and cannot decide on it` };
   }
-  if (decider === expected) return { allowed: true };
-  if (delegatesOf(expected, at, delegations, submitterId).includes(decider)) {
-    return { allowed: true, delegateOf: expected };
+  if (sameId(decider, expected)) return { allowed: true };
+  const holds = (instant: Date): boolean =>
+    delegatesOf(expected, instant, delegations, submitterId).some((delegate) => sameId(delegate, decider));
+  if (!holds(at)) {
+    return {
+      allowed: false,
+      reason: `${decider} is not the expected approver ${expected} and holds no delegation from ${expected} valid at ${at.toISOString()}`,
+    };
   }
-  return {
-    allowed: false,
-    reason: `${decider} is not the expected approver ${expected} and holds no delegation from ${expected} valid at ${at.toISOString()}`,
-  };
+  const received = receivedAt.getTime();
+  if (!holds(receivedAt) && !holds(new Date(received - DELEGATION_RECEIPT_SKEW_MS))) {
+    return {
+      allowed: false,
+      reason:
+        `${decider} held a delegation from ${expected} at ${at.toISOString()}, the time the decision gives, but not ` +
+        `when it was received (${receivedAt.toISOString()}): a delegation only counts while it is valid`,
+    };
+  }
+  return { allowed: true, delegateOf: expected };
 }
 
 /** Milliseconds at 00:00 UTC of a real calendar day written YYYY-MM-DD, else undefined. */

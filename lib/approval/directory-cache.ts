@@ -17,6 +17,7 @@ import { redactText } from '../erp/redact';
 import { FinanceError, isFinanceError } from '../errors';
 import type { CostCenter, Employee, MasterDataKind } from '../model/types';
 import type { ApprovalDirectory, DirectoryEmployee } from './directory';
+import { personKey } from './person-id';
 
 export interface DirectorySnapshot {
   /** When the snapshot was read from its source (ISO 8601). */
@@ -45,14 +46,17 @@ export async function readDirectory(
   return { loadedAt: now().toISOString(), employees, costCenters };
 }
 
-/** An ApprovalDirectory over a snapshot; lookups are map reads. */
+/**
+ * An ApprovalDirectory over a snapshot; lookups are map reads. Employees are found by personKey, so "e100" from
+ * a source finds E100: routing compares person ids that way (person-id.ts), and must find the same person.
+ */
 export function directoryOf(snapshot: DirectorySnapshot): ApprovalDirectory {
-  const employees = new Map(snapshot.employees.map((employee) => [employee.id, employee]));
+  const employees = new Map(snapshot.employees.map((employee) => [personKey(employee.id), employee]));
   const owners = new Map(
     snapshot.costCenters.flatMap((center) => (center.ownerId ? [[center.id, center.ownerId] as const] : [])),
   );
   return {
-    employee: (id) => employees.get(id),
+    employee: (id) => employees.get(personKey(id)),
     costCenterOwner: (code) => owners.get(code),
   };
 }

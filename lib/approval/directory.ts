@@ -4,6 +4,7 @@
  * how or where master data is stored.
  */
 import type { Money } from '../model/types';
+import { personKey, sameId } from './person-id';
 
 export interface DirectoryEmployee {
   id: string;
@@ -30,12 +31,12 @@ export interface ManagerStep {
 
 /**
  * Climbs from `fromId` to the next manager who may approve: active and not the submitter (nobody approves
- * their own report). Stops at the top of the hierarchy, at an id the directory does not know, or at a loop
+ * their own report; ids compared as sameId does). Stops at the top of the hierarchy, at an id the directory does not know, or at a loop
  * in the data (someone who is their own indirect manager), so bad master data cannot hang routing.
  */
 export function nextManager(directory: ApprovalDirectory, fromId: string, submitterId: string): ManagerStep {
   const skipped: string[] = [];
-  const visited = new Set<string>([fromId]);
+  const visited = new Set<string>([personKey(fromId)]);
   let current = directory.employee(fromId);
   if (current === undefined) return { skipped, endReason: `${fromId} is not in the employee directory` };
   for (;;) {
@@ -43,15 +44,15 @@ export function nextManager(directory: ApprovalDirectory, fromId: string, submit
     if (managerId === undefined || managerId === '') {
       return { skipped, endReason: `${current.id} has no manager` };
     }
-    if (visited.has(managerId)) {
+    if (visited.has(personKey(managerId))) {
       return { skipped, endReason: `the manager chain loops back to ${managerId}` };
     }
-    visited.add(managerId);
+    visited.add(personKey(managerId));
     const manager = directory.employee(managerId);
     if (manager === undefined) {
       return { skipped, endReason: `manager ${managerId} of ${current.id} is not in the employee directory` };
     }
-    if (manager.id === submitterId) skipped.push(`${manager.id} (the submitter)`);
+    if (sameId(manager.id, submitterId)) skipped.push(`${manager.id} (the submitter)`);
     else if (!manager.active) skipped.push(`${manager.id} (inactive)`);
     else return { manager, skipped };
     current = manager;

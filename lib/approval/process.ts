@@ -8,6 +8,7 @@ import type { PolicyException, SourceRef } from '../model/types';
 import { authorityOf, type Authority, type Delegation } from './delegation';
 import { nextManager, type ApprovalDirectory } from './directory';
 import type { CompiledMatrix } from './matrix';
+import { personKey, sameId } from './person-id';
 import type { ApprovalPlan, StageKind } from './route';
 
 export type ApprovalRecordState = 'pending_approval' | 'approved' | 'rejected' | 'returned' | 'escalated';
@@ -151,15 +152,18 @@ export function currentEntry(record: ApprovalRecord): ChainEntry | undefined {
 
 /**
  * Applies a decision. Only the expected approver of the current stage, or a delegate valid when the decision
- * was made, may decide; anyone else gets APPROVER_NOT_ALLOWED. Sources deliver decisions more than once, so
- * a decision already applied (same person, same decision, same stage when given) returns the outcome it had
- * the first time and leaves the record as it is.
+ * was made and when it is received (`now`), may decide; anyone else gets APPROVER_NOT_ALLOWED. With a
+ * `directory`, so does a decider it lists as inactive: routing checked the approver was active, but people
+ * leave while an approval waits. Sources deliver decisions more than once, so a decision already applied
+ * (same person, same decision, same stage when given) returns the outcome it had the first time and leaves the
+ * record as it is.
  */
 export function decide(
   record: ApprovalRecord,
   decision: ApprovalDecision,
   delegations: readonly Delegation[],
   now: Date,
+  directory?: ApprovalDirectory,
 ): DecisionResult {
   checkDecision(decision);
   // Checked first so that a redelivered decision cannot count again when its author is, after an escalation,
@@ -174,7 +178,7 @@ export function decide(
           allowed: false,
           reason: `the approval is already ${record.state}${record.approver ? ` by ${record.approver}` : ''}; a new decision needs a new submission`,
         }
-      : judge(record, entry, decision, delegations, now);
+      : judge(record, entry, decision, delegations, now, directory);
   if (verdict.allowed) return apply(record, entry as ChainEntry, decision, verdict.delegateOf, now);
 
   const repeated = findApplied(record, decision, false);
@@ -282,6 +286,7 @@ function judge(
   decision: ApprovalDecision,
   delegations: readonly Delegation[],
   now: Date,
+  directory: ApprovalDirectory | undefined,
 ): Authority {
   const refused = (reason: string): Authority => ({ allowed: false, reason });
   if (decision.stage !== undefined && decision.stage !== entry.stage) {
@@ -293,23 +298,32 @@ function judge(
   if (timing !== undefined) return refused(timing);
   // Decisions delivered late still count: one the stage's approver made before the stage escalated away from
   // them is theirs to make, and a rejection must not be lost because its message came after the escalation.
-  if (decidedBeforeEscalationFrom(entry, decision)) return { allowed: true };
-  const authority = authorityOf(
-    entry.approver,
-    decision.approver,
-    new Date(decision.decidedAt),
-    delegations,
-    record.submitterId,
-  );
+  const authority: Authority = decidedBeforeEscalationFrom(entry, decision)
+    ? { allowed: true }
+    : authorityOf(
+        entry.approver,
+        decision.approver,
+        new Date(decision.decidedAt),
+        delegations,
+        record.submitterId,
+        now,
+      );
   if (!authority.allowed) {
     return refused(
       `${authority.reason}; ask ${entry.approver} to decide, or record a delegation from ${entry.approver}`,
     );
   }
+  const standing = directory === undefined ? undefined : inactiveProblem(directory, decision.approver);
+  if (standing !== undefined) {
+    const next = sameId(entry.approver, decision.approver)
+      ? `the stage goes to someone else when its SLA runs out (${entry.dueAt ?? 'at the next SLA check'})`
+      : `ask ${entry.approver} to decide`;
+    return refused(`${standing}, so cannot decide any more; ${next}`);
+  }
   if (authority.delegateOf === undefined) return authority;
   // A delegation must not let one person decide two stages of a chain, each meant as a different person's
-  // check. (The expected approver may: the router merges a person named twice; an escalation never lands on
-  // another stage's approver, see escalationTarget.)
+  // check. (The router gives a person named twice only one check unless nobody else may take the other, and an
+  // escalation never lands on another stage's approver, see escalationTarget.)
   const otherStage = otherStageOf(record, entry.stage, decision.approver);
   if (otherStage !== undefined) {
     return refused(
@@ -327,8 +341,16 @@ function judge(
  */
 export function otherStageOf(record: ApprovalRecord, stage: number, person: string): ChainEntry | undefined {
   return record.chain.find(
-    (other) => other.stage !== stage && (other.approver === person || other.decidedBy === person),
+    (other) => other.stage !== stage && (sameId(other.approver, person) || sameId(other.decidedBy, person)),
   );
+}
+
+/**
+ * Why the directory says `person` may not decide (inactive), or undefined. Someone it does not know is left to
+ * the other checks: a delegate hired since the last sync must not be refused for it.
+ */
+function inactiveProblem(directory: ApprovalDirectory, person: string): string | undefined {
+  return directory.employee(person)?.active === false ? `${person} is inactive in the employee directory` : undefined;
 }
 
 /**
@@ -366,7 +388,9 @@ function timingProblem(record: ApprovalRecord, entry: ChainEntry, decidedAt: str
 
 /** True when `decision` is by an approver this stage escalated away from, dated before that escalation. */
 function decidedBeforeEscalationFrom(entry: ChainEntry, decision: ApprovalDecision): boolean {
-  const index = entry.escalatedFrom?.lastIndexOf(decision.approver) ?? -1;
+  const from = entry.escalatedFrom ?? [];
+  let index = from.length - 1;
+  while (index >= 0 && !sameId(from[index], decision.approver)) index -= 1;
   const escalatedAt = index < 0 ? undefined : entry.escalatedAt?.[index];
   return escalatedAt !== undefined && Date.parse(decision.decidedAt) < Date.parse(escalatedAt);
 }
@@ -393,7 +417,7 @@ function stageBegan(record: ApprovalRecord, entry: ChainEntry): string | undefin
 function findApplied(record: ApprovalRecord, decision: ApprovalDecision, sameInstant: boolean): ChainEntry | undefined {
   return record.chain.find(
     (entry) =>
-      entry.decidedBy === decision.approver &&
+      sameId(entry.decidedBy, decision.approver) &&
       entry.decision === decision.decision &&
       (decision.stage === undefined || entry.stage === decision.stage) &&
       (!sameInstant || entry.decidedAt === decision.decidedAt),
@@ -429,18 +453,22 @@ function escalationTarget(
   const decidesAnotherStage = (person: string): boolean => otherStageOf(record, entry.stage, person) !== undefined;
   if (directory !== undefined) {
     // nextManager stops at a loop within one climb; `climbed` stops one across the climbs past such people.
-    const climbed = new Set<string>([entry.approver]);
+    const climbed = new Set<string>([personKey(entry.approver)]);
     let from = entry.approver;
     for (;;) {
       const manager = nextManager(directory, from, record.submitterId).manager;
-      if (manager === undefined || climbed.has(manager.id)) break;
+      if (manager === undefined || climbed.has(personKey(manager.id))) break;
       if (!decidesAnotherStage(manager.id)) return manager.id;
-      climbed.add(manager.id);
+      climbed.add(personKey(manager.id));
       from = manager.id;
     }
   }
   const controller = matrix.financeController;
-  if (controller !== record.submitterId && !decidesAnotherStage(controller)) return controller;
+  // An inactive or unknown controller is passed over too, when the directory can tell (routing refuses both).
+  const controllerMayDecide = directory === undefined || directory.employee(controller)?.active === true;
+  if (controllerMayDecide && !sameId(controller, record.submitterId) && !decidesAnotherStage(controller)) {
+    return controller;
+  }
   return entry.approver;
 }
 

@@ -259,6 +259,7 @@ export class ApprovalWorkflow {
         }
 
         const plan = planApproval({ report, budgetStatus, directory }, this.options.matrix);
+        for (const warning of plan.warnings ?? []) this.options.warn?.(warning);
         const correlationId = message.finance?.correlationId;
         const record = start(plan, this.clock(), {
           ...(typeof correlationId === 'string' && { correlationId }),
@@ -315,17 +316,37 @@ export class ApprovalWorkflow {
    */
   decide(input: DecisionInput): Promise<WorkflowDecision> {
     return this.serial(async () => {
+      const directory = await this.decisionDirectory();
       const docKey =
         'subject' in input.target
           ? docKeyOf(input.target.subject)
           : await this.book.docKeyOfReport(input.target.reportId);
       if (docKey === undefined) throw notFound(input);
       // Read (again) inside the lease: a decision or escalation on another host may have changed the approval.
-      return this.lock.run(docKey, () => this.decideLocked(docKey, input));
+      return this.lock.run(docKey, () => this.decideLocked(docKey, input, directory));
     });
   }
 
-  private async decideLocked(docKey: string, input: DecisionInput): Promise<WorkflowDecision> {
+  /**
+   * The directory a decision is checked against (an inactive decider is refused), or undefined when it cannot be
+   * had: a decision is not held back by the ERP being down; its other checks still apply.
+   */
+  private async decisionDirectory(): Promise<ApprovalDirectory | undefined> {
+    try {
+      return await this.options.directory();
+    } catch (error) {
+      this.options.warn?.(
+        `Decision checked without the employee directory (${(error as Error).message}): whether the decider is still active is not known.`,
+      );
+      return undefined;
+    }
+  }
+
+  private async decideLocked(
+    docKey: string,
+    input: DecisionInput,
+    directory: ApprovalDirectory | undefined,
+  ): Promise<WorkflowDecision> {
     const pending = await this.book.get(docKey);
     if (pending === undefined) {
       const finished = await this.book.finished(docKey);
@@ -337,7 +358,7 @@ export class ApprovalWorkflow {
     }
 
     checkVersion(input, pending.record, pending.message.payload.sourceRef.version, 'pending');
-    const result = decide(pending.record, input.decision, this.options.delegations, this.clock());
+    const result = decide(pending.record, input.decision, this.options.delegations, this.clock(), directory);
     if (result.duplicate) return { ...result, emissions: [] };
     if (result.outcome === 'advanced') {
       const advanced: PendingApproval = { ...pending, record: result.record };

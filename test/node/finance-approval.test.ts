@@ -547,7 +547,11 @@ describe('finance-approval node', () => {
       delegations: [],
       directory: async () => ({
         employee: (id: string) =>
-          ({ E1011: { id, managerId: 'E1013', active: true }, E1013: { id, active: true } })[id],
+          ({
+            E1011: { id, managerId: 'E1013', active: true },
+            // With her limit, as in the seed: approval limits now count for a manager approver too.
+            E1013: { id, active: true, approvalLimit: { amount: '5000.00', currency: 'EUR' } },
+          })[id],
         costCenterOwner: () => undefined,
       }),
       clock: () => new Date(now),

@@ -41,15 +41,15 @@ describe('authorityOf', () => {
   const noon = at('2025-03-12T12:00:00Z');
 
   it('allows the expected approver without a delegation', () => {
-    expect(authorityOf('E200', 'E200', noon, [], 'E100')).toEqual({ allowed: true });
+    expect(authorityOf('E200', 'E200', noon, [], 'E100', noon)).toEqual({ allowed: true });
   });
 
   it('allows a delegate valid at that instant and records whom they stand in for', () => {
-    expect(authorityOf('E200', 'E250', noon, [away], 'E100')).toEqual({ allowed: true, delegateOf: 'E200' });
+    expect(authorityOf('E200', 'E250', noon, [away], 'E100', noon)).toEqual({ allowed: true, delegateOf: 'E200' });
   });
 
   it('refuses a delegate outside the validity days', () => {
-    const result = authorityOf('E200', 'E250', at('2025-03-15T00:00:00Z'), [away], 'E100');
+    const result = authorityOf('E200', 'E250', at('2025-03-15T00:00:00Z'), [away], 'E100', at('2025-03-15T00:00:00Z'));
     expect(result).toEqual({
       allowed: false,
       reason:
@@ -59,12 +59,12 @@ describe('authorityOf', () => {
 
   it("refuses a delegate's delegate: delegation goes one step only", () => {
     const onward: Delegation = { from: 'E250', to: 'E260', validFrom: '2025-03-01', validTo: '2025-03-31' };
-    expect(authorityOf('E200', 'E260', noon, [away, onward], 'E100').allowed).toBe(false);
+    expect(authorityOf('E200', 'E260', noon, [away, onward], 'E100', noon).allowed).toBe(false);
   });
 
   it('refuses the submitter, even holding a delegation from the approver', () => {
     const toSubmitter: Delegation = { ...away, to: 'E100' };
-    expect(authorityOf('E200', 'E100', noon, [toSubmitter], 'E100')).toEqual({
+    expect(authorityOf('E200', 'E100', noon, [toSubmitter], 'E100', noon)).toEqual({
       allowed: false,
       reason: 'E100 submitted the report and cannot decide on it',
     });
@@ -72,7 +72,7 @@ describe('authorityOf', () => {
 
   it('refuses someone with a delegation from another approver', () => {
     const other: Delegation = { ...away, from: 'E300' };
-    expect(authorityOf('E200', 'E250', noon, [other], 'E100').allowed).toBe(false);
+    expect(authorityOf('E200', 'E250', noon, [other], 'E100', noon).allowed).toBe(false);
   });
 });
 

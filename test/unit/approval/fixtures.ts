@@ -1,7 +1,7 @@
 /**
  * A small organisation for the approval tests:
  *
- *   E400 (limit 100000.00 EUR, top)            E1001 CFO (manager E400)
+ *   E400 (limit 100000.00 EUR, top)            E1001 CFO (manager E400, limit 1000000.00 EUR)
  *    └ E300 (limit 5000.00 EUR)                E900 finance controller (manager E400)
  *       └ E200 (limit 1000.00 EUR)             E950 second controller (no manager)
  *          └ E100 submitter                    E500 owner of CC-RND
@@ -27,7 +27,7 @@ const EMPLOYEES: DirectoryEmployee[] = [
   { id: 'E601', managerId: 'E600', active: true, approvalLimit: { amount: '100.00', currency: 'EUR' } },
   { id: 'E900', managerId: 'E400', active: true },
   { id: 'E950', active: true },
-  { id: 'E1001', managerId: 'E400', active: true },
+  { id: 'E1001', managerId: 'E400', active: true, approvalLimit: { amount: '1000000.00', currency: 'EUR' } },
 ];
 
 export function directory(overrides: DirectoryEmployee[] = []): ApprovalDirectory {

@@ -183,12 +183,24 @@ describe('decide', () => {
     expect(decide(stageOne.record, decision('E350', 'approve', later(2)), other, later(2)).outcome).toBe('approved');
   });
 
-  it('judges a delegation at the time of the decision, not when the message arrives', () => {
+  it('judges a delegation at the time of the decision and when the decision is received', () => {
     const delegations: Delegation[] = [{ from: 'E200', to: 'E250', validFrom: '2025-03-12', validTo: '2025-03-12' }];
-    const lateDelivery = decide(started(), decision('E250', 'approve', later(14)), delegations, later(40));
-    expect(lateDelivery.outcome).toBe('advanced');
+    // Made at 23:58 on the last day, received at 00:02: within DELEGATION_RECEIPT_SKEW_MS, it stands.
+    const justInTime = decide(
+      started(),
+      decision('E250', 'approve', later(14, 58 * 60_000)),
+      delegations,
+      later(15, 2 * 60_000),
+    );
+    expect(justInTime.outcome).toBe('advanced');
     const tooLate = refusal(() => decide(started(), decision('E250', 'approve', later(15)), delegations, later(15)));
     expect(tooLate.code).toBe('APPROVER_NOT_ALLOWED');
+    // Dated back into the delegation but received after it ended (formerly approved: the decision's own time was
+    // all that was checked, and it is what the sender claims).
+    const backdated = refusal(() => decide(started(), decision('E250', 'approve', later(14)), delegations, later(40)));
+    expect(backdated.message).toContain(
+      'E250 held a delegation from E200 at 2025-03-12T23:00:00.000Z, the time the decision gives, but not when it was received (2025-03-14T01:00:00.000Z)',
+    );
   });
 
   it('refuses a decision dated in the future, so a delegate cannot claim a delegation that starts later', () => {
@@ -395,7 +407,9 @@ describe('escalate', () => {
     expect(escalate(atCfo, later(26), matrix, directory()).record.approver).toBe('E900');
 
     // E100 submits and is (in this data) the CFO's manager: the escalation climbs past E100 to E200.
-    const people = directory([{ id: 'E1001', managerId: 'E100', active: true }]);
+    const people = directory([
+      { id: 'E1001', managerId: 'E100', active: true, approvalLimit: { amount: '1000000.00', currency: 'EUR' } },
+    ]);
     const plan100 = planApproval({ report: report({ costCenter: 'CC-RND' }), directory: people }, matrix);
     const atCfo100 = decide(start(plan100, T0), decision('E500'), [], later(1)).record;
     expect(escalate(atCfo100, later(26), matrix, people).record.approver).toBe('E200');

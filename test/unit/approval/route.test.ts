@@ -141,8 +141,9 @@ describe('planApproval: manager chain', () => {
     });
   });
 
-  it('takes exactly the configured number of levels regardless of limits', () => {
-    expect(approvers(plan({ amount: '10000', currency: 'JPY' }))).toEqual(['E200', 'E300']);
+  it("takes the configured number of levels, then climbs on while the last one's limit does not cover the total", () => {
+    // Formerly just E200, E300: limits were ignored. The limits here are in EUR, so none covers a JPY total.
+    expect(approvers(plan({ amount: '10000', currency: 'JPY' }))).toEqual(['E200', 'E300', 'E400', 'E900']);
   });
 
   it('skips an inactive manager and says so', () => {
@@ -177,10 +178,17 @@ describe('planApproval: manager chain', () => {
       approver: 'E900',
       reason: 'no manager found (manager E999 of E130 is not in the employee directory)',
     });
-    expect(plan({ employeeId: 'E777' }).stages[0]).toMatchObject({
+    // An unknown submitter also gets the controller's review, with a warning (formerly silent).
+    const unknown = plan({ employeeId: 'E777' });
+    expect(unknown.stages).toHaveLength(1);
+    expect(unknown.stages[0]).toMatchObject({
       approver: 'E900',
-      reason: 'no manager found (E777 is not in the employee directory)',
+      reason:
+        'no manager found (E777 is not in the employee directory); also finance controller review: the submitter E777 is not in the employee directory',
     });
+    expect(unknown.warnings).toEqual([
+      expect.stringContaining('The submitter E777 of concur/RPT-1 is not in the employee directory'),
+    ]);
   });
 
   it('fills missing levels with the finance controller', () => {
@@ -191,7 +199,7 @@ describe('planApproval: manager chain', () => {
 });
 
 describe('planApproval: roles, people, cost center owners and the controller', () => {
-  it('routes by the cost center carrying most of the report to its owner and a role', () => {
+  it('routes by the rule of every cost center carrying part of the report, the largest share first', () => {
     const lines: ExpenseReport['lines'] = [
       {
         lineId: 'L1',
@@ -213,10 +221,12 @@ describe('planApproval: roles, people, cost center owners and the controller', (
       },
     ];
     const result = plan({ amount: '220.00', lines });
-    expect(result).toMatchObject({ ruleId: 'rnd', costCenter: 'CC-RND', company: 'C01' });
+    // Formerly CC-RND's rule alone: CC-OPS's share (rule medium, the manager) went unchecked.
+    expect(result).toMatchObject({ ruleId: 'rnd+medium', costCenter: 'CC-RND', company: 'C01' });
     expect(result.stages).toEqual([
       { stage: 1, approver: 'E500', kind: 'costCenterOwner', reason: 'owner of cost center CC-RND', ruleId: 'rnd' },
       { stage: 2, approver: 'E1001', kind: 'role', reason: 'role cfo', ruleId: 'rnd' },
+      { stage: 3, approver: 'E200', kind: 'manager', reason: 'manager of E100', ruleId: 'medium' },
     ]);
   });
 
@@ -241,18 +251,21 @@ describe('planApproval: roles, people, cost center owners and the controller', (
     expect(result.stages[0]).toMatchObject({ approver: 'E900', reason: 'cost center CC-OPS has no owner' });
   });
 
-  it('asks someone named twice only once, at their first stage, with both reasons', () => {
+  it('gives the second check of someone named twice to the next person above them', () => {
     const twice = compileMatrix(matrixConfig({ financeController: 'E200' }));
     const result = planApproval(
       { report: report({ amount: '500.00' }), budgetStatus: 'exceeded', directory: directory() },
       twice,
     );
+    // Formerly one stage: E200 took both the manager's and the controller's check.
     expect(result.stages).toEqual([
+      { stage: 1, approver: 'E200', kind: 'manager', reason: 'manager of E100', ruleId: 'medium' },
       {
-        stage: 1,
-        approver: 'E200',
-        kind: 'manager',
-        reason: 'manager of E100; also finance controller review: the budget is exceeded',
+        stage: 2,
+        approver: 'E300',
+        kind: 'finance_controller',
+        reason:
+          'finance controller review: the budget is exceeded; E200 already decides stage 1, so E300, next above them, decides',
         ruleId: 'medium',
       },
     ]);
