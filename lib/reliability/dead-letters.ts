@@ -6,6 +6,7 @@
  *   `<queue>/L/<id>`          the letter without its message (ids sort by time, so this is the queue in arrival
  *                             order), with `originalBytes`, the size of the message as JSON
  *   `<queue>/N/<natural key>` -> id: the same Catch message delivered twice makes one letter
+ *   `<queue>/R/<id>`          a replay on its way through the flow (ReplayInFlight, see markReplayed)
  * and the message itself under `<queue>/<id>` in namespace `dlq-message`, so that listing, counting and
  * retention never read the messages (a failed message may be tens of megabytes). Letters stored before that
  * split hold their message inline; both are read alike.
@@ -56,6 +57,22 @@ export interface AddResult {
   letter: DeadLetter;
   /** The size of the stored message as JSON (bytes). */
   originalBytes: number;
+}
+
+/**
+ * A replay on its way through the flow. A replayed message has no inbox entry the intake's recovery would send
+ * again (the event's entry was finished as dead-lettered when the letter was stored), so until the flow has run
+ * long enough to take it to a durable point (an outcome, a parked retry, the letter reopened), this marker is
+ * what makes a replay cut off by a redeploy, a restart or a crash be sent again (ReplayQueue, dead-letter-replay.ts).
+ */
+export interface ReplayInFlight {
+  id: string;
+  /** The letter's replayCount this replay carries (msg.replay.replayCount). */
+  replayCount: number;
+  /** When it was sent (ms since the epoch). */
+  sentAt: number;
+  /** Set when the node that sent it closed before the replay had settled. */
+  cut?: boolean;
 }
 
 /** A letter as a list shows it: without its message, with the message's size as JSON (in bytes). */
@@ -160,7 +177,11 @@ export class DeadLetters {
           if (!current || current.letter.status === 'purged') return undefined;
           return this.#reopen(current, failed, counts);
         });
-        if (reopened) return this.#result('reopened', reopened);
+        if (reopened) {
+          // The replay has its outcome (it failed again): it is no longer in flight.
+          await this.#store.kvDelete(DLQ_NAMESPACE, this.#replayKey(reopened.id));
+          return this.#result('reopened', reopened);
+        }
       }
       const { letter, originalBytes } = await this.#create(failed, counts);
       if (failed.source !== undefined && failed.eventId !== undefined) {
@@ -199,18 +220,27 @@ export class DeadLetters {
 
   /**
    * Records that a letter is being replayed (before its message is sent, so a failure of the replay finds it
-   * marked). Undefined for an unknown or purged letter, which is not replayed, and for one whose status is no
-   * longer one of `statuses` (what the replay was selected from: another command replayed it meanwhile).
+   * marked), with the replay's in-flight marker (ReplayInFlight) written first: a crash in between leaves a
+   * marker that sends the letter again, never a letter marked replayed that nothing sends. Undefined for an
+   * unknown or purged letter, which is not replayed, and for one whose status is no longer one of `statuses`
+   * (what the replay was selected from: another command replayed it meanwhile).
+   *
+   * `resending`: the replayCount of a replay that was cut off (replaysToResend), sent again only if the letter
+   * is still `replayed` and no later replay has been sent meanwhile (by another host, say); otherwise its marker
+   * is dropped.
    */
   markReplayed(
     id: string,
     statuses: readonly DeadLetterStatus[] = ['open', 'replayed'],
+    resending?: number,
   ): Promise<DeadLetter | undefined> {
     return this.#change(async (counts) =>
       // Another host changing this letter now (replaying it too): it is that host's to replay.
       this.#ifUnlocked(id, async () => {
         const stored = await this.#read(id);
-        if (!stored || stored.letter.status === 'purged' || !statuses.includes(stored.letter.status)) {
+        const stale = resending !== undefined && stored !== undefined && stored.letter.replayCount > resending;
+        if (!stored || stored.letter.status === 'purged' || !statuses.includes(stored.letter.status) || stale) {
+          if (resending !== undefined) await this.#dropReplayMarker(id, resending);
           return undefined;
         }
         const letter: DeadLetter = {
@@ -219,10 +249,50 @@ export class DeadLetters {
           replayedAt: this.#isoNow(),
           replayCount: stored.letter.replayCount + 1,
         };
+        const marker: ReplayInFlight = { id, replayCount: letter.replayCount, sentAt: this.#now() };
+        await this.#store.kvPut(DLQ_NAMESPACE, this.#replayKey(id), marker);
         await this.#write({ ...stored, letter }, counts, stored.letter.status);
         return this.#withOriginal(letter);
       }),
     );
+  }
+
+  /** The flow has run long enough after the replay `replayCount` of letter `id`: it is no longer in flight. */
+  settleReplay(id: string, replayCount: number): Promise<void> {
+    return this.#change(async () => {
+      await this.#ifUnlocked(id, () => this.#dropReplayMarker(id, replayCount));
+    });
+  }
+
+  /** The node that sent these replays closes before they settled: they are sent again (replaysToResend). */
+  markReplaysCut(replays: readonly { id: string; replayCount: number }[]): Promise<void> {
+    return this.#change(async () => {
+      await inBatches(replays, async ({ id, replayCount }) => {
+        const marker = await this.#readReplayMarker(id);
+        if (marker?.replayCount === replayCount) {
+          await this.#store.kvPut(DLQ_NAMESPACE, this.#replayKey(id), { ...marker, cut: true });
+        }
+      });
+    });
+  }
+
+  /**
+   * Replays to send again: those cut off (their node closed before they settled), and those sent more than
+   * `staleAfterMs` ago that nobody settled (their node crashed), oldest first.
+   */
+  async replaysToResend(staleAfterMs: number): Promise<ReplayInFlight[]> {
+    const due: ReplayInFlight[] = [];
+    const prefix = `${this.#prefix}R/`;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#store.kvList(DLQ_NAMESPACE, { prefix, after, limit: PAGE_SIZE });
+      for (const { value } of page) {
+        const marker = value as ReplayInFlight;
+        if (marker.cut === true || marker.sentAt <= this.#now() - staleAfterMs) due.push(marker);
+      }
+      if (page.length < PAGE_SIZE) return due.sort((a, b) => a.sentAt - b.sentAt);
+      after = page[page.length - 1].key;
+    }
   }
 
   /**
@@ -269,6 +339,7 @@ export class DeadLetters {
           delete letter.error.erpBody;
           await this.#write({ ...stored, letter }, counts, stored.letter.status);
           await this.#store.kvDelete(DLQ_MESSAGE_NAMESPACE, this.#messageKey(id));
+          await this.#store.kvDelete(DLQ_NAMESPACE, this.#replayKey(id));
           purged.push(id);
         });
       });
@@ -516,6 +587,7 @@ export class DeadLetters {
     for (const key of stored.naturalKeys) await this.#store.kvDelete(DLQ_NAMESPACE, this.#naturalKey(key));
     await this.#store.kvDelete(DLQ_NAMESPACE, this.#letterKey(stored.letter.id));
     await this.#store.kvDelete(DLQ_MESSAGE_NAMESPACE, this.#messageKey(stored.letter.id));
+    await this.#store.kvDelete(DLQ_NAMESPACE, this.#replayKey(stored.letter.id));
     counts[stored.letter.status] -= 1;
   }
 
@@ -554,6 +626,21 @@ export class DeadLetters {
 
   #naturalKey(key: string): string {
     return `${this.#prefix}N/${key}`;
+  }
+
+  #replayKey(id: string): string {
+    return `${this.#prefix}R/${id}`;
+  }
+
+  async #readReplayMarker(id: string): Promise<ReplayInFlight | undefined> {
+    return (await this.#store.kvGet(DLQ_NAMESPACE, this.#replayKey(id))) as ReplayInFlight | undefined;
+  }
+
+  /** Removes the in-flight marker of letter `id` if it is still that of replay `replayCount`. */
+  async #dropReplayMarker(id: string, replayCount: number): Promise<void> {
+    if ((await this.#readReplayMarker(id))?.replayCount === replayCount) {
+      await this.#store.kvDelete(DLQ_NAMESPACE, this.#replayKey(id));
+    }
   }
 
   #messageKey(id: string): string {

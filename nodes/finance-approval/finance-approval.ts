@@ -24,7 +24,7 @@ import { FinanceError } from '../../lib/errors';
 import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
 import { SingleRunner, runnerTtlMs } from '../../lib/reliability/single-runner';
-import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceErpNode, type FinanceStoreNode } from '../shared/config-nodes';
 import {
   asFinanceError,
   onInput,
@@ -84,6 +84,7 @@ export = function register(RED: NodeAPI): void {
         'finance-erp',
         'an ERP connection (it supplies the employee directory)',
       );
+      useConfigNodes(this, RED.nodes.getNode(def.store as string) as FinanceStoreNode, erp);
       const namespace = `finance-approval/${this.id}`;
       const cacheName = masterDataCacheOption(def.masterDataCache);
       const directory = new DirectoryCache({

@@ -10,7 +10,7 @@ import { isCommand, runCommand, type DeadLetterQueue } from '../../lib/reliabili
 import { ReplayQueue } from '../../lib/reliability/dead-letter-replay';
 import { deadLetterSettings, type DeadLetterDialogSettings } from '../../lib/reliability/dead-letter-settings';
 import { DeadLetters } from '../../lib/reliability/dead-letters';
-import type { FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { registerAdminApi } from './admin-api';
@@ -27,6 +27,8 @@ const LARGE_LETTER_BYTES = 1024 * 1024;
  * of failures during an outage would otherwise scan it once per failure (the admin API's stats stay exact).
  */
 const STATUS_COUNT_MAX_AGE_MS = 5_000;
+/** How often replays cut off by a crash (or another host's restart) are looked for and sent again. */
+const RESEND_CHECK_INTERVAL_MS = 30_000;
 
 interface FinanceDeadLetterDef extends NodeDef, DeadLetterDialogSettings {
   store?: string;
@@ -80,6 +82,7 @@ export = function register(RED: NodeAPI): void {
             'Choose a finance store in the dialog: dead letters are kept there.',
           );
         }
+        useConfigNodes(this, storeNode);
         const letters = new DeadLetters({ store: storeNode.store(), queue: this.id });
         const replaySend = observedSend(this, (out) => this.send(out));
         const replays = new ReplayQueue({
@@ -156,6 +159,20 @@ export = function register(RED: NodeAPI): void {
     timer.unref();
     if (queue) enforceRetention(queue.letters).then(showQueueStatus, (err: unknown) => this.error(describe(err)));
 
+    // Replays a redeploy, a restart or a crash cut off before they settled are sent again (dead-letter-replay.ts).
+    const resendCutReplays = (): void => {
+      queue?.replays.resendCutReplays().then(
+        (count) => {
+          if (count > 0) this.log(`sending again ${count} replay(s) cut off by a redeploy, a restart or a crash`);
+        },
+        (err: unknown) => this.warn(`Could not look for replays cut off by a redeploy or a restart: ${describe(err)}`),
+      );
+    };
+    const resendTimer = setInterval(resendCutReplays, RESEND_CHECK_INTERVAL_MS);
+    resendTimer.unref();
+    // Once every node of the deploy has started, so that what is sent again finds the nodes it is wired to.
+    RED.events.once('flows:started', resendCutReplays);
+
     // Once every node of the deploy has started: letters and retries of nodes that are gone (new ids after an
     // import as a copy or a cut and paste) are reported, as nothing else shows them.
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
@@ -167,10 +184,13 @@ export = function register(RED: NodeAPI): void {
     };
     RED.events.once('flows:started', lookForOrphans);
 
-    this.on('close', () => {
+    this.on('close', (_removed: boolean, done: () => void) => {
       RED.events.removeListener('flows:started', lookForOrphans);
+      RED.events.removeListener('flows:started', resendCutReplays);
       clearInterval(timer);
-      queue?.replays.close();
+      clearInterval(resendTimer);
+      // Marks the replays not settled yet as cut (the store stays open until this node has closed).
+      (queue?.replays.close() ?? Promise.resolve()).then(done, done);
     });
   }
 

@@ -12,6 +12,7 @@ import { retryPolicyFromDialog } from '../../lib/config/retry-settings';
 import { ErpClient, type CircuitState, type TlsOptions } from '../../lib/erp/client';
 import { createDialect } from '../../lib/erp/dialect';
 import { DEFAULT_RETRY_POLICY } from '../../lib/reliability/retry-policy';
+import { UserHandles } from '../../lib/reliability/user-handles';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { ErpConnection, FinanceErpNode } from '../shared/config-nodes';
 import { observeErpClient } from '../shared/observe';
@@ -21,6 +22,13 @@ interface FinanceErpDef extends NodeDef, Omit<ErpDialogSettings, 'name'> {
   tls?: string;
 }
 
+/**
+ * How long a close lets the nodes using the connection finish first: a write in flight gets this long before
+ * the client aborts it. The calling nodes' close (nodes/shared/retrying.ts) waits longer, so a write cut here
+ * fails as retryable and is parked in the store, which waits for them in turn (finance-store).
+ */
+const USERS_CLOSE_WAIT_MS = 3000;
+
 interface TlsConfigNode extends Node {
   addTLSOptions(options: Record<string, unknown>): void;
 }
@@ -29,6 +37,7 @@ export = function register(RED: NodeAPI): void {
   function FinanceErp(this: FinanceErpNode, def: FinanceErpDef) {
     def = upgradeConfig(def); // a node saved by an older version of the pack (lib/config/migrations.ts)
     RED.nodes.createNode(this, def);
+    (this as { users: UserHandles }).users = new UserHandles();
     const credentials: ErpCredentials = this.credentials ?? {};
     let sandbox: SandboxHandle | undefined;
     let stopObserving: (() => void) | undefined;
@@ -83,9 +92,14 @@ export = function register(RED: NodeAPI): void {
     };
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      circuitEvents.removeAllListeners();
-      stopObserving?.();
-      ready
+      // Node-RED closes this node together with the nodes using it: their calls in flight may finish first.
+      this.users
+        .released(USERS_CLOSE_WAIT_MS)
+        .then(() => {
+          circuitEvents.removeAllListeners();
+          stopObserving?.();
+          return ready;
+        })
         .then(
           (connection) => connection.client.close(),
           () => undefined,

@@ -45,7 +45,7 @@ import {
   type RecoveryPass,
 } from '../../lib/intake/recovery';
 import type { InboxEntry } from '../../lib/reliability/store';
-import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceSourceNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { reportIntake } from '../shared/observe';
 import { forgetDormantEndpoints, openEndpoint, writeAnswer } from './http-endpoint';
@@ -104,6 +104,7 @@ export = function register(RED: NodeAPI): void {
       source = configNode<FinanceSourceNode>(def.source, 'Source');
       checkOwnPortSigning(settings, source.signatureScheme);
       store = configNode<FinanceStoreNode>(def.store, 'Store');
+      useConfigNodes(node, store);
       recovery = new InboxRecovery({
         store: () => store.store(),
         owner,

@@ -22,7 +22,7 @@ import {
 } from '../../lib/mapping';
 import type { Violation } from '../../lib/model/violations';
 import { inboxKey } from '../../lib/reliability/store';
-import type { FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceStoreNode } from '../shared/config-nodes';
 import { mappingUsed } from '../../lib/observe/mapping-version';
 import { asFinanceError, onInput } from '../shared/node-input';
 import { showStatus } from '../shared/status';
@@ -114,6 +114,7 @@ export = function register(RED: NodeAPI): void {
       if (settings.mapping === 'jsonata') expression = compile(settings.expression, this);
       if (settings.mapping !== 'jsonata' && settings.linesProperty !== undefined) checkProperty(settings.linesProperty);
       storeNode = storeOf(def.store);
+      useConfigNodes(this, storeNode);
     } catch (err) {
       configError = asFinanceError(err);
       this.error(configError.message);

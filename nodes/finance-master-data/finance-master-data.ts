@@ -24,7 +24,12 @@ import {
   type SyncSummary,
 } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
-import type { FinanceErpNode, FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
+import {
+  useConfigNodes,
+  type FinanceErpNode,
+  type FinanceSourceNode,
+  type FinanceStoreNode,
+} from '../shared/config-nodes';
 import { asFinanceError, attachFailure, onInput, statusText, type Status } from '../shared/node-input';
 import { showStatus } from '../shared/status';
 
@@ -71,6 +76,7 @@ export = function register(RED: NodeAPI): void {
       const sourceNode = uses('source')
         ? configNode<FinanceSourceNode>(def.source, 'finance-source', 'a source (it owns master data)', 'source')
         : undefined;
+      useConfigNodes(this, storeNode, erpNode);
       const sourcePath = settings.sourcePath;
       const erpLister = async () => (await (erpNode as FinanceErpNode).connection()).dialect;
       const sourceListerOfNode = async () => {

@@ -11,7 +11,7 @@ import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../lib/metrics/prometh
 import { MAX_COST_CENTER_LABELS, MAX_LABEL_LENGTH, MAX_SYSTEM_LABELS } from '../../lib/metrics/labels';
 import { metrics } from '../../lib/metrics/registry';
 import { cachedDeadLetterCount, collectSnapshot, ReadCache, spendFigures } from '../../lib/metrics/scrape';
-import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceErpNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText } from '../shared/node-input';
 import { openMetricsEndpoint } from './endpoint';
 import { showStatus } from '../shared/status';
@@ -60,6 +60,7 @@ export = function register(RED: NodeAPI): void {
       const settings = metricsSettings(def);
       const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
       const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
+      useConfigNodes(node, storeNode, erpNode);
       const spend = erpNode
         ? new ReadCache(async () => {
             const connection = await erpNode.connection();

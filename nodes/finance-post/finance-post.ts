@@ -13,7 +13,7 @@ import { postExpenseReport, type PostExpenseSettings } from '../../lib/posting/p
 import { refusalReport } from '../../lib/posting/refusal';
 import { postSettings, type PostDialogSettings } from '../../lib/posting/settings';
 import type { FinanceStore } from '../../lib/reliability/store';
-import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceErpNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 
 interface FinancePostDef extends NodeDef, PostDialogSettings {
@@ -34,6 +34,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    useConfigNodes(this, storeNode, erpNode);
     let settings: PostExpenseSettings | undefined;
     let settingsError: FinanceError | undefined;
     try {

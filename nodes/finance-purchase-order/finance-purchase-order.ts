@@ -29,7 +29,7 @@ import {
   type PurchaseOrderSettings,
 } from '../../lib/purchasing';
 import type { FinanceStore } from '../../lib/reliability/store';
-import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceErpNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError } from '../shared/node-input';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 import { showStatus } from '../shared/status';
@@ -61,6 +61,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const erpNode = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    useConfigNodes(this, storeNode, erpNode);
     let settings: PurchaseOrderSettings | undefined;
     let cacheName: string | undefined;
     let configError: FinanceError | undefined;

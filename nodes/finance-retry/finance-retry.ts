@@ -21,7 +21,7 @@ import { caughtFailure, checkpointKey, MessageCheckpoints, type Checkpoint } fro
 import { decideRetry, type RetryPolicy } from '../../lib/reliability/retry-policy';
 import { parkableMessage, RetryScheduler, type ScheduledRetry } from '../../lib/reliability/retry-scheduler';
 import type { FinanceStore } from '../../lib/reliability/store';
-import type { FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Send, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
 import { holdInboxEntry, retryStatus, startRetryLoop, throttledStatus } from '../shared/retrying';
@@ -54,6 +54,7 @@ export = function register(RED: NodeAPI): void {
 
     // Every setting is checked at deploy; a wrong one is reported once now and again with each message.
     let problem: FinanceError | undefined;
+    useConfigNodes(this, RED.nodes.getNode(def.store ?? '') as FinanceStoreNode | null);
     const parts = ((): Parts | undefined => {
       try {
         return setUp(def, RED.nodes.getNode(def.store ?? '') as FinanceStoreNode | null, this.id);

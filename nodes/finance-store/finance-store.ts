@@ -14,14 +14,22 @@ import {
 import { redactText } from '../../lib/erp/redact';
 import { openStore, type FinanceStore } from '../../lib/reliability/store';
 import { StoreHousekeeping } from '../../lib/reliability/store-housekeeping';
+import { UserHandles } from '../../lib/reliability/user-handles';
 import type { FinanceStoreNode } from '../shared/config-nodes';
 import { withoutCredentials } from '../shared/redact-error';
 
 interface FinanceStoreDef extends NodeDef, StoreDialogSettings {}
 
+/**
+ * How long a close waits for the flow nodes using the store to close first (they park failed writes and record
+ * outcomes while they close): well under Node-RED's 15 s close timeout.
+ */
+const USERS_CLOSE_WAIT_MS = 10_000;
+
 export = function register(RED: NodeAPI): void {
   function FinanceStoreConfig(this: FinanceStoreNode & { credentials?: StoreCredentials }, def: FinanceStoreDef) {
     RED.nodes.createNode(this, def);
+    (this as { users: UserHandles }).users = new UserHandles();
     const userDir: string = (RED.settings as unknown as { userDir?: string }).userDir ?? os.homedir();
     let store: FinanceStore | undefined;
     let housekeeping: StoreHousekeeping | undefined;
@@ -59,11 +67,16 @@ export = function register(RED: NodeAPI): void {
     };
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      const open = store;
-      const closing = (housekeeping?.stop() ?? Promise.resolve()).then(() => open?.close());
-      store = undefined;
-      housekeeping = undefined;
-      failure = new Error('The finance store is closed (the flow is being redeployed or stopped).');
+      // Node-RED closes this node together with the nodes using it: the store stays open until they have closed.
+      const closing = this.users.released(USERS_CLOSE_WAIT_MS).then(async () => {
+        const open = store;
+        const stopping = housekeeping?.stop();
+        store = undefined;
+        housekeeping = undefined;
+        failure = new Error('The finance store is closed (the flow is being redeployed or stopped).');
+        await stopping;
+        await open?.close();
+      });
       closing.then(
         () => done(),
         () => done(),

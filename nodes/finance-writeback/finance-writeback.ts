@@ -28,7 +28,7 @@ import {
 import type { WritebackTarget } from '../../lib/writeback/target';
 import { createWebhookTarget } from '../../lib/writeback/webhook-target';
 import { performWriteback } from '../../lib/writeback/writeback';
-import type { FinanceSourceNode, FinanceStoreNode } from '../shared/config-nodes';
+import { useConfigNodes, type FinanceSourceNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { onInputWithRetry } from '../shared/retrying';
 import { showStatus } from '../shared/status';
 
@@ -58,6 +58,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const sourceNode = def.source ? (RED.nodes.getNode(def.source) as FinanceSourceNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
+    useConfigNodes(this, storeNode);
     let settings: WritebackSettings | undefined;
     let settingsError: FinanceError | undefined;
     // A wrong retry setting fails every message (below), so the default policy is never applied silently.

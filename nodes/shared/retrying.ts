@@ -44,6 +44,7 @@ export type InputHandler = (msg: NodeMessageInFlow, send: Send) => Promise<Statu
 
 const DEFAULT_POLL_INTERVAL_MS = 100;
 const DEFAULT_MAX_IN_FLIGHT = 32;
+const DEFAULT_CLOSE_WAIT_MS = 6000;
 
 export interface RetryingOptions {
   /**
@@ -67,7 +68,11 @@ export interface RetryingOptions {
    * out a few per second; the ERP connection's concurrency cap and rate limit still bound the calls themselves.
    */
   maxInFlight?: number;
-  /** How long a close waits for runs in progress. Default 3 s. */
+  /**
+   * How long a close waits for runs in progress. Default 6 s: on a redeploy the ERP connection lets calls in
+   * flight run for 3 s before it aborts them (finance-erp), so a write it cuts is parked while this node still
+   * holds the store (useConfigNodes, config-nodes.ts).
+   */
   closeWaitMs?: number;
   /** Random numbers in [0, 1) for the jitter. Default Math.random. */
   random?: () => number;
@@ -218,7 +223,7 @@ export function createRetrying(node: Node, options: RetryingOptions & { process:
   return {
     input,
     async close(): Promise<void> {
-      const waitMs = options.closeWaitMs ?? 3000;
+      const waitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
       await Promise.all([loop?.stop(waitMs), waitAtMost(inputs, waitMs)]);
     },
   };

@@ -33,6 +33,9 @@ function setup(ratePerSecond: number, markReplayed?: (id: string) => Promise<Dea
           marked.push(id);
           return letter(id);
         }),
+      settleReplay: async () => undefined,
+      markReplaysCut: async () => undefined,
+      replaysToResend: async () => [],
     },
     ratePerSecond,
     emit: (msg) => emitted.push({ at: clock.now(), msg }),

@@ -75,4 +75,24 @@ describe('dead letters on a store several hosts share', () => {
     expect(await two.count({ status: 'open' })).toBe(0);
     expect(await one.count({ status: 'replayed' })).toBe(8);
   });
+
+  it('a replay cut off by a restart is sent again by one host only, when both look for cut replays', async () => {
+    const [one, two] = twoHosts();
+    const ids = await addLetters(one, 6);
+    for (const id of ids) await one.markReplayed(id, ['open']);
+    await one.markReplaysCut(ids.map((id) => ({ id, replayCount: 1 })));
+    const cut = await two.replaysToResend(60_000);
+    expect(cut.map((replay) => replay.id).sort()).toEqual([...ids].sort());
+
+    const [byOne, byTwo] = await Promise.all(
+      [one, two].map((host) => Promise.all(cut.map((replay) => host.markReplayed(replay.id, ['replayed'], 1)))),
+    );
+    const twice = ids.filter((_, i) => byOne[i] !== undefined && byTwo[i] !== undefined);
+    expect(twice).toEqual([]);
+    expect(ids.filter((_, i) => byOne[i] !== undefined || byTwo[i] !== undefined)).toHaveLength(6);
+    // The replays sent again are in flight now (not cut): nothing more to send until they settle or are cut.
+    expect(await one.replaysToResend(60_000)).toEqual([]);
+    for (const id of ids) await two.settleReplay(id, 2);
+    expect(await one.replaysToResend(0)).toEqual([]);
+  });
 });
