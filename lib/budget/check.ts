@@ -6,9 +6,9 @@
 import { isFinanceError } from '../errors';
 import type { CallContext, ErpDialect } from '../erp/dialect';
 import { compare, fromMinorUnits, subtract, sum } from '../model/money';
-import type { ErpMessage } from '../model/types';
+import type { BudgetCheckRequest, ErpMessage } from '../model/types';
 import type { MappedDocument } from '../mapping/documents';
-import { aggregateCharges } from './aggregate';
+import { aggregateCharges, type BudgetKeyModel } from './aggregate';
 import { chargesOf } from './charges';
 import type { OpenCommitment } from './commitment';
 import { mapBounded } from './bounded';
@@ -31,10 +31,18 @@ export interface BudgetCheckOptions {
   maxParallel?: number;
   /**
    * The document's commitment the ERP already counts (the open purchase order of an earlier version of this
-   * requisition, see commitment.ts): taken off per budget key and period, so only the change is checked.
+   * requisition or purchase order, see commitment.ts): taken off per budget key and period, so only the change
+   * is checked.
    */
   committed?: OpenCommitment;
+  /** What the commitment lookup has to say (netted, or why it could not be): added to msg.budget.erpMessages. */
+  commitmentMessages?: readonly ErpMessage[];
 }
+
+/** The dialect as the check uses it: its funds check call and how it keeps budgets (aggregate.ts). */
+export type BudgetCheckDialect = Pick<ErpDialect, 'checkBudget'> &
+  Partial<Pick<ErpDialect, 'budgetControl' | 'name'>> &
+  BudgetKeyModel;
 
 interface KeyAnswer {
   check: BudgetKeyCheck;
@@ -58,10 +66,11 @@ function describeKey(request: BudgetRequest): string {
 async function checkKey(
   dialect: Pick<ErpDialect, 'checkBudget'>,
   request: BudgetRequest,
-  company: string | undefined,
+  document: { company?: string; docType: BudgetCheckRequest['documentType'] },
   options: BudgetCheckOptions,
   ctx: CallContext,
 ): Promise<KeyAnswer> {
+  const { company, docType } = document;
   const base = { key: request.key, dimensions: request.dimensions, period: request.period, lineIds: request.lineIds };
   try {
     const answer = await dialect.checkBudget(
@@ -70,6 +79,7 @@ async function checkKey(
         ...request.dimensions,
         period: request.period,
         amount: request.amount,
+        documentType: docType,
       },
       ctx,
     );
@@ -89,7 +99,14 @@ async function checkKey(
         ? 'treated as exceeded: no budget means no money'
         : 'treated as within: this dimension is not budget-controlled';
     return {
-      check: { ...base, requested: request.amount, available: zero, budget: zero, status: options.noBudget },
+      check: {
+        ...base,
+        requested: request.amount,
+        available: zero,
+        budget: zero,
+        status: options.noBudget,
+        noBudget: true,
+      },
       erpMessages: [
         {
           code: 'NO_BUDGET',
@@ -105,9 +122,15 @@ async function checkKey(
  * Each request less what the same key and period already hold from the document's own commitment, never
  * below zero (a revision that lowers an amount asks for nothing more).
  */
-function netOfCommitted(requests: BudgetRequest[], committed: readonly Charge[], currency: string): BudgetRequest[] {
+function netOfCommitted(
+  requests: BudgetRequest[],
+  committed: readonly Charge[],
+  currency: string,
+  model: BudgetKeyModel,
+): BudgetRequest[] {
   if (committed.length === 0) return requests;
-  const held = new Map(aggregateCharges(committed, currency).map((request) => [request.key, request.amount]));
+  // The same keys as the document's: a commitment is taken off only where the ERP counts it in that budget.
+  const held = new Map(aggregateCharges(committed, currency, model).map((request) => [request.key, request.amount]));
   const zero = fromMinorUnits(0n, currency);
   return requests.map((request) => {
     const already = held.get(request.key);
@@ -159,7 +182,7 @@ function deferredOutcome(
 }
 
 export async function checkDocumentBudget(
-  dialect: Pick<ErpDialect, 'checkBudget'> & Partial<Pick<ErpDialect, 'budgetControl' | 'name'>>,
+  dialect: BudgetCheckDialect,
   document: MappedDocument,
   options: BudgetCheckOptions,
 ): Promise<BudgetOutcome> {
@@ -171,25 +194,30 @@ export async function checkDocumentBudget(
     orderDate: options.committed?.orderDate,
   });
   if (checkedAtCreation(dialect)) return deferredOutcome({ name: dialect.name ?? 'erp' }, charges, currency, nowMs);
-  const requests = netOfCommitted(aggregateCharges(charges, currency), options.committed?.charges ?? [], currency);
+  const model: BudgetKeyModel = { projectBudgetsPerAccount: dialect.projectBudgetsPerAccount === true };
+  const requests = netOfCommitted(
+    aggregateCharges(charges, currency, model),
+    options.committed?.charges ?? [],
+    currency,
+    model,
+  );
   const ctx: CallContext = { correlationId: options.correlationId };
   const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>
-    checkKey(dialect, request, document.company, options, ctx),
+    checkKey(dialect, request, document, options, ctx),
   );
   const checks = answers.map((answer) => answer.check);
   const decider = decidingCheck(checks);
+  // The top-level figures are the deciding budget's, all of them (types.ts BudgetOutcome): status, requested
+  // and available agree with each other, and with its checks[] entry.
   return {
     status: worstStatus(checks.map((check) => check.status)),
-    requested: sum(
-      charges.map((charge) => charge.amount),
-      currency,
-    ),
-    available: decider.available,
-    budget: decider.budget,
+    key: decider.key,
+    requested: decider.requested,
+    ...(decider.noBudget ? {} : { available: decider.available, budget: decider.budget }),
     currency,
     period: decider.period,
     checkedAt: new Date(nowMs).toISOString(),
-    erpMessages: answers.flatMap((answer) => answer.erpMessages),
+    erpMessages: [...(options.commitmentMessages ?? []), ...answers.flatMap((answer) => answer.erpMessages)],
     checks,
   };
 }

@@ -1,5 +1,5 @@
 /** Budget checks of canonical documents against the ERP: aggregation per budget key, status, msg.budget. */
-export { aggregateCharges, budgetKey, budgetKeysOf } from './aggregate';
+export { aggregateCharges, budgetKey, budgetKeysOf, type BudgetKeyModel } from './aggregate';
 export { mapBounded } from './bounded';
 export { chargesOf, splitAmounts, type ChargeOptions } from './charges';
 export {
@@ -8,9 +8,17 @@ export {
   checkedAtCreation,
   DEFAULT_MAX_PARALLEL_CHECKS,
   isNoBudget,
+  type BudgetCheckDialect,
   type BudgetCheckOptions,
 } from './check';
-export { openCommitmentOf, type OpenCommitment } from './commitment';
+export {
+  COMMITMENT_NETTED,
+  COMMITMENT_NOT_NETTED,
+  openCommitmentOf,
+  type AppliedPurchaseOrders,
+  type CommitmentLookup,
+  type OpenCommitment,
+} from './commitment';
 export { budgetDocumentOf, documentCurrency } from './document';
 export { dateOf, periodOf } from './periods';
 export {

@@ -11,15 +11,22 @@ export interface BudgetDialogSettings {
   warningPercent?: string | number;
   noBudget?: string;
   periodFrom?: string;
-  netOfCommitment?: unknown;
+  /**
+   * Saved by the dialog as a boolean, default true. It replaced `netOfCommitment` (default false), so an old
+   * node is recognised by the missing field and upgraded to netting (lib/config/migrations.ts).
+   */
+  netOwnCommitment?: unknown;
 }
 
 export interface BudgetSettings {
   warningPercent: number;
   noBudget: NoBudgetBehaviour;
   periodFrom: PeriodSource;
-  /** For a requisition whose purchase order exists, check only the change (lib/budget/commitment.ts). */
-  netOfCommitment: boolean;
+  /**
+   * For a requisition or purchase order whose purchase order exists, check only the change (commitment.ts):
+   * on unless switched off, because checking a revision in full counts its earlier version twice.
+   */
+  netOwnCommitment: boolean;
 }
 
 function choice<V extends string>(value: unknown, field: string, choices: readonly V[]): V {
@@ -43,6 +50,6 @@ export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
     }),
     noBudget: choice(settings.noBudget, 'Without a budget', NO_BUDGET_BEHAVIOURS),
     periodFrom: choice(settings.periodFrom, 'Budget period from', PERIOD_SOURCES),
-    netOfCommitment: settings.netOfCommitment === true || settings.netOfCommitment === 'true',
+    netOwnCommitment: settings.netOwnCommitment !== false && settings.netOwnCommitment !== 'false',
   };
 }

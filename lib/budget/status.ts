@@ -38,12 +38,20 @@ export function worstStatus(statuses: readonly BudgetStatus[]): BudgetStatus {
   return statuses.reduce<BudgetStatus>((worst, status) => (RANK[status] > RANK[worst] ? status : worst), 'within');
 }
 
-/** The check that decides the document's outcome: the worst status, then the least money left after it. */
+/**
+ * The check that decides the document's outcome: the worst status; among equals, one with a budget in the ERP
+ * before one without (whose 0.00 figures are stand-ins: with "no budget = within" it would otherwise always
+ * have the least money left and hide the budget that does limit the document); then the least money left.
+ * A check without a budget decides only when its status is worse than every budgeted one's (no budget =
+ * exceeded), or when no key has a budget.
+ */
 export function decidingCheck(checks: readonly BudgetKeyCheck[]): BudgetKeyCheck {
   const headroom = (check: BudgetKeyCheck): bigint => minorOf(check.available) - minorOf(check.requested);
   return checks.reduce((decider, check) => {
     const rank = RANK[check.status] - RANK[decider.status];
     if (rank !== 0) return rank > 0 ? check : decider;
+    const budgeted = Number(check.noBudget !== true) - Number(decider.noBudget !== true);
+    if (budgeted !== 0) return budgeted > 0 ? check : decider;
     return headroom(check) < headroom(decider) ? check : decider;
   });
 }

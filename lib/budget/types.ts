@@ -1,7 +1,10 @@
 /** The shapes of a document's budget check: what is asked per budget key, and what msg.budget says. */
 import type { BudgetCheckResult, BudgetStatus, Money } from '../model/types';
 
-/** The dimensions the ERP keeps budgets by: cost center (optionally with GL account), or project. */
+/**
+ * The dimensions the ERP keeps budgets by: cost center (optionally with GL account), or project (with the GL
+ * account where the ERP keeps project budgets per account, see aggregate.ts).
+ */
 export interface BudgetDimensions {
   costCenter?: string;
   glAccount?: string;
@@ -37,18 +40,30 @@ export interface BudgetKeyCheck {
   key: string;
   dimensions: BudgetDimensions;
   period: string;
+  /** What the document asks of this budget: after netting its own open purchase order, only the change. */
   requested: Money;
   available: Money;
   budget: Money;
   status: BudgetStatus;
   lineIds: string[];
+  /**
+   * The ERP keeps no budget for this key: `available` and `budget` are 0.00 stand-ins and `status` is the
+   * node's "Without a budget" setting. Such a check decides the document only when nothing else does.
+   */
+  noBudget?: true;
 }
 
 /**
- * msg.budget: DESIGN section 5's result for the whole document plus the detail per key. `requested` is
- * what the document charges (each line once); `available`, `budget` and `period` are those of the deciding
- * check, the one with the worst status and, among equals, the least money left.
+ * msg.budget: DESIGN section 5's result for the whole document plus the detail per key. The top-level figures
+ * are all those of one budget, the deciding check (status.ts decidingCheck), named by `key`: `requested` is
+ * what the document asks of that budget (after netting its own open purchase order, only the change, as in
+ * its checks[] entry), `available`, `budget` and `period` that budget's. A deciding check without a budget
+ * in the ERP leaves `available` and `budget` out (the ERP gave none; erpMessages say NO_BUDGET). The
+ * document's whole amount is its own total (msg.payload); `deferred` (no check made) has no key and
+ * `requested` is the whole amount.
  */
 export interface BudgetOutcome extends BudgetCheckResult {
+  /** The deciding check's key, e.g. "costCenter=CC-100,glAccount=6300@2026-11"; absent when deferred. */
+  key?: string;
   checks: BudgetKeyCheck[];
 }

@@ -55,6 +55,26 @@ const RETRY_POLICY_DEFAULTS = {
 /** Waits on a 429 that use no attempt (retry-policy.ts maximumThrottledWaits), with the dialog default. */
 const THROTTLED_WAITS_DEFAULT = { retryMaximumThrottledWaits: 20 };
 
+/**
+ * finance-budget-check's netting of a revised document's own open purchase order (lib/budget/commitment.ts)
+ * was the checkbox `netOfCommitment`, off by default, so nearly every saved node has it false without anyone
+ * having chosen it, and checked revisions counting their earlier version twice. It is now `netOwnCommitment`,
+ * on by default: a new name, because a saved `false` cannot tell a choice from the old default, while the
+ * missing new field tells an old node from a current one (where `false` is a choice and stays). Every old node
+ * is upgraded to netting: it takes off only an open order the ERP counts, and checks in full (saying so)
+ * when it cannot find one (commitment.ts), so it cannot let through more than the ERP leaves.
+ */
+export const NET_OWN_COMMITMENT_STEP: ConfigMigration = {
+  since: '0.1.0',
+  change: "netting of a revised document's own purchase order on (netOwnCommitment replaces netOfCommitment)",
+  upgrade(config) {
+    if (config.netOwnCommitment !== undefined) return false;
+    config.netOwnCommitment = true;
+    delete config.netOfCommitment;
+    return true;
+  },
+};
+
 /** The steps per node type, oldest first. A type without steps has kept its first shape. */
 export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration[]>> = {
   'finance-erp': [
@@ -75,6 +95,7 @@ export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration
   ],
   'finance-budget-check': [
     addedFields('0.1.0', 'optional store for durable retries (empty: retries are not kept)', { store: '' }),
+    NET_OWN_COMMITMENT_STEP,
   ],
   'finance-writeback': [
     addedFields('0.1.0', 'retry policy of the write-back', RETRY_POLICY_DEFAULTS),

@@ -164,6 +164,11 @@ export interface BudgetCheckRequest {
   /** Fiscal period "YYYY-MM". */
   period: string;
   amount: Money;
+  /**
+   * The kind of document checked: an ERP may judge an expense (actuals only) otherwise than an order (actuals
+   * and open commitments), as ERPNext does. Absent: checked as an order.
+   */
+  documentType?: 'ExpenseReport' | 'Requisition' | 'PurchaseOrder';
 }
 
 /**

@@ -5,7 +5,9 @@
  * because the ERP decides when the document is written there; msg.budget.status says which it was. How lines are grouped into budget keys, summed
  * and judged lives in lib/budget; this node reads its settings, asks the connection and sends. With a store,
  * a call that fails for a passing reason (503, timeout, circuit open) is parked there and tried again with the
- * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once.
+ * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once. The store is also
+ * where finance-purchase-order records the purchase orders it applied: an ERP that cannot find one by its
+ * reference is asked by the recorded id, so a revision's own purchase order can be netted (lib/budget/commitment.ts).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { upgradeConfig } from '../../lib/config/migrations';
@@ -14,7 +16,6 @@ import {
   budgetSettings,
   checkDocumentBudget,
   checkedAtCreation,
-  dateOf,
   openCommitmentOf,
   type BudgetDialogSettings,
   type BudgetOutcome,
@@ -22,7 +23,8 @@ import {
 } from '../../lib/budget';
 import { FinanceError } from '../../lib/errors';
 import type { BudgetStatus } from '../../lib/model/types';
-import type { FinanceErpNode, FinanceStoreNode } from '../shared/config-nodes';
+import { VersionBook } from '../../lib/purchasing/versions';
+import { useConfigNodes, type FinanceErpNode, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, rememberTranslations, type Status } from '../shared/node-input';
 import { onInputWithRetry, showCircuitState } from '../shared/retrying';
 import { showStatus } from '../shared/status';
@@ -60,6 +62,7 @@ export = function register(RED: NodeAPI): void {
     try {
       settings = budgetSettings(def);
       const found = def.erp ? (RED.nodes.getNode(def.erp) as FinanceErpNode | null) : null;
+      useConfigNodes(this, storeNode, found);
       if (found === null) {
         throw new FinanceError('CONFIG_INVALID', "No ERP connection is selected; choose one in the node's dialog.");
       }
@@ -91,16 +94,21 @@ export = function register(RED: NodeAPI): void {
         const { dialect } = await erpNode.connection();
         const correlationId = typeof msg.finance?.correlationId === 'string' ? msg.finance.correlationId : msg._msgid;
         // An ERP that checks at the write needs no commitment: it is asked nothing before.
-        const committed =
-          settings.netOfCommitment && !checkedAtCreation(dialect)
+        const lookup =
+          settings.netOwnCommitment && !checkedAtCreation(dialect)
             ? await openCommitmentOf(
                 dialect,
                 document,
-                { periodFrom: settings.periodFrom, today: dateOf(Date.now()) },
                 { correlationId },
+                storeNode ? new VersionBook(storeNode.store()) : undefined,
               )
             : undefined;
-        msg.budget = await checkDocumentBudget(dialect, document, { ...settings, correlationId, committed });
+        msg.budget = await checkDocumentBudget(dialect, document, {
+          ...settings,
+          correlationId,
+          committed: lookup?.commitment,
+          commitmentMessages: lookup?.erpMessages,
+        });
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;
         send(outputs);

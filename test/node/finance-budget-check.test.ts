@@ -1,6 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ErpClient } from '../../lib/erp/client';
+import { createDialect } from '../../lib/erp/dialect';
 import { sum } from '../../lib/model/money';
+import { LedgerWriter } from '../../lib/posting/idempotent-write';
+import { KeyedQueue } from '../../lib/purchasing/keyed-queue';
+import { syncPurchaseOrder } from '../../lib/purchasing/sync';
+import { VersionBook } from '../../lib/purchasing/versions';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
 import { coreNodes, helper, tempDir } from '../support/node-red';
@@ -139,6 +145,7 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(msg.payload).toEqual(dinner('120.00'));
     expect(msg.budget).toEqual({
       status: 'within',
+      key: 'costCenter=CC-300,glAccount=6010@2026-03',
       requested: eur('120.00'),
       available: eur('300.00'),
       budget: eur('300.00'),
@@ -229,6 +236,119 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(tooMuch.on).toBe('exceededOut');
   });
 
+  describe('a revision whose purchase order the ERP counts already (finding 5: netting is the default)', () => {
+    /** The open PO finance-purchase-order made of version 1 of requisition REQ-9: 1,400.00 on CC-500/6100. */
+    const orderVersion1 = () =>
+      post('/api/v1/companies/FS-DEMO/purchaseOrders', {
+        externalReference: 'coupa:REQ-9',
+        supplierId: 'SUP-1001',
+        orderDate: '2026-03-02',
+        currency: 'EUR',
+        lines: [
+          {
+            lineId: '1',
+            description: 'Item 1',
+            quantity: '1',
+            unitPrice: eur('1400.00'),
+            amount: eur('1400.00'),
+            accountAssignments: [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' }, percent: '100' }],
+          },
+        ],
+      });
+    /** Version 2 of REQ-9: 1,450.00, 50.00 more on a budget of 1,500.00 that the PO leaves 100.00 of. */
+    const version2 = () => ({
+      ...requisition(
+        [
+          orderLine(
+            '1',
+            '1',
+            '1450.00',
+            '1450.00',
+            [{ dimensions: { costCenter: 'CC-500', glAccount: '6100' }, percent: '100' }],
+            '2026-03-25',
+          ),
+        ],
+        '1450.00',
+      ),
+      sourceRef: { system: 'coupa', id: 'REQ-9', version: 2 },
+    });
+
+    it('checks only the change, without any setting, and says so', async () => {
+      expect((await orderVersion1()).status).toBe(201);
+      await helper.load(nodes, flow());
+      const { on, msg } = await send(version2());
+      expect(on).toBe('warningOut');
+      expect(msg.budget).toMatchObject({
+        status: 'warning',
+        key: 'costCenter=CC-500,glAccount=6100@2026-03',
+        requested: eur('50.00'),
+        available: eur('100.00'),
+        erpMessages: [expect.objectContaining({ code: 'COMMITMENT_NETTED' })],
+      });
+    });
+
+    it('nets for a node saved with the old setting off (its default), upgraded on deploy', async () => {
+      expect((await orderVersion1()).status).toBe(201);
+      await helper.load(nodes, flow({ netOfCommitment: false }));
+      const { on, msg } = await send(version2());
+      expect(on).toBe('warningOut');
+      expect(msg.budget.requested).toEqual(eur('50.00'));
+    });
+
+    it("on Business Central without its reference API page, finds the PO through the store's record of it", async () => {
+      const bc = {
+        dialect: 'business-central',
+        bcTenant: 'contoso.onmicrosoft.com',
+        bcEnvironment: 'Production',
+        bcReferenceApi: '',
+      };
+      await helper.load(nodes, flow({ store: 'store' }, bc));
+      // What finance-purchase-order does with version 1 (5,000.00 on CC-100/6300) in the same store.
+      const config = { name: 'bc', dialect: 'business-central', baseUrl: sandbox.url, company: 'FS-DEMO' };
+      const client = new ErpClient({ ...config, auth: { type: 'none' }, circuitBreaker: null });
+      const options = { tenant: 'contoso.onmicrosoft.com', environment: 'Production' };
+      const dialect = createDialect('business-central', client, { ...config, options });
+      const store = (helper.getNode('store') as unknown as FinanceStoreNode).store();
+      const bcOrder = (version: number, amount: string) => ({
+        ...requisition(
+          [
+            orderLine('1', '1', amount, amount, [
+              { dimensions: { costCenter: 'CC-100', glAccount: '6300' }, percent: '100' },
+            ]),
+          ],
+          amount,
+        ),
+        sourceRef: { system: 'coupa', id: 'REQ-BC', version },
+      });
+      const applied = await syncPurchaseOrder(
+        {
+          dialect,
+          writer: new LedgerWriter(store, { ownerPrefix: 'test' }),
+          versions: new VersionBook(store),
+          queue: new KeyedQueue(),
+        },
+        { document: bcOrder(1, '5000.00'), correlationId: 'c', now: SANDBOX_NOW },
+      );
+      client.close();
+      expect(applied.outcome).toBe('synced');
+
+      const { msg } = await send(bcOrder(2, '5500.00'));
+      expect(msg.budget).toMatchObject({
+        key: 'costCenter=CC-100,glAccount=6300@2026-03',
+        requested: eur('500.00'),
+        erpMessages: [expect.objectContaining({ code: 'COMMITMENT_NETTED' })],
+      });
+    });
+
+    it('checks the whole amount when switched off', async () => {
+      expect((await orderVersion1()).status).toBe(201);
+      await helper.load(nodes, flow({ netOwnCommitment: false }));
+      const { on, msg } = await send(version2());
+      expect(on).toBe('exceededOut');
+      expect(msg.budget).toMatchObject({ requested: eur('1450.00'), available: eur('100.00'), erpMessages: [] });
+    });
+  });
+
   it('checks percent splits and project lines against each budget they touch', async () => {
     await helper.load(nodes, flow());
     const order = requisition(
@@ -250,7 +370,12 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     );
     const { on, msg } = await send(order);
     expect(on).toBe('withinOut');
-    expect(msg.budget.requested).toEqual(eur('999.99'));
+    // The top level is the deciding budget's: the one with the least money left afterwards.
+    expect(msg.budget).toMatchObject({
+      key: 'costCenter=CC-500,glAccount=6100@2026-03',
+      requested: eur('333.39'),
+      budget: eur('1500.00'),
+    });
     expect(msg.budget.checks.map((check: Msg) => [check.key, check.requested.amount, check.budget.amount])).toEqual([
       ['costCenter=CC-400,glAccount=6200@2026-03', '333.30', '5000.00'],
       ['project=PRJ-2001@2026-03', '333.30', '20000.00'],
@@ -264,9 +389,10 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     await helper.load(nodes, flow());
     const strict = await send(software);
     expect(strict.on).toBe('exceededOut');
+    expect(strict.msg.budget).not.toHaveProperty('available');
     expect(strict.msg.budget).toMatchObject({
       status: 'exceeded',
-      available: eur('0.00'),
+      key: 'costCenter=CC-300,glAccount=6200@2026-03',
       erpMessages: [
         { code: 'NO_BUDGET', severity: 'error', text: expect.stringContaining('costCenter CC-300, glAccount 6200') },
       ],

@@ -170,6 +170,45 @@ describe('aggregation by budget key', () => {
     ]);
   });
 
+  it("checks a project line against its account's project budget where the ERP keeps project budgets per account", () => {
+    // ERPNext keeps one Budget per project and account; a line on 6100 must not draw on the Budget for 6000.
+    const charges = chargesOf(
+      expenseReport(
+        [
+          expenseLine('L1', '100.00', { costCenter: 'CC-400', glAccount: '6200', project: 'PRJ-2001' }),
+          expenseLine('L2', '500.00', { costCenter: 'CC-400', glAccount: '6100', project: 'PRJ-2001' }),
+          expenseLine('L3', '50.00', { project: 'PRJ-2001' }),
+          expenseLine('L4', '20.00', { costCenter: 'CC-400', glAccount: '6100', project: 'PRJ-2001' }),
+        ],
+        '670.00',
+      ),
+      { periodFrom: 'line', today: TODAY },
+    );
+    const keys = (model?: { projectBudgetsPerAccount?: boolean }) =>
+      aggregateCharges(charges, 'EUR', model).map(({ key, dimensions, amount, lineIds }) => [
+        key,
+        dimensions,
+        amount.amount,
+        lineIds,
+      ]);
+    expect(keys({ projectBudgetsPerAccount: true })).toEqual([
+      ['glAccount=6200,project=PRJ-2001@2026-03', { project: 'PRJ-2001', glAccount: '6200' }, '100.00', ['L1']],
+      ['costCenter=CC-400,glAccount=6200@2026-03', { costCenter: 'CC-400', glAccount: '6200' }, '100.00', ['L1']],
+      ['glAccount=6100,project=PRJ-2001@2026-03', { project: 'PRJ-2001', glAccount: '6100' }, '520.00', ['L2', 'L4']],
+      ['costCenter=CC-400,glAccount=6100@2026-03', { costCenter: 'CC-400', glAccount: '6100' }, '520.00', ['L2', 'L4']],
+      // Without a G/L account, a project line can only be checked against the project as a whole.
+      ['project=PRJ-2001@2026-03', { project: 'PRJ-2001' }, '50.00', ['L3']],
+    ]);
+    // An ERP with one project budget over all accounts (the sandbox, the default) pools them.
+    expect(keys()[0]).toEqual([
+      'project=PRJ-2001@2026-03',
+      { project: 'PRJ-2001' },
+      '670.00',
+      ['L1', 'L2', 'L3', 'L4'],
+    ]);
+    expect(keys({ projectBudgetsPerAccount: false })).toEqual(keys());
+  });
+
   it('keeps periods apart: a budget is per month', () => {
     const charges = chargesOf(
       expenseReport(

@@ -88,14 +88,31 @@ describe('checkDocumentBudget', () => {
     );
     const budget = await checkDocumentBudget(erp, report, OPTIONS);
 
+    // The document's kind goes along: an ERP may judge an expense (actuals only) otherwise than an order.
     expect(erp.calls.map(({ request }) => request)).toEqual([
-      { company: 'FS-DEMO', costCenter: 'CC-300', glAccount: '6010', period: '2026-03', amount: eur('270.00') },
-      { company: 'FS-DEMO', costCenter: 'CC-300', glAccount: '6000', period: '2026-03', amount: eur('50.00') },
+      {
+        company: 'FS-DEMO',
+        costCenter: 'CC-300',
+        glAccount: '6010',
+        period: '2026-03',
+        amount: eur('270.00'),
+        documentType: 'ExpenseReport',
+      },
+      {
+        company: 'FS-DEMO',
+        costCenter: 'CC-300',
+        glAccount: '6000',
+        period: '2026-03',
+        amount: eur('50.00'),
+        documentType: 'ExpenseReport',
+      },
     ]);
     expect(erp.calls.every(({ ctx }) => ctx.correlationId === 'corr-42')).toBe(true);
+    // The top level is the deciding budget's, named by its key: 270.00 of the meals budget's 300.00.
     expect(budget).toEqual({
       status: 'warning',
-      requested: eur('320.00'),
+      key: 'costCenter=CC-300,glAccount=6010@2026-03',
+      requested: eur('270.00'),
       available: eur('300.00'),
       budget: eur('300.00'),
       currency: 'EUR',
@@ -141,7 +158,12 @@ describe('checkDocumentBudget', () => {
       ['project=PRJ-2003@2026-03', 'exceeded'],
       ['costCenter=CC-400,glAccount=6200@2026-03', 'within'],
     ]);
-    expect(budget).toMatchObject({ status: 'exceeded', requested: eur('10.01'), available: eur('10.00') });
+    expect(budget).toMatchObject({
+      status: 'exceeded',
+      key: 'project=PRJ-2003@2026-03',
+      requested: eur('10.01'),
+      available: eur('10.00'),
+    });
   });
 
   it('checks each percent split of a requisition against its own budget, in the check period', async () => {
@@ -168,7 +190,13 @@ describe('checkDocumentBudget', () => {
       ['CC-400', '6210', '2026-03', '333.30'],
       ['CC-500', '6100', '2026-03', '333.39'],
     ]);
-    expect(budget).toMatchObject({ status: 'within', requested: eur('999.99') });
+    // All within: the budget with the least money left afterwards (1,500.00 - 333.39) decides.
+    expect(budget).toMatchObject({
+      status: 'within',
+      key: 'costCenter=CC-500,glAccount=6100@2026-03',
+      requested: eur('333.39'),
+      available: eur('1500.00'),
+    });
   });
 
   it('checks only the change of a revision whose purchase order the ERP already counts, never below zero', async () => {
@@ -199,8 +227,14 @@ describe('checkDocumentBudget', () => {
       ['CC-400', '6200', '399.99'],
       ['CC-400', '6210', '0.00'],
     ]);
-    // 600.00 + 399.99 of 1,000.00 consumed: near the limit, not over it.
-    expect(budget).toMatchObject({ status: 'warning', requested: eur('1009.99') });
+    // 600.00 + 399.99 of 1,000.00 consumed: near the limit, not over it. The top-level requested is the
+    // deciding budget's after netting (the change), like its checks[] entry, not the document's 1,009.99.
+    expect(budget).toMatchObject({
+      status: 'warning',
+      key: 'costCenter=CC-400,glAccount=6200@2026-03',
+      requested: eur('399.99'),
+      available: eur('400.00'),
+    });
   });
 
   it('lets a revision that lowers its purchase order through a budget its order has already overspent', async () => {
@@ -249,13 +283,133 @@ describe('checkDocumentBudget', () => {
     expect(erp.calls.map(({ request }) => [request.period, request.amount.amount])).toEqual([['2026-04', '999.99']]);
   });
 
+  it("checks a project line against its account's project budget where the ERP keeps them per account", async () => {
+    // Probe of finding 3: PRJ-2001 has a large Budget on 6000 and 100.00 on 6100; a line of 500.00 on 6100.
+    const budgets = {
+      '6000/PRJ-2001': { budget: '220000.00' },
+      '6100/PRJ-2001': { budget: '100.00' },
+      'CC-100/6100': { budget: '8000.00' },
+      'PRJ-2001': { budget: '220100.00' },
+    };
+    const perAccount = Object.assign(new BudgetTable(budgets), { projectBudgetsPerAccount: true });
+    const report = expenseReport(
+      [expenseLine('L1', '500.00', { costCenter: 'CC-100', glAccount: '6100', project: 'PRJ-2001' })],
+      '500.00',
+    );
+    const budget = await checkDocumentBudget(perAccount, report, OPTIONS);
+    expect(perAccount.calls.map(({ request }) => request)).toEqual([
+      {
+        company: 'FS-DEMO',
+        project: 'PRJ-2001',
+        glAccount: '6100',
+        period: '2026-03',
+        amount: eur('500.00'),
+        documentType: 'ExpenseReport',
+      },
+      {
+        company: 'FS-DEMO',
+        costCenter: 'CC-100',
+        glAccount: '6100',
+        period: '2026-03',
+        amount: eur('500.00'),
+        documentType: 'ExpenseReport',
+      },
+    ]);
+    expect(budget).toMatchObject({
+      status: 'exceeded',
+      key: 'glAccount=6100,project=PRJ-2001@2026-03',
+      requested: eur('500.00'),
+      available: eur('100.00'),
+      budget: eur('100.00'),
+    });
+    // An ERP with one project budget over all accounts is asked for the project as a whole, as before.
+    const pooled = new BudgetTable(budgets);
+    expect((await checkDocumentBudget(pooled, report, OPTIONS)).status).toBe('within');
+    expect(pooled.calls[0].request).toEqual({
+      company: 'FS-DEMO',
+      project: 'PRJ-2001',
+      period: '2026-03',
+      amount: eur('500.00'),
+      documentType: 'ExpenseReport',
+    });
+  });
+
+  it('nets a commitment on the same per-account project keys as the revision', async () => {
+    const perAccount = Object.assign(
+      new BudgetTable({
+        '6200/PRJ-2001': { budget: '1000.00', spent: '600.00' },
+        'CC-400/6200': { budget: '9000.00' },
+      }),
+      { projectBudgetsPerAccount: true },
+    );
+    const revision = requisition(
+      [
+        orderLine('1', '1', '700.00', '700.00', [
+          { dimensions: { costCenter: 'CC-400', glAccount: '6200', project: 'PRJ-2001' } },
+        ]),
+      ],
+      '700.00',
+    );
+    const committed = {
+      orderDate: '2026-03-05',
+      charges: [
+        {
+          ...marchCharge('1', '6200', '600.00'),
+          dimensions: { costCenter: 'CC-400', glAccount: '6200', project: 'PRJ-2001' },
+        },
+      ],
+    };
+    const budget = await checkDocumentBudget(perAccount, revision, { ...OPTIONS, committed });
+    expect(budget.checks.map((check) => [check.key, check.requested.amount, check.status])).toEqual([
+      ['glAccount=6200,project=PRJ-2001@2026-03', '100.00', 'within'],
+      ['costCenter=CC-400,glAccount=6200@2026-03', '100.00', 'within'],
+    ]);
+  });
+
+  it('is decided by a budget the ERP has, not by a key without one treated as within (msg.budget names its key)', async () => {
+    // Probe of finding 10: with "no budget = within" the unbudgeted key's 0.00 figures were reported.
+    const erp = new BudgetTable({ 'CC-100/6300': { budget: '8000.00' } });
+    const report = expenseReport(
+      [expenseLine('L1', '500.00', { costCenter: 'CC-100', glAccount: '6300', project: 'PRJ-NONE' })],
+      '500.00',
+    );
+    const budget = await checkDocumentBudget(erp, report, { ...OPTIONS, noBudget: 'within' });
+    expect(budget).toMatchObject({
+      status: 'within',
+      key: 'costCenter=CC-100,glAccount=6300@2026-03',
+      requested: eur('500.00'),
+      available: eur('8000.00'),
+      budget: eur('8000.00'),
+      erpMessages: [expect.objectContaining({ code: 'NO_BUDGET', severity: 'info' })],
+    });
+    // With "no budget = exceeded" the unbudgeted project is why the document is exceeded: it decides, without
+    // made-up figures.
+    const strict = await checkDocumentBudget(erp, report, OPTIONS);
+    expect(strict).toMatchObject({ status: 'exceeded', key: 'project=PRJ-NONE@2026-03', requested: eur('500.00') });
+    expect(strict).not.toHaveProperty('available');
+  });
+
+  it("adds what the commitment lookup says to msg.budget's messages", async () => {
+    const erp = new BudgetTable({ 'CC-300/6010': { budget: '300.00' } });
+    const report = expenseReport([expenseLine('L1', '1.00', { costCenter: 'CC-300', glAccount: '6010' })], '1.00');
+    const note = { code: 'COMMITMENT_NOT_NETTED', severity: 'warning' as const, text: 'checked in full' };
+    const budget = await checkDocumentBudget(erp, report, { ...OPTIONS, commitmentMessages: [note] });
+    expect(budget.erpMessages).toEqual([note]);
+  });
+
   it('applies the configured behaviour when the ERP has no budget, and says so', async () => {
     const report = expenseReport([expenseLine('L1', '12.00', { costCenter: 'CC-300', glAccount: '6200' })], '12.00');
     const strict = await checkDocumentBudget(new BudgetTable({}), report, OPTIONS);
+    // The ERP gave no figures: the top level has none, its check the 0.00 stand-ins, marked noBudget.
+    expect(strict).not.toHaveProperty('available');
+    expect(strict).not.toHaveProperty('budget');
+    expect(strict.checks).toEqual([
+      expect.objectContaining({ available: eur('0.00'), budget: eur('0.00'), status: 'exceeded', noBudget: true }),
+    ]);
     expect(strict).toMatchObject({
       status: 'exceeded',
-      available: eur('0.00'),
-      budget: eur('0.00'),
+      key: 'costCenter=CC-300,glAccount=6200@2026-03',
+      requested: eur('12.00'),
       erpMessages: [
         {
           code: 'NO_BUDGET',
@@ -394,16 +548,18 @@ describe('finance-budget-check settings', () => {
       warningPercent: 90,
       noBudget: 'exceeded',
       periodFrom: 'line',
-      netOfCommitment: false,
+      netOwnCommitment: true,
     });
     expect(
-      budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document', netOfCommitment: true }),
+      budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document', netOwnCommitment: false }),
     ).toEqual({
       warningPercent: 75,
       noBudget: 'within',
       periodFrom: 'document',
-      netOfCommitment: true,
+      netOwnCommitment: false,
     });
+    expect(budgetSettings({ netOwnCommitment: 'false' }).netOwnCommitment).toBe(false);
+    expect(budgetSettings({ netOwnCommitment: true }).netOwnCommitment).toBe(true);
   });
 
   it.each([

@@ -90,4 +90,31 @@ describe('status of the document', () => {
       'y',
     );
   });
+
+  it('is decided by a key with a budget before one without, unless the one without is worse', () => {
+    const check = (key: string, status: BudgetStatus, available: string, noBudget?: true): BudgetKeyCheck => ({
+      key,
+      dimensions: {},
+      period: '2026-11',
+      requested: eur('500.00'),
+      available: eur(available),
+      budget: eur(noBudget ? '0.00' : '8000.00'),
+      status,
+      lineIds: [],
+      ...(noBudget ? { noBudget } : {}),
+    });
+    // "No budget = within": its 0.00 stand-ins would always leave the least money; CC-100's budget decides.
+    const unbudgeted = check('project=PRJ-X@2026-11', 'within', '0.00', true);
+    const budgeted = check('costCenter=CC-100,glAccount=6300@2026-11', 'within', '8000.00');
+    expect(decidingCheck([unbudgeted, budgeted]).key).toBe(budgeted.key);
+    expect(decidingCheck([budgeted, unbudgeted]).key).toBe(budgeted.key);
+    // "No budget = exceeded": the unbudgeted key is what makes the document exceeded, so it decides.
+    const refused = check('project=PRJ-X@2026-11', 'exceeded', '0.00', true);
+    expect(decidingCheck([budgeted, refused]).key).toBe(refused.key);
+    // A budgeted key that is exceeded too decides over it: its figures are real.
+    const overspent = check('costCenter=CC-200@2026-11', 'exceeded', '400.00');
+    expect(decidingCheck([refused, overspent]).key).toBe(overspent.key);
+    // Only unbudgeted keys: one of them.
+    expect(decidingCheck([unbudgeted]).key).toBe(unbudgeted.key);
+  });
 });

@@ -59,7 +59,20 @@ describe('config migrations', () => {
     const upgraded = upgradeConfig(config);
     expect(upgraded).toBe(config);
     expect((upgraded as unknown as { _flow: string })._flow).toBe('the flow');
-    expect(upgraded).toEqual({ type: 'finance-budget-check', erp: 'e1', store: '' });
+    expect(upgraded).toEqual({ type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: true });
+  });
+
+  it("turns a budget check's own-commitment netting on for an old node, whatever its old default saved", () => {
+    // netOfCommitment was off by default: a saved false is no choice anyone can be held to.
+    for (const saved of [false, true, undefined]) {
+      const old = { type: 'finance-budget-check', erp: 'e1', store: '', netOfCommitment: saved };
+      expect(upgradeConfigWithReport(old)).toEqual([expect.stringContaining('netOwnCommitment')]);
+      expect(old).toEqual({ type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: true });
+    }
+    // A current node switched off stays off.
+    const current = { type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: false };
+    expect(upgradeConfigWithReport(current)).toEqual([]);
+    expect(current.netOwnCommitment).toBe(false);
   });
 
   it('leaves types without migrations alone', () => {
