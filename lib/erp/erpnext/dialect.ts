@@ -33,12 +33,17 @@
  *   `bill_date`, inserted as a draft and submitted (`docstatus: 1`); `credit_to` is left to ERPNext's party
  *   account; a refund line is refused (SCHEMA_INVALID), as ERPNext takes no negative rate outside a return.
  *   A submit that meets TimestampMismatchError reads the draft again and submits it once more. A
- *   journal or invoice found under the reference (or a draft left) that holds another total than the posting
- *   is ERP_CONFLICT, never "posted" nor submitted;
- * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), its
- *   accumulated monthly budget to the end of the period, less GL Entries (actuals) and submitted purchase
- *   order items (commitments) from the start of its fiscal year; its action (Stop / Warn / Ignore) travels as
- *   an ERP message. Fiscal years are the company's Fiscal Year documents (any start month, any name, e.g.
+ *   journal or invoice found under the reference (or a draft left) that holds another total than the posting,
+ *   or other amounts per account, cost center and project (a re-coded revision), is ERP_CONFLICT, never
+ *   "posted" nor submitted. The journal's payable row names the Employee as party (party_type "Employee") when
+ *   the account is a Payable / Receivable one, found by Employee ID or Employee Number. A draft whose submit
+ *   ERPNext refused (frozen period, no fiscal year) is kept, and a replay moves it to the posting date it asks
+ *   for before submitting it;
+ * - budgets: the Budget doctype (against Cost Center or Project, one account, monthly distribution), checked
+ *   as ERPNext checks it (checkBudget): its annual and its accumulated monthly comparison, each with its
+ *   action (Stop / Warn / Ignore), GL Entries (actuals) from the start of its range, and for an order the
+ *   unbilled amount of submitted orders over its whole range (commitments); a Budget of 0 is not checked. The
+ *   actions travel as ERP messages. Fiscal years are the company's Fiscal Year documents (any start month, any name, e.g.
  *   "2026-2027"), found as ERPNext's get_fiscal_year finds them (not disabled, listing no company or this one
  *   in Fiscal Year Company, the latest start first) [S erpnext accounts/utils.py]; a Budget applies from the
  *   start of its from_fiscal_year to the end of its to_fiscal_year, as in budget.py [S]. They are read once and
@@ -131,6 +136,12 @@ interface PoItem {
 
 class ErpnextDialect implements ErpDialect {
   readonly name = 'erpnext';
+  /**
+   * A Budget names one account, for a project too, and ERPNext's check picks the Budgets of the expense's
+   * account only (budget.py: AND b.account = %s): a project's charges are checked per G/L account
+   * (lib/budget/aggregate.ts BudgetKeyModel).
+   */
+  readonly projectBudgetsPerAccount = true;
   readonly #http: ErpHttp;
   readonly #system: string;
   readonly #company: string;
@@ -140,6 +151,7 @@ class ErpnextDialect implements ErpDialect {
   readonly #payableAccount?: string;
   readonly #employeeField: string;
   readonly #names = new Map<string, Promise<string>>();
+  readonly #accountTypes = new Map<string, Promise<string>>();
   /** The canonical amount of each item #purchaseOrderBody built, for #requireCanonicalAmounts. */
   readonly #expectedAmounts = new WeakMap<PoItem, Money>();
   #companyCurrency?: Promise<string>;
@@ -825,7 +837,7 @@ class ErpnextDialect implements ErpDialect {
       await this.#requireCompanyCurrency(currency, `Journal posting ${posting.externalReference}`, ctx);
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findJournal(reference, ctx);
-    if (existing) await this.#requireSameTotal(existing, 'Journal Entry', posting, ctx);
+    if (existing) await this.#requireSamePosting(existing, 'Journal Entry', posting, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
     refuseTaxCodedExpenseLines(posting, 'an ERPNext Journal Entry (its account rows have no tax field)');
     const total = posting.lines.reduce((net, line) => net + minorOf(line.amount), 0n);
@@ -862,12 +874,14 @@ class ErpnextDialect implements ErpDialect {
           user_remark: line.description ?? '',
         });
       }
+      const payable = await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx);
       accounts.push({
-        account: await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx),
+        account: payable,
         credit_in_account_currency: jsonNumber(
           fromMinorUnits(total, posting.currency).amount,
           'journal total (payable credit)',
         ),
+        ...(await this.#partyOf(payable, posting, ctx)),
       });
       draft = await this.#insert(
         'Journal Entry',
@@ -882,8 +896,88 @@ class ErpnextDialect implements ErpDialect {
         },
         ctx,
       );
+    } else {
+      draft = await this.#redateDraft(draft, 'Journal Entry', posting, ctx);
     }
     return this.#postingRef(await this.#submitOnce('Journal Entry', draft, posting, ctx));
+  }
+
+  /**
+   * The party of the journal's payable row: ERPNext refuses a row on a Receivable or Payable account without
+   * Party Type and Party ("Row {0}: Party Type and Party is required for Receivable / Payable account {1}",
+   * journal_entry.py validate_party), and some versions refuse a party on any other account ("Party Type and
+   * Party is only applicable against Receivable / Payable account") [S]. So the party (the Employee, whom the
+   * payable is owed to) is sent only when the account's account_type is Payable or Receivable.
+   */
+  async #partyOf(account: string, posting: PostingRequest, ctx: CallContext): Promise<Doc> {
+    const type = await this.#accountTypeOf(account, ctx);
+    if (type !== 'Payable' && type !== 'Receivable') return {};
+    if (!posting.employeeId)
+      throw invalid(
+        `a journal on ${type} account ${account} needs employeeId: ERPNext requires the party (the Employee owed) on that row`,
+      );
+    return { party_type: 'Employee', party: await this.#employeeOf(posting.employeeId, ctx) };
+  }
+
+  /** An Account's account_type ("Payable", "Receivable", "" ...), read once per account. */
+  #accountTypeOf(account: string, ctx: CallContext): Promise<string> {
+    let type = this.#accountTypes.get(account);
+    if (!type) {
+      type = (async () => {
+        const doc = await this.#get('Account', account, ctx);
+        if (!doc) throw new FinanceError('ERP_REJECTED', `ERP "${this.#system}" has no Account ${account}.`);
+        return typeof doc.account_type === 'string' ? doc.account_type : '';
+      })();
+      this.#accountTypes.set(account, type);
+      type.catch(() => this.#accountTypes.delete(account));
+    }
+    return type;
+  }
+
+  /**
+   * The ERPNext Employee (its name, the Employee ID) for the report's employee id: the Employee of that name
+   * in this company, else the one whose Employee Number (`employee_number`) is the id. ERPNext names employees
+   * by HR Settings "Employee Naming By" (a naming series such as HR-EMP-00001 by default, the Employee Number,
+   * or the full name), while the id comes from the expense source; where they differ, the Employee Number
+   * carries the source's id.
+   */
+  async #employeeOf(employeeId: string, ctx: CallContext): Promise<string> {
+    const named = await this.#get('Employee', employeeId, ctx);
+    if (named && (named.company === undefined || named.company === this.#company)) return String(named.name);
+    const rows = await this.#list(
+      'Employee',
+      {
+        filters: [
+          ['employee_number', '=', employeeId],
+          ['company', '=', this.#company],
+        ],
+        fields: ['name'],
+        limit: 2,
+      },
+      ctx,
+    );
+    if (rows.length === 1) return String(rows[0].name);
+    throw new FinanceError(
+      'ERP_REJECTED',
+      `ERP "${this.#system}" (ERPNext) has ${rows.length === 0 ? 'no' : 'more than one'} Employee in company ${this.#company} whose ID or Employee Number is ${employeeId}, so the journal's payable row has no party (ERPNext requires one on a Payable account). Nothing was written. Set the Employee Number of the employee in ERPNext to ${employeeId} (the id the expense source gives), or map the source's employee id to the ERPNext Employee ID, then replay the dead letter.`,
+      { retryable: false, details: { vendorCode: 'NO_EMPLOYEE', employeeId, company: this.#company } },
+    );
+  }
+
+  /**
+   * A draft an earlier attempt left (its submit was refused, e.g. for a frozen or closed period, or its answer
+   * was lost) holds that attempt's posting date; a replay may ask for another (the "today" rule, or a date a
+   * person chose to leave the closed period). Submitting the draft as it is would book the old date, so its
+   * dates are moved to the posting's first (the draft holds this posting's rows: #requireSamePosting).
+   */
+  async #redateDraft(draft: Doc, doctype: string, posting: PostingRequest, ctx: CallContext): Promise<Doc> {
+    if (draft.posting_date === posting.postingDate) return draft;
+    const date = posting.postingDate;
+    const dates =
+      doctype === PI
+        ? { posting_date: date, set_posting_time: 1, due_date: date, bill_date: date }
+        : { posting_date: date, cheque_date: date };
+    return this.#put(doctype, draft, { ...dates, modified: draft.modified }, ctx);
   }
 
   /**
@@ -891,12 +985,12 @@ class ErpnextDialect implements ErpDialect {
    * keyed by Supplier Invoice No `bill_no` (Data, 140) with `bill_date`, one item per line on the line's
    * expense account, cost center and project. `credit_to` is left to ERPNext, which takes the supplier's (or
    * the company's default) payable account. Lookup before insert; a draft left by an earlier attempt is
-   * submitted, not inserted again, when it holds the posting's total (#requireSameTotal).
+   * submitted, not inserted again, when it holds the posting (#requireSamePosting), moved to its posting date.
    */
   async #postInvoice(posting: PostingRequest, ctx: CallContext): Promise<PostingRef> {
     const reference = fitReference(posting.externalReference, FRAPPE_DATA_LENGTH);
     const existing = await this.#findInvoice(reference, ctx);
-    if (existing) await this.#requireSameTotal(existing, PI, posting, ctx);
+    if (existing) await this.#requireSamePosting(existing, PI, posting, ctx);
     if (existing?.docstatus === 1) return this.#postingRef(existing);
     refuseTaxCodedExpenseLines(
       posting,
@@ -938,6 +1032,8 @@ class ErpnextDialect implements ErpDialect {
         ctx,
       );
       this.#refuseAddedCharges(draft, posting);
+    } else {
+      draft = await this.#redateDraft(draft, PI, posting, ctx);
     }
     return this.#postingRef(await this.#submitOnce(PI, draft, posting, ctx));
   }
@@ -1010,10 +1106,11 @@ class ErpnextDialect implements ErpDialect {
     try {
       return await this.#submit(doctype, draft, ctx);
     } catch (error) {
+      if (isRefused(error)) throw draftLeft(error, doctype, String(draft.name), posting.postingDate);
       if (!isStale(error)) throw error;
       const current = await this.#get(doctype, String(draft.name), ctx);
       if (!current) throw error;
-      await this.#requireSameTotal(current, doctype, posting, ctx);
+      await this.#requireSamePosting(current, doctype, posting, ctx);
       if (current.docstatus === 1) return current;
       return this.#submit(doctype, current, ctx);
     }
@@ -1068,6 +1165,91 @@ class ErpnextDialect implements ErpDialect {
     );
   }
 
+  /**
+   * A journal or invoice found under the posting's reference is this posting only when it books what the
+   * posting books: its total (#requireSameTotal) and, account by account, the same amounts on the same
+   * accounts, cost centers and projects (#requireSameRows). A revision of a report that re-codes lines keeps
+   * its total; answering the earlier document as posted would leave the old coding booked.
+   */
+  async #requireSamePosting(doc: Doc, doctype: string, posting: PostingRequest, ctx: CallContext): Promise<void> {
+    await this.#requireSameTotal(doc, doctype, posting, ctx);
+    await this.#requireSameRows(doc, doctype, posting, ctx);
+  }
+
+  /**
+   * The document's expense rows (a journal's rows other than the payable account's; an invoice's items) against
+   * the posting's lines, summed per account, cost center and project (in minor units, a journal's credit as a
+   * negative amount): how the amounts are split into rows within one of them does not change what is booked.
+   * A row's cost center the posting does not name is not counted where the posting has a line on that account
+   * and project without one: ERPNext may fill in a default cost center on such a row. Any difference is
+   * ERP_CONFLICT naming it.
+   */
+  async #requireSameRows(doc: Doc, doctype: string, posting: PostingRequest, ctx: CallContext): Promise<void> {
+    const invoice = doctype === PI;
+    const currency = invoice ? String(doc.currency) : await this.#currencyOfCompany(ctx);
+    const wanted = new Map<string, bigint>();
+    // Per account and project: the cost centers the posting names, and whether a line names none.
+    const centers = new Map<string, Set<string>>();
+    const withoutCenter = new Set<string>();
+    for (const [index, line] of posting.lines.entries()) {
+      const { expense_account, cost_center, project } = await this.#dimensions(line.dimensions, `lines[${index}]`, ctx);
+      const place = rowKey(expense_account, undefined, project);
+      if (cost_center) centers.set(place, (centers.get(place) ?? new Set<string>()).add(cost_center));
+      else withoutCenter.add(place);
+      addTo(wanted, rowKey(expense_account, cost_center, project), minorOf(line.amount));
+    }
+    const payable =
+      !invoice && this.#payableAccount
+        ? await this.#nameOf('Account', 'account_number', this.#payableAccount, ctx)
+        : undefined;
+    const rows = (
+      Array.isArray(doc[invoice ? 'items' : 'accounts']) ? (doc[invoice ? 'items' : 'accounts'] as unknown[]) : []
+    )
+      .filter(isRecord)
+      .filter((row) => invoice || row.account !== payable);
+    const held = new Map<string, bigint>();
+    for (const row of rows) {
+      const account = String(invoice ? row.expense_account : row.account);
+      const project = typeof row.project === 'string' && row.project !== '' ? row.project : undefined;
+      const center = typeof row.cost_center === 'string' && row.cost_center !== '' ? row.cost_center : undefined;
+      const place = rowKey(account, undefined, project);
+      // A cost center the posting does not name, where it has a line without one, is ERPNext's default.
+      const counted = center !== undefined && (centers.get(place)?.has(center) || !withoutCenter.has(place));
+      const minor = invoice
+        ? minorOf(this.#money(row.amount, currency, 'items.amount'))
+        : minorOf(this.#money(row.debit_in_account_currency ?? 0, currency, 'accounts.debit_in_account_currency')) -
+          minorOf(this.#money(row.credit_in_account_currency ?? 0, currency, 'accounts.credit_in_account_currency'));
+      addTo(held, rowKey(account, counted ? center : undefined, project), minor);
+    }
+    const name = String(doc.name);
+    const differences: string[] = [];
+    for (const key of [...new Set([...held.keys(), ...wanted.keys()])].sort()) {
+      const has = held.get(key) ?? 0n;
+      const want = wanted.get(key) ?? 0n;
+      if (has === want) continue;
+      differences.push(
+        `${describeRow(key)}: ${fromMinorUnits(has, currency).amount} in ${name}, ${fromMinorUnits(want, currency).amount} in this posting`,
+      );
+    }
+    if (differences.length === 0) return;
+    const draft = doc.docstatus === 0;
+    throw new FinanceError(
+      'ERP_CONFLICT',
+      `ERP "${this.#system}" (ERPNext) already holds ${draft ? 'draft ' : ''}${doctype} ${name} for ${posting.externalReference} with this posting's total, but booked otherwise: ${differences.join('; ')}. ${name} holds an earlier version of the document (its lines were re-coded since), or was changed in ERPNext, so it was ${draft ? 'not submitted' : 'not taken as this posting'} and nothing was written. Do not retry: compare ${name} in ERPNext with the document; to book this version, ${draft ? 'delete the draft' : `cancel ${name}`} in ERPNext and replay the posting; if ${name} is right, mark the posting as done.`,
+      {
+        retryable: false,
+        details: {
+          documentId: name,
+          doctype,
+          docstatus: doc.docstatus,
+          externalReference: posting.externalReference,
+          vendorCode: 'ROWS_DIFFER',
+          differences,
+        },
+      },
+    );
+  }
+
   /** What a Journal Entry credits the payable account, less what it debits it (its `accounts` rows). */
   async #payableCredit(doc: Doc, payableAccount: string, currency: string, ctx: CallContext): Promise<Money> {
     const payable = await this.#nameOf('Account', 'account_number', payableAccount, ctx);
@@ -1113,7 +1295,7 @@ class ErpnextDialect implements ErpDialect {
 
   /**
    * The ledger's lookup of a posting (ErpDialect.findPosting): a submitted document of the posting's kind that
-   * holds its total; another total is an ERP_CONFLICT (#requireSameTotal). A draft is not a posting: null, and
+   * holds its total and rows; another is an ERP_CONFLICT (#requireSamePosting). A draft is not a posting: null, and
    * post() checks it and submits it. A lookup writes nothing.
    */
   async findPosting(posting: PostingRequest, ctx: CallContext): Promise<FoundDocument | null> {
@@ -1122,7 +1304,7 @@ class ErpnextDialect implements ErpDialect {
     const doc =
       posting.kind === 'payable' ? await this.#findInvoice(reference, ctx) : await this.#findJournal(reference, ctx);
     if (doc?.docstatus !== 1) return null;
-    await this.#requireSameTotal(doc, doctype, posting, ctx);
+    await this.#requireSamePosting(doc, doctype, posting, ctx);
     return { ...this.#postingRef(doc), raw: doc };
   }
 
@@ -1143,6 +1325,24 @@ class ErpnextDialect implements ErpDialect {
 
   // ---- budgets -----------------------------------------------------------------------------------
 
+  /**
+   * The funds check as ERPNext's own (validate_expense_against_budget, validate_budget_records,
+   * compare_expense_with_budget [S erpnext accounts/doctype/budget/budget.py]) would make it for the document:
+   * - the submitted Budgets of the company for the dimension (and account, when the request names one) whose
+   *   range (start of from_fiscal_year to end of to_fiscal_year) holds the period's end; a Budget of 0 is not
+   *   checked (`if flt(budget.budget_amount)`), nor one whose actions for the document are both Ignore;
+   * - two comparisons per Budget, each with its action: the annual (budget_amount against the GL entries of the
+   *   whole range) and the accumulated monthly (the distribution rows starting by the period's end against the
+   *   GL entries up to it). An order (a requisition or purchase order, documentType) adds the unbilled amount
+   *   of submitted orders over the Budget's whole range, when the Budget applies to purchase orders, and takes
+   *   the Budget's actions "on PO"; an expense report (a Journal Entry or Purchase Invoice in ERPNext) compares
+   *   its actuals only, with the actions on actual expenses. A request without documentType is checked as an
+   *   order;
+   * - the figures are those of the tightest comparison whose action is Stop (what ERPNext refuses the document
+   *   for), else of the tightest Warn one; `status` is exceeded when a Stop comparison is. A Warn comparison
+   *   that the document overruns while the Stop ones fit does not make it exceeded, as ERPNext accepts the
+   *   document then: its message (BUDGET_WARN, ERPNext's own wording) says by how much.
+   */
   async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
     // Budgets, GL Entries and base amounts are in the company currency; the answer is labelled with it.
     const currency = await this.#requireCompanyCurrency(
@@ -1150,6 +1350,7 @@ class ErpnextDialect implements ErpDialect {
       `The budget check for ${describe(request)} in ${request.period}`,
       ctx,
     );
+    const isOrder = request.documentType !== 'ExpenseReport';
     const periodEnd = lastDay(request.period);
     // The fiscal year that holds the period's end, and the Budgets whose fiscal years span it (ERPNext's
     // budget_start_date <= date <= budget_end_date, through the Fiscal Year names).
@@ -1171,94 +1372,89 @@ class ErpnextDialect implements ErpDialect {
     }
     if (request.glAccount)
       filters.push(['account', '=', await this.#nameOf('Account', 'account_number', request.glAccount, ctx)]);
-    const found = await this.#list('Budget', { filters, fields: ['name'], limit: 0 }, ctx);
-    if (found.length === 0 || dimension.length === 0) {
-      throw new FinanceError(
-        'ERP_NOT_FOUND',
-        `ERP "${this.#system}" (ERPNext) has no submitted Budget for ${describe(request)} in fiscal year ${year.name}.`,
-        {
-          details: { vendorCode: 'NO_BUDGET' },
-        },
-      );
-    }
+    const found =
+      dimension.length === 0 ? [] : await this.#list('Budget', { filters, fields: ['name'], limit: 0 }, ctx);
+    const requested = minorOf(request.amount);
     let budget = 0n;
     let actuals = 0n;
     let commitments = 0n;
+    let stopped = false;
     const messages: ErpMessage[] = [];
+    const unchecked: string[] = [];
     for (const row of found) {
       const doc = await this.#get('Budget', String(row.name), ctx);
       if (!doc) continue;
-      const distribution = Array.isArray(doc.budget_distribution) ? doc.budget_distribution.filter(isRecord) : [];
-      budget += distribution
-        .filter((entry) => String(entry.end_date) <= periodEnd)
-        .reduce((sum, entry) => sum + minorOf(this.#money(entry.amount, currency, 'budget_distribution.amount')), 0n);
+      const amount = this.#money(doc.budget_amount ?? 0, currency, 'budget_amount');
+      const onOrders = isOrder && Boolean(doc.applicable_on_purchase_order);
+      const actions = {
+        Annual: String(
+          (onOrders ? doc.action_if_annual_budget_exceeded_on_po : doc.action_if_annual_budget_exceeded) ?? '',
+        ),
+        'Accumulated Monthly': String(
+          (onOrders
+            ? doc.action_if_accumulated_monthly_budget_exceeded_on_po
+            : doc.action_if_accumulated_monthly_budget_exceeded) ?? '',
+        ),
+      };
+      const controlled = Object.values(actions).some((action) => action === 'Stop' || action === 'Warn');
+      if (minorOf(amount) === 0n || !controlled) {
+        unchecked.push(
+          `${String(doc.name)} (${minorOf(amount) === 0n ? 'its amount is 0' : 'its actions are Ignore'})`,
+        );
+        continue;
+      }
       const account = String(doc.account);
-      // Actuals and orders count from the start of the Budget's first fiscal year (budget_start_date).
-      const from = years.find((fy) => fy.name === doc.from_fiscal_year)?.start ?? year.start;
+      // The Budget's range: from the start of its first fiscal year to the end of its last (budget.py).
+      const start = years.find((fy) => fy.name === doc.from_fiscal_year)?.start ?? year.start;
+      const end = years.find((fy) => fy.name === doc.to_fiscal_year)?.end ?? year.end;
       // Each Budget counts its own account only, for a project too: ERPNext keeps one Budget per account, and
       // its own check filters GL entries and orders by the Budget's account [S erpnext budget.py
       // get_actual_expense, get_ordered_amount]; without it every Budget of a project adds all of its spend.
       const scope: Filter[] = [...dimension, ['account', '=', account]];
-      const gl = await this.#list(
-        'GL Entry',
+      const spentUntil = await this.#actualsByDate(scope, start, end, currency, ctx);
+      const orders = onOrders ? await this.#unbilledOrders(scope, start, end, currency, ctx) : 0n;
+      const distribution = Array.isArray(doc.budget_distribution) ? doc.budget_distribution.filter(isRecord) : [];
+      // get_accumulated_monthly_budget: the distribution rows that start on or before the date [S].
+      const monthly = distribution
+        .filter((entry) => String(entry.start_date) <= periodEnd)
+        .reduce((sum, entry) => sum + minorOf(this.#money(entry.amount, currency, 'budget_distribution.amount')), 0n);
+      const comparisons = [
+        { label: 'Annual' as const, limit: minorOf(amount), spent: spentUntil(end) },
+        { label: 'Accumulated Monthly' as const, limit: monthly, spent: spentUntil(periodEnd) },
+      ]
+        .map((comparison) => ({
+          ...comparison,
+          action: actions[comparison.label],
+          left: comparison.limit - comparison.spent - orders,
+        }))
+        .filter((comparison) => comparison.action === 'Stop' || comparison.action === 'Warn');
+      const against = `${doc.budget_against === 'Project' ? 'Project' : 'Cost Center'} ${String(doc.budget_against === 'Project' ? doc.project : doc.cost_center)}`;
+      for (const comparison of comparisons) {
+        const over = requested - comparison.left;
+        const exceeded = over > 0n;
+        if (exceeded && comparison.action === 'Stop') stopped = true;
+        messages.push({
+          code: `BUDGET_${comparison.action.toUpperCase()}`,
+          severity: !exceeded ? 'info' : comparison.action === 'Stop' ? 'error' : 'warning',
+          text: `Budget ${String(doc.name)}: ${comparison.label} Budget for Account ${account} against ${against} is ${fromMinorUnits(comparison.limit, currency).amount}. ${exceeded ? `It will be exceeded by ${fromMinorUnits(over, currency).amount}` : `${fromMinorUnits(comparison.left, currency).amount} left`}; ERPNext's action: ${comparison.action}${exceeded ? (comparison.action === 'Stop' ? ' (ERPNext refuses the document)' : ' (ERPNext accepts the document with a warning)') : ''}.`,
+        });
+      }
+      const deciding = comparisons.some((comparison) => comparison.action === 'Stop')
+        ? comparisons.filter((comparison) => comparison.action === 'Stop')
+        : comparisons;
+      const tightest = deciding.reduce((a, b) => (b.left < a.left ? b : a));
+      budget += tightest.limit;
+      actuals += tightest.spent;
+      commitments += orders;
+    }
+    if (budget === 0n && messages.length === 0) {
+      throw new FinanceError(
+        'ERP_NOT_FOUND',
+        `ERP "${this.#system}" (ERPNext) has no ${unchecked.length > 0 ? 'checked ' : ''}submitted Budget for ${describe(request)} in fiscal year ${year.name}${unchecked.length > 0 ? `: ERPNext does not check Budget ${unchecked.join(', ')}` : ''}.`,
         {
-          filters: [
-            ...scope,
-            ['company', '=', this.#company],
-            ['is_cancelled', '=', 0],
-            ['posting_date', '>=', from],
-            ['posting_date', '<=', periodEnd],
-          ],
-          fields: ['debit', 'credit'],
-          limit: 0,
+          details: { vendorCode: 'NO_BUDGET', ...(unchecked.length > 0 ? { unchecked } : {}) },
         },
-        ctx,
       );
-      actuals += gl.reduce(
-        (sum, e) =>
-          sum + minorOf(this.#money(e.debit, currency, 'debit')) - minorOf(this.#money(e.credit, currency, 'credit')),
-        0n,
-      );
-      // On the item the account is the expense_account.
-      const childScope: Filter[] = scope.map(
-        (f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter,
-      );
-      // Submitted orders that are not Closed, less what was billed, as ERPNext's own budget check counts them
-      // [S frappe/erpnext accounts/doctype/budget/budget.py, get_ordered_amount]: what was billed is in the GL
-      // entries above, through the purchase invoice.
-      const items = await this.#list(
-        PO,
-        {
-          filters: [
-            ['company', '=', this.#company],
-            ['docstatus', '=', 1],
-            ['status', '!=', 'Closed'],
-            ['transaction_date', '>=', from],
-            ['transaction_date', '<=', periodEnd],
-            ...childScope,
-          ],
-          fields: [
-            'name',
-            'currency',
-            '`tabPurchase Order Item`.amount as amount',
-            '`tabPurchase Order Item`.billed_amt as billed_amt',
-            '`tabPurchase Order Item`.base_amount as base_amount',
-          ],
-          limit: 0,
-        },
-        ctx,
-      );
-      commitments += items.reduce((sum, item) => sum + this.#unbilled(item, currency), 0n);
-      const action = String(
-        doc.applicable_on_booking_actual_expenses
-          ? doc.action_if_accumulated_monthly_budget_exceeded
-          : doc.action_if_accumulated_monthly_budget_exceeded_on_po,
-      );
-      messages.push({
-        code: `BUDGET_${action.toUpperCase() || 'NONE'}`,
-        severity: action === 'Stop' ? 'error' : action === 'Warn' ? 'warning' : 'info',
-        text: `Budget ${String(doc.name)} (${account}): action if the accumulated monthly budget is exceeded: ${action || 'none'}`,
-      });
     }
     const available = budget - actuals - commitments;
     return {
@@ -1268,9 +1464,83 @@ class ErpnextDialect implements ErpDialect {
       available: fromMinorUnits(available, currency),
       requested: request.amount,
       period: request.period,
-      status: minorOf(request.amount) > available ? 'exceeded' : 'within',
+      status: stopped ? 'exceeded' : 'within',
       erpMessages: messages,
     };
+  }
+
+  /**
+   * The GL entries (debit less credit) of `scope` from `from` to `to`, read once: answers the sum up to a date
+   * within that range, in minor units of the company currency.
+   */
+  async #actualsByDate(
+    scope: Filter[],
+    from: string,
+    to: string,
+    currency: string,
+    ctx: CallContext,
+  ): Promise<(until: string) => bigint> {
+    const gl = await this.#list(
+      'GL Entry',
+      {
+        filters: [
+          ...scope,
+          ['company', '=', this.#company],
+          ['is_cancelled', '=', 0],
+          ['posting_date', '>=', from],
+          ['posting_date', '<=', to],
+        ],
+        fields: ['posting_date', 'debit', 'credit'],
+        limit: 0,
+      },
+      ctx,
+    );
+    const entries = gl.map((e) => ({
+      date: String(e.posting_date),
+      amount: minorOf(this.#money(e.debit, currency, 'debit')) - minorOf(this.#money(e.credit, currency, 'credit')),
+    }));
+    return (until) => entries.reduce((sum, e) => (e.date <= until ? sum + e.amount : sum), 0n);
+  }
+
+  /**
+   * Submitted orders that are not Closed, dated within the Budget's whole range (get_other_condition: its
+   * transaction_date between the start of from_fiscal_year and the end of to_fiscal_year), less what was billed,
+   * as ERPNext's own budget check counts them [S budget.py get_ordered_amount]: what was billed is in the GL
+   * entries, through the purchase invoice. On the item the account is the expense_account.
+   */
+  async #unbilledOrders(
+    scope: Filter[],
+    from: string,
+    to: string,
+    currency: string,
+    ctx: CallContext,
+  ): Promise<bigint> {
+    const childScope: Filter[] = scope.map(
+      (f) => [`${PO} Item`, f[0] === 'account' ? 'expense_account' : f[0], f[1], f[2]] as Filter,
+    );
+    const items = await this.#list(
+      PO,
+      {
+        filters: [
+          ['company', '=', this.#company],
+          ['docstatus', '=', 1],
+          ['status', '!=', 'Closed'],
+          ['transaction_date', '>=', from],
+          ['transaction_date', '<=', to],
+          ...childScope,
+        ],
+        fields: [
+          'name',
+          'currency',
+          '`tabPurchase Order Item`.amount as amount',
+          '`tabPurchase Order Item`.billed_amt as billed_amt',
+          '`tabPurchase Order Item`.base_amount as base_amount',
+        ],
+        limit: 0,
+      },
+      ctx,
+    );
+    return items.reduce((sum, item) => sum + this.#unbilled(item, currency), 0n);
   }
 
   // ---- fiscal years ------------------------------------------------------------------------------
@@ -1821,6 +2091,38 @@ function refuseRefundLines(posting: PostingRequest): void {
         externalReference: posting.externalReference,
         lines: refunds.map((line) => ({ lineId: line.lineId, amount: line.amount })),
       },
+    },
+  );
+}
+
+/** A booking's place: account, cost center and project (ERPNext names), joined by a separator no name holds. */
+function rowKey(account: string, costCenter: string | undefined, project: string | undefined): string {
+  return [account, costCenter ?? '', project ?? ''].join('\u0000');
+}
+
+function describeRow(key: string): string {
+  const [account, costCenter, project] = key.split('\u0000');
+  return `account ${account}${costCenter ? `, cost center ${costCenter}` : ''}${project ? `, project ${project}` : ''}`;
+}
+
+function addTo(sums: Map<string, bigint>, key: string, minor: bigint): void {
+  sums.set(key, (sums.get(key) ?? 0n) + minor);
+}
+
+/**
+ * ERPNext refused to submit a posting's draft (a frozen or closed period, a date in no fiscal year, its budget):
+ * the refusal as it is, saying that the draft stays and what a replay does with it.
+ */
+function draftLeft(refusal: FinanceError, doctype: string, name: string, postingDate: string): FinanceError {
+  return new FinanceError(
+    refusal.code,
+    `${refusal.message} (${doctype} ${name}, posting date ${postingDate}, stays a draft in ERPNext: a replay submits it again, with the posting date it then asks for; or delete it in ERPNext.)`,
+    {
+      httpStatus: refusal.httpStatus,
+      retryable: refusal.retryable,
+      retryAfterMs: refusal.retryAfterMs,
+      details: { ...refusal.details, documentId: name, doctype, draftLeft: true },
+      cause: refusal,
     },
   );
 }

@@ -13,10 +13,11 @@
  * - Fiscal Year doctype: calendar years named "2026" by default, from the year before the budgets and today to
  *   the year after; `setFiscalYearStart(4)` makes them April to March, named "2026-2027" as ERPNext names them,
  *   for all companies or (with the `companies` child table, Fiscal Year Company) for some;
- * - Budget doctype (Stop / Warn / Ignore) applied on PO submit and on Journal Entry submit, from the
+ * - Budget doctype (Stop / Warn / Ignore) applied on submit as budget.py applies it (checkBudgets), from the
  *   sandbox's budgets (one Budget per cost center and account, or per project, for each fiscal year,
  *   distributed by month); a Budget applies to the dates from its from_fiscal_year's start to its
- *   to_fiscal_year's end, and counts orders and GL entries from that start; GL Entries written on submit;
+ *   to_fiscal_year's end; GL Entries (with the party of a Payable row) written on submit;
+ * - test hooks for what refuses a posting date: accountsFrozenTill, fiscalYearCheck (off by default);
  * - item amounts rounded by System Settings "Rounding Method" (`roundingMethod`, default "Banker's Rounding
  *   (legacy)": a half to even for a currency without decimals, up otherwise); Update Items
  *   (`/api/method/erpnext.controllers.accounts_controller.update_child_qty_rate`) with its refusals; receipts
@@ -90,6 +91,18 @@ export class ErpnextStore {
   counters = { requests: 0 };
   /** System Settings "Rounding Method" [S frappe system_settings.json]; reset() returns to the default. */
   roundingMethod: RoundingMethod = DEFAULT_ROUNDING;
+  /**
+   * Test hook: Accounts Settings "Accounts Frozen Till Date" (acc_frozen_upto; Company accounts_frozen_till_date
+   * in later versions): a submit posting on or before it is refused, as general_ledger.py check_freezing_date
+   * refuses it for a user without the frozen-entries role [S]. Off (undefined) by default; reset() clears it.
+   */
+  accountsFrozenTill: string | undefined = undefined;
+  /**
+   * Test hook: a submit whose posting date lies in no active Fiscal Year of the company is refused with
+   * ERPNext's FiscalYearError [S erpnext accounts/utils.py get_fiscal_years]. Off by default (the sandbox's
+   * years cover only its budgets and today, and flows post any date); reset() turns it off.
+   */
+  fiscalYearCheck = false;
 
   constructor(private readonly state: SandboxState) {
     this.reset();
@@ -121,6 +134,8 @@ export class ErpnextStore {
     this.fiscalYearStart.clear();
     this.counters = { requests: 0 };
     this.roundingMethod = DEFAULT_ROUNDING;
+    this.accountsFrozenTill = undefined;
+    this.fiscalYearCheck = false;
     for (const company of this.state.companies.values()) seedCompany(this, company, SEED_MODIFIED);
     this.seedBudgets();
   }
@@ -187,6 +202,8 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
     company_name: state.company.name,
     abbr,
     default_currency: state.company.currency,
+    // The company's Default Payable Account, a Purchase Invoice's credit_to when its supplier names none.
+    default_payable_account: `2110 - Creditors - ${abbr}`,
     modified,
     docstatus: 0,
   });
@@ -292,7 +309,8 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
       account_number: a.id,
       root_type: rootType,
       report_type: rootType === 'Expense' || rootType === 'Income' ? 'Profit and Loss' : 'Balance Sheet',
-      account_type: a.id === '2110' ? 'Payable' : '',
+      // Both liabilities the pack credits are Payable accounts, so ERPNext asks for a party on them.
+      account_type: a.id === '2110' || a.id === ERPNEXT_PAYABLE_ACCOUNT ? 'Payable' : '',
       is_group: 0,
       disabled: a.open ? 0 : 1,
       modified: a.modified,
@@ -427,10 +445,12 @@ function seedBudgets(store: ErpnextStore, state: CompanyState, modified: string)
       budget_amount: Number(fromMinorUnits(total, currency).amount),
       applicable_on_purchase_order: 1,
       action_if_annual_budget_exceeded_on_po: 'Stop',
-      // CC-300 stops orders over its monthly budget; everything else warns, so expenses still post.
+      // CC-300 stops orders over its monthly budget; everything else warns. Actual expenses only warn, annual
+      // and monthly, so an expense report the finance controller approved over budget still posts (ERPNext's
+      // default for actuals is Stop, which would refuse it at the write).
       action_if_accumulated_monthly_budget_exceeded_on_po: entry.costCenter === 'CC-300' ? 'Stop' : 'Warn',
       applicable_on_booking_actual_expenses: 1,
-      action_if_annual_budget_exceeded: 'Stop',
+      action_if_annual_budget_exceeded: 'Warn',
       action_if_accumulated_monthly_budget_exceeded: 'Warn',
       budget_distribution: [...entry.months].sort().map(([period, amount], index) => ({
         name: `${name}-${index + 1}`,
@@ -789,6 +809,8 @@ const JE_FIELDS = [
 ];
 const JE_ACCOUNT_FIELDS = [
   'account',
+  'party_type',
+  'party',
   'debit_in_account_currency',
   'credit_in_account_currency',
   'cost_center',
@@ -804,10 +826,17 @@ function checkFields(body: Record<string, unknown>, allowed: readonly string[], 
   }
 }
 
-function insert(store: ErpnextStore, state: SandboxState, doctype: string, body: Record<string, unknown>): Doc {
+/** `saving`: the name of the document a save validates again (it does not clash with itself). */
+function insert(
+  store: ErpnextStore,
+  state: SandboxState,
+  doctype: string,
+  body: Record<string, unknown>,
+  saving?: string,
+): Doc {
   if (doctype === 'Purchase Order') return insertPurchaseOrder(store, state, body);
   if (doctype === 'Journal Entry') return insertJournalEntry(store, state, body);
-  if (doctype === 'Purchase Invoice') return insertPurchaseInvoice(store, state, body);
+  if (doctype === 'Purchase Invoice') return insertPurchaseInvoice(store, state, body, saving);
   throw new FrappeError(403, 'PermissionError', `No permission to create ${doctype} through the simulator`);
 }
 
@@ -1015,6 +1044,9 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
       parenttype: 'Journal Entry',
       idx: index + 1,
       account: account.name,
+      account_type: account.account_type ?? '',
+      party_type: row.party_type ?? '',
+      party: row.party ?? '',
       cost_center: row.cost_center ?? '',
       project: row.project ?? '',
       debit_in_account_currency: Number(fromMinorUnits(d, currency).amount),
@@ -1029,6 +1061,7 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
       `Total Debit must be equal to Total Credit. The difference is ${fromMinorUnits(debit - credit, currency).amount}`,
     );
   }
+  validateParties(store, rows);
   const modified = timestamp(store);
   return store.put({
     doctype: 'Journal Entry',
@@ -1049,6 +1082,34 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
   });
 }
 
+const PARTY_TYPES = ['Employee', 'Supplier', 'Customer', 'Shareholder'];
+
+/**
+ * ERPNext's journal_entry.py validate_party [S]: a row on a Receivable or Payable account needs Party Type and
+ * Party ("Row {0}: Party Type and Party is required for Receivable / Payable account {1}"); later versions
+ * refuse a party on any other account. The party must exist (a Dynamic Link). Checked after the amounts here.
+ */
+function validateParties(store: ErpnextStore, rows: Array<Record<string, unknown>>): void {
+  for (const row of rows) {
+    const partyType = String(row.party_type ?? '');
+    const party = String(row.party ?? '');
+    if (row.account_type === 'Receivable' || row.account_type === 'Payable') {
+      if (!partyType || !party)
+        throw validation(
+          `Row ${String(row.idx)}: Party Type and Party is required for Receivable / Payable account ${String(row.account)}`,
+        );
+    } else if (partyType && party) {
+      throw validation(
+        `Row ${String(row.idx)}: Party Type and Party is only applicable against Receivable / Payable account`,
+      );
+    }
+    if (!partyType && !party) continue;
+    if (!PARTY_TYPES.includes(partyType))
+      throw validation(`Could not find Party Type: ${partyType}`, 'LinkValidationError');
+    linkExists(store, partyType, party, partyType);
+  }
+}
+
 /**
  * A Purchase Invoice as ERPNext validates it [S purchase_invoice.json; D/U validations]: supplier not on hold
  * or disabled, posting date reset to today unless `set_posting_time`, Supplier Invoice Date not after the
@@ -1056,7 +1117,12 @@ function insertJournalEntry(store: ErpnextStore, state: SandboxState, body: Reco
  * Uniqueness", on here), `credit_to` a Payable account (default: the company's Creditors), the company
  * currency unless an exchange rate is given.
  */
-function insertPurchaseInvoice(store: ErpnextStore, state: SandboxState, body: Record<string, unknown>): Doc {
+function insertPurchaseInvoice(
+  store: ErpnextStore,
+  state: SandboxState,
+  body: Record<string, unknown>,
+  saving?: string,
+): Doc {
   checkFields(body, PI_FIELDS, 'Purchase Invoice');
   const company = companyOf(state, required(body, 'company', 'Company'));
   const supplier = linkExists(store, 'Supplier', required(body, 'supplier', 'Supplier'), 'Supplier');
@@ -1072,7 +1138,7 @@ function insertPurchaseInvoice(store: ErpnextStore, state: SandboxState, body: R
   if (typeof body.bill_no === 'string' && body.bill_no !== '') {
     if (body.bill_no.length > 140) throw validation('Value too long for Supplier Invoice No (140 characters at most)');
     const clash = [...store.table('Purchase Invoice').values()].find(
-      (pi) => pi.docstatus !== 2 && pi.supplier === supplier.name && pi.bill_no === body.bill_no,
+      (pi) => pi.docstatus !== 2 && pi.name !== saving && pi.supplier === supplier.name && pi.bill_no === body.bill_no,
     );
     if (clash) throw validation(`Supplier Invoice No exists in Purchase Invoice ${clash.name}`);
   }
@@ -1081,9 +1147,7 @@ function insertPurchaseInvoice(store: ErpnextStore, state: SandboxState, body: R
     throw validation(`Exchange rate for ${currency} to ${company.company.currency} not found`);
   const creditTo =
     body.credit_to === undefined
-      ? [...store.table('Account').values()].find(
-          (a) => a.company === company.company.id && a.account_type === 'Payable',
-        )
+      ? store.table('Account').get(String(store.table('Company').get(company.company.id)?.default_payable_account))
       : linkExists(store, 'Account', body.credit_to, 'Account');
   if (!creditTo || creditTo.account_type !== 'Payable')
     throw validation(`Credit To account ${String(creditTo?.name ?? body.credit_to)} must be a Payable account`);
@@ -1172,7 +1236,7 @@ function update(store: ErpnextStore, state: SandboxState, doc: Doc, body: Record
     if (doc.docstatus !== 0) {
       throw validation(`Not allowed to change ${Object.keys(changes)[0]} after submission`, 'UpdateAfterSubmitError');
     }
-    const rebuilt = insert(store, state, doc.doctype, { ...pickWritable(doc), ...changes });
+    const rebuilt = insert(store, state, doc.doctype, { ...pickWritable(doc), ...changes }, doc.name);
     store.table(doc.doctype).delete(rebuilt.name);
     Object.assign(doc, { ...rebuilt, name: doc.name, creation: doc.creation });
   }
@@ -1214,6 +1278,7 @@ function pickWritable(doc: Doc): Record<string, unknown> {
 }
 
 function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
+  if (doc.doctype !== 'Purchase Order') checkPostingDate(store, doc);
   const messages = checkBudgets(store, state, doc);
   doc.docstatus = 1;
   if (doc.doctype === 'Purchase Order') doc.status = 'To Receive and Bill';
@@ -1225,9 +1290,37 @@ function submit(store: ErpnextStore, state: SandboxState, doc: Doc): string[] {
 }
 
 /**
- * The Budgets `doc` charges, checked as on submit: Stop throws BudgetError, Warn answers its message. `exclude`
- * is an order not to count among the submitted ones (the order whose items update_child_qty_rate changes: its
- * new amounts are `doc`'s).
+ * What ERPNext checks of a ledger document's posting date when it writes its GL entries, when the test hooks
+ * turn it on: a Fiscal Year that holds it (FiscalYearError "Date {date} is not in any active Fiscal Year for
+ * {company}" [S erpnext accounts/utils.py get_fiscal_years]), and a date after Accounts Settings' frozen-till
+ * date (general_ledger.py check_freezing_date [S]). Dates are shown as Frappe's default format, dd-mm-yyyy.
+ */
+function checkPostingDate(store: ErpnextStore, doc: Doc): void {
+  const date = String(doc.posting_date);
+  if (store.fiscalYearCheck && !fiscalYearOf(store, String(doc.company), date))
+    throw validation(
+      `Date ${frappeDate(date)} is not in any active Fiscal Year for <strong>${String(doc.company)}</strong>`,
+      'FiscalYearError',
+    );
+  const frozen = store.accountsFrozenTill;
+  if (frozen !== undefined && date <= frozen)
+    throw validation(`You are not authorized to add or update entries before ${frappeDate(frozen)}`);
+}
+
+function frappeDate(date: string): string {
+  return date.split('-').reverse().join('-');
+}
+
+/**
+ * The Budgets `doc` charges, checked as on submit [S erpnext budget.py validate_expense_against_budget,
+ * validate_budget_records, compare_expense_with_budget]: per account and cost center, and per account and project
+ * (a Budget names one account, for a project too), the Budget whose range holds the date; one of amount 0 is
+ * skipped. Two comparisons, each with its action: annual (budget_amount against the GL entries of the whole
+ * range) and accumulated monthly (distribution rows starting by the date against the GL entries to the end of
+ * its month). An order adds the unbilled amount of the other submitted orders of the whole range, with the
+ * actions "on PO", when the Budget applies to orders; a Journal Entry or Purchase Invoice compares actuals only.
+ * Stop throws BudgetError, Warn answers its message. `exclude` is an order not to count among the submitted ones
+ * (the order whose items update_child_qty_rate changes: its new amounts are `doc`'s).
  */
 function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclude?: string): string[] {
   const company = companyOf(state, doc.company);
@@ -1235,6 +1328,7 @@ function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclud
   const charges = new Map<string, bigint>();
   const date = String(doc.doctype === 'Purchase Order' ? doc.transaction_date : doc.posting_date);
   const isJournal = doc.doctype === 'Journal Entry';
+  const isPo = doc.doctype === 'Purchase Order';
   const rows = (isJournal ? doc.accounts : doc.items) as Record<string, unknown>[];
   for (const row of rows) {
     const account = String(isJournal ? row.account : row.expense_account);
@@ -1244,7 +1338,10 @@ function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclud
       ? amount(row.debit, currency, 'Debit') - amount(row.credit, currency, 'Credit')
       : amount(row.amount, currency, 'Amount');
     if (value === 0n) continue;
-    for (const key of [`Cost Center|${String(row.cost_center)}|${account}`, `Project|${String(row.project)}|*`]) {
+    for (const key of [
+      `Cost Center|${String(row.cost_center)}|${account}`,
+      `Project|${String(row.project)}|${account}`,
+    ]) {
       charges.set(key, (charges.get(key) ?? 0n) + value);
     }
   }
@@ -1252,33 +1349,58 @@ function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclud
   for (const [key, value] of charges) {
     const [against, dimension, account] = key.split('|');
     if (!dimension || value <= 0n) continue;
-    // ERPNext: the Budget whose budget_start_date..budget_end_date (its fiscal years) holds the date [S budget.py].
+    // ERPNext: the Budget of the account whose budget_start_date..budget_end_date (its fiscal years) holds the
+    // date [S budget.py: AND b.account = %s].
     const budget = [...store.table('Budget').values()].find((b) => {
       const range = budgetRange(store, b);
       return (
         b.docstatus === 1 &&
         b.company === company.company.id &&
         b.budget_against === against &&
-        (against === 'Cost Center' ? b.cost_center === dimension && b.account === account : b.project === dimension) &&
+        b.account === account &&
+        (against === 'Cost Center' ? b.cost_center === dimension : b.project === dimension) &&
         range !== undefined &&
         range.start <= date &&
         date <= range.end
       );
     });
-    if (!budget) continue;
-    const isPo = doc.doctype === 'Purchase Order';
-    if (!(isPo ? budget.applicable_on_purchase_order : budget.applicable_on_booking_actual_expenses)) continue;
-    const action = String(
-      isPo
-        ? budget.action_if_accumulated_monthly_budget_exceeded_on_po
-        : budget.action_if_accumulated_monthly_budget_exceeded,
-    );
-    const accumulated = (budget.budget_distribution as Array<{ end_date: string; amount: number }>)
-      .filter((row) => row.end_date.slice(0, 7) <= date.slice(0, 7))
-      .reduce((sum, row) => sum + amount(row.amount, currency, 'Budget'), 0n);
-    const used = consumed(store, budget, date, currency, exclude);
-    if (used + value > accumulated && action !== 'Ignore') {
-      const message = `Accumulated Monthly Budget for Account ${String(budget.account)} against ${against} ${dimension} is ${fromMinorUnits(accumulated, currency).amount}. It will be exceeded by ${fromMinorUnits(used + value - accumulated, currency).amount}`;
+    // `if flt(budget.budget_amount)`: a Budget of 0 is not checked.
+    if (!budget || amount(budget.budget_amount ?? 0, currency, 'Budget Amount') === 0n) continue;
+    const range = budgetRange(store, budget)!;
+    const onOrders = isPo && Boolean(budget.applicable_on_purchase_order);
+    const orders = onOrders ? ordered(store, budget, range, currency, exclude) : 0n;
+    const comparisons = [
+      {
+        label: 'Annual',
+        action: String(
+          onOrders ? budget.action_if_annual_budget_exceeded_on_po : budget.action_if_annual_budget_exceeded,
+        ),
+        limit: amount(budget.budget_amount, currency, 'Budget Amount'),
+        actual: actualExpense(store, budget, range.start, range.end, currency),
+      },
+      {
+        label: 'Accumulated Monthly',
+        action: String(
+          onOrders
+            ? budget.action_if_accumulated_monthly_budget_exceeded_on_po
+            : budget.action_if_accumulated_monthly_budget_exceeded,
+        ),
+        // get_accumulated_monthly_budget: the distribution rows that start on or before the date.
+        limit: (budget.budget_distribution as Array<{ start_date: string; amount: number }>)
+          .filter((row) => row.start_date <= date)
+          .reduce((sum, row) => sum + amount(row.amount, currency, 'Budget'), 0n),
+        actual: actualExpense(store, budget, range.start, lastDay(date.slice(0, 7)), currency),
+      },
+    ];
+    for (const { label, action, limit, actual } of comparisons) {
+      if (action !== 'Stop' && action !== 'Warn') continue;
+      const total = actual + orders + value;
+      if (total <= limit) continue;
+      const money = (minor: bigint) => fromMinorUnits(minor, currency).amount;
+      const message =
+        actual > limit
+          ? `${label} Budget for Account ${account} against ${against} ${dimension} is ${money(limit)}. It is already exceeded by ${money(actual - limit)}.`
+          : `${label} Budget for Account ${account} against ${against} ${dimension} is ${money(limit)}. It will be exceeded by ${money(total - limit)}.`;
       if (action === 'Stop') throw new FrappeError(417, 'BudgetError', message, 'Budget Exceeded');
       messages.push(message);
     }
@@ -1286,31 +1408,45 @@ function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclud
   return messages;
 }
 
-/**
- * Submitted POs and GL entries from the start of the budget's (first) fiscal year to the end of the date's month,
- * on its account and dimension.
- */
-function consumed(store: ErpnextStore, budget: Doc, date: string, currency: string, exclude?: string): bigint {
-  const from = budgetRange(store, budget)?.start ?? date;
-  const to = lastDay(date.slice(0, 7));
-  const within = (day: unknown) => String(day) >= from && String(day) <= to;
-  const matches = (row: Record<string, unknown>, account: unknown) =>
-    budget.budget_against === 'Cost Center'
-      ? row.cost_center === budget.cost_center && account === budget.account
-      : row.project === budget.project;
+function budgetMatches(budget: Doc, row: Record<string, unknown>, account: unknown): boolean {
+  return (
+    account === budget.account &&
+    (budget.budget_against === 'Cost Center' ? row.cost_center === budget.cost_center : row.project === budget.project)
+  );
+}
+
+/** GL entries (debit less credit) on the budget's account and dimension from `from` to `to` [S get_actual_expense]. */
+function actualExpense(store: ErpnextStore, budget: Doc, from: string, to: string, currency: string): bigint {
   let total = 0n;
-  // Orders count what is not billed yet, and not at all once Closed [S erpnext budget.py get_ordered_amount].
+  for (const gl of store.table('GL Entry').values()) {
+    if (gl.is_cancelled || String(gl.posting_date) < from || String(gl.posting_date) > to) continue;
+    if (budgetMatches(budget, gl, gl.account))
+      total += amount(gl.debit, currency, 'Debit') - amount(gl.credit, currency, 'Credit');
+  }
+  return total;
+}
+
+/**
+ * Submitted orders dated within the Budget's whole range, not Closed, on its account and dimension: what they
+ * do not have billed yet [S get_ordered_amount, get_other_condition].
+ */
+function ordered(
+  store: ErpnextStore,
+  budget: Doc,
+  range: { start: string; end: string },
+  currency: string,
+  exclude?: string,
+): bigint {
+  let total = 0n;
   for (const po of store.table('Purchase Order').values()) {
-    if (po.docstatus !== 1 || po.status === 'Closed' || po.name === exclude || !within(po.transaction_date)) continue;
+    const day = String(po.transaction_date);
+    if (po.docstatus !== 1 || po.status === 'Closed' || po.name === exclude || day < range.start || day > range.end)
+      continue;
     for (const item of po.items as Record<string, unknown>[])
-      if (matches(item, item.expense_account)) {
+      if (budgetMatches(budget, item, item.expense_account)) {
         const unbilled = amount(item.amount, currency, 'Amount') - amount(item.billed_amt ?? 0, currency, 'Billed');
         if (unbilled > 0n) total += unbilled;
       }
-  }
-  for (const gl of store.table('GL Entry').values()) {
-    if (gl.is_cancelled || !within(gl.posting_date)) continue;
-    if (matches(gl, gl.account)) total += amount(gl.debit, currency, 'Debit') - amount(gl.credit, currency, 'Credit');
   }
   return total;
 }
@@ -1326,6 +1462,7 @@ function postGl(store: ErpnextStore, doc: Doc): void {
       account: row.account,
       cost_center: row.cost_center ?? '',
       project: row.project ?? '',
+      ...(row.party ? { party_type: row.party_type, party: row.party } : {}),
       debit: row.debit,
       credit: row.credit,
       voucher_type: 'Journal Entry',
@@ -1449,9 +1586,7 @@ function linkTransaction(
       : {
           status: 'Unpaid',
           bill_no: '',
-          credit_to: [...store.table('Account').values()].find(
-            (a) => a.company === po.company && a.account_type === 'Payable',
-          )?.name,
+          credit_to: store.table('Company').get(String(po.company))?.default_payable_account,
           grand_total: Number(fromMinorUnits(total, currency).amount),
         }),
   });

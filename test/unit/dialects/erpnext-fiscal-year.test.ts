@@ -70,6 +70,7 @@ describe('ERPNext budget checks by Fiscal Year documents', () => {
         {
           kind: 'journal',
           externalReference: reference,
+          employeeId: 'E1010',
           postingDate: date,
           currency: 'EUR',
           lines: [{ lineId: '1', amount: eur(amount), dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
@@ -101,7 +102,16 @@ describe('ERPNext budget checks by Fiscal Year documents', () => {
     const request = { costCenter: 'CC-500', glAccount: '6100', period: '2026-06', amount: eur('10.00') };
     const june = await rig.dialect.checkBudget(request, ctx);
     const thisYear = budgetOf(store, 'CC-500 - FSD', '2026-2027');
-    expect(minor(june.budget)).toBe(distributed(thisYear, '2026-04', '2026-06'));
+    // The annual comparison (Stop) decides: the whole year's budget; the monthly one (Warn) is a message.
+    expect(minor(june.budget)).toBe(distributed(thisYear, '2026-04', '2027-03'));
+    const accumulated = distributed(thisYear, '2026-04', '2026-06');
+    expect(june.erpMessages).toContainEqual(
+      expect.objectContaining({
+        text: expect.stringContaining(
+          `Accumulated Monthly Budget for Account 6100 - Office supplies - FSD against Cost Center CC-500 - FSD is ${accumulated / 100n}.${String(accumulated % 100n).padStart(2, '0')}`,
+        ),
+      }),
+    );
     expect(june.actuals).toEqual(eur('2.00'));
     expect(june.commitments).toEqual(eur('1.00'));
     expect(june.status).toBe('within');
@@ -161,7 +171,7 @@ describe('ERPNext budget checks by Fiscal Year documents', () => {
         { costCenter: 'CC-500', glAccount: '6100', period: '2026-06', amount: eur('1.00') },
         ctx,
       );
-      expect(minor(june.budget)).toBe(distributed(first, '2025-04', '2026-06'));
+      expect(minor(june.budget)).toBe(distributed(first, '2025-04', '2027-03'));
       // From 2025-04-01: the March journal and order count too.
       expect(june.actuals).toEqual(eur('9.50'));
       expect(june.commitments).toEqual(eur('4.00'));
@@ -222,7 +232,7 @@ describe('ERPNext budget checks by Fiscal Year documents', () => {
       { costCenter: 'CC-500', glAccount: '6100', period: '2026-06', amount: eur('1.00') },
       ctx,
     );
-    expect(minor(june.budget)).toBe(distributed(budgetOf(store, 'CC-500 - FSD', '2026'), '2026-01', '2026-06'));
+    expect(minor(june.budget)).toBe(distributed(budgetOf(store, 'CC-500 - FSD', '2026'), '2026-01', '2026-12'));
     await expect(
       dialect.checkBudget({ costCenter: 'CC-600', glAccount: '6100', period: '2026-06', amount: eur('1.00') }, ctx),
     ).rejects.toMatchObject({

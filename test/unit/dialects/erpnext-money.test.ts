@@ -154,6 +154,7 @@ describe('ERPNext dialect: amounts and currencies', () => {
     const yen = (reference: string): PostingRequest =>
       journal(reference, {
         currency: 'JPY',
+        employeeId: 'J001',
         lines: [{ lineId: '1', amount: { amount: '15000', currency: 'JPY' }, dimensions: { glAccount: '6000' } }],
       });
     expect(await dialect.post(yen('jpy-into-jpy-1'), ctx)).toMatchObject({ status: 'posted' });

@@ -187,16 +187,25 @@ describe('ERPNext dialect against the Frappe simulator', () => {
     );
   });
 
-  it('checks funds against the Budget doctype: accumulated monthly budget less GL entries and submitted orders, with its action', async () => {
+  it('checks funds against the Budget doctype: its annual (Stop) and accumulated monthly (Warn) comparisons, less GL entries and submitted orders', async () => {
     const period = currentPeriod();
     const request = { costCenter: 'CC-500', glAccount: '6100', period, amount: eur('10.00') };
     const before = await rig.dialect.checkBudget(request, ctx);
     expect(before.status).toBe('within');
-    expect(before.erpMessages).toEqual([expect.objectContaining({ code: 'BUDGET_WARN', severity: 'warning' })]);
+    // The figures are those of the comparison ERPNext stops at (annual, on PO); the monthly one only warns.
+    expect(before.erpMessages).toEqual([
+      expect.objectContaining({ code: 'BUDGET_STOP', severity: 'info', text: expect.stringMatching(/Annual Budget/) }),
+      expect.objectContaining({
+        code: 'BUDGET_WARN',
+        severity: 'info',
+        text: expect.stringMatching(/Accumulated Monthly Budget/),
+      }),
+    ]);
     await rig.dialect.post(
       {
         kind: 'journal',
         externalReference: 'budget-erpnext-1',
+        employeeId: 'E1010',
         postingDate: `${period}-02`,
         currency: 'EUR',
         lines: [{ lineId: '1', amount: eur('7.50'), dimensions: { costCenter: 'CC-500', glAccount: '6100' } }],
@@ -286,7 +295,8 @@ describe('ERPNext dialect against the Frappe simulator', () => {
       },
     });
     expect((error as Error).message).toMatch(
-      /Accumulated Monthly Budget for Account 6010 - Meals and entertainment - FSD against Cost Center CC-300 - FSD/,
+      // ERPNext compares the annual budget first (both Stop on CC-300's orders).
+      /Annual Budget for Account 6010 - Meals and entertainment - FSD against Cost Center CC-300 - FSD/,
     );
     const held = await rig.dialect
       .upsertPurchaseOrder(erpnextPurchaseOrder('on-hold', { supplierId: 'SUP-1009' }), ctx)
@@ -409,12 +419,15 @@ describe('ERPNext payables: Purchase Invoice against the Frappe simulator', () =
     const supplier = [...erpnextStoreOf(rig.sandbox.state).table('Supplier').values()].find(
       (s) => s.custom_employee === 'E1010',
     )!;
-    const item = (rate: number, account: string) => ({
+    // Coded as the posting's lines are: a draft of this version, as an interrupted attempt leaves it.
+    const item = (rate: number, account: string, project?: string) => ({
       item_name: 'x',
       qty: 1,
       uom: 'Nos',
       rate,
       expense_account: account,
+      cost_center: 'CC-100 - FSD',
+      ...(project ? { project } : {}),
     });
     const { data } = await rig.http.request<{ data: { name: string } }>({
       method: 'POST',
@@ -426,7 +439,7 @@ describe('ERPNext payables: Purchase Invoice against the Frappe simulator', () =
         posting_date: today(),
         set_posting_time: 1,
         bill_no: 'draft-left-behind',
-        items: [item(12.34, '6000 - Travel - FSD'), item(20, '6010 - Meals and entertainment - FSD')],
+        items: [item(12.34, '6000 - Travel - FSD'), item(20, '6010 - Meals and entertainment - FSD', 'PRJ-2001')],
       },
     });
     const posted = await rig.dialect.post(posting, ctx);

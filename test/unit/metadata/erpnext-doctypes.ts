@@ -8,7 +8,8 @@
  * - Purchase Order Item: erpnext/buying/doctype/purchase_order_item/purchase_order_item.json @ 0147312951db8a426cbfdfc0b1221a9e80951f44
  * - Budget: erpnext/accounts/doctype/budget/budget.json @ 0637e2eb429387c3a34f4ab72a8df2312b37ca60 (modified 2025-12-10)
  * - Journal Entry: erpnext/accounts/doctype/journal_entry/journal_entry.json @ 00c7dbceaab6a676e31a0214feb4b083f249c019
- * - Journal Entry Account: from the ERPNext user manual and API examples, not read from its JSON [D/U]
+ * - Journal Entry Account: from the ERPNext user manual and API examples, not read from its JSON [D/U]; party_type
+ *   (Link to Party Type) and party (Dynamic Link) as journal_entry.py validate_party reads them [S]
  * - Purchase Invoice: erpnext/accounts/doctype/purchase_invoice/purchase_invoice.json @ 89466e00b1625a9551ffc8beb611a04ab1ffd120
  *   (modified 2018-10-29; `supplier` and `company` are not `reqd` in the JSON, the controller requires them;
  *   `credit_to` is `reqd` and filled by the server from the supplier's or the company's payable account)
@@ -28,6 +29,7 @@ export interface FieldSpec {
   fieldtype:
     | 'Data'
     | 'Link'
+    | 'Dynamic Link'
     | 'Date'
     | 'Float'
     | 'Currency'
@@ -189,6 +191,11 @@ export const DOCTYPES: Record<string, Record<string, FieldSpec>> = {
   },
   'Journal Entry Account': {
     account: { fieldtype: 'Link', reqd: true, options: 'Account' },
+    // Required by the controller on a Receivable / Payable account (journal_entry.py validate_party) [S].
+    party_type: { fieldtype: 'Link', options: 'Party Type' },
+    party: { fieldtype: 'Dynamic Link', options: 'party_type' },
+    // Fetched from the Account (fetch_from account.account_type) [D/U].
+    account_type: { fieldtype: 'Select', read_only: true },
     debit_in_account_currency: { fieldtype: 'Currency' },
     credit_in_account_currency: { fieldtype: 'Currency' },
     debit: { fieldtype: 'Currency', read_only: true },

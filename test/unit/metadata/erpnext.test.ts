@@ -110,6 +110,7 @@ describe('ERPNext dialect and simulator against the frappe/erpnext doctype field
       {
         kind: 'journal',
         externalReference: 'metadata-journal',
+        employeeId: 'E1010',
         postingDate: today(),
         currency: 'EUR',
         lines: [

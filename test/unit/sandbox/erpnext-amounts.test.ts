@@ -132,13 +132,43 @@ describe('ERPNext simulator: bad amounts are 417 validation errors', () => {
     expect(count('Journal Entry')).toBe(before);
   });
 
+  it.each<[string, Array<Record<string, unknown>>, RegExp]>([
+    [
+      'a Payable account row without a party',
+      [{ debit_in_account_currency: 10 }, { account: PAYABLE, credit_in_account_currency: 10 }],
+      /Row 2: Party Type and Party is required for Receivable \/ Payable account 2910 - Employee Expense Payable - FSD/,
+    ],
+    [
+      'a party on an expense account',
+      [
+        { debit_in_account_currency: 10, party_type: 'Employee', party: 'E1010' },
+        { account: PAYABLE, credit_in_account_currency: 10, party_type: 'Employee', party: 'E1010' },
+      ],
+      /Row 1: Party Type and Party is only applicable against Receivable \/ Payable account/,
+    ],
+    [
+      'an Employee that does not exist',
+      [
+        { debit_in_account_currency: 10 },
+        { account: PAYABLE, credit_in_account_currency: 10, party_type: 'Employee', party: 'E0000' },
+      ],
+      /Could not find Employee: E0000/,
+    ],
+  ])('refuses a Journal Entry with %s, as ERPNext validate_party does', async (_label, rows, message) => {
+    const before = count('Journal Entry');
+    const refused = await insert('Journal Entry', journal(rows));
+    expect(refused).toMatchObject({ httpStatus: 417, retryable: false });
+    expect((refused as Error).message).toMatch(message);
+    expect(count('Journal Entry')).toBe(before);
+  });
+
   it('takes a refund as a credit row and books it as a credit on the expense account', async () => {
     const created = (await insert(
       'Journal Entry',
       journal([
         { debit_in_account_currency: 10 },
         { credit_in_account_currency: 2.5 },
-        { account: PAYABLE, credit_in_account_currency: 7.5 },
+        { account: PAYABLE, credit_in_account_currency: 7.5, party_type: 'Employee', party: 'E1010' },
       ]),
     )) as { data: { data: { name: string; total_debit: number; total_credit: number } } };
     expect(created.data.data).toMatchObject({ total_debit: 10, total_credit: 10 });
