@@ -3,7 +3,7 @@
  * where the ERP fixes them, its authentication defaults:
  * - Business Central: tenant and environment (the URL is {base}/v2.0/{tenant}/{environment}/api/v2.0); the
  *   OAuth2 token URL and scope of Entra ID follow from the tenant when left empty; the custom API page that
- *   carries the external reference, when installed;
+ *   carries the external reference, when installed; the G/L budget name budget checks read;
  * - SAP S/4HANA: the SAP client, the service path and the organisational data a purchase order needs;
  * - ERPNext: the site name for multi-site benches, the Custom Field holding the reference, the payable account
  *   that expense journals credit; API key and secret sent as `Authorization: token key:secret`.
@@ -22,6 +22,8 @@ export interface DialectDialogSettings {
   bcTenant?: string;
   bcEnvironment?: string;
   bcReferenceApi?: string;
+  /** The G/L budget name budget checks read; empty: the company's only one. */
+  bcBudgetName?: string;
   sapClient?: string;
   sapServicePath?: string;
   sapPurchasingOrganization?: string;
@@ -66,6 +68,14 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
           { details: { field: 'bcReferenceApi' } },
         );
       }
+      const budgetName = optionalText(settings.bcBudgetName);
+      if (budgetName !== undefined && budgetName.length > 10) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          `Budget name "${budgetName}" is longer than a Business Central G/L budget name (at most 10 characters, as the G/L Budgets page shows it, e.g. 2026).`,
+          { details: { field: 'bcBudgetName' } },
+        );
+      }
       return {
         tenant: need(
           settings.bcTenant,
@@ -78,6 +88,7 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
           'enter the BC environment name, e.g. Production or Sandbox',
         ),
         ...(referenceApi ? { referenceApi } : {}),
+        ...(budgetName ? { budgetName } : {}),
       };
     }
     case 'sap': {

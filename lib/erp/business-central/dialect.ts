@@ -33,7 +33,11 @@
  *   `dimensionSetEntries` [U]) minus actuals from `generalLedgerEntries` minus open purchase order lines of
  *   the period, computed here, on the G/L accounts of the matching budget entries only (the balancing entry
  *   of a journal line carries the line's dimensions too). Cost centers are the DEPARTMENT dimension, projects the PROJECT dimension
- *   (option `costCenterDimension` / `projectDimension` to change them);
+ *   (option `costCenterDimension` / `projectDimension` to change them). Entries are read under the G/L budget
+ *   name of option `budgetName` [D budgetName field], or, without it, must all be under one name; a cost
+ *   center's budget is the entries without a project and a project's those without a cost center, unless the
+ *   budget is kept only by both; a budget whose entries are all dated 1 January (BC's Year view) is compared
+ *   year to date, any other month by month;
  * - master data: vendors, employees, accounts, dimension values, projects, with `@odata.nextLink` paging and
  *   `Prefer: odata.maxpagesize`; errors keep BC's `error.code` and message (the client puts them in
  *   details.vendorCode and the message).
@@ -100,6 +104,9 @@ export const BC_LENGTHS = {
   taxCode: 20,
 } as const;
 
+/** erpMessages code: the budget is kept by year, so the check compared year to date. */
+export const BUDGET_YEAR_TO_DATE = 'BUDGET_YEAR_TO_DATE';
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createBusinessCentralDialect(http: ErpHttp, config: DialectConfig): ErpDialect {
@@ -124,6 +131,11 @@ class BusinessCentralDialect implements ErpDialect {
    * that got no answer must not be sent again (lib/purchasing/unsettled-create.ts).
    */
   readonly findsPurchaseOrdersByReference: boolean;
+  /**
+   * Every G/L budget entry is on one G/L account, so a project's charges are checked per account, as cost
+   * centers' are (lib/budget/aggregate.ts BudgetKeyModel).
+   */
+  readonly projectBudgetsPerAccount = true;
   readonly #http: ErpHttp;
   readonly #system: string;
   readonly #company: string;
@@ -132,6 +144,8 @@ class BusinessCentralDialect implements ErpDialect {
   readonly #journalCode: string;
   readonly #costCenterDimension: string;
   readonly #projectDimension: string;
+  /** The G/L budget name budget checks read (Code[10], kept upper case); undefined: the only one found. */
+  readonly #budgetName?: string;
   readonly #basePath: string;
   #companyId?: Promise<string>;
   #lcy?: Promise<string>;
@@ -161,41 +175,32 @@ class BusinessCentralDialect implements ErpDialect {
     this.#journalCode = options.journal?.trim() || 'EXPENSES';
     this.#costCenterDimension = options.costCenterDimension?.trim() || 'DEPARTMENT';
     this.#projectDimension = options.projectDimension?.trim() || 'PROJECT';
+    const budgetName = options.budgetName?.trim().toUpperCase();
+    if (budgetName) this.#budgetName = budgetName;
   }
 
   // ---- budgets ---------------------------------------------------------------------------------
 
   async checkBudget(request: BudgetCheckRequest, ctx: CallContext): Promise<BudgetAvailability> {
     const { from, to } = periodRange(request.period);
+    const yearStart = `${request.period.slice(0, 4)}-01-01`;
     // Budget entries and G/L entries are in the company's local currency; a request in another one would be
     // compared with figures that only look like its currency.
     const currency = await this.#requireLocalCurrency(request.amount.currency, 'budget', ctx);
     const wanted = this.#wantedDimensions(request);
     const glFilter = request.glAccount ? ` and glAccountNo eq ${quote(request.glAccount)}` : '';
+    const nameFilter = this.#budgetName ? ` and budgetName eq ${quote(this.#budgetName)}` : '';
     const analytics = await this.#analyticsPath();
-    const [budgetEntries, setEntries, ledgerEntries, orders] = await Promise.all([
+    // The whole year's entries: whether the budget is kept by month or by year shows only there.
+    const [yearEntries, setEntries] = await Promise.all([
       this.#all(
         `${analytics}/generalLedgerBudgetEntries`,
-        { $filter: `budgetDate ge ${from} and budgetDate le ${to}${glFilter}` },
+        {
+          $filter: `budgetDate ge ${yearStart} and budgetDate le ${request.period.slice(0, 4)}-12-31${glFilter}${nameFilter}`,
+        },
         ctx,
       ),
       this.#all(`${analytics}/dimensionSetEntries`, {}, ctx),
-      this.#all(
-        `${await this.#standardPath()}/generalLedgerEntries`,
-        {
-          $filter: `postingDate ge ${from} and postingDate le ${to}${request.glAccount ? ` and accountNumber eq ${quote(request.glAccount)}` : ''}`,
-          $expand: 'dimensionSetLines',
-        },
-        ctx,
-      ),
-      this.#all(
-        `${await this.#purchaseOrderPath()}`,
-        {
-          $filter: `orderDate ge ${from} and orderDate le ${to}`,
-          $expand: 'purchaseOrderLines($expand=dimensionSetLines)',
-        },
-        ctx,
-      ),
     ]);
     const sets = new Map<number, Record<string, string>>();
     for (const entry of setEntries) {
@@ -204,14 +209,39 @@ class BusinessCentralDialect implements ErpDialect {
       set[String(entry.dimensionCode)] = String(entry.dimensionValueCode);
       sets.set(id, set);
     }
-    const budgetLines = budgetEntries.filter((entry) => matches(sets.get(Number(entry.dimensionSetID)) ?? {}, wanted));
+    const yearLines = this.#budgetEntriesOf(yearEntries, sets, wanted);
+    this.#requireOneBudgetName(yearLines, request);
+    // BC's G/L Budget page viewed by Year puts a year's amount on 1 January. Such a budget is compared year to
+    // date (the year's budget with what is spent and ordered since 1 January); any other layout month by month.
+    const byYear =
+      yearLines.length > 0 && yearLines.every((entry) => String(entry.budgetDate).slice(5, 10) === '01-01');
+    const since = byYear ? yearStart : from;
+    const budgetLines = byYear ? yearLines : yearLines.filter((entry) => inRange(entry.budgetDate, from, to));
     if (budgetLines.length === 0) {
       throw new FinanceError(
         'ERP_NOT_FOUND',
-        `ERP "${this.#system}" (Business Central) has no G/L budget entries for ${describe(request)} in ${request.period}.`,
+        `ERP "${this.#system}" (Business Central) has no G/L budget entries${this.#budgetName ? ` in budget ${this.#budgetName}` : ''} for ${describe(request)} in ${request.period}.`,
         { details: { vendorCode: 'NO_BUDGET' } },
       );
     }
+    const [ledgerEntries, orders] = await Promise.all([
+      this.#all(
+        `${await this.#standardPath()}/generalLedgerEntries`,
+        {
+          $filter: `postingDate ge ${since} and postingDate le ${to}${request.glAccount ? ` and accountNumber eq ${quote(request.glAccount)}` : ''}`,
+          $expand: 'dimensionSetLines',
+        },
+        ctx,
+      ),
+      this.#all(
+        `${await this.#purchaseOrderPath()}`,
+        {
+          $filter: `orderDate ge ${since} and orderDate le ${to}`,
+          $expand: 'purchaseOrderLines($expand=dimensionSetLines)',
+        },
+        ctx,
+      ),
+    ]);
     // Without a G/L account the dimension alone would take in every entry that carries it: BC gives the
     // balancing entry of a journal line (and VAT and payables entries) the line's dimension set, so an expense
     // and its credit would cancel out. Only the accounts the matching budget entries are on count.
@@ -244,8 +274,53 @@ class BusinessCentralDialect implements ErpDialect {
       requested: request.amount,
       period: request.period,
       status: requested > available ? 'exceeded' : 'within',
-      erpMessages: [],
+      erpMessages: byYear
+        ? [
+            {
+              code: BUDGET_YEAR_TO_DATE,
+              severity: 'info',
+              text:
+                `Business Central keeps this budget by year (entries dated ${yearStart}): the year's budget was ` +
+                `compared with the actuals and open purchase orders from ${since} to ${to}.`,
+            },
+          ]
+        : [],
     };
+  }
+
+  /**
+   * The budget entries of the request's cost center and project. An entry is a department's budget, a
+   * project's, or one of a project within a department; so an entry counts only when it carries the requested
+   * cost center and project and not the other of the two dimensions: a department's check does not take in
+   * the budgets of projects inside it. A budget kept only by department and project together (each entry
+   * carries both) has no such entries: then the entries that carry the requested ones are added up over the
+   * other dimension, as BC's budget matrix filtered on one of them shows them.
+   */
+  #budgetEntriesOf(
+    entries: Entity[],
+    sets: Map<number, Record<string, string>>,
+    wanted: Record<string, string>,
+  ): Entity[] {
+    const setOf = (entry: Entity) => sets.get(Number(entry.dimensionSetID)) ?? {};
+    const candidates = entries.filter((entry) => matches(setOf(entry), wanted));
+    const others = [this.#costCenterDimension, this.#projectDimension].filter((code) => !(code in wanted));
+    const exact = candidates.filter((entry) => others.every((code) => setOf(entry)[code] === undefined));
+    return exact.length > 0 ? exact : candidates;
+  }
+
+  /**
+   * A BC company keeps several G/L budget names (an approved budget, a forecast, last year's copy); adding them
+   * up would multiply the budget. Without a configured budget name the entries must all be under one name.
+   */
+  #requireOneBudgetName(entries: Entity[], request: BudgetCheckRequest): void {
+    if (this.#budgetName) return;
+    const names = [...new Set(entries.map((entry) => String(entry.budgetName)))].sort();
+    if (names.length <= 1) return;
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `ERP connection "${this.#system}" (Business Central): the G/L budget entries for ${describe(request)} in ${request.period.slice(0, 4)} are under ${names.length} budget names (${names.join(', ')}), and adding them up would count the budget more than once. Enter the one to check against in the connection's Budget name.`,
+      { retryable: false, details: { budgetNames: names } },
+    );
   }
 
   /**
@@ -1639,6 +1714,12 @@ function periodRange(period: string): { from: string; to: string } {
   if (!match) throw new FinanceError('SCHEMA_INVALID', `period must be "YYYY-MM", not "${period}".`);
   const lastDay = new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate();
   return { from: `${period}-01`, to: `${period}-${String(lastDay).padStart(2, '0')}` };
+}
+
+/** A date field (YYYY-MM-DD, or a date-time) between two dates, both included. */
+function inRange(value: unknown, from: string, to: string): boolean {
+  const day = String(value).slice(0, 10);
+  return day >= from && day <= to;
 }
 
 function describe(request: BudgetCheckRequest): string {

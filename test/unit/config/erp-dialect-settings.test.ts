@@ -46,6 +46,19 @@ describe('finance-erp dialect settings', () => {
     expect(() => createDialect(built.dialect, noHttp, built)).not.toThrow();
   });
 
+  it('Business Central: the G/L budget name budget checks read, at most 10 characters, left out when empty', () => {
+    const bc = { dialect: 'business-central', company: 'FS-DEMO', bcTenant: 't1', bcEnvironment: 'Production' };
+    expect(config({ ...bc, bcBudgetName: ' 2026 ' }).options).toEqual({
+      tenant: 't1',
+      environment: 'Production',
+      budgetName: '2026',
+    });
+    expect(config({ ...bc, bcBudgetName: '' }).options).toEqual({ tenant: 't1', environment: 'Production' });
+    expect(() => config({ ...bc, bcBudgetName: 'BUDGET-2026-APPROVED' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'bcBudgetName' } }),
+    );
+  });
+
   it('SAP: company code, client, service path and organisational data; each wrong field named', () => {
     const settings = {
       dialect: 'sap',

@@ -169,6 +169,15 @@ describe('text fields follow the runtime rules', () => {
     expect(verdicts('finance-erp', 'baseUrl', 'https://erp.example/api?api_key=K').runtime).toBe(false);
   });
 
+  it('finance-erp Business Central budget name: at most 10 characters, spaces around it ignored', () => {
+    const bc = { dialect: 'business-central', company: 'FS-DEMO', bcTenant: 't1', bcEnvironment: 'Production' };
+    for (const value of ['', '2026', ' 2026 ', 'FS-BUDGET', 'ABCDEFGHIJ', ' ABCDEFGHIJ ', 'ABCDEFGHIJK']) {
+      const verdict = verdicts('finance-erp', 'bcBudgetName', value, bc);
+      expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-erp', 'bcBudgetName', 'ABCDEFGHIJK', bc).runtime).toBe(false);
+  });
+
   it('finance-writeback webhook path', () => {
     const values = ['api/v1/writebacks', '/api/v1/writebacks', '../etc', 'a/../b', 'a/..', '..', '.', 'a/.../b'];
     for (const value of [...values, 'a/./b', 'https://other.example/x', 'mailto:x']) {
