@@ -399,13 +399,15 @@ function nextEligible(context: RoutingContext, from: string, taken: readonly Can
  * When the last of a rule's checks is by someone whose approval limit does not cover the total (the limit is "the
  * largest total this person may approve"), the managers above them decide too, up to one whose limit covers it,
  * as an open managerChain climbs; when the hierarchy ends first, the finance controller. A controller as the last
- * check needs no limit: the controller is where every climb ends.
+ * check needs no limit: the controller is where every climb ends. A last approver with no limit on record is taken
+ * as the matrix names them: the band is then the authority (Business Central's and ERPNext's employee records carry
+ * no approval limit, and climbing for every such approver would send every report up the whole hierarchy).
  */
 function climbToLimit(context: RoutingContext, checks: readonly Candidate[]): Candidate[] {
   const last = checks.at(-1);
   if (last === undefined || last.kind === 'finance_controller') return [];
   const lastPerson = context.directory.employee(last.approver);
-  if (lastPerson === undefined || limitCovers(lastPerson, context)) return [];
+  if (lastPerson?.approvalLimit === undefined || limitCovers(lastPerson, context)) return [];
   const why = `the approval limit of ${last.approver} does not cover the total (${describeLimit(lastPerson, false)})`;
   const added: Candidate[] = [];
   const isTaken = (id: string): boolean => [...checks, ...added].some((check) => sameId(check.approver, id));
