@@ -25,12 +25,16 @@ export interface ExpensePostingOptions {
 }
 
 export function expensePostingRequest(report: ExpenseReport, options: ExpensePostingOptions): PostingRequest {
+  // The report's own date goes along whatever the posting date rule (an ERP keeps both: SAP's DocumentDate);
+  // a report without any date can still be posted "today".
+  const reportDate = report.submittedAt !== undefined || report.lines.length > 0 ? documentDate(report) : undefined;
   return {
     kind: options.kind,
     externalReference: externalReferenceFor(report.sourceRef, options.externalReferenceMaxLength),
     // A journal names the employee for the ERP's audit trail; a payable reimburses them.
     employeeId: report.employeeId,
     postingDate: options.postingDate === 'today' ? localDate(options.now) : documentDate(report),
+    ...(reportDate === undefined ? {} : { documentDate: reportDate }),
     currency: report.total.currency,
     lines: report.lines.map(postingLine),
   };

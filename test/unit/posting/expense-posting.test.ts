@@ -45,6 +45,7 @@ describe('expensePostingRequest', () => {
       externalReference: 'concur:RPT-1001',
       employeeId: 'E1011',
       postingDate: '2026-03-10',
+      documentDate: '2026-03-10',
       currency: 'EUR',
       lines: [
         {
@@ -74,6 +75,8 @@ describe('expensePostingRequest', () => {
   it('posts on today (the host calendar day) when asked', () => {
     const request = expensePostingRequest(approvedReport(), { kind: 'journal', postingDate: 'today', now });
     expect(request.postingDate).toBe('2026-06-30');
+    // The report keeps its own date beside it (SAP's DocumentDate).
+    expect(request.documentDate).toBe('2026-03-10');
     expect(localDate(new Date(2026, 0, 5))).toBe('2026-01-05');
   });
 
