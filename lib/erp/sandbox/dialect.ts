@@ -37,6 +37,7 @@ import type {
   PurchaseOrderRef,
 } from '../dialect';
 import { isRecord } from '../records';
+import { addToTally, tallyDifferences, type AmountTally, type TallyDifference } from '../amount-tally';
 
 export const SANDBOX_DEFAULT_COMPANY = 'FS-DEMO';
 
@@ -234,7 +235,7 @@ class SandboxDialect implements ErpDialect {
           ...(differences && differences.length > 0
             ? {
                 differences: differences.map((d) => ({
-                  ...d.charge,
+                  ...d.place,
                   booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
                   expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
                 })),
@@ -666,13 +667,7 @@ interface Charge {
 }
 
 /** Signed amounts in minor units per charge, keyed by its canonical JSON. */
-type Charges = Map<string, { charge: Charge; minor: bigint }>;
-
-interface ChargeDifference {
-  charge: Charge;
-  booked?: bigint;
-  expected?: bigint;
-}
+type Charges = AmountTally<Charge>;
 
 function addCharge(charges: Charges, dimensions: unknown, taxCode: unknown, minor: bigint): void {
   const kept = Object.entries(isRecord(dimensions) ? dimensions : {}).filter(
@@ -682,8 +677,7 @@ function addCharge(charges: Charges, dimensions: unknown, taxCode: unknown, mino
     dimensions: Object.fromEntries(kept),
     ...(typeof taxCode === 'string' && taxCode !== '' ? { taxCode } : {}),
   };
-  const key = canonicalJson(charge);
-  charges.set(key, { charge, minor: (charges.get(key)?.minor ?? 0n) + minor });
+  addToTally(charges, canonicalJson(charge), charge, minor);
 }
 
 /**
@@ -691,7 +685,7 @@ function addCharge(charges: Charges, dimensions: unknown, taxCode: unknown, mino
  * lines cannot be read. Lines are summed per charge: two lines on the same dimensions post what one line of
  * their sum posts, so a revision that only splits or merges lines (or changes texts) is the same posting.
  */
-function lineDifferences(heldLines: unknown, posting: PostingRequest): ChargeDifference[] | undefined {
+function lineDifferences(heldLines: unknown, posting: PostingRequest): TallyDifference<Charge>[] | undefined {
   if (!Array.isArray(heldLines)) return undefined;
   const held: Charges = new Map();
   for (const line of heldLines) {
@@ -706,22 +700,11 @@ function lineDifferences(heldLines: unknown, posting: PostingRequest): ChargeDif
   }
   const wanted: Charges = new Map();
   for (const line of posting.lines) addCharge(wanted, line.dimensions, line.taxCode, minorOf(line.amount));
-  const differences: ChargeDifference[] = [];
-  for (const key of new Set([...held.keys(), ...wanted.keys()])) {
-    const have = held.get(key);
-    const want = wanted.get(key);
-    if ((have?.minor ?? 0n) === (want?.minor ?? 0n)) continue;
-    differences.push({
-      charge: (have ?? want)!.charge,
-      ...(have && have.minor !== 0n ? { booked: have.minor } : {}),
-      ...(want && want.minor !== 0n ? { expected: want.minor } : {}),
-    });
-  }
-  return differences;
+  return tallyDifferences(held, wanted);
 }
 
-function describeDifference(difference: ChargeDifference, currency: string): string {
-  const { dimensions, taxCode } = difference.charge;
+function describeDifference(difference: TallyDifference<Charge>, currency: string): string {
+  const { dimensions, taxCode } = difference.place;
   const where = [
     ...Object.entries(dimensions).map(([name, value]) => `${name} ${value}`),
     ...(taxCode ? [`taxCode ${taxCode}`] : []),

@@ -35,6 +35,7 @@ import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../
 import { fitReference } from '../reference';
 import { fitDecimal, type DecimalFacets } from './decimals';
 import { odataString, type SapService } from './service';
+import { addToTally, tallyDifferences, type AmountTally, type TallyDifference } from '../amount-tally';
 
 export const SUPPLIER_INVOICE_SERVICE = 'API_SUPPLIERINVOICE_PROCESS_SRV';
 
@@ -177,7 +178,7 @@ function requireSamePosting(
     minorOf(found.total) === minorOf(expected);
   const sameParty = party === undefined || foundParty === undefined || sameSupplier(foundParty, party);
   const booked = bookedCodings(raw, found);
-  const differences = booked === undefined ? undefined : codingDifferences(booked, postingCodings(posting));
+  const differences = booked === undefined ? undefined : tallyDifferences(booked, postingCodings(posting));
   if (sameTotal && sameParty && differences?.length === 0) return;
   const bookedText = found.total
     ? `${found.total.amount} ${found.total.currency}`
@@ -207,7 +208,7 @@ function requireSamePosting(
         ...(differences && differences.length > 0
           ? {
               differences: differences.map((d) => ({
-                ...d.coding,
+                ...d.place,
                 booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
                 expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
               })),
@@ -226,7 +227,7 @@ interface Coding {
 }
 
 /** Signed amounts (debit positive) in minor units per coding, keyed by codingKey. */
-type Codings = Map<string, { coding: Coding; minor: bigint }>;
+type Codings = AmountTally<Coding>;
 
 /**
  * A key that is the same for a coding as sent and as SAP answers it: SAP keeps these codes upper case, and a
@@ -241,9 +242,7 @@ function codingKey(coding: Coding): string {
 }
 
 function addCoding(codings: Codings, coding: Coding, minor: bigint): void {
-  const key = codingKey(coding);
-  const held = codings.get(key);
-  codings.set(key, { coding: held?.coding ?? coding, minor: (held?.minor ?? 0n) + minor });
+  addToTally(codings, codingKey(coding), coding, minor);
 }
 
 /**
@@ -303,30 +302,8 @@ function bookedCodings(raw: Record<string, unknown>, found: PostingRef): Codings
   return codings;
 }
 
-interface CodingDifference {
-  coding: Coding;
-  booked?: bigint;
-  expected?: bigint;
-}
-
-/** The codings whose amounts differ between the invoice SAP holds and the posting (a missing one is none). */
-function codingDifferences(booked: Codings, expected: Codings): CodingDifference[] {
-  const differences: CodingDifference[] = [];
-  for (const key of new Set([...booked.keys(), ...expected.keys()])) {
-    const have = booked.get(key);
-    const want = expected.get(key);
-    if ((have?.minor ?? 0n) === (want?.minor ?? 0n)) continue;
-    differences.push({
-      coding: (have ?? want)!.coding,
-      ...(have && have.minor !== 0n ? { booked: have.minor } : {}),
-      ...(want && want.minor !== 0n ? { expected: want.minor } : {}),
-    });
-  }
-  return differences;
-}
-
-function describe(difference: CodingDifference, currency: string): string {
-  const { coding } = difference;
+function describe(difference: TallyDifference<Coding>, currency: string): string {
+  const { place: coding } = difference;
   const where = [
     `G/L account ${coding.glAccount}`,
     ...(coding.costCenter ? [`cost center ${coding.costCenter}`] : []),
