@@ -173,6 +173,7 @@ async function applyInOrder(deps: SyncDependencies, event: PurchaseEvent): Promi
   if (verdict === 'replay') return replay(event, record as AppliedVersion);
   if (isCancel(event.document)) return cancel(deps, event, record);
   if (record?.status === 'cancelled') return changeOfCancelled(event, record);
+  if (record?.erpRef === undefined && isClosedOrder(event.document)) return closedNeverCreated(event);
 
   const unapproved = notApproved(event.document);
   if (unapproved) return { outcome: 'refused', error: unapproved };
@@ -608,6 +609,25 @@ function notFoundRefusal(event: PurchaseEvent): SyncResult {
       'ERP_NOT_FOUND',
       `The ERP has no purchase order with external reference "${event.externalReference}", so there is nothing to cancel. Check the reference; if the requisition never became a purchase order, nothing needs doing.`,
       { details: { externalReference: event.externalReference } },
+    ),
+  };
+}
+
+function isClosedOrder(document: PurchaseDocument): boolean {
+  return document.docType === 'PurchaseOrder' && document.status === 'closed';
+}
+
+/**
+ * A purchase order first seen closed (received and invoiced in the source, or closed there before this node ever
+ * saw it): creating it now would open a commitment in the ERP that the source has ended, so nothing is written.
+ */
+function closedNeverCreated(event: PurchaseEvent): SyncResult {
+  return {
+    outcome: 'refused',
+    error: new FinanceError(
+      'ERP_NOT_FOUND',
+      `Purchase order "${event.externalReference}" is closed in the source, and this node never created it in the ERP: a closed order takes no more receipts or invoices, so it is not created there as an open one now. Nothing was written. If the ERP must hold it, create it there by hand.`,
+      { details: { externalReference: event.externalReference, status: 'closed' } },
     ),
   };
 }

@@ -145,6 +145,16 @@ describe('a Coupa PO status change within one version, against the sandbox ERP',
     expect(await erpStatus()).toEqual(['cancelled']);
   });
 
+  it('first seen closed: not created open in the ERP (the source has ended the commitment)', async () => {
+    const result = refused(await sync(coupaOrder(3, 'closed')));
+    expect(result.error).toMatchObject({
+      code: 'ERP_NOT_FOUND',
+      message: expect.stringContaining('is closed in the source, and this node never created it'),
+    });
+    expect(writes()).toEqual([]);
+    expect(await erpStatus()).toEqual([]);
+  });
+
   it('closed within the version: the pack has no close for the ERP, so it stays a replay and writes nothing', async () => {
     synced(await sync(coupaOrder(3, 'issued')));
     const requests = http.log.length;
