@@ -9,7 +9,10 @@ export const budgetCheckResultSchema = {
     'The outcome of a funds check. All amounts are in currency; available may be negative when the budget ' +
     'is already overspent. Status deferred: the ERP has no funds check call and checks the budget when the ' +
     'document is written (SAP availability control). available is absent when the ERP gave no figures: ' +
-    'status deferred, or a budget refusal at the write (exceeded).',
+    'status deferred, a budget refusal at the write (exceeded), or a deciding budget the ERP does not have. ' +
+    'The figures are those of the deciding budget, named by key (absent when deferred); requested is what the ' +
+    'document asks of it (for a revision netted against its own purchase order, only the change). finance-' +
+    'budget-check adds checks: one entry per budget checked.',
   type: 'object',
   additionalProperties: false,
   required: ['status', 'requested', 'currency', 'period', 'checkedAt', 'erpMessages'],
@@ -22,6 +25,26 @@ export const budgetCheckResultSchema = {
     period: refs.period,
     checkedAt: refs.dateTime,
     erpMessages: { type: 'array', items: refs.erpMessage },
+    key: { type: 'string', minLength: 1 },
+    checks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'dimensions', 'period', 'requested', 'available', 'budget', 'status', 'lineIds'],
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          dimensions: refs.dimensions,
+          period: refs.period,
+          requested: refs.money,
+          available: refs.money,
+          budget: refs.money,
+          status: { enum: ['within', 'exceeded', 'warning'] },
+          lineIds: { type: 'array', items: { type: 'string' } },
+          noBudget: { const: true },
+        },
+      },
+    },
   },
   examples: [
     {
