@@ -1,3 +1,6 @@
+import { fromMinorUnits } from '../model/money';
+import type { Money } from '../model/types';
+
 /**
  * Signed amounts in minor units summed per place they are charged to (an account and its dimensions), and the
  * places where two such tallies differ. A posting dialect compares what the ERP holds under a reference with
@@ -39,4 +42,16 @@ export function tallyDifferences<Place>(
     });
   }
   return differences;
+}
+
+/** The differences as an error's details show them: each place with its amounts as Money (null: nothing there). */
+export function differenceDetails<Place extends object>(
+  differences: readonly TallyDifference<Place>[],
+  currency: string,
+): Array<Place & { booked: Money | null; expected: Money | null }> {
+  return differences.map((d) => ({
+    ...d.place,
+    booked: d.booked === undefined ? null : fromMinorUnits(d.booked, currency),
+    expected: d.expected === undefined ? null : fromMinorUnits(d.expected, currency),
+  }));
 }

@@ -37,7 +37,13 @@ import type {
   PurchaseOrderRef,
 } from '../dialect';
 import { isRecord } from '../records';
-import { addToTally, tallyDifferences, type AmountTally, type TallyDifference } from '../amount-tally';
+import {
+  addToTally,
+  differenceDetails,
+  tallyDifferences,
+  type AmountTally,
+  type TallyDifference,
+} from '../amount-tally';
 
 export const SANDBOX_DEFAULT_COMPANY = 'FS-DEMO';
 
@@ -234,11 +240,7 @@ class SandboxDialect implements ErpDialect {
           expected,
           ...(differences && differences.length > 0
             ? {
-                differences: differences.map((d) => ({
-                  ...d.place,
-                  booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
-                  expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
-                })),
+                differences: differenceDetails(differences, posting.currency),
               }
             : {}),
         },

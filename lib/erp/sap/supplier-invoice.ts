@@ -35,7 +35,13 @@ import type { CallContext, FoundDocument, PostingRef, PostingRequest } from '../
 import { fitReference } from '../reference';
 import { fitDecimal, type DecimalFacets } from './decimals';
 import { odataString, type SapService } from './service';
-import { addToTally, tallyDifferences, type AmountTally, type TallyDifference } from '../amount-tally';
+import {
+  addToTally,
+  differenceDetails,
+  tallyDifferences,
+  type AmountTally,
+  type TallyDifference,
+} from '../amount-tally';
 
 export const SUPPLIER_INVOICE_SERVICE = 'API_SUPPLIERINVOICE_PROCESS_SRV';
 
@@ -207,11 +213,7 @@ function requireSamePosting(
         ...(party ? { invoicingParty: party } : {}),
         ...(differences && differences.length > 0
           ? {
-              differences: differences.map((d) => ({
-                ...d.place,
-                booked: d.booked === undefined ? null : fromMinorUnits(d.booked, posting.currency),
-                expected: d.expected === undefined ? null : fromMinorUnits(d.expected, posting.currency),
-              })),
+              differences: differenceDetails(differences, posting.currency),
             }
           : {}),
       },
