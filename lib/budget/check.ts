@@ -6,7 +6,7 @@
 import { isFinanceError } from '../errors';
 import type { CallContext, ErpDialect } from '../erp/dialect';
 import { compare, fromMinorUnits, subtract, sum } from '../model/money';
-import type { BudgetCheckRequest, ErpMessage } from '../model/types';
+import type { BudgetCheckRequest, ErpMessage, Money } from '../model/types';
 import type { MappedDocument } from '../mapping/documents';
 import { aggregateCharges, type BudgetKeyModel } from './aggregate';
 import { chargesOf } from './charges';
@@ -37,6 +37,11 @@ export interface BudgetCheckOptions {
   committed?: OpenCommitment;
   /** What the commitment lookup has to say (netted, or why it could not be): added to msg.budget.erpMessages. */
   commitmentMessages?: readonly ErpMessage[];
+  /**
+   * What other documents have reserved per budget key (reservations.ts): taken off what the ERP says is
+   * available before the document is judged. Absent: nothing is reserved (the option is off).
+   */
+  reservedByOthers?: ReadonlyMap<string, Money>;
 }
 
 /** The dialect as the check uses it: its funds check call and how it keeps budgets (aggregate.ts). */
@@ -83,12 +88,22 @@ async function checkKey(
       },
       ctx,
     );
+    // Money other documents reserved is as good as spent: what is left for this one is the ERP's figure less it.
+    const reserved = options.reservedByOthers?.get(request.key);
+    const available = reserved === undefined ? answer.available : subtract(answer.available, reserved);
     const status = keyStatus(
-      { budget: answer.budget, available: answer.available, requested: request.amount, erpStatus: answer.status },
+      { budget: answer.budget, available, requested: request.amount, erpStatus: answer.status },
       options.warningPercent,
     );
     return {
-      check: { ...base, requested: request.amount, available: answer.available, budget: answer.budget, status },
+      check: {
+        ...base,
+        requested: request.amount,
+        available,
+        budget: answer.budget,
+        status,
+        ...(reserved === undefined ? {} : { reservedByOthers: reserved }),
+      },
       erpMessages: answer.erpMessages,
     };
   } catch (error) {
@@ -181,6 +196,37 @@ function deferredOutcome(
   };
 }
 
+function chargesFor(document: MappedDocument, options: BudgetCheckOptions, nowMs: number): Charge[] {
+  return chargesOf(document, {
+    periodFrom: options.periodFrom,
+    today: dateOf(nowMs),
+    orderDate: options.committed?.orderDate,
+  });
+}
+
+function requestsFor(
+  dialect: BudgetKeyModel,
+  charges: readonly Charge[],
+  currency: string,
+  options: BudgetCheckOptions,
+): BudgetRequest[] {
+  const model: BudgetKeyModel = { projectBudgetsPerAccount: dialect.projectBudgetsPerAccount === true };
+  return netOfCommitted(aggregateCharges(charges, currency, model), options.committed?.charges ?? [], currency, model);
+}
+
+/**
+ * The funds checks the document needs, one per budget key and period (after netting its own commitment), as
+ * checkDocumentBudget makes them with the same options and clock: the budgets a reservation locks.
+ */
+export function budgetRequestsOf(
+  dialect: BudgetKeyModel,
+  document: MappedDocument,
+  options: BudgetCheckOptions,
+): BudgetRequest[] {
+  const currency = documentCurrency(document);
+  return requestsFor(dialect, chargesFor(document, options, (options.now ?? Date.now)()), currency, options);
+}
+
 export async function checkDocumentBudget(
   dialect: BudgetCheckDialect,
   document: MappedDocument,
@@ -188,19 +234,9 @@ export async function checkDocumentBudget(
 ): Promise<BudgetOutcome> {
   const nowMs = (options.now ?? Date.now)();
   const currency = documentCurrency(document);
-  const charges = chargesOf(document, {
-    periodFrom: options.periodFrom,
-    today: dateOf(nowMs),
-    orderDate: options.committed?.orderDate,
-  });
+  const charges = chargesFor(document, options, nowMs);
   if (checkedAtCreation(dialect)) return deferredOutcome({ name: dialect.name ?? 'erp' }, charges, currency, nowMs);
-  const model: BudgetKeyModel = { projectBudgetsPerAccount: dialect.projectBudgetsPerAccount === true };
-  const requests = netOfCommitted(
-    aggregateCharges(charges, currency, model),
-    options.committed?.charges ?? [],
-    currency,
-    model,
-  );
+  const requests = requestsFor(dialect, charges, currency, options);
   const ctx: CallContext = { correlationId: options.correlationId };
   const answers = await mapBounded(requests, options.maxParallel ?? DEFAULT_MAX_PARALLEL_CHECKS, (request) =>
     checkKey(dialect, request, document, options, ctx),
@@ -214,6 +250,7 @@ export async function checkDocumentBudget(
     key: decider.key,
     requested: decider.requested,
     ...(decider.noBudget ? {} : { available: decider.available, budget: decider.budget }),
+    ...(decider.reservedByOthers === undefined ? {} : { reservedByOthers: decider.reservedByOthers }),
     currency,
     period: decider.period,
     checkedAt: new Date(nowMs).toISOString(),

@@ -3,6 +3,7 @@ export { aggregateCharges, budgetKey, budgetKeysOf, type BudgetKeyModel } from '
 export { mapBounded } from './bounded';
 export { chargesOf, splitAmounts, type ChargeOptions } from './charges';
 export {
+  budgetRequestsOf,
   CHECKED_AT_CREATION,
   checkDocumentBudget,
   checkedAtCreation,
@@ -22,8 +23,23 @@ export {
 export { budgetDocumentOf, documentCurrency } from './document';
 export { dateOf, periodOf } from './periods';
 export {
+  BudgetReservations,
+  checkAndReserve,
+  FUNDS_RESERVED,
+  releaseReservations,
+  reservationDocumentOf,
+  RESERVATIONS_BY_DOCUMENT,
+  RESERVATIONS_NAMESPACE,
+  type Reservation,
+  type ReservationOptions,
+  type ReservationScope,
+  type ReservationStore,
+} from './reservations';
+export {
   budgetSettings,
+  DEFAULT_RESERVE_HOLD_HOURS,
   DEFAULT_WARNING_PERCENT,
+  MAX_RESERVE_HOLD_HOURS,
   NO_BUDGET_BEHAVIOURS,
   PERIOD_SOURCES,
   type BudgetDialogSettings,

@@ -6,6 +6,9 @@ import type { NoBudgetBehaviour, PeriodSource } from './types';
 export const DEFAULT_WARNING_PERCENT = 90;
 export const NO_BUDGET_BEHAVIOURS: readonly NoBudgetBehaviour[] = ['exceeded', 'within'];
 export const PERIOD_SOURCES: readonly PeriodSource[] = ['line', 'document'];
+/** How long a reservation holds unless the writing node releases it: long enough for an approval in between. */
+export const DEFAULT_RESERVE_HOLD_HOURS = 72;
+export const MAX_RESERVE_HOLD_HOURS = 2160;
 
 export interface BudgetDialogSettings {
   warningPercent?: string | number;
@@ -16,6 +19,12 @@ export interface BudgetDialogSettings {
    * node is recognised by the missing field and upgraded to netting (lib/config/migrations.ts).
    */
   netOwnCommitment?: unknown;
+  /**
+   * Saved by the dialog as a boolean: ticked for a node added now, and missing from a node saved before the
+   * option existed, which keeps checking without reserving (so a running flow does not change on upgrade).
+   */
+  reserveFunds?: unknown;
+  reserveHoldHours?: string | number;
 }
 
 export interface BudgetSettings {
@@ -27,6 +36,10 @@ export interface BudgetSettings {
    * on unless switched off, because checking a revision in full counts its earlier version twice.
    */
   netOwnCommitment: boolean;
+  /** Reserve what passes until the ERP write counts it (reservations.ts); needs a store. */
+  reserveFunds: boolean;
+  /** How long a reservation lasts unless the writing node releases it earlier. */
+  reserveHoldMs: number;
 }
 
 function choice<V extends string>(value: unknown, field: string, choices: readonly V[]): V {
@@ -51,5 +64,12 @@ export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
     noBudget: choice(settings.noBudget, 'Without a budget', NO_BUDGET_BEHAVIOURS),
     periodFrom: choice(settings.periodFrom, 'Budget period from', PERIOD_SOURCES),
     netOwnCommitment: settings.netOwnCommitment !== false && settings.netOwnCommitment !== 'false',
+    reserveFunds: settings.reserveFunds === true || settings.reserveFunds === 'true',
+    reserveHoldMs:
+      integerSetting(settings.reserveHoldHours, 'Hold reservations for (hours)', {
+        min: 1,
+        max: MAX_RESERVE_HOLD_HOURS,
+        fallback: DEFAULT_RESERVE_HOLD_HOURS,
+      }) * 3_600_000,
   };
 }

@@ -51,6 +51,11 @@ export interface BudgetKeyCheck {
    * node's "Without a budget" setting. Such a check decides the document only when nothing else does.
    */
   noBudget?: true;
+  /**
+   * With reservations on (reservations.ts): what other documents that passed their check hold on this budget
+   * until their ERP write. `available` is the ERP's figure less this amount: what the decision used.
+   */
+  reservedByOthers?: Money;
 }
 
 /**
@@ -65,5 +70,7 @@ export interface BudgetKeyCheck {
 export interface BudgetOutcome extends BudgetCheckResult {
   /** The deciding check's key, e.g. "costCenter=CC-100,glAccount=6300@2026-11"; absent when deferred. */
   key?: string;
+  /** The deciding check's reservedByOthers (present when the node reserves and the deciding key has a budget). */
+  reservedByOthers?: Money;
   checks: BudgetKeyCheck[];
 }

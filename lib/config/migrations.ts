@@ -96,6 +96,10 @@ export const CONFIG_MIGRATIONS: Readonly<Record<string, readonly ConfigMigration
   'finance-budget-check': [
     addedFields('0.1.0', 'optional store for durable retries (empty: retries are not kept)', { store: '' }),
     NET_OWN_COMMITMENT_STEP,
+    addedFields('0.1.0', 'reserving what passes until the ERP write (off for nodes saved before it; new nodes: on)', {
+      reserveFunds: false,
+      reserveHoldHours: 72,
+    }),
   ],
   'finance-writeback': [
     addedFields('0.1.0', 'retry policy of the write-back', RETRY_POLICY_DEFAULTS),

@@ -20,6 +20,7 @@ import {
   type PendingSummary,
   type Port,
 } from '../../lib/approval';
+import { releaseReservations } from '../../lib/budget/reservations';
 import { FinanceError } from '../../lib/errors';
 import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
 import type { FinanceStore } from '../../lib/reliability/store';
@@ -158,6 +159,15 @@ export = function register(RED: NodeAPI): void {
     this.checkSla = async () => sendSlaEmissions(await workflow.checkSla());
     this.pendingApprovals = (limit) => workflow.pending(limit);
 
+    // A rejected or returned report will not be written as it is: what finance-budget-check reserved for it is
+    // freed now rather than at the hold time (a returned report is checked and reserves again when it comes back).
+    const releaseIfRejected = async (emissions: readonly Emission[]): Promise<void> => {
+      for (const emission of emissions) {
+        if (emission.port !== 'rejected') continue;
+        await releaseReservations(store, emission.message.payload, (text) => this.warn(text));
+      }
+    };
+
     // A document whose routing could not read the employee directory (the ERP did not answer) is parked and
     // tried again with the connection's retry policy; a decision is not: it may have to answer an HTTP request.
     onInputWithRetry(
@@ -177,6 +187,7 @@ export = function register(RED: NodeAPI): void {
           if (result.duplicate) return status('grey', 'dot', 'duplicate');
           send(outputs(result.emissions.map((emission) => [emission.port, emission.message])));
           await workflow.requestsSent(result.emissions);
+          await releaseIfRejected(result.emissions);
           if (result.outcome === 'advanced') return status('blue', 'ring', 'waiting', result.record.approver);
           return status(result.outcome === 'approved' ? 'green' : 'yellow', 'dot', result.outcome);
         }
@@ -185,6 +196,7 @@ export = function register(RED: NodeAPI): void {
         // The document message is reused: the workflow's result is added to it, never replacing the payload.
         send(outputs(result.emissions.map((emission) => [emission.port, Object.assign(msg, emission.message)])));
         await workflow.requestsSent(result.emissions);
+        await releaseIfRejected(result.emissions);
         if (result.status === 'replayed') return status('grey', 'dot', 'duplicate');
         if (result.status === 'auto-approved') return status('green', 'dot', 'autoApproved');
         return status('blue', 'ring', 'waiting', result.record.approver);

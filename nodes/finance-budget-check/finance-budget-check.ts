@@ -8,12 +8,16 @@
  * connection's retry policy (nodes/shared/retrying.ts); without one it is reported at once. The store is also
  * where finance-purchase-order records the purchase orders it applied: an ERP that cannot find one by its
  * reference is asked by the recorded id, so a revision's own purchase order can be netted (lib/budget/commitment.ts).
+ * With "Reserve what passes" the store also keeps what each passing document holds on its budgets until its ERP
+ * write (lib/budget/reservations.ts): checks of other documents count it as used.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { upgradeConfig } from '../../lib/config/migrations';
 import {
+  BudgetReservations,
   budgetDocumentOf,
   budgetSettings,
+  checkAndReserve,
   checkDocumentBudget,
   checkedAtCreation,
   openCommitmentOf,
@@ -31,7 +35,7 @@ import { showStatus } from '../shared/status';
 
 interface FinanceBudgetCheckDef extends NodeDef, BudgetDialogSettings {
   erp?: string;
-  /** Optional: where failed calls wait for their retry. */
+  /** Optional: where failed calls wait for their retry; required to reserve what passes. */
   store?: string;
 }
 
@@ -72,6 +76,14 @@ export = function register(RED: NodeAPI): void {
           "The selected store was deleted; choose a finance-store in the node's dialog, or none.",
         );
       }
+      if (settings.reserveFunds && !def.store) {
+        throw new FinanceError(
+          'CONFIG_INVALID',
+          '"Reserve what passes" keeps its reservations in a store: select the finance-store that ' +
+            "finance-purchase-order or finance-post uses in the node's dialog, or untick it.",
+          { details: { field: 'store' } },
+        );
+      }
       erpNode = found;
       showCircuitState(this, erpNode);
     } catch (err) {
@@ -103,12 +115,25 @@ export = function register(RED: NodeAPI): void {
                 storeNode ? new VersionBook(storeNode.store()) : undefined,
               )
             : undefined;
-        msg.budget = await checkDocumentBudget(dialect, document, {
+        const checkOptions = {
           ...settings,
           correlationId,
           committed: lookup?.commitment,
           commitmentMessages: lookup?.erpMessages,
-        });
+        };
+        msg.budget =
+          settings.reserveFunds && storeNode
+            ? await checkAndReserve(
+                dialect,
+                document,
+                checkOptions,
+                new BudgetReservations(storeNode.store(), {
+                  holdMs: settings.reserveHoldMs,
+                  warn: (text) => this.warn(text),
+                }),
+                settings.reserveHoldMs,
+              )
+            : await checkDocumentBudget(dialect, document, checkOptions);
         const outputs: Array<FinanceMessage | null> = [null, null, null];
         outputs[OUTPUT[msg.budget.status]] = msg;
         send(outputs);

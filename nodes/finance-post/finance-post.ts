@@ -6,6 +6,7 @@
  * (nodes/shared/retrying.ts); the last failure, or one retrying cannot fix, ends in done(err).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { releaseReservations } from '../../lib/budget/reservations';
 import { FinanceError } from '../../lib/errors';
 import { LedgerWriter } from '../../lib/posting/idempotent-write';
 import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
@@ -88,11 +89,14 @@ export = function register(RED: NodeAPI): void {
             status: 'refused',
             detail: { code: result.error.code, message: result.error.message },
           });
+          await releaseReservations(store, msg.payload, (text) => this.warn(text)); // refused for good
           send([null, msg]);
           return { fill: 'yellow', shape: 'dot', text: RED._('finance-post.status.refused') };
         }
         msg.erp = result.erp;
         (msg.payload as { erpRef?: unknown }).erpRef = result.erpRef;
+        // The ERP counts the posted report now: finance-budget-check's reservation for it is no longer needed.
+        await releaseReservations(store, msg.payload, (text) => this.warn(text));
         send([msg, null]);
         return { fill: 'green', shape: 'dot', text: result.erp.number ?? RED._('finance-post.status.posted') };
       },

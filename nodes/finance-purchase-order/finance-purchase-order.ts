@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { releaseReservations } from '../../lib/budget/reservations';
 import type { ErpDialect } from '../../lib/erp/dialect';
 import { FinanceError } from '../../lib/errors';
 import { masterDataCacheOption, masterDataListerFor } from '../../lib/masterdata';
@@ -166,6 +167,7 @@ export = function register(RED: NodeAPI): void {
             status: 'refused',
             detail: { code: result.error.code, message: result.error.message },
           });
+          await releaseReservations(store, msg.payload, (text) => this.warn(text)); // refused for good
           send([null, msg]);
           return { fill: 'yellow', shape: 'dot', text: result.error.code };
         }
@@ -179,6 +181,7 @@ export = function register(RED: NodeAPI): void {
               detail: { code: result.error.code, message: result.error.message },
             });
           }
+          await releaseReservations(store, msg.payload, (text) => this.warn(text)); // refused for good
           send([msg, null]);
           return { fill: 'yellow', shape: 'dot', text: 'budget_exceeded' };
         }
@@ -198,6 +201,8 @@ export = function register(RED: NodeAPI): void {
             },
           });
         }
+        // The ERP counts the purchase order now: finance-budget-check's reservation for it is no longer needed.
+        await releaseReservations(store, msg.payload, (text) => this.warn(text));
         send([msg, null]);
         // The action is shown as the word msg.purchaseOrder.action carries, like an error code: not translated.
         return {

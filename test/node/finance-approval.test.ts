@@ -13,6 +13,7 @@ import { compileMatrix, type ApprovalMatrix } from '../../lib/approval/matrix';
 import { ApprovalWorkflow } from '../../lib/approval/workflow';
 import type { ExpenseReport } from '../../lib/model/types';
 import { inboxKey } from '../../lib/reliability/store';
+import { BudgetReservations, RESERVATIONS_NAMESPACE, reservationDocumentOf } from '../../lib/budget';
 import { observations } from '../../lib/observe/hub';
 import type { Observation } from '../../lib/observe/observation';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
@@ -428,6 +429,34 @@ describe('finance-approval node', () => {
     const { out, event } = await refuseAfterRequest('R-9', 'reject', {}, { approval: { writebackFollows: true } });
     expect(out.approval).toMatchObject({ state: 'rejected' });
     expect(await event()).toMatchObject({ state: 'open' });
+  });
+
+  it('frees what the budget check reserved for a rejected report, and keeps what it reserved for others', async () => {
+    const { node, record } = await deploy();
+    const store = (helper.getNode('store') as FinanceStoreNode).store();
+    const reservations = new BudgetReservations(store, { holdMs: 72 * HOUR });
+    const scope = { company: 'FS-DEMO', currency: 'EUR', key: 'costCenter=CC-200,glAccount=6000@2025-05' };
+    for (const id of ['R-RES', 'R-OTHER']) {
+      const identity = reservationDocumentOf(report(id, '300.00')) as string;
+      await reservations.reserve(
+        identity,
+        [scope],
+        [{ key: scope.key, amount: { amount: '300.00', currency: 'EUR' } }],
+      );
+    }
+    const requested = record.next('request');
+    node.receive(documentMsg('R-RES', '300.00'));
+    await requested;
+    const decision = decisionMsg('R-RES', 'reject', 'E1013');
+    node.receive(decision);
+    await record.completed(decision);
+
+    const held = await reservations.reservedByOthers([scope], 'nobody');
+    expect(held.get(scope.key)).toEqual({ amount: '300.00', currency: 'EUR' });
+    const left = await store.kvList(RESERVATIONS_NAMESPACE);
+    expect(left.map((entry) => (entry.value as { document: string }).document)).toEqual([
+      reservationDocumentOf(report('R-OTHER', '300.00')),
+    ]);
   });
 
   it('ignores a duplicate start and a duplicate decision', async () => {

@@ -521,6 +521,69 @@ describe('finance-budget-check node against the sandbox ERP', () => {
     expect(msg.error).toMatchObject({ code: 'SCHEMA_INVALID', message: expect.stringContaining(message) });
   });
 
+  describe('reserve what passes until the ERP write', () => {
+    /** A dinner of `amount` on the 300.00 meals budget, from its own report `id`. */
+    const dinnerOf = (id: string, amount: string) => ({
+      ...dinner(amount),
+      sourceRef: { system: 'acme', id },
+      reportId: id,
+    });
+
+    /** Sends every payload at once and answers the outputs in arrival order. */
+    function sendTogether(payloads: unknown[]): Promise<Array<{ on: string; msg: Msg }>> {
+      return new Promise((resolve) => {
+        const arrived: Array<{ on: string; msg: Msg }> = [];
+        for (const id of ['withinOut', 'exceededOut', 'warningOut', 'caught']) {
+          helper.getNode(id).on('input', (msg: Msg) => {
+            arrived.push({ on: id, msg });
+            if (arrived.length === payloads.length) resolve(arrived);
+          });
+        }
+        payloads.forEach((payload, index) =>
+          helper.getNode('check').receive({ payload, finance: { correlationId: `corr-reserve-${index}` } }),
+        );
+      });
+    }
+
+    it('lets only one of two reports checked at the same time pass when together they exceed the budget', async () => {
+      await helper.load(nodes, flow({ store: 'store', reserveFunds: true, reserveHoldHours: '2' }));
+      const [first, second] = await sendTogether([dinnerOf('ER-A', '200.00'), dinnerOf('ER-B', '200.00')]);
+
+      expect(first.on).toBe('withinOut');
+      expect(first.msg.budget).toMatchObject({ available: eur('300.00'), reservedByOthers: eur('0.00') });
+      expect(first.msg.budget.erpMessages).toEqual([
+        expect.objectContaining({ code: 'FUNDS_RESERVED', text: expect.stringContaining('at most 2 h') }),
+      ]);
+      expect(second.on).toBe('exceededOut');
+      expect(second.msg.budget).toMatchObject({
+        status: 'exceeded',
+        requested: eur('200.00'),
+        available: eur('100.00'),
+        reservedByOthers: eur('200.00'),
+      });
+      const store = (helper.getNode('store') as unknown as FinanceStoreNode).store();
+      expect(await store.kvList('budget-reservations')).toHaveLength(1);
+    });
+
+    it('reserves nothing in a node saved before the option existed: both reports pass, as before', async () => {
+      await helper.load(nodes, flow({ store: 'store' }));
+      const outcomes = await sendTogether([dinnerOf('ER-A', '200.00'), dinnerOf('ER-B', '200.00')]);
+
+      expect(outcomes.map((outcome) => outcome.on)).toEqual(['withinOut', 'withinOut']);
+      expect(outcomes[1].msg.budget.reservedByOthers).toBeUndefined();
+    });
+
+    it('fails every message with CONFIG_INVALID when it should reserve without a store', async () => {
+      await helper.load(nodes, flow({ reserveFunds: true }));
+      const { on, msg } = await send(dinner('1.00'));
+      expect(on).toBe('caught');
+      expect(msg.error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('"Reserve what passes" keeps its reservations in a store'),
+      });
+    });
+  });
+
   it.each([
     [{ erp: '' }, 'No ERP connection is selected'],
     [{ warningPercent: 120 }, 'Warning threshold (%) must be a whole number from 1 to 100'],

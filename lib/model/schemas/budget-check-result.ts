@@ -12,7 +12,8 @@ export const budgetCheckResultSchema = {
     'status deferred, a budget refusal at the write (exceeded), or a deciding budget the ERP does not have. ' +
     'The figures are those of the deciding budget, named by key (absent when deferred); requested is what the ' +
     'document asks of it (for a revision netted against its own purchase order, only the change). finance-' +
-    'budget-check adds checks: one entry per budget checked.',
+    'budget-check adds checks: one entry per budget checked, and, when it reserves what passes, ' +
+    'reservedByOthers: what other documents hold of the budget, already taken off available.',
   type: 'object',
   additionalProperties: false,
   required: ['status', 'requested', 'currency', 'period', 'checkedAt', 'erpMessages'],
@@ -20,6 +21,7 @@ export const budgetCheckResultSchema = {
     status: { enum: ['within', 'exceeded', 'warning', 'deferred'] },
     requested: refs.money,
     available: refs.money,
+    reservedByOthers: refs.money,
     budget: refs.money,
     currency: refs.currencyCode,
     period: refs.period,
@@ -38,6 +40,7 @@ export const budgetCheckResultSchema = {
           period: refs.period,
           requested: refs.money,
           available: refs.money,
+          reservedByOthers: refs.money,
           budget: refs.money,
           status: { enum: ['within', 'exceeded', 'warning'] },
           lineIds: { type: 'array', items: { type: 'string' } },

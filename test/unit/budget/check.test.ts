@@ -549,6 +549,9 @@ describe('finance-budget-check settings', () => {
       noBudget: 'exceeded',
       periodFrom: 'line',
       netOwnCommitment: true,
+      // Missing from a node saved before reserving existed: it checks without reserving, as before.
+      reserveFunds: false,
+      reserveHoldMs: 72 * 3_600_000,
     });
     expect(
       budgetSettings({ warningPercent: '75', noBudget: 'within', periodFrom: 'document', netOwnCommitment: false }),
@@ -557,6 +560,8 @@ describe('finance-budget-check settings', () => {
       noBudget: 'within',
       periodFrom: 'document',
       netOwnCommitment: false,
+      reserveFunds: false,
+      reserveHoldMs: 72 * 3_600_000,
     });
     expect(budgetSettings({ netOwnCommitment: 'false' }).netOwnCommitment).toBe(false);
     expect(budgetSettings({ netOwnCommitment: true }).netOwnCommitment).toBe(true);

@@ -10,11 +10,11 @@ import { CONFIG_MIGRATIONS, upgradeConfig, upgradeConfigWithReport } from '../..
 const root = path.resolve(__dirname, '..', '..', '..');
 
 /** The `defaults` a node's editor file registers, evaluated with a stand-in for the editor's RED. */
-function dialogDefaults(type: string): Record<string, { value?: unknown }> {
+function dialogDefaults(type: string): Record<string, { value?: unknown; upgradeValue?: unknown }> {
   const html = fs.readFileSync(path.join(root, 'nodes', type, `${type}.html`), 'utf8');
   const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1];
   if (!script) throw new Error(`${type}.html has no editor script`);
-  let defaults: Record<string, { value?: unknown }> | undefined;
+  let defaults: Record<string, { value?: unknown; upgradeValue?: unknown }> | undefined;
   const anyValidator = () => () => true;
   const RED = {
     nodes: {
@@ -30,7 +30,9 @@ function dialogDefaults(type: string): Record<string, { value?: unknown }> {
 
 describe('config migrations', () => {
   it.each(Object.keys(CONFIG_MIGRATIONS))(
-    '%s: an empty old config gets the dialog defaults of the added fields',
+    // A field whose new-node default would change what an old flow does names the old behaviour as its
+    // upgradeValue, which the editor gives an old node (finance-sync-editor's fillMissingDefaults).
+    '%s: an empty old config gets the dialog defaults (or upgrade values) of the added fields',
     (type) => {
       const defaults = dialogDefaults(type);
       const config: Record<string, unknown> = { type };
@@ -39,7 +41,8 @@ describe('config migrations', () => {
       for (const [field, value] of Object.entries(config)) {
         if (field === 'type') continue;
         expect({ field, inDialog: field in defaults }).toEqual({ field, inDialog: true });
-        expect({ field, value: String(value) }).toEqual({ field, value: String(defaults[field].value ?? '') });
+        const dialogValue = defaults[field].upgradeValue ?? defaults[field].value ?? '';
+        expect({ field, value: String(value) }).toEqual({ field, value: String(dialogValue) });
       }
     },
   );
@@ -59,20 +62,58 @@ describe('config migrations', () => {
     const upgraded = upgradeConfig(config);
     expect(upgraded).toBe(config);
     expect((upgraded as unknown as { _flow: string })._flow).toBe('the flow');
-    expect(upgraded).toEqual({ type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: true });
+    expect(upgraded).toEqual({
+      type: 'finance-budget-check',
+      erp: 'e1',
+      store: '',
+      netOwnCommitment: true,
+      reserveFunds: false,
+      reserveHoldHours: 72,
+    });
   });
 
   it("turns a budget check's own-commitment netting on for an old node, whatever its old default saved", () => {
     // netOfCommitment was off by default: a saved false is no choice anyone can be held to.
     for (const saved of [false, true, undefined]) {
-      const old = { type: 'finance-budget-check', erp: 'e1', store: '', netOfCommitment: saved };
+      const old = {
+        type: 'finance-budget-check',
+        erp: 'e1',
+        store: '',
+        netOfCommitment: saved,
+        reserveFunds: false,
+        reserveHoldHours: 72,
+      };
       expect(upgradeConfigWithReport(old)).toEqual([expect.stringContaining('netOwnCommitment')]);
-      expect(old).toEqual({ type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: true });
+      expect(old).toMatchObject({ netOwnCommitment: true });
+      expect(old).not.toHaveProperty('netOfCommitment');
     }
     // A current node switched off stays off.
-    const current = { type: 'finance-budget-check', erp: 'e1', store: '', netOwnCommitment: false };
+    const current = {
+      type: 'finance-budget-check',
+      erp: 'e1',
+      store: '',
+      netOwnCommitment: false,
+      reserveFunds: true,
+      reserveHoldHours: 24,
+    };
     expect(upgradeConfigWithReport(current)).toEqual([]);
     expect(current.netOwnCommitment).toBe(false);
+  });
+
+  it('keeps a budget check saved before reserving existed from reserving, and a current choice as it is', () => {
+    // Reserving is on for new nodes (the dialog) but changes what a running flow decides, so old nodes stay off.
+    const old = { type: 'finance-budget-check', erp: 'e1', store: 's1', netOwnCommitment: true };
+    expect(upgradeConfigWithReport(old)).toEqual([expect.stringContaining('reserving')]);
+    expect(old).toMatchObject({ reserveFunds: false, reserveHoldHours: 72 });
+    const current = {
+      type: 'finance-budget-check',
+      erp: 'e1',
+      store: 's1',
+      netOwnCommitment: true,
+      reserveFunds: true,
+    };
+    upgradeConfig(current);
+    expect(current.reserveFunds).toBe(true);
   });
 
   it('leaves types without migrations alone', () => {
