@@ -25,6 +25,8 @@ export type DocumentLockStore = Pick<FinanceStore, 'claimLease' | 'sharedAcrossH
 export interface DocumentLockOptions {
   /** Prefix of the lease names, e.g. "finance-approval/<node id>"; the same on every host. */
   namespace: string;
+  /** What is changed, for messages: "approval" (the default) or "posting". */
+  subject?: string;
   /** How long a lease lasts unless renewed: a dead holder blocks the document this long. Default 30 s. */
   ttlMs?: number;
   /** How long a change waits for another holder's lease before it fails (retryable). Default 5 s. */
@@ -64,6 +66,7 @@ export class DocumentLock {
     const name = this.leaseName(docKey);
     await this.acquire(name, docKey);
     const warn = this.options.warn ?? (() => undefined);
+    const subject = this.options.subject ?? 'approval';
     const lease = {
       store: this.store,
       name,
@@ -71,12 +74,12 @@ export class DocumentLock {
       ttlMs: this.ttlMs,
       onLost: () =>
         warn(
-          `A change to the approval of ${docKey} ran longer than its lease (${this.ttlMs} ms), and another host ` +
+          `A change to the ${subject} of ${docKey} ran longer than its lease (${this.ttlMs} ms), and another host ` +
             'took the lease meanwhile; check why the store is so slow.',
         ),
       onRenewalFailed: (error: unknown) =>
         warn(
-          `The lease of a running change to the approval of ${docKey} could not be renewed: ${(error as Error).message}`,
+          `The lease of a running change to the ${subject} of ${docKey} could not be renewed: ${(error as Error).message}`,
         ),
     };
     return whileKeepingLease(lease, work);
@@ -88,7 +91,7 @@ export class DocumentLock {
     for (;;) {
       if (await this.store.claimLease(name, this.holder, this.ttlMs)) return;
       const left = deadline - Date.now();
-      if (left <= 0) throw busy(docKey, name, this.waitMs);
+      if (left <= 0) throw busy(this.options.subject ?? 'approval', docKey, name, this.waitMs);
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
       pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
     }
@@ -100,10 +103,10 @@ export function isDocumentBusy(error: unknown): boolean {
   return error instanceof FinanceError && error.details?.documentBusy === true;
 }
 
-function busy(docKey: string, lease: string, waitMs: number): FinanceError {
+function busy(subject: string, docKey: string, lease: string, waitMs: number): FinanceError {
   return new FinanceError(
     'STORE_UNAVAILABLE',
-    `The approval of ${docKey} is being changed by another host sharing the store (or its lease is left by a ` +
+    `The ${subject} of ${docKey} is being changed by another host sharing the store (or its lease is left by a ` +
       `host that stopped, and lapses shortly); this change waited ${waitMs} ms and was not applied: nothing was ` +
       'changed. It is retryable: send it again in a few seconds, and it is then checked against what the other ' +
       'change stored.',

@@ -10,6 +10,7 @@ import type { ErpRef, ExpenseReport } from '../model/types';
 import { approvalRefusal } from './approval-gate';
 import { expensePostingRequest, type PostingDateRule, type PostingKind } from './expense-posting';
 import { documentLedgerKey, type LedgerWriter } from './idempotent-write';
+import { reportTurnKey, type PostingTurns } from './posting-turns';
 
 /** The ledger operation of posting a document. */
 export const POST_OPERATION = 'post';
@@ -60,6 +61,7 @@ export async function postExpenseReport(
   dialect: ErpDialect,
   input: PostExpenseInput,
   settings: PostExpenseSettings,
+  turns?: PostingTurns,
 ): Promise<PostExpenseResult> {
   const report = validReport(input.document);
   const notApproved = approvalRefusal({
@@ -74,17 +76,19 @@ export async function postExpenseReport(
     postingDate: settings.postingDate,
     now: input.now,
   });
-  const result = await writer.write<StoredPostingRef>({
-    key: documentLedgerKey(report, POST_OPERATION),
-    correlationId: input.correlationId,
-    write: async (ctx) => storedRef(await dialect.post(posting, ctx)),
-    lookup: async (ctx) => {
-      const found = dialect.findPosting
-        ? await dialect.findPosting(posting, ctx)
-        : await dialect.findByReference('posting', posting.externalReference, ctx);
-      return found === null ? null : storedRef(found);
-    },
-  });
+  const write = () =>
+    writer.write<StoredPostingRef>({
+      key: documentLedgerKey(report, POST_OPERATION),
+      correlationId: input.correlationId,
+      write: async (ctx) => storedRef(await dialect.post(posting, ctx)),
+      lookup: async (ctx) => {
+        const found = dialect.findPosting
+          ? await dialect.findPosting(posting, ctx)
+          : await dialect.findByReference('posting', posting.externalReference, ctx);
+        return found === null ? null : storedRef(found);
+      },
+    });
+  const result = turns ? await turns.run(reportTurnKey(report), write) : await write();
   if (result.outcome === 'refused') return result;
   const ref = result.ref;
   const erpRef: ErpRef = {

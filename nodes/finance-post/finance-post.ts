@@ -11,6 +11,7 @@ import { FinanceError } from '../../lib/errors';
 import { LedgerWriter } from '../../lib/posting/idempotent-write';
 import { finishInboxEvent } from '../../lib/posting/inbox-outcome';
 import { postExpenseReport, type PostExpenseSettings } from '../../lib/posting/post-expense';
+import { PostingTurns } from '../../lib/posting/posting-turns';
 import { refusalReport } from '../../lib/posting/refusal';
 import { postSettings, type PostDialogSettings } from '../../lib/posting/settings';
 import type { FinanceStore } from '../../lib/reliability/store';
@@ -44,17 +45,22 @@ export = function register(RED: NodeAPI): void {
       settingsError = err as FinanceError;
       this.error(settingsError.message);
     }
-    let writer: { store: FinanceStore; writer: LedgerWriter } | undefined;
+    let writer: { store: FinanceStore; writer: LedgerWriter; turns: PostingTurns } | undefined;
 
     /**
-     * One ledger writer per store instance (the store node reopens it after a redeploy); after a write without an
-     * answer it gives the ERP as long again as the connection's timeout to settle.
+     * One ledger writer and one set of posting turns per store instance (the store node reopens it after a
+     * redeploy); after a write without an answer the writer gives the ERP as long again as the connection's
+     * timeout to settle.
      */
-    const writerFor = (store: FinanceStore, settleAfterMs: number): LedgerWriter => {
+    const writerFor = (store: FinanceStore, settleAfterMs: number) => {
       if (writer?.store !== store) {
-        writer = { store, writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs }) };
+        writer = {
+          store,
+          writer: new LedgerWriter(store, { ownerPrefix: this.id, settleAfterMs }),
+          turns: new PostingTurns(store, (text) => this.warn(text)),
+        };
       }
-      return writer.writer;
+      return writer;
     };
 
     if (erpNode) showCircuitState(this, erpNode);
@@ -72,8 +78,9 @@ export = function register(RED: NodeAPI): void {
         if (!storeNode) throw missingConfig('store', 'finance-store');
         const store = storeNode.store();
         const { dialect, client } = await erpNode.connection();
+        const { writer: ledger, turns } = writerFor(store, client.timeoutMs);
         const result = await postExpenseReport(
-          writerFor(store, client.timeoutMs),
+          ledger,
           dialect,
           {
             document: msg.payload,
@@ -82,6 +89,7 @@ export = function register(RED: NodeAPI): void {
             now: new Date(),
           },
           settings,
+          turns,
         );
         if (result.outcome === 'refused') {
           msg.error = refusalReport(result.error, this);
