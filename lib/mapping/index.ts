@@ -3,7 +3,7 @@ export { documentIdOf, isMappedDocType, MAPPED_DOC_TYPES, type MappedDocType, ty
 export { envelopeWithDocument } from './envelope';
 export { jsonataCompileProblem, jsonataViolation, sourceViolation } from './failures';
 export { completeMapping, invalid, type MappingOutcome, type MappingTarget } from './outcome';
-export { mapWithProfile, remapReplayed } from './profile-mapping';
+export { mapWithProfile, remapReplayed, type SeparateData } from './profile-mapping';
 export {
   mapSettings,
   MAPPINGS,

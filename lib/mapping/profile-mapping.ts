@@ -20,19 +20,24 @@ function isUnwrappedDocument(profile: SourceProfile, payload: unknown): boolean 
   return profile.embedsCanonical && isObject(payload) && payload.docType !== undefined;
 }
 
+/** What else the source serves apart from the document (Concur: itemizations and allocations), and from where. */
+export type SeparateData = Omit<MappingContext, 'lines'>;
+
 /**
  * Maps `payload` with the profile. `lines` is what the source serves separately from the document (Concur:
- * the report's expenses); undefined when there is nothing separate.
+ * the report's expenses); undefined when there is nothing separate. `separate` holds the rest (Concur's
+ * itemizations and allocations, and the message properties they were read from).
  */
 export function mapWithProfile(
   profile: SourceProfile,
   payload: unknown,
   lines: unknown,
   target: MappingTarget,
+  separate: SeparateData = {},
 ): MappingOutcome {
   let mapped: unknown;
   try {
-    const context: MappingContext | undefined = lines === undefined ? undefined : { lines };
+    const context = contextOf(lines, separate);
     mapped = isUnwrappedDocument(profile, payload) ? payload : profile.toCanonical(payload, context);
   } catch (error) {
     const violation = sourceViolation(error);
@@ -40,6 +45,18 @@ export function mapWithProfile(
     return invalid(violation);
   }
   return completeMapping(mapped, target);
+}
+
+/** Undefined when nothing was served separately, as before itemizations and allocations were passed. */
+function contextOf(lines: unknown, separate: SeparateData): MappingContext | undefined {
+  const { itemizations, allocations, sources } = separate;
+  if (lines === undefined && itemizations === undefined && allocations === undefined) return undefined;
+  return {
+    lines,
+    ...(itemizations !== undefined && { itemizations }),
+    ...(allocations !== undefined && { allocations }),
+    ...(sources !== undefined && { sources }),
+  };
 }
 
 /**

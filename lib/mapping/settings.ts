@@ -22,6 +22,8 @@ export interface MapDialogSettings {
   expression?: string;
   profileOptions?: string;
   linesProperty?: string;
+  itemizationsProperty?: string;
+  allocationsProperty?: string;
   docType?: string;
   stateSystem?: string;
 }
@@ -33,6 +35,10 @@ export type MapSettings =
       profile: SourceProfile;
       /** Message property (without "msg.") holding the lines the source serves separately, if any. */
       linesProperty?: string;
+      /** Message property (without "msg.") holding Concur's itemizations, if any. */
+      itemizationsProperty?: string;
+      /** Message property (without "msg.") holding Concur's allocations, if any. */
+      allocationsProperty?: string;
       target: MappingTarget;
     };
 
@@ -120,9 +126,16 @@ function profileOf(mapping: Exclude<MappingName, 'jsonata'>, text: unknown): Sou
 
 /** Where Concur expenses are read from unless the dialog says otherwise; an empty field means nowhere. */
 export const DEFAULT_LINES_PROPERTY = 'payload.expenses';
+/**
+ * Where Concur itemizations and allocations are read from unless the dialog says otherwise, beside the expenses.
+ * A node deployed before these settings existed has none and reads these, so it needs no migration: a flow that
+ * does not fill them maps as before, and an itemized or allocated expense is still refused, now naming them.
+ */
+export const DEFAULT_ITEMIZATIONS_PROPERTY = 'payload.itemizations';
+export const DEFAULT_ALLOCATIONS_PROPERTY = 'payload.allocations';
 
-function messageProperty(value: unknown): string | undefined {
-  if (value === undefined) return DEFAULT_LINES_PROPERTY;
+function messageProperty(value: unknown, fallback: string): string | undefined {
+  if (value === undefined) return fallback;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   return value.trim().replace(/^msg\./, '');
 }
@@ -137,7 +150,9 @@ export function mapSettings(settings: MapDialogSettings): MapSettings {
   return {
     mapping,
     profile: profileOf(mapping, settings.profileOptions),
-    linesProperty: messageProperty(settings.linesProperty),
+    linesProperty: messageProperty(settings.linesProperty, DEFAULT_LINES_PROPERTY),
+    itemizationsProperty: messageProperty(settings.itemizationsProperty, DEFAULT_ITEMIZATIONS_PROPERTY),
+    allocationsProperty: messageProperty(settings.allocationsProperty, DEFAULT_ALLOCATIONS_PROPERTY),
     target: target(settings),
   };
 }

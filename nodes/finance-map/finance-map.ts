@@ -19,6 +19,7 @@ import {
   type MapDialogSettings,
   type MapSettings,
   type MappingOutcome,
+  type SeparateData,
 } from '../../lib/mapping';
 import type { Violation } from '../../lib/model/violations';
 import { inboxKey } from '../../lib/reliability/store';
@@ -50,13 +51,15 @@ export = function register(RED: NodeAPI): void {
     }
   }
 
-  function checkProperty(property: string): void {
+  /** `field` is the dialog's label for the setting ("Expenses", "Itemizations", "Allocations"). */
+  function checkProperty(property: string | undefined, field: string): void {
+    if (property === undefined) return;
     try {
       RED.util.normalisePropertyExpression(property);
     } catch (err) {
       throw new FinanceError(
         'CONFIG_INVALID',
-        `Expenses property "msg.${property}" is not a message property (${(err as Error).message}). Fix it in the node's dialog.`,
+        `${field} property "msg.${property}" is not a message property (${(err as Error).message}). Fix it in the node's dialog.`,
       );
     }
   }
@@ -73,7 +76,7 @@ export = function register(RED: NodeAPI): void {
     return found;
   }
 
-  /** The lines the source serves apart from the document; a missing parent object means there are none. */
+  /** What the source serves apart from the document; a missing parent object means there is none. */
   function separateLines(msg: FinanceMessage, property: string | undefined): unknown {
     if (property === undefined) return undefined;
     try {
@@ -81,6 +84,19 @@ export = function register(RED: NodeAPI): void {
     } catch {
       return undefined;
     }
+  }
+
+  /** Concur's itemizations and allocations, and the message properties named when they are needed but missing. */
+  function separateData(msg: FinanceMessage, active: Extract<MapSettings, { profile: unknown }>): SeparateData {
+    const named = (property: string | undefined) => (property === undefined ? undefined : `msg.${property}`);
+    return {
+      itemizations: separateLines(msg, active.itemizationsProperty),
+      allocations: separateLines(msg, active.allocationsProperty),
+      sources: {
+        ...(active.itemizationsProperty !== undefined && { itemizations: named(active.itemizationsProperty) }),
+        ...(active.allocationsProperty !== undefined && { allocations: named(active.allocationsProperty) }),
+      },
+    };
   }
 
   /** Evaluates against the whole message, like the core change node; a failure is this document's problem. */
@@ -112,7 +128,11 @@ export = function register(RED: NodeAPI): void {
     try {
       settings = mapSettings(def);
       if (settings.mapping === 'jsonata') expression = compile(settings.expression, this);
-      if (settings.mapping !== 'jsonata' && settings.linesProperty !== undefined) checkProperty(settings.linesProperty);
+      if (settings.mapping !== 'jsonata') {
+        checkProperty(settings.linesProperty, 'Expenses');
+        checkProperty(settings.itemizationsProperty, 'Itemizations');
+        checkProperty(settings.allocationsProperty, 'Allocations');
+      }
       storeNode = storeOf(def.store);
       useConfigNodes(this, storeNode);
     } catch (err) {
@@ -150,6 +170,7 @@ export = function register(RED: NodeAPI): void {
                 msg.payload,
                 separateLines(msg, settings.linesProperty),
                 settings.target,
+                separateData(msg, settings),
               ));
         if (outcome.valid) {
           msg.payload = outcome.document;

@@ -255,6 +255,81 @@ describe('finance-map node', () => {
     ]);
   });
 
+  /** The sample's 400.00 expense itemized (300.00 + 100.00) and its 125.00 expense allocated 60 / 40. */
+  function itemizedAndAllocated(): { expenses: Msg; itemizations: Msg[]; allocations: Msg } {
+    const expenses = concurSampleEntries();
+    const [office, misc] = expenses.Items;
+    office.HasItemizations = true;
+    misc.AllocationType = 'F';
+    const item = (id: string, type: string, amount: number) => ({
+      ID: id,
+      EntryID: office.ID,
+      ReportID: office.ReportID,
+      ExpenseTypeCode: type,
+      TransactionDate: '2020-03-11T00:00:00',
+      PostedAmount: amount,
+      IsPersonal: false,
+      AllocationType: 'N',
+    });
+    const share = (id: string, percentage: string, code: string) => ({
+      ID: id,
+      EntryID: misc.ID,
+      Percentage: percentage,
+      IsHidden: false,
+      Custom1: { Type: 'List', Code: code, Value: code },
+    });
+    return {
+      expenses,
+      itemizations: [item('I1', 'OFCSP', 300), item('I2', 'MISCS', 100)],
+      allocations: { Items: [share('A1', '60.00', 'CC-1'), share('A2', '40.00', 'CC-2')], NextPage: null },
+    };
+  }
+
+  it('maps itemized and allocated Concur expenses from msg.payload.itemizations and msg.payload.allocations', async () => {
+    await helper.load(nodes, flow({ mapping: 'concur', profileOptions: JSON.stringify(CONCUR_OPTIONS) }));
+    const { expenses, itemizations, allocations } = itemizedAndAllocated();
+    const { on, msg } = await send({ payload: { ...concurSampleReport(), expenses, itemizations, allocations } });
+    expect(on).toBe('valid');
+    const office = expenses.Items[0].ID as string;
+    const misc = expenses.Items[1].ID as string;
+    expect(
+      (msg.payload.lines as Msg[]).map((line) => [line.lineId, line.amount.amount, line.dimensions.costCenter]),
+    ).toEqual([
+      [`${office}/I1`, '300.00', 'CC-500'],
+      [`${office}/I2`, '100.00', 'CC-500'],
+      [`${misc}/A1`, '75.00', 'CC-1'],
+      [`${misc}/A2`, '50.00', 'CC-2'],
+    ]);
+    expect(msg.payload.lines[1].dimensions.glAccount).toBe('6600');
+
+    // Without them, the expense is refused naming the property to fill.
+    const without = await send({ payload: { ...concurSampleReport(), expenses } });
+    expect(without.on).toBe('invalid');
+    expect(without.msg.errors[0].message).toContain('put them in msg.payload.itemizations');
+  });
+
+  it('reads itemizations and allocations from the properties set in the dialog', async () => {
+    await helper.load(
+      nodes,
+      flow({
+        mapping: 'concur',
+        profileOptions: JSON.stringify(CONCUR_OPTIONS),
+        itemizationsProperty: 'concur.itemizations',
+        allocationsProperty: 'msg.concur.allocations',
+      }),
+    );
+    const { expenses, itemizations, allocations } = itemizedAndAllocated();
+    const valid = await send({ payload: { ...concurSampleReport(), expenses }, concur: { itemizations, allocations } });
+    expect(valid.on).toBe('valid');
+    expect(valid.msg.payload.lines).toHaveLength(4);
+
+    const noAllocations = await send({ payload: { ...concurSampleReport(), expenses }, concur: { itemizations } });
+    expect(noAllocations.on).toBe('invalid');
+    expect(noAllocations.msg.errors[0].message).toContain(
+      "put them in msg.concur.allocations (the finance-map node's Allocations property)",
+    );
+  });
+
   it('sends a Concur expense it cannot map right to the invalid output, naming it (cash advance, VAT)', async () => {
     await helper.load(nodes, flow({ mapping: 'concur', profileOptions: JSON.stringify(CONCUR_OPTIONS) }));
     const expenses = concurSampleEntries();
@@ -379,6 +454,14 @@ describe('finance-map node', () => {
     ],
     [{ mapping: 'ramp', profileOptions: '[]' }, 'Profile options must be a JSON object'],
     [{ mapping: 'concur', linesProperty: 'expenses[' }, 'Expenses property "msg.expenses[" is not a message property'],
+    [
+      { mapping: 'concur', itemizationsProperty: 'items[' },
+      'Itemizations property "msg.items[" is not a message property',
+    ],
+    [
+      { mapping: 'concur', allocationsProperty: 'splits[' },
+      'Allocations property "msg.splits[" is not a message property',
+    ],
     [{ store: 'no-such-store' }, 'The finance store this node records outcomes in is not deployed'],
     [{ docType: 'Invoice' }, 'Document type is "Invoice"'],
   ])('fails every message with CONFIG_INVALID for the setting %p', async (settings, message) => {

@@ -96,12 +96,19 @@ export function optionalReportAmount(report: JsonObject, field: string, currency
  * amount of the expense entry, in the report currency"), which is below `PostedAmount` when the approver cut
  * the expense; posting the posted amount would pay money nobody approved. Before approval, and when Concur
  * leaves ApprovedAmount out, it is `PostedAmount` (TransactionAmount is in the vendor's currency, not usable).
+ * An itemization (ItemizationGet) has the same two fields with the same meaning; `document` names which was read.
  */
-export function entryAmount(entry: JsonObject, path: string, currency: string, approved: boolean): Money {
+export function entryAmount(
+  entry: JsonObject,
+  path: string,
+  currency: string,
+  approved: boolean,
+  document = 'Concur expenses',
+): Money {
   const hasApproved = entry.ApprovedAmount !== undefined && entry.ApprovedAmount !== null;
   const field = approved && hasApproved ? 'ApprovedAmount' : 'PostedAmount';
   return moneyFromJsonNumber(entry[field], currency, {
-    document: 'Concur expenses',
+    document,
     path: `${path}/${field}`,
     currencyPath: "the report's /currencyCode",
   });

@@ -12,7 +12,7 @@
  * that terminates Concur's mutual TLS and re-signs. Behind a trusted relay, "none" is the alternative.
  */
 import { FinanceError } from '../../errors';
-import { compare, exponentOf, sum } from '../../model/money';
+import { compare, exponentOf, subtract, sum } from '../../model/money';
 import {
   APPROVAL_STATES,
   type ApprovalState,
@@ -21,15 +21,26 @@ import {
   type Money,
 } from '../../model/types';
 import type { EventFacts, MappingContext, SourceProfile } from './profile';
-import { describe, shapeReader, withoutUndefined, type JsonObject } from '../shape';
+import { describe, shapeReader, withoutUndefined, type JsonObject, type ShapeReader } from '../shape';
 import { choiceOption, mapOption, stringOption } from './options';
 import {
+  isAllocated,
   isItemized,
+  refuseAllocated,
+  refuseExcludedItemized,
   refuseItemized,
   refuseUnsupported,
   VAT_EXPENSE_POLICIES,
   type VatExpensePolicy,
 } from './concur-unsupported';
+import {
+  childrenByEntry,
+  customFieldCode,
+  readAllocations,
+  readItemizations,
+  splitByAllocations,
+  type Child,
+} from './concur-splits';
 import {
   checkDueEmployee,
   checkReportTotal,
@@ -113,14 +124,37 @@ const readEvent = shapeReader(
   `Subscribe this endpoint to the Concur topic ${CONCUR_EXPENSE_TOPIC} and pass the event body unchanged.`,
 );
 
-/** One non-personal expense: its canonical line, who paid it and where it sits in the expenses passed. */
+/**
+ * One non-personal expense: its canonical lines (one, or one per business itemization and allocation), what it
+ * adds to the report's total, who paid it and where it sits in the expenses passed.
+ */
 interface Expense {
-  line: ExpenseLine;
+  lines: ExpenseLine[];
+  amount: Money;
+  lineId: string;
   payer: Payer;
   entry: JsonObject;
   path: string;
-  /** An excluded company-paid expense may be itemized: it is not mapped, but it explains a total that differs. */
+  /**
+   * An excluded company-paid expense is not split and may be itemized: its parent amount then includes personal
+   * itemizations, which explains a total that differs.
+   */
   itemized: boolean;
+}
+
+/** The itemizations and allocations passed beside the expenses, by EntryID, and where they were read from. */
+interface Splits {
+  itemizations?: ReadonlyMap<string, Child[]>;
+  allocations?: ReadonlyMap<string, Child[]>;
+  sources: NonNullable<MappingContext['sources']>;
+}
+
+function splitsOf(context: MappingContext | undefined): Splits {
+  return withoutUndefined({
+    itemizations: childrenByEntry(context?.itemizations, readItemizations),
+    allocations: childrenByEntry(context?.allocations, readAllocations),
+    sources: context?.sources ?? {},
+  });
 }
 
 export function createConcurProfile(options: ConcurProfileOptions = {}): SourceProfile {
@@ -174,13 +208,16 @@ function concurReport(
   const customData = customDataOf(report);
 
   const approved = isApprovedOrLater(state);
-  const expenses = entriesOf(context?.lines).flatMap((entry) => {
-    const expense = expenseOf(entry, reportId, currency, approved, customData, options);
+  const entries = entriesOf(context?.lines);
+  const splits = splitsOf(context);
+  const read: EntryReading = { reportId, currency, approved, customData, options, splits };
+  const expenses = entries.flatMap((entry) => {
+    const expense = expenseOf(entry, read);
     return expense === undefined ? [] : [expense];
   });
   explainTotal(expenses, stated, reportId);
   checkReportTotal(
-    expenses.map((expense) => expense.line.amount),
+    expenses.map((expense) => expense.amount),
     stated,
     totalField,
     reportId,
@@ -193,7 +230,7 @@ function concurReport(
   // was owed, so a report's payment event is not checked. Left out by Concur, it is required only when
   // company-paid expenses were excluded (then in every state from approval on, as before), where the lines are not
   // the whole report.
-  const excluded = lines.length < expenses.length;
+  const excluded = expenses.some((expense) => expense.payer === 'company');
   if (excluded ? approved : state === 'approved') {
     const due = excluded
       ? reportAmount(report, 'amountDueEmployee', currency)
@@ -247,7 +284,7 @@ function employeeLines(expenses: readonly Expense[], reportId: string, options: 
   if (companyPaid !== undefined && policy === 'refuse') {
     refuseCompanyPaid(companyPaid.entry, companyPaid.path, reportId);
   }
-  const lines = expenses.filter((expense) => expense.payer === 'employee').map((expense) => expense.line);
+  const lines = expenses.filter((expense) => expense.payer === 'employee').flatMap((expense) => expense.lines);
   if (lines.length === 0 && expenses.length > 0) nothingOwed(reportId);
   return lines;
 }
@@ -340,14 +377,18 @@ function entriesOf(lines: unknown): { entry: unknown; path: string }[] {
   return readEntries.array(collection.Items, '/Items').map((entry, index) => ({ entry, path: `/Items/${index}` }));
 }
 
-function expenseOf(
-  { entry: value, path }: { entry: unknown; path: string },
-  reportId: string,
-  currency: string,
-  approved: boolean,
-  customData: ReportCustomData,
-  options: ConcurProfileOptions,
-): Expense | undefined {
+/** What reading each expense needs from its report. */
+interface EntryReading {
+  reportId: string;
+  currency: string;
+  approved: boolean;
+  customData: ReportCustomData;
+  options: ConcurProfileOptions;
+  splits: Splits;
+}
+
+function expenseOf({ entry: value, path }: { entry: unknown; path: string }, read: EntryReading): Expense | undefined {
+  const { reportId, options } = read;
   const entry = readEntries.object(value, path);
   const lineId = readEntries.string(entry.ID, `${path}/ID`);
   const entryReportId = readEntries.string(entry.ReportID, `${path}/ReportID`);
@@ -363,8 +404,134 @@ function expenseOf(
   const payer = payerOf(entry, path, options.paymentTypePayer);
   const mapped = payer === 'employee' || options.companyPaidExpenses !== 'exclude';
   refuseUnsupported(entry, path, lineId, reportId, { vatExpenses: options.vatExpenses, mapped });
-  const line = lineOf(entry, path, lineId, currency, approved, customData, options);
-  return { line, payer, entry, path, itemized: isItemized(entry, path) };
+  const itemized = isItemized(entry, path);
+  if (!mapped) {
+    // Left out, so not split: its one line only counts towards the report's total.
+    const line = lineOf(entry, path, lineId, read);
+    return { lines: [line], amount: line.amount, lineId, payer, entry, path, itemized };
+  }
+  const lines = itemized ? itemizedLines(entry, path, lineId, read) : allocatedLines(entry, path, lineId, read);
+  // The split lines add up to the expense exactly; an itemized one's to its business part (checked).
+  const amount = sum(
+    lines.map((line) => line.amount),
+    read.currency,
+  );
+  return { lines, amount, lineId, payer, entry, path, itemized: false };
+}
+
+/** An expense that is not itemized: its line, split by its allocations when it is allocated. */
+function allocatedLines(entry: JsonObject, path: string, lineId: string, read: EntryReading): ExpenseLine[] {
+  const line = lineOf(entry, path, lineId, read);
+  if (!isAllocated(entry, path, readEntries, 'expense', read.reportId)) return [line];
+  return splitLine(line, lineId, path, 'expense', read);
+}
+
+/** The line split by the allocations whose EntryID is `sourceId` (the expense's or the itemization's ID). */
+function splitLine(line: ExpenseLine, sourceId: string, path: string, what: string, read: EntryReading): ExpenseLine[] {
+  const { allocations, sources } = read.splits;
+  if (allocations === undefined) refuseAllocated(path, sourceId, read.reportId, sources.allocations, what);
+  const own = allocations.get(sourceId);
+  if (own === undefined) {
+    throw readAllocations.fail(
+      '',
+      `have none with EntryID "${sourceId}", but ${what} ${sourceId} of report ${read.reportId} is allocated ` +
+        `(AllocationType P or F at ${path}/AllocationType); the allocations passed are incomplete or of another report`,
+    );
+  }
+  return splitByAllocations(line, own, `${what} ${sourceId} of report ${read.reportId}`, read.options);
+}
+
+/**
+ * An itemized expense is replaced by its business itemizations, each a line `<entry ID>/<itemization ID>` with its
+ * own expense type (so its own GL account) and its own custom fields, else the parent's; personal itemizations are
+ * the employee's own money and are left out. Together with the personal ones they must add up to the parent's
+ * amount, else some are missing or stale.
+ */
+function itemizedLines(entry: JsonObject, path: string, lineId: string, read: EntryReading): ExpenseLine[] {
+  const { itemizations, sources } = read.splits;
+  if (itemizations === undefined) refuseItemized(path, lineId, read.reportId, sources.itemizations);
+  const children = itemizations.get(lineId);
+  if (children === undefined) {
+    throw readItemizations.fail(
+      '',
+      `have none with EntryID "${lineId}", but expense ${lineId} of report ${read.reportId} is itemized ` +
+        `(${path}/HasItemizations is true); the itemizations passed are incomplete or of another report`,
+    );
+  }
+  const lines: ExpenseLine[] = [];
+  const personal: Money[] = [];
+  let allocated = false;
+  for (const { item, path: itemPath } of children) {
+    const itemId = readItemizations.string(item.ID, `${itemPath}/ID`);
+    const itemReportId = readItemizations.optionalString(item.ReportID, `${itemPath}/ReportID`);
+    if (itemReportId !== undefined && itemReportId !== read.reportId) {
+      throw readItemizations.fail(
+        `${itemPath}/ReportID`,
+        `is "${itemReportId}" but the report is "${read.reportId}"; pass only this report's itemizations`,
+      );
+    }
+    if (readItemizations.optionalBoolean(item.IsPersonal, `${itemPath}/IsPersonal`) === true) {
+      personal.push(entryAmount(item, itemPath, read.currency, read.approved, 'Concur itemizations'));
+      continue;
+    }
+    const what = `itemization ${itemId} of expense`;
+    refuseUnsupported(item, itemPath, lineId, read.reportId, {
+      vatExpenses: read.options.vatExpenses,
+      reader: readItemizations,
+      what,
+    });
+    const line = lineOf(item, itemPath, `${lineId}/${itemId}`, read, { entry, path });
+    if (isAllocated(item, itemPath, readItemizations, what, read.reportId)) {
+      allocated = true;
+      lines.push(...splitLine(line, itemId, itemPath, 'itemization', read));
+    } else {
+      lines.push(line);
+    }
+  }
+  // An expense allocated as a whole while none of its itemizations is: how the parent's allocations apply to the
+  // itemizations cannot be told from what Concur serves.
+  if (!allocated && lines.length > 0 && isAllocated(entry, path, readEntries, 'expense', read.reportId)) {
+    throw readEntries.fail(
+      `${path}/AllocationType`,
+      `is P or F but none of the business itemizations of expense ${lineId} of report ${read.reportId} is ` +
+        'allocated, so it cannot be told which cost center each itemization is charged to; post report ' +
+        `${read.reportId} by hand in the ERP`,
+    );
+  }
+  checkItemizationTotal(entry, path, lineId, lines, personal, read);
+  return lines;
+}
+
+/**
+ * The business itemizations must add up to the parent's business part: its amount (the same field, posted or
+ * approved) less its personal itemizations.
+ */
+function checkItemizationTotal(
+  entry: JsonObject,
+  path: string,
+  lineId: string,
+  lines: readonly ExpenseLine[],
+  personal: readonly Money[],
+  read: EntryReading,
+): void {
+  const parent = entryAmount(entry, path, read.currency, read.approved);
+  const business = subtract(parent, sum(personal, read.currency));
+  const itemized = sum(
+    lines.map((line) => line.amount),
+    read.currency,
+  );
+  if (compare(business, itemized) === 0) return;
+  const field =
+    read.approved && entry.ApprovedAmount !== undefined && entry.ApprovedAmount !== null
+      ? 'ApprovedAmount'
+      : 'PostedAmount';
+  throw readItemizations.fail(
+    '',
+    `of expense ${lineId} of report ${read.reportId}: the business itemizations add up to ${itemized.amount} ` +
+      `${itemized.currency} but the expense's business part is ${business.amount} ${business.currency} (its ` +
+      `${field} ${parent.amount} less ${sum(personal, read.currency).amount} of personal itemizations); pass every ` +
+      'itemization of the report (all pages), read after the same status change as the expenses',
+  );
 }
 
 /**
@@ -376,43 +543,62 @@ function explainTotal(expenses: readonly Expense[], stated: Money, reportId: str
   const itemized = expenses.find((expense) => expense.itemized);
   if (itemized === undefined) return;
   const added = sum(
-    expenses.map((expense) => expense.line.amount),
+    expenses.map((expense) => expense.amount),
     stated.currency,
   );
-  if (compare(added, stated) !== 0) refuseItemized(itemized.path, itemized.line.lineId, reportId);
+  if (compare(added, stated) !== 0) refuseExcludedItemized(itemized.path, itemized.lineId, reportId);
 }
 
+/**
+ * The canonical line of an expense, or of an itemization (`parent` set): an itemization's custom fields, date
+ * and vendor fall back to its parent expense's, whose own fall back to the report's.
+ */
 function lineOf(
   entry: JsonObject,
   path: string,
   lineId: string,
-  currency: string,
-  approved: boolean,
-  customData: ReportCustomData,
-  options: ConcurProfileOptions,
+  read: EntryReading,
+  parent?: { entry: JsonObject; path: string },
 ): ExpenseLine {
-  const expenseType = readEntries.optionalString(entry.ExpenseTypeCode, `${path}/ExpenseTypeCode`);
+  const { options, customData } = read;
+  const reader: ShapeReader = parent === undefined ? readEntries : readItemizations;
+  const expenseType = reader.optionalString(entry.ExpenseTypeCode, `${path}/ExpenseTypeCode`);
   const dimension = (field: string | undefined, option: string): string | undefined =>
     field === undefined
       ? undefined
-      : (entryCustomField(entry, field, path) ?? reportFieldValue(customData, field, option));
-  const hasExceptions = readEntries.optionalBoolean(entry.HasExceptions, `${path}/HasExceptions`) === true;
+      : (customFieldCode(entry, field, path, reader) ??
+        (parent && customFieldCode(parent.entry, field, parent.path, readEntries)) ??
+        reportFieldValue(customData, field, option));
+  const own = (field: string, at: JsonObject, atPath: string, atReader: ShapeReader) =>
+    atReader.optionalString(at[field], `${atPath}/${field}`);
+  const inherited = (field: string) =>
+    own(field, entry, path, reader) ?? (parent && own(field, parent.entry, parent.path, readEntries));
+  const hasExceptions =
+    reader.optionalBoolean(entry.HasExceptions, `${path}/HasExceptions`) === true ||
+    (parent !== undefined &&
+      readEntries.optionalBoolean(parent.entry.HasExceptions, `${parent.path}/HasExceptions`) === true);
+  const datedHere = entry.TransactionDate !== undefined && entry.TransactionDate !== null;
+  const dated = parent === undefined || datedHere ? { entry, path, reader } : { ...parent, reader: readEntries };
 
   return withoutUndefined({
     lineId,
-    date: readEntries.date(entry.TransactionDate, `${path}/TransactionDate`),
+    date: dated.reader.date(dated.entry.TransactionDate, `${dated.path}/TransactionDate`),
     expenseType,
-    description: readEntries.optionalString(entry.Description, `${path}/Description`),
-    merchant:
-      readEntries.optionalString(entry.VendorDescription, `${path}/VendorDescription`) ??
-      readEntries.optionalString(entry.VendorListItemName, `${path}/VendorListItemName`),
-    amount: entryAmount(entry, path, currency, approved),
+    description: reader.optionalString(entry.Description, `${path}/Description`),
+    merchant: inherited('VendorDescription') ?? inherited('VendorListItemName'),
+    amount: entryAmount(
+      entry,
+      path,
+      read.currency,
+      read.approved,
+      parent === undefined ? undefined : 'Concur itemizations',
+    ),
     dimensions: withoutUndefined({
       costCenter: dimension(options.costCenterField, 'costCenterField'),
       project: dimension(options.projectField, 'projectField'),
       glAccount: expenseType === undefined ? undefined : options.glAccountByExpenseType?.[expenseType],
     }),
-    receiptAttached: readEntries.optionalBoolean(entry.HasImage, `${path}/HasImage`),
+    receiptAttached: readEntries.optionalBoolean((parent?.entry ?? entry).HasImage, `${parent?.path ?? path}/HasImage`),
     policyExceptions: hasExceptions
       ? [
           {
@@ -424,22 +610,6 @@ function lineOf(
         ]
       : undefined,
   });
-}
-
-/**
- * An entry's custom field by its configured id, matched case-insensitively ("custom1" -> `Custom1`,
- * "orgUnit2" -> `OrgUnit2`). For list fields `Code` is the list item code and `Value` its name, so the code wins.
- */
-function entryCustomField(entry: JsonObject, fieldId: string, path: string): string | undefined {
-  const wanted = fieldId.toLowerCase();
-  // The length test first: it spares lower-casing every key of every expense (this runs per line and field).
-  const key = Object.keys(entry).find((name) => name.length === wanted.length && name.toLowerCase() === wanted);
-  if (key === undefined || entry[key] === null || entry[key] === undefined) return undefined;
-  const field = readEntries.object(entry[key], `${path}/${key}`);
-  return (
-    readEntries.optionalString(field.Code, `${path}/${key}/Code`) ??
-    readEntries.optionalString(field.Value, `${path}/${key}/Value`)
-  );
 }
 
 function checkedOptions(options: ConcurProfileOptions): ConcurProfileOptions {

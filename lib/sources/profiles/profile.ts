@@ -36,6 +36,15 @@ export interface EventFacts {
 export interface MappingContext {
   /** Line items fetched on their own (Concur: the report's expenses). */
   lines?: unknown;
+  /** Concur: the Items of every page of the v3.0 Itemizations API for the report (GET /api/v3.0/expense/itemizations). */
+  itemizations?: unknown;
+  /** Concur: the Items of every page of the v3.0 Allocations API for the report (GET /api/v3.0/expense/allocations). */
+  allocations?: unknown;
+  /**
+   * Where the caller read `itemizations` and `allocations` from (e.g. "msg.payload.itemizations"), so that a
+   * refusal can say which setting to fill; undefined when the caller has no such setting or it is empty.
+   */
+  sources?: { itemizations?: string; allocations?: string };
 }
 
 export interface SourceProfile {

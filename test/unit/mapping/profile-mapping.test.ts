@@ -1,4 +1,5 @@
 import { getProfile } from '../../../lib/sources/profiles';
+import { createConcurProfile } from '../../../lib/sources/profiles/concur';
 import { mapWithProfile, type MappingOutcome } from '../../../lib/mapping';
 import type { Violation } from '../../../lib/model/violations';
 import {
@@ -245,5 +246,49 @@ describe('mapping with the Ramp profile', () => {
     expect(() => mapWithProfile(broken, reimbursement(), undefined, { docType: 'ExpenseReport' })).toThrow(
       'disk on fire',
     );
+  });
+});
+
+describe('itemizations and allocations served apart from the Concur report', () => {
+  const report = (): Record<string, any> => ({
+    reportId: 'R1',
+    currencyCode: 'USD',
+    userId: 'u1',
+    approvalStatusId: 'A_PEND',
+    claimedAmount: { value: 100, currencyCode: 'USD' },
+  });
+  const lines = [
+    {
+      ID: 'E1',
+      ReportID: 'R1',
+      ExpenseTypeCode: 'MEALS',
+      TransactionDate: '2024-03-10',
+      PostedAmount: 100,
+      AllocationType: 'F',
+    },
+  ];
+  const allocations = [
+    { ID: 'A1', EntryID: 'E1', Percentage: '50', Custom1: { Code: 'CC-1' } },
+    { ID: 'A2', EntryID: 'E1', Percentage: '50', Custom1: { Code: 'CC-2' } },
+  ];
+  const profile = createConcurProfile({ costCenterField: 'custom1' });
+
+  it('hands them to the profile with the property they came from', () => {
+    const outcome = mapWithProfile(profile, report(), lines, { docType: 'ExpenseReport' }, { allocations });
+    if (!outcome.valid) throw new Error(JSON.stringify(outcome.errors));
+    expect((outcome.document as { lines: { lineId: string }[] }).lines.map((line) => line.lineId)).toEqual([
+      'E1/A1',
+      'E1/A2',
+    ]);
+    const missing = mapWithProfile(
+      profile,
+      report(),
+      lines,
+      { docType: 'ExpenseReport' },
+      { sources: { allocations: 'msg.splits' } },
+    );
+    expect(missing.valid).toBe(false);
+    if (missing.valid) return;
+    expect(missing.errors[0].message).toContain('put them in msg.splits');
   });
 });

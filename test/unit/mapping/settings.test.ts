@@ -30,6 +30,24 @@ describe('finance-map settings', () => {
     expect(settings).not.toHaveProperty('target.stateSystem');
   });
 
+  it('reads Concur itemizations and allocations from payload.itemizations and payload.allocations by default', () => {
+    // A node deployed before these settings existed has neither: it reads the defaults, no migration needed.
+    expect(mapSettings({ mapping: 'concur' })).toMatchObject({
+      linesProperty: 'payload.expenses',
+      itemizationsProperty: 'payload.itemizations',
+      allocationsProperty: 'payload.allocations',
+    });
+    const set = mapSettings({
+      mapping: 'concur',
+      itemizationsProperty: ' msg.concur.items ',
+      allocationsProperty: 'concur.splits',
+    });
+    expect(set).toMatchObject({ itemizationsProperty: 'concur.items', allocationsProperty: 'concur.splits' });
+    // An empty field means the flow passes none.
+    const empty = mapSettings({ mapping: 'concur', itemizationsProperty: '', allocationsProperty: ' ' });
+    expect(empty).toMatchObject({ itemizationsProperty: undefined, allocationsProperty: undefined });
+  });
+
   it('keeps a JSONata expression and the status codes to translate', () => {
     expect(mapSettings({ mapping: 'jsonata', expression: ' payload ', stateSystem: 'coupa' })).toEqual({
       mapping: 'jsonata',

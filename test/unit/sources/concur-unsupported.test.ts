@@ -147,15 +147,13 @@ describe('amountDueEmployee after approval, whatever companyPaidExpenses says', 
   });
 });
 
-describe('allocations (defect: charged whole to the expense cost center)', () => {
-  it.each([
-    ['P', 'partial allocation'],
-    ['F', 'full allocation'],
-  ])('refuses AllocationType %s, naming it and what is needed', (type, kind) => {
+describe('allocations not passed (defect: charged whole to the expense cost center)', () => {
+  it.each(['P', 'F'])('refuses AllocationType %s without allocations, naming what to fetch', (type) => {
     const violation = refusal(report(), [entry('E1', { AllocationType: type })]);
     expect(violation.path).toBe('/0/AllocationType');
-    expect(violation.message).toContain(`is "${type}" (${kind}): expense E1 of report R1 is split across cost centers`);
-    expect(violation.message).toContain('GET /api/v3.0/expense/allocations?entryID=E1');
+    expect(violation.message).toContain('expense E1 of report R1 is split across cost centers');
+    expect(violation.message).toContain('GET /api/v3.0/expense/allocations?reportID=R1');
+    expect(violation.message).toContain("the finance-map node's Allocations property is empty");
     expect(violation.message).toContain('post report R1 by hand');
   });
 
@@ -233,11 +231,12 @@ describe('itemized expenses (defect: misleading "all pages" error, then booked w
       report({ ...totals, approvalStatusId: 'A_PEND', approvedAmount: usd(0) }),
       hotel({ ApprovedAmount: null }),
     ],
-  ])('refuses the parent when %s, naming it and that itemizations are not mapped', (_state, body, parent) => {
+  ])('refuses the parent when %s and its itemizations were not passed', (_state, body, parent) => {
     const violation = refusal(body, [parent]);
     expect(violation.path).toBe('/0/HasItemizations');
     expect(violation.message).toContain('expense E1 of report R1 is itemized');
-    expect(violation.message).toContain('itemizations are not mapped');
+    expect(violation.message).toContain('its itemizations were not passed');
+    expect(violation.message).toContain('GET /api/v3.0/expense/itemizations?reportID=R1');
     expect(violation.message).toContain('post report R1 by hand');
     expect(violation.message).not.toContain('all pages');
   });
