@@ -9,7 +9,7 @@
  *   If-Match) and removed one by one; BC's TestStatusOpen (no line or vendor/currency change unless the order
  *   is Draft) and its receipt checks, with status and received/invoiced quantities set by the test hooks
  *   BcStore.setPurchaseOrderStatus and postAgainstLine;
- * - journals with `journalLines` and the bound action `Microsoft.NAV.post`; purchase invoices with
+ * - journals with `journalLines` (a line read or deleted on its own) and the bound action `Microsoft.NAV.post`; purchase invoices with
  *   `purchaseInvoiceLines` and `Microsoft.NAV.post`; posting writes general ledger entries with their
  *   dimension set lines, and refuses a document out of balance and a posting date outside the allowed posting
  *   dates (test hook BcStore.setAllowedPostingDates); Code fields (document numbers, vendor invoice numbers)
@@ -1018,6 +1018,18 @@ function journals(
   }
   if (sub.name !== 'journalLines') throw notFound(`journals has no ${sub.name}.`);
   const lines = company.journalLines.filter((line) => line.journalId === journal.id);
+  const lineKey = sub.keys?.[''];
+  if (lineKey !== undefined) {
+    // One line of the batch: read, or deleted by hand (journalLines are Deletable [S metadata]), with If-Match.
+    const line = lines.find((candidate) => candidate.id === lineKey.toLowerCase());
+    if (!line) throw notFound(`The journalLine ${lineKey} does not exist.`);
+    if (request.method === 'GET') return single(withDimensions(line, company.journalLineDimensions, request));
+    if (request.method !== 'DELETE') throw methodNotAllowed(request.method, 'journalLines');
+    requireIfMatch(request, String(line['@odata.etag']));
+    company.journalLines.splice(company.journalLines.indexOf(line), 1);
+    company.journalLineDimensions.delete(String(line.id));
+    return { status: 204 };
+  }
   if (request.method === 'GET') {
     return collection(
       request,

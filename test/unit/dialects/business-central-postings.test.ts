@@ -221,7 +221,7 @@ describe('Business Central journal postings: whole documents only', () => {
     const changed = journal('concur:RPT-CHG', ['11.00', '20.00']);
     const refused = dialect.post(changed, ctx);
     await expect(refused).rejects.toMatchObject({ code: 'ERP_CONFLICT', retryable: false });
-    await expect(refused).rejects.toThrow(/holds a line that is not part of document CONCUR:RPT-CHG/);
+    await expect(refused).rejects.toThrow(/holds 1 line\(s\) that are not part of document CONCUR:RPT-CHG/);
     expect(bookedCents('concur:RPT-CHG')).toBe(0n);
   });
 });
