@@ -13,6 +13,7 @@
  * - Fiscal Year doctype: calendar years named "2026" by default, from the year before the budgets and today to
  *   the year after; `setFiscalYearStart(4)` makes them April to March, named "2026-2027" as ERPNext names them,
  *   for all companies or (with the `companies` child table, Fiscal Year Company) for some;
+ * - Cost Center tree under the company's root group (parent_cost_center, lft / rgt: cost-centers.ts);
  * - Budget doctype (Stop / Warn / Ignore) applied on submit as budget.py applies it (checkBudgets), from the
  *   sandbox's budgets (one Budget per cost center and account, or per project, for each fiscal year,
  *   distributed by month); a Budget applies to the dates from its from_fiscal_year's start to its
@@ -30,6 +31,7 @@ import type { AuthGate } from '../auth';
 import type { CompanyState } from '../company-state';
 import type { SandboxState } from '../state';
 import type { SandboxResponse } from '../types';
+import { isAncestorOrSelf, renumberCostCenters } from './cost-centers';
 
 type Doc = Record<string, unknown> & { name: string; doctype: string };
 
@@ -178,6 +180,61 @@ export class ErpnextStore {
     return linkTransaction(this, name, 'Purchase Invoice', amounts);
   }
 
+  /**
+   * Test hook: a group cost center numbered `number` in `company`, below `parent` (a cost center number; default
+   * the company's root), holding the cost centers numbered `children`; lft / rgt are numbered again, as ERPNext's
+   * nested set does on save. Answers the group's document.
+   */
+  addCostCenterGroup(company: string, number: string, children: readonly string[], parent?: string): Doc {
+    const abbr = ABBR[company] ?? company.slice(0, 3).toUpperCase();
+    const table = this.table('Cost Center');
+    const nameOf = (id: string) => {
+      const found = [...table.values()].find((c) => c.company === company && c.cost_center_number === id);
+      if (!found) throw new RangeError(`company ${company} has no cost center ${id}`);
+      return found.name;
+    };
+    const root = [...table.values()].find((c) => c.company === company && !c.parent_cost_center);
+    const group = this.put({
+      doctype: 'Cost Center',
+      name: `${number} - ${abbr}`,
+      company,
+      cost_center_name: number,
+      cost_center_number: number,
+      is_group: 1,
+      parent_cost_center: parent ? nameOf(parent) : (root?.name ?? ''),
+      disabled: 0,
+      docstatus: 0,
+      modified: timestamp(this),
+    });
+    for (const child of children) (table.get(nameOf(child)) as Doc).parent_cost_center = group.name;
+    renumberCostCenters(this, company);
+    return group;
+  }
+
+  /**
+   * Test hook: Budget `name` distributed equally over its months, as ERPNext's "Distribute Equally" does on save
+   * (_regenerate_distribution): each row's percent flt(100 / months, 3) and amount flt(budget_amount x (100 /
+   * months) / 100, 3), half up, so 1000.00 over 12 months is 83.333 a month [S budget.py add_allocated_amount].
+   */
+  distributeEqually(name: string): Doc {
+    const budget = this.table('Budget').get(name);
+    if (!budget) throw new RangeError(`no Budget ${name}`);
+    const rows = budget.budget_distribution as Array<Record<string, unknown>>;
+    const count = BigInt(rows.length);
+    // Thousandths of `numerator` / months, half up; as the JSON number Frappe answers.
+    const share = (numerator: bigint) => {
+      const thousandths = (2n * numerator + count) / (2n * count);
+      return Number(`${thousandths / 1000n}.${String(thousandths % 1000n).padStart(3, '0')}`);
+    };
+    const total = storedUnits(budget.budget_amount, 'Budget Amount') / 10n ** 6n;
+    for (const row of rows) {
+      row.amount = share(total);
+      row.percent = share(100_000n);
+    }
+    budget.distribute_equally = 1;
+    return budget;
+  }
+
   snapshot(): Record<string, unknown> {
     const list = (doctype: string) => [...this.table(doctype).values()];
     return {
@@ -248,6 +305,18 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
       modified: e.modifiedAt,
     });
   }
+  // The company's root cost center (a group named after the company), the sandbox's cost centers below it.
+  const root = `${state.company.name} - ${abbr}`;
+  store.put({
+    ...base,
+    doctype: 'Cost Center',
+    name: root,
+    cost_center_name: state.company.name,
+    cost_center_number: '',
+    is_group: 1,
+    parent_cost_center: '',
+    disabled: 0,
+  });
   for (const c of state.records('costCenters').values() as Iterable<Record<string, unknown>>) {
     store.put({
       ...base,
@@ -256,10 +325,12 @@ function seedCompany(store: ErpnextStore, state: CompanyState, modified: string)
       cost_center_name: c.name,
       cost_center_number: c.id,
       is_group: 0,
+      parent_cost_center: root,
       disabled: c.open ? 0 : 1,
       modified: c.modifiedAt,
     });
   }
+  renumberCostCenters(store, company);
   // The company's tax codes as Item Tax Templates, named by the code (taxes are not computed, see API.md).
   for (const t of state.records('taxCodes').values() as Iterable<Record<string, unknown>>) {
     store.put({ ...base, doctype: 'Item Tax Template', name: String(t.id), title: t.name, modified: t.modifiedAt });
@@ -723,6 +794,33 @@ function signedAmount(value: unknown, currency: string, what: string): bigint {
   } catch {
     throw validation(`${what} ${value} has more decimals than ${currency}`);
   }
+}
+
+/**
+ * A Currency value as ERPNext stores it (decimal(21,9), not rounded to the currency: a Budget distribution row
+ * holds three decimals), in units of 10^-9.
+ */
+function storedUnits(value: unknown, what: string): bigint {
+  const match =
+    typeof value === 'number' && Number.isFinite(value) ? /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(String(value)) : null;
+  if (!match) throw validation(`${what} ${String(value)} is not a number of at most 9 decimals`);
+  const units = BigInt(match[2]) * 10n ** 9n + BigInt((match[3] ?? '').padEnd(9, '0'));
+  return match[1] === '-' ? -units : units;
+}
+
+/** Minor units of `currency` in units of 10^-9 (storedUnits). */
+function unitsOfMinor(minor: bigint, currency: string): bigint {
+  return minor * 10n ** BigInt(9 - exponentOf(currency));
+}
+
+/** Units of 10^-9 as text with the currency's decimals, more only where the value has them. */
+function unitsText(units: bigint, currency: string): string {
+  const exponent = exponentOf(currency);
+  const negative = units < 0n;
+  const magnitude = negative ? -units : units;
+  let fraction = String(magnitude % 10n ** 9n).padStart(9, '0');
+  while (fraction.length > exponent && fraction.endsWith('0')) fraction = fraction.slice(0, -1);
+  return `${negative ? '-' : ''}${magnitude / 10n ** 9n}${fraction ? `.${fraction}` : ''}`;
 }
 
 /** A Currency value that cannot be negative (see signedAmount); a negative one is a 417 naming the sign. */
@@ -1349,90 +1447,133 @@ function checkBudgets(store: ErpnextStore, state: SandboxState, doc: Doc, exclud
   for (const [key, value] of charges) {
     const [against, dimension, account] = key.split('|');
     if (!dimension || value <= 0n) continue;
-    // ERPNext: the Budget of the account whose budget_start_date..budget_end_date (its fiscal years) holds the
-    // date [S budget.py: AND b.account = %s].
-    const budget = [...store.table('Budget').values()].find((b) => {
+    // ERPNext: the Budgets of the account whose budget_start_date..budget_end_date (its fiscal years) holds the
+    // date [S budget.py: AND b.account = %s], for a cost center its own and those of the groups above it
+    // (cost-centers.ts); each is checked.
+    const budgets = [...store.table('Budget').values()].filter((b) => {
       const range = budgetRange(store, b);
       return (
         b.docstatus === 1 &&
         b.company === company.company.id &&
         b.budget_against === against &&
         b.account === account &&
-        (against === 'Cost Center' ? b.cost_center === dimension : b.project === dimension) &&
+        (against === 'Cost Center' ? isAncestorOrSelf(store, b.cost_center, dimension) : b.project === dimension) &&
         range !== undefined &&
         range.start <= date &&
         date <= range.end
       );
     });
-    // `if flt(budget.budget_amount)`: a Budget of 0 is not checked.
-    if (!budget || amount(budget.budget_amount ?? 0, currency, 'Budget Amount') === 0n) continue;
-    const range = budgetRange(store, budget)!;
-    const onOrders = isPo && Boolean(budget.applicable_on_purchase_order);
-    const orders = onOrders ? ordered(store, budget, range, currency, exclude) : 0n;
-    const comparisons = [
-      {
-        label: 'Annual',
-        action: String(
-          onOrders ? budget.action_if_annual_budget_exceeded_on_po : budget.action_if_annual_budget_exceeded,
-        ),
-        limit: amount(budget.budget_amount, currency, 'Budget Amount'),
-        actual: actualExpense(store, budget, range.start, range.end, currency),
-      },
-      {
-        label: 'Accumulated Monthly',
-        action: String(
-          onOrders
-            ? budget.action_if_accumulated_monthly_budget_exceeded_on_po
-            : budget.action_if_accumulated_monthly_budget_exceeded,
-        ),
-        // get_accumulated_monthly_budget: the distribution rows that start on or before the date.
-        limit: (budget.budget_distribution as Array<{ start_date: string; amount: number }>)
-          .filter((row) => row.start_date <= date)
-          .reduce((sum, row) => sum + amount(row.amount, currency, 'Budget'), 0n),
-        actual: actualExpense(store, budget, range.start, lastDay(date.slice(0, 7)), currency),
-      },
-    ];
-    for (const { label, action, limit, actual } of comparisons) {
-      if (action !== 'Stop' && action !== 'Warn') continue;
-      const total = actual + orders + value;
-      if (total <= limit) continue;
-      const money = (minor: bigint) => fromMinorUnits(minor, currency).amount;
-      const message =
-        actual > limit
-          ? `${label} Budget for Account ${account} against ${against} ${dimension} is ${money(limit)}. It is already exceeded by ${money(actual - limit)}.`
-          : `${label} Budget for Account ${account} against ${against} ${dimension} is ${money(limit)}. It will be exceeded by ${money(total - limit)}.`;
-      if (action === 'Stop') throw new FrappeError(417, 'BudgetError', message, 'Budget Exceeded');
-      messages.push(message);
+    for (const budget of budgets) {
+      // `if flt(budget.budget_amount)`: a Budget of 0 is not checked.
+      if (storedUnits(budget.budget_amount ?? 0, 'Budget Amount') === 0n) continue;
+      messages.push(
+        ...checkBudget(store, budget, { against, dimension, account }, { date, value, isPo, currency, exclude }),
+      );
     }
   }
   return messages;
 }
 
-function budgetMatches(budget: Doc, row: Record<string, unknown>, account: unknown): boolean {
-  return (
-    account === budget.account &&
-    (budget.budget_against === 'Cost Center' ? row.cost_center === budget.cost_center : row.project === budget.project)
-  );
+/**
+ * One Budget's comparisons for a charge of `value` on `dimension` (the charged cost center or project): actuals
+ * are the charged cost center's and those below it, orders the charged cost center's (get_actual_expense with the
+ * document's cost center, get_ordered_amount); limits compared exactly as stored (storedUnits).
+ */
+function checkBudget(
+  store: ErpnextStore,
+  budget: Doc,
+  charge: { against: string; dimension: string; account: string },
+  check: { date: string; value: bigint; isPo: boolean; currency: string; exclude?: string },
+): string[] {
+  const { against, dimension, account } = charge;
+  const { date, value, isPo, currency, exclude } = check;
+  const range = budgetRange(store, budget)!;
+  const onOrders = isPo && Boolean(budget.applicable_on_purchase_order);
+  const orders = onOrders ? ordered(store, budget, dimension, range, currency, exclude) : 0n;
+  const comparisons = [
+    {
+      label: 'Annual',
+      action: String(
+        onOrders ? budget.action_if_annual_budget_exceeded_on_po : budget.action_if_annual_budget_exceeded,
+      ),
+      limit: storedUnits(budget.budget_amount, 'Budget Amount'),
+      actual: actualExpense(store, budget, dimension, range.start, range.end, currency),
+    },
+    {
+      label: 'Accumulated Monthly',
+      action: String(
+        onOrders
+          ? budget.action_if_accumulated_monthly_budget_exceeded_on_po
+          : budget.action_if_accumulated_monthly_budget_exceeded,
+      ),
+      // get_accumulated_monthly_budget: the distribution rows that start on or before the date, as stored.
+      limit: (budget.budget_distribution as Array<{ start_date: string; amount: number }>)
+        .filter((row) => row.start_date <= date)
+        .reduce((sum, row) => sum + storedUnits(row.amount, 'Budget Distribution Amount'), 0n),
+      actual: actualExpense(store, budget, dimension, range.start, lastDay(date.slice(0, 7)), currency),
+    },
+  ];
+  const messages: string[] = [];
+  const budgetAgainst = String(against === 'Cost Center' ? budget.cost_center : budget.project);
+  for (const { label, action, limit, actual } of comparisons) {
+    if (action !== 'Stop' && action !== 'Warn') continue;
+    const spent = unitsOfMinor(actual, currency);
+    const total = unitsOfMinor(actual + orders + value, currency);
+    if (total <= limit) continue;
+    const money = (units: bigint) => unitsText(units, currency);
+    const message =
+      spent > limit
+        ? `${label} Budget for Account ${account} against ${against} ${budgetAgainst} is ${money(limit)}. It is already exceeded by ${money(spent - limit)}.`
+        : `${label} Budget for Account ${account} against ${against} ${budgetAgainst} is ${money(limit)}. It will be exceeded by ${money(total - limit)}.`;
+    if (action === 'Stop') throw new FrappeError(417, 'BudgetError', message, 'Budget Exceeded');
+    messages.push(message);
+  }
+  return messages;
 }
 
-/** GL entries (debit less credit) on the budget's account and dimension from `from` to `to` [S get_actual_expense]. */
-function actualExpense(store: ErpnextStore, budget: Doc, from: string, to: string, currency: string): bigint {
+/** Whether a GL entry or order item is on the Budget's account and the charged cost center or project. */
+function chargeMatches(
+  store: ErpnextStore,
+  budget: Doc,
+  dimension: string,
+  row: Record<string, unknown>,
+  account: unknown,
+  withBelow: boolean,
+): boolean {
+  if (account !== budget.account) return false;
+  if (budget.budget_against !== 'Cost Center') return row.project === dimension;
+  return withBelow ? isAncestorOrSelf(store, dimension, row.cost_center) : row.cost_center === dimension;
+}
+
+/**
+ * GL entries (debit less credit) on the budget's account and the charged dimension (a cost center with those
+ * below it) from `from` to `to` [S get_actual_expense].
+ */
+function actualExpense(
+  store: ErpnextStore,
+  budget: Doc,
+  dimension: string,
+  from: string,
+  to: string,
+  currency: string,
+): bigint {
   let total = 0n;
   for (const gl of store.table('GL Entry').values()) {
     if (gl.is_cancelled || String(gl.posting_date) < from || String(gl.posting_date) > to) continue;
-    if (budgetMatches(budget, gl, gl.account))
+    if (chargeMatches(store, budget, dimension, gl, gl.account, true))
       total += amount(gl.debit, currency, 'Debit') - amount(gl.credit, currency, 'Credit');
   }
   return total;
 }
 
 /**
- * Submitted orders dated within the Budget's whole range, not Closed, on its account and dimension: what they
- * do not have billed yet [S get_ordered_amount, get_other_condition].
+ * Submitted orders dated within the Budget's whole range, not Closed, on its account and the charged cost center
+ * (itself only) or project: what they do not have billed yet [S get_ordered_amount, get_other_condition].
  */
 function ordered(
   store: ErpnextStore,
   budget: Doc,
+  dimension: string,
   range: { start: string; end: string },
   currency: string,
   exclude?: string,
@@ -1443,7 +1584,7 @@ function ordered(
     if (po.docstatus !== 1 || po.status === 'Closed' || po.name === exclude || day < range.start || day > range.end)
       continue;
     for (const item of po.items as Record<string, unknown>[])
-      if (budgetMatches(budget, item, item.expense_account)) {
+      if (chargeMatches(store, budget, dimension, item, item.expense_account, false)) {
         const unbilled = amount(item.amount, currency, 'Amount') - amount(item.billed_amt ?? 0, currency, 'Billed');
         if (unbilled > 0n) total += unbilled;
       }

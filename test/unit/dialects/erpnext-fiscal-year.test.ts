@@ -189,8 +189,10 @@ describe('ERPNext budget checks by Fiscal Year documents', () => {
     expect(fiscalYearReads()).toBe(reads + 1);
     const before = rig.http.exchanges.length;
     await dialect.checkBudget({ ...request, period: '2026-05' }, ctx);
-    // The Budget list, then the Budget, its GL entries and its orders: nothing else.
+    // The cost center tree (for the Budgets of the groups above it), the Budget list, then the Budget, its GL
+    // entries and its orders: nothing else.
     expect(rig.http.exchanges.slice(before).map((e) => decodeURIComponent(e.request.path))).toEqual([
+      '/api/resource/Cost Center',
       '/api/resource/Budget',
       expect.stringMatching(/^\/api\/resource\/Budget\/BUDGET-/),
       '/api/resource/GL Entry',
