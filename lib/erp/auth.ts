@@ -3,10 +3,10 @@
  * header; OAuth2 holds a token that can be missing, due for refresh or rejected, so the client asks the
  * strategy to prepare before it waits for the rate limiter and reads the header right before sending.
  */
-import type { AxiosInstance } from 'axios';
+import { FinanceError } from '../errors';
 import type { Clock } from './clock';
 import type { AuthConfig } from './config';
-import { OAuth2TokenSource } from './oauth2';
+import { OAuth2TokenSource, type TokenPost } from './oauth2';
 
 export interface AuthStrategy {
   /** Makes credentials ready (for OAuth2: a token is held); may call the token endpoint. */
@@ -23,9 +23,13 @@ export interface AuthStrategy {
 }
 
 export interface AuthDependencies {
-  /** Client for the token endpoint (OAuth2 only). */
-  tokenHttp: AxiosInstance;
+  /** Sends the token request (OAuth2 only); see TokenPost. */
+  postToken: TokenPost;
+  /** The deadline postToken keeps, for messages. */
+  timeoutMs: number;
   clock: Clock;
+  /** Wall-clock now in ms, for Retry-After HTTP-dates. */
+  dateNow: () => number;
   connection: string;
 }
 
@@ -38,19 +42,40 @@ export function createAuthStrategy(auth: AuthConfig, dependencies: AuthDependenc
       return staticHeaders({ Authorization: `Basic ${encoded}` }, [auth.password, encoded]);
     }
     case 'bearer':
+      headerSafe(auth.token, 'the bearer token', dependencies.connection);
       return staticHeaders({ Authorization: `Bearer ${auth.token}` }, [auth.token]);
     case 'apiKey':
+      headerSafe(auth.apiKey, 'the API key', dependencies.connection);
       return staticHeaders({ [auth.headerName]: auth.apiKey }, apiKeySecrets(auth.apiKey));
     case 'oauth2':
       return oauth2(
         new OAuth2TokenSource({
           credentials: auth,
-          http: dependencies.tokenHttp,
+          post: dependencies.postToken,
           clock: dependencies.clock,
           connection: dependencies.connection,
+          timeoutMs: dependencies.timeoutMs,
+          dateNow: dependencies.dateNow,
         }),
       );
   }
+}
+
+/** What an HTTP header value may hold (Node's own check): no line breaks, no other control characters. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Refuses a credential sent as it is that cannot go into a header, at deploy. Node would refuse every request
+ * instead, with an error that looks like an unreachable ERP and is retried until each message ends as a dead
+ * letter. The usual cause is a line break copied with the secret. The value is never named. (Basic credentials
+ * go base64-encoded, so any character can go; a wrong one earns a 401.)
+ */
+function headerSafe(value: string, what: string, connection: string): void {
+  if (HEADER_VALUE.test(value)) return;
+  throw new FinanceError(
+    'CONFIG_INVALID',
+    `ERP connection "${connection}": ${what} contains a line break or another character an HTTP header cannot carry. Enter it again without it (it was most likely copied along with it).`,
+  );
 }
 
 /**

@@ -12,11 +12,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
-import axios from 'axios';
-import { ExchangeCancel, exchange } from './http-transport';
+import { ExchangeCancel, exchange, type HttpResult } from './http-transport';
 import { FinanceError } from '../errors';
 import { CircuitBreaker, type CircuitState } from '../reliability/circuit-breaker';
 import { createAuthStrategy, type AuthStrategy } from './auth';
+import { MAX_TOKEN_ANSWER_BYTES } from './oauth2';
 import { systemClock, type Clock } from './clock';
 import {
   resolveConnectionConfig,
@@ -116,6 +116,10 @@ export class ErpClient implements ErpHttp {
   readonly #breaker: CircuitBreaker | null;
   readonly #dateNow: () => number;
   readonly #inFlight = new Set<ExchangeCancel>();
+  /** Token requests in flight, so that close() stops them too. */
+  readonly #tokenRequests = new Set<ExchangeCancel>();
+  readonly #tokenHttpAgent: http.Agent;
+  readonly #tokenHttpsAgent: https.Agent;
   readonly #callListeners = new Set<(call: ErpCall) => void>();
   #closed = false;
 
@@ -134,20 +138,24 @@ export class ErpClient implements ErpHttp {
     });
     // The token endpoint is often a public identity provider (Entra ID) while the ERP sits behind a private
     // CA, so its agent trusts the public roots as well as the configured CA.
-    const tokenAgent = new https.Agent({ keepAlive: false, ...tlsAgentOptions(tls), ...withPublicRoots(tls?.ca) });
-    this.#agents = [httpAgent, httpsAgent, tokenAgent];
-    const common = {
-      maxRedirects: 0,
-      validateStatus: () => true,
-      proxy: false as const,
-      headers: { 'User-Agent': userAgent, Accept: 'application/json' },
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-    };
+    const tokenAgent = new https.Agent({
+      keepAlive: false,
+      ...tlsAgentOptions(tokenTls(tls, this.#config)),
+      ...withPublicRoots(tls?.ca),
+    });
+    this.#tokenHttpsAgent = tokenAgent;
+    this.#tokenHttpAgent = new http.Agent({ keepAlive: false });
+    this.#agents = [httpAgent, httpsAgent, tokenAgent, this.#tokenHttpAgent];
     this.#httpAgent = httpAgent;
     this.#httpsAgent = httpsAgent;
-    this.#defaultHeaders = common.headers;
-    const tokenHttp = axios.create({ ...common, timeout: this.#config.timeoutMs, httpsAgent: tokenAgent });
-    this.#auth = createAuthStrategy(this.#config.auth, { tokenHttp, clock, connection: this.#config.name });
+    this.#defaultHeaders = { 'User-Agent': userAgent, Accept: 'application/json' };
+    this.#auth = createAuthStrategy(this.#config.auth, {
+      postToken: (tokenUrl, form, headers) => this.#postToken(tokenUrl, form, headers),
+      timeoutMs: this.#config.timeoutMs,
+      clock,
+      dateNow: this.#dateNow,
+      connection: this.#config.name,
+    });
     this.#slots = new Semaphore(maxConcurrency);
     this.#limiter = this.#config.rateLimit ? new RateLimiter(this.#config.rateLimit, clock) : null;
     this.#breaker =
@@ -278,6 +286,7 @@ export class ErpClient implements ErpHttp {
     this.#slots.close(closed);
     this.#limiter?.close(closed);
     for (const inFlight of this.#inFlight) inFlight.cancel(closed);
+    for (const tokenRequest of this.#tokenRequests) tokenRequest.cancel(closed);
     for (const agent of this.#agents) agent.destroy();
   }
 
@@ -290,7 +299,7 @@ export class ErpClient implements ErpHttp {
     const correlationId = request.correlationId ?? randomUUID();
     const headers: Record<string, string> = {
       ...request.headers,
-      'X-Correlation-Id': correlationId,
+      'X-Correlation-Id': headerSafeCorrelationId(correlationId),
       ...sentHeaders,
     };
     if (request.idempotencyKey !== undefined) headers['Idempotency-Key'] = request.idempotencyKey;
@@ -340,6 +349,33 @@ export class ErpClient implements ErpHttp {
     }
   }
 
+  /** One token request: the connection's timeout bounds the whole exchange, as for ERP calls (see TokenPost). */
+  async #postToken(tokenUrl: string, form: string, headers: Record<string, string>): Promise<HttpResult> {
+    if (this.#closed) throw this.#closedError({ sent: false });
+    const timeoutMs = this.#config.timeoutMs;
+    const cancel = new ExchangeCancel();
+    const deadline = setTimeout(() => {
+      cancel.cancel(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    this.#tokenRequests.add(cancel);
+    try {
+      return await exchange({
+        method: 'POST',
+        baseUrl: tokenUrl,
+        path: '',
+        body: form,
+        headers: { ...this.#defaultHeaders, ...headers },
+        cancel,
+        httpAgent: this.#tokenHttpAgent,
+        httpsAgent: this.#tokenHttpsAgent,
+        maxAnswerBytes: MAX_TOKEN_ANSWER_BYTES,
+      });
+    } finally {
+      clearTimeout(deadline);
+      this.#tokenRequests.delete(cancel);
+    }
+  }
+
   #facts(request: ErpRequest): CallFacts {
     return {
       connection: this.#config.name,
@@ -363,6 +399,15 @@ export class ErpClient implements ErpHttp {
   }
 }
 
+/**
+ * The correlation id as a header can carry it. An id made from a source's document id may hold characters
+ * beyond Latin-1, which Node refuses in a header: the request would fail every time for a header that only
+ * informs. Such an id is sent percent-encoded; the audit trail keeps it as it is.
+ */
+function headerSafeCorrelationId(correlationId: string): string {
+  return /^[\x20-\x7e]*$/.test(correlationId) ? correlationId : encodeURIComponent(correlationId);
+}
+
 /** Paths are relative to the base URL: an absolute URL would carry the connection's credentials elsewhere. */
 function checkPath(path: unknown, connection: string): void {
   if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
@@ -381,6 +426,24 @@ function tlsAgentOptions(tls: TlsOptions | undefined): https.AgentOptions {
       ([, value]) => value !== undefined,
     ),
   );
+}
+
+/**
+ * The TLS settings for the token endpoint. A server name set for the ERP (its certificate's name when the base
+ * URL uses another) is no name of the identity provider's: sent there, it would fail every token request.
+ */
+function tokenTls(tls: TlsOptions | undefined, config: ResolvedConnectionConfig): TlsOptions | undefined {
+  if (tls?.servername === undefined || config.auth.type !== 'oauth2') return tls;
+  if (hostOf(config.auth.tokenUrl) === hostOf(config.baseUrl)) return tls;
+  return { ...tls, servername: undefined };
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
 }
 
 function withPublicRoots(ca: TlsOptions['ca']): https.AgentOptions {

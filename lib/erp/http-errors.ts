@@ -109,6 +109,17 @@ const TLS_ERROR_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
+/**
+ * Node refused to build the request (a header value or the path holds a character HTTP cannot carry): it was
+ * never sent, and sending it again fails the same way.
+ */
+const UNSENDABLE_CODES = new Set([
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
+]);
+
 export function errorForResponse(facts: CallFacts, response: FailedResponse, nowMs: number): FinanceError {
   const { status } = response;
   const rule =
@@ -160,6 +171,13 @@ export function errorForTransport(
     );
   }
   if (error instanceof UnreadableAnswerError) return errorForUnreadableAnswer(facts, error);
+  if (details.transportCode !== undefined && UNSENDABLE_CODES.has(details.transportCode)) {
+    return new FinanceError(
+      'ERP_REJECTED',
+      `ERP "${facts.connection}": ${facts.method} ${facts.path} was not sent: a header or the path holds a character HTTP cannot carry (${details.transportCode}). Retrying will not help; check the values this call sends (a reference, a credential copied with a line break).`,
+      { retryable: false, details: { ...details, sent: false } },
+    );
+  }
   if (details.transportCode !== undefined && TLS_ERROR_CODES.has(details.transportCode)) {
     return new FinanceError(
       'ERP_UNAVAILABLE',

@@ -1,9 +1,10 @@
 /**
- * One HTTP exchange on node:http / node:https, for ErpClient's calls to the ERP and the source. It does what the
- * client needs of axios and no more: base URL + path, query string, JSON body, decompressed body, JSON parsed
- * when it is JSON. axios did the same with two to three times the CPU per request on a keep-alive loopback
- * connection (its config merging, header objects and interceptor chain run on every call), and a pipeline
- * makes three calls per event. The OAuth token endpoint, called once per token lifetime, stays on axios.
+ * One HTTP exchange on node:http / node:https, for ErpClient's calls to the ERP, the source and the OAuth2 token
+ * endpoint. It does what the client needs of axios and no more: base URL + path, query string, JSON body,
+ * decompressed body, JSON parsed when it is JSON. axios did the same with two to three times the CPU per request
+ * on a keep-alive loopback connection (its config merging, header objects and interceptor chain run on every
+ * call), and a pipeline makes three calls per event. The token endpoint left axios too: axios's timeout only
+ * bounds a silence on the socket, and it reads an answer of any size.
  *
  * Wire behaviour kept from axios, so ERPs see the same requests: the query is encoded as axios encodes it
  * (encodeURIComponent, then `:` `$` `,` kept and spaces as `+`, which OData `$filter` values rely on), gzip,
@@ -17,12 +18,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 
 export interface HttpExchange {
   method: string;
   /** The connection's base URL; `path` is joined to it. */
   baseUrl: string;
+  /** Below the base URL; '' for the base URL itself (a token endpoint's full URL). */
   path: string;
   query?: Record<string, string | number | boolean | null | undefined>;
   body?: unknown;
@@ -228,8 +230,9 @@ function answerHeaders(response: http.IncomingMessage, body: Readable): Record<s
   return headers;
 }
 
-/** axios's combineURLs: exactly one slash between the base and the path. */
+/** axios's combineURLs: exactly one slash between the base and the path, none added for an empty path. */
 function joinUrl(baseUrl: string, path: string): string {
+  if (path === '') return baseUrl;
   return `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
@@ -266,13 +269,58 @@ function decoded(response: http.IncomingMessage, method: string): Readable {
   switch ((response.headers['content-encoding'] ?? '').toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-    case 'deflate':
       return response.pipe(zlib.createUnzip({ flush: zlib.constants.Z_SYNC_FLUSH }));
+    case 'deflate':
+      return inflated(response);
     case 'br':
       return response.pipe(zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH }));
     default:
       return response;
   }
+}
+
+/**
+ * "deflate" as servers send it: zlib-wrapped as the RFC says, or raw deflate without the wrapper, as some
+ * servers (older IIS among them) do and axios accepted. The first byte tells: a zlib stream starts with a CMF
+ * byte whose low nibble is 8 (the deflate method), which a raw deflate block's first byte can have too, so
+ * the two-byte header check of RFC 1950 decides. The stream is handed on as soon as the first byte is seen.
+ */
+function inflated(response: http.IncomingMessage): Readable {
+  const output = new PassThrough();
+  let inflater: zlib.Inflate | zlib.InflateRaw | undefined;
+  let head: Buffer = Buffer.alloc(0);
+  const start = (wrapped: boolean): zlib.Inflate | zlib.InflateRaw => {
+    const options = { flush: zlib.constants.Z_SYNC_FLUSH };
+    const started = wrapped ? zlib.createInflate(options) : zlib.createInflateRaw(options);
+    started.on('error', (error) => output.destroy(error));
+    started.pipe(output);
+    started.write(head);
+    inflater = started;
+    return started;
+  };
+  response.on('data', (chunk: Buffer) => {
+    if (inflater) {
+      inflater.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= 2) start(isZlibHeader(head));
+  });
+  response.on('end', () => {
+    // An empty body (some servers label even that as compressed) is empty, not a broken stream.
+    if (!inflater && head.length === 0) output.end();
+    else (inflater ?? start(isZlibHeader(head))).end();
+  });
+  // Destroying the output (the size limit) stops the inflating and the reading.
+  output.on('close', () => {
+    inflater?.destroy();
+  });
+  return output;
+}
+
+/** RFC 1950: method 8 in the low nibble of CMF, and CMF * 256 + FLG a multiple of 31. */
+function isZlibHeader(head: Buffer): boolean {
+  return head.length >= 2 && (head[0] & 0x0f) === 8 && (head[0] * 256 + head[1]) % 31 === 0;
 }
 
 /** JSON when it parses (whatever the content type says, as axios did), else the text; a BOM is dropped. */

@@ -6,23 +6,36 @@
  *   new token, and if the identity provider fails in that window the old, still valid token is used;
  * - after a 401 from the ERP the client calls invalidate() with the token it used, so only the first of many
  *   concurrent 401s throws the token away.
+ * - a refusal of the client credentials (invalid_client and the like) is remembered for REFUSAL_HOLD_MS: the
+ *   requests queued behind it fail with it at once instead of each asking the identity provider again, which
+ *   a flood of events would turn into a storm of token requests (Entra ID answers one with AADSTS50196).
  * Failures are ERP_AUTH_FAILED and never carry the client secret.
  */
-import type { AxiosInstance } from 'axios';
-import { FinanceError } from '../errors';
+import { FinanceError, isFinanceError } from '../errors';
 import type { Clock } from './clock';
 import { withoutQuery, type OAuth2ClientCredentials } from './config';
-import { transportCodeOf } from './http-errors';
+import { parseRetryAfter, transportCodeOf } from './http-errors';
+import { UnreadableAnswerError, describeBytes, type HttpResult } from './http-transport';
 import { isRecord } from './records';
 import { redactText } from './redact';
 
+/**
+ * Posts the form to the token endpoint and resolves with its answer, whatever the status. It follows no
+ * redirect, reads at most MAX_TOKEN_ANSWER_BYTES and bounds the whole exchange by `timeoutMs`: a token
+ * endpoint that trickles its answer must not hold every request of the connection for ever.
+ */
+export type TokenPost = (tokenUrl: string, form: string, headers: Record<string, string>) => Promise<HttpResult>;
+
 export interface TokenSourceOptions {
   credentials: OAuth2ClientCredentials;
-  /** Sends the token request; configured with a timeout, no redirects and validateStatus () => true. */
-  http: AxiosInstance;
+  post: TokenPost;
   clock: Clock;
   /** The connection name, for messages. */
   connection: string;
+  /** The deadline `post` keeps, for messages. */
+  timeoutMs: number;
+  /** Wall-clock now in ms, for a Retry-After HTTP-date. */
+  dateNow?: () => number;
 }
 
 interface HeldToken {
@@ -35,6 +48,17 @@ interface HeldToken {
 
 const MAX_REFRESH_LEAD_MS = 60_000;
 /**
+ * 1 MB: a token answer is a few KB (an Entra ID token with its claims stays well under 16 KB). More than this
+ * is not a token endpoint's answer, and reading it whole would only cost memory.
+ */
+export const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
+/**
+ * How long a refusal of the client credentials is answered from memory. Long enough that a burst of queued
+ * events costs one token request, short enough that a secret the identity provider had not yet taken on
+ * (Entra ID takes a minute or two after a new secret is added) works soon without a redeploy.
+ */
+export const REFUSAL_HOLD_MS = 30_000;
+/**
  * How many replaced or invalidated tokens stay on the redaction list. A request still in flight with one of
  * them may get an error body that echoes it; a few renewals cover any request that is still running.
  */
@@ -46,6 +70,8 @@ export class OAuth2TokenSource {
   /** Tokens no longer sent, newest last: in-flight requests may still see them echoed in an error body. */
   readonly #retired: string[] = [];
   #fetching: Promise<void> | null = null;
+  /** The last refusal of the client credentials and until when (clock time) it is given without asking again. */
+  #refusal: { error: FinanceError; until: number } | null = null;
 
   constructor(options: TokenSourceOptions) {
     this.#options = options;
@@ -93,6 +119,8 @@ export class OAuth2TokenSource {
   }
 
   #fetchOnce(): Promise<void> {
+    const refusal = this.#refusal;
+    if (refusal && this.#options.clock.now() < refusal.until) return Promise.reject(refusal.error);
     this.#fetching ??= this.#fetch().finally(() => {
       this.#fetching = null;
     });
@@ -100,7 +128,19 @@ export class OAuth2TokenSource {
   }
 
   async #fetch(): Promise<void> {
-    const { credentials, http, clock } = this.#options;
+    try {
+      await this.#request();
+      this.#refusal = null;
+    } catch (error) {
+      if (isFinanceError(error) && !error.retryable) {
+        this.#refusal = { error, until: this.#options.clock.now() + REFUSAL_HOLD_MS };
+      }
+      throw error;
+    }
+  }
+
+  async #request(): Promise<void> {
+    const { credentials, post, clock } = this.#options;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (credentials.scope) form.set('scope', credentials.scope);
     if (credentials.audience) form.set('audience', credentials.audience);
@@ -116,43 +156,79 @@ export class OAuth2TokenSource {
     }
     // Lifetime counts from before the request, so the token is never believed to live longer than it does.
     const requestedAt = clock.now();
-    let response;
+    let response: HttpResult;
     try {
-      response = await http.post(credentials.tokenUrl, form.toString(), { headers });
+      response = await post(credentials.tokenUrl, form.toString(), headers);
     } catch (error) {
-      // The axios error holds the request headers (with the client secret), so it is not kept as a cause.
-      throw this.#failure(
-        `could not reach the OAuth2 token endpoint ${this.#endpoint()} (${transportCodeOf(error) ?? 'network error'}). The call is retryable; if this keeps happening, check the token URL and that the identity provider is reachable from this host.`,
-        { retryable: true },
-      );
+      throw this.#unanswered(error);
     }
     const body: unknown = response.data;
-    if (response.status !== 200) {
+    const status = response.status;
+    if (status !== 200) {
       // Both fields are the provider's free text: either may echo the client secret it was sent.
       const { error, description } = oauthError(body, (text) => this.#redact(text));
       const said = error ? ` ${error}${description ? `: ${description}` : ''}` : '';
-      if (response.status >= 500 || response.status === 429) {
+      if (status >= 500 || status === 429) {
+        const retryAfter = response.headers['retry-after'];
         throw this.#failure(
-          `the OAuth2 token endpoint ${this.#endpoint()} answered ${response.status}${said}. The identity provider is failing for now; the call is retryable.`,
-          { retryable: true, httpStatus: response.status, oauthError: error },
+          `the OAuth2 token endpoint ${this.#endpoint()} answered ${status}${said}. The identity provider is failing for now; the call is retryable.`,
+          {
+            retryable: true,
+            httpStatus: status,
+            oauthError: error,
+            retryAfterMs: parseRetryAfter(
+              Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              (this.#options.dateNow ?? Date.now)(),
+            ),
+          },
+        );
+      }
+      if (status >= 300 && status < 400) {
+        throw this.#failure(
+          `the OAuth2 token endpoint ${this.#endpoint()} answered ${status}, a redirect, which is not followed (it would carry the client credentials elsewhere). Set the token URL to the identity provider's final token endpoint.`,
+          { retryable: false, httpStatus: status },
         );
       }
       throw this.#failure(
-        `the OAuth2 token endpoint ${this.#endpoint()} refused the client credentials (${response.status}${said}). Check the client id, client secret, scope and token URL of the connection.`,
-        { retryable: false, httpStatus: response.status, oauthError: error },
+        `the OAuth2 token endpoint ${this.#endpoint()} refused the client credentials (${status}${said}). Check the client id, client secret, scope and token URL of the connection.`,
+        { retryable: false, httpStatus: status, oauthError: error },
       );
     }
     const token = isRecord(body) ? body.access_token : undefined;
     if (typeof token !== 'string' || token === '') {
       throw this.#failure(
         `the OAuth2 token endpoint ${this.#endpoint()} answered without an access_token. Check that the token URL is the identity provider's OAuth2 token endpoint.`,
-        { retryable: false, httpStatus: response.status },
+        { retryable: false, httpStatus: status },
       );
     }
     const lifetimeMs = lifetimeOf(isRecord(body) ? body.expires_in : undefined);
     const lead = Math.min(MAX_REFRESH_LEAD_MS, lifetimeMs / 10);
     if (this.#held) this.#retire(this.#held.value);
     this.#held = { value: token, refreshAt: requestedAt + lifetimeMs - lead, expiresAt: requestedAt + lifetimeMs };
+  }
+
+  /** The token request got no usable answer: no connection, the deadline, an answer too large or cut off. */
+  #unanswered(error: unknown): FinanceError {
+    // The connection closing (a redeploy) says so itself, and is retryable as it is.
+    if (isFinanceError(error)) return error;
+    if (error instanceof UnreadableAnswerError && error.kind === 'too-large') {
+      return this.#failure(
+        `the OAuth2 token endpoint ${this.#endpoint()} answered ${error.status} with more than ${describeBytes(MAX_TOKEN_ANSWER_BYTES)}, which is no token answer. Check that the token URL is the identity provider's OAuth2 token endpoint.`,
+        { retryable: false, httpStatus: error.status },
+      );
+    }
+    const code = transportCodeOf(error);
+    // The request error names no header, so nothing of the client secret is kept; it is not kept as a cause.
+    const why =
+      code === 'ETIMEDOUT'
+        ? `did not answer within ${this.#options.timeoutMs} ms`
+        : error instanceof UnreadableAnswerError
+          ? `answered ${error.status}, but its body could not be read (${code ?? 'broken body'})`
+          : `could not be reached (${code ?? 'network error'})`;
+    return this.#failure(
+      `the OAuth2 token endpoint ${this.#endpoint()} ${why}. The call is retryable; if this keeps happening, check the token URL and that the identity provider is reachable from this host.`,
+      { retryable: true },
+    );
   }
 
   #endpoint(): string {
@@ -163,10 +239,14 @@ export class OAuth2TokenSource {
     return redactText(text, this.secrets());
   }
 
-  #failure(problem: string, facts: { retryable: boolean; httpStatus?: number; oauthError?: string }): FinanceError {
+  #failure(
+    problem: string,
+    facts: { retryable: boolean; httpStatus?: number; oauthError?: string; retryAfterMs?: number },
+  ): FinanceError {
     return new FinanceError('ERP_AUTH_FAILED', `ERP connection "${this.#options.connection}": ${problem}`, {
       httpStatus: facts.httpStatus,
       retryable: facts.retryable,
+      retryAfterMs: facts.retryAfterMs,
       details: { tokenUrl: this.#endpoint(), oauthError: facts.oauthError },
     });
   }

@@ -54,8 +54,11 @@ function redactAt(value: unknown, secrets: readonly string[], depth: number): un
   if (Array.isArray(value)) return value.map((item) => redactAt(item, secrets, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    copy[key] =
+    const redacted =
       SECRET_KEY.test(key) && item !== null && item !== undefined ? REDACTED : redactAt(item, secrets, depth + 1);
+    // Defined, not assigned: a "__proto__" key of a parsed body would otherwise become the copy's prototype,
+    // vanish from the copy and lend its fields to it.
+    Object.defineProperty(copy, key, { value: redacted, enumerable: true, writable: true, configurable: true });
   }
   return copy;
 }

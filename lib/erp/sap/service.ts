@@ -62,8 +62,10 @@ export class SapService {
     for (let attempt = 0; ; attempt += 1) {
       const csrf = await this.#token(ctx);
       try {
+        // No Cookie header at all when SAP set none: an empty one is no session either, and some proxies refuse it.
+        const session: Record<string, string> = csrf.cookie === '' ? {} : { Cookie: csrf.cookie };
         return await this.#send(
-          { ...request, headers: { ...request.headers, 'X-CSRF-Token': csrf.token, Cookie: csrf.cookie } },
+          { ...request, headers: { ...request.headers, 'X-CSRF-Token': csrf.token, ...session } },
           ctx,
         );
       } catch (error) {
