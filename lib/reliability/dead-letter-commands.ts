@@ -1,19 +1,23 @@
 /**
  * The commands of a dead-letter queue, the same whether they arrive as a message (msg.topic) or through the
- * admin HTTP API: list, replay, purge, stats. Each checks its input and answers plain JSON.
+ * admin HTTP API: list, replay, purge, stats; and, as a message only, adopt (dead-letter-adoption.ts). Each
+ * checks its input and answers plain JSON.
  */
 import { FinanceError } from '../errors';
+import { adoptLetters, type AdoptionContext } from './dead-letter-adoption';
 import { parseListQuery, parseSelection } from './dead-letter-filter';
 import type { DeadLetterStatus } from './dead-letter-record';
 import type { ReplayQueue } from './dead-letter-replay';
 import type { DeadLetters, LetterPage, PurgeResult } from './dead-letters';
 
-export const COMMANDS = ['list', 'replay', 'purge', 'stats'] as const;
+export const COMMANDS = ['list', 'replay', 'purge', 'stats', 'adopt'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface DeadLetterQueue {
   letters: DeadLetters;
   replays: ReplayQueue;
+  /** What `adopt` needs from the runtime (which nodes are deployed, the parked retries); absent, it is refused. */
+  adoption?: AdoptionContext;
 }
 
 export interface ReplayAnswer {
@@ -50,6 +54,11 @@ export async function runCommand(queue: DeadLetterQueue, command: Command, input
       return purgeLetters(queue, input);
     case 'stats':
       return stats(queue);
+    case 'adopt':
+      if (!queue.adoption) {
+        throw new FinanceError('CONFIG_INVALID', 'adopt is a message command of a deployed finance-dead-letter node.');
+      }
+      return adoptLetters(queue.letters, queue.adoption, input);
   }
 }
 

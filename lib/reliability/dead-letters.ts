@@ -101,6 +101,14 @@ export interface PurgeResult {
   ids: string[];
 }
 
+/** What adoptFrom() did with the letters of the other queue. */
+export interface LetterAdoption {
+  /** Letters now in this queue, oldest first (including any a cut-short adoption had copied already). */
+  ids: string[];
+  /** Letters another host was changing at that moment, left where they are: adopt again to move them. */
+  busy: string[];
+}
+
 interface StoredLetter {
   /** Without `original` (kept under DLQ_MESSAGE_NAMESPACE) since originalBytes exists; with it before. */
   letter: DeadLetter & { originalBytes?: number };
@@ -143,7 +151,7 @@ export class DeadLetters {
   #lastCounts: { readAt: number; counts: Counts } | undefined;
 
   constructor(options: DeadLettersOptions) {
-    if (typeof options.queue !== 'string' || !/^[\w.-]{1,100}$/.test(options.queue)) {
+    if (!isQueueName(options.queue)) {
       throw new FinanceError(
         'CONFIG_INVALID',
         'A dead-letter queue needs a name of letters, digits, "_", "-" or "." (the node id).',
@@ -386,6 +394,69 @@ export class DeadLetters {
   }
 
   /**
+   * Moves every letter of the queue `fromQueue` (a dead-letter node that was replaced by a copy with a new id)
+   * into this queue, with its message, its natural keys (so a second delivery of the same failure is still
+   * recognised) and its replay in flight (so a cut-off replay is still sent again, and a replay that fails again
+   * reopens it here). Ids stay the same, so replays already sent find their letter here.
+   *
+   * Each letter moves on its own, under its lock in the other queue, and in an order that survives a crash: the
+   * copy here first (message, letter, natural keys, replay marker), then the other queue's entries, the letter
+   * last. A crash in between leaves the letter in both queues under one id, and the next adoption finds the copy
+   * here and only removes the other; so running it twice moves nothing twice and loses nothing. The caller makes
+   * sure no node still uses `fromQueue` (dead-letter-adoption.ts).
+   */
+  adoptFrom(fromQueue: string): Promise<LetterAdoption> {
+    if (!isQueueName(fromQueue) || fromQueue === this.#queue) {
+      throw new FinanceError(
+        'SCHEMA_INVALID',
+        'The queue to adopt from must be the id of another dead-letter node (letters, digits, "_", "-" or ".").',
+      );
+    }
+    return this.#change(async (counts) => {
+      const result: LetterAdoption = { ids: [], busy: [] };
+      const from = `${fromQueue}/`;
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.#store.kvList(DLQ_NAMESPACE, { prefix: `${from}L/`, after, limit: PAGE_SIZE });
+        for (const { value } of page) {
+          const { id } = (value as StoredLetter).letter;
+          const moved = await this.#ifUnlocked(id, () => this.#adoptLetter(fromQueue, id, counts), fromQueue);
+          (moved ? result.ids : result.busy).push(id);
+        }
+        if (page.length < PAGE_SIZE) return result;
+        after = page[page.length - 1].key;
+      }
+    });
+  }
+
+  /** Moves one letter of `fromQueue` here (see adoptFrom); false when it is no longer there. */
+  async #adoptLetter(fromQueue: string, id: string, counts: Counts): Promise<true | undefined> {
+    const from = `${fromQueue}/`;
+    // Read again under the lock: another host may have changed or moved it since the page was read.
+    const stored = (await this.#store.kvGet(DLQ_NAMESPACE, `${from}L/${id}`)) as StoredLetter | undefined;
+    if (!stored) return true;
+    if ((await this.#read(id)) === undefined) {
+      const message = await this.#store.kvGet(DLQ_MESSAGE_NAMESPACE, `${from}${id}`);
+      if (message !== undefined) await this.#store.kvPut(DLQ_MESSAGE_NAMESPACE, this.#messageKey(id), message);
+      await this.#write(stored, counts, undefined);
+    }
+    for (const key of stored.naturalKeys) {
+      // A natural key this queue knows already names the letter that recorded that failure here: it stays.
+      if ((await this.#store.kvGet(DLQ_NAMESPACE, this.#naturalKey(key))) === undefined) {
+        await this.#store.kvPut(DLQ_NAMESPACE, this.#naturalKey(key), id);
+      }
+    }
+    const replay = await this.#store.kvGet(DLQ_NAMESPACE, `${from}R/${id}`);
+    if (replay !== undefined) await this.#store.kvPut(DLQ_NAMESPACE, this.#replayKey(id), replay);
+
+    for (const key of stored.naturalKeys) await this.#store.kvDelete(DLQ_NAMESPACE, `${from}N/${key}`);
+    await this.#store.kvDelete(DLQ_NAMESPACE, `${from}R/${id}`);
+    await this.#store.kvDelete(DLQ_MESSAGE_NAMESPACE, `${from}${id}`);
+    await this.#store.kvDelete(DLQ_NAMESPACE, `${from}L/${id}`);
+    return true;
+  }
+
+  /**
    * Letters in a status, or all letters. On a shared store the counts are read from the store (a scan of the
    * queue's letters): `maxAgeMs` lets a caller that asks after every change (the node's status) take counts read
    * that long ago instead, so a burst of failures does not scan a long queue once per failure.
@@ -457,13 +528,13 @@ export class DeadLetters {
    * Runs `work` holding the lock on letter `id` in a shared store; undefined, without running it, while another
    * host (or another DeadLetters of this queue) holds it. On a store of one host the promise chain is enough.
    */
-  async #ifUnlocked<T>(id: string, work: () => Promise<T | undefined>): Promise<T | undefined> {
+  async #ifUnlocked<T>(id: string, work: () => Promise<T | undefined>, queue = this.#queue): Promise<T | undefined> {
     if (!this.#shared) return work();
     const { ledgerTakeOver, ledgerAbort } = this.#store;
     if (!ledgerTakeOver || !ledgerAbort) {
       throw new FinanceError('CONFIG_INVALID', 'A shared store must offer ledgerTakeOver and ledgerAbort.');
     }
-    const key = this.#lockKey(id);
+    const key = this.#lockKey(id, queue);
     const lock = await ledgerTakeOver.call(this.#store, key, this.#owner, LOCK_STALE_MS);
     if (lock.state !== 'started' && lock.state !== 'taken-over') return undefined;
     try {
@@ -647,13 +718,18 @@ export class DeadLetters {
     return `${this.#prefix}${id}`;
   }
 
-  #lockKey(id: string): string {
-    return ledgerKey({ source: LOCK_SOURCE, docType: this.#queue, docId: id, version: 1, operation: 'change' });
+  #lockKey(id: string, queue = this.#queue): string {
+    return ledgerKey({ source: LOCK_SOURCE, docType: queue, docId: id, version: 1, operation: 'change' });
   }
 
   #isoNow(): string {
     return new Date(this.#now()).toISOString();
   }
+}
+
+/** A queue's name (a node id), as it appears in store keys. */
+function isQueueName(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w.-]{1,100}$/.test(value);
 }
 
 /** The letter as lists show it: its message left out, its size given. */

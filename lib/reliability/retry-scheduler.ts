@@ -20,6 +20,11 @@
  *   messages for one failure park one retry. The marker is replaced when the retry it names is gone or has
  *   been claimed (a run that fails parks its next attempt), and removed when that retry completes, before its
  *   record is deleted: a marker never outlives its retry.
+ * - Only a retry whose park is complete runs: due() claims a record only while the park marker names it. A
+ *   record whose park is still going on (written, marker not yet) is stepped over, so a scan between the two
+ *   writes cannot run a retry that schedule() is about to refuse (the retry already waiting under that id
+ *   runs as well: one failure, two runs). A record with no marker at all (its park was cut short by a crash)
+ *   gets one from the scan, with the same insert-if-absent, so it still runs, once.
  * - Every scheduler notes its namespace under RETRY_NAMESPACES, so a parked retry whose node is no longer
  *   deployed can be found (parkedRetries()).
  *
@@ -87,6 +92,9 @@ const CLAIM_SOURCE = 'urn:finance-sync:retry-scheduler';
 const DUE_DIGITS = 15;
 /** Tries to replace a park marker whose retry has gone, before giving up (another park keeps replacing it). */
 const MAX_PARK_TRIES = 5;
+
+/** Retries read per store call while adopting another namespace's. */
+const ADOPT_PAGE_SIZE = 100;
 
 /** The kv namespace that lists the namespaces of parked retries: key = namespace. */
 export const RETRY_NAMESPACES = 'retry-namespaces';
@@ -165,6 +173,7 @@ export class RetryScheduler {
       const stored = value as StoredRetry;
       // Running here already (or a second retry parked under the same id, which waits for the first).
       if (this.#claims.has(stored.id)) continue;
+      if (!(await this.#parkedAs(stored.id, key))) continue;
       const claim = await this.#store.ledgerTakeOver(this.#claimKey(key), this.#owner, this.#leaseMs);
       if (claim.state === 'done') {
         // It ran, but its deletion was cut short.
@@ -200,6 +209,49 @@ export class RetryScheduler {
     return true;
   }
 
+  /**
+   * Moves the parked retries of another namespace into this one: those of a node replaced by a copy with a new
+   * id, which nothing runs any more. Each keeps its id, due time, attempt and message. Each is claimed in the
+   * other namespace first (so a scheduler still running there, on another host, cannot run it meanwhile), parked
+   * here, and then completed there: a retry whose id already waits here is the one that stays. Retries claimed
+   * by someone else are left (`busy`); so is one whose adoption a crash cut short, until its claim expires
+   * (leaseMs), after which adopting again finishes it. Running it twice moves nothing twice.
+   */
+  async adopt(fromNamespace: string): Promise<{ moved: number; busy: number }> {
+    if (fromNamespace === this.#namespace) {
+      throw new RangeError('A retry scheduler cannot adopt the retries of its own namespace');
+    }
+    const from = new RetryScheduler(this.#store, { namespace: fromNamespace, leaseMs: this.#leaseMs });
+    const result = { moved: 0, busy: 0 };
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#store.kvList(fromNamespace, { after, limit: ADOPT_PAGE_SIZE });
+      for (const { key, value } of page) {
+        const stored = value as StoredRetry;
+        const claimKey = from.#claimKey(key);
+        const claim = await this.#store.ledgerTakeOver(claimKey, this.#owner, this.#leaseMs);
+        if (claim.state === 'in-flight') {
+          result.busy += 1;
+          continue;
+        }
+        if (claim.state !== 'done') {
+          await this.schedule({
+            id: stored.id,
+            dueAt: dueAtOf(key),
+            attempt: stored.attempt,
+            ...(stored.throttledWaits ? { throttledWaits: stored.throttledWaits } : {}),
+            msg: stored.msg,
+          });
+          await this.#store.ledgerDone(claimKey, { adoptedBy: this.#namespace }, { retainMs: DONE_CLAIM_RETENTION_MS });
+          result.moved += 1;
+        }
+        await from.#forget(stored.id, key);
+      }
+      if (page.length < ADOPT_PAGE_SIZE) return result;
+      after = page[page.length - 1].key;
+    }
+  }
+
   /** Parked retries, due or not, claimed or not (reads the whole namespace: for status and metrics). */
   async count(): Promise<number> {
     return (await this.#store.kvList(this.#namespace, { limit: Number.MAX_SAFE_INTEGER })).length;
@@ -227,6 +279,25 @@ export class RetryScheduler {
   async #forget(id: string, key: string): Promise<void> {
     await this.#store.ledgerAbort(this.#parkKey(id), key);
     await this.#store.kvDelete(this.#namespace, key);
+  }
+
+  /**
+   * Whether the park of the retry stored under `key` is complete: its id's park marker names it. With no marker
+   * (a park between its two writes, or one a crash cut short), this writes it, insert-if-absent as schedule()
+   * does, so whichever of the two comes first names the record and the other agrees. A marker naming a record
+   * that is gone (left by an older version) is replaced, as schedule() would. Any other marker names a retry
+   * that waits or runs under this id: this record is a second park, which schedule() refuses or holds back.
+   */
+  async #parkedAs(id: string, key: string): Promise<boolean> {
+    const marker = this.#parkKey(id);
+    const current = await this.#store.ledgerGet(marker);
+    if (current?.state === 'in-flight' && current.owner === key) return true;
+    if (current?.state === 'in-flight') {
+      if ((await this.#store.kvGet(this.#namespace, current.owner)) !== undefined) return false;
+      await this.#store.ledgerAbort(marker, current.owner);
+    }
+    const begun = await this.#store.ledgerBegin(marker, key);
+    return begun.state === 'started' || (begun.state === 'in-flight' && begun.owner === key);
   }
 
   /** Whether the retry a park marker names no longer waits: its record is gone, or it has been claimed. */

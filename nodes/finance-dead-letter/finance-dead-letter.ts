@@ -1,7 +1,7 @@
 /**
  * `finance-dead-letter`: keeps failed messages with their reason in the durable store until a person replays or
- * purges them (DESIGN 7). A Catch node feeds it; commands (msg.topic list | replay | purge | stats, on a message
- * without msg.error) and the admin HTTP API (admin-api.ts) look after the letters. Replays leave through output 1
+ * purges them (DESIGN 7). A Catch node feeds it; commands (msg.topic list | replay | purge | stats | adopt, on a
+ * message without msg.error) and the admin HTTP API (admin-api.ts) look after the letters. Replays leave through output 1
  * at the configured rate; command answers through output 2.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
@@ -10,6 +10,8 @@ import { isCommand, runCommand, type DeadLetterQueue } from '../../lib/reliabili
 import { ReplayQueue } from '../../lib/reliability/dead-letter-replay';
 import { deadLetterSettings, type DeadLetterDialogSettings } from '../../lib/reliability/dead-letter-settings';
 import { DeadLetters } from '../../lib/reliability/dead-letters';
+import { RetryScheduler } from '../../lib/reliability/retry-scheduler';
+import type { FinanceStore } from '../../lib/reliability/store';
 import { useConfigNodes, type FinanceStoreNode } from '../shared/config-nodes';
 import { asFinanceError, onInput, statusText, type Status } from '../shared/node-input';
 import { observedSend } from '../shared/observe';
@@ -83,7 +85,8 @@ export = function register(RED: NodeAPI): void {
           );
         }
         useConfigNodes(this, storeNode);
-        const letters = new DeadLetters({ store: storeNode.store(), queue: this.id });
+        const store = storeNode.store();
+        const letters = new DeadLetters({ store, queue: this.id });
         const replaySend = observedSend(this, (out) => this.send(out));
         const replays = new ReplayQueue({
           letters,
@@ -97,7 +100,7 @@ export = function register(RED: NodeAPI): void {
             this.error(`Dead letter ${id} was not replayed: ${asFinanceError(err).message}`);
           },
         });
-        queue = { letters, replays };
+        queue = { letters, replays, adoption: adoptionContext(RED, this.id, store) };
       } catch (err) {
         failure = err instanceof FinanceError ? err : storeFailure(err);
       }
@@ -128,7 +131,8 @@ export = function register(RED: NodeAPI): void {
         if (!isCommand(msg.topic)) {
           throw new FinanceError(
             'SCHEMA_INVALID',
-            'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge or stats.',
+            'Send this node a Catch message (msg.error) to keep, or a command in msg.topic: list, replay, purge, ' +
+              'stats or adopt.',
           );
         }
         msg.payload = await runCommand(current, msg.topic, msg.payload);
@@ -202,6 +206,21 @@ export = function register(RED: NodeAPI): void {
     return node && node.type === TYPE ? node.queue() : undefined;
   });
 };
+
+/**
+ * What the adopt command needs: which node ids run in this Node-RED, and the parked retries (kept under
+ * `retry:<node id>` by nodes/shared/retrying.ts and finance-retry).
+ */
+function adoptionContext(RED: NodeAPI, nodeId: string, store: FinanceStore): DeadLetterQueue['adoption'] {
+  const retriesOf = (id: string) => new RetryScheduler(store, { namespace: `retry:${id}` });
+  return {
+    nodeId,
+    isDeployed: (id) => RED.nodes.getNode(id) !== null,
+    shared: store.sharedAcrossHosts === true,
+    parkedRetries: (id) => retriesOf(id).count(),
+    moveRetries: (from, to) => retriesOf(to).adopt(`retry:${from}`),
+  };
+}
 
 /** Blue while replays are being sent; yellow while letters wait for a person; green when none do. */
 function statusOf(open: number, replaying: number): Status {

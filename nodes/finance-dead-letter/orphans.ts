@@ -2,7 +2,8 @@
  * Dead letters and parked retries are kept under the id of their node (the dead-letter queue `<node id>`, the
  * retries `retry:<node id>`). A node that is replaced by an equal one with a new id (a flow imported as a copy,
  * a cut and paste) leaves them behind: nothing lists, replays or runs them any more. When a dead-letter node
- * starts, it looks for them in its store and warns once, naming them.
+ * starts, it looks for them in its store and warns once, naming them; its adopt command moves them
+ * (lib/reliability/dead-letter-adoption.ts).
  */
 import type { Node } from 'node-red';
 import { queuesInStore } from '../../lib/reliability/dead-letters';
@@ -44,8 +45,9 @@ export function orphanWarning(orphans: Orphans, shared: boolean): string | undef
   return (
     `The finance store keeps work of nodes that are not deployed (${parts.join('; ')}). Nothing lists, replays or ` +
     'runs it: the nodes were deleted, or replaced by copies with new ids (a flow imported as a copy, or cut and ' +
-    'pasted). Deploy nodes with those ids again (import the flow choosing to replace the existing nodes, not as a ' +
-    'copy) so they take it up; their letters and retries are not lost meanwhile.' +
+    'pasted). Send the dead-letter node that replaced one msg.topic "adopt" with msg.payload { from: "<old id>" } ' +
+    '(add to: "<new id>" to hand the old node\'s retries to the node that replaced it), or deploy nodes with those ' +
+    'ids again (import the flow replacing the existing nodes, not as a copy); nothing is lost meanwhile.' +
     (shared ? ' Ignore this if another host that shares this store runs those nodes.' : '')
   );
 }

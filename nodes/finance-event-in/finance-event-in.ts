@@ -104,7 +104,7 @@ export = function register(RED: NodeAPI): void {
       source = configNode<FinanceSourceNode>(def.source, 'Source');
       checkOwnPortSigning(settings, source.signatureScheme);
       store = configNode<FinanceStoreNode>(def.store, 'Store');
-      useConfigNodes(node, store);
+      useConfigNodes(node, store, source);
       recovery = new InboxRecovery({
         store: () => store.store(),
         owner,

@@ -76,7 +76,7 @@ export = function register(RED: NodeAPI): void {
       const sourceNode = uses('source')
         ? configNode<FinanceSourceNode>(def.source, 'finance-source', 'a source (it owns master data)', 'source')
         : undefined;
-      useConfigNodes(this, storeNode, erpNode);
+      useConfigNodes(this, storeNode, erpNode, sourceNode);
       const sourcePath = settings.sourcePath;
       const erpLister = async () => (await (erpNode as FinanceErpNode).connection()).dialect;
       const sourceListerOfNode = async () => {

@@ -58,7 +58,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const sourceNode = def.source ? (RED.nodes.getNode(def.source) as FinanceSourceNode | null) : null;
     const storeNode = def.store ? (RED.nodes.getNode(def.store) as FinanceStoreNode | null) : null;
-    useConfigNodes(this, storeNode);
+    useConfigNodes(this, storeNode, sourceNode);
     let settings: WritebackSettings | undefined;
     let settingsError: FinanceError | undefined;
     // A wrong retry setting fails every message (below), so the default policy is never applied silently.

@@ -44,7 +44,7 @@ export interface FinanceStoreNode extends Node, SharedConfigNode {
  * What `finance-source` offers: how to read this source's events and how to reach its API for write-back.
  * When the source's settings are invalid, every member throws FinanceError CONFIG_INVALID naming the setting.
  */
-export interface FinanceSourceNode extends Node {
+export interface FinanceSourceNode extends Node, SharedConfigNode {
   /** Profile name: cloudevents | concur | ramp | coupa (lib/sources/profiles). */
   profileName: string;
   profile: SourceProfile;
@@ -65,9 +65,10 @@ export interface FinanceSourceNode extends Node {
 }
 
 /**
- * Takes a handle on each config node `node` uses (finance-store, finance-erp; null and undefined are skipped)
- * and releases them once `node` has closed, after every one of its close handlers has finished, and whether
- * it is redeployed or removed. Call it where the node starts, right after it looks its config nodes up.
+ * Takes a handle on each config node `node` uses (finance-store, finance-erp, finance-source; null and
+ * undefined are skipped) and releases them once `node` has closed, after every one of its close handlers has
+ * finished, and whether it is redeployed or removed. Call it where the node starts, right after it looks its
+ * config nodes up.
  *
  * Node-RED closes all nodes of a deploy at once: without the handles a finance-store would close the store
  * while a finance-post still parks a failed write in it, and a finance-erp would abort a write that the node's

@@ -12,6 +12,7 @@ import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { redactText } from '../../lib/erp/redact';
 import { FinanceError } from '../../lib/errors';
 import { toRedactedJson } from '../../lib/reliability/redact';
+import { InFlight } from './in-flight';
 import { observedSend, reportFailure, reportSilent, type NodeFacts } from './observe';
 import { clearStatus, showStatus } from './status';
 
@@ -85,23 +86,35 @@ export function attachFailure(msg: object, error: FinanceError): void {
   (msg as { failure?: unknown }).failure = toRedactedJson(error.toJSON());
 }
 
+/**
+ * How long a close waits for the messages still being handled. Under finance-store's wait for its users (10 s),
+ * so a failure can still be parked or recorded, and under Node-RED's nodeCloseTimeout (15 s), after which
+ * Node-RED reports the close as timed out and goes on anyway.
+ */
+export const INPUT_CLOSE_WAIT_MS = 6000;
+
 export interface InputHandlerOptions {
   /** Status while a message is being handled (blue dot). */
   busyText?: string;
   /** Facts added to this node's audit records and metrics (nodes/shared/observe.ts), e.g. the mapping used. */
   facts?: NodeFacts;
+  /** How long a close waits for messages in flight. Default INPUT_CLOSE_WAIT_MS. */
+  closeWaitMs?: number;
 }
 
 /**
  * Registers the input handler. The handler sends its outputs itself and returns the status to show after
- * success (or nothing to keep the current one).
+ * success (or nothing to keep the current one). The node's close waits (up to closeWaitMs) for the messages
+ * still being handled, so each ends with done() while the node and its flow are still running.
  */
 export function onInput(
   node: Node,
   handler: (msg: NodeMessageInFlow, send: Send) => Promise<Status | void>,
   options: InputHandlerOptions = {},
 ): void {
+  const inFlight = new InFlight();
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: (err?: Error) => void) => {
+    inFlight.start();
     if (options.busyText) showStatus(node, { fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
     // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
     const observed = observedSend(node, send, options.facts);
@@ -110,6 +123,7 @@ export function onInput(
         if (!observed.sent()) reportSilent(node, msg, options.facts);
         if (status) showStatus(node, { ...status, text: statusText(status.text) });
         done();
+        inFlight.end();
       },
       (err: unknown) => {
         const error = asFinanceError(err);
@@ -117,10 +131,14 @@ export function onInput(
         attachFailure(msg, error);
         reportFailure(node, msg, error, options.facts);
         done(error);
+        inFlight.end();
       },
     );
   });
-  node.on('close', () => {
-    clearStatus(node);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    void inFlight.ended(options.closeWaitMs ?? INPUT_CLOSE_WAIT_MS).then(() => {
+      clearStatus(node);
+      done();
+    });
   });
 }

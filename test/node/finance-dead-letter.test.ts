@@ -354,6 +354,29 @@ describe('finance-dead-letter node', () => {
     expect(warned()[0]).not.toMatch(/node dl:/);
   });
 
+  it('adopts the letters of a dead-letter node replaced by a copy, once, and refuses a node still deployed', async () => {
+    const before = openStore({ path: storePath });
+    const old = new DeadLetters({ store: before, queue: 'old-dl' });
+    const kept = (await old.add(event(1, { error: { message: 'refused' } }))).letter;
+    await before.close();
+
+    const { dl, result, errors } = await load();
+    const answer = await command('adopt', { from: 'old-dl' }, result);
+
+    expect(answer).toEqual({
+      from: 'old-dl',
+      letters: { moved: 1, ids: [kept.id], busy: [] },
+      retries: { moved: 0, busy: 0, left: 0 },
+    });
+    expect((await dl.queue().letters.get(kept.id))?.original).toMatchObject({ payload: { id: 'ER-1' } });
+    expect((await command('adopt', { from: 'old-dl' }, result)).letters.moved).toBe(0);
+
+    helper.getNode('dl').receive({ topic: 'adopt', payload: { from: 'fail' } });
+    await waitFor(() => errors.length === 1, 'the refusal');
+    expect(errors[0].error.message).toMatch(/Node fail is deployed in this Node-RED/);
+    expect(errors[0].error.code).toBe('SCHEMA_INVALID');
+  });
+
   describe('admin API', () => {
     it('lists, reads, replays and purges letters, and answers stats', async () => {
       const { dl, replayed } = await load();
