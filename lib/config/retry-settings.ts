@@ -19,12 +19,12 @@ export interface RetryDialogSettings {
 const DAY_SECONDS = 24 * 60 * 60;
 
 export function retryPolicyFromDialog(settings: RetryDialogSettings): RetryPolicy {
-  const initialIntervalMs = secondsSetting(settings.retryInitialSeconds, 'Initial interval (s)', {
+  const initialIntervalMs = secondsSetting(settings.retryInitialSeconds, 'First wait (s)', {
     min: 0.01,
     max: DAY_SECONDS,
     fallback: DEFAULT_RETRY_POLICY.initialIntervalMs / 1000,
   });
-  const maximumIntervalMs = secondsSetting(settings.retryMaximumSeconds, 'Maximum interval (s)', {
+  const maximumIntervalMs = secondsSetting(settings.retryMaximumSeconds, 'Longest wait (s)', {
     min: 0.01,
     max: DAY_SECONDS,
     fallback: DEFAULT_RETRY_POLICY.maximumIntervalMs / 1000,
@@ -32,19 +32,19 @@ export function retryPolicyFromDialog(settings: RetryDialogSettings): RetryPolic
   if (maximumIntervalMs < initialIntervalMs) {
     throw new FinanceError(
       'CONFIG_INVALID',
-      "Maximum interval (s) is shorter than Initial interval (s); make it at least as long. Fix it in the node's dialog.",
-      { details: { field: 'Maximum interval (s)' } },
+      "Longest wait (s) is shorter than First wait (s); make it at least as long. Fix it in the node's dialog.",
+      { details: { field: 'Longest wait (s)' } },
     );
   }
   return retryPolicy({
     initialIntervalMs,
-    backoffCoefficient: decimalSetting(settings.retryBackoffCoefficient, 'Backoff coefficient', {
+    backoffCoefficient: decimalSetting(settings.retryBackoffCoefficient, 'Backoff factor', {
       min: 1,
       max: 100,
       fallback: DEFAULT_RETRY_POLICY.backoffCoefficient,
     }),
     maximumIntervalMs,
-    maximumAttempts: integerSetting(settings.retryMaximumAttempts, 'Maximum attempts', {
+    maximumAttempts: integerSetting(settings.retryMaximumAttempts, 'Attempts', {
       min: 1,
       max: 1000,
       fallback: DEFAULT_RETRY_POLICY.maximumAttempts,

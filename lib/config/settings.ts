@@ -10,7 +10,9 @@ export function integerSetting(
   field: string,
   { min, max, fallback }: { min: number; max: number; fallback: number },
 ): number {
-  if (value === undefined || value === null || value === '') return fallback;
+  // Blank (spaces included) is the default, as in decimalSetting: Number('  ') would be 0, a valid value of
+  // some fields (0 minutes: no schedule) that the analyst did not enter.
+  if (value === undefined || value === null || String(value).trim() === '') return fallback;
   const number = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isInteger(number) || number < min || number > max) {
     throw new FinanceError(

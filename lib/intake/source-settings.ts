@@ -89,7 +89,7 @@ export function sourceSettings(settings: SourceDialogSettings, credentials: Sour
     profileName,
     profile,
     signatureScheme,
-    toleranceSeconds: integerSetting(settings.toleranceSeconds, 'Timestamp tolerance (s)', {
+    toleranceSeconds: integerSetting(settings.toleranceSeconds, 'Tolerance (s)', {
       min: 1,
       max: 86_400,
       fallback: DEFAULT_TOLERANCE_SECONDS,
@@ -206,7 +206,7 @@ function apiConfig(
     max: 600_000,
     fallback: DEFAULT_SOURCE_API_TIMEOUT_MS,
   });
-  const maxConcurrency = integerSetting(settings.apiMaxConcurrency, 'API concurrent requests', {
+  const maxConcurrency = integerSetting(settings.apiMaxConcurrency, 'API requests at once', {
     min: 1,
     max: 100,
     fallback: DEFAULT_SOURCE_API_MAX_CONCURRENCY,

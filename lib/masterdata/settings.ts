@@ -5,6 +5,7 @@
 import { integerSetting } from '../config/settings';
 import { FinanceError } from '../errors';
 import { MASTER_DATA_KINDS, type MasterDataKind } from './kinds';
+import { checkBrokerUrl } from '../writeback/mqtt-target';
 import { checkTopicPrefix } from './publish';
 import { checkSourcePath } from './source-lister';
 
@@ -90,8 +91,9 @@ export function masterDataSettings(dialog: MasterDataDialogSettings): MasterData
   const publish =
     dialog.publish === true || dialog.publish === 'true'
       ? {
-          brokerUrl: typeof dialog.brokerUrl === 'string' ? dialog.brokerUrl.trim() : '',
           topicPrefix: checkTopicPrefix(typeof dialog.topicPrefix === 'string' ? dialog.topicPrefix : ''),
+          // Checked here, with the other settings: a broker address with a password is refused at deploy.
+          brokerUrl: checkBrokerUrl(typeof dialog.brokerUrl === 'string' ? dialog.brokerUrl.trim() : ''),
         }
       : undefined;
   const intervalMs =

@@ -5,7 +5,7 @@
 import { FinanceError } from '../errors';
 import { CONCUR_CUSTOM_FIELD_ID } from './concur-target';
 import { COUPA_CUSTOM_FIELD_NAME } from './coupa-target';
-import { compileTopicTemplate } from './mqtt-target';
+import { checkBrokerUrl, compileTopicTemplate } from './mqtt-target';
 import { WRITEBACK_TARGETS } from './target';
 import { DEFAULT_WEBHOOK_PATH } from './webhook-target';
 
@@ -53,7 +53,7 @@ export function writebackSettings(dialog: WritebackDialogSettings): WritebackSet
       compileTopicTemplate(topicTemplate);
       const brokerUrl = text(dialog.brokerUrl);
       if (brokerUrl === undefined) throw invalid('Broker', 'is empty: enter e.g. mqtt://127.0.0.1:1883');
-      return { target: 'mqtt', brokerUrl, topicTemplate };
+      return { target: 'mqtt', brokerUrl: checkBrokerUrl(brokerUrl), topicTemplate };
     }
     case 'coupa': {
       const statusField = text(dialog.statusField);

@@ -447,7 +447,7 @@ describe('finance-retry node', () => {
     await waitFor(() => received.errors.some((error) => typeof error === 'object'), 'the error');
     expect(received.errors[received.errors.length - 1]).toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/Maximum attempts/),
+      message: expect.stringMatching(/Attempts must/),
     });
   });
 });

@@ -86,8 +86,8 @@ describe('finance-source config node', () => {
       },
     );
     const node = helper.getNode('src') as FinanceSourceNode;
-    expect(errorsReported(node)).toMatch(/Timestamp tolerance \(s\) must be a whole number from 1 to 86400/);
-    const expected = { code: 'CONFIG_INVALID', details: { field: 'Timestamp tolerance (s)' } };
+    expect(errorsReported(node)).toMatch(/Tolerance \(s\) must be a whole number from 1 to 86400/);
+    const expected = { code: 'CONFIG_INVALID', details: { field: 'Tolerance (s)' } };
     expect(() => node.profile).toThrow(expect.objectContaining(expected));
     expect(() => node.webhookSecrets()).toThrow(expect.objectContaining(expected));
     expect(() => node.api()).toThrow(expect.objectContaining(expected));

@@ -237,7 +237,7 @@ describe('finance-writeback node', () => {
       await load({ retryMaximumAttempts: '0' });
       expect((await send(message())).msg.error).toMatchObject({
         code: 'CONFIG_INVALID',
-        message: expect.stringContaining('Maximum attempts'),
+        message: expect.stringContaining('Attempts must'),
       });
     });
   });

@@ -395,7 +395,7 @@ describe('showCircuitState and the finance-erp connection', () => {
     const erpNode = helper.getNode('erp') as FinanceErpNode;
     await expect(erpNode.connection()).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/Backoff coefficient/),
+      message: expect.stringMatching(/Backoff factor/),
     });
   });
 });

@@ -33,17 +33,17 @@ describe('retry policy from a dialog', () => {
   });
 
   it.each([
-    [{ retryInitialSeconds: 'soon' }, /Initial interval \(s\) must be a number from 0.01/],
-    [{ retryInitialSeconds: '0' }, /Initial interval \(s\)/],
-    [{ retryBackoffCoefficient: '0.5' }, /Backoff coefficient must be a number from 1 to 100/],
-    [{ retryMaximumSeconds: '-3' }, /Maximum interval \(s\)/],
-    [{ retryMaximumAttempts: '2.5' }, /Maximum attempts must be a whole number from 1 to 1000/],
-    [{ retryMaximumAttempts: '0' }, /Maximum attempts/],
+    [{ retryInitialSeconds: 'soon' }, /First wait \(s\) must be a number from 0.01/],
+    [{ retryInitialSeconds: '0' }, /First wait \(s\)/],
+    [{ retryBackoffCoefficient: '0.5' }, /Backoff factor must be a number from 1 to 100/],
+    [{ retryMaximumSeconds: '-3' }, /Longest wait \(s\)/],
+    [{ retryMaximumAttempts: '2.5' }, /Attempts must be a whole number from 1 to 1000/],
+    [{ retryMaximumAttempts: '0' }, /Attempts must/],
     [{ retryAfterCapSeconds: '100000' }, /Retry-After cap \(s\)/],
     [{ retryMaximumThrottledWaits: '-1' }, /Waits on 429 must be a whole number from 0 to 1000/],
     [
       { retryInitialSeconds: '10', retryMaximumSeconds: '5' },
-      /Maximum interval \(s\) is shorter than Initial interval/,
+      /Longest wait \(s\) is shorter than First wait/,
     ],
   ])('refuses %o with CONFIG_INVALID naming the field', (settings, message) => {
     expect(() => retryPolicyFromDialog(settings)).toThrow(

@@ -4,7 +4,9 @@
  */
 import { approvalSettings, DEFAULT_DIRECTORY_MAX_AGE_HOURS } from '../../../lib/approval/settings';
 import { erpConnectionConfig } from '../../../lib/config/erp-connection';
-import { metricsSettings } from '../../../lib/config/observability-settings';
+import { auditSettings, metricsSettings } from '../../../lib/config/observability-settings';
+import { retryPolicyFromDialog } from '../../../lib/config/retry-settings';
+import { integerSetting } from '../../../lib/config/settings';
 import { storeOptions } from '../../../lib/config/store-settings';
 import { eventInSettings } from '../../../lib/intake/event-in-settings';
 import { sourceSettings } from '../../../lib/intake/source-settings';
@@ -16,14 +18,32 @@ import { dialogAccepts, editorOf, newNode, openDialog } from './editor-harness';
 
 type Parser = (config: Record<string, any>) => unknown;
 
+// The credential fields are not the dialog's to validate: every one is filled, so only the settings are judged.
+const credentials = {
+  username: 'u',
+  password: 'p',
+  token: 't',
+  apiKey: 'k',
+  apiSecret: 's',
+  clientId: 'c',
+  clientSecret: 's',
+};
+
 const parsers: Record<string, Parser> = {
-  'finance-erp': (config) => erpConnectionConfig(config, {}),
+  // The node reads its retry fields apart (nodes/finance-erp/finance-erp.ts).
+  'finance-erp': (config) => [erpConnectionConfig(config, credentials), retryPolicyFromDialog(config)],
   'finance-store': (config) => storeOptions(config, '/tmp/finance-sync-editor-test', {}),
   'finance-master-data': (config) => masterDataSettings(config),
   'finance-metrics': (config) => metricsSettings(config),
+  'finance-audit': (config) => auditSettings(config, '/tmp/finance-sync-editor-test'),
   'finance-event-in': (config) => eventInSettings(config, 'n1', 'host~dir'),
-  'finance-source': (config) => sourceSettings(config, {}),
-  'finance-writeback': (config) => writebackSettings(config),
+  'finance-source': (config) => sourceSettings(config, credentials),
+  'finance-writeback': (config) => [writebackSettings(config), retryPolicyFromDialog(config)],
+  // As nodes/finance-retry/finance-retry.ts reads its dialog.
+  'finance-retry': (config) => [
+    retryPolicyFromDialog(config),
+    integerSetting(config.checkpointHours, 'Remember messages for (hours)', { min: 1, max: 720, fallback: 24 }),
+  ],
   'finance-approval': (config) => approvalSettings(config),
   'finance-purchase-order': (config) => purchaseOrderSettings(config),
 };
@@ -57,34 +77,63 @@ describe('a new node of each type passes its own dialog and deploy', () => {
   });
 });
 
-describe('whole-number fields accept exactly the runtime range (integerSetting)', () => {
-  // [type, field, min, max, required, extra settings the field needs]
+describe('whole-number fields accept exactly what the runtime accepts (integerSetting)', () => {
+  // [type, field, min, max, asks: the dialog asks for a value when the field is empty, extra settings the field
+  // needs]. Empty is the runtime's default; a field that asks shows that default instead of an empty box.
   const fields: Array<[string, string, number, number, boolean, Record<string, unknown>?]> = [
     ['finance-erp', 'timeoutMs', 100, 600000, true],
     ['finance-erp', 'maxConcurrency', 1, 100, true],
     ['finance-erp', 'rateLimitRequests', 0, 1000000, false],
     ['finance-erp', 'rateLimitWindowSeconds', 1, 3600, false],
+    ['finance-erp', 'retryMaximumAttempts', 1, 1000, true],
+    ['finance-erp', 'retryMaximumThrottledWaits', 0, 1000, true],
+    ['finance-erp', 'circuitFailureRate', 1, 100, true],
+    ['finance-erp', 'circuitMinimumCalls', 1, 100000, true],
+    ['finance-erp', 'circuitWindowSeconds', 1, 3600, true],
+    ['finance-erp', 'circuitOpenSeconds', 1, 3600, true],
     ['finance-store', 'maxInboxEntries', 10, 100000000, true],
     ['finance-store', 'dedupRetentionDays', 1, 3650, true],
+    ['finance-store', 'pgPort', 1, 65535, false, { backend: 'postgres' }],
     ['finance-store', 'pgPoolSize', 1, 100, false, { backend: 'postgres' }],
     ['finance-master-data', 'intervalMinutes', 0, 10080, false],
     ['finance-master-data', 'fullEveryHours', 1, 8760, false],
+    ['finance-master-data', 'pageSize', 1, 1000, true],
     ['finance-master-data', 'overlapSeconds', 0, 86400, false],
+    ['finance-metrics', 'spendMaxAgeSeconds', 1, 86400, true],
+    ['finance-audit', 'maxFileMb', 1, 10000, true],
+    ['finance-event-in', 'maxBytes', 1, 104857600, true],
+    ['finance-event-in', 'leaseSeconds', 1, 86400, true],
+    ['finance-event-in', 'recoverySeconds', 1, 3600, true],
+    ['finance-event-in', 'listenPort', 1, 65535, false, { mode: 'http' }],
+    ['finance-event-in', 'pollSeconds', 1, 86400, true, { mode: 'poll' }],
+    ['finance-event-in', 'pollPageSize', 1, 50, true, { mode: 'poll' }],
+    ['finance-source', 'toleranceSeconds', 1, 86400, true],
+    ['finance-source', 'apiTimeoutMs', 100, 600000, false, { apiBaseUrl: 'https://api.example' }],
+    ['finance-source', 'apiMaxConcurrency', 1, 100, false, { apiBaseUrl: 'https://api.example' }],
+    ['finance-writeback', 'retryMaximumAttempts', 1, 1000, true],
+    ['finance-writeback', 'retryMaximumThrottledWaits', 0, 1000, true],
+    ['finance-retry', 'retryMaximumAttempts', 1, 1000, true],
+    ['finance-retry', 'retryMaximumThrottledWaits', 0, 1000, true],
+    ['finance-retry', 'checkpointHours', 1, 720, true],
     ['finance-approval', 'directoryRefreshMinutes', 1, 1440, true],
     ['finance-approval', 'directoryMaxAgeHours', 0, 8760, true],
     ['finance-approval', 'slaCheckSeconds', 1, 3600, true],
     ['finance-purchase-order', 'masterDataRefreshMinutes', 1, 1440, true],
     ['finance-purchase-order', 'masterDataMaxAgeHours', 0, 8760, true],
   ];
-  it.each(fields)('%s %s from %d to %d', (type, field, min, max, required, extra = {}) => {
-    for (const value of [String(min - 1), String(min), String(max), String(max + 1), '1.5', 'abc', min, max + 1]) {
+  it.each(fields)('%s %s from %d to %d', (type, field, min, max, asks, extra = {}) => {
+    const ranges = [min - 1, min, max, max + 1].flatMap((n) => [n, String(n)]);
+    // As typed or pasted: spaces around the number, a decimal point with nothing after it, or no number.
+    const typed = [` ${min} `, `${max} `, `${min}.0`, `${max}.00`, `${min}.5`, '1.5', 'abc', '12abc', '-'];
+    for (const value of [...ranges, ...typed]) {
       const verdict = verdicts(type, field, value, extra);
       expect(verdict).toEqual({ ...verdict, dialog: verdict.runtime });
     }
-    // Empty: the runtime takes its default. A required field still asks for a value in the dialog (its default
-    // is only there for configs saved before the field existed); an optional one accepts the empty field.
-    const empty = verdicts(type, field, '', extra);
-    expect(empty).toEqual({ value: '', dialog: !required, runtime: true });
+    expect(verdicts(type, field, ` ${min} `, extra).runtime).toBe(true);
+    // Empty, or only spaces: the runtime takes its default; the dialog asks for a value, or accepts it.
+    for (const value of ['', '   ']) {
+      expect(verdicts(type, field, value, extra)).toEqual({ value, dialog: !asks, runtime: true });
+    }
   });
 
   it("finance-approval: a new node's directory copy limit is the runtime's default", () => {
@@ -201,6 +250,172 @@ describe('text fields follow the runtime rules', () => {
         runtime: true,
       });
     }
+  });
+});
+
+describe('finance-erp and finance-source connection fields, as the runtime reads them', () => {
+  const sap = {
+    dialect: 'sap',
+    company: '1010',
+    sapPurchasingOrganization: '1010',
+    sapPurchasingGroup: '001',
+    sapPlant: '1010',
+    sapMaterialGroup: 'L001',
+  };
+  const bc = { dialect: 'business-central', company: 'FS-DEMO', bcTenant: 't1', bcEnvironment: 'Production' };
+  const erpnext = { dialect: 'erpnext', company: 'FS-DEMO' };
+
+  it('spaces around a value do not count, as the runtime trims them', () => {
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ['baseUrl', ' https://erp.example/api ', {}],
+      ['tokenUrl', ' https://login.example/token ', { authType: 'oauth2' }],
+      ['company', ' 1010 ', sap],
+      ['sapClient', ' 100 ', sap],
+      ['sapPlant', ' 1010 ', sap],
+      ['sapChartOfAccounts', ' YCOA ', sap],
+      ['bcTenant', ' contoso.onmicrosoft.com ', bc],
+      ['bcReferenceApi', ' finsync/finance/v1.0 ', bc],
+      ['erpnextReferenceField', ' custom_external_ref ', erpnext],
+      ['erpnextReferenceField', '   ', erpnext],
+    ];
+    for (const [field, value, extra] of cases) {
+      expect({ field, ...verdicts('finance-erp', field, value, extra) }).toEqual({
+        field,
+        value,
+        dialog: true,
+        runtime: true,
+      });
+    }
+    for (const [field, value, extra] of [
+      ['apiBaseUrl', ' https://api.example ', {}],
+      ['tokenUrl', ' https://login.example/token ', { apiBaseUrl: 'https://api.example', apiAuthType: 'oauth2' }],
+    ] as const) {
+      expect({ field, ...verdicts('finance-source', field, value, extra) }).toEqual({
+        field,
+        value,
+        dialog: true,
+        runtime: true,
+      });
+    }
+  });
+
+  it('an API key header is asked for with API key authentication, which deploy refuses without one', () => {
+    for (const value of ['', '  ']) {
+      expect(verdicts('finance-erp', 'apiKeyHeader', value, { authType: 'apiKey' })).toEqual({
+        value,
+        dialog: false,
+        runtime: false,
+      });
+      expect(verdicts('finance-erp', 'apiKeyHeader', value, { authType: 'bearer' })).toEqual({
+        value,
+        dialog: true,
+        runtime: true,
+      });
+    }
+  });
+
+  // A password in a plain field would sit in the flow file, readable by every editor user and exported with it.
+  it('a token URL with a user name or password is refused: they go in the credential fields', () => {
+    const value = 'https://client:secret@login.example/token';
+    expect(verdicts('finance-erp', 'tokenUrl', value, { authType: 'oauth2' })).toEqual({
+      value,
+      dialog: false,
+      runtime: false,
+    });
+    expect(
+      verdicts('finance-source', 'tokenUrl', value, { apiBaseUrl: 'https://api.example', apiAuthType: 'oauth2' }),
+    ).toEqual({ value, dialog: false, runtime: false });
+  });
+
+  it('a base URL with an @ in its path is an address like any other', () => {
+    const value = 'https://erp.example/api/@v1';
+    expect(verdicts('finance-erp', 'baseUrl', value)).toEqual({ value, dialog: true, runtime: true });
+  });
+
+  it('the circuit breaker fields are not checked with the breaker off, as the runtime does not read them', () => {
+    for (const field of ['circuitFailureRate', 'circuitMinimumCalls', 'circuitWindowSeconds', 'circuitOpenSeconds']) {
+      expect({ field, ...verdicts('finance-erp', field, '0', { circuitBreaker: false }) }).toEqual({
+        field,
+        value: '0',
+        dialog: true,
+        runtime: true,
+      });
+    }
+  });
+
+  it('finance-store schema and table prefix: spaces around them ignored, not checked for LMDB', () => {
+    const postgres = { backend: 'postgres' };
+    expect(verdicts('finance-store', 'pgSchema', ' finance_sync ', postgres)).toEqual({
+      value: ' finance_sync ',
+      dialog: true,
+      runtime: true,
+    });
+    expect(verdicts('finance-store', 'pgTablePrefix', ' fs_ ', postgres)).toEqual({
+      value: ' fs_ ',
+      dialog: true,
+      runtime: true,
+    });
+    expect(verdicts('finance-store', 'pgTablePrefix', 'Not-An-Identifier', postgres)).toEqual({
+      value: 'Not-An-Identifier',
+      dialog: false,
+      runtime: false,
+    });
+    expect(verdicts('finance-store', 'pgTablePrefix', 'Not-An-Identifier', { backend: 'lmdb' })).toEqual({
+      value: 'Not-An-Identifier',
+      dialog: true,
+      runtime: true,
+    });
+  });
+});
+
+describe('MQTT brokers, topics and paths, as the runtime reads them', () => {
+  // A password in a plain field would sit in the flow file, readable by every editor user and exported with it.
+  it('a broker address with a user name or password is refused by dialog and deploy', () => {
+    const value = 'mqtt://finance:secret@broker.example:1883';
+    expect(verdicts('finance-master-data', 'brokerUrl', value, { publish: true })).toEqual({
+      value,
+      dialog: false,
+      runtime: false,
+    });
+    expect(verdicts('finance-writeback', 'brokerUrl', value, { target: 'mqtt' })).toEqual({
+      value,
+      dialog: false,
+      runtime: false,
+    });
+    expect(verdicts('finance-event-in', 'broker', value, { mode: 'mqtt', topic: 'finance/#' })).toEqual({
+      value,
+      dialog: false,
+      runtime: false,
+    });
+  });
+
+  it('values with spaces around them or a wrong shape: the dialog and deploy agree', () => {
+    const cases: Array<[string, string, string, Record<string, unknown>]> = [
+      ['finance-master-data', 'brokerUrl', ' mqtt://broker.example:1883 ', { publish: true }],
+      ['finance-master-data', 'brokerUrl', 'http://broker.example', { publish: true }],
+      ['finance-master-data', 'topicPrefix', ' finance/masterdata/ ', { publish: true }],
+      ['finance-master-data', 'topicPrefix', ' $SYS', { publish: true }],
+      ['finance-master-data', 'topicPrefix', '/', { publish: true }],
+      ['finance-master-data', 'topicPrefix', '   ', { publish: true }],
+      ['finance-writeback', 'brokerUrl', ' mqtt://broker.example:1883 ', { target: 'mqtt' }],
+      ['finance-writeback', 'topic', ' $SYS/{documentId}', { target: 'mqtt' }],
+      ['finance-writeback', 'topic', 'finance/{documentId}/{amount}', { target: 'mqtt' }],
+      ['finance-writeback', 'topic', '   ', { target: 'mqtt' }],
+      ['finance-writeback', 'path', '/', { target: 'webhook' }],
+      ['finance-writeback', 'path', ' api/v1/writebacks ', { target: 'webhook' }],
+      ['finance-writeback', 'path', '', { target: 'webhook' }],
+      ['finance-event-in', 'path', ' /finance/events ', { mode: 'http' }],
+      ['finance-event-in', 'broker', ' mqtt://broker.example:1883 ', { mode: 'mqtt', topic: 'finance/#' }],
+      ['finance-event-in', 'publishTopic', ' finance/expense/submitted ', { mode: 'http', publish: true }],
+    ];
+    for (const [type, field, value, extra] of cases) {
+      const verdict = verdicts(type, field, value, extra);
+      expect({ type, field, ...verdict }).toEqual({ type, field, ...verdict, dialog: verdict.runtime });
+    }
+    expect(verdicts('finance-writeback', 'topic', 'finance/{documentId}/{amount}', { target: 'mqtt' }).runtime).toBe(
+      false,
+    );
+    expect(verdicts('finance-master-data', 'topicPrefix', ' $SYS', { publish: true }).runtime).toBe(false);
   });
 });
 

@@ -250,7 +250,8 @@ function run(type: string, $: ReturnType<typeof fakeJquery>): { definition: Node
     events: { on() {} },
     settings: {},
   };
-  const context = vm.createContext({ RED, $ });
+  // URL: a browser global the dialogs use to read addresses as the runtime does (new URL).
+  const context = vm.createContext({ RED, $, URL });
   for (const script of scripts) vm.runInContext(script, context);
   if (!definition) throw new Error(`${type}.html registers no node type`);
   return { definition, context };

@@ -60,6 +60,53 @@ describe('help texts', () => {
   });
 });
 
+describe('help texts name the dialog fields as the dialog labels them', () => {
+  const flatten = (value: unknown): string[] =>
+    typeof value === 'string' ? [value] : Object.values(value as object).flatMap(flatten);
+  const normal = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();
+  // "Tolerance (s)" and "Tolerance" are the same field.
+  const bare = (text: string) => text.replace(/\s*\([^)]*\)$/, '');
+  // Bold phrases that are topics of the help, not dialog fields. A bold phrase ending in "." heads a paragraph.
+  const topics: Record<string, string[]> = {
+    'finance-audit': ['no wires', 'verify'],
+    'finance-erp': ['answers', 'business central', 'embedded sandbox'],
+    'finance-event-in': [
+      'backpressure',
+      'events in flight',
+      'redeploy and stop',
+      'input',
+      'mode http',
+      'mode input',
+      'mode mqtt',
+      'mode poll',
+    ],
+    'finance-master-data': ['the cache'],
+    'finance-metrics': ['approval cycle time', 'exception rate', 'first-pass posting rate', 'process', 'system'],
+    'finance-post': ['errors', 'retries'],
+    'finance-purchase-order': ['check ... master data', 'retries', 'when the erp cannot be searched'],
+    'finance-source': ['api for polling and write-back', 'profile options'],
+    'finance-store': ['server, database, user, password'],
+    'finance-writeback': ['errors'],
+  };
+  const types = nodeTypes.filter(
+    (type) => !['finance-map', 'finance-budget-check', 'finance-dead-letter'].includes(type),
+  );
+  it.each(types)('%s', (type) => {
+    const locale = JSON.parse(
+      fs.readFileSync(path.join(root, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8'),
+    ) as object;
+    const labels = flatten(locale).map(normal);
+    const named = [...help(type).matchAll(/\*\*([^*]+)\*\*/g)].map((m) => normal(m[1]));
+    const unknown = named.filter(
+      (name) =>
+        !name.endsWith('.') &&
+        !(topics[type] ?? []).includes(name) &&
+        !labels.some((label) => bare(label) === bare(name) || label.startsWith(name)),
+    );
+    expect(unknown).toEqual([]);
+  });
+});
+
 describe('example flows', () => {
   const eventIns = examples.flatMap((file) =>
     (JSON.parse(fs.readFileSync(file, 'utf8')) as Array<Record<string, unknown>>)
@@ -93,4 +140,57 @@ describe('example flows in their dialogs', () => {
     );
     expect(invalid).toEqual([]);
   });
+});
+
+describe('example flows use only what the dialogs know', () => {
+  // What every node has beside its dialog's fields (Node-RED's node and config node properties).
+  const nodeRedProperties = [
+    'id',
+    'type',
+    'z',
+    'g',
+    'x',
+    'y',
+    'wires',
+    'name',
+    'info',
+    'd',
+    'l',
+    'credentials',
+    '_users',
+  ];
+  const files = examples.map((file) => ({
+    file: path.relative(root, file),
+    nodes: JSON.parse(fs.readFileSync(file, 'utf8')) as Array<Record<string, unknown>>,
+  }));
+  const financeNodes = files.flatMap(({ file, nodes }) =>
+    nodes.filter((node) => nodeTypes.includes(String(node.type))).map((node) => ({ file, nodes, node })),
+  );
+
+  // A property the dialog does not know is a stale or misspelt name: the dialog shows its default instead, and
+  // the next deploy from the editor drops what the example meant.
+  it.each(financeNodes.map(({ file, node }) => [file, node.id, node]))('%s %s: no unknown property', (_f, _i, node) => {
+    const { definition } = editorOf(String(node.type));
+    const known = [
+      ...nodeRedProperties,
+      ...Object.keys(definition.defaults),
+      ...Object.keys((definition.credentials as object | undefined) ?? {}),
+    ];
+    expect(Object.keys(node).filter((property) => !known.includes(property))).toEqual([]);
+  });
+
+  it.each(financeNodes.map(({ file, node, nodes }) => [file, node.id, node, nodes]))(
+    '%s %s: as many wires as outputs, config nodes of the right type in the same flow',
+    (_f, _i, node, nodes) => {
+      const { definition } = editorOf(String(node.type));
+      if (definition.category !== 'config') {
+        expect((node.wires as unknown[]).length).toBe(definition.outputs);
+      }
+      for (const [field, property] of Object.entries(definition.defaults)) {
+        if (!property.type || (!property.required && !node[field])) continue;
+        const target = nodes.find((candidate) => candidate.id === node[field]);
+        expect({ field, type: target?.type }).toEqual({ field, type: property.type });
+      }
+    },
+  );
 });

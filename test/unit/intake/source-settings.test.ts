@@ -51,7 +51,7 @@ describe('sourceSettings', () => {
     const cases: Array<[object, object, RegExp, string?]> = [
       [{ profile: 'brex' }, {}, /Profile "brex" is not one of cloudevents, concur, ramp, coupa/, 'profile'],
       [{ signatureScheme: 'md5' }, { secret: 's' }, /Signature scheme "md5"/, 'signatureScheme'],
-      [{ toleranceSeconds: '0' }, { secret: 's' }, /Timestamp tolerance \(s\) must be a whole number from 1 to 86400/],
+      [{ toleranceSeconds: '0' }, { secret: 's' }, /Tolerance \(s\) must be a whole number from 1 to 86400/],
       [
         { profile: 'concur', glAccountByExpenseType: '{AIRFR: 6100}' },
         { secret: 's' },
@@ -82,8 +82,8 @@ describe('sourceSettings', () => {
       [
         { apiBaseUrl: 'https://api.example.com', apiMaxConcurrency: '2.5' },
         { secret: 's' },
-        /API concurrent requests must be a whole number from 1 to 100/,
-        'API concurrent requests',
+        /API requests at once must be a whole number from 1 to 100/,
+        'API requests at once',
       ],
     ];
     for (const [settings, credentials, message, field] of cases) {
