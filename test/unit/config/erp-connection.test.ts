@@ -41,10 +41,7 @@ describe('retry policy from a dialog', () => {
     [{ retryMaximumAttempts: '0' }, /Attempts must/],
     [{ retryAfterCapSeconds: '100000' }, /Retry-After cap \(s\)/],
     [{ retryMaximumThrottledWaits: '-1' }, /Waits on 429 must be a whole number from 0 to 1000/],
-    [
-      { retryInitialSeconds: '10', retryMaximumSeconds: '5' },
-      /Longest wait \(s\) is shorter than First wait/,
-    ],
+    [{ retryInitialSeconds: '10', retryMaximumSeconds: '5' }, /Longest wait \(s\) is shorter than First wait/],
   ])('refuses %o with CONFIG_INVALID naming the field', (settings, message) => {
     expect(() => retryPolicyFromDialog(settings)).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }),
