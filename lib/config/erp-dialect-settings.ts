@@ -54,6 +54,23 @@ function need(value: unknown, field: string, hint: string): string {
   return requiredText(value, field, hint);
 }
 
+/**
+ * A required SAP organisational code: one word of at most `maxLength` characters, the MaxLength of its field in
+ * API_PURCHASEORDER_PROCESS_SRV, so a hand-edited flow is refused at deploy as the dialog refuses it, not by SAP on
+ * the first purchase order.
+ */
+function sapCode(value: unknown, field: string, settingName: string, maxLength: number, hint: string): string {
+  const code = need(value, field, hint);
+  if (code.length > maxLength || /\s/.test(code)) {
+    throw new FinanceError(
+      'CONFIG_INVALID',
+      `${field} "${code}" must be one word of at most ${maxLength} characters, as SAP keeps it; ${hint}.`,
+      { details: { field: settingName } },
+    );
+  }
+  return code;
+}
+
 /** The dialect's options; throws CONFIG_INVALID naming the first missing or wrong field. */
 export function dialectOptions(settings: DialectDialogSettings): Record<string, string> | undefined {
   const dialect = dialectName(settings.dialect) as ErpDialectName;
@@ -128,16 +145,32 @@ export function dialectOptions(settings: DialectDialogSettings): Record<string, 
         ...(client ? { sapClient: client } : {}),
         ...(servicePath ? { servicePath } : {}),
         ...(chart ? { chartOfAccounts: chart } : {}),
-        purchasingOrganization: need(
+        purchasingOrganization: sapCode(
           settings.sapPurchasingOrganization,
           'Purchasing organisation',
+          'sapPurchasingOrganization',
+          4,
           'enter the purchasing organisation, e.g. 1010',
         ),
-        purchasingGroup: need(settings.sapPurchasingGroup, 'Purchasing group', 'enter the purchasing group, e.g. 001'),
-        plant: need(settings.sapPlant, 'Plant', 'enter the plant the items are ordered for, e.g. 1010'),
-        materialGroup: need(
+        purchasingGroup: sapCode(
+          settings.sapPurchasingGroup,
+          'Purchasing group',
+          'sapPurchasingGroup',
+          3,
+          'enter the purchasing group, e.g. 001',
+        ),
+        plant: sapCode(
+          settings.sapPlant,
+          'Plant',
+          'sapPlant',
+          4,
+          'enter the plant the items are ordered for, e.g. 1010',
+        ),
+        materialGroup: sapCode(
           settings.sapMaterialGroup,
           'Material group',
+          'sapMaterialGroup',
+          9,
           'enter the material group for items without a material, e.g. L001',
         ),
       };

@@ -118,22 +118,23 @@ export function onInput(
     if (options.busyText) showStatus(node, { fill: 'blue', shape: 'dot', text: statusText(options.busyText) });
     // Every outcome is reported to the audit trail and the metrics from here (nodes/shared/observe.ts).
     const observed = observedSend(node, send, options.facts);
-    handler(msg, observed.send).then(
-      (status) => {
-        if (!observed.sent()) reportSilent(node, msg, options.facts);
-        if (status) showStatus(node, { ...status, text: statusText(status.text) });
-        done();
-        inFlight.end();
-      },
-      (err: unknown) => {
-        const error = asFinanceError(err);
-        showStatus(node, { fill: 'red', shape: 'ring', text: statusText(error.code) });
-        attachFailure(msg, error);
-        reportFailure(node, msg, error, options.facts);
-        done(error);
-        inFlight.end();
-      },
-    );
+    void handler(msg, observed.send)
+      .then(
+        (status) => {
+          if (!observed.sent()) reportSilent(node, msg, options.facts);
+          if (status) showStatus(node, { ...status, text: statusText(status.text) });
+          done();
+        },
+        (err: unknown) => {
+          const error = asFinanceError(err);
+          showStatus(node, { fill: 'red', shape: 'ring', text: statusText(error.code) });
+          attachFailure(msg, error);
+          reportFailure(node, msg, error, options.facts);
+          done(error);
+        },
+      )
+      // Also when reporting the outcome throws: a close must not wait its whole bound for a message that ended.
+      .finally(() => inFlight.end());
   });
   node.on('close', (_removed: boolean, done: () => void) => {
     void inFlight.ended(options.closeWaitMs ?? INPUT_CLOSE_WAIT_MS).then(() => {

@@ -85,6 +85,21 @@ describe('finance-erp dialect settings', () => {
     // The chart of accounts G/L accounts are read from: optional (the dialect's default is YCOA), 4 characters.
     expect(config({ ...settings, sapChartOfAccounts: 'CAUS' }).options).toMatchObject({ chartOfAccounts: 'CAUS' });
     expect(() => config({ ...settings, sapChartOfAccounts: 'TOOLONG' })).toThrow(/at most 4 characters/);
+    // Organisational codes have the MaxLength of their field in the purchase order service, as the dialog says.
+    for (const [field, tooLong] of [
+      ['sapPurchasingOrganization', '10100'],
+      ['sapPurchasingGroup', '0010'],
+      ['sapPlant', '10100'],
+      ['sapMaterialGroup', 'L00100000X'],
+      ['sapPlant', '10 1'],
+    ]) {
+      expect(() => config({ ...settings, [field]: tooLong })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', details: { field } }),
+      );
+    }
+    expect(config({ ...settings, sapMaterialGroup: 'L00100000' }).options).toMatchObject({
+      materialGroup: 'L00100000',
+    });
   });
 
   it('ERPNext: Frappe API key and secret as Authorization: token key:secret; site, reference field and payable account', () => {
