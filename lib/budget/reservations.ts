@@ -19,6 +19,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { FinanceError } from '../errors';
+import type { CallContext } from '../erp/dialect';
 import type { ErpMessage, Money } from '../model/types';
 import { add, fromMinorUnits, minorOf } from '../model/money';
 import type { MappedDocument } from '../mapping/documents';
@@ -37,6 +38,11 @@ export const RESERVATIONS_BY_DOCUMENT = 'budget-reservations-by-document';
 export const RESERVATION_LEASE_PREFIX = 'finance-budget-check/reserve';
 
 export const DEFAULT_RESERVATION_LOCK_TTL_MS = 30_000;
+/**
+ * How long a released reservation is kept: it still counts for a check that asked the ERP before the release,
+ * whose answer may not hold the released document's write yet. Longer than any one check takes.
+ */
+export const RELEASED_KEEP_MS = 15 * 60_000;
 export const DEFAULT_RESERVATION_LOCK_WAIT_MS = 10_000;
 const FIRST_PAUSE_MS = 5;
 const LONGEST_PAUSE_MS = 100;
@@ -65,6 +71,8 @@ interface ReservationRecord {
   scope: string;
   document: string;
   amount: Money;
+  /** When the document's ERP write (or refusal) ended it; absent while it holds. */
+  releasedAt?: number;
 }
 
 /** Which reservation records a document holds (the by-document kv value). */
@@ -136,8 +144,16 @@ export class BudgetReservations {
     return step(0);
   }
 
-  /** What other documents hold on each budget now, per budget key (zero where nothing is held). */
-  async reservedByOthers(scopes: readonly ReservationScope[], document: string): Promise<Map<string, Money>> {
+  /**
+   * What other documents hold on each budget, per budget key (zero where nothing is held), for a check that
+   * asked the ERP at `askedAt`: a reservation released since still counts, as the ERP's answer may not hold
+   * its document's write. Without `askedAt`, only reservations that hold now.
+   */
+  async reservedByOthers(
+    scopes: readonly ReservationScope[],
+    document: string,
+    askedAt = Number.POSITIVE_INFINITY,
+  ): Promise<Map<string, Money>> {
     const totals = new Map<string, Money>();
     for (const scope of scopes) {
       const text = scopeText(scope);
@@ -146,6 +162,7 @@ export class BudgetReservations {
         // The hash prefix could in theory be shared: the record names its budget, which must be this one.
         if (record.scope !== text || record.document === document) continue;
         if (record.amount.currency !== scope.currency) continue;
+        if (record.releasedAt !== undefined && record.releasedAt <= askedAt) continue;
         total = add(total, record.amount);
       }
       totals.set(scope.key, total);
@@ -181,12 +198,18 @@ export class BudgetReservations {
     }
   }
 
-  /** Ends every reservation of `document` (its ERP write counts it now, or it was refused): how many ended. */
-  async release(document: string): Promise<number> {
+  /**
+   * Ends every reservation of `document` (its ERP write counts it now, or it was refused): how many ended. A
+   * released record is kept a while, marked, for checks that asked the ERP before the release (reservedByOthers).
+   */
+  async release(document: string, now = Date.now()): Promise<number> {
     const keys = await this.heldBy(document);
     let released = 0;
     for (const kvKey of keys) {
-      if (await this.store.kvDelete(RESERVATIONS_NAMESPACE, kvKey)) released += 1;
+      const record = (await this.store.kvGet(RESERVATIONS_NAMESPACE, kvKey)) as ReservationRecord | undefined;
+      if (record === undefined || record.releasedAt !== undefined) continue;
+      await this.store.kvPut(RESERVATIONS_NAMESPACE, kvKey, { ...record, releasedAt: now }, RELEASED_KEEP_MS);
+      released += 1;
     }
     await this.store.kvDelete(RESERVATIONS_BY_DOCUMENT, hash(document));
     return released;
@@ -276,10 +299,17 @@ function reservedMessage(holdMs: number): ErpMessage {
 }
 
 /**
- * The budget check with reservations: the document's budgets are locked, what other documents reserved on them
- * is taken off what the ERP says is available, and a document that passes (within or warning) reserves what it
- * asks. An exceeded document reserves nothing and keeps what an earlier version of it reserved (that version
- * may still be written). An ERP that checks at the write (deferred) is asked nothing, so nothing is reserved.
+ * The budget check with reservations: the ERP is asked, then, with the document's budgets locked, what other
+ * documents reserved on them is taken off what the ERP said is available, and a document that passes (within or
+ * warning) reserves what it asks. An exceeded document reserves nothing and keeps what an earlier version of it
+ * reserved (that version may still be written). An ERP that checks at the write (deferred) is asked nothing, so
+ * nothing is reserved.
+ *
+ * The ERP is asked before the lock, not under it: a slow or failing ERP would otherwise hold every other check of
+ * the budget behind it (with injected ERP faults the pipeline stalled). What the lock covers is store work only:
+ * reading the reservations, judging the ERP's answers against them (checkDocumentBudget again, answered from the
+ * first pass) and reserving. A reservation released after the ERP was asked still counts (reservedByOthers), so
+ * a document written meanwhile is counted once, by the ERP or by its reservation, never by neither.
  */
 export async function checkAndReserve(
   dialect: BudgetCheckDialect,
@@ -300,9 +330,12 @@ export async function checkAndReserve(
     currency,
     key: request.key,
   }));
+  const askedAt = Date.now();
+  const answering = rememberingAnswers(dialect);
+  await checkDocumentBudget(answering, document, fixed);
   return reservations.exclusively(scopes, async () => {
-    const reservedByOthers = await reservations.reservedByOthers(scopes, identity);
-    const outcome = await checkDocumentBudget(dialect, document, { ...fixed, reservedByOthers });
+    const reservedByOthers = await reservations.reservedByOthers(scopes, identity, askedAt);
+    const outcome = await checkDocumentBudget(answering, document, { ...fixed, reservedByOthers });
     if (outcome.status !== 'within' && outcome.status !== 'warning') return outcome;
     const amounts = outcome.checks
       .filter((check) => check.noBudget !== true)
@@ -310,6 +343,25 @@ export async function checkAndReserve(
     await reservations.reserve(identity, scopes, amounts);
     outcome.erpMessages.push(reservedMessage(holdMs));
     return outcome;
+  });
+}
+
+/**
+ * The dialect with its funds check answers kept per request: the second pass of a check judges the same
+ * requests (same document, options and clock) with the first pass's answers, without asking the ERP again.
+ */
+function rememberingAnswers(dialect: BudgetCheckDialect): BudgetCheckDialect {
+  const answers = new Map<string, ReturnType<BudgetCheckDialect['checkBudget']>>();
+  return Object.assign(Object.create(dialect) as BudgetCheckDialect, {
+    checkBudget: (request: Parameters<BudgetCheckDialect['checkBudget']>[0], ctx: CallContext) => {
+      const key = JSON.stringify(request);
+      let answer = answers.get(key);
+      if (answer === undefined) {
+        answer = dialect.checkBudget(request, ctx);
+        answers.set(key, answer);
+      }
+      return answer;
+    },
   });
 }
 

@@ -3,12 +3,7 @@
  * for good, on the store the post node is configured with (lib/budget/reservations.ts).
  */
 import * as path from 'node:path';
-import {
-  BudgetReservations,
-  RESERVATIONS_BY_DOCUMENT,
-  RESERVATIONS_NAMESPACE,
-  reservationDocumentOf,
-} from '../../lib/budget';
+import { BudgetReservations, RESERVATIONS_BY_DOCUMENT, reservationDocumentOf } from '../../lib/budget';
 import type { ExpenseReport } from '../../lib/model/types';
 import { startSandbox, type SandboxHandle } from '../../lib/sandbox/server';
 import type { FinanceStoreNode } from '../../nodes/shared/config-nodes';
@@ -54,9 +49,14 @@ describe('finance-post releases the budget reserved for the report', () => {
 
   const store = () => (helper.getNode('store') as unknown as FinanceStoreNode).store();
 
+  const scope = { company: 'FS-DEMO', currency: 'EUR', key: 'costCenter=CC-100,glAccount=6300@2026-03' };
+
+  /** What reports hold on the budget now (released ones no longer do). */
+  const held = async () =>
+    (await new BudgetReservations(store(), { holdMs: 1 }).reservedByOthers([scope], 'nobody')).get(scope.key);
+
   /** What finance-budget-check would have reserved for `report` on the store the post node uses. */
   async function reserveFor(report: ExpenseReport): Promise<void> {
-    const scope = { company: 'FS-DEMO', currency: 'EUR', key: 'costCenter=CC-100,glAccount=6300@2026-03' };
     await new BudgetReservations(store(), { holdMs: 3_600_000 }).reserve(
       reservationDocumentOf(report) as string,
       [scope],
@@ -100,12 +100,11 @@ describe('finance-post releases the budget reserved for the report', () => {
     await reserveFor(report);
     const other = { ...approvedReport(), sourceRef: { system: 'concur', id: 'RPT-OTHER' } };
     await reserveFor(other);
-    expect(await store().kvList(RESERVATIONS_NAMESPACE)).toHaveLength(2);
+    expect(await held()).toEqual({ amount: '551.00', currency: 'EUR' });
 
     expect((await send(report)).on).toBe('posted');
-    // The posted report's reservation is gone; the other report's stays.
-    const left = await store().kvList(RESERVATIONS_NAMESPACE);
-    expect(left.map((entry) => (entry.value as { document: string }).document)).toEqual([reservationDocumentOf(other)]);
+    // The posted report's reservation no longer holds; the other report's does.
+    expect(await held()).toEqual(other.total);
     expect(await store().kvList(RESERVATIONS_BY_DOCUMENT)).toHaveLength(1);
   });
 
@@ -114,6 +113,6 @@ describe('finance-post releases the budget reserved for the report', () => {
     await reserveFor(report);
 
     expect((await send(report)).on).toBe('refused');
-    expect(await store().kvList(RESERVATIONS_NAMESPACE)).toEqual([]);
+    expect(await held()).toEqual({ amount: '0.00', currency: 'EUR' });
   });
 });

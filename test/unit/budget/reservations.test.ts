@@ -12,6 +12,7 @@ import {
   releaseReservations,
   RESERVATIONS_BY_DOCUMENT,
   RESERVATIONS_NAMESPACE,
+  reservationDocumentOf,
   type BudgetCheckOptions,
   type BudgetOutcome,
 } from '../../../lib/budget';
@@ -121,6 +122,47 @@ describe('budget reservations on a store of one host (lmdb)', () => {
     expect(second.checks[0]).toMatchObject({ available: eur('400.00'), reservedByOthers: eur('600.00') });
     expect(first.erpMessages.map((message) => message.code)).toEqual([FUNDS_RESERVED]);
     expect(second.erpMessages.map((message) => message.code)).toEqual([]);
+  });
+
+  it('asks the ERP outside the lock: a slow answer for one document does not hold another check of the budget', async () => {
+    const erp = new SlowBudgets({ 'CC-100/6300': '1000.00' }, 0);
+    let answerSlowOne: () => void = () => undefined;
+    const slowErp = {
+      checkBudget: async (request: BudgetCheckRequest) => {
+        if (request.amount.amount === '100.00') await new Promise<void>((resolve) => (answerSlowOne = resolve));
+        return erp.checkBudget(request);
+      },
+    };
+    const slow = checkAndReserve(slowErp, report('ER-SLOW', '100.00'), OPTIONS, reservations, HOLD_MS);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // ER-2 is checked and reserved while the ERP has not answered for ER-SLOW.
+    expect(money(await check(erp, report('ER-2', '300.00')))).toMatchObject({ status: 'within' });
+    answerSlowOne();
+    expect(money(await slow)).toMatchObject({ status: 'within', reservedByOthers: '300.00' });
+  });
+
+  it('still counts a reservation released after the ERP was asked: its write may be missing from the answer', async () => {
+    const erp = new SlowBudgets({ 'CC-100/6300': '1000.00' }, 0);
+    expect((await check(erp, report('ER-1', '600.00'))).status).toBe('within');
+    let answerNow: () => void = () => undefined;
+    const answeredBeforeTheWrite = {
+      checkBudget: async (request: BudgetCheckRequest) => {
+        const answer = await erp.checkBudget(request); // read before ER-1's posting counts in the ERP
+        await new Promise<void>((resolve) => (answerNow = resolve));
+        return answer;
+      },
+    };
+    const second = checkAndReserve(answeredBeforeTheWrite, report('ER-2', '500.00'), OPTIONS, reservations, HOLD_MS);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // ER-1 is posted now and releases its reservation, while ER-2's answer (without ER-1) is on its way.
+    expect(await reservations.release(reservationDocumentOf(report('ER-1', '600.00')) as string)).toBe(1);
+    answerNow();
+    expect(money(await second)).toEqual({ status: 'exceeded', available: '400.00', reservedByOthers: '600.00' });
+    // A check that asks the ERP after the release no longer counts it (the ERP does).
+    expect(money(await check(erp, report('ER-3', '500.00')))).toMatchObject({
+      status: 'within',
+      reservedByOthers: '0.00',
+    });
   });
 
   it('counts a warning as passing: it reserves too', async () => {
