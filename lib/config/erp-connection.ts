@@ -13,13 +13,14 @@ import {
   type DialectDialogSettings,
 } from './erp-dialect-settings';
 import type { RetryDialogSettings } from './retry-settings';
+import { proxyFromDialog, type ProxyCredentials, type ProxyDialogSettings } from '../erp/proxy-settings';
 import { httpBaseUrl, httpUrl, integerSetting, optionalText, requiredText } from './settings';
 
 export const AUTH_TYPES = ['none', 'basic', 'bearer', 'apiKey', 'oauth2', 'frappeToken'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 /** The retry fields are read by retryPolicyFromDialog (retry-settings.ts), the others here. */
-export interface ErpDialogSettings extends RetryDialogSettings, DialectDialogSettings {
+export interface ErpDialogSettings extends RetryDialogSettings, DialectDialogSettings, ProxyDialogSettings {
   name?: string;
   dialect?: string;
   baseUrl?: string;
@@ -42,7 +43,7 @@ export interface ErpDialogSettings extends RetryDialogSettings, DialectDialogSet
 }
 
 /** Secrets from Node-RED's credential store; they never travel in the flow JSON. */
-export interface ErpCredentials {
+export interface ErpCredentials extends ProxyCredentials {
   username?: string;
   password?: string;
   token?: string;
@@ -136,6 +137,7 @@ export function erpConnectionConfig(
     maxConcurrency: integerSetting(settings.maxConcurrency, 'Concurrent requests', { min: 1, max: 100, fallback: 8 }),
     rateLimit: rateLimitRequests > 0 ? { requests: rateLimitRequests, perMs: rateLimitWindowSeconds * 1000 } : null,
     circuitBreaker: circuitBreakerSettings(settings),
+    proxy: proxyFromDialog(settings, credentials, 'finance-erp'),
   };
 }
 

@@ -31,6 +31,9 @@ import { errorForResponse, errorForTransport, type CallFacts } from './http-erro
 import { RateLimiter } from './rate-limiter';
 import { Semaphore } from './semaphore';
 import { noteRequestTimeout } from './request-timeouts';
+import { proxyResolver, proxySecrets } from './proxy';
+import { ForwardingHttpAgent, ProxyTunnelError, TunnelingHttpsAgent } from './proxy-agents';
+import { errorForProxyTunnel } from './proxy-errors';
 
 export type { AuthConfig, ConnectionSummary, ErpConnectionConfig, OAuth2ClientCredentials, TlsOptions } from './config';
 export type { RateLimit } from './rate-limiter';
@@ -93,6 +96,8 @@ export interface ErpClientDependencies {
   clock?: Clock;
   /** Wall-clock now in ms, for Retry-After HTTP-dates. */
   dateNow?: () => number;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read for the "from the environment" proxy; process.env. */
+  environment?: NodeJS.ProcessEnv;
 }
 
 interface RawResponse {
@@ -107,7 +112,7 @@ export class ErpClient implements ErpHttp {
   // Private fields: JSON.stringify and util.inspect cannot reach them, so the credentials inside stay hidden.
   readonly #config: ResolvedConnectionConfig;
   readonly #httpAgent: http.Agent;
-  readonly #httpsAgent: https.Agent;
+  readonly #httpsAgent: TunnelingHttpsAgent;
   readonly #defaultHeaders: Record<string, string>;
   readonly #agents: http.Agent[];
   readonly #auth: AuthStrategy;
@@ -119,7 +124,7 @@ export class ErpClient implements ErpHttp {
   /** Token requests in flight, so that close() stops them too. */
   readonly #tokenRequests = new Set<ExchangeCancel>();
   readonly #tokenHttpAgent: http.Agent;
-  readonly #tokenHttpsAgent: https.Agent;
+  readonly #tokenHttpsAgent: TunnelingHttpsAgent;
   readonly #callListeners = new Set<(call: ErpCall) => void>();
   #closed = false;
 
@@ -129,22 +134,33 @@ export class ErpClient implements ErpHttp {
     const { maxConcurrency, tls, userAgent } = this.#config;
     const clock = dependencies.clock ?? systemClock;
     this.#dateNow = dependencies.dateNow ?? Date.now;
-    const httpAgent = new http.Agent({ keepAlive: true, maxSockets: maxConcurrency, maxFreeSockets: maxConcurrency });
-    const httpsAgent = new https.Agent({
+    // Both the ERP and the token endpoint go through the connection's proxy: a host that reaches one only
+    // through it reaches the other the same way.
+    const resolver = proxyResolver(this.#config.proxy, dependencies.environment ?? process.env);
+    const proxying = { resolver, connectTimeoutMs: this.#config.timeoutMs };
+    const httpAgent = new ForwardingHttpAgent({
+      keepAlive: true,
+      maxSockets: maxConcurrency,
+      maxFreeSockets: maxConcurrency,
+      resolver,
+    });
+    const httpsAgent = new TunnelingHttpsAgent({
       keepAlive: true,
       maxSockets: maxConcurrency,
       maxFreeSockets: maxConcurrency,
       ...tlsAgentOptions(tls),
+      ...proxying,
     });
     // The token endpoint is often a public identity provider (Entra ID) while the ERP sits behind a private
     // CA, so its agent trusts the public roots as well as the configured CA.
-    const tokenAgent = new https.Agent({
+    const tokenAgent = new TunnelingHttpsAgent({
       keepAlive: false,
       ...tlsAgentOptions(tokenTls(tls, this.#config)),
       ...withPublicRoots(tls?.ca),
+      ...proxying,
     });
     this.#tokenHttpsAgent = tokenAgent;
-    this.#tokenHttpAgent = new http.Agent({ keepAlive: false });
+    this.#tokenHttpAgent = new ForwardingHttpAgent({ keepAlive: false, resolver });
     this.#agents = [httpAgent, httpsAgent, tokenAgent, this.#tokenHttpAgent];
     this.#httpAgent = httpAgent;
     this.#httpsAgent = httpsAgent;
@@ -332,9 +348,11 @@ export class ErpClient implements ErpHttp {
       return { status: response.status, data: response.data, headers: response.headers, sentHeaders, durationMs };
     } catch (error) {
       if (this.#closed && !timedOut) throw this.#closedError();
-      const failure = errorForTransport(this.#facts(request), error, {
-        timedOutAfterMs: timedOut ? timeoutMs : undefined,
-      });
+      const failure =
+        this.#proxyFailure(`${request.method} ${withoutQuery(request.path)}`, error, cancel) ??
+        errorForTransport(this.#facts(request), error, {
+          timedOutAfterMs: timedOut ? timeoutMs : undefined,
+        });
       this.#reportCall({
         method: request.method,
         path: withoutQuery(request.path),
@@ -359,21 +377,55 @@ export class ErpClient implements ErpHttp {
     }, timeoutMs);
     this.#tokenRequests.add(cancel);
     try {
-      return await exchange({
-        method: 'POST',
-        baseUrl: tokenUrl,
-        path: '',
-        body: form,
-        headers: { ...this.#defaultHeaders, ...headers },
-        cancel,
-        httpAgent: this.#tokenHttpAgent,
-        httpsAgent: this.#tokenHttpsAgent,
-        maxAnswerBytes: MAX_TOKEN_ANSWER_BYTES,
-      });
+      return await this.#tokenExchange(tokenUrl, form, headers, cancel);
+    } catch (error) {
+      throw this.#proxyFailure('the OAuth2 token request', error, cancel, tokenUrl) ?? error;
     } finally {
       clearTimeout(deadline);
       this.#tokenRequests.delete(cancel);
     }
+  }
+
+  #tokenExchange(
+    tokenUrl: string,
+    form: string,
+    headers: Record<string, string>,
+    cancel: ExchangeCancel,
+  ): Promise<HttpResult> {
+    return exchange({
+      method: 'POST',
+      baseUrl: tokenUrl,
+      path: '',
+      body: form,
+      headers: { ...this.#defaultHeaders, ...headers },
+      cancel,
+      httpAgent: this.#tokenHttpAgent,
+      httpsAgent: this.#tokenHttpsAgent,
+      maxAnswerBytes: MAX_TOKEN_ANSWER_BYTES,
+    });
+  }
+
+  /**
+   * A call that never got through the proxy: the tunnel was refused or the proxy unreachable (the agent's
+   * ProxyTunnelError), or our deadline came while the request still waited for its tunnel. Undefined for any
+   * other failure, which the ERP's or the token endpoint's own handling reports.
+   */
+  #proxyFailure(
+    call: string,
+    error: unknown,
+    cancel: ExchangeCancel,
+    url = this.#config.baseUrl,
+  ): FinanceError | undefined {
+    const connection = this.#config.name;
+    if (error instanceof ProxyTunnelError) return errorForProxyTunnel(connection, call, error);
+    if (cancel.reason === undefined || cancel.hadConnection || this.#closed) return undefined;
+    const target = new URL(url);
+    if (target.protocol !== 'https:') return undefined;
+    const agent = url === this.#config.baseUrl ? this.#httpsAgent : this.#tokenHttpsAgent;
+    const route = agent.routeFor(target.hostname.replace(/^\[(.*)\]$/, '$1'), Number(target.port) || 443);
+    if (route === undefined) return undefined;
+    const reason = `the proxy ${route.label} did not open a tunnel to ${target.host} within ${this.#config.timeoutMs} ms`;
+    return errorForProxyTunnel(connection, call, new ProxyTunnelError('timeout', route.label, reason));
   }
 
   #facts(request: ErpRequest): CallFacts {
@@ -381,7 +433,7 @@ export class ErpClient implements ErpHttp {
       connection: this.#config.name,
       method: request.method,
       path: withoutQuery(request.path),
-      secrets: this.#auth.secrets().concat(tlsSecrets(this.#config.tls)),
+      secrets: this.#auth.secrets().concat(tlsSecrets(this.#config.tls), proxySecrets(this.#config.proxy)),
     };
   }
 

@@ -6,6 +6,7 @@
 import { FinanceError } from '../errors';
 import type { CircuitBreakerSettings } from '../reliability/circuit-breaker';
 import type { RateLimit } from './rate-limiter';
+import { PROXY_MODES, summarizeProxy, type ProxySetting, type ProxySummary } from './proxy';
 
 export interface OAuth2ClientCredentials {
   type: 'oauth2';
@@ -49,6 +50,8 @@ export interface ErpConnectionConfig {
   /** Settings of the connection's circuit breaker (missing ones take the defaults); null turns it off. */
   circuitBreaker?: Partial<CircuitBreakerSettings> | null;
   tls?: TlsOptions;
+  /** Forward proxy for the ERP and the token endpoint; from the environment (HTTPS_PROXY...) when absent. */
+  proxy?: ProxySetting;
   userAgent?: string;
   /** Dialect-specific settings (see DialectConfig.options): tenant, environment, sapClient, servicePath, site... */
   options?: Readonly<Record<string, string | undefined>>;
@@ -81,6 +84,7 @@ export interface ConnectionSummary {
   maxConcurrency: number;
   rateLimit: RateLimit | null;
   tls: { rejectUnauthorized: boolean; ca: boolean; clientCertificate: boolean; servername?: string };
+  proxy: ProxySummary;
   userAgent: string;
 }
 
@@ -107,6 +111,7 @@ export function resolveConnectionConfig(config: ErpConnectionConfig): ResolvedCo
     timeoutMs,
     maxConcurrency,
     rateLimit: checkRateLimit(config.rateLimit, where),
+    proxy: checkProxy(config.proxy, where),
     userAgent: config.userAgent ?? DEFAULT_USER_AGENT,
   };
 }
@@ -136,6 +141,7 @@ export function summarizeConnection(config: ResolvedConnectionConfig): Connectio
       clientCertificate: tls.cert !== undefined,
       servername: tls.servername,
     },
+    proxy: summarizeProxy(config.proxy),
     userAgent: config.userAgent,
   };
 }
@@ -241,4 +247,21 @@ function positiveInteger(value: unknown, field: string, where: string): number |
 
 function invalid(where: string, problem: string): FinanceError {
   return new FinanceError('CONFIG_INVALID', `${where}: ${problem}.`);
+}
+
+/** The proxy setting: one of the modes; an explicit proxy's URL is checked here, so a deploy reports it. */
+function checkProxy(proxy: unknown, where: string): ProxySetting {
+  if (proxy === undefined || proxy === null) return { mode: 'environment' };
+  const mode = (proxy as { mode?: unknown }).mode;
+  if (typeof proxy !== 'object' || !(PROXY_MODES as readonly unknown[]).includes(mode)) {
+    throw invalid(where, `proxy mode must be one of ${PROXY_MODES.join(', ')}`);
+  }
+  const setting = proxy as ProxySetting;
+  if (setting.mode === 'url') {
+    requireString(setting.url, 'proxy.url', where);
+    optionalString(setting.username, 'proxy.username', where);
+    optionalString(setting.password, 'proxy.password', where);
+    summarizeProxy(setting);
+  }
+  return setting;
 }

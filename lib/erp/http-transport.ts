@@ -8,8 +8,10 @@
  *
  * Wire behaviour kept from axios, so ERPs see the same requests: the query is encoded as axios encodes it
  * (encodeURIComponent, then `:` `$` `,` kept and spaces as `+`, which OData `$filter` values rely on), gzip,
- * deflate and br answers are accepted and decompressed, redirects are not followed (a redirect would carry
- * credentials elsewhere), and no proxy from the environment is used.
+ * deflate and br answers are accepted and decompressed, and redirects are not followed (a redirect would carry
+ * credentials elsewhere). A forward proxy is the agents' business (proxy-agents.ts): an https call tunnels
+ * inside the https agent; a plain-HTTP call through a ForwardingHttpAgent's proxy is sent here to the proxy,
+ * with the absolute URL as its path.
  *
  * Unlike axios (whose default maxContentLength is unlimited), an answer is read up to MAX_ANSWER_BYTES after
  * decompression: a runaway listing or a gzip bomb would otherwise grow one buffer until the string conversion
@@ -19,6 +21,7 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
+import { ForwardingHttpAgent } from './proxy-agents';
 
 export interface HttpExchange {
   method: string;
@@ -93,19 +96,34 @@ export class UnreadableAnswerError extends Error {
  */
 export class ExchangeCancel {
   #request: http.ClientRequest | undefined;
+  #abandon: ((reason: Error) => void) | undefined;
   #reason: Error | undefined;
+  #hadConnection = false;
 
   /** Stops the exchange (now, or as soon as it starts); later calls change nothing. */
   cancel(reason: Error): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
+    // A request still without a socket was never written anywhere: through a proxy, the tunnel was not open.
+    this.#hadConnection = this.#request?.socket != null;
+    // node:http reports a destroyed request only once the agent hands it a socket, which for a tunnel is when
+    // the proxy answers CONNECT, if ever: the exchange is given up at once instead.
+    if (this.#request !== undefined && !this.#hadConnection) this.#abandon?.(reason);
     this.#request?.destroy(reason);
   }
 
-  /** Called by exchange() with the request it sent. */
-  attach(request: http.ClientRequest): void {
+  /** Whether the cancelled request had its connection (for a proxied https call: its tunnel) when stopped. */
+  get hadConnection(): boolean {
+    return this.#hadConnection;
+  }
+
+  /** Called by exchange() with the request it sent, and how to give the exchange up before it has a socket. */
+  attach(request: http.ClientRequest, abandon?: (reason: Error) => void): void {
     this.#request = request;
-    if (this.#reason !== undefined) request.destroy(this.#reason);
+    this.#abandon = abandon;
+    if (this.#reason === undefined) return;
+    abandon?.(this.#reason);
+    request.destroy(this.#reason);
   }
 
   /** Why the exchange was stopped, once it was. */
@@ -116,6 +134,7 @@ export class ExchangeCancel {
   /** The exchange is over: nothing left to stop, and the request is not held on to. */
   detach(): void {
     this.#request = undefined;
+    this.#abandon = undefined;
   }
 }
 
@@ -133,16 +152,23 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
     if (contentType && headers['content-type'] === undefined) headers['content-type'] = contentType;
     headers['content-length'] = payload.length;
   }
+  // An IPv6 host comes as [::1] in a URL and without the brackets in request options.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const proxy =
+    !secure && request.httpAgent instanceof ForwardingHttpAgent
+      ? request.httpAgent.routeFor({ protocol: url.protocol, hostname, port: Number(url.port) || 80 })
+      : undefined;
+  if (proxy?.authorization !== undefined) headers['proxy-authorization'] = proxy.authorization;
   return new Promise<HttpResult>((resolve, reject) => {
     const outgoing = (secure ? https : http).request(
       {
         protocol: url.protocol,
-        // An IPv6 host comes as [::1] in a URL and without the brackets in request options.
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port,
-        path: requestPath,
+        hostname: proxy ? proxy.host : hostname,
+        port: proxy ? proxy.port : url.port,
+        // Through a proxy, the path is the absolute URL (RFC 9112 3.2.2); Host still names the ERP.
+        path: proxy ? `${url.protocol}//${url.host}${requestPath}` : requestPath,
         method: request.method,
-        headers,
+        headers: proxy ? { host: url.host, ...headers } : headers,
         agent: secure ? request.httpsAgent : request.httpAgent,
       },
       (response) =>
@@ -154,7 +180,7 @@ export function exchange(request: HttpExchange): Promise<HttpResult> {
         }),
     );
     outgoing.on('error', reject);
-    request.cancel.attach(outgoing);
+    request.cancel.attach(outgoing, reject);
     outgoing.end(payload);
   }).finally(() => request.cancel.detach());
 }

@@ -9,6 +9,7 @@ import { FinanceError } from '../errors';
 import { erpConnectionConfig } from '../config/erp-connection';
 import { httpBaseUrl, integerSetting, optionalText } from '../config/settings';
 import type { ErpConnectionConfig } from '../erp/client';
+import { proxyFromDialog, type ProxyCredentials, type ProxyDialogSettings } from '../erp/proxy-settings';
 import { getProfile, isProfileName, PROFILE_NAMES, type ProfileName, type ProfileOptions } from '../sources/profiles';
 import type { SourceProfile } from '../sources/profiles/profile';
 import {
@@ -30,7 +31,7 @@ export const SOURCE_API_AUTH_TYPES = ['none', 'bearer', 'oauth2'] as const;
 export const DEFAULT_SOURCE_API_TIMEOUT_MS = 30_000;
 export const DEFAULT_SOURCE_API_MAX_CONCURRENCY = 8;
 
-export interface SourceDialogSettings {
+export interface SourceDialogSettings extends ProxyDialogSettings {
   name?: string;
   profile?: string;
   /** Empty: the profile's own scheme. */
@@ -61,7 +62,7 @@ export interface SourceDialogSettings {
 }
 
 /** Secrets from Node-RED's credential store; they never travel in the flow JSON. */
-export interface SourceCredentials {
+export interface SourceCredentials extends ProxyCredentials {
   secret?: string;
   previousSecret?: string;
   token?: string;
@@ -211,7 +212,9 @@ function apiConfig(
     max: 100,
     fallback: DEFAULT_SOURCE_API_MAX_CONCURRENCY,
   });
-  return erpConnectionConfig(
+  // Read here, so a wrong proxy field is reported with this node's name; the ERP dialog's fields are not used.
+  const proxy = proxyFromDialog(settings, credentials, 'finance-source');
+  const config = erpConnectionConfig(
     {
       name: `${optionalText(settings.name) ?? profileName} API`,
       // The client's "dialect" only labels the connection here: write-back speaks the source's API.
@@ -225,6 +228,7 @@ function apiConfig(
     },
     { token: credentials.token, clientId: credentials.clientId, clientSecret: credentials.clientSecret },
   );
+  return { ...config, proxy };
 }
 
 function jsonObject(

@@ -122,6 +122,8 @@ export = function register(RED: NodeAPI): void {
       clientId: { type: 'text' },
       clientSecret: { type: 'password' },
       apiSecret: { type: 'password' },
+      proxyUsername: { type: 'text' },
+      proxyPassword: { type: 'password' },
     },
   });
 };

@@ -114,6 +114,8 @@ export = function register(RED: NodeAPI): void {
       token: { type: 'password' },
       clientId: { type: 'text' },
       clientSecret: { type: 'password' },
+      proxyUsername: { type: 'text' },
+      proxyPassword: { type: 'password' },
     },
   });
 };

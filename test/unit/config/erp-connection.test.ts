@@ -119,3 +119,47 @@ describe('circuit breaker from the finance-erp dialog', () => {
     });
   });
 });
+
+describe('the Proxy fields of the finance-erp dialog', () => {
+  function errorOf(fn: () => unknown): { code?: string; message: string; details?: unknown } {
+    try {
+      fn();
+    } catch (err) {
+      return err as { code?: string; message: string };
+    }
+    throw new Error('nothing was thrown');
+  }
+
+  it('reads a flow saved before the setting as "from the environment"', () => {
+    expect(erpConnectionConfig(base, {}).proxy).toEqual({ mode: 'environment' });
+    expect(erpConnectionConfig({ ...base, proxyMode: 'none' }, {}).proxy).toEqual({ mode: 'none' });
+  });
+
+  it('takes an explicit proxy with its user and password from the credentials', () => {
+    const config = erpConnectionConfig(
+      { ...base, proxyMode: 'url', proxyUrl: ' http://proxy.corp:3128 ' },
+      { proxyUsername: 'svc', proxyPassword: 'pw' },
+    );
+    expect(config.proxy).toEqual({ mode: 'url', url: 'http://proxy.corp:3128', username: 'svc', password: 'pw' });
+  });
+
+  it.each([
+    [{ proxyMode: 'socks' }, {}, /Proxy "socks" is not one of environment, none, url/, 'proxyMode'],
+    [{ proxyMode: 'url' }, {}, /Proxy URL is empty/, 'proxyUrl'],
+    [
+      { proxyMode: 'url', proxyUrl: 'http://u:hunter2@proxy:3128' },
+      {},
+      /Proxy user and Proxy password fields/,
+      'proxyUrl',
+    ],
+    [{ proxyMode: 'url', proxyUrl: 'https://proxy:3128' }, {}, /https:\/\/ proxy/, 'proxyUrl'],
+    [{ proxyMode: 'url', proxyUrl: 'proxy:3128' }, { proxyPassword: 'pw' }, /without a Proxy user/, 'proxyUsername'],
+  ])('refuses %j with a CONFIG_INVALID naming the field', (fields, credentials, message, field) => {
+    const error = errorOf(() => erpConnectionConfig({ ...base, ...fields }, credentials));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain('finance-erp');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.details).toEqual({ field });
+  });
+});

@@ -168,4 +168,22 @@ describe('sourceSettings', () => {
     const query = errorOf(() => sourceSettings({ apiBaseUrl: 'https://api.example.com/v1?key=K-1' }, { secret: 's' }));
     expect(query.message).toMatch(/API base URL must not contain a query/);
   });
+
+  it("passes the API's own Proxy fields to its client, and names finance-source in a refusal", () => {
+    const api = { profile: 'ramp', apiBaseUrl: 'https://api.ramp.com', apiAuthType: 'bearer' };
+    expect(sourceSettings(api, { secret: 's', token: 't' }).api?.proxy).toEqual({ mode: 'environment' });
+    const explicit = sourceSettings(
+      { ...api, proxyMode: 'url', proxyUrl: 'http://proxy.corp:3128' },
+      { secret: 's', token: 't', proxyUsername: 'svc', proxyPassword: 'pw' },
+    );
+    expect(explicit.api?.proxy).toEqual({
+      mode: 'url',
+      url: 'http://proxy.corp:3128',
+      username: 'svc',
+      password: 'pw',
+    });
+    const error = errorOf(() => sourceSettings({ ...api, proxyMode: 'url' }, { secret: 's', token: 't' }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/Proxy URL is empty.*finance-source/);
+  });
 });
