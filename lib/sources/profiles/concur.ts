@@ -412,10 +412,13 @@ function expenseOf({ entry: value, path }: { entry: unknown; path: string }, rea
   }
   const lines = itemized ? itemizedLines(entry, path, lineId, read) : allocatedLines(entry, path, lineId, read);
   // The split lines add up to the expense exactly; an itemized one's to its business part (checked).
-  const amount = sum(
-    lines.map((line) => line.amount),
-    read.currency,
-  );
+  const amount =
+    lines.length === 1
+      ? lines[0].amount
+      : sum(
+          lines.map((line) => line.amount),
+          read.currency,
+        );
   return { lines, amount, lineId, payer, entry, path, itemized: false };
 }
 
@@ -569,10 +572,10 @@ function lineOf(
       : (customFieldCode(entry, field, path, reader) ??
         (parent && customFieldCode(parent.entry, field, parent.path, readEntries)) ??
         reportFieldValue(customData, field, option));
-  const own = (field: string, at: JsonObject, atPath: string, atReader: ShapeReader) =>
-    atReader.optionalString(at[field], `${atPath}/${field}`);
+  // A field of the expense, or of the itemization else its expense's.
   const inherited = (field: string) =>
-    own(field, entry, path, reader) ?? (parent && own(field, parent.entry, parent.path, readEntries));
+    reader.optionalString(entry[field], `${path}/${field}`) ??
+    (parent && readEntries.optionalString(parent.entry[field], `${parent.path}/${field}`));
   const hasExceptions =
     reader.optionalBoolean(entry.HasExceptions, `${path}/HasExceptions`) === true ||
     (parent !== undefined &&
