@@ -34,6 +34,14 @@ import type { BudgetOutcome, BudgetRequest } from './types';
 
 export const RESERVATIONS_NAMESPACE = 'budget-reservations';
 export const RESERVATIONS_BY_DOCUMENT = 'budget-reservations-by-document';
+/**
+ * Released reservations, kept a while for checks that asked the ERP before the release, keyed
+ * "<scope hash>/<release time>/<document hash>": a check reads only those released after it asked, so released
+ * records never make a check read more than the few of the last moments.
+ */
+export const RELEASED_NAMESPACE = 'budget-reservations-released';
+/** Digits of a release time in a key, so keys sort by time. */
+const TIME_DIGITS = 15;
 /** The prefix of the per-budget leases on a shared store. */
 export const RESERVATION_LEASE_PREFIX = 'finance-budget-check/reserve';
 
@@ -71,8 +79,6 @@ interface ReservationRecord {
   scope: string;
   document: string;
   amount: Money;
-  /** When the document's ERP write (or refusal) ended it; absent while it holds. */
-  releasedAt?: number;
 }
 
 /** Which reservation records a document holds (the by-document kv value). */
@@ -100,6 +106,10 @@ function hash(text: string): string {
 
 function scopeText(scope: ReservationScope): string {
   return JSON.stringify([scope.company ?? null, scope.currency, scope.key]);
+}
+
+function timeKey(ms: number): string {
+  return String(Math.max(0, Math.floor(ms))).padStart(TIME_DIGITS, '0');
 }
 
 function recordKey(scope: string, document: string): string {
@@ -158,12 +168,18 @@ export class BudgetReservations {
     for (const scope of scopes) {
       const text = scopeText(scope);
       let total = fromMinorUnits(0n, scope.currency);
-      for await (const record of this.records(text)) {
+      const counted = new Set<string>([document]);
+      const count = (record: ReservationRecord) => {
         // The hash prefix could in theory be shared: the record names its budget, which must be this one.
-        if (record.scope !== text || record.document === document) continue;
-        if (record.amount.currency !== scope.currency) continue;
-        if (record.releasedAt !== undefined && record.releasedAt <= askedAt) continue;
+        if (record.scope !== text || counted.has(record.document)) return;
+        if (record.amount.currency !== scope.currency) return;
+        counted.add(record.document);
         total = add(total, record.amount);
+      };
+      for await (const record of this.records(RESERVATIONS_NAMESPACE, `${hash(text)}/`)) count(record);
+      if (Number.isFinite(askedAt)) {
+        const since = `${hash(text)}/${timeKey(askedAt)}`;
+        for await (const record of this.records(RELEASED_NAMESPACE, `${hash(text)}/`, since)) count(record);
       }
       totals.set(scope.key, total);
     }
@@ -200,15 +216,18 @@ export class BudgetReservations {
 
   /**
    * Ends every reservation of `document` (its ERP write counts it now, or it was refused): how many ended. A
-   * released record is kept a while, marked, for checks that asked the ERP before the release (reservedByOthers).
+   * released record moves to RELEASED_NAMESPACE for a while, for checks that asked the ERP before the release.
    */
   async release(document: string, now = Date.now()): Promise<number> {
     const keys = await this.heldBy(document);
     let released = 0;
     for (const kvKey of keys) {
       const record = (await this.store.kvGet(RESERVATIONS_NAMESPACE, kvKey)) as ReservationRecord | undefined;
-      if (record === undefined || record.releasedAt !== undefined) continue;
-      await this.store.kvPut(RESERVATIONS_NAMESPACE, kvKey, { ...record, releasedAt: now }, RELEASED_KEEP_MS);
+      if (record === undefined) continue;
+      const [scopeHash, documentHash] = kvKey.split('/');
+      const releasedKey = `${scopeHash}/${timeKey(now)}/${documentHash}`;
+      await this.store.kvPut(RELEASED_NAMESPACE, releasedKey, record, RELEASED_KEEP_MS);
+      await this.store.kvDelete(RESERVATIONS_NAMESPACE, kvKey);
       released += 1;
     }
     await this.store.kvDelete(RESERVATIONS_BY_DOCUMENT, hash(document));
@@ -221,11 +240,11 @@ export class BudgetReservations {
     return Array.isArray(index?.keys) ? index.keys.filter((key): key is string => typeof key === 'string') : [];
   }
 
-  private async *records(scope: string): AsyncGenerator<ReservationRecord> {
-    const prefix = `${hash(scope)}/`;
-    let after: string | undefined;
+  /** The records of `namespace` under `prefix`, those after the key `from` when given. */
+  private async *records(namespace: string, prefix: string, from?: string): AsyncGenerator<ReservationRecord> {
+    let after = from;
     for (;;) {
-      const page = await this.store.kvList(RESERVATIONS_NAMESPACE, {
+      const page = await this.store.kvList(namespace, {
         prefix,
         limit: PAGE,
         ...(after === undefined ? {} : { after }),

@@ -165,6 +165,28 @@ describe('budget reservations on a store of one host (lmdb)', () => {
     });
   });
 
+  it('reads only the releases since a check asked the ERP, however many came before', async () => {
+    const scope = { company: 'FS-DEMO', currency: 'EUR', key: 'costCenter=CC-100,glAccount=6300@2026-03' };
+    for (let index = 0; index < 250; index += 1) {
+      const document = `released-${index}`;
+      await reservations.reserve(document, [scope], [{ key: scope.key, amount: eur('1.00') }]);
+      await reservations.release(document, 1_000 + index);
+    }
+    await reservations.reserve('held', [scope], [{ key: scope.key, amount: eur('2.00') }]);
+    const listed: number[] = [];
+    const kvList = store.kvList.bind(store);
+    store.kvList = async (...args: Parameters<FinanceStore['kvList']>) => {
+      const page = await kvList(...args);
+      listed.push(page.length);
+      return page;
+    };
+    // Asked after the 250th release: only the live reservation counts, and no released record is read.
+    expect((await reservations.reservedByOthers([scope], 'me', 2_000)).get(scope.key)).toEqual(eur('2.00'));
+    expect(listed.reduce((a, b) => a + b, 0)).toBe(1);
+    // Asked between releases: those released since (at 1,239 ms and after, 11 of them) still count.
+    expect((await reservations.reservedByOthers([scope], 'me', 1_239)).get(scope.key)).toEqual(eur('13.00'));
+  });
+
   it('counts a warning as passing: it reserves too', async () => {
     const erp = new SlowBudgets({ 'CC-100/6300': '1000.00' });
     expect((await check(erp, report('ER-1', '950.00'))).status).toBe('warning');
