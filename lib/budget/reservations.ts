@@ -345,7 +345,7 @@ export async function checkAndReserve(
   const fixed: BudgetCheckOptions = { ...options, now: () => nowMs };
   const currency = documentCurrency(document);
   const scopes = budgetRequestsOf(dialect, document, fixed).map((request: BudgetRequest): ReservationScope => ({
-    company: companyOf(document),
+    company: document.company,
     currency,
     key: request.key,
   }));
@@ -382,10 +382,6 @@ function rememberingAnswers(dialect: BudgetCheckDialect): BudgetCheckDialect {
       return answer;
     },
   });
-}
-
-function companyOf(document: MappedDocument): string | undefined {
-  return document.company;
 }
 
 /**
