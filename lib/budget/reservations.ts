@@ -26,7 +26,7 @@ import type { MappedDocument } from '../mapping/documents';
 import { KeyedQueue } from '../purchasing/keyed-queue';
 import { whileKeepingLease } from '../reliability/kept-lease';
 import { runnerHolder } from '../reliability/single-runner';
-import type { FinanceStore } from '../reliability/store';
+import type { FinanceStore, KvWrite } from '../reliability/store';
 import { budgetRequestsOf, checkDocumentBudget, checkedAtCreation, type BudgetCheckDialect } from './check';
 import type { BudgetCheckOptions } from './check';
 import { documentCurrency } from './document';
@@ -56,10 +56,7 @@ const FIRST_PAUSE_MS = 5;
 const LONGEST_PAUSE_MS = 100;
 const PAGE = 100;
 
-export type ReservationStore = Pick<
-  FinanceStore,
-  'kvPut' | 'kvGet' | 'kvDelete' | 'kvList' | 'claimLease' | 'sharedAcrossHosts'
->;
+export type ReservationStore = Pick<FinanceStore, 'kvGet' | 'kvWrite' | 'kvList' | 'claimLease' | 'sharedAcrossHosts'>;
 
 export interface ReservationOptions {
   /** How long a reservation lasts unless the writing node releases it earlier. */
@@ -192,26 +189,29 @@ export class BudgetReservations {
    */
   async reserve(document: string, scopes: readonly ReservationScope[], amounts: readonly Reservation[]): Promise<void> {
     const byKey = new Map(scopes.map((scope) => [scope.key, scope]));
+    const { holdMs } = this.options;
     const keys: string[] = [];
+    const writes: KvWrite[] = [];
     for (const { key, amount } of amounts) {
       const scope = byKey.get(key);
       if (scope === undefined || minorOf(amount) <= 0n) continue;
       const text = scopeText(scope);
       const kvKey = recordKey(text, document);
       const record: ReservationRecord = { scope: text, document, amount };
-      await this.store.kvPut(RESERVATIONS_NAMESPACE, kvKey, record, this.options.holdMs);
+      writes.push({ namespace: RESERVATIONS_NAMESPACE, key: kvKey, value: record, ttlMs: holdMs });
       keys.push(kvKey);
     }
-    const earlier = await this.heldBy(document);
-    for (const kvKey of earlier) {
-      if (!keys.includes(kvKey)) await this.store.kvDelete(RESERVATIONS_NAMESPACE, kvKey);
+    for (const kvKey of await this.heldBy(document)) {
+      if (!keys.includes(kvKey)) writes.push({ namespace: RESERVATIONS_NAMESPACE, key: kvKey, remove: true });
     }
-    if (keys.length === 0) {
-      await this.store.kvDelete(RESERVATIONS_BY_DOCUMENT, hash(document));
-    } else {
-      const index: DocumentReservations = { keys };
-      await this.store.kvPut(RESERVATIONS_BY_DOCUMENT, hash(document), index, this.options.holdMs);
-    }
+    const index: DocumentReservations = { keys };
+    writes.push(
+      keys.length === 0
+        ? { namespace: RESERVATIONS_BY_DOCUMENT, key: hash(document), remove: true }
+        : { namespace: RESERVATIONS_BY_DOCUMENT, key: hash(document), value: index, ttlMs: holdMs },
+    );
+    // One transaction: a check of the same budget waits for this commit, so one commit instead of one per record.
+    await this.store.kvWrite(writes);
   }
 
   /**
@@ -220,17 +220,19 @@ export class BudgetReservations {
    */
   async release(document: string, now = Date.now()): Promise<number> {
     const keys = await this.heldBy(document);
+    const writes: KvWrite[] = [];
     let released = 0;
     for (const kvKey of keys) {
       const record = (await this.store.kvGet(RESERVATIONS_NAMESPACE, kvKey)) as ReservationRecord | undefined;
       if (record === undefined) continue;
       const [scopeHash, documentHash] = kvKey.split('/');
       const releasedKey = `${scopeHash}/${timeKey(now)}/${documentHash}`;
-      await this.store.kvPut(RELEASED_NAMESPACE, releasedKey, record, RELEASED_KEEP_MS);
-      await this.store.kvDelete(RESERVATIONS_NAMESPACE, kvKey);
+      writes.push({ namespace: RELEASED_NAMESPACE, key: releasedKey, value: record, ttlMs: RELEASED_KEEP_MS });
+      writes.push({ namespace: RESERVATIONS_NAMESPACE, key: kvKey, remove: true });
       released += 1;
     }
-    await this.store.kvDelete(RESERVATIONS_BY_DOCUMENT, hash(document));
+    writes.push({ namespace: RESERVATIONS_BY_DOCUMENT, key: hash(document), remove: true });
+    await this.store.kvWrite(writes);
     return released;
   }
 

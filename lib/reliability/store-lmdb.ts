@@ -30,6 +30,7 @@ import type {
   FinanceStore,
   InboxEntry,
   KvEntry,
+  KvWrite,
   LeaseResult,
   LedgerBeginResult,
   LedgerDoneOptions,
@@ -473,16 +474,8 @@ export class LmdbStore implements FinanceStore {
   // ---- namespaced key-value ----------------------------------------------------------------------
 
   async kvPut(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<void> {
-    const kvKey = requireKvKey(namespace, key);
-    if (ttlMs !== undefined) requirePositive(ttlMs, 'ttlMs');
-    const record: StoredKvRecord = { value: storable(value, `value of ${namespace}/${key}`) };
-    if (ttlMs !== undefined) record.expiresAt = this.settings.now() + ttlMs;
-    await this.write('store a value', (dbs) => {
-      const previous = dbs.kv.get(kvKey);
-      putRecord(dbs.kv, kvKey, record, `value of ${namespace}/${key}`);
-      if (previous?.expiresAt !== undefined) dbs.expiry.remove([previous.expiresAt, 'kv', namespace, key]);
-      if (record.expiresAt !== undefined) dbs.expiry.put([record.expiresAt, 'kv', namespace, key], null);
-    });
+    const change = this.kvChange({ namespace, key, value, ttlMs });
+    await this.write('store a value', (dbs) => applyKvChange(dbs, change));
   }
 
   async kvGet(namespace: string, key: string): Promise<unknown> {
@@ -495,15 +488,29 @@ export class LmdbStore implements FinanceStore {
   }
 
   async kvDelete(namespace: string, key: string): Promise<boolean> {
+    const change = this.kvChange({ namespace, key, remove: true });
+    return this.write('delete a value', (dbs) => applyKvChange(dbs, change));
+  }
+
+  async kvWrite(writes: readonly KvWrite[]): Promise<void> {
+    if (!Array.isArray(writes)) throw invalid('kvWrite takes an array of changes.');
+    const changes = writes.map((write) => this.kvChange(write));
+    await this.write('store values', (dbs) => {
+      for (const change of changes) applyKvChange(dbs, change);
+    });
+  }
+
+  /** A kv change checked and encoded before its transaction, so a bad one fails the write before it starts. */
+  private kvChange(write: KvWrite): KvChange {
+    const { namespace, key } = write;
     const kvKey = requireKvKey(namespace, key);
     const now = this.settings.now();
-    return this.write('delete a value', (dbs) => {
-      const record = dbs.kv.get(kvKey);
-      if (!record) return false;
-      dbs.kv.remove(kvKey);
-      if (record.expiresAt !== undefined) dbs.expiry.remove([record.expiresAt, 'kv', namespace, key]);
-      return !expired(record, now);
-    });
+    if ('remove' in write && write.remove === true) return { namespace, key, kvKey, now };
+    const { value, ttlMs } = write as { value: unknown; ttlMs?: number };
+    if (ttlMs !== undefined) requirePositive(ttlMs, 'ttlMs');
+    const record: StoredKvRecord = { value: storable(value, `value of ${namespace}/${key}`) };
+    if (ttlMs !== undefined) record.expiresAt = now + ttlMs;
+    return { namespace, key, kvKey, now, record };
   }
 
   async kvList(
@@ -768,6 +775,30 @@ function replaceOpenRecord(dbs: Databases, key: string, previous: StoredInboxRec
  * Writes a record holding caller data. MessagePack refuses a few values (e.g. a BigInt beyond 64 bits); that is
  * bad input, not a storage failure, and the child transaction rolls back whatever this operation wrote.
  */
+/** One checked kv change: `record` to store, or none to remove the value. */
+interface KvChange {
+  namespace: string;
+  key: string;
+  kvKey: [string, string];
+  now: number;
+  record?: StoredKvRecord;
+}
+
+/** Applies a kv change inside a write transaction, keeping the expiry index in step; a removal says whether a live value went. */
+function applyKvChange(dbs: Databases, change: KvChange): boolean {
+  const { namespace, key, kvKey, record } = change;
+  const previous = dbs.kv.get(kvKey);
+  if (previous?.expiresAt !== undefined) dbs.expiry.remove([previous.expiresAt, 'kv', namespace, key]);
+  if (record === undefined) {
+    if (!previous) return false;
+    dbs.kv.remove(kvKey);
+    return !expired(previous, change.now);
+  }
+  putRecord(dbs.kv, kvKey, record, `value of ${namespace}/${key}`);
+  if (record.expiresAt !== undefined) dbs.expiry.put([record.expiresAt, 'kv', namespace, key], null);
+  return true;
+}
+
 function putRecord<K extends string | [string, string], V>(db: Database<V, K>, key: K, record: V, what: string): void {
   try {
     db.put(key, record);

@@ -38,6 +38,7 @@ import type {
   FinanceStore,
   InboxEntry,
   KvEntry,
+  KvWrite,
   LeaseResult,
   LedgerBeginResult,
   LedgerDoneOptions,
@@ -624,16 +625,8 @@ export class PostgresStore implements FinanceStore {
   // ---- namespaced key-value ----------------------------------------------------------------------
 
   async kvPut(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<void> {
-    requireKvKey(namespace, key);
-    if (ttlMs !== undefined) requirePositive(ttlMs, 'ttlMs');
-    const stored = this.encode(value, `value of ${namespace}/${key}`);
-    const expiresAt = ttlMs === undefined ? null : this.settings.now() + ttlMs;
-    await this.query(
-      'store a value',
-      `INSERT INTO ${this.t.kv} (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
-      [bytes(namespace), bytes(key), stored, expiresAt],
-    );
+    const [sql, values] = this.kvStatement({ namespace, key, value, ttlMs });
+    await this.query('store a value', sql, values);
   }
 
   async kvGet(namespace: string, key: string): Promise<unknown> {
@@ -647,14 +640,40 @@ export class PostgresStore implements FinanceStore {
   }
 
   async kvDelete(namespace: string, key: string): Promise<boolean> {
-    requireKvKey(namespace, key);
-    const result = await this.query<{ expires_at: string | null }>(
-      'delete a value',
-      `DELETE FROM ${this.t.kv} WHERE namespace = $1 AND key = $2 RETURNING expires_at`,
-      [bytes(namespace), bytes(key)],
-    );
+    const [sql, values] = this.kvStatement({ namespace, key, remove: true });
+    const result = await this.query<{ expires_at: string | null }>('delete a value', sql, values);
     const row = result.rows[0];
     return row !== undefined && (row.expires_at === null || Number(row.expires_at) > this.settings.now());
+  }
+
+  async kvWrite(writes: readonly KvWrite[]): Promise<void> {
+    if (!Array.isArray(writes)) throw invalid('kvWrite takes an array of changes.');
+    const statements = writes.map((write) => this.kvStatement(write));
+    if (statements.length === 0) return;
+    await this.transaction('store values', async (client) => {
+      for (const [sql, values] of statements) await client.query(sql, values);
+    });
+  }
+
+  /** The statement of one kv change, checked and encoded before anything is sent. */
+  private kvStatement(write: KvWrite): [string, unknown[]] {
+    const { namespace, key } = write;
+    requireKvKey(namespace, key);
+    if ('remove' in write && write.remove === true) {
+      return [
+        `DELETE FROM ${this.t.kv} WHERE namespace = $1 AND key = $2 RETURNING expires_at`,
+        [bytes(namespace), bytes(key)],
+      ];
+    }
+    const { value, ttlMs } = write as { value: unknown; ttlMs?: number };
+    if (ttlMs !== undefined) requirePositive(ttlMs, 'ttlMs');
+    const stored = this.encode(value, `value of ${namespace}/${key}`);
+    const expiresAt = ttlMs === undefined ? null : this.settings.now() + ttlMs;
+    return [
+      `INSERT INTO ${this.t.kv} (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
+      [bytes(namespace), bytes(key), stored, expiresAt],
+    ];
   }
 
   async kvList(

@@ -94,6 +94,13 @@ export interface KvEntry {
 }
 
 /** How many expired records purgeExpired() removed, per part of the store. */
+/**
+ * One change of a kvWrite: a value to store under (namespace, key), with `ttlMs` as kvPut's, or a removal
+ * (`remove: true`, as kvDelete).
+ */
+export type KvWrite =
+  { namespace: string; key: string; value: unknown; ttlMs?: number } | { namespace: string; key: string; remove: true };
+
 export interface PurgeResult {
   inbox: number;
   ledger: number;
@@ -226,6 +233,12 @@ export interface FinanceStore {
   kvGet(namespace: string, key: string): Promise<unknown>;
   /** True when a live value was removed. */
   kvDelete(namespace: string, key: string): Promise<boolean>;
+  /**
+   * Makes several kvPut and kvDelete changes in one transaction, in order: all of them or none (a value that
+   * cannot be stored fails the whole write). One commit instead of one per change, for work that changes
+   * several records together.
+   */
+  kvWrite(writes: readonly KvWrite[]): Promise<void>;
   /**
    * Live entries of a namespace in key order, optionally only keys starting with `prefix` (default limit 100).
    * With `after`, the listing starts after that key, so a caller can page through a namespace.

@@ -187,6 +187,35 @@ describe('budget reservations on a store of one host (lmdb)', () => {
     expect((await reservations.reservedByOthers([scope], 'me', 1_239)).get(scope.key)).toEqual(eur('13.00'));
   });
 
+  it('reserves and releases each in one store transaction, however many budgets the document charges', async () => {
+    const erp = new SlowBudgets({ 'CC-100/6300': '1000.00', 'CC-200/6300': '1000.00' });
+    const twoBudgets = {
+      ...requisitionOf('REQ-1', '300.00', 1),
+      lines: [
+        orderLine('1', '1', '100.00', '100.00', [{ dimensions: { costCenter: 'CC-100', glAccount: '6300' } }]),
+        orderLine('2', '1', '200.00', '200.00', [{ dimensions: { costCenter: 'CC-200', glAccount: '6300' } }]),
+      ],
+    };
+    const writes: string[] = [];
+    for (const method of ['kvPut', 'kvDelete', 'kvWrite'] as const) {
+      const original = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+      (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        writes.push(method);
+        return original(...args);
+      };
+    }
+    expect((await check(erp, twoBudgets)).status).toBe('within');
+    // Each budget check waits for the one before it to commit: one commit, not one per record.
+    expect(writes).toEqual(['kvWrite']);
+    expect(await store.kvList(RESERVATIONS_NAMESPACE)).toHaveLength(2);
+
+    writes.length = 0;
+    await releaseReservations(store, twoBudgets, jest.fn());
+    expect(writes).toEqual(['kvWrite']);
+    expect(await store.kvList(RESERVATIONS_NAMESPACE)).toHaveLength(0);
+    expect(await store.kvList(RESERVATIONS_BY_DOCUMENT)).toHaveLength(0);
+  });
+
   it('counts a warning as passing: it reserves too', async () => {
     const erp = new SlowBudgets({ 'CC-100/6300': '1000.00' });
     expect((await check(erp, report('ER-1', '950.00'))).status).toBe('warning');

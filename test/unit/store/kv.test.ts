@@ -89,6 +89,46 @@ describe.each(BACKENDS)('namespaced key-value (%s)', (backend) => {
     expect(await store.kvList('nothing-here')).toEqual([]);
   });
 
+  it('kvWrite makes its puts and removals in order, with their ttls', async () => {
+    await store.kvPut('holds', 'old', 'was here', 1000);
+    await store.kvWrite([
+      { namespace: 'holds', key: 'a', value: { amount: '10.00' }, ttlMs: 500 },
+      { namespace: 'holds', key: 'b', value: 'kept' },
+      { namespace: 'holds', key: 'old', remove: true },
+      { namespace: 'index', key: 'doc', value: ['a', 'b'] },
+      { namespace: 'index', key: 'doc', remove: true },
+      { namespace: 'index', key: 'doc', value: ['a'] },
+    ]);
+    expect(await store.kvList('holds')).toEqual([
+      { key: 'a', value: { amount: '10.00' }, expiresAt: clock.now() + 500 },
+      { key: 'b', value: 'kept' },
+    ]);
+    expect(await store.kvGet('index', 'doc')).toEqual(['a']);
+    clock.advance(1000);
+    // The removed value's expiry went with it: only the ttl written here is purged.
+    expect(await store.purgeExpired()).toEqual({ inbox: 0, ledger: 0, kv: 1, leases: 0 });
+    expect((await store.kvList('holds')).map((entry) => entry.key)).toEqual(['b']);
+  });
+
+  it('kvWrite writes nothing when one of its changes is bad', async () => {
+    await store.kvPut('holds', 'a', 'before');
+    for (const bad of [
+      { namespace: 'holds', key: '', value: 1 },
+      { namespace: 'holds', key: 'c', value: 1, ttlMs: 0 },
+    ]) {
+      await expect(
+        store.kvWrite([
+          { namespace: 'holds', key: 'a', value: 'after' },
+          { namespace: 'holds', key: 'a', remove: true },
+          bad,
+        ]),
+      ).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    }
+    expect(await store.kvList('holds')).toEqual([{ key: 'a', value: 'before' }]);
+    await expect(store.kvWrite({} as never)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
+    await store.kvWrite([]);
+  });
+
   it('rejects bad namespaces, keys and ttls with SCHEMA_INVALID', async () => {
     await expect(store.kvPut('', 'k', 1)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
     await expect(store.kvPut('ns', '', 1)).rejects.toMatchObject({ code: 'SCHEMA_INVALID' });
