@@ -12,7 +12,7 @@
  * ERP connection's concurrency, 16 in the example). The ledger cannot tell whether such a write reached the
  * ERP, so the restarted process looks it up by reference before writing again, and only once the killed
  * process's heartbeat in the store has lapsed (lib/posting/attempt-liveness.ts: 10 s after its last renewal
- * plus the longest request timeout of its clients, at least 30 s; 40 s with the example's 30 s timeout): a
+ * plus twice the longest request timeout of its clients, at least 30 s; 70 s with the example's 30 s timeout): a
  * request sent just before the kill may still be inside the ERP (here it is: the ERP answers in 5 s), and a
  * lookup before it lands would write the document twice. So `seconds` includes the rest of that heartbeat
  * whenever a write was in flight, and `secondsTo99Percent` shows the rest of the recovery.
