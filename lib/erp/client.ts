@@ -3,9 +3,10 @@
  * ERP through it, so keep-alive, the concurrency cap, the rate limit, authentication, correlation headers,
  * error codes and secret redaction are done once, here.
  *
- * A request goes: circuit breaker -> concurrency slot -> credentials ready -> rate-limit grant -> send at
- * once. The breaker comes first so that, while the ERP is failing, calls stop at once instead of queueing for
- * a slot; the grant comes last so nothing can delay a send after its grant and bunch sends beyond the limit.
+ * A request goes: circuit breaker -> concurrency slot -> end of a 429's hold -> credentials ready -> rate-limit
+ * grant -> send at once. The breaker comes first so that, while the ERP is failing, calls stop at once instead of
+ * queueing for a slot; the grant comes last so nothing can delay a send after its grant and bunch sends beyond
+ * the limit. A 429 with Retry-After holds every request not sent yet until that time (RetryAfterHold).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -29,11 +30,14 @@ import {
 } from './config';
 import { errorForResponse, errorForTransport, type CallFacts } from './http-errors';
 import { RateLimiter } from './rate-limiter';
+import { redactValue } from './redact';
+import { RetryAfterHold } from './retry-after-hold';
 import { Semaphore } from './semaphore';
 import { noteRequestTimeout } from './request-timeouts';
 import { proxyResolver, proxySecrets } from './proxy';
 import { ForwardingHttpAgent, ProxyTunnelError, TunnelingHttpsAgent } from './proxy-agents';
 import { errorForProxyTunnel } from './proxy-errors';
+import { errorForTokenCertificate, tokenTls } from './token-tls';
 
 export type { AuthConfig, ConnectionSummary, ErpConnectionConfig, OAuth2ClientCredentials, TlsOptions } from './config';
 export type { RateLimit } from './rate-limiter';
@@ -53,6 +57,12 @@ export interface ErpRequest {
   idempotencyKey?: string;
   ifMatch?: string;
   timeoutMs?: number;
+  /**
+   * Names of answer headers the caller needs from an error answer, kept (under their lower-case names) in the
+   * FinanceError's details.answerHeaders: SAP's `x-csrf-token: Required` on a 403 tells an expired CSRF token from a refusal of
+   * authorization. Name only headers that carry no secret: the details reach dead letters and the audit.
+   */
+  keepAnswerHeaders?: readonly string[];
 }
 
 export interface ErpResponse<T> {
@@ -74,7 +84,7 @@ export interface ErpClientStats {
   inFlight: number;
   /** Waiting for a concurrency slot. */
   waitingForSlot: number;
-  /** Holding a slot, waiting for the rate limit. */
+  /** Holding a slot, waiting for the rate limit: the connection's own, or the wait a 429's Retry-After asked for. */
   waitingForRateLimit: number;
 }
 
@@ -118,6 +128,7 @@ export class ErpClient implements ErpHttp {
   readonly #auth: AuthStrategy;
   readonly #slots: Semaphore;
   readonly #limiter: RateLimiter | null;
+  readonly #hold: RetryAfterHold;
   readonly #breaker: CircuitBreaker | null;
   readonly #dateNow: () => number;
   readonly #inFlight = new Set<ExchangeCancel>();
@@ -152,7 +163,8 @@ export class ErpClient implements ErpHttp {
       ...proxying,
     });
     // The token endpoint is often a public identity provider (Entra ID) while the ERP sits behind a private
-    // CA, so its agent trusts the public roots as well as the configured CA.
+    // CA, so its agent trusts the public roots as well as the configured CA. On another host than the ERP its
+    // certificate is checked even when the ERP's is not (see tokenTls).
     const tokenAgent = new TunnelingHttpsAgent({
       keepAlive: false,
       ...tlsAgentOptions(tokenTls(tls, this.#config)),
@@ -174,6 +186,7 @@ export class ErpClient implements ErpHttp {
     });
     this.#slots = new Semaphore(maxConcurrency);
     this.#limiter = this.#config.rateLimit ? new RateLimiter(this.#config.rateLimit, clock) : null;
+    this.#hold = new RetryAfterHold(clock);
     this.#breaker =
       this.#config.circuitBreaker === null
         ? null
@@ -252,7 +265,10 @@ export class ErpClient implements ErpHttp {
           durationMs: response.durationMs,
         };
       }
-      throw errorForResponse(this.#facts(request), response, this.#dateNow());
+      const facts = this.#facts(request);
+      const error = errorForResponse(facts, response, this.#dateNow());
+      if (response.status === 429 && error.retryAfterMs !== undefined) this.#hold.holdFor(error.retryAfterMs);
+      throw withAnswerHeaders(error, response.headers, request.keepAnswerHeaders, facts.secrets);
     } finally {
       release();
     }
@@ -262,7 +278,7 @@ export class ErpClient implements ErpHttp {
     return {
       inFlight: this.#inFlight.size,
       waitingForSlot: this.#slots.waiting,
-      waitingForRateLimit: this.#limiter?.waiting ?? 0,
+      waitingForRateLimit: (this.#limiter?.waiting ?? 0) + this.#hold.waiting,
     };
   }
 
@@ -301,14 +317,21 @@ export class ErpClient implements ErpHttp {
     const closed = this.#closedError({ sent: false });
     this.#slots.close(closed);
     this.#limiter?.close(closed);
+    this.#hold.close(closed);
     for (const inFlight of this.#inFlight) inFlight.cancel(closed);
     for (const tokenRequest of this.#tokenRequests) tokenRequest.cancel(closed);
     for (const agent of this.#agents) agent.destroy();
   }
 
   async #send(request: ErpRequest): Promise<RawResponse> {
-    await this.#auth.prepare();
-    if (this.#limiter) await this.#limiter.acquire();
+    // A 429 that came while this request waited for its token or its grant holds it too: it waits for the hold
+    // and takes a new grant, so the rate limit's spacing still holds after it.
+    do {
+      this.#failIfHeldLongerThanTimeout(request);
+      await this.#hold.wait();
+      await this.#auth.prepare();
+      if (this.#limiter) await this.#limiter.acquire();
+    } while (this.#hold.active);
     // close() may have come while this request waited for its token: it must not go out on a closed connection.
     if (this.#closed) throw this.#closedError({ sent: false });
     const sentHeaders = this.#auth.headers();
@@ -379,7 +402,11 @@ export class ErpClient implements ErpHttp {
     try {
       return await this.#tokenExchange(tokenUrl, form, headers, cancel);
     } catch (error) {
-      throw this.#proxyFailure('the OAuth2 token request', error, cancel, tokenUrl) ?? error;
+      throw (
+        this.#proxyFailure('the OAuth2 token request', error, cancel, tokenUrl) ??
+        errorForTokenCertificate(this.#config, error) ??
+        error
+      );
     } finally {
       clearTimeout(deadline);
       this.#tokenRequests.delete(cancel);
@@ -441,6 +468,21 @@ export class ErpClient implements ErpHttp {
    * `unsent`: the request was closed before it went out (details.sent false), so the ERP never saw it and a
    * retry need not wait for the ERP to settle (lib/posting/idempotent-write.ts).
    */
+  /**
+   * A request that a 429's hold would keep longer than its own timeout fails now, unsent and retryable after the
+   * wait: a message is not kept in memory for an hour of Retry-After; its durable retry waits instead.
+   */
+  #failIfHeldLongerThanTimeout(request: ErpRequest): void {
+    const heldMs = this.#hold.remainingMs;
+    const timeoutMs = request.timeoutMs ?? this.#config.timeoutMs;
+    if (heldMs <= timeoutMs) return;
+    throw new FinanceError(
+      'ERP_RATE_LIMITED',
+      `ERP connection "${this.#config.name}" is throttled: the ERP answered 429 and asked for no requests for another ${Math.ceil(heldMs / 1000)} s, longer than this request's timeout (${timeoutMs} ms), so ${request.method} ${withoutQuery(request.path)} was not sent. It is retryable after that wait; lower the connection rate limit if this repeats.`,
+      { retryable: true, retryAfterMs: heldMs, details: { sent: false } },
+    );
+  }
+
   #closedError(unsent?: { sent: false }): FinanceError {
     const before = unsent ? 'before the request was sent' : 'before the request was answered';
     return new FinanceError(
@@ -470,6 +512,28 @@ function checkPath(path: unknown, connection: string): void {
   }
 }
 
+/** The error with the answer headers the caller asked to keep (ErpRequest.keepAnswerHeaders), redacted. */
+function withAnswerHeaders(
+  error: FinanceError,
+  headers: Record<string, string | string[]>,
+  names: readonly string[] | undefined,
+  secrets: readonly string[],
+): FinanceError {
+  const kept = Object.fromEntries(
+    (names ?? []).flatMap((name) => {
+      const value = headers[name.toLowerCase()];
+      return value === undefined ? [] : [[name.toLowerCase(), redactValue(value, secrets)]];
+    }),
+  );
+  if (Object.keys(kept).length === 0) return error;
+  return new FinanceError(error.code, error.message, {
+    httpStatus: error.httpStatus,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    details: { ...error.details, answerHeaders: kept },
+  });
+}
+
 function tlsAgentOptions(tls: TlsOptions | undefined): https.AgentOptions {
   if (!tls) return {};
   const { rejectUnauthorized, ca, cert, key, passphrase, servername } = tls;
@@ -478,24 +542,6 @@ function tlsAgentOptions(tls: TlsOptions | undefined): https.AgentOptions {
       ([, value]) => value !== undefined,
     ),
   );
-}
-
-/**
- * The TLS settings for the token endpoint. A server name set for the ERP (its certificate's name when the base
- * URL uses another) is no name of the identity provider's: sent there, it would fail every token request.
- */
-function tokenTls(tls: TlsOptions | undefined, config: ResolvedConnectionConfig): TlsOptions | undefined {
-  if (tls?.servername === undefined || config.auth.type !== 'oauth2') return tls;
-  if (hostOf(config.auth.tokenUrl) === hostOf(config.baseUrl)) return tls;
-  return { ...tls, servername: undefined };
-}
-
-function hostOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined;
-  }
 }
 
 function withPublicRoots(ca: TlsOptions['ca']): https.AgentOptions {

@@ -5,7 +5,8 @@
  * and `sap-client` on every request when set. Authentication (basic, or OAuth2 where the landscape offers it)
  * is the connection's; this dialect adds what SAP Gateway demands on top [D SAP KBA 3048103]:
  * - before the first write a GET with `X-CSRF-Token: Fetch` gets the token and the session cookies; writes
- *   send both; a 403 (token expired with the session) fetches them again and repeats the write once;
+ *   send both; a 403 with `x-csrf-token: Required` (token expired with the session) fetches them again and
+ *   repeats the write once (any other 403 is a refusal of authorization, passed on at once);
  * - create is one deep insert of A_PurchaseOrder with `to_PurchaseOrderItem` and each item's
  *   `to_AccountAssignment` [S EDMX navigation; U v2 deep-insert JSON `{results: [...]}`]; change is PATCH with
  *   If-Match (the entity's `__metadata.etag`); a changed line PATCHes its own item and account assignments (found by the line's key in

@@ -6,8 +6,10 @@
  *
  * The token is fetched per service (a GET of the service root with `X-CSRF-Token: Fetch`): Gateway binds it to
  * the session, and a landscape may route services to different back ends, so one service's token is not
- * assumed to work for another. A 403 on a write (the session expired) fetches it again and repeats the write
- * once.
+ * assumed to work for another. Gateway refuses a write whose token or session expired with 403 and the answer
+ * header `x-csrf-token: Required` [D SAP Gateway CSRF protection]: that fetches the token again and repeats the
+ * write once. A 403 without that header is a refusal of authorization, which a new token does not change: it is
+ * passed on at once, and the write is not repeated.
  */
 import { FinanceError, isFinanceError } from '../../errors';
 import type { ErpMessage } from '../../model/types';
@@ -22,6 +24,20 @@ import { isRecord } from '../records';
  */
 export function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * Whether `error` is Gateway's refusal of a write for its CSRF token: 403 with `x-csrf-token: Required` (kept by the
+ * client, see ErpRequest.keepAnswerHeaders). A stub transport gives the header the same way.
+ */
+function csrfTokenRequired(error: unknown): boolean {
+  if (!isFinanceError(error) || error.httpStatus !== 403) return false;
+  const headers = error.details?.answerHeaders;
+  const value = isRecord(headers) ? headers[CSRF_HEADER] : undefined;
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' && first.trim().toLowerCase() === 'required';
 }
 
 /** Availability control's message codes: classic budget control (BP/60x) and S/4HANA AVC (FCO_AVC_*). */
@@ -57,7 +73,7 @@ export class SapService {
     return this.#send({ method: 'GET', ...request }, ctx);
   }
 
-  /** A write with the CSRF token and its cookies; a 403 fetches both again and repeats the write once. */
+  /** A write with the CSRF token and its cookies; a 403 for the token fetches both again and repeats the write once. */
   async write(request: ErpRequest, ctx: CallContext): Promise<ErpResponse<unknown>> {
     for (let attempt = 0; ; attempt += 1) {
       const csrf = await this.#token(ctx);
@@ -65,11 +81,15 @@ export class SapService {
         // No Cookie header at all when SAP set none: an empty one is no session either, and some proxies refuse it.
         const session: Record<string, string> = csrf.cookie === '' ? {} : { Cookie: csrf.cookie };
         return await this.#send(
-          { ...request, headers: { ...request.headers, 'X-CSRF-Token': csrf.token, ...session } },
+          {
+            ...request,
+            headers: { ...request.headers, 'X-CSRF-Token': csrf.token, ...session },
+            keepAnswerHeaders: [...(request.keepAnswerHeaders ?? []), CSRF_HEADER],
+          },
           ctx,
         );
       } catch (error) {
-        if (attempt > 0 || !isFinanceError(error) || error.httpStatus !== 403) throw error;
+        if (attempt > 0 || !csrfTokenRequired(error)) throw error;
         if (this.#csrf !== undefined && (await this.#csrf.catch(() => undefined)) === csrf) this.#csrf = undefined;
       }
     }
