@@ -330,6 +330,65 @@ describe('the pack in the Node-RED editor (headless Chromium)', () => {
     await deleteTab(page, 'old-tab');
   });
 
+  it('accepts a field deploy ignores for the options chosen, and marks it once the dialog shows an option that reads it', async () => {
+    // Deploy reads none of these: no kind comes from the source, no port of its own, no source API base URL.
+    const flow = [
+      { id: 'ignored-tab', type: 'tab', label: 'ignored fields' },
+      { id: 'ignored-store', type: 'finance-store', name: 'store' },
+      { id: 'ignored-erp', type: 'finance-erp', name: 'erp', embeddedSandbox: true },
+      { id: 'ignored-source', type: 'finance-source', name: 'source', apiBaseUrl: '', apiTimeoutMs: '50' },
+      {
+        id: 'ignored-master-data',
+        type: 'finance-master-data',
+        z: 'ignored-tab',
+        x: 200,
+        y: 80,
+        store: 'ignored-store',
+        erp: 'ignored-erp',
+        sourcePath: '',
+        wires: [[], []],
+      },
+      {
+        id: 'ignored-in',
+        type: 'finance-event-in',
+        z: 'ignored-tab',
+        x: 200,
+        y: 160,
+        source: 'ignored-source',
+        store: 'ignored-store',
+        mode: 'http',
+        listenPort: '',
+        listenHost: 'not a host',
+        wires: [[], []],
+      },
+    ];
+    await importClipboard(page, JSON.stringify(flow));
+    await page.waitForFunction((id) => !!RED.nodes.workspace(id), 'ignored-tab');
+    await page.evaluate(() => RED.workspaces.show('ignored-tab'));
+    const states = [];
+    for (const id of ['ignored-master-data', 'ignored-in']) states.push({ id, ...(await nodeState(page, id)) });
+    states.push({ id: 'ignored-source', valid: await page.evaluate(() => RED.nodes.node('ignored-source').valid) });
+    expect(states).toEqual([
+      { id: 'ignored-master-data', valid: true, errorShown: false },
+      { id: 'ignored-in', valid: true, errorShown: false },
+      { id: 'ignored-source', valid: true },
+    ]);
+
+    // The listen address shows, and is read, once the node has a port of its own; emptied again, it is not.
+    await openEditDialog(page, 'ignored-in');
+    expect(await markedFields(page)).toEqual([]);
+    const port = page.locator('#node-input-listenPort');
+    await port.fill('8081');
+    await port.press('Tab');
+    expect(await markedFields(page)).toEqual(['node-input-listenHost']);
+    await port.fill('');
+    await port.press('Tab');
+    expect(await markedFields(page)).toEqual([]);
+    await saveDialog(page);
+    expect(await nodeState(page, 'ignored-in')).toEqual({ valid: true, errorShown: false });
+    await deleteTab(page, 'ignored-tab');
+  });
+
   it.each(NODE_EXAMPLES.map((menuPath) => [menuPath.join(' > '), menuPath]))(
     'imports %s from the menu, deploys it and shows its debug output',
     async (_name, menuPath) => {

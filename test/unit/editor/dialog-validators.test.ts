@@ -2,7 +2,10 @@
  * The edit dialogs accept what deploy accepts: each field's validator (run as Node-RED 4.1 runs it, see
  * editor-harness.ts) against the runtime's settings parser, value by value.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { approvalSettings, DEFAULT_DIRECTORY_MAX_AGE_HOURS } from '../../../lib/approval/settings';
+import { budgetSettings } from '../../../lib/budget/settings';
 import { erpConnectionConfig } from '../../../lib/config/erp-connection';
 import { auditSettings, metricsSettings } from '../../../lib/config/observability-settings';
 import { retryPolicyFromDialog } from '../../../lib/config/retry-settings';
@@ -10,11 +13,15 @@ import { integerSetting } from '../../../lib/config/settings';
 import { storeOptions } from '../../../lib/config/store-settings';
 import { eventInSettings } from '../../../lib/intake/event-in-settings';
 import { sourceSettings } from '../../../lib/intake/source-settings';
+import { masterDataCacheOption } from '../../../lib/masterdata/cached-lister';
 import { masterDataSettings } from '../../../lib/masterdata/settings';
+import { mapSettings } from '../../../lib/mapping/settings';
+import { postSettings } from '../../../lib/posting/settings';
 import { DEFAULT_MASTER_DATA_MAX_AGE_HOURS, purchaseOrderSettings } from '../../../lib/purchasing/settings';
 import { APPROVAL_STATES } from '../../../lib/model/types';
+import { deadLetterSettings } from '../../../lib/reliability/dead-letter-settings';
 import { writebackSettings } from '../../../lib/writeback/settings';
-import { dialogAccepts, editorOf, newNode, openDialog } from './editor-harness';
+import { dialogAccepts, editorOf, newNode, openDialog, root, type NodeDefinition } from './editor-harness';
 
 type Parser = (config: Record<string, any>) => unknown;
 
@@ -30,8 +37,12 @@ const credentials = {
 };
 
 const parsers: Record<string, Parser> = {
-  // The node reads its retry fields apart (nodes/finance-erp/finance-erp.ts).
-  'finance-erp': (config) => [erpConnectionConfig(config, credentials), retryPolicyFromDialog(config)],
+  // The node reads its retry fields apart, and uses the embedded sandbox's address when it is ticked
+  // (nodes/finance-erp/finance-erp.ts).
+  'finance-erp': (config) => [
+    erpConnectionConfig(config, credentials, config.embeddedSandbox ? 'http://127.0.0.1:18089' : undefined),
+    retryPolicyFromDialog(config),
+  ],
   'finance-store': (config) => storeOptions(config, '/tmp/finance-sync-editor-test', {}),
   'finance-master-data': (config) => masterDataSettings(config),
   'finance-metrics': (config) => metricsSettings(config),
@@ -44,8 +55,13 @@ const parsers: Record<string, Parser> = {
     retryPolicyFromDialog(config),
     integerSetting(config.checkpointHours, 'Remember messages for (hours)', { min: 1, max: 720, fallback: 24 }),
   ],
-  'finance-approval': (config) => approvalSettings(config),
-  'finance-purchase-order': (config) => purchaseOrderSettings(config),
+  // The master data cache is read by the node itself (nodes/finance-approval, nodes/finance-purchase-order).
+  'finance-approval': (config) => [approvalSettings(config), masterDataCacheOption(config.masterDataCache)],
+  'finance-purchase-order': (config) => [purchaseOrderSettings(config), masterDataCacheOption(config.masterDataCache)],
+  'finance-map': (config) => mapSettings(config),
+  'finance-budget-check': (config) => budgetSettings(config),
+  'finance-post': (config) => postSettings(config),
+  'finance-dead-letter': (config) => deadLetterSettings(config),
 };
 
 function runtimeAccepts(type: string, config: Record<string, unknown>): boolean {
@@ -451,5 +467,268 @@ describe('finance-writeback dialog: switching the target', () => {
   it('opening a dialog changes nothing', () => {
     const { dialog } = writebackDialog({ target: 'coupa', numberField: 'custom15' });
     expect(dialog.done()).toMatchObject({ target: 'coupa', numberField: 'custom15' });
+  });
+});
+
+/**
+ * Which fields deploy reads depends on the dialog's choices (a mode, a target, a ticked box, an optional address):
+ * a field it does not read in the chosen combination must not stop the analyst, whether its row is hidden (a red
+ * field they cannot see) or shown. For each combination of every two choices, each field is given values of all
+ * kinds; when none of them changes what the runtime makes of the dialog, deploy ignores the field there, and the
+ * dialog must accept every one of them: closed (as the editor validates a node on the canvas) and open (the
+ * input holding the value, `this` the node as saved).
+ */
+describe('a field deploy ignores in a combination of choices passes in the dialog', () => {
+  // Values that make every choice deployable on its own, so its combinations are judged (a choice that asks for
+  // a field refuses the whole dialog without it, and nothing can be learnt from that).
+  const complete: Record<string, Record<string, unknown>> = {
+    'finance-erp': {
+      company: '1010',
+      bcTenant: 't1',
+      sapPurchasingOrganization: '1010',
+      sapPurchasingGroup: '001',
+      sapPlant: '1010',
+      sapMaterialGroup: 'L001',
+      tokenUrl: 'https://login.example/token',
+      proxyUrl: 'http://proxy.example:3128',
+    },
+    'finance-event-in': { topic: 'finance/#' },
+    'finance-source': { tokenUrl: 'https://login.example/token', proxyUrl: 'http://proxy.example:3128' },
+    'finance-map': { expression: 'payload' },
+  };
+  // Fields deploy ignores in some combination, which this test must find so.
+  const seenIgnored: Record<string, string[]> = {
+    'finance-master-data': ['sourcePath', 'brokerUrl', 'topicPrefix'],
+    'finance-event-in': ['listenHost', 'path', 'listenPort', 'broker', 'topic', 'publishTopic', 'pollSeconds'],
+    'finance-source': ['apiTimeoutMs', 'apiMaxConcurrency', 'proxyUrl', 'tokenUrl', 'approvalStatusMap'],
+    'finance-erp': ['baseUrl', 'circuitFailureRate', 'bcTenant', 'sapPlant', 'apiKeyHeader', 'proxyUrl'],
+    'finance-store': ['pgPort', 'pgSchema', 'pgTablePrefix', 'pgPoolSize'],
+    'finance-writeback': ['path', 'numberField', 'brokerUrl', 'topic'],
+    'finance-map': ['expression', 'profileOptions'],
+  };
+  // Text fields whose being empty or not is a choice: it decides whether other fields are read.
+  const switches: Record<string, Record<string, unknown[]>> = {
+    'finance-event-in': { listenPort: ['', '8081'] },
+    'finance-source': { apiBaseUrl: ['', 'https://api.example'] },
+  };
+  // Of every kind a field may hold: empty, blank, words, numbers in and out of ranges, paths, topics, URLs.
+  const values = [
+    '',
+    '   ',
+    'x',
+    'not a valid value',
+    '0',
+    '-1',
+    '7',
+    '1.5',
+    '99999999',
+    '/',
+    '/x/{kind}',
+    '..',
+    '{{',
+    '$x',
+    'a/#/b',
+    'mqtt://u:p@broker.example',
+    'https://example.com/a?b=1',
+  ];
+
+  function templateOf(type: string): string {
+    const html = fs.readFileSync(path.join(root, 'nodes', type, `${type}.html`), 'utf8');
+    return new RegExp(`<script type="text/html" data-template-name="${type}">([\\s\\S]*?)</script>`).exec(html)![1];
+  }
+
+  /** The dialog's choices: each select's options and each checkbox, read from its template. */
+  function choicesOf(type: string, definition: NodeDefinition): Record<string, unknown[]> {
+    const template = templateOf(type);
+    const choices: Record<string, unknown[]> = { ...switches[type] };
+    for (const [, attributes, options] of template.matchAll(/<select([^>]*)>([\s\S]*?)<\/select>/g)) {
+      const field = /\bid="node-(?:config-)?input-([^"]+)"/.exec(attributes)?.[1];
+      if (field && field in definition.defaults) {
+        choices[field] = [...options.matchAll(/<option[^>]*\bvalue="([^"]*)"/g)].map((option) => option[1]);
+      }
+    }
+    for (const [, attributes] of template.matchAll(/<input([^>]*type="checkbox"[^>]*)>/g)) {
+      const field = /\bid="node-(?:config-)?input-([^"]+)"/.exec(attributes)?.[1];
+      if (field && field in definition.defaults) choices[field] = [true, false];
+    }
+    return choices;
+  }
+
+  /** The base config with every single choice and every pair of choices set, each once. */
+  function combinations(base: Record<string, unknown>, choices: Record<string, unknown[]>) {
+    const fields = Object.keys(choices);
+    const found = new Map<string, Record<string, unknown>>();
+    const add = (set: Record<string, unknown>) => {
+      const config = { ...base, ...set };
+      found.set(JSON.stringify(fields.map((field) => config[field])), config);
+    };
+    add({});
+    fields.forEach((a, i) => {
+      for (const va of choices[a]) {
+        add({ [a]: va });
+        for (const b of fields.slice(i + 1)) for (const vb of choices[b]) add({ [a]: va, [b]: vb });
+      }
+    });
+    return [...found.values()];
+  }
+
+  /** What deploy makes of a config: its settings, or the field it refuses. */
+  function deployed(type: string, config: Record<string, unknown>): string {
+    try {
+      // Amounts are bigint (money is never a float).
+      return JSON.stringify(parsers[type](config), (_key, value) =>
+        typeof value === 'bigint' ? `${value}n` : (value as unknown),
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'CONFIG_INVALID') throw error;
+      return `refused: ${(error as Error).message}`;
+    }
+  }
+
+  it.each(Object.keys(parsers))('%s', (type) => {
+    const { definition } = editorOf(type);
+    const base: Record<string, unknown> = { ...newNode(definition, type), ...complete[type] };
+    // Config nodes chosen, so only the fields are judged.
+    for (const [field, property] of Object.entries(definition.defaults)) if (property.type) base[field] = 'config-1';
+    const choices = choicesOf(type, definition);
+    const judged = Object.keys(definition.defaults).filter((field) => {
+      const property = definition.defaults[field];
+      const chosen = field in choices && !(field in (switches[type] ?? {}));
+      return (property.validate || property.required) && !property.type && !chosen;
+    });
+    const refused: string[] = [];
+    const ignored = new Set<string>();
+    for (const config of combinations(base, choices)) {
+      const settings = deployed(type, config);
+      if (settings.startsWith('refused')) continue;
+      const dialog = openDialog(type, config);
+      const combination = Object.keys(choices)
+        .map((field) => `${field}=${JSON.stringify(config[field])}`)
+        .join(' ');
+      for (const field of judged) {
+        const tried = [config[field], ...values];
+        if (!tried.every((value) => deployed(type, { ...config, [field]: value }) === settings)) continue;
+        ignored.add(field);
+        for (const value of tried) {
+          const closed = dialogAccepts(definition, field, { ...config, [field]: value });
+          const open = dialog.accepts(field, value);
+          if (!closed || !open) {
+            refused.push(
+              `${field}=${JSON.stringify(value)} (${closed ? '' : 'closed '}${open ? '' : 'open '}) with ${combination}`,
+            );
+            break;
+          }
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+    // The test does see the fields deploy ignores (these cases once stopped a dialog whose shown fields were right).
+    expect([...ignored]).toEqual(expect.arrayContaining(seenIgnored[type] ?? []));
+  });
+});
+
+describe('fields deploy reads only for some choices', () => {
+  it("finance-master-data: the source's path is checked only when a kind is read from the source", () => {
+    for (const value of ['', 'masterdata', '/masterdata']) {
+      expect(verdicts('finance-master-data', 'sourcePath', value)).toEqual({ value, dialog: true, runtime: true });
+      for (const owner of ['source', 'erp-or-source']) {
+        expect(verdicts('finance-master-data', 'sourcePath', value, { suppliersFrom: owner })).toEqual({
+          value,
+          dialog: false,
+          runtime: false,
+        });
+      }
+    }
+    const spaced = ' /masterdata/{kind} ';
+    expect(verdicts('finance-master-data', 'sourcePath', spaced, { suppliersFrom: 'source' })).toEqual({
+      value: spaced,
+      dialog: true,
+      runtime: true,
+    });
+  });
+
+  it('finance-event-in: the listen address is checked only with a port of its own', () => {
+    const value = 'not a host';
+    expect(verdicts('finance-event-in', 'listenHost', value, { mode: 'http', listenPort: '' })).toEqual({
+      value,
+      dialog: true,
+      runtime: true,
+    });
+    expect(verdicts('finance-event-in', 'listenHost', value, { mode: 'http', listenPort: 8081 })).toEqual({
+      value,
+      dialog: false,
+      runtime: false,
+    });
+  });
+
+  it("finance-source: the API's timeout, width and proxy are checked only with an API base URL", () => {
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ['apiTimeoutMs', '50', {}],
+      ['apiMaxConcurrency', '0', {}],
+      ['proxyUrl', 'http://user:secret@proxy.example:3128', { proxyMode: 'url' }],
+    ];
+    for (const [field, value, extra] of cases) {
+      expect({ field, ...verdicts('finance-source', field, value, extra) }).toEqual({
+        field,
+        value,
+        dialog: true,
+        runtime: true,
+      });
+      const withApi = { ...extra, apiBaseUrl: 'https://api.example' };
+      expect({ field, ...verdicts('finance-source', field, value, withApi) }).toEqual({
+        field,
+        value,
+        dialog: false,
+        runtime: false,
+      });
+    }
+  });
+});
+
+describe('an open dialog judges a field by the choices it shows now, not those saved before the edit', () => {
+  function eventIn(saved: Record<string, unknown>) {
+    const { definition } = editorOf('finance-event-in');
+    return { ...newNode(definition, 'finance-event-in'), ...saved };
+  }
+
+  it('finance-event-in: "Own port" emptied or filled in the dialog', () => {
+    const dialog = openDialog('finance-event-in', eventIn({ listenPort: '8081', listenHost: 'not a host' }));
+    expect(dialog.accepts('listenHost', 'not a host')).toBe(false);
+    dialog.set('listenPort', '');
+    expect(dialog.accepts('listenHost', 'not a host')).toBe(true);
+    dialog.set('listenPort', '8082');
+    expect(dialog.accepts('listenHost', 'not a host')).toBe(false);
+  });
+
+  it('finance-event-in: the mode changed in the dialog', () => {
+    const dialog = openDialog('finance-event-in', eventIn({ mode: 'input', path: 'not a path!' }));
+    expect(dialog.accepts('path', 'not a path!')).toBe(true);
+    dialog.set('mode', 'http');
+    expect(dialog.accepts('path', 'not a path!')).toBe(false);
+  });
+
+  it('finance-master-data: a kind set to be read from the source in the dialog', () => {
+    const { definition } = editorOf('finance-master-data');
+    const saved = { ...newNode(definition, 'finance-master-data'), sourcePath: '' };
+    const dialog = openDialog('finance-master-data', saved);
+    expect(dialog.accepts('sourcePath', '')).toBe(true);
+    dialog.set('projectsFrom', 'erp-or-source');
+    expect(dialog.accepts('sourcePath', '')).toBe(false);
+  });
+
+  it('finance-source: the API base URL emptied in the dialog', () => {
+    const { definition } = editorOf('finance-source');
+    const saved = { ...newNode(definition, 'finance-source'), apiBaseUrl: 'https://api.example', apiTimeoutMs: '50' };
+    const dialog = openDialog('finance-source', saved);
+    expect(dialog.accepts('apiTimeoutMs', '50')).toBe(false);
+    dialog.set('apiBaseUrl', '');
+    expect(dialog.accepts('apiTimeoutMs', '50')).toBe(true);
+  });
+
+  // Saving a config node validates every node that uses it while the dialog beneath is open, maybe another node's.
+  it("another node is judged by its own fields, not by the open dialog's inputs", () => {
+    const dialog = openDialog('finance-event-in', eventIn({ listenPort: '8081' }));
+    const other = eventIn({ id: 'n2', listenPort: '', listenHost: 'not a host' });
+    expect(dialogAccepts(dialog.definition, 'listenHost', other)).toBe(true);
   });
 });

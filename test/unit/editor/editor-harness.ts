@@ -70,11 +70,16 @@ const validators = {
 
 /**
  * Node-RED 4.1.15's validateNodeProperty (red.js, RED.editor): true when the editor shows the field as valid.
- * A validator of two arguments may answer with a message, which means invalid.
+ * A validator of two arguments may answer with a message, which means invalid. `value`: what the field's input
+ * holds in an open dialog, where `this` is the node as saved before the edit; the node's own value otherwise.
  */
-export function dialogAccepts(definition: NodeDefinition, field: string, node: Record<string, unknown>): boolean {
+export function dialogAccepts(
+  definition: NodeDefinition,
+  field: string,
+  node: Record<string, unknown>,
+  value: unknown = node[field],
+): boolean {
   const property = definition.defaults[field];
-  const value = node[field];
   if (
     typeof value === 'string' &&
     (/^\$\([a-zA-Z_][a-zA-Z0-9_]*\)$/.test(value) || /^\$\{[a-zA-Z_][a-zA-Z0-9_]*\}$/.test(value))
@@ -239,12 +244,25 @@ function readHtml(type: string): string {
   return fs.readFileSync(path.join(root, 'nodes', type, `${type}.html`), 'utf8');
 }
 
-function run(type: string, $: ReturnType<typeof fakeJquery>): { definition: NodeDefinition; context: vm.Context } {
-  const html = readHtml(type);
-  const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+function scriptsOf(type: string): string[] {
+  return [...readHtml(type).matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+}
+
+/**
+ * `editStack`: the nodes whose dialogs are open (RED.editor.getEditStack). The pack's editor plugin
+ * (finance-sync-editor.html) runs first, as in the editor, which loads plugins before nodes: its helpers are
+ * globals the dialogs use.
+ */
+function run(
+  type: string,
+  $: ReturnType<typeof fakeJquery>,
+  editStack: object[] = [],
+): { definition: NodeDefinition; context: vm.Context } {
   let definition: NodeDefinition | undefined;
   const RED = {
     nodes: { registerType: (_type: string, def: NodeDefinition) => (definition = def) },
+    plugins: { registerPlugin() {} },
+    editor: { getEditStack: () => [...editStack] },
     validators,
     _: (key: string) => key,
     events: { on() {} },
@@ -252,7 +270,7 @@ function run(type: string, $: ReturnType<typeof fakeJquery>): { definition: Node
   };
   // URL: a browser global the dialogs use to read addresses as the runtime does (new URL).
   const context = vm.createContext({ RED, $, URL });
-  for (const script of scripts) vm.runInContext(script, context);
+  for (const script of [...scriptsOf('finance-sync-editor'), ...scriptsOf(type)]) vm.runInContext(script, context);
   if (!definition) throw new Error(`${type}.html registers no node type`);
   return { definition, context };
 }
@@ -275,6 +293,7 @@ export function newNode(definition: NodeDefinition, type: string): Record<string
 export function openDialog(type: string, saved: Record<string, unknown>) {
   // The editor's node: the saved config plus the i18n helper every node has in the editor.
   const node: Record<string, unknown> = { ...saved, _: (key: string) => key };
+  const editStack: object[] = [node];
   const html = readHtml(type);
   const template = new RegExp(`<script type="text/html" data-template-name="${type}">([\\s\\S]*?)</script>`).exec(
     html,
@@ -288,7 +307,8 @@ export function openDialog(type: string, saved: Record<string, unknown>) {
     byId.set(id, element);
   }
   const $ = fakeJquery(byId);
-  const { definition } = run(type, $);
+  const { definition } = run(type, $, editStack);
+  node._def = definition;
   const prefix = definition.category === 'config' ? 'node-config-input' : 'node-input';
   const input = (field: string) => byId.get(`${prefix}-${field}`);
   for (const field of Object.keys(definition.defaults)) {
@@ -302,6 +322,24 @@ export function openDialog(type: string, saved: Record<string, unknown>) {
   for (const field of Object.keys(definition.defaults)) if (input(field)) $(`#${prefix}-${field}`).trigger('change');
   return {
     $,
+    definition,
+    /**
+     * Whether the open dialog shows `field` as valid with `value` typed into it (without "change", so the
+     * dialog's other rows stay as they are), judged as Node-RED judges an open dialog: the input's value, with
+     * `this` the node as saved. The field is given back its value afterwards.
+     */
+    accepts(field: string, value: unknown): boolean {
+      const element = input(field);
+      const before = { input: element?.value, saved: node[field] };
+      if (element) element.value = value === undefined || value === null ? '' : String(value);
+      node[field] = value;
+      try {
+        return dialogAccepts(definition, field, node, element ? element.value : value);
+      } finally {
+        if (element) element.value = before.input as string;
+        node[field] = before.saved;
+      }
+    },
     /** Sets a field as the analyst does: a new value, then "change". */
     set(field: string, value: string) {
       $(`#${prefix}-${field}`).val(value).trigger('change');
@@ -318,6 +356,7 @@ export function openDialog(type: string, saved: Record<string, unknown>) {
         if (element) edited[field] = element.attrs.type === 'checkbox' ? element.checked : element.value;
       }
       delete edited._;
+      delete edited._def;
       return edited;
     },
   };
