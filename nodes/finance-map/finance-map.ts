@@ -5,7 +5,7 @@
  * violation in msg.errors and msg.payload as it came in, so the source document can be inspected and fixed.
  * All mapping rules live in lib/mapping; this node only compiles the JSONata, reads the message and sends.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FinanceError } from '../../lib/errors';
 import {
   completeMapping,
@@ -21,6 +21,7 @@ import {
   type MappingOutcome,
   type SeparateData,
 } from '../../lib/mapping';
+import { propertyReader, type PropertyReader } from '../../lib/mapping/property-reader';
 import type { Violation } from '../../lib/model/violations';
 import { inboxKey } from '../../lib/reliability/store';
 import { useConfigNodes, type FinanceStoreNode } from '../shared/config-nodes';
@@ -51,11 +52,16 @@ export = function register(RED: NodeAPI): void {
     }
   }
 
-  /** `field` is the dialog's label for the setting ("Expenses", "Itemizations", "Allocations"). */
-  function checkProperty(property: string | undefined, field: string): void {
-    if (property === undefined) return;
+  /**
+   * A reader of msg.<property>, parsed once at deploy (lib/mapping/property-reader.ts). `field` is the dialog's
+   * label for the setting ("Expenses", "Itemizations", "Allocations"). No property: nothing to read.
+   */
+  function readerOf(property: string | undefined, field: string): PropertyReader {
+    if (property === undefined) return () => undefined;
     try {
-      RED.util.normalisePropertyExpression(property);
+      return propertyReader(property, RED.util.normalisePropertyExpression, (msg, expression) =>
+        RED.util.getMessageProperty(msg as NodeMessage, expression),
+      );
     } catch (err) {
       throw new FinanceError(
         'CONFIG_INVALID',
@@ -77,25 +83,24 @@ export = function register(RED: NodeAPI): void {
   }
 
   /** What the source serves apart from the document; a missing parent object means there is none. */
-  function separateLines(msg: FinanceMessage, property: string | undefined): unknown {
-    if (property === undefined) return undefined;
-    try {
-      return RED.util.getMessageProperty(msg, property);
-    } catch {
-      return undefined;
-    }
+  /** What a profile reads from the message besides msg.payload: the expenses, itemizations and allocations. */
+  interface ProfileReaders {
+    lines: PropertyReader;
+    separate: (msg: FinanceMessage) => SeparateData;
   }
 
-  /** Concur's itemizations and allocations, and the message properties named when they are needed but missing. */
-  function separateData(msg: FinanceMessage, active: Extract<MapSettings, { profile: unknown }>): SeparateData {
+  /** The readers of a profile's message properties, and the names the itemizations and allocations are read from. */
+  function profileReaders(active: Extract<MapSettings, { profile: unknown }>): ProfileReaders {
+    const itemizations = readerOf(active.itemizationsProperty, 'Itemizations');
+    const allocations = readerOf(active.allocationsProperty, 'Allocations');
     const named = (property: string | undefined) => (property === undefined ? undefined : `msg.${property}`);
+    const sources = {
+      ...(active.itemizationsProperty !== undefined && { itemizations: named(active.itemizationsProperty) }),
+      ...(active.allocationsProperty !== undefined && { allocations: named(active.allocationsProperty) }),
+    };
     return {
-      itemizations: separateLines(msg, active.itemizationsProperty),
-      allocations: separateLines(msg, active.allocationsProperty),
-      sources: {
-        ...(active.itemizationsProperty !== undefined && { itemizations: named(active.itemizationsProperty) }),
-        ...(active.allocationsProperty !== undefined && { allocations: named(active.allocationsProperty) }),
-      },
+      lines: readerOf(active.linesProperty, 'Expenses'),
+      separate: (msg) => ({ itemizations: itemizations(msg), allocations: allocations(msg), sources }),
     };
   }
 
@@ -123,16 +128,13 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     let settings: MapSettings | undefined;
     let expression: PreparedExpression | undefined;
+    let readers: ProfileReaders | undefined;
     let storeNode: FinanceStoreNode | undefined;
     let configError: FinanceError | undefined;
     try {
       settings = mapSettings(def);
       if (settings.mapping === 'jsonata') expression = compile(settings.expression, this);
-      if (settings.mapping !== 'jsonata') {
-        checkProperty(settings.linesProperty, 'Expenses');
-        checkProperty(settings.itemizationsProperty, 'Itemizations');
-        checkProperty(settings.allocationsProperty, 'Allocations');
-      }
+      if (settings.mapping !== 'jsonata') readers = profileReaders(settings);
       storeNode = storeOf(def.store);
       useConfigNodes(this, storeNode);
     } catch (err) {
@@ -168,9 +170,9 @@ export = function register(RED: NodeAPI): void {
             : mapWithProfile(
                 settings.profile,
                 msg.payload,
-                separateLines(msg, settings.linesProperty),
+                (readers as ProfileReaders).lines(msg),
                 settings.target,
-                separateData(msg, settings),
+                (readers as ProfileReaders).separate(msg),
               ));
         if (outcome.valid) {
           msg.payload = outcome.document;
