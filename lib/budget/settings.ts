@@ -55,6 +55,7 @@ function choice<V extends string>(value: unknown, field: string, choices: readon
 }
 
 export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
+  const reserveFunds = settings.reserveFunds === true || settings.reserveFunds === 'true';
   return {
     warningPercent: integerSetting(settings.warningPercent, 'Warning threshold (%)', {
       min: 1,
@@ -64,12 +65,15 @@ export function budgetSettings(settings: BudgetDialogSettings): BudgetSettings {
     noBudget: choice(settings.noBudget, 'Without a budget', NO_BUDGET_BEHAVIOURS),
     periodFrom: choice(settings.periodFrom, 'Budget period from', PERIOD_SOURCES),
     netOwnCommitment: settings.netOwnCommitment !== false && settings.netOwnCommitment !== 'false',
-    reserveFunds: settings.reserveFunds === true || settings.reserveFunds === 'true',
+    reserveFunds,
+    // The hold is read only when reserving: its row is hidden otherwise, and a value nobody sees must not fail deploy.
     reserveHoldMs:
-      integerSetting(settings.reserveHoldHours, 'Hold reservations for (hours)', {
-        min: 1,
-        max: MAX_RESERVE_HOLD_HOURS,
-        fallback: DEFAULT_RESERVE_HOLD_HOURS,
-      }) * 3_600_000,
+      (reserveFunds
+        ? integerSetting(settings.reserveHoldHours, 'Hold reservations for (hours)', {
+            min: 1,
+            max: MAX_RESERVE_HOLD_HOURS,
+            fallback: DEFAULT_RESERVE_HOLD_HOURS,
+          })
+        : DEFAULT_RESERVE_HOLD_HOURS) * 3_600_000,
   };
 }

@@ -31,19 +31,25 @@ export const DEFAULT_MASTER_DATA_REFRESH_MINUTES = 15;
 export const DEFAULT_MASTER_DATA_MAX_AGE_HOURS = 72;
 
 export function purchaseOrderSettings(dialog: PurchaseOrderDialogSettings): PurchaseOrderSettings {
-  const minutes = integerSetting(dialog.masterDataRefreshMinutes, 'Master data refresh (minutes)', {
-    min: 1,
-    max: 1440,
-    fallback: DEFAULT_MASTER_DATA_REFRESH_MINUTES,
-  });
-  const maxAgeHours = integerSetting(dialog.masterDataMaxAgeHours, 'Master data: use a copy for at most (hours)', {
-    min: 0,
-    max: 8760,
-    fallback: DEFAULT_MASTER_DATA_MAX_AGE_HOURS,
-  });
+  // Safe by default: only an explicit "false" from the dialog turns validation off.
+  const validateMasterData = dialog.validateMasterData !== false && dialog.validateMasterData !== 'false';
+  // The refresh and age rows are hidden without validation, and a value nobody sees must not fail deploy.
+  const minutes = validateMasterData
+    ? integerSetting(dialog.masterDataRefreshMinutes, 'Master data refresh (minutes)', {
+        min: 1,
+        max: 1440,
+        fallback: DEFAULT_MASTER_DATA_REFRESH_MINUTES,
+      })
+    : DEFAULT_MASTER_DATA_REFRESH_MINUTES;
+  const maxAgeHours = validateMasterData
+    ? integerSetting(dialog.masterDataMaxAgeHours, 'Master data: use a copy for at most (hours)', {
+        min: 0,
+        max: 8760,
+        fallback: DEFAULT_MASTER_DATA_MAX_AGE_HOURS,
+      })
+    : DEFAULT_MASTER_DATA_MAX_AGE_HOURS;
   return {
-    // Safe by default: only an explicit "false" from the dialog turns validation off.
-    validateMasterData: dialog.validateMasterData !== false && dialog.validateMasterData !== 'false',
+    validateMasterData,
     masterDataRefreshMs: minutes * 60_000,
     masterDataMaxAgeMs: maxAgeHours * 3_600_000,
     writebackFollows: dialog.writebackFollows === true || dialog.writebackFollows === 'true',

@@ -771,10 +771,6 @@ function replaceOpenRecord(dbs: Databases, key: string, previous: StoredInboxRec
   dbs.inboxDue.put(dueKey(key, next), null);
 }
 
-/**
- * Writes a record holding caller data. MessagePack refuses a few values (e.g. a BigInt beyond 64 bits); that is
- * bad input, not a storage failure, and the child transaction rolls back whatever this operation wrote.
- */
 /** One checked kv change: `record` to store, or none to remove the value. */
 interface KvChange {
   namespace: string;
@@ -784,7 +780,10 @@ interface KvChange {
   record?: StoredKvRecord;
 }
 
-/** Applies a kv change inside a write transaction, keeping the expiry index in step; a removal says whether a live value went. */
+/**
+ * Applies a kv change inside a write transaction, keeping the expiry index in step. A removal answers whether a
+ * live value went.
+ */
 function applyKvChange(dbs: Databases, change: KvChange): boolean {
   const { namespace, key, kvKey, record } = change;
   const previous = dbs.kv.get(kvKey);
@@ -799,6 +798,10 @@ function applyKvChange(dbs: Databases, change: KvChange): boolean {
   return true;
 }
 
+/**
+ * Writes a record holding caller data. MessagePack refuses a few values (e.g. a BigInt beyond 64 bits); that is
+ * bad input, not a storage failure, and the child transaction rolls back whatever this operation wrote.
+ */
 function putRecord<K extends string | [string, string], V>(db: Database<V, K>, key: K, record: V, what: string): void {
   try {
     db.put(key, record);

@@ -68,7 +68,8 @@ export = function register(RED: NodeAPI): void {
     let configError: FinanceError | undefined;
     try {
       settings = purchaseOrderSettings(def);
-      cacheName = masterDataCacheOption(def.masterDataCache);
+      // The cache is used only to validate master data; its row is hidden otherwise.
+      if (settings.validateMasterData) cacheName = masterDataCacheOption(def.masterDataCache);
       if (!erpNode) throw missingConfig('ERP connection', 'finance-erp');
       if (!storeNode) throw missingConfig('store', 'finance-store');
     } catch (err) {

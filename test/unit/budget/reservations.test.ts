@@ -381,6 +381,10 @@ describe('reservation settings', () => {
       reserveHoldMs: 4 * HOUR_MS,
     });
     expect(budgetSettings({ ...base, reserveFunds: 'false' }).reserveFunds).toBe(false);
-    expect(() => budgetSettings({ ...base, reserveHoldHours: '0' })).toThrow(/Hold reservations for/);
+    expect(() => budgetSettings({ ...base, reserveFunds: true, reserveHoldHours: '0' })).toThrow(
+      /Hold reservations for/,
+    );
+    // Not reserving, the hold's row is hidden and not read.
+    expect(budgetSettings({ ...base, reserveFunds: false, reserveHoldHours: '0' }).reserveHoldMs).toBe(72 * HOUR_MS);
   });
 });

@@ -57,7 +57,10 @@ const parsers: Record<string, Parser> = {
   ],
   // The master data cache is read by the node itself (nodes/finance-approval, nodes/finance-purchase-order).
   'finance-approval': (config) => [approvalSettings(config), masterDataCacheOption(config.masterDataCache)],
-  'finance-purchase-order': (config) => [purchaseOrderSettings(config), masterDataCacheOption(config.masterDataCache)],
+  'finance-purchase-order': (config) => {
+    const settings = purchaseOrderSettings(config);
+    return [settings, settings.validateMasterData ? masterDataCacheOption(config.masterDataCache) : undefined];
+  },
   'finance-map': (config) => mapSettings(config),
   'finance-budget-check': (config) => budgetSettings(config),
   'finance-post': (config) => postSettings(config),
@@ -505,6 +508,8 @@ describe('a field deploy ignores in a combination of choices passes in the dialo
     'finance-store': ['pgPort', 'pgSchema', 'pgTablePrefix', 'pgPoolSize'],
     'finance-writeback': ['path', 'numberField', 'brokerUrl', 'topic'],
     'finance-map': ['expression', 'profileOptions'],
+    'finance-purchase-order': ['masterDataRefreshMinutes', 'masterDataMaxAgeHours', 'masterDataCache'],
+    'finance-budget-check': ['reserveHoldHours'],
   };
   // Text fields whose being empty or not is a choice: it decides whether other fields are read.
   const switches: Record<string, Record<string, unknown[]>> = {
