@@ -96,18 +96,22 @@ const REDIRECT: StatusRule = {
     'ERP calls never follow redirects (a write must not land somewhere else); set the base URL to the final address.',
 };
 
-/** Certificate problems: retrying cannot fix them, the TLS settings can. */
-const TLS_ERROR_CODES = new Set([
+/** A server certificate that did not pass the checks: retrying cannot fix it, the TLS settings or the URL can. */
+export const CERTIFICATE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
+
+/** TLS problems: retrying cannot fix them, the TLS settings can (a plain HTTP server behind an https:// URL too). */
+const TLS_ERROR_CODES = new Set([...CERTIFICATE_ERROR_CODES, 'ERR_SSL_WRONG_VERSION_NUMBER']);
 
 /**
  * Node refused to build the request (a header value or the path holds a character HTTP cannot carry): it was

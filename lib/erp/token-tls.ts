@@ -7,7 +7,7 @@
  */
 import { FinanceError } from '../errors';
 import { withoutQuery, type ResolvedConnectionConfig, type TlsOptions } from './config';
-import { transportCodeOf } from './http-errors';
+import { CERTIFICATE_ERROR_CODES, transportCodeOf } from './http-errors';
 
 /**
  * The TLS settings for the token endpoint. On the ERP's own host they are the ERP's, unchanged. On another host:
@@ -28,20 +28,6 @@ export function tokenTls(tls: TlsOptions | undefined, config: ResolvedConnection
 export function tokenOnOtherHost(config: ResolvedConnectionConfig): boolean {
   return config.auth.type === 'oauth2' && hostOf(config.auth.tokenUrl) !== hostOf(config.baseUrl);
 }
-
-/** Certificate checks that failed: retrying cannot fix them, the TLS settings or the token URL can. */
-const CERTIFICATE_ERROR_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 /**
  * The token request failed because the token endpoint's certificate did not pass the checks: an ERP_AUTH_FAILED
