@@ -1,6 +1,10 @@
-/** Local HTTP servers and a hand-driven clock for the ERP client tests. */
+/** Local HTTP servers, certificates and a hand-driven clock for the ERP client tests. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Clock } from '../../../lib/erp/clock';
 
 export interface TestServer {
@@ -115,4 +119,26 @@ export async function until(condition: () => boolean, what: string): Promise<voi
     if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
     await tick();
   }
+}
+
+/**
+ * A self-signed certificate (EC P-256, one day) made by openssl for `commonName`, valid for the subject alternative
+ * names given as openssl writes them (`DNS:localhost,IP:127.0.0.1`): the key and certificate as PEM text.
+ */
+export function selfSignedCertificate(commonName: string, altNames: string): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'erp-test-cert-'));
+  const keyFile = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=${altNames}`,
+      '-keyout', keyFile, '-out', certFile,
+    ], // prettier-ignore
+    { stdio: 'ignore' },
+  );
+  const pem = { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return pem;
 }

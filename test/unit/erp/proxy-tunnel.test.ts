@@ -2,17 +2,13 @@
  * ErpClient through a real forward proxy on loopback: CONNECT tunnels to a local HTTPS server with a
  * self-signed certificate, plain-HTTP forwarding, and the proxy's failures.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
 import { FinanceError } from '../../../lib/errors';
-import { closedPortUrl, sendJson, startServer, type TestServer } from './helpers';
+import { closedPortUrl, selfSignedCertificate, sendJson, startServer, type TestServer } from './helpers';
 
 const ERP_HOST = 'erp.example.test';
 const PROXY_PASSWORD = 'proxy-s3cret-pw';
@@ -42,20 +38,9 @@ describe('ErpClient through a forward proxy', () => {
   const clients: ErpClient[] = [];
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-tunnel-'));
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', `/CN=${ERP_HOST}`, '-addext', `subjectAltName=DNS:${ERP_HOST}`,
-        '-keyout', keyFile, '-out', certFile,
-      ], // prettier-ignore
-      { stdio: 'ignore' },
-    );
-    certificate = fs.readFileSync(certFile, 'utf8');
-    erp = https.createServer({ key: fs.readFileSync(keyFile), cert: certificate }, (req, res) => {
+    const pem = selfSignedCertificate(ERP_HOST, `DNS:${ERP_HOST}`);
+    certificate = pem.cert;
+    erp = https.createServer({ key: pem.key, cert: certificate }, (req, res) => {
       erpSeen.push(req.headers);
       if (req.url === '/oauth/token') sendJson(res, 200, { access_token: 'token-via-proxy', expires_in: 3600 });
       else sendJson(res, 200, { path: req.url });

@@ -3,15 +3,11 @@
  * self-signed certificate. The server answers for two host names, "localhost" and "127.0.0.1": the ERP is
  * addressed by one and the token endpoint by the other, so they are two hosts to the client.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
 import { FinanceError } from '../../../lib/errors';
-import { sendJson } from './helpers';
+import { selfSignedCertificate, sendJson } from './helpers';
 
 const CLIENT_SECRET = 'idp-client-s3cret';
 
@@ -24,20 +20,9 @@ describe('ErpClient: certificate checks of the OAuth2 token endpoint', () => {
   const clients: ErpClient[] = [];
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'token-endpoint-tls-'));
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', keyFile, '-out', certFile,
-      ], // prettier-ignore
-      { stdio: 'ignore' },
-    );
-    certificate = fs.readFileSync(certFile, 'utf8');
-    server = https.createServer({ key: fs.readFileSync(keyFile), cert: certificate }, (req, res) => {
+    const pem = selfSignedCertificate('localhost', 'DNS:localhost,IP:127.0.0.1');
+    certificate = pem.cert;
+    server = https.createServer({ key: pem.key, cert: certificate }, (req, res) => {
       seen.push(req.url ?? '');
       if (req.url === '/oauth/token') sendJson(res, 200, { access_token: 'issued-token', expires_in: 3600 });
       else sendJson(res, 200, { path: req.url, authorization: req.headers.authorization ?? null });
