@@ -1,9 +1,9 @@
 import type http from 'node:http';
 import zlib from 'node:zlib';
-import { isFinanceError, type FinanceError } from '../../../lib/errors';
+import type { FinanceError } from '../../../lib/errors';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
 import { mayStillBeApplied, provesNothingWritten } from '../../../lib/posting/idempotent-write';
-import { closedPortUrl, sendJson, startServer, until, type TestServer } from './helpers';
+import { closedPortUrl, sendJson, startServer, until, type TestServer, failure } from './helpers';
 
 /** Each test sets what the server does with the next requests. */
 let respond: (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -25,16 +25,6 @@ function client(config: Partial<ErpConnectionConfig> = {}, dateNow?: () => numbe
   );
   clients.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isFinanceError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('ErpClient status handling', () => {

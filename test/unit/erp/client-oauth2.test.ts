@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import { ErpClient, type OAuth2ClientCredentials } from '../../../lib/erp/client';
-import { closedPortUrl, FakeClock, sendJson, startServer, until, type TestServer } from './helpers';
+import { closedPortUrl, FakeClock, sendJson, startServer, until, type TestServer, failure } from './helpers';
 
 const CLIENT_SECRET = 'very-secret-client-secret';
 
@@ -70,16 +69,6 @@ function client(auth: Partial<OAuth2ClientCredentials> = {}, clock?: FakeClock, 
   );
   clients.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isFinanceError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 describe('OAuth2 client credentials', () => {

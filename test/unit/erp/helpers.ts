@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../../../lib/erp/clock';
+import { isFinanceError, type FinanceError } from '../../../lib/errors';
 
 export interface TestServer {
   url: string;
@@ -141,4 +142,14 @@ export function selfSignedCertificate(commonName: string, altNames: string): { k
   const pem = { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
   fs.rmSync(dir, { recursive: true, force: true });
   return pem;
+}
+
+/** The FinanceError `promise` rejects with; the test fails if it resolves or rejects with anything else. */
+export async function failure(promise: Promise<unknown>): Promise<FinanceError> {
+  const outcome: unknown = await promise.then(
+    () => new Error('expected the call to fail, but it succeeded'),
+    (reason: unknown) => reason,
+  );
+  if (!isFinanceError(outcome)) throw outcome;
+  return outcome;
 }

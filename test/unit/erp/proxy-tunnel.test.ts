@@ -7,8 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
-import { FinanceError } from '../../../lib/errors';
-import { closedPortUrl, selfSignedCertificate, sendJson, startServer, type TestServer } from './helpers';
+import { closedPortUrl, selfSignedCertificate, sendJson, startServer, type TestServer, failure } from './helpers';
 
 const ERP_HOST = 'erp.example.test';
 const PROXY_PASSWORD = 'proxy-s3cret-pw';
@@ -122,15 +121,6 @@ describe('ErpClient through a forward proxy', () => {
     username: 'proxy-user',
     password: PROXY_PASSWORD,
   });
-
-  async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-    const error = await promise.then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(FinanceError);
-    return error as FinanceError;
-  }
 
   it('tunnels to the ERP with CONNECT, verifies its certificate, and reuses the tunnel for the next call', async () => {
     const erpClient = client({ proxy: explicitProxy() });

@@ -4,8 +4,7 @@
  */
 import type http from 'node:http';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
-import { isFinanceError, type FinanceError } from '../../../lib/errors';
-import { FakeClock, sendJson, startServer, tick, until, type TestServer } from './helpers';
+import { FakeClock, sendJson, startServer, tick, until, type TestServer, failure } from './helpers';
 
 interface Arrival {
   path: string;
@@ -52,15 +51,6 @@ function tooManyRequests(arrival: Arrival, retryAfter?: string): void {
     { title: 'Too many requests' },
     retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isFinanceError(error)) throw new Error(`expected a FinanceError, got ${String(error)}`);
-  return error;
 }
 
 /**

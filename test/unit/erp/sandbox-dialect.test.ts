@@ -1,5 +1,4 @@
 import { ErpClient } from '../../../lib/erp/client';
-import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import {
   createDialect,
   DIALECT_NAMES,
@@ -9,6 +8,7 @@ import {
 } from '../../../lib/erp/dialect';
 import type { PurchaseOrder } from '../../../lib/model/types';
 import { startFakeSandbox, type FakeSandbox } from './fake-sandbox';
+import { failure } from './helpers';
 
 let fake: FakeSandbox;
 let client: ErpClient;
@@ -323,15 +323,6 @@ describe('sandbox dialect: a 2xx answer to a write whose body cannot be read', (
     currency: 'EUR',
     lines: [{ lineId: '1', amount: { amount: '12.50', currency: 'EUR' }, dimensions: { glAccount: '6400' } }],
   };
-
-  async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-    const error: unknown = await promise.then(
-      () => new Error('expected the call to fail'),
-      (reason: unknown) => reason,
-    );
-    if (!isFinanceError(error)) throw error;
-    return error;
-  }
 
   it.each([
     ['an HTML page from a proxy', 'text/html', '<html><body>Service temporarily unavailable</body></html>'],

@@ -6,8 +6,8 @@
 import type http from 'node:http';
 import { ErpClient, type ErpHttp, type ErpRequest, type ErpResponse } from '../../../lib/erp/client';
 import { SapService } from '../../../lib/erp/sap/service';
-import { FinanceError, isFinanceError } from '../../../lib/errors';
-import { sendJson, startServer, type TestServer } from './helpers';
+import { FinanceError } from '../../../lib/errors';
+import { sendJson, startServer, type TestServer, failure } from './helpers';
 
 const SERVICE = '/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV';
 const WRITE = { method: 'POST' as const, path: `${SERVICE}/A_PurchaseOrder`, body: { CompanyCode: '1010' } };
@@ -72,15 +72,6 @@ function notAuthorized(res: http.ServerResponse): void {
   sendJson(res, 403, {
     error: { code: '/IWFND/CM_CONSUMER/004', message: { value: 'No authorization for this service' } },
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isFinanceError(error)) throw new Error(`expected a FinanceError, got ${String(error)}`);
-  return error;
 }
 
 describe('SAP write after a 403', () => {

@@ -6,8 +6,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ErpClient, type ErpConnectionConfig } from '../../../lib/erp/client';
-import { FinanceError } from '../../../lib/errors';
-import { selfSignedCertificate, sendJson } from './helpers';
+import { selfSignedCertificate, sendJson, failure } from './helpers';
 
 const CLIENT_SECRET = 'idp-client-s3cret';
 
@@ -66,15 +65,6 @@ describe('ErpClient: certificate checks of the OAuth2 token endpoint', () => {
     );
     clients.push(created);
     return created;
-  }
-
-  async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-    const error = await promise.then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(FinanceError);
-    return error as FinanceError;
   }
 
   it('checks the certificate of a token endpoint on another host even when the ERP certificate is not checked', async () => {

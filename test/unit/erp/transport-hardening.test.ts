@@ -6,12 +6,11 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { isFinanceError, type FinanceError } from '../../../lib/errors';
 import { ErpClient, type ErpConnectionConfig, type OAuth2ClientCredentials } from '../../../lib/erp/client';
 import { REFUSAL_HOLD_MS } from '../../../lib/erp/oauth2';
 import { SapService } from '../../../lib/erp/sap/service';
 import { redactValue } from '../../../lib/erp/redact';
-import { FakeClock, sendJson, startServer, type Handler, type TestServer } from './helpers';
+import { FakeClock, sendJson, startServer, type Handler, type TestServer, failure } from './helpers';
 
 const SECRET = 'client-secret-value-42';
 const servers: TestServer[] = [];
@@ -36,16 +35,6 @@ function client(config: Partial<ErpConnectionConfig> & { baseUrl: string }, cloc
 
 function oauth2(tokenUrl: string, more: Partial<OAuth2ClientCredentials> = {}): OAuth2ClientCredentials {
   return { type: 'oauth2', tokenUrl, clientId: 'app', clientSecret: SECRET, ...more };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FinanceError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isFinanceError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
 }
 
 /** An ERP that answers every call 200 and counts them. */
